@@ -1,0 +1,2 @@
+-- placeholder, replaced by the store work
+CREATE TABLE placeholder (id INTEGER PRIMARY KEY);

@@ -1,0 +1,162 @@
+/// Which BitTorrent protocol versions a torrent's metainfo describes.
+public enum MetainfoVersion: String, Sendable, Codable {
+    /// BEP 3 only: `pieces` and `length`/`files`.
+    case v1
+    /// BEP 52 only: `meta version` 2 and a `file tree`.
+    case v2
+    /// Both descriptions of the same content, with both info-hashes.
+    case hybrid
+}
+
+/// One file of a torrent, in the order of the torrent's byte stream.
+public struct TorrentFile: Hashable, Sendable {
+    /// Attribute flags of BEP 47 (`attr`).
+    public struct Attributes: OptionSet, Hashable, Sendable {
+        /// The raw bits.
+        public let rawValue: UInt8
+        /// Wraps raw bits.
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// `p`: a pad file. Its bytes are zeros and it is never written to disk.
+        public static let pad = Attributes(rawValue: 1 << 0)
+        /// `x`: executable.
+        public static let executable = Attributes(rawValue: 1 << 1)
+        /// `h`: hidden.
+        public static let hidden = Attributes(rawValue: 1 << 2)
+        /// `l`: a symbolic link to ``TorrentFile/symlinkTarget``; it has no bytes.
+        public static let symlink = Attributes(rawValue: 1 << 3)
+    }
+
+    /// The sanitized path below the download folder, one element per component; never empty, never
+    /// containing `..`, `.`, an empty element, `/`, `\` or NUL. For a multi-file torrent the first
+    /// element is the torrent's (sanitized) name.
+    public var path: [String]
+    /// Length in bytes (0 for empty files and symlinks).
+    public var length: Int64
+    /// Offset of the file's first byte in the torrent's byte stream (v1 layout, including pad files).
+    public var offset: Int64
+    /// BEP 47 attributes.
+    public var attributes: Attributes
+    /// For a symlink: the sanitized target path below the download folder.
+    public var symlinkTarget: [String]?
+    /// BEP 52 `pieces root` (32 bytes) of a v2 file that has one.
+    public var piecesRoot: [UInt8]?
+
+    /// Creates a file entry.
+    public init(
+        path: [String], length: Int64, offset: Int64, attributes: Attributes = [], symlinkTarget: [String]? = nil,
+        piecesRoot: [UInt8]? = nil
+    ) {
+        self.path = path
+        self.length = length
+        self.offset = offset
+        self.attributes = attributes
+        self.symlinkTarget = symlinkTarget
+        self.piecesRoot = piecesRoot
+    }
+
+    /// True for BEP 47 pad files, which are never written to disk.
+    public var isPad: Bool { attributes.contains(.pad) }
+    /// The path joined with `/`, for display.
+    public var displayPath: String { path.joined(separator: "/") }
+}
+
+/// A parsed, validated `.torrent` file.
+///
+/// Everything here is already checked and sanitized: paths stay inside the download folder, piece
+/// counts agree with the total length, and the info-hashes are computed over the info dictionary's
+/// original bytes (never a re-encoding).
+public struct Metainfo: Sendable {
+    /// v1, v2 or hybrid.
+    public var version: MetainfoVersion
+    /// The info-hash(es).
+    public var infoHashes: InfoHashes
+    /// The sanitized torrent name (also the top folder of a multi-file torrent).
+    public var name: String
+    /// True when the info dictionary has `files` (v1) or a `file tree` with more than one entry or a
+    /// folder (v2): the content goes into a folder named ``name``.
+    public var isMultiFile: Bool
+    /// Piece length in bytes.
+    public var pieceLength: Int
+    /// Number of pieces.
+    public var pieceCount: Int
+    /// The concatenated 20-byte SHA-1 piece hashes (v1 and hybrid), `pieceCount * 20` bytes.
+    public var pieceHashes: [UInt8]?
+    /// BEP 52 `piece layers`: pieces root -> concatenated 32-byte hashes (v2 and hybrid).
+    public var pieceLayers: [[UInt8]: [UInt8]]
+    /// The files in stream order, pad files included.
+    public var files: [TorrentFile]
+    /// Total length of the byte stream (sum of all file lengths, pad files included).
+    public var totalLength: Int64
+    /// Tracker tiers (BEP 12): `announce-list`, or `[[announce]]`; URLs trimmed, empty tiers dropped.
+    public var trackerTiers: [[String]]
+    /// Web seeds (BEP 19 `url-list`), deduplicated.
+    public var webSeeds: [String]
+    /// BEP 27 private flag.
+    public var isPrivate: Bool
+    /// `creation date` (seconds since 1970), when present.
+    public var creationDate: Int64?
+    /// `comment`, when present.
+    public var comment: String?
+    /// `created by`, when present.
+    public var createdBy: String?
+    /// The exact bytes of the info dictionary (what the info-hashes are computed over).
+    public var infoBytes: [UInt8]
+    /// The exact bytes of the whole `.torrent` file as given.
+    public var torrentBytes: [UInt8]
+
+    /// Memberwise initializer (the parser builds values through it).
+    public init(
+        version: MetainfoVersion, infoHashes: InfoHashes, name: String, isMultiFile: Bool, pieceLength: Int,
+        pieceCount: Int, pieceHashes: [UInt8]?, pieceLayers: [[UInt8]: [UInt8]], files: [TorrentFile],
+        totalLength: Int64, trackerTiers: [[String]], webSeeds: [String], isPrivate: Bool, creationDate: Int64?,
+        comment: String?, createdBy: String?, infoBytes: [UInt8], torrentBytes: [UInt8]
+    ) {
+        self.version = version
+        self.infoHashes = infoHashes
+        self.name = name
+        self.isMultiFile = isMultiFile
+        self.pieceLength = pieceLength
+        self.pieceCount = pieceCount
+        self.pieceHashes = pieceHashes
+        self.pieceLayers = pieceLayers
+        self.files = files
+        self.totalLength = totalLength
+        self.trackerTiers = trackerTiers
+        self.webSeeds = webSeeds
+        self.isPrivate = isPrivate
+        self.creationDate = creationDate
+        self.comment = comment
+        self.createdBy = createdBy
+        self.infoBytes = infoBytes
+        self.torrentBytes = torrentBytes
+    }
+}
+
+/// A parsed magnet URI (BEP 9, BEP 52).
+public struct MagnetLink: Hashable, Sendable {
+    /// `xt=urn:btih:` (hex or base32) and/or `xt=urn:btmh:1220...`.
+    public var infoHashes: InfoHashes
+    /// `dn`, percent-decoded.
+    public var displayName: String?
+    /// `tr` parameters, in order, deduplicated.
+    public var trackers: [String]
+    /// `ws` parameters.
+    public var webSeeds: [String]
+    /// `x.pe` peer addresses (`host:port`, `[v6]:port`).
+    public var peers: [String]
+    /// The URI as given.
+    public var uri: String
+
+    /// Memberwise initializer.
+    public init(
+        infoHashes: InfoHashes, displayName: String?, trackers: [String], webSeeds: [String], peers: [String],
+        uri: String
+    ) {
+        self.infoHashes = infoHashes
+        self.displayName = displayName
+        self.trackers = trackers
+        self.webSeeds = webSeeds
+        self.peers = peers
+        self.uri = uri
+    }
+}

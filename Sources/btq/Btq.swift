@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+
+/// The `btq` command: a BitTorrent client and resumable download manager whose queue lives in SQLite.
+@main
+struct Btq: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "btq",
+        abstract: "A BitTorrent client and resumable download manager with its queue in SQLite.",
+        discussion: """
+            The database is $BTQ_DB, else $XDG_DATA_HOME/btq/btq.sqlite, else \
+            ~/.local/share/btq/btq.sqlite; --db overrides all of them. A torrent is named by its \
+            list id or by a unique prefix (4 or more hex digits) of its info-hash.
+            """,
+        version: BtqVersion.string,
+        subcommands: [
+            Add.self, List.self, Info.self, Files.self, Remove.self, Move.self, Create.self,
+        ]
+    )
+
+    /// Runs the command line, mapping every error to one line on stderr and an exit code (see ``CLIFailure``).
+    static func main() async {
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error where error is ValidationError || error is CleanExit || error is ExitCode {
+            exit(withError: error)
+        } catch {
+            let failure = CLIFailure(error)
+            failure.report()
+            Foundation.exit(failure.exitCode)
+        }
+    }
+}
+
+/// btq's version, printed by `btq --version`.
+enum BtqVersion {
+    static let string = "0.1.0"
+}

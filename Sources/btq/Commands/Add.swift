@@ -1,0 +1,81 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Store
+
+/// `btq add`: puts torrents and magnet links into the queue.
+struct Add: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Add .torrent files or magnet links to the queue.",
+        discussion: """
+            Every argument is read and checked before anything is written: if one is bad, nothing \
+            is added. A torrent already in the queue is reported on stderr and left as it is; \
+            that is not an error (exit status 0).
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: ArgumentHelp("A .torrent file or a magnet URI.", valueName: "torrent|magnet"))
+    var sources: [String]
+
+    @Option(name: .long, help: ArgumentHelp("Where to save the data (default: the current folder).", valueName: "path"))
+    var dir: String?
+
+    @Flag(name: .long, help: "Add paused: the daemon will not start it until `btq resume`.")
+    var paused = false
+
+    @Flag(name: .long, help: "Put it at the top of the queue instead of the bottom.")
+    var top = false
+
+    @Flag(name: .long, help: "Print the added torrents as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard !sources.isEmpty else { throw ValidationError("Name at least one .torrent file or magnet link.") }
+        if let dir, dir.isEmpty { throw ValidationError("--dir needs a folder.") }
+    }
+
+    func run() throws {
+        let parsed = try TorrentInput.load(sources)
+        let saveDirectory = absolutePath(dir ?? FileManager.default.currentDirectoryPath)
+        try checkSaveDirectory(saveDirectory)
+        let database = try store.openStore()
+        var added: [TorrentRecord] = []
+        // With --top, adding in reverse keeps the arguments' order at the top of the queue.
+        let order = top ? Array(parsed.reversed()) : parsed
+        for source in order {
+            let new = NewTorrent(source: source, saveDirectory: saveDirectory, paused: paused, atTop: top)
+            switch try database.add(new) {
+            case .added(let record):
+                added.append(record)
+            case .duplicate(let record):
+                FileHandle.standardError.write(
+                    Data("btq: already in the queue as #\(record.id) \(record.name) (\(record.displayHash)); unchanged\n".utf8))
+            }
+        }
+        if top { added.reverse() }
+        if json {
+            try JSONOutput.print(added.map(TorrentJSON.init))
+        } else {
+            for record in added {
+                print("added #\(record.id) \(record.name) (\(record.displayHash))\(paused ? ", paused" : "")")
+            }
+        }
+    }
+
+    /// The folder must be usable: an existing folder, or creatable later (its parent chain may not
+    /// hold a regular file).
+    private func checkSaveDirectory(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        var probe = path
+        while !FileManager.default.fileExists(atPath: probe, isDirectory: &isDirectory) {
+            let parent = (probe as NSString).deletingLastPathComponent
+            if parent == probe { return }
+            probe = parent
+        }
+        guard isDirectory.boolValue else {
+            throw UserError("\(probe): not a folder, cannot save downloads under it")
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Store
+
+/// `btq files`: the files of one torrent.
+struct Files: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the files of a torrent.")
+
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: ArgumentHelp("List id or info-hash prefix.", valueName: "torrent"))
+    var torrent: String
+
+    @Flag(name: .long, help: "Include BEP 47 pad files (never written to disk).")
+    var pad = false
+
+    @Flag(name: .long, help: "Print JSON (see docs/json.md); pad files are always included there.")
+    var json = false
+
+    func run() throws {
+        let database = try store.openStore()
+        let record = try database.resolve(torrent, includeRemoved: true)
+        let files = try database.files(torrentId: record.id)
+        if json {
+            try JSONOutput.print(files.map(FileJSON.init))
+            return
+        }
+        if files.isEmpty {
+            print(record.isMagnet ? "no file list yet: the metadata of this magnet link is not fetched" : "no files")
+            return
+        }
+        var table = Table([
+            .init("#", .right), .init("SIZE", .right), .init("DONE", .right), .init("PRIORITY"), .init("PATH"),
+        ])
+        for file in files where pad || !file.isPad {
+            let done = file.bytesDone.map { file.length == 0 ? 1 : Double($0) / Double(file.length) }
+            table.append([
+                "\(file.index)",
+                Formatting.size(file.length),
+                done.map(Formatting.percent) ?? "-",
+                FilePriorityName.name(file.priority),
+                file.path + (file.isPad ? " (pad)" : ""),
+            ])
+        }
+        print(table.render(), terminator: "")
+    }
+}
+
+/// Words for the stored file priorities.
+enum FilePriorityName {
+    static func name(_ priority: Int) -> String {
+        switch priority {
+        case ..<1: return "skip"
+        case 1...3: return "low"
+        case 4: return "normal"
+        default: return "high"
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+
+/// Human formatting of sizes, rates, ratios and times.
+enum Formatting {
+    /// Binary units, 3 significant digits: `0 B`, `512 B`, `1.50 KiB`, `700 MiB`, `1.20 GiB`.
+    static func size(_ bytes: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        if unit == 0 { return "\(bytes) B" }
+        let digits = value >= 100 ? 0 : value >= 10 ? 1 : 2
+        return String(format: "%.\(digits)f %@", value, units[unit])
+    }
+
+    /// Percent with one decimal, never rounding an incomplete torrent up to 100.0%.
+    static func percent(_ fraction: Double) -> String {
+        let clamped = min(max(fraction, 0), 1)
+        var tenths = (clamped * 1000).rounded(.down)
+        if clamped < 1, tenths >= 1000 { tenths = 999 }
+        return String(format: "%.1f%%", tenths / 10)
+    }
+
+    /// A ratio with two decimals, or `-` when nothing was downloaded.
+    static func ratio(uploaded: Int64, downloaded: Int64) -> String {
+        guard downloaded > 0 else { return uploaded > 0 ? "inf" : "-" }
+        return String(format: "%.2f", Double(uploaded) / Double(downloaded))
+    }
+
+    /// Local time as `2026-11-27 14:03:05`.
+    static func date(_ date: Date?) -> String {
+        guard let date else { return "-" }
+        var time = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        localtime_r(&time, &parts)
+        return String(
+            format: "%04d-%02d-%02d %02d:%02d:%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+    }
+
+    /// UTC time in ISO 8601 with milliseconds, as JSON output carries it.
+    static func iso8601(_ date: Date) -> String {
+        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var time = time_t(millis >= 0 ? millis / 1000 : (millis - 999) / 1000)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        let ms = ((millis % 1000) + 1000) % 1000
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(ms))
+    }
+}

@@ -33,6 +33,9 @@ final class FileDescriptorCache: @unchecked Sendable {
     /// The number of descriptors currently open (for tests).
     var openCount: Int { lock.withLock { entries.count } }
 
+    /// True after ``closeAll()``.
+    var closed: Bool { lock.withLock { isClosed } }
+
     /// Runs `body` with a descriptor of `file`, opening it with `open(writable)` on a miss.
     ///
     /// A read-only descriptor is reopened when `writable` is needed. `closedError` is thrown after

@@ -70,6 +70,7 @@ extension FileStorage {
     // MARK: - prepare
 
     func prepareSync() throws {
+        guard !cache.closed else { throw StorageError(reason: .closed, operation: .createFile, path: saveFolder) }
         try makeFolder(saveFolder, checkInside: false)
         for (index, file) in files.enumerated() where !file.isPad {
             let path = try checkedPath(FileIndex(index), operation: .createFile)

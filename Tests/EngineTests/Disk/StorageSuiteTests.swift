@@ -133,6 +133,8 @@ struct StorageSuiteTests {
             await subject.storage.close()
             let error = await #expect(throws: StorageError.self) { _ = try await subject.storage.read(piece: 0) }
             #expect(error?.reason == .closed)
+            let prepareError = await #expect(throws: StorageError.self) { try await subject.storage.prepare() }
+            #expect(prepareError?.reason == .closed)
         }
     }
 }

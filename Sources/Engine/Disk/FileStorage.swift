@@ -1,0 +1,191 @@
+import Crypto
+import Glibc
+
+/// ``PieceStorage`` over the torrent's files in a download folder, with `pread`/`pwrite`.
+///
+/// No memory mapping: file pages stay in the kernel's page cache, not in the process's resident set.
+/// Every system call runs on a ``BlockingExecutor`` (by default the shared ``BlockingIOPool``), never
+/// on the caller's thread. Open files are kept in a bounded LRU cache (64 by default). Paths are
+/// checked twice: each component when the storage is created, and the real path of each parent folder
+/// when a file is opened, so a symlinked folder cannot lead a write outside the download folder.
+public final class FileStorage: PieceStorage {
+    /// The piece geometry.
+    public let layout: PieceLayout
+    /// The download folder: the torrent's paths are joined under it.
+    public let saveFolder: String
+    /// The piece-to-file map.
+    public let map: FileSpanMap
+
+    let files: [TorrentFile]
+    /// The absolute path of each file, or `nil` when its path is unsafe (then every use throws).
+    let paths: [String?]
+    let cache: FileDescriptorCache
+    let executor: any BlockingExecutor
+
+    /// The size of the buffer ``hashPiece(_:)`` reads through.
+    static let hashChunk = 256 * 1024
+
+    /// Creates a storage for `files` (stream order, pad files included) under `saveFolder`.
+    ///
+    /// - Parameters:
+    ///   - saveFolder: the download folder; relative paths are taken from the current directory.
+    ///   - maxOpenFiles: how many descriptors stay open when idle.
+    ///   - executor: where the blocking calls run.
+    public init(
+        saveFolder: String, files: [TorrentFile], layout: PieceLayout, maxOpenFiles: Int = 64,
+        executor: any BlockingExecutor = BlockingIOPool.shared
+    ) {
+        let folder = Self.absolute(saveFolder)
+        self.saveFolder = folder
+        self.layout = layout
+        self.files = files
+        self.map = FileSpanMap(files: files, layout: layout)
+        self.paths = files.map { file in
+            let safe = Self.isSafe(file.path)
+            assert(safe, "unsafe path \(file.path) reached storage; the metainfo parser must sanitize it")
+            return safe ? folder + "/" + file.path.joined(separator: "/") : nil
+        }
+        self.cache = FileDescriptorCache(capacity: maxOpenFiles)
+        self.executor = executor
+    }
+
+    /// Creates a storage for a parsed torrent under `saveFolder`.
+    public convenience init(
+        saveFolder: String, metainfo: Metainfo, maxOpenFiles: Int = 64,
+        executor: any BlockingExecutor = BlockingIOPool.shared
+    ) {
+        self.init(
+            saveFolder: saveFolder, files: metainfo.files, layout: PieceLayout(metainfo), maxOpenFiles: maxOpenFiles,
+            executor: executor)
+    }
+
+    /// The absolute path of `file` (`nil` for an unsafe path).
+    public func path(of file: FileIndex) -> String? { paths[file.value] }
+
+    /// Creates the folders and files (see ``PieceStorage/prepare()``); symlinks are created when their
+    /// target lies inside the download folder and skipped otherwise.
+    public func prepare() async throws {
+        try await executor.run { try self.prepareSync() }
+    }
+
+    /// Writes `bytes` at `begin` of `piece`, across file boundaries; pad-file bytes are skipped.
+    public func write(piece: PieceIndex, begin: Int, bytes: [UInt8]) async throws {
+        let spans = map.spans(piece: piece, begin: begin, length: bytes.count)
+        try await executor.run {
+            try bytes.withUnsafeBytes { buffer in
+                var position = 0
+                for span in spans {
+                    defer { position += span.length }
+                    if span.isPad { continue }
+                    let chunk = UnsafeRawBufferPointer(rebasing: buffer[position..<position + span.length])
+                    try self.withDescriptor(span.file, writable: true) { descriptor in
+                        if let code = POSIXFile.writeAll(descriptor, chunk, at: span.fileOffset) {
+                            throw self.error(code, .write, span.file)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads `length` bytes at `begin` of `piece`; pad-file bytes read as zeros.
+    public func read(piece: PieceIndex, begin: Int, length: Int) async throws -> [UInt8] {
+        let spans = map.spans(piece: piece, begin: begin, length: length)
+        return try await executor.run {
+            try [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+                let raw = UnsafeMutableRawBufferPointer(buffer)
+                var position = 0
+                for span in spans {
+                    let chunk = UnsafeMutableRawBufferPointer(rebasing: raw[position..<position + span.length])
+                    try self.readSpan(span, into: chunk)
+                    position += span.length
+                }
+                initialized = length
+            }
+        }
+    }
+
+    /// Hashes `piece` from disk through a 256 KiB buffer on the executor.
+    public func hashPiece(_ piece: PieceIndex) async throws -> PieceDigest {
+        let spans = map.spans(piece: piece)
+        let chunkSize = min(Self.hashChunk, layout.pieceLength)
+        return try await executor.run {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
+            defer { buffer.deallocate() }
+            var hasher = Insecure.SHA1()
+            for span in spans {
+                var done = 0
+                while done < span.length {
+                    let count = min(chunkSize, span.length - done)
+                    let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
+                    let part = FileSpan(
+                        file: span.file, fileOffset: span.fileOffset + Int64(done), length: count, isPad: span.isPad)
+                    try self.readSpan(part, into: chunk)
+                    hasher.update(bufferPointer: UnsafeRawBufferPointer(chunk))
+                    done += count
+                }
+            }
+            return PieceDigest(hasher.finalize())
+        }
+    }
+
+    /// `fdatasync`s every file written since the last flush.
+    public func flush() async throws {
+        let dirty = cache.takeDirty()
+        guard !dirty.isEmpty else { return }
+        try await executor.run {
+            var remaining = dirty
+            for file in dirty.sorted() {
+                do {
+                    try self.withDescriptor(FileIndex(file), writable: false) { descriptor in
+                        if fdatasync(descriptor) != 0 { throw self.error(errno, .sync, FileIndex(file)) }
+                    }
+                    remaining.remove(file)
+                } catch {
+                    self.cache.markDirty(remaining)
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// Closes all open files; in-flight operations finish first.
+    public func close() async {
+        cache.closeAll()
+    }
+
+    /// The number of descriptors open right now (for tests and diagnostics).
+    public var openFileCount: Int { cache.openCount }
+
+    // MARK: - Helpers used on executor threads
+
+    func readSpan(_ span: FileSpan, into buffer: UnsafeMutableRawBufferPointer) throws {
+        if span.isPad {
+            buffer.initializeMemory(as: UInt8.self, repeating: 0)
+            return
+        }
+        try withDescriptor(span.file, writable: false) { descriptor in
+            switch POSIXFile.readAll(descriptor, buffer, at: span.fileOffset) {
+            case .complete: return
+            case .endOfFile:
+                throw StorageError(reason: .unexpectedEndOfFile, operation: .read, path: displayPath(span.file))
+            case .failure(let code): throw error(code, .read, span.file)
+            }
+        }
+    }
+
+    func withDescriptor<R>(_ file: FileIndex, writable: Bool, _ body: (Int32) throws -> R) throws -> R {
+        try cache.withDescriptor(
+            file: file.value, writable: writable,
+            closedError: StorageError(reason: .closed, operation: .open, path: displayPath(file)),
+            open: { try self.openFile(file, writable: $0) }, body: body)
+    }
+
+    func error(_ code: Int32, _ operation: StorageError.Operation, _ file: FileIndex) -> StorageError {
+        StorageError(errno: code, operation: operation, path: displayPath(file))
+    }
+
+    func displayPath(_ file: FileIndex) -> String {
+        paths[file.value] ?? saveFolder + "/" + files[file.value].path.joined(separator: "/")
+    }
+}

@@ -1,0 +1,58 @@
+import Crypto
+
+/// The port through which a torrent reads and writes its data: blocks addressed by piece and offset,
+/// mapped by the backend onto files (``FileStorage``), memory (``MemoryStorage``), or anything else.
+///
+/// Implementations never touch bytes of pad files (reads return zeros, writes skip them) and never
+/// resolve a path outside their download folder. Failures are ``StorageError``s.
+public protocol PieceStorage: Sendable {
+    /// The piece geometry of the torrent.
+    var layout: PieceLayout { get }
+
+    /// Creates the folders and files of the torrent with their final sizes (sparse where the file
+    /// system allows). Existing data is kept. Pad files are never created. Idempotent.
+    func prepare() async throws
+
+    /// Writes `bytes` into `piece` starting at byte `begin` of the piece.
+    ///
+    /// - Precondition: the range lies inside the piece.
+    func write(piece: PieceIndex, begin: Int, bytes: [UInt8]) async throws
+
+    /// Reads `length` bytes of `piece` starting at byte `begin` of the piece.
+    ///
+    /// - Precondition: the range lies inside the piece.
+    func read(piece: PieceIndex, begin: Int, length: Int) async throws -> [UInt8]
+
+    /// Reads `piece` back from storage and returns its SHA-1, computed off the cooperative pool.
+    func hashPiece(_ piece: PieceIndex) async throws -> PieceDigest
+
+    /// Makes everything written so far durable (`fdatasync` of each file written since the last
+    /// flush).
+    func flush() async throws
+
+    /// Releases open files. Later calls fail with ``StorageError/Reason/closed``.
+    func close() async
+}
+
+extension PieceStorage {
+    /// Writes the block a request names.
+    public func write(_ request: BlockRequest, bytes: [UInt8]) async throws {
+        precondition(bytes.count == Int(request.length), "block length \(bytes.count) differs from \(request)")
+        try await write(piece: request.piece, begin: Int(request.begin), bytes: bytes)
+    }
+
+    /// Reads the block a request names.
+    public func read(_ request: BlockRequest) async throws -> [UInt8] {
+        try await read(piece: request.piece, begin: Int(request.begin), length: Int(request.length))
+    }
+
+    /// Reads a whole piece.
+    public func read(piece: PieceIndex) async throws -> [UInt8] {
+        try await read(piece: piece, begin: 0, length: layout.length(of: piece))
+    }
+
+    /// Hashes `piece` from storage and compares the digest with the 20 bytes `expected`.
+    public func verifyPiece(_ piece: PieceIndex, expected: some Collection<UInt8>) async throws -> Bool {
+        try await hashPiece(piece).matches(expected)
+    }
+}

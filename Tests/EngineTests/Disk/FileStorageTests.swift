@@ -1,0 +1,205 @@
+import Foundation
+import Glibc
+import Testing
+
+@testable import Engine
+
+/// What only the on-disk backend can show: files, folders, links, descriptors and system errors.
+struct FileStorageTests {
+    @Test func padFilesAreAbsentAndEmptyFilesExist() async throws {
+        try await withTemporaryFolder { folder in
+            let storage = FileStorage(saveFolder: folder, files: SampleTorrent.files, layout: SampleTorrent.layout)
+            try await storage.prepare()
+            #expect(fileSize(folder + "/t/empty") == 0)
+            #expect(fileSize(folder + "/t/.pad/15536") == nil)
+            #expect(fileSize(folder + "/t/.pad") == nil)
+            #expect(fileSize(folder + "/t/sub/b.bin") == 40_000)
+            #expect(fileSize(folder + "/t/Ünïcødé ✓") == 5)
+            await storage.close()
+        }
+    }
+
+    @Test func writtenBytesLandInTheRightFiles() async throws {
+        try await withTemporaryFolder { folder in
+            let storage = FileStorage(saveFolder: folder, files: SampleTorrent.files, layout: SampleTorrent.layout)
+            try await storage.prepare()
+            for piece in storage.layout.pieces {
+                try await storage.write(piece: piece, begin: 0, bytes: SampleTorrent.piece(piece))
+            }
+            try await storage.flush()
+            await storage.close()
+            for (index, file) in SampleTorrent.files.enumerated() where !file.isPad {
+                let data = FileManager.default.contents(atPath: folder + "/" + file.path.joined(separator: "/"))
+                #expect(data.map(Array.init) == SampleTorrent.file(index), "\(file.displayPath)")
+            }
+        }
+    }
+
+    @Test func prepareTruncatesOrExtendsToTheExactLength() async throws {
+        try await withTemporaryFolder { folder in
+            let files = makeFiles([("x/long", 100), ("x/short", 100_000)])
+            try FileManager.default.createDirectory(atPath: folder + "/x", withIntermediateDirectories: true)
+            #expect(
+                FileManager.default.createFile(atPath: folder + "/x/long", contents: Data(repeating: 7, count: 500)))
+            let storage = FileStorage(
+                saveFolder: folder, files: files, layout: PieceLayout(pieceLength: 16_384, totalLength: 100_100))
+            try await storage.prepare()
+            #expect(fileSize(folder + "/x/long") == 100)
+            #expect(fileSize(folder + "/x/short") == 100_000)
+            #expect(try await storage.read(piece: 0, begin: 0, length: 100) == Array(repeating: 7, count: 100))
+            await storage.close()
+        }
+    }
+
+    @Test func symlinksInsideTheFolderAreCreatedOthersSkipped() async throws {
+        try await withTemporaryFolder { folder in
+            let files = makeFiles(
+                [("t/data/real", 10), ("t/links/inside", 0), ("t/links/escape", 0), ("t/links/self", 0)],
+                links: [1: "t/data/real", 2: "../etc/passwd", 3: "t/links/self"])
+            let storage = FileStorage(
+                saveFolder: folder, files: files, layout: PieceLayout(pieceLength: 16_384, totalLength: 10))
+            try await storage.prepare()
+            let target = try FileManager.default.destinationOfSymbolicLink(atPath: folder + "/t/links/inside")
+            #expect(target == "../data/real")
+            #expect(FileManager.default.contents(atPath: folder + "/t/links/inside")?.count == 10)
+            #expect(fileSize(folder + "/t/links/escape") == nil)
+            #expect(fileSize(folder + "/t/links/self") == nil)
+            await storage.close()
+        }
+    }
+
+    @Test func aSymlinkedFolderCannotLeadOutside() async throws {
+        try await withTemporaryFolder { root in
+            let outside = root + "/outside"
+            let folder = root + "/save"
+            try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: folder + "/t", withDestinationPath: outside)
+            let storage = FileStorage(saveFolder: folder, files: SampleTorrent.files, layout: SampleTorrent.layout)
+            let error = await #expect(throws: StorageError.self) { try await storage.prepare() }
+            #expect(error?.reason == .outsideSaveFolder)
+            // Files created in the real folder behind the link are not used either.
+            #expect(FileManager.default.createFile(atPath: outside + "/a.txt", contents: Data(count: 10_000)))
+            let writeError = await #expect(throws: StorageError.self) {
+                try await storage.write(piece: 0, begin: 0, bytes: [1])
+            }
+            #expect(writeError?.reason == .outsideSaveFolder)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: outside) == ["a.txt"])
+            await storage.close()
+        }
+    }
+
+    @Test(arguments: [
+        (["a", "b"], true),
+        (["a"], true),
+        ([String](), false),
+        (["a", ".."], false),
+        (["..", "a"], false),
+        (["."], false),
+        (["a", ""], false),
+        (["a/b"], false),
+        (["a\u{0}b"], false),
+        (["..."], true),
+    ])
+    func pathComponentsAreChecked(_ path: [String], safe: Bool) {
+        #expect(FileStorage.isSafe(path) == safe)
+    }
+
+    @Test func memoryStorageRefusesUnsafePaths() async throws {
+        let storage = MemoryStorage(
+            files: [TorrentFile(path: ["..", "escape"], length: 10, offset: 0)],
+            layout: PieceLayout(pieceLength: 16_384, totalLength: 10))
+        let error = await #expect(throws: StorageError.self) { try await storage.prepare() }
+        #expect(error?.reason == .outsideSaveFolder)
+    }
+
+    @Test func openDescriptorsStayBounded() async throws {
+        try await withTemporaryFolder { folder in
+            let files = makeFiles((0..<20).map { ("many/f\($0)", 1_000) })
+            let layout = PieceLayout(pieceLength: 16_384, totalLength: 20_000)
+            let storage = FileStorage(saveFolder: folder, files: files, layout: layout, maxOpenFiles: 3)
+            try await storage.prepare()
+            let bytes = (0..<20_000).map { UInt8(truncatingIfNeeded: $0) }
+            try await storage.write(piece: 0, begin: 0, bytes: Array(bytes[..<16_384]))
+            try await storage.write(piece: 1, begin: 0, bytes: Array(bytes[16_384...]))
+            #expect(storage.openFileCount <= 3)
+            try await storage.flush()
+            #expect(try await storage.read(piece: 0) == Array(bytes[..<16_384]))
+            #expect(storage.openFileCount <= 3)
+            await storage.close()
+            #expect(storage.openFileCount == 0)
+        }
+    }
+
+    @Test(arguments: [
+        (ENOSPC, StorageError.Reason.diskFull), (EFBIG, .diskFull), (EDQUOT, .diskFull),
+        (EACCES, .permissionDenied), (EPERM, .permissionDenied), (EROFS, .permissionDenied),
+        (ENOENT, .missingFile), (ENOTDIR, .missingFile), (EIO, .ioFailure), (EBADF, .ioFailure),
+    ])
+    func errnoIsClassified(_ code: Int32, _ reason: StorageError.Reason) {
+        let error = StorageError(errno: code, operation: .write, path: "/x/y")
+        #expect(error.reason == reason)
+        #expect(error.errno == code)
+        #expect(error.description.hasPrefix("\(reason): write /x/y ("))
+    }
+
+    /// Root ignores file modes, so the writes run on a private I/O thread whose file-system user id
+    /// is dropped to `nobody` (per thread on Linux); as an ordinary user the modes apply anyway.
+    @Test func writingIntoAReadOnlyFolderIsAPermissionError() async throws {
+        try await withTemporaryFolder { folder in
+            let pool = BlockingIOPool(threads: 1, name: "btq-test-nobody")
+            defer { pool.shutdown() }
+            await pool.run { dropFileSystemUser() }
+            let files = makeFiles([("ro/a", 100), ("ro/new/b", 100)])
+            let layout = PieceLayout(pieceLength: 16_384, totalLength: 200)
+            // Created as ourselves, then made read-only.
+            let owner = FileStorage(
+                saveFolder: folder, files: Array(files.prefix(1)),
+                layout: PieceLayout(pieceLength: 16_384, totalLength: 100))
+            try await owner.prepare()
+            await owner.close()
+            chmod(folder + "/ro/a", 0o444)
+            chmod(folder + "/ro", 0o555)
+
+            let storage = FileStorage(saveFolder: folder, files: files, layout: layout, executor: pool)
+            let prepareError = await #expect(throws: StorageError.self) { try await storage.prepare() }
+            #expect(prepareError?.reason == .permissionDenied)
+            #expect(prepareError?.path.hasSuffix("/ro/a") == true || prepareError?.path.hasSuffix("/ro/new") == true)
+            let writeError = await #expect(throws: StorageError.self) {
+                try await storage.write(piece: 0, begin: 0, bytes: [1, 2, 3])
+            }
+            #expect(writeError?.reason == .permissionDenied)
+            #expect(writeError?.operation == .open)
+            #expect(writeError?.path == folder + "/ro/a")
+            // Reading is still allowed: the file opens read-only.
+            #expect(try await storage.read(piece: 0, begin: 0, length: 3) == [0, 0, 0])
+            await storage.close()
+        }
+    }
+
+    @Test func aFullDiskIsReported() async throws {
+        try await withTemporaryFolder { folder in
+            let files = makeFiles([("full/a", 100)])
+            let storage = FileStorage(
+                saveFolder: folder, files: files, layout: PieceLayout(pieceLength: 16_384, totalLength: 100))
+            try await storage.prepare()
+            // Replace the file by a /dev/full device node (character device 1:7), which fails every
+            // write with ENOSPC. Needs CAP_MKNOD; without it there is nothing to observe.
+            unlink(folder + "/full/a")
+            guard mknod(folder + "/full/a", S_IFCHR | 0o666, dev_t(0x107)) == 0 else { return }
+            let error = await #expect(throws: StorageError.self) {
+                try await storage.write(piece: 0, begin: 0, bytes: [1])
+            }
+            #expect(error?.reason == .diskFull)
+            #expect(error?.operation == .write)
+            await storage.close()
+        }
+    }
+}
+
+/// Sets the calling thread's file-system user id to `nobody` (65534); Linux applies it per thread.
+private func dropFileSystemUser() {
+    typealias SetFSUID = @convention(c) (UInt32) -> Int32
+    guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "setfsuid") else { return }
+    _ = unsafeBitCast(symbol, to: SetFSUID.self)(65_534)
+}

@@ -1,16 +1,15 @@
-// PLACEHOLDER until the metainfo parser lands: lets the other modules compile against the API.
-struct MetainfoNotImplemented: Error {}
-
 extension Metainfo {
-    /// Parses and validates a `.torrent` file.
+    /// Parses and validates a `.torrent` file with the default ``MetainfoLimits``.
+    ///
+    /// - Throws: ``MetainfoError``, whose ``MetainfoError/category`` says what was wrong.
     public init(bytes: [UInt8]) throws {
-        throw MetainfoNotImplemented()
+        self = try MetainfoParser(limits: .default).parse(bytes)
     }
-}
 
-extension MagnetLink {
-    /// Parses a magnet URI.
-    public init(parsing uri: String) throws {
-        throw MetainfoNotImplemented()
+    /// Parses and validates a `.torrent` file with the given limits.
+    ///
+    /// - Throws: ``MetainfoError``.
+    public init(bytes: [UInt8], limits: MetainfoLimits) throws {
+        self = try MetainfoParser(limits: limits).parse(bytes)
     }
 }

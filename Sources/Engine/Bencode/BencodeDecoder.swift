@@ -1,0 +1,268 @@
+/// A strict bencode decoder over raw bytes.
+///
+/// - Integers: `i<digits>e` with an optional `-`, no leading zeros, no `-0`, within `Int64`.
+/// - Strings: `<length>:<bytes>`, no leading zeros in the length; the declared length is checked
+///   against the remaining input before anything is read, so a length of 2^62 allocates nothing.
+/// - Dictionaries: byte-string keys in strictly increasing byte order. Keys out of order or
+///   repeated are an error in ``KeyOrder/strict`` mode; in ``KeyOrder/lenient`` mode they are
+///   accepted and the dictionary (and every value containing it) is marked non-canonical
+///   (``BencodeNode/isCanonical``), so the caller decides; lookups see the first occurrence of a
+///   repeated key, as the reference client does. Nothing is ever re-encoded.
+/// - Limits on nesting depth, number of values and input length (``Limits``).
+///
+/// The decoder is iterative (an explicit stack, not recursion), so hostile nesting cannot exhaust
+/// the thread's stack. Every error carries the offset of the offending byte.
+public struct BencodeDecoder: Sendable {
+    /// Bounds on what the decoder accepts.
+    public struct Limits: Hashable, Sendable {
+        /// Maximum nesting of lists and dictionaries (a top-level dictionary is depth 1).
+        public var maxDepth: Int
+        /// Maximum number of values, dictionary keys included.
+        public var maxElements: Int
+        /// Maximum length of one byte string.
+        public var maxStringLength: Int
+        /// Maximum length of the whole input.
+        public var maxInputLength: Int
+
+        /// Creates limits.
+        public init(maxDepth: Int, maxElements: Int, maxStringLength: Int, maxInputLength: Int) {
+            self.maxDepth = maxDepth
+            self.maxElements = maxElements
+            self.maxStringLength = maxStringLength
+            self.maxInputLength = maxInputLength
+        }
+
+        /// Depth 100, 3,000,000 values, 64 MiB strings and inputs: enough for any real torrent.
+        public static let `default` = Limits(
+            maxDepth: 100, maxElements: 3_000_000, maxStringLength: 64 << 20, maxInputLength: 64 << 20)
+    }
+
+    /// What to do with dictionary keys that are out of order or repeated.
+    public enum KeyOrder: Hashable, Sendable {
+        /// Throw ``BencodeError/Code/unsortedKeys`` or ``BencodeError/Code/duplicateKey``.
+        case strict
+        /// Accept, and mark the values non-canonical.
+        case lenient
+    }
+
+    /// The limits in force.
+    public var limits: Limits
+    /// The key-order policy.
+    public var keyOrder: KeyOrder
+
+    /// Creates a decoder.
+    public init(limits: Limits = .default, keyOrder: KeyOrder = .strict) {
+        self.limits = limits
+        self.keyOrder = keyOrder
+    }
+
+    /// Decodes `bytes`, which must hold exactly one value.
+    public func decode(_ bytes: [UInt8]) throws(BencodeError) -> BencodeNode {
+        try decode(bytes[...])
+    }
+
+    /// Decodes `bytes`, which must hold exactly one value. Offsets are indices of `bytes`.
+    public func decode(_ bytes: ArraySlice<UInt8>) throws(BencodeError) -> BencodeNode {
+        let node = try decodePrefix(bytes)
+        guard node.span.upperBound == bytes.endIndex else {
+            throw BencodeError(.trailingData, at: node.span.upperBound)
+        }
+        return node
+    }
+
+    /// Decodes the one value that starts at the beginning of `bytes` and ignores whatever follows
+    /// it; the returned node's `span.upperBound` is where the value ended.
+    public func decodePrefix(_ bytes: [UInt8]) throws(BencodeError) -> BencodeNode {
+        try decodePrefix(bytes[...])
+    }
+
+    /// Decodes the one value that starts at `bytes.startIndex` and ignores whatever follows it.
+    public func decodePrefix(_ bytes: ArraySlice<UInt8>) throws(BencodeError) -> BencodeNode {
+        guard bytes.count <= limits.maxInputLength else {
+            throw BencodeError(.inputTooLarge, at: bytes.startIndex + limits.maxInputLength)
+        }
+        var parser = BencodeParser(input: bytes, limits: limits, strictKeyOrder: keyOrder == .strict)
+        return try parser.parseValue()
+    }
+}
+
+/// The state of one decoding run.
+private struct BencodeParser {
+    /// An open list or dictionary.
+    struct Frame {
+        var isDictionary: Bool
+        var start: Int
+        var items: [BencodeNode] = []
+        var entries: [BencodeNode.Entry] = []
+        var pendingKey: ArraySlice<UInt8>?
+        var isCanonical = true
+        /// Keys seen so far, built only once a dictionary turns out to be unsorted.
+        var seenKeys: Set<ArraySlice<UInt8>>?
+    }
+
+    let input: ArraySlice<UInt8>
+    let limits: BencodeDecoder.Limits
+    let strictKeyOrder: Bool
+    var index: Int
+    var elementCount = 0
+    var stack: [Frame] = []
+
+    init(input: ArraySlice<UInt8>, limits: BencodeDecoder.Limits, strictKeyOrder: Bool) {
+        self.input = input
+        self.limits = limits
+        self.strictKeyOrder = strictKeyOrder
+        self.index = input.startIndex
+    }
+
+    mutating func parseValue() throws(BencodeError) -> BencodeNode {
+        while true {
+            guard index < input.endIndex else { throw BencodeError(.unexpectedEnd, at: index) }
+            let byte = input[index]
+            let completed: BencodeNode
+            if !stack.isEmpty, byte == UInt8(ascii: "e") {
+                completed = try closeContainer()
+            } else if let top = stack.last, top.isDictionary, top.pendingKey == nil {
+                try readKey()
+                continue
+            } else {
+                switch byte {
+                case UInt8(ascii: "i"):
+                    completed = try readInteger()
+                case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    let start = index
+                    let bytes = try readString()
+                    completed = BencodeNode(value: .string(bytes), span: start..<index, isCanonical: true)
+                case UInt8(ascii: "l"), UInt8(ascii: "d"):
+                    try openContainer(isDictionary: byte == UInt8(ascii: "d"))
+                    continue
+                default:
+                    throw BencodeError(.unexpectedByte, at: index)
+                }
+            }
+            guard !stack.isEmpty else { return completed }
+            attach(completed)
+        }
+    }
+
+    private mutating func countElement() throws(BencodeError) {
+        elementCount += 1
+        guard elementCount <= limits.maxElements else { throw BencodeError(.tooManyElements, at: index) }
+    }
+
+    private mutating func openContainer(isDictionary: Bool) throws(BencodeError) {
+        guard stack.count < limits.maxDepth else { throw BencodeError(.depthExceeded, at: index) }
+        try countElement()
+        stack.append(Frame(isDictionary: isDictionary, start: index))
+        index += 1
+    }
+
+    private mutating func closeContainer() throws(BencodeError) -> BencodeNode {
+        let frame = stack.removeLast()
+        if frame.isDictionary, frame.pendingKey != nil { throw BencodeError(.missingValue, at: index) }
+        index += 1
+        let value: BencodeNode.Value = frame.isDictionary ? .dictionary(frame.entries) : .list(frame.items)
+        return BencodeNode(value: value, span: frame.start..<index, isCanonical: frame.isCanonical)
+    }
+
+    private mutating func attach(_ node: BencodeNode) {
+        let top = stack.count - 1
+        if !node.isCanonical { stack[top].isCanonical = false }
+        if stack[top].isDictionary {
+            stack[top].entries.append(BencodeNode.Entry(key: stack[top].pendingKey!, value: node))
+            stack[top].pendingKey = nil
+        } else {
+            stack[top].items.append(node)
+        }
+    }
+
+    private mutating func readKey() throws(BencodeError) {
+        let keyStart = index
+        guard UInt8(ascii: "0")...UInt8(ascii: "9") ~= input[index] else {
+            throw BencodeError(.nonStringKey, at: index)
+        }
+        let key = try readString()
+        let top = stack.count - 1
+        defer { stack[top].pendingKey = key }
+        if stack[top].seenKeys != nil {
+            if !stack[top].seenKeys!.insert(key).inserted { try nonCanonicalKey(.duplicateKey, at: keyStart) }
+            return
+        }
+        guard let previous = stack[top].entries.last?.key, !previous.lexicographicallyPrecedes(key) else { return }
+        try nonCanonicalKey(previous.elementsEqual(key) ? .duplicateKey : .unsortedKeys, at: keyStart)
+        var seen = Set(stack[top].entries.map(\.key))
+        seen.insert(key)
+        stack[top].seenKeys = seen
+    }
+
+    /// A key out of order or repeated: an error in strict mode, else the dictionary is marked
+    /// non-canonical (lookups then see the first occurrence of a repeated key).
+    private mutating func nonCanonicalKey(_ code: BencodeError.Code, at offset: Int) throws(BencodeError) {
+        if strictKeyOrder { throw BencodeError(code, at: offset) }
+        stack[stack.count - 1].isCanonical = false
+    }
+
+    /// Reads `<length>:<bytes>` at `index` and returns the bytes (a slice of the input).
+    private mutating func readString() throws(BencodeError) -> ArraySlice<UInt8> {
+        try countElement()
+        let start = index
+        if input[index] == UInt8(ascii: "0"), index + 1 < input.endIndex,
+            input[index + 1] != UInt8(ascii: ":")
+        {
+            throw BencodeError(.invalidStringLength, at: index)
+        }
+        var length = 0
+        while true {
+            guard index < input.endIndex else { throw BencodeError(.unexpectedEnd, at: index) }
+            let byte = input[index]
+            if byte == UInt8(ascii: ":") { break }
+            guard UInt8(ascii: "0")...UInt8(ascii: "9") ~= byte else {
+                throw BencodeError(.invalidStringLength, at: index)
+            }
+            length = length * 10 + Int(byte - UInt8(ascii: "0"))
+            // Stop as soon as the length cannot fit: no overflow, no huge allocation.
+            guard length <= limits.maxStringLength, length <= input.endIndex - index else {
+                throw BencodeError(.stringTooLong, at: start)
+            }
+            index += 1
+        }
+        let contentStart = index + 1
+        guard length <= input.endIndex - contentStart else { throw BencodeError(.stringTooLong, at: start) }
+        index = contentStart + length
+        return input[contentStart..<index]
+    }
+
+    /// Reads `i<digits>e` at `index`.
+    private mutating func readInteger() throws(BencodeError) -> BencodeNode {
+        try countElement()
+        let start = index
+        index += 1
+        var negative = false
+        if index < input.endIndex, input[index] == UInt8(ascii: "-") {
+            negative = true
+            index += 1
+        }
+        let digitsStart = index
+        var magnitude: UInt64 = 0
+        let maximum: UInt64 = negative ? UInt64(Int64.max) + 1 : UInt64(Int64.max)
+        while true {
+            guard index < input.endIndex else { throw BencodeError(.unexpectedEnd, at: index) }
+            let byte = input[index]
+            if byte == UInt8(ascii: "e") { break }
+            guard UInt8(ascii: "0")...UInt8(ascii: "9") ~= byte else { throw BencodeError(.invalidInteger, at: index) }
+            let digit = UInt64(byte - UInt8(ascii: "0"))
+            let (times10, overflow1) = magnitude.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(digit)
+            guard !overflow1, !overflow2, sum <= maximum else { throw BencodeError(.integerOverflow, at: start) }
+            magnitude = sum
+            index += 1
+        }
+        let digitCount = index - digitsStart
+        guard digitCount > 0 else { throw BencodeError(.invalidInteger, at: index) }
+        if input[digitsStart] == UInt8(ascii: "0"), digitCount > 1 || negative {
+            throw BencodeError(.invalidInteger, at: digitsStart)
+        }
+        index += 1
+        let value: Int64 = negative ? (magnitude == UInt64(Int64.max) + 1 ? .min : -Int64(magnitude)) : Int64(magnitude)
+        return BencodeNode(value: .integer(value), span: start..<index, isCanonical: true)
+    }
+}

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A strict bencode decoder over raw bytes.
 ///
 /// - Integers: `i<digits>e` with an optional `-`, no leading zeros, no `-0`, within `Int64`.
@@ -81,12 +87,18 @@ public struct BencodeDecoder: Sendable {
         guard bytes.count <= limits.maxInputLength else {
             throw BencodeError(.inputTooLarge, at: bytes.startIndex + limits.maxInputLength)
         }
-        var parser = BencodeParser(input: bytes, limits: limits, strictKeyOrder: keyOrder == .strict)
-        return try parser.parseValue()
+        let result = bytes.withUnsafeBufferPointer { buffer in
+            var parser = BencodeParser(
+                input: bytes, buffer: buffer, limits: limits, strictKeyOrder: keyOrder == .strict)
+            return Result { () throws(BencodeError) in try parser.parseValue() }
+        }
+        return try result.get()
     }
 }
 
-/// The state of one decoding run.
+/// The state of one decoding run. Bytes are read through `buffer` (the storage of `input`, valid
+/// for the run); byte strings are returned as slices of `input`. Positions are 0-based in `buffer`
+/// and reported as `input` indices.
 private struct BencodeParser {
     /// An open list or dictionary.
     struct Frame {
@@ -96,32 +108,46 @@ private struct BencodeParser {
         var entries: [BencodeNode.Entry] = []
         var pendingKey: ArraySlice<UInt8>?
         var isCanonical = true
-        /// Keys seen so far, built only once a dictionary turns out to be unsorted.
+        /// Keys seen so far, built only once a dictionary turns out to be non-canonical.
         var seenKeys: Set<ArraySlice<UInt8>>?
     }
 
     let input: ArraySlice<UInt8>
+    let buffer: UnsafeBufferPointer<UInt8>
     let limits: BencodeDecoder.Limits
     let strictKeyOrder: Bool
-    var index: Int
+    var position = 0
     var elementCount = 0
     var stack: [Frame] = []
+    /// True when the innermost open container is a dictionary waiting for its next key.
+    var expectingKey = false
 
-    init(input: ArraySlice<UInt8>, limits: BencodeDecoder.Limits, strictKeyOrder: Bool) {
+    init(
+        input: ArraySlice<UInt8>, buffer: UnsafeBufferPointer<UInt8>, limits: BencodeDecoder.Limits,
+        strictKeyOrder: Bool
+    ) {
         self.input = input
+        self.buffer = buffer
         self.limits = limits
         self.strictKeyOrder = strictKeyOrder
-        self.index = input.startIndex
+    }
+
+    private func error(_ code: BencodeError.Code, at position: Int) -> BencodeError {
+        BencodeError(code, at: input.startIndex + position)
+    }
+
+    private func span(from start: Int) -> Range<Int> {
+        input.startIndex + start..<input.startIndex + position
     }
 
     mutating func parseValue() throws(BencodeError) -> BencodeNode {
         while true {
-            guard index < input.endIndex else { throw BencodeError(.unexpectedEnd, at: index) }
-            let byte = input[index]
+            guard position < buffer.count else { throw error(.unexpectedEnd, at: position) }
+            let byte = buffer[position]
             let completed: BencodeNode
             if !stack.isEmpty, byte == UInt8(ascii: "e") {
                 completed = try closeContainer()
-            } else if let top = stack.last, top.isDictionary, top.pendingKey == nil {
+            } else if expectingKey {
                 try readKey()
                 continue
             } else {
@@ -129,14 +155,14 @@ private struct BencodeParser {
                 case UInt8(ascii: "i"):
                     completed = try readInteger()
                 case UInt8(ascii: "0")...UInt8(ascii: "9"):
-                    let start = index
+                    let start = position
                     let bytes = try readString()
-                    completed = BencodeNode(value: .string(bytes), span: start..<index, isCanonical: true)
+                    completed = BencodeNode(value: .string(bytes), span: span(from: start), isCanonical: true)
                 case UInt8(ascii: "l"), UInt8(ascii: "d"):
                     try openContainer(isDictionary: byte == UInt8(ascii: "d"))
                     continue
                 default:
-                    throw BencodeError(.unexpectedByte, at: index)
+                    throw error(.unexpectedByte, at: position)
                 }
             }
             guard !stack.isEmpty else { return completed }
@@ -146,22 +172,23 @@ private struct BencodeParser {
 
     private mutating func countElement() throws(BencodeError) {
         elementCount += 1
-        guard elementCount <= limits.maxElements else { throw BencodeError(.tooManyElements, at: index) }
+        guard elementCount <= limits.maxElements else { throw error(.tooManyElements, at: position) }
     }
 
     private mutating func openContainer(isDictionary: Bool) throws(BencodeError) {
-        guard stack.count < limits.maxDepth else { throw BencodeError(.depthExceeded, at: index) }
+        guard stack.count < limits.maxDepth else { throw error(.depthExceeded, at: position) }
         try countElement()
-        stack.append(Frame(isDictionary: isDictionary, start: index))
-        index += 1
+        stack.append(Frame(isDictionary: isDictionary, start: position))
+        expectingKey = isDictionary
+        position += 1
     }
 
     private mutating func closeContainer() throws(BencodeError) -> BencodeNode {
         let frame = stack.removeLast()
-        if frame.isDictionary, frame.pendingKey != nil { throw BencodeError(.missingValue, at: index) }
-        index += 1
+        if frame.isDictionary, frame.pendingKey != nil { throw error(.missingValue, at: position) }
+        position += 1
         let value: BencodeNode.Value = frame.isDictionary ? .dictionary(frame.entries) : .list(frame.items)
-        return BencodeNode(value: value, span: frame.start..<index, isCanonical: frame.isCanonical)
+        return BencodeNode(value: value, span: span(from: frame.start), isCanonical: frame.isCanonical)
     }
 
     private mutating func attach(_ node: BencodeNode) {
@@ -170,99 +197,114 @@ private struct BencodeParser {
         if stack[top].isDictionary {
             stack[top].entries.append(BencodeNode.Entry(key: stack[top].pendingKey!, value: node))
             stack[top].pendingKey = nil
+            expectingKey = true
         } else {
             stack[top].items.append(node)
+            expectingKey = false
         }
     }
 
     private mutating func readKey() throws(BencodeError) {
-        let keyStart = index
-        guard UInt8(ascii: "0")...UInt8(ascii: "9") ~= input[index] else {
-            throw BencodeError(.nonStringKey, at: index)
+        let keyStart = position
+        guard UInt8(ascii: "0")...UInt8(ascii: "9") ~= buffer[position] else {
+            throw error(.nonStringKey, at: position)
         }
         let key = try readString()
         let top = stack.count - 1
+        expectingKey = false
         defer { stack[top].pendingKey = key }
         if stack[top].seenKeys != nil {
             if !stack[top].seenKeys!.insert(key).inserted { try nonCanonicalKey(.duplicateKey, at: keyStart) }
             return
         }
-        guard let previous = stack[top].entries.last?.key, !previous.lexicographicallyPrecedes(key) else { return }
-        try nonCanonicalKey(previous.elementsEqual(key) ? .duplicateKey : .unsortedKeys, at: keyStart)
+        guard let previous = stack[top].entries.last?.key else { return }
+        let order = compare(previous, key)
+        guard order >= 0 else { return }
+        try nonCanonicalKey(order == 0 ? .duplicateKey : .unsortedKeys, at: keyStart)
         var seen = Set(stack[top].entries.map(\.key))
         seen.insert(key)
         stack[top].seenKeys = seen
     }
 
+    /// Byte order of two slices of the input: negative, zero or positive, like `memcmp`.
+    private func compare(_ lhs: ArraySlice<UInt8>, _ rhs: ArraySlice<UInt8>) -> Int {
+        let common = min(lhs.count, rhs.count)
+        if common > 0 {
+            let left = buffer.baseAddress! + (lhs.startIndex - input.startIndex)
+            let right = buffer.baseAddress! + (rhs.startIndex - input.startIndex)
+            let result = memcmp(left, right, common)
+            if result != 0 { return Int(result) }
+        }
+        return lhs.count - rhs.count
+    }
+
     /// A key out of order or repeated: an error in strict mode, else the dictionary is marked
     /// non-canonical (lookups then see the first occurrence of a repeated key).
     private mutating func nonCanonicalKey(_ code: BencodeError.Code, at offset: Int) throws(BencodeError) {
-        if strictKeyOrder { throw BencodeError(code, at: offset) }
+        if strictKeyOrder { throw error(code, at: offset) }
         stack[stack.count - 1].isCanonical = false
     }
 
-    /// Reads `<length>:<bytes>` at `index` and returns the bytes (a slice of the input).
+    /// Reads `<length>:<bytes>` at `position` and returns the bytes (a slice of the input).
     private mutating func readString() throws(BencodeError) -> ArraySlice<UInt8> {
         try countElement()
-        let start = index
-        if input[index] == UInt8(ascii: "0"), index + 1 < input.endIndex,
-            input[index + 1] != UInt8(ascii: ":")
+        let start = position
+        if buffer[position] == UInt8(ascii: "0"), position + 1 < buffer.count,
+            buffer[position + 1] != UInt8(ascii: ":")
         {
-            throw BencodeError(.invalidStringLength, at: index)
+            throw error(.invalidStringLength, at: position)
         }
         var length = 0
         while true {
-            guard index < input.endIndex else { throw BencodeError(.unexpectedEnd, at: index) }
-            let byte = input[index]
+            guard position < buffer.count else { throw error(.unexpectedEnd, at: position) }
+            let byte = buffer[position]
             if byte == UInt8(ascii: ":") { break }
-            guard UInt8(ascii: "0")...UInt8(ascii: "9") ~= byte else {
-                throw BencodeError(.invalidStringLength, at: index)
-            }
+            guard UInt8(ascii: "0")...UInt8(ascii: "9") ~= byte else { throw error(.invalidStringLength, at: position) }
             length = length * 10 + Int(byte - UInt8(ascii: "0"))
             // Stop as soon as the length cannot fit: no overflow, no huge allocation.
-            guard length <= limits.maxStringLength, length <= input.endIndex - index else {
-                throw BencodeError(.stringTooLong, at: start)
+            guard length <= limits.maxStringLength, length <= buffer.count - position else {
+                throw error(.stringTooLong, at: start)
             }
-            index += 1
+            position += 1
         }
-        let contentStart = index + 1
-        guard length <= input.endIndex - contentStart else { throw BencodeError(.stringTooLong, at: start) }
-        index = contentStart + length
-        return input[contentStart..<index]
+        let contentStart = position + 1
+        guard length <= buffer.count - contentStart else { throw error(.stringTooLong, at: start) }
+        position = contentStart + length
+        return input[input.startIndex + contentStart..<input.startIndex + position]
     }
 
-    /// Reads `i<digits>e` at `index`.
+    /// Reads `i<digits>e` at `position`.
     private mutating func readInteger() throws(BencodeError) -> BencodeNode {
         try countElement()
-        let start = index
-        index += 1
+        let start = position
+        position += 1
         var negative = false
-        if index < input.endIndex, input[index] == UInt8(ascii: "-") {
+        if position < buffer.count, buffer[position] == UInt8(ascii: "-") {
             negative = true
-            index += 1
+            position += 1
         }
-        let digitsStart = index
+        let digitsStart = position
         var magnitude: UInt64 = 0
         let maximum: UInt64 = negative ? UInt64(Int64.max) + 1 : UInt64(Int64.max)
         while true {
-            guard index < input.endIndex else { throw BencodeError(.unexpectedEnd, at: index) }
-            let byte = input[index]
+            guard position < buffer.count else { throw error(.unexpectedEnd, at: position) }
+            let byte = buffer[position]
             if byte == UInt8(ascii: "e") { break }
-            guard UInt8(ascii: "0")...UInt8(ascii: "9") ~= byte else { throw BencodeError(.invalidInteger, at: index) }
+            guard UInt8(ascii: "0")...UInt8(ascii: "9") ~= byte else { throw error(.invalidInteger, at: position) }
             let digit = UInt64(byte - UInt8(ascii: "0"))
             let (times10, overflow1) = magnitude.multipliedReportingOverflow(by: 10)
             let (sum, overflow2) = times10.addingReportingOverflow(digit)
-            guard !overflow1, !overflow2, sum <= maximum else { throw BencodeError(.integerOverflow, at: start) }
+            guard !overflow1, !overflow2, sum <= maximum else { throw error(.integerOverflow, at: start) }
             magnitude = sum
-            index += 1
+            position += 1
         }
-        let digitCount = index - digitsStart
-        guard digitCount > 0 else { throw BencodeError(.invalidInteger, at: index) }
-        if input[digitsStart] == UInt8(ascii: "0"), digitCount > 1 || negative {
-            throw BencodeError(.invalidInteger, at: digitsStart)
+        let digitCount = position - digitsStart
+        guard digitCount > 0 else { throw error(.invalidInteger, at: position) }
+        if buffer[digitsStart] == UInt8(ascii: "0"), digitCount > 1 || negative {
+            throw error(.invalidInteger, at: digitsStart)
         }
-        index += 1
-        let value: Int64 = negative ? (magnitude == UInt64(Int64.max) + 1 ? .min : -Int64(magnitude)) : Int64(magnitude)
-        return BencodeNode(value: .integer(value), span: start..<index, isCanonical: true)
+        position += 1
+        let value = negative ? Int64(truncatingIfNeeded: 0 &- magnitude) : Int64(magnitude)
+        return BencodeNode(value: .integer(value), span: span(from: start), isCanonical: true)
     }
 }

@@ -83,10 +83,11 @@ extension BencodeNode {
     /// the first one when a non-canonical dictionary repeats the key.
     public subscript(key: String) -> BencodeNode? {
         guard case .dictionary(let entries) = value else { return nil }
-        var key = key
-        return key.withUTF8 { wanted in
-            entries.first { $0.key.elementsEqual(wanted) }?.value
+        let wanted = key.utf8
+        for entry in entries where entry.key.count == wanted.count && entry.key.elementsEqual(wanted) {
+            return entry.value
         }
+        return nil
     }
 
     /// The same data as a plain ``BencodeValue`` (byte strings copied), for re-encoding or building.

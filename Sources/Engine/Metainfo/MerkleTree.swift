@@ -21,21 +21,35 @@ public enum MerkleTree {
     /// power of two. A single node is its own root. `layer.count` must be a positive multiple of 32.
     public static func root(ofLayer layer: [UInt8], padding: [UInt8]) -> [UInt8] {
         precondition(!layer.isEmpty && layer.count % 32 == 0, "a layer is a positive number of 32-byte hashes")
+        precondition(padding.count == 32, "a padding node is a 32-byte hash")
+        // Hash in place: each level overwrites the front of the buffer with its parents.
         var nodes = layer
+        var count = layer.count / 32
         var pad = padding
-        while nodes.count > 32 {
-            if (nodes.count / 32) % 2 == 1 { nodes += pad }
-            var next: [UInt8] = []
-            next.reserveCapacity(nodes.count / 2)
-            var index = 0
-            while index < nodes.count {
-                next += SHA256.hash(data: nodes[index..<index + 64])
-                index += 64
+        nodes.withUnsafeMutableBytes { buffer in
+            while count > 1 {
+                let parents = (count + 1) / 2
+                for parent in 0..<parents {
+                    let left = UnsafeRawBufferPointer(rebasing: buffer[parent * 64..<parent * 64 + 32])
+                    var hasher = SHA256()
+                    hasher.update(bufferPointer: left)
+                    if parent * 2 + 1 < count {
+                        hasher.update(
+                            bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[parent * 64 + 32..<parent * 64 + 64])
+                        )
+                    } else {
+                        pad.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+                    }
+                    hasher.finalize().withUnsafeBytes { digest in
+                        UnsafeMutableRawBufferPointer(rebasing: buffer[parent * 32..<parent * 32 + 32]).copyMemory(
+                            from: digest)
+                    }
+                }
+                count = parents
+                pad = Array(SHA256.hash(data: pad + pad))
             }
-            nodes = next
-            pad = Array(SHA256.hash(data: pad + pad))
         }
-        return nodes
+        return Array(nodes.prefix(32))
     }
 
     /// The `pieces root` implied by a file's piece layer: the root over the layer padded with the

@@ -57,7 +57,16 @@ import Testing
                 }
             default:
                 // No expectation; whatever happens, it must be a clean result or a typed error.
-                if let metainfo = try? Metainfo(bytes: bytes) { Self.expectSafeLayout(metainfo, row.file) }
+                do {
+                    let metainfo = try Metainfo(bytes: bytes)
+                    Self.expectSafeLayout(metainfo, row.file)
+                    print(
+                        "conformance: unlisted \(row.file) loads (\(metainfo.version), \(metainfo.files.count) files)")
+                } catch let error as MetainfoError {
+                    print("conformance: unlisted \(row.file) is refused: \(error.category): \(error.message)")
+                } catch {
+                    Issue.record("\(row.file) threw an untyped error \(error)")
+                }
                 unlisted += 1
             }
         }

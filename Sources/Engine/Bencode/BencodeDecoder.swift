@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A strict bencode decoder over raw bytes.
 ///
 /// - Integers: `i<digits>e` with an optional `-`, no leading zeros, no `-0`, within `Int64`.
@@ -228,12 +222,11 @@ private struct BencodeParser {
 
     /// Byte order of two slices of the input: negative, zero or positive, like `memcmp`.
     private func compare(_ lhs: ArraySlice<UInt8>, _ rhs: ArraySlice<UInt8>) -> Int {
-        let common = min(lhs.count, rhs.count)
-        if common > 0 {
-            let left = buffer.baseAddress! + (lhs.startIndex - input.startIndex)
-            let right = buffer.baseAddress! + (rhs.startIndex - input.startIndex)
-            let result = memcmp(left, right, common)
-            if result != 0 { return Int(result) }
+        let left = lhs.startIndex - input.startIndex
+        let right = rhs.startIndex - input.startIndex
+        for offset in 0..<min(lhs.count, rhs.count) {
+            let (a, b) = (buffer[left + offset], buffer[right + offset])
+            if a != b { return Int(a) - Int(b) }
         }
         return lhs.count - rhs.count
     }

@@ -1,12 +1,5 @@
 import Crypto
-import Dispatch
 import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// SHA-1 piece hashes of a list of files read as one byte stream, computed on several threads.
 ///

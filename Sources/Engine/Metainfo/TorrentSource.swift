@@ -1,11 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The files a torrent is made of: one regular file, or every regular file below a folder, sorted
 /// by path (element by element, UTF-8 bytes). See ``TorrentCreator`` for what is skipped.
 struct TorrentSource {

@@ -109,7 +109,8 @@ import Testing
             // `/` and `\` both sanitize to `_`, so the second file collides and is renamed.
             #expect(paths == ["test2/_/foo", "test2/_/foo.1"])
         case "invalid_filename.torrent":
-            // The reference drops a `.` element; btq keeps every element's place with `_`.
+            // A `.` element becomes `_` (as in current libtorrent; older versions dropped it): every
+            // element keeps its place, and a path can never collapse onto its folder.
             #expect(paths == ["est2/f", "est2/_"])
         case "invalid_filename2.torrent":
             #expect(paths == ["est2/f", "est2/_/_", "est2/_/_.1"])

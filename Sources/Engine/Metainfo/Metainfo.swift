@@ -103,6 +103,12 @@ public struct Metainfo: Sendable {
     public var infoBytes: [UInt8]
     /// The exact bytes of the whole `.torrent` file as given.
     public var torrentBytes: [UInt8]
+    /// DHT bootstrap nodes from `nodes` (BEP 5), as `host:port` (`[v6]:port` for IPv6).
+    public var dhtNodes: [String] = []
+    /// BEP 38 `collections` this torrent belongs to (from the info dictionary and the top level).
+    public var collections: [String] = []
+    /// BEP 38 `similar` torrents: v1 info-hashes of torrents sharing files with this one.
+    public var similarTorrents: [InfoHashV1] = []
 
     /// Memberwise initializer (the parser builds values through it).
     public init(

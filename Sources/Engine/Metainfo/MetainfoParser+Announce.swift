@@ -1,0 +1,97 @@
+/// The parts of a torrent outside the info dictionary that tell where to find peers: trackers
+/// (BEP 12), web seeds (BEP 19), DHT nodes (BEP 5), and the BEP 38 hints.
+extension MetainfoParser {
+    /// `announce-list` tiers, or `[[announce]]` when the list yields nothing. URLs are trimmed of
+    /// whitespace; empty URLs, repeated URLs (across all tiers) and empty tiers are dropped.
+    static func trackerTiers(_ root: BencodeNode) -> [[String]] {
+        var seen = Set<String>()
+        var tiers: [[String]] = []
+        for tierNode in root["announce-list"]?.list ?? [] {
+            var tier: [String] = []
+            for urlNode in tierNode.list ?? [] {
+                guard let url = urlNode.string.map(trimmed), !url.isEmpty, seen.insert(url).inserted else { continue }
+                tier.append(url)
+            }
+            if !tier.isEmpty { tiers.append(tier) }
+        }
+        if tiers.isEmpty, let url = root["announce"]?.string.map(trimmed), !url.isEmpty {
+            tiers = [[url]]
+        }
+        return tiers
+    }
+
+    /// `url-list` (a string or a list of strings): trimmed, characters not allowed in a URL path
+    /// percent-encoded (`test file` -> `test%20file`), deduplicated. For a multi-file torrent of more
+    /// than one file the URL names a folder and gets a trailing `/`, as in the reference client.
+    static func webSeeds(_ root: BencodeNode, fileCount: Int, isMultiFile: Bool) -> [String] {
+        let node = root["url-list"]
+        let raw = node?.string.map { [$0] } ?? node?.list?.compactMap(\.string) ?? []
+        var seen = Set<String>()
+        var seeds: [String] = []
+        for text in raw {
+            var url = percentEncodedURL(trimmed(text))
+            guard !url.isEmpty else { continue }
+            if isMultiFile, fileCount > 1, !url.hasSuffix("/") { url += "/" }
+            if seen.insert(url).inserted { seeds.append(url) }
+        }
+        return seeds
+    }
+
+    /// `nodes`: `[[host, port], ...]` as `host:port` (`[host]:port` for IPv6).
+    static func dhtNodes(_ root: BencodeNode) -> [String] {
+        var nodes: [String] = []
+        for entry in root["nodes"]?.list ?? [] {
+            guard let pair = entry.list, pair.count >= 2, let host = pair[0].string.map(trimmed), !host.isEmpty,
+                let port = pair[1].integer, (1...65535).contains(port)
+            else { continue }
+            nodes.append(host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
+        }
+        return nodes
+    }
+
+    /// BEP 38 `collections`, from the info dictionary and the top level, without repeats.
+    static func collections(_ root: BencodeNode, info: BencodeNode) -> [String] {
+        var seen = Set<String>()
+        let all = (info["collections"]?.list ?? []) + (root["collections"]?.list ?? [])
+        return all.compactMap(\.string).filter { seen.insert($0).inserted }
+    }
+
+    /// BEP 38 `similar`: 20-byte info-hashes, from the info dictionary and the top level.
+    static func similarTorrents(_ root: BencodeNode, info: BencodeNode) -> [InfoHashV1] {
+        var seen = Set<InfoHashV1>()
+        let all = (info["similar"]?.list ?? []) + (root["similar"]?.list ?? [])
+        return all.compactMap { $0.bytes.flatMap { InfoHashV1(bytes: Array($0)) } }.filter { seen.insert($0).inserted }
+    }
+
+    /// `text` without leading and trailing ASCII whitespace and control characters.
+    static func trimmed(_ text: String) -> String {
+        let utf8 = Array(text.utf8)
+        guard let first = utf8.firstIndex(where: { $0 > 0x20 && $0 != 0x7F }),
+            let last = utf8.lastIndex(where: { $0 > 0x20 && $0 != 0x7F })
+        else { return "" }
+        return String(decoding: utf8[first...last], as: UTF8.self)
+    }
+
+    /// Percent-encodes the bytes that may not appear in a URL (spaces, controls, non-ASCII, and
+    /// `"<>\^`{|}`) after the scheme and host; existing `%XX` escapes are kept.
+    static func percentEncodedURL(_ url: String) -> String {
+        let bytes = Array(url.utf8)
+        var start = 0
+        if let scheme = url.firstRange(of: "://") {
+            start = url.utf8.distance(from: url.startIndex, to: scheme.upperBound)
+            start = bytes[start...].firstIndex(of: UInt8(ascii: "/")) ?? bytes.count
+        }
+        let unsafe = Set("\"<>\\^`{|}".utf8)
+        guard bytes[start...].contains(where: { $0 <= 0x20 || $0 >= 0x7F || unsafe.contains($0) }) else { return url }
+        var out = Array(bytes[..<start])
+        let hex = Array("0123456789ABCDEF".utf8)
+        for byte in bytes[start...] {
+            if byte <= 0x20 || byte >= 0x7F || unsafe.contains(byte) {
+                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            } else {
+                out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

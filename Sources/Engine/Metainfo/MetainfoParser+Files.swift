@@ -1,0 +1,169 @@
+/// Reading the file descriptions: the v1 `files` list (or single file) and the v2 `file tree`.
+/// Paths come out sanitized; offsets are assigned later (see `MetainfoParser+Layout.swift`).
+extension MetainfoParser {
+    /// The marker of legacy (BitComet) pad files, which predate the `p` attribute.
+    static let legacyPadMarker = "_____padding_file_"
+
+    /// The v1 `files` list. Paths are `[folder] + sanitized path`.
+    func parseFileList(_ node: BencodeNode, folder: String) throws -> [TorrentFile] {
+        guard let list = node.list else {
+            throw MetainfoError(.fileParseFailed, "the torrent's file list is not a list")
+        }
+        guard !list.isEmpty else { throw MetainfoError(.noFiles, "the torrent's file list is empty") }
+        var files: [TorrentFile] = []
+        files.reserveCapacity(list.count)
+        for entry in list {
+            guard entry.isDictionary else {
+                throw MetainfoError(.fileParseFailed, "an entry of the torrent's file list is not a dictionary")
+            }
+            var attributes = Self.attributes(entry)
+            let length = try fileLength(entry, attributes: attributes)
+            var path = [folder]
+            if let elements = entry["path.utf-8"]?.list ?? entry["path"]?.list, !elements.isEmpty {
+                for element in elements {
+                    guard let raw = element.bytes else {
+                        throw MetainfoError(.invalidName, "a file path holds something other than strings")
+                    }
+                    path.append(PathSanitizer.sanitizeElement(raw))
+                }
+                if path.dropFirst().contains(where: { $0.contains(Self.legacyPadMarker) }) { attributes.insert(.pad) }
+            } else if attributes.contains(.pad) {
+                path += [".pad", String(length)]
+            } else {
+                throw MetainfoError(.missingName, "a file in the torrent has no path")
+            }
+            files.append(
+                try makeFile(entry, path: path, length: length, attributes: attributes, symlinkPrefix: [folder]))
+        }
+        return files
+    }
+
+    /// One v1 file dictionary (`files` entry, or the info dictionary of a single-file torrent).
+    func parseFile(_ node: BencodeNode, path: [String], symlinkPrefix: [String]) throws -> TorrentFile {
+        let attributes = Self.attributes(node)
+        let length = try fileLength(node, attributes: attributes)
+        return try makeFile(node, path: path, length: length, attributes: attributes, symlinkPrefix: symlinkPrefix)
+    }
+
+    /// The v2 `file tree`. A tree holding one file and no v1 `files` list is a single-file torrent
+    /// whose file is named by its key; otherwise paths are `[folder] + sanitized keys`.
+    func parseFileTree(
+        _ tree: BencodeNode, folder: String, hasFileList: Bool
+    ) throws -> (files: [TorrentFile], isSingleFile: Bool) {
+        guard let entries = tree.entries else {
+            throw MetainfoError(.fileParseFailed, "the torrent's file tree is not a dictionary")
+        }
+        let isSingleFile = !hasFileList && entries.count == 1 && Self.leaf(of: entries[0].value) != nil
+        let prefix = isSingleFile ? [] : [folder]
+        var files: [TorrentFile] = []
+        try walk(tree, path: prefix, depth: 0, symlinkPrefix: prefix, into: &files)
+        guard !files.isEmpty else { throw MetainfoError(.noFiles, "the torrent's file tree is empty") }
+        return (files, isSingleFile)
+    }
+
+    /// Depth-first over a directory of the file tree, in key order (the order that defines the
+    /// v2 piece space).
+    private func walk(
+        _ directory: BencodeNode, path: [String], depth: Int, symlinkPrefix: [String], into files: inout [TorrentFile]
+    ) throws {
+        guard depth <= 100, let entries = directory.entries else {
+            throw MetainfoError(.fileParseFailed, "the torrent's file tree is malformed or nested too deep")
+        }
+        for entry in entries {
+            guard !entry.key.isEmpty, entry.value.isDictionary else {
+                throw MetainfoError(
+                    .fileParseFailed, "the file tree has an empty name or a node that is not a dictionary")
+            }
+            let childPath = path + [PathSanitizer.sanitizeElement(entry.key)]
+            if let leaf = Self.leaf(of: entry.value) {
+                files.append(try parseTreeFile(leaf, path: childPath, symlinkPrefix: symlinkPrefix))
+            } else {
+                try walk(entry.value, path: childPath, depth: depth + 1, symlinkPrefix: symlinkPrefix, into: &files)
+            }
+        }
+    }
+
+    /// The file dictionary of a tree node that is a file (`{"": {...}}`), or `nil` for a directory.
+    private static func leaf(of node: BencodeNode) -> BencodeNode? {
+        guard let entries = node.entries, entries.count == 1, entries[0].key.isEmpty else { return nil }
+        return entries[0].value
+    }
+
+    /// One v2 file: length, attributes, symlink target, and `pieces root` for a non-empty file.
+    private func parseTreeFile(_ node: BencodeNode, path: [String], symlinkPrefix: [String]) throws -> TorrentFile {
+        guard node.isDictionary else {
+            throw MetainfoError(.fileParseFailed, "a file of the file tree is not a dictionary")
+        }
+        let attributes = Self.attributes(node)
+        guard !attributes.contains(.pad) else {
+            throw MetainfoError(.invalidPadFile, "a v2 file tree may not hold pad files")
+        }
+        let length = try fileLength(node, attributes: attributes)
+        var file = try makeFile(node, path: path, length: length, attributes: attributes, symlinkPrefix: symlinkPrefix)
+        if !file.attributes.contains(.symlink), length > 0 {
+            guard let root = node["pieces root"]?.bytes, root.count == 32, root.contains(where: { $0 != 0 }) else {
+                throw MetainfoError(
+                    .missingPiecesRoot, "the file \(path.joined(separator: "/")) has no valid pieces root")
+            }
+            file.piecesRoot = Array(root)
+        }
+        return file
+    }
+
+    /// The BEP 47 `attr` string: `p` pad, `x` executable, `h` hidden, `l` symlink.
+    static func attributes(_ node: BencodeNode) -> TorrentFile.Attributes {
+        var attributes: TorrentFile.Attributes = []
+        for byte in node["attr"]?.bytes ?? [] {
+            switch byte {
+            case UInt8(ascii: "p"): attributes.insert(.pad)
+            case UInt8(ascii: "x"): attributes.insert(.executable)
+            case UInt8(ascii: "h"): attributes.insert(.hidden)
+            case UInt8(ascii: "l"): attributes.insert(.symlink)
+            default: break
+            }
+        }
+        return attributes
+    }
+
+    /// `length`: zero for a symlink (BEP 47: symlinks take no space), else required, non-negative
+    /// and within the limit.
+    private func fileLength(_ node: BencodeNode, attributes: TorrentFile.Attributes) throws -> Int64 {
+        if attributes.contains(.symlink) { return 0 }
+        guard let length = node["length"]?.integer, length >= 0, length <= limits.maxFileLength else {
+            throw MetainfoError(.invalidLength, "a file length is missing, negative or larger than 16 TiB")
+        }
+        return length
+    }
+
+    /// Builds the file, resolving a symlink target. A symlink without a usable `symlink path` is
+    /// kept as an ordinary empty file, as the reference client does.
+    private func makeFile(
+        _ node: BencodeNode, path: [String], length: Int64, attributes: TorrentFile.Attributes, symlinkPrefix: [String]
+    ) throws -> TorrentFile {
+        var attributes = attributes
+        if attributes.contains(.pad), attributes.contains(.symlink) {
+            throw MetainfoError(.invalidPadFile, "a file is marked both as pad file and as symlink")
+        }
+        var target: [String]?
+        if attributes.contains(.symlink) {
+            target = try symlinkTarget(node, prefix: symlinkPrefix)
+            if target == nil { attributes.remove(.symlink) }
+        }
+        return TorrentFile(path: path, length: length, offset: 0, attributes: attributes, symlinkTarget: target)
+    }
+
+    /// `symlink path`, sanitized element by element below the torrent's root; `.` and `..` are
+    /// dropped (a link can never point above the root). `nil` when absent or empty.
+    private func symlinkTarget(_ node: BencodeNode, prefix: [String]) throws -> [String]? {
+        guard let list = node["symlink path"]?.list else { return nil }
+        var elements: [String] = []
+        for item in list {
+            guard let raw = item.bytes else {
+                throw MetainfoError(.invalidName, "a symlink path holds something other than strings")
+            }
+            if raw.elementsEqual(".".utf8) || raw.elementsEqual("..".utf8) { continue }
+            elements.append(PathSanitizer.sanitizeElement(raw))
+        }
+        return elements.isEmpty ? nil : prefix + elements
+    }
+}

@@ -1,0 +1,178 @@
+import Crypto
+
+/// Parses and validates a `.torrent` file: BEP 3 (v1), BEP 52 (v2 and hybrid), BEP 12 trackers,
+/// BEP 19 web seeds, BEP 27 private flag, BEP 47 file attributes and pad files.
+///
+/// Everything is checked before a ``Metainfo`` exists: paths are sanitized, lengths and piece
+/// counts agree, hybrid torrents describe the same files twice, v2 piece layers hash to their
+/// roots. The info-hashes are computed over the info dictionary's original bytes.
+///
+/// Key order: the bencode is decoded leniently about dictionary key order and repeated keys
+/// (lookups see the first occurrence), because real v1 torrents with unsorted keys exist and the
+/// reference client loads them (their info-hash is still well defined: it is computed over the
+/// bytes as given). An info dictionary that declares `meta version` must be canonical, though, as
+/// BEP 52 requires and the reference client enforces: there an unsorted or repeated key (an
+/// unordered `file tree`, say) is ``MetainfoError/Category/invalidBencoding``. Integers and string
+/// lengths are always strict (no leading zeros, no `-0`).
+///
+/// Trailing bytes after the top-level dictionary are ignored, like the reference client does (some
+/// tools append a newline); the hash covers only the info dictionary anyway.
+struct MetainfoParser {
+    let limits: MetainfoLimits
+
+    func parse(_ bytes: [UInt8]) throws -> Metainfo {
+        let root: BencodeNode
+        do {
+            root = try BencodeDecoder(limits: limits.decoder, keyOrder: .lenient).decodePrefix(bytes)
+        } catch {
+            throw MetainfoError(error)
+        }
+        guard root.isDictionary else {
+            throw MetainfoError(.isNotADictionary, "not a torrent file: the top-level value is not a dictionary")
+        }
+        guard let info = root["info"], info.isDictionary else {
+            throw MetainfoError(.missingInfo, "not a torrent file: it has no info dictionary")
+        }
+        let infoBytes = Array(bytes[info.span])
+        let hashV1 = InfoHashV1(bytes: Array(Insecure.SHA1.hash(data: infoBytes)))!
+        let hashV2 = InfoHashV2(bytes: Array(SHA256.hash(data: infoBytes)))!
+
+        let isV2 = try metaVersion(of: info) == 2
+        let pieceLength = try self.pieceLength(of: info, isV2: isV2)
+        guard let rawName = info["name.utf-8"]?.bytes ?? info["name"]?.bytes else {
+            throw MetainfoError(.missingName, "the torrent has no name")
+        }
+        let filesNode = info["files"]
+        let treeNode = info["file tree"]
+        if treeNode != nil, !isV2 {
+            throw MetainfoError(.missingMetaVersion, "the torrent has a v2 file tree but no meta version 2")
+        }
+        if isV2, treeNode == nil {
+            throw MetainfoError(.missingFileTree, "the v2 torrent has no file tree")
+        }
+        let hasV1 = !isV2 || filesNode != nil || info["length"] != nil
+        // A multi-file torrent's folder needs a name; when sanitizing leaves nothing, name it by its
+        // info-hash, as the reference client does.
+        let sanitizedName = PathSanitizer.sanitize(rawName)
+        let folderName = sanitizedName ?? (hasV1 ? hashV1.hex : hashV2.hex)
+
+        var v2Files: [TorrentFile]?
+        var v2IsSingleFile = false
+        if isV2, let treeNode {
+            let tree = try parseFileTree(treeNode, folder: folderName, hasFileList: filesNode != nil)
+            v2Files = tree.files
+            v2IsSingleFile = tree.isSingleFile
+        }
+        var v1Files: [TorrentFile]?
+        if hasV1 {
+            if let filesNode {
+                v1Files = try parseFileList(filesNode, folder: folderName)
+            } else {
+                guard let sanitizedName else {
+                    throw MetainfoError(.missingName, "the torrent's name is empty once made safe for a file name")
+                }
+                v1Files = [try parseFile(info, path: [sanitizedName], symlinkPrefix: [])]
+            }
+        }
+
+        let version: MetainfoVersion
+        let isMultiFile: Bool
+        var files: [TorrentFile]
+        switch (v1Files, v2Files) {
+        case (let v1?, nil):
+            version = .v1
+            isMultiFile = filesNode != nil
+            files = try Self.layOutV1(v1)
+        case (nil, let v2?):
+            version = .v2
+            isMultiFile = !v2IsSingleFile
+            files = try Self.layOutV2(v2, pieceLength: pieceLength, padFolder: isMultiFile ? [folderName] : nil)
+        case (let v1?, let v2?):
+            version = .hybrid
+            isMultiFile = filesNode != nil
+            files = try Self.layOutHybrid(v1: Self.layOutV1(v1), v2: v2, pieceLength: pieceLength)
+        case (nil, nil):
+            preconditionFailure("a torrent is v1, v2 or both")
+        }
+        guard !files.isEmpty else { throw MetainfoError(.noFiles, "the torrent has no files") }
+        let totalLength = files[files.count - 1].offset + files[files.count - 1].length
+        guard totalLength > 0 else { throw MetainfoError(.invalidLength, "the torrent's content is empty") }
+
+        let pieceCount = try self.pieceCount(totalLength: totalLength, pieceLength: pieceLength)
+        var pieceHashes: [UInt8]?
+        if hasV1 {
+            guard let pieces = info["pieces"]?.bytes else {
+                throw MetainfoError(.missingPieces, "the torrent has no piece hashes")
+            }
+            guard pieces.count == pieceCount * 20 else {
+                throw MetainfoError(
+                    .invalidHashes,
+                    "the torrent has \(pieces.count) bytes of piece hashes; \(pieceCount) pieces need \(pieceCount * 20)"
+                )
+            }
+            pieceHashes = Array(pieces)
+        }
+        try DuplicatePathResolver.resolve(&files, maxRenames: limits.maxDuplicateRenames)
+        let pieceLayers =
+            isV2 ? try verifyPieceLayers(root["piece layers"], files: files, pieceLength: pieceLength) : [:]
+
+        var metainfo = Metainfo(
+            version: version,
+            infoHashes: InfoHashes(v1: hasV1 ? hashV1 : nil, v2: isV2 ? hashV2 : nil)!,
+            name: isMultiFile || version == .v2 ? folderName : files[0].path[0],
+            isMultiFile: isMultiFile, pieceLength: pieceLength, pieceCount: pieceCount, pieceHashes: pieceHashes,
+            pieceLayers: pieceLayers, files: files, totalLength: totalLength,
+            trackerTiers: Self.trackerTiers(root),
+            webSeeds: Self.webSeeds(root, fileCount: files.count, isMultiFile: isMultiFile),
+            isPrivate: (info["private"]?.integer ?? 0) != 0,
+            creationDate: root["creation date"]?.integer.flatMap { $0 >= 0 ? $0 : nil },
+            comment: root["comment.utf-8"]?.string ?? root["comment"]?.string,
+            createdBy: root["created by.utf-8"]?.string ?? root["created by"]?.string,
+            infoBytes: infoBytes, torrentBytes: bytes)
+        metainfo.dhtNodes = Self.dhtNodes(root)
+        metainfo.collections = Self.collections(root, info: info)
+        metainfo.similarTorrents = Self.similarTorrents(root, info: info)
+        return metainfo
+    }
+
+    /// `meta version`: absent or 1 for v1, 2 for v2 and hybrid. An info dictionary that declares a
+    /// version must be canonical bencode.
+    private func metaVersion(of info: BencodeNode) throws -> Int64 {
+        guard let version = info["meta version"]?.integer, version > 0 else { return 1 }
+        guard info.isCanonical else {
+            throw MetainfoError(
+                .invalidBencoding, "the info dictionary of a v2 torrent is not canonical bencode: keys out of order")
+        }
+        guard version <= 2 else {
+            throw MetainfoError(.unknownVersion, "the torrent has meta version \(version); only 1 and 2 exist")
+        }
+        return version
+    }
+
+    /// `piece length`: positive and at most the limit; for v2 also a power of two >= 16 KiB (BEP 52).
+    private func pieceLength(of info: BencodeNode, isV2: Bool) throws -> Int {
+        guard let value = info["piece length"]?.integer else {
+            throw MetainfoError(.missingPieceLength, "the torrent has no piece length")
+        }
+        guard value > 0, value <= limits.maxPieceLength else {
+            throw MetainfoError(
+                .missingPieceLength, "the piece length \(value) is not between 1 and \(limits.maxPieceLength)")
+        }
+        if isV2, value < MerkleTree.blockSize || value.nonzeroBitCount != 1 {
+            throw MetainfoError(
+                .missingPieceLength, "the v2 piece length \(value) is not a power of two of at least 16 KiB")
+        }
+        return Int(value)
+    }
+
+    /// The number of pieces of `totalLength` bytes, within the limit.
+    private func pieceCount(totalLength: Int64, pieceLength: Int) throws -> Int {
+        let length = Int64(pieceLength)
+        let count = totalLength / length + (totalLength % length == 0 ? 0 : 1)
+        guard count <= Int64(limits.maxPieces) else {
+            throw MetainfoError(
+                .tooManyPieces, "the torrent has \(count) pieces; at most \(limits.maxPieces) are supported")
+        }
+        return Int(count)
+    }
+}

@@ -95,7 +95,7 @@ public struct TorrentCreator: Sendable {
             throw TorrentCreatorError(
                 .tooManyPieces, "\(pieceCount) pieces of \(pieceLength) bytes are too many; choose larger pieces")
         }
-        let hasher = PieceHasher(files: source.files, pieceLength: pieceLength, totalLength: totalLength)
+        let hasher = CreatorPieceHasher(files: source.files, pieceLength: pieceLength, totalLength: totalLength)
         let pieces = try hasher.hashAll(threads: max(1, options.threads))
         return encode(source: source, name: options.name ?? source.name, pieceLength: pieceLength, pieces: pieces)
     }

@@ -73,24 +73,25 @@ struct Create: ParsableCommand {
             throw UserError("\(target) exists; use --force to overwrite it")
         }
         var options = TorrentCreator.Options()
-        options.trackerTiers = trackers.map { [$0] }
+        options.trackers = trackers.map { [$0] }
         options.webSeeds = webSeeds
         options.pieceLength = pieceSize.flatMap(Self.parseSize)
         options.isPrivate = isPrivate
         options.comment = comment
         options.createdBy = "btq/\(BtqVersion.string)"
         let started = Date()
-        let torrent = try TorrentCreator(path: source, options: options).create()
+        let bytes = try TorrentCreator(options: options).create(from: source)
+        let torrent = try Metainfo(bytes: bytes)
         do {
-            try Data(torrent.bytes).write(to: URL(fileURLWithPath: target), options: .atomic)
+            try Data(bytes).write(to: URL(fileURLWithPath: target), options: .atomic)
         } catch {
             throw UserError("\(target): cannot write: \(error.localizedDescription)")
         }
         let seconds = Date().timeIntervalSince(started)
         print("created \(target)")
-        print("  info-hash \(torrent.infoHash.hex)")
+        print("  info-hash \(torrent.infoHashes.primaryHex)")
         print(
-            "  \(torrent.fileCount) file(s), \(Formatting.size(torrent.totalLength)), \(torrent.pieceCount) pieces of "
+            "  \(torrent.files.count) file(s), \(Formatting.size(torrent.totalLength)), \(torrent.pieceCount) pieces of "
                 + "\(Formatting.size(Int64(torrent.pieceLength))), hashed in \(String(format: "%.2f", seconds)) s")
     }
 }

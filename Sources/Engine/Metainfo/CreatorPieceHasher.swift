@@ -6,7 +6,7 @@ import Foundation
 /// The pieces are split into contiguous runs, a few per thread, run with `concurrentPerform`; each
 /// run reads its pieces with `pread` into one piece-sized buffer, so memory stays at one piece per
 /// thread whatever the content size.
-struct PieceHasher {
+struct CreatorPieceHasher {
     let files: [TorrentSource.File]
     let pieceLength: Int
     let totalLength: Int64

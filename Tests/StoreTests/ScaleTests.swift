@@ -37,4 +37,18 @@ import Testing
             "StoreTests scale: added \(count) torrents in one transaction in \(addTime); "
                 + "torrents() took \(listTime); resolve(prefix) took \(resolveTime)")
     }
+
+    @Test func aTorrentWithFiveThousandFiles() throws {
+        let directory = try TemporaryDirectory()
+        let store = try BtqStore(path: directory.file("btq.sqlite"))
+        let metainfo = Fixtures.metainfo(seed: 1, fileLengths: (0..<5_000).map { Int64(1_000 + $0) })
+        let clock = ContinuousClock.now
+        let record = try store.add(Fixtures.new(metainfo)).record
+        let addTime = ContinuousClock.now - clock
+        #expect(record.fileCount == 5_000)
+        let files = try store.files(torrentId: record.id)
+        #expect(files.count == 5_000)
+        #expect(files.last?.offset == metainfo.files.last?.offset)
+        print("StoreTests scale: added a 5,000-file torrent in \(addTime)")
+    }
 }

@@ -1,5 +1,5 @@
 /// The zero-based index of a file in a torrent's file list (``Metainfo/files``, pad files included).
-public struct FileIndex: Hashable, Comparable, Sendable, ExpressibleByIntegerLiteral, CustomStringConvertible {
+public struct FileIndex: Hashable, Comparable, Sendable, Codable, ExpressibleByIntegerLiteral, CustomStringConvertible {
     /// The raw index.
     public var value: Int
 

@@ -79,7 +79,7 @@ struct TrackerJSON: Encodable {
         try c.encode(record.tier, forKey: .tier)
         try c.encode(record.seeders, forKey: .seeders)
         try c.encode(record.leechers, forKey: .leechers)
-        try c.encode(record.lastAnnounce, forKey: .lastAnnounce)
+        try c.encode(record.lastAnnounceAt, forKey: .lastAnnounce)
         try c.encode(record.lastError, forKey: .lastError)
     }
 }

@@ -1,0 +1,40 @@
+/// Everything the database knows about a torrent's progress, loaded once when the torrent starts.
+///
+/// Two views of the progress are kept (DESIGN.md, persistence invariant 3): the latest one (``verified``,
+/// ``blockMasks``) and the one as of the last durable checkpoint (``durableVerified``,
+/// ``durableBlockMasks``), whose data files were synced before it was recorded. After a power loss the
+/// engine trusts only the durable view and rechecks the pieces verified since.
+public struct ResumeState: Hashable, Sendable {
+    /// The torrent.
+    public var torrentId: Int64
+    /// Verified pieces (`count` is the torrent's piece count; zero for a magnet without metadata).
+    public var verified: Bitfield
+    /// Verified pieces as of the last durable checkpoint, or `nil` before the first checkpoint.
+    public var durableVerified: Bitfield?
+    /// Finished blocks of unfinished pieces; pieces with no finished block are absent.
+    public var blockMasks: [PieceIndex: Bitfield]
+    /// Finished blocks as of the last durable checkpoint (only pieces that had any then).
+    public var durableBlockMasks: [PieceIndex: Bitfield]
+    /// When the last durable checkpoint of this torrent was committed.
+    public var checkpointAt: Timestamp?
+    /// Recorded sizes and modification times, for the files that have a record.
+    public var files: [FileStat]
+    /// Lifetime byte counters.
+    public var totals: TransferTotals
+
+    /// Creates a resume state.
+    public init(
+        torrentId: Int64, verified: Bitfield, durableVerified: Bitfield? = nil,
+        blockMasks: [PieceIndex: Bitfield] = [:], durableBlockMasks: [PieceIndex: Bitfield] = [:],
+        checkpointAt: Timestamp? = nil, files: [FileStat] = [], totals: TransferTotals = TransferTotals()
+    ) {
+        self.torrentId = torrentId
+        self.verified = verified
+        self.durableVerified = durableVerified
+        self.blockMasks = blockMasks
+        self.durableBlockMasks = durableBlockMasks
+        self.checkpointAt = checkpointAt
+        self.files = files
+        self.totals = totals
+    }
+}

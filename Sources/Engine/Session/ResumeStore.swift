@@ -1,0 +1,49 @@
+/// The engine's port to persistent storage of progress, history and swarm knowledge.
+///
+/// Engine never imports SQL: `Store` implements this over SQLite, and tests can implement it in memory.
+/// Every method is synchronous and may block briefly on disk I/O: call it off the network threads (from a
+/// dedicated flush task). Every method is atomic: it writes all of its changes or none.
+public protocol ResumeStore: Sendable {
+    /// The recorded progress of a torrent, or `nil` when there is no such torrent (or it was removed).
+    func resumeState(torrentId: Int64) throws -> ResumeState?
+
+    /// Writes one flush worth of changes in a single transaction: changed verified bits (a verified piece
+    /// loses its block mask), changed block masks, counter deltas, peer and tracker updates, events.
+    /// Torrents that no longer exist (purged meanwhile) are skipped.
+    func saveProgress(_ batch: ProgressBatch) throws
+
+    /// Marks the current progress of `torrentIds` as durable, in one transaction. Call it only after the
+    /// data files written since the previous checkpoint were synced (DESIGN.md, invariant 3).
+    func commitCheckpoint(torrentIds: [Int64], at time: Timestamp) throws
+
+    /// Records the size and modification time of files after writing to them (or after a check).
+    func recordFileStats(torrentId: Int64, _ stats: [FileStat]) throws
+
+    /// Changes a torrent's state, recording a history event for the transition. `error` is stored as the
+    /// torrent's last error (`nil` clears it).
+    func setState(torrentId: Int64, _ state: TorrentState, error: String?) throws
+
+    /// Appends entries to the history.
+    func recordEvents(_ events: [HistoryEvent]) throws
+
+    /// Stores the metadata a magnet link's torrent fetched from peers (BEP 9): its metainfo, files and
+    /// trackers, with a `metadata` event. Its info-hashes must match the torrent's.
+    func attachMetainfo(torrentId: Int64, _ metainfo: Metainfo) throws
+}
+
+extension ResumeStore {
+    /// Merges peer observations into the peer history (a batch with only peers).
+    public func upsertPeers(_ peers: [PeerUpdate]) throws {
+        try saveProgress(ProgressBatch(peers: peers))
+    }
+
+    /// Records tracker states (a batch with only trackers).
+    public func saveTrackerStates(_ trackers: [TrackerUpdate]) throws {
+        try saveProgress(ProgressBatch(trackers: trackers))
+    }
+
+    /// Appends one history entry.
+    public func recordEvent(_ event: HistoryEvent) throws {
+        try recordEvents([event])
+    }
+}

@@ -1,0 +1,140 @@
+import Engine
+import Foundation
+import GRDB
+
+/// The row-level writes of ``BtqStore/saveProgress(_:)``.
+extension BtqStore {
+    static func save(_ progress: TorrentProgress, at now: Int64, _ db: Database) throws {
+        let id = progress.torrentId
+        if !progress.pieces.isEmpty {
+            guard
+                let layout = try Row.fetchOne(
+                    db, sql: "SELECT piece_count, piece_length, total_size FROM torrents WHERE id = ?", arguments: [id]),
+                let pieceCount = layout[0] as Int?, let pieceLength = layout[1] as Int64?,
+                let totalSize = layout[2] as Int64?
+            else { throw StoreError.invalidValue("torrent \(id) has no metadata: it has no pieces to verify") }
+            var verified = try fetchBitfield(torrentId: id, db)?.verified ?? Bitfield(count: pieceCount)
+            for (piece, isVerified) in progress.pieces {
+                guard piece.value >= 0, piece.value < pieceCount else {
+                    throw StoreError.invalidValue(
+                        "piece \(piece) out of range for torrent \(id) (\(pieceCount) pieces)")
+                }
+                verified.set(piece.value, to: isVerified)
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO piece_bitfields (torrent_id, piece_count, verified, updated_at)
+                    VALUES (?, ?, coalesce(?, x''), ?)
+                    ON CONFLICT (torrent_id) DO UPDATE SET verified = excluded.verified, updated_at = excluded.updated_at
+                    """,
+                arguments: [id, pieceCount, Data(verified.bytes), now])
+            let done = verified.cardinality
+            var bytesDone = Int64(done) * pieceLength
+            if pieceCount > 0, verified.contains(pieceCount - 1) {
+                bytesDone -= Int64(pieceCount) * pieceLength - totalSize
+            }
+            try db.execute(
+                sql: "UPDATE torrents SET pieces_done = ?, bytes_done = ? WHERE id = ?",
+                arguments: [done, max(0, bytesDone), id])
+            let dropMask = try db.cachedStatement(
+                sql: "DELETE FROM block_masks WHERE torrent_id = ? AND piece_index = ?")
+            for (piece, isVerified) in progress.pieces where isVerified {
+                try dropMask.execute(arguments: [id, piece.value])
+            }
+        }
+        for (piece, mask) in progress.blockMasks where progress.pieces[piece] != true {
+            guard piece.value >= 0 else { throw StoreError.invalidValue("negative piece index \(piece)") }
+            if mask.isNone {
+                try db.cachedStatement(sql: "DELETE FROM block_masks WHERE torrent_id = ? AND piece_index = ?")
+                    .execute(arguments: [id, piece.value])
+            } else {
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO block_masks (torrent_id, piece_index, block_count, mask, updated_at)
+                        VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT (torrent_id, piece_index) DO UPDATE SET
+                            mask = excluded.mask, updated_at = excluded.updated_at,
+                            durable_mask = CASE WHEN block_count = excluded.block_count THEN durable_mask END,
+                            block_count = excluded.block_count
+                        """
+                ).execute(arguments: [id, piece.value, mask.count, Data(mask.bytes), now])
+            }
+        }
+        let transferred = progress.transferred
+        if !transferred.isZero {
+            guard transferred.downloaded >= 0, transferred.uploaded >= 0, transferred.wasted >= 0 else {
+                throw StoreError.invalidValue("negative transfer counters for torrent \(id)")
+            }
+            try db.execute(
+                sql:
+                    "UPDATE torrents SET downloaded = downloaded + ?, uploaded = uploaded + ?, wasted = wasted + ? WHERE id = ?",
+                arguments: [transferred.downloaded, transferred.uploaded, transferred.wasted, id])
+        }
+    }
+
+    static func save(_ peer: PeerUpdate, _ db: Database) throws {
+        guard (1...65535).contains(peer.port) else { throw StoreError.invalidValue("bad peer port \(peer.port)") }
+        guard peer.peerId == nil || peer.peerId?.count == 20 else {
+            throw StoreError.invalidValue("a peer id has 20 bytes, not \(peer.peerId?.count ?? 0)")
+        }
+        guard peer.downloadedDelta >= 0, peer.uploadedDelta >= 0, peer.hashFailuresDelta >= 0 else {
+            throw StoreError.invalidValue("negative peer counters for \(peer.address)")
+        }
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO peers (torrent_id, address, port, peer_id, client, source, first_seen_at, last_seen_at,
+                    downloaded, uploaded, hash_failures, banned)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, coalesce(?11, 0))
+                ON CONFLICT (torrent_id, address, port) DO UPDATE SET
+                    peer_id = coalesce(excluded.peer_id, peer_id),
+                    client = coalesce(excluded.client, client),
+                    last_seen_at = max(last_seen_at, excluded.last_seen_at),
+                    downloaded = downloaded + excluded.downloaded,
+                    uploaded = uploaded + excluded.uploaded,
+                    hash_failures = hash_failures + excluded.hash_failures,
+                    banned = coalesce(?11, banned)
+                """
+        ).execute(arguments: [
+            peer.torrentId, peer.address, peer.port, peer.peerId.map { Data($0) }, peer.client,
+            peer.source.rawValue, peer.seenAt.rawValue, peer.downloadedDelta, peer.uploadedDelta,
+            peer.hashFailuresDelta, peer.banned,
+        ])
+    }
+
+    static func save(_ tracker: TrackerUpdate, _ db: Database) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO trackers (torrent_id, url, tier, position, last_announce_at, next_announce_at, seeders,
+                    leechers, completed, last_error, tracker_id)
+                VALUES (?1, ?2, (SELECT coalesce(max(tier) + 1, 0) FROM trackers WHERE torrent_id = ?1), 0,
+                    ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                ON CONFLICT (torrent_id, url) DO UPDATE SET
+                    last_announce_at = excluded.last_announce_at, next_announce_at = excluded.next_announce_at,
+                    seeders = excluded.seeders, leechers = excluded.leechers, completed = excluded.completed,
+                    last_error = excluded.last_error, tracker_id = excluded.tracker_id
+                """
+        ).execute(arguments: [
+            tracker.torrentId, tracker.url, tracker.lastAnnounceAt?.rawValue, tracker.nextAnnounceAt?.rawValue,
+            tracker.seeders, tracker.leechers, tracker.completed, tracker.lastError, tracker.trackerId,
+        ])
+    }
+
+    /// A torrent's stored bitfields, or `nil` when none was recorded.
+    static func fetchBitfield(torrentId: Int64, _ db: Database) throws -> (verified: Bitfield, durable: Bitfield?)? {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT piece_count, verified, durable FROM piece_bitfields WHERE torrent_id = ?",
+                arguments: [torrentId])
+        else { return nil }
+        let count: Int = row[0]
+        guard let verified = bitfield(row[1], count: count) else { return nil }
+        return (verified, bitfield(row[2], count: count))
+    }
+
+    /// A bitfield from a stored BLOB (an empty BLOB may read back as NULL), or `nil` when absent or malformed.
+    static func bitfield(_ value: DatabaseValue, count: Int) -> Bitfield? {
+        if value.isNull { return count == 0 ? Bitfield(count: 0) : nil }
+        guard let data = Data.fromDatabaseValue(value) else { return nil }
+        return Bitfield(bytes: [UInt8](data), count: count)
+    }
+}

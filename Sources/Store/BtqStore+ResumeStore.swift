@@ -1,0 +1,148 @@
+import Engine
+import Foundation
+import GRDB
+
+extension BtqStore: ResumeStore {
+    /// The recorded progress of a torrent; `nil` for an unknown or removed torrent. A torrent with no
+    /// recorded progress yet gets an all-clear bitfield of its piece count.
+    public func resumeState(torrentId: Int64) throws -> ResumeState? {
+        try writer.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT piece_count, downloaded, uploaded, wasted, checkpoint_at FROM torrents
+                        WHERE id = ? AND removed_at IS NULL
+                        """,
+                    arguments: [torrentId])
+            else { return nil }
+            let pieceCount: Int = row[0] ?? 0
+            let stored = try Self.fetchBitfield(torrentId: torrentId, db)
+            var state = ResumeState(
+                torrentId: torrentId,
+                verified: stored?.verified ?? Bitfield(count: pieceCount),
+                durableVerified: stored?.durable,
+                checkpointAt: (row[4] as Int64?).map(Timestamp.init(rawValue:)),
+                totals: TransferTotals(downloaded: row[1], uploaded: row[2], wasted: row[3]))
+            let masks = try Row.fetchCursor(
+                db, sql: "SELECT piece_index, block_count, mask, durable_mask FROM block_masks WHERE torrent_id = ?",
+                arguments: [torrentId])
+            while let mask = try masks.next() {
+                let piece = PieceIndex(mask[0] as Int)
+                let blockCount: Int = mask[1]
+                state.blockMasks[piece] = Self.bitfield(mask[2], count: blockCount)
+                if let durable = Self.bitfield(mask[3], count: blockCount), !durable.isNone {
+                    state.durableBlockMasks[piece] = durable
+                }
+            }
+            state.files = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT file_index, recorded_size, recorded_mtime_ns FROM files
+                    WHERE torrent_id = ? AND recorded_size IS NOT NULL AND recorded_mtime_ns IS NOT NULL
+                    ORDER BY file_index
+                    """,
+                arguments: [torrentId]
+            ).map { FileStat(index: FileIndex($0[0] as Int), size: $0[1], modificationTimeNanoseconds: $0[2]) }
+            return state
+        }
+    }
+
+    /// Writes a flush in one transaction; see ``ResumeStore/saveProgress(_:)``. Only the rows of what
+    /// changed are touched: a torrent's bitfield row when one of its bits changed, one row per changed block
+    /// mask. Invalid values (a piece index out of range, a negative delta, a bad port) throw
+    /// ``StoreError`` `.invalidValue` and nothing of the batch is written.
+    public func saveProgress(_ batch: ProgressBatch) throws {
+        guard !batch.isEmpty else { return }
+        try writer.write { db in
+            let now = Date().millisecondsSince1970
+            var exists: [Int64: Bool] = [:]
+            func torrentExists(_ id: Int64) throws -> Bool {
+                if let known = exists[id] { return known }
+                let found =
+                    try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM torrents WHERE id = ?)", arguments: [id])
+                    ?? false
+                exists[id] = found
+                return found
+            }
+            for progress in batch.torrents where !progress.isEmpty {
+                guard try torrentExists(progress.torrentId) else { continue }
+                try Self.save(progress, at: now, db)
+            }
+            for peer in batch.peers where try torrentExists(peer.torrentId) {
+                try Self.save(peer, db)
+            }
+            for tracker in batch.trackers where try torrentExists(tracker.torrentId) {
+                try Self.save(tracker, db)
+            }
+            for event in batch.events {
+                if let id = event.torrentId, try !torrentExists(id) { continue }
+                try Self.insertEvent(
+                    torrentId: event.torrentId, at: event.at.rawValue, kind: event.kind, detail: event.detail, db)
+            }
+        }
+    }
+
+    /// Copies the current verified bits and block masks of `torrentIds` to their durable copies and stamps
+    /// their checkpoint time, in one transaction.
+    public func commitCheckpoint(torrentIds: [Int64], at time: Timestamp) throws {
+        try writer.write { db in
+            for id in torrentIds {
+                try db.execute(
+                    sql: "UPDATE piece_bitfields SET durable = verified WHERE torrent_id = ?", arguments: [id])
+                try db.execute(sql: "UPDATE block_masks SET durable_mask = mask WHERE torrent_id = ?", arguments: [id])
+                try db.execute(
+                    sql: "UPDATE torrents SET checkpoint_at = ? WHERE id = ?", arguments: [time.rawValue, id])
+            }
+        }
+    }
+
+    /// Records files' sizes and modification times; indices the torrent does not have are ignored.
+    public func recordFileStats(torrentId: Int64, _ stats: [FileStat]) throws {
+        try writer.write { db in
+            let now = Date().millisecondsSince1970
+            let statement = try db.cachedStatement(
+                sql: """
+                    UPDATE files SET recorded_size = ?, recorded_mtime_ns = ?, recorded_at = ?
+                    WHERE torrent_id = ? AND file_index = ?
+                    """)
+            for stat in stats {
+                guard stat.size >= 0 else { throw StoreError.invalidValue("negative file size \(stat.size)") }
+                try statement.execute(arguments: [
+                    stat.size, stat.modificationTimeNanoseconds, now, torrentId, stat.index.value,
+                ])
+            }
+        }
+    }
+
+    /// Appends history entries in one transaction; entries about torrents that no longer exist are dropped.
+    public func recordEvents(_ events: [HistoryEvent]) throws {
+        try saveProgress(ProgressBatch(events: events))
+    }
+
+    /// Stores fetched metadata over a magnet's row (see ``ResumeStore/attachMetainfo(torrentId:_:)``).
+    /// Does nothing when the torrent already has its metainfo.
+    ///
+    /// - Throws: ``StoreError`` `.notFound`, or `.mismatchedMetadata` when the info-hashes disagree.
+    public func attachMetainfo(torrentId: Int64, _ metainfo: Metainfo) throws {
+        try writer.write { db in
+            guard let record = try Self.fetchTorrent(id: torrentId, db) else {
+                throw StoreError.notFound(id: torrentId)
+            }
+            let hashes = metainfo.infoHashes
+            let v1Agrees = record.infoHashV1 == nil || hashes.v1 == nil || record.infoHashV1 == hashes.v1?.hex
+            let v2Agrees = record.infoHashV2 == nil || hashes.v2 == nil || record.infoHashV2 == hashes.v2?.hex
+            let shared =
+                (record.infoHashV1 != nil && record.infoHashV1 == hashes.v1?.hex)
+                || (record.infoHashV2 != nil && record.infoHashV2 == hashes.v2?.hex)
+            guard v1Agrees, v2Agrees, shared else { throw StoreError.mismatchedMetadata(id: torrentId) }
+            guard record.isMagnet else { return }
+            try Self.applyMetainfo(metainfo, to: torrentId, db)
+            try db.execute(
+                sql: "UPDATE torrents SET pieces_done = 0, bytes_done = 0 WHERE id = ?", arguments: [torrentId])
+            try Self.insertEvent(
+                torrentId: torrentId, at: Date().millisecondsSince1970, kind: .metadata,
+                detail: "\(metainfo.files.count { !$0.isPad }) files, \(metainfo.totalLength) bytes", db)
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import GRDB
+
+extension BtqStore {
+    /// The value of a setting, or `nil` when it is not set.
+    public func setting(_ key: String) throws -> String? {
+        try writer.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key])
+        }
+    }
+
+    /// Sets a setting (`nil` removes it).
+    public func setSetting(_ key: String, to value: String?) throws {
+        try writer.write { db in
+            if let value {
+                try db.execute(
+                    sql: """
+                        INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+                        ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+                        """,
+                    arguments: [key, value, Date().millisecondsSince1970])
+            } else {
+                try db.execute(sql: "DELETE FROM settings WHERE key = ?", arguments: [key])
+            }
+        }
+    }
+
+    /// Every setting.
+    public func settings() throws -> [String: String] {
+        try writer.read { db in
+            var result: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM settings") { result[row[0]] = row[1] }
+            return result
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import Engine
+import Foundation
+import GRDB
+
+/// btq's SQLite database: the queue, resume progress, peer history and events.
+///
+/// Opening applies the embedded migrations (`Migrations/*.sql`) that the database lacks, in order, each in
+/// its own transaction and recorded by name. A database written by a newer btq (one that recorded a
+/// migration this build does not know) is refused with ``StoreError`` rather than used.
+///
+/// A file database is a GRDB `DatabasePool` in WAL mode: readers never block the writer, so `btq list`
+/// reads while `btq run` writes. Writes wait up to ``busyTimeout`` for another process's write
+/// to finish. Foreign keys are enforced. All methods are synchronous and thread-safe; each write method is
+/// one transaction.
+public final class BtqStore: Sendable {
+    /// How long a write waits for another connection's write lock before failing.
+    public static let busyTimeout: TimeInterval = 5
+
+    /// The names of the migrations this build knows, in the order they apply (e.g. `0001_initial`).
+    public static var migrationNames: [String] { embeddedMigrations.map(\.name) }
+
+    /// The database file, or `nil` for an in-memory database.
+    public let path: String?
+
+    let writer: any DatabaseWriter
+
+    /// Opens (creating it and its parent folders if needed) the database at `path`, and applies the
+    /// missing migrations up to `target` (a name from ``migrationNames``; `nil` means all of them).
+    ///
+    /// - Throws: ``StoreError`` when the database comes from a newer btq or `target` is unknown; GRDB's
+    ///   `DatabaseError` when the file cannot be opened or is not a database.
+    public init(path: String, migratingUpTo target: String? = nil) throws {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(
+            at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        self.path = path
+        self.writer = try DatabasePool(path: path, configuration: Self.configuration())
+        try migrate(upTo: target)
+    }
+
+    /// Opens a private in-memory database (for tests), migrated up to `target` (`nil`: all migrations).
+    public init(inMemoryMigratingUpTo target: String? = nil) throws {
+        self.path = nil
+        self.writer = try DatabaseQueue(configuration: Self.configuration())
+        try migrate(upTo: target)
+    }
+
+    /// An in-memory database with every migration applied (for tests).
+    public static func inMemory() throws -> BtqStore {
+        try BtqStore(inMemoryMigratingUpTo: nil)
+    }
+
+    /// Applies the missing migrations up to and including `target` (`nil`: all), each in its own
+    /// transaction. Does nothing when the database is already at or past `target`.
+    ///
+    /// - Throws: ``StoreError`` when the database records a migration this build does not know (it was
+    ///   written by a newer btq), or when `target` is not one of ``migrationNames``.
+    public func migrate(upTo target: String? = nil) throws {
+        let names = Self.migrationNames
+        guard let targetName = target ?? names.last else { return }
+        guard let targetIndex = names.firstIndex(of: targetName) else {
+            throw StoreError.unknownMigration(targetName, known: names)
+        }
+        let migrator = Self.migrator()
+        let needed = try writer.barrierWriteWithoutTransaction { db -> Bool in
+            let applied = try Self.recordedMigrations(db)
+            let unknown = applied.filter { !names.contains($0) }.sorted()
+            if !unknown.isEmpty {
+                throw StoreError.newerDatabase(path: path, unknownMigrations: unknown)
+            }
+            // GRDB treats a target below what is applied as a programmer error; here it is a no-op.
+            let last = applied.compactMap { names.firstIndex(of: $0) }.max() ?? -1
+            return last < targetIndex
+        }
+        if needed { try migrator.migrate(writer, upTo: targetName) }
+    }
+
+    /// The names of the migrations recorded in the database, in the order they apply (unknown ones last).
+    public func appliedMigrations() throws -> [String] {
+        let names = Self.migrationNames
+        return try writer.read { db in
+            try Self.recordedMigrations(db).sorted {
+                (names.firstIndex(of: $0) ?? Int.max, $0) < (names.firstIndex(of: $1) ?? Int.max, $1)
+            }
+        }
+    }
+
+    // MARK: - Internals
+
+    private static func configuration() -> Configuration {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.label = "btq"
+        return configuration
+    }
+
+    private static func migrator() -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for migration in embeddedMigrations {
+            let sql = migration.sql
+            migrator.registerMigration(migration.name) { db in
+                try db.execute(sql: sql)
+            }
+        }
+        return migrator
+    }
+
+    private static func recordedMigrations(_ db: Database) throws -> [String] {
+        guard try db.tableExists("grdb_migrations") else { return [] }
+        return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+    }
+}

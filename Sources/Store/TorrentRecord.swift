@@ -1,0 +1,123 @@
+import Engine
+import Foundation
+import GRDB
+
+/// One torrent of the queue as the database records it (a row of `btq list`, the facts of `btq info`).
+public struct TorrentRecord: Sendable, Codable, Hashable, Identifiable {
+    /// The list id: stable for the torrent's whole life, never reused while its row exists.
+    public var id: Int64
+    /// The v1 info-hash, 40 lower-case hex digits.
+    public var infoHashV1: String?
+    /// The v2 info-hash, 64 lower-case hex digits.
+    public var infoHashV2: String?
+    /// The torrent's name (a magnet's `dn`, or its info-hash when it has none, until the metadata comes).
+    public var name: String
+    /// Total bytes, pad files included; `nil` while a magnet's metadata is unknown.
+    public var totalSize: Int64?
+    /// Piece length in bytes; `nil` while a magnet's metadata is unknown.
+    public var pieceLength: Int?
+    /// Number of pieces; `nil` while a magnet's metadata is unknown.
+    public var pieceCount: Int?
+    /// Verified pieces.
+    public var piecesDone: Int
+    /// Bytes of the verified pieces (the progress numerator).
+    public var bytesDone: Int64
+    /// Its state. A removed torrent keeps the state it had when removed; see ``removedAt``.
+    public var state: TorrentState
+    /// Place in the queue, `0` at the head, dense over the torrents not removed; `-1` for a removed one.
+    public var queuePosition: Int
+    /// The folder its data goes into.
+    public var saveDirectory: String
+    /// True while it has no metainfo: added from a magnet link whose metadata has not arrived yet.
+    public var isMagnet: Bool
+    /// `v1`, `v2` or `hybrid`; `nil` while a magnet's metadata is unknown.
+    public var version: String?
+    /// BEP 27 private flag.
+    public var isPrivate: Bool
+    /// The torrent's `comment`.
+    public var comment: String?
+    /// The torrent's `created by`.
+    public var createdBy: String?
+    /// The torrent's `creation date`: seconds since 1970, as the `.torrent` file has it.
+    public var creationDate: Int64?
+    /// When it was added (or re-added after a removal).
+    public var addedAt: Date
+    /// When it first became active.
+    public var startedAt: Date?
+    /// When all of its data was first verified.
+    public var completedAt: Date?
+    /// When it was removed (soft delete); `nil` while it is in the queue.
+    public var removedAt: Date?
+    /// Payload bytes received over its life.
+    public var downloaded: Int64
+    /// Payload bytes sent over its life.
+    public var uploaded: Int64
+    /// Bytes received and discarded (failed hashes, duplicates).
+    public var wasted: Int64
+    /// The reason of its last fault, if it has one.
+    public var lastError: String?
+    /// Number of files, pad files not counted (0 while a magnet's metadata is unknown).
+    public var fileCount: Int
+
+    /// The info-hash btq shows: v1 when there is one, else v2.
+    public var infoHash: String { infoHashV1 ?? infoHashV2 ?? "" }
+
+    /// True once removed (soft delete).
+    public var isRemoved: Bool { removedAt != nil }
+
+    /// Verified fraction of the data, 0...1 (0 while the size is unknown; 1 for an empty torrent).
+    public var progress: Double {
+        guard let totalSize else { return 0 }
+        guard totalSize > 0 else { return 1 }
+        return min(1, Double(bytesDone) / Double(totalSize))
+    }
+
+    /// Uploaded divided by downloaded; when nothing was downloaded (seeding existing data), uploaded
+    /// divided by the verified bytes; 0 when both are zero.
+    public var ratio: Double {
+        let base = downloaded > 0 ? downloaded : bytesDone
+        return base > 0 ? Double(uploaded) / Double(base) : 0
+    }
+}
+
+extension TorrentRecord {
+    /// The columns ``init(row:)`` reads, in order, for `SELECT <columns> FROM torrents`.
+    static let columns = """
+        id, info_hash_v1, info_hash_v2, name, total_size, piece_length, piece_count, pieces_done, bytes_done, \
+        state, queue_position, save_dir, metainfo IS NULL, version, private, comment, created_by, creation_date, \
+        added_at, started_at, completed_at, removed_at, downloaded, uploaded, wasted, last_error, file_count
+        """
+
+    /// Decodes a row selected with ``columns`` (by position, for speed over thousands of rows).
+    init(row: Row) {
+        id = row[0]
+        infoHashV1 = row[1]
+        infoHashV2 = row[2]
+        name = row[3]
+        totalSize = row[4]
+        pieceLength = row[5]
+        pieceCount = row[6]
+        piecesDone = row[7]
+        bytesDone = row[8]
+        let stateName: String = row[9]
+        // A state written by a newer btq that this build does not know reads as paused: never auto-started.
+        state = TorrentState(rawValue: stateName) ?? .paused
+        queuePosition = row[10] ?? -1
+        saveDirectory = row[11]
+        isMagnet = row[12]
+        version = row[13]
+        isPrivate = row[14]
+        comment = row[15]
+        createdBy = row[16]
+        creationDate = row[17]
+        addedAt = Date(millisecondsSince1970: row[18])
+        startedAt = (row[19] as Int64?).map(Date.init(millisecondsSince1970:))
+        completedAt = (row[20] as Int64?).map(Date.init(millisecondsSince1970:))
+        removedAt = (row[21] as Int64?).map(Date.init(millisecondsSince1970:))
+        downloaded = row[22]
+        uploaded = row[23]
+        wasted = row[24]
+        lastError = row[25]
+        fileCount = row[26]
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import Store
+
+@Suite struct OpeningTests {
+    @Test func fileDatabaseIsWALWithForeignKeysAndABusyTimeout() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("nested/deeper/btq.sqlite")
+        let store = try BtqStore(path: path)
+        #expect(FileManager.default.fileExists(atPath: path))
+        let writerPragmas = try store.writer.write { db in
+            [
+                try String.fetchOne(db, sql: "PRAGMA journal_mode"),
+                try String.fetchOne(db, sql: "PRAGMA foreign_keys"),
+                try String.fetchOne(db, sql: "PRAGMA busy_timeout"),
+            ]
+        }
+        #expect(writerPragmas == ["wal", "1", "5000"])
+        let readerForeignKeys = try store.writer.read { db in try Int.fetchOne(db, sql: "PRAGMA foreign_keys") }
+        #expect(readerForeignKeys == 1)
+    }
+
+    @Test func reopensWithItsData() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("btq.sqlite")
+        do {
+            let store = try BtqStore(path: path)
+            _ = try store.add(Fixtures.new(Fixtures.metainfo(seed: 1)))
+            _ = try store.add(NewTorrent(source: .magnet(Fixtures.magnet(seed: 2)), saveDirectory: "/d"))
+        }
+        let reopened = try BtqStore(path: path)
+        #expect(try reopened.torrents().map(\.name) == ["torrent-1", "magnet 0"])
+        #expect(try reopened.files(torrentId: 1).count == 2)
+    }
+
+    @Test func aSecondConnectionReadsWhileAnotherWrites() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("btq.sqlite")
+        let daemon = try BtqStore(path: path)
+        let cli = try BtqStore(path: path)
+        let seenDuringWrite = try daemon.writer.write { db in
+            _ = try BtqStore.add(Fixtures.new(Fixtures.metainfo(seed: 1)), at: 0, db)
+            // The writer's transaction is open: the other connection reads the last committed state, unblocked.
+            return try cli.torrents().count
+        }
+        #expect(seenDuringWrite == 0)
+        #expect(try cli.torrents().count == 1)
+    }
+
+    @Test func aSecondWriterWaitsForTheFirst() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("btq.sqlite")
+        let daemon = try BtqStore(path: path)
+        let cli = try BtqStore(path: path)
+        let started = ContinuousClock.now
+        let second = try await daemon.writer.write { db in
+            _ = try BtqStore.add(Fixtures.new(Fixtures.metainfo(seed: 1)), at: 0, db)
+            let task = Task.detached { try cli.add(Fixtures.new(Fixtures.metainfo(seed: 2))) }
+            Thread.sleep(forTimeInterval: 0.3)
+            return task
+        }
+        let outcome = try await second.value
+        #expect(!outcome.isDuplicate)
+        #expect(ContinuousClock.now - started >= .milliseconds(300))
+        #expect(try cli.torrents().map(\.queuePosition) == [0, 1])
+    }
+}

@@ -10,7 +10,8 @@ guard let output = arguments.first else {
 var text = "// Generated from Migrations/ by the EmbedMigrations plugin. Do not edit.\n\n"
 text += "/// The SQL migrations of `Migrations/`, in the order they apply.\n"
 text += "let embeddedMigrations: [(name: String, sql: String)] = [\n"
-for path in arguments.dropFirst().sorted(by: { ($0 as NSString).lastPathComponent < ($1 as NSString).lastPathComponent }) {
+for path in arguments.dropFirst().sorted(by: { ($0 as NSString).lastPathComponent < ($1 as NSString).lastPathComponent }
+) {
     let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
     guard let sql = FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }) else {
         FileHandle.standardError.write(Data("MigrationEmbedder: cannot read \(path) as UTF-8\n".utf8))

@@ -38,7 +38,8 @@ import Testing
         let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw LibtorrentUnavailable(message: "python3-libtorrent failed (scripts/install-deps installs it): \(errText)")
+            throw LibtorrentUnavailable(
+                message: "python3-libtorrent failed (scripts/install-deps installs it): \(errText)")
         }
         return try JSONDecoder().decode(LibtorrentView.self, from: data)
     }
@@ -76,7 +77,8 @@ import Testing
             torrentPath = btq.folder.appendingPathComponent("priv.torrent").path
             let made = try btq.run([
                 "create", btq.folder.appendingPathComponent("priv").path, "-o", torrentPath, "--private",
-                "--piece-size", "32K", "--tracker", "udp://127.0.0.1:6969", "--tracker", "http://127.0.0.1:6969/announce",
+                "--piece-size", "32K", "--tracker", "udp://127.0.0.1:6969", "--tracker",
+                "http://127.0.0.1:6969/announce",
             ])
             #expect(made.status == 0, "\(made.stderr)")
             expectedFiles = 2

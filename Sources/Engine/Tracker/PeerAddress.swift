@@ -43,7 +43,9 @@ public struct PeerAddress: Hashable, Sendable, CustomStringConvertible {
             if let v4 = Self.parseIPv4(hostPart) {
                 host = .ipv4(v4[0], v4[1], v4[2], v4[3])
             } else {
-                guard hostPart.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "/") }) else { return nil }
+                guard hostPart.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "/") }) else {
+                    return nil
+                }
                 host = .name(hostPart)
             }
         }
@@ -130,7 +132,9 @@ public struct PeerAddress: Hashable, Sendable, CustomStringConvertible {
         guard parts.count == 4 else { return nil }
         var out: [UInt8] = []
         for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), let value = UInt8(part) else { return nil }
+            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), let value = UInt8(part) else {
+                return nil
+            }
             out.append(value)
         }
         return out

@@ -37,7 +37,9 @@ public enum UDPTrackerMessage {
     }
 
     /// 98 bytes: the announce of BEP 15 (IP 0: the tracker uses the sender's address).
-    public static func announceRequest(connectionId: UInt64, transactionId: UInt32, _ request: AnnounceRequest) -> [UInt8] {
+    public static func announceRequest(
+        connectionId: UInt64, transactionId: UInt32, _ request: AnnounceRequest
+    ) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(98)
         out.appendBigEndian(connectionId)
@@ -58,7 +60,8 @@ public enum UDPTrackerMessage {
 
     /// 16 + 20·n bytes: a scrape of up to ``maxScrapeHashes`` info-hashes.
     public static func scrapeRequest(connectionId: UInt64, transactionId: UInt32, infoHashes: [[UInt8]]) -> [UInt8] {
-        precondition(!infoHashes.isEmpty && infoHashes.count <= maxScrapeHashes && infoHashes.allSatisfy { $0.count == 20 })
+        precondition(
+            !infoHashes.isEmpty && infoHashes.count <= maxScrapeHashes && infoHashes.allSatisfy { $0.count == 20 })
         var out: [UInt8] = []
         out.reserveCapacity(16 + 20 * infoHashes.count)
         out.appendBigEndian(connectionId)
@@ -93,7 +96,9 @@ public enum UDPTrackerMessage {
             guard packet.count >= 16 else { throw TrackerError.malformed("UDP connect reply of \(packet.count) bytes") }
             return .connected(connectionId: packet.readBigEndianUInt64(at: 8))
         case .announce:
-            guard packet.count >= 20 else { throw TrackerError.malformed("UDP announce reply of \(packet.count) bytes") }
+            guard packet.count >= 20 else {
+                throw TrackerError.malformed("UDP announce reply of \(packet.count) bytes")
+            }
             let interval = Int(Int32(bitPattern: packet.readBigEndianUInt32(at: 8)))
             let leechers = Int(Int32(bitPattern: packet.readBigEndianUInt32(at: 12)))
             let seeders = Int(Int32(bitPattern: packet.readBigEndianUInt32(at: 16)))

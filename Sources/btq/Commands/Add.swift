@@ -51,7 +51,9 @@ struct Add: ParsableCommand {
                 added.append(record)
             case .duplicate(let record):
                 FileHandle.standardError.write(
-                    Data("btq: already in the queue as #\(record.id) \(record.name) (\(record.displayHash)); unchanged\n".utf8))
+                    Data(
+                        "btq: already in the queue as #\(record.id) \(record.name) (\(record.displayHash)); unchanged\n"
+                            .utf8))
             }
         }
         if top { added.reverse() }

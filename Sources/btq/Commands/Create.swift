@@ -11,10 +11,14 @@ struct Create: ParsableCommand {
     @Argument(help: ArgumentHelp("The file or folder to share.", valueName: "path"))
     var path: String
 
-    @Option(name: [.short, .long], help: ArgumentHelp("Where to write the torrent (default: NAME.torrent here).", valueName: "file"))
+    @Option(
+        name: [.short, .long],
+        help: ArgumentHelp("Where to write the torrent (default: NAME.torrent here).", valueName: "file"))
     var output: String?
 
-    @Option(name: .customLong("tracker"), help: ArgumentHelp("A tracker URL; repeat for backups, one tier each.", valueName: "url"))
+    @Option(
+        name: .customLong("tracker"),
+        help: ArgumentHelp("A tracker URL; repeat for backups, one tier each.", valueName: "url"))
     var trackers: [String] = []
 
     @Option(name: .customLong("web-seed"), help: ArgumentHelp("A web seed URL (BEP 19); repeatable.", valueName: "url"))
@@ -22,7 +26,8 @@ struct Create: ParsableCommand {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Piece size, a power of two from 16K to 64M, e.g. 256K or 4M (default: automatic).", valueName: "size"))
+        help: ArgumentHelp(
+            "Piece size, a power of two from 16K to 64M, e.g. 256K or 4M (default: automatic).", valueName: "size"))
     var pieceSize: String?
 
     @Flag(name: .customLong("private"), help: "Mark the torrent private (BEP 27): peers only from its trackers.")

@@ -34,11 +34,13 @@ struct Table {
 
     /// The table as lines, headers first, columns separated by two spaces, no trailing blanks.
     func render() -> String {
-        let cells = [columns.map(\.title)] + rows.map { row in
-            zip(row, columns).map { cell, column in
-                column.maxWidth.map { Table.shorten(cell, to: $0) } ?? cell
+        let cells =
+            [columns.map(\.title)]
+            + rows.map { row in
+                zip(row, columns).map { cell, column in
+                    column.maxWidth.map { Table.shorten(cell, to: $0) } ?? cell
+                }
             }
-        }
         var widths = columns.map { _ in 0 }
         for row in cells {
             for (index, cell) in row.enumerated() {

@@ -40,7 +40,8 @@ import Testing
     }
 
     @Test(arguments: [
-        "", "le", "d5:peers3:abce", "d8:intervali1e5:peersi3ee", "d8:intervali1e", "i5e", "d8:intervali99999999999999999999ee",
+        "", "le", "d5:peers3:abce", "d8:intervali1e5:peersi3ee", "d8:intervali1e", "i5e",
+        "d8:intervali99999999999999999999ee",
     ])
     func malformedRepliesAreTypedErrors(_ text: String) throws {
         #expect(throws: TrackerError.self) { try HTTPTrackerResponse.announce(Self.bytes(text)) }
@@ -57,8 +58,11 @@ import Testing
         var body = Self.bytes("d5:filesd20:")
         body += hash
         body += Self.bytes("d8:completei4e10:downloadedi9e10:incompletei2eeee")
-        #expect(try HTTPTrackerResponse.scrape(body, infoHash: hash) == ScrapeResult(seeders: 4, completed: 9, leechers: 2))
-        #expect(throws: TrackerError.self) { try HTTPTrackerResponse.scrape(body, infoHash: [UInt8](repeating: 1, count: 20)) }
+        #expect(
+            try HTTPTrackerResponse.scrape(body, infoHash: hash) == ScrapeResult(seeders: 4, completed: 9, leechers: 2))
+        #expect(throws: TrackerError.self) {
+            try HTTPTrackerResponse.scrape(body, infoHash: [UInt8](repeating: 1, count: 20))
+        }
     }
 
     @Test(arguments: [

@@ -37,7 +37,10 @@ import Testing
 
 @Suite struct AnnounceRequestTests {
     static let request = AnnounceRequest(
-        infoHash: [0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf1, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x12, 0x34, 0x56, 0x78, 0x9a],
+        infoHash: [
+            0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf1, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x12, 0x34, 0x56,
+            0x78, 0x9a,
+        ],
         peerId: Array("-BQ0010-abcdefghijkl".utf8), port: 6881, uploaded: 10, downloaded: 20, left: 30,
         event: .started, numWant: 50, key: 0xbeef)
 
@@ -88,7 +91,9 @@ import Testing
         connect.appendBigEndian(UInt32(0))
         connect.appendBigEndian(UInt32(7))
         connect.appendBigEndian(UInt64(0xdead_beef))
-        #expect(try UDPTrackerMessage.decodeReply(connect, transactionId: 7, expecting: .connect) == .connected(connectionId: 0xdead_beef))
+        #expect(
+            try UDPTrackerMessage.decodeReply(connect, transactionId: 7, expecting: .connect)
+                == .connected(connectionId: 0xdead_beef))
 
         var announce: [UInt8] = []
         for value: UInt32 in [1, 7, 1800, 3, 5] { announce.appendBigEndian(value) }
@@ -113,7 +118,9 @@ import Testing
         error.appendBigEndian(UInt32(3))
         error.appendBigEndian(UInt32(7))
         error += Array("not authorized".utf8)
-        #expect(try UDPTrackerMessage.decodeReply(error, transactionId: 7, expecting: .announce) == .error("not authorized"))
+        #expect(
+            try UDPTrackerMessage.decodeReply(error, transactionId: 7, expecting: .announce) == .error("not authorized")
+        )
     }
 
     @Test(arguments: [

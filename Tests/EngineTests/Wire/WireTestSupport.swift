@@ -74,4 +74,3 @@ let sampleHandshake = PeerHandshake(
 let sampleHandshakeBytes: [UInt8] =
     [19] + Array("BitTorrent protocol".utf8) + [0, 0, 0, 0, 0, 0x10, 0, 0x05] + Array(0..<20)
     + Array("-BQ0001-abcdefghijkl".utf8)
-

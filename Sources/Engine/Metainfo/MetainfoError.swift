@@ -104,7 +104,7 @@ public struct MetainfoError: Error, Hashable, Sendable, CustomStringConvertible 
         case .tooManyElements, .inputTooLarge: category = .tooLarge
         default: category = .invalidBencoding
         }
-        self.init(category, "not a valid torrent file: \(error)", bencodeError: error)
+        self.init(category, "\(error)", bencodeError: error)
     }
 
     /// The message.

@@ -1,0 +1,53 @@
+import NIOCore
+
+/// What a torrent session knows about one connected peer.
+struct PeerSlot {
+    let key: PeerKey
+    let address: PeerAddress
+    let source: PeerUpdate.Source
+    let channel: any Channel
+    let outbox: AsyncStream<[PeerWireFrame]>.Continuation
+    let connectedAt: ContinuousClock.Instant
+    var machine: PeerConnectionStateMachine
+    var pipeline = RequestPipeline()
+    var peerId: [UInt8]?
+    var handshaken = false
+    var isSeed = false
+    var lastMessageAt: ContinuousClock.Instant
+    var lastBlockAt: ContinuousClock.Instant?
+    var lastKeepAliveSent: ContinuousClock.Instant
+    var downloadedUnsaved: Int64 = 0
+    var hashFailuresUnsaved = 0
+
+    /// Queues frames for the peer's writer task.
+    func send(_ frames: [PeerWireFrame]) {
+        guard !frames.isEmpty else { return }
+        outbox.yield(frames)
+    }
+
+    func send(_ messages: [PeerMessage]) {
+        send(messages.map(PeerWireFrame.message))
+    }
+}
+
+/// What a session knows about an address it may dial.
+struct PeerCandidate {
+    let address: PeerAddress
+    var source: PeerUpdate.Source
+    var failures = 0
+    var nextAttempt: ContinuousClock.Instant
+    var isConnected = false
+    var isConnecting = false
+    var banned = false
+    var hashFailures = 0
+}
+
+/// What the reader task of a peer does after the session handled one message.
+enum ReaderStep: Sendable {
+    /// Read on.
+    case proceed
+    /// Write this block to storage, then report back with `blockWritten`.
+    case write(BlockRequest, [UInt8])
+    /// Close the connection.
+    case disconnect(String)
+}

@@ -1,0 +1,52 @@
+/// Knobs of a torrent session. The defaults suit a desktop download; tests shorten the timers.
+public struct SessionConfiguration: Sendable {
+    /// Our peer id (20 bytes).
+    public var peerId: [UInt8]
+    /// The TCP port we tell trackers and peers we listen on.
+    public var listenPort: UInt16
+    /// Most peer connections per torrent.
+    public var maxPeers: Int
+    /// Most connection attempts in flight at once.
+    public var maxConnecting: Int
+    /// Connect timeout for outgoing connections.
+    public var connectTimeout: Duration
+    /// A peer that does not complete its handshake within this time is dropped.
+    public var handshakeTimeout: Duration
+    /// A peer that sends nothing for this long is dropped (keep-alives count).
+    public var inactivityTimeout: Duration
+    /// A peer with requests outstanding that sends no block for this long is snubbed: its requests go
+    /// back to the pool for others.
+    public var snubTimeout: Duration
+    /// How often the session ticks (rates, connections, progress, persistence).
+    public var tickInterval: Duration
+    /// Hash failures after which a peer that shared a bad piece with others is banned (a peer that
+    /// sent a whole bad piece alone is banned at once).
+    public var hashFailuresToBan: Int
+    /// How long to wait before dialling an address again after a failure, doubled per failure.
+    public var reconnectDelay: Duration
+    /// Most attempts to dial an address that keeps failing.
+    public var maxConnectAttempts: Int
+
+    /// Defaults with a fresh peer id.
+    public init(
+        peerId: [UInt8] = PeerID.generate(), listenPort: UInt16 = 6881, maxPeers: Int = 60, maxConnecting: Int = 16,
+        connectTimeout: Duration = .seconds(5), handshakeTimeout: Duration = .seconds(10),
+        inactivityTimeout: Duration = .seconds(180), snubTimeout: Duration = .seconds(30),
+        tickInterval: Duration = .milliseconds(500), hashFailuresToBan: Int = 2, reconnectDelay: Duration = .seconds(5),
+        maxConnectAttempts: Int = 8
+    ) {
+        precondition(peerId.count == 20, "a peer id is 20 bytes")
+        self.peerId = peerId
+        self.listenPort = listenPort
+        self.maxPeers = maxPeers
+        self.maxConnecting = maxConnecting
+        self.connectTimeout = connectTimeout
+        self.handshakeTimeout = handshakeTimeout
+        self.inactivityTimeout = inactivityTimeout
+        self.snubTimeout = snubTimeout
+        self.tickInterval = tickInterval
+        self.hashFailuresToBan = hashFailuresToBan
+        self.reconnectDelay = reconnectDelay
+        self.maxConnectAttempts = maxConnectAttempts
+    }
+}

@@ -1,0 +1,204 @@
+import NIOCore
+import NIOPosix
+
+/// Why a peer connection ends early.
+struct PeerDropped: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { reason }
+}
+
+extension TorrentSession {
+    /// Candidates due for a connection attempt, marked as connecting.
+    func addressesToDial() -> [PeerAddress] {
+        let now = ContinuousClock.now
+        let connecting = candidates.values.filter(\.isConnecting).count
+        var room = min(configuration.maxPeers - peers.count - connecting, configuration.maxConnecting - connecting)
+        guard room > 0, !picker.isComplete else { return [] }
+        var chosen: [PeerAddress] = []
+        for (address, candidate) in candidates
+        where room > 0 && !candidate.banned && !candidate.isConnected && !candidate.isConnecting
+            && candidate.nextAttempt <= now && candidate.failures < configuration.maxConnectAttempts
+        {
+            candidates[address]?.isConnecting = true
+            chosen.append(address)
+            room -= 1
+        }
+        return chosen
+    }
+
+    /// Connects to `address` and runs the connection until it ends.
+    func dial(_ address: PeerAddress) async {
+        let maxFrame = PeerMessageDecoder.maxFrameLength(pieceCount: layout.pieceCount)
+        let channel: NIOAsyncChannel<PeerWireFrame, PeerWireFrame>
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .connectTimeout(TimeAmount(configuration.connectTimeout))
+                .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+                .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
+                .connect(host: address.hostString, port: Int(address.port)) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addPeerWireCodec(maxFrameLength: maxFrame)
+                        return try NIOAsyncChannel<PeerWireFrame, PeerWireFrame>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            connectFailed(address, reason: "\(error)")
+            return
+        }
+        await runConnection(channel, address: address)
+    }
+
+    private func connectFailed(_ address: PeerAddress, reason: String) {
+        guard var candidate = candidates[address] else { return }
+        candidate.isConnecting = false
+        candidate.failures += 1
+        let delay = configuration.reconnectDelay * (1 << min(candidate.failures - 1, 6))
+        candidate.nextAttempt = .now + delay
+        candidates[address] = candidate
+        logger.debug("cannot connect to \(address): \(reason)")
+    }
+
+    /// Registers the connection, then runs its writer and reader until either ends.
+    func runConnection(_ channel: NIOAsyncChannel<PeerWireFrame, PeerWireFrame>, address: PeerAddress) async {
+        let (outbox, continuation) = AsyncStream<[PeerWireFrame]>.makeStream()
+        let key = register(address: address, channel: channel.channel, outbox: continuation)
+        let storage = self.storage
+        var reason = "closed by peer"
+        do {
+            try await channel.executeThenClose { inbound, outbound in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for await frames in outbox {
+                            try await outbound.write(contentsOf: frames)
+                        }
+                    }
+                    group.addTask {
+                        var frames = inbound.makeAsyncIterator()
+                        guard case .handshake(let handshake)? = try await frames.next() else {
+                            throw PeerDropped(reason: "no handshake")
+                        }
+                        if let problem = await self.handshakeReceived(handshake, from: key) {
+                            throw PeerDropped(reason: problem)
+                        }
+                        while let frame = try await frames.next() {
+                            guard case .message(let message) = frame else {
+                                throw PeerDropped(reason: "a second handshake")
+                            }
+                            switch await self.received(message, from: key) {
+                            case .proceed:
+                                continue
+                            case .disconnect(let why):
+                                throw PeerDropped(reason: why)
+                            case .write(let request, let bytes):
+                                do {
+                                    try await storage.write(request, bytes: bytes)
+                                } catch {
+                                    await self.blockWriteFailed(request, error: error)
+                                    throw PeerDropped(reason: "disk: \(error)")
+                                }
+                                await self.blockWritten(request, from: key)
+                            }
+                        }
+                    }
+                    try await group.next()
+                    group.cancelAll()
+                }
+            }
+        } catch {
+            reason = "\(error)"
+        }
+        continuation.finish()
+        peerClosed(key, reason: reason)
+    }
+
+    private func register(
+        address: PeerAddress, channel: any Channel, outbox: AsyncStream<[PeerWireFrame]>.Continuation
+    )
+        -> PeerKey
+    {
+        let key = PeerKey(nextPeerKey)
+        nextPeerKey += 1
+        let now = ContinuousClock.now
+        let handshake = PeerHandshake(
+            infoHash: infoHash, peerId: configuration.peerId, reserved: [.fast, .extensionProtocol])
+        let machine = PeerConnectionStateMachine(
+            configuration: .init(
+                pieceCount: layout.pieceCount, pieceLength: UInt32(layout.pieceLength), fastExtension: false,
+                extensionProtocol: false))
+        let slot = PeerSlot(
+            key: key, address: address, source: candidates[address]?.source ?? .manual, channel: channel,
+            outbox: outbox, connectedAt: now, machine: machine, lastMessageAt: now, lastKeepAliveSent: now)
+        peers[key] = slot
+        candidates[address]?.isConnecting = false
+        candidates[address]?.isConnected = true
+        slot.send([PeerWireFrame.handshake(handshake)])
+        return key
+    }
+
+    /// Checks the peer's handshake and sends our availability; returns why to drop it, if so.
+    func handshakeReceived(_ handshake: PeerHandshake, from key: PeerKey) -> String? {
+        guard var slot = peers[key] else { return "gone" }
+        guard handshake.infoHash == infoHash else { return "wrong info-hash" }
+        guard handshake.peerId != configuration.peerId else {
+            candidates[slot.address]?.banned = true  // ourselves, as a tracker handed us back
+            return "connected to ourselves"
+        }
+        if peers.values.contains(where: { $0.key != key && $0.peerId == handshake.peerId && $0.handshaken }) {
+            return "already connected to this peer"
+        }
+        let local: ReservedBits = [.fast, .extensionProtocol]
+        slot.machine = PeerConnectionStateMachine(
+            configuration: .init(
+                pieceCount: layout.pieceCount, pieceLength: UInt32(layout.pieceLength), local: local,
+                remote: handshake.reserved))
+        slot.peerId = handshake.peerId
+        slot.handshaken = true
+        slot.lastMessageAt = .now
+        var first: [PeerMessage] = []
+        let fast = slot.machine.configuration.fastExtension
+        if picker.haveCount == 0 {
+            if fast { first.append(.haveNone) }
+        } else if picker.haveCount == layout.pieceCount, fast {
+            first.append(.haveAll)
+        } else {
+            var bitfield = PeerBitfield(count: layout.pieceCount)
+            for piece in layout.pieces where picker.has(piece) { bitfield.insert(piece) }
+            first.append(.bitfield(ByteBuffer(bytes: bitfield.bytes)))
+        }
+        peers[key] = slot
+        peers[key]?.send(first)
+        return nil
+    }
+
+    /// Forgets a closed connection: its requests go back to the pool, its pieces leave the availability.
+    func peerClosed(_ key: PeerKey, reason: String) {
+        guard let slot = peers.removeValue(forKey: key) else { return }
+        _ = picker.peerDisconnected(key)
+        if slot.handshaken {
+            if slot.isSeed {
+                picker.removeSeed()
+            } else {
+                picker.removeAvailability(slot.machine.peerPieces.indices)
+            }
+        }
+        if var candidate = candidates[slot.address] {
+            candidate.isConnected = false
+            candidate.isConnecting = false
+            if !slot.handshaken { candidate.failures += 1 }
+            candidate.nextAttempt = .now + configuration.reconnectDelay * (1 << min(candidate.failures, 6))
+            candidates[slot.address] = candidate
+        }
+        recordPeer(slot)
+        logger.debug("peer \(slot.address) closed: \(reason)")
+        // Others may now have room for the requests this peer held.
+        for other in peers.keys { fillRequests(other) }
+    }
+}
+
+extension TimeAmount {
+    /// The same span as a Swift `Duration`.
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

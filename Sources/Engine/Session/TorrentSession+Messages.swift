@@ -1,0 +1,194 @@
+import NIOCore
+
+extension TorrentSession {
+    /// Handles one message from a peer and says what its reader does next.
+    func received(_ message: PeerMessage, from key: PeerKey) -> ReaderStep {
+        guard var slot = peers[key] else { return .disconnect("gone") }
+        let now = ContinuousClock.now
+        slot.lastMessageAt = now
+        let action = slot.machine.receive(message, now: NIODeadline.now())
+        var step = ReaderStep.proceed
+        switch action {
+        case .none, .peerInterested, .peerNotInterested, .peerRequested, .peerCancelled, .peerSuggestedPiece,
+            .peerAllowedFast, .peerDHTPort, .extended:
+            break
+        case .send(let reply):
+            slot.send([reply])
+        case .peerBitfield(let bitfield):
+            if bitfield.isFull {
+                slot.isSeed = true
+                picker.addSeed()
+            } else {
+                picker.addAvailability(bitfield.indices)
+            }
+        case .peerHasPiece(let piece):
+            if slot.isSeed {
+                break
+            }
+            picker.addAvailability(piece)
+            if slot.machine.peerPieces.isFull {
+                // Became a seed: count it once instead of per piece.
+                picker.removeAvailability(slot.machine.peerPieces.indices)
+                picker.addSeed()
+                slot.isSeed = true
+            }
+        case .peerChoked(let dropped):
+            for request in dropped { picker.requestFailed(request, peer: key) }
+        case .peerUnchoked:
+            break
+        case .requestRejected(let request):
+            picker.requestFailed(request, peer: key)
+        case .blockReceived(let request, let block):
+            let length = Int64(request.length)
+            slot.lastBlockAt = now
+            slot.pipeline.record(bytes: Int(length))
+            slot.downloadedUnsaved += length
+            totals.downloaded += length
+            unsavedTotals.downloaded += length
+            rateWindow.append((now, length))
+            let arrival = picker.blockReceived(request, from: key)
+            if arrival.isAccepted {
+                step = .write(request, Array(block.readableBytesView))
+            } else {
+                totals.wasted += length
+                unsavedTotals.wasted += length
+            }
+            sendCancels(arrival.cancels)
+        case .protocolViolation(let violation):
+            peers[key] = slot
+            return .disconnect("protocol violation: \(violation)")
+        }
+        peers[key] = slot
+        updateInterest(key)
+        fillRequests(key)
+        return step
+    }
+
+    /// A block is on disk: hash its piece when that was the last block.
+    func blockWritten(_ request: BlockRequest, from key: PeerKey) {
+        if picker.blockWritten(request) {
+            startHashing(request.piece)
+        }
+        fillRequests(key)
+    }
+
+    /// The disk refused a block: the torrent cannot go on (disk full, permissions...).
+    func blockWriteFailed(_ request: BlockRequest, error: any Error) {
+        picker.blockWriteFailed(request)
+        if failure == nil {
+            failure = "cannot write to disk: \(error)"
+            logger.error("\(failure!)")
+        }
+    }
+
+    private func startHashing(_ piece: PieceIndex) {
+        guard hashing.insert(piece).inserted, let hashes = metainfo.pieceHashes else { return }
+        let expected = hashes[(piece.value * 20)..<(piece.value * 20 + 20)]
+        let storage = self.storage
+        Task {
+            let matches: Bool
+            do {
+                matches = try await storage.verifyPiece(piece, expected: expected)
+            } catch {
+                self.hashReadFailed(piece, error: error)
+                return
+            }
+            self.pieceChecked(piece, matches: matches)
+        }
+    }
+
+    private func hashReadFailed(_ piece: PieceIndex, error: any Error) {
+        hashing.remove(piece)
+        _ = picker.pieceFailed(piece)
+        if failure == nil { failure = "cannot read back piece \(piece): \(error)" }
+    }
+
+    /// A piece's hash is known: mark it verified and announce it, or throw it away and blame its senders.
+    func pieceChecked(_ piece: PieceIndex, matches: Bool) {
+        hashing.remove(piece)
+        if matches {
+            let cancels = picker.pieceVerified(piece)
+            sendCancels(cancels)
+            unsavedPieces[piece] = true
+            for slot in peers.values where slot.handshaken {
+                slot.send([PeerMessage.have(piece)])
+            }
+            if picker.isComplete {
+                for key in peers.keys { updateInterest(key) }
+            }
+        } else {
+            let length = Int64(layout.length(of: piece))
+            totals.wasted += length
+            unsavedTotals.wasted += length
+            let senders = picker.pieceFailed(piece)
+            logger.info("piece \(piece) failed its hash check (sent by \(senders.count) peer(s))")
+            for key in senders { blame(key, soleSender: senders.count == 1) }
+        }
+        for key in peers.keys { fillRequests(key) }
+    }
+
+    /// Counts a hash failure against a peer and bans it when it is clearly the culprit.
+    private func blame(_ key: PeerKey, soleSender: Bool) {
+        guard var slot = peers[key] else { return }
+        slot.hashFailuresUnsaved += 1
+        peers[key] = slot
+        var candidate =
+            candidates[slot.address] ?? PeerCandidate(address: slot.address, source: slot.source, nextAttempt: .now)
+        candidate.hashFailures += 1
+        if soleSender || candidate.hashFailures >= configuration.hashFailuresToBan {
+            candidate.banned = true
+            logger.info("banning \(slot.address) after \(candidate.hashFailures) hash failure(s)")
+            recordPeer(slot, banned: true)
+            peers[key]?.hashFailuresUnsaved = 0
+            slot.channel.close(promise: nil)
+        }
+        candidates[slot.address] = candidate
+    }
+
+    private func sendCancels(_ cancels: [PeerBlockRequest]) {
+        for cancel in cancels {
+            guard var slot = peers[cancel.peer] else { continue }
+            if let message = slot.machine.cancel(cancel.request) {
+                slot.send([message])
+            }
+            peers[cancel.peer] = slot
+        }
+    }
+
+    /// Sends `interested` / `not interested` when our interest in the peer's pieces changed.
+    func updateInterest(_ key: PeerKey) {
+        guard var slot = peers[key], slot.handshaken else { return }
+        let pieces = slot.machine.peerPieces
+        let wanted = !picker.isComplete && (slot.isSeed || picker.isInterested(in: { pieces.contains($0) }))
+        if wanted != slot.machine.amInterested, let message = slot.machine.setInterested(wanted) {
+            slot.send([message])
+            peers[key] = slot
+        }
+    }
+
+    /// Tops up the peer's request queue to its pipeline depth.
+    func fillRequests(_ key: PeerKey) {
+        guard var slot = peers[key], slot.handshaken, slot.machine.amInterested, !slot.machine.peerChoking else {
+            return
+        }
+        let outstanding = slot.machine.outstandingRequests.count
+        let room = slot.pipeline.room(outstanding: outstanding)
+        // Refill in batches: one pick and one write for several blocks.
+        guard room >= min(8, slot.pipeline.targetDepth / 2) || outstanding == 0 else { return }
+        let pieces = slot.machine.peerPieces
+        let isSeed = slot.isSeed
+        let picks = picker.pickBlocks(for: key, count: room) { isSeed || pieces.contains($0) }
+        guard !picks.isEmpty else { return }
+        var messages: [PeerMessage] = []
+        let now = NIODeadline.now()
+        for request in picks {
+            if let message = slot.machine.request(request, now: now) {
+                messages.append(message)
+            } else {
+                picker.requestFailed(request, peer: key)
+            }
+        }
+        slot.send(messages)
+        peers[key] = slot
+    }
+}

@@ -1,0 +1,132 @@
+import NIOCore
+
+extension TorrentSession {
+    /// Periodic work: request pipelines, timeouts, keep-alives and saving progress.
+    func tick() {
+        let now = ContinuousClock.now
+        for (key, var slot) in peers {
+            slot.pipeline.tick(elapsed: configuration.tickInterval)
+            if !slot.handshaken, now - slot.connectedAt > configuration.handshakeTimeout {
+                slot.channel.close(promise: nil)
+            } else if now - slot.lastMessageAt > configuration.inactivityTimeout {
+                slot.channel.close(promise: nil)
+            } else if !slot.machine.outstandingRequests.isEmpty,
+                now - (slot.lastBlockAt ?? slot.connectedAt) > configuration.snubTimeout
+            {
+                // Snubbed: give its requests to others and let it start over with a shallow queue.
+                for request in picker.peerDisconnected(key) {
+                    if let message = slot.machine.cancel(request) { slot.send([message]) }
+                }
+                slot.pipeline = RequestPipeline()
+                slot.lastBlockAt = now
+            }
+            if now - slot.lastKeepAliveSent > .seconds(90) {
+                slot.send([PeerMessage.keepAlive])
+                slot.lastKeepAliveSent = now
+            }
+            peers[key] = slot
+        }
+        for key in peers.keys { fillRequests(key) }
+        if now - lastSave > .seconds(1) { saveProgress() }
+    }
+
+    /// Smoothed download rate over the last few seconds.
+    func downloadRate() -> Double {
+        let now = ContinuousClock.now
+        let window = Duration.seconds(3)
+        rateWindow.removeAll { now - $0.0 > window }
+        let bytes = rateWindow.reduce(Int64(0)) { $0 + $1.1 }
+        guard let first = rateWindow.first else { return 0 }
+        let span = max(
+            0.5, Double((now - first.0).components.seconds) + Double((now - first.0).components.attoseconds) / 1e18)
+        return Double(bytes) / span
+    }
+
+    /// Marks pieces already verified: from the resume store, or by hashing data that is on disk.
+    func restoreProgress() async throws {
+        var trusted: [PieceIndex] = []
+        if let resume, let torrentId, let state = try resume.resumeState(torrentId: torrentId) {
+            totals = state.totals
+            trusted = layout.pieces.filter { state.verified.contains($0.value) }
+        }
+        if trusted.isEmpty, let verifier = PieceVerifier(metainfo: metainfo) {
+            // Nothing recorded: data may still be there (a re-run, files copied in). Check what exists.
+            let report = await verifier.verify(storage, pieces: piecesWithData())
+            trusted = report.validPieces
+            for piece in trusted { unsavedPieces[piece] = true }
+        }
+        for piece in trusted { _ = picker.pieceVerified(piece) }
+    }
+
+    /// Pieces all of whose bytes lie in files that exist with data (not freshly created holes).
+    private func piecesWithData() -> [PieceIndex] {
+        guard let storage = storage as? FileStorage else { return layout.pieces }
+        let map = storage.map
+        var candidates: [PieceIndex] = []
+        var existing: [Bool] = []
+        for (index, file) in metainfo.files.enumerated() {
+            guard !file.isPad, file.length > 0, let path = storage.path(of: FileIndex(index)) else {
+                existing.append(true)
+                continue
+            }
+            existing.append(FileProbe.hasAllocatedData(path: path))
+        }
+        for piece in layout.pieces {
+            if map.spans(piece: piece).allSatisfy({ $0.isPad || existing[$0.file.value] }) {
+                candidates.append(piece)
+            }
+        }
+        return candidates
+    }
+
+    /// Writes what changed since the last save in one transaction.
+    func saveProgress() {
+        lastSave = .now
+        guard let resume, let torrentId else {
+            unsavedPieces = [:]
+            unsavedTotals = TransferTotals()
+            return
+        }
+        var peerUpdates: [PeerUpdate] = []
+        for (key, slot) in peers where slot.downloadedUnsaved > 0 || slot.hashFailuresUnsaved > 0 {
+            peerUpdates.append(peerUpdate(slot))
+            peers[key]?.downloadedUnsaved = 0
+            peers[key]?.hashFailuresUnsaved = 0
+        }
+        let batch = ProgressBatch(
+            torrents: [TorrentProgress(torrentId: torrentId, pieces: unsavedPieces, transferred: unsavedTotals)],
+            peers: peerUpdates, events: unsavedEvents)
+        guard !batch.isEmpty else { return }
+        do {
+            try resume.saveProgress(batch)
+            unsavedPieces = [:]
+            unsavedTotals = TransferTotals()
+            unsavedEvents = []
+        } catch {
+            logger.warning("saving progress failed, will retry: \(error)")
+        }
+    }
+
+    func peerUpdate(_ slot: PeerSlot, banned: Bool? = nil) -> PeerUpdate {
+        PeerUpdate(
+            torrentId: torrentId ?? 0, address: slot.address.hostString, port: Int(slot.address.port),
+            peerId: slot.peerId, client: slot.peerId.flatMap(PeerID.clientName), source: slot.source,
+            downloadedDelta: slot.downloadedUnsaved, hashFailuresDelta: slot.hashFailuresUnsaved, banned: banned)
+    }
+
+    /// Saves a peer's counters now (it is leaving, or was banned).
+    func recordPeer(_ slot: PeerSlot, banned: Bool? = nil) {
+        guard let resume, torrentId != nil, slot.handshaken || banned != nil else { return }
+        do {
+            try resume.saveProgress(ProgressBatch(peers: [peerUpdate(slot, banned: banned)]))
+        } catch {
+            logger.warning("saving peer \(slot.address) failed: \(error)")
+        }
+    }
+
+    func recordCompletion() {
+        guard !completionRecorded else { return }
+        completionRecorded = true
+        unsavedEvents.append(HistoryEvent(torrentId: torrentId, kind: .completed, detail: "all wanted pieces verified"))
+    }
+}

@@ -1,0 +1,153 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Downloads one torrent: owns its piece picker, its peers and its storage, and decides everything
+/// about them on one serial context (this actor). Sockets live in SwiftNIO; each peer has a reader
+/// task and a writer task, children of the task group that ``run()`` owns.
+public actor TorrentSession {
+    /// How a run ended.
+    public enum Outcome: Sendable, Equatable {
+        /// Every wanted piece is verified.
+        case completed
+        /// ``stop()`` was called.
+        case stopped
+        /// A fault that stops the torrent (disk full, unwritable folder, ...).
+        case failed(String)
+    }
+
+    let metainfo: Metainfo
+    let layout: PieceLayout
+    let storage: any PieceStorage
+    let configuration: SessionConfiguration
+    let group: any EventLoopGroup
+    let resume: (any ResumeStore)?
+    let torrentId: Int64?
+    let logger: Logger
+    let infoHash: [UInt8]
+    let stopWhenComplete: Bool
+
+    var picker: PiecePicker
+    var peers: [PeerKey: PeerSlot] = [:]
+    var candidates: [PeerAddress: PeerCandidate] = [:]
+    var nextPeerKey = 0
+    var hashing: Set<PieceIndex> = []
+    var stopRequested = false
+    var failure: String?
+    var totals = TransferTotals()
+    var unsavedTotals = TransferTotals()
+    var unsavedPieces: [PieceIndex: Bool] = [:]
+    var unsavedEvents: [HistoryEvent] = []
+    var rateWindow: [(ContinuousClock.Instant, Int64)] = []
+    var lastSave = ContinuousClock.now
+    var completionRecorded = false
+
+    /// Creates a session for `metainfo` whose data lives in `storage`.
+    ///
+    /// - Parameters:
+    ///   - resume: where progress goes (and comes from); `nil` keeps nothing.
+    ///   - torrentId: the torrent's id in `resume`.
+    ///   - filePriorities: one per file (0 skips it); empty means every file at normal priority.
+    ///   - stopWhenComplete: end ``run()`` once every wanted piece is verified.
+    public init(
+        metainfo: Metainfo, storage: any PieceStorage, configuration: SessionConfiguration = SessionConfiguration(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, resume: (any ResumeStore)? = nil,
+        torrentId: Int64? = nil, filePriorities: [PiecePriority] = [], stopWhenComplete: Bool = true,
+        logger: Logger = Logger(label: "btq.session")
+    ) {
+        self.metainfo = metainfo
+        self.layout = storage.layout
+        self.storage = storage
+        self.configuration = configuration
+        self.group = group
+        self.resume = resume
+        self.torrentId = torrentId
+        self.logger = logger
+        self.infoHash = metainfo.infoHashes.wireHash
+        self.stopWhenComplete = stopWhenComplete
+        var picker = PiecePicker(layout: storage.layout)
+        let map = FileSpanMap(files: metainfo.files, layout: storage.layout)
+        var priorities = metainfo.files.map { $0.isPad ? PiecePriority.skip : PiecePriority.normal }
+        if filePriorities.count == metainfo.files.count {
+            priorities = zip(metainfo.files, filePriorities).map { $0.isPad ? .skip : $1 }
+        }
+        picker.setFilePriorities(priorities, map: map)
+        self.picker = picker
+    }
+
+    /// Addresses to dial (from trackers, `--peer`, PEX...). Our own address and banned peers are skipped.
+    public func addPeers(_ addresses: [PeerAddress], source: PeerUpdate.Source) {
+        for address in addresses {
+            if address.isLoopback, address.port == configuration.listenPort { continue }
+            if candidates[address] == nil {
+                candidates[address] = PeerCandidate(address: address, source: source, nextAttempt: .now)
+            }
+        }
+    }
+
+    /// Ends ``run()`` soon: peers are closed and progress is saved.
+    public func stop() {
+        stopRequested = true
+        for peer in peers.values { peer.channel.close(promise: nil) }
+    }
+
+    /// A snapshot for progress displays.
+    public func status() -> TorrentStatus {
+        var bytesWanted: Int64 = 0
+        var bytesDone: Int64 = 0
+        var piecesWanted = 0
+        var piecesDone = 0
+        for piece in layout.pieces where picker.has(piece) || picker.wants(piece) {
+            let length = Int64(layout.length(of: piece))
+            bytesWanted += length
+            piecesWanted += 1
+            if picker.has(piece) {
+                bytesDone += length
+                piecesDone += 1
+            }
+        }
+        return TorrentStatus(
+            piecesDone: piecesDone, piecesWanted: piecesWanted, bytesDone: bytesDone, bytesWanted: bytesWanted,
+            downloaded: totals.downloaded, uploaded: totals.uploaded, wasted: totals.wasted,
+            downloadRate: downloadRate(), peers: peers.values.filter(\.handshaken).count,
+            knownPeers: candidates.count, isComplete: picker.isComplete, failure: failure)
+    }
+
+    /// Prepares the files, finds what is already there, then downloads until complete (when
+    /// `stopWhenComplete`), stopped or failed.
+    public func run() async -> Outcome {
+        do {
+            try await storage.prepare()
+            try await restoreProgress()
+        } catch {
+            return await finish(.failed("\(error)"))
+        }
+        if picker.isComplete, stopWhenComplete {
+            return await finish(.completed)
+        }
+        await withDiscardingTaskGroup { group in
+            while !stopRequested, failure == nil, !(stopWhenComplete && picker.isComplete) {
+                tick()
+                for address in addressesToDial() {
+                    group.addTask { await self.dial(address) }
+                }
+                try? await Task.sleep(for: configuration.tickInterval)
+            }
+            for peer in peers.values { peer.channel.close(promise: nil) }
+            group.cancelAll()
+        }
+        if let failure { return await finish(.failed(failure)) }
+        return await finish(picker.isComplete ? .completed : .stopped)
+    }
+
+    private func finish(_ outcome: Outcome) async -> Outcome {
+        do {
+            try await storage.flush()
+        } catch {
+            logger.warning("flush failed: \(error)")
+        }
+        if case .completed = outcome { recordCompletion() }
+        saveProgress()
+        return outcome
+    }
+}

@@ -1,0 +1,179 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Logging
+import Store
+
+/// `btq get`: add torrents and download them to completion, in the foreground.
+struct Get: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Download torrents now, with a live progress line; exit 0 when all are complete and verified.",
+        discussion: """
+            Each argument is a .torrent file, a magnet link, or the id / hash prefix of a torrent already \
+            in the queue. New ones are added to the queue first (as `btq add` would), so `btq list` and \
+            `btq history` know them. Ctrl-C stops cleanly and saves progress.
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: ArgumentHelp("A .torrent file, a magnet link, or a queued torrent's id.", valueName: "torrent"))
+    var sources: [String]
+
+    @Option(
+        name: .long, help: ArgumentHelp("Where to save new torrents (default: the current folder).", valueName: "path"))
+    var dir: String?
+
+    @Option(
+        name: .customLong("peer"), help: ArgumentHelp("Also connect to this peer; repeatable.", valueName: "host:port"))
+    var peers: [String] = []
+
+    @Option(name: .long, help: "The TCP port announced to trackers and peers.")
+    var port: UInt16 = 6881
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Download only these files (indexes from `btq files`, comma-separated).", valueName: "list"))
+    var only: String?
+
+    @Flag(name: .long, help: "No progress line.")
+    var quiet = false
+
+    func validate() throws {
+        guard !sources.isEmpty else { throw ValidationError("Name at least one torrent.") }
+        for peer in peers where PeerAddress(parsing: peer) == nil {
+            throw ValidationError("--peer '\(peer)' is not HOST:PORT.")
+        }
+        if let only, FileSelection.parse(only) == nil {
+            throw ValidationError("--only '\(only)' is not a comma-separated list of file indexes.")
+        }
+        guard port > 0 else { throw ValidationError("--port must be 1...65535.") }
+    }
+
+    func run() async throws {
+        let database = try store.openStore()
+        let records = try resolveOrAdd(database)
+        if let only, let wanted = FileSelection.parse(only) {
+            for record in records {
+                let files = try database.files(torrentId: record.id)
+                let priorities = Dictionary(
+                    uniqueKeysWithValues: files.map { ($0.index, wanted.contains($0.index) ? 4 : 0) })
+                try database.setFilePriorities(torrentId: record.id, priorities)
+            }
+        }
+        var logger = Logger(label: "btq")
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["BTQ_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        let configuration = SessionConfiguration(listenPort: port)
+        let jobs = try records.map { record in
+            try DownloadJob(
+                record: record, store: database, configuration: configuration, stopWhenComplete: true, logger: logger)
+        }
+        let addresses = peers.compactMap(PeerAddress.init(parsing:))
+        let sessions = jobs.map(\.session)
+        let trap = SignalTrap { _ in
+            for session in sessions { Task { await session.stop() } }
+        }
+        defer { withExtendedLifetime(trap) {} }
+
+        let outcomes = await withTaskGroup(of: (Int, TorrentSession.Outcome).self) { group in
+            for (index, job) in jobs.enumerated() {
+                group.addTask {
+                    await job.session.addPeers(addresses, source: .manual)
+                    try? database.setState(torrentId: job.record.id, .downloading)
+                    let outcome = await job.session.run()
+                    await job.storage.close()
+                    return (index, outcome)
+                }
+            }
+            if !quiet {
+                group.addTask {
+                    await Self.showProgress(jobs)
+                    return (-1, .stopped)
+                }
+            }
+            var outcomes: [Int: TorrentSession.Outcome] = [:]
+            for await (index, outcome) in group where index >= 0 {
+                outcomes[index] = outcome
+                if outcomes.count == jobs.count { group.cancelAll() }
+            }
+            return outcomes
+        }
+        var failed = false
+        for (index, job) in jobs.enumerated() {
+            let status = await job.session.status()
+            switch outcomes[index] ?? .stopped {
+            case .completed:
+                try database.setState(torrentId: job.record.id, .completed)
+                print(
+                    "completed #\(job.record.id) \(job.record.name): \(Formatting.size(status.bytesDone)) in \(job.record.saveDirectory)"
+                )
+            case .stopped:
+                try database.setState(torrentId: job.record.id, .paused)
+                print("stopped #\(job.record.id) \(job.record.name) at \(Formatting.percent(status.progress))")
+                failed = true
+            case .failed(let reason):
+                try database.setState(torrentId: job.record.id, .error, error: reason)
+                FileHandle.standardError.write(Data("btq: #\(job.record.id) \(job.record.name): \(reason)\n".utf8))
+                failed = true
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
+
+    /// Existing queue entries by id or hash prefix; files and magnets are added (checked all first).
+    private func resolveOrAdd(_ database: BtqStore) throws -> [TorrentRecord] {
+        var records: [TorrentRecord] = []
+        var newSources: [(Int, TorrentSource)] = []
+        for (index, source) in sources.enumerated() {
+            let isFileOrMagnet =
+                source.lowercased().hasPrefix("magnet:") || FileManager.default.fileExists(atPath: source)
+            if isFileOrMagnet {
+                newSources.append((index, try TorrentInput.load(source)))
+            } else {
+                records.append(try database.resolve(source))
+            }
+        }
+        let saveDirectory = absolutePath(dir ?? FileManager.default.currentDirectoryPath)
+        for (_, source) in newSources {
+            switch try database.add(NewTorrent(source: source, saveDirectory: saveDirectory)) {
+            case .added(let record), .duplicate(let record):
+                if !records.contains(where: { $0.id == record.id }) { records.append(record) }
+            }
+        }
+        return records
+    }
+
+    private static func showProgress(_ jobs: [DownloadJob]) async {
+        var lines = jobs.map { _ in ProgressLine() }
+        while !Task.isCancelled {
+            for (index, job) in jobs.enumerated() {
+                lines[index].show(name: job.record.name, await job.session.status())
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+        for (index, job) in jobs.enumerated() {
+            lines[index].show(name: job.record.name, await job.session.status(), final: true)
+        }
+    }
+}
+
+/// Parses file index lists such as `0,2,5-7`.
+enum FileSelection {
+    static func parse(_ text: String) -> Set<Int>? {
+        var result = Set<Int>()
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
+            if bounds.count == 1, let value = Int(bounds[0]), value >= 0 {
+                result.insert(value)
+            } else if bounds.count == 2, let low = Int(bounds[0]), let high = Int(bounds[1]), low >= 0, low <= high,
+                high - low < 1_000_000
+            {
+                result.formUnion(low...high)
+            } else {
+                return nil
+            }
+        }
+        return result.isEmpty ? nil : result
+    }
+}

@@ -1,0 +1,35 @@
+import Engine
+import Foundation
+import Logging
+import Store
+
+/// Builds the engine's pieces for one queued torrent: its metainfo, storage and session.
+struct DownloadJob: Sendable {
+    let record: TorrentRecord
+    let metainfo: Metainfo
+    let storage: FileStorage
+    let session: TorrentSession
+
+    /// Prepares a job for `record`; throws a `UserError` for what cannot be downloaded yet.
+    init(
+        record: TorrentRecord, store: BtqStore, configuration: SessionConfiguration, stopWhenComplete: Bool,
+        logger: Logger
+    ) throws {
+        guard let bytes = try store.metainfoBytes(torrentId: record.id) else {
+            throw UserError(
+                "#\(record.id) \(record.name) is a magnet link; fetching metadata from peers is not supported yet")
+        }
+        let metainfo = try Metainfo(bytes: bytes)
+        guard metainfo.pieceHashes != nil else {
+            throw UserError(
+                "#\(record.id) \(record.name) is a v2-only torrent; this btq downloads v1 and hybrid torrents")
+        }
+        let priorities = try store.files(torrentId: record.id).map { PiecePriority(UInt8(clamping: $0.priority)) }
+        self.record = record
+        self.metainfo = metainfo
+        self.storage = FileStorage(saveFolder: record.saveDirectory, metainfo: metainfo)
+        self.session = TorrentSession(
+            metainfo: metainfo, storage: storage, configuration: configuration, resume: store, torrentId: record.id,
+            filePriorities: priorities, stopWhenComplete: stopWhenComplete, logger: logger)
+    }
+}

@@ -1,0 +1,34 @@
+import Engine
+import Foundation
+
+/// The live progress line of `btq get`: rewritten in place on a terminal, a line every few seconds otherwise.
+struct ProgressLine {
+    let isTerminal = isatty(STDERR_FILENO) == 1
+    private var lastPrinted = Date.distantPast
+    private var lastWidth = 0
+
+    mutating func show(name: String, _ status: TorrentStatus, final: Bool = false) {
+        let now = Date()
+        guard final || isTerminal || now.timeIntervalSince(lastPrinted) >= 5 else { return }
+        lastPrinted = now
+        var text = "\(Table.shorten(name, to: 40))  \(Formatting.percent(status.progress))"
+        text += "  \(Formatting.size(status.bytesDone))/\(Formatting.size(status.bytesWanted))"
+        text += "  \(Formatting.size(Int64(status.downloadRate)))/s"
+        if let eta = status.eta { text += "  ETA \(Self.duration(eta))" }
+        text += "  peers \(status.peers)/\(status.knownPeers)"
+        if status.wasted > 0 { text += "  wasted \(Formatting.size(status.wasted))" }
+        if isTerminal {
+            let padding = String(repeating: " ", count: max(0, lastWidth - text.count))
+            lastWidth = text.count
+            FileHandle.standardError.write(Data(("\r" + text + padding + (final ? "\n" : "")).utf8))
+        } else {
+            FileHandle.standardError.write(Data((text + "\n").utf8))
+        }
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let total = Int(seconds.rounded())
+        if total >= 3600 { return String(format: "%d:%02d:%02d", total / 3600, total / 60 % 60, total % 60) }
+        return String(format: "%d:%02d", total / 60, total % 60)
+    }
+}

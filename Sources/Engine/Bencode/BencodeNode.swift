@@ -44,9 +44,16 @@ public struct BencodeNode: Sendable {
 
 extension BencodeNode {
     /// The integer, if this is one.
+    ///
+    /// Not inlined: Swift 6.3.1's optimizer crashes (an ownership verifier failure) when this accessor
+    /// is inlined into `MetainfoParser.parse` in release builds.
     public var integer: Int64? {
-        if case .integer(let value) = value { return value }
-        return nil
+        @inline(never) get {
+            switch value {
+            case .integer(let value): return value
+            default: return nil
+            }
+        }
     }
 
     /// The raw bytes, if this is a byte string.

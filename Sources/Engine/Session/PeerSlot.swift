@@ -9,7 +9,7 @@ struct PeerSlot {
     let outbox: AsyncStream<[PeerWireFrame]>.Continuation
     let connectedAt: ContinuousClock.Instant
     var machine: PeerConnectionStateMachine
-    var pipeline = RequestPipeline()
+    var pipeline = RequestPipeline(minimum: 16, maximum: 500)
     var peerId: [UInt8]?
     var handshaken = false
     var isSeed = false

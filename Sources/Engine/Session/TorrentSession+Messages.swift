@@ -48,7 +48,7 @@ extension TorrentSession {
             rateWindow.append((now, length))
             let arrival = picker.blockReceived(request, from: key)
             if arrival.isAccepted {
-                step = .write(request, Array(block.readableBytesView))
+                step = assemble(request, block)
             } else {
                 totals.wasted += length
                 unsavedTotals.wasted += length
@@ -62,6 +62,69 @@ extension TorrentSession {
         updateInterest(key)
         fillRequests(key)
         return step
+    }
+
+    /// Adds an accepted block to its piece's assembly, or sends it straight to disk when memory for
+    /// assemblies is used up.
+    private func assemble(_ request: BlockRequest, _ block: ByteBuffer) -> ReaderStep {
+        let piece = request.piece
+        if assemblies[piece] == nil {
+            let length = layout.length(of: piece)
+            guard !directPieces.contains(piece), assembledBytes + length <= assemblyLimit else {
+                directPieces.insert(piece)
+                return .write(request, Array(block.readableBytesView))
+            }
+            var buffer = spareBuffers.popLast() ?? []
+            if buffer.count != length { buffer = [UInt8](repeating: 0, count: length) }
+            assemblies[piece] = PieceAssembly(buffer: buffer, blockCount: layout.blockCount(in: piece))
+            assembledBytes += length
+        }
+        assemblies[piece]!.insert(request, block)
+        guard assemblies[piece]!.isComplete, let assembly = assemblies.removeValue(forKey: piece) else {
+            return .proceed
+        }
+        store(piece, assembly.take())
+        return .proceed
+    }
+
+    /// Hashes a whole piece from memory and writes it when it matches, off this actor and off the peer's
+    /// reader, so reading goes on meanwhile. Its bytes count against ``assemblyLimit`` until written.
+    private func store(_ piece: PieceIndex, _ bytes: [UInt8]) {
+        let expected = metainfo.pieceHashes.map { Array(PieceHasher.expected(piece, in: $0)) } ?? []
+        let storage = self.storage
+        Task {
+            let matches: Bool
+            do {
+                matches = try await PieceHasher.sha1(bytes).matches(expected)
+                if matches { try await storage.write(piece: piece, begin: 0, bytes: bytes) }
+            } catch {
+                self.recycle(bytes)
+                self.pieceStoreFailed(piece, error: error)
+                return
+            }
+            self.recycle(bytes)
+            self.pieceStored(piece, matches: matches)
+        }
+    }
+
+    private func recycle(_ buffer: [UInt8]) {
+        assembledBytes -= buffer.count
+        if buffer.count == layout.pieceLength, spareBuffers.count < 8 { spareBuffers.append(buffer) }
+    }
+
+    /// An assembled piece was hashed, and written when it matched.
+    func pieceStored(_ piece: PieceIndex, matches: Bool) {
+        for request in layout.requests(in: piece) { _ = picker.blockWritten(request) }
+        pieceChecked(piece, matches: matches)
+    }
+
+    /// Writing an assembled piece failed: the torrent cannot go on.
+    func pieceStoreFailed(_ piece: PieceIndex, error: any Error) {
+        for request in layout.requests(in: piece) { picker.blockWriteFailed(request) }
+        if failure == nil {
+            failure = "cannot write to disk: \(error)"
+            logger.error("\(failure!)")
+        }
     }
 
     /// A block is on disk: hash its piece when that was the last block.
@@ -106,6 +169,7 @@ extension TorrentSession {
     /// A piece's hash is known: mark it verified and announce it, or throw it away and blame its senders.
     func pieceChecked(_ piece: PieceIndex, matches: Bool) {
         hashing.remove(piece)
+        directPieces.remove(piece)
         if matches {
             let cancels = picker.pieceVerified(piece)
             sendCancels(cancels)

@@ -17,7 +17,7 @@ extension TorrentSession {
                 for request in picker.peerDisconnected(key) {
                     if let message = slot.machine.cancel(request) { slot.send([message]) }
                 }
-                slot.pipeline = RequestPipeline()
+                slot.pipeline = RequestPipeline(minimum: 16, maximum: 500)
                 slot.lastBlockAt = now
             }
             if now - slot.lastKeepAliveSent > .seconds(90) {

@@ -41,6 +41,13 @@ public actor TorrentSession {
     var rateWindow: [(ContinuousClock.Instant, Int64)] = []
     var lastSave = ContinuousClock.now
     var completionRecorded = false
+    var assemblies: [PieceIndex: PieceAssembly] = [:]
+    var assembledBytes = 0
+    var directPieces: Set<PieceIndex> = []
+    /// Piece-sized buffers of stored pieces, reused for the next assemblies (no allocator churn).
+    var spareBuffers: [[UInt8]] = []
+    /// Most bytes of unfinished pieces held in memory; beyond it, blocks go to disk one by one.
+    let assemblyLimit = 32 << 20
 
     /// Creates a session for `metainfo` whose data lives in `storage`.
     ///

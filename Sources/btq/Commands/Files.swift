@@ -18,10 +18,39 @@ struct Files: ParsableCommand {
     @Flag(name: .long, help: "Print JSON (see docs/json.md); pad files are always included there.")
     var json = false
 
+    @Option(
+        name: .long, help: ArgumentHelp("Do not download these files (indexes, e.g. 2,5 or 3-7).", valueName: "list"))
+    var skip: String?
+
+    @Option(name: .long, help: ArgumentHelp("Download only these files; skip all others.", valueName: "list"))
+    var only: String?
+
+    @Option(name: .long, help: ArgumentHelp("Download these files again at normal priority.", valueName: "list"))
+    var want: String?
+
+    func validate() throws {
+        for (name, value) in [("--skip", skip), ("--only", only), ("--want", want)] {
+            if let value, FileSelection.parse(value) == nil {
+                throw ValidationError("\(name) '\(value)' is not a list of file indexes like 2,5 or 3-7.")
+            }
+        }
+        if only != nil, skip != nil { throw ValidationError("--only and --skip do not go together.") }
+    }
+
     func run() throws {
         let database = try store.openStore()
         let record = try database.resolve(torrent, includeRemoved: true)
-        let files = try database.files(torrentId: record.id)
+        var files = try database.files(torrentId: record.id)
+        var changes: [Int: Int] = [:]
+        if let only = only.flatMap(FileSelection.parse) {
+            for file in files where !file.isPad { changes[file.index] = only.contains(file.index) ? 4 : 0 }
+        }
+        for index in skip.flatMap(FileSelection.parse) ?? [] { changes[index] = 0 }
+        for index in want.flatMap(FileSelection.parse) ?? [] { changes[index] = 4 }
+        if !changes.isEmpty {
+            try database.setFilePriorities(torrentId: record.id, changes)
+            files = try database.files(torrentId: record.id)
+        }
         if json {
             try JSONOutput.print(files.map(FileJSON.init))
             return

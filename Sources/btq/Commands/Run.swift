@@ -1,0 +1,58 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Logging
+import Store
+
+/// `btq run`: the daemon that works the queue.
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Work the queue: download queued torrents, a few at a time, until stopped (Ctrl-C).",
+        discussion: """
+            Torrents added, paused, removed or moved with the other commands while it runs take effect \
+            within a second. One daemon per database: a second one is refused. The number of \
+            simultaneous downloads is --max-active, else the database setting max_active_downloads, else 3.
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(name: .long, help: "Most torrents downloading at once.")
+    var maxActive: Int?
+
+    @Option(name: .long, help: "The TCP port announced to trackers and peers.")
+    var port: UInt16 = 6881
+
+    @Option(
+        name: .customLong("peer"), help: ArgumentHelp("Also connect to this peer; repeatable.", valueName: "host:port"))
+    var peers: [String] = []
+
+    func validate() throws {
+        if let maxActive, maxActive < 1 { throw ValidationError("--max-active must be at least 1.") }
+        for peer in peers where PeerAddress(parsing: peer) == nil {
+            throw ValidationError("--peer '\(peer)' is not HOST:PORT.")
+        }
+        guard port > 0 else { throw ValidationError("--port must be 1...65535.") }
+    }
+
+    func run() async throws {
+        let path = store.databasePath()
+        let lock = try DaemonLock(databasePath: path)
+        defer { withExtendedLifetime(lock) {} }
+        let database = try store.openStore()
+        var logger = Logger(label: "btq")
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["BTQ_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        let runner = QueueRunner(
+            store: database, configuration: SessionConfiguration(listenPort: port), maxActive: maxActive,
+            peers: peers.compactMap(PeerAddress.init(parsing:)), logger: logger)
+        let trap = SignalTrap { _ in Task { await runner.stop() } }
+        defer { withExtendedLifetime(trap) {} }
+        FileHandle.standardError.write(Data("btq: working the queue in \(path) (pid \(getpid()))\n".utf8))
+        await runner.run { line in
+            let stamp = Formatting.date(Date())
+            FileHandle.standardOutput.write(Data("\(stamp) \(line)\n".utf8))
+        }
+        FileHandle.standardError.write(Data("btq: stopped; progress saved\n".utf8))
+    }
+}

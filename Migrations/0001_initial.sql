@@ -27,7 +27,7 @@ CREATE TABLE torrents (
     piece_length    INTEGER CHECK (piece_length > 0),
     piece_count     INTEGER CHECK (piece_count >= 0),
     file_count      INTEGER NOT NULL DEFAULT 0 CHECK (file_count >= 0),  -- files that are not pad files
-    metainfo        BLOB,                                              -- the raw .torrent, as given
+    has_metainfo    INTEGER NOT NULL DEFAULT 0 CHECK (has_metainfo IN (0, 1)),  -- its row in metainfo exists
     magnet          TEXT,                                              -- the magnet URI, as given
     version         TEXT CHECK (version IN ('v1', 'v2', 'hybrid')),
     private         INTEGER NOT NULL DEFAULT 0 CHECK (private IN (0, 1)),
@@ -49,8 +49,15 @@ CREATE TABLE torrents (
     last_error      TEXT,
     checkpoint_at   INTEGER,                                           -- last durable checkpoint of its progress
     CHECK (info_hash_v1 IS NOT NULL OR info_hash_v2 IS NOT NULL),
-    CHECK (metainfo IS NOT NULL OR magnet IS NOT NULL),
+    CHECK (has_metainfo = 1 OR magnet IS NOT NULL),
     CHECK ((removed_at IS NULL) = (queue_position IS NOT NULL))
+);
+
+-- The raw .torrent of each torrent, as given (hashes are computed over its info dictionary's bytes).
+-- Apart from torrents so that scanning the queue never pages through these blobs (tens of KB each).
+CREATE TABLE metainfo (
+    torrent_id      INTEGER PRIMARY KEY REFERENCES torrents (id) ON DELETE CASCADE,
+    bytes           BLOB NOT NULL
 );
 
 -- The queue (btq list): an ordered scan of the live torrents.

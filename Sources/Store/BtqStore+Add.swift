@@ -59,7 +59,7 @@ extension BtqStore {
                     """,
                 arguments: [id])
             if case .metainfo(let metainfo) = new.source,
-                try Bool.fetchOne(db, sql: "SELECT metainfo IS NULL FROM torrents WHERE id = ?", arguments: [id])
+                try Bool.fetchOne(db, sql: "SELECT has_metainfo = 0 FROM torrents WHERE id = ?", arguments: [id])
                     == true
             {
                 try applyMetainfo(metainfo, to: id, db)
@@ -94,17 +94,19 @@ extension BtqStore {
             try db.cachedStatement(
                 sql: """
                     INSERT INTO torrents (info_hash_v1, info_hash_v2, name, total_size, piece_length, piece_count,
-                        file_count, metainfo, version, private, comment, created_by, creation_date, save_dir,
+                        file_count, has_metainfo, version, private, comment, created_by, creation_date, save_dir,
                         state, queue_position, added_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(arguments: [
                 hashes.v1?.hex, hashes.v2?.hex, metainfo.name, metainfo.totalLength, metainfo.pieceLength,
-                metainfo.pieceCount, metainfo.files.count { !$0.isPad }, Data(metainfo.torrentBytes),
-                metainfo.version.rawValue, metainfo.isPrivate, metainfo.comment, metainfo.createdBy,
+                metainfo.pieceCount, metainfo.files.count { !$0.isPad }, true, metainfo.version.rawValue,
+                metainfo.isPrivate, metainfo.comment, metainfo.createdBy,
                 metainfo.creationDate, new.saveDirectory, state.rawValue, position, now,
             ])
             let id = db.lastInsertedRowID
+            try db.cachedStatement(sql: "INSERT INTO metainfo (torrent_id, bytes) VALUES (?, ?)")
+                .execute(arguments: [id, Data(metainfo.torrentBytes)])
             try insertFiles(metainfo.files, torrentId: id, db)
             try insertTrackers(metainfo.trackerTiers, torrentId: id, db)
             return id
@@ -143,15 +145,18 @@ extension BtqStore {
         try db.execute(
             sql: """
                 UPDATE torrents SET info_hash_v1 = coalesce(info_hash_v1, ?), info_hash_v2 = coalesce(info_hash_v2, ?),
-                    name = ?, total_size = ?, piece_length = ?, piece_count = ?, file_count = ?, metainfo = ?,
+                    name = ?, total_size = ?, piece_length = ?, piece_count = ?, file_count = ?, has_metainfo = 1,
                     version = ?, private = ?, comment = ?, created_by = ?, creation_date = ?
                 WHERE id = ?
                 """,
             arguments: [
                 v1, v2, metainfo.name, metainfo.totalLength, metainfo.pieceLength, metainfo.pieceCount,
-                metainfo.files.count { !$0.isPad }, Data(metainfo.torrentBytes), metainfo.version.rawValue,
+                metainfo.files.count { !$0.isPad }, metainfo.version.rawValue,
                 metainfo.isPrivate, metainfo.comment, metainfo.createdBy, metainfo.creationDate, id,
             ])
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO metainfo (torrent_id, bytes) VALUES (?, ?)",
+            arguments: [id, Data(metainfo.torrentBytes)])
         try db.execute(sql: "DELETE FROM files WHERE torrent_id = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM piece_bitfields WHERE torrent_id = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM block_masks WHERE torrent_id = ?", arguments: [id])

@@ -143,7 +143,7 @@ extension BtqStore {
     /// The raw `.torrent` bytes of a torrent, or `nil` (a magnet without metadata, or an unknown id).
     public func metainfoBytes(torrentId: Int64) throws -> [UInt8]? {
         try writer.read { db in
-            try Data.fetchOne(db, sql: "SELECT metainfo FROM torrents WHERE id = ?", arguments: [torrentId])
+            try Data.fetchOne(db, sql: "SELECT bytes FROM metainfo WHERE torrent_id = ?", arguments: [torrentId])
                 .map { [UInt8]($0) }
         }
     }

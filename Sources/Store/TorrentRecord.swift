@@ -84,7 +84,7 @@ extension TorrentRecord {
     /// The columns ``init(row:)`` reads, in order, for `SELECT <columns> FROM torrents`.
     static let columns = """
         id, info_hash_v1, info_hash_v2, name, total_size, piece_length, piece_count, pieces_done, bytes_done, \
-        state, queue_position, save_dir, metainfo IS NULL, version, private, comment, created_by, creation_date, \
+        state, queue_position, save_dir, has_metainfo = 0, version, private, comment, created_by, creation_date, \
         added_at, started_at, completed_at, removed_at, downloaded, uploaded, wasted, last_error, file_count
         """
 

@@ -6,7 +6,8 @@ import Testing
 
 @Suite struct MigrationTests {
     static let tables = [
-        "block_masks", "events", "files", "peers", "piece_bitfields", "runs", "settings", "torrents", "trackers",
+        "block_masks", "events", "files", "metainfo", "peers", "piece_bitfields", "runs", "settings", "torrents",
+        "trackers",
     ]
 
     @Test(arguments: BtqStore.migrationNames)

@@ -40,6 +40,7 @@ struct PeerCandidate {
     var isConnecting = false
     var banned = false
     var hashFailures = 0
+    var piecesPassed = 0
 }
 
 /// What the reader task of a peer does after the session handled one message.

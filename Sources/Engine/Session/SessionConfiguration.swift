@@ -32,7 +32,7 @@ public struct SessionConfiguration: Sendable {
         peerId: [UInt8] = PeerID.generate(), listenPort: UInt16 = 6881, maxPeers: Int = 60, maxConnecting: Int = 16,
         connectTimeout: Duration = .seconds(5), handshakeTimeout: Duration = .seconds(10),
         inactivityTimeout: Duration = .seconds(180), snubTimeout: Duration = .seconds(30),
-        tickInterval: Duration = .milliseconds(500), hashFailuresToBan: Int = 2, reconnectDelay: Duration = .seconds(5),
+        tickInterval: Duration = .milliseconds(500), hashFailuresToBan: Int = 3, reconnectDelay: Duration = .seconds(5),
         maxConnectAttempts: Int = 8
     ) {
         precondition(peerId.count == 20, "a peer id is 20 bytes")

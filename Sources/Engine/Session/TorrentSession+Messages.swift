@@ -171,6 +171,9 @@ extension TorrentSession {
         hashing.remove(piece)
         directPieces.remove(piece)
         if matches {
+            for key in Set((picker.blockStates(of: piece) ?? []).compactMap(\.source)) {
+                if let address = peers[key]?.address { candidates[address]?.piecesPassed += 1 }
+            }
             let cancels = picker.pieceVerified(piece)
             sendCancels(cancels)
             unsavedPieces[piece] = true
@@ -191,7 +194,9 @@ extension TorrentSession {
         for key in peers.keys { fillRequests(key) }
     }
 
-    /// Counts a hash failure against a peer and bans it when it is clearly the culprit.
+    /// Counts a hash failure against a peer and bans it when it is clearly the culprit: it sent the
+    /// whole bad piece alone, or it keeps sharing bad pieces more often than good ones (a piece with
+    /// blocks from several peers cannot say which one lied).
     private func blame(_ key: PeerKey, soleSender: Bool) {
         guard var slot = peers[key] else { return }
         slot.hashFailuresUnsaved += 1
@@ -199,7 +204,10 @@ extension TorrentSession {
         var candidate =
             candidates[slot.address] ?? PeerCandidate(address: slot.address, source: slot.source, nextAttempt: .now)
         candidate.hashFailures += 1
-        if soleSender || candidate.hashFailures >= configuration.hashFailuresToBan {
+        let repeatOffender =
+            candidate.hashFailures >= configuration.hashFailuresToBan
+            && candidate.hashFailures * 2 > candidate.piecesPassed
+        if soleSender || repeatOffender {
             candidate.banned = true
             logger.info("banning \(slot.address) after \(candidate.hashFailures) hash failure(s)")
             recordPeer(slot, banned: true)

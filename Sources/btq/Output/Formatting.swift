@@ -13,7 +13,18 @@ enum Formatting {
         }
         if unit == 0 { return "\(bytes) B" }
         let digits = value >= 100 ? 0 : value >= 10 ? 1 : 2
-        return String(format: "%.\(digits)f %@", value, units[unit])
+        return fixed(value, digits: digits) + " " + units[unit]
+    }
+
+    /// `value` rounded to `digits` decimals (0 to 3), without Foundation's slow `String(format:)`.
+    static func fixed(_ value: Double, digits: Int) -> String {
+        var scale: Int64 = 1
+        for _ in 0..<digits { scale *= 10 }
+        let scaled = Int64((value * Double(scale)).rounded())
+        let whole = scaled / scale
+        guard digits > 0 else { return String(whole) }
+        let fraction = String(scaled % scale)
+        return String(whole) + "." + String(repeating: "0", count: digits - fraction.count) + fraction
     }
 
     /// Percent with one decimal, never rounding an incomplete torrent up to 100.0%.
@@ -21,13 +32,13 @@ enum Formatting {
         let clamped = min(max(fraction, 0), 1)
         var tenths = (clamped * 1000).rounded(.down)
         if clamped < 1, tenths >= 1000 { tenths = 999 }
-        return String(format: "%.1f%%", tenths / 10)
+        return fixed(tenths / 10, digits: 1) + "%"
     }
 
     /// A ratio with two decimals, or `-` when nothing was downloaded.
     static func ratio(uploaded: Int64, downloaded: Int64) -> String {
         guard downloaded > 0 else { return uploaded > 0 ? "inf" : "-" }
-        return String(format: "%.2f", Double(uploaded) / Double(downloaded))
+        return fixed(Double(uploaded) / Double(downloaded), digits: 2)
     }
 
     /// Local time as `2026-11-27 14:03:05`.

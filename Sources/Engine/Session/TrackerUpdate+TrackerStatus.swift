@@ -1,0 +1,9 @@
+extension TrackerUpdate {
+    /// The update that records `status` for the torrent `torrentId`.
+    public init(_ status: TrackerStatus, torrentId: Int64) {
+        self.init(
+            torrentId: torrentId, url: status.url, lastAnnounceAt: status.lastAnnounceAt,
+            nextAnnounceAt: status.nextAnnounceAt, seeders: status.seeders, leechers: status.leechers,
+            completed: status.completed, lastError: status.lastError, trackerId: status.trackerId)
+    }
+}

@@ -1,0 +1,256 @@
+/// Runs the announces of one torrent: performs what its ``AnnounceStateMachine`` plans over a
+/// ``TrackerTransport`` and reports peers and tracker states on ``events``.
+///
+/// How a torrent session drives it:
+/// ```swift
+/// let announcer = TrackerAnnouncer(tiers: metainfo.announceTiers, identity: identity, transport: client,
+///                                  filter: TrackerPeerFilter(ownAddresses: [listenAddress], ownPeerId: peerId)) {
+///     await session.announceTotals()        // uploaded, downloaded, left at this moment
+/// }
+/// let loop = Task { await announcer.run() }  // returns after stop()
+/// for await event in announcer.events {      // ends after stop()
+///     switch event {
+///     case .peers(let peers, _): swarm.add(peers)
+///     case .status(let status): store.update(TrackerUpdate(status, torrentId: id))
+///     }
+/// }
+/// await announcer.downloadCompleted()       // once, when the last piece verified
+/// await announcer.stop()                    // best-effort `stopped`, bounded by `stopTimeout`
+/// ```
+/// The peers are already filtered (own addresses and peer id, duplicates) by the ``TrackerPeerFilter``.
+public actor TrackerAnnouncer {
+    /// What identifies the torrent and us in every announce.
+    public struct Identity: Sendable, Hashable {
+        /// The 20-byte info-hash announced (a v2 torrent's truncated SHA-256).
+        public var infoHash: [UInt8]
+        /// Our 20-byte peer id.
+        public var peerId: [UInt8]
+        /// Our TCP listen port.
+        public var port: UInt16
+
+        /// Creates an identity.
+        public init(infoHash: [UInt8], peerId: [UInt8], port: UInt16) {
+            precondition(infoHash.count == 20 && peerId.count == 20, "info-hash and peer id are 20 bytes")
+            self.infoHash = infoHash
+            self.peerId = peerId
+            self.port = port
+        }
+    }
+
+    /// The byte counts an announce reports, read just before it is sent.
+    public struct Totals: Sendable, Hashable {
+        /// Payload bytes uploaded this session.
+        public var uploaded: Int64
+        /// Payload bytes downloaded this session.
+        public var downloaded: Int64
+        /// Bytes still missing.
+        public var left: Int64
+
+        /// Creates totals.
+        public init(uploaded: Int64, downloaded: Int64, left: Int64) {
+            self.uploaded = uploaded
+            self.downloaded = downloaded
+            self.left = left
+        }
+    }
+
+    /// What the announcer reports.
+    public enum Event: Sendable, Hashable {
+        /// New peers from the tracker at the URL (filtered, never empty).
+        case peers([PeerAddress], from: String)
+        /// A tracker's state changed (after each of its announces).
+        case status(TrackerStatus)
+    }
+
+    /// Peers and tracker states, until ``stop()`` finishes. Buffers the newest 256 events.
+    public nonisolated let events: AsyncStream<Event>
+    private let continuation: AsyncStream<Event>.Continuation
+    private var machine: AnnounceStateMachine
+    private let identity: Identity
+    private let transport: any TrackerTransport
+    private let filter: TrackerPeerFilter
+    private let stopTimeout: Duration
+    private let clock: @Sendable () -> Timestamp
+    private let totals: @Sendable () async -> Totals
+    private var waiter: CheckedContinuation<Void, Never>?
+    private var timer: Task<Void, Never>?
+    private var announcing: Task<AnnounceResponse, any Error>?
+    private var isRunning = false
+
+    /// An announcer over `machine`. `totals` is asked before each announce; `clock` gives the time
+    /// (tests inject one); `stopTimeout` bounds the `stopped` announces.
+    public init(
+        machine: AnnounceStateMachine, identity: Identity, transport: any TrackerTransport,
+        filter: TrackerPeerFilter = .init(), stopTimeout: Duration = .seconds(5),
+        clock: @escaping @Sendable () -> Timestamp = { .now }, totals: @escaping @Sendable () async -> Totals
+    ) {
+        self.machine = machine
+        self.identity = identity
+        self.transport = transport
+        self.filter = filter
+        self.stopTimeout = stopTimeout
+        self.clock = clock
+        self.totals = totals
+        (events, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(256))
+    }
+
+    /// An announcer over the torrent's tiers (shuffled here, BEP 12) with a random session key.
+    public init(
+        tiers: [[String]], identity: Identity, transport: any TrackerTransport, filter: TrackerPeerFilter = .init(),
+        configuration: AnnounceStateMachine.Configuration = .init(), stopTimeout: Duration = .seconds(5),
+        totals: @escaping @Sendable () async -> Totals
+    ) {
+        self.init(
+            machine: AnnounceStateMachine(
+                tiers: TrackerTiers(tiers), key: .random(in: .min ... .max), configuration: configuration),
+            identity: identity, transport: transport, filter: filter, stopTimeout: stopTimeout, totals: totals)
+    }
+
+    /// Every tracker's state, in order of preference.
+    public var statuses: [TrackerStatus] { machine.statuses }
+
+    /// Announces whenever the state machine says so, until ``stop()`` or until the calling task is
+    /// cancelled (which sends no `stopped`). A second concurrent call returns at once.
+    public func run() async {
+        guard !isRunning else { return }
+        isRunning = true
+        defer { isRunning = false }
+        while !machine.isStopped, !Task.isCancelled {
+            let now = clock()
+            if let job = machine.plan(now: now).first {
+                await perform(job)
+            } else {
+                await sleep(until: machine.nextAnnounceDue(now: now), now: now)
+            }
+        }
+    }
+
+    /// The download completed: announces `completed` at once (once per session).
+    public func downloadCompleted() {
+        machine.downloadCompleted(now: clock())
+        wake()
+    }
+
+    /// Asks for more peers: announces as soon as the tracker's `min interval` allows.
+    public func reannounce() {
+        machine.reannounce(now: clock())
+        wake()
+    }
+
+    /// Stops: abandons an announce on its way, sends `stopped` to every tracker that knows us
+    /// (concurrently, giving up after `stopTimeout`), ends ``run()`` and finishes ``events``.
+    public func stop() async {
+        let jobs = machine.stop(now: clock())
+        announcing?.cancel()
+        wake()
+        if !jobs.isEmpty {
+            let totals = await totals()
+            for (job, result) in await Self.send(
+                jobs, identity: identity, totals: totals, over: transport, within: stopTimeout)
+            {
+                machine.record(result, for: job, now: clock())
+                if let status = machine.status(of: job.url) { continuation.yield(.status(status)) }
+            }
+        }
+        continuation.finish()
+    }
+
+    private func perform(_ job: AnnounceJob) async {
+        let totals = await totals()
+        let request = job.request(
+            infoHash: identity.infoHash, peerId: identity.peerId, port: identity.port, uploaded: totals.uploaded,
+            downloaded: totals.downloaded, left: totals.left)
+        let transport = transport
+        let task = Task { try await transport.announce(url: job.url, request: request) }
+        announcing = task
+        let outcome = await withTaskCancellationHandler {
+            await task.result
+        } onCancel: {
+            task.cancel()
+        }
+        announcing = nil
+        let result: Result<AnnounceResponse, TrackerError>
+        switch outcome {
+        case .success(let response): result = .success(response)
+        case .failure(let error as TrackerError): result = .failure(error)
+        case .failure(let error):
+            if task.isCancelled || error is CancellationError {
+                machine.abandon(job)
+                return
+            }
+            result = .failure(.connection("\(error)"))
+        }
+        machine.record(result, for: job, now: clock())
+        if case .success(let response) = result {
+            let peers = filter.peers(of: response)
+            if !peers.isEmpty { continuation.yield(.peers(peers, from: job.url)) }
+        }
+        if let status = machine.status(of: job.url) { continuation.yield(.status(status)) }
+    }
+
+    /// Sends `jobs` concurrently; those unanswered after `timeout` are cancelled and left out.
+    private static func send(
+        _ jobs: [AnnounceJob], identity: Identity, totals: Totals, over transport: any TrackerTransport,
+        within timeout: Duration
+    ) async -> [(AnnounceJob, Result<AnnounceResponse, TrackerError>)] {
+        await withTaskGroup(of: (AnnounceJob, Result<AnnounceResponse, TrackerError>)?.self) { group in
+            for job in jobs {
+                let request = job.request(
+                    infoHash: identity.infoHash, peerId: identity.peerId, port: identity.port,
+                    uploaded: totals.uploaded, downloaded: totals.downloaded, left: totals.left)
+                group.addTask {
+                    do {
+                        return (job, .success(try await transport.announce(url: job.url, request: request)))
+                    } catch let error as TrackerError {
+                        return (job, .failure(error))
+                    } catch is CancellationError {
+                        return nil
+                    } catch {
+                        return (job, .failure(.connection("\(error)")))
+                    }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            var results: [(AnnounceJob, Result<AnnounceResponse, TrackerError>)] = []
+            var pending = jobs.count
+            while pending > 0, let item = await group.next() {
+                guard let item else { break }
+                results.append(item)
+                pending -= 1
+            }
+            group.cancelAll()
+            return results
+        }
+    }
+
+    /// Waits until `due` (forever when `nil`) or until ``wake()``.
+    private func sleep(until due: Timestamp?, now: Timestamp) async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                guard !Task.isCancelled, !machine.isStopped else { return continuation.resume() }
+                waiter = continuation
+                if let due {
+                    let delay = Duration.milliseconds(max(0, due.rawValue - now.rawValue))
+                    timer = Task { [weak self] in
+                        do { try await Task.sleep(for: delay) } catch { return }
+                        await self?.wake()
+                    }
+                }
+            }
+        } onCancel: {
+            Task { [weak self] in await self?.wake() }
+        }
+    }
+
+    private func wake() {
+        timer?.cancel()
+        timer = nil
+        if let waiter {
+            self.waiter = nil
+            waiter.resume()
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import NIOCore
+
+/// Something that can announce to and scrape a tracker by URL; ``TrackerAnnouncer`` drives one, and
+/// tests substitute a fake.
+public protocol TrackerTransport: Sendable {
+    /// Announces `request` to the tracker at `url`. Throws ``TrackerError`` (or `CancellationError`).
+    func announce(url: String, request: AnnounceRequest) async throws -> AnnounceResponse
+    /// Scrapes one torrent from the tracker whose announce URL is `url`. Throws ``TrackerError``.
+    func scrape(url: String, infoHash: [UInt8]) async throws -> ScrapeResult
+}
+
+/// The tracker client of a session: dispatches on the URL scheme to an ``HTTPTrackerClient``
+/// (`http://`) or a shared ``UDPTrackerClient`` (`udp://`). Any other scheme, `https://` included,
+/// fails with ``TrackerError/unsupportedURL(_:)``.
+///
+/// One instance serves every torrent of a session (the UDP socket and its connection ids are shared).
+/// Call ``shutdown()`` when done.
+public struct TrackerClient: TrackerTransport {
+    /// The HTTP side.
+    public let http: HTTPTrackerClient
+    /// The UDP side.
+    public let udp: UDPTrackerClient
+
+    /// A client whose sockets run on `group`.
+    public init(
+        group: any EventLoopGroup, http: HTTPTrackerClient.Configuration = .init(),
+        udp: UDPTrackerClient.Configuration = .init()
+    ) {
+        self.http = HTTPTrackerClient(group: group, configuration: http)
+        self.udp = UDPTrackerClient(group: group, configuration: udp)
+    }
+
+    /// Announces over the transport `url` names.
+    public func announce(url: String, request: AnnounceRequest) async throws -> AnnounceResponse {
+        switch try TrackerURL(parsing: url).scheme {
+        case .http: return try await http.announce(url: url, request: request)
+        case .udp: return try await udp.announce(url: url, request: request)
+        }
+    }
+
+    /// Scrapes over the transport `url` names.
+    public func scrape(url: String, infoHash: [UInt8]) async throws -> ScrapeResult {
+        switch try TrackerURL(parsing: url).scheme {
+        case .http: return try await http.scrape(url: url, infoHash: infoHash)
+        case .udp: return try await udp.scrape(url: url, infoHash: infoHash)
+        }
+    }
+
+    /// True when btq can announce to `url` (`http://` or `udp://`, well formed).
+    public static func supports(_ url: String) -> Bool {
+        (try? TrackerURL(parsing: url)) != nil
+    }
+
+    /// Closes the UDP sockets. HTTP connections close by themselves after each request.
+    public func shutdown() async {
+        await udp.close()
+    }
+}

@@ -1,0 +1,40 @@
+import Testing
+
+@testable import Engine
+
+@Suite struct TrackerURLTests {
+    @Test(arguments: [
+        ("http://127.0.0.1:6969/announce", "http://127.0.0.1:6969/announce", "127.0.0.1:6969"),
+        (
+            "HTTP://tracker.example/announce?passkey=a%20b#frag", "http://tracker.example:80/announce?passkey=a%20b",
+            "tracker.example"
+        ),
+        ("http://[::1]:80", "http://[::1]:80/", "[::1]"),
+        ("http://127.0.0.1?x=1", "http://127.0.0.1:80/?x=1", "127.0.0.1"),
+        ("udp://127.0.0.1:6969", "udp://127.0.0.1:6969/", "127.0.0.1:6969"),
+        ("udp://[::1]:6969/announce", "udp://[::1]:6969/announce", "[::1]:6969"),
+    ])
+    func parses(_ text: String, _ normalized: String, _ hostHeader: String) throws {
+        let url = try TrackerURL(parsing: text)
+        #expect(url.description == normalized)
+        #expect(url.hostHeader == hostHeader)
+    }
+
+    @Test(arguments: [
+        "https://127.0.0.1/announce", "wss://127.0.0.1/announce", "127.0.0.1:6969/announce", "udp://127.0.0.1/announce",
+        "http://user:pw@127.0.0.1/announce", "http://127.0.0.1:0/announce", "http://127.0.0.1:65536/",
+        "http://127.0.0.1:/", "http:///announce", "http://[::1/announce", "http://[zz::1]:80/", "http://a:b:c/",
+        "http://127.0.0.1/a b", "http://127.0.0.1/a\r\nX-Evil: 1", "http://127.0.0.1/\u{e9}",
+    ])
+    func refuses(_ text: String) {
+        #expect(throws: TrackerError.self) { try TrackerURL(parsing: text) }
+        #expect(!TrackerClient.supports(text))
+    }
+
+    @Test func resolvesRedirects() throws {
+        let base = try TrackerURL(parsing: "http://127.0.0.1:8080/a/announce?x=1")
+        #expect(try base.resolving("/b?y=2").description == "http://127.0.0.1:8080/b?y=2")
+        #expect(try base.resolving("http://127.0.0.2/c").description == "http://127.0.0.2:80/c")
+        #expect(throws: TrackerError.self) { try base.resolving("//127.0.0.2/c") }
+    }
+}

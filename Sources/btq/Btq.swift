@@ -32,7 +32,11 @@ struct Btq: AsyncParsableCommand {
             } else {
                 try command.run()
             }
-        } catch let error where error is ValidationError || error is CleanExit || error is ExitCode {
+        } catch let error
+            where error is ValidationError || error is CleanExit || error is ExitCode
+            || String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
+        {
+            // Help, usage and exit codes: ArgumentParser words and exits them itself.
             exit(withError: error)
         } catch {
             let failure = CLIFailure(error)

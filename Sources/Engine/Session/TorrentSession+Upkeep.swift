@@ -95,13 +95,15 @@ extension TorrentSession {
         }
         let batch = ProgressBatch(
             torrents: [TorrentProgress(torrentId: torrentId, pieces: unsavedPieces, transferred: unsavedTotals)],
-            peers: peerUpdates, events: unsavedEvents)
+            peers: peerUpdates, trackers: unsavedTrackers.values.map { TrackerUpdate($0, torrentId: torrentId) },
+            events: unsavedEvents)
         guard !batch.isEmpty else { return }
         do {
             try resume.saveProgress(batch)
             unsavedPieces = [:]
             unsavedTotals = TransferTotals()
             unsavedEvents = []
+            unsavedTrackers = [:]
         } catch {
             logger.warning("saving progress failed, will retry: \(error)")
         }
@@ -121,6 +123,36 @@ extension TorrentSession {
             try resume.saveProgress(ProgressBatch(peers: [peerUpdate(slot, banned: banned)]))
         } catch {
             logger.warning("saving peer \(slot.address) failed: \(error)")
+        }
+    }
+
+    /// An announcer for the torrent's trackers, when it has any and a transport was given.
+    func makeAnnouncer() -> TrackerAnnouncer? {
+        guard let trackers else { return nil }
+        let tiers = metainfo.trackerTiers.map { $0.filter(TrackerClient.supports) }.filter { !$0.isEmpty }
+        guard !tiers.isEmpty else { return nil }
+        let identity = TrackerAnnouncer.Identity(
+            infoHash: infoHash, peerId: configuration.peerId, port: configuration.listenPort)
+        let filter = TrackerPeerFilter(
+            ownAddresses: TrackerPeerFilter.loopbackAddresses(port: configuration.listenPort),
+            ownPeerId: configuration.peerId)
+        return TrackerAnnouncer(tiers: tiers, identity: identity, transport: trackers, filter: filter) {
+            await self.announceTotals()
+        }
+    }
+
+    func announceTotals() -> TrackerAnnouncer.Totals {
+        var left: Int64 = 0
+        for piece in layout.pieces where picker.wants(piece) { left += Int64(layout.length(of: piece)) }
+        return TrackerAnnouncer.Totals(uploaded: totals.uploaded, downloaded: totals.downloaded, left: left)
+    }
+
+    func trackerEvent(_ event: TrackerAnnouncer.Event) {
+        switch event {
+        case .peers(let addresses, _):
+            addPeers(addresses, source: .tracker)
+        case .status(let status):
+            unsavedTrackers[status.url] = status
         }
     }
 

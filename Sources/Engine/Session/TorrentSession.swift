@@ -26,6 +26,9 @@ public actor TorrentSession {
     let logger: Logger
     let infoHash: [UInt8]
     let stopWhenComplete: Bool
+    let trackers: (any TrackerTransport)?
+    var announcer: TrackerAnnouncer?
+    var unsavedTrackers: [String: TrackerStatus] = [:]
 
     var picker: PiecePicker
     var peers: [PeerKey: PeerSlot] = [:]
@@ -56,12 +59,14 @@ public actor TorrentSession {
     ///   - torrentId: the torrent's id in `resume`.
     ///   - filePriorities: one per file (0 skips it); empty means every file at normal priority.
     ///   - stopWhenComplete: end ``run()`` once every wanted piece is verified.
+    ///   - trackers: how to reach the torrent's trackers; `nil` uses none (peers come from ``addPeers(_:source:)``).
     public init(
         metainfo: Metainfo, storage: any PieceStorage, configuration: SessionConfiguration = SessionConfiguration(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, resume: (any ResumeStore)? = nil,
         torrentId: Int64? = nil, filePriorities: [PiecePriority] = [], stopWhenComplete: Bool = true,
-        logger: Logger = Logger(label: "btq.session")
+        trackers: (any TrackerTransport)? = nil, logger: Logger = Logger(label: "btq.session")
     ) {
+        self.trackers = trackers
         self.metainfo = metainfo
         self.layout = storage.layout
         self.storage = storage
@@ -132,15 +137,34 @@ public actor TorrentSession {
         if picker.isComplete, stopWhenComplete {
             return await finish(.completed)
         }
+        let announcer = makeAnnouncer()
+        self.announcer = announcer
         await withDiscardingTaskGroup { group in
+            if let announcer {
+                group.addTask { await announcer.run() }
+                group.addTask {
+                    for await event in announcer.events {
+                        await self.trackerEvent(event)
+                    }
+                }
+            }
+            var completionAnnounced = false
             while !stopRequested, failure == nil, !(stopWhenComplete && picker.isComplete) {
                 tick()
+                if picker.isComplete, !completionAnnounced {
+                    completionAnnounced = true
+                    await announcer?.downloadCompleted()
+                }
                 for address in addressesToDial() {
                     group.addTask { await self.dial(address) }
                 }
                 try? await Task.sleep(for: configuration.tickInterval)
             }
             for peer in peers.values { peer.channel.close(promise: nil) }
+            if let announcer {
+                if picker.isComplete, !completionAnnounced { await announcer.downloadCompleted() }
+                await announcer.stop()
+            }
             group.cancelAll()
         }
         if let failure { return await finish(.failed(failure)) }

@@ -65,9 +65,11 @@ struct Get: AsyncParsableCommand {
         logger.logLevel =
             ProcessInfo.processInfo.environment["BTQ_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let configuration = SessionConfiguration(listenPort: port)
+        let trackers = TrackerClient()
         let jobs = try records.map { record in
             try DownloadJob(
-                record: record, store: database, configuration: configuration, stopWhenComplete: true, logger: logger)
+                record: record, store: database, configuration: configuration, stopWhenComplete: true,
+                trackers: trackers, logger: logger)
         }
         let addresses = peers.compactMap(PeerAddress.init(parsing:))
         let sessions = jobs.map(\.session)
@@ -99,6 +101,7 @@ struct Get: AsyncParsableCommand {
             }
             return outcomes
         }
+        await trackers.shutdown()
         var failed = false
         for (index, job) in jobs.enumerated() {
             let status = await job.session.status()

@@ -13,7 +13,7 @@ struct DownloadJob: Sendable {
     /// Prepares a job for `record`; throws a `UserError` for what cannot be downloaded yet.
     init(
         record: TorrentRecord, store: BtqStore, configuration: SessionConfiguration, stopWhenComplete: Bool,
-        logger: Logger
+        trackers: TrackerClient?, logger: Logger
     ) throws {
         guard let bytes = try store.metainfoBytes(torrentId: record.id) else {
             throw UserError(
@@ -30,6 +30,7 @@ struct DownloadJob: Sendable {
         self.storage = FileStorage(saveFolder: record.saveDirectory, metainfo: metainfo)
         self.session = TorrentSession(
             metainfo: metainfo, storage: storage, configuration: configuration, resume: store, torrentId: record.id,
-            filePriorities: priorities, stopWhenComplete: stopWhenComplete, logger: logger)
+            filePriorities: priorities, stopWhenComplete: stopWhenComplete, trackers: trackers,
+            logger: logger)
     }
 }

@@ -23,6 +23,7 @@ actor QueueRunner {
     static let maxActiveSetting = "max_active_downloads"
 
     private let manualPeers: [PeerAddress]
+    private let trackers = TrackerClient()
 
     init(
         store: BtqStore, configuration: SessionConfiguration, maxActive: Int?, peers: [PeerAddress] = [],
@@ -52,6 +53,7 @@ actor QueueRunner {
             try? store.setState(torrentId: id, .queued)
         }
         active = [:]
+        await trackers.shutdown()
     }
 
     func stop() { stopping = true }
@@ -98,7 +100,8 @@ actor QueueRunner {
             guard record.state == .queued || record.state == .downloading else { continue }
             do {
                 let job = try DownloadJob(
-                    record: record, store: store, configuration: configuration, stopWhenComplete: true, logger: logger)
+                    record: record, store: store, configuration: configuration, stopWhenComplete: true,
+                    trackers: trackers, logger: logger)
                 try store.setState(torrentId: record.id, .downloading)
                 let id = record.id
                 let peers = manualPeers

@@ -4,7 +4,7 @@ import Testing
 
 /// One end-to-end test's world: its own temporary folder and every process it started.
 ///
-/// ``run(_:_:)`` checks the network namespace first, stops every process afterwards (by pid, also
+/// ``run(_:sourceLocation:_:)`` checks the network namespace first, stops every process afterwards (by pid, also
 /// when the test throws), and on failure puts the tail of every process's log into the issue it
 /// records, so a red CI run says what each program was doing. The folder is removed afterwards,
 /// unless the test failed and `BTQ_E2E_KEEP=1`.

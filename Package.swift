@@ -84,6 +84,12 @@ let package = Package(
             dependencies: ["btq", "Store", "Engine"],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["btq", "Engine", "Store"],
+            exclude: ["Support/lt_seed.py", "Support/corrupt_peer.py"],
+            swiftSettings: strict
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

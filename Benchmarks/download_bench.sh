@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# download_bench.sh -- btq against the reference BitTorrent clients, one 1 GiB download each.
+#
+# Usage (as root, or a user allowed to make user namespaces):
+#     Benchmarks/download_bench.sh [--size-mib 1024] [--clients btq,libtorrent,aria2,transmission]
+#                                  [--btq PATH] [--work DIR] [--timeout 600]
+#     Benchmarks/download_bench.sh --size-mib 256        # a quick run
+#
+# What it does:
+#  1. builds the release binary (`swift build -c release --product btq`) unless --btq is given;
+#  2. makes a deterministic file of --size-mib MiB (AES-128-CTR keystream of zeros, the same bytes on
+#     every machine) and a v1 torrent of it with 1 MiB pieces (mktorrent), announcing to
+#     http://127.0.0.1:6969/announce, in --work (default /tmp/btq-download-bench; reused when present);
+#  3. re-runs itself inside `unshare --net --pid --fork --mount-proc`: a network namespace whose only
+#     interface is lo (no client can reach any network, whatever its settings) and a PID namespace
+#     (everything dies with the run);
+#  4. starts opentracker (127.0.0.1:6969, whitelist of the torrent) and a libtorrent seeder
+#     (Tests/EndToEndTests/Support/lt_seed.py --high-performance, 127.0.0.1:6881, TCP only);
+#  5. downloads the torrent with each client in turn, each into a fresh empty folder, on its own
+#     port, DHT/LSD/PEX/UPnP/NAT-PMP off and bound to 127.0.0.1:
+#       btq           btq get T --dir D --port P            (done when it exits 0)
+#       libtorrent    lt_seed.py leech (libtorrent defaults)  (done when every piece is verified)
+#       aria2         aria2c --seed-time=0 --file-allocation=falloc ... (--on-bt-download-complete)
+#       transmission  transmission-cli -f hook (it never dials 127.0.0.1: the seeder dials it)
+#     each timed by /usr/bin/time -v, with RssAnon sampled from /proc every 50 ms
+#     (Benchmarks/bench_client.py), then compared byte for byte with the source;
+#  6. prints a table: seconds from start to complete, MB/s (10^6 bytes), CPU seconds (user+sys),
+#     peak RSS and peak anonymous RSS (MiB), verify OK/FAIL; and btq's ratio to the fastest
+#     reference client. A client that fails (btq before `get` exists) is a FAIL row; the run goes on.
+#
+# Read the numbers as ratios within one run: the machines are shared. libtorrent 2.0 does its disk
+# I/O through mmap, so its peak RSS counts file pages; anonymous RSS is the fair memory figure.
+# Results and logs stay in --work/runs/<client>/ (the downloaded data is deleted after each client).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+SIZE_MIB=1024
+CLIENTS="btq,libtorrent,aria2,transmission"
+BTQ=""
+WORK="/tmp/btq-download-bench"
+TIMEOUT=600
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --size-mib) SIZE_MIB="$2"; shift 2 ;;
+        --clients) CLIENTS="$2"; shift 2 ;;
+        --btq) BTQ="$2"; shift 2 ;;
+        --work) WORK="$2"; shift 2 ;;
+        --timeout) TIMEOUT="$2"; shift 2 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) echo "unknown option $1 (see --help)" >&2; exit 64 ;;
+    esac
+done
+PY=/usr/bin/python3
+SUPPORT="$repo/Tests/EndToEndTests/Support"
+NAME="bench-${SIZE_MIB}MiB.bin"
+DATA="$WORK/data"
+TORRENT="$WORK/$NAME.torrent"
+TRACKER_PORT=6969
+SEED_PORT=6881
+
+if [[ "${BTQ_BENCH_NETNS:-}" != 1 ]]; then
+    mkdir -p "$DATA"
+    if [[ -z "$BTQ" ]]; then
+        echo "[bench] swift build -c release --product btq (log: $WORK/build.log)" >&2
+        if (cd "$repo" && swift build -c release --product btq > "$WORK/build.log" 2>&1); then
+            BTQ="$(cd "$repo" && swift build -c release --show-bin-path)/btq"
+        else
+            echo "[bench] the release build FAILED; btq's row will be FAIL:" >&2
+            grep -m 5 -E "error|Error in Function" "$WORK/build.log" >&2 || tail -5 "$WORK/build.log" >&2
+            BTQ="(release build failed)"
+        fi
+    fi
+    if [[ ! -x "$BTQ" && "$CLIENTS" == *btq* ]]; then
+        echo "[bench] no runnable btq ($BTQ): its row will be FAIL" >&2
+    fi
+    if [[ ! -f "$DATA/$NAME" || $(stat -c %s "$DATA/$NAME") -ne $((SIZE_MIB << 20)) ]]; then
+        echo "[bench] writing $DATA/$NAME ($SIZE_MIB MiB, deterministic)" >&2
+        # openssl dies of SIGPIPE once head has enough: ignore the pipeline's status.
+        { openssl enc -aes-128-ctr -nosalt -K 00000000000000000000000000000000 \
+            -iv 00000000000000000000000000000000 -in /dev/zero 2>/dev/null \
+            | head -c $((SIZE_MIB << 20)) > "$DATA/$NAME.tmp"; } || true
+        mv "$DATA/$NAME.tmp" "$DATA/$NAME"
+        rm -f "$TORRENT"
+    fi
+    if [[ ! -f "$TORRENT" ]]; then
+        mktorrent -d -l 20 -a "http://127.0.0.1:$TRACKER_PORT/announce" -o "$TORRENT" "$DATA/$NAME" >/dev/null
+    fi
+    if [[ "$(id -u)" -eq 0 ]]; then
+        ns=(unshare --net --pid --fork --mount-proc)
+    else
+        ns=(unshare --net --map-current-user --keep-caps --pid --fork --mount-proc)
+    fi
+    "${ns[@]}" true 2>/dev/null || { echo "[bench] cannot make a network namespace (${ns[*]}); not running" >&2; exit 1; }
+    export BTQ_BENCH_NETNS=1
+    # Not exec: bash stays the namespace's init, and the run ends with it.
+    "${ns[@]}" "$0" --size-mib "$SIZE_MIB" --clients "$CLIENTS" --btq "$BTQ" --work "$WORK" --timeout "$TIMEOUT"
+    exit $?
+fi
+
+# ---- inside the namespace
+ip link set lo up
+[[ "$(ip -o link show | wc -l)" -eq 1 ]] || { echo "[bench] the namespace has interfaces other than lo" >&2; exit 1; }
+RUNS="$WORK/runs"; rm -rf "$RUNS"; mkdir -p "$RUNS"
+T="$WORK/tracker"; rm -rf "$T"; mkdir -p "$T"
+"$PY" -c 'import libtorrent as lt, sys; print(lt.torrent_info(sys.argv[1]).info_hashes().v1)' "$TORRENT" > "$T/whitelist.txt"
+chmod 755 "$WORK" "$T"; chmod 644 "$T/whitelist.txt"
+user=nobody; [[ "$(id -u)" -eq 0 ]] || user="$(id -un)"
+printf 'access.whitelist ./whitelist.txt\ntracker.rootdir %s\ntracker.user %s\n' "$T" "$user" > "$T/opentracker.conf"
+(cd "$T" && exec opentracker -i 127.0.0.1 -p $TRACKER_PORT -P $TRACKER_PORT -f "$T/opentracker.conf" > "$T/log" 2>&1) &
+TRACKER=$!
+S="$WORK/seed"; rm -rf "$S"; mkdir -p "$S"
+"$PY" "$SUPPORT/lt_seed.py" seed --high-performance --port $SEED_PORT --data "$DATA" --ready "$S/ready" \
+    --status "$S/status" --dial-file "$S/dial" --timeout 7200 "$TORRENT" > "$S/log" 2>&1 &
+SEED=$!
+cleanup() { kill "$SEED" "$TRACKER" 2>/dev/null || true; wait "$SEED" "$TRACKER" 2>/dev/null || true; }
+trap cleanup EXIT
+for _ in $(seq 600); do [[ -f "$S/ready" ]] && break; kill -0 "$SEED" 2>/dev/null || break; sleep 0.1; done
+[[ -f "$S/ready" ]] || { echo "[bench] seeder not ready:" >&2; cat "$S/log" >&2; exit 1; }
+echo "[bench] tracker pid $TRACKER, seeder pid $SEED ready; $NAME, clients: $CLIENTS" >&2
+
+port=6890
+results=()
+for client in ${CLIENTS//,/ }; do
+    port=$((port + 1))
+    M="$RUNS/$client"; OUT="$M/dl"; mkdir -p "$OUT"
+    done_file="$M/done"
+    printf '#!/bin/sh\n[ -f "%s" ] || date +%%s.%%N > "%s"\n' "$done_file" "$done_file" > "$M/mark.sh"
+    chmod +x "$M/mark.sh"
+    common=(--name "$client" --meta "$M" --source "$DATA/$NAME" --downloaded "$OUT/$NAME" --timeout "$TIMEOUT")
+    echo "[bench] $client (port $port)" >&2
+    case "$client" in
+        btq)
+            if [[ -x "$BTQ" ]]; then
+                cmd=(env BTQ_DB="$M/btq.sqlite" "$BTQ" get "$TORRENT" --dir "$OUT" --port "$port")
+            else
+                cmd=(sh -c 'echo "no btq binary: $1"; exit 127' sh "$BTQ")
+            fi
+            "$PY" "$here/bench_client.py" run "${common[@]}" --exit-is-done -- "${cmd[@]}" || true ;;
+        libtorrent)
+            "$PY" "$here/bench_client.py" run "${common[@]}" --done-file "$done_file" --stop-signal TERM -- \
+                "$PY" "$SUPPORT/lt_seed.py" leech --port "$port" --out "$OUT" --done "$done_file" "$TORRENT" || true ;;
+        aria2)
+            "$PY" "$here/bench_client.py" run "${common[@]}" --done-file "$done_file" -- \
+                aria2c --no-conf=true --dir="$OUT" --seed-time=0 \
+                --enable-dht=false --enable-dht6=false --bt-enable-lpd=false --enable-peer-exchange=false \
+                --disable-ipv6=true --interface=127.0.0.1 --listen-port="$port" \
+                --async-dns=false --enable-rpc=false --follow-torrent=false --bt-save-metadata=false \
+                --file-allocation=falloc --max-overall-download-limit=0 \
+                --auto-save-interval=0 --console-log-level=warn --summary-interval=0 \
+                --on-bt-download-complete="$M/mark.sh" "$TORRENT" || true ;;
+        transmission)
+            mkdir -p "$M/conf"
+            cat > "$M/conf/settings.json" <<JSON
+{
+  "dht-enabled": false, "lpd-enabled": false, "pex-enabled": false, "utp-enabled": false,
+  "port-forwarding-enabled": false, "blocklist-enabled": false,
+  "bind-address-ipv4": "127.0.0.1", "bind-address-ipv6": "::1",
+  "peer-port": $port, "peer-port-random-on-start": false,
+  "rpc-enabled": false, "rpc-bind-address": "127.0.0.1",
+  "speed-limit-down-enabled": false, "speed-limit-up-enabled": false, "alt-speed-enabled": false,
+  "download-dir": "$OUT", "incomplete-dir-enabled": false, "watch-dir-enabled": false,
+  "script-torrent-done-enabled": false, "message-level": 1
+}
+JSON
+            # transmission never dials 127.0.0.1: once it listens, the seeder dials it (SIGUSR1 + dial file).
+            echo "127.0.0.1:$port" > "$S/dial"
+            ( for _ in $(seq 100); do
+                  if [[ -n "$(ss -Hltn "sport = :$port")" ]]; then kill -USR1 "$SEED"; break; fi
+                  sleep 0.1
+              done ) &
+            dialer=$!
+            "$PY" "$here/bench_client.py" run "${common[@]}" --done-file "$done_file" -- \
+                transmission-cli -g "$M/conf" -w "$OUT" -p "$port" -M -B -D -U -f "$M/mark.sh" "$TORRENT" || true
+            wait "$dialer" || true ;;
+        *) echo "[bench] unknown client $client" >&2; continue ;;
+    esac
+    [[ -f "$M/result.json" ]] && results+=("$M/result.json")
+    rm -rf "$OUT"      # free the space (and the page cache) before the next client
+done
+
+echo
+echo "$NAME ($SIZE_MIB MiB, 1 MiB pieces) from one local libtorrent seeder, $(nproc) cores"
+"$PY" "$here/bench_client.py" table "${results[@]}"

@@ -1,0 +1,145 @@
+import Foundation
+
+/// What `lt_seed.py` reports about itself (its ready, done and status files).
+struct LibtorrentStatus: Decodable, Sendable {
+    struct Peer: Decodable, Sendable {
+        let ip: String
+        let port: Int
+        let client: String
+        let pid: String
+        let seed: Bool
+        let uploaded: Int
+        let downloaded: Int
+        let hashfails: Int
+    }
+    struct Torrent: Decodable, Sendable {
+        let name: String
+        let state: String
+        let progress: Double
+        /// One character per piece, `1` for a piece it has.
+        let pieces: String
+        let isSeeding: Bool
+        let isFinished: Bool
+        /// Payload bytes sent / received.
+        let uploaded: Int
+        let downloaded: Int
+        let failedBytes: Int
+        let error: String
+        let peers: [Peer]
+    }
+    let pid: Int
+    /// When it was written (seconds since 1970).
+    let time: Double
+    let torrents: [Torrent]
+
+    static func read(_ url: URL) throws -> LibtorrentStatus {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(LibtorrentStatus.self, from: Data(contentsOf: url))
+    }
+}
+
+/// A libtorrent seeder (`Support/lt_seed.py seed`, Debian's python3-libtorrent) on 127.0.0.1.
+///
+/// DHT, LSD, UPnP, NAT-PMP, PEX and uTP are off; plaintext handshakes; several connections per IP
+/// allowed (every peer is 127.0.0.1). Ready once its data is hash-checked.
+struct LibtorrentSeeder: Sendable {
+    let process: ChildProcess
+    /// Its listening port.
+    let port: UInt16
+    /// Rewritten every 0.5 s with a ``LibtorrentStatus``.
+    let statusFile: URL
+    /// `127.0.0.1:PORT`, for `--peer`.
+    var address: String { "127.0.0.1:\(port)" }
+
+    /// Starts seeding `torrents` from `content` (their save path) and waits until it is ready.
+    ///
+    /// - Parameters:
+    ///   - have: one `0`/`1` per piece: seed only the pieces marked `1` (a copy of the data with the
+    ///     other pieces zeroed; libtorrent's check finds what it has; upload mode, so it never fills
+    ///     its gaps from other peers). Only with a single torrent.
+    ///   - uploadRate: bytes per second this seeder sends at most (0: unlimited).
+    static func start(
+        in scenario: Scenario, name: String = "libtorrent seeder", torrents: [TestTorrent], data: URL,
+        have: String? = nil, uploadRate: Int = 0
+    ) async throws -> LibtorrentSeeder {
+        let port = try FreePort.next()
+        let work = try scenario.folder("lt-\(port)")
+        let ready = work.appendingPathComponent("ready.json")
+        let status = work.appendingPathComponent("status.json")
+        var arguments = [
+            E2E.supportDirectory.appendingPathComponent("lt_seed.py").path, "seed", "--port", "\(port)",
+            "--data", data.path, "--ready", ready.path, "--status", status.path, "--timeout", "900",
+        ]
+        if let have { arguments += ["--have", have, "--work", work.path] }
+        if uploadRate > 0 { arguments += ["--upload-rate", "\(uploadRate)"] }
+        arguments += torrents.map(\.url.path)
+        let child = try scenario.start(name, E2E.python, arguments)
+        try await child.waitUntil("its ready file (data hash-checked)", timeout: E2E.startTimeout) {
+            FileManager.default.fileExists(atPath: ready.path)
+        }
+        return LibtorrentSeeder(process: child, port: port, statusFile: status)
+    }
+
+    /// Its latest status report.
+    func status() throws -> LibtorrentStatus { try LibtorrentStatus.read(statusFile) }
+
+    /// Its first torrent's status from a report written after `date` for which `condition` holds, or
+    /// the last one written after `date` if none does within `timeout`.
+    func status(
+        after date: Date, timeout: Duration = .seconds(5),
+        _ condition: @escaping @Sendable (LibtorrentStatus.Torrent) -> Bool = { _ in true }
+    ) async throws -> LibtorrentStatus.Torrent {
+        let since = date.timeIntervalSince1970
+        var latest: LibtorrentStatus.Torrent?
+        try await poll(timeout: timeout) {
+            guard let report = try? status(), report.time >= since, let torrent = report.torrents.first else {
+                return false
+            }
+            latest = torrent
+            return condition(torrent)
+        }
+        guard let latest else {
+            throw HarnessError("no status report from \(process.name) after \(date)\n\(process.logTail())")
+        }
+        return latest
+    }
+}
+
+/// A libtorrent leecher (`Support/lt_seed.py leech`): downloads one torrent from the tracker's peers
+/// and the given addresses into a folder, then seeds it.
+struct LibtorrentLeecher: Sendable {
+    let process: ChildProcess
+    let port: UInt16
+    /// Written (a ``LibtorrentStatus``) once every piece is verified.
+    let doneFile: URL
+    let statusFile: URL
+
+    static func start(
+        in scenario: Scenario, name: String = "libtorrent leecher", torrent: TestTorrent, into directory: URL,
+        peers: [String] = []
+    ) throws -> LibtorrentLeecher {
+        let port = try FreePort.next()
+        let work = try scenario.folder("lt-\(port)")
+        let done = work.appendingPathComponent("done.json")
+        let status = work.appendingPathComponent("status.json")
+        var arguments = [
+            E2E.supportDirectory.appendingPathComponent("lt_seed.py").path, "leech", "--port", "\(port)",
+            "--out", directory.path, "--done", done.path, "--status", status.path, "--timeout", "900",
+        ]
+        for peer in peers { arguments += ["--peer", peer] }
+        arguments.append(torrent.url.path)
+        let child = try scenario.start(name, E2E.python, arguments)
+        return LibtorrentLeecher(process: child, port: port, doneFile: done, statusFile: status)
+    }
+
+    /// Waits until it reports the download complete (every piece verified).
+    func waitUntilComplete(timeout: Duration = E2E.downloadTimeout) async throws {
+        try await process.waitUntil("a complete download", timeout: timeout) {
+            FileManager.default.fileExists(atPath: doneFile.path)
+        }
+    }
+
+    /// Its latest status report.
+    func status() throws -> LibtorrentStatus { try LibtorrentStatus.read(statusFile) }
+}

@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""corrupt_peer.py -- a BitTorrent peer that serves wrong bytes, for btq's end-to-end tests.
+
+  corrupt_peer.py --port P --torrent T --data DIR --ready FILE [--stats FILE]
+                  [--corrupt-mod 3] [--corrupt-rem 0] [--timeout 600]
+
+Listens on 127.0.0.1:P only (standard library, no other dependency). For each incoming
+connection: reads the BitTorrent handshake (BEP 3) and drops it unless the info-hash is
+T's, answers with its own handshake (no reserved bits: no Fast or extension protocol),
+sends a bitfield with every piece, unchokes on `interested`, and answers each `request`
+with the real bytes read from DIR (T's save path), except that every block of a piece
+whose index % MOD == REM has all its bytes inverted. Other messages are read and ignored.
+Only v1 torrents (single or multi-file, BEP 47 pad files read as zeros).
+
+Writes FILE (--ready) once listening; --stats FILE is rewritten (atomically) after every
+change with JSON: connections, handshakes, good_blocks, corrupt_blocks, peer_ids (hex).
+Exits on SIGTERM/SIGINT, after --timeout seconds, or when its parent process goes away.
+"""
+import argparse, hashlib, json, os, signal, socket, struct, sys, threading, time
+
+MAX_BLOCK = 128 * 1024
+MAX_FRAME = 1 << 20
+
+
+def bdecode(data, i=0):
+    """Decodes one bencoded value at i; returns (value, end). Byte strings stay bytes."""
+    c = data[i:i + 1]
+    if c == b"i":
+        end = data.index(b"e", i)
+        return int(data[i + 1:end]), end + 1
+    if c == b"l":
+        i += 1
+        out = []
+        while data[i:i + 1] != b"e":
+            v, i = bdecode(data, i)
+            out.append(v)
+        return out, i + 1
+    if c == b"d":
+        i += 1
+        out = {}
+        while data[i:i + 1] != b"e":
+            k, i = bdecode(data, i)
+            v, i = bdecode(data, i)
+            out[k] = v
+        return out, i + 1
+    if c.isdigit():
+        colon = data.index(b":", i)
+        n = int(data[i:colon])
+        return data[colon + 1:colon + 1 + n], colon + 1 + n
+    raise ValueError("bad bencode at %d" % i)
+
+
+def info_span(data):
+    """Start and end offsets of the raw `info` value in a torrent file (hashed as is)."""
+    assert data[:1] == b"d"
+    i = 1
+    while data[i:i + 1] != b"e":
+        k, i = bdecode(data, i)
+        start = i
+        _, i = bdecode(data, i)
+        if k == b"info":
+            return start, i
+    raise ValueError("no info dictionary")
+
+
+class Torrent:
+    def __init__(self, path, data_dir):
+        raw = open(path, "rb").read()
+        start, end = info_span(raw)
+        self.info_hash = hashlib.sha1(raw[start:end]).digest()
+        info, _ = bdecode(raw[start:end])
+        self.piece_length = info[b"piece length"]
+        self.piece_count = len(info[b"pieces"]) // 20
+        name = info[b"name"].decode()
+        self.files = []     # (offset, length, path or None for a pad file)
+        offset = 0
+        if b"files" in info:
+            for f in info[b"files"]:
+                rel = os.path.join(name, *[p.decode() for p in f[b"path"]])
+                pad = b"p" in f.get(b"attr", b"")
+                self.files.append((offset, f[b"length"], None if pad else os.path.join(data_dir, rel)))
+                offset += f[b"length"]
+        else:
+            self.files.append((0, info[b"length"], os.path.join(data_dir, name)))
+            offset = info[b"length"]
+        self.total = offset
+        self.lock = threading.Lock()
+
+    def read(self, index, begin, length):
+        start = index * self.piece_length + begin
+        if begin < 0 or length <= 0 or length > MAX_BLOCK or begin + length > self.piece_length \
+                or start + length > self.total or index >= self.piece_count:
+            return None
+        out = bytearray()
+        for off, size, path in self.files:
+            lo, hi = max(start, off), min(start + length, off + size)
+            if lo >= hi:
+                continue
+            if path is None:
+                out += bytes(hi - lo)
+            else:
+                with open(path, "rb") as f:
+                    f.seek(lo - off)
+                    out += f.read(hi - lo)
+        return bytes(out)
+
+
+class Stats:
+    def __init__(self, path):
+        self.path = path
+        self.lock = threading.Lock()
+        self.value = {"connections": 0, "handshakes": 0, "good_blocks": 0, "corrupt_blocks": 0, "peer_ids": []}
+
+    def bump(self, key, peer_id=None):
+        with self.lock:
+            if key:
+                self.value[key] += 1
+            if peer_id is not None and peer_id not in self.value["peer_ids"]:
+                self.value["peer_ids"].append(peer_id)
+            if self.path:
+                tmp = self.path + ".tmp.%d" % threading.get_ident()
+                with open(tmp, "w") as f:
+                    json.dump(self.value, f)
+                os.replace(tmp, self.path)
+
+
+def recv_exact(sock, n):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("closed")
+        buf += chunk
+    return bytes(buf)
+
+
+def serve(conn, torrent, stats, mod, rem, my_id):
+    stats.bump("connections")
+    try:
+        conn.settimeout(120)
+        hs = recv_exact(conn, 68)
+        if hs[0] != 19 or hs[1:20] != b"BitTorrent protocol" or hs[28:48] != torrent.info_hash:
+            return
+        stats.bump("handshakes", hs[48:68].hex())
+        conn.sendall(b"\x13BitTorrent protocol" + bytes(8) + torrent.info_hash + my_id)
+        bits = bytearray((torrent.piece_count + 7) // 8)
+        for i in range(torrent.piece_count):
+            bits[i // 8] |= 0x80 >> (i % 8)
+        conn.sendall(struct.pack(">IB", 1 + len(bits), 5) + bits)
+        unchoked = False
+        while True:
+            (length,) = struct.unpack(">I", recv_exact(conn, 4))
+            if length == 0:
+                continue
+            if length > MAX_FRAME:
+                return
+            msg = recv_exact(conn, length)
+            kind = msg[0]
+            if kind == 2 and not unchoked:                      # interested
+                unchoked = True
+                conn.sendall(struct.pack(">IB", 1, 1))
+            elif kind == 6 and length == 13 and unchoked:       # request
+                index, begin, size = struct.unpack(">III", msg[1:13])
+                block = torrent.read(index, begin, size)
+                if block is None:
+                    return
+                bad = index % mod == rem
+                if bad:
+                    block = bytes(b ^ 0xFF for b in block)
+                # Counted before sending, so whoever received the block sees it counted.
+                stats.bump("corrupt_blocks" if bad else "good_blocks")
+                conn.sendall(struct.pack(">IBII", 9 + len(block), 7, index, begin) + block)
+    except (OSError, ConnectionError, struct.error):
+        pass
+    finally:
+        conn.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--torrent", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--ready", required=True)
+    ap.add_argument("--stats")
+    ap.add_argument("--corrupt-mod", type=int, default=3)
+    ap.add_argument("--corrupt-rem", type=int, default=0)
+    ap.add_argument("--timeout", type=float, default=600)
+    a = ap.parse_args()
+    torrent = Torrent(a.torrent, a.data)
+    stats = Stats(a.stats)
+    stats.bump(None)
+    my_id = b"-XC0001-" + os.urandom(12)
+    parent = os.getppid()
+    # Nothing to clean up: leave at once (a blocked connection thread must not delay the exit).
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    signal.signal(signal.SIGINT, lambda *_: os._exit(0))
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", a.port))
+    server.listen(16)
+    server.settimeout(0.5)
+    with open(a.ready + ".tmp", "w") as f:
+        f.write("%d\n" % os.getpid())
+    os.replace(a.ready + ".tmp", a.ready)
+    print("[corrupt_peer] pid %d on 127.0.0.1:%d, %d pieces, corrupting index %% %d == %d" %
+          (os.getpid(), a.port, torrent.piece_count, a.corrupt_mod, a.corrupt_rem), flush=True)
+    t0 = time.time()
+    while time.time() - t0 < a.timeout and os.getppid() == parent:
+        try:
+            conn, addr = server.accept()
+        except socket.timeout:
+            continue
+        print("[corrupt_peer] connection from %s:%d" % addr, flush=True)
+        threading.Thread(target=serve, args=(conn, torrent, stats, a.corrupt_mod, a.corrupt_rem, my_id),
+                         daemon=True).start()
+    print("[corrupt_peer] exiting", flush=True)
+
+
+main()

@@ -38,7 +38,8 @@ extension TorrentSession {
                 .connect(host: address.hostString, port: Int(address.port)) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addPeerWireCodec(maxFrameLength: maxFrame)
-                        return try NIOAsyncChannel<PeerWireFrame, PeerWireFrame>(wrappingChannelSynchronously: channel)
+                        return try NIOAsyncChannel<PeerWireFrame, PeerWireFrame>(
+                            wrappingChannelSynchronously: channel, configuration: Self.channelConfiguration)
                     }
                 }
         } catch {
@@ -57,6 +58,11 @@ extension TorrentSession {
         candidates[address] = candidate
         logger.debug("cannot connect to \(address): \(reason)")
     }
+
+    /// Lets NIO read ahead up to 512 messages (8 MiB of blocks) before it waits for the reader task:
+    /// NIO's default of 10 makes every few blocks a round trip between the event loop and the task.
+    static let channelConfiguration = NIOAsyncChannel<PeerWireFrame, PeerWireFrame>.Configuration(
+        backPressureStrategy: .init(lowWatermark: 2, highWatermark: 10))
 
     /// Registers the connection, then runs its writer and reader until either ends.
     func runConnection(_ channel: NIOAsyncChannel<PeerWireFrame, PeerWireFrame>, address: PeerAddress) async {

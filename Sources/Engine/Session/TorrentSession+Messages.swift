@@ -3,11 +3,14 @@ import NIOCore
 extension TorrentSession {
     /// Handles one message from a peer and says what its reader does next.
     func received(_ message: PeerMessage, from key: PeerKey) -> ReaderStep {
-        guard var slot = peers[key] else { return .disconnect("gone") }
+        // Taken out of the dictionary while it changes, so its request sets are mutated in place
+        // rather than copied (a copy per message is what the dictionary's shared storage would cost).
+        guard var slot = peers.removeValue(forKey: key) else { return .disconnect("gone") }
         let now = ContinuousClock.now
         slot.lastMessageAt = now
         let action = slot.machine.receive(message, now: NIODeadline.now())
         var step = ReaderStep.proceed
+        var availabilityChanged = false
         switch action {
         case .none, .peerInterested, .peerNotInterested, .peerRequested, .peerCancelled, .peerSuggestedPiece,
             .peerAllowedFast, .peerDHTPort, .extended:
@@ -15,6 +18,7 @@ extension TorrentSession {
         case .send(let reply):
             slot.send([reply])
         case .peerBitfield(let bitfield):
+            availabilityChanged = true
             if bitfield.isFull {
                 slot.isSeed = true
                 picker.addSeed()
@@ -22,6 +26,7 @@ extension TorrentSession {
                 picker.addAvailability(bitfield.indices)
             }
         case .peerHasPiece(let piece):
+            availabilityChanged = !slot.machine.amInterested
             if slot.isSeed {
                 break
             }
@@ -59,7 +64,8 @@ extension TorrentSession {
             return .disconnect("protocol violation: \(violation)")
         }
         peers[key] = slot
-        updateInterest(key)
+        // Interest only changes with the peer's availability (our own side is handled when pieces verify).
+        if availabilityChanged { updateInterest(key) }
         fillRequests(key)
         return step
     }
@@ -219,7 +225,7 @@ extension TorrentSession {
 
     private func sendCancels(_ cancels: [PeerBlockRequest]) {
         for cancel in cancels {
-            guard var slot = peers[cancel.peer] else { continue }
+            guard var slot = peers.removeValue(forKey: cancel.peer) else { continue }
             if let message = slot.machine.cancel(cancel.request) {
                 slot.send([message])
             }
@@ -229,28 +235,35 @@ extension TorrentSession {
 
     /// Sends `interested` / `not interested` when our interest in the peer's pieces changed.
     func updateInterest(_ key: PeerKey) {
-        guard var slot = peers[key], slot.handshaken else { return }
-        let pieces = slot.machine.peerPieces
-        let wanted = !picker.isComplete && (slot.isSeed || picker.isInterested(in: { pieces.contains($0) }))
-        if wanted != slot.machine.amInterested, let message = slot.machine.setInterested(wanted) {
-            slot.send([message])
-            peers[key] = slot
-        }
+        // Read what is needed without keeping a copy of the slot: a live copy would make the mutation
+        // below copy the slot's request sets.
+        guard
+            let (pieces, isSeed, interested) = peers[key].flatMap({ slot in
+                slot.handshaken ? (slot.machine.peerPieces, slot.isSeed, slot.machine.amInterested) : nil
+            })
+        else { return }
+        let wanted = !picker.isComplete && (isSeed || picker.isInterested(in: { pieces.contains($0) }))
+        guard wanted != interested, var slot = peers.removeValue(forKey: key) else { return }
+        if let message = slot.machine.setInterested(wanted) { slot.send([message]) }
+        peers[key] = slot
     }
 
     /// Tops up the peer's request queue to its pipeline depth.
     func fillRequests(_ key: PeerKey) {
-        guard var slot = peers[key], slot.handshaken, slot.machine.amInterested, !slot.machine.peerChoking else {
-            return
-        }
-        let outstanding = slot.machine.outstandingRequests.count
-        let room = slot.pipeline.room(outstanding: outstanding)
+        guard
+            let (outstanding, targetDepth, pieces, isSeed) = peers[key].flatMap({ slot in
+                slot.handshaken && slot.machine.amInterested && !slot.machine.peerChoking
+                    ? (
+                        slot.machine.outstandingRequests.count, slot.pipeline.targetDepth, slot.machine.peerPieces,
+                        slot.isSeed
+                    ) : nil
+            })
+        else { return }
+        let room = max(0, targetDepth - outstanding)
         // Refill in batches: one pick and one write for several blocks.
-        guard room >= min(8, slot.pipeline.targetDepth / 2) || outstanding == 0 else { return }
-        let pieces = slot.machine.peerPieces
-        let isSeed = slot.isSeed
+        guard room >= min(32, targetDepth / 4) || outstanding == 0 else { return }
         let picks = picker.pickBlocks(for: key, count: room) { isSeed || pieces.contains($0) }
-        guard !picks.isEmpty else { return }
+        guard !picks.isEmpty, var slot = peers.removeValue(forKey: key) else { return }
         var messages: [PeerMessage] = []
         let now = NIODeadline.now()
         for request in picks {

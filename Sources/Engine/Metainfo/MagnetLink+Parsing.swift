@@ -75,10 +75,10 @@ extension MagnetLink {
         var parameters: [String] = []
         if let v1 = infoHashes.v1 { parameters.append("xt=urn:btih:\(v1.hex)") }
         if let v2 = infoHashes.v2 { parameters.append("xt=urn:btmh:1220\(v2.hex)") }
-        if let displayName { parameters.append("dn=" + Self.percentEncoded(displayName)) }
-        parameters += trackers.map { "tr=" + Self.percentEncoded($0) }
-        parameters += webSeeds.map { "ws=" + Self.percentEncoded($0) }
-        parameters += peers.map { "x.pe=" + Self.percentEncoded($0) }
+        if let displayName { parameters.append("dn=" + PercentEncoding.encode(displayName.utf8)) }
+        parameters += trackers.map { "tr=" + PercentEncoding.encode($0.utf8) }
+        parameters += webSeeds.map { "ws=" + PercentEncoding.encode($0.utf8) }
+        parameters += peers.map { "x.pe=" + PercentEncoding.encode($0.utf8) }
         return "magnet:?" + parameters.joined(separator: "&")
     }
 
@@ -146,23 +146,6 @@ extension MagnetLink {
                 out.append(UInt8(ascii: " "))
             default:
                 out.append(byte)
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Everything but the RFC 3986 unreserved characters is percent-encoded.
-    private static func percentEncoded(_ text: String) -> String {
-        let hex = Array("0123456789ABCDEF".utf8)
-        var out: [UInt8] = []
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                UInt8(ascii: "~"):
-                out.append(byte)
-            default:
-                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
             }
         }
         return String(decoding: out, as: UTF8.self)

@@ -65,8 +65,8 @@ public struct AnnounceRequest: Sendable, Hashable {
     /// such as a passkey). Binary values are percent-encoded byte by byte.
     public func httpURL(base: String) -> String {
         var query: [(String, String)] = [
-            ("info_hash", Self.percentEncode(infoHash)),
-            ("peer_id", Self.percentEncode(peerId)),
+            ("info_hash", PercentEncoding.encode(infoHash)),
+            ("peer_id", PercentEncoding.encode(peerId)),
             ("port", "\(port)"),
             ("uploaded", "\(max(0, uploaded))"),
             ("downloaded", "\(max(0, downloaded))"),
@@ -77,7 +77,7 @@ public struct AnnounceRequest: Sendable, Hashable {
             ("key", String(key, radix: 16)),
         ]
         if event != .none { query.append(("event", event.rawValue)) }
-        if let trackerId { query.append(("trackerid", Self.percentEncode(Array(trackerId.utf8)))) }
+        if let trackerId { query.append(("trackerid", PercentEncoding.encode(Array(trackerId.utf8)))) }
         return Self.append(query, to: base)
     }
 
@@ -87,22 +87,5 @@ public struct AnnounceRequest: Sendable, Hashable {
         if let hash = url.firstIndex(of: "#") { url = String(url[..<hash]) }
         let separator = url.contains("?") ? (url.hasSuffix("?") || url.hasSuffix("&") ? "" : "&") : "?"
         return url + separator + query.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
-    }
-
-    /// RFC 3986 percent-encoding: unreserved characters stay, every other byte becomes `%XX`.
-    public static func percentEncode(_ bytes: some Sequence<UInt8>) -> String {
-        let hex = Array("0123456789ABCDEF".utf8)
-        var out: [UInt8] = []
-        for byte in bytes {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                UInt8(ascii: "~"):
-                out.append(byte)
-            default:
-                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0f)]]
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

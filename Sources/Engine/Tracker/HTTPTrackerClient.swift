@@ -70,7 +70,7 @@ public struct HTTPTrackerClient: Sendable {
         guard let scrapeURL = HTTPTrackerResponse.scrapeURL(announce: url) else {
             throw TrackerError.unsupportedURL(url)
         }
-        let full = AnnounceRequest.append([("info_hash", AnnounceRequest.percentEncode(infoHash))], to: scrapeURL)
+        let full = AnnounceRequest.append([("info_hash", PercentEncoding.encode(infoHash))], to: scrapeURL)
         let body = try await get(full)
         return try HTTPTrackerResponse.scrape(body, infoHash: infoHash)
     }

@@ -155,10 +155,4 @@ extension TorrentSession {
             unsavedTrackers[status.url] = status
         }
     }
-
-    func recordCompletion() {
-        guard !completionRecorded else { return }
-        completionRecorded = true
-        unsavedEvents.append(HistoryEvent(torrentId: torrentId, kind: .completed, detail: "all wanted pieces verified"))
-    }
 }

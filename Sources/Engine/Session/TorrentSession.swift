@@ -43,7 +43,6 @@ public actor TorrentSession {
     var unsavedEvents: [HistoryEvent] = []
     var rateWindow: [(ContinuousClock.Instant, Int64)] = []
     var lastSave = ContinuousClock.now
-    var completionRecorded = false
     var assemblies: [PieceIndex: PieceAssembly] = [:]
     var assembledBytes = 0
     var directPieces: Set<PieceIndex> = []
@@ -177,7 +176,7 @@ public actor TorrentSession {
         } catch {
             logger.warning("flush failed: \(error)")
         }
-        if case .completed = outcome { recordCompletion() }
+        // The caller records the outcome as a state change (with its event) in the queue.
         saveProgress()
         return outcome
     }

@@ -157,7 +157,11 @@ public actor TorrentSession {
                 for address in addressesToDial() {
                     group.addTask { await self.dial(address) }
                 }
-                try? await Task.sleep(for: configuration.tickInterval)
+                do {
+                    try await Task.sleep(for: configuration.tickInterval)
+                } catch {
+                    stopRequested = true  // cancelled: stop like stop() does, without spinning
+                }
             }
             for peer in peers.values { peer.channel.close(promise: nil) }
             if let announcer {

@@ -102,6 +102,11 @@ public actor TorrentSession {
         for peer in peers.values { peer.channel.close(promise: nil) }
     }
 
+    /// Addresses banned for sending data that failed its hash check.
+    public func bannedAddresses() -> [PeerAddress] {
+        candidates.values.filter(\.banned).map(\.address).sorted { $0.description < $1.description }
+    }
+
     /// A snapshot for progress displays.
     public func status() -> TorrentStatus {
         var bytesWanted: Int64 = 0

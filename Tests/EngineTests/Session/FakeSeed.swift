@@ -1,0 +1,109 @@
+import Crypto
+import NIOCore
+import NIOPosix
+
+@testable import Engine
+
+/// A minimal seeding peer on 127.0.0.1 for session tests: answers the handshake with `have all`
+/// (or a bitfield of `pieces`), unchokes whoever is interested and serves requests from `content`,
+/// inverting the bytes of every block of the pieces in `corrupt`.
+final class FakeSeed: Sendable {
+    let channel: any Channel
+    let port: Int
+
+    private final class Handler: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = PeerWireFrame
+        typealias OutboundOut = PeerWireFrame
+        let infoHash: [UInt8]
+        let content: [UInt8]
+        let pieceLength: Int
+        let pieceCount: Int
+        let pieces: Set<Int>?
+        let corrupt: Set<Int>
+        let peerId = Array("-FS0001-".utf8) + (0..<12).map { _ in UInt8.random(in: 97...122) }
+
+        init(infoHash: [UInt8], content: [UInt8], pieceLength: Int, pieces: Set<Int>?, corrupt: Set<Int>) {
+            self.infoHash = infoHash
+            self.content = content
+            self.pieceLength = pieceLength
+            self.pieceCount = (content.count + pieceLength - 1) / pieceLength
+            self.pieces = pieces
+            self.corrupt = corrupt
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .handshake(let theirs):
+                guard theirs.infoHash == infoHash else {
+                    context.close(promise: nil)
+                    return
+                }
+                let ours = PeerHandshake(infoHash: infoHash, peerId: peerId, reserved: [])
+                context.write(wrapOutboundOut(.handshake(ours)), promise: nil)
+                var bitfield = PeerBitfield(count: pieceCount)
+                for piece in 0..<pieceCount where pieces?.contains(piece) ?? true {
+                    bitfield.insert(PieceIndex(piece))
+                }
+                context.writeAndFlush(
+                    wrapOutboundOut(.message(.bitfield(ByteBuffer(bytes: bitfield.bytes)))), promise: nil)
+            case .message(.interested):
+                context.writeAndFlush(wrapOutboundOut(.message(.unchoke)), promise: nil)
+            case .message(.request(let request)):
+                let start = Int(request.piece.rawValue) * pieceLength + Int(request.begin)
+                var block = Array(content[start..<min(content.count, start + Int(request.length))])
+                if corrupt.contains(Int(request.piece.rawValue)) { block = block.map { ~$0 } }
+                let message = PeerMessage.piece(
+                    index: request.piece, begin: request.begin, block: ByteBuffer(bytes: block))
+                context.writeAndFlush(wrapOutboundOut(.message(message)), promise: nil)
+            default:
+                break
+            }
+        }
+    }
+
+    init(
+        infoHash: [UInt8], content: [UInt8], pieceLength: Int, pieces: Set<Int>? = nil, corrupt: Set<Int> = []
+    ) async throws {
+        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { child in
+                child.eventLoop.makeCompletedFuture {
+                    try child.pipeline.syncOperations.addPeerWireCodec()
+                    try child.pipeline.syncOperations.addHandler(
+                        Handler(
+                            infoHash: infoHash, content: content, pieceLength: pieceLength, pieces: pieces,
+                            corrupt: corrupt))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        port = channel.localAddress?.port ?? 0
+    }
+
+    var address: PeerAddress { PeerAddress(host: .ipv4(127, 0, 0, 1), port: UInt16(port)) }
+
+    func close() async {
+        try? await channel.close()
+    }
+}
+
+/// Content and a v1 metainfo of it, built in memory.
+struct SessionFixture {
+    let content: [UInt8]
+    let metainfo: Metainfo
+
+    init(length: Int, pieceLength: Int, seed: UInt64 = 7) {
+        var generator = SplitMix64(seed: seed)
+        content = (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        var hashes: [UInt8] = []
+        var offset = 0
+        while offset < length {
+            hashes += Array(Insecure.SHA1.hash(data: content[offset..<min(length, offset + pieceLength)]))
+            offset += pieceLength
+        }
+        let info =
+            Array("d6:lengthi\(length)e4:name8:data.bin12:piece lengthi\(pieceLength)e6:pieces\(hashes.count):".utf8)
+            + hashes + Array("e".utf8)
+        let torrent = Array("d4:info".utf8) + info + Array("e".utf8)
+        metainfo = try! Metainfo(bytes: torrent)
+    }
+}

@@ -1,0 +1,85 @@
+import NIOCore
+import Testing
+
+@testable import Engine
+
+/// The session end to end inside the process: real sockets on 127.0.0.1, fake seeding peers, storage
+/// in memory.
+@Suite struct TorrentSessionTests {
+    static func quickConfiguration() -> SessionConfiguration {
+        SessionConfiguration(listenPort: 1, tickInterval: .milliseconds(50), reconnectDelay: .milliseconds(100))
+    }
+
+    @Test func downloadsFromOneSeed() async throws {
+        let fixture = SessionFixture(length: 3 * 65_536 + 1_000, pieceLength: 65_536)
+        let seed = try await FakeSeed(
+            infoHash: fixture.metainfo.infoHashes.wireHash, content: fixture.content, pieceLength: 65_536)
+        let storage = MemoryStorage(metainfo: fixture.metainfo)
+        let session = TorrentSession(
+            metainfo: fixture.metainfo, storage: storage, configuration: Self.quickConfiguration())
+        await session.addPeers([seed.address], source: .manual)
+        let outcome = await session.run()
+        await seed.close()
+        #expect(outcome == .completed)
+        #expect(await storage.contents(of: FileIndex(0)) == fixture.content)
+        let status = await session.status()
+        #expect(status.isComplete)
+        #expect(status.downloaded == Int64(fixture.content.count))
+        #expect(status.wasted == 0)
+    }
+
+    @Test func twoPartialSeedsMakeAWhole() async throws {
+        let fixture = SessionFixture(length: 8 * 32_768, pieceLength: 32_768, seed: 11)
+        let hash = fixture.metainfo.infoHashes.wireHash
+        let even = try await FakeSeed(
+            infoHash: hash, content: fixture.content, pieceLength: 32_768, pieces: [0, 2, 4, 6])
+        let odd = try await FakeSeed(
+            infoHash: hash, content: fixture.content, pieceLength: 32_768, pieces: [1, 3, 5, 7])
+        let storage = MemoryStorage(metainfo: fixture.metainfo)
+        let session = TorrentSession(
+            metainfo: fixture.metainfo, storage: storage, configuration: Self.quickConfiguration())
+        await session.addPeers([even.address, odd.address], source: .manual)
+        let outcome = await session.run()
+        await even.close()
+        await odd.close()
+        #expect(outcome == .completed)
+        #expect(await storage.contents(of: FileIndex(0)) == fixture.content)
+    }
+
+    @Test func corruptPiecesAreRefetchedAndTheLiarBanned() async throws {
+        let fixture = SessionFixture(length: 6 * 32_768, pieceLength: 32_768, seed: 13)
+        let hash = fixture.metainfo.infoHashes.wireHash
+        let liar = try await FakeSeed(
+            infoHash: hash, content: fixture.content, pieceLength: 32_768, corrupt: Set(0..<6))
+        let honest = try await FakeSeed(infoHash: hash, content: fixture.content, pieceLength: 32_768)
+        let storage = MemoryStorage(metainfo: fixture.metainfo)
+        let session = TorrentSession(
+            metainfo: fixture.metainfo, storage: storage, configuration: Self.quickConfiguration())
+        // The liar alone first, so it is the one asked; the honest seed joins once the liar is banned.
+        await session.addPeers([liar.address], source: .manual)
+        async let outcome = session.run()
+        let deadline = ContinuousClock.now + .seconds(20)
+        while await session.bannedAddresses().isEmpty, ContinuousClock.now < deadline {
+            await Task.yield()
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(await session.bannedAddresses() == [liar.address])
+        await session.addPeers([honest.address], source: .manual)
+        #expect(await outcome == .completed)
+        await liar.close()
+        await honest.close()
+        #expect(await storage.contents(of: FileIndex(0)) == fixture.content)
+        #expect(await session.bannedAddresses() == [liar.address])
+        #expect(await session.status().wasted >= 32_768)
+    }
+
+    @Test func nothingToDoWhenStoppedBeforeAnyPeer() async throws {
+        let fixture = SessionFixture(length: 40_000, pieceLength: 16_384)
+        let storage = MemoryStorage(metainfo: fixture.metainfo)
+        let session = TorrentSession(
+            metainfo: fixture.metainfo, storage: storage, configuration: Self.quickConfiguration())
+        async let outcome = session.run()
+        await session.stop()
+        #expect(await outcome == .stopped)
+    }
+}

@@ -83,9 +83,9 @@ extension BtqStore {
     }
 
     /// Changes a torrent's state and last error (`error` replaces it; `nil` clears it), with a history
-    /// event: `paused`, `resumed` (leaving paused), `started` (becoming active from an inactive state),
-    /// `checking`, `completed` (entering seeding or completed), `error`, or `state`; the detail says
-    /// `from -> to` and the error. `startedAt` and `completedAt` are set the first time. Setting the state
+    /// event: `paused`, `resumed` (leaving paused, or going from error back to queued), `started` (becoming
+    /// active from an inactive state), `checking`, `completed` (entering seeding or completed), `error`, or
+    /// `state`; the detail says `from -> to` and the error. `startedAt` and `completedAt` are set the first time. Setting the state
     /// and error the torrent already has changes nothing.
     ///
     /// - Throws: ``StoreError`` `.notFound` for an unknown id, `.removed` for a removed torrent.
@@ -128,7 +128,7 @@ extension BtqStore {
         let finished: Set<TorrentState> = [.seeding, .completed]
         if new == .error { return .error }
         if new == .paused { return .paused }
-        if old == .paused { return .resumed }
+        if old == .paused || (old == .error && new == .queued) { return .resumed }
         if finished.contains(new) && !finished.contains(old) { return .completed }
         if new == .checking { return .checking }
         if isActive(new) && !isActive(old) { return .started }

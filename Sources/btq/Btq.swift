@@ -14,7 +14,8 @@ struct Btq: AsyncParsableCommand {
             """,
         version: BtqVersion.string,
         subcommands: [
-            Add.self, Get.self, Run.self, List.self, Info.self, Files.self, Remove.self, Move.self, Create.self,
+            Add.self, Get.self, Run.self, List.self, Info.self, Files.self, Remove.self, Move.self, Pause.self,
+            Resume.self, History.self, Peers.self, Config.self, Create.self,
         ]
     )
 

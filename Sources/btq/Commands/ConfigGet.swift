@@ -1,0 +1,34 @@
+import ArgumentParser
+import Store
+
+/// `btq config get`: one setting's value, or all of them.
+struct ConfigGet: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get",
+        abstract: "Show a setting, or every setting (defaults marked).")
+
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: ArgumentHelp("The setting; all of them when left out.", valueName: "key"))
+    var key: String?
+
+    func validate() throws {
+        if let key { _ = try ConfigKey.named(key) }
+    }
+
+    func run() throws {
+        let database = try store.openStore()
+        if let key {
+            let known = try ConfigKey.named(key)
+            print(try database.setting(known.name) ?? known.defaultValue)
+            return
+        }
+        let stored = try database.settings()
+        var table = Table([.init("KEY"), .init("VALUE", .right), .init("")])
+        for known in ConfigKey.all {
+            let value = stored[known.name]
+            table.append([known.name, value ?? known.defaultValue, value == nil ? "(default)" : ""])
+        }
+        print(table.render(), terminator: "")
+    }
+}

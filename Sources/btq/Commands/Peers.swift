@@ -1,0 +1,95 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Store
+
+/// `btq peers`: every peer a torrent has met, most recently seen first.
+struct Peers: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the peer history of a torrent.",
+        discussion: """
+            Each peer the torrent has met: its address, client (as it named itself, else decoded from its \
+            peer id), where its address came from, when it was first and last seen, payload bytes each way \
+            over all sessions, pieces it sent that failed their hash check, and whether it is banned.
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: ArgumentHelp("List id or info-hash prefix (removed torrents too).", valueName: "torrent"))
+    var torrent: String
+
+    @Flag(name: .long, help: "Print JSON (see docs/json.md).")
+    var json = false
+
+    func run() throws {
+        let database = try store.openStore()
+        let record = try database.resolve(torrent, includeRemoved: true)
+        let peers = try database.peers(torrentId: record.id)
+        if json {
+            try JSONOutput.print(peers.map(PeerJSON.init))
+            return
+        }
+        var table = Table([
+            .init("ADDRESS"), .init("CLIENT", maxWidth: 30), .init("SOURCE"), .init("FIRST SEEN"),
+            .init("LAST SEEN"), .init("DOWN", .right), .init("UP", .right), .init("HASH FAILS", .right),
+            .init("BANNED"),
+        ])
+        for peer in peers {
+            table.append([
+                peer.endpoint,
+                peer.clientName ?? "-",
+                peer.source,
+                Formatting.date(peer.firstSeenAt),
+                Formatting.date(peer.lastSeenAt),
+                Formatting.size(peer.downloaded),
+                Formatting.size(peer.uploaded),
+                "\(peer.hashFailures)",
+                peer.isBanned ? "yes" : "no",
+            ])
+        }
+        print(table.render(), terminator: "")
+    }
+}
+
+extension PeerRecord {
+    /// `ip:port`, with an IPv6 address in brackets.
+    var endpoint: String {
+        address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
+    }
+
+    /// The client name the peer gave, else one decoded from its peer id.
+    var clientName: String? {
+        if let client, !client.isEmpty { return client }
+        return peerId.flatMap(HexCoding.decode).flatMap(PeerID.clientName)
+    }
+}
+
+/// One peer in `btq peers --json`.
+struct PeerJSON: Encodable {
+    let record: PeerRecord
+
+    enum Keys: String, CodingKey {
+        case address, port, client, source, downloaded, uploaded, banned
+        case clientName = "client_name"
+        case torrentId = "torrent_id", peerId = "peer_id", firstSeenAt = "first_seen_at"
+        case lastSeenAt = "last_seen_at", hashFailures = "hash_failures"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(record.torrentId, forKey: .torrentId)
+        try c.encode(record.address, forKey: .address)
+        try c.encode(record.port, forKey: .port)
+        try c.encode(record.peerId, forKey: .peerId)
+        try c.encode(record.client, forKey: .client)
+        try c.encode(record.clientName, forKey: .clientName)
+        try c.encode(record.source, forKey: .source)
+        try c.encode(record.firstSeenAt, forKey: .firstSeenAt)
+        try c.encode(record.lastSeenAt, forKey: .lastSeenAt)
+        try c.encode(record.downloaded, forKey: .downloaded)
+        try c.encode(record.uploaded, forKey: .uploaded)
+        try c.encode(record.hashFailures, forKey: .hashFailures)
+        try c.encode(record.isBanned, forKey: .banned)
+    }
+}

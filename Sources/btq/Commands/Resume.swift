@@ -1,0 +1,30 @@
+import ArgumentParser
+import Engine
+import Store
+
+/// `btq resume`: queues paused or failed torrents again.
+struct Resume: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Resume paused or failed torrents.",
+        discussion: """
+            A resumed torrent goes back to the queue (its error, if any, is cleared) and a running \
+            `btq run` starts it within a second when a slot is free.
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var selection: TorrentSelection
+
+    func run() throws {
+        let database = try store.openStore()
+        for record in try selection.records(in: database) {
+            switch record.state {
+            case .paused, .error:
+                try database.setState(torrentId: record.id, .queued, error: nil)
+                print("resumed #\(record.id) \(record.name)")
+            case .queued, .checking, .fetchingMetadata, .downloading, .seeding, .completed:
+                if !selection.all { print("#\(record.id) \(record.name) is not paused (\(record.state.rawValue))") }
+            }
+        }
+    }
+}

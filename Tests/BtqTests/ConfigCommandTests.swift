@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+
+/// `btq config` through the real executable.
+@Suite struct ConfigCommandTests {
+    @Test func setGetUnsetRoundTrip() throws {
+        let btq = try BtqProcess()
+        defer { btq.cleanUp() }
+        let listed = try btq.run(["config", "get"])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let lines = listed.stdout.split(separator: "\n")
+        #expect(lines.count == 4)
+        #expect(lines.dropFirst().allSatisfy { $0.hasSuffix("(default)") })
+        #expect(lines.contains { $0.hasPrefix("max_active_downloads") && $0.contains(" 3 ") })
+        #expect(try btq.run(["config", "get", "max_active_downloads"]).stdout == "3\n")
+
+        let set = try btq.run(["config", "set", "max_active_downloads", "5"])
+        #expect(set.status == 0, "\(set.stderr)")
+        #expect(set.stdout == "max_active_downloads = 5\n")
+        #expect(try btq.run(["config", "get", "max_active_downloads"]).stdout == "5\n")
+        #expect(try btq.run(["config", "set", "stall_timeout", "060"]).status == 0)
+        #expect(try btq.run(["config", "get", "stall_timeout"]).stdout == "60\n")
+        #expect(try btq.run(["config", "set", "max_active_seeds", "0"]).status == 0)
+        let all = try btq.run(["config"]).stdout.split(separator: "\n")
+        #expect(all.contains { $0.hasPrefix("max_active_downloads") && $0.hasSuffix(" 5") })
+        #expect(all.contains { $0.hasPrefix("max_active_seeds") && $0.hasSuffix(" 0") })
+
+        let unset = try btq.run(["config", "unset", "max_active_downloads"])
+        #expect(unset.status == 0)
+        #expect(try btq.run(["config", "get", "max_active_downloads"]).stdout == "3\n")
+    }
+
+    @Test(arguments: [
+        ["set", "max_active_downloads", "0"], ["set", "max_active_downloads", "many"],
+        ["set", "max_active_downloads", "2.5"], ["set", "max_active_seeds", "-1"], ["set", "stall_timeout", "9"],
+        ["set", "colour", "blue"], ["get", "colour"], ["unset", "colour"], ["set", "stall_timeout"],
+    ])
+    func badKeysAndValuesAreUsageErrors(_ arguments: [String]) throws {
+        let btq = try BtqProcess()
+        defer { btq.cleanUp() }
+        #expect(try btq.run(["config", "set", "stall_timeout", "30"]).status == 0)
+        let result = try btq.run(["config"] + arguments)
+        #expect(result.status == 64)
+        if arguments.contains("colour") { #expect(result.stderr.contains("max_active_downloads, max_active_seeds")) }
+        #expect(try btq.run(["config", "get", "stall_timeout"]).stdout == "30\n")
+        #expect(try btq.run(["config", "get", "max_active_downloads"]).stdout == "3\n")
+    }
+}

@@ -7,10 +7,7 @@ import Store
 struct Files: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the files of a torrent.")
 
-    @OptionGroup var store: StoreOptions
-
-    @Argument(help: ArgumentHelp("List id or info-hash prefix.", valueName: "torrent"))
-    var torrent: String
+    @OptionGroup var target: OneTorrent
 
     @Flag(name: .long, help: "Include BEP 47 pad files (never written to disk).")
     var pad = false
@@ -38,8 +35,7 @@ struct Files: ParsableCommand {
     }
 
     func run() throws {
-        let database = try store.openStore()
-        let record = try database.resolve(torrent, includeRemoved: true)
+        let (database, record) = try target.resolve()
         var files = try database.files(torrentId: record.id)
         var changes: [Int: Int] = [:]
         if let only = only.flatMap(FileSelection.parse) {

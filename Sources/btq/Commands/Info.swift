@@ -7,17 +7,13 @@ import Store
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show the details of a torrent.")
 
-    @OptionGroup var store: StoreOptions
-
-    @Argument(help: ArgumentHelp("List id or info-hash prefix.", valueName: "torrent"))
-    var torrent: String
+    @OptionGroup var target: OneTorrent
 
     @Flag(name: .long, help: "Print JSON (see docs/json.md).")
     var json = false
 
     func run() throws {
-        let database = try store.openStore()
-        let record = try database.resolve(torrent, includeRemoved: true)
+        let (database, record) = try target.resolve()
         let trackers = try database.trackers(torrentId: record.id)
         if json {
             var out = TorrentJSON(record)

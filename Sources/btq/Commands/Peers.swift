@@ -14,17 +14,13 @@ struct Peers: ParsableCommand {
             """
     )
 
-    @OptionGroup var store: StoreOptions
-
-    @Argument(help: ArgumentHelp("List id or info-hash prefix (removed torrents too).", valueName: "torrent"))
-    var torrent: String
+    @OptionGroup var target: OneTorrent
 
     @Flag(name: .long, help: "Print JSON (see docs/json.md).")
     var json = false
 
     func run() throws {
-        let database = try store.openStore()
-        let record = try database.resolve(torrent, includeRemoved: true)
+        let (database, record) = try target.resolve()
         let peers = try database.peers(torrentId: record.id)
         if json {
             try JSONOutput.print(peers.map(PeerJSON.init))

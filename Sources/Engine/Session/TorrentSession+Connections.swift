@@ -29,7 +29,7 @@ extension TorrentSession {
     /// Connects to `address` and runs the connection until it ends.
     func dial(_ address: PeerAddress) async {
         let maxFrame = PeerMessageDecoder.maxFrameLength(pieceCount: layout.pieceCount)
-        let channel: NIOAsyncChannel<PeerWireFrame, PeerWireFrame>
+        let channel: NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>
         do {
             channel = try await ClientBootstrap(group: group)
                 .connectTimeout(TimeAmount(configuration.connectTimeout))
@@ -38,7 +38,8 @@ extension TorrentSession {
                 .connect(host: address.hostString, port: Int(address.port)) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addPeerWireCodec(maxFrameLength: maxFrame)
-                        return try NIOAsyncChannel<PeerWireFrame, PeerWireFrame>(
+                        try channel.pipeline.syncOperations.addHandler(PeerFrameBatcher())
+                        return try NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>(
                             wrappingChannelSynchronously: channel, configuration: Self.channelConfiguration)
                     }
                 }
@@ -59,13 +60,13 @@ extension TorrentSession {
         logger.debug("cannot connect to \(address): \(reason)")
     }
 
-    /// Lets NIO read ahead up to 512 messages (8 MiB of blocks) before it waits for the reader task:
-    /// NIO's default of 10 makes every few blocks a round trip between the event loop and the task.
-    static let channelConfiguration = NIOAsyncChannel<PeerWireFrame, PeerWireFrame>.Configuration(
-        backPressureStrategy: .init(lowWatermark: 2, highWatermark: 10))
+    /// Inbound elements are batches (one per socket read, see ``PeerFrameBatcher``): NIO reads ahead
+    /// up to 16 of them before it waits for the reader task.
+    static let channelConfiguration = NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>.Configuration(
+        backPressureStrategy: .init(lowWatermark: 4, highWatermark: 16))
 
     /// Registers the connection, then runs its writer and reader until either ends.
-    func runConnection(_ channel: NIOAsyncChannel<PeerWireFrame, PeerWireFrame>, address: PeerAddress) async {
+    func runConnection(_ channel: NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>, address: PeerAddress) async {
         let (outbox, continuation) = AsyncStream<[PeerWireFrame]>.makeStream()
         let key = register(address: address, channel: channel.channel, outbox: continuation)
         let storage = self.storage
@@ -79,31 +80,35 @@ extension TorrentSession {
                         }
                     }
                     group.addTask {
-                        var frames = inbound.makeAsyncIterator()
-                        guard case .handshake(let handshake)? = try await frames.next() else {
+                        var batches = inbound.makeAsyncIterator()
+                        guard var first = try await batches.next(), case .handshake(let handshake) = first.first
+                        else {
                             throw PeerDropped(reason: "no handshake")
                         }
                         if let problem = await self.handshakeReceived(handshake, from: key) {
                             throw PeerDropped(reason: problem)
                         }
-                        while let frame = try await frames.next() {
-                            guard case .message(let message) = frame else {
-                                throw PeerDropped(reason: "a second handshake")
-                            }
-                            switch await self.received(message, from: key) {
-                            case .proceed:
-                                continue
-                            case .disconnect(let why):
-                                throw PeerDropped(reason: why)
-                            case .write(let request, let bytes):
-                                do {
-                                    try await storage.write(request, bytes: bytes)
-                                } catch {
-                                    await self.blockWriteFailed(request, error: error)
-                                    throw PeerDropped(reason: "disk: \(error)")
+                        first.removeFirst()
+                        var batch = first
+                        while true {
+                            for step in await self.received(batch, from: key) {
+                                switch step {
+                                case .proceed:
+                                    continue
+                                case .disconnect(let why):
+                                    throw PeerDropped(reason: why)
+                                case .write(let request, let bytes):
+                                    do {
+                                        try await storage.write(request, bytes: bytes)
+                                    } catch {
+                                        await self.blockWriteFailed(request, error: error)
+                                        throw PeerDropped(reason: "disk: \(error)")
+                                    }
+                                    await self.blockWritten(request, from: key)
                                 }
-                                await self.blockWritten(request, from: key)
                             }
+                            guard let next = try await batches.next() else { break }
+                            batch = next
                         }
                     }
                     try await group.next()

@@ -1,6 +1,28 @@
 import NIOCore
 
 extension TorrentSession {
+    /// Handles the frames of one socket read, in order, and returns what the reader must do besides
+    /// reading on: writes of blocks that bypass the in-memory assembly, or a disconnect (last).
+    func received(_ frames: [PeerWireFrame], from key: PeerKey) -> [ReaderStep] {
+        var steps: [ReaderStep] = []
+        for frame in frames {
+            guard case .message(let message) = frame else {
+                steps.append(.disconnect("a second handshake"))
+                return steps
+            }
+            switch received(message, from: key) {
+            case .proceed:
+                continue
+            case .disconnect(let why):
+                steps.append(.disconnect(why))
+                return steps
+            case let step:
+                steps.append(step)
+            }
+        }
+        return steps
+    }
+
     /// Handles one message from a peer and says what its reader does next.
     func received(_ message: PeerMessage, from key: PeerKey) -> ReaderStep {
         // Taken out of the dictionary while it changes, so its request sets are mutated in place

@@ -20,6 +20,9 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "Most torrents downloading at once.")
     var maxActive: Int?
 
+    @Option(name: .long, help: "Most peer connections over all torrents, shared among the active ones.")
+    var maxPeers = 200
+
     @Option(name: .long, help: "The TCP port announced to trackers and peers.")
     var port: UInt16 = 6881
 
@@ -29,6 +32,7 @@ struct Run: AsyncParsableCommand {
 
     func validate() throws {
         if let maxActive, maxActive < 1 { throw ValidationError("--max-active must be at least 1.") }
+        guard maxPeers >= 1 else { throw ValidationError("--max-peers must be at least 1.") }
         for peer in peers where PeerAddress(parsing: peer) == nil {
             throw ValidationError("--peer '\(peer)' is not HOST:PORT.")
         }
@@ -45,7 +49,7 @@ struct Run: AsyncParsableCommand {
             ProcessInfo.processInfo.environment["BTQ_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let runner = QueueRunner(
             store: database, configuration: SessionConfiguration(listenPort: port), maxActive: maxActive,
-            peers: peers.compactMap(PeerAddress.init(parsing:)), logger: logger)
+            peers: peers.compactMap(PeerAddress.init(parsing:)), maxPeersOverall: maxPeers, logger: logger)
         let trap = SignalTrap { _ in Task { await runner.stop() } }
         defer { withExtendedLifetime(trap) {} }
         FileHandle.standardError.write(Data("btq: working the queue in \(path) (pid \(getpid()))\n".utf8))

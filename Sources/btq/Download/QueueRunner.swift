@@ -23,12 +23,14 @@ actor QueueRunner {
     static let maxActiveSetting = "max_active_downloads"
 
     private let manualPeers: [PeerAddress]
+    private let maxPeersOverall: Int
     private let trackers = TrackerClient()
 
     init(
         store: BtqStore, configuration: SessionConfiguration, maxActive: Int?, peers: [PeerAddress] = [],
-        logger: Logger
+        maxPeersOverall: Int = 200, logger: Logger
     ) {
+        self.maxPeersOverall = maxPeersOverall
         self.store = store
         self.manualPeers = peers
         self.configuration = configuration
@@ -57,6 +59,13 @@ actor QueueRunner {
     }
 
     func stop() { stopping = true }
+
+    /// Each torrent's share of the overall connection limit (at most its own limit).
+    private func sessionConfiguration() -> SessionConfiguration {
+        var configuration = self.configuration
+        configuration.maxPeers = min(configuration.maxPeers, max(1, maxPeersOverall / maxActive()))
+        return configuration
+    }
 
     private func maxActive() -> Int {
         if let fixedMaxActive { return fixedMaxActive }
@@ -100,7 +109,7 @@ actor QueueRunner {
             guard record.state == .queued || record.state == .downloading else { continue }
             do {
                 let job = try DownloadJob(
-                    record: record, store: store, configuration: configuration, stopWhenComplete: true,
+                    record: record, store: store, configuration: sessionConfiguration(), stopWhenComplete: true,
                     trackers: trackers, logger: logger)
                 try store.setState(torrentId: record.id, .downloading)
                 let id = record.id

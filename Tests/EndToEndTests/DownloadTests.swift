@@ -17,11 +17,7 @@ struct DownloadTests {
     func singleFileFromLibtorrent(_ kind: TrackerKind) async {
         await Scenario.run { scenario in
             let content = try TestContent.singleFile(name: "big.bin", size: 64 << 20, in: scenario.path("data"))
-            let tracker = try OpenTracker(scenario)
-            let btq = try Btq(scenario)
-            let torrent = try await btq.create(
-                content, trackers: [kind == .http ? tracker.httpAnnounce : tracker.udpAnnounce])
-            try await tracker.start(whitelisting: [torrent])
+            let (btq, torrent) = try await scenario.trackedTorrent(of: content, udp: kind != .http)
             _ = try await LibtorrentSeeder.start(in: scenario, torrents: [torrent], data: content.root)
             let out = try scenario.folder("download")
             try await btq.get([torrent.url.path], into: out)
@@ -35,10 +31,7 @@ struct DownloadTests {
     @Test func treeFromLibtorrent() async {
         await Scenario.run { scenario in
             let content = try TestContent.tree(in: scenario.path("data"))
-            let tracker = try OpenTracker(scenario)
-            let btq = try Btq(scenario)
-            let torrent = try await btq.create(content, trackers: [tracker.httpAnnounce])
-            try await tracker.start(whitelisting: [torrent])
+            let (btq, torrent) = try await scenario.trackedTorrent(of: content)
             _ = try await LibtorrentSeeder.start(in: scenario, torrents: [torrent], data: content.root)
             let out = try scenario.folder("download")
             try await btq.get([torrent.url.path], into: out)
@@ -52,10 +45,7 @@ struct DownloadTests {
     @Test func treeFromTransmission() async {
         await Scenario.run { scenario in
             let content = try TestContent.tree(in: scenario.path("data"))
-            let tracker = try OpenTracker(scenario)
-            let btq = try Btq(scenario)
-            let torrent = try await btq.create(content, trackers: [tracker.httpAnnounce])
-            try await tracker.start(whitelisting: [torrent])
+            let (btq, torrent) = try await scenario.trackedTorrent(of: content)
             let seeder = try await TransmissionSeeder.start(in: scenario, torrent: torrent, data: content.root)
             let out = try scenario.folder("download")
             try await btq.get([torrent.url.path], into: out, peers: [seeder.address])
@@ -69,10 +59,7 @@ struct DownloadTests {
     @Test func twoPartialSeedersTogether() async {
         await Scenario.run { scenario in
             let content = try TestContent.tree(in: scenario.path("data"))
-            let tracker = try OpenTracker(scenario)
-            let btq = try Btq(scenario)
-            let torrent = try await btq.create(content, trackers: [tracker.httpAnnounce])
-            try await tracker.start(whitelisting: [torrent])
+            let (btq, torrent) = try await scenario.trackedTorrent(of: content)
             let (even, odd) = Self.halves(pieceCount: torrent.metainfo.pieceCount)
             let first = try await LibtorrentSeeder.start(
                 in: scenario, name: "even seeder", torrents: [torrent], data: content.root, have: even)
@@ -95,10 +82,7 @@ struct DownloadTests {
     @Test func corruptingPeerIsBanned() async {
         await Scenario.run { scenario in
             let content = try TestContent.singleFile(name: "victim.bin", size: 8 << 20, in: scenario.path("data"))
-            let tracker = try OpenTracker(scenario)
-            let btq = try Btq(scenario)
-            let torrent = try await btq.create(content, trackers: [tracker.httpAnnounce])
-            try await tracker.start(whitelisting: [torrent])
+            let (btq, torrent) = try await scenario.trackedTorrent(of: content)
             // About 4 s for everything from the good seeder alone: the bad peer gets its chance.
             let seeder = try await LibtorrentSeeder.start(
                 in: scenario, torrents: [torrent], data: content.root, uploadRate: 2_000_000)
@@ -136,10 +120,7 @@ struct DownloadTests {
     @Test func onlyChosenFilesComplete() async {
         await Scenario.run { scenario in
             let content = try TestContent.tree(in: scenario.path("data"))
-            let tracker = try OpenTracker(scenario)
-            let btq = try Btq(scenario)
-            let torrent = try await btq.create(content, trackers: [tracker.httpAnnounce])
-            try await tracker.start(whitelisting: [torrent])
+            let (btq, torrent) = try await scenario.trackedTorrent(of: content)
             _ = try await LibtorrentSeeder.start(in: scenario, torrents: [torrent], data: content.root)
             let wantedPaths = ["tree/Grüße/naïve ☃.txt", "tree/a/b/c/deep.bin", "tree/edge/piece exact.bin"]
             let wanted = try wantedPaths.map { try torrent.fileIndex(of: $0) }.sorted()

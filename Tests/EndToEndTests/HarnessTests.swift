@@ -69,11 +69,7 @@ struct HarnessTests {
                 kind == "http"
                 ? try TestContent.tree(in: scenario.path("data"))
                 : try TestContent.singleFile(size: 3 << 20, in: scenario.path("data"))
-            let tracker = try OpenTracker(scenario)
-            let btq = try Btq(scenario)
-            let torrent = try await btq.create(
-                content, trackers: [kind == "http" ? tracker.httpAnnounce : tracker.udpAnnounce])
-            try await tracker.start(whitelisting: [torrent])
+            let (_, torrent) = try await scenario.trackedTorrent(of: content, udp: kind != "http")
             _ = try await LibtorrentSeeder.start(in: scenario, torrents: [torrent], data: content.root)
             let out = try scenario.folder("download")
             let leecher = try LibtorrentLeecher.start(in: scenario, torrent: torrent, into: out)
@@ -88,10 +84,7 @@ struct HarnessTests {
     @Test func partialSeedersTogetherServeEverything() async {
         await Scenario.run { scenario in
             let content = try TestContent.tree(in: scenario.path("data"))
-            let tracker = try OpenTracker(scenario)
-            let btq = try Btq(scenario)
-            let torrent = try await btq.create(content, trackers: [tracker.httpAnnounce])
-            try await tracker.start(whitelisting: [torrent])
+            let (_, torrent) = try await scenario.trackedTorrent(of: content)
             let (even, odd) = DownloadTests.halves(pieceCount: torrent.metainfo.pieceCount)
             let first = try await LibtorrentSeeder.start(
                 in: scenario, name: "even seeder", torrents: [torrent], data: content.root, have: even)
@@ -175,10 +168,7 @@ struct HarnessTests {
     @Test func libtorrentSurvivesTheCorruptingPeer() async {
         await Scenario.run { scenario in
             let content = try TestContent.singleFile(size: 4 << 20, in: scenario.path("data"))
-            let tracker = try OpenTracker(scenario)
-            let btq = try Btq(scenario)
-            let torrent = try await btq.create(content, trackers: [tracker.httpAnnounce])
-            try await tracker.start(whitelisting: [torrent])
+            let (_, torrent) = try await scenario.trackedTorrent(of: content)
             _ = try await LibtorrentSeeder.start(
                 in: scenario, torrents: [torrent], data: content.root, uploadRate: 2_000_000)
             let bad = try await CorruptingPeer.start(in: scenario, torrent: torrent, data: content.root)

@@ -60,6 +60,7 @@ extension BtqStore {
                 ).execute(arguments: [id, piece.value, mask.count, Data(mask.bytes), now])
             }
         }
+        try save(progress.fileStats, torrentId: id, at: now, db)
         let transferred = progress.transferred
         if !transferred.isZero {
             guard transferred.downloaded >= 0, transferred.uploaded >= 0, transferred.wasted >= 0 else {

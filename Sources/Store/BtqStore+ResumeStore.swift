@@ -83,14 +83,39 @@ extension BtqStore: ResumeStore {
         }
     }
 
-    /// Copies the current verified bits and block masks of `torrentIds` to their durable copies and stamps
-    /// their checkpoint time, in one transaction.
-    public func commitCheckpoint(torrentIds: [Int64], at time: Timestamp) throws {
+    /// Makes each checkpoint's snapshot the torrent's durable progress and stamps its checkpoint time, in
+    /// one transaction (see ``ResumeStore/commitCheckpoint(_:at:)``). Block masks not in a snapshot lose
+    /// their durable copy; a snapshot whose piece count differs from the torrent's is refused.
+    public func commitCheckpoint(_ checkpoints: [DurableCheckpoint], at time: Timestamp) throws {
         try writer.write { db in
-            for id in torrentIds {
+            for checkpoint in checkpoints {
+                let id = checkpoint.torrentId
+                guard
+                    let pieceCount = try Int.fetchOne(
+                        db, sql: "SELECT piece_count FROM torrents WHERE id = ?", arguments: [id])
+                else { continue }
+                guard checkpoint.verified.count == pieceCount else {
+                    throw StoreError.invalidValue(
+                        "checkpoint of torrent \(id) has \(checkpoint.verified.count) pieces, not \(pieceCount)")
+                }
                 try db.execute(
-                    sql: "UPDATE piece_bitfields SET durable = verified WHERE torrent_id = ?", arguments: [id])
-                try db.execute(sql: "UPDATE block_masks SET durable_mask = mask WHERE torrent_id = ?", arguments: [id])
+                    sql: """
+                        INSERT INTO piece_bitfields (torrent_id, piece_count, verified, durable, updated_at)
+                        VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT (torrent_id) DO UPDATE SET durable = excluded.durable
+                        """,
+                    arguments: [
+                        id, pieceCount, Data(checkpoint.verified.bytes), Data(checkpoint.verified.bytes), time.rawValue,
+                    ])
+                try db.execute(sql: "UPDATE block_masks SET durable_mask = NULL WHERE torrent_id = ?", arguments: [id])
+                let setMask = try db.cachedStatement(
+                    sql: """
+                        UPDATE block_masks SET durable_mask = ?
+                        WHERE torrent_id = ? AND piece_index = ? AND block_count = ?
+                        """)
+                for (piece, mask) in checkpoint.blockMasks where !mask.isNone {
+                    try setMask.execute(arguments: [Data(mask.bytes), id, piece.value, mask.count])
+                }
                 try db.execute(
                     sql: "UPDATE torrents SET checkpoint_at = ? WHERE id = ?", arguments: [time.rawValue, id])
             }
@@ -100,18 +125,22 @@ extension BtqStore: ResumeStore {
     /// Records files' sizes and modification times; indices the torrent does not have are ignored.
     public func recordFileStats(torrentId: Int64, _ stats: [FileStat]) throws {
         try writer.write { db in
-            let now = Date().millisecondsSince1970
-            let statement = try db.cachedStatement(
-                sql: """
-                    UPDATE files SET recorded_size = ?, recorded_mtime_ns = ?, recorded_at = ?
-                    WHERE torrent_id = ? AND file_index = ?
-                    """)
-            for stat in stats {
-                guard stat.size >= 0 else { throw StoreError.invalidValue("negative file size \(stat.size)") }
-                try statement.execute(arguments: [
-                    stat.size, stat.modificationTimeNanoseconds, now, torrentId, stat.index.value,
-                ])
-            }
+            try Self.save(stats, torrentId: torrentId, at: Date().millisecondsSince1970, db)
+        }
+    }
+
+    static func save(_ stats: [FileStat], torrentId: Int64, at now: Int64, _ db: Database) throws {
+        guard !stats.isEmpty else { return }
+        let statement = try db.cachedStatement(
+            sql: """
+                UPDATE files SET recorded_size = ?, recorded_mtime_ns = ?, recorded_at = ?
+                WHERE torrent_id = ? AND file_index = ?
+                """)
+        for stat in stats {
+            guard stat.size >= 0 else { throw StoreError.invalidValue("negative file size \(stat.size)") }
+            try statement.execute(arguments: [
+                stat.size, stat.modificationTimeNanoseconds, now, torrentId, stat.index.value,
+            ])
         }
     }
 

@@ -15,12 +15,14 @@ struct Btq: AsyncParsableCommand {
         version: BtqVersion.string,
         subcommands: [
             Add.self, Get.self, Run.self, List.self, Info.self, Files.self, Remove.self, Move.self, Pause.self,
-            Resume.self, History.self, Peers.self, Config.self, Create.self,
+            Resume.self, Verify.self, History.self, Peers.self, Config.self, Create.self,
         ]
     )
 
     /// Runs the command line, mapping every error to one line on stderr and an exit code (see ``CLIFailure``).
     static func main() async {
+        // A file-size limit (RLIMIT_FSIZE) must fail the write with EFBIG, like a full disk, not kill the process.
+        signal(SIGXFSZ, SIG_IGN)
         var command: any ParsableCommand
         do {
             command = try parseAsRoot()

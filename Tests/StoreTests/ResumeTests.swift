@@ -97,17 +97,56 @@ import Testing
             ProgressBatch(torrents: [
                 TorrentProgress(torrentId: 1, pieces: [0: true], blockMasks: [1: Bitfield(pattern: "1000")!])
             ]))
-        try store.commitCheckpoint(torrentIds: [1], at: Timestamp(rawValue: 42))
+        // The snapshot journaled before the sync; progress journaled during the sync is not in it.
+        let snapshot = DurableCheckpoint(
+            torrentId: 1, verified: Bitfield(pattern: "1000000000")!, blockMasks: [1: Bitfield(pattern: "1000")!])
         try store.saveProgress(
             ProgressBatch(torrents: [
                 TorrentProgress(torrentId: 1, pieces: [2: true], blockMasks: [1: Bitfield(pattern: "1100")!])
             ]))
+        try store.commitCheckpoint([snapshot], at: Timestamp(rawValue: 42))
         let state = try #require(try store.resumeState(torrentId: 1))
         #expect(state.checkpointAt == Timestamp(rawValue: 42))
         #expect(state.verified.description == "1010000000")
         #expect(state.durableVerified?.description == "1000000000")
         #expect(state.blockMasks[1]?.description == "1100")
         #expect(state.durableBlockMasks == [1: Bitfield(pattern: "1000")!])
+    }
+
+    @Test func aCheckpointDropsDurableMasksItDoesNotVouchFor() throws {
+        let store = try Self.store()
+        try store.saveProgress(
+            ProgressBatch(torrents: [
+                TorrentProgress(
+                    torrentId: 1, blockMasks: [1: Bitfield(pattern: "1000")!, 3: Bitfield(pattern: "0100")!])
+            ]))
+        try store.commitCheckpoint(
+            [
+                DurableCheckpoint(
+                    torrentId: 1, verified: Bitfield(count: 10), blockMasks: [1: Bitfield(pattern: "1000")!])
+            ],
+            at: Timestamp(rawValue: 1))
+        try store.commitCheckpoint(
+            [
+                DurableCheckpoint(
+                    torrentId: 1, verified: Bitfield(count: 10), blockMasks: [3: Bitfield(pattern: "0100")!])
+            ],
+            at: Timestamp(rawValue: 2))
+        let state = try #require(try store.resumeState(torrentId: 1))
+        #expect(state.durableBlockMasks == [3: Bitfield(pattern: "0100")!])
+        #expect(state.durableVerified == Bitfield(count: 10))
+        #expect(throws: StoreError.self) {
+            try store.commitCheckpoint(
+                [DurableCheckpoint(torrentId: 1, verified: Bitfield(count: 3))], at: Timestamp(rawValue: 3))
+        }
+    }
+
+    @Test func fileStatsGoInTheSameTransactionAsProgress() throws {
+        let store = try Self.store()
+        let stat = FileStat(index: 0, size: 100_000, modificationTimeNanoseconds: 1_700_000_000_000_000_001)
+        try store.saveProgress(
+            ProgressBatch(torrents: [TorrentProgress(torrentId: 1, pieces: [0: true], fileStats: [stat])]))
+        #expect(try store.resumeState(torrentId: 1)?.files == [stat])
     }
 
     @Test func fileStatsRoundTrip() throws {

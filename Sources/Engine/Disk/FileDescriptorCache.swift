@@ -19,6 +19,7 @@ final class FileDescriptorCache: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [Int: Entry] = [:]
     private var dirty: Set<Int> = []
+    private var written: Set<Int> = []
     private var clock: UInt64 = 0
     private var isClosed = false
 
@@ -58,6 +59,16 @@ final class FileDescriptorCache: @unchecked Sendable {
         }
     }
 
+    /// The files written since they were last taken by ``takeWritten()`` (independent of ``takeDirty()``:
+    /// the journal records their sizes and times more often than they are synced).
+    func takeWritten() -> Set<Int> {
+        lock.withLock {
+            let files = written
+            written.removeAll()
+            return files
+        }
+    }
+
     /// Puts files back into the dirty set (after a failed sync).
     func markDirty(_ files: Set<Int>) {
         lock.withLock { dirty.formUnion(files) }
@@ -82,7 +93,10 @@ final class FileDescriptorCache: @unchecked Sendable {
         defer { lock.unlock() }
         guard !isClosed else { throw closedError() }
         clock += 1
-        if writable { dirty.insert(file) }
+        if writable {
+            dirty.insert(file)
+            written.insert(file)
+        }
         if var entry = entries[file] {
             if entry.writable || !writable {
                 entry.users += 1

@@ -32,9 +32,22 @@ public protocol PieceStorage: Sendable {
 
     /// Releases open files. Later calls fail with ``StorageError/Reason/closed``.
     func close() async
+
+    /// The size and modification time of each existing data file, for the check at start; `nil` for a
+    /// backend without files (nothing to check).
+    func currentFileStats() async -> [FileIndex: FileStat]?
+
+    /// The sizes and modification times of the files written since the previous call (for the journal).
+    func takeWrittenFileStats() async throws -> [FileStat]
 }
 
 extension PieceStorage {
+    /// No files: nothing to check at start.
+    public func currentFileStats() async -> [FileIndex: FileStat]? { nil }
+
+    /// No files: nothing to record.
+    public func takeWrittenFileStats() async throws -> [FileStat] { [] }
+
     /// Writes the block a request names.
     public func write(_ request: BlockRequest, bytes: [UInt8]) async throws {
         precondition(bytes.count == Int(request.length), "block length \(bytes.count) differs from \(request)")

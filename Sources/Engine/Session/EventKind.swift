@@ -41,4 +41,8 @@ public struct EventKind: RawRepresentable, Hashable, Sendable, Codable, Expressi
     public static let metadata: EventKind = "metadata"
     /// A file was found changed or missing at start.
     public static let fileChanged: EventKind = "file-changed"
+    /// Files with verified data were gone at start: their pieces are fetched again.
+    public static let dataMissing: EventKind = "data-missing"
+    /// A download got no data for the stall timeout and stopped holding an active slot.
+    public static let stalled: EventKind = "stalled"
 }

@@ -12,9 +12,11 @@ public protocol ResumeStore: Sendable {
     /// Torrents that no longer exist (purged meanwhile) are skipped.
     func saveProgress(_ batch: ProgressBatch) throws
 
-    /// Marks the current progress of `torrentIds` as durable, in one transaction. Call it only after the
-    /// data files written since the previous checkpoint were synced (DESIGN.md, invariant 3).
-    func commitCheckpoint(torrentIds: [Int64], at time: Timestamp) throws
+    /// Records progress as durable, in one transaction: each checkpoint's verified pieces and block masks
+    /// become the torrent's durable copies. Call it only after the data files holding that progress were
+    /// synced (DESIGN.md, invariant 3); the snapshot is what was journaled before the sync started, so
+    /// progress journaled during the sync is not made durable by mistake.
+    func commitCheckpoint(_ checkpoints: [DurableCheckpoint], at time: Timestamp) throws
 
     /// Records the size and modification time of files after writing to them (or after a check).
     func recordFileStats(torrentId: Int64, _ stats: [FileStat]) throws

@@ -26,6 +26,12 @@ public struct SessionConfiguration: Sendable {
     public var reconnectDelay: Duration
     /// Most attempts to dial an address that keeps failing.
     public var maxConnectAttempts: Int
+    /// How often progress goes to the resume store (one transaction each); a crash loses at most about
+    /// two of these intervals of downloaded data.
+    public var journalInterval: Duration
+    /// How often the data files are synced and the journaled progress is made durable (survives a power
+    /// loss).
+    public var checkpointInterval: Duration
 
     /// Defaults with a fresh peer id.
     public init(
@@ -33,7 +39,8 @@ public struct SessionConfiguration: Sendable {
         connectTimeout: Duration = .seconds(5), handshakeTimeout: Duration = .seconds(10),
         inactivityTimeout: Duration = .seconds(180), snubTimeout: Duration = .seconds(30),
         tickInterval: Duration = .milliseconds(500), hashFailuresToBan: Int = 3, reconnectDelay: Duration = .seconds(5),
-        maxConnectAttempts: Int = 8
+        maxConnectAttempts: Int = 8, journalInterval: Duration = .milliseconds(200),
+        checkpointInterval: Duration = .seconds(5)
     ) {
         precondition(peerId.count == 20, "a peer id is 20 bytes")
         self.peerId = peerId
@@ -48,5 +55,7 @@ public struct SessionConfiguration: Sendable {
         self.hashFailuresToBan = hashFailuresToBan
         self.reconnectDelay = reconnectDelay
         self.maxConnectAttempts = maxConnectAttempts
+        self.journalInterval = journalInterval
+        self.checkpointInterval = checkpointInterval
     }
 }

@@ -9,18 +9,21 @@ public struct TorrentProgress: Hashable, Sendable {
     public var blockMasks: [PieceIndex: Bitfield]
     /// Bytes to add to the lifetime counters (deltas since the previous flush, not totals).
     public var transferred: TransferTotals
+    /// Sizes and modification times of files written since the previous flush, taken after those writes.
+    public var fileStats: [FileStat]
 
     /// Creates a change set.
     public init(
         torrentId: Int64, pieces: [PieceIndex: Bool] = [:], blockMasks: [PieceIndex: Bitfield] = [:],
-        transferred: TransferTotals = TransferTotals()
+        transferred: TransferTotals = TransferTotals(), fileStats: [FileStat] = []
     ) {
         self.torrentId = torrentId
         self.pieces = pieces
         self.blockMasks = blockMasks
         self.transferred = transferred
+        self.fileStats = fileStats
     }
 
     /// True when there is nothing to write.
-    public var isEmpty: Bool { pieces.isEmpty && blockMasks.isEmpty && transferred.isZero }
+    public var isEmpty: Bool { pieces.isEmpty && blockMasks.isEmpty && transferred.isZero && fileStats.isEmpty }
 }

@@ -68,6 +68,7 @@ extension TorrentSession {
         case .blockReceived(let request, let block):
             let length = Int64(request.length)
             slot.lastBlockAt = now
+            lastDataAt = now
             slot.pipeline.record(bytes: Int(length))
             slot.downloadedUnsaved += length
             totals.downloaded += length
@@ -104,10 +105,13 @@ extension TorrentSession {
             }
             var buffer = spareBuffers.popLast() ?? []
             if buffer.count != length { buffer = [UInt8](repeating: 0, count: length) }
-            assemblies[piece] = PieceAssembly(buffer: buffer, blockCount: layout.blockCount(in: piece))
+            assemblyGeneration += 1
+            assemblies[piece] = PieceAssembly(
+                buffer: buffer, blockCount: layout.blockCount(in: piece), generation: assemblyGeneration)
             assembledBytes += length
         }
-        assemblies[piece]!.insert(request, block)
+        guard let index = layout.block(for: request) else { return .proceed }
+        assemblies[piece]!.insert(request, block: index, block, epoch: journalEpoch)
         guard assemblies[piece]!.isComplete, let assembly = assemblies.removeValue(forKey: piece) else {
             return .proceed
         }
@@ -120,6 +124,7 @@ extension TorrentSession {
     private func store(_ piece: PieceIndex, _ bytes: [UInt8]) {
         let expected = metainfo.pieceHashes.map { Array(PieceHasher.expected(piece, in: $0)) } ?? []
         let storage = self.storage
+        pendingStores += 1
         Task {
             let matches: Bool
             do {
@@ -142,16 +147,33 @@ extension TorrentSession {
 
     /// An assembled piece was hashed, and written when it matched.
     func pieceStored(_ piece: PieceIndex, matches: Bool) {
+        storeEnded()
         for request in layout.requests(in: piece) { _ = picker.blockWritten(request) }
         pieceChecked(piece, matches: matches)
     }
 
     /// Writing an assembled piece failed: the torrent cannot go on.
     func pieceStoreFailed(_ piece: PieceIndex, error: any Error) {
+        storeEnded()
         for request in layout.requests(in: piece) { picker.blockWriteFailed(request) }
         if failure == nil {
             failure = "cannot write to disk: \(error)"
             logger.error("\(failure!)")
+        }
+    }
+
+    private func storeEnded() {
+        pendingStores -= 1
+        if pendingStores == 0 {
+            for waiter in storeWaiters { waiter.resume() }
+            storeWaiters = []
+        }
+    }
+
+    /// Returns once no assembled piece is being hashed or written.
+    func waitForStores() async {
+        while pendingStores > 0 {
+            await withCheckedContinuation { storeWaiters.append($0) }
         }
     }
 

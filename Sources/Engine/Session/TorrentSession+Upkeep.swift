@@ -27,7 +27,6 @@ extension TorrentSession {
             peers[key] = slot
         }
         for key in peers.keys { fillRequests(key) }
-        if now - lastSave > .seconds(1) { saveProgress() }
     }
 
     /// Smoothed download rate over the last few seconds.
@@ -42,24 +41,8 @@ extension TorrentSession {
         return Double(bytes) / span
     }
 
-    /// Marks pieces already verified: from the resume store, or by hashing data that is on disk.
-    func restoreProgress() async throws {
-        var trusted: [PieceIndex] = []
-        if let resume, let torrentId, let state = try resume.resumeState(torrentId: torrentId) {
-            totals = state.totals
-            trusted = layout.pieces.filter { state.verified.contains($0.value) }
-        }
-        if trusted.isEmpty, let verifier = PieceVerifier(metainfo: metainfo) {
-            // Nothing recorded: data may still be there (a re-run, files copied in). Check what exists.
-            let report = await verifier.verify(storage, pieces: piecesWithData())
-            trusted = report.validPieces
-            for piece in trusted { unsavedPieces[piece] = true }
-        }
-        for piece in trusted { _ = picker.pieceVerified(piece) }
-    }
-
     /// Pieces all of whose bytes lie in files that exist with data (not freshly created holes).
-    private func piecesWithData() -> [PieceIndex] {
+    func piecesWithData() -> [PieceIndex] {
         guard let storage = storage as? FileStorage else { return layout.pieces }
         let map = storage.map
         var candidates: [PieceIndex] = []
@@ -77,36 +60,6 @@ extension TorrentSession {
             }
         }
         return candidates
-    }
-
-    /// Writes what changed since the last save in one transaction.
-    func saveProgress() {
-        lastSave = .now
-        guard let resume, let torrentId else {
-            unsavedPieces = [:]
-            unsavedTotals = TransferTotals()
-            return
-        }
-        var peerUpdates: [PeerUpdate] = []
-        for (key, slot) in peers where slot.downloadedUnsaved > 0 || slot.hashFailuresUnsaved > 0 {
-            peerUpdates.append(peerUpdate(slot))
-            peers[key]?.downloadedUnsaved = 0
-            peers[key]?.hashFailuresUnsaved = 0
-        }
-        let batch = ProgressBatch(
-            torrents: [TorrentProgress(torrentId: torrentId, pieces: unsavedPieces, transferred: unsavedTotals)],
-            peers: peerUpdates, trackers: unsavedTrackers.values.map { TrackerUpdate($0, torrentId: torrentId) },
-            events: unsavedEvents)
-        guard !batch.isEmpty else { return }
-        do {
-            try resume.saveProgress(batch)
-            unsavedPieces = [:]
-            unsavedTotals = TransferTotals()
-            unsavedEvents = []
-            unsavedTrackers = [:]
-        } catch {
-            logger.warning("saving progress failed, will retry: \(error)")
-        }
     }
 
     func peerUpdate(_ slot: PeerSlot, banned: Bool? = nil) -> PeerUpdate {

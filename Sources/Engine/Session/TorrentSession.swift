@@ -50,6 +50,28 @@ public actor TorrentSession {
     var spareBuffers: [[UInt8]] = []
     /// Most bytes of unfinished pieces held in memory; beyond it, blocks go to disk one by one.
     let assemblyLimit = 32 << 20
+    /// Tells a piece's assemblies apart (a new one starts after a failed hash).
+    var assemblyGeneration = 0
+    /// Assembled pieces being hashed and written, and who waits for them to be done.
+    var pendingStores = 0
+    var storeWaiters: [CheckedContinuation<Void, Never>] = []
+
+    /// What earlier runs left behind, and so what the recorded progress is worth.
+    let resumePolicy: ResumePolicy
+    /// The journal's interval counter (blocks remember the interval they arrived in).
+    var journalEpoch = 0
+    /// Verified pieces as the resume store has them.
+    var journaledVerified: Bitfield
+    /// Block masks as the resume store has them.
+    var journaledMasks: [PieceIndex: Bitfield] = [:]
+    /// The last durable checkpoint committed by this session.
+    var lastCheckpoint: DurableCheckpoint?
+    /// When the last block arrived (or the session started).
+    var lastDataAt = ContinuousClock.now
+    /// Journal transactions committed by this session.
+    public internal(set) var journalTransactions = 0
+    /// Bytes of existing data read back to check it when the session started.
+    public internal(set) var bytesReadAtStart: Int64 = 0
 
     /// Creates a session for `metainfo` whose data lives in `storage`.
     ///
@@ -59,13 +81,17 @@ public actor TorrentSession {
     ///   - filePriorities: one per file (0 skips it); empty means every file at normal priority.
     ///   - stopWhenComplete: end ``run()`` once every wanted piece is verified.
     ///   - trackers: how to reach the torrent's trackers; `nil` uses none (peers come from ``addPeers(_:source:)``).
+    ///   - resumePolicy: how earlier runs ended, which decides how far the recorded progress is trusted.
     public init(
         metainfo: Metainfo, storage: any PieceStorage, configuration: SessionConfiguration = SessionConfiguration(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, resume: (any ResumeStore)? = nil,
         torrentId: Int64? = nil, filePriorities: [PiecePriority] = [], stopWhenComplete: Bool = true,
-        trackers: (any TrackerTransport)? = nil, logger: Logger = Logger(label: "btq.session")
+        trackers: (any TrackerTransport)? = nil, resumePolicy: ResumePolicy = .cleanHistory,
+        logger: Logger = Logger(label: "btq.session")
     ) {
         self.trackers = trackers
+        self.resumePolicy = resumePolicy
+        self.journaledVerified = Bitfield(count: storage.layout.pieceCount)
         self.metainfo = metainfo
         self.layout = storage.layout
         self.storage = storage
@@ -126,14 +152,14 @@ public actor TorrentSession {
             piecesDone: piecesDone, piecesWanted: piecesWanted, bytesDone: bytesDone, bytesWanted: bytesWanted,
             downloaded: totals.downloaded, uploaded: totals.uploaded, wasted: totals.wasted,
             downloadRate: downloadRate(), peers: peers.values.filter(\.handshaken).count,
-            knownPeers: candidates.count, isComplete: picker.isComplete, failure: failure)
+            knownPeers: candidates.count, isComplete: picker.isComplete, failure: failure,
+            idleTime: .now - lastDataAt)
     }
 
     /// Prepares the files, finds what is already there, then downloads until complete (when
     /// `stopWhenComplete`), stopped or failed.
     public func run() async -> Outcome {
         do {
-            try await storage.prepare()
             try await restoreProgress()
         } catch {
             return await finish(.failed("\(error)"))
@@ -143,7 +169,9 @@ public actor TorrentSession {
         }
         let announcer = makeAnnouncer()
         self.announcer = announcer
+        lastDataAt = .now
         await withDiscardingTaskGroup { group in
+            group.addTask { await self.runJournal() }
             if let announcer {
                 group.addTask { await announcer.run() }
                 group.addTask {
@@ -179,14 +207,13 @@ public actor TorrentSession {
         return await finish(picker.isComplete ? .completed : .stopped)
     }
 
+    /// Writes out every block still in memory, journals it, syncs the files and commits a durable
+    /// checkpoint: a clean stop leaves nothing to redo.
     private func finish(_ outcome: Outcome) async -> Outcome {
-        do {
-            try await storage.flush()
-        } catch {
-            logger.warning("flush failed: \(error)")
-        }
+        await waitForStores()
+        await journal(everything: true)
+        await checkpoint()
         // The caller records the outcome as a state change (with its event) in the queue.
-        saveProgress()
         return outcome
     }
 }

@@ -24,6 +24,8 @@ public struct TorrentStatus: Sendable, Hashable {
     public var isComplete: Bool
     /// Why the session stopped, when it did.
     public var failure: String?
+    /// How long since the last block arrived (or since the session started, before any did).
+    public var idleTime: Duration = .zero
 
     /// Fraction of the wanted bytes verified.
     public var progress: Double { bytesWanted == 0 ? 1 : Double(bytesDone) / Double(bytesWanted) }

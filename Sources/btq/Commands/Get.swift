@@ -66,10 +66,11 @@ struct Get: AsyncParsableCommand {
             ProcessInfo.processInfo.environment["BTQ_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let configuration = SessionConfiguration(listenPort: port)
         let trackers = TrackerClient()
+        let processRun = try ProcessRun(store: database)
         let jobs = try records.map { record in
             try DownloadJob(
                 record: record, store: database, configuration: configuration, stopWhenComplete: true,
-                trackers: trackers, logger: logger)
+                trackers: trackers, resumePolicy: processRun.policy, logger: logger)
         }
         let addresses = peers.compactMap(PeerAddress.init(parsing:))
         let sessions = jobs.map(\.session)
@@ -88,6 +89,13 @@ struct Get: AsyncParsableCommand {
                     return (index, outcome)
                 }
             }
+            group.addTask {
+                while !Task.isCancelled {
+                    processRun.heartbeat()
+                    try? await Task.sleep(for: .seconds(1))
+                }
+                return (-1, .stopped)
+            }
             if !quiet {
                 group.addTask {
                     await Self.showProgress(jobs)
@@ -102,6 +110,7 @@ struct Get: AsyncParsableCommand {
             return outcomes
         }
         await trackers.shutdown()
+        processRun.end(clean: true)
         var failed = false
         for (index, job) in jobs.enumerated() {
             let status = await job.session.status()

@@ -47,9 +47,11 @@ struct Run: AsyncParsableCommand {
         var logger = Logger(label: "btq")
         logger.logLevel =
             ProcessInfo.processInfo.environment["BTQ_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        let processRun = try ProcessRun(store: database)
         let runner = QueueRunner(
             store: database, configuration: SessionConfiguration(listenPort: port), maxActive: maxActive,
-            peers: peers.compactMap(PeerAddress.init(parsing:)), maxPeersOverall: maxPeers, logger: logger)
+            peers: peers.compactMap(PeerAddress.init(parsing:)), maxPeersOverall: maxPeers, processRun: processRun,
+            logger: logger)
         let trap = SignalTrap { _ in Task { await runner.stop() } }
         defer { withExtendedLifetime(trap) {} }
         FileHandle.standardError.write(Data("btq: working the queue in \(path) (pid \(getpid()))\n".utf8))

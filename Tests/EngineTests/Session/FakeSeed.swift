@@ -6,7 +6,8 @@ import NIOPosix
 
 /// A minimal seeding peer on 127.0.0.1 for session tests: answers the handshake with `have all`
 /// (or a bitfield of `pieces`), unchokes whoever is interested and serves requests from `content`,
-/// inverting the bytes of every block of the pieces in `corrupt`.
+/// inverting the bytes of every block of the pieces in `corrupt`. With a `blockBudget`, each connection
+/// serves that many blocks and then ignores requests (a seed that stalls).
 final class FakeSeed: Sendable {
     let channel: any Channel
     let port: Int
@@ -20,9 +21,15 @@ final class FakeSeed: Sendable {
         let pieceCount: Int
         let pieces: Set<Int>?
         let corrupt: Set<Int>
+        let blockBudget: Int?
+        var served = 0
         let peerId = Array("-FS0001-".utf8) + (0..<12).map { _ in UInt8.random(in: 97...122) }
 
-        init(infoHash: [UInt8], content: [UInt8], pieceLength: Int, pieces: Set<Int>?, corrupt: Set<Int>) {
+        init(
+            infoHash: [UInt8], content: [UInt8], pieceLength: Int, pieces: Set<Int>?, corrupt: Set<Int>,
+            blockBudget: Int?
+        ) {
+            self.blockBudget = blockBudget
             self.infoHash = infoHash
             self.content = content
             self.pieceLength = pieceLength
@@ -49,6 +56,8 @@ final class FakeSeed: Sendable {
             case .message(.interested):
                 context.writeAndFlush(wrapOutboundOut(.message(.unchoke)), promise: nil)
             case .message(.request(let request)):
+                if let blockBudget, served >= blockBudget { return }
+                served += 1
                 let start = Int(request.piece.rawValue) * pieceLength + Int(request.begin)
                 var block = Array(content[start..<min(content.count, start + Int(request.length))])
                 if corrupt.contains(Int(request.piece.rawValue)) { block = block.map { ~$0 } }
@@ -62,7 +71,8 @@ final class FakeSeed: Sendable {
     }
 
     init(
-        infoHash: [UInt8], content: [UInt8], pieceLength: Int, pieces: Set<Int>? = nil, corrupt: Set<Int> = []
+        infoHash: [UInt8], content: [UInt8], pieceLength: Int, pieces: Set<Int>? = nil, corrupt: Set<Int> = [],
+        blockBudget: Int? = nil
     ) async throws {
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -72,7 +82,7 @@ final class FakeSeed: Sendable {
                     try child.pipeline.syncOperations.addHandler(
                         Handler(
                             infoHash: infoHash, content: content, pieceLength: pieceLength, pieces: pieces,
-                            corrupt: corrupt))
+                            corrupt: corrupt, blockBudget: blockBudget))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -90,6 +100,29 @@ final class FakeSeed: Sendable {
 struct SessionFixture {
     let content: [UInt8]
     let metainfo: Metainfo
+
+    /// A torrent of several files (`files`: name and length, in order) named "tree".
+    init(files: [(String, Int)], pieceLength: Int, seed: UInt64 = 7) {
+        var generator = SplitMix64(seed: seed)
+        let length = files.reduce(0) { $0 + $1.1 }
+        content = (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        var hashes: [UInt8] = []
+        var offset = 0
+        while offset < length {
+            hashes += Array(Insecure.SHA1.hash(data: content[offset..<min(length, offset + pieceLength)]))
+            offset += pieceLength
+        }
+        var list = Array("l".utf8)
+        for (name, size) in files {
+            list += Array("d6:lengthi\(size)e4:pathl\(name.utf8.count):\(name)ee".utf8)
+        }
+        list += Array("e".utf8)
+        let info =
+            Array("d5:files".utf8) + list
+            + Array("4:name4:tree12:piece lengthi\(pieceLength)e6:pieces\(hashes.count):".utf8) + hashes
+            + Array("e".utf8)
+        metainfo = try! Metainfo(bytes: Array("d4:info".utf8) + info + Array("e".utf8))
+    }
 
     init(length: Int, pieceLength: Int, seed: UInt64 = 7) {
         var generator = SplitMix64(seed: seed)

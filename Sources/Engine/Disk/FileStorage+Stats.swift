@@ -1,0 +1,34 @@
+import Glibc
+
+extension FileStorage {
+    /// The size and modification time of each of the torrent's regular files that exists on disk (pad
+    /// files, symlinks and unsafe paths are left out), for the check at start.
+    public func currentFileStats() async -> [FileIndex: FileStat]? {
+        let indices = files.indices.map { FileIndex($0) }
+        return await (try? executor.run { self.statSync(indices) }) ?? [:]
+    }
+
+    /// The sizes and modification times of the files written since the previous call, taken after
+    /// those writes: what the journal records, so that the next start can tell btq's own writes from
+    /// changes made behind its back.
+    public func takeWrittenFileStats() async throws -> [FileStat] {
+        let written = cache.takeWritten()
+        guard !written.isEmpty else { return [] }
+        let indices = written.sorted().map { FileIndex($0) }
+        let stats = try await executor.run { self.statSync(indices) }
+        return indices.compactMap { stats[$0] }
+    }
+
+    private func statSync(_ indices: [FileIndex]) -> [FileIndex: FileStat] {
+        var stats: [FileIndex: FileStat] = [:]
+        for index in indices {
+            let file = files[index.value]
+            guard !file.isPad, file.symlinkTarget == nil, let path = paths[index.value] else { continue }
+            var info = stat()
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            let nanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+            stats[index] = FileStat(index: index, size: Int64(info.st_size), modificationTimeNanoseconds: nanoseconds)
+        }
+        return stats
+    }
+}

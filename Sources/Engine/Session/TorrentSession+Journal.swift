@@ -1,0 +1,145 @@
+/// The progress journal (DESIGN.md, persistence invariants 1 to 3): every journal interval, blocks of
+/// slow pieces are written out and everything that changed goes to the resume store in one
+/// transaction; every checkpoint interval, the files are synced and what was journaled before the sync
+/// becomes durable.
+extension TorrentSession {
+    /// Journals and checkpoints until cancelled (the session's task group ends it).
+    func runJournal() async {
+        var lastCheckpoint = ContinuousClock.now
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: configuration.journalInterval)
+            } catch {
+                return
+            }
+            await journal()
+            if ContinuousClock.now - lastCheckpoint >= configuration.checkpointInterval {
+                await checkpoint()
+                lastCheckpoint = .now
+            }
+        }
+    }
+
+    /// One journal interval: writes the blocks of unfinished pieces that waited a whole interval in
+    /// memory (all of them when `everything`), then records what changed.
+    func journal(everything: Bool = false) async {
+        journalEpoch += 1
+        if resume != nil, torrentId != nil {
+            await flushAssemblies(before: everything ? Int.max : journalEpoch - 1)
+        }
+        await saveProgress()
+    }
+
+    /// Writes received blocks of unfinished pieces that arrived before journal epoch `epoch`, so the
+    /// journal may call them complete (nothing it records is a lie: the bytes are in the files first).
+    private func flushAssemblies(before epoch: Int) async {
+        for (piece, assembly) in assemblies {
+            let runs = assembly.blocksToFlush(before: epoch, blockLength: PieceLayout.blockSize)
+            for run in runs {
+                do {
+                    try await storage.write(piece: piece, begin: run.first * PieceLayout.blockSize, bytes: run.bytes)
+                } catch {
+                    if failure == nil {
+                        failure = "cannot write to disk: \(error)"
+                        logger.error("\(failure!)")
+                    }
+                    return
+                }
+                // The piece may have completed (and gone to be stored whole) during the write.
+                guard var current = assemblies[piece], current.generation == assembly.generation else { break }
+                current.markFlushed(first: run.first, count: run.count)
+                assemblies[piece] = current
+                for block in run.first..<run.first + run.count {
+                    _ = picker.blockWritten(layout.request(piece: piece, block: BlockIndex(block)))
+                }
+            }
+        }
+    }
+
+    /// The block masks of unfinished pieces as they stand: blocks that are in the files.
+    private func currentMasks() -> [PieceIndex: Bitfield] {
+        var masks: [PieceIndex: Bitfield] = [:]
+        for piece in picker.piecesInProgress {
+            let written = picker.writtenBlocks(in: piece)
+            guard !written.isEmpty else { continue }
+            var mask = Bitfield(count: layout.blockCount(in: piece))
+            for block in written { mask.set(block.value) }
+            masks[piece] = mask
+        }
+        return masks
+    }
+
+    /// Writes what changed since the last save in one transaction: verified pieces, block masks, counters,
+    /// file sizes and times, peers, trackers and events.
+    func saveProgress() async {
+        lastSave = .now
+        guard let resume, let torrentId else {
+            unsavedPieces = [:]
+            unsavedTotals = TransferTotals()
+            return
+        }
+        // Taken first: the file times must not be older than the writes the records below stand for. Nothing
+        // after this suspends, so the batch is one consistent picture.
+        let stats: [FileStat]
+        do {
+            stats = try await storage.takeWrittenFileStats()
+        } catch {
+            logger.warning("reading file times failed: \(error)")
+            stats = []
+        }
+        let masks = currentMasks()
+        var changedMasks: [PieceIndex: Bitfield] = [:]
+        for (piece, mask) in masks where journaledMasks[piece] != mask { changedMasks[piece] = mask }
+        for (piece, mask) in journaledMasks where masks[piece] == nil && !picker.has(piece) {
+            changedMasks[piece] = Bitfield(count: mask.count)
+        }
+        var peerUpdates: [(PeerKey, PeerUpdate)] = []
+        for (key, slot) in peers where slot.downloadedUnsaved > 0 || slot.hashFailuresUnsaved > 0 {
+            peerUpdates.append((key, peerUpdate(slot)))
+        }
+        let progress = TorrentProgress(
+            torrentId: torrentId, pieces: unsavedPieces, blockMasks: changedMasks, transferred: unsavedTotals,
+            fileStats: stats)
+        let batch = ProgressBatch(
+            torrents: [progress], peers: peerUpdates.map(\.1),
+            trackers: unsavedTrackers.values.map { TrackerUpdate($0, torrentId: torrentId) }, events: unsavedEvents)
+        guard !batch.isEmpty else { return }
+        do {
+            try resume.saveProgress(batch)
+        } catch {
+            logger.warning("saving progress failed, will retry: \(error)")
+            return
+        }
+        journalTransactions += 1
+        for (key, _) in peerUpdates {
+            peers[key]?.downloadedUnsaved = 0
+            peers[key]?.hashFailuresUnsaved = 0
+        }
+        for (piece, isVerified) in unsavedPieces {
+            journaledVerified.set(piece.value, to: isVerified)
+            if isVerified { journaledMasks[piece] = nil }
+        }
+        for (piece, mask) in changedMasks where !journaledVerified.contains(piece.value) {
+            journaledMasks[piece] = mask.isNone ? nil : mask
+        }
+        unsavedPieces = [:]
+        unsavedTotals = TransferTotals()
+        unsavedEvents = []
+        unsavedTrackers = [:]
+    }
+
+    /// Syncs the files written since the last checkpoint, then makes what was journaled before the sync
+    /// durable.
+    func checkpoint() async {
+        guard let resume, let torrentId else { return }
+        let snapshot = DurableCheckpoint(torrentId: torrentId, verified: journaledVerified, blockMasks: journaledMasks)
+        guard snapshot != lastCheckpoint else { return }
+        do {
+            try await storage.flush()
+            try resume.commitCheckpoint([snapshot], at: .now)
+            lastCheckpoint = snapshot
+        } catch {
+            logger.warning("durable checkpoint failed, will retry: \(error)")
+        }
+    }
+}

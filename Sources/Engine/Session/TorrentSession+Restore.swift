@@ -1,0 +1,150 @@
+/// Resuming: what the database says is done, checked against the files without reading them back
+/// (DESIGN.md, persistence invariants 3 and 4).
+extension TorrentSession {
+    /// What the check at start found.
+    struct RestoreFindings {
+        var verified: Bitfield
+        var masks: [PieceIndex: Bitfield] = [:]
+        var recheck: Set<PieceIndex> = []
+        var missingFiles: [String] = []
+        var changedFiles: [String] = []
+        var distrustedLatest = false
+    }
+
+    /// Marks pieces and blocks already done: from the resume store, checked against the files' sizes and
+    /// modification times; pieces of files changed behind btq's back (or not vouched for by a durable
+    /// checkpoint after a power loss) are hashed again, nothing else is read. With nothing recorded, data
+    /// already in the files (a re-run, files copied in) is found by hashing the pieces that have any.
+    /// Runs before ``PieceStorage/prepare()``, so a deleted file is seen as missing, not as a new hole.
+    func restoreProgress() async throws {
+        let recorded = try resume.flatMap { resume in try torrentId.flatMap { try resume.resumeState(torrentId: $0) } }
+        var findings = RestoreFindings(verified: Bitfield(count: layout.pieceCount))
+        if let state = recorded, state.verified.count == layout.pieceCount {
+            totals = state.totals
+            journaledVerified = state.verified
+            journaledMasks = state.blockMasks
+            findings = await check(state)
+        }
+        try await storage.prepare()
+        let nothingRecorded = findings.verified.isNone && findings.masks.isEmpty && findings.recheck.isEmpty
+        if nothingRecorded, findings.missingFiles.isEmpty {
+            // Nothing recorded: data may still be there. Check what exists.
+            findings.recheck = Set(piecesWithData())
+        }
+        for piece in findings.verified.setIndices.map({ PieceIndex($0) }) where !findings.recheck.contains(piece) {
+            _ = picker.pieceVerified(piece)
+        }
+        var restoredBlocks = 0
+        for (piece, mask) in findings.masks
+        where !findings.verified.contains(piece.value) && mask.count == layout.blockCount(in: piece) {
+            restoredBlocks += mask.cardinality
+            // Its other blocks go straight to disk too: the piece is hashed from the files, not from memory.
+            directPieces.insert(piece)
+            // A piece all of whose blocks were written but whose check did not get recorded: hash it.
+            if picker.restoreWrittenBlocks(mask.setIndices.map { BlockIndex($0) }, in: piece) {
+                findings.recheck.insert(piece)
+            }
+        }
+        let rechecked = findings.recheck.sorted()
+        var valid = 0
+        if !rechecked.isEmpty, let verifier = PieceVerifier(metainfo: metainfo) {
+            let report = await verifier.verify(storage, pieces: rechecked)
+            for piece in rechecked {
+                if report.valid[piece.value] {
+                    valid += 1
+                    _ = picker.pieceVerified(piece)
+                    if !journaledVerified.contains(piece.value) { unsavedPieces[piece] = true }
+                } else {
+                    _ = picker.pieceFailed(piece)
+                    if journaledVerified.contains(piece.value) { unsavedPieces[piece] = false }
+                }
+            }
+        }
+        for piece in journaledVerified.setIndices.map({ PieceIndex($0) }) where !picker.has(piece) {
+            unsavedPieces[piece] = false
+        }
+        bytesReadAtStart = rechecked.reduce(Int64(0)) { $0 + Int64(layout.length(of: $1)) }
+        recordRestore(findings, rechecked: rechecked.count, valid: valid, restoredBlocks: restoredBlocks)
+    }
+
+    /// Compares the recorded progress with the files on disk.
+    private func check(_ state: ResumeState) async -> RestoreFindings {
+        var findings = RestoreFindings(verified: state.verified, masks: state.blockMasks)
+        if resumePolicy.distrustsLatestProgress(checkpointAt: state.checkpointAt) {
+            let durable = state.durableVerified ?? Bitfield(count: layout.pieceCount)
+            findings.distrustedLatest = true
+            findings.verified = durable.count == layout.pieceCount ? durable : Bitfield(count: layout.pieceCount)
+            for piece in state.verified.setIndices where !findings.verified.contains(piece) {
+                findings.recheck.insert(PieceIndex(piece))
+            }
+            findings.masks = state.durableBlockMasks
+        }
+        guard let current = await storage.currentFileStats() else { return findings }
+        let recordedStats = Dictionary(state.files.map { ($0.index, $0) }, uniquingKeysWith: { $1 })
+        let map = FileSpanMap(files: metainfo.files, layout: layout)
+        for (position, file) in metainfo.files.enumerated() {
+            let index = FileIndex(position)
+            guard !file.isPad, file.symlinkTarget == nil, file.length > 0,
+                let range = map.pieceRange(touching: index)
+            else { continue }
+            let pieces = (range.lowerBound.value...range.upperBound.value).map { PieceIndex($0) }
+            let hasProgress = pieces.contains {
+                findings.verified.contains($0.value) || findings.masks[$0] != nil || findings.recheck.contains($0)
+            }
+            guard hasProgress else { continue }
+            let name = file.path.joined(separator: "/")
+            guard let actual = current[index] else {
+                findings.missingFiles.append(name)
+                for piece in pieces {
+                    findings.verified.clear(piece.value)
+                    findings.masks[piece] = nil
+                    findings.recheck.remove(piece)
+                }
+                continue
+            }
+            if let record = recordedStats[index], record.size == actual.size,
+                record.modificationTimeNanoseconds == actual.modificationTimeNanoseconds
+                    || resumePolicy.isOwnLateWrite(
+                        recordedNanoseconds: record.modificationTimeNanoseconds,
+                        actualNanoseconds: actual.modificationTimeNanoseconds)
+            {
+                continue
+            }
+            // Changed behind btq's back (or never recorded): its pieces are hashed again, and blocks of its
+            // unfinished pieces are not trusted.
+            findings.changedFiles.append(name)
+            for piece in pieces {
+                if findings.verified.contains(piece.value) { findings.recheck.insert(piece) }
+                findings.verified.clear(piece.value)
+                findings.masks[piece] = nil
+            }
+        }
+        return findings
+    }
+
+    private func recordRestore(_ findings: RestoreFindings, rechecked: Int, valid: Int, restoredBlocks: Int) {
+        guard let torrentId else { return }
+        func list(_ names: [String]) -> String {
+            names.count <= 3 ? names.joined(separator: ", ") : names.prefix(3).joined(separator: ", ") + ", ..."
+        }
+        if !findings.missingFiles.isEmpty {
+            unsavedEvents.append(
+                HistoryEvent(
+                    torrentId: torrentId, kind: .dataMissing,
+                    detail: "\(findings.missingFiles.count) file(s) missing (\(list(findings.missingFiles))): "
+                        + "their pieces are downloaded again"))
+        }
+        if !findings.changedFiles.isEmpty {
+            unsavedEvents.append(
+                HistoryEvent(
+                    torrentId: torrentId, kind: .fileChanged,
+                    detail: "\(findings.changedFiles.count) file(s) changed on disk (\(list(findings.changedFiles))): "
+                        + "their pieces are rechecked"))
+        }
+        var detail = "\(picker.haveCount) of \(layout.pieceCount) pieces verified"
+        if restoredBlocks > 0 { detail += ", \(restoredBlocks) blocks of unfinished pieces kept" }
+        detail += "; rechecked \(rechecked) piece(s), \(valid) valid (\(bytesReadAtStart) bytes read)"
+        if findings.distrustedLatest { detail += "; progress after the last durable checkpoint was distrusted" }
+        unsavedEvents.append(HistoryEvent(torrentId: torrentId, kind: .checked, detail: detail))
+    }
+}

@@ -1,0 +1,88 @@
+import Engine
+import Foundation
+import GRDB
+
+/// One run of a btq process that works torrents (`btq run`, `btq get`), as the `runs` table keeps it.
+public struct RunRecord: Hashable, Sendable {
+    /// Its row id.
+    public var id: Int64
+    /// The process id it had.
+    public var pid: Int32
+    /// The kernel's boot id while it ran.
+    public var bootId: String?
+    /// When it started.
+    public var startedAt: Date
+    /// Its last sign of life (refreshed while it runs).
+    public var heartbeatAt: Date
+    /// When it stopped, if it did.
+    public var stoppedAt: Date?
+    /// True when it stopped cleanly (everything flushed and checkpointed).
+    public var clean: Bool
+}
+
+extension BtqStore {
+    /// Records the start of a run and returns its id.
+    public func beginRun(pid: Int32, bootId: String?, at now: Date = Date()) throws -> Int64 {
+        try writer.write { db in
+            let millis = now.millisecondsSince1970
+            try db.execute(
+                sql: "INSERT INTO runs (pid, boot_id, started_at, heartbeat_at) VALUES (?, ?, ?, ?)",
+                arguments: [Int64(pid), bootId, millis, millis])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Refreshes a run's sign of life.
+    public func heartbeat(runId: Int64, at now: Date = Date()) throws {
+        try writer.write { db in
+            try db.execute(
+                sql: "UPDATE runs SET heartbeat_at = ? WHERE id = ?", arguments: [now.millisecondsSince1970, runId])
+        }
+    }
+
+    /// Records the end of a run; `clean` when every torrent it worked was flushed and checkpointed.
+    public func endRun(runId: Int64, clean: Bool, at now: Date = Date()) throws {
+        try writer.write { db in
+            let millis = now.millisecondsSince1970
+            try db.execute(
+                sql: "UPDATE runs SET heartbeat_at = ?, stopped_at = ?, clean = ? WHERE id = ?",
+                arguments: [millis, millis, clean, runId])
+        }
+    }
+
+    /// Runs that never recorded their stop (killed, crashed, or the machine went down; or still running),
+    /// newest first, at most `limit`.
+    public func unfinishedRuns(limit: Int = 100) throws -> [RunRecord] {
+        try writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, pid, boot_id, started_at, heartbeat_at, stopped_at, clean FROM runs
+                    WHERE stopped_at IS NULL ORDER BY id DESC LIMIT ?
+                    """,
+                arguments: [limit]
+            ).map(Self.runRecord)
+        }
+    }
+
+    /// Every recorded run, newest first, at most `limit`.
+    public func runs(limit: Int = 100) throws -> [RunRecord] {
+        try writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, pid, boot_id, started_at, heartbeat_at, stopped_at, clean FROM runs
+                    ORDER BY id DESC LIMIT ?
+                    """,
+                arguments: [limit]
+            ).map(Self.runRecord)
+        }
+    }
+
+    private static func runRecord(_ row: Row) -> RunRecord {
+        RunRecord(
+            id: row[0], pid: Int32(truncatingIfNeeded: row[1] as Int64), bootId: row[2],
+            startedAt: Date(millisecondsSince1970: row[3]), heartbeatAt: Date(millisecondsSince1970: row[4]),
+            stoppedAt: (row[5] as Int64?).map(Date.init(millisecondsSince1970:)), clean: row[6])
+    }
+}

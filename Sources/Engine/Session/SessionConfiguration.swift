@@ -39,7 +39,7 @@ public struct SessionConfiguration: Sendable {
         connectTimeout: Duration = .seconds(5), handshakeTimeout: Duration = .seconds(10),
         inactivityTimeout: Duration = .seconds(180), snubTimeout: Duration = .seconds(30),
         tickInterval: Duration = .milliseconds(500), hashFailuresToBan: Int = 3, reconnectDelay: Duration = .seconds(5),
-        maxConnectAttempts: Int = 8, journalInterval: Duration = .milliseconds(200),
+        maxConnectAttempts: Int = 8, journalInterval: Duration = .milliseconds(100),
         checkpointInterval: Duration = .seconds(5)
     ) {
         precondition(peerId.count == 20, "a peer id is 20 bytes")

@@ -1,0 +1,114 @@
+import Engine
+import Foundation
+import Store
+import Synchronization
+import Testing
+
+/// The queue manager: a limit on active downloads taken from the database, queue order, and pause,
+/// resume and move from the CLI reaching a running daemon; stalled downloads give up their slot.
+@Suite("btq run manages the queue", .enabled(if: E2E.isEnabled))
+struct QueueManagerTests {
+    @Test func twoAtATimeInQueueOrderWithPauseResumeAndMove() async {
+        await Scenario.run { scenario in
+            var contents: [TestContent] = []
+            for index in 1...5 {
+                contents.append(
+                    try TestContent.singleFile(
+                        name: "item\(index).bin", size: 3 << 20, seed: UInt64(50 + index), in: scenario.path("data")))
+            }
+            let tracker = try OpenTracker(scenario)
+            let btq = try Btq(scenario)
+            var torrents: [TestTorrent] = []
+            for content in contents { torrents.append(try await btq.create(content, trackers: [tracker.httpAnnounce])) }
+            try await tracker.start(whitelisting: torrents)
+            // One seeder for all five, 1.5 MB/s in all: each download lasts a few seconds.
+            _ = try await LibtorrentSeeder.start(
+                in: scenario, torrents: torrents, data: scenario.path("data"), uploadRate: 1_500_000)
+            let out = try scenario.folder("download")
+            for torrent in torrents { try await btq.run(["add", torrent.url.path, "--dir", out.path]) }
+            let ids = try torrents.map { try btq.record(of: $0).id }
+            try await btq.run(["config", "set", "max_active_downloads", "2"])
+
+            let daemon = try scenario.start(
+                "btq run", Btq.executable, ["run", "--port", "\(try FreePort.next())"],
+                environment: ["BTQ_DB": btq.database.path])
+            let store = try btq.store()
+            let most = Mutex(0)
+            let watcher = Task {
+                while !Task.isCancelled {
+                    let downloading = (try? store.torrents().filter { $0.state == .downloading }.count) ?? 0
+                    most.withLock { $0 = max($0, downloading) }
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            defer { watcher.cancel() }
+            let queued = torrents
+            @Sendable func state(_ index: Int) throws -> TorrentState { try btq.record(of: queued[index]).state }
+
+            try await daemon.waitUntil("the first two start", timeout: .seconds(30)) {
+                try state(0) == .downloading && state(1) == .downloading
+            }
+            scenario.expect(
+                try (2..<5).allSatisfy { try state($0) == .queued }, "the other three wait in the queue")
+
+            try await btq.run(["pause", "\(ids[1])"])
+            try await daemon.waitUntil("the paused one stops and the third starts", timeout: .seconds(3)) {
+                try state(1) == .paused && state(2) == .downloading
+            }
+            try await btq.run(["move", "\(ids[4])", "top"])
+            try await btq.run(["resume", "\(ids[1])"])
+            try await daemon.waitUntil("every torrent completes", timeout: E2E.downloadTimeout) {
+                try (0..<5).allSatisfy { try state($0) == .completed }
+            }
+            watcher.cancel()
+            scenario.expect(
+                most.withLock { $0 } == 2, "never more than two downloads at once (\(most.withLock { $0 }))")
+
+            let started = try store.events().filter { $0.kind == "started" }.compactMap(\.torrentId)
+            // The fifth was moved to the top, ahead of the resumed second and the fourth.
+            let expected = [ids[0], ids[1], ids[2], ids[4], ids[1], ids[3]]
+            scenario.expect(started == expected, "downloads started in queue order \(expected): \(started)")
+            for content in contents {
+                let report = TestContent.verify(downloaded: out, against: content)
+                scenario.expect(report.isOK, "\(content.name): \(report)")
+            }
+            kill(daemon.pid, SIGTERM)
+            _ = await daemon.waitForExit(timeout: .seconds(5))
+        }
+    }
+
+    @Test func aStalledDownloadGivesUpItsSlot() async {
+        await Scenario.run { scenario in
+            let dead = try TestContent.singleFile(
+                name: "nobody-has-it.bin", size: 1 << 20, seed: 60, in: scenario.path("d1"))
+            let live = try TestContent.singleFile(name: "seeded.bin", size: 2 << 20, seed: 61, in: scenario.path("d2"))
+            let tracker = try OpenTracker(scenario)
+            let btq = try Btq(scenario)
+            let deadTorrent = try await btq.create(dead, trackers: [tracker.httpAnnounce])
+            let liveTorrent = try await btq.create(live, trackers: [tracker.httpAnnounce])
+            try await tracker.start(whitelisting: [deadTorrent, liveTorrent])
+            _ = try await LibtorrentSeeder.start(in: scenario, torrents: [liveTorrent], data: live.root)
+            let out = try scenario.folder("download")
+            try await btq.run(["add", deadTorrent.url.path, liveTorrent.url.path, "--dir", out.path])
+            try await btq.run(["config", "set", "stall_timeout", "10"])
+            let daemon = try scenario.start(
+                "btq run", Btq.executable, ["run", "--port", "\(try FreePort.next())", "--max-active", "1"],
+                environment: ["BTQ_DB": btq.database.path])
+            try await daemon.waitUntil("the torrent nobody seeds starts first", timeout: .seconds(30)) {
+                try btq.record(of: deadTorrent).state == .downloading
+            }
+            scenario.expect(try btq.record(of: liveTorrent).state == .queued, "the second waits for the only slot")
+            try await daemon.waitUntil("the seeded one completes in the stalled one's slot", timeout: .seconds(60)) {
+                try btq.record(of: liveTorrent).state == .completed
+            }
+            let deadId = try btq.record(of: deadTorrent).id
+            let stalled = try btq.store().events(torrentId: deadId).filter { $0.kind == "stalled" }
+            scenario.expect(stalled.count == 1, "one stalled event for the torrent without peers: \(stalled)")
+            scenario.expect(
+                try btq.record(of: deadTorrent).state == .downloading,
+                "the stalled one keeps trying (still downloading)")
+            kill(daemon.pid, SIGTERM)
+            _ = await daemon.waitForExit(timeout: .seconds(5))
+        }
+    }
+}

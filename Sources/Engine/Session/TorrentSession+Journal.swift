@@ -39,10 +39,7 @@ extension TorrentSession {
                 do {
                     try await storage.write(piece: piece, begin: run.first * PieceLayout.blockSize, bytes: run.bytes)
                 } catch {
-                    if failure == nil {
-                        failure = "cannot write to disk: \(error)"
-                        logger.error("\(failure!)")
-                    }
+                    fail("cannot write to disk: \(error)")
                     return
                 }
                 // The piece may have completed (and gone to be stored whole) during the write.

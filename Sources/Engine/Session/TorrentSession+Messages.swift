@@ -156,10 +156,7 @@ extension TorrentSession {
     func pieceStoreFailed(_ piece: PieceIndex, error: any Error) {
         storeEnded()
         for request in layout.requests(in: piece) { picker.blockWriteFailed(request) }
-        if failure == nil {
-            failure = "cannot write to disk: \(error)"
-            logger.error("\(failure!)")
-        }
+        fail("cannot write to disk: \(error)")
     }
 
     private func storeEnded() {
@@ -188,10 +185,7 @@ extension TorrentSession {
     /// The disk refused a block: the torrent cannot go on (disk full, permissions...).
     func blockWriteFailed(_ request: BlockRequest, error: any Error) {
         picker.blockWriteFailed(request)
-        if failure == nil {
-            failure = "cannot write to disk: \(error)"
-            logger.error("\(failure!)")
-        }
+        fail("cannot write to disk: \(error)")
     }
 
     private func startHashing(_ piece: PieceIndex) {
@@ -213,7 +207,7 @@ extension TorrentSession {
     private func hashReadFailed(_ piece: PieceIndex, error: any Error) {
         hashing.remove(piece)
         _ = picker.pieceFailed(piece)
-        if failure == nil { failure = "cannot read back piece \(piece): \(error)" }
+        fail("cannot read back piece \(piece): \(error)")
     }
 
     /// A piece's hash is known: mark it verified and announce it, or throw it away and blame its senders.

@@ -128,6 +128,15 @@ public actor TorrentSession {
         for peer in peers.values { peer.channel.close(promise: nil) }
     }
 
+    /// Stops the torrent for a fault (disk full, unwritable folder...): the first reason is kept, and
+    /// peers are closed at once so nothing more is downloaded that could not be stored.
+    func fail(_ reason: String) {
+        guard failure == nil else { return }
+        failure = reason
+        logger.error("\(reason)")
+        for peer in peers.values { peer.channel.close(promise: nil) }
+    }
+
     /// Addresses banned for sending data that failed its hash check.
     public func bannedAddresses() -> [PeerAddress] {
         candidates.values.filter(\.banned).map(\.address).sorted { $0.description < $1.description }

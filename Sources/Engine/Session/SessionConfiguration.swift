@@ -26,6 +26,10 @@ public struct SessionConfiguration: Sendable {
     public var reconnectDelay: Duration
     /// Most attempts to dial an address that keeps failing.
     public var maxConnectAttempts: Int
+    /// Peers unchoked for their rates (or in turn while seeding), besides the one optimistic unchoke.
+    public var uploadSlots: Int = 4
+    /// How often the choker reconsiders who is unchoked (the optimistic unchoke rotates every third time).
+    public var rechokeInterval: Duration = .seconds(10)
 
     /// Defaults with a fresh peer id.
     public init(

@@ -26,6 +26,7 @@ extension TorrentSession {
             }
             peers[key] = slot
         }
+        rechokeIfDue(now: now)
         for key in peers.keys { fillRequests(key) }
         if now - lastSave > .seconds(1) { saveProgress() }
     }
@@ -88,10 +89,12 @@ extension TorrentSession {
             return
         }
         var peerUpdates: [PeerUpdate] = []
-        for (key, slot) in peers where slot.downloadedUnsaved > 0 || slot.hashFailuresUnsaved > 0 {
+        for (key, slot) in peers
+        where slot.downloadedUnsaved > 0 || slot.hashFailuresUnsaved > 0 || slot.upload.uploadedUnsaved > 0 {
             peerUpdates.append(peerUpdate(slot))
             peers[key]?.downloadedUnsaved = 0
             peers[key]?.hashFailuresUnsaved = 0
+            peers[key]?.upload.uploadedUnsaved = 0
         }
         let batch = ProgressBatch(
             torrents: [TorrentProgress(torrentId: torrentId, pieces: unsavedPieces, transferred: unsavedTotals)],
@@ -113,7 +116,8 @@ extension TorrentSession {
         PeerUpdate(
             torrentId: torrentId ?? 0, address: slot.address.hostString, port: Int(slot.address.port),
             peerId: slot.peerId, client: slot.peerId.flatMap(PeerID.clientName), source: slot.source,
-            downloadedDelta: slot.downloadedUnsaved, hashFailuresDelta: slot.hashFailuresUnsaved, banned: banned)
+            downloadedDelta: slot.downloadedUnsaved, uploadedDelta: slot.upload.uploadedUnsaved,
+            hashFailuresDelta: slot.hashFailuresUnsaved, banned: banned)
     }
 
     /// Saves a peer's counters now (it is leaving, or was banned).

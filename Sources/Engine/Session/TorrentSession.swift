@@ -50,6 +50,12 @@ public actor TorrentSession {
     var spareBuffers: [[UInt8]] = []
     /// Most bytes of unfinished pieces held in memory; beyond it, blocks go to disk one by one.
     let assemblyLimit = 32 << 20
+    /// Rate limits, global and this torrent's.
+    let limits: TransferLimits
+    /// Recently read pieces, for serving requests.
+    let readCache: PieceReadCache
+    /// Choking, incoming peers and upload accounting (see `TorrentSession+Uploads.swift`).
+    var seeding: SeedingState
 
     /// Creates a session for `metainfo` whose data lives in `storage`.
     ///
@@ -59,13 +65,18 @@ public actor TorrentSession {
     ///   - filePriorities: one per file (0 skips it); empty means every file at normal priority.
     ///   - stopWhenComplete: end ``run()`` once every wanted piece is verified.
     ///   - trackers: how to reach the torrent's trackers; `nil` uses none (peers come from ``addPeers(_:source:)``).
+    ///   - limits: the upload and download rate limits it obeys.
     public init(
         metainfo: Metainfo, storage: any PieceStorage, configuration: SessionConfiguration = SessionConfiguration(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, resume: (any ResumeStore)? = nil,
         torrentId: Int64? = nil, filePriorities: [PiecePriority] = [], stopWhenComplete: Bool = true,
-        trackers: (any TrackerTransport)? = nil, logger: Logger = Logger(label: "btq.session")
+        trackers: (any TrackerTransport)? = nil, limits: TransferLimits = TransferLimits(),
+        logger: Logger = Logger(label: "btq.session")
     ) {
         self.trackers = trackers
+        self.limits = limits
+        self.readCache = PieceReadCache(storage: storage)
+        self.seeding = SeedingState(configuration: configuration)
         self.metainfo = metainfo
         self.layout = storage.layout
         self.storage = storage
@@ -125,7 +136,7 @@ public actor TorrentSession {
         return TorrentStatus(
             piecesDone: piecesDone, piecesWanted: piecesWanted, bytesDone: bytesDone, bytesWanted: bytesWanted,
             downloaded: totals.downloaded, uploaded: totals.uploaded, wasted: totals.wasted,
-            downloadRate: downloadRate(), peers: peers.values.filter(\.handshaken).count,
+            downloadRate: downloadRate(), uploadRate: uploadRate(), peers: peers.values.filter(\.handshaken).count,
             knownPeers: candidates.count, isComplete: picker.isComplete, failure: failure)
     }
 
@@ -141,6 +152,7 @@ public actor TorrentSession {
         if picker.isComplete, stopWhenComplete {
             return await finish(.completed)
         }
+        seeding.acceptingIncoming = true
         let announcer = makeAnnouncer()
         self.announcer = announcer
         await withDiscardingTaskGroup { group in
@@ -168,6 +180,7 @@ public actor TorrentSession {
                     stopRequested = true  // cancelled: stop like stop() does, without spinning
                 }
             }
+            seeding.acceptingIncoming = false
             for peer in peers.values { peer.channel.close(promise: nil) }
             if let announcer {
                 if picker.isComplete, !completionAnnounced { await announcer.downloadCompleted() }

@@ -16,6 +16,8 @@ public struct TorrentStatus: Sendable, Hashable {
     public var wasted: Int64
     /// Download rate, bytes per second, smoothed.
     public var downloadRate: Double
+    /// Upload rate, bytes per second, smoothed.
+    public var uploadRate: Double = 0
     /// Connected peers (handshake done).
     public var peers: Int
     /// Peers we know addresses of.

@@ -28,8 +28,14 @@ struct Get: AsyncParsableCommand {
         name: .customLong("peer"), help: ArgumentHelp("Also connect to this peer; repeatable.", valueName: "host:port"))
     var peers: [String] = []
 
-    @Option(name: .long, help: "The TCP port announced to trackers and peers.")
+    @Option(name: .long, help: "The TCP port to listen on for peers, announced to trackers.")
     var port: UInt16 = 6881
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The address to listen on (default: the setting bind_address, else 0.0.0.0).", valueName: "ip"))
+    var bindAddress: String?
 
     @Option(
         name: .long,
@@ -48,6 +54,9 @@ struct Get: AsyncParsableCommand {
             throw ValidationError("--only '\(only)' is not a comma-separated list of file indexes.")
         }
         guard port > 0 else { throw ValidationError("--port must be 1...65535.") }
+        if let bindAddress, SettingText.ipAddress(bindAddress) == nil {
+            throw ValidationError("--bind-address '\(bindAddress)' is not a numeric IPv4 or IPv6 address.")
+        }
     }
 
     func run() async throws {
@@ -66,11 +75,21 @@ struct Get: AsyncParsableCommand {
             ProcessInfo.processInfo.environment["BTQ_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let configuration = SessionConfiguration(listenPort: port)
         let trackers = TrackerClient()
+        let settings = TransferSettings(store: database)
+        let limiters = RateLimiters()
+        limiters.apply(settings)
         let jobs = try records.map { record in
             try DownloadJob(
                 record: record, store: database, configuration: configuration, stopWhenComplete: true,
-                trackers: trackers, logger: logger)
+                trackers: trackers, limits: limiters.limits(own: try database.rateLimits(torrentId: record.id)),
+                logger: logger)
         }
+        // Peers may connect to us while we download: we upload what we have.
+        let registry = SessionRegistry()
+        for job in jobs { registry.add(job.session) }
+        let listener = await Listening.start(
+            host: bindAddress ?? settings.bindAddress, port: port, registry: registry)
+        defer { listener?.close() }
         let addresses = peers.compactMap(PeerAddress.init(parsing:))
         let sessions = jobs.map(\.session)
         let trap = SignalTrap { _ in

@@ -13,7 +13,7 @@ struct DownloadJob: Sendable {
     /// Prepares a job for `record`; throws a `UserError` for what cannot be downloaded yet.
     init(
         record: TorrentRecord, store: BtqStore, configuration: SessionConfiguration, stopWhenComplete: Bool,
-        trackers: TrackerClient?, logger: Logger
+        trackers: TrackerClient?, limits: TransferLimits = TransferLimits(), logger: Logger
     ) throws {
         guard let bytes = try store.metainfoBytes(torrentId: record.id) else {
             throw UserError(
@@ -31,6 +31,6 @@ struct DownloadJob: Sendable {
         self.session = TorrentSession(
             metainfo: metainfo, storage: storage, configuration: configuration, resume: store, torrentId: record.id,
             filePriorities: priorities, stopWhenComplete: stopWhenComplete, trackers: trackers,
-            logger: logger)
+            limits: limits, logger: logger)
     }
 }

@@ -6,16 +6,23 @@ import Store
 /// Works the queue from the database: keeps up to N torrents downloading in queue order, starts the
 /// next when one ends, and follows what the CLI writes (new torrents, pause, remove, queue moves).
 actor QueueRunner {
-    private struct Active {
+    struct Active {
         let job: DownloadJob
         let task: Task<TorrentSession.Outcome, Never>
+        let limits: TransferLimits
+        /// Holds a seed slot (started complete, or finished its download and went on seeding).
+        var seeding: Bool
+        /// The state to record when the session ends because the runner stopped it.
+        var endState: TorrentState?
+        /// Seeding time counted and not yet saved.
+        var seedClock = SeedClock()
     }
 
-    private let store: BtqStore
+    let store: BtqStore
     private let configuration: SessionConfiguration
     private let logger: Logger
     private let fixedMaxActive: Int?
-    private var active: [Int64: Active] = [:]
+    var active: [Int64: Active] = [:]
     private var stopping = false
     private var finished: [(Int64, TorrentSession.Outcome)] = []
 
@@ -25,11 +32,15 @@ actor QueueRunner {
     private let manualPeers: [PeerAddress]
     private let maxPeersOverall: Int
     private let trackers = TrackerClient()
+    private let registry: SessionRegistry
+    private let limiters = RateLimiters()
+    private(set) var settings = TransferSettings()
 
     init(
         store: BtqStore, configuration: SessionConfiguration, maxActive: Int?, peers: [PeerAddress] = [],
-        maxPeersOverall: Int = 200, logger: Logger
+        maxPeersOverall: Int = 200, registry: SessionRegistry = SessionRegistry(), logger: Logger
     ) {
+        self.registry = registry
         self.maxPeersOverall = maxPeersOverall
         self.store = store
         self.manualPeers = peers
@@ -42,7 +53,7 @@ actor QueueRunner {
     func run(pollInterval: Duration = .milliseconds(500), onChange: @Sendable (String) -> Void) async {
         while !stopping {
             do {
-                try reconcile(onChange: onChange)
+                try await reconcile(onChange: onChange)
             } catch {
                 logger.error("queue: \(error)")
             }
@@ -51,8 +62,12 @@ actor QueueRunner {
         for entry in active.values { await entry.job.session.stop() }
         for (id, entry) in active {
             _ = await entry.task.value
-            // Interrupted by the daemon's own stop: it goes on at the next start.
-            try? store.setState(torrentId: id, .queued)
+            var clock = entry.seedClock
+            try? store.addSeedingSeconds(torrentId: id, clock.takeUnsaved())
+            // Interrupted by the daemon's own stop: it goes on (downloading or seeding) at the next start.
+            if let current = try? store.torrent(id: id), !current.isRemoved, current.state != .paused {
+                try? store.setState(torrentId: id, .queued)
+            }
         }
         active = [:]
         await trackers.shutdown()
@@ -74,15 +89,24 @@ actor QueueRunner {
     }
 
     /// One pass: settle finished sessions, stop what the user paused or removed, start what fits.
-    private func reconcile(onChange: @Sendable (String) -> Void) throws {
+    private func reconcile(onChange: @Sendable (String) -> Void) async throws {
+        settings = TransferSettings(store: store)
+        limiters.apply(settings)
         for (id, outcome) in finished {
-            guard let entry = active.removeValue(forKey: id) else { continue }
+            guard var entry = active.removeValue(forKey: id) else { continue }
             let name = entry.job.record.name
             let current = try store.torrent(id: id)
+            try store.addSeedingSeconds(torrentId: id, entry.seedClock.takeUnsaved())
             switch outcome {
             case .completed:
-                try store.setState(torrentId: id, .completed)
-                onChange("completed #\(id) \(name)")
+                // Complete, and stopped by the runner (seed limit, no seed slot) or by the user.
+                if let current, current.isRemoved || current.state == .paused {
+                    onChange("stopped #\(id) \(name)")
+                } else {
+                    let state = entry.endState ?? .completed
+                    try store.setState(torrentId: id, state)
+                    onChange(state == .completed ? "completed #\(id) \(name)" : "\(state.rawValue) #\(id) \(name)")
+                }
             case .failed(let reason):
                 try store.setState(torrentId: id, .error, error: reason)
                 onChange("error #\(id) \(name): \(reason)")
@@ -97,33 +121,61 @@ actor QueueRunner {
         finished = []
 
         let records = try store.torrents()
+        let ownLimits = try store.allRateLimits()
         let byId = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })
         for (id, entry) in active {
             let record = byId[id]
             if record == nil || record?.state == .paused {
                 Task { await entry.job.session.stop() }
             }
+            entry.limits.apply(ownLimits[id] ?? TorrentRateLimits())
         }
-        var slots = maxActive() - active.count
-        for record in records where slots > 0 && active[record.id] == nil {
-            guard record.state == .queued || record.state == .downloading else { continue }
+        try await followSeeding(onChange: onChange)
+        var downloadSlots = maxActive() - active.values.filter { !$0.seeding }.count
+        var seedSlots = settings.maxSeeds - active.values.filter(\.seeding).count
+        for record in records where active[record.id] == nil {
+            guard record.state == .queued || record.state == .downloading || record.state == .seeding else { continue }
+            // Finished before (and not taken back to downloading by new wanted files): a seed.
+            let isSeed = record.state == .seeding || record.completedAt != nil
+            if isSeed {
+                guard seedSlots > 0 else { continue }
+                if let reached = try seedLimitReached(record, uploaded: record.uploaded, downloaded: record.downloaded)
+                {
+                    try store.recordEvent(torrentId: record.id, .seedLimit, detail: reached)
+                    try store.setState(torrentId: record.id, .completed)
+                    onChange("completed #\(record.id) \(record.name): \(reached)")
+                    continue
+                }
+            } else {
+                guard downloadSlots > 0 else { continue }
+            }
             do {
+                let limits = limiters.limits(own: ownLimits[record.id] ?? TorrentRateLimits())
                 let job = try DownloadJob(
-                    record: record, store: store, configuration: sessionConfiguration(), stopWhenComplete: true,
-                    trackers: trackers, logger: logger)
-                try store.setState(torrentId: record.id, .downloading)
+                    record: record, store: store, configuration: sessionConfiguration(), stopWhenComplete: false,
+                    trackers: trackers, limits: limits, logger: logger)
+                try store.setState(torrentId: record.id, isSeed ? .seeding : .downloading)
                 let id = record.id
                 let peers = manualPeers
+                let registry = self.registry
                 let task = Task {
                     await job.session.addPeers(peers, source: .manual)
+                    registry.add(job.session)
                     let outcome = await job.session.run()
+                    registry.remove(job.session)
                     await job.storage.close()
                     self.sessionEnded(id, outcome)
                     return outcome
                 }
-                active[id] = Active(job: job, task: task)
-                slots -= 1
-                onChange("started #\(id) \(record.name)")
+                var entry = Active(job: job, task: task, limits: limits, seeding: isSeed)
+                if isSeed {
+                    entry.seedClock.start()
+                    seedSlots -= 1
+                } else {
+                    downloadSlots -= 1
+                }
+                active[id] = entry
+                onChange("\(isSeed ? "seeding" : "started") #\(id) \(record.name)")
             } catch {
                 try store.setState(torrentId: record.id, .error, error: "\(error)")
                 onChange("error #\(record.id) \(record.name): \(error)")

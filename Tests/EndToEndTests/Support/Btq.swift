@@ -113,7 +113,8 @@ struct Btq: Sendable {
         timeout: Duration = E2E.downloadTimeout
     ) async throws -> GetResult {
         let port = try FreePort.next()
-        var arguments = ["get"] + torrents + ["--dir", directory.path, "--port", "\(port)"]
+        var arguments =
+            ["get"] + torrents + ["--dir", directory.path, "--port", "\(port)", "--bind-address", "127.0.0.1"]
         for peer in peers { arguments += ["--peer", peer] }
         arguments += extra
         let child = try scenario.start("btq get", Self.executable, arguments, environment: ["BTQ_DB": database.path])

@@ -1,5 +1,5 @@
-import Foundation
 import Engine
+import Foundation
 import GRDB
 
 /// A torrent's own rate limits, in bytes per second; `nil` means none of its own.

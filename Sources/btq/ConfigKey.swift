@@ -28,16 +28,16 @@ struct ConfigKey: Sendable {
     }
 
     /// Every known setting, in the order `btq config get` lists them.
-    static let all: [ConfigKey] = [
-        ConfigKey(
-            name: QueueRunner.maxActiveSetting, help: "torrents `btq run` downloads at once", defaultValue: "3",
-            minimum: 1),
-        ConfigKey(name: "max_active_seeds", help: "torrents seeding at once", defaultValue: "3", minimum: 0),
-        ConfigKey(
-            name: "stall_timeout", help: "seconds without data before a torrent gives up its slot",
-            defaultValue: "300", minimum: 10),
-    ] + transferKeys
-
+    static let all: [ConfigKey] =
+        [
+            ConfigKey(
+                name: QueueRunner.maxActiveSetting, help: "torrents `btq run` downloads at once", defaultValue: "3",
+                minimum: 1),
+            ConfigKey(name: "max_active_seeds", help: "torrents seeding at once", defaultValue: "3", minimum: 0),
+            ConfigKey(
+                name: "stall_timeout", help: "seconds without data before a torrent gives up its slot",
+                defaultValue: "300", minimum: 10),
+        ] + transferKeys
 
     static var names: String { all.map(\.name).joined(separator: ", ") }
 
@@ -60,7 +60,8 @@ struct ConfigKey: Sendable {
             return try normalizeInteger(text)
         case .rate:
             guard let value = SettingText.rate(text) else {
-                throw ValidationError("\(name) must be bytes per second such as 2M, 512K or 0 (no limit), not '\(text)'.")
+                throw ValidationError(
+                    "\(name) must be bytes per second such as 2M, 512K or 0 (no limit), not '\(text)'.")
             }
             return String(value)
         case .ratio:

@@ -25,7 +25,8 @@ struct QueueDaemonTests {
 
             let port = try FreePort.next()
             let daemon = try scenario.start(
-                "btq run", Btq.executable, ["run", "--port", "\(port)", "--bind-address", "127.0.0.1", "--max-active", "1"],
+                "btq run", Btq.executable,
+                ["run", "--port", "\(port)", "--bind-address", "127.0.0.1", "--max-active", "1"],
                 environment: ["BTQ_DB": btq.database.path])
             // A finished download goes on seeding, and frees its download slot for the next one.
             try await daemon.waitUntil("the first torrent completes", timeout: E2E.downloadTimeout) {
@@ -59,7 +60,8 @@ struct QueueDaemonTests {
             let btq = try Btq(scenario)
             let port = try FreePort.next()
             let daemon = try scenario.start(
-                "btq run", Btq.executable, ["run", "--port", "\(port)", "--bind-address", "127.0.0.1"], environment: ["BTQ_DB": btq.database.path])
+                "btq run", Btq.executable, ["run", "--port", "\(port)", "--bind-address", "127.0.0.1"],
+                environment: ["BTQ_DB": btq.database.path])
             let lock = btq.database.path + ".lock"
             try await daemon.waitUntil("the daemon holds its lock", timeout: .seconds(30)) {
                 ((try? String(contentsOfFile: lock, encoding: .utf8)) ?? "").contains("\(daemon.pid)")

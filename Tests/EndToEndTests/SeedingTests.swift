@@ -102,7 +102,8 @@ struct SeedingTests {
                 "btq get should still be downloading when the leecher got its first pieces\n\(get.logTail())")
             scenario.expect(
                 sent < content.totalSize,
-                "the source had sent btq \(sent) of \(content.totalSize) bytes when the leecher had \(leecherPieces) pieces")
+                "the source had sent btq \(sent) of \(content.totalSize) bytes when the leecher had \(leecherPieces) pieces"
+            )
             print(
                 "[e2e] the leecher had \(leecherPieces) pieces from btq while the source had sent btq \(sent) of "
                     + "\(content.totalSize) bytes")

@@ -67,7 +67,8 @@ enum PeerConnectionDriver {
 
     /// Feeds batches to the session, performs the reader steps it returns, and obeys download limits.
     private static func pump(
-        _ first: [PeerWireFrame], _ batches: inout NIOAsyncChannelInboundStream<[PeerWireFrame]>.AsyncIterator, _ admitted: Admitted
+        _ first: [PeerWireFrame], _ batches: inout NIOAsyncChannelInboundStream<[PeerWireFrame]>.AsyncIterator,
+        _ admitted: Admitted
     ) async throws {
         let session = admitted.session
         let key = admitted.key

@@ -84,7 +84,11 @@ public struct PeerListener: Sendable {
         let timeout = channel.eventLoop.scheduleTask(in: handshakeTimeout) { channel.close(promise: nil) }
         let counted = Box(true)
         let release: @Sendable () -> Void = {
-            if counted.value.withLock({ was in defer { was = false }; return was }) { pending.leave() }
+            if counted.value.withLock({ was in
+                defer { was = false }; return was
+            }) {
+                pending.leave()
+            }
         }
         let (outbox, continuation) = AsyncStream<[PeerWireFrame]>.makeStream()
         let registry = self.registry

@@ -129,7 +129,7 @@ extension TorrentSession {
                     key: key, isInterested: slot.machine.peerInterested,
                     downloadRate: Double(slot.upload.downloadedInRound) / seconds,
                     uploadRate: Double(slot.upload.uploadedInRound) / seconds,
-                    unchokedSince: slot.upload.unchokedSince))
+                    isUnchoked: !slot.machine.amChoking, unchokedSince: slot.upload.unchokedSince))
             peers[key]?.upload.downloadedInRound = 0
             peers[key]?.upload.uploadedInRound = 0
         }

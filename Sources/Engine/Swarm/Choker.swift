@@ -5,8 +5,8 @@
 ///
 /// - **Regular slots** (``regularSlots``, 4 by default) go to interested peers. While downloading
 ///   (`.leeching`) the best are those that send us the most (tit for tat), then those we sent the
-///   most. While seeding, every interested peer gets its turn: the slots go to the peers whose last
-///   unchoke began longest ago (never-unchoked first), so a fast peer cannot keep a slot forever.
+///   most. While seeding, every interested peer gets its turn: the slots go first to choked peers,
+///   those waiting longest (never unchoked first), so a fast peer cannot keep a slot for ever.
 /// - **One optimistic slot**, rotated every ``optimisticRounds`` rounds (30 s), goes to a random
 ///   interested peer outside the regular slots, so a newcomer with nothing to offer yet gets a
 ///   chance to show its rate.
@@ -31,18 +31,21 @@ public struct Choker: Sendable {
         public var downloadRate: Double
         /// Payload bytes per second we sent it over the last round.
         public var uploadRate: Double
+        /// Whether it is unchoked now.
+        public var isUnchoked: Bool
         /// When its current (or last) unchoke began; `nil` if never unchoked.
         public var unchokedSince: ContinuousClock.Instant?
 
         /// Facts about one peer.
         public init(
             key: PeerKey, isInterested: Bool, downloadRate: Double = 0, uploadRate: Double = 0,
-            unchokedSince: ContinuousClock.Instant? = nil
+            isUnchoked: Bool = false, unchokedSince: ContinuousClock.Instant? = nil
         ) {
             self.key = key
             self.isInterested = isInterested
             self.downloadRate = downloadRate
             self.uploadRate = uploadRate
+            self.isUnchoked = isUnchoked
             self.unchokedSince = unchokedSince
         }
     }
@@ -82,12 +85,15 @@ public struct Choker: Sendable {
                 return a.key < b.key
             }
         case .seeding:
+            // Waiting peers first, longest waiting (or never unchoked) first; then the unchoked ones,
+            // those whose turn began last first, so the longest-served give their slots away.
             ranked = interested.sorted { a, b in
+                if a.isUnchoked != b.isUnchoked { return !a.isUnchoked }
                 switch (a.unchokedSince, b.unchokedSince) {
                 case (nil, nil): break
                 case (nil, _): return true
                 case (_, nil): return false
-                case (let x?, let y?): if x != y { return x < y }
+                case (let x?, let y?): if x != y { return a.isUnchoked ? x > y : x < y }
                 }
                 if a.uploadRate != b.uploadRate { return a.uploadRate > b.uploadRate }
                 return a.key < b.key

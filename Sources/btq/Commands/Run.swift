@@ -7,7 +7,8 @@ import Store
 /// `btq run`: the daemon that works the queue.
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Work the queue: download queued torrents a few at a time and seed finished ones, until stopped (Ctrl-C).",
+        abstract:
+            "Work the queue: download queued torrents a few at a time and seed finished ones, until stopped (Ctrl-C).",
         discussion: """
             Torrents added, paused, removed or moved with the other commands while it runs take effect \
             within a second. One daemon per database: a second one is refused. The number of \
@@ -28,7 +29,8 @@ struct Run: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: "The TCP port to listen on for peers, announced to trackers (default: the setting listen_port, else 6881).")
+        help:
+            "The TCP port to listen on for peers, announced to trackers (default: the setting listen_port, else 6881).")
     var port: UInt16?
 
     @Option(

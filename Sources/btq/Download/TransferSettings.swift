@@ -5,7 +5,8 @@ extension ConfigKey {
     /// The settings of uploading, rate limits, seeding limits and the listening socket.
     static let transferKeys: [ConfigKey] = [
         ConfigKey(
-            name: TransferSettings.downloadRateKey, help: "bytes/s all torrents download at most (K, M suffixes; 0: none)",
+            name: TransferSettings.downloadRateKey,
+            help: "bytes/s all torrents download at most (K, M suffixes; 0: none)",
             defaultValue: "0", minimum: 0, kind: .rate),
         ConfigKey(
             name: TransferSettings.uploadRateKey, help: "bytes/s all torrents upload at most (K, M suffixes; 0: none)",

@@ -36,7 +36,9 @@ struct TransmissionLeecher: Sendable {
     let daemon: TransmissionSeeder
     var address: String { daemon.address }
 
-    static func start(in scenario: Scenario, torrent: TestTorrent, into directory: URL) async throws
+    static func start(
+        in scenario: Scenario, torrent: TestTorrent, into directory: URL
+    ) async throws
         -> TransmissionLeecher
     {
         let daemon = try await TransmissionSeeder.launch(in: scenario, downloadDirectory: directory)

@@ -115,23 +115,84 @@ struct SeedingTests {
         }
     }
 
-    /// With `download_rate_limit` 2M (2 MiB/s), a 20 MiB download from an unlimited libtorrent seeder
-    /// takes at least 9 s. The achieved rate is printed.
-    @Test func downloadRateLimit() async {
+    enum LimitScope: String, CaseIterable, Sendable {
+        /// The setting `download_rate_limit`, shared by every torrent.
+        case global
+        /// The torrent's own limit, `btq limit <t> --down`.
+        case torrent
+    }
+
+    /// With a 2 MiB/s download limit (2M; global, or the torrent's own), a 20 MiB download from an
+    /// unlimited libtorrent seeder takes at least 9 s. The achieved rate is printed.
+    @Test(arguments: LimitScope.allCases)
+    func downloadRateLimit(_ scope: LimitScope) async {
         await Scenario.run { scenario in
             let content = try TestContent.singleFile(name: "limited.bin", size: 20 << 20, in: scenario.path("data"))
             let (btq, torrent) = try await scenario.trackedTorrent(of: content)
             _ = try await LibtorrentSeeder.start(in: scenario, torrents: [torrent], data: content.root)
-            try await btq.run(["config", "set", "download_rate_limit", "2M"])
             let out = try scenario.folder("download")
-            let result = try await btq.get([torrent.url.path], into: out)
+            let result: Btq.GetResult
+            switch scope {
+            case .global:
+                try await btq.run(["config", "set", "download_rate_limit", "2M"])
+                result = try await btq.get([torrent.url.path], into: out)
+            case .torrent:
+                try await btq.run(["add", torrent.url.path, "--dir", out.path])
+                try await btq.run(["limit", "1", "--down", "2M"])
+                result = try await btq.get(["1"], into: out)
+            }
             let report = TestContent.verify(downloaded: out, against: content)
             scenario.expect(report.isOK, "the limited download: \(report)")
             let rate = Double(content.totalSize) / result.seconds
             print(
-                "[e2e] 20 MiB under a 2 MiB/s download limit: \(String(format: "%.2f", result.seconds)) s, "
-                    + "\(String(format: "%.0f", rate)) B/s (\(String(format: "%.2f", rate / 1_048_576)) MiB/s)")
+                "[e2e] 20 MiB under a 2 MiB/s \(scope.rawValue) download limit: "
+                    + "\(String(format: "%.2f", result.seconds)) s, \(String(format: "%.0f", rate)) B/s "
+                    + "(\(String(format: "%.2f", rate / 1_048_576)) MiB/s)")
             scenario.expect(result.seconds >= 9, "took only \(result.seconds) s under a 2 MiB/s limit")
+        }
+    }
+
+    /// With `upload_rate_limit` 1M, btq seeds 8 MiB to a libtorrent leecher in no less than 6 s.
+    @Test func uploadRateLimit() async {
+        await Scenario.run { scenario in
+            let content = try TestContent.singleFile(name: "slow.bin", size: 8 << 20, in: scenario.path("data"))
+            let btq = try Btq(scenario)
+            let torrent = try await btq.create(content, trackers: [])
+            try await btq.run(["config", "set", "upload_rate_limit", "1M"])
+            let seeder = try await BtqSeeder.start(btq, torrents: [torrent], data: content.root)
+            let started = ContinuousClock.now
+            let leecher = try LibtorrentLeecher.start(
+                in: scenario, torrent: torrent, into: try scenario.folder("leecher"), peers: [seeder.address])
+            try await leecher.waitUntilComplete()
+            let seconds = Self.seconds(since: started)
+            print(
+                "[e2e] 8 MiB seeded under a 1 MiB/s upload limit: \(String(format: "%.2f", seconds)) s, "
+                    + "\(String(format: "%.2f", Double(content.totalSize) / seconds / 1_048_576)) MiB/s")
+            scenario.expect(seconds >= 6, "took only \(seconds) s under a 1 MiB/s upload limit")
+        }
+    }
+
+    /// With `seed_ratio_limit` 1, btq stops seeding once it has uploaded as much as it holds: the
+    /// torrent becomes `completed`, with a `seed-limit` event saying why.
+    @Test func seedRatioLimitEndsSeeding() async {
+        await Scenario.run { scenario in
+            let content = try TestContent.tree(in: scenario.path("data"))
+            let btq = try Btq(scenario)
+            let torrent = try await btq.create(content, trackers: [])
+            try await btq.run(["config", "set", "seed_ratio_limit", "1"])
+            let seeder = try await BtqSeeder.start(btq, torrents: [torrent], data: content.root)
+            let leecher = try LibtorrentLeecher.start(
+                in: scenario, torrent: torrent, into: try scenario.folder("leecher"), peers: [seeder.address])
+            try await leecher.waitUntilComplete()
+            try await seeder.process.waitUntil("the torrent stops seeding", timeout: .seconds(15)) {
+                try btq.record(of: torrent).state == .completed
+            }
+            let record = try btq.record(of: torrent)
+            scenario.expect(record.state == .completed, "state after the ratio limit: \(record.state)")
+            scenario.expect(record.uploaded >= record.bytesDone, "uploaded \(record.uploaded) of \(record.bytesDone)")
+            let events = try btq.store().events(torrentId: record.id).map { "\($0.kind): \($0.detail ?? "")" }
+            scenario.expect(events.contains { $0.hasPrefix("seed-limit: ratio") }, "a seed-limit event: \(events)")
+            scenario.expect(seeder.process.isRunning, "the daemon goes on running")
         }
     }
 

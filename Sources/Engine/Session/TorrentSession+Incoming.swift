@@ -30,3 +30,11 @@ extension TorrentSession {
         return key
     }
 }
+
+extension TorrentSession {
+    /// Saves what changed since the last save now (pieces, totals, peers), rather than at the next tick:
+    /// before the queue records a state that depends on it, such as `seeding`.
+    public func saveProgressNow() {
+        saveProgress()
+    }
+}

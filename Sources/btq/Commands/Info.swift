@@ -44,7 +44,7 @@ struct Info: ParsableCommand {
             ("Downloaded", Formatting.size(record.downloaded)),
             ("Uploaded", Formatting.size(record.uploaded)),
             ("Wasted", Formatting.size(record.wasted)),
-            ("Ratio", Formatting.ratio(uploaded: record.uploaded, downloaded: record.downloaded)),
+            ("Ratio", Formatting.ratio(record)),
             ("Added", Formatting.date(record.addedAt)),
         ]
         if let started = record.startedAt { lines.append(("Started", Formatting.date(started))) }

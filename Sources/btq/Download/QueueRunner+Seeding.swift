@@ -48,6 +48,7 @@ extension QueueRunner {
             if !entry.seeding {
                 guard status.isComplete, status.failure == nil else { continue }
                 // The download is done: it seeds on if a seed slot is free, else waits queued for one.
+                await entry.job.session.saveProgressNow()
                 try store.setState(torrentId: id, .seeding)
                 let seeds = active.values.filter(\.seeding).count
                 if settings.maxSeeds > seeds {

@@ -40,6 +40,8 @@ import Testing
         #expect(set.stdout == "#1 content: download 2.00 MiB/s, upload 1.00 MiB/s\n")
         #expect(
             try btq.run(["limit", "1", "--up", "none"]).stdout == "#1 content: download 2.00 MiB/s, upload unlimited\n")
+        let info = try btq.run(["info", "1"]).stdout
+        #expect(info.contains("Rate limits:") && info.contains("download 2.00 MiB/s, upload unlimited"), "\(info)")
         let history = try btq.run(["history", "1"]).stdout
         #expect(history.contains("limits"), "a limits event: \(history)")
         let bad = try btq.run(["limit", "1", "--down", "quick"])

@@ -196,6 +196,32 @@ struct SeedingTests {
         }
     }
 
+    /// With `max_active_seeds` 0 nothing seeds: a download the daemon finishes is `completed` at once,
+    /// with one `completed` event and no seeding in its history.
+    @Test func noSeedSlotsMeansCompleted() async {
+        await Scenario.run { scenario in
+            let content = try TestContent.tree(in: scenario.path("data"))
+            let (btq, torrent) = try await scenario.trackedTorrent(of: content)
+            _ = try await LibtorrentSeeder.start(in: scenario, torrents: [torrent], data: content.root)
+            try await btq.run(["config", "set", "max_active_seeds", "0"])
+            let out = try scenario.folder("download")
+            try await btq.run(["add", torrent.url.path, "--dir", out.path])
+            let daemon = try scenario.start(
+                "btq run", Btq.executable,
+                ["run", "--port", "\(try FreePort.next())", "--bind-address", "127.0.0.1"],
+                environment: ["BTQ_DB": btq.database.path])
+            try await daemon.waitUntil("the download completes", timeout: E2E.downloadTimeout) {
+                try btq.record(of: torrent).state == .completed
+            }
+            let report = TestContent.verify(downloaded: out, against: content)
+            scenario.expect(report.isOK, "the download: \(report)")
+            let details = try btq.store().events().map { "\($0.kind) \($0.detail ?? "")" }
+            scenario.expect(
+                details.filter { $0.hasPrefix("completed") }.count == 1 && !details.contains { $0.contains("seeding") },
+                "one completed event and no seeding: \(details)")
+        }
+    }
+
     static func seconds(since start: ContinuousClock.Instant) -> Double {
         let elapsed = ContinuousClock.now - start
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

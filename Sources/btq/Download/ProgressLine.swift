@@ -14,6 +14,7 @@ struct ProgressLine {
         var text = "\(Table.shorten(name, to: 40))  \(Formatting.percent(status.progress))"
         text += "  \(Formatting.size(status.bytesDone))/\(Formatting.size(status.bytesWanted))"
         text += "  \(Formatting.size(Int64(status.downloadRate)))/s"
+        if status.uploadRate >= 1 { text += "  up \(Formatting.size(Int64(status.uploadRate)))/s" }
         if let eta = status.eta { text += "  ETA \(Self.duration(eta))" }
         text += "  peers \(status.peers)/\(status.knownPeers)"
         if status.wasted > 0 { text += "  wasted \(Formatting.size(status.wasted))" }

@@ -47,8 +47,14 @@ extension QueueRunner {
             let name = entry.job.record.name
             if !entry.seeding {
                 guard status.isComplete, status.failure == nil else { continue }
-                // The download is done: it seeds on if a seed slot is free, else waits queued for one.
+                // The download is done: it seeds on if a seed slot is free, else waits queued for one
+                // (or, when nothing may seed, it is simply completed).
                 await entry.job.session.saveProgressNow()
+                guard settings.maxSeeds > 0 else {
+                    active[id]?.endState = .completed
+                    Task { await entry.job.session.stop() }
+                    continue
+                }
                 try store.setState(torrentId: id, .seeding)
                 let seeds = active.values.filter(\.seeding).count
                 if settings.maxSeeds > seeds {
@@ -56,8 +62,8 @@ extension QueueRunner {
                     active[id]?.seedClock.start()
                     onChange("completed #\(id) \(name); seeding")
                 } else {
-                    active[id]?.endState = settings.maxSeeds > 0 ? .queued : .completed
-                    onChange("completed #\(id) \(name)")
+                    active[id]?.endState = .queued
+                    onChange("completed #\(id) \(name); waiting for a seed slot")
                     Task { await entry.job.session.stop() }
                 }
                 continue

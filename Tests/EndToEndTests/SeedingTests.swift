@@ -196,6 +196,29 @@ struct SeedingTests {
         }
     }
 
+    /// With `seed_time_limit` 3 (seconds), a seed stops after seeding that long: `completed`, with a
+    /// `seed-limit` event, and its seeding time saved.
+    @Test func seedTimeLimitEndsSeeding() async {
+        await Scenario.run { scenario in
+            let content = try TestContent.singleFile(name: "short.bin", size: 1 << 20, in: scenario.path("data"))
+            let btq = try Btq(scenario)
+            let torrent = try await btq.create(content, trackers: [])
+            try await btq.run(["config", "set", "seed_time_limit", "3s"])
+            let seeder = try await BtqSeeder.start(btq, torrents: [torrent], data: content.root)
+            let seeding = ContinuousClock.now
+            try await seeder.process.waitUntil("the torrent stops seeding", timeout: .seconds(20)) {
+                try btq.record(of: torrent).state == .completed
+            }
+            let seconds = Self.seconds(since: seeding)
+            scenario.expect(seconds >= 2, "seeded only \(seconds) s under a 3 s limit")
+            let record = try btq.record(of: torrent)
+            let stored = try btq.store().seedingSeconds(torrentId: record.id)
+            scenario.expect(stored >= 3, "seeding time saved: \(stored) s")
+            let events = try btq.store().events(torrentId: record.id).map { "\($0.kind): \($0.detail ?? "")" }
+            scenario.expect(events.contains { $0.hasPrefix("seed-limit: seeded") }, "a seed-limit event: \(events)")
+        }
+    }
+
     /// With `max_active_seeds` 0 nothing seeds: a download the daemon finishes is `completed` at once,
     /// with one `completed` event and no seeding in its history.
     @Test func noSeedSlotsMeansCompleted() async {

@@ -16,7 +16,16 @@ extension TorrentSession {
         guard seeding.acceptingIncoming, !stopRequested, failure == nil else {
             throw PeerDropped(reason: "torrent not running")
         }
-        guard handshake.peerId != configuration.peerId else { throw PeerDropped(reason: "connected to ourselves") }
+        guard handshake.peerId != configuration.peerId else {
+            // We dialled our own listening address (a tracker or a peer gave it to us under another
+            // name): never dial that address again.
+            for slot in peers.values
+            where slot.channel.localAddress.flatMap(PeerAddress.init(socketAddress:)) == address {
+                candidates[slot.address]?.banned = true
+                slot.channel.close(promise: nil)
+            }
+            throw PeerDropped(reason: "connected to ourselves")
+        }
         guard candidates[address]?.banned != true, !seeding.bannedPeerIds.contains(handshake.peerId) else {
             throw PeerDropped(reason: "banned")
         }

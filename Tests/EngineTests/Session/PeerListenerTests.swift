@@ -14,7 +14,11 @@ import Testing
         let run: Task<TorrentSession.Outcome, Never>
         let configuration: SessionConfiguration
 
-        static func start(_ fixture: SessionFixture, handshakeTimeout: Duration = .seconds(10)) async throws -> Seed {
+        /// - Parameter knowsItsPort: whether the session is told its listening port (so it never dials
+        ///   127.0.0.1 at that port itself).
+        static func start(
+            _ fixture: SessionFixture, handshakeTimeout: Duration = .seconds(10), knowsItsPort: Bool = true
+        ) async throws -> Seed {
             let storage = MemoryStorage(metainfo: fixture.metainfo)
             try await storage.prepare()
             var offset = 0
@@ -28,7 +32,7 @@ import Testing
                 host: "127.0.0.1", port: 0, registry: registry, handshakeTimeout: handshakeTimeout)
             Task { await listener.run() }
             var configuration = TorrentSessionTests.quickConfiguration()
-            configuration.listenPort = listener.port
+            if knowsItsPort { configuration.listenPort = listener.port }
             let session = TorrentSession(
                 metainfo: fixture.metainfo, storage: storage, configuration: configuration, stopWhenComplete: false)
             registry.add(session)
@@ -120,6 +124,27 @@ import Testing
         await seed.stop()
         #expect(result.closed && !result.answered)
         #expect(welcome.answered, "a real peer gets our handshake back")
+    }
+
+    @Test func dialingOurOwnListenerBansThatAddress() async throws {
+        let fixture = SessionFixture(length: 65_536, pieceLength: 32_768, seed: 25)
+        // As if our own address came back under a name we do not know as ours (a NAT's public address).
+        let seed = try await Seed.start(fixture, knowsItsPort: false)
+        let alias = seed.address
+        await seed.session.addPeers([alias], source: .tracker)
+        let banned = try await Self.poll(timeout: .seconds(10)) { await seed.session.bannedAddresses() == [alias] }
+        await seed.stop()
+        #expect(banned, "the address that led to ourselves is banned")
+    }
+
+    /// Polls `condition` every 20 ms until it holds or `timeout` passes.
+    static func poll(timeout: Duration, _ condition: () async -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if await condition() { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return await condition()
     }
 
     @Test func aSilentConnectionIsClosedAfterTheHandshakeTimeout() async throws {

@@ -20,6 +20,8 @@ struct PeerSlot {
     var hashFailuresUnsaved = 0
     /// Uploading to this peer (see `TorrentSession+Uploads.swift`).
     var upload = PeerUploadState()
+    /// Its extension protocol state (see `TorrentSession+Extensions.swift`).
+    var extensions = PeerExtensionState()
 
     /// Queues frames for the peer's writer task.
     func send(_ frames: [PeerWireFrame]) {

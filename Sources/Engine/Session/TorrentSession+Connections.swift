@@ -141,6 +141,7 @@ extension TorrentSession {
         }
         peers[key] = slot
         peers[key]?.send(first)
+        sendExtensionHandshake(key)
         return nil
     }
 

@@ -35,8 +35,10 @@ extension TorrentSession {
         var availabilityChanged = false
         var interestChanged = false
         switch action {
-        case .none, .peerCancelled, .peerSuggestedPiece, .peerAllowedFast, .peerDHTPort, .extended:
+        case .none, .peerCancelled, .peerSuggestedPiece, .peerAllowedFast, .peerDHTPort:
             break
+        case .extended(let id, let payload):
+            step = receivedExtended(id: id, payload: payload, slot: &slot)
         case .peerInterested, .peerNotInterested:
             interestChanged = true
         case .peerRequested(let request):
@@ -291,7 +293,7 @@ extension TorrentSession {
             let (outstanding, targetDepth, pieces, isSeed) = peers[key].flatMap({ slot in
                 slot.handshaken && slot.machine.amInterested && !slot.machine.peerChoking
                     ? (
-                        slot.machine.outstandingRequests.count, slot.pipeline.targetDepth, slot.machine.peerPieces,
+                        slot.machine.outstandingRequests.count, slot.requestDepth, slot.machine.peerPieces,
                         slot.isSeed
                     ) : nil
             })

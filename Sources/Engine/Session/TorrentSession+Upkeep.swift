@@ -28,6 +28,7 @@ extension TorrentSession {
         }
         rechokeIfDue(now: now)
         for key in peers.keys { fillRequests(key) }
+        sendPeerExchange()
         if now - lastSave > .seconds(1) { saveProgress() }
     }
 
@@ -115,8 +116,8 @@ extension TorrentSession {
     func peerUpdate(_ slot: PeerSlot, banned: Bool? = nil) -> PeerUpdate {
         PeerUpdate(
             torrentId: torrentId ?? 0, address: slot.address.hostString, port: Int(slot.address.port),
-            peerId: slot.peerId, client: slot.peerId.flatMap(PeerID.clientName), source: slot.source,
-            downloadedDelta: slot.downloadedUnsaved, uploadedDelta: slot.upload.uploadedUnsaved,
+            peerId: slot.peerId, client: slot.extensions.clientName ?? slot.peerId.flatMap(PeerID.clientName),
+            source: slot.source, downloadedDelta: slot.downloadedUnsaved, uploadedDelta: slot.upload.uploadedUnsaved,
             hashFailuresDelta: slot.hashFailuresUnsaved, banned: banned)
     }
 

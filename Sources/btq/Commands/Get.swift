@@ -61,9 +61,9 @@ struct Get: AsyncParsableCommand {
 
     func run() async throws {
         let database = try store.openStore()
-        let records = try resolveOrAdd(database)
+        let added = try resolveOrAdd(database)
         if let only, let wanted = FileSelection.parse(only) {
-            for record in records {
+            for record in added where !record.isMagnet {
                 let files = try database.files(torrentId: record.id)
                 let priorities = Dictionary(
                     uniqueKeysWithValues: files.map { ($0.index, wanted.contains($0.index) ? 4 : 0) })
@@ -75,6 +75,11 @@ struct Get: AsyncParsableCommand {
             ProcessInfo.processInfo.environment["BTQ_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let configuration = SessionConfiguration(listenPort: port)
         let trackers = TrackerClient()
+        let addresses = peers.compactMap(PeerAddress.init(parsing:))
+        // Magnet links without metadata fetch it from peers first.
+        let (records, fetchedPeers) = try await fetchMetadata(
+            added, store: database, configuration: configuration, trackers: trackers, peers: addresses,
+            logger: logger)
         let settings = TransferSettings(store: database)
         let limiters = RateLimiters()
         limiters.apply(settings)
@@ -90,7 +95,6 @@ struct Get: AsyncParsableCommand {
         let listener = await Listening.start(
             host: bindAddress ?? settings.bindAddress, port: port, registry: registry)
         defer { listener?.close() }
-        let addresses = peers.compactMap(PeerAddress.init(parsing:))
         let sessions = jobs.map(\.session)
         let trap = SignalTrap { _ in
             for session in sessions { Task { await session.stop() } }
@@ -101,6 +105,7 @@ struct Get: AsyncParsableCommand {
             for (index, job) in jobs.enumerated() {
                 group.addTask {
                     await job.session.addPeers(addresses, source: .manual)
+                    await job.session.addPeers(fetchedPeers[job.record.id] ?? [])
                     try? database.setState(torrentId: job.record.id, .downloading)
                     let outcome = await job.session.run()
                     await job.storage.close()
@@ -141,6 +146,79 @@ struct Get: AsyncParsableCommand {
             }
         }
         if failed { throw ExitCode(1) }
+    }
+
+    /// Fetches the metadata of the magnet links among `records` (at once), stores it and returns the
+    /// records with their metainfo, and the peers each fetch met. Ctrl-C stops the fetches; a torrent
+    /// whose fetch stopped or failed ends the command with status 1.
+    private func fetchMetadata(
+        _ records: [TorrentRecord], store: BtqStore, configuration: SessionConfiguration, trackers: TrackerClient,
+        peers: [PeerAddress], logger: Logger
+    ) async throws -> ([TorrentRecord], [Int64: [(address: PeerAddress, source: PeerUpdate.Source)]]) {
+        let fetches = records.filter(\.isMagnet).map {
+            MagnetFetch(
+                record: $0, store: store, configuration: configuration, trackers: trackers, peers: peers,
+                logger: logger)
+        }
+        guard !fetches.isEmpty else { return (records, [:]) }
+        let trap = SignalTrap { _ in
+            for fetch in fetches { Task { await fetch.stop() } }
+        }
+        defer { withExtendedLifetime(trap) {} }
+        let quiet = self.quiet
+        let results = await withTaskGroup(of: (Int64, Result<MagnetFetch.Fetched?, UserError>)?.self) { group in
+            for fetch in fetches {
+                group.addTask { (fetch.record.id, await fetch.run()) }
+            }
+            if !quiet {
+                group.addTask {
+                    var lines = fetches.map { _ in ProgressLine() }
+                    while !Task.isCancelled {
+                        for (index, fetch) in fetches.enumerated() {
+                            if let status = await fetch.status() {
+                                lines[index].show(name: fetch.record.name, fetching: status)
+                            }
+                        }
+                        try? await Task.sleep(for: .seconds(1))
+                    }
+                    return nil
+                }
+            }
+            var results: [Int64: Result<MagnetFetch.Fetched?, UserError>] = [:]
+            for await case let (id, result)? in group {
+                results[id] = result
+                if results.count == fetches.count { group.cancelAll() }
+            }
+            return results
+        }
+        var updated: [TorrentRecord] = []
+        var fetchedPeers: [Int64: [(address: PeerAddress, source: PeerUpdate.Source)]] = [:]
+        var failed = false
+        for record in records {
+            switch results[record.id] {
+            case nil:
+                updated.append(record)
+            case .success(let fetched?)?:
+                updated.append(fetched.record)
+                fetchedPeers[record.id] = fetched.peers
+                if let only, let wanted = FileSelection.parse(only) {
+                    let files = try store.files(torrentId: record.id)
+                    try store.setFilePriorities(
+                        torrentId: record.id,
+                        Dictionary(uniqueKeysWithValues: files.map { ($0.index, wanted.contains($0.index) ? 4 : 0) }))
+                }
+            case .success(nil)?:
+                try store.setState(torrentId: record.id, .paused)
+                print("stopped #\(record.id) \(record.name) before its metadata arrived")
+                failed = true
+            case .failure(let error)?:
+                try store.setState(torrentId: record.id, .error, error: error.message)
+                FileHandle.standardError.write(Data("btq: #\(record.id) \(record.name): \(error.message)\n".utf8))
+                failed = true
+            }
+        }
+        if failed { throw ExitCode(1) }
+        return (updated, fetchedPeers)
     }
 
     /// Existing queue entries by id or hash prefix; files and magnets are added (checked all first).

@@ -17,7 +17,7 @@ struct DownloadJob: Sendable {
     ) throws {
         guard let bytes = try store.metainfoBytes(torrentId: record.id) else {
             throw UserError(
-                "#\(record.id) \(record.name) is a magnet link; fetching metadata from peers is not supported yet")
+                "#\(record.id) \(record.name) is a magnet link whose metadata has not been fetched yet")
         }
         let metainfo = try Metainfo(bytes: bytes)
         guard metainfo.pieceHashes != nil else {

@@ -20,7 +20,7 @@ actor QueueRunner {
 
     let store: BtqStore
     private let configuration: SessionConfiguration
-    private let logger: Logger
+    let logger: Logger
     private let fixedMaxActive: Int?
     var active: [Int64: Active] = [:]
     private var stopping = false
@@ -29,12 +29,18 @@ actor QueueRunner {
     /// The setting that caps simultaneous downloads when `--max-active` is not given.
     static let maxActiveSetting = "max_active_downloads"
 
-    private let manualPeers: [PeerAddress]
+    let manualPeers: [PeerAddress]
     private let maxPeersOverall: Int
-    private let trackers = TrackerClient()
+    let trackers = TrackerClient()
     private let registry: SessionRegistry
     private let limiters = RateLimiters()
     private(set) var settings = TransferSettings()
+    /// Magnet links fetching their metadata (see `QueueRunner+Magnets.swift`); each holds a download slot.
+    var fetching: [Int64: MagnetFetch] = [:]
+    /// Fetches that ended and are not settled yet.
+    var fetchesEnded: [(Int64, Result<MagnetFetch.Fetched?, UserError>)] = []
+    /// Peers a finished fetch met, for the torrent's download.
+    var fetchedPeers: [Int64: [(address: PeerAddress, source: PeerUpdate.Source)]] = [:]
 
     init(
         store: BtqStore, configuration: SessionConfiguration, maxActive: Int?, peers: [PeerAddress] = [],
@@ -59,6 +65,7 @@ actor QueueRunner {
             }
             try? await Task.sleep(for: pollInterval)
         }
+        await stopFetches()
         for entry in active.values { await entry.job.session.stop() }
         for (id, entry) in active {
             _ = await entry.task.value
@@ -76,7 +83,7 @@ actor QueueRunner {
     func stop() { stopping = true }
 
     /// Each torrent's share of the overall connection limit (at most its own limit).
-    private func sessionConfiguration() -> SessionConfiguration {
+    func sessionConfiguration() -> SessionConfiguration {
         var configuration = self.configuration
         configuration.maxPeers = min(configuration.maxPeers, max(1, maxPeersOverall / maxActive()))
         return configuration
@@ -119,6 +126,7 @@ actor QueueRunner {
             }
         }
         finished = []
+        try settleFetches(onChange: onChange)
 
         let records = try store.torrents()
         let ownLimits = try store.allRateLimits()
@@ -130,11 +138,19 @@ actor QueueRunner {
             }
             entry.limits.apply(ownLimits[id] ?? TorrentRateLimits())
         }
+        stopFetchesNoLongerWanted(byId)
         try await followSeeding(onChange: onChange)
-        var downloadSlots = maxActive() - active.values.filter { !$0.seeding }.count
+        var downloadSlots = maxActive() - active.values.filter { !$0.seeding }.count - fetching.count
         var seedSlots = settings.maxSeeds - active.values.filter(\.seeding).count
         for record in records where active[record.id] == nil {
-            guard record.state == .queued || record.state == .downloading || record.state == .seeding else { continue }
+            guard [.queued, .downloading, .seeding, .fetchingMetadata].contains(record.state) else { continue }
+            if record.isMagnet {
+                // No metadata yet: fetch it first, in a download slot; the download starts when it is stored.
+                guard downloadSlots > 0, fetching[record.id] == nil else { continue }
+                startFetch(record, onChange: onChange)
+                downloadSlots -= 1
+                continue
+            }
             // Finished before (and not taken back to downloading by new wanted files): a seed.
             let isSeed = record.state == .seeding || record.completedAt != nil
             if isSeed {
@@ -157,9 +173,11 @@ actor QueueRunner {
                 try store.setState(torrentId: record.id, isSeed ? .seeding : .downloading)
                 let id = record.id
                 let peers = manualPeers
+                let metPeers = fetchedPeers.removeValue(forKey: id) ?? []
                 let registry = self.registry
                 let task = Task {
                     await job.session.addPeers(peers, source: .manual)
+                    await job.session.addPeers(metPeers)
                     registry.add(job.session)
                     let outcome = await job.session.run()
                     registry.remove(job.session)

@@ -145,7 +145,8 @@ public actor MetadataFetcher {
                     group.addTask { await self.dial(address) }
                 }
                 do {
-                    try await Task.sleep(for: configuration.tickInterval)
+                    // Short ticks: the download waits for the metadata, and the loop notices it at the next one.
+                    try await Task.sleep(for: min(configuration.tickInterval, .milliseconds(100)))
                 } catch {
                     stopRequested = true
                 }

@@ -30,7 +30,7 @@ struct MagnetTests {
             let daemon = try scenario.start(
                 "btq run", Btq.executable, ["run", "--port", "\(port)"], environment: ["BTQ_DB": btq.database.path])
             try await daemon.waitUntil("the magnet's download completes", timeout: E2E.downloadTimeout) {
-                try btq.record(of: torrent).state == .completed
+                try btq.record(of: torrent).completedAt != nil
             }
             let report = TestContent.verify(downloaded: out, against: content)
             scenario.expect(report.isOK, "the magnet's download: \(report)")
@@ -90,8 +90,56 @@ struct MagnetTests {
         }
     }
 
+    /// btq to btq: one `btq run` seeds a torrent (its data already in place) on 127.0.0.1; a second
+    /// one, with its own database, is given only a magnet link naming the first as `x.pe`. The first
+    /// serves the metadata (ut_metadata over an incoming connection) and the data.
+    @Test func magnetFromAnotherBtq() async {
+        await Scenario.run { scenario in
+            let content = try TestContent.singleFile(name: "b2b.bin", size: 6 << 20, in: scenario.path("data"))
+            let seeder = try Btq(scenario)
+            let torrent = try await seeder.create(content, trackers: [])
+            try await seeder.run(["add", torrent.url.path, "--dir", content.root.path])
+            let seederPort = try FreePort.next()
+            let first = try scenario.start(
+                "btq run (seeder)", Btq.executable,
+                ["run", "--port", "\(seederPort)", "--bind-address", "127.0.0.1"],
+                environment: ["BTQ_DB": seeder.database.path])
+            try await first.waitUntil("the seeder's data is checked", timeout: E2E.startTimeout) {
+                (try? seeder.record(of: torrent).state) == .seeding
+            }
+
+            let leecherScenarioFolder = try scenario.folder("leecher")
+            let leecher = Btq(scenario, database: leecherScenarioFolder.appendingPathComponent("btq.sqlite"))
+            let magnet = MagnetLink(
+                infoHashes: torrent.metainfo.infoHashes, displayName: nil, trackers: [], webSeeds: [],
+                peers: ["127.0.0.1:\(seederPort)"], uri: ""
+            ).makeURI()
+            let out = try scenario.folder("download")
+            try await leecher.run(["add", magnet, "--dir", out.path])
+            let second = try scenario.start(
+                "btq run (leecher)", Btq.executable,
+                ["run", "--port", "\(try FreePort.next())", "--bind-address", "127.0.0.1"],
+                environment: ["BTQ_DB": leecher.database.path])
+            try await second.waitUntil("the magnet's download from the other btq", timeout: E2E.downloadTimeout) {
+                try leecher.record(of: torrent).completedAt != nil
+            }
+            let report = TestContent.verify(downloaded: out, against: content)
+            scenario.expect(report.isOK, "btq's magnet download from another btq: \(report)")
+            let events = try leecher.store().events(torrentId: try leecher.record(of: torrent).id)
+            let detail = events.first { $0.kind == "metadata" }?.detail ?? ""
+            scenario.expect(detail.contains("127.0.0.1:\(seederPort)"), "the metadata came from the seeder: \(detail)")
+            print("[e2e] btq to btq magnet: \(detail)")
+            for daemon in [first, second] {
+                kill(daemon.pid, SIGINT)
+                let status = await daemon.waitForExit(timeout: .seconds(10))
+                scenario.expect(status == 0, "btq run exits 0 on SIGINT (status \(String(describing: status)))")
+            }
+        }
+    }
+
     /// PEX: libtorrent peer A has the even pieces, B the odd ones. A dials B; btq is told only of A
     /// (no tracker). A names B in a ut_pex message, btq connects to B, and only so can it complete.
+    /// B has PEX off, so it never hears of btq from A and cannot dial btq first.
     @Test func peerLearnedOnlyThroughPexIsConnected() async {
         await Scenario.run { scenario in
             let content = try TestContent.singleFile(name: "pex.bin", size: 8 << 20, in: scenario.path("data"))
@@ -100,10 +148,10 @@ struct MagnetTests {
             let (even, odd) = DownloadTests.halves(pieceCount: torrent.metainfo.pieceCount)
             let b = try await LibtorrentSeeder.start(
                 in: scenario, name: "peer B (odd pieces)", torrents: [torrent], data: content.root, have: odd,
-                pex: true)
+                keepRedundant: true)
             let a = try await LibtorrentSeeder.start(
                 in: scenario, name: "peer A (even pieces)", torrents: [torrent], data: content.root, have: even,
-                peers: [b.address], pex: true)
+                peers: [b.address], pex: true, keepRedundant: true)
             let linked = try await a.status(after: .now, timeout: .seconds(30)) { torrent in
                 torrent.peers.contains { $0.port == Int(b.port) }
             }

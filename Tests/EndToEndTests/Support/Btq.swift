@@ -70,6 +70,12 @@ struct Btq: Sendable {
         database = try scenario.folder("btq").appendingPathComponent("btq.sqlite")
     }
 
+    /// An instance with its own database at `database` (a second btq in the same test).
+    init(_ scenario: Scenario, database: URL) {
+        self.scenario = scenario
+        self.database = database
+    }
+
     /// Runs a short `btq` command; throws with its output unless it exits 0.
     @discardableResult
     func run(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> String {

@@ -60,10 +60,12 @@ struct LibtorrentSeeder: Sendable {
     ///     its gaps from other peers). Only with a single torrent.
     ///   - uploadRate: bytes per second this seeder sends at most (0: unlimited).
     ///   - peers: `HOST:PORT` addresses it dials (again every few seconds until connected).
-    ///   - pex: peer exchange on (and connections between upload-only peers kept).
+    ///   - pex: peer exchange on.
+    ///   - keepRedundant: keep connections between two upload-only peers (partial seeders).
     static func start(
         in scenario: Scenario, name: String = "libtorrent seeder", torrents: [TestTorrent], data: URL,
-        have: String? = nil, uploadRate: Int = 0, peers: [String] = [], pex: Bool = false
+        have: String? = nil, uploadRate: Int = 0, peers: [String] = [], pex: Bool = false,
+        keepRedundant: Bool = false
     ) async throws -> LibtorrentSeeder {
         let port = try FreePort.next()
         let work = try scenario.folder("lt-\(port)")
@@ -77,6 +79,7 @@ struct LibtorrentSeeder: Sendable {
         if uploadRate > 0 { arguments += ["--upload-rate", "\(uploadRate)"] }
         for peer in peers { arguments += ["--peer", peer] }
         if pex { arguments.append("--pex") }
+        if keepRedundant { arguments.append("--keep-redundant") }
         arguments += torrents.map(\.url.path)
         let child = try scenario.start(name, E2E.python, arguments)
         try await child.waitUntil("its ready file (data hash-checked)", timeout: E2E.startTimeout) {

@@ -5,7 +5,7 @@ Run it with Debian's /usr/bin/python3: python3-libtorrent lives in its dist-pack
 
   lt_seed.py seed  --port P --data DIR --ready FILE [--have BITS --work DIR]
                    [--upload-rate BYTES_PER_S] [--high-performance] [--dial-file FILE]
-                   [--peer HOST:PORT]... [--pex] [--status FILE] [--timeout S] TORRENT...
+                   [--peer HOST:PORT]... [--pex] [--keep-redundant] [--status FILE] [--timeout S] TORRENT...
   lt_seed.py leech --port P --out DIR --done FILE [--peer HOST:PORT]...
                    [--status FILE] [--timeout S] TORRENT
 
@@ -19,8 +19,8 @@ seed:  seeds the torrents from DIR (their save path) and writes FILE (JSON) once
        On SIGUSR1 it also dials every HOST:PORT listed in --dial-file (for leechers that
        never dial 127.0.0.1 themselves, like Transmission). --peer HOST:PORT is dialled
        (again every few seconds until connected), as for leech.
---pex: peer exchange (ut_pex) on, and connections between two upload-only peers kept
-       (libtorrent closes them as redundant otherwise), so peers learn of each other.
+--pex: peer exchange (ut_pex) on. --keep-redundant: connections between two upload-only
+       peers are kept (libtorrent closes them as redundant otherwise).
 leech: downloads TORRENT into DIR from the tracker's peers and the given --peer
        addresses (dialled again every few seconds until connected), writes FILE (JSON)
        when every piece is verified, then keeps running (seeding) until stopped.
@@ -36,7 +36,7 @@ import argparse, json, os, shutil, signal, sys, time
 import libtorrent as lt
 
 
-def settings(port, high_performance=False, pex=False):
+def settings(port, high_performance=False, keep_redundant=False):
     s = lt.high_performance_seed() if high_performance else lt.default_settings()
     s.update({
         "listen_interfaces": "127.0.0.1:%d" % port,
@@ -55,7 +55,7 @@ def settings(port, high_performance=False, pex=False):
         "user_agent": "btq-e2e/libtorrent-" + lt.__version__,
         "alert_mask": lt.alert_category.error | lt.alert_category.status,
     })
-    if pex:
+    if keep_redundant:
         s.update({"close_redundant_connections": False})
     if high_performance:
         s.update({"send_socket_buffer_size": 4 << 20, "recv_socket_buffer_size": 4 << 20})
@@ -139,6 +139,7 @@ def main():
     sp.add_argument("--dial-file")
     sp.add_argument("--peer", action="append", default=[])
     sp.add_argument("--pex", action="store_true")
+    sp.add_argument("--keep-redundant", action="store_true")
     sp.add_argument("--status")
     sp.add_argument("--timeout", type=float, default=600)
     sp.add_argument("torrents", nargs="+")
@@ -166,7 +167,7 @@ def main():
                 sys.exit("lt_seed: --have needs exactly one torrent and --work")
             data = os.path.join(a.work, "data")
             partial_copy(a.torrents[0], a.data, data, a.have)
-        ses = lt.session(settings(a.port, a.high_performance, a.pex))
+        ses = lt.session(settings(a.port, a.high_performance, a.keep_redundant))
         handles = [(os.path.basename(t), add(ses, t, data, upload_mode=a.have is not None, pex=a.pex))
                    for t in a.torrents]
         if a.upload_rate:

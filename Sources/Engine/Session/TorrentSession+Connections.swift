@@ -165,6 +165,7 @@ extension TorrentSession {
             candidates[slot.address] = candidate
         }
         recordPeer(slot)
+        rememberListenAddress(of: slot)
         logger.debug("peer \(slot.address) closed: \(reason)")
         // Others may now have room for the requests this peer held.
         for other in peers.keys { fillRequests(other) }

@@ -93,6 +93,15 @@ extension TorrentSession {
         addPeers(Array(fresh), source: .pex)
     }
 
+    /// A peer that dialled us and named its listen port (`p`) may be dialled back once it left.
+    func rememberListenAddress(of slot: PeerSlot) {
+        guard slot.source == .incoming, slot.handshaken, let address = slot.listenAddress, address != slot.address,
+            candidates[address] == nil, candidates[slot.address]?.banned != true
+        else { return }
+        candidates[address] = PeerCandidate(
+            address: address, source: .incoming, nextAttempt: .now + configuration.reconnectDelay)
+    }
+
     /// Sends each peer that speaks `ut_pex` the connected peers it has not heard of from us and those
     /// that left, about once a minute. Never for a private torrent.
     func sendPeerExchange() {

@@ -149,18 +149,34 @@ import Testing
         #expect(Self.fetched(await outcome) == nil)
     }
 
-    /// btq's own session serves its metadata: what a second btq fetching the magnet gets.
+    /// btq's own session serves its metadata over an incoming connection: what a second btq fetching
+    /// the magnet gets. Once the fetcher leaves, the session may dial it back at the port its extension
+    /// handshake named.
     @Test func sessionServesMetadataToAFetcher() async throws {
         let fixture = SessionFixture(length: 5 * 16_384, pieceLength: 16_384)
         let session = TorrentSession(
             metainfo: fixture.metainfo, storage: MemoryStorage(metainfo: fixture.metainfo),
-            configuration: TorrentSessionTests.quickConfiguration())
-        let listener = try await SessionListener(session: session)
-        let fetcher = MetadataFetcher(infoHashes: fixture.metainfo.infoHashes, configuration: Self.configuration())
-        await fetcher.addPeers([listener.address], source: .manual)
+            configuration: TorrentSessionTests.quickConfiguration(), stopWhenComplete: false)
+        let registry = SessionRegistry()
+        registry.add(session)
+        let listener = try await PeerListener.bind(host: "127.0.0.1", port: 0, registry: registry)
+        async let accepting: Void = listener.run()
+        async let outcome = session.run()
+        var configuration = Self.configuration()
+        configuration.listenPort = 9
+        let fetcher = MetadataFetcher(infoHashes: fixture.metainfo.infoHashes, configuration: configuration)
+        await fetcher.addPeers([PeerAddress(host: .ipv4(127, 0, 0, 1), port: listener.port)], source: .manual)
         let metadata = try #require(Self.fetched(await fetcher.run()))
-        await listener.close()
         #expect(metadata.infoBytes == fixture.metainfo.infoBytes)
         #expect(try Metainfo(fetchedInfo: metadata.infoBytes, trackers: []).infoHashes == fixture.metainfo.infoHashes)
+        let dialBack = PeerAddress(host: .ipv4(127, 0, 0, 1), port: 9)
+        try await SessionExtensionTests.waitUntil("the fetcher's listen address as a candidate") {
+            await session.candidates[dialBack] != nil
+        }
+        #expect(await session.candidates[dialBack]?.source == .incoming)
+        await session.stop()
+        _ = await outcome
+        listener.close()
+        await accepting
     }
 }

@@ -85,7 +85,9 @@ actor QueueRunner {
     /// Each torrent's share of the overall connection limit (at most its own limit).
     func sessionConfiguration() -> SessionConfiguration {
         var configuration = self.configuration
-        configuration.maxPeers = min(configuration.maxPeers, max(1, maxPeersOverall / maxActive()))
+        // Seeds are active torrents too: they share the overall limit with the downloads.
+        let sharers = maxActive() + max(0, settings.maxSeeds)
+        configuration.maxPeers = min(configuration.maxPeers, max(1, maxPeersOverall / sharers))
         return configuration
     }
 

@@ -37,6 +37,11 @@ import Testing
                 metainfo: fixture.metainfo, storage: storage, configuration: configuration, stopWhenComplete: false)
             registry.add(session)
             let run = Task { await session.run() }
+            // Ready once its data is checked (peers that come earlier are refused).
+            let ready = try await PeerListenerTests.poll(timeout: .seconds(30)) {
+                await session.seeding.acceptingIncoming
+            }
+            try #require(ready, "the seed session did not finish checking its data")
             return Seed(session: session, listener: listener, run: run, configuration: configuration)
         }
 

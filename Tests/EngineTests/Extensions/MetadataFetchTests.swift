@@ -149,6 +149,30 @@ import Testing
         #expect(Self.fetched(await outcome) == nil)
     }
 
+    /// Hybrid and v2-only magnets: the info dictionary is checked with SHA-256 too (and the handshake
+    /// names the truncated v2 hash when there is no v1 one).
+    @Test func hybridAndV2OnlyMagnetsAreCheckedWithSHA256() async throws {
+        let layers = ["piece layers": MetainfoTests.pieceLayers()]
+        let hybrid = try Metainfo(bytes: MetainfoTests.torrent(info: MetainfoTests.hybridInfo(), extra: layers))
+        var v2Info = MetainfoTests.hybridInfo()
+        v2Info["files"] = nil
+        v2Info["pieces"] = nil
+        let v2 = try Metainfo(bytes: MetainfoTests.torrent(info: v2Info, extra: layers))
+        #expect(hybrid.version == .hybrid && v2.version == .v2 && v2.infoHashes.v1 == nil)
+        for metainfo in [hybrid, v2] {
+            let peer = try await Self.honest(metainfo)
+            let fetcher = MetadataFetcher(infoHashes: metainfo.infoHashes, configuration: Self.configuration())
+            await fetcher.addPeers([peer.address], source: .magnet)
+            let metadata = try #require(Self.fetched(await fetcher.run()))
+            await peer.close()
+            #expect(metadata.infoBytes == metainfo.infoBytes)
+        }
+        // A v1 hash that agrees is not enough when the v2 hash does not.
+        let mixed = try #require(InfoHashes(v1: hybrid.infoHashes.v1, v2: v2.infoHashes.v2))
+        #expect(!mixed.matches(info: hybrid.infoBytes))
+        #expect(hybrid.infoHashes.matches(info: hybrid.infoBytes))
+    }
+
     /// btq's own session serves its metadata over an incoming connection: what a second btq fetching
     /// the magnet gets. Once the fetcher leaves, the session may dial it back at the port its extension
     /// handshake named.

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOEmbedded
 import Testing
 
 @testable import Engine
@@ -129,5 +130,21 @@ import Testing
         _ = await outcome
         #expect(bad.received.connections >= 2)
         await bad.close()
+    }
+
+    /// A peer's `reqq` caps the requests kept outstanding at it; without one, the pipeline decides.
+    @Test func requestQueueLengthCapsTheDepth() {
+        let now = ContinuousClock.now
+        let (_, outbox) = AsyncStream<[PeerWireFrame]>.makeStream()
+        var slot = PeerSlot(
+            key: 0, address: PeerAddress(host: .ipv4(127, 0, 0, 1), port: 1), source: .manual,
+            channel: EmbeddedChannel(), outbox: outbox, connectedAt: now,
+            machine: PeerConnectionStateMachine(configuration: .init(pieceCount: 1, pieceLength: 16_384)),
+            lastMessageAt: now, lastKeepAliveSent: now)
+        #expect(slot.requestDepth == slot.pipeline.targetDepth)
+        slot.extensions.handshake = ExtensionHandshake(requestQueueLength: 3)
+        #expect(slot.requestDepth == 3)
+        slot.extensions.handshake = ExtensionHandshake(requestQueueLength: 100_000)
+        #expect(slot.requestDepth == slot.pipeline.targetDepth)
     }
 }

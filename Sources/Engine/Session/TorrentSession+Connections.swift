@@ -121,10 +121,11 @@ extension TorrentSession {
             return "already connected to this peer"
         }
         let local: ReservedBits = [.fast, .extensionProtocol]
-        slot.machine = PeerConnectionStateMachine(
-            configuration: .init(
-                pieceCount: layout.pieceCount, pieceLength: UInt32(layout.pieceLength), local: local,
-                remote: handshake.reserved))
+        var wire = PeerConnectionStateMachine.Configuration(
+            pieceCount: layout.pieceCount, pieceLength: UInt32(layout.pieceLength), local: local,
+            remote: handshake.reserved)
+        wire.maxPeerRequests = configuration.maxPeerRequests
+        slot.machine = PeerConnectionStateMachine(configuration: wire)
         slot.peerId = handshake.peerId
         slot.handshaken = true
         slot.lastMessageAt = .now

@@ -49,7 +49,7 @@ import Testing
         #expect(ours.id(of: "ut_metadata") == LocalExtensionID.metadata)
         #expect(ours.metadataSize == fixture.metainfo.infoBytes.count)
         #expect(ours.listenPort == 1)
-        #expect(ours.requestQueueLength == 500)
+        #expect(ours.requestQueueLength == SessionConfiguration().maxPeerRequests)
         #expect(ours.yourIP == [127, 0, 0, 1])
         await seed.close()
         await gossip.close()

@@ -84,7 +84,8 @@ extension BtqStore {
 
     /// Changes a torrent's state and last error (`error` replaces it; `nil` clears it), with a history
     /// event: `paused`, `resumed` (leaving paused, or going from error back to queued), `started` (becoming
-    /// active from an inactive state), `checking`, `completed` (entering seeding or completed), `error`, or
+    /// active from an inactive state), `checking`, `completed` (entering seeding or completed the first
+    /// time), `error`, or
     /// `state`; the detail says `from -> to` and the error. `startedAt` and `completedAt` are set the first time. Setting the state
     /// and error the torrent already has changes nothing.
     ///
@@ -114,7 +115,8 @@ extension BtqStore {
             ])
         var detail = "\(old.rawValue) -> \(state.rawValue)"
         if let error { detail += ": \(error)" }
-        try insertEvent(torrentId: torrentId, at: now, kind: eventKind(from: old, to: state), detail: detail, db)
+        let kind = eventKind(from: old, to: state, completedBefore: record.completedAt != nil)
+        try insertEvent(torrentId: torrentId, at: now, kind: kind, detail: detail, db)
     }
 
     static func isActive(_ state: TorrentState) -> Bool {
@@ -124,12 +126,14 @@ extension BtqStore {
         }
     }
 
-    static func eventKind(from old: TorrentState, to new: TorrentState) -> EventKind {
+    /// The history event of a state change; `completedBefore`: the torrent completed once already, so
+    /// seeding again (after a restart) or stopping at a seed limit is no new completion.
+    static func eventKind(from old: TorrentState, to new: TorrentState, completedBefore: Bool = false) -> EventKind {
         let finished: Set<TorrentState> = [.seeding, .completed]
         if new == .error { return .error }
         if new == .paused { return .paused }
         if old == .paused || (old == .error && new == .queued) { return .resumed }
-        if finished.contains(new) && !finished.contains(old) { return .completed }
+        if finished.contains(new) && !finished.contains(old) && !completedBefore { return .completed }
         if new == .checking { return .checking }
         if isActive(new) && !isActive(old) { return .started }
         return .state

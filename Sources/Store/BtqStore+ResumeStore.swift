@@ -154,6 +154,12 @@ extension BtqStore: ResumeStore {
     ///
     /// - Throws: ``StoreError`` `.notFound`, or `.mismatchedMetadata` when the info-hashes disagree.
     public func attachMetainfo(torrentId: Int64, _ metainfo: Metainfo) throws {
+        try attachMetainfo(torrentId: torrentId, metainfo, detail: nil)
+    }
+
+    /// Stores fetched metadata like ``attachMetainfo(torrentId:_:)``; `detail` (where it came from, how
+    /// long it took) is appended to the `metadata` event's detail.
+    public func attachMetainfo(torrentId: Int64, _ metainfo: Metainfo, detail: String?) throws {
         try writer.write { db in
             guard let record = try Self.fetchTorrent(id: torrentId, db) else {
                 throw StoreError.notFound(id: torrentId)
@@ -171,7 +177,8 @@ extension BtqStore: ResumeStore {
                 sql: "UPDATE torrents SET pieces_done = 0, bytes_done = 0 WHERE id = ?", arguments: [torrentId])
             try Self.insertEvent(
                 torrentId: torrentId, at: Date().millisecondsSince1970, kind: .metadata,
-                detail: "\(metainfo.files.count { !$0.isPad }) files, \(metainfo.totalLength) bytes", db)
+                detail: "\(metainfo.files.count { !$0.isPad }) files, \(metainfo.totalLength) bytes"
+                    + (detail.map { ", \($0)" } ?? ""), db)
         }
     }
 }

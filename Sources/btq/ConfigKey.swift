@@ -6,19 +6,38 @@ struct ConfigKey: Sendable {
     let name: String
     let help: String
     let defaultValue: String
-    /// The smallest value allowed (every known setting is an integer).
+    /// The smallest value allowed (for integer settings).
     let minimum: Int
+    /// What kind of value it takes.
+    var kind: Kind = .integer
+
+    /// The kinds of values settings take.
+    enum Kind: Sendable {
+        /// An integer of at least ``minimum``.
+        case integer
+        /// Bytes per second, with K/M/G suffixes; 0 means no limit.
+        case rate
+        /// A share ratio such as 1.5; 0 means no limit.
+        case ratio
+        /// Seconds, or with an s/m/h/d suffix; 0 means no limit.
+        case duration
+        /// A TCP port, 1...65535.
+        case port
+        /// A numeric IPv4 or IPv6 address.
+        case address
+    }
 
     /// Every known setting, in the order `btq config get` lists them.
-    static let all: [ConfigKey] = [
-        ConfigKey(
-            name: QueueRunner.maxActiveSetting, help: "torrents `btq run` downloads at once", defaultValue: "3",
-            minimum: 1),
-        ConfigKey(name: "max_active_seeds", help: "torrents seeding at once", defaultValue: "3", minimum: 0),
-        ConfigKey(
-            name: "stall_timeout", help: "seconds without data before a torrent gives up its slot",
-            defaultValue: "300", minimum: 10),
-    ]
+    static let all: [ConfigKey] =
+        [
+            ConfigKey(
+                name: QueueRunner.maxActiveSetting, help: "torrents `btq run` downloads at once", defaultValue: "3",
+                minimum: 1),
+            ConfigKey(name: "max_active_seeds", help: "torrents seeding at once", defaultValue: "3", minimum: 0),
+            ConfigKey(
+                name: "stall_timeout", help: "seconds without data before a torrent gives up its slot",
+                defaultValue: "300", minimum: 10),
+        ] + transferKeys
 
     static var names: String { all.map(\.name).joined(separator: ", ") }
 
@@ -36,6 +55,41 @@ struct ConfigKey: Sendable {
     ///
     /// - Throws: `ValidationError` when it is not an integer of at least ``minimum``.
     func normalize(_ text: String) throws -> String {
+        switch kind {
+        case .integer:
+            return try normalizeInteger(text)
+        case .rate:
+            guard let value = SettingText.rate(text) else {
+                throw ValidationError(
+                    "\(name) must be bytes per second such as 2M, 512K or 0 (no limit), not '\(text)'.")
+            }
+            return String(value)
+        case .ratio:
+            guard let value = SettingText.ratio(text) else {
+                throw ValidationError("\(name) must be a ratio such as 2 or 1.5, or 0 (no limit), not '\(text)'.")
+            }
+            return value == value.rounded() ? String(Int64(value)) : String(value)
+        case .duration:
+            guard let value = SettingText.duration(text) else {
+                throw ValidationError("\(name) must be seconds, or a span such as 90m, 12h or 7d, not '\(text)'.")
+            }
+            return String(value)
+        case .port:
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            guard let value = Int(trimmed), (1...65535).contains(value) else {
+                throw ValidationError("\(name) must be a port number 1...65535, not '\(text)'.")
+            }
+            return String(value)
+        case .address:
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            guard let value = SettingText.ipAddress(trimmed) else {
+                throw ValidationError("\(name) must be a numeric IPv4 or IPv6 address such as 0.0.0.0, not '\(text)'.")
+            }
+            return value
+        }
+    }
+
+    private func normalizeInteger(_ text: String) throws -> String {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard trimmed.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "-" || $0 == "+") }), let value = Int(trimmed)
         else {

@@ -25,20 +25,22 @@ struct QueueDaemonTests {
 
             let port = try FreePort.next()
             let daemon = try scenario.start(
-                "btq run", Btq.executable, ["run", "--port", "\(port)", "--max-active", "1"],
+                "btq run", Btq.executable,
+                ["run", "--port", "\(port)", "--bind-address", "127.0.0.1", "--max-active", "1"],
                 environment: ["BTQ_DB": btq.database.path])
+            // A finished download goes on seeding, and frees its download slot for the next one.
             try await daemon.waitUntil("the first torrent completes", timeout: E2E.downloadTimeout) {
-                try btq.record(of: firstTorrent).state == .completed
+                try btq.record(of: firstTorrent).state == .seeding
             }
             // Added while the daemon runs: it must notice it by itself.
             try await btq.run(["add", secondTorrent.url.path, "--dir", secondOut.path])
             try await daemon.waitUntil("the torrent added later completes", timeout: E2E.downloadTimeout) {
-                try btq.record(of: secondTorrent).state == .completed
+                try btq.record(of: secondTorrent).state == .seeding
             }
             let listed = try await btq.run(["list"])
             scenario.expect(
-                listed.split(separator: "\n").filter { $0.contains("completed") }.count == 2,
-                "btq list shows both torrents completed:\n\(listed)")
+                listed.split(separator: "\n").filter { $0.contains("seeding") }.count == 2,
+                "btq list shows both torrents seeding:\n\(listed)")
             for (content, out, name) in [(first, firstOut, "first"), (second, secondOut, "tree")] {
                 let report = TestContent.verify(downloaded: out, against: content)
                 scenario.expect(report.isOK, "the \(name) torrent downloaded by btq run: \(report)")
@@ -58,13 +60,14 @@ struct QueueDaemonTests {
             let btq = try Btq(scenario)
             let port = try FreePort.next()
             let daemon = try scenario.start(
-                "btq run", Btq.executable, ["run", "--port", "\(port)"], environment: ["BTQ_DB": btq.database.path])
+                "btq run", Btq.executable, ["run", "--port", "\(port)", "--bind-address", "127.0.0.1"],
+                environment: ["BTQ_DB": btq.database.path])
             let lock = btq.database.path + ".lock"
             try await daemon.waitUntil("the daemon holds its lock", timeout: .seconds(30)) {
                 ((try? String(contentsOfFile: lock, encoding: .utf8)) ?? "").contains("\(daemon.pid)")
             }
             let second = try await scenario.runTool(
-                "second btq run", Btq.executable, ["run", "--port", "\(port + 1)"],
+                "second btq run", Btq.executable, ["run", "--port", "\(port + 1)", "--bind-address", "127.0.0.1"],
                 environment: ["BTQ_DB": btq.database.path])
             scenario.expect(second.status == 1, "a second daemon exits 1 (status \(second.status))")
             scenario.expect(

@@ -133,6 +133,21 @@ import Testing
         #expect((#expect(throws: StoreError.self) { try store.setState(torrentId: 9, .queued) })?.code == .notFound)
     }
 
+    /// Completing is recorded once: a seed that starts seeding again after a restart has started, and
+    /// one that stops at a seed limit has changed state; neither completed again.
+    @Test func completionIsRecordedOnce() throws {
+        let store = try Self.store(count: 1)
+        try store.setState(torrentId: 1, .downloading)
+        try store.setState(torrentId: 1, .seeding)
+        try store.setState(torrentId: 1, .queued)
+        try store.setState(torrentId: 1, .seeding)
+        try store.setState(torrentId: 1, .completed)
+        try store.setState(torrentId: 1, .queued)
+        try store.setState(torrentId: 1, .completed)
+        let kinds = try store.events(torrentId: 1).map(\.kind)
+        #expect(kinds == ["added", "started", "completed", "state", "started", "state", "state", "state"])
+    }
+
     @Test func eventsFilterByTorrentTimeAndLimit() throws {
         let store = try Self.store(count: 2)
         try store.recordEvents([

@@ -18,6 +18,10 @@ struct PeerSlot {
     var lastKeepAliveSent: ContinuousClock.Instant
     var downloadedUnsaved: Int64 = 0
     var hashFailuresUnsaved = 0
+    /// Uploading to this peer (see `TorrentSession+Uploads.swift`).
+    var upload = PeerUploadState()
+    /// Its extension protocol state (see `TorrentSession+Extensions.swift`).
+    var extensions = PeerExtensionState()
 
     /// Queues frames for the peer's writer task.
     func send(_ frames: [PeerWireFrame]) {
@@ -41,6 +45,8 @@ struct PeerCandidate {
     var banned = false
     var hashFailures = 0
     var piecesPassed = 0
+    /// It had every piece when we last met: two seeds have nothing to say to each other.
+    var isSeed = false
 }
 
 /// What the reader task of a peer does after the session handled one message.

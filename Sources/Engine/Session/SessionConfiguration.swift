@@ -32,6 +32,14 @@ public struct SessionConfiguration: Sendable {
     /// How often the data files are synced and the journaled progress is made durable (survives a power
     /// loss).
     public var checkpointInterval: Duration
+    /// Peers unchoked for their rates (or in turn while seeding), besides the one optimistic unchoke.
+    public var uploadSlots: Int = 4
+    /// How often the choker reconsiders who is unchoked (the optimistic unchoke rotates every third time).
+    public var rechokeInterval: Duration = .seconds(10)
+    /// The most requests a peer may have queued with us (announced as `reqq`); more are rejected. Some
+    /// clients keep exactly this many outstanding and refill about once a second (Transmission), so it
+    /// bounds their download rate from us: 2000 blocks a second is about 33 MB/s.
+    public var maxPeerRequests: Int = 2000
 
     /// Defaults with a fresh peer id.
     public init(

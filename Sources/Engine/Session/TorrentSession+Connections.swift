@@ -13,11 +13,12 @@ extension TorrentSession {
         let now = ContinuousClock.now
         let connecting = candidates.values.filter(\.isConnecting).count
         var room = min(configuration.maxPeers - peers.count - connecting, configuration.maxConnecting - connecting)
-        guard room > 0, !picker.isComplete else { return [] }
+        guard room > 0 else { return [] }
         var chosen: [PeerAddress] = []
         for (address, candidate) in candidates
         where room > 0 && !candidate.banned && !candidate.isConnected && !candidate.isConnecting
             && candidate.nextAttempt <= now && candidate.failures < configuration.maxConnectAttempts
+            && !(picker.isComplete && candidate.isSeed)
         {
             candidates[address]?.isConnecting = true
             chosen.append(address)
@@ -69,61 +70,20 @@ extension TorrentSession {
     func runConnection(_ channel: NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>, address: PeerAddress) async {
         let (outbox, continuation) = AsyncStream<[PeerWireFrame]>.makeStream()
         let key = register(address: address, channel: channel.channel, outbox: continuation)
-        let storage = self.storage
-        var reason = "closed by peer"
-        do {
-            try await channel.executeThenClose { inbound, outbound in
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for await frames in outbox {
-                            try await outbound.write(contentsOf: frames)
-                        }
-                    }
-                    group.addTask {
-                        var batches = inbound.makeAsyncIterator()
-                        guard var first = try await batches.next(), case .handshake(let handshake) = first.first
-                        else {
-                            throw PeerDropped(reason: "no handshake")
-                        }
-                        if let problem = await self.handshakeReceived(handshake, from: key) {
-                            throw PeerDropped(reason: problem)
-                        }
-                        first.removeFirst()
-                        var batch = first
-                        while true {
-                            for step in await self.received(batch, from: key) {
-                                switch step {
-                                case .proceed:
-                                    continue
-                                case .disconnect(let why):
-                                    throw PeerDropped(reason: why)
-                                case .write(let request, let bytes):
-                                    do {
-                                        try await storage.write(request, bytes: bytes)
-                                    } catch {
-                                        await self.blockWriteFailed(request, error: error)
-                                        throw PeerDropped(reason: "disk: \(error)")
-                                    }
-                                    await self.blockWritten(request, from: key)
-                                }
-                            }
-                            guard let next = try await batches.next() else { break }
-                            batch = next
-                        }
-                    }
-                    try await group.next()
-                    group.cancelAll()
-                }
+        let known = PeerConnectionDriver.Admitted(session: self, key: key)
+        let (_, reason) = await PeerConnectionDriver.run(channel, outbox: outbox, known: known) { handshake in
+            if let problem = await self.handshakeReceived(handshake, from: key) {
+                throw PeerDropped(reason: problem)
             }
-        } catch {
-            reason = "\(error)"
+            return known
         }
         continuation.finish()
         peerClosed(key, reason: reason)
     }
 
-    private func register(
-        address: PeerAddress, channel: any Channel, outbox: AsyncStream<[PeerWireFrame]>.Continuation
+    func register(
+        address: PeerAddress, channel: any Channel, outbox: AsyncStream<[PeerWireFrame]>.Continuation,
+        source: PeerUpdate.Source? = nil
     )
         -> PeerKey
     {
@@ -137,7 +97,7 @@ extension TorrentSession {
                 pieceCount: layout.pieceCount, pieceLength: UInt32(layout.pieceLength), fastExtension: false,
                 extensionProtocol: false))
         let slot = PeerSlot(
-            key: key, address: address, source: candidates[address]?.source ?? .manual, channel: channel,
+            key: key, address: address, source: source ?? candidates[address]?.source ?? .manual, channel: channel,
             outbox: outbox, connectedAt: now, machine: machine, lastMessageAt: now, lastKeepAliveSent: now)
         peers[key] = slot
         candidates[address]?.isConnecting = false
@@ -154,14 +114,18 @@ extension TorrentSession {
             candidates[slot.address]?.banned = true  // ourselves, as a tracker handed us back
             return "connected to ourselves"
         }
+        if seeding.bannedPeerIds.contains(handshake.peerId) {
+            return "banned peer id"
+        }
         if peers.values.contains(where: { $0.key != key && $0.peerId == handshake.peerId && $0.handshaken }) {
             return "already connected to this peer"
         }
         let local: ReservedBits = [.fast, .extensionProtocol]
-        slot.machine = PeerConnectionStateMachine(
-            configuration: .init(
-                pieceCount: layout.pieceCount, pieceLength: UInt32(layout.pieceLength), local: local,
-                remote: handshake.reserved))
+        var wire = PeerConnectionStateMachine.Configuration(
+            pieceCount: layout.pieceCount, pieceLength: UInt32(layout.pieceLength), local: local,
+            remote: handshake.reserved)
+        wire.maxPeerRequests = configuration.maxPeerRequests
+        slot.machine = PeerConnectionStateMachine(configuration: wire)
         slot.peerId = handshake.peerId
         slot.handshaken = true
         slot.lastMessageAt = .now
@@ -178,6 +142,7 @@ extension TorrentSession {
         }
         peers[key] = slot
         peers[key]?.send(first)
+        sendExtensionHandshake(key)
         return nil
     }
 
@@ -185,6 +150,7 @@ extension TorrentSession {
     func peerClosed(_ key: PeerKey, reason: String) {
         guard let slot = peers.removeValue(forKey: key) else { return }
         _ = picker.peerDisconnected(key)
+        uploadPeerClosed(slot)
         if slot.handshaken {
             if slot.isSeed {
                 picker.removeSeed()
@@ -200,6 +166,7 @@ extension TorrentSession {
             candidates[slot.address] = candidate
         }
         recordPeer(slot)
+        rememberListenAddress(of: slot)
         logger.debug("peer \(slot.address) closed: \(reason)")
         // Others may now have room for the requests this peer held.
         for other in peers.keys { fillRequests(other) }

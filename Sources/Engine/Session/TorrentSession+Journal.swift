@@ -91,7 +91,8 @@ extension TorrentSession {
             changedMasks[piece] = Bitfield(count: mask.count)
         }
         var peerUpdates: [(PeerKey, PeerUpdate)] = []
-        for (key, slot) in peers where slot.downloadedUnsaved > 0 || slot.hashFailuresUnsaved > 0 {
+        for (key, slot) in peers
+        where slot.downloadedUnsaved > 0 || slot.hashFailuresUnsaved > 0 || slot.upload.uploadedUnsaved > 0 {
             peerUpdates.append((key, peerUpdate(slot)))
         }
         let progress = TorrentProgress(
@@ -108,9 +109,10 @@ extension TorrentSession {
             return
         }
         journalTransactions += 1
-        for (key, _) in peerUpdates {
-            peers[key]?.downloadedUnsaved = 0
-            peers[key]?.hashFailuresUnsaved = 0
+        for (key, update) in peerUpdates {
+            peers[key]?.downloadedUnsaved -= update.downloadedDelta
+            peers[key]?.hashFailuresUnsaved -= update.hashFailuresDelta
+            peers[key]?.upload.uploadedUnsaved -= update.uploadedDelta
         }
         for (piece, isVerified) in unsavedPieces {
             journaledVerified.set(piece.value, to: isVerified)

@@ -33,10 +33,16 @@ extension TorrentSession {
         let action = slot.machine.receive(message, now: NIODeadline.now())
         var step = ReaderStep.proceed
         var availabilityChanged = false
+        var interestChanged = false
         switch action {
-        case .none, .peerInterested, .peerNotInterested, .peerRequested, .peerCancelled, .peerSuggestedPiece,
-            .peerAllowedFast, .peerDHTPort, .extended:
+        case .none, .peerCancelled, .peerSuggestedPiece, .peerAllowedFast, .peerDHTPort:
             break
+        case .extended(let id, let payload):
+            step = receivedExtended(id: id, payload: payload, slot: &slot)
+        case .peerInterested, .peerNotInterested:
+            interestChanged = true
+        case .peerRequested(let request):
+            checkRequest(request, &slot)
         case .send(let reply):
             slot.send([reply])
         case .peerBitfield(let bitfield):
@@ -44,6 +50,13 @@ extension TorrentSession {
             if bitfield.isFull {
                 slot.isSeed = true
                 picker.addSeed()
+                candidates[slot.address]?.isSeed = true
+                if picker.isComplete {
+                    picker.removeSeed()
+                    slot.handshaken = false  // not counted as a seed again when it closes
+                    peers[key] = slot
+                    return .disconnect("both seeds")
+                }
             } else {
                 picker.addAvailability(bitfield.indices)
             }
@@ -71,6 +84,7 @@ extension TorrentSession {
             lastDataAt = now
             slot.pipeline.record(bytes: Int(length))
             slot.downloadedUnsaved += length
+            slot.upload.downloadedInRound += length
             totals.downloaded += length
             unsavedTotals.downloaded += length
             rateWindow.append((now, length))
@@ -89,6 +103,8 @@ extension TorrentSession {
         peers[key] = slot
         // Interest only changes with the peer's availability (our own side is handled when pieces verify).
         if availabilityChanged { updateInterest(key) }
+        if interestChanged { peerInterestChanged(key) }
+        startServing(key)
         fillRequests(key)
         return step
     }
@@ -253,6 +269,7 @@ extension TorrentSession {
             && candidate.hashFailures * 2 > candidate.piecesPassed
         if soleSender || repeatOffender {
             candidate.banned = true
+            if let peerId = slot.peerId { seeding.bannedPeerIds.insert(peerId) }
             logger.info("banning \(slot.address) after \(candidate.hashFailures) hash failure(s)")
             recordPeer(slot, banned: true)
             peers[key]?.hashFailuresUnsaved = 0
@@ -292,12 +309,13 @@ extension TorrentSession {
             let (outstanding, targetDepth, pieces, isSeed) = peers[key].flatMap({ slot in
                 slot.handshaken && slot.machine.amInterested && !slot.machine.peerChoking
                     ? (
-                        slot.machine.outstandingRequests.count, slot.pipeline.targetDepth, slot.machine.peerPieces,
+                        slot.machine.outstandingRequests.count, slot.requestDepth, slot.machine.peerPieces,
                         slot.isSeed
                     ) : nil
             })
         else { return }
-        let room = max(0, targetDepth - outstanding)
+        guard !limits.downloadInDebt else { return }
+        let room = max(0, limitedDepth(targetDepth) - outstanding)
         // Refill in batches: one pick and one write for several blocks.
         guard room >= min(32, targetDepth / 4) || outstanding == 0 else { return }
         let picks = picker.pickBlocks(for: key, count: room) { isSeed || pieces.contains($0) }

@@ -26,7 +26,9 @@ extension TorrentSession {
             }
             peers[key] = slot
         }
+        rechokeIfDue(now: now)
         for key in peers.keys { fillRequests(key) }
+        sendPeerExchange()
     }
 
     /// Smoothed download rate over the last few seconds.
@@ -65,8 +67,9 @@ extension TorrentSession {
     func peerUpdate(_ slot: PeerSlot, banned: Bool? = nil) -> PeerUpdate {
         PeerUpdate(
             torrentId: torrentId ?? 0, address: slot.address.hostString, port: Int(slot.address.port),
-            peerId: slot.peerId, client: slot.peerId.flatMap(PeerID.clientName), source: slot.source,
-            downloadedDelta: slot.downloadedUnsaved, hashFailuresDelta: slot.hashFailuresUnsaved, banned: banned)
+            peerId: slot.peerId, client: slot.extensions.clientName ?? slot.peerId.flatMap(PeerID.clientName),
+            source: slot.source, downloadedDelta: slot.downloadedUnsaved, uploadedDelta: slot.upload.uploadedUnsaved,
+            hashFailuresDelta: slot.hashFailuresUnsaved, banned: banned)
     }
 
     /// Saves a peer's counters now (it is leaving, or was banned).

@@ -66,12 +66,20 @@ public actor TorrentSession {
     var journaledMasks: [PieceIndex: Bitfield] = [:]
     /// The last durable checkpoint committed by this session.
     var lastCheckpoint: DurableCheckpoint?
+    /// True once ``restoreProgress()`` has run.
+    var restored = false
     /// When the last block arrived (or the session started).
     var lastDataAt = ContinuousClock.now
     /// Journal transactions committed by this session.
     public internal(set) var journalTransactions = 0
     /// Bytes of existing data read back to check it when the session started.
     public internal(set) var bytesReadAtStart: Int64 = 0
+    /// Rate limits, global and this torrent's.
+    let limits: TransferLimits
+    /// Recently read pieces, for serving requests.
+    let readCache: PieceReadCache
+    /// Choking, incoming peers and upload accounting (see `TorrentSession+Uploads.swift`).
+    var seeding: SeedingState
 
     /// Creates a session for `metainfo` whose data lives in `storage`.
     ///
@@ -82,16 +90,20 @@ public actor TorrentSession {
     ///   - stopWhenComplete: end ``run()`` once every wanted piece is verified.
     ///   - trackers: how to reach the torrent's trackers; `nil` uses none (peers come from ``addPeers(_:source:)``).
     ///   - resumePolicy: how earlier runs ended, which decides how far the recorded progress is trusted.
+    ///   - limits: the upload and download rate limits it obeys.
     public init(
         metainfo: Metainfo, storage: any PieceStorage, configuration: SessionConfiguration = SessionConfiguration(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, resume: (any ResumeStore)? = nil,
         torrentId: Int64? = nil, filePriorities: [PiecePriority] = [], stopWhenComplete: Bool = true,
         trackers: (any TrackerTransport)? = nil, resumePolicy: ResumePolicy = .cleanHistory,
-        logger: Logger = Logger(label: "btq.session")
+        limits: TransferLimits = TransferLimits(), logger: Logger = Logger(label: "btq.session")
     ) {
         self.trackers = trackers
         self.resumePolicy = resumePolicy
         self.journaledVerified = Bitfield(count: storage.layout.pieceCount)
+        self.limits = limits
+        self.readCache = PieceReadCache(storage: storage)
+        self.seeding = SeedingState(configuration: configuration)
         self.metainfo = metainfo
         self.layout = storage.layout
         self.storage = storage
@@ -160,9 +172,9 @@ public actor TorrentSession {
         return TorrentStatus(
             piecesDone: piecesDone, piecesWanted: piecesWanted, bytesDone: bytesDone, bytesWanted: bytesWanted,
             downloaded: totals.downloaded, uploaded: totals.uploaded, wasted: totals.wasted,
-            downloadRate: downloadRate(), peers: peers.values.filter(\.handshaken).count,
+            downloadRate: downloadRate(), uploadRate: uploadRate(), peers: peers.values.filter(\.handshaken).count,
             knownPeers: candidates.count, isComplete: picker.isComplete, failure: failure,
-            idleTime: .now - lastDataAt)
+            idleTime: .now - lastDataAt, isStarting: !restored)
     }
 
     /// Prepares the files, finds what is already there, then downloads until complete (when
@@ -176,6 +188,7 @@ public actor TorrentSession {
         if picker.isComplete, stopWhenComplete {
             return await finish(.completed)
         }
+        seeding.acceptingIncoming = true
         let announcer = makeAnnouncer()
         self.announcer = announcer
         lastDataAt = .now
@@ -205,6 +218,7 @@ public actor TorrentSession {
                     stopRequested = true  // cancelled: stop like stop() does, without spinning
                 }
             }
+            seeding.acceptingIncoming = false
             for peer in peers.values { peer.channel.close(promise: nil) }
             if let announcer {
                 if picker.isComplete, !completionAnnounced { await announcer.downloadCompleted() }

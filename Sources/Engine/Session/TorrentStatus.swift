@@ -16,6 +16,8 @@ public struct TorrentStatus: Sendable, Hashable {
     public var wasted: Int64
     /// Download rate, bytes per second, smoothed.
     public var downloadRate: Double
+    /// Upload rate, bytes per second, smoothed.
+    public var uploadRate: Double = 0
     /// Connected peers (handshake done).
     public var peers: Int
     /// Peers we know addresses of.
@@ -26,6 +28,8 @@ public struct TorrentStatus: Sendable, Hashable {
     public var failure: String?
     /// How long since the last block arrived (or since the session started, before any did).
     public var idleTime: Duration = .zero
+    /// True until the session has checked what is already done (the other figures are not meaningful yet).
+    public var isStarting = false
 
     /// Fraction of the wanted bytes verified.
     public var progress: Double { bytesWanted == 0 ? 1 : Double(bytesDone) / Double(bytesWanted) }

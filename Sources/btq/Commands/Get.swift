@@ -28,8 +28,14 @@ struct Get: AsyncParsableCommand {
         name: .customLong("peer"), help: ArgumentHelp("Also connect to this peer; repeatable.", valueName: "host:port"))
     var peers: [String] = []
 
-    @Option(name: .long, help: "The TCP port announced to trackers and peers.")
+    @Option(name: .long, help: "The TCP port to listen on for peers, announced to trackers.")
     var port: UInt16 = 6881
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The address to listen on (default: the setting bind_address, else 0.0.0.0).", valueName: "ip"))
+    var bindAddress: String?
 
     @Option(
         name: .long,
@@ -48,13 +54,16 @@ struct Get: AsyncParsableCommand {
             throw ValidationError("--only '\(only)' is not a comma-separated list of file indexes.")
         }
         guard port > 0 else { throw ValidationError("--port must be 1...65535.") }
+        if let bindAddress, SettingText.ipAddress(bindAddress) == nil {
+            throw ValidationError("--bind-address '\(bindAddress)' is not a numeric IPv4 or IPv6 address.")
+        }
     }
 
     func run() async throws {
         let database = try store.openStore()
-        let records = try resolveOrAdd(database)
+        let added = try resolveOrAdd(database)
         if let only, let wanted = FileSelection.parse(only) {
-            for record in records {
+            for record in added where !record.isMagnet {
                 let files = try database.files(torrentId: record.id)
                 let priorities = Dictionary(
                     uniqueKeysWithValues: files.map { ($0.index, wanted.contains($0.index) ? 4 : 0) })
@@ -67,12 +76,27 @@ struct Get: AsyncParsableCommand {
         let configuration = SessionConfiguration(listenPort: port)
         let trackers = TrackerClient()
         let processRun = try ProcessRun(store: database)
+        let addresses = peers.compactMap(PeerAddress.init(parsing:))
+        // Magnet links without metadata fetch it from peers first.
+        let (records, fetchedPeers) = try await fetchMetadata(
+            added, store: database, configuration: configuration, trackers: trackers, peers: addresses,
+            logger: logger)
+        let settings = TransferSettings(store: database)
+        let limiters = RateLimiters()
+        limiters.apply(settings)
         let jobs = try records.map { record in
             try DownloadJob(
                 record: record, store: database, configuration: configuration, stopWhenComplete: true,
-                trackers: trackers, resumePolicy: processRun.policy, logger: logger)
+                trackers: trackers, resumePolicy: processRun.policy,
+                limits: limiters.limits(own: try database.rateLimits(torrentId: record.id)),
+                logger: logger)
         }
-        let addresses = peers.compactMap(PeerAddress.init(parsing:))
+        // Peers may connect to us while we download: we upload what we have.
+        let registry = SessionRegistry()
+        for job in jobs { registry.add(job.session) }
+        let listener = await Listening.start(
+            host: bindAddress ?? settings.bindAddress, port: port, registry: registry)
+        defer { listener?.close() }
         let sessions = jobs.map(\.session)
         let trap = SignalTrap { _ in
             for session in sessions { Task { await session.stop() } }
@@ -83,6 +107,7 @@ struct Get: AsyncParsableCommand {
             for (index, job) in jobs.enumerated() {
                 group.addTask {
                     await job.session.addPeers(addresses, source: .manual)
+                    await job.session.addPeers(fetchedPeers[job.record.id] ?? [])
                     try? database.setState(torrentId: job.record.id, .downloading)
                     let outcome = await job.session.run()
                     await job.storage.close()
@@ -131,6 +156,79 @@ struct Get: AsyncParsableCommand {
             }
         }
         if failed { throw ExitCode(1) }
+    }
+
+    /// Fetches the metadata of the magnet links among `records` (at once), stores it and returns the
+    /// records with their metainfo, and the peers each fetch met. Ctrl-C stops the fetches; a torrent
+    /// whose fetch stopped or failed ends the command with status 1.
+    private func fetchMetadata(
+        _ records: [TorrentRecord], store: BtqStore, configuration: SessionConfiguration, trackers: TrackerClient,
+        peers: [PeerAddress], logger: Logger
+    ) async throws -> ([TorrentRecord], [Int64: [(address: PeerAddress, source: PeerUpdate.Source)]]) {
+        let fetches = records.filter(\.isMagnet).map {
+            MagnetFetch(
+                record: $0, store: store, configuration: configuration, trackers: trackers, peers: peers,
+                logger: logger)
+        }
+        guard !fetches.isEmpty else { return (records, [:]) }
+        let trap = SignalTrap { _ in
+            for fetch in fetches { Task { await fetch.stop() } }
+        }
+        defer { withExtendedLifetime(trap) {} }
+        let quiet = self.quiet
+        let results = await withTaskGroup(of: (Int64, Result<MagnetFetch.Fetched?, UserError>)?.self) { group in
+            for fetch in fetches {
+                group.addTask { (fetch.record.id, await fetch.run()) }
+            }
+            if !quiet {
+                group.addTask {
+                    var lines = fetches.map { _ in ProgressLine() }
+                    while !Task.isCancelled {
+                        for (index, fetch) in fetches.enumerated() {
+                            if let status = await fetch.status() {
+                                lines[index].show(name: fetch.record.name, fetching: status)
+                            }
+                        }
+                        try? await Task.sleep(for: .seconds(1))
+                    }
+                    return nil
+                }
+            }
+            var results: [Int64: Result<MagnetFetch.Fetched?, UserError>] = [:]
+            for await case let (id, result)? in group {
+                results[id] = result
+                if results.count == fetches.count { group.cancelAll() }
+            }
+            return results
+        }
+        var updated: [TorrentRecord] = []
+        var fetchedPeers: [Int64: [(address: PeerAddress, source: PeerUpdate.Source)]] = [:]
+        var failed = false
+        for record in records {
+            switch results[record.id] {
+            case nil:
+                updated.append(record)
+            case .success(let fetched?)?:
+                updated.append(fetched.record)
+                fetchedPeers[record.id] = fetched.peers
+                if let only, let wanted = FileSelection.parse(only) {
+                    let files = try store.files(torrentId: record.id)
+                    try store.setFilePriorities(
+                        torrentId: record.id,
+                        Dictionary(uniqueKeysWithValues: files.map { ($0.index, wanted.contains($0.index) ? 4 : 0) }))
+                }
+            case .success(nil)?:
+                try store.setState(torrentId: record.id, .paused)
+                print("stopped #\(record.id) \(record.name) before its metadata arrived")
+                failed = true
+            case .failure(let error)?:
+                try store.setState(torrentId: record.id, .error, error: error.message)
+                FileHandle.standardError.write(Data("btq: #\(record.id) \(record.name): \(error.message)\n".utf8))
+                failed = true
+            }
+        }
+        if failed { throw ExitCode(1) }
+        return (updated, fetchedPeers)
     }
 
     /// Existing queue entries by id or hash prefix; files and magnets are added (checked all first).

@@ -44,9 +44,10 @@ struct Info: ParsableCommand {
             ("Downloaded", Formatting.size(record.downloaded)),
             ("Uploaded", Formatting.size(record.uploaded)),
             ("Wasted", Formatting.size(record.wasted)),
-            ("Ratio", Formatting.ratio(uploaded: record.uploaded, downloaded: record.downloaded)),
+            ("Ratio", Formatting.ratio(record)),
             ("Added", Formatting.date(record.addedAt)),
         ]
+        lines += try transferLines(record, database)
         if let started = record.startedAt { lines.append(("Started", Formatting.date(started))) }
         if let completed = record.completedAt { lines.append(("Completed", Formatting.date(completed))) }
         if let removed = record.removedAt { lines.append(("Removed", Formatting.date(removed))) }

@@ -51,7 +51,7 @@ struct List: ParsableCommand {
                 torrent.totalSize.map(Formatting.size) ?? "?",
                 Formatting.percent(torrent.progress),
                 torrent.removedAt == nil ? torrent.state.rawValue : "removed",
-                Formatting.ratio(uploaded: torrent.uploaded, downloaded: torrent.downloaded),
+                Formatting.ratio(torrent),
             ])
         }
         print(table.render(), terminator: "")

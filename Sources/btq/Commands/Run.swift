@@ -7,11 +7,15 @@ import Store
 /// `btq run`: the daemon that works the queue.
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Work the queue: download queued torrents, a few at a time, until stopped (Ctrl-C).",
+        abstract:
+            "Work the queue: download queued torrents a few at a time and seed finished ones, until stopped (Ctrl-C).",
         discussion: """
             Torrents added, paused, removed or moved with the other commands while it runs take effect \
             within a second. One daemon per database: a second one is refused. The number of \
-            simultaneous downloads is --max-active, else the database setting max_active_downloads, else 3.
+            simultaneous downloads is --max-active, else the database setting max_active_downloads, else 3. \
+            A finished download goes on seeding (up to max_active_seeds at once) until seed_ratio_limit or \
+            seed_time_limit is reached, then becomes completed. Incoming peers are accepted on --port for \
+            every active torrent.
             """
     )
 
@@ -23,8 +27,17 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "Most peer connections over all torrents, shared among the active ones.")
     var maxPeers = 200
 
-    @Option(name: .long, help: "The TCP port announced to trackers and peers.")
-    var port: UInt16 = 6881
+    @Option(
+        name: .long,
+        help:
+            "The TCP port to listen on for peers, announced to trackers (default: the setting listen_port, else 6881).")
+    var port: UInt16?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The address to listen on (default: the setting bind_address, else 0.0.0.0).", valueName: "ip"))
+    var bindAddress: String?
 
     @Option(
         name: .customLong("peer"), help: ArgumentHelp("Also connect to this peer; repeatable.", valueName: "host:port"))
@@ -36,7 +49,10 @@ struct Run: AsyncParsableCommand {
         for peer in peers where PeerAddress(parsing: peer) == nil {
             throw ValidationError("--peer '\(peer)' is not HOST:PORT.")
         }
-        guard port > 0 else { throw ValidationError("--port must be 1...65535.") }
+        if let port, port == 0 { throw ValidationError("--port must be 1...65535.") }
+        if let bindAddress, SettingText.ipAddress(bindAddress) == nil {
+            throw ValidationError("--bind-address '\(bindAddress)' is not a numeric IPv4 or IPv6 address.")
+        }
     }
 
     func run() async throws {
@@ -47,10 +63,17 @@ struct Run: AsyncParsableCommand {
         var logger = Logger(label: "btq")
         logger.logLevel =
             ProcessInfo.processInfo.environment["BTQ_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        let settings = TransferSettings(store: database)
         let processRun = try ProcessRun(store: database)
+        let port = self.port ?? settings.listenPort
+        let registry = SessionRegistry()
+        let listener = await Listening.start(
+            host: bindAddress ?? settings.bindAddress, port: port, registry: registry)
+        defer { listener?.close() }
         let runner = QueueRunner(
             store: database, configuration: SessionConfiguration(listenPort: port), maxActive: maxActive,
-            peers: peers.compactMap(PeerAddress.init(parsing:)), maxPeersOverall: maxPeers, processRun: processRun,
+            peers: peers.compactMap(PeerAddress.init(parsing:)), maxPeersOverall: maxPeers, registry: registry,
+            processRun: processRun,
             logger: logger)
         let trap = SignalTrap { _ in Task { await runner.stop() } }
         defer { withExtendedLifetime(trap) {} }

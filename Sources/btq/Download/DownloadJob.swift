@@ -13,11 +13,12 @@ struct DownloadJob: Sendable {
     /// Prepares a job for `record`; throws a `UserError` for what cannot be downloaded yet.
     init(
         record: TorrentRecord, store: BtqStore, configuration: SessionConfiguration, stopWhenComplete: Bool,
-        trackers: TrackerClient?, resumePolicy: ResumePolicy, logger: Logger
+        trackers: TrackerClient?, resumePolicy: ResumePolicy = .cleanHistory, limits: TransferLimits = TransferLimits(),
+        logger: Logger
     ) throws {
         guard let bytes = try store.metainfoBytes(torrentId: record.id) else {
             throw UserError(
-                "#\(record.id) \(record.name) is a magnet link; fetching metadata from peers is not supported yet")
+                "#\(record.id) \(record.name) is a magnet link whose metadata has not been fetched yet")
         }
         let metainfo = try Metainfo(bytes: bytes)
         guard metainfo.pieceHashes != nil else {
@@ -31,6 +32,6 @@ struct DownloadJob: Sendable {
         self.session = TorrentSession(
             metainfo: metainfo, storage: storage, configuration: configuration, resume: store, torrentId: record.id,
             filePriorities: priorities, stopWhenComplete: stopWhenComplete, trackers: trackers,
-            resumePolicy: resumePolicy, logger: logger)
+            resumePolicy: resumePolicy, limits: limits, logger: logger)
     }
 }

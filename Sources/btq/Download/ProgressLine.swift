@@ -7,16 +7,28 @@ struct ProgressLine {
     private var lastPrinted = Date.distantPast
     private var lastWidth = 0
 
+    /// A magnet link's metadata fetch.
+    mutating func show(name: String, fetching status: MetadataFetcher.Status, final: Bool = false) {
+        var text = "\(Table.shorten(name, to: 40))  fetching metadata  peers \(status.peers)/\(status.knownPeers)"
+        if status.pieceCount > 0 { text += "  pieces \(status.piecesDone)/\(status.pieceCount)" }
+        write(text, final: final)
+    }
+
     mutating func show(name: String, _ status: TorrentStatus, final: Bool = false) {
-        let now = Date()
-        guard final || isTerminal || now.timeIntervalSince(lastPrinted) >= 5 else { return }
-        lastPrinted = now
         var text = "\(Table.shorten(name, to: 40))  \(Formatting.percent(status.progress))"
         text += "  \(Formatting.size(status.bytesDone))/\(Formatting.size(status.bytesWanted))"
         text += "  \(Formatting.size(Int64(status.downloadRate)))/s"
+        if status.uploadRate >= 1 { text += "  up \(Formatting.size(Int64(status.uploadRate)))/s" }
         if let eta = status.eta { text += "  ETA \(Self.duration(eta))" }
         text += "  peers \(status.peers)/\(status.knownPeers)"
         if status.wasted > 0 { text += "  wasted \(Formatting.size(status.wasted))" }
+        write(text, final: final)
+    }
+
+    private mutating func write(_ text: String, final: Bool) {
+        let now = Date()
+        guard final || isTerminal || now.timeIntervalSince(lastPrinted) >= 5 else { return }
+        lastPrinted = now
         if isTerminal {
             let padding = String(repeating: " ", count: max(0, lastWidth - text.count))
             lastWidth = text.count

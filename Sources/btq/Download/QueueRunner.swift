@@ -7,43 +7,62 @@ import Store
 /// next when one ends or stalls, rechecks torrents put in the `checking` state, and follows what the
 /// CLI writes (new torrents, pause, remove, queue moves).
 actor QueueRunner {
-    private struct Active {
+    struct Active {
         let job: DownloadJob
         let task: Task<TorrentSession.Outcome, Never>
-        /// No data for the stall timeout: it keeps trying but does not hold a slot.
+        let limits: TransferLimits
+        /// Holds a seed slot (started complete, or finished its download and went on seeding).
+        var seeding: Bool
+        /// The state to record when the session ends because the runner stopped it.
+        var endState: TorrentState?
+        /// Seeding time counted and not yet saved.
+        var seedClock = SeedClock()
+        /// No data for the stall timeout: it keeps trying but does not hold a download slot.
         var stalled = false
     }
 
-    private let store: BtqStore
+    let store: BtqStore
     private let configuration: SessionConfiguration
-    private let logger: Logger
+    let logger: Logger
     private let fixedMaxActive: Int?
-    private let processRun: ProcessRun
-    private var active: [Int64: Active] = [:]
-    private var checks: [Int64: Task<Void, Never>] = [:]
+    var active: [Int64: Active] = [:]
     private var stopping = false
-    private var finished: [(Int64, TorrentSession.Outcome)] = []
+    private let processRun: ProcessRun
+    /// Full rechecks running (`btq verify` handed to the daemon), and those that ended.
+    private var checks: [Int64: Task<Void, Never>] = [:]
     private var finishedChecks: [(Int64, Result<TorrentChecker.Result, any Error>)] = []
+    private var finished: [(Int64, TorrentSession.Outcome)] = []
 
     /// The setting that caps simultaneous downloads when `--max-active` is not given.
     static let maxActiveSetting = "max_active_downloads"
     /// The setting: seconds without data after which a download stops holding an active slot.
     static let stallTimeoutSetting = "stall_timeout"
 
-    private let manualPeers: [PeerAddress]
+    let manualPeers: [PeerAddress]
     private let maxPeersOverall: Int
-    private let trackers = TrackerClient()
+    let trackers = TrackerClient()
+    private let registry: SessionRegistry
+    private let limiters = RateLimiters()
+    private(set) var settings = TransferSettings()
+    /// Magnet links fetching their metadata (see `QueueRunner+Magnets.swift`); each holds a download slot.
+    var fetching: [Int64: MagnetFetch] = [:]
+    /// Fetches that ended and are not settled yet.
+    var fetchesEnded: [(Int64, Result<MagnetFetch.Fetched?, UserError>)] = []
+    /// Peers a finished fetch met, for the torrent's download.
+    var fetchedPeers: [Int64: [(address: PeerAddress, source: PeerUpdate.Source)]] = [:]
 
     init(
         store: BtqStore, configuration: SessionConfiguration, maxActive: Int?, peers: [PeerAddress] = [],
-        maxPeersOverall: Int = 200, processRun: ProcessRun, logger: Logger
+        maxPeersOverall: Int = 200, registry: SessionRegistry = SessionRegistry(), processRun: ProcessRun,
+        logger: Logger
     ) {
+        self.processRun = processRun
+        self.registry = registry
         self.maxPeersOverall = maxPeersOverall
         self.store = store
         self.manualPeers = peers
         self.configuration = configuration
         self.fixedMaxActive = maxActive
-        self.processRun = processRun
         self.logger = logger
     }
 
@@ -58,12 +77,17 @@ actor QueueRunner {
             }
             try? await Task.sleep(for: pollInterval)
         }
+        await stopFetches()
         for entry in active.values { await entry.job.session.stop() }
         for check in checks.values { check.cancel() }
         for (id, entry) in active {
             _ = await entry.task.value
-            // Interrupted by the daemon's own stop: it goes on at the next start.
-            try? store.setState(torrentId: id, .queued)
+            var clock = entry.seedClock
+            try? store.addSeedingSeconds(torrentId: id, clock.takeUnsaved())
+            // Interrupted by the daemon's own stop: it goes on (downloading or seeding) at the next start.
+            if let current = try? store.torrent(id: id), !current.isRemoved, current.state != .paused {
+                try? store.setState(torrentId: id, .queued)
+            }
         }
         for check in checks.values { await check.value }
         active = [:]
@@ -74,9 +98,11 @@ actor QueueRunner {
     func stop() { stopping = true }
 
     /// Each torrent's share of the overall connection limit (at most its own limit).
-    private func sessionConfiguration() -> SessionConfiguration {
+    func sessionConfiguration() -> SessionConfiguration {
         var configuration = self.configuration
-        configuration.maxPeers = min(configuration.maxPeers, max(1, maxPeersOverall / maxActive()))
+        // Seeds are active torrents too: they share the overall limit with the downloads.
+        let sharers = maxActive() + max(0, settings.maxSeeds)
+        configuration.maxPeers = min(configuration.maxPeers, max(1, maxPeersOverall / sharers))
         return configuration
     }
 
@@ -89,66 +115,31 @@ actor QueueRunner {
         (try? store.setting(name)).flatMap { $0 }.flatMap(Int.init)
     }
 
-    /// One pass: settle finished sessions and checks, stop what the user paused or removed, note stalled
-    /// downloads, start checks and what fits.
+    /// One pass: settle finished sessions and checks, stop what the user paused, removed or wants
+    /// rechecked, note stalled downloads, start checks and what fits.
     private func reconcile(onChange: @Sendable (String) -> Void) async throws {
-        try settleFinished(onChange: onChange)
-        try settleChecks(onChange: onChange)
-
-        let records = try store.torrents()
-        let byId = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })
-        for (id, entry) in active {
-            let state = byId[id]?.state
-            if state == nil || state == .paused || state == .checking {
-                Task { await entry.job.session.stop() }
-            }
-        }
-        await updateStalls(onChange: onChange)
-        for record in records where record.state == .checking && active[record.id] == nil && checks[record.id] == nil {
-            startCheck(record, onChange: onChange)
-        }
-        var slots = maxActive() - active.values.count { !$0.stalled }
-        for record in records where slots > 0 && active[record.id] == nil {
-            guard record.state == .queued || record.state == .downloading else { continue }
-            do {
-                let job = try DownloadJob(
-                    record: record, store: store, configuration: sessionConfiguration(), stopWhenComplete: true,
-                    trackers: trackers, resumePolicy: processRun.policy, logger: logger)
-                try store.setState(torrentId: record.id, .downloading)
-                let id = record.id
-                let peers = manualPeers
-                let task = Task {
-                    await job.session.addPeers(peers, source: .manual)
-                    let outcome = await job.session.run()
-                    await job.storage.close()
-                    self.sessionEnded(id, outcome)
-                    return outcome
-                }
-                active[id] = Active(job: job, task: task)
-                slots -= 1
-                onChange("started #\(id) \(record.name)")
-            } catch {
-                try store.setState(torrentId: record.id, .error, error: "\(error)")
-                onChange("error #\(record.id) \(record.name): \(error)")
-            }
-        }
-    }
-
-    private func settleFinished(onChange: @Sendable (String) -> Void) throws {
+        settings = TransferSettings(store: store)
+        limiters.apply(settings)
         for (id, outcome) in finished {
-            guard let entry = active.removeValue(forKey: id) else { continue }
+            guard var entry = active.removeValue(forKey: id) else { continue }
             let name = entry.job.record.name
             let current = try store.torrent(id: id)
+            try store.addSeedingSeconds(torrentId: id, entry.seedClock.takeUnsaved())
             switch outcome {
             case .completed:
-                try store.setState(torrentId: id, .completed)
-                onChange("completed #\(id) \(name)")
+                // Complete, and stopped by the runner (seed limit, no seed slot) or by the user.
+                if let current, current.isRemoved || current.state == .paused {
+                    onChange("stopped #\(id) \(name)")
+                } else {
+                    let state = entry.endState ?? .completed
+                    try store.setState(torrentId: id, state)
+                    onChange(state == .completed ? "completed #\(id) \(name)" : "\(state.rawValue) #\(id) \(name)")
+                }
             case .failed(let reason):
-                // The others go on; its progress is saved, and `btq resume` retries it.
                 try store.setState(torrentId: id, .error, error: reason)
                 onChange("error #\(id) \(name): \(reason)")
             case .stopped:
-                // Stopped because the user paused, removed or rechecks it: its state is already what they asked.
+                // Stopped because the user paused or removed it: its state is already what they asked.
                 if let current, !current.isRemoved, current.state == .downloading {
                     try store.setState(torrentId: id, .queued)
                 }
@@ -156,22 +147,99 @@ actor QueueRunner {
             }
         }
         finished = []
+        try settleFetches(onChange: onChange)
+        try settleChecks(onChange: onChange)
+
+        let records = try store.torrents()
+        let ownLimits = try store.allRateLimits()
+        let byId = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })
+        for (id, entry) in active {
+            let record = byId[id]
+            if record == nil || record?.state == .paused || record?.state == .checking {
+                Task { await entry.job.session.stop() }
+            }
+            entry.limits.apply(ownLimits[id] ?? TorrentRateLimits())
+        }
+        stopFetchesNoLongerWanted(byId)
+        try await followSeeding(onChange: onChange)
+        await updateStalls(onChange: onChange)
+        for record in records where record.state == .checking && active[record.id] == nil && checks[record.id] == nil {
+            startCheck(record, onChange: onChange)
+        }
+        var downloadSlots = maxActive() - active.values.filter { !$0.seeding && !$0.stalled }.count - fetching.count
+        var seedSlots = settings.maxSeeds - active.values.filter(\.seeding).count
+        for record in records where active[record.id] == nil {
+            guard [.queued, .downloading, .seeding, .fetchingMetadata].contains(record.state) else { continue }
+            if record.isMagnet {
+                // No metadata yet: fetch it first, in a download slot; the download starts when it is stored.
+                guard downloadSlots > 0, fetching[record.id] == nil else { continue }
+                startFetch(record, onChange: onChange)
+                downloadSlots -= 1
+                continue
+            }
+            // Finished before (and not taken back to downloading by new wanted files): a seed.
+            let isSeed = record.state == .seeding || record.completedAt != nil
+            if isSeed {
+                guard seedSlots > 0 else { continue }
+                if let reached = try seedLimitReached(record, uploaded: record.uploaded, downloaded: record.downloaded)
+                {
+                    try store.recordEvent(torrentId: record.id, .seedLimit, detail: reached)
+                    try store.setState(torrentId: record.id, .completed)
+                    onChange("completed #\(record.id) \(record.name): \(reached)")
+                    continue
+                }
+            } else {
+                guard downloadSlots > 0 else { continue }
+            }
+            do {
+                let limits = limiters.limits(own: ownLimits[record.id] ?? TorrentRateLimits())
+                let job = try DownloadJob(
+                    record: record, store: store, configuration: sessionConfiguration(), stopWhenComplete: false,
+                    trackers: trackers, resumePolicy: processRun.policy, limits: limits, logger: logger)
+                try store.setState(torrentId: record.id, isSeed ? .seeding : .downloading)
+                let id = record.id
+                let peers = manualPeers
+                let metPeers = fetchedPeers.removeValue(forKey: id) ?? []
+                let registry = self.registry
+                let task = Task {
+                    await job.session.addPeers(peers, source: .manual)
+                    await job.session.addPeers(metPeers)
+                    registry.add(job.session)
+                    let outcome = await job.session.run()
+                    registry.remove(job.session)
+                    await job.storage.close()
+                    self.sessionEnded(id, outcome)
+                    return outcome
+                }
+                var entry = Active(job: job, task: task, limits: limits, seeding: isSeed)
+                if isSeed {
+                    entry.seedClock.start()
+                    seedSlots -= 1
+                } else {
+                    downloadSlots -= 1
+                }
+                active[id] = entry
+                onChange("\(isSeed ? "seeding" : "started") #\(id) \(record.name)")
+            } catch {
+                try store.setState(torrentId: record.id, .error, error: "\(error)")
+                onChange("error #\(record.id) \(record.name): \(error)")
+            }
+        }
     }
 
     /// Marks downloads that got no data for the stall timeout, so the next queued torrent gets their slot,
     /// and unmarks them when data flows again.
     private func updateStalls(onChange: @Sendable (String) -> Void) async {
         let timeout = Duration.seconds(intSetting(Self.stallTimeoutSetting) ?? 300)
-        for (id, entry) in active {
+        for (id, entry) in active where !entry.seeding {
             let status = await entry.job.session.status()
-            let stalled = !status.isComplete && status.idleTime >= timeout
-            guard stalled != entry.stalled, active[id] != nil else { continue }
+            let stalled = !status.isComplete && !status.isStarting && status.idleTime >= timeout
+            guard let current = active[id], stalled != current.stalled else { continue }
             active[id]?.stalled = stalled
             let name = entry.job.record.name
-            let seconds = timeout.components.seconds
             let detail =
                 stalled
-                ? "no data for \(seconds) s: it keeps looking for peers but no longer holds an active slot"
+                ? "no data for \(timeout.components.seconds) s: it keeps looking for peers but no longer holds a download slot"
                 : "data flows again after a stall"
             try? store.recordEvent(HistoryEvent(torrentId: id, kind: stalled ? .stalled : .state, detail: detail))
             onChange(stalled ? "stalled #\(id) \(name)" : "unstalled #\(id) \(name)")

@@ -1,4 +1,5 @@
 import Foundation
+import Store
 
 /// Human formatting of sizes, rates, ratios and times.
 enum Formatting {
@@ -33,6 +34,12 @@ enum Formatting {
         var tenths = (clamped * 1000).rounded(.down)
         if clamped < 1, tenths >= 1000 { tenths = 999 }
         return fixed(tenths / 10, digits: 1) + "%"
+    }
+
+    /// A torrent's share ratio (see `TorrentRecord.ratio`: a torrent seeded from data already in place
+    /// counts its verified bytes as the base), or `-` when it has neither.
+    static func ratio(_ record: TorrentRecord) -> String {
+        ratio(uploaded: record.uploaded, downloaded: record.downloaded > 0 ? record.downloaded : record.bytesDone)
     }
 
     /// A ratio with two decimals, or `-` when nothing was downloaded.

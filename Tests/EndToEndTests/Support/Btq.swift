@@ -70,6 +70,12 @@ struct Btq: Sendable {
         database = try scenario.folder("btq").appendingPathComponent("btq.sqlite")
     }
 
+    /// An instance with its own database at `database` (a second btq in the same test).
+    init(_ scenario: Scenario, database: URL) {
+        self.scenario = scenario
+        self.database = database
+    }
+
     /// Runs a short `btq` command; throws with its output unless it exits 0.
     @discardableResult
     func run(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> String {
@@ -113,7 +119,8 @@ struct Btq: Sendable {
         timeout: Duration = E2E.downloadTimeout
     ) async throws -> GetResult {
         let port = try FreePort.next()
-        var arguments = ["get"] + torrents + ["--dir", directory.path, "--port", "\(port)"]
+        var arguments =
+            ["get"] + torrents + ["--dir", directory.path, "--port", "\(port)", "--bind-address", "127.0.0.1"]
         for peer in peers { arguments += ["--peer", peer] }
         arguments += extra
         let child = try scenario.start("btq get", Self.executable, arguments, environment: ["BTQ_DB": database.path])

@@ -41,7 +41,7 @@ struct LibtorrentStatus: Decodable, Sendable {
 
 /// A libtorrent seeder (`Support/lt_seed.py seed`, Debian's python3-libtorrent) on 127.0.0.1.
 ///
-/// DHT, LSD, UPnP, NAT-PMP, PEX and uTP are off; plaintext handshakes; several connections per IP
+/// DHT, LSD, UPnP, NAT-PMP, PEX (unless asked) and uTP are off; plaintext handshakes; several connections per IP
 /// allowed (every peer is 127.0.0.1). Ready once its data is hash-checked.
 struct LibtorrentSeeder: Sendable {
     let process: ChildProcess
@@ -59,9 +59,13 @@ struct LibtorrentSeeder: Sendable {
     ///     other pieces zeroed; libtorrent's check finds what it has; upload mode, so it never fills
     ///     its gaps from other peers). Only with a single torrent.
     ///   - uploadRate: bytes per second this seeder sends at most (0: unlimited).
+    ///   - peers: `HOST:PORT` addresses it dials (again every few seconds until connected).
+    ///   - pex: peer exchange on.
+    ///   - keepRedundant: keep connections between two upload-only peers (partial seeders).
     static func start(
         in scenario: Scenario, name: String = "libtorrent seeder", torrents: [TestTorrent], data: URL,
-        have: String? = nil, uploadRate: Int = 0
+        have: String? = nil, uploadRate: Int = 0, peers: [String] = [], pex: Bool = false,
+        keepRedundant: Bool = false
     ) async throws -> LibtorrentSeeder {
         let port = try FreePort.next()
         let work = try scenario.folder("lt-\(port)")
@@ -73,6 +77,9 @@ struct LibtorrentSeeder: Sendable {
         ]
         if let have { arguments += ["--have", have, "--work", work.path] }
         if uploadRate > 0 { arguments += ["--upload-rate", "\(uploadRate)"] }
+        for peer in peers { arguments += ["--peer", peer] }
+        if pex { arguments.append("--pex") }
+        if keepRedundant { arguments.append("--keep-redundant") }
         arguments += torrents.map(\.url.path)
         let child = try scenario.start(name, E2E.python, arguments)
         try await child.waitUntil("its ready file (data hash-checked)", timeout: E2E.startTimeout) {

@@ -20,6 +20,28 @@ struct TransmissionSeeder: Sendable {
     var address: String { "127.0.0.1:\(port)" }
 
     static func start(in scenario: Scenario, torrent: TestTorrent, data: URL) async throws -> TransmissionSeeder {
+        let seeder = try await launch(in: scenario, downloadDirectory: data)
+        try await seeder.remote(["--add", torrent.url.path, "--download-dir", data.path])
+        try await seeder.remote(["--torrent", torrent.infoHash, "--verify"])
+        try await seeder.remote(["--torrent", torrent.infoHash, "--start"])
+        let deadline = ContinuousClock.now + E2E.startTimeout
+        var info = ""
+        while ContinuousClock.now < deadline {
+            info = try await seeder.remote(["--torrent", torrent.infoHash, "--info"])
+            let state = Self.field("State", in: info) ?? ""
+            if Self.field("Percent Done", in: info) == "100%", ["Idle", "Seeding", "Up & Down"].contains(state) {
+                return seeder
+            }
+            if let error = Self.field("Error", in: info) { throw HarnessError("transmission: \(error)\n\(info)") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw HarnessError(
+            "transmission did not finish verifying within \(E2E.startTimeout):\n\(info)\n\(seeder.process.logTail())")
+    }
+
+    /// Starts transmission-daemon with no torrent, saving into `downloadDirectory`; returns once its
+    /// RPC port answers.
+    static func launch(in scenario: Scenario, downloadDirectory data: URL) async throws -> TransmissionSeeder {
         let port = try FreePort.next()
         let rpcPort = try FreePort.next()
         let config = try scenario.folder("transmission-\(port)")
@@ -45,22 +67,7 @@ struct TransmissionSeeder: Sendable {
             ["--foreground", "--config-dir", config.path, "--logfile", log.path], extraLogs: [log])
         let seeder = TransmissionSeeder(process: child, scenario: scenario, port: port, rpcPort: rpcPort)
         try await child.waitUntil("its RPC port", timeout: E2E.startTimeout) { FreePort.isAccepting(rpcPort) }
-        try await seeder.remote(["--add", torrent.url.path, "--download-dir", data.path])
-        try await seeder.remote(["--torrent", torrent.infoHash, "--verify"])
-        try await seeder.remote(["--torrent", torrent.infoHash, "--start"])
-        let deadline = ContinuousClock.now + E2E.startTimeout
-        var info = ""
-        while ContinuousClock.now < deadline {
-            info = try await seeder.remote(["--torrent", torrent.infoHash, "--info"])
-            let state = Self.field("State", in: info) ?? ""
-            if Self.field("Percent Done", in: info) == "100%", ["Idle", "Seeding", "Up & Down"].contains(state) {
-                return seeder
-            }
-            if let error = Self.field("Error", in: info) { throw HarnessError("transmission: \(error)\n\(info)") }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        throw HarnessError(
-            "transmission did not finish verifying within \(E2E.startTimeout):\n\(info)\n\(child.logTail())")
+        return seeder
     }
 
     /// Runs `transmission-remote 127.0.0.1:RPC arguments` and returns its output; throws unless it exits 0.

@@ -5,7 +5,7 @@ Run it with Debian's /usr/bin/python3: python3-libtorrent lives in its dist-pack
 
   lt_seed.py seed  --port P --data DIR --ready FILE [--have BITS --work DIR]
                    [--upload-rate BYTES_PER_S] [--high-performance] [--dial-file FILE]
-                   [--status FILE] [--timeout S] TORRENT...
+                   [--peer HOST:PORT]... [--pex] [--keep-redundant] [--status FILE] [--timeout S] TORRENT...
   lt_seed.py leech --port P --out DIR --done FILE [--peer HOST:PORT]...
                    [--status FILE] [--timeout S] TORRENT
 
@@ -17,13 +17,16 @@ seed:  seeds the torrents from DIR (their save path) and writes FILE (JSON) once
        partial seeders never fill each other's gaps. Exits 1 if the check disagrees.
        --high-performance starts from libtorrent's high_performance_seed preset (benchmarks).
        On SIGUSR1 it also dials every HOST:PORT listed in --dial-file (for leechers that
-       never dial 127.0.0.1 themselves, like Transmission).
+       never dial 127.0.0.1 themselves, like Transmission). --peer HOST:PORT is dialled
+       (again every few seconds until connected), as for leech.
+--pex: peer exchange (ut_pex) on. --keep-redundant: connections between two upload-only
+       peers are kept (libtorrent closes them as redundant otherwise).
 leech: downloads TORRENT into DIR from the tracker's peers and the given --peer
        addresses (dialled again every few seconds until connected), writes FILE (JSON)
        when every piece is verified, then keeps running (seeding) until stopped.
 
 Both: listen on 127.0.0.1:P and connect from 127.0.0.1 only; DHT, LSD, UPnP, NAT-PMP,
-PEX and uTP off; plaintext only (no MSE handshake); several connections per IP (every
+PEX (unless --pex) and uTP off; plaintext only (no MSE handshake); several connections per IP (every
 peer is 127.0.0.1). --status FILE is rewritten (atomically) every 0.5 s with JSON:
 torrents, their state, progress, pieces, payload totals and peers. SIGUSR1 re-announces
 every torrent at once. Exits on SIGTERM/SIGINT, after --timeout seconds (default 600),
@@ -33,7 +36,7 @@ import argparse, json, os, shutil, signal, sys, time
 import libtorrent as lt
 
 
-def settings(port, high_performance=False):
+def settings(port, high_performance=False, keep_redundant=False):
     s = lt.high_performance_seed() if high_performance else lt.default_settings()
     s.update({
         "listen_interfaces": "127.0.0.1:%d" % port,
@@ -52,18 +55,22 @@ def settings(port, high_performance=False):
         "user_agent": "btq-e2e/libtorrent-" + lt.__version__,
         "alert_mask": lt.alert_category.error | lt.alert_category.status,
     })
+    if keep_redundant:
+        s.update({"close_redundant_connections": False})
     if high_performance:
         s.update({"send_socket_buffer_size": 4 << 20, "recv_socket_buffer_size": 4 << 20})
     return s
 
 
-def add(ses, path, save_path, upload_mode=False):
+def add(ses, path, save_path, upload_mode=False, pex=False):
     p = lt.add_torrent_params()
     p.ti = lt.torrent_info(path)
     p.save_path = save_path
     p.flags &= ~lt.torrent_flags.auto_managed
     p.flags &= ~lt.torrent_flags.paused
-    p.flags |= lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd | lt.torrent_flags.disable_pex
+    p.flags |= lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd
+    if not pex:
+        p.flags |= lt.torrent_flags.disable_pex
     if upload_mode:
         p.flags |= lt.torrent_flags.upload_mode
     return ses.add_torrent(p)
@@ -130,6 +137,9 @@ def main():
     sp.add_argument("--upload-rate", type=int, default=0)
     sp.add_argument("--high-performance", action="store_true")
     sp.add_argument("--dial-file")
+    sp.add_argument("--peer", action="append", default=[])
+    sp.add_argument("--pex", action="store_true")
+    sp.add_argument("--keep-redundant", action="store_true")
     sp.add_argument("--status")
     sp.add_argument("--timeout", type=float, default=600)
     sp.add_argument("torrents", nargs="+")
@@ -157,8 +167,9 @@ def main():
                 sys.exit("lt_seed: --have needs exactly one torrent and --work")
             data = os.path.join(a.work, "data")
             partial_copy(a.torrents[0], a.data, data, a.have)
-        ses = lt.session(settings(a.port, a.high_performance))
-        handles = [(os.path.basename(t), add(ses, t, data, upload_mode=a.have is not None)) for t in a.torrents]
+        ses = lt.session(settings(a.port, a.high_performance, a.keep_redundant))
+        handles = [(os.path.basename(t), add(ses, t, data, upload_mode=a.have is not None, pex=a.pex))
+                   for t in a.torrents]
         if a.upload_rate:
             # loopback peers are "local": the session-wide limit skips them, a torrent's own limit does not
             for _, h in handles:

@@ -1,0 +1,480 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Fetches a magnet link's info dictionary from peers (BEP 9 over BEP 10), before a
+/// ``TorrentSession`` can exist for it.
+///
+/// Peers come from the magnet's trackers, its `x.pe` addresses, the user (``addPeers(_:source:)``)
+/// and peer exchange. Each connection sends a handshake with the extension bit, the extension
+/// handshake, and once the peer names its `ut_metadata` id and `metadata_size` (at most 16 MiB),
+/// 16 KiB pieces are requested from several peers at once; a rejected or timed-out piece is asked
+/// of another. The assembled dictionary must hash to the info-hash (SHA-1 for v1, SHA-256 for v2,
+/// both for a hybrid). A peer that sent metadata that does not match is banned and never asked
+/// again; when several peers contributed, the next attempt asks one peer at a time, so a liar is
+/// found. A peer that breaks the extension protocol is dropped.
+public actor MetadataFetcher {
+    /// How a run ended.
+    public enum Outcome: Sendable {
+        /// The info dictionary, verified against the info-hash.
+        case fetched(FetchedMetadata)
+        /// ``stop()`` was called (or the task was cancelled).
+        case stopped
+    }
+
+    /// A progress snapshot.
+    public struct Status: Sendable, Hashable {
+        /// Connected peers (handshake done).
+        public var peers: Int
+        /// Known addresses.
+        public var knownPeers: Int
+        /// Metadata pieces received, of ``pieceCount``.
+        public var piecesDone: Int
+        /// Metadata pieces, once a peer announced the size (0 before).
+        public var pieceCount: Int
+    }
+
+    struct Connection {
+        let key: PeerKey
+        let address: PeerAddress
+        let channel: any Channel
+        let outbox: AsyncStream<[PeerWireFrame]>.Continuation
+        let connectedAt: ContinuousClock.Instant
+        var handshaken = false
+        var peerId: [UInt8]?
+        var handshakenAt: ContinuousClock.Instant?
+        var extensions: ExtensionHandshake?
+        var rejectedAt: ContinuousClock.Instant?
+        var timeouts = 0
+        var lastKeepAliveSent: ContinuousClock.Instant
+
+        func send(_ messages: [PeerMessage]) {
+            guard !messages.isEmpty else { return }
+            outbox.yield(messages.map(PeerWireFrame.message))
+        }
+    }
+
+    /// The info-hashes the metadata must match.
+    public nonisolated let infoHashes: InfoHashes
+    let trackerURLs: [String]
+    let configuration: SessionConfiguration
+    let group: any EventLoopGroup
+    let transport: (any TrackerTransport)?
+    let logger: Logger
+    let requestTimeout: Duration
+    /// Most metadata requests outstanding at one peer.
+    let requestsPerPeer = 2
+    let wireHash: [UInt8]
+
+    var candidates: [PeerAddress: PeerCandidate] = [:]
+    var connections: [PeerKey: Connection] = [:]
+    /// The address of every connection made, also closed ones: pieces outlive their connection.
+    var addresses: [PeerKey: PeerAddress] = [:]
+    var nextKey = 0
+    var assembly: MetadataAssembly?
+    /// After a hash failure that could not be pinned on one peer, ask one peer at a time.
+    var singleSourceMode = false
+    var result: FetchedMetadata?
+    var stopRequested = false
+
+    /// A fetcher for the torrent `infoHashes` names.
+    ///
+    /// - Parameters:
+    ///   - trackers: announce URLs (a magnet's `tr`), each its own tier.
+    ///   - transport: how to reach trackers; `nil` uses none.
+    ///   - requestTimeout: how long a peer may take to answer a metadata request before the piece is
+    ///     asked of another.
+    public init(
+        infoHashes: InfoHashes, trackers: [String] = [], configuration: SessionConfiguration = SessionConfiguration(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, transport: (any TrackerTransport)? = nil,
+        requestTimeout: Duration = .seconds(10), logger: Logger = Logger(label: "btq.metadata")
+    ) {
+        self.infoHashes = infoHashes
+        self.trackerURLs = trackers
+        self.configuration = configuration
+        self.group = group
+        self.transport = transport
+        self.requestTimeout = requestTimeout
+        self.logger = logger
+        self.wireHash = infoHashes.wireHash
+    }
+
+    /// Addresses to try. Our own address and banned peers are skipped.
+    public func addPeers(_ addresses: [PeerAddress], source: PeerUpdate.Source) {
+        for address in addresses where address.port != 0 {
+            if address.isLoopback, address.port == configuration.listenPort { continue }
+            if candidates[address] == nil {
+                candidates[address] = PeerCandidate(address: address, source: source, nextAttempt: .now)
+            }
+        }
+    }
+
+    /// Ends ``run()`` soon.
+    public func stop() {
+        stopRequested = true
+        for connection in connections.values { connection.channel.close(promise: nil) }
+    }
+
+    /// Addresses banned for sending metadata that did not match the info-hash.
+    public func bannedAddresses() -> [PeerAddress] {
+        candidates.values.filter(\.banned).map(\.address).sorted { $0.description < $1.description }
+    }
+
+    /// A snapshot for progress displays.
+    public func status() -> Status {
+        Status(
+            peers: connections.values.count(where: \.handshaken), knownPeers: candidates.count,
+            piecesDone: assembly?.receivedCount ?? 0, pieceCount: assembly?.pieceCount ?? 0)
+    }
+
+    /// Fetches until the metadata is verified or ``stop()`` is called.
+    public func run() async -> Outcome {
+        let announcer = makeAnnouncer()
+        await withDiscardingTaskGroup { group in
+            if let announcer {
+                group.addTask { await announcer.run() }
+                group.addTask {
+                    for await event in announcer.events {
+                        if case .peers(let addresses, _) = event { await self.addPeers(addresses, source: .tracker) }
+                    }
+                }
+            }
+            while !stopRequested, result == nil {
+                tick()
+                for address in addressesToDial() {
+                    group.addTask { await self.dial(address) }
+                }
+                do {
+                    // Short ticks: the download waits for the metadata, and the loop notices it at the next one.
+                    try await Task.sleep(for: min(configuration.tickInterval, .milliseconds(100)))
+                } catch {
+                    stopRequested = true
+                }
+            }
+            for connection in connections.values { connection.channel.close(promise: nil) }
+            await announcer?.stop()
+            group.cancelAll()
+        }
+        guard let result else { return .stopped }
+        return .fetched(result)
+    }
+
+    // MARK: - Trackers and dialling
+
+    private func makeAnnouncer() -> TrackerAnnouncer? {
+        guard let transport else { return nil }
+        let tiers = trackerURLs.filter(TrackerClient.supports).map { [$0] }
+        guard !tiers.isEmpty else { return nil }
+        let identity = TrackerAnnouncer.Identity(
+            infoHash: wireHash, peerId: configuration.peerId, port: configuration.listenPort)
+        let filter = TrackerPeerFilter(
+            ownAddresses: TrackerPeerFilter.loopbackAddresses(port: configuration.listenPort),
+            ownPeerId: configuration.peerId)
+        return TrackerAnnouncer(tiers: tiers, identity: identity, transport: transport, filter: filter) {
+            // The size is unknown: announce one block left, as libtorrent does, so trackers list seeds.
+            TrackerAnnouncer.Totals(uploaded: 0, downloaded: 0, left: Int64(MetadataMessage.pieceLength))
+        }
+    }
+
+    private func addressesToDial() -> [PeerAddress] {
+        let now = ContinuousClock.now
+        let connecting = candidates.values.count(where: \.isConnecting)
+        var room = min(
+            configuration.maxPeers - connections.count - connecting, configuration.maxConnecting - connecting)
+        guard room > 0 else { return [] }
+        var chosen: [PeerAddress] = []
+        for (address, candidate) in candidates
+        where room > 0 && !candidate.banned && !candidate.isConnected && !candidate.isConnecting
+            && candidate.nextAttempt <= now && candidate.failures < configuration.maxConnectAttempts
+        {
+            candidates[address]?.isConnecting = true
+            chosen.append(address)
+            room -= 1
+        }
+        return chosen
+    }
+
+    private func dial(_ address: PeerAddress) async {
+        let channel: NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>
+        do {
+            channel = try await PeerDialer.connect(
+                to: address, group: group, timeout: configuration.connectTimeout,
+                maxFrameLength: PeerMessageDecoder.defaultMaxFrameLength)
+        } catch {
+            retryLater(address, failed: true)
+            logger.debug("cannot connect to \(address): \(error)")
+            return
+        }
+        await runConnection(channel, address: address)
+    }
+
+    private func retryLater(_ address: PeerAddress, failed: Bool) {
+        guard var candidate = candidates[address] else { return }
+        candidate.isConnecting = false
+        candidate.isConnected = false
+        if failed { candidate.failures += 1 }
+        candidate.nextAttempt = .now + configuration.reconnectDelay * (1 << min(candidate.failures, 6))
+        candidates[address] = candidate
+    }
+
+    private func runConnection(_ channel: NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>, address: PeerAddress) async {
+        let (outbox, continuation) = AsyncStream<[PeerWireFrame]>.makeStream()
+        let key = PeerKey(nextKey)
+        nextKey += 1
+        let now = ContinuousClock.now
+        addresses[key] = address
+        connections[key] = Connection(
+            key: key, address: address, channel: channel.channel, outbox: continuation, connectedAt: now,
+            lastKeepAliveSent: now)
+        candidates[address]?.isConnecting = false
+        candidates[address]?.isConnected = true
+        let handshake = PeerHandshake(infoHash: wireHash, peerId: configuration.peerId, reserved: [.extensionProtocol])
+        continuation.yield([.handshake(handshake)])
+        var reason = "closed by peer"
+        do {
+            try await channel.executeThenClose { inbound, outbound in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for await frames in outbox {
+                            try await outbound.write(contentsOf: frames)
+                        }
+                    }
+                    group.addTask {
+                        for try await batch in inbound {
+                            if let problem = await self.received(batch, from: key) {
+                                throw PeerDropped(reason: problem)
+                            }
+                        }
+                    }
+                    try await group.next()
+                    group.cancelAll()
+                }
+            }
+        } catch {
+            reason = "\(error)"
+        }
+        continuation.finish()
+        connectionClosed(key, reason: reason)
+    }
+
+    private func connectionClosed(_ key: PeerKey, reason: String) {
+        guard let connection = connections.removeValue(forKey: key) else { return }
+        assembly?.peerGone(key)
+        if assembly?.singleSource == key { assembly = nil }
+        retryLater(connection.address, failed: !connection.handshaken)
+        logger.debug("metadata peer \(connection.address) closed: \(reason)")
+    }
+
+    // MARK: - Messages
+
+    /// Handles one socket read; returns why to drop the peer, if so.
+    private func received(_ frames: [PeerWireFrame], from key: PeerKey) -> String? {
+        for frame in frames {
+            guard var connection = connections[key] else { return "gone" }
+            switch frame {
+            case .handshake(let handshake):
+                guard !connection.handshaken else { return "a second handshake" }
+                guard handshake.infoHash == wireHash else { return "wrong info-hash" }
+                guard handshake.peerId != configuration.peerId else {
+                    candidates[connection.address]?.banned = true
+                    return "connected to ourselves"
+                }
+                guard handshake.reserved.supportsExtensionProtocol else {
+                    return "no extension protocol: it cannot send metadata"
+                }
+                connection.handshaken = true
+                connection.peerId = handshake.peerId
+                connection.handshakenAt = .now
+                connections[key] = connection
+                sendExtensionHandshake(connection)
+            case .message(let message):
+                guard connection.handshaken else { return "a message before the handshake" }
+                guard case .extended(let id, let payload) = message else { continue }
+                do throws(ExtensionMessageError) {
+                    if let problem = try receivedExtended(id: id, payload: payload, from: key) { return problem }
+                } catch {
+                    return "extension protocol: \(error)"
+                }
+            }
+        }
+        requestPieces()
+        return nil
+    }
+
+    private func sendExtensionHandshake(_ connection: Connection) {
+        let handshake = ExtensionHandshake(
+            extensions: [
+                ExtensionHandshake.utMetadata: LocalExtensionID.metadata,
+                ExtensionHandshake.utPex: LocalExtensionID.pex,
+            ],
+            clientName: TorrentSession.clientName, listenPort: configuration.listenPort, requestQueueLength: 500,
+            yourIP: connection.address.compact.map { Array($0.dropLast(2)) })
+        connection.send([.extended(id: 0, payload: ByteBuffer(bytes: handshake.encoded()))])
+    }
+
+    private func receivedExtended(
+        id: UInt8, payload: ByteBuffer, from key: PeerKey
+    ) throws(ExtensionMessageError) -> String? {
+        guard var connection = connections[key] else { return "gone" }
+        switch id {
+        case 0:
+            let handshake = try ExtensionHandshake(decoding: payload.readableBytesView)
+            connection.extensions = handshake
+            connections[key] = connection
+            guard handshake.id(of: ExtensionHandshake.utMetadata) != nil else { return "no ut_metadata" }
+            guard let size = handshake.metadataSize else { return "it does not have the metadata" }
+            guard size <= MetadataMessage.maxMetadataSize else {
+                throw .tooLarge("announced metadata", length: size, limit: MetadataMessage.maxMetadataSize)
+            }
+        case LocalExtensionID.metadata:
+            guard let message = try MetadataMessage.decode(payload.readableBytesView) else { return nil }
+            return try receivedMetadata(message, from: key)
+        case LocalExtensionID.pex:
+            let message = try PexMessage(decoding: payload.readableBytesView)
+            let fresh = message.added.map(\.address).filter { candidates[$0] == nil }
+            addPeers(Array(fresh.prefix(max(0, TorrentSession.maxPexCandidates - candidates.count))), source: .pex)
+        default:
+            break
+        }
+        return nil
+    }
+
+    private func receivedMetadata(
+        _ message: MetadataMessage, from key: PeerKey
+    ) throws(ExtensionMessageError)
+        -> String?
+    {
+        guard let connection = connections[key] else { return "gone" }
+        switch message {
+        case .request(let piece):
+            // We have nothing to serve yet.
+            if let theirs = connection.extensions?.id(of: ExtensionHandshake.utMetadata) {
+                connection.send([
+                    .extended(id: theirs, payload: ByteBuffer(bytes: MetadataMessage.reject(piece: piece).encoded()))
+                ])
+            }
+        case .reject(let piece):
+            assembly?.rejected(piece: piece, by: key)
+            connections[key]?.rejectedAt = .now
+        case .data(let piece, let totalSize, let bytes):
+            guard var current = assembly else { throw .unrequestedMetadata(piece: piece) }
+            if let announced = connection.extensions?.metadataSize, announced != totalSize {
+                throw .metadataSizeChanged(announced: announced, sent: totalSize)
+            }
+            guard totalSize == current.size else {
+                throw .metadataSizeChanged(announced: current.size, sent: totalSize)
+            }
+            let complete = try current.receive(piece: piece, bytes: bytes, from: key)
+            assembly = current
+            if complete { verify(current) }
+        }
+        return nil
+    }
+
+    // MARK: - Requests and verification
+
+    /// Hands out missing pieces to peers that have the metadata, a few requests each.
+    private func requestPieces() {
+        guard result == nil else { return }
+        let now = ContinuousClock.now
+        if let size = assembly?.size,
+            !connections.values.contains(where: {
+                $0.extensions?.metadataSize == size && candidates[$0.address]?.banned != true
+            })
+        {
+            assembly = nil  // nobody left who has metadata of that size: start over with the others
+        }
+        if assembly == nil {
+            // The first usable peer's size decides; a peer announcing another size is not asked.
+            guard
+                let source = connections.values.filter({ isUsable($0, now: now) }).min(by: { $0.key < $1.key }),
+                let size = source.extensions?.metadataSize
+            else { return }
+            assembly = MetadataAssembly(size: size, singleSource: singleSourceMode ? source.key : nil)
+        }
+        guard var current = assembly else { return }
+        for connection in connections.values.sorted(by: { $0.key < $1.key }) where isUsable(connection, now: now) {
+            guard connection.extensions?.metadataSize == current.size,
+                let theirs = connection.extensions?.id(of: ExtensionHandshake.utMetadata)
+            else { continue }
+            var messages: [PeerMessage] = []
+            while current.outstanding(at: connection.key) < requestsPerPeer,
+                let piece = current.nextRequest(for: connection.key, now: now)
+            {
+                messages.append(
+                    .extended(id: theirs, payload: ByteBuffer(bytes: MetadataMessage.request(piece: piece).encoded())))
+            }
+            connection.send(messages)
+        }
+        assembly = current
+    }
+
+    private func isUsable(_ connection: Connection, now: ContinuousClock.Instant) -> Bool {
+        guard connection.handshaken, let extensions = connection.extensions,
+            extensions.id(of: ExtensionHandshake.utMetadata) != nil, extensions.metadataSize != nil,
+            candidates[connection.address]?.banned != true
+        else { return false }
+        if let rejected = connection.rejectedAt, now - rejected < requestTimeout { return false }
+        return true
+    }
+
+    private func verify(_ complete: MetadataAssembly) {
+        let info = complete.assembled()
+        let contributors = Set(complete.contributors.compactMap { addresses[$0] })
+        assembly = nil
+        if infoHashes.matches(info: info) {
+            let sources = contributors.sorted { $0.description < $1.description }
+            logger.info("metadata of \(info.count) bytes from \(sources.map(\.description).joined(separator: ", "))")
+            let peers = candidates.values.filter { !$0.banned }.map { (address: $0.address, source: $0.source) }
+            result = FetchedMetadata(infoBytes: info, sources: sources, peers: peers)
+            return
+        }
+        if contributors.count == 1, let liar = contributors.first {
+            logger.info("banning \(liar): its metadata does not match the info-hash")
+            candidates[liar]?.banned = true
+            for connection in connections.values where connection.address == liar {
+                connection.channel.close(promise: nil)
+            }
+        } else {
+            logger.info("metadata from \(contributors.count) peers does not match the info-hash; asking one at a time")
+            singleSourceMode = true
+        }
+        requestPieces()
+    }
+
+    /// Timeouts, keep-alives and requests.
+    private func tick() {
+        let now = ContinuousClock.now
+        if var current = assembly {
+            for key in current.expire(now: now, timeout: requestTimeout) {
+                connections[key]?.timeouts += 1
+                connections[key]?.rejectedAt = now  // rest a while before it is asked again
+                if (connections[key]?.timeouts ?? 0) >= 3 { connections[key]?.channel.close(promise: nil) }
+            }
+            assembly = current
+        }
+        for (key, connection) in connections {
+            if !connection.handshaken, now - connection.connectedAt > configuration.handshakeTimeout {
+                connection.channel.close(promise: nil)
+            } else if let since = connection.handshakenAt, connection.extensions == nil,
+                now - since > configuration.handshakeTimeout
+            {
+                connection.channel.close(promise: nil)  // no extension handshake: it will not send metadata
+            } else if now - connection.lastKeepAliveSent > .seconds(90) {
+                connection.send([.keepAlive])
+                connections[key]?.lastKeepAliveSent = now
+            }
+        }
+        requestPieces()
+    }
+}
+
+/// A magnet link's info dictionary as fetched from peers, checked against its info-hash.
+public struct FetchedMetadata: Sendable {
+    /// The info dictionary's bytes.
+    public var infoBytes: [UInt8]
+    /// The peers that sent it.
+    public var sources: [PeerAddress]
+    /// Every address the fetcher knew and did not ban, with where it came from, for the download.
+    public var peers: [(address: PeerAddress, source: PeerUpdate.Source)]
+}

@@ -1,0 +1,140 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// The process's listening socket for peers: accepts connections, reads each one's handshake, and
+/// hands it to the running session of the torrent it names (through a ``SessionRegistry``). A
+/// handshake for a torrent that is not running, or none within the handshake timeout, closes the
+/// connection; so does the session's refusal (peer limit, ban, ourselves).
+public struct PeerListener: Sendable {
+    typealias Connection = NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>
+
+    /// The address actually bound (its port is the real one when port 0 was asked for).
+    public let host: String
+    /// The port actually bound.
+    public let port: UInt16
+    private let server: NIOAsyncChannel<Connection, Never>
+    private let registry: SessionRegistry
+    private let handshakeTimeout: TimeAmount
+    private let maxPending: Int
+
+    /// Binds `host:port` (port 0: any free port).
+    ///
+    /// - Parameters:
+    ///   - handshakeTimeout: how long a new connection may take to send its handshake.
+    ///   - maxPending: most connections accepted at once that have not sent their handshake yet;
+    ///     more are closed at once.
+    /// - Throws: when the address cannot be bound (in use, not local, no permission).
+    public static func bind(
+        host: String, port: UInt16, registry: SessionRegistry,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, handshakeTimeout: Duration = .seconds(10),
+        maxPending: Int = 64
+    ) async throws -> PeerListener {
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 128)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
+            .bind(host: host, port: Int(port)) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addPeerWireCodec()
+                    try channel.pipeline.syncOperations.addHandler(PeerFrameBatcher())
+                    return try Connection(
+                        wrappingChannelSynchronously: channel, configuration: TorrentSession.channelConfiguration)
+                }
+            }
+        let bound = server.channel.localAddress?.port.map { UInt16(clamping: $0) } ?? port
+        return PeerListener(
+            host: host, port: bound, server: server, registry: registry, handshakeTimeout: TimeAmount(handshakeTimeout),
+            maxPending: maxPending)
+    }
+
+    /// Accepts connections until ``close()``; each runs in a child task until it ends.
+    public func run() async {
+        let pending = PendingHandshakes(limit: maxPending)
+        do {
+            try await server.executeThenClose { inbound in
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await connection in inbound {
+                        guard pending.enter() else {
+                            connection.channel.close(promise: nil)
+                            continue
+                        }
+                        group.addTask { await serve(connection, pending: pending) }
+                    }
+                }
+            }
+        } catch {
+            // Closed: the accept loop ends.
+        }
+    }
+
+    /// Stops accepting (connections already handed to sessions go on).
+    public func close() {
+        server.channel.close(promise: nil)
+    }
+
+    private func serve(_ connection: Connection, pending: PendingHandshakes) async {
+        let channel = connection.channel
+        guard let remote = channel.remoteAddress, let address = PeerAddress(socketAddress: remote) else {
+            pending.leave()
+            channel.close(promise: nil)
+            return
+        }
+        let timeout = channel.eventLoop.scheduleTask(in: handshakeTimeout) { channel.close(promise: nil) }
+        let counted = Box(true)
+        let release: @Sendable () -> Void = {
+            if counted.value.withLock({ was in
+                defer { was = false }; return was
+            }) {
+                pending.leave()
+            }
+        }
+        let (outbox, continuation) = AsyncStream<[PeerWireFrame]>.makeStream()
+        let registry = self.registry
+        let (owner, reason) = await PeerConnectionDriver.run(connection, outbox: outbox, known: nil) { handshake in
+            timeout.cancel()
+            release()
+            guard let session = registry.session(for: handshake.infoHash) else {
+                throw PeerDropped(reason: "unknown info-hash")
+            }
+            let key = try await session.acceptIncoming(
+                handshake, address: address, channel: channel, outbox: continuation)
+            return PeerConnectionDriver.Admitted(session: session, key: key)
+        }
+        timeout.cancel()
+        release()
+        continuation.finish()
+        if let owner { await owner.session.peerClosed(owner.key, reason: reason) }
+    }
+}
+
+extension PeerAddress {
+    /// The IP address and port of a socket address; `nil` for a Unix socket.
+    init?(socketAddress: SocketAddress) {
+        guard let ip = socketAddress.ipAddress, let port = socketAddress.port, port > 0, port <= 65535 else {
+            return nil
+        }
+        let text = ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+        self.init(parsing: text)
+    }
+}
+
+/// Counts accepted connections that have not sent their handshake yet, up to a limit.
+private final class PendingHandshakes: Sendable {
+    private let count = Mutex(0)
+    private let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Counts one more; false (nothing counted) when at the limit.
+    func enter() -> Bool {
+        count.withLock { count in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func leave() { count.withLock { $0 -= 1 } }
+}

@@ -1,0 +1,31 @@
+/// What a session keeps about uploading as a whole: the choker, its timer, the upload rate, and who
+/// may connect to it.
+struct SeedingState {
+    var choker: Choker
+    var lastRechoke = ContinuousClock.now
+    /// True while incoming peers are welcome: after the data check, until the session ends.
+    var acceptingIncoming = false
+    /// Peer ids of peers banned for bad data: refused whatever address they come from.
+    var bannedPeerIds: Set<[UInt8]> = []
+    /// Bytes sent in the last seconds, for the upload rate.
+    var uploadWindow: [(ContinuousClock.Instant, Int64)] = []
+
+    init(configuration: SessionConfiguration) {
+        choker = Choker(regularSlots: configuration.uploadSlots, random: SeededRandom())
+    }
+}
+
+/// What a session keeps about uploading to one peer.
+struct PeerUploadState {
+    /// Payload bytes sent to it and not yet saved in the peer history.
+    var uploadedUnsaved: Int64 = 0
+    /// Payload bytes each way since the last choker round (its rates).
+    var uploadedInRound: Int64 = 0
+    var downloadedInRound: Int64 = 0
+    /// When its current (or last) unchoke began.
+    var unchokedSince: ContinuousClock.Instant?
+    /// True while a task reads and sends its requested blocks.
+    var serving = false
+    /// `piece` bytes handed to its writer and not yet written to the socket.
+    var queuedBytes = 0
+}

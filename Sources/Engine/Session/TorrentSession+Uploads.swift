@@ -1,0 +1,173 @@
+import NIOCore
+
+/// Most `piece` bytes waiting in a peer's outbox; beyond it the peer's blocks are read only as the
+/// socket takes the earlier ones.
+private let maxQueuedUploadBytes = 1 << 20
+
+extension TorrentSession {
+    /// Checks a request the state machine queued: only verified pieces, only inside the piece. A
+    /// request that cannot be served is refused (a `reject request` under the Fast extension).
+    func checkRequest(_ request: BlockRequest, _ slot: inout PeerSlot) {
+        let end = Int(request.begin) + Int(request.length)
+        guard picker.has(request.piece), end <= layout.length(of: request.piece) else {
+            if let reject = slot.machine.refuse(request) { slot.send([reject]) }
+            return
+        }
+    }
+
+    /// Starts the task that reads and sends the peer's requested blocks, unless it runs already or
+    /// there is nothing to send.
+    func startServing(_ key: PeerKey) {
+        guard let slot = peers[key], canServe(slot), !slot.upload.serving else { return }
+        peers[key]?.upload.serving = true
+        Task { await self.serve(key) }
+    }
+
+    private func canServe(_ slot: PeerSlot) -> Bool {
+        slot.handshaken && !slot.machine.amChoking && !slot.machine.peerRequests.isEmpty
+            && slot.upload.queuedBytes < maxQueuedUploadBytes
+    }
+
+    /// Reads and sends one block after another (through the read cache, after the upload limits) until
+    /// the peer has nothing more to get now.
+    private nonisolated func serve(_ key: PeerKey) async {
+        while let request = await nextUpload(key) {
+            let block: ByteBuffer
+            do {
+                block = try await readCache.block(request)
+            } catch {
+                await uploadReadFailed(key, request, error: error)
+                return
+            }
+            let wait = limits.reserveUpload(block.readableBytes)
+            if wait > .zero {
+                do {
+                    try await Task.sleep(for: wait)
+                } catch {
+                    await uploadStopped(key)
+                    return
+                }
+            }
+            await uploadReady(key, request, block: block)
+        }
+    }
+
+    /// The oldest request to serve, or `nil` (and the serving task ends) when there is none now.
+    private func nextUpload(_ key: PeerKey) -> BlockRequest? {
+        guard let slot = peers[key] else { return nil }
+        guard canServe(slot), let request = slot.machine.peerRequests.first else {
+            peers[key]?.upload.serving = false
+            return nil
+        }
+        return request
+    }
+
+    private func uploadStopped(_ key: PeerKey) {
+        peers[key]?.upload.serving = false
+    }
+
+    /// A block was read: send it, unless the request was cancelled or choked away meanwhile.
+    private func uploadReady(_ key: PeerKey, _ request: BlockRequest, block: ByteBuffer) {
+        guard var slot = peers.removeValue(forKey: key) else { return }
+        if let message = slot.machine.blockReady(for: request, block: block) {
+            let length = Int64(request.length)
+            slot.send([message])
+            slot.upload.queuedBytes += Int(length)
+            slot.upload.uploadedUnsaved += length
+            slot.upload.uploadedInRound += length
+            totals.uploaded += length
+            unsavedTotals.uploaded += length
+            seeding.uploadWindow.append((.now, length))
+        }
+        peers[key] = slot
+    }
+
+    /// A verified piece could not be read back (file deleted or truncated behind our back): the peer
+    /// is dropped and the torrent fails, as it would for a write error.
+    private func uploadReadFailed(_ key: PeerKey, _ request: BlockRequest, error: any Error) {
+        peers[key]?.upload.serving = false
+        peers[key]?.channel.close(promise: nil)
+        if failure == nil {
+            failure = "cannot read piece \(request.piece) for upload: \(error)"
+            logger.error("\(failure!)")
+        }
+    }
+
+    /// The writer put `bytes` of `piece` messages on the socket: room for more.
+    func uploadWritten(_ key: PeerKey, bytes: Int) {
+        guard peers[key] != nil else { return }
+        peers[key]?.upload.queuedBytes -= bytes
+        startServing(key)
+    }
+
+    /// A peer left: its optimistic slot is given away.
+    func uploadPeerClosed(_ slot: PeerSlot) {
+        seeding.choker.peerLeft(slot.key)
+    }
+
+    /// A peer became interested (or lost interest): unchoke it at once when a slot is free, so a new
+    /// leecher need not wait for the next round.
+    func peerInterestChanged(_ key: PeerKey) {
+        guard let slot = peers[key], slot.handshaken, slot.machine.peerInterested, slot.machine.amChoking else {
+            return
+        }
+        let unchoked = peers.values.filter { !$0.machine.amChoking }.count
+        guard seeding.choker.hasFreeSlot(unchoked: unchoked) else { return }
+        setChoked(false, key)
+    }
+
+    /// Runs a choker round when one is due.
+    func rechokeIfDue(now: ContinuousClock.Instant) {
+        let elapsed = now - seeding.lastRechoke
+        guard elapsed >= configuration.rechokeInterval else { return }
+        seeding.lastRechoke = now
+        let seconds = max(0.001, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+        var facts: [Choker.Peer] = []
+        for (key, slot) in peers where slot.handshaken {
+            facts.append(
+                Choker.Peer(
+                    key: key, isInterested: slot.machine.peerInterested,
+                    downloadRate: Double(slot.upload.downloadedInRound) / seconds,
+                    uploadRate: Double(slot.upload.uploadedInRound) / seconds,
+                    isUnchoked: !slot.machine.amChoking, unchokedSince: slot.upload.unchokedSince))
+            peers[key]?.upload.downloadedInRound = 0
+            peers[key]?.upload.uploadedInRound = 0
+        }
+        let unchoke = seeding.choker.rechoke(facts, mode: picker.isComplete ? .seeding : .leeching, now: now)
+        for fact in facts {
+            setChoked(!unchoke.contains(fact.key), fact.key)
+        }
+    }
+
+    /// Chokes or unchokes a peer (sending what that takes) and starts serving it when unchoked.
+    func setChoked(_ choked: Bool, _ key: PeerKey) {
+        guard var slot = peers.removeValue(forKey: key) else { return }
+        if choked {
+            slot.send(slot.machine.choke())
+        } else if let message = slot.machine.unchoke() {
+            slot.upload.unchokedSince = .now
+            slot.send([message])
+        }
+        peers[key] = slot
+        if !choked { startServing(key) }
+    }
+
+    /// Smoothed upload rate over the last few seconds.
+    func uploadRate() -> Double {
+        let now = ContinuousClock.now
+        seeding.uploadWindow.removeAll { now - $0.0 > .seconds(3) }
+        guard let first = seeding.uploadWindow.first else { return 0 }
+        let bytes = seeding.uploadWindow.reduce(Int64(0)) { $0 + $1.1 }
+        let span = now - first.0
+        let seconds = Double(span.components.seconds) + Double(span.components.attoseconds) / 1e18
+        return Double(bytes) / max(0.5, seconds)
+    }
+
+    /// The request depth for a peer under the download limit: about half a second of the limit, so
+    /// what is in flight stays close to what the limit lets in.
+    func limitedDepth(_ depth: Int) -> Int {
+        let rate = limits.downloadRate
+        guard rate > 0 else { return depth }
+        return min(depth, max(4, rate / 2 / PieceLayout.blockSize))
+    }
+}

@@ -1,0 +1,91 @@
+import Engine
+import Foundation
+import GRDB
+
+/// A torrent's own rate limits, in bytes per second; `nil` means none of its own.
+public struct TorrentRateLimits: Sendable, Hashable, Codable {
+    /// Its download limit.
+    public var download: Int64?
+    /// Its upload limit.
+    public var upload: Int64?
+
+    /// Limits (none by default).
+    public init(download: Int64? = nil, upload: Int64? = nil) {
+        self.download = download
+        self.upload = upload
+    }
+}
+
+extension BtqStore {
+    /// Sets a torrent's own rate limits (`nil` removes one) and records a `limits` event.
+    ///
+    /// - Throws: ``StoreError`` `.notFound` for an unknown id, `.removed` for a removed torrent.
+    public func setRateLimits(torrentId: Int64, _ limits: TorrentRateLimits) throws {
+        try writer.write { db in
+            guard let record = try Self.fetchTorrent(id: torrentId, db) else {
+                throw StoreError.notFound(id: torrentId)
+            }
+            guard !record.isRemoved else { throw StoreError.removed(id: torrentId) }
+            try db.execute(
+                sql: "UPDATE torrents SET download_rate_limit = ?, upload_rate_limit = ? WHERE id = ?",
+                arguments: [limits.download, limits.upload, torrentId])
+            let describe = { (value: Int64?) in value.map { "\($0) B/s" } ?? "none" }
+            try Self.insertEvent(
+                torrentId: torrentId, at: Date().millisecondsSince1970, kind: .limits,
+                detail: "down \(describe(limits.download)), up \(describe(limits.upload))", db)
+        }
+    }
+
+    /// A torrent's own rate limits.
+    public func rateLimits(torrentId: Int64) throws -> TorrentRateLimits {
+        try writer.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT download_rate_limit, upload_rate_limit FROM torrents WHERE id = ?",
+                    arguments: [torrentId])
+            else { throw StoreError.notFound(id: torrentId) }
+            return TorrentRateLimits(download: row[0], upload: row[1])
+        }
+    }
+
+    /// The rate limits of every torrent that has one, by id.
+    public func allRateLimits() throws -> [Int64: TorrentRateLimits] {
+        try writer.read { db in
+            var result: [Int64: TorrentRateLimits] = [:]
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, download_rate_limit, upload_rate_limit FROM torrents
+                    WHERE download_rate_limit IS NOT NULL OR upload_rate_limit IS NOT NULL
+                    """)
+            for row in rows { result[row[0]] = TorrentRateLimits(download: row[1], upload: row[2]) }
+            return result
+        }
+    }
+
+    /// Seconds the torrent has spent seeding over its life.
+    public func seedingSeconds(torrentId: Int64) throws -> Int64 {
+        try writer.read { db in
+            try Int64.fetchOne(db, sql: "SELECT seeding_seconds FROM torrents WHERE id = ?", arguments: [torrentId])
+        } ?? 0
+    }
+
+    /// Adds to the time the torrent has spent seeding.
+    public func addSeedingSeconds(torrentId: Int64, _ seconds: Int64) throws {
+        guard seconds > 0 else { return }
+        try writer.write { db in
+            try db.execute(
+                sql: "UPDATE torrents SET seeding_seconds = seeding_seconds + ? WHERE id = ?",
+                arguments: [seconds, torrentId])
+        }
+    }
+}
+
+extension BtqStore {
+    /// Records an event in a torrent's history.
+    public func recordEvent(torrentId: Int64, _ kind: EventKind, detail: String?) throws {
+        try writer.write { db in
+            try Self.insertEvent(torrentId: torrentId, at: Date().millisecondsSince1970, kind: kind, detail: detail, db)
+        }
+    }
+}

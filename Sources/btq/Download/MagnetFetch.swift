@@ -1,0 +1,108 @@
+import Engine
+import Foundation
+import Logging
+import Store
+
+/// Fetches the metadata of a magnet link's torrent from peers and stores it, so the torrent can be
+/// downloaded like any other in the same run: state `metadata` meanwhile, then its files, pieces and
+/// trackers in the queue and a `metadata` event saying from whom and how long it took.
+actor MagnetFetch {
+    /// The torrent with its metainfo, and the peers met while fetching (for its download).
+    struct Fetched: Sendable {
+        let record: TorrentRecord
+        let peers: [(address: PeerAddress, source: PeerUpdate.Source)]
+    }
+
+    let record: TorrentRecord
+    private let store: BtqStore
+    private let configuration: SessionConfiguration
+    private let trackers: TrackerClient?
+    private let manualPeers: [PeerAddress]
+    private let logger: Logger
+    private var fetcher: MetadataFetcher?
+    private var stopRequested = false
+
+    init(
+        record: TorrentRecord, store: BtqStore, configuration: SessionConfiguration, trackers: TrackerClient?,
+        peers: [PeerAddress], logger: Logger
+    ) {
+        self.record = record
+        self.store = store
+        self.configuration = configuration
+        self.trackers = trackers
+        self.manualPeers = peers
+        self.logger = logger
+    }
+
+    /// Ends ``run()`` soon with `nil`.
+    func stop() async {
+        stopRequested = true
+        await fetcher?.stop()
+    }
+
+    /// Progress, once fetching started.
+    func status() async -> MetadataFetcher.Status? {
+        await fetcher?.status()
+    }
+
+    /// Fetches and stores the metadata; `nil` when stopped first.
+    func run() async -> Result<Fetched?, UserError> {
+        let magnet: MagnetLink
+        let trackerURLs: [String]
+        do {
+            guard let uri = try store.magnetURI(torrentId: record.id) else {
+                return .failure(UserError("#\(record.id) \(record.name) has neither metainfo nor a magnet link"))
+            }
+            magnet = try MagnetLink(parsing: uri)
+            trackerURLs = try store.trackers(torrentId: record.id).map(\.url)
+            try store.setState(torrentId: record.id, .fetchingMetadata)
+        } catch {
+            return .failure(UserError("#\(record.id) \(record.name): \(error)"))
+        }
+        let fetcher = MetadataFetcher(
+            infoHashes: magnet.infoHashes, trackers: trackerURLs, configuration: configuration, transport: trackers,
+            logger: logger)
+        await fetcher.addPeers(magnet.peers.compactMap(PeerAddress.init(parsing:)), source: .magnet)
+        await fetcher.addPeers(manualPeers, source: .manual)
+        self.fetcher = fetcher
+        if stopRequested { await fetcher.stop() }
+        let started = ContinuousClock.now
+        guard case .fetched(let fetched) = await fetcher.run() else { return .success(nil) }
+        let metainfo: Metainfo
+        do {
+            metainfo = try Metainfo(fetchedInfo: fetched.infoBytes, trackers: magnet.trackers)
+        } catch {
+            return .failure(UserError("the metadata from peers is not a valid torrent: \(error)"))
+        }
+        let from = fetched.sources.map(\.description).joined(separator: ", ")
+        let updated: TorrentRecord
+        do {
+            try store.attachMetainfo(
+                torrentId: record.id, metainfo, detail: "from \(from) in \(Self.seconds(ContinuousClock.now - started))"
+            )
+            guard let record = try store.torrent(id: record.id) else {
+                return .failure(UserError("#\(record.id) was removed while its metadata arrived"))
+            }
+            updated = record
+        } catch {
+            return .failure(UserError("#\(record.id) \(record.name): cannot store its metadata: \(error)"))
+        }
+        // BEP 27: addresses learned through peer exchange are not used for a private torrent.
+        let peers = fetched.peers.filter { !metainfo.isPrivate || $0.source != .pex }
+        return .success(Fetched(record: updated, peers: peers))
+    }
+
+    private static func seconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        return String(format: "%.2f s", Double(seconds) + Double(attoseconds) / 1e18)
+    }
+}
+
+extension TorrentSession {
+    /// Adds the peers a metadata fetch met, each with where it came from.
+    func addPeers(_ peers: [(address: PeerAddress, source: PeerUpdate.Source)]) {
+        for (source, group) in Dictionary(grouping: peers, by: \.source) {
+            addPeers(group.map(\.address), source: source)
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Engine
+import Store
+
+extension ConfigKey {
+    /// The settings of uploading, rate limits, seeding limits and the listening socket.
+    static let transferKeys: [ConfigKey] = [
+        ConfigKey(
+            name: TransferSettings.downloadRateKey,
+            help: "bytes/s all torrents download at most (K, M suffixes; 0: none)",
+            defaultValue: "0", minimum: 0, kind: .rate),
+        ConfigKey(
+            name: TransferSettings.uploadRateKey, help: "bytes/s all torrents upload at most (K, M suffixes; 0: none)",
+            defaultValue: "0", minimum: 0, kind: .rate),
+        ConfigKey(
+            name: TransferSettings.seedRatioKey, help: "stop seeding at this upload/download ratio (0: never)",
+            defaultValue: "0", minimum: 0, kind: .ratio),
+        ConfigKey(
+            name: TransferSettings.seedTimeKey, help: "stop seeding after this long seeding, e.g. 12h (0: never)",
+            defaultValue: "0", minimum: 0, kind: .duration),
+        ConfigKey(
+            name: TransferSettings.listenPortKey, help: "TCP port for incoming peers (`--port` overrides it)",
+            defaultValue: "6881", minimum: 1, kind: .port),
+        ConfigKey(
+            name: TransferSettings.bindAddressKey, help: "address to listen on (`--bind-address` overrides it)",
+            defaultValue: "0.0.0.0", minimum: 0, kind: .address),
+    ]
+}
+
+/// The transfer settings as the daemon and `btq get` use them, read from the database (defaults
+/// for what is not set or unreadable).
+struct TransferSettings: Equatable {
+    static let downloadRateKey = "download_rate_limit"
+    static let uploadRateKey = "upload_rate_limit"
+    static let seedRatioKey = "seed_ratio_limit"
+    static let seedTimeKey = "seed_time_limit"
+    static let listenPortKey = "listen_port"
+    static let bindAddressKey = "bind_address"
+    static let maxSeedsKey = "max_active_seeds"
+
+    /// Global limits in bytes per second (0: none).
+    var downloadRate: Int64 = 0
+    var uploadRate: Int64 = 0
+    /// Seeding stops at this ratio (0: never).
+    var seedRatio: Double = 0
+    /// Seeding stops after this many seconds of seeding (0: never).
+    var seedTime: Int64 = 0
+    var listenPort: UInt16 = 6881
+    var bindAddress = "0.0.0.0"
+    /// Torrents seeding at once (0: a finished download stops at once).
+    var maxSeeds = 3
+
+    init() {}
+
+    init(store: BtqStore) {
+        let values = (try? store.settings()) ?? [:]
+        downloadRate = values[Self.downloadRateKey].flatMap(SettingText.rate) ?? 0
+        uploadRate = values[Self.uploadRateKey].flatMap(SettingText.rate) ?? 0
+        seedRatio = values[Self.seedRatioKey].flatMap(SettingText.ratio) ?? 0
+        seedTime = values[Self.seedTimeKey].flatMap(SettingText.duration) ?? 0
+        listenPort = values[Self.listenPortKey].flatMap { UInt16($0) }.flatMap { $0 > 0 ? $0 : nil } ?? 6881
+        bindAddress = values[Self.bindAddressKey].flatMap(SettingText.ipAddress) ?? "0.0.0.0"
+        maxSeeds = values[Self.maxSeedsKey].flatMap { Int($0) }.map { max(0, $0) } ?? 3
+    }
+}
+
+/// The process-wide rate limiters, shared by every session, and each torrent's own.
+final class RateLimiters: Sendable {
+    let globalDownload = RateLimiter()
+    let globalUpload = RateLimiter()
+
+    /// Limits for a torrent: the global limiters and its own (at `own`).
+    func limits(own: TorrentRateLimits) -> TransferLimits {
+        TransferLimits(
+            globalDownload: globalDownload, globalUpload: globalUpload,
+            download: RateLimiter(bytesPerSecond: Int(own.download ?? 0)),
+            upload: RateLimiter(bytesPerSecond: Int(own.upload ?? 0)))
+    }
+
+    /// Follows the global settings.
+    func apply(_ settings: TransferSettings) {
+        globalDownload.setRate(Int(settings.downloadRate))
+        globalUpload.setRate(Int(settings.uploadRate))
+    }
+}
+
+extension TransferLimits {
+    /// Follows a torrent's own limits.
+    func apply(_ own: TorrentRateLimits) {
+        download.setRate(Int(own.download ?? 0))
+        upload.setRate(Int(own.upload ?? 0))
+    }
+}

@@ -1,0 +1,64 @@
+import Engine
+import Foundation
+
+/// A `btq run` daemon that seeds torrents whose data is already in place: `btq add --dir <data>`, then
+/// the daemon checks the data and seeds, listening on 127.0.0.1.
+struct BtqSeeder: Sendable {
+    let btq: Btq
+    let process: ChildProcess
+    /// Its listening port.
+    let port: UInt16
+    /// `127.0.0.1:PORT`, for leechers' `--peer`.
+    var address: String { "127.0.0.1:\(port)" }
+
+    /// Adds `torrents` with their data under `data` and starts the daemon (with `extra` arguments,
+    /// e.g. `--peer`); returns once every torrent is seeding.
+    static func start(
+        _ btq: Btq, torrents: [TestTorrent], data: URL, extra: [String] = []
+    ) async throws -> BtqSeeder {
+        for torrent in torrents { try await btq.run(["add", torrent.url.path, "--dir", data.path]) }
+        let port = try FreePort.next()
+        let process = try btq.scenario.start(
+            "btq run (seed)", Btq.executable, ["run", "--port", "\(port)", "--bind-address", "127.0.0.1"] + extra,
+            environment: ["BTQ_DB": btq.database.path])
+        let seeder = BtqSeeder(btq: btq, process: process, port: port)
+        try await process.waitUntil("its torrents are checked and seeding", timeout: E2E.startTimeout) {
+            try torrents.allSatisfy { try btq.record(of: $0).state == .seeding }
+        }
+        try btq.scenario.require(process.isRunning, "btq run exited:\n\(process.logTail())")
+        return seeder
+    }
+}
+
+/// transmission-daemon downloading one torrent on 127.0.0.1 (settings as ``TransmissionSeeder``).
+/// Transmission never dials 127.0.0.1 itself: the seeder must dial it (``address``).
+struct TransmissionLeecher: Sendable {
+    let daemon: TransmissionSeeder
+    var address: String { daemon.address }
+
+    static func start(
+        in scenario: Scenario, torrent: TestTorrent, into directory: URL
+    ) async throws
+        -> TransmissionLeecher
+    {
+        let daemon = try await TransmissionSeeder.launch(in: scenario, downloadDirectory: directory)
+        try await daemon.remote(["--add", torrent.url.path, "--download-dir", directory.path])
+        try await daemon.remote(["--torrent", torrent.infoHash, "--start"])
+        return TransmissionLeecher(daemon: daemon)
+    }
+
+    /// Waits until transmission reports 100% done.
+    func waitUntilComplete(_ torrent: TestTorrent, timeout: Duration = E2E.downloadTimeout) async throws {
+        let deadline = ContinuousClock.now + timeout
+        var info = ""
+        while ContinuousClock.now < deadline {
+            info = try await daemon.remote(["--torrent", torrent.infoHash, "--info"])
+            if TransmissionSeeder.field("Percent Done", in: info) == "100%" { return }
+            if let error = TransmissionSeeder.field("Error", in: info) {
+                throw HarnessError("transmission: \(error)\n\(info)")
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        throw HarnessError("transmission did not complete within \(timeout):\n\(info)")
+    }
+}

@@ -1,0 +1,162 @@
+import NIOCore
+import NIOPosix
+import Testing
+
+@testable import Engine
+
+/// Incoming peers through the listening socket, inside the process on 127.0.0.1: one session seeds
+/// another through it; unknown torrents, ourselves and silent peers are turned away.
+@Suite struct PeerListenerTests {
+    /// A running seed session with all of `fixture`'s data, reachable through a listener on a free port.
+    struct Seed {
+        let session: TorrentSession
+        let listener: PeerListener
+        let run: Task<TorrentSession.Outcome, Never>
+        let configuration: SessionConfiguration
+
+        /// - Parameter knowsItsPort: whether the session is told its listening port (so it never dials
+        ///   127.0.0.1 at that port itself).
+        static func start(
+            _ fixture: SessionFixture, handshakeTimeout: Duration = .seconds(10), knowsItsPort: Bool = true
+        ) async throws -> Seed {
+            let storage = MemoryStorage(metainfo: fixture.metainfo)
+            try await storage.prepare()
+            var offset = 0
+            for piece in storage.layout.pieces {
+                let length = storage.layout.length(of: piece)
+                try await storage.write(piece: piece, begin: 0, bytes: Array(fixture.content[offset..<offset + length]))
+                offset += length
+            }
+            let registry = SessionRegistry()
+            let listener = try await PeerListener.bind(
+                host: "127.0.0.1", port: 0, registry: registry, handshakeTimeout: handshakeTimeout)
+            Task { await listener.run() }
+            var configuration = TorrentSessionTests.quickConfiguration()
+            if knowsItsPort { configuration.listenPort = listener.port }
+            let session = TorrentSession(
+                metainfo: fixture.metainfo, storage: storage, configuration: configuration, stopWhenComplete: false)
+            registry.add(session)
+            let run = Task { await session.run() }
+            // Ready once its data is checked (peers that come earlier are refused).
+            let ready = try await PeerListenerTests.poll(timeout: .seconds(30)) {
+                await session.seeding.acceptingIncoming
+            }
+            try #require(ready, "the seed session did not finish checking its data")
+            return Seed(session: session, listener: listener, run: run, configuration: configuration)
+        }
+
+        var address: PeerAddress { PeerAddress(parsing: "127.0.0.1:\(listener.port)")! }
+
+        func stop() async {
+            await session.stop()
+            _ = await run.value
+            listener.close()
+        }
+    }
+
+    @Test func aSessionSeedsAnotherThroughTheListener() async throws {
+        let fixture = SessionFixture(length: 5 * 32_768 + 777, pieceLength: 32_768, seed: 21)
+        let seed = try await Seed.start(fixture)
+        let storage = MemoryStorage(metainfo: fixture.metainfo)
+        let leecher = TorrentSession(
+            metainfo: fixture.metainfo, storage: storage, configuration: TorrentSessionTests.quickConfiguration())
+        await leecher.addPeers([seed.address], source: .manual)
+        let outcome = await leecher.run()
+        let seedStatus = await seed.session.status()
+        await seed.stop()
+        #expect(outcome == .completed)
+        #expect(await storage.contents(of: FileIndex(0)) == fixture.content)
+        #expect(seedStatus.uploaded == Int64(fixture.content.count))
+    }
+
+    /// Sends a handshake (when given) to the listener and says whether it answered with a handshake
+    /// of its own, or closed the connection without one; waits at most `timeout`.
+    static func knock(
+        _ port: UInt16, handshake: PeerHandshake?, timeout: Duration = .seconds(20)
+    ) async throws
+        -> (answered: Bool, closed: Bool)
+    {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: Int(port)) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            if let handshake {
+                var buffer = ByteBuffer()
+                buffer.writeBytes([19] + PeerHandshake.protocolName + [UInt8](repeating: 0, count: 8))
+                buffer.writeBytes(handshake.infoHash + handshake.peerId)
+                try await outbound.write(buffer)
+            }
+            return try await withThrowingTaskGroup(of: (Bool, Bool).self) { group in
+                group.addTask {
+                    var received = 0
+                    for try await chunk in inbound {
+                        received += chunk.readableBytes
+                        if received >= PeerHandshake.encodedLength { return (true, false) }
+                    }
+                    return (false, true)
+                }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return (false, false)
+                }
+                let first = try await group.next()!
+                group.cancelAll()
+                return first
+            }
+        }
+    }
+
+    @Test func unknownTorrentIsClosedWithoutAnAnswer() async throws {
+        let fixture = SessionFixture(length: 65_536, pieceLength: 32_768, seed: 22)
+        let seed = try await Seed.start(fixture)
+        let stranger = PeerHandshake(infoHash: [UInt8](repeating: 7, count: 20), peerId: PeerID.generate())
+        let result = try await Self.knock(seed.listener.port, handshake: stranger)
+        await seed.stop()
+        #expect(result.closed && !result.answered)
+    }
+
+    @Test func ourOwnPeerIdIsRefused() async throws {
+        let fixture = SessionFixture(length: 65_536, pieceLength: 32_768, seed: 23)
+        let seed = try await Seed.start(fixture)
+        let ourselves = PeerHandshake(
+            infoHash: fixture.metainfo.infoHashes.wireHash, peerId: seed.configuration.peerId)
+        let result = try await Self.knock(seed.listener.port, handshake: ourselves)
+        let known = PeerHandshake(infoHash: fixture.metainfo.infoHashes.wireHash, peerId: PeerID.generate())
+        let welcome = try await Self.knock(seed.listener.port, handshake: known, timeout: .seconds(1))
+        await seed.stop()
+        #expect(result.closed && !result.answered)
+        #expect(welcome.answered, "a real peer gets our handshake back")
+    }
+
+    @Test func dialingOurOwnListenerBansThatAddress() async throws {
+        let fixture = SessionFixture(length: 65_536, pieceLength: 32_768, seed: 25)
+        // As if our own address came back under a name we do not know as ours (a NAT's public address).
+        let seed = try await Seed.start(fixture, knowsItsPort: false)
+        let alias = seed.address
+        await seed.session.addPeers([alias], source: .tracker)
+        let banned = try await Self.poll(timeout: .seconds(10)) { await seed.session.bannedAddresses() == [alias] }
+        await seed.stop()
+        #expect(banned, "the address that led to ourselves is banned")
+    }
+
+    /// Polls `condition` every 20 ms until it holds or `timeout` passes.
+    static func poll(timeout: Duration, _ condition: () async -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if await condition() { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return await condition()
+    }
+
+    @Test func aSilentConnectionIsClosedAfterTheHandshakeTimeout() async throws {
+        let fixture = SessionFixture(length: 65_536, pieceLength: 32_768, seed: 24)
+        let seed = try await Seed.start(fixture, handshakeTimeout: .milliseconds(300))
+        let result = try await Self.knock(seed.listener.port, handshake: nil, timeout: .seconds(20))
+        await seed.stop()
+        #expect(result.closed && !result.answered)
+    }
+}

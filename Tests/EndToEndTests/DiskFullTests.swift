@@ -33,6 +33,8 @@ struct DiskFullTests {
             let elsewhere = try scenario.folder("elsewhere")
             try await btq.run(["add", bigTorrent.url.path, "--dir", full.path])
             try await btq.run(["add", smallTorrent.url.path, "--dir", elsewhere.path])
+            // This test is about downloading: a finished torrent is completed, not seeding.
+            try await btq.run(["config", "set", "max_active_seeds", "0"])
 
             let daemon = try scenario.start(
                 "btq run", Btq.executable, ["run", "--port", "\(try FreePort.next())", "--max-active", "2"],

@@ -26,6 +26,8 @@ struct QueueManagerTests {
                 in: scenario, torrents: torrents, data: scenario.path("data"), uploadRate: 1_500_000)
             let out = try scenario.folder("download")
             for torrent in torrents { try await btq.run(["add", torrent.url.path, "--dir", out.path]) }
+            // This test is about downloading: a finished torrent is completed, not seeding.
+            try await btq.run(["config", "set", "max_active_seeds", "0"])
             let ids = try torrents.map { try btq.record(of: $0).id }
             try await btq.run(["config", "set", "max_active_downloads", "2"])
 
@@ -90,6 +92,8 @@ struct QueueManagerTests {
             _ = try await LibtorrentSeeder.start(in: scenario, torrents: [liveTorrent], data: live.root)
             let out = try scenario.folder("download")
             try await btq.run(["add", deadTorrent.url.path, liveTorrent.url.path, "--dir", out.path])
+            // This test is about downloading: a finished torrent is completed, not seeding.
+            try await btq.run(["config", "set", "max_active_seeds", "0"])
             try await btq.run(["config", "set", "stall_timeout", "10"])
             let daemon = try scenario.start(
                 "btq run", Btq.executable, ["run", "--port", "\(try FreePort.next())", "--max-active", "1"],

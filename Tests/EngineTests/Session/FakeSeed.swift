@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 import NIOCore
 import NIOPosix
 
@@ -6,8 +7,8 @@ import NIOPosix
 
 /// A minimal seeding peer on 127.0.0.1 for session tests: answers the handshake with `have all`
 /// (or a bitfield of `pieces`), unchokes whoever is interested and serves requests from `content`,
-/// inverting the bytes of every block of the pieces in `corrupt`. With a `blockBudget`, each connection
-/// serves that many blocks and then ignores requests (a seed that stalls).
+/// inverting the bytes of every block of the pieces in `corrupt`. With a `blockBudget`, the seed serves
+/// that many blocks in all (over every connection) and then ignores requests (a seed that stalls).
 final class FakeSeed: Sendable {
     let channel: any Channel
     let port: Int
@@ -21,15 +22,14 @@ final class FakeSeed: Sendable {
         let pieceCount: Int
         let pieces: Set<Int>?
         let corrupt: Set<Int>
-        let blockBudget: Int?
-        var served = 0
+        let budget: BlockBudget?
         let peerId = Array("-FS0001-".utf8) + (0..<12).map { _ in UInt8.random(in: 97...122) }
 
         init(
             infoHash: [UInt8], content: [UInt8], pieceLength: Int, pieces: Set<Int>?, corrupt: Set<Int>,
-            blockBudget: Int?
+            budget: BlockBudget?
         ) {
-            self.blockBudget = blockBudget
+            self.budget = budget
             self.infoHash = infoHash
             self.content = content
             self.pieceLength = pieceLength
@@ -56,8 +56,7 @@ final class FakeSeed: Sendable {
             case .message(.interested):
                 context.writeAndFlush(wrapOutboundOut(.message(.unchoke)), promise: nil)
             case .message(.request(let request)):
-                if let blockBudget, served >= blockBudget { return }
-                served += 1
+                if let budget, !budget.take() { return }
                 let start = Int(request.piece.rawValue) * pieceLength + Int(request.begin)
                 var block = Array(content[start..<min(content.count, start + Int(request.length))])
                 if corrupt.contains(Int(request.piece.rawValue)) { block = block.map { ~$0 } }
@@ -74,6 +73,7 @@ final class FakeSeed: Sendable {
         infoHash: [UInt8], content: [UInt8], pieceLength: Int, pieces: Set<Int>? = nil, corrupt: Set<Int> = [],
         blockBudget: Int? = nil
     ) async throws {
+        let budget = blockBudget.map(BlockBudget.init)
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { child in
@@ -82,7 +82,7 @@ final class FakeSeed: Sendable {
                     try child.pipeline.syncOperations.addHandler(
                         Handler(
                             infoHash: infoHash, content: content, pieceLength: pieceLength, pieces: pieces,
-                            corrupt: corrupt, blockBudget: blockBudget))
+                            corrupt: corrupt, budget: budget))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -93,6 +93,24 @@ final class FakeSeed: Sendable {
 
     func close() async {
         try? await channel.close()
+    }
+}
+
+/// Blocks a seed may still serve, shared by its connections.
+final class BlockBudget: @unchecked Sendable {
+    // Invariant for @unchecked Sendable: `remaining` is accessed only with `lock` held.
+    private let lock = NSLock()
+    private var remaining: Int
+
+    init(_ blocks: Int) { remaining = blocks }
+
+    /// True (and one block fewer) while any is left.
+    func take() -> Bool {
+        lock.withLock {
+            guard remaining > 0 else { return false }
+            remaining -= 1
+            return true
+        }
     }
 }
 

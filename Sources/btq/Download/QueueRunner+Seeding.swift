@@ -92,15 +92,6 @@ extension QueueRunner {
 
     /// Which limit is reached, said for the history, or `nil`.
     func seedLimitReached(uploaded: Int64, base: Int64, seededSeconds: Int64) -> String? {
-        if settings.seedRatio > 0, base > 0 {
-            let ratio = Double(uploaded) / Double(base)
-            if ratio >= settings.seedRatio {
-                return String(format: "ratio %.2f reached the limit %g", ratio, settings.seedRatio)
-            }
-        }
-        if settings.seedTime > 0, seededSeconds >= settings.seedTime {
-            return "seeded \(seededSeconds) s, the limit is \(settings.seedTime) s"
-        }
-        return nil
+        settings.seedLimitReached(uploaded: uploaded, base: base, seededSeconds: seededSeconds)
     }
 }

@@ -255,6 +255,30 @@ struct SeedingTests {
         }
     }
 
+    /// Lowering `max_active_seeds` while the daemon seeds stops the seeds furthest down the queue: they
+    /// wait `queued` for a seed slot; raising it again starts them.
+    @Test func loweringMaxActiveSeedsStopsTheLastSeeds() async {
+        await Scenario.run { scenario in
+            let first = try TestContent.singleFile(name: "first.bin", size: 1 << 20, in: scenario.path("data"))
+            let second = try TestContent.singleFile(
+                name: "second.bin", size: 1 << 20, seed: 2, in: scenario.path("data"))
+            let btq = try Btq(scenario)
+            let torrents = [
+                try await btq.create(first, trackers: []), try await btq.create(second, trackers: []),
+            ]
+            let seeder = try await BtqSeeder.start(btq, torrents: torrents, data: first.root)
+            try await btq.run(["config", "set", "max_active_seeds", "1"])
+            try await seeder.process.waitUntil("the second torrent stops seeding", timeout: .seconds(10)) {
+                try btq.record(of: torrents[1]).state == .queued
+            }
+            scenario.expect(try btq.record(of: torrents[0]).state == .seeding, "the first in the queue seeds on")
+            try await btq.run(["config", "set", "max_active_seeds", "2"])
+            try await seeder.process.waitUntil("the second torrent seeds again", timeout: .seconds(10)) {
+                try btq.record(of: torrents[1]).state == .seeding
+            }
+        }
+    }
+
     /// With `max_active_seeds` 0 nothing seeds: a download the daemon finishes is `completed` at once,
     /// with one `completed` event and no seeding in its history.
     @Test func noSeedSlotsMeansCompleted() async {

@@ -142,6 +142,7 @@ actor QueueRunner {
         }
         stopFetchesNoLongerWanted(byId)
         try await followSeeding(onChange: onChange)
+        trimSeeds(onChange: onChange)
         var downloadSlots = maxActive() - active.values.filter { !$0.seeding }.count - fetching.count
         var seedSlots = settings.maxSeeds - active.values.filter(\.seeding).count
         for record in records where active[record.id] == nil {

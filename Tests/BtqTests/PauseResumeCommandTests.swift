@@ -37,6 +37,22 @@ import Testing
         #expect(try HistoryCommandTests.events(btq, ["2"]).map { $0["kind"] as? String } == ["added"])
     }
 
+    /// A completed torrent seeds again when resumed by name; `--all` leaves completed torrents alone.
+    @Test func resumingACompletedTorrentSeedsItAgain() throws {
+        let btq = try BtqProcess()
+        defer { btq.cleanUp() }
+        try HistoryCommandTests.addTorrents(btq, ["one", "two"])
+        let store = try BtqStore(path: btq.database)
+        for id: Int64 in [1, 2] { try store.setState(torrentId: id, .completed) }
+        let all = try btq.run(["resume", "--all"])
+        #expect(all.status == 0 && all.stdout.isEmpty, "\(all.stdout)")
+        #expect(try Self.states(btq) == ["completed", "completed"])
+        let one = try btq.run(["resume", "1"])
+        #expect(one.status == 0, "\(one.stderr)")
+        #expect(one.stdout == "resumed #1 one: it seeds again\n")
+        #expect(try Self.states(btq) == ["queued", "completed"])
+    }
+
     @Test func allPausesAndResumesEveryTorrent() throws {
         let btq = try BtqProcess()
         defer { btq.cleanUp() }

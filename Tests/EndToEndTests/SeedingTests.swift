@@ -219,6 +219,66 @@ struct SeedingTests {
         }
     }
 
+    /// `btq get --seed` downloads, then seeds: a libtorrent leecher that knows only btq gets the
+    /// torrent from it, and `seed_ratio_limit` 1 ends the command (status 0, state `completed`).
+    @Test func getSeedsUntilTheRatioLimit() async {
+        await Scenario.run { scenario in
+            let content = try TestContent.tree(in: scenario.path("data"))
+            let btq = try Btq(scenario)
+            let torrent = try await btq.create(content, trackers: [])
+            let source = try await LibtorrentSeeder.start(in: scenario, torrents: [torrent], data: content.root)
+            try await btq.run(["config", "set", "seed_ratio_limit", "1"])
+            let port = try FreePort.next()
+            let out = try scenario.folder("btq")
+            let get = try scenario.start(
+                "btq get --seed", Btq.executable,
+                [
+                    "get", torrent.url.path, "--dir", out.path, "--port", "\(port)", "--bind-address", "127.0.0.1",
+                    "--peer", source.address, "--seed",
+                ], environment: ["BTQ_DB": btq.database.path])
+            try await get.waitUntil("btq seeds", timeout: E2E.downloadTimeout) {
+                (try? btq.record(of: torrent).state) == .seeding  // not in the database at first
+            }
+            try scenario.require(get.isRunning, "btq get --seed exited after its download\n\(get.logTail())")
+            let leecher = try LibtorrentLeecher.start(
+                in: scenario, torrent: torrent, into: try scenario.folder("leecher"), peers: ["127.0.0.1:\(port)"])
+            try await leecher.waitUntilComplete()
+            guard let status = await get.waitForExit(timeout: .seconds(30)) else {
+                throw HarnessError("btq get --seed did not stop at its ratio limit\n\(get.logTail())")
+            }
+            scenario.expect(status == 0, "btq get --seed exits 0 (status \(status))\n\(get.logTail())")
+            let record = try btq.record(of: torrent)
+            scenario.expect(record.state == .completed, "state after seeding: \(record.state)")
+            scenario.expect(record.uploaded >= record.downloaded, "uploaded \(record.uploaded) of \(record.downloaded)")
+            let report = TestContent.verify(downloaded: out, against: content)
+            scenario.expect(report.isOK, "btq's own download: \(report)")
+        }
+    }
+
+    /// Lowering `max_active_seeds` while the daemon seeds stops the seeds furthest down the queue: they
+    /// wait `queued` for a seed slot; raising it again starts them.
+    @Test func loweringMaxActiveSeedsStopsTheLastSeeds() async {
+        await Scenario.run { scenario in
+            let first = try TestContent.singleFile(name: "first.bin", size: 1 << 20, in: scenario.path("data"))
+            let second = try TestContent.singleFile(
+                name: "second.bin", size: 1 << 20, seed: 2, in: scenario.path("data"))
+            let btq = try Btq(scenario)
+            let torrents = [
+                try await btq.create(first, trackers: []), try await btq.create(second, trackers: []),
+            ]
+            let seeder = try await BtqSeeder.start(btq, torrents: torrents, data: first.root)
+            try await btq.run(["config", "set", "max_active_seeds", "1"])
+            try await seeder.process.waitUntil("the second torrent stops seeding", timeout: .seconds(10)) {
+                try btq.record(of: torrents[1]).state == .queued
+            }
+            scenario.expect(try btq.record(of: torrents[0]).state == .seeding, "the first in the queue seeds on")
+            try await btq.run(["config", "set", "max_active_seeds", "2"])
+            try await seeder.process.waitUntil("the second torrent seeds again", timeout: .seconds(10)) {
+                try btq.record(of: torrents[1]).state == .seeding
+            }
+        }
+    }
+
     /// With `max_active_seeds` 0 nothing seeds: a download the daemon finishes is `completed` at once,
     /// with one `completed` event and no seeding in its history.
     @Test func noSeedSlotsMeansCompleted() async {

@@ -1,6 +1,7 @@
 import NIOCore
 
-/// The pieces read last for uploads, whole, least recently used first out, within a byte budget.
+/// The pieces read last for uploads, whole, least recently used first out, within a byte budget
+/// (16 MiB per torrent by default).
 ///
 /// Peers usually request a piece's blocks in a row, and several peers often want the same piece, so
 /// one read of the piece serves them all. Two requests for a piece being read wait for the same read.
@@ -19,8 +20,12 @@ actor PieceReadCache {
         self.capacity = capacity
     }
 
-    /// The bytes of `request`, from the cache or read with its whole piece.
+    /// The bytes of `request`, from the cache or read with its whole piece. Pieces larger than a quarter
+    /// of the budget are not cached: their blocks are read one by one.
     func block(_ request: BlockRequest) async throws -> ByteBuffer {
+        if storage.layout.length(of: request.piece) > capacity / 4 {
+            return ByteBuffer(bytes: try await storage.read(request))
+        }
         let piece = try await bytes(of: request.piece)
         let start = Int(request.begin)
         let end = start + Int(request.length)

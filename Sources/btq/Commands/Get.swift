@@ -45,6 +45,11 @@ struct Get: AsyncParsableCommand {
     @Flag(name: .long, help: "No progress line.")
     var quiet = false
 
+    @Flag(
+        name: .long,
+        help: "Once complete, go on seeding until Ctrl-C or the seed limits (seed_ratio_limit, seed_time_limit).")
+    var seed = false
+
     func validate() throws {
         guard !sources.isEmpty else { throw ValidationError("Name at least one torrent.") }
         for peer in peers where PeerAddress(parsing: peer) == nil {
@@ -86,7 +91,7 @@ struct Get: AsyncParsableCommand {
         limiters.apply(settings)
         let jobs = try records.map { record in
             try DownloadJob(
-                record: record, store: database, configuration: configuration, stopWhenComplete: true,
+                record: record, store: database, configuration: configuration, stopWhenComplete: !seed,
                 trackers: trackers, resumePolicy: processRun.policy,
                 limits: limiters.limits(own: try database.rateLimits(torrentId: record.id)),
                 logger: logger)
@@ -125,6 +130,14 @@ struct Get: AsyncParsableCommand {
                 group.addTask {
                     await Self.showProgress(jobs)
                     return (-1, .stopped)
+                }
+            }
+            if seed {
+                for job in jobs {
+                    group.addTask {
+                        await Self.followSeeding(job, database: database, settings: settings)
+                        return (-1, .stopped)
+                    }
                 }
             }
             var outcomes: [Int: TorrentSession.Outcome] = [:]

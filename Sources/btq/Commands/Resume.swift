@@ -8,7 +8,8 @@ struct Resume: ParsableCommand {
         abstract: "Resume paused or failed torrents.",
         discussion: """
             A resumed torrent goes back to the queue (its error, if any, is cleared) and a running \
-            `btq run` starts it within a second when a slot is free.
+            `btq run` starts it within a second when a slot is free. A completed torrent named on its \
+            own (not with --all) seeds again, until seed_ratio_limit or seed_time_limit stops it.
             """
     )
 
@@ -22,6 +23,10 @@ struct Resume: ParsableCommand {
             case .paused, .error:
                 try database.setState(torrentId: record.id, .queued, error: nil)
                 print("resumed #\(record.id) \(record.name)")
+            case .completed where !selection.all:
+                // Named on its own: seed it again (until the seed limits say otherwise).
+                try database.setState(torrentId: record.id, .queued, error: nil)
+                print("resumed #\(record.id) \(record.name): it seeds again")
             case .queued, .checking, .fetchingMetadata, .downloading, .seeding, .completed:
                 if !selection.all { print("#\(record.id) \(record.name) is not paused (\(record.state.rawValue))") }
             }

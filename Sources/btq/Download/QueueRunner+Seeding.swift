@@ -90,6 +90,19 @@ extension QueueRunner {
         }
     }
 
+    /// Seeds beyond `max_active_seeds` (lowered while they run) stop: the ones furthest down the queue
+    /// wait `queued` for a seed slot again (or are `completed` when nothing may seed).
+    func trimSeeds(onChange: @Sendable (String) -> Void) {
+        let seeds = active.filter { $0.value.seeding && $0.value.endState == nil }
+            .sorted { $0.value.job.record.queuePosition < $1.value.job.record.queuePosition }
+        guard seeds.count > settings.maxSeeds else { return }
+        for (id, entry) in seeds.dropFirst(settings.maxSeeds) {
+            active[id]?.endState = settings.maxSeeds > 0 ? .queued : .completed
+            onChange("stopped seeding #\(id) \(entry.job.record.name): max_active_seeds is \(settings.maxSeeds)")
+            Task { await entry.job.session.stop() }
+        }
+    }
+
     /// Whether a stored seed has reached a limit already, so it need not start.
     func seedLimitReached(_ record: TorrentRecord, uploaded: Int64, downloaded: Int64) throws -> String? {
         let base = downloaded > 0 ? downloaded : record.bytesDone
@@ -99,15 +112,6 @@ extension QueueRunner {
 
     /// Which limit is reached, said for the history, or `nil`.
     func seedLimitReached(uploaded: Int64, base: Int64, seededSeconds: Int64) -> String? {
-        if settings.seedRatio > 0, base > 0 {
-            let ratio = Double(uploaded) / Double(base)
-            if ratio >= settings.seedRatio {
-                return String(format: "ratio %.2f reached the limit %g", ratio, settings.seedRatio)
-            }
-        }
-        if settings.seedTime > 0, seededSeconds >= settings.seedTime {
-            return "seeded \(seededSeconds) s, the limit is \(settings.seedTime) s"
-        }
-        return nil
+        settings.seedLimitReached(uploaded: uploaded, base: base, seededSeconds: seededSeconds)
     }
 }

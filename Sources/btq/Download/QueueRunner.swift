@@ -162,6 +162,7 @@ actor QueueRunner {
         }
         stopFetchesNoLongerWanted(byId)
         try await followSeeding(onChange: onChange)
+        trimSeeds(onChange: onChange)
         await updateStalls(onChange: onChange)
         for record in records where record.state == .checking && active[record.id] == nil && checks[record.id] == nil {
             startCheck(record, onChange: onChange)

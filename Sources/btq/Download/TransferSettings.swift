@@ -1,4 +1,5 @@
 import Engine
+import Foundation
 import Store
 
 extension ConfigKey {
@@ -88,5 +89,23 @@ extension TransferLimits {
     func apply(_ own: TorrentRateLimits) {
         download.setRate(Int(own.download ?? 0))
         upload.setRate(Int(own.upload ?? 0))
+    }
+}
+
+extension TransferSettings {
+    /// Which seed limit is reached, said for the history, or `nil`: `uploaded` over `base` (the bytes
+    /// downloaded, or the verified bytes for a torrent seeded from data already in place) against
+    /// ``seedRatio``, and `seededSeconds` against ``seedTime``.
+    func seedLimitReached(uploaded: Int64, base: Int64, seededSeconds: Int64) -> String? {
+        if seedRatio > 0, base > 0 {
+            let ratio = Double(uploaded) / Double(base)
+            if ratio >= seedRatio {
+                return String(format: "ratio %.2f reached the limit %g", ratio, seedRatio)
+            }
+        }
+        if seedTime > 0, seededSeconds >= seedTime {
+            return "seeded \(seededSeconds) s, the limit is \(seedTime) s"
+        }
+        return nil
     }
 }

@@ -160,3 +160,26 @@ import Testing
         #expect(result.closed && !result.answered)
     }
 }
+
+/// The read cache serves exact blocks, from whole cached pieces or (for big pieces) block by block.
+@Suite struct PieceReadCacheTests {
+    @Test(arguments: [16 << 20, 64 * 1024])
+    func servesExactBlocks(capacity: Int) async throws {
+        let fixture = SessionFixture(length: 3 * 32_768 + 5, pieceLength: 32_768, seed: 41)
+        let storage = MemoryStorage(metainfo: fixture.metainfo)
+        try await storage.prepare()
+        var offset = 0
+        for piece in storage.layout.pieces {
+            let length = storage.layout.length(of: piece)
+            try await storage.write(piece: piece, begin: 0, bytes: Array(fixture.content[offset..<offset + length]))
+            offset += length
+        }
+        let cache = PieceReadCache(storage: storage, capacity: capacity)
+        for (piece, begin, length) in [(0, 0, 16_384), (0, 16_384, 16_384), (2, 100, 7), (3, 0, 5), (1, 32_767, 1)] {
+            let block = try await cache.block(
+                BlockRequest(piece: PieceIndex(piece), begin: UInt32(begin), length: UInt32(length)))
+            let start = piece * 32_768 + begin
+            #expect(Array(block.readableBytesView) == Array(fixture.content[start..<start + length]))
+        }
+    }
+}

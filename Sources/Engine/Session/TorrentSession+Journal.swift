@@ -1,3 +1,5 @@
+import Foundation
+
 /// The progress journal (DESIGN.md, persistence invariants 1 to 3): every journal interval, blocks of
 /// slow pieces are written out and everything that changed goes to the resume store in one
 /// transaction; every checkpoint interval, the files are synced and what was journaled before the sync
@@ -102,12 +104,15 @@ extension TorrentSession {
             torrents: [progress], peers: peerUpdates.map(\.1),
             trackers: unsavedTrackers.values.map { TrackerUpdate($0, torrentId: torrentId) }, events: unsavedEvents)
         guard !batch.isEmpty else { return }
+        let clock = ContinuousClock()
+        let started = clock.now
         do {
             try resume.saveProgress(batch)
         } catch {
             logger.warning("saving progress failed, will retry: \(error)")
             return
         }
+        journalTime += clock.now - started
         journalTransactions += 1
         for (key, update) in peerUpdates {
             peers[key]?.downloadedUnsaved -= update.downloadedDelta
@@ -127,16 +132,33 @@ extension TorrentSession {
         unsavedTrackers = [:]
     }
 
+    /// What the journal cost this session, for logs and benchmarks.
+    public func journalReport() -> String {
+        func ms(_ duration: Duration) -> Double {
+            Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        }
+        let seconds = ms(ContinuousClock.now - sessionStart) / 1000
+        let rate = seconds > 0 ? Double(journalTransactions) / seconds : 0
+        return String(
+            format:
+                "journal: %d transactions in %.1f s (%.1f/s), %.1f ms in the store; %d checkpoints, %.1f ms syncing",
+            journalTransactions, seconds, rate, ms(journalTime), checkpointCount, ms(checkpointTime))
+    }
+
     /// Syncs the files written since the last checkpoint, then makes what was journaled before the sync
     /// durable.
     func checkpoint() async {
         guard let resume, let torrentId else { return }
         let snapshot = DurableCheckpoint(torrentId: torrentId, verified: journaledVerified, blockMasks: journaledMasks)
         guard snapshot != lastCheckpoint else { return }
+        let clock = ContinuousClock()
+        let started = clock.now
         do {
             try await storage.flush()
             try resume.commitCheckpoint([snapshot], at: .now)
             lastCheckpoint = snapshot
+            checkpointCount += 1
+            checkpointTime += clock.now - started
         } catch {
             logger.warning("durable checkpoint failed, will retry: \(error)")
         }

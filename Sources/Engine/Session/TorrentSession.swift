@@ -70,6 +70,12 @@ public actor TorrentSession {
     var restored = false
     /// When the last block arrived (or the session started).
     var lastDataAt = ContinuousClock.now
+    /// When this session was created; time spent in journal transactions and in checkpoints (sync
+    /// included), and how many checkpoints were committed.
+    let sessionStart = ContinuousClock.now
+    var journalTime = Duration.zero
+    var checkpointTime = Duration.zero
+    var checkpointCount = 0
     /// Journal transactions committed by this session.
     public internal(set) var journalTransactions = 0
     /// Bytes of existing data read back to check it when the session started.
@@ -236,6 +242,7 @@ public actor TorrentSession {
         await waitForStores()
         await journal(everything: true)
         await checkpoint()
+        logger.info("\(journalReport())")
         // The caller records the outcome as a state change (with its event) in the queue.
         return outcome
     }

@@ -150,26 +150,35 @@ actor QueueRunner {
         try settleFetches(onChange: onChange)
         try settleChecks(onChange: onChange)
 
-        let records = try store.torrents()
-        let ownLimits = try store.allRateLimits()
-        let byId = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })
+        // Only what this pass needs is read: the torrents it works, those asking for a check, and the first
+        // candidates in queue order (a pass costs the same with a hundred thousand torrents queued).
+        let tracked = Set(active.keys).union(fetching.keys).union(checks.keys)
+        let byId = Dictionary(
+            uniqueKeysWithValues: try store.torrents(ids: tracked).filter { !$0.isRemoved }.map { ($0.id, $0) })
         for (id, entry) in active {
             let record = byId[id]
             if record == nil || record?.state == .paused || record?.state == .checking {
                 Task { await entry.job.session.stop() }
             }
-            entry.limits.apply(ownLimits[id] ?? TorrentRateLimits())
+            entry.limits.apply(try store.rateLimits(torrentId: id))
         }
         stopFetchesNoLongerWanted(byId)
         try await followSeeding(onChange: onChange)
         trimSeeds(onChange: onChange)
         await updateStalls(onChange: onChange)
-        for record in records where record.state == .checking && active[record.id] == nil && checks[record.id] == nil {
+        for record in try store.torrents(in: .checking, limit: 64)
+        where active[record.id] == nil && checks[record.id] == nil {
             startCheck(record, onChange: onChange)
         }
         var downloadSlots = maxActive() - active.values.filter { !$0.seeding && !$0.stalled }.count - fetching.count
         var seedSlots = settings.maxSeeds - active.values.filter(\.seeding).count
-        for record in records where active[record.id] == nil {
+        // Candidates beyond those already working, with room to skip ones that cannot start now.
+        let margin = tracked.count + 64
+        let candidates =
+            (try store.downloadCandidates(limit: max(0, downloadSlots) + margin)
+            + (seedSlots > 0 ? try store.seedCandidates(limit: seedSlots + margin) : []))
+            .sorted { $0.queuePosition < $1.queuePosition }
+        for record in candidates where active[record.id] == nil {
             guard [.queued, .downloading, .seeding, .fetchingMetadata].contains(record.state) else { continue }
             if record.isMagnet {
                 // No metadata yet: fetch it first, in a download slot; the download starts when it is stored.
@@ -193,7 +202,7 @@ actor QueueRunner {
                 guard downloadSlots > 0 else { continue }
             }
             do {
-                let limits = limiters.limits(own: ownLimits[record.id] ?? TorrentRateLimits())
+                let limits = limiters.limits(own: try store.rateLimits(torrentId: record.id))
                 let job = try DownloadJob(
                     record: record, store: store, configuration: sessionConfiguration(), stopWhenComplete: false,
                     trackers: trackers, resumePolicy: processRun.policy, limits: limits, logger: logger)

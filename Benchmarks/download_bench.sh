@@ -131,7 +131,8 @@ for client in ${CLIENTS//,/ }; do
     case "$client" in
         btq)
             if [[ -x "$BTQ" ]]; then
-                cmd=(env BTQ_DB="$M/btq.sqlite" "$BTQ" get "$TORRENT" --dir "$OUT" --port "$port")
+                cmd=(env BTQ_DB="$M/btq.sqlite" BTQ_LOG=info "$BTQ" get "$TORRENT" --dir "$OUT" --port "$port"
+                     --bind-address 127.0.0.1 --quiet)
             else
                 cmd=(sh -c 'echo "no btq binary: $1"; exit 127' sh "$BTQ")
             fi
@@ -181,3 +182,15 @@ done
 echo
 echo "$NAME ($SIZE_MIB MiB, 1 MiB pieces) from one local libtorrent seeder, $(nproc) cores"
 "$PY" "$here/bench_client.py" table "${results[@]}"
+if [[ -f "$RUNS/btq/client.log" && -f "$RUNS/btq/time.txt" ]]; then
+    # The progress journal's share of btq's work: its transactions and time in SQLite (from btq's info
+    # log) against btq's CPU time (from /usr/bin/time).
+    journal=$(grep -o 'journal: .*' "$RUNS/btq/client.log" | tail -1 || true)
+    cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$RUNS/btq/time.txt")
+    store_ms=$(sed -n 's/.*, \([0-9.]*\) ms in the store.*/\1/p' <<<"$journal")
+    echo "btq $journal"
+    if [[ -n "$store_ms" && -n "$cpu" ]]; then
+        awk -v ms="$store_ms" -v cpu="$cpu" \
+            'BEGIN { printf "journal transactions: %.0f ms of %.2f s btq CPU (%.1f%%)\n", ms, cpu, ms / 10 / cpu }'
+    fi
+fi

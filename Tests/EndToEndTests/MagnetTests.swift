@@ -55,6 +55,11 @@ struct MagnetTests {
             scenario.expect(files.contains("naïve"), "btq files lists the fetched torrent's files:\n\(files)")
             let info = try await btq.run(["info", "\(record.id)"])
             scenario.expect(info.contains(torrent.metainfo.name), "btq info shows the fetched name:\n\(info)")
+            // The client name is the one libtorrent gave in its extension handshake (`v`, its user agent).
+            let peers = try btq.store().peers(torrentId: record.id)
+            scenario.expect(
+                peers.contains { ($0.client ?? "").hasPrefix("btq-e2e/libtorrent") && $0.downloaded > 0 },
+                "the seeder's client name from its extension handshake: \(peers.map { $0.client ?? "-" })")
 
             kill(daemon.pid, SIGINT)
             let status = await daemon.waitForExit(timeout: .seconds(10))

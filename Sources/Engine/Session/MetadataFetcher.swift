@@ -280,6 +280,7 @@ public actor MetadataFetcher {
                     return "connected to ourselves"
                 }
                 guard handshake.reserved.supportsExtensionProtocol else {
+                    candidates[connection.address]?.failures += 1  // ask again later, less and less often
                     return "no extension protocol: it cannot send metadata"
                 }
                 connection.handshaken = true
@@ -321,8 +322,12 @@ public actor MetadataFetcher {
             let handshake = try ExtensionHandshake(decoding: payload.readableBytesView)
             connection.extensions = handshake
             connections[key] = connection
-            guard handshake.id(of: ExtensionHandshake.utMetadata) != nil else { return "no ut_metadata" }
-            guard let size = handshake.metadataSize else { return "it does not have the metadata" }
+            guard handshake.id(of: ExtensionHandshake.utMetadata) != nil, let size = handshake.metadataSize else {
+                // It may have the metadata later (a peer fetching it too): ask again, less and less often.
+                candidates[connection.address]?.failures += 1
+                return handshake.id(of: ExtensionHandshake.utMetadata) == nil
+                    ? "no ut_metadata" : "it does not have the metadata"
+            }
             guard size <= MetadataMessage.maxMetadataSize else {
                 throw .tooLarge("announced metadata", length: size, limit: MetadataMessage.maxMetadataSize)
             }

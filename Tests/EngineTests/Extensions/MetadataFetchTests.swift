@@ -131,6 +131,12 @@ import Testing
             try await Task.sleep(for: .milliseconds(10))
         }
         #expect(rejecter.received.metadataRequests > 0)
+        // Peers that cannot send metadata now are asked again later, less and less often.
+        for peer in [plain, without] {
+            try await SessionExtensionTests.waitUntil("a backoff for a peer without metadata") {
+                await (fetcher.candidates[peer.address]?.failures ?? 0) >= 1
+            }
+        }
         let honest = try await Self.honest(metainfo)
         await fetcher.addPeers([honest.address], source: .manual)
         let metadata = try #require(Self.fetched(await outcome))

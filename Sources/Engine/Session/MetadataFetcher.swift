@@ -76,6 +76,8 @@ public actor MetadataFetcher {
     var singleSourceMode = false
     var result: FetchedMetadata?
     var stopRequested = false
+    /// Tracker states since the last ``takeTrackerStatuses()``, by URL.
+    var trackerStatuses: [String: TrackerStatus] = [:]
 
     /// A fetcher for the torrent `infoHashes` names.
     ///
@@ -120,6 +122,16 @@ public actor MetadataFetcher {
         candidates.values.filter(\.banned).map(\.address).sorted { $0.description < $1.description }
     }
 
+    /// The trackers' states that changed since the previous call (for the queue's tracker list).
+    public func takeTrackerStatuses() -> [TrackerStatus] {
+        defer { trackerStatuses = [:] }
+        return trackerStatuses.values.sorted { $0.url < $1.url }
+    }
+
+    private func trackerStatusChanged(_ status: TrackerStatus) {
+        trackerStatuses[status.url] = status
+    }
+
     /// A snapshot for progress displays.
     public func status() -> Status {
         Status(
@@ -135,7 +147,10 @@ public actor MetadataFetcher {
                 group.addTask { await announcer.run() }
                 group.addTask {
                     for await event in announcer.events {
-                        if case .peers(let addresses, _) = event { await self.addPeers(addresses, source: .tracker) }
+                        switch event {
+                        case .peers(let addresses, _): await self.addPeers(addresses, source: .tracker)
+                        case .status(let status): await self.trackerStatusChanged(status)
+                        }
                     }
                 }
             }

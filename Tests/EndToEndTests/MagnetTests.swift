@@ -95,6 +95,32 @@ struct MagnetTests {
         }
     }
 
+    /// The metadata from transmission-daemon (its own ut_metadata), then the data: `btq get` of a
+    /// magnet naming it as `x.pe` (Transmission never dials 127.0.0.1, so btq dials it).
+    @Test func magnetFromTransmission() async {
+        await Scenario.run { scenario in
+            let content = try TestContent.tree(in: scenario.path("data"))
+            let btq = try Btq(scenario)
+            let torrent = try await btq.create(content, trackers: [])
+            let seeder = try await TransmissionSeeder.start(in: scenario, torrent: torrent, data: content.root)
+            let magnet = MagnetLink(
+                infoHashes: torrent.metainfo.infoHashes, displayName: "from transmission", trackers: [], webSeeds: [],
+                peers: [seeder.address], uri: ""
+            ).makeURI()
+            let out = try scenario.folder("download")
+            try await btq.get([magnet], into: out)
+            let report = TestContent.verify(downloaded: out, against: content)
+            scenario.expect(report.isOK, "btq's magnet download from transmission: \(report)")
+            let record = try btq.record(of: torrent)
+            let peers = try btq.store().peers(torrentId: record.id)
+            scenario.expect(
+                peers.contains { ($0.client ?? "").hasPrefix("Transmission") && $0.downloaded > 0 },
+                "Transmission named itself in its extension handshake: \(peers.map { $0.client ?? "-" })")
+            let detail = try btq.store().events(torrentId: record.id).first { $0.kind == "metadata" }?.detail ?? ""
+            print("[e2e] magnet from transmission: \(detail)")
+        }
+    }
+
     /// btq to btq: one `btq run` seeds a torrent (its data already in place) on 127.0.0.1; a second
     /// one, with its own database, is given only a magnet link naming the first as `x.pe`. The first
     /// serves the metadata (ut_metadata over an incoming connection) and the data.

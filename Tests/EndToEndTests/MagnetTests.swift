@@ -95,6 +95,54 @@ struct MagnetTests {
         }
     }
 
+    /// A magnet nobody can serve: `btq get` waits in state `metadata`, and Ctrl-C stops it cleanly
+    /// (exit 1, paused, no metadata stored); `btq run` does the same until the magnet is paused.
+    @Test func magnetNobodyServesStopsCleanly() async {
+        await Scenario.run { scenario in
+            let btq = try Btq(scenario)
+            let nobody = try FreePort.next()  // nothing listens there
+            let hash = String(repeating: "ab", count: 20)
+            let magnet = "magnet:?xt=urn:btih:\(hash)&dn=nowhere&x.pe=127.0.0.1:\(nobody)"
+            let out = try scenario.folder("download")
+            let get = try scenario.start(
+                "btq get", Btq.executable,
+                ["get", magnet, "--dir", out.path, "--port", "\(try FreePort.next())", "--bind-address", "127.0.0.1"],
+                environment: ["BTQ_DB": btq.database.path])
+            let state = { @Sendable () throws -> TorrentState? in
+                try btq.store().torrents().first { $0.infoHashV1 == hash }?.state
+            }
+            try await get.waitUntil("the magnet is fetching its metadata", timeout: .seconds(30)) {
+                try state() == .fetchingMetadata
+            }
+            kill(get.pid, SIGINT)
+            let status = await get.waitForExit(timeout: .seconds(10))
+            scenario.expect(
+                status == 1, "btq get exits 1 when stopped before the metadata (status \(String(describing: status)))")
+            let afterGet = try state()
+            scenario.expect(afterGet == .paused, "the magnet is paused: \(String(describing: afterGet))")
+            let record = try btq.store().torrents().first { $0.infoHashV1 == hash }
+            scenario.expect(record?.isMagnet == true, "no metadata stored: \(String(describing: record))")
+
+            // The daemon: the magnet waits in `metadata` until it is paused.
+            try await btq.run(["resume", hash])
+            let daemon = try scenario.start(
+                "btq run", Btq.executable, ["run", "--port", "\(try FreePort.next())", "--bind-address", "127.0.0.1"],
+                environment: ["BTQ_DB": btq.database.path])
+            try await daemon.waitUntil("the daemon fetches the magnet's metadata", timeout: .seconds(30)) {
+                try state() == .fetchingMetadata
+            }
+            try await btq.run(["pause", hash])
+            try await daemon.waitUntil("the daemon stops the fetch", timeout: .seconds(30)) {
+                ((try? String(contentsOf: daemon.logURL, encoding: .utf8)) ?? "").contains("stopped #")
+            }
+            let afterPause = try state()
+            scenario.expect(afterPause == .paused, "paused while fetching: \(String(describing: afterPause))")
+            kill(daemon.pid, SIGINT)
+            let daemonStatus = await daemon.waitForExit(timeout: .seconds(10))
+            scenario.expect(daemonStatus == 0, "btq run exits 0 on SIGINT (status \(String(describing: daemonStatus)))")
+        }
+    }
+
     /// The metadata from transmission-daemon (its own ut_metadata), then the data: `btq get` of a
     /// magnet naming it as `x.pe` (Transmission never dials 127.0.0.1, so btq dials it).
     @Test func magnetFromTransmission() async {

@@ -4,7 +4,7 @@ import Store
 import Testing
 
 /// Magnet links (BEP 9 over BEP 10) and peer exchange (BEP 11) against libtorrent, on 127.0.0.1.
-@Suite("magnet links and peer exchange against libtorrent", .enabled(if: E2E.isEnabled))
+@Suite("magnet links and peer exchange against libtorrent", .enabled(if: E2E.isEnabled), .serialized)
 struct MagnetTests {
     /// The seconds the `metadata` event says the fetch took (`... in 0.12 s`), if it says so.
     static func fetchSeconds(_ detail: String?) -> Double? {
@@ -55,6 +55,11 @@ struct MagnetTests {
             scenario.expect(files.contains("naïve"), "btq files lists the fetched torrent's files:\n\(files)")
             let info = try await btq.run(["info", "\(record.id)"])
             scenario.expect(info.contains(torrent.metainfo.name), "btq info shows the fetched name:\n\(info)")
+            // The client name is the one libtorrent gave in its extension handshake (`v`, its user agent).
+            let peers = try btq.store().peers(torrentId: record.id)
+            scenario.expect(
+                peers.contains { ($0.client ?? "").hasPrefix("btq-e2e/libtorrent") && $0.downloaded > 0 },
+                "the seeder's client name from its extension handshake: \(peers.map { $0.client ?? "-" })")
 
             kill(daemon.pid, SIGINT)
             let status = await daemon.waitForExit(timeout: .seconds(10))
@@ -87,6 +92,80 @@ struct MagnetTests {
             print(
                 "[e2e] btq get magnet: \(String(format: "%.1f", result.seconds)) s in all, metadata in "
                     + "\(Self.fetchSeconds(detail).map { "\($0) s" } ?? "?")")
+        }
+    }
+
+    /// A magnet nobody can serve: `btq get` waits in state `metadata`, and Ctrl-C stops it cleanly
+    /// (exit 1, paused, no metadata stored); `btq run` does the same until the magnet is paused.
+    @Test func magnetNobodyServesStopsCleanly() async {
+        await Scenario.run { scenario in
+            let btq = try Btq(scenario)
+            let nobody = try FreePort.next()  // nothing listens there
+            let hash = String(repeating: "ab", count: 20)
+            let magnet = "magnet:?xt=urn:btih:\(hash)&dn=nowhere&x.pe=127.0.0.1:\(nobody)"
+            let out = try scenario.folder("download")
+            let get = try scenario.start(
+                "btq get", Btq.executable,
+                ["get", magnet, "--dir", out.path, "--port", "\(try FreePort.next())", "--bind-address", "127.0.0.1"],
+                environment: ["BTQ_DB": btq.database.path])
+            let state = { @Sendable () throws -> TorrentState? in
+                try btq.store().torrents().first { $0.infoHashV1 == hash }?.state
+            }
+            try await get.waitUntil("the magnet is fetching its metadata", timeout: .seconds(30)) {
+                try state() == .fetchingMetadata
+            }
+            kill(get.pid, SIGINT)
+            let status = await get.waitForExit(timeout: .seconds(10))
+            scenario.expect(
+                status == 1, "btq get exits 1 when stopped before the metadata (status \(String(describing: status)))")
+            let afterGet = try state()
+            scenario.expect(afterGet == .paused, "the magnet is paused: \(String(describing: afterGet))")
+            let record = try btq.store().torrents().first { $0.infoHashV1 == hash }
+            scenario.expect(record?.isMagnet == true, "no metadata stored: \(String(describing: record))")
+
+            // The daemon: the magnet waits in `metadata` until it is paused.
+            try await btq.run(["resume", hash])
+            let daemon = try scenario.start(
+                "btq run", Btq.executable, ["run", "--port", "\(try FreePort.next())", "--bind-address", "127.0.0.1"],
+                environment: ["BTQ_DB": btq.database.path])
+            try await daemon.waitUntil("the daemon fetches the magnet's metadata", timeout: .seconds(30)) {
+                try state() == .fetchingMetadata
+            }
+            try await btq.run(["pause", hash])
+            try await daemon.waitUntil("the daemon stops the fetch", timeout: .seconds(30)) {
+                ((try? String(contentsOf: daemon.logURL, encoding: .utf8)) ?? "").contains("stopped #")
+            }
+            let afterPause = try state()
+            scenario.expect(afterPause == .paused, "paused while fetching: \(String(describing: afterPause))")
+            kill(daemon.pid, SIGINT)
+            let daemonStatus = await daemon.waitForExit(timeout: .seconds(10))
+            scenario.expect(daemonStatus == 0, "btq run exits 0 on SIGINT (status \(String(describing: daemonStatus)))")
+        }
+    }
+
+    /// The metadata from transmission-daemon (its own ut_metadata), then the data: `btq get` of a
+    /// magnet naming it as `x.pe` (Transmission never dials 127.0.0.1, so btq dials it).
+    @Test func magnetFromTransmission() async {
+        await Scenario.run { scenario in
+            let content = try TestContent.tree(in: scenario.path("data"))
+            let btq = try Btq(scenario)
+            let torrent = try await btq.create(content, trackers: [])
+            let seeder = try await TransmissionSeeder.start(in: scenario, torrent: torrent, data: content.root)
+            let magnet = MagnetLink(
+                infoHashes: torrent.metainfo.infoHashes, displayName: "from transmission", trackers: [], webSeeds: [],
+                peers: [seeder.address], uri: ""
+            ).makeURI()
+            let out = try scenario.folder("download")
+            try await btq.get([magnet], into: out)
+            let report = TestContent.verify(downloaded: out, against: content)
+            scenario.expect(report.isOK, "btq's magnet download from transmission: \(report)")
+            let record = try btq.record(of: torrent)
+            let peers = try btq.store().peers(torrentId: record.id)
+            scenario.expect(
+                peers.contains { ($0.client ?? "").hasPrefix("Transmission") && $0.downloaded > 0 },
+                "Transmission named itself in its extension handshake: \(peers.map { $0.client ?? "-" })")
+            let detail = try btq.store().events(torrentId: record.id).first { $0.kind == "metadata" }?.detail ?? ""
+            print("[e2e] magnet from transmission: \(detail)")
         }
     }
 

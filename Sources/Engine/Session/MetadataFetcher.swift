@@ -76,6 +76,8 @@ public actor MetadataFetcher {
     var singleSourceMode = false
     var result: FetchedMetadata?
     var stopRequested = false
+    /// Tracker states since the last ``takeTrackerStatuses()``, by URL.
+    var trackerStatuses: [String: TrackerStatus] = [:]
 
     /// A fetcher for the torrent `infoHashes` names.
     ///
@@ -120,6 +122,16 @@ public actor MetadataFetcher {
         candidates.values.filter(\.banned).map(\.address).sorted { $0.description < $1.description }
     }
 
+    /// The trackers' states that changed since the previous call (for the queue's tracker list).
+    public func takeTrackerStatuses() -> [TrackerStatus] {
+        defer { trackerStatuses = [:] }
+        return trackerStatuses.values.sorted { $0.url < $1.url }
+    }
+
+    private func trackerStatusChanged(_ status: TrackerStatus) {
+        trackerStatuses[status.url] = status
+    }
+
     /// A snapshot for progress displays.
     public func status() -> Status {
         Status(
@@ -135,7 +147,10 @@ public actor MetadataFetcher {
                 group.addTask { await announcer.run() }
                 group.addTask {
                     for await event in announcer.events {
-                        if case .peers(let addresses, _) = event { await self.addPeers(addresses, source: .tracker) }
+                        switch event {
+                        case .peers(let addresses, _): await self.addPeers(addresses, source: .tracker)
+                        case .status(let status): await self.trackerStatusChanged(status)
+                        }
                     }
                 }
             }
@@ -280,6 +295,7 @@ public actor MetadataFetcher {
                     return "connected to ourselves"
                 }
                 guard handshake.reserved.supportsExtensionProtocol else {
+                    candidates[connection.address]?.failures += 1  // ask again later, less and less often
                     return "no extension protocol: it cannot send metadata"
                 }
                 connection.handshaken = true
@@ -321,8 +337,12 @@ public actor MetadataFetcher {
             let handshake = try ExtensionHandshake(decoding: payload.readableBytesView)
             connection.extensions = handshake
             connections[key] = connection
-            guard handshake.id(of: ExtensionHandshake.utMetadata) != nil else { return "no ut_metadata" }
-            guard let size = handshake.metadataSize else { return "it does not have the metadata" }
+            guard handshake.id(of: ExtensionHandshake.utMetadata) != nil, let size = handshake.metadataSize else {
+                // It may have the metadata later (a peer fetching it too): ask again, less and less often.
+                candidates[connection.address]?.failures += 1
+                return handshake.id(of: ExtensionHandshake.utMetadata) == nil
+                    ? "no ut_metadata" : "it does not have the metadata"
+            }
             guard size <= MetadataMessage.maxMetadataSize else {
                 throw .tooLarge("announced metadata", length: size, limit: MetadataMessage.maxMetadataSize)
             }

@@ -29,7 +29,7 @@ extension TorrentSession {
             extensions: extensions, clientName: Self.clientName, listenPort: configuration.listenPort,
             requestQueueLength: slot.machine.configuration.maxPeerRequests,
             metadataSize: sharesWithPeers ? metainfo.infoBytes.count : nil,
-            yourIP: slot.address.compact.map { Array($0.dropLast(2)) })
+            yourIP: slot.address.compact.map { Array($0.dropLast(2)) }, uploadOnly: picker.isComplete)
     }
 
     /// Sends our extension handshake right after the handshake, when both sides speak BEP 10.

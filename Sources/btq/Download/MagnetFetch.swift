@@ -67,7 +67,24 @@ actor MagnetFetch {
         self.fetcher = fetcher
         if stopRequested { await fetcher.stop() }
         let started = ContinuousClock.now
-        guard case .fetched(let fetched) = await fetcher.run() else { return .success(nil) }
+        // Tracker states go to the queue while fetching too, so `btq info` shows them.
+        let store = self.store
+        let id = record.id
+        let saveTrackers: @Sendable () async -> Void = {
+            let statuses = await fetcher.takeTrackerStatuses()
+            guard !statuses.isEmpty else { return }
+            try? store.saveTrackerStates(statuses.map { TrackerUpdate($0, torrentId: id) })
+        }
+        let saver = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                await saveTrackers()
+            }
+        }
+        let outcome = await fetcher.run()
+        saver.cancel()
+        await saveTrackers()
+        guard case .fetched(let fetched) = outcome else { return .success(nil) }
         let metainfo: Metainfo
         do {
             metainfo = try Metainfo(fetchedInfo: fetched.infoBytes, trackers: magnet.trackers)

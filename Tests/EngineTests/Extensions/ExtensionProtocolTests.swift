@@ -44,6 +44,25 @@ import Testing
         #expect(handshake.listenPort == nil)
     }
 
+    /// What Transmission 3 sends: `e`, `ipv6`, `p`, `upload_only`, its ids in another order.
+    @Test func decodesTransmissionHandshake() throws {
+        let ipv6 = [UInt8](repeating: 0, count: 15) + [1]
+        let bytes =
+            Array("d1:ei0e4:ipv616:".utf8) + ipv6
+            + Array(
+                ("12:complete_agoi1e1:md12:ut_holepunchi4e11:ut_metadatai3e6:ut_pexi1ee13:metadata_sizei31235e"
+                    + "1:pi51413e4:reqqi512e11:upload_onlyi1e1:v17:Transmission 3.006:yourip4:").utf8)
+            + [127, 0, 0, 1] + Array("e".utf8)
+        let handshake = try ExtensionHandshake(decoding: bytes)
+        #expect(handshake.extensions == ["ut_holepunch": 4, "ut_metadata": 3, "ut_pex": 1])
+        #expect(handshake.metadataSize == 31_235)
+        #expect(handshake.listenPort == 51413)
+        #expect(handshake.requestQueueLength == 512)
+        #expect(handshake.uploadOnly)
+        #expect(handshake.clientName == "Transmission 3.00")
+        #expect(handshake.yourIP == [127, 0, 0, 1])
+    }
+
     @Test func fieldsOfTheWrongTypeOrRangeAreIgnored() throws {
         let text =
             "d1:md11:ut_metadatai0e6:ut_pexi300e3:fooi5e3:bar3:xyze13:metadata_size3:big1:pi70000e"

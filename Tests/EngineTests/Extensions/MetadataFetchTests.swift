@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import Testing
 
 @testable import Engine
@@ -68,6 +69,28 @@ import Testing
         #expect(peer.received.metadataRequests == 4)
     }
 
+    /// Peers from a magnet's tracker (a fake HTTP tracker on 127.0.0.1), and the tracker's state.
+    @Test func fetchesFromAPeerTheTrackerNames() async throws {
+        let metainfo = Self.largeMetainfo()
+        let peer = try await Self.honest(metainfo)
+        let compact = [127, 0, 0, 1, UInt8(peer.port >> 8), UInt8(peer.port & 0xff)]
+        let reply = Array("d8:intervali1800e5:peers6:".utf8) + compact + Array("e".utf8)
+        let tracker = try await FakeHTTPTracker.start { _ in .ok(reply) }
+        let url = "http://127.0.0.1:\(tracker.port)/announce"
+        let transport = TrackerClient(group: MultiThreadedEventLoopGroup.singleton)
+        let fetcher = MetadataFetcher(
+            infoHashes: metainfo.infoHashes, trackers: [url], configuration: Self.configuration(), transport: transport)
+        let metadata = try #require(Self.fetched(await fetcher.run()))
+        #expect(metadata.infoBytes == metainfo.infoBytes)
+        #expect(metadata.peers.map(\.source) == [.tracker])
+        let statuses = await fetcher.takeTrackerStatuses()
+        #expect(statuses.map(\.url) == [url])
+        #expect(statuses.first?.lastError == nil && statuses.first?.lastSuccessAt != nil)
+        await transport.shutdown()
+        await tracker.stop()
+        await peer.close()
+    }
+
     @Test func liarIsBannedAndNeverAskedAgain() async throws {
         let metainfo = Self.largeMetainfo()
         let liar = try await ScriptedPeer(
@@ -131,6 +154,12 @@ import Testing
             try await Task.sleep(for: .milliseconds(10))
         }
         #expect(rejecter.received.metadataRequests > 0)
+        // Peers that cannot send metadata now are asked again later, less and less often.
+        for peer in [plain, without] {
+            try await SessionExtensionTests.waitUntil("a backoff for a peer without metadata") {
+                await (fetcher.candidates[peer.address]?.failures ?? 0) >= 1
+            }
+        }
         let honest = try await Self.honest(metainfo)
         await fetcher.addPeers([honest.address], source: .manual)
         let metadata = try #require(Self.fetched(await outcome))

@@ -35,25 +35,83 @@ struct List: ParsableCommand {
 
     func run() throws {
         let filter = state.flatMap(TorrentState.init(rawValue:))
-        let torrents = try store.openStore().torrents(includeRemoved: all, state: filter)
+        let database = try store.openStore()
         if json {
+            let torrents = try database.torrents(includeRemoved: all, state: filter)
             try JSONOutput.print(torrents.map(TorrentJSON.init))
             return
         }
-        var table = Table([
-            .init("ID", .right), .init("NAME", maxWidth: 60), .init("SIZE", .right), .init("DONE", .right),
-            .init("STATE"), .init("RATIO", .right),
-        ])
-        for torrent in torrents {
-            table.append([
-                "\(torrent.id)",
-                torrent.name,
-                torrent.totalSize.map(Formatting.size) ?? "?",
-                Formatting.percent(torrent.progress),
-                torrent.removedAt == nil ? torrent.state.rawValue : "removed",
-                Formatting.ratio(torrent),
-            ])
+        let lines = try database.queueLines(includeRemoved: all, state: filter)
+        FileHandle.standardOutput.write(Data(Self.render(lines)))
+    }
+
+    /// The queue as a table (the layout of ``Table``: ID right, NAME up to 60 characters, SIZE and DONE
+    /// right, STATE, RATIO right), written straight from the lines into one buffer: no per-cell table,
+    /// so 100,000 torrents list in a fraction of a second.
+    static func render(_ lines: [QueueLine]) -> [UInt8] {
+        let headers = ["ID", "NAME", "SIZE", "DONE", "STATE", "RATIO"]
+        let rightAligned = [true, false, true, true, false, true]
+        var names: [String] = []
+        names.reserveCapacity(lines.count)
+        var numbers: [(size: String, done: String, ratio: String)] = []
+        numbers.reserveCapacity(lines.count)
+        var widths = headers.map(\.utf8.count)
+        var nameWidths: [Int] = []
+        nameWidths.reserveCapacity(lines.count)
+        for line in lines {
+            let name = Table.shorten(line.name, to: 60)
+            let cells = (
+                size: line.totalSize.map(Formatting.size) ?? "?", done: Formatting.percent(line.progress),
+                ratio: Formatting.ratio(
+                    uploaded: line.uploaded, downloaded: line.downloaded > 0 ? line.downloaded : line.bytesDone)
+            )
+            let nameWidth = Table.width(of: name)
+            widths[0] = max(widths[0], Self.digits(line.id))
+            widths[1] = max(widths[1], nameWidth)
+            widths[2] = max(widths[2], cells.size.utf8.count)
+            widths[3] = max(widths[3], cells.done.utf8.count)
+            widths[4] = max(widths[4], line.isRemoved ? 7 : line.state.rawValue.utf8.count)
+            widths[5] = max(widths[5], cells.ratio.utf8.count)
+            names.append(name)
+            nameWidths.append(nameWidth)
+            numbers.append(cells)
         }
-        print(table.render(), terminator: "")
+        var out: [UInt8] = []
+        out.reserveCapacity((widths.reduce(0, +) + 11) * (lines.count + 1))
+        func cell(_ text: String, width: Int, column: Int) {
+            let padding = widths[column] - width
+            if column > 0 { out.append(contentsOf: [32, 32]) }
+            if rightAligned[column] { out.append(contentsOf: repeatElement(32, count: padding)) }
+            out.append(contentsOf: text.utf8)
+            if !rightAligned[column] { out.append(contentsOf: repeatElement(32, count: padding)) }
+        }
+        func endLine() {
+            while out.last == 32 { out.removeLast() }
+            out.append(10)
+        }
+        for (column, header) in headers.enumerated() { cell(header, width: header.utf8.count, column: column) }
+        endLine()
+        for (index, line) in lines.enumerated() {
+            let id = String(line.id)
+            cell(id, width: id.utf8.count, column: 0)
+            cell(names[index], width: nameWidths[index], column: 1)
+            cell(numbers[index].size, width: numbers[index].size.utf8.count, column: 2)
+            cell(numbers[index].done, width: numbers[index].done.utf8.count, column: 3)
+            let state = line.isRemoved ? "removed" : line.state.rawValue
+            cell(state, width: state.utf8.count, column: 4)
+            cell(numbers[index].ratio, width: numbers[index].ratio.utf8.count, column: 5)
+            endLine()
+        }
+        return out
+    }
+
+    private static func digits(_ value: Int64) -> Int {
+        var count = 1
+        var rest = value
+        while rest >= 10 || rest <= -10 {
+            rest /= 10
+            count += 1
+        }
+        return value < 0 ? count + 1 : count
     }
 }

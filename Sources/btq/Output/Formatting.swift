@@ -5,27 +5,45 @@ import Store
 enum Formatting {
     /// Binary units, 3 significant digits: `0 B`, `512 B`, `1.50 KiB`, `700 MiB`, `1.20 GiB`.
     static func size(_ bytes: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
         var value = Double(bytes)
         var unit = 0
-        while value >= 1024, unit < units.count - 1 {
+        while value >= 1024, unit < sizeUnits.count - 1 {
             value /= 1024
             unit += 1
         }
         if unit == 0 { return "\(bytes) B" }
         let digits = value >= 100 ? 0 : value >= 10 ? 1 : 2
-        return fixed(value, digits: digits) + " " + units[unit]
+        return fixed(value, digits: digits) + " " + sizeUnits[unit]
     }
 
-    /// `value` rounded to `digits` decimals (0 to 3), without Foundation's slow `String(format:)`.
+    private static let sizeUnits = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+
+    /// `value` rounded to `digits` decimals (0 to 3), without Foundation's slow `String(format:)` and
+    /// without intermediate strings (`btq list` formats hundreds of thousands of these).
     static func fixed(_ value: Double, digits: Int) -> String {
         var scale: Int64 = 1
         for _ in 0..<digits { scale *= 10 }
         let scaled = Int64((value * Double(scale)).rounded())
-        let whole = scaled / scale
-        guard digits > 0 else { return String(whole) }
-        let fraction = String(scaled % scale)
-        return String(whole) + "." + String(repeating: "0", count: digits - fraction.count) + fraction
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
+            var start = buffer.count
+            var rest = scaled.magnitude
+            var produced = 0
+            repeat {
+                if digits > 0, produced == digits {
+                    start -= 1
+                    buffer[start] = UInt8(ascii: ".")
+                }
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                produced += 1
+            } while rest > 0 || produced <= digits
+            if scaled < 0 {
+                start -= 1
+                buffer[start] = UInt8(ascii: "-")
+            }
+            return String(decoding: UnsafeMutableBufferPointer(rebasing: buffer[start...]), as: UTF8.self)
+        }
     }
 
     /// Percent with one decimal, never rounding an incomplete torrent up to 100.0%.

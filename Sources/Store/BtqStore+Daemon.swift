@@ -49,3 +49,13 @@ extension BtqStore {
         }
     }
 }
+
+extension BtqStore {
+    /// Forgets that a torrent was complete (a recheck or the check at start found data missing): it is
+    /// a download again, not a seed, until it completes anew.
+    public func markIncomplete(torrentId: Int64) throws {
+        try writer.write { db in
+            try db.execute(sql: "UPDATE torrents SET completed_at = NULL WHERE id = ?", arguments: [torrentId])
+        }
+    }
+}

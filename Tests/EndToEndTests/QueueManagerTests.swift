@@ -74,6 +74,25 @@ struct QueueManagerTests {
                 let report = TestContent.verify(downloaded: out, against: content)
                 scenario.expect(report.isOK, "\(content.name): \(report)")
             }
+
+            // btq verify with the daemon running: the daemon rechecks, finds the damaged piece, and the
+            // torrent downloads it again.
+            let damaged = out.appendingPathComponent(contents[2].name)
+            let handle = try FileHandle(forUpdating: damaged)
+            try handle.seek(toOffset: 1_000_000)
+            let byte = try handle.read(upToCount: 1)?.first ?? 0
+            try handle.seek(toOffset: 1_000_000)
+            try handle.write(contentsOf: [byte ^ 0xFF])
+            try handle.close()
+            let verified = try await btq.run(["verify", "\(ids[2])"])
+            scenario.expect(
+                verified.contains("11 of 12 pieces valid"), "the daemon's recheck finds the damaged piece:\n\(verified)"
+            )
+            try await daemon.waitUntil("the damaged torrent is complete again", timeout: E2E.downloadTimeout) {
+                try state(2) == .completed
+            }
+            scenario.expect(
+                TestContent.verify(downloaded: out, against: contents[2]).isOK, "the damaged piece was fetched again")
             kill(daemon.pid, SIGTERM)
             _ = await daemon.waitForExit(timeout: .seconds(5))
         }

@@ -29,6 +29,9 @@ public struct TorrentChecker: Sendable {
         }
     }
 
+    /// How the `checked` event of a full recheck begins (a download's check at start says something else).
+    public static let eventPrefix = "full recheck:"
+
     let metainfo: Metainfo
     let storage: any PieceStorage
     let resume: any ResumeStore
@@ -91,7 +94,7 @@ public struct TorrentChecker: Sendable {
             validPieces: report.validCount, pieceCount: layout.pieceCount, lostPieces: lost, foundPieces: found,
             bytesChecked: bytes, duration: duration, isComplete: picker.isComplete)
         let rate = result.bytesPerSecond / 1_000_000
-        var detail = "full recheck: \(result.validPieces) of \(result.pieceCount) pieces valid"
+        var detail = "\(Self.eventPrefix) \(result.validPieces) of \(result.pieceCount) pieces valid"
         if lost > 0 { detail += ", \(lost) recorded piece(s) found bad" }
         if found > 0 { detail += ", \(found) piece(s) found good" }
         detail += String(format: " (%.1f MB/s)", rate)

@@ -51,6 +51,7 @@ struct Verify: AsyncParsableCommand {
                     throw error
                 }
                 line?.end()
+                if !result.isComplete { try database.markIncomplete(torrentId: record.id) }
                 let next: TorrentState = previous == .paused ? .paused : result.isComplete ? .completed : .queued
                 try database.setState(torrentId: record.id, next)
                 print(CheckJob.summary(record, result))
@@ -77,8 +78,9 @@ struct Verify: AsyncParsableCommand {
                 }
                 guard record.state != .checking else { continue }
                 pending.remove(id)
+                // The recheck's own event (a download that starts right after records a start-up check too).
                 let detail = try database.events(torrentId: id, since: since).last {
-                    $0.kind == EventKind.checked.rawValue
+                    $0.kind == EventKind.checked.rawValue && $0.detail?.hasPrefix(TorrentChecker.eventPrefix) == true
                 }?.detail
                 print("#\(id) \(record.name): \(detail ?? record.state.rawValue)")
             }

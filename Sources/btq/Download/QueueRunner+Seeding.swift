@@ -75,6 +75,7 @@ extension QueueRunner {
                 // Its data went missing or was damaged (found when it started): it downloads again, in a
                 // download slot, and seeds once it is complete again.
                 active[id]?.seeding = false
+                try store.markIncomplete(torrentId: id)
                 try store.setState(torrentId: id, .downloading)
                 onChange("downloading #\(id) \(name) again: its data is incomplete")
                 continue

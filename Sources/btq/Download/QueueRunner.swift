@@ -284,6 +284,7 @@ actor QueueRunner {
             guard let record = try store.torrent(id: id), !record.isRemoved, record.state == .checking else { continue }
             switch result {
             case .success(let outcome):
+                if !outcome.isComplete { try store.markIncomplete(torrentId: id) }
                 try store.setState(torrentId: id, outcome.isComplete ? .completed : .queued)
                 onChange(CheckJob.summary(record, outcome))
             case .failure(let error):

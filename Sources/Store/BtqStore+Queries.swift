@@ -7,17 +7,8 @@ extension BtqStore {
     /// they come after the queue, oldest removal first. `state` keeps only the torrents in that state.
     /// One query, no per-torrent lookups.
     public func torrents(includeRemoved: Bool = false, state: TorrentState? = nil) throws -> [TorrentRecord] {
-        var conditions: [String] = []
-        var arguments: StatementArguments = []
-        if !includeRemoved { conditions.append("removed_at IS NULL") }
-        if let state {
-            conditions.append("state = ?")
-            arguments += [state.rawValue]
-        }
-        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let order =
-            includeRemoved ? "queue_position IS NULL, queue_position, removed_at, id" : "queue_position"
-        let sql = "SELECT \(TorrentRecord.columns) FROM torrents \(filter) ORDER BY \(order)"
+        let (clauses, arguments) = Self.queueClauses(includeRemoved: includeRemoved, state: state)
+        let sql = "SELECT \(TorrentRecord.columns) FROM torrents \(clauses)"
         return try writer.read { db in
             var result: [TorrentRecord] = []
             let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
@@ -184,5 +175,20 @@ extension BtqStore {
             piece += 1
         }
         return done
+    }
+
+    /// The WHERE and ORDER BY of a queue listing: live torrents (all, with `includeRemoved`: removed ones
+    /// last), optionally only those in `state`, in queue order.
+    static func queueClauses(includeRemoved: Bool, state: TorrentState?) -> (String, StatementArguments) {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if !includeRemoved { conditions.append("removed_at IS NULL") }
+        if let state {
+            conditions.append("state = ?")
+            arguments += [state.rawValue]
+        }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let order = includeRemoved ? "queue_position IS NULL, queue_position, removed_at, id" : "queue_position"
+        return ("\(filter) ORDER BY \(order)", arguments)
     }
 }

@@ -53,26 +53,21 @@ extension BtqStore {
     /// Runs that never recorded their stop (killed, crashed, or the machine went down; or still running),
     /// newest first, at most `limit`.
     public func unfinishedRuns(limit: Int = 100) throws -> [RunRecord] {
-        try writer.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT id, pid, boot_id, started_at, heartbeat_at, stopped_at, clean FROM runs
-                    WHERE stopped_at IS NULL ORDER BY id DESC LIMIT ?
-                    """,
-                arguments: [limit]
-            ).map(Self.runRecord)
-        }
+        try fetchRuns(where: "WHERE stopped_at IS NULL", limit: limit)
     }
 
     /// Every recorded run, newest first, at most `limit`.
     public func runs(limit: Int = 100) throws -> [RunRecord] {
+        try fetchRuns(where: "", limit: limit)
+    }
+
+    private func fetchRuns(where condition: String, limit: Int) throws -> [RunRecord] {
         try writer.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
                     SELECT id, pid, boot_id, started_at, heartbeat_at, stopped_at, clean FROM runs
-                    ORDER BY id DESC LIMIT ?
+                    \(condition) ORDER BY id DESC LIMIT ?
                     """,
                 arguments: [limit]
             ).map(Self.runRecord)

@@ -33,18 +33,10 @@ extension BtqStore {
     /// The queue's lines in queue order (removed torrents last, with `includeRemoved`), optionally only
     /// those in `state`.
     public func queueLines(includeRemoved: Bool = false, state: TorrentState? = nil) throws -> [QueueLine] {
-        var conditions: [String] = []
-        var arguments: StatementArguments = []
-        if !includeRemoved { conditions.append("removed_at IS NULL") }
-        if let state {
-            conditions.append("state = ?")
-            arguments += [state.rawValue]
-        }
-        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let order = includeRemoved ? "queue_position IS NULL, queue_position, removed_at, id" : "queue_position"
+        let (clauses, arguments) = Self.queueClauses(includeRemoved: includeRemoved, state: state)
         let sql = """
             SELECT id, name, total_size, bytes_done, state, removed_at IS NOT NULL, uploaded, downloaded
-            FROM torrents \(filter) ORDER BY \(order)
+            FROM torrents \(clauses)
             """
         return try writer.read { db in
             var lines: [QueueLine] = []

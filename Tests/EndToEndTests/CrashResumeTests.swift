@@ -21,8 +21,8 @@ struct CrashResumeTests {
             // This test is about downloading: a finished torrent is completed, not seeding.
             try await btq.run(["config", "set", "max_active_seeds", "0"])
 
-            var random = SplitMix(seed: UInt64(Date().timeIntervalSince1970))
-            let seed = random.state
+            let seed = UInt64(Date().timeIntervalSince1970)
+            var random = SplitMix64(seed: seed)
             print("crash test: kill moments drawn with seed \(seed)")
             var kills = 0
             var complete = false
@@ -87,20 +87,5 @@ struct CrashResumeTests {
     static func bytesRead(in detail: String) -> Int? {
         guard let range = detail.range(of: #"\(\d+ bytes read\)"#, options: .regularExpression) else { return nil }
         return Int(detail[range].dropFirst().prefix { $0.isNumber })
-    }
-}
-
-/// A small deterministic generator for the kill moments (its seed goes to the test's log).
-struct SplitMix {
-    private(set) var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

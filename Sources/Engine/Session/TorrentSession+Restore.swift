@@ -125,23 +125,15 @@ extension TorrentSession {
 
     private func recordRestore(_ findings: RestoreFindings, rechecked: Int, valid: Int, restoredBlocks: Int) {
         guard let torrentId else { return }
-        func list(_ names: [String]) -> String {
-            names.count <= 3 ? names.joined(separator: ", ") : names.prefix(3).joined(separator: ", ") + ", ..."
-        }
-        if !findings.missingFiles.isEmpty {
+        /// An event naming (the first few of) `files`, when there are any.
+        func report(_ kind: EventKind, _ files: [String], _ what: String) {
+            guard !files.isEmpty else { return }
+            let names = files.prefix(3).joined(separator: ", ") + (files.count > 3 ? ", ..." : "")
             unsavedEvents.append(
-                HistoryEvent(
-                    torrentId: torrentId, kind: .dataMissing,
-                    detail: "\(findings.missingFiles.count) file(s) missing (\(list(findings.missingFiles))): "
-                        + "their pieces are downloaded again"))
+                HistoryEvent(torrentId: torrentId, kind: kind, detail: "\(files.count) file(s) \(what) (\(names))"))
         }
-        if !findings.changedFiles.isEmpty {
-            unsavedEvents.append(
-                HistoryEvent(
-                    torrentId: torrentId, kind: .fileChanged,
-                    detail: "\(findings.changedFiles.count) file(s) changed on disk (\(list(findings.changedFiles))): "
-                        + "their pieces are rechecked"))
-        }
+        report(.dataMissing, findings.missingFiles, "missing: their pieces are downloaded again")
+        report(.fileChanged, findings.changedFiles, "changed on disk: their pieces are rechecked")
         var detail = "\(picker.haveCount) of \(layout.pieceCount) pieces verified"
         if restoredBlocks > 0 { detail += ", \(restoredBlocks) blocks of unfinished pieces kept" }
         detail += "; rechecked \(rechecked) piece(s), \(valid) valid (\(bytesReadAtStart) bytes read)"

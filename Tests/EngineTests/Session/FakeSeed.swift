@@ -121,40 +121,34 @@ struct SessionFixture {
 
     /// A torrent of several files (`files`: name and length, in order) named "tree".
     init(files: [(String, Int)], pieceLength: Int, seed: UInt64 = 7) {
-        var generator = SplitMix64(seed: seed)
-        let length = files.reduce(0) { $0 + $1.1 }
-        content = (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
-        var hashes: [UInt8] = []
-        var offset = 0
-        while offset < length {
-            hashes += Array(Insecure.SHA1.hash(data: content[offset..<min(length, offset + pieceLength)]))
-            offset += pieceLength
-        }
-        var list = Array("l".utf8)
-        for (name, size) in files {
-            list += Array("d6:lengthi\(size)e4:pathl\(name.utf8.count):\(name)ee".utf8)
-        }
-        list += Array("e".utf8)
-        let info =
-            Array("d5:files".utf8) + list
-            + Array("4:name4:tree12:piece lengthi\(pieceLength)e6:pieces\(hashes.count):".utf8) + hashes
-            + Array("e".utf8)
-        metainfo = try! Metainfo(bytes: Array("d4:info".utf8) + info + Array("e".utf8))
+        content = Self.content(length: files.reduce(0) { $0 + $1.1 }, seed: seed)
+        let entries = files.map { name, size in "d6:lengthi\(size)e4:pathl\(name.utf8.count):\(name)ee" }
+        metainfo = Self.metainfo(
+            content, pieceLength: pieceLength, fields: "5:filesl" + entries.joined() + "e4:name4:tree")
     }
 
+    /// A single-file torrent named "data.bin".
     init(length: Int, pieceLength: Int, seed: UInt64 = 7) {
+        content = Self.content(length: length, seed: seed)
+        metainfo = Self.metainfo(content, pieceLength: pieceLength, fields: "6:lengthi\(length)e4:name8:data.bin")
+    }
+
+    private static func content(length: Int, seed: UInt64) -> [UInt8] {
         var generator = SplitMix64(seed: seed)
-        content = (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        return (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+    }
+
+    /// A torrent whose info dictionary holds `fields` (bencoded, in key order before `piece length`) and
+    /// the piece hashes of `content`.
+    private static func metainfo(_ content: [UInt8], pieceLength: Int, fields: String) -> Metainfo {
         var hashes: [UInt8] = []
         var offset = 0
-        while offset < length {
-            hashes += Array(Insecure.SHA1.hash(data: content[offset..<min(length, offset + pieceLength)]))
+        while offset < content.count {
+            hashes += Array(Insecure.SHA1.hash(data: content[offset..<min(content.count, offset + pieceLength)]))
             offset += pieceLength
         }
         let info =
-            Array("d6:lengthi\(length)e4:name8:data.bin12:piece lengthi\(pieceLength)e6:pieces\(hashes.count):".utf8)
-            + hashes + Array("e".utf8)
-        let torrent = Array("d4:info".utf8) + info + Array("e".utf8)
-        metainfo = try! Metainfo(bytes: torrent)
+            Array("d\(fields)12:piece lengthi\(pieceLength)e6:pieces\(hashes.count):".utf8) + hashes + Array("e".utf8)
+        return try! Metainfo(bytes: Array("d4:info".utf8) + info + Array("e".utf8))
     }
 }

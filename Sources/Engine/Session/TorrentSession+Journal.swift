@@ -35,8 +35,11 @@ extension TorrentSession {
     /// Writes received blocks of unfinished pieces that arrived before journal epoch `epoch`, so the
     /// journal may call them complete (nothing it records is a lie: the bytes are in the files first).
     private func flushAssemblies(before epoch: Int) async {
-        for (piece, assembly) in assemblies {
-            let runs = assembly.blocksToFlush(before: epoch, blockLength: PieceLayout.blockSize)
+        for piece in Array(assemblies.keys) {
+            // Only the generation and copies of the runs are kept across the writes: holding the assembly
+            // itself would make the next block into it copy the whole piece buffer.
+            guard let plan = flushPlan(piece, before: epoch) else { continue }
+            let (generation, runs) = plan
             for run in runs {
                 do {
                     try await storage.write(piece: piece, begin: run.first * PieceLayout.blockSize, bytes: run.bytes)
@@ -45,7 +48,11 @@ extension TorrentSession {
                     return
                 }
                 // The piece may have completed (and gone to be stored whole) during the write.
-                guard var current = assemblies[piece], current.generation == assembly.generation else { break }
+                guard var current = assemblies.removeValue(forKey: piece) else { break }
+                guard current.generation == generation else {
+                    assemblies[piece] = current
+                    break
+                }
                 current.markFlushed(first: run.first, count: run.count)
                 assemblies[piece] = current
                 for block in run.first..<run.first + run.count {
@@ -53,6 +60,12 @@ extension TorrentSession {
                 }
             }
         }
+    }
+
+    private func flushPlan(_ piece: PieceIndex, before epoch: Int) -> (Int, [(first: Int, count: Int, bytes: [UInt8])])?
+    {
+        guard let assembly = assemblies[piece] else { return nil }
+        return (assembly.generation, assembly.blocksToFlush(before: epoch, blockLength: PieceLayout.blockSize))
     }
 
     /// The block masks of unfinished pieces as they stand: blocks that are in the files.

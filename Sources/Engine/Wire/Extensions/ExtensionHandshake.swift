@@ -73,16 +73,7 @@ public struct ExtensionHandshake: Hashable, Sendable {
     ///   `m` that is not a dictionary.
     public init(decoding payload: some Collection<UInt8>) throws(ExtensionMessageError) {
         let what = "extension handshake"
-        guard payload.count <= Self.maxLength else {
-            throw .tooLarge(what, length: payload.count, limit: Self.maxLength)
-        }
-        let root: BencodeNode
-        do {
-            root = try BencodeDecoder.extensionMessages(maxLength: Self.maxLength).decode(Array(payload))
-        } catch {
-            throw .malformedBencode(what, reason: error.description)
-        }
-        guard root.isDictionary else { throw .notADictionary(what) }
+        let root = try BencodeDecoder.extensionDictionary(payload, what: what, maxLength: Self.maxLength)
         var extensions: [String: UInt8] = [:]
         if let m = root["m"] {
             guard let entries = m.entries else { throw .invalidField(what, field: "m") }

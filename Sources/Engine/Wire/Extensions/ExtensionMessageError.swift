@@ -85,4 +85,22 @@ extension BencodeDecoder {
             limits: .init(maxDepth: 8, maxElements: 4096, maxStringLength: maxLength, maxInputLength: maxLength),
             keyOrder: .lenient)
     }
+
+    /// Decodes a whole extension message that must be a bencoded dictionary of at most `maxLength`
+    /// bytes; `what` names it in the error.
+    static func extensionDictionary(
+        _ payload: some Collection<UInt8>, what: String, maxLength: Int
+    ) throws(ExtensionMessageError) -> BencodeNode {
+        guard payload.count <= maxLength else {
+            throw .tooLarge(what, length: payload.count, limit: maxLength)
+        }
+        let root: BencodeNode
+        do {
+            root = try extensionMessages(maxLength: maxLength).decode(Array(payload))
+        } catch {
+            throw .malformedBencode(what, reason: error.description)
+        }
+        guard root.isDictionary else { throw .notADictionary(what) }
+        return root
+    }
 }

@@ -93,16 +93,7 @@ public struct PexMessage: Hashable, Sendable {
     ///   a dictionary; garbage inside a well-formed dictionary is ignored.
     public init(decoding payload: some Collection<UInt8>) throws(ExtensionMessageError) {
         let what = "peer exchange message"
-        guard payload.count <= Self.maxLength else {
-            throw .tooLarge(what, length: payload.count, limit: Self.maxLength)
-        }
-        let root: BencodeNode
-        do {
-            root = try BencodeDecoder.extensionMessages(maxLength: Self.maxLength).decode(Array(payload))
-        } catch {
-            throw .malformedBencode(what, reason: error.description)
-        }
-        guard root.isDictionary else { throw .notADictionary(what) }
+        let root = try BencodeDecoder.extensionDictionary(payload, what: what, maxLength: Self.maxLength)
         var added: [Peer] = []
         for (key, flagsKey, decode) in [
             ("added", "added.f", PeerAddress.compactIPv4), ("added6", "added6.f", PeerAddress.compactIPv6),

@@ -34,11 +34,17 @@ import Testing
     }
 
     static func honest(_ metainfo: Metainfo) async throws -> ScriptedPeer {
+        try await peer(metainfo, serving: metainfo.infoBytes)
+    }
+
+    /// A peer of `metainfo`'s torrent that announces its metadata size and serves `metadata` (the real
+    /// info dictionary, or a forgery of the same size).
+    static func peer(_ metainfo: Metainfo, serving metadata: [UInt8]) async throws -> ScriptedPeer {
         try await ScriptedPeer(
             .init(
                 infoHash: metainfo.infoHashes.wireHash,
                 extensionHandshake: ScriptedPeer.handshake(metadataSize: metainfo.infoBytes.count),
-                metadata: metainfo.infoBytes))
+                metadata: metadata))
     }
 
     static func fetched(_ outcome: MetadataFetcher.Outcome) -> FetchedMetadata? {
@@ -93,11 +99,7 @@ import Testing
 
     @Test func liarIsBannedAndNeverAskedAgain() async throws {
         let metainfo = Self.largeMetainfo()
-        let liar = try await ScriptedPeer(
-            .init(
-                infoHash: metainfo.infoHashes.wireHash,
-                extensionHandshake: ScriptedPeer.handshake(metadataSize: metainfo.infoBytes.count),
-                metadata: Self.forged(metainfo.infoBytes)))
+        let liar = try await Self.peer(metainfo, serving: Self.forged(metainfo.infoBytes))
         let honest = try await Self.honest(metainfo)
         let fetcher = MetadataFetcher(infoHashes: metainfo.infoHashes, configuration: Self.configuration())
         // The liar alone first, so it is the one asked; the honest peer joins once it is banned.
@@ -121,11 +123,7 @@ import Testing
 
     @Test func mixedAssemblyFailureEndsWithTheRightMetadata() async throws {
         let metainfo = Self.largeMetainfo()
-        let liar = try await ScriptedPeer(
-            .init(
-                infoHash: metainfo.infoHashes.wireHash,
-                extensionHandshake: ScriptedPeer.handshake(metadataSize: metainfo.infoBytes.count),
-                metadata: Self.forged(metainfo.infoBytes)))
+        let liar = try await Self.peer(metainfo, serving: Self.forged(metainfo.infoBytes))
         let honest = try await Self.honest(metainfo)
         let fetcher = MetadataFetcher(infoHashes: metainfo.infoHashes, configuration: Self.configuration())
         await fetcher.addPeers([liar.address, honest.address], source: .tracker)

@@ -171,7 +171,9 @@ struct HarnessTests {
             let (_, torrent) = try await scenario.trackedTorrent(of: content)
             _ = try await LibtorrentSeeder.start(
                 in: scenario, torrents: [torrent], data: content.root, uploadRate: 2_000_000)
-            let bad = try await CorruptingPeer.start(in: scenario, torrent: torrent, data: content.root)
+            // Every block it sends is bad: whatever libtorrent takes from it is a bad block.
+            let bad = try await CorruptingPeer.start(
+                in: scenario, torrent: torrent, data: content.root, modulus: 1, remainder: 0)
             let out = try scenario.folder("download")
             let leecher = try LibtorrentLeecher.start(in: scenario, torrent: torrent, into: out, peers: [bad.address])
             try await leecher.waitUntilComplete()

@@ -113,21 +113,35 @@ def run(a):
 
 
 def table(paths):
-    rows = [json.load(open(p)) for p in paths]
-    fmt = "%-13s %9s %9s %8s %9s %9s  %s"
-    print(fmt % ("client", "seconds", "MB/s", "CPU s", "peakRSS", "anonRSS", "verify"))
-    print(fmt % ("", "", "", "", "MiB", "MiB", ""))
-    for r in rows:
+    """One row per client. With several runs of a client (--rounds), the row is its median run by time
+    (a failed run counts as slowest), and the last column lists every run's seconds."""
+    runs = {}
+    for p in paths:
+        r = json.load(open(p))
         ok = r.get("verify") == "OK" and r["done"]
-        secs = r["seconds"] if ok else None
-        r["ok_seconds"] = secs
+        r["ok_seconds"] = r["seconds"] if ok else None
+        runs.setdefault(r["client"], []).append(r)
+    several = any(len(v) > 1 for v in runs.values())
+    rows = []
+    for client, rs in runs.items():
+        ordered = sorted(rs, key=lambda r: r["ok_seconds"] if r["ok_seconds"] else float("inf"))
+        median = ordered[(len(ordered) - 1) // 2]
+        median["all_runs"] = " ".join("%.2f" % r["ok_seconds"] if r["ok_seconds"] else "FAIL" for r in rs)
+        rows.append(median)
+    fmt = "%-13s %9s %9s %8s %9s %9s  %-8s %s"
+    print(fmt % ("client", "seconds", "MB/s", "CPU s", "peakRSS", "anonRSS", "verify",
+                 "runs (s)" if several else ""))
+    print(fmt % ("", "median" if several else "", "", "", "MiB", "MiB", "", ""))
+    for r in rows:
+        secs = r["ok_seconds"]
         mbps = r["bytes"] / secs / 1e6 if secs else None
         print(fmt % (r["client"], "%.2f" % secs if secs else "-", "%.1f" % mbps if mbps else "-",
                      "%.2f" % (r["user"] + r["sys"]) if r["user"] == r["user"] else "-",
                      "%.0f" % (r["max_rss_kib"] / 1024) if r["max_rss_kib"] == r["max_rss_kib"] else "-",
                      "%.0f" % (r["peak_anon_kib"] / 1024) if r["peak_anon_kib"] else "-",
                      r.get("verify", "FAIL") + ("" if r["done"] else " (not complete%s)" % (
-                         ", timeout" if r.get("timed_out") else ", exit %s" % r.get("exit_status")))))
+                         ", timeout" if r.get("timed_out") else ", exit %s" % r.get("exit_status"))),
+                     r["all_runs"] if several else ""))
     refs = [r for r in rows if r["client"] != "btq" and r["ok_seconds"]]
     btq = [r for r in rows if r["client"] == "btq"]
     if btq and refs:

@@ -3,8 +3,8 @@
 #
 # Usage (as root, or a user allowed to make user namespaces):
 #     Benchmarks/download_bench.sh [--size-mib 1024] [--clients btq,libtorrent,aria2,transmission]
-#                                  [--btq PATH] [--work DIR] [--timeout 600]
-#     Benchmarks/download_bench.sh --size-mib 256        # a quick run
+#                                  [--btq PATH] [--work DIR] [--timeout 600] [--rounds 3]
+#     Benchmarks/download_bench.sh --size-mib 256 --rounds 1     # a quick run
 #
 # What it does:
 #  1. builds the release binary (`swift build -c release --product btq`) unless --btq is given;
@@ -24,11 +24,16 @@
 #       transmission  transmission-cli -f hook (it never dials 127.0.0.1: the seeder dials it)
 #     each timed by /usr/bin/time -v, with RssAnon sampled from /proc every 50 ms
 #     (Benchmarks/bench_client.py), then compared byte for byte with the source;
-#  6. prints a table: seconds from start to complete, MB/s (10^6 bytes), CPU seconds (user+sys),
-#     peak RSS and peak anonymous RSS (MiB), verify OK/FAIL; and btq's ratio to the fastest
-#     reference client. A client that fails (btq before `get` exists) is a FAIL row; the run goes on.
+#  6. repeats step 5 --rounds times (default 3), each round starting with the next client, so no client
+#     always runs first or always right after another one;
+#  7. prints a table of each client's median round: seconds from start to complete, MB/s (10^6 bytes),
+#     CPU seconds (user+sys), peak RSS and peak anonymous RSS (MiB), verify OK/FAIL, and every round's
+#     seconds; and btq's ratio to the fastest reference client. A client that fails is a FAIL row; the
+#     run goes on.
 #
-# Read the numbers as ratios within one run: the machines are shared. libtorrent 2.0 does its disk
+# Read the numbers as ratios within one run: the machines are shared. On virtual machines the cost of
+# filling fresh page-cache pages varies several-fold from one download to the next (the host may have
+# taken back memory the guest freed), which is why a client's median of several rounds is compared. libtorrent 2.0 does its disk
 # I/O through mmap, so its peak RSS counts file pages; anonymous RSS is the fair memory figure.
 # Results and logs stay in --work/runs/<client>/ (the downloaded data is deleted after each client).
 set -euo pipefail
@@ -39,6 +44,7 @@ CLIENTS="btq,libtorrent,aria2,transmission"
 BTQ=""
 WORK="/tmp/btq-download-bench"
 TIMEOUT=600
+ROUNDS=3
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --size-mib) SIZE_MIB="$2"; shift 2 ;;
@@ -46,6 +52,7 @@ while [[ $# -gt 0 ]]; do
         --btq) BTQ="$2"; shift 2 ;;
         --work) WORK="$2"; shift 2 ;;
         --timeout) TIMEOUT="$2"; shift 2 ;;
+        --rounds) ROUNDS="$2"; shift 2 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 64 ;;
     esac
@@ -93,7 +100,8 @@ if [[ "${BTQ_BENCH_NETNS:-}" != 1 ]]; then
     "${ns[@]}" true 2>/dev/null || { echo "[bench] cannot make a network namespace (${ns[*]}); not running" >&2; exit 1; }
     export BTQ_BENCH_NETNS=1
     # Not exec: bash stays the namespace's init, and the run ends with it.
-    "${ns[@]}" "$0" --size-mib "$SIZE_MIB" --clients "$CLIENTS" --btq "$BTQ" --work "$WORK" --timeout "$TIMEOUT"
+    "${ns[@]}" "$0" --size-mib "$SIZE_MIB" --clients "$CLIENTS" --btq "$BTQ" --work "$WORK" --timeout "$TIMEOUT" \
+        --rounds "$ROUNDS"
     exit $?
 fi
 
@@ -120,14 +128,17 @@ echo "[bench] tracker pid $TRACKER, seeder pid $SEED ready; $NAME, clients: $CLI
 
 port=6890
 results=()
-for client in ${CLIENTS//,/ }; do
+clients=(${CLIENTS//,/ })
+for ((round = 0; round < ROUNDS; round++)); do
+for ((k = 0; k < ${#clients[@]}; k++)); do
+    client=${clients[$(((k + round) % ${#clients[@]}))]}
     port=$((port + 1))
-    M="$RUNS/$client"; OUT="$M/dl"; mkdir -p "$OUT"
+    M="$RUNS/$client/round-$((round + 1))"; OUT="$M/dl"; mkdir -p "$OUT"
     done_file="$M/done"
     printf '#!/bin/sh\n[ -f "%s" ] || date +%%s.%%N > "%s"\n' "$done_file" "$done_file" > "$M/mark.sh"
     chmod +x "$M/mark.sh"
     common=(--name "$client" --meta "$M" --source "$DATA/$NAME" --downloaded "$OUT/$NAME" --timeout "$TIMEOUT")
-    echo "[bench] $client (port $port)" >&2
+    echo "[bench] round $((round + 1))/$ROUNDS: $client (port $port)" >&2
     case "$client" in
         btq)
             if [[ -x "$BTQ" ]]; then
@@ -178,19 +189,21 @@ JSON
     [[ -f "$M/result.json" ]] && results+=("$M/result.json")
     rm -rf "$OUT"      # free the space (and the page cache) before the next client
 done
+done
 
 echo
 echo "$NAME ($SIZE_MIB MiB, 1 MiB pieces) from one local libtorrent seeder, $(nproc) cores"
 "$PY" "$here/bench_client.py" table "${results[@]}"
-if [[ -f "$RUNS/btq/client.log" && -f "$RUNS/btq/time.txt" ]]; then
+for M in "$RUNS"/btq/round-*; do
+    [[ -f "$M/client.log" && -f "$M/time.txt" ]] || continue
     # The progress journal's share of btq's work: its transactions and time in SQLite (from btq's info
     # log) against btq's CPU time (from /usr/bin/time).
-    journal=$(grep -o 'journal: .*' "$RUNS/btq/client.log" | tail -1 || true)
-    cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$RUNS/btq/time.txt")
+    journal=$(grep -o 'journal: .*' "$M/client.log" | tail -1 || true)
+    cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$M/time.txt")
     store_ms=$(sed -n 's/.*, \([0-9.]*\) ms in the store.*/\1/p' <<<"$journal")
-    echo "btq $journal"
+    echo "btq ${M##*/} $journal"
     if [[ -n "$store_ms" && -n "$cpu" ]]; then
         awk -v ms="$store_ms" -v cpu="$cpu" \
-            'BEGIN { printf "journal transactions: %.0f ms of %.2f s btq CPU (%.1f%%)\n", ms, cpu, ms / 10 / cpu }'
+            'BEGIN { printf "  journal transactions: %.0f ms of %.2f s btq CPU (%.1f%%)\n", ms, cpu, ms / 10 / cpu }'
     fi
-fi
+done

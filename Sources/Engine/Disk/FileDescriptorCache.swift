@@ -18,8 +18,8 @@ final class FileDescriptorCache: @unchecked Sendable {
 
     private let lock = NSLock()
     private var entries: [Int: Entry] = [:]
-    private var dirty: Set<Int> = []
-    private var written: Set<Int> = []
+    /// Files written since each consumer last took them (see ``WrittenSet``).
+    private var writtenSince: [WrittenSet: Set<Int>] = [:]
     private var clock: UInt64 = 0
     private var isClosed = false
 
@@ -50,28 +50,24 @@ final class FileDescriptorCache: @unchecked Sendable {
         return try body(descriptor)
     }
 
-    /// The files written since they were last taken by ``takeDirty()``.
-    func takeDirty() -> Set<Int> {
-        lock.withLock {
-            let files = dirty
-            dirty.removeAll()
-            return files
-        }
+    /// Who asks which files were written: each gets every file written since its own last ``take(_:)``.
+    enum WrittenSet: CaseIterable {
+        /// Files to `fdatasync` at the next flush.
+        case unsynced
+        /// Files whose sizes and times the journal records next.
+        case unjournaled
+        /// Files whose write-behind has not been started since they were written.
+        case unscheduled
     }
 
-    /// The files written since they were last taken by ``takeWritten()`` (independent of ``takeDirty()``:
-    /// the journal records their sizes and times more often than they are synced).
-    func takeWritten() -> Set<Int> {
-        lock.withLock {
-            let files = written
-            written.removeAll()
-            return files
-        }
+    /// The files written since they were last taken from `set`.
+    func take(_ set: WrittenSet) -> Set<Int> {
+        lock.withLock { writtenSince.removeValue(forKey: set) ?? [] }
     }
 
-    /// Puts files back into the dirty set (after a failed sync).
-    func markDirty(_ files: Set<Int>) {
-        lock.withLock { dirty.formUnion(files) }
+    /// Puts files back into `set` (after a failed sync).
+    func restore(_ files: Set<Int>, to set: WrittenSet) {
+        lock.withLock { writtenSince[set, default: []].formUnion(files) }
     }
 
     /// Closes every idle descriptor now and the busy ones when their users finish; later check-outs
@@ -94,8 +90,7 @@ final class FileDescriptorCache: @unchecked Sendable {
         guard !isClosed else { throw closedError() }
         clock += 1
         if writable {
-            dirty.insert(file)
-            written.insert(file)
+            for set in WrittenSet.allCases { writtenSince[set, default: []].insert(file) }
         }
         if var entry = entries[file] {
             if entry.writable || !writable {

@@ -12,7 +12,7 @@ extension FileStorage {
     /// those writes: what the journal records, so that the next start can tell btq's own writes from
     /// changes made behind its back.
     public func takeWrittenFileStats() async throws -> [FileStat] {
-        let written = cache.takeWritten()
+        let written = cache.take(.unjournaled)
         guard !written.isEmpty else { return [] }
         let indices = written.sorted().map { FileIndex($0) }
         let stats = try await executor.run { self.statSync(indices) }

@@ -2,12 +2,20 @@ import Glibc
 
 /// Thin wrappers over the positioned system calls, retrying on `EINTR` and on partial transfers.
 enum POSIXFile {
-    /// Writes all of `buffer` at `offset`; returns `errno` on failure.
+    /// The most bytes one `pwrite` carries. Measured on Linux 6.18 (ext4, in a VM), writing 1 GiB through
+    /// the page cache: in 1 or 2 MiB calls it took 1.9 to 4.7 s of system time, in 16 to 64 KiB calls
+    /// 0.3 to 1 s (large writes get large page-cache folios, and filling fresh ones is much slower per
+    /// byte there); btq's 1 GiB benchmark download took 5.0 s (median of 3) with 256 KiB calls and
+    /// 3.4 s with 64 KiB calls. Whole pieces are therefore written in calls of this size.
+    static let writeChunk = 64 << 10
+
+    /// Writes all of `buffer` at `offset` in calls of at most ``writeChunk`` bytes; returns `errno` on failure.
     static func writeAll(_ descriptor: Int32, _ buffer: UnsafeRawBufferPointer, at offset: Int64) -> Int32? {
         var done = 0
         while done < buffer.count {
             let result = pwrite(
-                descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+                descriptor, buffer.baseAddress! + done, min(buffer.count - done, writeChunk),
+                off_t(offset) + off_t(done))
             if result < 0 {
                 if errno == EINTR { continue }
                 return errno
@@ -16,6 +24,19 @@ enum POSIXFile {
             done += result
         }
         return nil
+    }
+
+    /// `sync_file_range(2)`, a GNU extension the Glibc module does not export: looked up once.
+    private static let syncFileRange: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32)? = {
+        guard let symbol = dlsym(nil, "sync_file_range") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self)
+    }()
+
+    /// Starts writeback of all of the file's dirty pages without waiting for it (`sync_file_range` with
+    /// `SYNC_FILE_RANGE_WRITE`); a no-op where the call does not exist. Errors show at the next `fdatasync`.
+    static func startWriteback(_ descriptor: Int32) {
+        let syncFileRangeWrite: UInt32 = 2
+        _ = syncFileRange?(descriptor, 0, 0, syncFileRangeWrite)
     }
 
     /// The outcome of ``readAll(_:_:at:)``.

@@ -30,6 +30,11 @@ public protocol PieceStorage: Sendable {
     /// flush).
     func flush() async throws
 
+    /// Starts writing out, without waiting, what was written since the last call (write-behind), so the
+    /// next ``flush()`` has little left to wait for and dirty pages never pile up. Errors surface at the
+    /// next ``flush()``.
+    func startWriteback() async
+
     /// Releases open files. Later calls fail with ``StorageError/Reason/closed``.
     func close() async
 
@@ -47,6 +52,9 @@ extension PieceStorage {
 
     /// No files: nothing to record.
     public func takeWrittenFileStats() async throws -> [FileStat] { [] }
+
+    /// Nothing buffered by a kernel: nothing to start.
+    public func startWriteback() async {}
 
     /// Writes the block a request names.
     public func write(_ request: BlockRequest, bytes: [UInt8]) async throws {

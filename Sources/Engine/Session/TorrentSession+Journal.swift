@@ -30,6 +30,9 @@ extension TorrentSession {
             await flushAssemblies(before: everything ? Int.max : journalEpoch - 1)
         }
         await saveProgress()
+        // Write-behind: what reached the files this interval starts going to the disk now, so the next
+        // checkpoint's sync (and the last one, at the end) has little left to wait for.
+        await storage.startWriteback()
     }
 
     /// Writes received blocks of unfinished pieces that arrived before journal epoch `epoch`, so the

@@ -242,6 +242,7 @@ extension TorrentSession {
             }
             if picker.isComplete {
                 for key in peers.keys { updateInterest(key) }
+                wakeLoop()
             }
         } else {
             let length = Int64(layout.length(of: piece))

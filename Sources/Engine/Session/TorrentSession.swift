@@ -86,6 +86,18 @@ public actor TorrentSession {
     let readCache: PieceReadCache
     /// Choking, incoming peers and upload accounting (see `TorrentSession+Uploads.swift`).
     var seeding: SeedingState
+    /// Wakes ``run()``'s loop between ticks (see ``wakeLoop()``); set while it runs.
+    var loopWakeups: AsyncStream<LoopWake>.Continuation?
+    /// An early wake is already queued: more wakes add nothing.
+    var loopWakePending = false
+
+    /// Why ``run()``'s loop wakes up.
+    enum LoopWake: Sendable {
+        /// The tick interval passed.
+        case tick
+        /// Something it acts on changed: new peers to dial, the download complete, a stop or a fault.
+        case event
+    }
 
     /// Creates a session for `metainfo` whose data lives in `storage`.
     ///
@@ -136,6 +148,7 @@ public actor TorrentSession {
             if address.isLoopback, address.port == configuration.listenPort { continue }
             if candidates[address] == nil {
                 candidates[address] = PeerCandidate(address: address, source: source, nextAttempt: .now)
+                wakeLoop()
             }
         }
     }
@@ -144,6 +157,15 @@ public actor TorrentSession {
     public func stop() {
         stopRequested = true
         for peer in peers.values { peer.channel.close(promise: nil) }
+        wakeLoop()
+    }
+
+    /// Has ``run()``'s loop act now rather than at its next tick: new peers are dialled at once, and a
+    /// finished download or a stop ends the run without waiting out the tick interval.
+    func wakeLoop() {
+        guard let loopWakeups, !loopWakePending else { return }
+        loopWakePending = true
+        loopWakeups.yield(.event)
     }
 
     /// Stops the torrent for a fault (disk full, unwritable folder...): the first reason is kept, and
@@ -153,6 +175,7 @@ public actor TorrentSession {
         failure = reason
         logger.error("\(reason)")
         for peer in peers.values { peer.channel.close(promise: nil) }
+        wakeLoop()
     }
 
     /// Addresses banned for sending data that failed its hash check.
@@ -198,8 +221,15 @@ public actor TorrentSession {
         let announcer = makeAnnouncer()
         self.announcer = announcer
         lastDataAt = .now
+        let (wakeups, wakeup) = AsyncStream<LoopWake>.makeStream()
+        loopWakeups = wakeup
         await withDiscardingTaskGroup { group in
             group.addTask { await self.runJournal() }
+            group.addTask { [tickInterval = configuration.tickInterval] in
+                while (try? await Task.sleep(for: tickInterval)) != nil {
+                    wakeup.yield(.tick)
+                }
+            }
             if let announcer {
                 group.addTask { await announcer.run() }
                 group.addTask {
@@ -209,8 +239,10 @@ public actor TorrentSession {
                 }
             }
             var completionAnnounced = false
+            var lastTick = ContinuousClock.now
+            tick()
+            var wakes = wakeups.makeAsyncIterator()
             while !stopRequested, failure == nil, !(stopWhenComplete && picker.isComplete) {
-                tick()
                 if picker.isComplete, !completionAnnounced {
                     completionAnnounced = true
                     await announcer?.downloadCompleted()
@@ -218,12 +250,24 @@ public actor TorrentSession {
                 for address in addressesToDial() {
                     group.addTask { await self.dial(address) }
                 }
-                do {
-                    try await Task.sleep(for: configuration.tickInterval)
-                } catch {
-                    stopRequested = true  // cancelled: stop like stop() does, without spinning
+                guard let wake = await wakes.next() else {
+                    stopRequested = true  // cancelled: stop like stop() does
+                    break
+                }
+                switch wake {
+                case .event:
+                    loopWakePending = false
+                case .tick:
+                    // Ticks that queued up while the loop was busy are one tick, not a burst.
+                    let now = ContinuousClock.now
+                    if now - lastTick >= configuration.tickInterval / 2 {
+                        lastTick = now
+                        tick()
+                    }
                 }
             }
+            loopWakeups = nil
+            wakeup.finish()
             seeding.acceptingIncoming = false
             for peer in peers.values { peer.channel.close(promise: nil) }
             if let announcer {

@@ -2,12 +2,13 @@ import Glibc
 
 /// Thin wrappers over the positioned system calls, retrying on `EINTR` and on partial transfers.
 enum POSIXFile {
-    /// The most bytes one `pwrite` carries. Measured on Linux 6.18 (ext4, in a VM), writing 1 GiB through
-    /// the page cache: in 1 or 2 MiB calls it took 1.9 to 4.7 s of system time, in 16 to 64 KiB calls
-    /// 0.3 to 1 s (large writes get large page-cache folios, and filling fresh ones is much slower per
-    /// byte there); btq's 1 GiB benchmark download took 5.0 s (median of 3) with 256 KiB calls and
-    /// 3.4 s with 64 KiB calls. Whole pieces are therefore written in calls of this size.
-    static let writeChunk = 64 << 10
+    /// The most bytes one `pwrite` carries. A write gets page-cache folios as large as itself, and on
+    /// Linux 6.18 (ext4, in a VM) filling fresh large folios is several times slower per byte than small
+    /// ones, which come from the per-CPU free lists (orders up to 3, 32 KiB). Measured with btq's 1 GiB
+    /// benchmark download (three runs each): whole 1 MiB pieces in one call 5.0 to 7.2 s, in 256 KiB
+    /// calls 5.6 to 6.2 s, in 64 KiB calls 3.6 to 5.4 s, in 16 KiB calls 2.7 to 4.7 s. libtorrent also
+    /// writes 16 KiB at a time.
+    static let writeChunk = 16 << 10
 
     /// Writes all of `buffer` at `offset` in calls of at most ``writeChunk`` bytes; returns `errno` on failure.
     static func writeAll(_ descriptor: Int32, _ buffer: UnsafeRawBufferPointer, at offset: Int64) -> Int32? {

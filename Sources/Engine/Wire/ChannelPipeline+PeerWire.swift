@@ -1,13 +1,13 @@
 import NIOCore
 
 extension ChannelPipeline.SynchronousOperations {
-    /// Adds the peer wire codec: a ``PeerWireDecoder`` (inbound `ByteBuffer` to ``PeerWireFrame``)
+    /// Adds the peer wire codec: a ``PeerWireFramer`` (inbound `ByteBuffer` to ``PeerWireFrame``)
     /// and a ``PeerWireEncoder`` (outbound ``PeerWireFrame`` to `ByteBuffer`).
     ///
     /// Must be called on the channel's event loop. A decoding error is fired down the pipeline as
     /// a ``PeerWireError``; the handler that receives it should close the connection.
     public func addPeerWireCodec(maxFrameLength: Int = PeerMessageDecoder.defaultMaxFrameLength) throws {
-        try addHandler(ByteToMessageHandler(PeerWireDecoder(maxFrameLength: maxFrameLength)))
+        try addHandler(PeerWireFramer(maxFrameLength: maxFrameLength))
         try addHandler(PeerWireEncoder())
     }
 }

@@ -47,6 +47,25 @@ public struct PeerWireDecoder: NIOSingleStepByteToMessageDecoder, Sendable {
         }
     }
 
+    /// The whole length of the frame `buffer` starts with (length prefix included), once that is known:
+    /// the handshake's is fixed; a message's needs its 4-byte prefix.
+    public func frameLength(startingWith buffer: ByteBuffer) -> Int? {
+        switch phase {
+        case .handshake:
+            return PeerHandshake.encodedLength
+        case .messages:
+            guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
+            return 4 + Int(length)
+        }
+    }
+
+    /// How many more bytes the frame `buffer` starts with needs before ``decode(buffer:)`` can do more
+    /// with it: the rest of the frame, or of its length prefix while that is incomplete.
+    public func bytesMissing(in buffer: ByteBuffer) -> Int {
+        let known = frameLength(startingWith: buffer) ?? 4
+        return Swift.max(1, known - buffer.readableBytes)
+    }
+
     /// Decodes what is left at the end of the stream; an incomplete frame stays in the buffer.
     public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> PeerWireFrame? {
         try decode(buffer: &buffer)

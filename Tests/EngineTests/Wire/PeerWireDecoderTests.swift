@@ -24,8 +24,9 @@ import Testing
         return Array(out.readableBytesView)
     }()
 
+    /// Feeds `chunks` as separate reads through the framer the pipeline uses.
     private func decode(_ chunks: [[UInt8]], maxFrameLength: Int = 1 << 20) throws -> [PeerWireFrame] {
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(PeerWireDecoder(maxFrameLength: maxFrameLength)))
+        let channel = EmbeddedChannel(handler: PeerWireFramer(maxFrameLength: maxFrameLength))
         defer { _ = try? channel.finish() }
         var frames: [PeerWireFrame] = []
         for chunk in chunks {
@@ -48,6 +49,69 @@ import Testing
             let chunks = [Array(Self.stream[..<cut]), Array(Self.stream[cut...])]
             #expect(try decode(chunks) == Self.frames, "split at \(cut)")
         }
+    }
+
+    @Test func decodesLongStreamCutIntoRandomReads() throws {
+        var random = SplitMix64(seed: 7)
+        let frames: [PeerWireFrame] =
+            [.handshake(sampleHandshake)]
+            + (0..<40).map { index in
+                let message: PeerMessage =
+                    index % 5 == 4
+                    ? .have(PieceIndex(index))
+                    : .piece(index: PieceIndex(index), begin: 0, block: block(1 + Int(random.next() % 16_384)))
+                return .message(message)
+            }
+        var out = ByteBuffer()
+        for frame in frames {
+            switch frame {
+            case .handshake(let handshake): out.writePeerHandshake(handshake)
+            case .message(let message): out.writePeerMessage(message)
+            }
+        }
+        let stream = Array(out.readableBytesView)
+        for _ in 0..<20 {
+            var chunks: [[UInt8]] = []
+            var start = 0
+            while start < stream.count {
+                let end = min(stream.count, start + 1 + Int(random.next() % 40_000))
+                chunks.append(Array(stream[start..<end]))
+                start = end
+            }
+            #expect(try decode(chunks) == frames, "cut into \(chunks.map(\.count))")
+        }
+    }
+
+    @Test func framesInsideOneReadAreNotCopied() throws {
+        let channel = EmbeddedChannel(handler: PeerWireFramer())
+        defer { _ = try? channel.finish() }
+        var read = ByteBuffer()
+        read.writePeerHandshake(sampleHandshake)
+        read.writePeerMessage(.piece(index: 0, begin: 0, block: block(16_384)))
+        let readRange = read.withUnsafeReadableBytes {
+            UInt(bitPattern: $0.baseAddress!)..<UInt(bitPattern: $0.baseAddress! + $0.count)
+        }
+        try channel.writeInbound(read)
+        #expect(try channel.readInbound(as: PeerWireFrame.self) == .handshake(sampleHandshake))
+        guard case .message(.piece(_, _, let payload))? = try channel.readInbound(as: PeerWireFrame.self) else {
+            Issue.record("expected a piece message")
+            return
+        }
+        let start = payload.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress!) }
+        #expect(readRange.contains(start), "the block should be a slice of the read it came in")
+    }
+
+    @Test func refusesAnOversizedFrameAsSoonAsItsSplitPrefixIsWhole() throws {
+        let channel = EmbeddedChannel(handler: PeerWireFramer(maxFrameLength: 16))
+        defer { _ = try? channel.finish() }
+        try channel.writeInbound(buffer(sampleHandshakeBytes + hexBytes("00 00")))
+        #expect(try channel.readInbound(as: PeerWireFrame.self) == .handshake(sampleHandshake))
+        #expect(throws: PeerWireError.frameTooLarge(length: 17, limit: 16)) {
+            try channel.writeInbound(buffer(hexBytes("00 11")))
+        }
+        // Nothing after the error is decoded, even a valid frame.
+        try channel.writeInbound(buffer(hexBytes("00000001 01")))
+        #expect(try channel.readInbound(as: PeerWireFrame.self) == nil)
     }
 
     @Test func refusesMessagesBeforeTheHandshake() {

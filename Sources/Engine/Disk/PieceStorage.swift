@@ -30,9 +30,9 @@ public protocol PieceStorage: Sendable {
     /// flush).
     func flush() async throws
 
-    /// Starts writing out, without waiting, what was written since the last call (write-behind), so the
-    /// next ``flush()`` has little left to wait for and dirty pages never pile up. Errors surface at the
-    /// next ``flush()``.
+    /// Starts writing out, without waiting, what was written since the last call (write-behind), and
+    /// lets go of cached data already written out, so the next ``flush()`` has little left to wait for
+    /// and a download does not fill the page cache. Errors surface at the next ``flush()``.
     func startWriteback() async
 
     /// Releases open files. Later calls fail with ``StorageError/Reason/closed``.

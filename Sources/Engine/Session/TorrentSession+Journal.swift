@@ -31,7 +31,8 @@ extension TorrentSession {
         }
         await saveProgress()
         // Write-behind: what reached the files this interval starts going to the disk now, so the next
-        // checkpoint's sync (and the last one, at the end) has little left to wait for.
+        // checkpoint's sync (and the last one, at the end) has little left to wait for; what went out
+        // before leaves the page cache.
         await storage.startWriteback()
     }
 

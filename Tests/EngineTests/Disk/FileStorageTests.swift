@@ -35,6 +35,56 @@ struct FileStorageTests {
         }
     }
 
+    /// Write-behind and drop-behind: once written out, a download's pages leave the page cache; the
+    /// data stays intact. (tmpfs keeps its pages: there is nothing to write them to.)
+    @Test func writtenPagesLeaveThePageCacheOnceWrittenOut() async throws {
+        try await withTemporaryFolder { folder in
+            guard fileSystemType(of: folder) != "tmpfs" else { return }
+            let length = 4 << 20
+            let content = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+            let storage = FileStorage(
+                saveFolder: folder, files: makeFiles([("big.bin", Int64(length))]),
+                layout: PieceLayout(pieceLength: 1 << 20, totalLength: Int64(length)))
+            try await storage.prepare()
+            for piece in storage.layout.pieces {
+                let start = piece.value << 20
+                try await storage.write(piece: piece, begin: 0, bytes: Array(content[start..<start + (1 << 20)]))
+            }
+            try await storage.flush()
+            #expect(try residentPages(folder + "/big.bin") == length / Int(getpagesize()), "written, synced, cached")
+            await storage.startWriteback()
+            #expect(try residentPages(folder + "/big.bin") == 0, "dropped once written out")
+            #expect(try await storage.read(piece: 3, begin: 0, length: 1 << 20) == Array(content[(3 << 20)...]))
+            await storage.close()
+        }
+    }
+
+    /// The type of the file system `path` is on (the longest mount point in /proc/self/mounts above it).
+    private func fileSystemType(of path: String) -> String? {
+        guard let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) else { return nil }
+        let entries = mounts.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        return
+            entries
+            .filter { $0.count > 2 && (path == $0[1] || path.hasPrefix($0[1] == "/" ? "/" : $0[1] + "/")) }
+            .max { $0[1].count < $1[1].count }?[2]
+    }
+
+    /// How many of the file's pages are in the page cache (`mincore` over a mapping of it).
+    private func residentPages(_ path: String) throws -> Int {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw POSIXError(.EIO) }
+        defer { close(descriptor) }
+        let length = Int(fileSize(path) ?? 0)
+        guard let mapping = mmap(nil, length, PROT_READ, MAP_SHARED, descriptor, 0), mapping != MAP_FAILED else {
+            throw POSIXError(.EIO)
+        }
+        defer { munmap(mapping, length) }
+        let pageSize = Int(getpagesize())
+        var vector = [UInt8](repeating: 0, count: (length + pageSize - 1) / pageSize)
+        guard mincore(mapping, length, &vector) == 0 else { throw POSIXError(.EIO) }
+        return vector.filter { $0 & 1 != 0 }.count
+    }
+
     @Test func prepareTruncatesOrExtendsToTheExactLength() async throws {
         try await withTemporaryFolder { folder in
             let files = makeFiles([("x/long", 100), ("x/short", 100_000)])

@@ -28,6 +28,37 @@ import Testing
         #expect(status.wasted == 0)
     }
 
+    /// The run's loop acts on events, not only on its ticks: with an hour between ticks, a peer added
+    /// while it runs is dialled at once, and the finished download ends the run at once.
+    @Test(.timeLimit(.minutes(1))) func peersAddedWhileRunningAreDialledWithoutWaitingForATick() async throws {
+        let fixture = SessionFixture(length: 4 * 32_768, pieceLength: 32_768, seed: 5)
+        let seed = try await FakeSeed(
+            infoHash: fixture.metainfo.infoHashes.wireHash, content: fixture.content, pieceLength: 32_768)
+        let storage = MemoryStorage(metainfo: fixture.metainfo)
+        let session = TorrentSession(
+            metainfo: fixture.metainfo, storage: storage,
+            configuration: SessionConfiguration(listenPort: 1, tickInterval: .seconds(3600)))
+        async let outcome = session.run()
+        // The run has started (and done its first tick) once it is no longer starting.
+        while await session.status().isStarting { await Task.yield() }
+        await session.addPeers([seed.address], source: .manual)
+        #expect(await outcome == .completed)
+        await seed.close()
+        #expect(await storage.contents(of: FileIndex(0)) == fixture.content)
+    }
+
+    /// ``TorrentSession/stop()`` ends a run that has nothing to do without waiting out the tick interval.
+    @Test(.timeLimit(.minutes(1))) func stopEndsTheRunWithoutWaitingForATick() async throws {
+        let fixture = SessionFixture(length: 40_000, pieceLength: 16_384)
+        let session = TorrentSession(
+            metainfo: fixture.metainfo, storage: MemoryStorage(metainfo: fixture.metainfo),
+            configuration: SessionConfiguration(listenPort: 1, tickInterval: .seconds(3600)))
+        async let outcome = session.run()
+        while await session.status().isStarting { await Task.yield() }
+        await session.stop()
+        #expect(await outcome == .stopped)
+    }
+
     @Test func twoPartialSeedsMakeAWhole() async throws {
         let fixture = SessionFixture(length: 8 * 32_768, pieceLength: 32_768, seed: 11)
         let hash = fixture.metainfo.infoHashes.wireHash

@@ -4,7 +4,10 @@
 /// The target is `rate × queueTime / blockSize` requests, clamped to ``minimum``...``maximum``: with
 /// 3 s of data in flight, latency up to a few seconds is covered and a fast peer is not starved. The
 /// rate is an exponentially weighted average of the bytes counted between ticks; the session calls
-/// ``record(bytes:)`` for each block and ``tick(elapsed:)`` about once a second.
+/// ``record(bytes:)`` for each block and ``tick(elapsed:)`` about once a second. Until the first tick
+/// there is no rate: the depth starts at ``minimum`` and grows by one request for each block received
+/// (slow start, as in TCP and libtorrent), so it doubles every round trip instead of holding a fast
+/// peer to ``minimum`` requests until the first tick.
 public struct RequestPipeline: Hashable, Sendable {
     /// The fewest outstanding requests, also the depth before any rate is known.
     public var minimum: Int
@@ -19,6 +22,8 @@ public struct RequestPipeline: Hashable, Sendable {
     public private(set) var bytesPerSecond: Double = 0
     private var bytesSinceTick = 0
     private var hasSample = false
+    /// The depth before the first rate sample: ``minimum`` plus one for each block received.
+    private var slowStartDepth: Int
 
     /// Creates a pipeline with libtorrent-like defaults.
     public init(minimum: Int = 4, maximum: Int = 250, queueTime: Double = 3, smoothing: Double = 0.3) {
@@ -27,10 +32,14 @@ public struct RequestPipeline: Hashable, Sendable {
         self.maximum = maximum
         self.queueTime = queueTime
         self.smoothing = smoothing
+        self.slowStartDepth = minimum
     }
 
-    /// Counts `bytes` of block payload received from the peer.
-    public mutating func record(bytes: Int) { bytesSinceTick += bytes }
+    /// Counts `bytes` of block payload (one block) received from the peer.
+    public mutating func record(bytes: Int) {
+        bytesSinceTick += bytes
+        if !hasSample { slowStartDepth = min(maximum, slowStartDepth + 1) }
+    }
 
     /// Folds the bytes counted since the last tick into the rate. Call about once a second.
     public mutating func tick(elapsed: Duration) {
@@ -44,7 +53,8 @@ public struct RequestPipeline: Hashable, Sendable {
 
     /// How many requests should be outstanding now.
     public var targetDepth: Int {
-        Self.depth(bytesPerSecond: bytesPerSecond, queueTime: queueTime, in: minimum...maximum)
+        guard hasSample else { return slowStartDepth }
+        return Self.depth(bytesPerSecond: bytesPerSecond, queueTime: queueTime, in: minimum...maximum)
     }
 
     /// How many new requests to send when `outstanding` are already in flight.

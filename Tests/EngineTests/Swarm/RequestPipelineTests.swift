@@ -15,6 +15,18 @@ struct RequestPipelineTests {
         #expect(RequestPipeline.depth(bytesPerSecond: bytesPerSecond, queueTime: 3, in: 4...250) == depth)
     }
 
+    @Test func slowStartGrowsByOneRequestPerBlockUntilTheFirstTick() {
+        var pipeline = RequestPipeline(minimum: 16, maximum: 40)
+        #expect(pipeline.targetDepth == 16)
+        for _ in 0..<16 { pipeline.record(bytes: 16_384) }
+        #expect(pipeline.targetDepth == 32, "doubled after one round of 16 blocks")
+        for _ in 0..<16 { pipeline.record(bytes: 16_384) }
+        #expect(pipeline.targetDepth == 40, "capped at the maximum")
+        pipeline.tick(elapsed: .seconds(10))
+        #expect(pipeline.bytesPerSecond == 32 * 16_384 / 10.0)
+        #expect(pipeline.targetDepth == 16, "the measured rate decides from the first tick on: \(pipeline.targetDepth)")
+    }
+
     @Test func ratesAreSmoothedAcrossTicks() {
         var pipeline = RequestPipeline()
         #expect(pipeline.targetDepth == 4)

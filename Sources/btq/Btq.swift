@@ -20,22 +20,26 @@ struct Btq: AsyncParsableCommand {
     )
 
     /// Runs the command line, mapping every error to one line on stderr and an exit code (see ``CLIFailure``).
-    /// At most two glibc malloc arenas (unless `MALLOC_ARENA_MAX` says otherwise). By default glibc gives
-    /// each thread that contends its own arena, up to eight per core; block buffers allocated on NIO's
-    /// threads and freed on others then leave each arena holding memory the others cannot reuse. Measured
-    /// on a 1 GiB download: peak RSS 81 MiB instead of 87 to 98 MiB, at the same speed. `mallopt` is not
-    /// in the Glibc module: it is looked up.
-    private static func limitMallocArenas() {
-        guard getenv("MALLOC_ARENA_MAX") == nil, let symbol = dlsym(nil, "mallopt") else { return }
+    /// Tunes glibc malloc for a process that streams blocks through buffers allocated on one thread and
+    /// freed on another (each setting only where its environment variable does not already set it):
+    /// - at most two arenas (`MALLOC_ARENA_MAX`): by default each contending thread gets its own, up to
+    ///   eight per core, and each then holds memory the others cannot reuse;
+    /// - free memory at the top of the heap is kept up to 32 MiB (`MALLOC_TRIM_THRESHOLD_`) instead of
+    ///   being returned to the kernel and faulted in again for the next read buffers.
+    /// Measured on a 1 GiB download (three runs each): 2.35 s and a peak RSS of 74 MiB, against 2.58 s
+    /// and 83 to 98 MiB. `mallopt` is not in the Glibc module: it is looked up.
+    private static func tuneMalloc() {
+        guard let symbol = dlsym(nil, "mallopt") else { return }
         let mallopt = unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32) -> Int32).self)
-        let arenaMax: Int32 = -8  // M_ARENA_MAX
-        _ = mallopt(arenaMax, 2)
+        let (trimThreshold, arenaMax): (Int32, Int32) = (-1, -8)  // M_TRIM_THRESHOLD, M_ARENA_MAX
+        if getenv("MALLOC_ARENA_MAX") == nil { _ = mallopt(arenaMax, 2) }
+        if getenv("MALLOC_TRIM_THRESHOLD_") == nil { _ = mallopt(trimThreshold, 32 << 20) }
     }
 
     static func main() async {
         // A file-size limit (RLIMIT_FSIZE) must fail the write with EFBIG, like a full disk, not kill the process.
         signal(SIGXFSZ, SIG_IGN)
-        limitMallocArenas()
+        tuneMalloc()
         var command: any ParsableCommand
         do {
             command = try parseAsRoot()

@@ -44,7 +44,8 @@ struct List: ParsableCommand {
         // Without removed torrents (the usual listing), the queue is read and rendered in two halves at
         // once: 100,000 torrents list in about 60% of the time.
         let parts =
-            all ? [try database.queueLines(includeRemoved: true, state: filter)]
+            all
+            ? [try database.queueLines(includeRemoved: true, state: filter)]
             : try database.queueLineParts(state: filter, parts: 2)
         for bytes in Self.render(parts: parts) { FileHandle.standardOutput.write(Data(bytes)) }
     }

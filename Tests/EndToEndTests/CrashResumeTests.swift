@@ -13,9 +13,10 @@ struct CrashResumeTests {
             let content = try TestContent.singleFile(
                 name: "torture.bin", size: size, seed: 41, in: scenario.path("data"))
             let (btq, torrent) = try await scenario.trackedTorrent(of: content)
-            // 2.5 MB/s: the download takes long enough for ten kills at random moments.
+            // 1.2 MB/s: the download takes about 35 s, longer than ten runs killed at most 3 s after they
+            // start, so it completes only after the tenth kill.
             let seeder = try await LibtorrentSeeder.start(
-                in: scenario, torrents: [torrent], data: content.root, uploadRate: 2_500_000)
+                in: scenario, torrents: [torrent], data: content.root, uploadRate: 1_200_000)
             let out = try scenario.folder("download")
             try await btq.run(["add", torrent.url.path, "--dir", out.path])
             // This test is about downloading: a finished torrent is completed, not seeding.

@@ -63,6 +63,7 @@ extension TorrentSession {
         for piece in journaledVerified.setIndices.map({ PieceIndex($0) }) where !picker.has(piece) {
             unsavedPieces[piece] = false
         }
+        incompleteAtStart = !picker.isComplete
         restored = true
         bytesReadAtStart = rechecked.reduce(Int64(0)) { $0 + Int64(layout.length(of: $1)) }
         recordRestore(findings, rechecked: rechecked.count, valid: valid, restoredBlocks: restoredBlocks)

@@ -68,6 +68,8 @@ public actor TorrentSession {
     var lastCheckpoint: DurableCheckpoint?
     /// True once ``restoreProgress()`` has run.
     var restored = false
+    /// ``restoreProgress()`` found wanted pieces missing.
+    var incompleteAtStart = false
     /// When the last block arrived (or the session started).
     var lastDataAt = ContinuousClock.now
     /// When this session was created; time spent in journal transactions and in checkpoints (sync
@@ -203,7 +205,7 @@ public actor TorrentSession {
             downloaded: totals.downloaded, uploaded: totals.uploaded, wasted: totals.wasted,
             downloadRate: downloadRate(), uploadRate: uploadRate(), peers: peers.values.filter(\.handshaken).count,
             knownPeers: candidates.count, isComplete: picker.isComplete, failure: failure,
-            idleTime: .now - lastDataAt, isStarting: !restored)
+            idleTime: .now - lastDataAt, isStarting: !restored, wasIncompleteAtStart: incompleteAtStart)
     }
 
     /// Prepares the files, finds what is already there, then downloads until complete (when

@@ -30,6 +30,9 @@ public struct TorrentStatus: Sendable, Hashable {
     public var idleTime: Duration = .zero
     /// True until the session has checked what is already done (the other figures are not meaningful yet).
     public var isStarting = false
+    /// The check at start found wanted pieces missing (a seed whose files were damaged or deleted): true
+    /// even after they were downloaded again, which may take less time than a look at the status.
+    public var wasIncompleteAtStart = false
 
     /// Fraction of the wanted bytes verified.
     public var progress: Double { bytesWanted == 0 ? 1 : Double(bytesDone) / Double(bytesWanted) }

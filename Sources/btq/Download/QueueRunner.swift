@@ -19,6 +19,8 @@ actor QueueRunner {
         var seedClock = SeedClock()
         /// No data for the stall timeout: it keeps trying but does not hold a download slot.
         var stalled = false
+        /// A seed found incomplete at start was taken back to downloading (once per session).
+        var repairRecorded = false
     }
 
     let store: BtqStore

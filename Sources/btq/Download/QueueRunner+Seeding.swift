@@ -73,12 +73,12 @@ extension QueueRunner {
             }
             // Found incomplete at start: recorded as a download even when the missing pieces came back
             // before this look (they can take a fraction of a second).
-            let repaired = status.wasIncompleteAtStart && active[id]?.repairRecorded == false
+            let repaired = status.wasIncompleteAtStart && entry.seedCheckPending
             guard (status.isComplete && !repaired) || status.isStarting || status.failure != nil else {
                 // Its data went missing or was damaged (found when it started): it downloads again, in a
                 // download slot, and seeds once it is complete again.
                 active[id]?.seeding = false
-                active[id]?.repairRecorded = true
+                active[id]?.seedCheckPending = false
                 try store.markIncomplete(torrentId: id)
                 try store.setState(torrentId: id, .downloading)
                 onChange("downloading #\(id) \(name) again: its data is incomplete")

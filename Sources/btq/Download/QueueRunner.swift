@@ -19,8 +19,9 @@ actor QueueRunner {
         var seedClock = SeedClock()
         /// No data for the stall timeout: it keeps trying but does not hold a download slot.
         var stalled = false
-        /// A seed found incomplete at start was taken back to downloading (once per session).
-        var repairRecorded = false
+        /// Started as a seed, and not yet seen to have found its data whole or incomplete at start: a seed
+        /// found incomplete is recorded as a download again (once per session).
+        var seedCheckPending = false
     }
 
     let store: BtqStore
@@ -223,7 +224,7 @@ actor QueueRunner {
                     self.sessionEnded(id, outcome)
                     return outcome
                 }
-                var entry = Active(job: job, task: task, limits: limits, seeding: isSeed)
+                var entry = Active(job: job, task: task, limits: limits, seeding: isSeed, seedCheckPending: isSeed)
                 if isSeed {
                     entry.seedClock.start()
                     seedSlots -= 1

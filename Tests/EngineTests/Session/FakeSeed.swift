@@ -133,6 +133,19 @@ struct SessionFixture {
         metainfo = Self.metainfo(content, pieceLength: pieceLength, fields: "6:lengthi\(length)e4:name8:data.bin")
     }
 
+    /// A memory storage that holds the whole content, as a seed's does.
+    func filledStorage() async throws -> MemoryStorage {
+        let storage = MemoryStorage(metainfo: metainfo)
+        try await storage.prepare()
+        var offset = 0
+        for piece in storage.layout.pieces {
+            let length = storage.layout.length(of: piece)
+            try await storage.write(piece: piece, begin: 0, bytes: Array(content[offset..<offset + length]))
+            offset += length
+        }
+        return storage
+    }
+
     private static func content(length: Int, seed: UInt64) -> [UInt8] {
         var generator = SplitMix64(seed: seed)
         return (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }

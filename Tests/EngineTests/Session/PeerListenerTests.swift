@@ -19,14 +19,7 @@ import Testing
         static func start(
             _ fixture: SessionFixture, handshakeTimeout: Duration = .seconds(10), knowsItsPort: Bool = true
         ) async throws -> Seed {
-            let storage = MemoryStorage(metainfo: fixture.metainfo)
-            try await storage.prepare()
-            var offset = 0
-            for piece in storage.layout.pieces {
-                let length = storage.layout.length(of: piece)
-                try await storage.write(piece: piece, begin: 0, bytes: Array(fixture.content[offset..<offset + length]))
-                offset += length
-            }
+            let storage = try await fixture.filledStorage()
             let registry = SessionRegistry()
             let listener = try await PeerListener.bind(
                 host: "127.0.0.1", port: 0, registry: registry, handshakeTimeout: handshakeTimeout)
@@ -166,14 +159,7 @@ import Testing
     @Test(arguments: [16 << 20, 64 * 1024])
     func servesExactBlocks(capacity: Int) async throws {
         let fixture = SessionFixture(length: 3 * 32_768 + 5, pieceLength: 32_768, seed: 41)
-        let storage = MemoryStorage(metainfo: fixture.metainfo)
-        try await storage.prepare()
-        var offset = 0
-        for piece in storage.layout.pieces {
-            let length = storage.layout.length(of: piece)
-            try await storage.write(piece: piece, begin: 0, bytes: Array(fixture.content[offset..<offset + length]))
-            offset += length
-        }
+        let storage = try await fixture.filledStorage()
         let cache = PieceReadCache(storage: storage, capacity: capacity)
         for (piece, begin, length) in [(0, 0, 16_384), (0, 16_384, 16_384), (2, 100, 7), (3, 0, 5), (1, 32_767, 1)] {
             let block = try await cache.block(

@@ -70,6 +70,8 @@ public actor TorrentSession {
     var restored = false
     /// ``restoreProgress()`` found wanted pieces missing.
     var incompleteAtStart = false
+    /// Callers of ``started()`` waiting for the check at start (or the end of the run).
+    var startWaiters: [CheckedContinuation<Void, Never>] = []
     /// When the last block arrived (or the session started).
     var lastDataAt = ContinuousClock.now
     /// When this session was created; time spent in journal transactions and in checkpoints (sync
@@ -162,6 +164,19 @@ public actor TorrentSession {
         wakeLoop()
     }
 
+    /// Returns once ``run()`` has checked what is already done (``TorrentStatus/isStarting`` is false) and
+    /// is working, or has ended.
+    public func started() async {
+        guard !restored else { return }
+        await withCheckedContinuation { startWaiters.append($0) }
+    }
+
+    /// Resumes the callers of ``started()``.
+    func resumeStartWaiters() {
+        for waiter in startWaiters { waiter.resume() }
+        startWaiters = []
+    }
+
     /// Has ``run()``'s loop act now rather than at its next tick: new peers are dialled at once, and a
     /// finished download or a stop ends the run without waiting out the tick interval.
     func wakeLoop() {
@@ -244,6 +259,7 @@ public actor TorrentSession {
             var lastTick = ContinuousClock.now
             tick()
             var wakes = wakeups.makeAsyncIterator()
+            resumeStartWaiters()
             while !stopRequested, failure == nil, !(stopWhenComplete && picker.isComplete) {
                 if picker.isComplete, !completionAnnounced {
                     completionAnnounced = true
@@ -285,6 +301,7 @@ public actor TorrentSession {
     /// Writes out every block still in memory, journals it, syncs the files and commits a durable
     /// checkpoint: a clean stop leaves nothing to redo.
     private func finish(_ outcome: Outcome) async -> Outcome {
+        resumeStartWaiters()
         await waitForStores()
         await journal(everything: true)
         await checkpoint()

@@ -39,8 +39,7 @@ import Testing
             metainfo: fixture.metainfo, storage: storage,
             configuration: SessionConfiguration(listenPort: 1, tickInterval: .seconds(3600)))
         async let outcome = session.run()
-        // The run has started (and done its first tick) once it is no longer starting.
-        while await session.status().isStarting { await Task.yield() }
+        await session.started()
         await session.addPeers([seed.address], source: .manual)
         #expect(await outcome == .completed)
         await seed.close()
@@ -54,7 +53,7 @@ import Testing
             metainfo: fixture.metainfo, storage: MemoryStorage(metainfo: fixture.metainfo),
             configuration: SessionConfiguration(listenPort: 1, tickInterval: .seconds(3600)))
         async let outcome = session.run()
-        while await session.status().isStarting { await Task.yield() }
+        await session.started()
         await session.stop()
         #expect(await outcome == .stopped)
     }

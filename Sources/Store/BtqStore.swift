@@ -72,7 +72,23 @@ public final class BtqStore: Sendable {
             let last = applied.compactMap { names.firstIndex(of: $0) }.max() ?? -1
             return last < targetIndex
         }
-        if needed { try migrator.migrate(writer, upTo: targetName) }
+        guard needed else { return }
+        // Two btq processes opening a new database at once (a `btq get` and a `btq list`) both find the
+        // migrations missing; the one that applies a migration second fails on what the first created. A
+        // failed attempt is therefore retried: the migrator then reads what is applied again (waiting for
+        // the other process's transaction) and applies only the rest.
+        var attempts = 0
+        while true {
+            do {
+                try migrator.migrate(writer, upTo: targetName)
+                return
+            } catch {
+                attempts += 1
+                let applied = try writer.read { try Self.recordedMigrations($0) }
+                if names[...targetIndex].allSatisfy(applied.contains) { return }
+                if attempts >= 3 { throw error }
+            }
+        }
     }
 
     /// The names of the migrations recorded in the database, in the order they apply (unknown ones last).

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import GRDB
 import Testing
@@ -47,6 +48,21 @@ import Testing
         }
         #expect(seenDuringWrite == 0)
         #expect(try cli.torrents().count == 1)
+    }
+
+    /// Several processes opening a new database at once (here: connections on four threads) all end up
+    /// with it migrated; none fails on a migration another one applied first.
+    @Test func openingANewDatabaseAtOnceFromSeveralPlaces() throws {
+        for _ in 0..<5 {
+            let directory = try TemporaryDirectory()
+            let path = directory.file("btq.sqlite")
+            let outcomes = concurrentMap(Array(0..<4)) { _ in
+                Result { try BtqStore(path: path).appliedMigrations() }
+            }
+            for outcome in outcomes {
+                #expect(try outcome.get() == BtqStore.migrationNames)
+            }
+        }
     }
 
     @Test func aSecondWriterWaitsForTheFirst() async throws {

@@ -37,6 +37,7 @@ let package = Package(
             dependencies: [
                 "Engine",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strict,
             plugins: ["EmbedMigrations"]

@@ -13,6 +13,7 @@ inside a loopback-only network namespace when `unshare --net` is allowed. Usage:
   Benchmarks/queue_bench.py [--btq .build/release/btq] [--count 10000] [--files 5000] [--runs 7]
                             [--max-mib 2048] [--daemon]
   Benchmarks/queue_bench.py --count 100000 --max-mib 64 --daemon     # the 100,000-torrent figures
+  --keep DIR keeps the generated queue (DIR/btq.sqlite) for profiling.
 """
 import argparse
 import hashlib
@@ -78,10 +79,15 @@ def main():
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--max-mib", type=int, default=2048, help="largest generated single-file torrent")
     parser.add_argument("--daemon", action="store_true", help="also time btq run's start on the queue")
+    parser.add_argument("--keep", metavar="DIR", help="build the queue in DIR (must not exist) and keep it, for profiling")
     args = parser.parse_args()
     btq = os.path.abspath(args.btq)
     rng = random.Random(20261127)
-    work = tempfile.mkdtemp(prefix="btq-queue-bench-")
+    if args.keep:
+        os.makedirs(args.keep)
+        work = os.path.abspath(args.keep)
+    else:
+        work = tempfile.mkdtemp(prefix="btq-queue-bench-")
     try:
         db = os.path.join(work, "btq.sqlite")
         env = dict(os.environ, BTQ_DB=db)
@@ -143,7 +149,8 @@ def main():
         ratio_add = ms(add_times) / 100
         print("ratios to goal: list %.2f, add %.2f (below 1.00 meets the goal)" % (ratio_list, ratio_add))
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def daemon_start(btq, env, runs):

@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// btq's SQLite database: the queue, resume progress, peer history and events.
 ///
@@ -108,6 +109,13 @@ public final class BtqStore: Sendable {
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(busyTimeout)
         configuration.label = "btq"
+        configuration.prepareDatabase { db in
+            // Keep the WAL file when the last connection closes. SQLite otherwise deletes it, and the next
+            // command's open (GRDB wants a non-empty WAL for a pool) recreated it with a dummy write
+            // transaction and two fsyncs: every `btq list` wrote to the database and took its write lock.
+            var persist: CInt = 1
+            _ = sqlite3_file_control(db.sqliteConnection, nil, SQLITE_FCNTL_PERSIST_WAL, &persist)
+        }
         return configuration
     }
 

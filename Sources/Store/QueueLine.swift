@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// What `btq list` shows of one torrent: the few columns of its queue line, read without the rest of
 /// its record (a queue of 100,000 torrents lists in a fraction of the time).
@@ -21,11 +22,70 @@ public struct QueueLine: Hashable, Sendable {
     public var uploaded: Int64
     public var downloaded: Int64
 
+    public init(
+        id: Int64, name: String, totalSize: Int64?, bytesDone: Int64, state: TorrentState, isRemoved: Bool,
+        uploaded: Int64, downloaded: Int64
+    ) {
+        self.id = id
+        self.name = name
+        self.totalSize = totalSize
+        self.bytesDone = bytesDone
+        self.state = state
+        self.isRemoved = isRemoved
+        self.uploaded = uploaded
+        self.downloaded = downloaded
+    }
+
     /// Fraction of the torrent verified (as ``TorrentRecord/progress``).
     public var progress: Double {
+        Self.progress(bytesDone: bytesDone, totalSize: totalSize)
+    }
+
+    /// The fraction `bytesDone` is of `totalSize`: 0 while the size is unknown (a magnet link without
+    /// metadata), 1 for an empty torrent.
+    public static func progress(bytesDone: Int64, totalSize: Int64?) -> Double {
         guard let totalSize else { return 0 }
         guard totalSize > 0 else { return 1 }
         return min(1, Double(bytesDone) / Double(totalSize))
+    }
+}
+
+/// One queue line as SQLite hands it over, for a caller that formats many lines without making a
+/// `String` of every name (`btq list` of 100,000 torrents). `name` points into SQLite's current row:
+/// it is valid only during the call that receives these fields.
+public struct QueueLineFields {
+    public var id: Int64
+    /// The name's UTF-8 bytes, borrowed from SQLite.
+    public var name: UnsafeBufferPointer<UInt8>
+    public var totalSize: Int64?
+    public var bytesDone: Int64
+    public var state: TorrentState
+    public var isRemoved: Bool
+    public var uploaded: Int64
+    public var downloaded: Int64
+
+    public init(
+        id: Int64, name: UnsafeBufferPointer<UInt8>, totalSize: Int64?, bytesDone: Int64, state: TorrentState,
+        isRemoved: Bool, uploaded: Int64, downloaded: Int64
+    ) {
+        self.id = id
+        self.name = name
+        self.totalSize = totalSize
+        self.bytesDone = bytesDone
+        self.state = state
+        self.isRemoved = isRemoved
+        self.uploaded = uploaded
+        self.downloaded = downloaded
+    }
+}
+
+extension QueueLine {
+    /// The line of `fields`, its name copied out of SQLite.
+    public init(_ fields: borrowing QueueLineFields) {
+        self.init(
+            id: fields.id, name: String(decoding: fields.name, as: UTF8.self), totalSize: fields.totalSize,
+            bytesDone: fields.bytesDone, state: fields.state, isRemoved: fields.isRemoved,
+            uploaded: fields.uploaded, downloaded: fields.downloaded)
     }
 }
 
@@ -34,14 +94,37 @@ extension BtqStore {
     /// those in `state`.
     public func queueLines(includeRemoved: Bool = false, state: TorrentState? = nil) throws -> [QueueLine] {
         let (clauses, arguments) = Self.queueClauses(includeRemoved: includeRemoved, state: state)
-        return try writer.read { db in try Self.fetchQueueLines(db, clauses: clauses, arguments: arguments) }
+        return try writer.read { db in
+            var lines: [QueueLine] = []
+            try Self.visitQueueLines(db, clauses: clauses, arguments: arguments) { lines.append(QueueLine($0)) }
+            return lines
+        }
     }
 
     /// The queue's lines (removed torrents left out), optionally only those in `state`, in `parts`
     /// consecutive runs of queue order read at the same time on separate connections of the pool. On two
     /// cores this takes about half as long as ``queueLines(includeRemoved:state:)`` for a long queue;
-    /// a queue of at most `splitAbove` lines (or an in-memory store) comes back in one part.
+    /// a queue spanning at most `splitAbove` positions (or an in-memory store) comes back in one part.
     public func queueLineParts(state: TorrentState? = nil, parts: Int, splitAbove: Int = 4096) throws -> [[QueueLine]] {
+        try queueLineParts(
+            state: state, parts: parts, splitAbove: splitAbove,
+            makePart: { lines in
+                var part: [QueueLine] = []
+                part.reserveCapacity(lines)
+                return part
+            },
+            visit: { lines, fields in lines.append(QueueLine(fields)) })
+    }
+
+    /// As ``queueLineParts(state:parts:splitAbove:)``, but each part's lines go to `visit` as they are
+    /// read, together with that part's accumulator (made by `makePart` with the number of lines the part
+    /// may hold: room can be reserved once); the parts' accumulators come back in queue order. `visit`
+    /// runs on the part's own thread.
+    public func queueLineParts<Part: Sendable>(
+        state: TorrentState? = nil, parts: Int, splitAbove: Int = 4096,
+        makePart: @escaping @Sendable (_ expectedLines: Int) -> Part,
+        visit: @escaping @Sendable (inout Part, borrowing QueueLineFields) -> Void
+    ) throws -> [Part] {
         var conditions = ["removed_at IS NULL"]
         var arguments: StatementArguments = []
         if let state {
@@ -50,26 +133,23 @@ extension BtqStore {
         }
         let filter = "WHERE " + conditions.joined(separator: " AND ")
         let writer = self.writer
-        let cuts: [Int64] = try writer.read { db in
-            let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM torrents \(filter)", arguments: arguments) ?? 0
-            guard parts > 1, count > splitAbove, writer is DatabasePool else { return [] }
-            return try (1..<parts).compactMap { part in
-                try Int64.fetchOne(
-                    db, sql: "SELECT queue_position FROM torrents \(filter) ORDER BY queue_position LIMIT 1 OFFSET ?",
-                    arguments: arguments + [count * part / parts])
-            }
+        // The parts are cut at even steps between the first and last queue positions (positions are
+        // dense: `add`, `move` and `remove` keep them numbered one after the other), both found in the
+        // index without reading the lines in between.
+        let (first, last): (Int64?, Int64?) = try writer.read { db in
+            let position = "SELECT queue_position FROM torrents \(filter) ORDER BY queue_position"
+            return (
+                try Int64.fetchOne(db, sql: position + " LIMIT 1", arguments: arguments),
+                try Int64.fetchOne(db, sql: position + " DESC LIMIT 1", arguments: arguments)
+            )
         }
-        guard !cuts.isEmpty else {
-            let order = " ORDER BY queue_position"
-            return [
-                try writer.read { db in
-                    try Self.fetchQueueLines(db, clauses: filter + order, arguments: arguments, removed: false)
-                }
-            ]
-        }
+        guard let first, let last else { return [makePart(0)] }
+        let span = last - first + 1
+        let split = parts > 1 && span > splitAbove && writer is DatabasePool
+        let cuts = split ? (1..<parts).map { first + span * Int64($0) / Int64(parts) } : []
         let bounds = [nil] + cuts.map(Optional.some) + [nil]
         let baseArguments = arguments
-        return try concurrentMap(Array(0..<bounds.count - 1)) { part in
+        let readPart = { @Sendable (part: Int) throws -> Part in
             var clauses = filter
             var partArguments = baseArguments
             if let low = bounds[part] {
@@ -80,13 +160,17 @@ extension BtqStore {
                 clauses += " AND queue_position < ?"
                 partArguments += [high]
             }
-            return Result {
-                try writer.read { db in
-                    try Self.fetchQueueLines(
-                        db, clauses: clauses + " ORDER BY queue_position", arguments: partArguments, removed: false)
-                }
+            return try writer.read { db in
+                var accumulator = makePart(Int(span) / (bounds.count - 1))
+                try Self.visitQueueLines(
+                    db, clauses: clauses + " ORDER BY queue_position", arguments: partArguments, removed: false
+                ) { visit(&accumulator, $0) }
+                return accumulator
             }
-        }.map { try $0.get() }
+        }
+        guard bounds.count > 2 else { return [try readPart(0)] }
+        return try concurrentMap(Array(0..<bounds.count - 1)) { part in Result { try readPart(part) } }
+            .map { try $0.get() }
     }
 
     /// The query for the lines `clauses` select (see ``fetchQueueLines(_:clauses:arguments:removed:)``).
@@ -96,21 +180,43 @@ extension BtqStore {
             "SELECT id, name, total_size, bytes_done, state, \(isRemoved), uploaded, downloaded FROM torrents \(clauses)"
     }
 
-    /// The lines `clauses` select; `removed` says what the removed flag is when the clauses fix it (then
-    /// the query reads nothing outside the covering index `torrents_listed`).
-    private static func fetchQueueLines(
-        _ db: Database, clauses: String, arguments: StatementArguments, removed: Bool? = nil
-    ) throws -> [QueueLine] {
-        let sql = queueLineSQL(clauses: clauses, removed: removed)
-        var lines: [QueueLine] = []
-        let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-        while let row = try rows.next() {
-            lines.append(
-                QueueLine(
-                    id: row[0], name: row[1], totalSize: row[2], bytesDone: row[3],
-                    state: TorrentState(rawValue: row[4]) ?? .error, isRemoved: row[5], uploaded: row[6],
-                    downloaded: row[7]))
+    /// Hands the lines `clauses` select to `visit`, one after the other, straight from SQLite's row (no
+    /// `Row` values, no `String` per name). `removed` says what the removed flag is when the clauses fix it
+    /// (then the query reads nothing outside the covering index `torrents_listed`).
+    private static func visitQueueLines(
+        _ db: Database, clauses: String, arguments: StatementArguments, removed: Bool? = nil,
+        _ visit: (borrowing QueueLineFields) throws -> Void
+    ) throws {
+        let statement = try db.makeStatement(sql: queueLineSQL(clauses: clauses, removed: removed))
+        try statement.setArguments(arguments)
+        let raw = statement.sqliteStatement
+        while true {
+            // Stepped here rather than through a GRDB cursor: no `Row` handed out (and retained) per line.
+            let code = sqlite3_step(raw)
+            if code == SQLITE_DONE { break }
+            guard code == SQLITE_ROW else {
+                throw DatabaseError(
+                    resultCode: ResultCode(rawValue: code),
+                    message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
+                    sql: statement.sql, arguments: arguments)
+            }
+            // sqlite3_column_text before sqlite3_column_bytes, as SQLite asks: the length is then that
+            // of the UTF-8 text.
+            let name = sqlite3_column_text(raw, 1)
+            let nameCount = Int(sqlite3_column_bytes(raw, 1))
+            let state = sqlite3_column_text(raw, 4)
+            let stateCount = Int(sqlite3_column_bytes(raw, 4))
+            try visit(
+                QueueLineFields(
+                    id: sqlite3_column_int64(raw, 0),
+                    name: UnsafeBufferPointer(start: name, count: name == nil ? 0 : nameCount),
+                    totalSize: sqlite3_column_type(raw, 2) == SQLITE_NULL ? nil : sqlite3_column_int64(raw, 2),
+                    bytesDone: sqlite3_column_int64(raw, 3),
+                    state: TorrentState(utf8: UnsafeBufferPointer(start: state, count: state == nil ? 0 : stateCount))
+                        ?? .error,
+                    isRemoved: sqlite3_column_int64(raw, 5) != 0,
+                    uploaded: sqlite3_column_int64(raw, 6),
+                    downloaded: sqlite3_column_int64(raw, 7)))
         }
-        return lines
     }
 }

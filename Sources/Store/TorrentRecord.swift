@@ -67,9 +67,7 @@ public struct TorrentRecord: Sendable, Codable, Hashable, Identifiable {
 
     /// Verified fraction of the data, 0...1 (0 while the size is unknown; 1 for an empty torrent).
     public var progress: Double {
-        guard let totalSize else { return 0 }
-        guard totalSize > 0 else { return 1 }
-        return min(1, Double(bytesDone) / Double(totalSize))
+        QueueLine.progress(bytesDone: bytesDone, totalSize: totalSize)
     }
 
     /// Uploaded divided by downloaded; when nothing was downloaded (seeding existing data), uploaded

@@ -1,17 +1,9 @@
-/// A small, fast, seeded pseudo-random generator (SplitMix64), so randomized tests repeat exactly.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
+import Engine
 
-    init(seed: UInt64) { state = seed }
+/// The tests' seeded generator is the engine's own (SplitMix64), so randomized tests repeat exactly.
+typealias SplitMix64 = SeededRandom
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SeededRandom {
     /// A value in `0..<bound` (`bound` > 0).
     mutating func next(below bound: Int) -> Int {
         Int(next() % UInt64(bound))

@@ -36,6 +36,26 @@ import Testing
         #expect(try reopened.files(torrentId: 1).count == 2)
     }
 
+    /// Reading a database nobody has open (every `btq list`, `info` or `history` does) writes nothing to
+    /// it: the WAL file outlives the last connection, so opening does not recreate it with a write.
+    @Test func readingAnIdleDatabaseWritesNothing() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("btq.sqlite")
+        do {
+            let store = try BtqStore(path: path)
+            _ = try store.add(contentsOf: (1...5).map { Fixtures.new(Fixtures.metainfo(seed: UInt64($0))) })
+        }
+        func files() -> [Data?] { [path, path + "-wal"].map { FileManager.default.contents(atPath: $0) } }
+        let closed = files()
+        #expect(closed.allSatisfy { $0 != nil })
+        do {
+            let store = try BtqStore(path: path)
+            #expect(try store.queueLines().count == 5)
+            #expect(try store.torrents().count == 5)
+        }
+        #expect(files() == closed)
+    }
+
     @Test func aSecondConnectionReadsWhileAnotherWrites() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("btq.sqlite")

@@ -5,26 +5,39 @@ import Store
 enum Formatting {
     /// Binary units, 3 significant digits: `0 B`, `512 B`, `1.50 KiB`, `700 MiB`, `1.20 GiB`.
     static func size(_ bytes: Int64) -> String {
+        string { appendSize(bytes, to: &$0) }
+    }
+
+    /// ``size(_:)`` appended to `out` as UTF-8 (`btq list` formats hundreds of thousands of these).
+    static func appendSize(_ bytes: Int64, to out: inout [UInt8]) {
         var value = Double(bytes)
         var unit = 0
         while value >= 1024, unit < sizeUnits.count - 1 {
             value /= 1024
             unit += 1
         }
-        if unit == 0 { return "\(bytes) B" }
-        let digits = value >= 100 ? 0 : value >= 10 ? 1 : 2
-        return fixed(value, digits: digits) + " " + sizeUnits[unit]
+        if unit == 0 {
+            appendFixed(Double(bytes), digits: 0, to: &out)
+        } else {
+            appendFixed(value, digits: value >= 100 ? 0 : value >= 10 ? 1 : 2, to: &out)
+        }
+        out.append(UInt8(ascii: " "))
+        out.append(contentsOf: sizeUnits[unit])
     }
 
-    private static let sizeUnits = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    private static let sizeUnits: [[UInt8]] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"].map { Array($0.utf8) }
 
-    /// `value` rounded to `digits` decimals (0 to 3), without Foundation's slow `String(format:)` and
-    /// without intermediate strings (`btq list` formats hundreds of thousands of these).
+    /// `value` rounded to `digits` decimals (0 to 3), without Foundation's slow `String(format:)`.
     static func fixed(_ value: Double, digits: Int) -> String {
+        string { appendFixed(value, digits: digits, to: &$0) }
+    }
+
+    /// ``fixed(_:digits:)`` appended to `out` as UTF-8, without intermediate strings.
+    static func appendFixed(_ value: Double, digits: Int, to out: inout [UInt8]) {
         var scale: Int64 = 1
         for _ in 0..<digits { scale *= 10 }
         let scaled = Int64((value * Double(scale)).rounded())
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
             var start = buffer.count
             var rest = scaled.magnitude
             var produced = 0
@@ -42,16 +55,30 @@ enum Formatting {
                 start -= 1
                 buffer[start] = UInt8(ascii: "-")
             }
-            return String(decoding: UnsafeMutableBufferPointer(rebasing: buffer[start...]), as: UTF8.self)
+            out.append(contentsOf: UnsafeMutableBufferPointer(rebasing: buffer[start...]))
         }
     }
 
     /// Percent with one decimal, never rounding an incomplete torrent up to 100.0%.
     static func percent(_ fraction: Double) -> String {
+        string { appendPercent(fraction, to: &$0) }
+    }
+
+    /// ``percent(_:)`` appended to `out` as UTF-8.
+    static func appendPercent(_ fraction: Double, to out: inout [UInt8]) {
         let clamped = min(max(fraction, 0), 1)
         var tenths = (clamped * 1000).rounded(.down)
         if clamped < 1, tenths >= 1000 { tenths = 999 }
-        return fixed(tenths / 10, digits: 1) + "%"
+        appendFixed(tenths / 10, digits: 1, to: &out)
+        out.append(UInt8(ascii: "%"))
+    }
+
+    /// The text `append` writes, as a `String`.
+    private static func string(_ append: (inout [UInt8]) -> Void) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(16)
+        append(&out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A torrent's share ratio (see `TorrentRecord.ratio`: a torrent seeded from data already in place
@@ -62,8 +89,16 @@ enum Formatting {
 
     /// A ratio with two decimals, or `-` when nothing was downloaded.
     static func ratio(uploaded: Int64, downloaded: Int64) -> String {
-        guard downloaded > 0 else { return uploaded > 0 ? "inf" : "-" }
-        return fixed(Double(uploaded) / Double(downloaded), digits: 2)
+        string { appendRatio(uploaded: uploaded, downloaded: downloaded, to: &$0) }
+    }
+
+    /// ``ratio(uploaded:downloaded:)`` appended to `out` as UTF-8.
+    static func appendRatio(uploaded: Int64, downloaded: Int64, to out: inout [UInt8]) {
+        guard downloaded > 0 else {
+            if uploaded > 0 { out.append(contentsOf: "inf".utf8) } else { out.append(UInt8(ascii: "-")) }
+            return
+        }
+        appendFixed(Double(uploaded) / Double(downloaded), digits: 2, to: &out)
     }
 
     /// Local time as `2026-11-27 14:03:05`.

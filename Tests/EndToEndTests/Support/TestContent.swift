@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// Deterministic content to share in a test: one file or a folder tree, written from a seeded PRNG
@@ -139,15 +140,5 @@ struct TestContent: Sendable {
     }
 }
 
-/// SplitMix64: a small seeded PRNG for sizes and choices.
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// SplitMix64 (the engine's seeded generator) for sizes and choices.
+typealias SplitMix64 = SeededRandom

@@ -9,7 +9,9 @@ public final class BlockingIOPool: BlockingExecutor, @unchecked Sendable {
     // Invariant for @unchecked Sendable: `queue`, `head` and `isShutDown` are only read or written
     // while `condition` is locked; the other stored properties are immutable.
     private let condition = NSCondition()
-    private var queue: [@Sendable () -> Void] = []
+    /// Jobs waiting from `head` on; a taken job's slot is emptied at once, so nothing it captured (a
+    /// piece's buffer) outlives the job while later jobs still wait.
+    private var queue: [(@Sendable () -> Void)?] = []
     private var head = 0
     private var isShutDown = false
 
@@ -52,7 +54,8 @@ public final class BlockingIOPool: BlockingExecutor, @unchecked Sendable {
         condition.unlock()
     }
 
-    private func submit(_ job: @escaping @Sendable () -> Void) {
+    /// Queues `job` (internal for tests, which need jobs queued in a known order).
+    func submit(_ job: @escaping @Sendable () -> Void) {
         condition.lock()
         guard !isShutDown else {
             condition.unlock()
@@ -79,6 +82,7 @@ public final class BlockingIOPool: BlockingExecutor, @unchecked Sendable {
             condition.wait()
         }
         let job = queue[head]
+        queue[head] = nil
         head += 1
         if head == queue.count {
             queue.removeAll(keepingCapacity: true)

@@ -76,20 +76,28 @@ public final class FileStorage: PieceStorage {
     /// Writes `bytes` at `begin` of `piece`, across file boundaries; pad-file bytes are skipped.
     public func write(piece: PieceIndex, begin: Int, bytes: [UInt8]) async throws {
         let spans = map.spans(piece: piece, begin: begin, length: bytes.count)
-        try await executor.run {
-            self.writeLock.lock()
-            defer { self.writeLock.unlock() }
-            try bytes.withUnsafeBytes { buffer in
-                var position = 0
-                for span in spans {
-                    defer { position += span.length }
-                    if span.isPad { continue }
-                    let chunk = UnsafeRawBufferPointer(rebasing: buffer[position..<position + span.length])
-                    try self.withDescriptor(span.file, writable: true) { descriptor in
-                        if let code = POSIXFile.writeAll(descriptor, chunk, at: span.fileOffset) {
-                            throw self.error(code, .write, span.file)
-                        }
-                    }
+        try await executor.run { try bytes.withUnsafeBytes { try self.writeSpans(spans, from: $0) } }
+    }
+
+    /// Writes a whole piece straight from `buffer` (no copy).
+    public func write(piece: PieceIndex, from buffer: PieceBuffer) async throws {
+        precondition(buffer.count == layout.length(of: piece), "a buffer of \(buffer.count) bytes for \(piece)")
+        let spans = map.spans(piece: piece, begin: 0, length: buffer.count)
+        try await executor.run { try self.writeSpans(spans, from: buffer.readable) }
+    }
+
+    /// Writes `buffer` over `spans`, one writer at a time.
+    private func writeSpans(_ spans: [FileSpan], from buffer: UnsafeRawBufferPointer) throws {
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        var position = 0
+        for span in spans {
+            defer { position += span.length }
+            if span.isPad { continue }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[position..<position + span.length])
+            try withDescriptor(span.file, writable: true) { descriptor in
+                if let code = POSIXFile.writeAll(descriptor, chunk, at: span.fileOffset) {
+                    throw self.error(code, .write, span.file)
                 }
             }
         }

@@ -21,6 +21,13 @@ public struct PieceDigest: Hashable, Sendable, CustomStringConvertible {
         PieceDigest(Insecure.SHA1.hash(data: bytes))
     }
 
+    /// The SHA-1 of the memory `bytes`.
+    public static func sha1(of bytes: UnsafeRawBufferPointer) -> PieceDigest {
+        var hasher = Insecure.SHA1()
+        hasher.update(bufferPointer: bytes)
+        return PieceDigest(hasher.finalize())
+    }
+
     /// True when the digest equals `expected` (for example a slice of the torrent's `pieces`).
     public func matches(_ expected: some Collection<UInt8>) -> Bool { bytes.elementsEqual(expected) }
 

@@ -13,6 +13,15 @@ public enum PieceHasher {
         return try await executor.run { PieceDigest.sha1(of: bytes) }
     }
 
+    /// The SHA-1 of a piece in `buffer`, computed on `executor`'s threads.
+    public static func sha1(
+        _ buffer: PieceBuffer, executor: any BlockingExecutor = BlockingIOPool.shared
+    ) async throws
+        -> PieceDigest
+    {
+        try await executor.run { PieceDigest.sha1(of: buffer.readable) }
+    }
+
     /// The 20 expected bytes of `piece` in `pieceHashes` (the v1 `pieces` string).
     ///
     /// - Precondition: `pieceHashes` holds an entry for `piece`.

@@ -18,6 +18,12 @@ public protocol PieceStorage: Sendable {
     /// - Precondition: the range lies inside the piece.
     func write(piece: PieceIndex, begin: Int, bytes: [UInt8]) async throws
 
+    /// Writes a whole piece from `buffer` (the default copies it into an array for
+    /// ``write(piece:begin:bytes:)``; file storage writes straight from it).
+    ///
+    /// - Precondition: `buffer` holds exactly the piece's length.
+    func write(piece: PieceIndex, from buffer: PieceBuffer) async throws
+
     /// Reads `length` bytes of `piece` starting at byte `begin` of the piece.
     ///
     /// - Precondition: the range lies inside the piece.
@@ -55,6 +61,10 @@ extension PieceStorage {
 
     /// Nothing buffered by a kernel: nothing to start.
     public func startWriteback() async {}
+
+    public func write(piece: PieceIndex, from buffer: PieceBuffer) async throws {
+        try await write(piece: piece, begin: 0, bytes: Array(buffer.readable))
+    }
 
     /// Writes the block a request names.
     public func write(_ request: BlockRequest, bytes: [UInt8]) async throws {

@@ -7,7 +7,8 @@ import NIOCore
 /// out early (``takeBlocksToFlush(before:)``), so that the progress journal can record them: a crash
 /// then loses only the blocks of the last interval or two, never a slow piece's whole history.
 struct PieceAssembly {
-    private(set) var bytes: [UInt8]
+    /// The piece's memory (the assembly is its only user until ``take()``).
+    let buffer: PieceBuffer
     private(set) var blocksReceived = 0
     let blockCount: Int
     /// Tells assemblies of the same piece apart (a piece that failed its hash starts a new one).
@@ -18,8 +19,8 @@ struct PieceAssembly {
     private(set) var flushed: [Bool]
 
     /// Starts with `buffer` (a recycled one of the piece's length, or a fresh one).
-    init(buffer: [UInt8], blockCount: Int, generation: Int = 0) {
-        bytes = buffer
+    init(buffer: PieceBuffer, blockCount: Int, generation: Int = 0) {
+        self.buffer = buffer
         self.blockCount = blockCount
         self.generation = generation
         arrivals = Array(repeating: nil, count: blockCount)
@@ -32,12 +33,9 @@ struct PieceAssembly {
     /// received before. `epoch` is the journal's current interval number.
     mutating func insert(_ request: BlockRequest, block index: BlockIndex, _ block: ByteBuffer, epoch: Int = 0) {
         let begin = Int(request.begin)
-        precondition(begin + block.readableBytes <= bytes.count, "block beyond its piece")
-        bytes.withUnsafeMutableBytes { destination in
-            block.withUnsafeReadableBytes { source in
-                UnsafeMutableRawBufferPointer(rebasing: destination[begin..<begin + source.count])
-                    .copyMemory(from: source)
-            }
+        precondition(begin + block.readableBytes <= buffer.count, "block beyond its piece")
+        block.withUnsafeReadableBytes { source in
+            UnsafeMutableRawBufferPointer(rebasing: buffer.bytes[begin..<begin + source.count]).copyMemory(from: source)
         }
         if arrivals[index.value] == nil { blocksReceived += 1 }
         arrivals[index.value] = epoch
@@ -57,8 +55,8 @@ struct PieceAssembly {
             var end = block + 1
             while end < blockCount, isFlushable(end, before: epoch) { end += 1 }
             let begin = block * blockLength
-            let stop = min(end * blockLength, bytes.count)
-            runs.append((block, end - block, Array(bytes[begin..<stop])))
+            let stop = min(end * blockLength, buffer.count)
+            runs.append((block, end - block, Array(buffer.readable[begin..<stop])))
             block = end
         }
         return runs
@@ -74,6 +72,6 @@ struct PieceAssembly {
         for block in first..<first + count where arrivals[block] != nil { flushed[block] = true }
     }
 
-    /// Hands the bytes over (the assembly is spent).
-    consuming func take() -> [UInt8] { bytes }
+    /// Hands the buffer over (the assembly is spent).
+    consuming func take() -> PieceBuffer { buffer }
 }

@@ -119,8 +119,8 @@ extension TorrentSession {
                 directPieces.insert(piece)
                 return .write(request, Array(block.readableBytesView))
             }
-            var buffer = spareBuffers.popLast() ?? []
-            if buffer.count != length { buffer = [UInt8](repeating: 0, count: length) }
+            let spare = length == layout.pieceLength ? spareBuffers.popLast() : nil
+            let buffer = spare ?? PieceBuffer(count: length)
             assemblyGeneration += 1
             assemblies[piece] = PieceAssembly(
                 buffer: buffer, blockCount: layout.blockCount(in: piece), generation: assemblyGeneration)
@@ -137,28 +137,35 @@ extension TorrentSession {
 
     /// Hashes a whole piece from memory and writes it when it matches, off this actor and off the peer's
     /// reader, so reading goes on meanwhile. Its bytes count against ``assemblyLimit`` until written.
-    private func store(_ piece: PieceIndex, _ bytes: [UInt8]) {
+    private func store(_ piece: PieceIndex, _ buffer: PieceBuffer) {
         let expected = metainfo.pieceHashes.map { Array(PieceHasher.expected(piece, in: $0)) } ?? []
         let storage = self.storage
         pendingStores += 1
         Task {
             let matches: Bool
             do {
-                matches = try await PieceHasher.sha1(bytes).matches(expected)
-                if matches { try await storage.write(piece: piece, begin: 0, bytes: bytes) }
+                matches = try await PieceHasher.sha1(buffer).matches(expected)
+                if matches { try await storage.write(piece: piece, from: buffer) }
             } catch {
-                self.recycle(bytes)
+                self.recycle(buffer)
                 self.pieceStoreFailed(piece, error: error)
                 return
             }
-            self.recycle(bytes)
+            self.recycle(buffer)
             self.pieceStored(piece, matches: matches)
         }
     }
 
-    private func recycle(_ buffer: [UInt8]) {
+    /// Keeps a stored piece's buffer for the next assembly while pieces remain to be fetched. The spares
+    /// and the assemblies together never exceed ``assemblyLimit``: a spare exists only because an
+    /// assembly that counted against it ended.
+    private func recycle(_ buffer: PieceBuffer) {
         assembledBytes -= buffer.count
-        if buffer.count == layout.pieceLength, spareBuffers.count < 8 { spareBuffers.append(buffer) }
+        guard buffer.count == layout.pieceLength, !picker.isComplete else {
+            spareBuffers.removeAll()
+            return
+        }
+        spareBuffers.append(buffer)
     }
 
     /// An assembled piece was hashed, and written when it matched.
@@ -241,6 +248,7 @@ extension TorrentSession {
                 slot.send([PeerMessage.have(piece)])
             }
             if picker.isComplete {
+                spareBuffers.removeAll()
                 for key in peers.keys { updateInterest(key) }
                 wakeLoop()
             }

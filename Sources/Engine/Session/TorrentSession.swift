@@ -46,8 +46,9 @@ public actor TorrentSession {
     var assemblies: [PieceIndex: PieceAssembly] = [:]
     var assembledBytes = 0
     var directPieces: Set<PieceIndex> = []
-    /// Piece-sized buffers of stored pieces, reused for the next assemblies (no allocator churn).
-    var spareBuffers: [[UInt8]] = []
+    /// Piece-sized buffers of stored pieces, reused for the next assemblies (no allocator churn, no
+    /// fresh pages to fault in).
+    var spareBuffers: [PieceBuffer] = []
     /// Most bytes of unfinished pieces held in memory; beyond it, blocks go to disk one by one.
     let assemblyLimit = 32 << 20
     /// Tells a piece's assemblies apart (a new one starts after a failed hash).

@@ -142,7 +142,7 @@ def table(paths):
                      r.get("verify", "FAIL") + ("" if r["done"] else " (not complete%s)" % (
                          ", timeout" if r.get("timed_out") else ", exit %s" % r.get("exit_status"))),
                      r["all_runs"] if several else ""))
-    refs = [r for r in rows if r["client"] != "btq" and r["ok_seconds"]]
+    refs = [r for r in rows if not r["client"].startswith("btq") and r["ok_seconds"]]
     btq = [r for r in rows if r["client"] == "btq"]
     if btq and refs:
         best = min(refs, key=lambda r: r["ok_seconds"])

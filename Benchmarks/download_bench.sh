@@ -4,6 +4,7 @@
 # Usage (as root, or a user allowed to make user namespaces):
 #     Benchmarks/download_bench.sh [--size-mib 1024] [--clients btq,libtorrent,aria2,transmission]
 #                                  [--btq PATH] [--work DIR] [--timeout 600] [--rounds 3]
+#                                  [--btq-b PATH]   (adds client btq-b: a second btq build, for A/B runs)
 #     Benchmarks/download_bench.sh --size-mib 256 --rounds 1     # a quick run
 #
 # What it does:
@@ -42,6 +43,7 @@ repo="$(cd "$here/.." && pwd)"
 SIZE_MIB=1024
 CLIENTS="btq,libtorrent,aria2,transmission"
 BTQ=""
+BTQ_B="${BTQ_B:-}"
 WORK="/tmp/btq-download-bench"
 TIMEOUT=600
 ROUNDS=3
@@ -50,6 +52,7 @@ while [[ $# -gt 0 ]]; do
         --size-mib) SIZE_MIB="$2"; shift 2 ;;
         --clients) CLIENTS="$2"; shift 2 ;;
         --btq) BTQ="$2"; shift 2 ;;
+        --btq-b) BTQ_B="$2"; shift 2 ;;
         --work) WORK="$2"; shift 2 ;;
         --timeout) TIMEOUT="$2"; shift 2 ;;
         --rounds) ROUNDS="$2"; shift 2 ;;
@@ -57,6 +60,7 @@ while [[ $# -gt 0 ]]; do
         *) echo "unknown option $1 (see --help)" >&2; exit 64 ;;
     esac
 done
+[[ -n "$BTQ_B" && ",$CLIENTS," != *,btq-b,* ]] && CLIENTS="$CLIENTS,btq-b"
 PY=/usr/bin/python3
 SUPPORT="$repo/Tests/EndToEndTests/Support"
 NAME="bench-${SIZE_MIB}MiB.bin"
@@ -100,8 +104,8 @@ if [[ "${BTQ_BENCH_NETNS:-}" != 1 ]]; then
     "${ns[@]}" true 2>/dev/null || { echo "[bench] cannot make a network namespace (${ns[*]}); not running" >&2; exit 1; }
     export BTQ_BENCH_NETNS=1
     # Not exec: bash stays the namespace's init, and the run ends with it.
-    "${ns[@]}" "$0" --size-mib "$SIZE_MIB" --clients "$CLIENTS" --btq "$BTQ" --work "$WORK" --timeout "$TIMEOUT" \
-        --rounds "$ROUNDS"
+    "${ns[@]}" env BTQ_B="$BTQ_B" "$0" --size-mib "$SIZE_MIB" --clients "$CLIENTS" --btq "$BTQ" --work "$WORK" \
+        --timeout "$TIMEOUT" --rounds "$ROUNDS"
     exit $?
 fi
 
@@ -140,12 +144,13 @@ for ((k = 0; k < ${#clients[@]}; k++)); do
     common=(--name "$client" --meta "$M" --source "$DATA/$NAME" --downloaded "$OUT/$NAME" --timeout "$TIMEOUT")
     echo "[bench] round $((round + 1))/$ROUNDS: $client (port $port)" >&2
     case "$client" in
-        btq)
-            if [[ -x "$BTQ" ]]; then
-                cmd=(env BTQ_DB="$M/btq.sqlite" BTQ_LOG=info "$BTQ" get "$TORRENT" --dir "$OUT" --port "$port"
+        btq|btq-b)
+            binary="$BTQ"; [[ "$client" == btq-b ]] && binary="$BTQ_B"
+            if [[ -x "$binary" ]]; then
+                cmd=(env BTQ_DB="$M/btq.sqlite" BTQ_LOG=info "$binary" get "$TORRENT" --dir "$OUT" --port "$port"
                      --bind-address 127.0.0.1 --quiet)
             else
-                cmd=(sh -c 'echo "no btq binary: $1"; exit 127' sh "$BTQ")
+                cmd=(sh -c 'echo "no btq binary: $1"; exit 127' sh "$binary")
             fi
             "$PY" "$here/bench_client.py" run "${common[@]}" --exit-is-done -- "${cmd[@]}" || true ;;
         libtorrent)

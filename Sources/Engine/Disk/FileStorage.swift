@@ -86,6 +86,17 @@ public final class FileStorage: PieceStorage {
         try await executor.run { try self.writeSpans(spans, from: buffer.readable) }
     }
 
+    /// Hashes and, when it matches, writes a whole piece in one job on the storage's threads.
+    public func writeIfVerified(piece: PieceIndex, from buffer: PieceBuffer, expected: [UInt8]) async throws -> Bool {
+        precondition(buffer.count == layout.length(of: piece), "a buffer of \(buffer.count) bytes for \(piece)")
+        let spans = map.spans(piece: piece, begin: 0, length: buffer.count)
+        return try await executor.run {
+            guard PieceDigest.sha1(of: buffer.readable).matches(expected) else { return false }
+            try self.writeSpans(spans, from: buffer.readable)
+            return true
+        }
+    }
+
     /// Writes `buffer` over `spans`, one writer at a time.
     private func writeSpans(_ spans: [FileSpan], from buffer: UnsafeRawBufferPointer) throws {
         writeLock.lock()

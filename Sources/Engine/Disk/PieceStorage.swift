@@ -24,6 +24,12 @@ public protocol PieceStorage: Sendable {
     /// - Precondition: `buffer` holds exactly the piece's length.
     func write(piece: PieceIndex, from buffer: PieceBuffer) async throws
 
+    /// Hashes the piece in `buffer` and writes it only when its SHA-1 equals `expected`; returns whether
+    /// it did. File storage does both in one job on its threads (one hand-over instead of two per piece).
+    ///
+    /// - Precondition: `buffer` holds exactly the piece's length.
+    func writeIfVerified(piece: PieceIndex, from buffer: PieceBuffer, expected: [UInt8]) async throws -> Bool
+
     /// Reads `length` bytes of `piece` starting at byte `begin` of the piece.
     ///
     /// - Precondition: the range lies inside the piece.
@@ -64,6 +70,12 @@ extension PieceStorage {
 
     public func write(piece: PieceIndex, from buffer: PieceBuffer) async throws {
         try await write(piece: piece, begin: 0, bytes: Array(buffer.readable))
+    }
+
+    public func writeIfVerified(piece: PieceIndex, from buffer: PieceBuffer, expected: [UInt8]) async throws -> Bool {
+        guard try await PieceHasher.sha1(buffer).matches(expected) else { return false }
+        try await write(piece: piece, from: buffer)
+        return true
     }
 
     /// Writes the block a request names.

@@ -144,8 +144,7 @@ extension TorrentSession {
         Task {
             let matches: Bool
             do {
-                matches = try await PieceHasher.sha1(buffer).matches(expected)
-                if matches { try await storage.write(piece: piece, from: buffer) }
+                matches = try await storage.writeIfVerified(piece: piece, from: buffer, expected: expected)
             } catch {
                 self.recycle(buffer)
                 self.pieceStoreFailed(piece, error: error)

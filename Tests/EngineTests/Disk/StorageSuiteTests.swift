@@ -114,6 +114,26 @@ struct StorageSuiteTests {
         }
     }
 
+    /// A piece whose bytes do not hash to the expected SHA-1 is not written; one that does is.
+    @Test(arguments: Backend.allCases)
+    func onlyVerifiedPiecesAreWritten(_ backend: Backend) async throws {
+        try await Self.withSubject(backend) { subject in
+            let storage = subject.storage
+            try await storage.prepare()
+            let piece: PieceIndex = 2
+            let bytes = SampleTorrent.piece(piece)
+            let expected = Array(PieceHasher.expected(piece, in: SampleTorrent.pieceHashes))
+            let buffer = PieceBuffer(count: bytes.count)
+            bytes.withUnsafeBytes { buffer.bytes.copyMemory(from: $0) }
+            buffer.bytes[100] ^= 0xff
+            #expect(try await storage.writeIfVerified(piece: piece, from: buffer, expected: expected) == false)
+            #expect(try await storage.read(piece: piece).allSatisfy { $0 == 0 })
+            buffer.bytes[100] ^= 0xff
+            #expect(try await storage.writeIfVerified(piece: piece, from: buffer, expected: expected))
+            #expect(try await storage.read(piece: piece) == bytes)
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func padBytesReadAsZerosAndAreNeverWritten(_ backend: Backend) async throws {
         try await Self.withSubject(backend) { subject in

@@ -26,6 +26,8 @@ public final class FileStorage: PieceStorage {
     /// the kernel spins for it: on a 2-core machine that spinning took 8% of btq's CPU time during a
     /// 1 GiB download. Waiting here sleeps instead, and the other pool threads go on hashing.
     let writeLock = NSLock()
+    /// Page-aligned writes that bypass the page cache (used with `writeLock` held).
+    let direct = DirectWrites()
 
     /// The size of the buffer ``hashPiece(_:)`` reads through.
     static let hashChunk = 256 * 1024
@@ -107,9 +109,10 @@ public final class FileStorage: PieceStorage {
             if span.isPad { continue }
             let chunk = UnsafeRawBufferPointer(rebasing: buffer[position..<position + span.length])
             try withDescriptor(span.file, writable: true) { descriptor in
-                if let code = POSIXFile.writeAll(descriptor, chunk, at: span.fileOffset) {
-                    throw self.error(code, .write, span.file)
-                }
+                let code =
+                    direct.write(file: span.file.value, through: descriptor, chunk, at: span.fileOffset)
+                    ?? POSIXFile.writeAll(descriptor, chunk, at: span.fileOffset) ?? 0
+                if code != 0 { throw self.error(code, .write, span.file) }
             }
         }
     }
@@ -191,6 +194,7 @@ public final class FileStorage: PieceStorage {
 
     /// Closes all open files; in-flight operations finish first.
     public func close() async {
+        writeLock.withLock { direct.closeAll() }
         cache.closeAll()
     }
 

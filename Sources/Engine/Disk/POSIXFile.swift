@@ -10,8 +10,10 @@ enum POSIXFile {
     /// writes 16 KiB at a time.
     static let writeChunk = 16 << 10
 
-    /// Writes all of `buffer` at `offset` in calls of at most ``writeChunk`` bytes; returns `errno` on failure.
-    static func writeAll(_ descriptor: Int32, _ buffer: UnsafeRawBufferPointer, at offset: Int64) -> Int32? {
+    /// Writes all of `buffer` at `offset` in calls of at most `chunk` bytes; returns `errno` on failure.
+    static func writeAll(
+        _ descriptor: Int32, _ buffer: UnsafeRawBufferPointer, at offset: Int64, chunk writeChunk: Int = writeChunk
+    ) -> Int32? {
         var done = 0
         while done < buffer.count {
             let result = pwrite(

@@ -38,7 +38,7 @@ struct List: ParsableCommand {
         let database = try store.openStore()
         if json {
             let torrents = try database.torrents(includeRemoved: all, state: filter)
-            try JSONOutput.print(torrents.map(TorrentJSON.init))
+            try StandardOutput.write(Self.json(torrents))
             return
         }
         // Without removed torrents (the usual listing), the queue is read and formatted in two halves at
@@ -50,6 +50,11 @@ struct List: ParsableCommand {
             : try database.queueLineParts(
                 state: filter, parts: 2, makePart: ListPart.init(reservingFor:), visit: { $0.append($1) })
         for bytes in Self.render(parts) { try StandardOutput.write(bytes) }
+    }
+
+    /// The queue as JSON (docs/json.md): what ``JSONOutput`` prints for these torrents, written directly.
+    static func json(_ torrents: [TorrentRecord]) -> [UInt8] {
+        JSONText.array(of: torrents.map { TorrentJSON($0).fields.map { ($0.key.rawValue, $0.value) } })
     }
 
     /// The queue table of `lines`, as one buffer.

@@ -27,37 +27,37 @@ struct TorrentJSON: Encodable {
         case lastError = "last_error", fileCount = "file_count"
     }
 
+    /// The torrent's fields (without `trackers`), in the order of ``Keys``.
+    var fields: [(key: Keys, value: JSONText.Value)] {
+        [
+            (.id, .integer(record.id)), (.name, .string(record.name)), (.state, .string(record.state.rawValue)),
+            (.progress, .number(record.progress)), (.ratio, .number(record.ratio)),
+            (.infoHashV1, .init(record.infoHashV1)), (.infoHashV2, .init(record.infoHashV2)),
+            (.totalSize, .init(record.totalSize)), (.pieceLength, .init(record.pieceLength)),
+            (.pieceCount, .init(record.pieceCount)), (.piecesDone, .init(record.piecesDone)),
+            (.bytesDone, .integer(record.bytesDone)), (.queuePosition, .init(record.queuePosition)),
+            (.saveDirectory, .string(record.saveDirectory)), (.isMagnet, .bool(record.isMagnet)),
+            (.version, .init(record.version)), (.isPrivate, .bool(record.isPrivate)),
+            (.comment, .init(record.comment)), (.createdBy, .init(record.createdBy)),
+            (.creationDate, .init(record.creationDate)), (.addedAt, .init(Optional(record.addedAt))),
+            (.startedAt, .init(record.startedAt)), (.completedAt, .init(record.completedAt)),
+            (.removedAt, .init(record.removedAt)), (.downloaded, .integer(record.downloaded)),
+            (.uploaded, .integer(record.uploaded)), (.wasted, .integer(record.wasted)),
+            (.lastError, .init(record.lastError)), (.fileCount, .init(record.fileCount)),
+        ]
+    }
+
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(record.id, forKey: .id)
-        try c.encode(record.name, forKey: .name)
-        try c.encode(record.state.rawValue, forKey: .state)
-        try c.encode(record.progress, forKey: .progress)
-        try c.encode(record.ratio, forKey: .ratio)
-        try c.encode(record.infoHashV1, forKey: .infoHashV1)
-        try c.encode(record.infoHashV2, forKey: .infoHashV2)
-        try c.encode(record.totalSize, forKey: .totalSize)
-        try c.encode(record.pieceLength, forKey: .pieceLength)
-        try c.encode(record.pieceCount, forKey: .pieceCount)
-        try c.encode(record.piecesDone, forKey: .piecesDone)
-        try c.encode(record.bytesDone, forKey: .bytesDone)
-        try c.encode(record.queuePosition, forKey: .queuePosition)
-        try c.encode(record.saveDirectory, forKey: .saveDirectory)
-        try c.encode(record.isMagnet, forKey: .isMagnet)
-        try c.encode(record.version, forKey: .version)
-        try c.encode(record.isPrivate, forKey: .isPrivate)
-        try c.encode(record.comment, forKey: .comment)
-        try c.encode(record.createdBy, forKey: .createdBy)
-        try c.encode(record.creationDate, forKey: .creationDate)
-        try c.encode(record.addedAt, forKey: .addedAt)
-        try c.encode(record.startedAt, forKey: .startedAt)
-        try c.encode(record.completedAt, forKey: .completedAt)
-        try c.encode(record.removedAt, forKey: .removedAt)
-        try c.encode(record.downloaded, forKey: .downloaded)
-        try c.encode(record.uploaded, forKey: .uploaded)
-        try c.encode(record.wasted, forKey: .wasted)
-        try c.encode(record.lastError, forKey: .lastError)
-        try c.encode(record.fileCount, forKey: .fileCount)
+        for (key, value) in fields {
+            switch value {
+            case .null: try c.encodeNil(forKey: key)
+            case .string(let text): try c.encode(text, forKey: key)
+            case .integer(let integer): try c.encode(integer, forKey: key)
+            case .number(let number): try c.encode(number, forKey: key)
+            case .bool(let flag): try c.encode(flag, forKey: key)
+            }
+        }
         if let trackers {
             try c.encode(trackers.map(TrackerJSON.init), forKey: .trackers)
         }

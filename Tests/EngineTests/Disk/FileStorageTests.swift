@@ -41,14 +41,10 @@ struct FileStorageTests {
         try await withTemporaryFolder { folder in
             guard fileSystemType(of: folder) != "tmpfs" else { return }
             let length = 4 << 20
-            let content = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
-            let storage = FileStorage(
-                saveFolder: folder, files: makeFiles([("big.bin", Int64(length))]),
-                layout: PieceLayout(pieceLength: 1 << 20, totalLength: Int64(length)))
-            try await storage.prepare()
+            let (storage, content) = try await singleFileStorage(in: folder, length: length, pattern: 31)
             for piece in storage.layout.pieces {
-                let start = piece.value << 20
-                try await storage.write(piece: piece, begin: 0, bytes: Array(content[start..<start + (1 << 20)]))
+                try await storage.write(
+                    piece: piece, begin: 0, bytes: Array(content[Self.range(of: piece, in: length)]))
             }
             // Checked before the sync: dirty pages stay until written out, while clean ones may be reclaimed
             // at any moment (some kernels reclaim cold pages proactively), which made this check flaky after it.
@@ -67,23 +63,12 @@ struct FileStorageTests {
         try await withTemporaryFolder { folder in
             guard fileSystemType(of: folder) != "tmpfs" else { return }
             let length = (4 << 20) + 5000
-            let content = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 29 &+ 3) }
-            let storage = FileStorage(
-                saveFolder: folder, files: makeFiles([("big.bin", Int64(length))]),
-                layout: PieceLayout(pieceLength: 1 << 20, totalLength: Int64(length)))
-            try await storage.prepare()
-            for piece in storage.layout.pieces {
-                let start = piece.value << 20
-                let bytes = content[start..<min(start + (1 << 20), length)]
-                let buffer = PieceBuffer(count: bytes.count)
-                bytes.withUnsafeBytes { buffer.bytes.copyMemory(from: $0) }
-                try await storage.write(piece: piece, from: buffer)
-            }
+            let (storage, content) = try await singleFileStorage(in: folder, length: length, pattern: 29)
+            try await writeFromBuffers(content, to: storage)
             #expect(try residentPages(folder + "/big.bin") == 2, "only the last piece's two pages are cached")
             try await storage.flush()
             for piece in storage.layout.pieces {
-                let start = piece.value << 20
-                #expect(try await storage.read(piece: piece) == Array(content[start..<min(start + (1 << 20), length)]))
+                #expect(try await storage.read(piece: piece) == Array(content[Self.range(of: piece, in: length)]))
             }
             await storage.close()
         }
@@ -97,20 +82,44 @@ struct FileStorageTests {
         let created = try #require(mkdtemp(&template))
         let folder = String(cString: created)
         defer { removeTree(folder) }
-        let length = 3 << 20
-        let content = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) }
-        let storage = FileStorage(
-            saveFolder: folder, files: makeFiles([("shm.bin", Int64(length))]),
-            layout: PieceLayout(pieceLength: 1 << 20, totalLength: Int64(length)))
-        try await storage.prepare()
-        for piece in storage.layout.pieces {
-            let buffer = PieceBuffer(count: 1 << 20)
-            content[piece.value << 20..<(piece.value + 1) << 20].withUnsafeBytes { buffer.bytes.copyMemory(from: $0) }
-            try await storage.write(piece: piece, from: buffer)
-        }
+        let (storage, content) = try await singleFileStorage(in: folder, length: 3 << 20, pattern: 13)
+        try await writeFromBuffers(content, to: storage)
         try await storage.flush()
         await storage.close()
-        #expect(FileManager.default.contents(atPath: folder + "/shm.bin").map(Array.init) == content)
+        #expect(FileManager.default.contents(atPath: folder + "/big.bin").map(Array.init) == content)
+    }
+
+    /// A prepared storage for one file, big.bin, of `length` bytes (made from `pattern`) in 1 MiB pieces,
+    /// and those bytes.
+    private func singleFileStorage(
+        in folder: String, length: Int, pattern: UInt8
+    ) async throws -> (
+        FileStorage, [UInt8]
+    ) {
+        // Page and piece numbers are mixed in, so a page written to the wrong place shows.
+        let content = (0..<length).map {
+            UInt8(truncatingIfNeeded: $0 &* Int(pattern) &+ ($0 >> 12) &+ ($0 >> 20) &* 37 &+ 7)
+        }
+        let storage = FileStorage(
+            saveFolder: folder, files: makeFiles([("big.bin", Int64(length))]),
+            layout: PieceLayout(pieceLength: 1 << 20, totalLength: Int64(length)))
+        try await storage.prepare()
+        return (storage, content)
+    }
+
+    /// The bytes of `piece` (1 MiB pieces) in a stream of `length` bytes.
+    private static func range(of piece: PieceIndex, in length: Int) -> Range<Int> {
+        piece.value << 20..<min((piece.value + 1) << 20, length)
+    }
+
+    /// Writes every piece of `content` from its own ``PieceBuffer``, as downloaded pieces are written.
+    private func writeFromBuffers(_ content: [UInt8], to storage: FileStorage) async throws {
+        for piece in storage.layout.pieces {
+            let bytes = content[Self.range(of: piece, in: content.count)]
+            let buffer = PieceBuffer(count: bytes.count)
+            bytes.withUnsafeBytes { buffer.bytes.copyMemory(from: $0) }
+            try await storage.write(piece: piece, from: buffer)
+        }
     }
 
     /// The type of the file system `path` is on (the longest mount point in /proc/self/mounts above it).

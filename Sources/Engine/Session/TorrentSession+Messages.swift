@@ -160,11 +160,12 @@ extension TorrentSession {
     /// assembly that counted against it ended.
     private func recycle(_ buffer: PieceBuffer) {
         assembledBytes -= buffer.count
-        guard buffer.count == layout.pieceLength, !picker.isComplete else {
+        guard !picker.isComplete else {
             spareBuffers.removeAll()
             return
         }
-        spareBuffers.append(buffer)
+        // A short last piece's buffer fits no other piece.
+        if buffer.count == layout.pieceLength { spareBuffers.append(buffer) }
     }
 
     /// An assembled piece was hashed, and written when it matched.

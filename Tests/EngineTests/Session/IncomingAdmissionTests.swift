@@ -45,7 +45,7 @@ import Testing
         let runs: [Task<TorrentSession.Outcome, Never>]
 
         static func start(
-            torrents: Int = 1, handshakeTimeout: Duration = .seconds(60), maxPending: Int = 64, maxPerAddress: Int = 64
+            torrents: Int = 1, handshakeTimeout: Duration = .seconds(600), maxPending: Int = 64, maxPerAddress: Int = 64
         ) async throws -> Harness {
             let registry = SessionRegistry()
             let listener = try await PeerListener.bind(
@@ -64,7 +64,7 @@ import Testing
                     configuration: configuration, stopWhenComplete: false)
                 registry.add(session)
                 runs.append(Task { await session.run() })
-                try await SessionExtensionTests.waitUntil("the seed session to check its data", timeout: .seconds(30)) {
+                try await SessionExtensionTests.waitUntil("the seed session to check its data") {
                     await session.seeding.acceptingIncoming
                 }
                 fixtures.append(fixture)
@@ -81,7 +81,7 @@ import Testing
         func admittedClient(_ torrent: Int, from host: String = "127.0.0.1") async throws -> RawPeerClient {
             let client = try await RawPeerClient(port: listener.port, from: host)
             try await client.send(handshake(torrent))
-            try await SessionExtensionTests.waitUntil("an answer to a handshake from \(host)", timeout: .seconds(20)) {
+            try await SessionExtensionTests.waitUntil("an answer to a handshake from \(host)") {
                 client.answered || client.isClosed
             }
             #expect(client.answered && !client.isClosed, "a connection within the limits is served")
@@ -100,10 +100,9 @@ import Testing
         let first = try await harness.admittedClient(0)
         let second = try await harness.admittedClient(1)
         // A third connection from 127.0.0.1 is closed at once, whatever torrent it would name; the
-        // handshake timeout (60 s) is not what closes it.
+        // handshake timeout (10 minutes here) is not what closes it.
         let third = try await RawPeerClient(port: harness.listener.port)
-        try await SessionExtensionTests.waitUntil("the third connection from one address closed", timeout: .seconds(10))
-        {
+        try await SessionExtensionTests.waitUntil("the third connection from one address closed") {
             third.isClosed
         }
         #expect(third.isClosed && third.received == 0)
@@ -112,8 +111,7 @@ import Testing
         let stranger = try await harness.admittedClient(0, from: "127.0.0.2")
         // Once one connection ends, the address may connect again.
         await first.close()
-        try await SessionExtensionTests.waitUntil("the listener to count the closed connection", timeout: .seconds(10))
-        {
+        try await SessionExtensionTests.waitUntil("the listener to count the closed connection") {
             harness.listener.admission.connections(from: Self.local) == 1
         }
         let again = try await harness.admittedClient(1)
@@ -122,17 +120,15 @@ import Testing
     }
 
     @Test func halfAHandshakeIsClosedAfterTheTimeout() async throws {
-        let harness = try await Harness.start(handshakeTimeout: .milliseconds(300), maxPending: 1)
+        let harness = try await Harness.start(handshakeTimeout: .seconds(1), maxPending: 1)
         let slow = try await RawPeerClient(port: harness.listener.port)
         try await slow.send(Array(harness.handshake(0).prefix(30)))
-        try await SessionExtensionTests.waitUntil("half a handshake closed", timeout: .seconds(10)) { slow.isClosed }
+        try await SessionExtensionTests.waitUntil("half a handshake closed") { slow.isClosed }
         #expect(slow.isClosed && slow.received == 0)
-        // Its place among the pending connections is free again.
-        try await SessionExtensionTests.waitUntil("the pending place freed", timeout: .seconds(10)) {
-            harness.listener.admission.pending == 0
+        // It no longer counts, neither as pending nor for its address.
+        try await SessionExtensionTests.waitUntil("the connection released") {
+            harness.listener.admission.pending == 0 && harness.listener.admission.addressCount == 0
         }
-        let whole = try await harness.admittedClient(0)
-        await whole.close()
         await harness.stop()
     }
 
@@ -141,20 +137,20 @@ import Testing
         let silent = [
             try await RawPeerClient(port: harness.listener.port), try await RawPeerClient(port: harness.listener.port),
         ]
-        try await SessionExtensionTests.waitUntil("two pending connections", timeout: .seconds(10)) {
+        try await SessionExtensionTests.waitUntil("two pending connections") {
             harness.listener.admission.pending == 2
         }
         let extra = try await RawPeerClient(port: harness.listener.port, from: "127.0.0.3")
-        try await SessionExtensionTests.waitUntil("the third pending connection closed", timeout: .seconds(10)) {
+        try await SessionExtensionTests.waitUntil("the third pending connection closed") {
             extra.isClosed
         }
         #expect(extra.isClosed && !silent[0].isClosed && !silent[1].isClosed)
         // One of them sends its handshake: it is served, and its pending place goes to a newcomer.
         try await silent[0].send(harness.handshake(0))
-        try await SessionExtensionTests.waitUntil("an answer to the late handshake", timeout: .seconds(10)) {
+        try await SessionExtensionTests.waitUntil("an answer to the late handshake") {
             silent[0].answered
         }
-        try await SessionExtensionTests.waitUntil("one pending connection", timeout: .seconds(10)) {
+        try await SessionExtensionTests.waitUntil("one pending connection") {
             harness.listener.admission.pending == 1
         }
         let newcomer = try await harness.admittedClient(0)

@@ -17,6 +17,7 @@ public struct PeerListener: Sendable {
     private let registry: SessionRegistry
     private let handshakeTimeout: TimeAmount
     private let maxPending: Int
+    private let budget: PeerMemoryBudget
 
     /// Binds `host:port` (port 0: any free port).
     ///
@@ -24,11 +25,13 @@ public struct PeerListener: Sendable {
     ///   - handshakeTimeout: how long a new connection may take to send its handshake.
     ///   - maxPending: most connections accepted at once that have not sent their handshake yet;
     ///     more are closed at once.
+    ///   - budget: the process's budget for bytes held for peers (give the sessions' own, see
+    ///     ``SessionConfiguration/memoryBudget``).
     /// - Throws: when the address cannot be bound (in use, not local, no permission).
     public static func bind(
         host: String, port: UInt16, registry: SessionRegistry,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, handshakeTimeout: Duration = .seconds(10),
-        maxPending: Int = 64
+        maxPending: Int = 64, budget: PeerMemoryBudget = PeerMemoryBudget()
     ) async throws -> PeerListener {
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 128)
@@ -37,7 +40,7 @@ public struct PeerListener: Sendable {
             .childChannelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
             .bind(host: host, port: Int(port)) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addPeerWireCodec()
+                    try channel.pipeline.syncOperations.addPeerWireCodec(budget: budget)
                     try channel.pipeline.syncOperations.addHandler(PeerFrameBatcher())
                     return try Connection(
                         wrappingChannelSynchronously: channel, configuration: TorrentSession.channelConfiguration)
@@ -46,7 +49,7 @@ public struct PeerListener: Sendable {
         let bound = server.channel.localAddress?.port.map { UInt16(clamping: $0) } ?? port
         return PeerListener(
             host: host, port: bound, server: server, registry: registry, handshakeTimeout: TimeAmount(handshakeTimeout),
-            maxPending: maxPending)
+            maxPending: maxPending, budget: budget)
     }
 
     /// Accepts connections until ``close()``; each runs in a child task until it ends.
@@ -90,7 +93,7 @@ public struct PeerListener: Sendable {
                 pending.leave()
             }
         }
-        let (outbox, continuation) = AsyncStream<[PeerWireFrame]>.makeStream()
+        let outbox = PeerOutbox(budget: budget)
         let registry = self.registry
         let (owner, reason) = await PeerConnectionDriver.run(connection, outbox: outbox, known: nil) { handshake in
             timeout.cancel()
@@ -99,12 +102,12 @@ public struct PeerListener: Sendable {
                 throw PeerDropped(reason: "unknown info-hash")
             }
             let key = try await session.acceptIncoming(
-                handshake, address: address, channel: channel, outbox: continuation)
+                handshake, address: address, channel: channel, outbox: outbox)
             return PeerConnectionDriver.Admitted(session: session, key: key)
         }
         timeout.cancel()
         release()
-        continuation.finish()
+        outbox.finish()
         if let owner { await owner.session.peerClosed(owner.key, reason: reason) }
     }
 }

@@ -40,6 +40,9 @@ public struct SessionConfiguration: Sendable {
     /// clients keep exactly this many outstanding and refill about once a second (Transmission), so it
     /// bounds their download rate from us: 2000 blocks a second is about 33 MB/s.
     public var maxPeerRequests: Int = 2000
+    /// The bytes held for peers and their limits, shared by every session of a process and its listener:
+    /// a peer whose send queue passes the limit is not read from, and dropped if it does not drain.
+    public var memoryBudget = PeerMemoryBudget()
 
     /// Defaults with a fresh peer id.
     public init(

@@ -30,6 +30,7 @@ extension TorrentSession {
     /// Connects to `address` and runs the connection until it ends.
     func dial(_ address: PeerAddress) async {
         let maxFrame = PeerMessageDecoder.maxFrameLength(pieceCount: layout.pieceCount)
+        let budget = configuration.memoryBudget
         let channel: NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>
         do {
             channel = try await ClientBootstrap(group: group)
@@ -38,7 +39,7 @@ extension TorrentSession {
                 .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
                 .connect(host: address.hostString, port: Int(address.port)) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addPeerWireCodec(maxFrameLength: maxFrame)
+                        try channel.pipeline.syncOperations.addPeerWireCodec(maxFrameLength: maxFrame, budget: budget)
                         try channel.pipeline.syncOperations.addHandler(PeerFrameBatcher())
                         return try NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>(
                             wrappingChannelSynchronously: channel, configuration: Self.channelConfiguration)
@@ -68,8 +69,8 @@ extension TorrentSession {
 
     /// Registers the connection, then runs its writer and reader until either ends.
     func runConnection(_ channel: NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>, address: PeerAddress) async {
-        let (outbox, continuation) = AsyncStream<[PeerWireFrame]>.makeStream()
-        let key = register(address: address, channel: channel.channel, outbox: continuation)
+        let outbox = PeerOutbox(budget: configuration.memoryBudget)
+        let key = register(address: address, channel: channel.channel, outbox: outbox)
         let known = PeerConnectionDriver.Admitted(session: self, key: key)
         let (_, reason) = await PeerConnectionDriver.run(channel, outbox: outbox, known: known) { handshake in
             if let problem = await self.handshakeReceived(handshake, from: key) {
@@ -77,12 +78,12 @@ extension TorrentSession {
             }
             return known
         }
-        continuation.finish()
+        outbox.finish()
         peerClosed(key, reason: reason)
     }
 
     func register(
-        address: PeerAddress, channel: any Channel, outbox: AsyncStream<[PeerWireFrame]>.Continuation,
+        address: PeerAddress, channel: any Channel, outbox: PeerOutbox,
         source: PeerUpdate.Source? = nil
     )
         -> PeerKey

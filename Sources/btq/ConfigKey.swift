@@ -17,6 +17,8 @@ struct ConfigKey: Sendable {
         case integer
         /// Bytes per second, with K/M/G suffixes; 0 means no limit.
         case rate
+        /// Bytes, with K/M/G suffixes, at least ``minimum``.
+        case size
         /// A share ratio such as 1.5; 0 means no limit.
         case ratio
         /// Seconds, or with an s/m/h/d suffix; 0 means no limit.
@@ -62,6 +64,14 @@ struct ConfigKey: Sendable {
             guard let value = SettingText.rate(text) else {
                 throw ValidationError(
                     "\(name) must be bytes per second such as 2M, 512K or 0 (no limit), not '\(text)'.")
+            }
+            return String(value)
+        case .size:
+            guard let value = SettingText.rate(text) else {
+                throw ValidationError("\(name) must be bytes such as 4M, 512K or 1G, not '\(text)'.")
+            }
+            guard value >= minimum else {
+                throw ValidationError("\(name) must be at least \(minimum) bytes, not \(value).")
             }
             return String(value)
         case .ratio:

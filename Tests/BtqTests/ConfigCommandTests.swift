@@ -9,7 +9,7 @@ import Testing
         let listed = try btq.run(["config", "get"])
         #expect(listed.status == 0, "\(listed.stderr)")
         let lines = listed.stdout.split(separator: "\n")
-        #expect(lines.count == 10)
+        #expect(lines.count == 13)
         #expect(lines.dropFirst().allSatisfy { $0.hasSuffix("(default)") })
         #expect(lines.contains { $0.hasPrefix("max_active_downloads") && $0.contains(" 3 ") })
         #expect(try btq.run(["config", "get", "max_active_downloads"]).stdout == "3\n")
@@ -21,6 +21,11 @@ import Testing
         #expect(try btq.run(["config", "set", "stall_timeout", "060"]).status == 0)
         #expect(try btq.run(["config", "get", "stall_timeout"]).stdout == "60\n")
         #expect(try btq.run(["config", "set", "max_active_seeds", "0"]).status == 0)
+        #expect(try btq.run(["config", "get", "peer_send_queue_limit"]).stdout == "4194304\n")
+        #expect(try btq.run(["config", "set", "peer_send_queue_limit", "8M"]).status == 0)
+        #expect(try btq.run(["config", "get", "peer_send_queue_limit"]).stdout == "8388608\n")
+        #expect(try btq.run(["config", "set", "peer_drain_timeout", "1m"]).status == 0)
+        #expect(try btq.run(["config", "get", "peer_drain_timeout"]).stdout == "60\n")
         let all = try btq.run(["config"]).stdout.split(separator: "\n")
         #expect(all.contains { $0.hasPrefix("max_active_downloads") && $0.hasSuffix(" 5") })
         #expect(all.contains { $0.hasPrefix("max_active_seeds") && $0.hasSuffix(" 0") })
@@ -33,6 +38,7 @@ import Testing
     @Test(arguments: [
         ["set", "max_active_downloads", "0"], ["set", "max_active_downloads", "many"],
         ["set", "max_active_downloads", "2.5"], ["set", "max_active_seeds", "-1"], ["set", "stall_timeout", "9"],
+        ["set", "peer_send_queue_limit", "1K"], ["set", "peer_memory_limit", "lots"],
         ["set", "colour", "blue"], ["get", "colour"], ["unset", "colour"], ["set", "stall_timeout"],
     ])
     func badKeysAndValuesAreUsageErrors(_ arguments: [String]) throws {

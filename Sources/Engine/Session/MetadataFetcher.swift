@@ -38,7 +38,7 @@ public actor MetadataFetcher {
         let key: PeerKey
         let address: PeerAddress
         let channel: any Channel
-        let outbox: AsyncStream<[PeerWireFrame]>.Continuation
+        let outbox: PeerOutbox
         let connectedAt: ContinuousClock.Instant
         var handshaken = false
         var peerId: [UInt8]?
@@ -51,8 +51,7 @@ public actor MetadataFetcher {
         var lastKeepAliveSent: ContinuousClock.Instant
 
         func send(_ messages: [PeerMessage]) {
-            guard !messages.isEmpty else { return }
-            outbox.yield(messages.map(PeerWireFrame.message))
+            outbox.send(messages)
         }
     }
 
@@ -206,7 +205,7 @@ public actor MetadataFetcher {
         do {
             channel = try await PeerDialer.connect(
                 to: address, group: group, timeout: configuration.connectTimeout,
-                maxFrameLength: PeerMessageDecoder.defaultMaxFrameLength)
+                maxFrameLength: PeerMessageDecoder.defaultMaxFrameLength, budget: configuration.memoryBudget)
         } catch {
             candidates.closed(address, failed: true, now: .now)
             logger.debug("cannot connect to \(address): \(error)")
@@ -216,24 +215,25 @@ public actor MetadataFetcher {
     }
 
     private func runConnection(_ channel: NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>, address: PeerAddress) async {
-        let (outbox, continuation) = AsyncStream<[PeerWireFrame]>.makeStream()
+        let outbox = PeerOutbox(budget: configuration.memoryBudget)
         let key = PeerKey(nextKey)
         nextKey += 1
         let now = ContinuousClock.now
         addresses[key] = address
         connections[key] = Connection(
-            key: key, address: address, channel: channel.channel, outbox: continuation, connectedAt: now,
+            key: key, address: address, channel: channel.channel, outbox: outbox, connectedAt: now,
             lastKeepAliveSent: now)
         candidates.connected(address)
         let handshake = PeerHandshake(infoHash: wireHash, peerId: configuration.peerId, reserved: [.extensionProtocol])
-        continuation.yield([.handshake(handshake)])
+        outbox.send(PeerWireFrame.handshake(handshake))
         var reason = "closed by peer"
         do {
             try await channel.executeThenClose { inbound, outbound in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
-                        for await frames in outbox {
-                            try await outbound.write(contentsOf: frames)
+                        while let batch = await outbox.next() {
+                            try await outbound.write(contentsOf: batch.frames)
+                            outbox.written(batch)
                         }
                     }
                     group.addTask {
@@ -241,6 +241,7 @@ public actor MetadataFetcher {
                             if let problem = await self.received(batch, from: key) {
                                 throw PeerDropped(reason: problem)
                             }
+                            try await outbox.waitForRoom()
                         }
                     }
                     try await group.next()
@@ -250,7 +251,7 @@ public actor MetadataFetcher {
         } catch {
             reason = "\(error)"
         }
-        continuation.finish()
+        outbox.finish()
         connectionClosed(key, reason: reason)
     }
 

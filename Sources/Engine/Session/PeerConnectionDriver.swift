@@ -8,7 +8,8 @@ import Synchronization
 /// The writer reports written `piece` bytes back to the session (``TorrentSession/uploadWritten(_:bytes:)``),
 /// which bounds how much upload data waits in the outbox. The reader pauses between batches when a
 /// download rate limit is in debt, so a limited torrent stops reading its sockets and TCP slows the
-/// sender down.
+/// sender down; and while the outbox is over its budget (``PeerOutbox/waitForRoom()``), so a peer
+/// that does not read what we send stops being read from, and is dropped if it does not drain.
 enum PeerConnectionDriver {
     typealias Connection = NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>
 
@@ -24,7 +25,7 @@ enum PeerConnectionDriver {
     ///   - known: the owner, for an outgoing connection (registered before dialling finished).
     ///   - admit: checks the peer's handshake and returns its owner, or throws ``PeerDropped``.
     static func run(
-        _ channel: Connection, outbox: AsyncStream<[PeerWireFrame]>, known: Admitted?,
+        _ channel: Connection, outbox: PeerOutbox, known: Admitted?,
         admit: @escaping @Sendable (PeerHandshake) async throws -> Admitted
     ) async -> (owner: Admitted?, reason: String) {
         let owner = Box<Admitted?>(known)
@@ -33,14 +34,11 @@ enum PeerConnectionDriver {
             try await channel.executeThenClose { inbound, outbound in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
-                        for await frames in outbox {
-                            try await outbound.write(contentsOf: frames)
-                            let sent = frames.reduce(0) { total, frame in
-                                guard case .message(.piece(_, _, let block)) = frame else { return total }
-                                return total + block.readableBytes
-                            }
-                            if sent > 0, let admitted = owner.value.withLock({ $0 }) {
-                                await admitted.session.uploadWritten(admitted.key, bytes: sent)
+                        while let batch = await outbox.next() {
+                            try await outbound.write(contentsOf: batch.frames)
+                            outbox.written(batch)
+                            if batch.pieceBytes > 0, let admitted = owner.value.withLock({ $0 }) {
+                                await admitted.session.uploadWritten(admitted.key, bytes: batch.pieceBytes)
                             }
                         }
                     }
@@ -53,7 +51,7 @@ enum PeerConnectionDriver {
                         let admitted = try await admit(handshake)
                         owner.value.withLock { $0 = admitted }
                         first.removeFirst()
-                        try await pump(first, &batches, admitted)
+                        try await pump(first, &batches, admitted, outbox)
                     }
                     try await group.next()
                     group.cancelAll()
@@ -68,7 +66,7 @@ enum PeerConnectionDriver {
     /// Feeds batches to the session, performs the reader steps it returns, and obeys download limits.
     private static func pump(
         _ first: [PeerWireFrame], _ batches: inout NIOAsyncChannelInboundStream<[PeerWireFrame]>.AsyncIterator,
-        _ admitted: Admitted
+        _ admitted: Admitted, _ outbox: PeerOutbox
     ) async throws {
         let session = admitted.session
         let key = admitted.key
@@ -100,6 +98,7 @@ enum PeerConnectionDriver {
                 let wait = limits.reserveDownload(received)
                 if wait > .zero { try await Task.sleep(for: wait) }
             }
+            try await outbox.waitForRoom()
             guard let next = try await batches.next() else { break }
             batch = next
         }

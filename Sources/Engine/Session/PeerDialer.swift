@@ -9,7 +9,8 @@ enum PeerDialer {
 
     /// Connects to `address` and sets up the codec and batcher.
     static func connect(
-        to address: PeerAddress, group: any EventLoopGroup, timeout: Duration, maxFrameLength: Int
+        to address: PeerAddress, group: any EventLoopGroup, timeout: Duration, maxFrameLength: Int,
+        budget: PeerMemoryBudget? = nil
     ) async throws -> NIOAsyncChannel<[PeerWireFrame], PeerWireFrame> {
         try await ClientBootstrap(group: group)
             .connectTimeout(TimeAmount(timeout))
@@ -17,7 +18,7 @@ enum PeerDialer {
             .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
             .connect(host: address.hostString, port: Int(address.port)) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addPeerWireCodec(maxFrameLength: maxFrameLength)
+                    try channel.pipeline.syncOperations.addPeerWireCodec(maxFrameLength: maxFrameLength, budget: budget)
                     try channel.pipeline.syncOperations.addHandler(PeerFrameBatcher())
                     return try NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>(
                         wrappingChannelSynchronously: channel, configuration: channelConfiguration)

@@ -19,6 +19,7 @@ public struct PeerListener: Sendable {
     private let handshakeTimeout: TimeAmount
     /// The limits on who may connect, and the counts against them.
     let admission: IncomingAdmission
+    private let budget: PeerMemoryBudget
 
     /// Binds `host:port` (port 0: any free port).
     ///
@@ -28,11 +29,14 @@ public struct PeerListener: Sendable {
     ///     more are closed at once.
     ///   - maxPerAddress: most connections at once from one IP address, whatever torrent they are
     ///     for; more are closed at once.
+    ///   - budget: the process's budget for bytes held for peers (give the sessions' own, see
+    ///     ``SessionConfiguration/memoryBudget``).
     /// - Throws: when the address cannot be bound (in use, not local, no permission).
     public static func bind(
         host: String, port: UInt16, registry: SessionRegistry,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, handshakeTimeout: Duration = .seconds(10),
-        maxPending: Int = 64, maxPerAddress: Int = PeerListener.defaultMaxPerAddress
+        maxPending: Int = 64, maxPerAddress: Int = PeerListener.defaultMaxPerAddress,
+        budget: PeerMemoryBudget = PeerMemoryBudget()
     ) async throws -> PeerListener {
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 128)
@@ -41,7 +45,7 @@ public struct PeerListener: Sendable {
             .childChannelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
             .bind(host: host, port: Int(port)) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addPeerWireCodec()
+                    try channel.pipeline.syncOperations.addPeerWireCodec(budget: budget)
                     try channel.pipeline.syncOperations.addHandler(PeerFrameBatcher())
                     return try Connection(
                         wrappingChannelSynchronously: channel, configuration: TorrentSession.channelConfiguration)
@@ -50,7 +54,8 @@ public struct PeerListener: Sendable {
         let bound = server.channel.localAddress?.port.map { UInt16(clamping: $0) } ?? port
         return PeerListener(
             host: host, port: bound, server: server, registry: registry, handshakeTimeout: TimeAmount(handshakeTimeout),
-            admission: IncomingAdmission(limits: .init(maxPending: maxPending, maxPerAddress: maxPerAddress)))
+            admission: IncomingAdmission(limits: .init(maxPending: maxPending, maxPerAddress: maxPerAddress)),
+            budget: budget)
     }
 
     /// The default most connections at once from one IP address: a few torrents' worth from one
@@ -89,7 +94,7 @@ public struct PeerListener: Sendable {
         let channel = connection.channel
         let admission = self.admission
         let timeout = channel.eventLoop.scheduleTask(in: handshakeTimeout) { channel.close(promise: nil) }
-        let (outbox, continuation) = AsyncStream<[PeerWireFrame]>.makeStream()
+        let outbox = PeerOutbox(budget: budget)
         let registry = self.registry
         let (owner, reason) = await PeerConnectionDriver.run(connection, outbox: outbox, known: nil) { handshake in
             timeout.cancel()
@@ -98,12 +103,12 @@ public struct PeerListener: Sendable {
                 throw PeerDropped(reason: "unknown info-hash")
             }
             let key = try await session.acceptIncoming(
-                handshake, address: address, channel: channel, outbox: continuation)
+                handshake, address: address, channel: channel, outbox: outbox)
             return PeerConnectionDriver.Admitted(session: session, key: key)
         }
         timeout.cancel()
         admission.closed(ticket)
-        continuation.finish()
+        outbox.finish()
         if let owner { await owner.session.peerClosed(owner.key, reason: reason) }
     }
 }

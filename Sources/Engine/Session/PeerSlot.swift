@@ -6,7 +6,7 @@ struct PeerSlot {
     let address: PeerAddress
     let source: PeerUpdate.Source
     let channel: any Channel
-    let outbox: AsyncStream<[PeerWireFrame]>.Continuation
+    let outbox: PeerOutbox
     let connectedAt: ContinuousClock.Instant
     var machine: PeerConnectionStateMachine
     var pipeline = RequestPipeline(minimum: 16, maximum: 500)
@@ -25,12 +25,17 @@ struct PeerSlot {
 
     /// Queues frames for the peer's writer task.
     func send(_ frames: [PeerWireFrame]) {
-        guard !frames.isEmpty else { return }
-        outbox.yield(frames)
+        outbox.send(frames)
     }
 
+    /// Queues messages for the peer's writer task.
     func send(_ messages: [PeerMessage]) {
-        send(messages.map(PeerWireFrame.message))
+        outbox.send(messages)
+    }
+
+    /// Queues one message for the peer's writer task.
+    func send(_ message: PeerMessage) {
+        outbox.send(message)
     }
 }
 

@@ -44,6 +44,9 @@ public struct SessionConfiguration: Sendable {
     /// past it, a new address only takes the place of one that keeps failing. An address is forgotten
     /// after ``maxConnectAttempts`` failures in a row.
     public var maxPeerCandidates: Int = 3000
+    /// The bytes held for peers and their limits, shared by every session of a process and its listener:
+    /// a peer whose send queue passes the limit is not read from, and dropped if it does not drain.
+    public var memoryBudget = PeerMemoryBudget()
 
     /// Defaults with a fresh peer id.
     public init(

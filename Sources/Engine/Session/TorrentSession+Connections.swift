@@ -22,7 +22,8 @@ extension TorrentSession {
         do {
             channel = try await PeerDialer.connect(
                 to: address, group: group, timeout: configuration.connectTimeout,
-                maxFrameLength: PeerMessageDecoder.maxFrameLength(pieceCount: layout.pieceCount))
+                maxFrameLength: PeerMessageDecoder.maxFrameLength(pieceCount: layout.pieceCount),
+                budget: configuration.memoryBudget)
         } catch {
             candidates.closed(address, failed: true, now: .now)
             logger.debug("cannot connect to \(address): \(error)")
@@ -37,8 +38,8 @@ extension TorrentSession {
 
     /// Registers the connection, then runs its writer and reader until either ends.
     func runConnection(_ channel: NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>, address: PeerAddress) async {
-        let (outbox, continuation) = AsyncStream<[PeerWireFrame]>.makeStream()
-        let key = register(address: address, channel: channel.channel, outbox: continuation)
+        let outbox = PeerOutbox(budget: configuration.memoryBudget)
+        let key = register(address: address, channel: channel.channel, outbox: outbox)
         let known = PeerConnectionDriver.Admitted(session: self, key: key)
         let (_, reason) = await PeerConnectionDriver.run(channel, outbox: outbox, known: known) { handshake in
             if let problem = await self.handshakeReceived(handshake, from: key) {
@@ -46,12 +47,12 @@ extension TorrentSession {
             }
             return known
         }
-        continuation.finish()
+        outbox.finish()
         peerClosed(key, reason: reason)
     }
 
     func register(
-        address: PeerAddress, channel: any Channel, outbox: AsyncStream<[PeerWireFrame]>.Continuation,
+        address: PeerAddress, channel: any Channel, outbox: PeerOutbox,
         source: PeerUpdate.Source? = nil
     )
         -> PeerKey

@@ -11,7 +11,7 @@ extension TorrentSession {
     /// - Throws: ``PeerDropped`` saying why the connection is refused.
     func acceptIncoming(
         _ handshake: PeerHandshake, address: PeerAddress, channel: any Channel,
-        outbox: AsyncStream<[PeerWireFrame]>.Continuation
+        outbox: PeerOutbox
     ) throws -> PeerKey {
         guard seeding.acceptingIncoming, !stopRequested, failure == nil else {
             throw PeerDropped(reason: "torrent not running")

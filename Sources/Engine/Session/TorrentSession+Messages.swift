@@ -44,7 +44,7 @@ extension TorrentSession {
         case .peerRequested(let request):
             checkRequest(request, &slot)
         case .send(let reply):
-            slot.send([reply])
+            slot.send(reply)
         case .peerBitfield(let bitfield):
             availabilityChanged = true
             if bitfield.isFull {
@@ -61,7 +61,12 @@ extension TorrentSession {
                 picker.addAvailability(bitfield.indices)
             }
         case .peerHasPiece(let piece):
-            availabilityChanged = !slot.machine.amInterested
+            // One piece can only make us interested, and only when we want it: no scan of the others.
+            if !slot.machine.amInterested, !picker.isComplete, picker.wants(piece),
+                let message = slot.machine.setInterested(true)
+            {
+                slot.send(message)
+            }
             if slot.isSeed {
                 break
             }

@@ -1,7 +1,8 @@
 import NIOCore
 
 /// Most `piece` bytes waiting in a peer's outbox; beyond it the peer's blocks are read only as the
-/// socket takes the earlier ones.
+/// socket takes the earlier ones. At most half the peer's queue limit, so uploading alone never makes
+/// a peer that reads stop being read from.
 private let maxQueuedUploadBytes = 1 << 20
 
 extension TorrentSession {
@@ -10,7 +11,7 @@ extension TorrentSession {
     func checkRequest(_ request: BlockRequest, _ slot: inout PeerSlot) {
         let end = Int(request.begin) + Int(request.length)
         guard picker.has(request.piece), end <= layout.length(of: request.piece) else {
-            if let reject = slot.machine.refuse(request) { slot.send([reject]) }
+            if let reject = slot.machine.refuse(request) { slot.send(reject) }
             return
         }
     }
@@ -25,7 +26,7 @@ extension TorrentSession {
 
     private func canServe(_ slot: PeerSlot) -> Bool {
         slot.handshaken && !slot.machine.amChoking && !slot.machine.peerRequests.isEmpty
-            && slot.upload.queuedBytes < maxQueuedUploadBytes
+            && slot.upload.queuedBytes < min(maxQueuedUploadBytes, configuration.memoryBudget.peerQueueLimit / 2)
     }
 
     /// Reads and sends one block after another (through the read cache, after the upload limits) until

@@ -6,8 +6,11 @@ extension ChannelPipeline.SynchronousOperations {
     ///
     /// Must be called on the channel's event loop. A decoding error is fired down the pipeline as
     /// a ``PeerWireError``; the handler that receives it should close the connection.
-    public func addPeerWireCodec(maxFrameLength: Int = PeerMessageDecoder.defaultMaxFrameLength) throws {
-        try addHandler(PeerWireFramer(maxFrameLength: maxFrameLength))
+    /// Partly received frames count against `budget` when one is given.
+    public func addPeerWireCodec(
+        maxFrameLength: Int = PeerMessageDecoder.defaultMaxFrameLength, budget: PeerMemoryBudget? = nil
+    ) throws {
+        try addHandler(PeerWireFramer(maxFrameLength: maxFrameLength, budget: budget))
         try addHandler(PeerWireEncoder())
     }
 }

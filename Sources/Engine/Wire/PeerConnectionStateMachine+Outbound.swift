@@ -43,8 +43,8 @@ extension PeerConnectionStateMachine {
     public mutating func choke() -> [PeerMessage] {
         guard !amChoking else { return [] }
         amChoking = true
-        let rejected = configuration.fastExtension ? peerRequests.map(PeerMessage.rejectRequest) : []
-        peerRequests.removeAll()
+        let queued = peerRequests.removeAll()
+        let rejected = configuration.fastExtension ? queued.map(PeerMessage.rejectRequest) : []
         return [.choke] + rejected
     }
 
@@ -60,8 +60,7 @@ extension PeerConnectionStateMachine {
     /// meanwhile. `block` must hold exactly `request.length` bytes.
     public mutating func blockReady(for request: BlockRequest, block: ByteBuffer) -> PeerMessage? {
         precondition(block.readableBytes == Int(request.length), "a block must have the requested length")
-        guard let position = peerRequests.firstIndex(of: request) else { return nil }
-        peerRequests.remove(at: position)
+        guard peerRequests.remove(request) else { return nil }
         return .piece(index: request.piece, begin: request.begin, block: block)
     }
 }

@@ -3,8 +3,7 @@ extension PeerConnectionStateMachine {
     /// the end of a short piece): forgets it and returns the `reject request` to send under the Fast
     /// extension; `nil` without it (BEP 3 has no refusal) or when the request is not queued.
     public mutating func refuse(_ request: BlockRequest) -> PeerMessage? {
-        guard let position = peerRequests.firstIndex(of: request) else { return nil }
-        peerRequests.remove(at: position)
+        guard peerRequests.remove(request) else { return nil }
         return configuration.fastExtension ? .rejectRequest(request) : nil
     }
 }

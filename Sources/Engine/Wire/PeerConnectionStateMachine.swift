@@ -37,7 +37,7 @@ public struct PeerConnectionStateMachine: Sendable {
     /// Requests we sent that await a block (or, with the Fast extension, a reject).
     public internal(set) var outstandingRequests: Set<BlockRequest> = []
     /// Requests the peer made that we have not served yet, oldest first.
-    public internal(set) var peerRequests: [BlockRequest] = []
+    public internal(set) var peerRequests = PeerRequestQueue()
     /// Pieces the peer lets us request while it chokes us (BEP 6).
     public internal(set) var allowedFastPieces: Set<PieceIndex> = []
     /// When the last requested block arrived.
@@ -110,8 +110,7 @@ public struct PeerConnectionStateMachine: Sendable {
         case .piece(let index, let begin, let block):
             return receiveBlock(index: index, begin: begin, block: block, now: now)
         case .cancel(let request):
-            guard let position = peerRequests.firstIndex(of: request) else { return .none }
-            peerRequests.remove(at: position)
+            guard peerRequests.remove(request) else { return .none }
             return configuration.fastExtension ? .send(.rejectRequest(request)) : .peerCancelled(request)
         case .rejectRequest(let request):
             return receiveReject(request, now: now)
@@ -183,8 +182,17 @@ public struct PeerConnectionStateMachine: Sendable {
             request.length <= configuration.maxRequestLength, end <= UInt64(configuration.pieceLength)
         else { return .protocolViolation(.invalidRequest(request)) }
         let refused: ReceiveAction = configuration.fastExtension ? .send(.rejectRequest(request)) : .none
-        guard !amChoking, peerRequests.count < configuration.maxPeerRequests else { return refused }
+        // Requests that cross a choke are normal (BEP 3): refused, or ignored without the Fast extension.
+        guard !amChoking else { return refused }
         guard !peerRequests.contains(request) else { return .none }
+        guard peerRequests.count < configuration.maxPeerRequests else {
+            // We announce the limit (`reqq`); a peer past it is refused under the Fast extension and
+            // dropped without it, where a refusal does not exist and silence would stall it.
+            guard configuration.fastExtension else {
+                return .protocolViolation(.tooManyRequests(limit: configuration.maxPeerRequests))
+            }
+            return refused
+        }
         peerRequests.append(request)
         return .peerRequested(request)
     }

@@ -13,6 +13,7 @@ public struct PeerProtocolViolation: Error, Hashable, Sendable, CustomStringConv
         case unrequestedBlock(BlockRequest)
         case unrequestedReject(BlockRequest)
         case invalidRequest(BlockRequest)
+        case tooManyRequests(limit: Int)
     }
 
     private let base: Base
@@ -56,6 +57,10 @@ public struct PeerProtocolViolation: Error, Hashable, Sendable, CustomStringConv
     /// A request outside the torrent: piece out of range, empty, too long, or past the piece end.
     public static func invalidRequest(_ request: BlockRequest) -> Self { Self(.invalidRequest(request)) }
 
+    /// More requests queued than the limit we announced, on a connection without the Fast extension
+    /// (with it they are rejected instead).
+    public static func tooManyRequests(limit: Int) -> Self { Self(.tooManyRequests(limit: limit)) }
+
     /// A sentence for logs.
     public var description: String {
         switch base {
@@ -77,6 +82,8 @@ public struct PeerProtocolViolation: Error, Hashable, Sendable, CustomStringConv
             "reject for \(request), which was not requested"
         case .invalidRequest(let request):
             "request \(request) lies outside the torrent or exceeds the block size limit"
+        case .tooManyRequests(let limit):
+            "more than \(limit) requests queued without the Fast extension"
         }
     }
 }

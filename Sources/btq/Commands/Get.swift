@@ -78,7 +78,8 @@ struct Get: AsyncParsableCommand {
         var logger = Logger(label: "btq")
         logger.logLevel =
             ProcessInfo.processInfo.environment["BTQ_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
-        let configuration = SessionConfiguration(listenPort: port)
+        var configuration = SessionConfiguration(listenPort: port)
+        configuration.memoryBudget = TransferSettings(store: database).memoryBudget()
         let trackers = TrackerClient()
         let processRun = try ProcessRun(store: database)
         let addresses = peers.compactMap(PeerAddress.init(parsing:))
@@ -100,7 +101,8 @@ struct Get: AsyncParsableCommand {
         let registry = SessionRegistry()
         for job in jobs { registry.add(job.session) }
         let listener = await Listening.start(
-            host: bindAddress ?? settings.bindAddress, port: port, registry: registry)
+            host: bindAddress ?? settings.bindAddress, port: port, registry: registry,
+            budget: configuration.memoryBudget)
         defer { listener?.close() }
         let sessions = jobs.map(\.session)
         let trap = SignalTrap { _ in

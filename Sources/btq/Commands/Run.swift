@@ -67,11 +67,14 @@ struct Run: AsyncParsableCommand {
         let processRun = try ProcessRun(store: database)
         let port = self.port ?? settings.listenPort
         let registry = SessionRegistry()
+        var configuration = SessionConfiguration(listenPort: port)
+        configuration.memoryBudget = settings.memoryBudget()
         let listener = await Listening.start(
-            host: bindAddress ?? settings.bindAddress, port: port, registry: registry)
+            host: bindAddress ?? settings.bindAddress, port: port, registry: registry,
+            budget: configuration.memoryBudget)
         defer { listener?.close() }
         let runner = QueueRunner(
-            store: database, configuration: SessionConfiguration(listenPort: port), maxActive: maxActive,
+            store: database, configuration: configuration, maxActive: maxActive,
             peers: peers.compactMap(PeerAddress.init(parsing:)), maxPeersOverall: maxPeers, registry: registry,
             processRun: processRun,
             logger: logger)

@@ -5,9 +5,11 @@ import Foundation
 enum Listening {
     /// Binds `host:port` and runs the accept loop in a task; on failure prints why on stderr and
     /// returns `nil` (btq still works, by dialling peers only).
-    static func start(host: String, port: UInt16, registry: SessionRegistry) async -> PeerListener? {
+    static func start(
+        host: String, port: UInt16, registry: SessionRegistry, budget: PeerMemoryBudget
+    ) async -> PeerListener? {
         do {
-            let listener = try await PeerListener.bind(host: host, port: port, registry: registry)
+            let listener = try await PeerListener.bind(host: host, port: port, registry: registry, budget: budget)
             Task { await listener.run() }
             return listener
         } catch {

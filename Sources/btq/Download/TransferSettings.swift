@@ -24,6 +24,19 @@ extension ConfigKey {
         ConfigKey(
             name: TransferSettings.bindAddressKey, help: "address to listen on (`--bind-address` overrides it)",
             defaultValue: "0.0.0.0", minimum: 0, kind: .address),
+        ConfigKey(
+            name: TransferSettings.peerQueueLimitKey,
+            help: "bytes queued to send to one peer before it is not read from (K, M suffixes)",
+            defaultValue: String(PeerMemoryBudget.defaultPeerQueueLimit), minimum: 64 << 10, kind: .size),
+        ConfigKey(
+            name: TransferSettings.peerMemoryLimitKey,
+            help: "bytes held for all peers at once (send queues, partial frames) before the biggest are paused",
+            defaultValue: String(PeerMemoryBudget.defaultProcessLimit), minimum: 1 << 20, kind: .size),
+        ConfigKey(
+            name: TransferSettings.peerDrainTimeoutKey,
+            help: "seconds a peer over its send queue limit has to drain before it is dropped",
+            defaultValue: String(PeerMemoryBudget.defaultDrainTimeout.components.seconds), minimum: 1,
+            kind: .duration),
     ]
 }
 
@@ -37,6 +50,9 @@ struct TransferSettings: Equatable {
     static let listenPortKey = "listen_port"
     static let bindAddressKey = "bind_address"
     static let maxSeedsKey = "max_active_seeds"
+    static let peerQueueLimitKey = "peer_send_queue_limit"
+    static let peerMemoryLimitKey = "peer_memory_limit"
+    static let peerDrainTimeoutKey = "peer_drain_timeout"
 
     /// Global limits in bytes per second (0: none).
     var downloadRate: Int64 = 0
@@ -49,6 +65,10 @@ struct TransferSettings: Equatable {
     var bindAddress = "0.0.0.0"
     /// Torrents seeding at once (0: a finished download stops at once).
     var maxSeeds = 3
+    /// The limits of the process's ``PeerMemoryBudget`` (read once, when the daemon or `btq get` starts).
+    var peerQueueLimit = PeerMemoryBudget.defaultPeerQueueLimit
+    var peerMemoryLimit = PeerMemoryBudget.defaultProcessLimit
+    var peerDrainTimeout = PeerMemoryBudget.defaultDrainTimeout.components.seconds
 
     init() {}
 
@@ -61,6 +81,18 @@ struct TransferSettings: Equatable {
         listenPort = values[Self.listenPortKey].flatMap { UInt16($0) }.flatMap { $0 > 0 ? $0 : nil } ?? 6881
         bindAddress = values[Self.bindAddressKey].flatMap(SettingText.ipAddress) ?? "0.0.0.0"
         maxSeeds = values[Self.maxSeedsKey].flatMap { Int($0) }.map { max(0, $0) } ?? 3
+        let budget = PeerMemoryBudget()
+        peerQueueLimit = values[Self.peerQueueLimitKey].flatMap(SettingText.rate).map(Int.init) ?? budget.peerQueueLimit
+        peerMemoryLimit = values[Self.peerMemoryLimitKey].flatMap(SettingText.rate).map(Int.init) ?? budget.processLimit
+        peerDrainTimeout =
+            values[Self.peerDrainTimeoutKey].flatMap(SettingText.duration).map { max(1, $0) }
+            ?? budget.drainTimeout.components.seconds
+    }
+
+    /// A fresh budget for the process's peers with these limits.
+    func memoryBudget() -> PeerMemoryBudget {
+        PeerMemoryBudget(
+            peerQueueLimit: peerQueueLimit, processLimit: peerMemoryLimit, drainTimeout: .seconds(peerDrainTimeout))
     }
 }
 

@@ -135,7 +135,7 @@ import Testing
     /// A peer's `reqq` caps the requests kept outstanding at it; without one, the pipeline decides.
     @Test func requestQueueLengthCapsTheDepth() {
         let now = ContinuousClock.now
-        let (_, outbox) = AsyncStream<[PeerWireFrame]>.makeStream()
+        let outbox = PeerOutbox(budget: PeerMemoryBudget())
         var slot = PeerSlot(
             key: 0, address: PeerAddress(host: .ipv4(127, 0, 0, 1), port: 1), source: .manual,
             channel: EmbeddedChannel(), outbox: outbox, connectedAt: now,

@@ -14,20 +14,26 @@ import Testing
         let run: Task<TorrentSession.Outcome, Never>
         let configuration: SessionConfiguration
 
-        /// - Parameter knowsItsPort: whether the session is told its listening port (so it never dials
-        ///   127.0.0.1 at that port itself).
+        /// - Parameters:
+        ///   - knowsItsPort: whether the session is told its listening port (so it never dials
+        ///     127.0.0.1 at that port itself).
+        ///   - storage: its data (by default all of it: a seed).
+        ///   - budget: the memory budget of the session and listener.
         static func start(
-            _ fixture: SessionFixture, handshakeTimeout: Duration = .seconds(10), knowsItsPort: Bool = true
+            _ fixture: SessionFixture, handshakeTimeout: Duration = .seconds(10), knowsItsPort: Bool = true,
+            storage given: MemoryStorage? = nil, budget: PeerMemoryBudget = PeerMemoryBudget()
         ) async throws -> Seed {
-            let storage = try await fixture.filledStorage()
+            var storage = given
+            if storage == nil { storage = try await fixture.filledStorage() }
             let registry = SessionRegistry()
             let listener = try await PeerListener.bind(
-                host: "127.0.0.1", port: 0, registry: registry, handshakeTimeout: handshakeTimeout)
+                host: "127.0.0.1", port: 0, registry: registry, handshakeTimeout: handshakeTimeout, budget: budget)
             Task { await listener.run() }
             var configuration = TorrentSessionTests.quickConfiguration()
+            configuration.memoryBudget = budget
             if knowsItsPort { configuration.listenPort = listener.port }
             let session = TorrentSession(
-                metainfo: fixture.metainfo, storage: storage, configuration: configuration, stopWhenComplete: false)
+                metainfo: fixture.metainfo, storage: storage!, configuration: configuration, stopWhenComplete: false)
             registry.add(session)
             let run = Task { await session.run() }
             // Ready once its data is checked (peers that come earlier are refused).

@@ -181,8 +181,9 @@ private let scenarios: [Scenario] = [
         .receive(.request(b0), .peerRequested(b0)), .receive(.request(b1), .peerRequested(b1)),
         .receive(.request(b2), .send(.rejectRequest(b2)))),
     Scenario(
-        "the peer's request queue is bounded without Fast", maxPeerRequests: 1, .unchoke(.unchoke),
-        .receive(.request(b0), .peerRequested(b0)), .receive(.request(b1), .none)),
+        "the peer's request queue is bounded without Fast: past it the peer is dropped", maxPeerRequests: 1,
+        .unchoke(.unchoke), .receive(.request(b0), .peerRequested(b0)), .receive(.request(b0), .none),
+        .receive(.request(b1), violation(.tooManyRequests(limit: 1)))),
 ]
 
 @Suite struct PeerConnectionStateMachineTests {

@@ -35,7 +35,8 @@ public final class BtqStore: Sendable {
         try FileManager.default.createDirectory(
             at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         self.path = path
-        self.writer = try DatabasePool(path: path, configuration: Self.configuration())
+        // Several processes may open a new database at once: setting WAL mode does not wait for the lock.
+        self.writer = try Self.busyRetry.run { try DatabasePool(path: path, configuration: Self.configuration()) }
         try migrate(upTo: target)
     }
 
@@ -63,31 +64,35 @@ public final class BtqStore: Sendable {
             throw StoreError.unknownMigration(targetName, known: names)
         }
         let migrator = Self.migrator()
-        let needed = try writer.barrierWriteWithoutTransaction { db -> Bool in
-            let applied = try Self.recordedMigrations(db)
-            let unknown = applied.filter { !names.contains($0) }.sorted()
-            if !unknown.isEmpty {
-                throw StoreError.newerDatabase(path: path, unknownMigrations: unknown)
+        let retry = Self.busyRetry
+        let needed = try retry.run {
+            try writer.barrierWriteWithoutTransaction { db -> Bool in
+                let applied = try Self.recordedMigrations(db)
+                let unknown = applied.filter { !names.contains($0) }.sorted()
+                if !unknown.isEmpty {
+                    throw StoreError.newerDatabase(path: path, unknownMigrations: unknown)
+                }
+                // GRDB treats a target below what is applied as a programmer error; here it is a no-op.
+                let last = applied.compactMap { names.firstIndex(of: $0) }.max() ?? -1
+                return last < targetIndex
             }
-            // GRDB treats a target below what is applied as a programmer error; here it is a no-op.
-            let last = applied.compactMap { names.firstIndex(of: $0) }.max() ?? -1
-            return last < targetIndex
         }
         guard needed else { return }
         // Two btq processes opening a new database at once (a `btq get` and a `btq list`) both find the
         // migrations missing; the one that applies a migration second fails on what the first created. A
         // failed attempt is therefore retried: the migrator then reads what is applied again (waiting for
-        // the other process's transaction) and applies only the rest.
+        // the other process's transaction) and applies only the rest. Each such failure means another
+        // opener applied a migration, so there are at most as many as migrations.
         var attempts = 0
         while true {
             do {
-                try migrator.migrate(writer, upTo: targetName)
+                try retry.run { try migrator.migrate(writer, upTo: targetName) }
                 return
             } catch {
                 attempts += 1
-                let applied = try writer.read { try Self.recordedMigrations($0) }
+                let applied = try retry.run { try writer.read { try Self.recordedMigrations($0) } }
                 if names[...targetIndex].allSatisfy(applied.contains) { return }
-                if attempts >= 3 { throw error }
+                if attempts > targetIndex + 1 { throw error }
             }
         }
     }
@@ -103,6 +108,10 @@ public final class BtqStore: Sendable {
     }
 
     // MARK: - Internals
+
+    /// Retries opening steps that SQLite refuses at once when another connection holds a lock, within the
+    /// busy timeout.
+    static let busyRetry = BusyRetry(timeout: .milliseconds(Int64(busyTimeout * 1000)))
 
     private static func configuration() -> Configuration {
         var configuration = Configuration()

@@ -1,5 +1,9 @@
+import Engine
 import Foundation
+import Store
 import Testing
+
+@testable import btq
 
 /// `btq verify` through the real executable: a full recheck that corrects the recorded progress.
 @Suite struct VerifyCommandTests {
@@ -18,8 +22,11 @@ import Testing
         let counts = try #require(Self.pieces(in: first.stdout))
         #expect(counts.valid == counts.total && counts.total > 1, "\(first.stdout)")
         let row = try #require(try QueueCommandTests.json(try btq.run(["list", "--json"]).stdout) as? [[String: Any]])
-        #expect(row.first?["state"] as? String == "completed")
+        // Complete, and queued as a seed: `btq run` seeds it; only the seed limits make it `completed`.
+        #expect(row.first?["state"] as? String == "queued")
         #expect(row.first?["bytes_done"] as? Int == 370_000)
+        #expect(try BtqStore(path: btq.database).torrent(id: 1)?.completedAt != nil)
+        #expect(try btq.run(["history", "1"]).stdout.contains("all wanted data found by a recheck"))
 
         // One byte of a.bin changes: exactly one piece fails, the torrent goes back to the queue.
         let path = btq.folder.appendingPathComponent("src/content/a.bin").path
@@ -43,6 +50,33 @@ import Testing
             history.stdout.contains("full recheck: \(counts.total) of \(counts.total) pieces valid"),
             "\(history.stdout)")
         #expect(history.stdout.contains("1 recorded piece(s) found bad"), "\(history.stdout)")
+    }
+
+    /// A paused torrent stays paused whatever the check finds; found complete, it is a seed once resumed.
+    @Test func verifyKeepsAPausedTorrentPaused() throws {
+        let btq = try BtqProcess()
+        defer { btq.cleanUp() }
+        let torrent = try QueueCommandTests.makeTorrent(btq, name: "content", files: ["a.bin": 100_000])
+        let dir = btq.folder.appendingPathComponent("src").path
+        #expect(try btq.run(["add", torrent, "--dir", dir, "--paused"]).status == 0)
+        #expect(try btq.run(["verify", "1", "--quiet"]).status == 0)
+        let store = try BtqStore(path: btq.database)
+        #expect(try store.torrent(id: 1)?.state == .paused)
+        #expect(try store.torrent(id: 1)?.completedAt != nil)
+        #expect(try btq.run(["resume", "1"]).status == 0)
+        #expect(try store.torrent(id: 1)?.state == .queued)
+        #expect(try store.seedCandidates(limit: 5).map(\.id) == [1])
+    }
+
+    /// The state after a recheck, from the state before it.
+    @Test(arguments: [
+        (TorrentState?.none, true, TorrentState.queued), (.queued, true, .queued), (.seeding, true, .queued),
+        (.downloading, true, .queued), (.error, true, .queued), (.completed, true, .completed),
+        (.paused, true, .paused), (.queued, false, .queued), (.completed, false, .queued), (.paused, false, .paused),
+        (.seeding, false, .queued),
+    ])
+    func nextStateAfterARecheck(_ before: TorrentState?, _ complete: Bool, _ expected: TorrentState) {
+        #expect(RecheckVerdict.nextState(before: before, isComplete: complete) == expected)
     }
 
     @Test func verifyOfAnUnknownTorrentFails() throws {

@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 
 @testable import Store
@@ -70,19 +71,44 @@ import Testing
         #expect(try cli.torrents().count == 1)
     }
 
-    /// Several processes opening a new database at once (here: connections on four threads) all end up
-    /// with it migrated; none fails on a migration another one applied first.
+    /// Several openers of a new database at once (here: eight connections on eight threads, released
+    /// together), then of the existing one, all end up with it migrated: none fails on a migration another
+    /// one applied first, nor on the lock taken to switch a new database to WAL mode (SQLite does not wait
+    /// for that one). Fifty rounds. Processes do the same in `BtqTests.ConcurrentOpeningTests`.
     @Test func openingANewDatabaseAtOnceFromSeveralPlaces() throws {
-        for _ in 0..<5 {
+        for _ in 0..<50 {
             let directory = try TemporaryDirectory()
             let path = directory.file("btq.sqlite")
-            let outcomes = concurrentMap(Array(0..<4)) { _ in
-                Result { try BtqStore(path: path).appliedMigrations() }
-            }
-            for outcome in outcomes {
-                #expect(try outcome.get() == BtqStore.migrationNames)
+            for _ in 0..<2 {
+                let outcomes = Self.atOnce(8) { Result { try BtqStore(path: path).appliedMigrations() } }
+                for outcome in outcomes {
+                    #expect(try outcome.get() == BtqStore.migrationNames)
+                }
             }
         }
+    }
+
+    /// Runs `body` on `count` threads of their own, released together; its results in thread order.
+    static func atOnce<T: Sendable>(_ count: Int, _ body: @escaping @Sendable () -> T) -> [T] {
+        let results = Collected<T>()
+        let ready = DispatchGroup()
+        let done = DispatchGroup()
+        let start = DispatchSemaphore(value: 0)
+        for index in 0..<count {
+            ready.enter()
+            done.enter()
+            Thread.detachNewThread {
+                ready.leave()
+                start.wait()
+                let result = body()
+                results.values.withLock { $0[index] = result }
+                done.leave()
+            }
+        }
+        ready.wait()
+        for _ in 0..<count { start.signal() }
+        done.wait()
+        return results.values.withLock { all in (0..<count).map { all[$0]! } }
     }
 
     @Test func aSecondWriterWaitsForTheFirst() async throws {
@@ -102,4 +128,9 @@ import Testing
         #expect(ContinuousClock.now - started >= .milliseconds(300))
         #expect(try cli.torrents().map(\.queuePosition) == [0, 1])
     }
+}
+
+/// Results gathered from several threads.
+private final class Collected<T: Sendable>: Sendable {
+    let values = Mutex<[Int: T]>([:])
 }

@@ -26,7 +26,7 @@ extension TorrentSession {
             extensions[ExtensionHandshake.utPex] = LocalExtensionID.pex
         }
         return ExtensionHandshake(
-            extensions: extensions, clientName: Self.clientName, listenPort: configuration.listenPort,
+            extensions: extensions, clientName: Self.clientName, listenPort: configuration.advertisedPort,
             requestQueueLength: slot.machine.configuration.maxPeerRequests,
             metadataSize: sharesWithPeers ? metainfo.infoBytes.count : nil,
             yourIP: slot.address.compact.map { Array($0.dropLast(2)) }, uploadOnly: picker.isComplete)

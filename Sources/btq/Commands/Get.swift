@@ -28,8 +28,13 @@ struct Get: AsyncParsableCommand {
         name: .customLong("peer"), help: ArgumentHelp("Also connect to this peer; repeatable.", valueName: "host:port"))
     var peers: [String] = []
 
-    @Option(name: .long, help: "The TCP port to listen on for peers, announced to trackers.")
-    var port: UInt16 = 6881
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The TCP port to listen on for peers (default: the setting listen_port, else 6881); when it is taken, "
+                + "the first free one of the 10 after it, else any free port. The port bound is printed and announced.")
+    )
+    var port: UInt16?
 
     @Option(
         name: .long,
@@ -58,7 +63,7 @@ struct Get: AsyncParsableCommand {
         if let only, FileSelection.parse(only) == nil {
             throw ValidationError("--only '\(only)' is not a comma-separated list of file indexes.")
         }
-        guard port > 0 else { throw ValidationError("--port must be 1...65535.") }
+        if let port, port == 0 { throw ValidationError("--port must be 1...65535.") }
         if let bindAddress, SettingText.ipAddress(bindAddress) == nil {
             throw ValidationError("--bind-address '\(bindAddress)' is not a numeric IPv4 or IPv6 address.")
         }
@@ -78,8 +83,17 @@ struct Get: AsyncParsableCommand {
         var logger = Logger(label: "btq")
         logger.logLevel =
             ProcessInfo.processInfo.environment["BTQ_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
-        var configuration = SessionConfiguration(listenPort: port)
-        configuration.memoryBudget = TransferSettings(store: database).memoryBudget()
+        let settings = TransferSettings(store: database)
+        let budget = settings.memoryBudget()
+        // Peers may connect to us while we download: we upload what we have. The listener is bound first,
+        // so that trackers (and the metadata fetch of magnet links) are told the port actually bound.
+        let registry = SessionRegistry()
+        let listener = await Listening.start(
+            host: bindAddress ?? settings.bindAddress, port: port ?? settings.listenPort, registry: registry,
+            budget: budget)
+        defer { listener?.close() }
+        var configuration = SessionConfiguration(listenPort: Listening.announcedPort(listener))
+        configuration.memoryBudget = budget
         let trackers = TrackerClient()
         let processRun = try ProcessRun(store: database)
         let addresses = peers.compactMap(PeerAddress.init(parsing:))
@@ -87,7 +101,6 @@ struct Get: AsyncParsableCommand {
         let (records, fetchedPeers) = try await fetchMetadata(
             added, store: database, configuration: configuration, trackers: trackers, peers: addresses,
             logger: logger)
-        let settings = TransferSettings(store: database)
         let limiters = RateLimiters()
         limiters.apply(settings)
         let jobs = try records.map { record in
@@ -97,13 +110,7 @@ struct Get: AsyncParsableCommand {
                 limits: limiters.limits(own: try database.rateLimits(torrentId: record.id)),
                 logger: logger)
         }
-        // Peers may connect to us while we download: we upload what we have.
-        let registry = SessionRegistry()
         for job in jobs { registry.add(job.session) }
-        let listener = await Listening.start(
-            host: bindAddress ?? settings.bindAddress, port: port, registry: registry,
-            budget: configuration.memoryBudget)
-        defer { listener?.close() }
         let sessions = jobs.map(\.session)
         let trap = SignalTrap { _ in
             for session in sessions { Task { await session.stop() } }

@@ -29,8 +29,10 @@ struct Run: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help:
-            "The TCP port to listen on for peers, announced to trackers (default: the setting listen_port, else 6881).")
+        help: ArgumentHelp(
+            "The TCP port to listen on for peers (default: the setting listen_port, else 6881); when it is taken, "
+                + "the first free one of the 10 after it, else any free port. The port bound is printed and announced.")
+    )
     var port: UInt16?
 
     @Option(
@@ -73,6 +75,7 @@ struct Run: AsyncParsableCommand {
             host: bindAddress ?? settings.bindAddress, port: port, registry: registry,
             budget: configuration.memoryBudget)
         defer { listener?.close() }
+        configuration.listenPort = Listening.announcedPort(listener)
         let runner = QueueRunner(
             store: database, configuration: configuration, maxActive: maxActive,
             peers: peers.compactMap(PeerAddress.init(parsing:)), maxPeersOverall: maxPeers, registry: registry,

@@ -12,8 +12,9 @@ struct Verify: AsyncParsableCommand {
             next download, pieces found good are kept. Blocks of unfinished pieces are dropped (they \
             cannot be checked one by one). Without a running `btq run` the check happens here, with \
             progress; with one, the daemon does it (the torrent's downloading stops meanwhile) and this \
-            command waits for its result. Afterwards a complete torrent is completed, an incomplete one \
-            queued, and a paused one stays paused.
+            command waits for its result. Afterwards a paused torrent stays paused and a completed one \
+            completed; any other complete torrent is a seed (queued: `btq run` seeds it within the seed \
+            limits), an incomplete one is queued to download.
             """
     )
 
@@ -51,9 +52,7 @@ struct Verify: AsyncParsableCommand {
                     throw error
                 }
                 line?.end()
-                if !result.isComplete { try database.markIncomplete(torrentId: record.id) }
-                let next: TorrentState = previous == .paused ? .paused : result.isComplete ? .completed : .queued
-                try database.setState(torrentId: record.id, next)
+                try RecheckVerdict.record(result, of: record, before: previous, in: database)
                 print(CheckJob.summary(record, result))
             } catch {
                 FileHandle.standardError.write(Data("btq: #\(record.id) \(record.name): \(error)\n".utf8))

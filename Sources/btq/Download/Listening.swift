@@ -3,19 +3,42 @@ import Foundation
 
 /// Opens the process's listening socket for incoming peers.
 enum Listening {
-    /// Binds `host:port` and runs the accept loop in a task; on failure prints why on stderr and
-    /// returns `nil` (btq still works, by dialling peers only).
+    /// Binds `host:port`, else one of the next ports (``ListenPortFallback``), else any free port, runs
+    /// the accept loop in a task and prints the address bound on stderr (`listening on HOST:PORT`). When
+    /// nothing can be bound it prints why and returns `nil`: btq still works by dialling peers, and
+    /// announces port 0 (no incoming connections), never a port nobody listens on.
     static func start(
         host: String, port: UInt16, registry: SessionRegistry, budget: PeerMemoryBudget
     ) async -> PeerListener? {
+        let fallback = ListenPortFallback(preferred: port)
         do {
-            let listener = try await PeerListener.bind(host: host, port: port, registry: registry, budget: budget)
+            let bound = try await fallback.bind { candidate in
+                try await PeerListener.bind(host: host, port: candidate, registry: registry, budget: budget)
+            }
+            let listener = bound.value
             Task { await listener.run() }
+            var line = "btq: listening on \(Self.address(host, listener.port))"
+            if let failure = bound.preferredFailure {
+                line += " (port \(port) is not available: \(failure))"
+            }
+            FileHandle.standardError.write(Data((line + "\n").utf8))
             return listener
         } catch {
             FileHandle.standardError.write(
-                Data("btq: cannot listen on \(host):\(port) (\(error)); only outgoing connections\n".utf8))
+                Data(
+                    "btq: cannot listen on \(host) (\(error)); only outgoing connections, and no port announced\n"
+                        .utf8))
             return nil
         }
+    }
+
+    /// The port to announce to trackers and peers: the one bound, or 0 (none) without a listener.
+    static func announcedPort(_ listener: PeerListener?) -> UInt16 {
+        listener?.port ?? 0
+    }
+
+    /// `host:port`, with brackets around an IPv6 address.
+    static func address(_ host: String, _ port: UInt16) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 }

@@ -130,8 +130,9 @@ actor QueueRunner {
             try store.addSeedingSeconds(torrentId: id, entry.seedClock.takeUnsaved())
             switch outcome {
             case .completed:
-                // Complete, and stopped by the runner (seed limit, no seed slot) or by the user.
-                if let current, current.isRemoved || current.state == .paused {
+                // Complete, and stopped by the runner (seed limit, no seed slot) or by the user (a pause, a
+                // removal, or `btq verify`: its check starts now and decides the state).
+                if let current, current.isRemoved || current.state == .paused || current.state == .checking {
                     onChange("stopped #\(id) \(name)")
                 } else {
                     let state = entry.endState ?? .completed
@@ -287,8 +288,9 @@ actor QueueRunner {
             guard let record = try store.torrent(id: id), !record.isRemoved, record.state == .checking else { continue }
             switch result {
             case .success(let outcome):
-                if !outcome.isComplete { try store.markIncomplete(torrentId: id) }
-                try store.setState(torrentId: id, outcome.isComplete ? .completed : .queued)
+                // Back where the user had it (read from the history: `btq verify` put it in `checking`).
+                let before = try store.stateBeforeChecking(torrentId: id)
+                try RecheckVerdict.record(outcome, of: record, before: before, in: store)
                 onChange(CheckJob.summary(record, outcome))
             case .failure(let error):
                 try store.setState(torrentId: id, .error, error: "recheck failed: \(error)")

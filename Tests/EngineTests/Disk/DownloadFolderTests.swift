@@ -82,6 +82,23 @@ import Testing
         }
     }
 
+    @Test func aTorrentsSymlinkThatWouldLeadOutsideIsNotLeftInPlace() async throws {
+        try await Self.withTrap { save, outside in
+            // Someone made t/out a link to the outside folder; the torrent's link points through it.
+            try FileManager.default.createSymbolicLink(atPath: save + "/t/out", withDestinationPath: outside)
+            let files = makeFiles(
+                [("t/data", 6), ("t/links/through", 0), ("t/links/inside", 0)],
+                links: [1: "t/out/secret", 2: "t/data"])
+            let storage = FileStorage(
+                saveFolder: save, files: files, layout: PieceLayout(pieceLength: 16_384, totalLength: 6))
+            try await storage.prepare()
+            #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: save + "/t/links/through")) == nil)
+            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: save + "/t/links/inside") == "../data")
+            #expect(FileManager.default.contents(atPath: outside + "/secret") == Data("secret".utf8))
+            await storage.close()
+        }
+    }
+
     @Test func removingNeverFollowsALinkOut() async throws {
         try await Self.withTrap { save, outside in
             let folder = DownloadFolder(path: save)

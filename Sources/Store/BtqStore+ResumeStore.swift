@@ -23,6 +23,15 @@ extension BtqStore: ResumeStore {
                 verified: stored?.verified ?? Bitfield(count: pieceCount),
                 durableVerified: stored?.durable,
                 checkpointAt: (row[4] as Int64?).map(Timestamp.init(rawValue:)),
+                recordedAt: try Int64.fetchOne(
+                    db,
+                    sql: """
+                        SELECT max(at) FROM (
+                            SELECT updated_at AS at FROM piece_bitfields WHERE torrent_id = ?1
+                            UNION ALL SELECT updated_at FROM block_masks WHERE torrent_id = ?1)
+                        """,
+                    arguments: [torrentId]
+                ).map(Timestamp.init(rawValue:)),
                 totals: TransferTotals(downloaded: row[1], uploaded: row[2], wasted: row[3]))
             let masks = try Row.fetchCursor(
                 db, sql: "SELECT piece_index, block_count, mask, durable_mask FROM block_masks WHERE torrent_id = ?",
@@ -85,7 +94,8 @@ extension BtqStore: ResumeStore {
 
     /// Makes each checkpoint's snapshot the torrent's durable progress and stamps its checkpoint time, in
     /// one transaction (see ``ResumeStore/commitCheckpoint(_:at:)``). Block masks not in a snapshot lose
-    /// their durable copy; a snapshot whose piece count differs from the torrent's is refused.
+    /// their durable copy; a snapshot whose piece count differs from the torrent's is refused. Record times
+    /// (`updated_at`) are left alone: they tell progress recorded after the checkpoint's time apart.
     public func commitCheckpoint(_ checkpoints: [DurableCheckpoint], at time: Timestamp) throws {
         try writer.write { db in
             for checkpoint in checkpoints {
@@ -104,8 +114,10 @@ extension BtqStore: ResumeStore {
                         VALUES (?, ?, ?, ?, ?)
                         ON CONFLICT (torrent_id) DO UPDATE SET durable = excluded.durable
                         """,
+                    // A new row holds nothing but what the checkpoint vouches for: recorded before its time.
                     arguments: [
-                        id, pieceCount, Data(checkpoint.verified.bytes), Data(checkpoint.verified.bytes), time.rawValue,
+                        id, pieceCount, Data(checkpoint.verified.bytes), Data(checkpoint.verified.bytes),
+                        time.rawValue - 1,
                     ])
                 try db.execute(sql: "UPDATE block_masks SET durable_mask = NULL WHERE torrent_id = ?", arguments: [id])
                 let setMask = try db.cachedStatement(

@@ -169,4 +169,29 @@ import Testing
         #expect(!fm.fileExists(atPath: dir.appendingPathComponent("content/sub").path))
         #expect(fm.fileExists(atPath: dir.appendingPathComponent("content/unrelated.txt").path))
     }
+
+    @Test func removeDeleteDataNeverFollowsALinkOutOfTheFolder() throws {
+        let btq = try BtqProcess()
+        defer { btq.cleanUp() }
+        let torrent = try Self.makeTorrent(btq)
+        let fm = FileManager.default
+        let dir = btq.folder.appendingPathComponent("downloads")
+        let secret = try btq.write("outside/secret.bin", Array("secret".utf8))
+        let kept = try btq.write("outside-dir/b.txt", Array("keep".utf8))
+        try fm.createDirectory(at: dir.appendingPathComponent("content"), withIntermediateDirectories: true)
+        // The torrent's file is a link to a file outside; its folder is a link to a folder outside.
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("content/a.bin").path, withDestinationPath: secret)
+        try fm.createSymbolicLink(
+            atPath: dir.appendingPathComponent("content/sub").path,
+            withDestinationPath: btq.folder.appendingPathComponent("outside-dir").path)
+        #expect(try btq.run(["add", torrent, "--dir", dir.path, "--paused"]).status == 0)
+        let removed = try btq.run(["remove", "1", "--delete-data"])
+        #expect(removed.status == 0, "\(removed.stderr)")
+        // The link in the file's place is deleted, not what it points to; the linked folder is not entered.
+        #expect(fm.contents(atPath: secret) == Data("secret".utf8))
+        #expect(fm.contents(atPath: kept) == Data("keep".utf8))
+        #expect((try? fm.destinationOfSymbolicLink(atPath: dir.appendingPathComponent("content/a.bin").path)) == nil)
+        #expect(removed.stderr.contains("sub/b.txt"))
+        #expect(removed.stdout.contains("1 file(s) deleted"))
+    }
 }

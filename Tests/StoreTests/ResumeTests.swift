@@ -113,6 +113,34 @@ import Testing
         #expect(state.durableBlockMasks == [1: Bitfield(pattern: "1000")!])
     }
 
+    @Test func theLastRecordTimeIsKeptApartFromTheCheckpointTime() throws {
+        let store = try Self.store()
+        #expect(try store.resumeState(torrentId: 1)?.recordedAt == nil)
+        let before = Timestamp.now
+        try store.saveProgress(
+            ProgressBatch(torrents: [TorrentProgress(torrentId: 1, blockMasks: [1: Bitfield(pattern: "1000")!])]))
+        let masked = try #require(try store.resumeState(torrentId: 1)?.recordedAt)
+        #expect(masked >= before && masked <= Timestamp.now)
+        // A checkpoint whose snapshot was taken after that record: the record time stays before it (the new
+        // bitfield row it writes is dated just before it).
+        let checkpointAt = Timestamp(rawValue: masked.rawValue + 1)
+        try store.commitCheckpoint(
+            [
+                DurableCheckpoint(
+                    torrentId: 1, verified: Bitfield(count: 10), blockMasks: [1: Bitfield(pattern: "1000")!])
+            ],
+            at: checkpointAt)
+        var state = try #require(try store.resumeState(torrentId: 1))
+        #expect(state.checkpointAt == checkpointAt)
+        #expect(try #require(state.recordedAt) < checkpointAt)
+        // A verified piece recorded later is newer than the checkpoint; the checkpoint time does not move.
+        while Timestamp.now <= checkpointAt {}
+        try store.saveProgress(ProgressBatch(torrents: [TorrentProgress(torrentId: 1, pieces: [0: true])]))
+        state = try #require(try store.resumeState(torrentId: 1))
+        #expect(state.checkpointAt == checkpointAt)
+        #expect(try #require(state.recordedAt) > checkpointAt)
+    }
+
     @Test func aCheckpointDropsDurableMasksItDoesNotVouchFor() throws {
         let store = try Self.store()
         try store.saveProgress(

@@ -40,13 +40,16 @@ final class FileDescriptorCache: @unchecked Sendable {
     /// Runs `body` with a descriptor of `file`, opening it with `open(writable)` on a miss.
     ///
     /// A read-only descriptor is reopened when `writable` is needed. `closedError` is thrown after
-    /// ``closeAll()``. Marks the file dirty when `writable`.
+    /// ``closeAll()``. When `writable`, the file is marked written (in every ``WrittenSet``) after `body`
+    /// returns or throws, under the same lock ``take(_:)`` takes: a consumer that takes the file has seen
+    /// every write that finished before, and a write still under way when it takes is left for its next
+    /// take (a sync never vouches for a write it may have started before).
     func withDescriptor<R>(
         file: Int, writable: Bool, closedError: @autoclosure () -> any Error,
         open: (_ writable: Bool) throws -> Int32, body: (Int32) throws -> R
     ) throws -> R {
         let descriptor = try checkOut(file: file, writable: writable, closedError: closedError(), open: open)
-        defer { checkIn(file: file, descriptor: descriptor) }
+        defer { checkIn(file: file, descriptor: descriptor, written: writable) }
         return try body(descriptor)
     }
 
@@ -65,8 +68,9 @@ final class FileDescriptorCache: @unchecked Sendable {
         lock.withLock { writtenSince.removeValue(forKey: set) ?? [] }
     }
 
-    /// Puts files back into `set` (after a failed sync).
-    func restore(_ files: Set<Int>, to set: WrittenSet) {
+    /// Marks `files` as written for `set` alone (data another process left unsynced must be synced at the
+    /// next flush).
+    func mark(_ files: Set<Int>, in set: WrittenSet) {
         lock.withLock { writtenSince[set, default: []].formUnion(files) }
     }
 
@@ -89,9 +93,6 @@ final class FileDescriptorCache: @unchecked Sendable {
         defer { lock.unlock() }
         guard !isClosed else { throw closedError() }
         clock += 1
-        if writable {
-            for set in WrittenSet.allCases { writtenSince[set, default: []].insert(file) }
-        }
         if var entry = entries[file] {
             if entry.writable || !writable {
                 entry.users += 1
@@ -112,9 +113,12 @@ final class FileDescriptorCache: @unchecked Sendable {
         return descriptor
     }
 
-    private func checkIn(file: Int, descriptor: Int32) {
+    private func checkIn(file: Int, descriptor: Int32, written: Bool) {
         lock.lock()
         defer { lock.unlock() }
+        if written {
+            for set in WrittenSet.allCases { writtenSince[set, default: []].insert(file) }
+        }
         guard var entry = entries[file], entry.descriptor == descriptor else {
             Glibc.close(descriptor)  // a private descriptor
             return

@@ -2,7 +2,8 @@ import Glibc
 
 extension FileStorage {
     /// The size and modification time of each of the torrent's regular files that exists on disk (pad
-    /// files, symlinks and unsafe paths are left out), for the check at start.
+    /// files, symlinks and unsafe paths are left out, and nothing is looked up outside the download
+    /// folder), for the check at start.
     public func currentFileStats() async -> [FileIndex: FileStat]? {
         let indices = files.indices.map { FileIndex($0) }
         return await (try? executor.run { self.statSync(indices) }) ?? [:]
@@ -19,13 +20,20 @@ extension FileStorage {
         return indices.compactMap { stats[$0] }
     }
 
+    /// True when `file` is a regular file inside the download folder with at least one allocated block
+    /// (see ``FileProbe``).
+    public func hasAllocatedData(_ file: FileIndex) -> Bool {
+        guard paths[file.value] != nil else { return false }
+        return FileProbe.hasAllocatedData(folder.status(files[file.value].path))
+    }
+
     private func statSync(_ indices: [FileIndex]) -> [FileIndex: FileStat] {
         var stats: [FileIndex: FileStat] = [:]
         for index in indices {
             let file = files[index.value]
-            guard !file.isPad, file.symlinkTarget == nil, let path = paths[index.value] else { continue }
-            var info = stat()
-            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            guard !file.isPad, file.symlinkTarget == nil, paths[index.value] != nil,
+                let info = folder.status(file.path), (info.st_mode & S_IFMT) == S_IFREG
+            else { continue }
             let nanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
             stats[index] = FileStat(index: index, size: Int64(info.st_size), modificationTimeNanoseconds: nanoseconds)
         }

@@ -1,14 +1,16 @@
 import Crypto
 import Foundation
 import Glibc
+import Synchronization
 
 /// ``PieceStorage`` over the torrent's files in a download folder, with `pread`/`pwrite`.
 ///
 /// No memory mapping: file pages stay in the kernel's page cache, not in the process's resident set.
 /// Every system call runs on a ``BlockingExecutor`` (by default the shared ``BlockingIOPool``), never
 /// on the caller's thread. Open files are kept in a bounded LRU cache (64 by default). Paths are
-/// checked twice: each component when the storage is created, and the real path of each parent folder
-/// when a file is opened, so a symlinked folder cannot lead a write outside the download folder.
+/// checked twice: each component when the storage is created, and when a file is opened or created it is
+/// resolved beneath the download folder (``DownloadFolder``), so neither a symlinked folder nor a link
+/// in a file's place can lead outside it, and only regular files are used.
 public final class FileStorage: PieceStorage {
     /// The piece geometry.
     public let layout: PieceLayout
@@ -16,6 +18,8 @@ public final class FileStorage: PieceStorage {
     public let saveFolder: String
     /// The piece-to-file map.
     public let map: FileSpanMap
+    /// The download folder, through which every file is opened, created or checked.
+    public let folder: DownloadFolder
 
     let files: [TorrentFile]
     /// The absolute path of each file, or `nil` when its path is unsafe (then every use throws).
@@ -28,6 +32,13 @@ public final class FileStorage: PieceStorage {
     let writeLock = NSLock()
     /// Page-aligned writes that bypass the page cache (used with `writeLock` held).
     let direct = DirectWrites()
+    /// The first sync that failed. Linux reports a failed write-back once, to the next `fdatasync`, and
+    /// may drop the pages it could not write; later syncs then succeed although the data is gone. So a
+    /// failure is kept: every later ``flush()`` throws it, and no checkpoint vouches for this storage's
+    /// writes again (the session stops the torrent; the next start rechecks what was not durable).
+    let syncFailure = Mutex<StorageError?>(nil)
+    /// Injected faults (tests only).
+    let faults: FileStorageFaults?
 
     /// The size of the buffer ``hashPiece(_:)`` reads through.
     static let hashChunk = 256 * 1024
@@ -38,12 +49,24 @@ public final class FileStorage: PieceStorage {
     ///   - saveFolder: the download folder; relative paths are taken from the current directory.
     ///   - maxOpenFiles: how many descriptors stay open when idle.
     ///   - executor: where the blocking calls run.
-    public init(
+    public convenience init(
         saveFolder: String, files: [TorrentFile], layout: PieceLayout, maxOpenFiles: Int = 64,
         executor: any BlockingExecutor = BlockingIOPool.shared
     ) {
+        self.init(
+            saveFolder: saveFolder, files: files, layout: layout, maxOpenFiles: maxOpenFiles, executor: executor,
+            faults: nil)
+    }
+
+    /// Creates a storage with injected faults (tests).
+    init(
+        saveFolder: String, files: [TorrentFile], layout: PieceLayout, maxOpenFiles: Int = 64,
+        executor: any BlockingExecutor = BlockingIOPool.shared, faults: FileStorageFaults?
+    ) {
+        self.faults = faults
         let folder = Self.absolute(saveFolder)
         self.saveFolder = folder
+        self.folder = DownloadFolder(path: folder)
         self.layout = layout
         self.files = files
         self.map = FileSpanMap(files: files, layout: layout)
@@ -109,6 +132,7 @@ public final class FileStorage: PieceStorage {
             if span.isPad { continue }
             let chunk = UnsafeRawBufferPointer(rebasing: buffer[position..<position + span.length])
             try withDescriptor(span.file, writable: true) { descriptor in
+                if let code = faults?.beforeWrite?(span.file) { throw self.error(code, .write, span.file) }
                 let code =
                     direct.write(file: span.file.value, through: descriptor, chunk, at: span.fileOffset)
                     ?? POSIXFile.writeAll(descriptor, chunk, at: span.fileOffset) ?? 0
@@ -158,24 +182,37 @@ public final class FileStorage: PieceStorage {
         }
     }
 
-    /// `fdatasync`s every file written since the last flush.
+    /// `fdatasync`s every file written since the last flush: every write that finished before this call
+    /// is durable when it returns. After a failed sync it throws that failure for ever (see
+    /// ``syncFailure``).
     public func flush() async throws {
+        if let failure = syncFailure.withLock({ $0 }) { throw failure }
         let dirty = cache.take(.unsynced)
         guard !dirty.isEmpty else { return }
         try await executor.run {
-            var remaining = dirty
             for file in dirty.sorted() {
                 do {
                     try self.withDescriptor(FileIndex(file), writable: false) { descriptor in
-                        if fdatasync(descriptor) != 0 { throw self.error(errno, .sync, FileIndex(file)) }
+                        let code =
+                            self.faults?.sync?(FileIndex(file), descriptor)
+                            ?? (fdatasync(descriptor) == 0 ? 0 : errno)
+                        if code != 0 { throw self.error(code, .sync, FileIndex(file)) }
                     }
-                    remaining.remove(file)
-                } catch {
-                    self.cache.restore(remaining, to: .unsynced)
-                    throw error
+                } catch let failure as StorageError {
+                    self.syncFailure.withLock { $0 = $0 ?? failure }
+                    throw failure
                 }
             }
         }
+    }
+
+    /// Makes the next ``flush()`` sync the files of `pieces` though this storage did not write them.
+    public func requireSync(of pieces: [PieceIndex]) async {
+        var files = Set<Int>()
+        for piece in pieces {
+            for span in map.spans(piece: piece) where !span.isPad { files.insert(span.file.value) }
+        }
+        cache.mark(files, in: .unsynced)
     }
 
     /// Write-behind and drop-behind (``POSIXFile/writeBehind(_:)``) for each file written since the

@@ -71,23 +71,6 @@ enum POSIXFile {
         }
     }
 
-    /// The canonical absolute path of an existing path (symlinks resolved), or `nil`.
-    static func realPath(_ path: String) -> String? {
-        guard let resolved = Glibc.realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
-    }
-
-    /// The `st_mode` of `path` without following a final symlink, or `nil` when it does not exist.
-    static func linkMode(_ path: String) -> mode_t? {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return nil }
-        return info.st_mode
-    }
-
     /// True when `mode` describes a directory.
     static func isDirectory(_ mode: mode_t) -> Bool { mode & S_IFMT == S_IFDIR }
-
-    /// True when `mode` describes a symbolic link.
-    static func isSymlink(_ mode: mode_t) -> Bool { mode & S_IFMT == S_IFLNK }
 }

@@ -42,6 +42,10 @@ public protocol PieceStorage: Sendable {
     /// flush).
     func flush() async throws
 
+    /// Makes the next ``flush()`` also sync the data of `pieces`, which this storage did not write: an
+    /// earlier process wrote it and stopped before syncing it, and the journal still trusts it.
+    func requireSync(of pieces: [PieceIndex]) async
+
     /// Starts writing out, without waiting, what was written since the last call (write-behind), and
     /// lets go of cached data already written out, so the next ``flush()`` has little left to wait for
     /// and a download does not fill the page cache. Errors surface at the next ``flush()``.
@@ -67,6 +71,9 @@ extension PieceStorage {
 
     /// Nothing buffered by a kernel: nothing to start.
     public func startWriteback() async {}
+
+    /// Nothing buffered by a kernel: nothing to sync.
+    public func requireSync(of pieces: [PieceIndex]) async {}
 
     public func write(piece: PieceIndex, from buffer: PieceBuffer) async throws {
         try await write(piece: piece, begin: 0, bytes: Array(buffer.readable))

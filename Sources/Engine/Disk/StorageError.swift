@@ -13,6 +13,7 @@ public struct StorageError: Error, Hashable, Sendable, CustomStringConvertible {
             case permissionDenied = "permission denied"
             case missingFile = "file missing"
             case outsideSaveFolder = "path outside the download folder"
+            case notRegularFile = "not a regular file"
             case unexpectedEndOfFile = "file shorter than expected"
             case closed = "storage closed"
             case ioFailure = "i/o error"
@@ -28,6 +29,9 @@ public struct StorageError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let missingFile = Reason(base: .missingFile)
         /// A path would resolve outside the download folder; nothing was touched.
         public static let outsideSaveFolder = Reason(base: .outsideSaveFolder)
+        /// Something other than a regular file (a symlink, FIFO, device or folder) is where the torrent's
+        /// file should be; it was left alone.
+        public static let notRegularFile = Reason(base: .notRegularFile)
         /// A read hit the end of a file before the expected length (the file was truncated).
         public static let unexpectedEndOfFile = Reason(base: .unexpectedEndOfFile)
         /// The storage was used after ``PieceStorage/close()``.
@@ -51,6 +55,7 @@ public struct StorageError: Error, Hashable, Sendable, CustomStringConvertible {
             case sync
             case createLink = "create link"
             case check
+            case remove
         }
         fileprivate let base: Base
 
@@ -72,6 +77,8 @@ public struct StorageError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let createLink = Operation(base: .createLink)
         /// Checking a path before using it.
         public static let check = Operation(base: .check)
+        /// Deleting a file or folder.
+        public static let remove = Operation(base: .remove)
 
         /// A short English phrase.
         public var description: String { base.rawValue }

@@ -35,13 +35,24 @@ public struct ResumePolicy: Hashable, Sendable {
     /// Every earlier run stopped cleanly: the latest progress and the recorded file times stand.
     public static let cleanHistory = ResumePolicy()
 
-    /// True when the machine may have lost power after a torrent's last durable checkpoint: a run of an
-    /// earlier boot stopped uncleanly after it. Only the durable view of the progress is then trusted.
-    public func distrustsLatestProgress(checkpointAt: Timestamp?) -> Bool {
-        guard let bootId else { return false }
+    /// True when a power loss may have taken progress recorded after the torrent's last durable
+    /// checkpoint: only the durable view of the progress is then trusted.
+    ///
+    /// The rule (DESIGN.md, persistence invariant 3): a checkpoint is stamped with the time its snapshot
+    /// was taken, before its sync (`checkpointAt`), and the journal stamps what it records (`recordedAt`,
+    /// the torrent's last record of verified pieces or block masks). Progress recorded before the
+    /// checkpoint's time was synced by it and stands. Progress recorded at or after it (or with no
+    /// checkpoint at all) may exist only in the page cache of the machine that recorded it: it is distrusted
+    /// when a run of an earlier boot stopped uncleanly (the machine may have lost power) after having
+    /// started by then (within ``writeSlack``, against clock steps). A run's heartbeat tells nothing of what
+    /// was recorded and when, so it plays no part.
+    public func distrustsLatestProgress(checkpointAt: Timestamp?, recordedAt: Timestamp?) -> Bool {
+        guard let bootId, let recordedAt else { return false }
+        if let checkpointAt, recordedAt < checkpointAt { return false }
+        let slack = writeSlack.components.seconds * 1000
         return uncleanStops.contains { stop in
             guard let other = stop.bootId, other != bootId else { return false }
-            return checkpointAt.map { stop.lastSeenAt >= $0 } ?? true
+            return stop.startedAt.rawValue <= recordedAt.rawValue + slack
         }
     }
 

@@ -15,8 +15,11 @@ public struct ResumeState: Hashable, Sendable {
     public var blockMasks: [PieceIndex: Bitfield]
     /// Finished blocks as of the last durable checkpoint (only pieces that had any then).
     public var durableBlockMasks: [PieceIndex: Bitfield]
-    /// When the last durable checkpoint of this torrent was committed.
+    /// When the snapshot of the last durable checkpoint was taken (before its sync): progress recorded
+    /// from then on is not vouched for by it.
     public var checkpointAt: Timestamp?
+    /// When verified pieces or block masks were last recorded (`nil` when never).
+    public var recordedAt: Timestamp?
     /// Recorded sizes and modification times, for the files that have a record.
     public var files: [FileStat]
     /// Lifetime byte counters.
@@ -26,7 +29,8 @@ public struct ResumeState: Hashable, Sendable {
     public init(
         torrentId: Int64, verified: Bitfield, durableVerified: Bitfield? = nil,
         blockMasks: [PieceIndex: Bitfield] = [:], durableBlockMasks: [PieceIndex: Bitfield] = [:],
-        checkpointAt: Timestamp? = nil, files: [FileStat] = [], totals: TransferTotals = TransferTotals()
+        checkpointAt: Timestamp? = nil, recordedAt: Timestamp? = nil, files: [FileStat] = [],
+        totals: TransferTotals = TransferTotals()
     ) {
         self.torrentId = torrentId
         self.verified = verified
@@ -34,6 +38,7 @@ public struct ResumeState: Hashable, Sendable {
         self.blockMasks = blockMasks
         self.durableBlockMasks = durableBlockMasks
         self.checkpointAt = checkpointAt
+        self.recordedAt = recordedAt
         self.files = files
         self.totals = totals
     }

@@ -109,6 +109,12 @@ extension TorrentSession {
         for (piece, mask) in journaledMasks where masks[piece] == nil && !picker.has(piece) {
             changedMasks[piece] = Bitfield(count: mask.count)
         }
+        if durabilityLost {
+            // After a failed sync nothing newly written can be made durable: no new progress is recorded
+            // (pieces found bad still are).
+            changedMasks = [:]
+            unsavedPieces = unsavedPieces.filter { !$0.value }
+        }
         var peerUpdates: [(PeerKey, PeerUpdate)] = []
         for (key, slot) in peers
         where slot.downloadedUnsaved > 0 || slot.hashFailuresUnsaved > 0 || slot.upload.uploadedUnsaved > 0 {
@@ -164,20 +170,66 @@ extension TorrentSession {
 
     /// Syncs the files written since the last checkpoint, then makes what was journaled before the sync
     /// durable.
+    ///
+    /// The checkpoint is stamped with the time its snapshot was taken, before the sync: whatever the
+    /// journal records from then on is newer than the checkpoint, which is how the next start tells
+    /// what a power loss may have taken (``ResumePolicy/distrustsLatestProgress(checkpointAt:recordedAt:)``).
+    /// A failed sync is never retried into a success: see ``syncFailed(_:)``.
     func checkpoint() async {
-        guard let resume, let torrentId else { return }
+        guard let resume, let torrentId, !durabilityLost else { return }
         let snapshot = DurableCheckpoint(torrentId: torrentId, verified: journaledVerified, blockMasks: journaledMasks)
         guard snapshot != lastCheckpoint else { return }
+        let takenAt = Timestamp.now
         let clock = ContinuousClock()
         let started = clock.now
         do {
             try await storage.flush()
-            try resume.commitCheckpoint([snapshot], at: .now)
+        } catch {
+            syncFailed(error)
+            return
+        }
+        do {
+            try resume.commitCheckpoint([snapshot], at: takenAt)
             lastCheckpoint = snapshot
             checkpointCount += 1
             checkpointTime += clock.now - started
         } catch {
+            // The files were synced; only the record failed. The next checkpoint records a newer snapshot.
             logger.warning("durable checkpoint failed, will retry: \(error)")
         }
+    }
+
+    /// A sync failed: what was written since the last good checkpoint may never reach the disk, and no
+    /// later sync would say so (Linux reports a failed write-back once). No checkpoint is committed from
+    /// now on; the journal goes back to the last checkpoint (pieces verified since are recorded as
+    /// unverified with all their blocks written, so the next start hashes them from the files); the torrent
+    /// stops with the error.
+    func syncFailed(_ error: any Error) {
+        durabilityLost = true
+        let base =
+            lastCheckpoint
+            ?? DurableCheckpoint(torrentId: torrentId ?? 0, verified: Bitfield(count: layout.pieceCount))
+        // Pieces verified but not journaled yet go back too: they are written, not durable.
+        var latest = journaledVerified
+        for (piece, isVerified) in unsavedPieces where isVerified { latest.set(piece.value) }
+        let rollback = base.rollback(verified: latest, masks: journaledMasks, layout: layout)
+        if !rollback.isEmpty, let resume, let torrentId {
+            var pieces: [PieceIndex: Bool] = [:]
+            for piece in rollback.unverified { pieces[piece] = false }
+            do {
+                try resume.saveProgress(
+                    ProgressBatch(torrents: [
+                        TorrentProgress(torrentId: torrentId, pieces: pieces, blockMasks: rollback.masks)
+                    ]))
+                journaledVerified = rollback.verified
+                journaledMasks = rollback.journaledMasks
+                for piece in rollback.unverified { unsavedPieces[piece] = nil }
+            } catch {
+                logger.error("recording the rollback to the last checkpoint failed: \(error)")
+            }
+        }
+        fail(
+            "cannot sync to disk: \(error); \(rollback.unverified.count) piece(s) verified since the last durable"
+                + " checkpoint will be checked again")
     }
 }

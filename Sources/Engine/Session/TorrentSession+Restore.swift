@@ -23,9 +23,19 @@ extension TorrentSession {
             totals = state.totals
             journaledVerified = state.verified
             journaledMasks = state.blockMasks
+            let durable = state.durableVerified.flatMap { $0.count == layout.pieceCount ? $0 : nil }
+            lastCheckpoint = DurableCheckpoint(
+                torrentId: state.torrentId, verified: durable ?? Bitfield(count: layout.pieceCount),
+                blockMasks: state.durableBlockMasks)
             findings = await check(state)
         }
         try await storage.prepare()
+        if let lastCheckpoint, !findings.distrustedLatest {
+            // Progress an earlier run recorded after its last checkpoint, trusted now (no power loss since),
+            // may still be only in the page cache: the next checkpoint syncs its files, though this run may
+            // never write them.
+            await storage.requireSync(of: Self.notDurable(findings, durable: lastCheckpoint))
+        }
         let nothingRecorded = findings.verified.isNone && findings.masks.isEmpty && findings.recheck.isEmpty
         if nothingRecorded, findings.missingFiles.isEmpty {
             // Nothing recorded: data may still be there. Check what exists.
@@ -72,7 +82,7 @@ extension TorrentSession {
     /// Compares the recorded progress with the files on disk.
     private func check(_ state: ResumeState) async -> RestoreFindings {
         var findings = RestoreFindings(verified: state.verified, masks: state.blockMasks)
-        if resumePolicy.distrustsLatestProgress(checkpointAt: state.checkpointAt) {
+        if resumePolicy.distrustsLatestProgress(checkpointAt: state.checkpointAt, recordedAt: state.recordedAt) {
             let durable = state.durableVerified ?? Bitfield(count: layout.pieceCount)
             findings.distrustedLatest = true
             findings.verified = durable.count == layout.pieceCount ? durable : Bitfield(count: layout.pieceCount)
@@ -122,6 +132,20 @@ extension TorrentSession {
             }
         }
         return findings
+    }
+
+    /// The pieces whose trusted progress (verified, to be rechecked, or blocks of it) goes beyond the
+    /// durable checkpoint.
+    static func notDurable(_ findings: RestoreFindings, durable: DurableCheckpoint) -> [PieceIndex] {
+        var pieces = Set<PieceIndex>()
+        let trusted = findings.verified.setIndices.map { PieceIndex($0) } + findings.recheck
+        for piece in trusted where !(piece.value < durable.verified.count && durable.verified.contains(piece.value)) {
+            pieces.insert(piece)
+        }
+        for (piece, mask) in findings.masks where !mask.isNone && durable.blockMasks[piece] != mask {
+            pieces.insert(piece)
+        }
+        return pieces.sorted()
     }
 
     private func recordRestore(_ findings: RestoreFindings, rechecked: Int, valid: Int, restoredBlocks: Int) {

@@ -50,11 +50,11 @@ extension TorrentSession {
         var candidates: [PieceIndex] = []
         var existing: [Bool] = []
         for (index, file) in metainfo.files.enumerated() {
-            guard !file.isPad, file.length > 0, let path = storage.path(of: FileIndex(index)) else {
+            guard !file.isPad, file.length > 0, storage.path(of: FileIndex(index)) != nil else {
                 existing.append(true)
                 continue
             }
-            existing.append(FileProbe.hasAllocatedData(path: path))
+            existing.append(storage.hasAllocatedData(FileIndex(index)))
         }
         for piece in layout.pieces {
             if map.spans(piece: piece).allSatisfy({ $0.isPad || existing[$0.file.value] }) {

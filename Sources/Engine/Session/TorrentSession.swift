@@ -66,8 +66,10 @@ public actor TorrentSession {
     var journaledVerified: Bitfield
     /// Block masks as the resume store has them.
     var journaledMasks: [PieceIndex: Bitfield] = [:]
-    /// The last durable checkpoint committed by this session.
+    /// The last durable checkpoint: committed by this session, or found at start.
     var lastCheckpoint: DurableCheckpoint?
+    /// A sync failed: no checkpoint may be committed by this session any more (see ``syncFailed(_:)``).
+    var durabilityLost = false
     /// True once ``restoreProgress()`` has run.
     var restored = false
     /// ``restoreProgress()`` found wanted pieces missing.
@@ -297,14 +299,16 @@ public actor TorrentSession {
     }
 
     /// Writes out every block still in memory, journals it, syncs the files and commits a durable
-    /// checkpoint: a clean stop leaves nothing to redo.
+    /// checkpoint: a clean stop leaves nothing to redo (a failed sync makes it a failure).
     private func finish(_ outcome: Outcome) async -> Outcome {
         resumeStartWaiters()
         await waitForStores()
         await journal(everything: true)
         await checkpoint()
         logger.info("\(journalReport())")
-        // The caller records the outcome as a state change (with its event) in the queue.
+        // The caller records the outcome as a state change (with its event) in the queue. A sync that failed
+        // at the end turns any outcome into that failure: nothing since the last checkpoint is durable.
+        if durabilityLost, let failure, outcome != .failed(failure) { return .failed(failure) }
         return outcome
     }
 }

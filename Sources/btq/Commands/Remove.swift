@@ -54,35 +54,31 @@ struct Remove: ParsableCommand {
     }
 }
 
-/// Deletes a torrent's files from its save folder, then the folders it made that are left empty.
+/// Deletes a torrent's files from its save folder, then the folders it made that are left empty. Every
+/// name is unlinked in its parent folder resolved beneath the save folder with no symlink on the way
+/// (``DownloadFolder``): a symlink is deleted, never what it points to, and nothing outside is touched.
 enum DataDeleter {
     static func delete(files: [FileRecord], of record: TorrentRecord) -> (removed: Int, failures: [String]) {
-        let root = URL(fileURLWithPath: record.saveDirectory).standardizedFileURL
+        let folder = DownloadFolder(path: record.saveDirectory)
         var removed = 0
         var failures: [String] = []
-        var folders = Set<String>()
+        var folders = Set<[String]>()
         for file in files where !file.isPad {
-            let url = root.appendingPathComponent(file.path).standardizedFileURL
-            // Paths are sanitized when added; this is a second fence against leaving the folder.
-            guard url.path.hasPrefix(root.path + "/") else { continue }
-            var components = file.path.split(separator: "/").dropLast()
-            while !components.isEmpty {
-                folders.insert(root.appendingPathComponent(components.joined(separator: "/")).path)
-                components = components.dropLast()
+            let components = file.path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            var parents = Array(components.dropLast())
+            while !parents.isEmpty {
+                folders.insert(parents)
+                parents.removeLast()
             }
-            guard (try? FileManager.default.attributesOfItem(atPath: url.path)) != nil else { continue }
             do {
-                try FileManager.default.removeItem(at: url)
-                removed += 1
+                if try folder.removeFile(components) { removed += 1 }
             } catch {
-                failures.append("\(url.path): \(error.localizedDescription)")
+                failures.append("\(error)")
             }
         }
         // Deepest first, and only when empty: a folder the user put other things in stays.
-        for folder in folders.sorted(by: { $0.count > $1.count }) {
-            if let contents = try? FileManager.default.contentsOfDirectory(atPath: folder), contents.isEmpty {
-                try? FileManager.default.removeItem(atPath: folder)
-            }
+        for components in folders.sorted(by: { $0.count > $1.count }) {
+            folder.removeFolderIfEmpty(components)
         }
         return (removed, failures)
     }

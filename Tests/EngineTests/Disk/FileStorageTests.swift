@@ -293,18 +293,36 @@ struct FileStorageTests {
     @Test func aFullDiskIsReported() async throws {
         try await withTemporaryFolder { folder in
             let files = makeFiles([("full/a", 100)])
+            // The device fails the write with ENOSPC (a /dev/full node in the file's place is no longer opened:
+            // only regular files are).
             let storage = FileStorage(
-                saveFolder: folder, files: files, layout: PieceLayout(pieceLength: 16_384, totalLength: 100))
+                saveFolder: folder, files: files, layout: PieceLayout(pieceLength: 16_384, totalLength: 100),
+                faults: FileStorageFaults(beforeWrite: { _ in ENOSPC }))
             try await storage.prepare()
-            // Replace the file by a /dev/full device node (character device 1:7), which fails every
-            // write with ENOSPC. Needs CAP_MKNOD; without it there is nothing to observe.
-            unlink(folder + "/full/a")
-            guard mknod(folder + "/full/a", S_IFCHR | 0o666, dev_t(0x107)) == 0 else { return }
             let error = await #expect(throws: StorageError.self) {
                 try await storage.write(piece: 0, begin: 0, bytes: [1])
             }
             #expect(error?.reason == .diskFull)
             #expect(error?.operation == .write)
+            #expect(error?.path == folder + "/full/a")
+            await storage.close()
+        }
+    }
+
+    @Test func aDeviceNodeInAFilesPlaceIsNotOpened() async throws {
+        try await withTemporaryFolder { folder in
+            let files = makeFiles([("full/a", 100)])
+            let storage = FileStorage(
+                saveFolder: folder, files: files, layout: PieceLayout(pieceLength: 16_384, totalLength: 100))
+            try await storage.prepare()
+            // A /dev/full node (character device 1:7). Needs CAP_MKNOD; without it there is nothing to observe.
+            unlink(folder + "/full/a")
+            guard mknod(folder + "/full/a", S_IFCHR | 0o666, dev_t(0x107)) == 0 else { return }
+            let error = await #expect(throws: StorageError.self) {
+                try await storage.write(piece: 0, begin: 0, bytes: [1])
+            }
+            #expect(error?.reason == .notRegularFile)
+            #expect(error?.path == folder + "/full/a")
             await storage.close()
         }
     }

@@ -9,7 +9,7 @@ struct PieceVerifierTests {
         for (index, file) in SampleTorrent.files.enumerated() where !file.isPad && !skipped.contains(index) {
             let path = folder + "/" + file.path.joined(separator: "/")
             try FileManager.default.createDirectory(
-                atPath: FileStorage.parent(of: path), withIntermediateDirectories: true)
+                atPath: folder + "/" + file.path.dropLast().joined(separator: "/"), withIntermediateDirectories: true)
             #expect(FileManager.default.createFile(atPath: path, contents: Data(SampleTorrent.file(index))))
         }
     }

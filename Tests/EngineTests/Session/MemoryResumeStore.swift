@@ -32,6 +32,7 @@ final class MemoryResumeStore: ResumeStore, @unchecked Sendable {
         lock.withLock {
             transactionCount += 1
             for progress in batch.torrents where progress.torrentId == state.torrentId {
+                if !progress.pieces.isEmpty || !progress.blockMasks.isEmpty { state.recordedAt = .now }
                 for (piece, verified) in progress.pieces {
                     state.verified.set(piece.value, to: verified)
                     if verified {

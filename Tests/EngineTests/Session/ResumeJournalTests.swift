@@ -102,6 +102,7 @@ import Testing
                 state.verified = Bitfield(pattern: "1111")!
                 state.durableVerified = Bitfield(pattern: "1100")!
                 state.checkpointAt = Timestamp(rawValue: 1_000_000)
+                state.recordedAt = Timestamp(rawValue: 1_002_000)
             }
             let crash = ResumePolicy.UncleanStop(
                 bootId: "earlier boot", startedAt: Timestamp(rawValue: 900_000),

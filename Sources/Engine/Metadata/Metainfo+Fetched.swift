@@ -3,7 +3,9 @@ extension Metainfo {
     /// `info` (kept byte for byte, so the info-hashes hold) and the magnet's trackers, one tier each
     /// as libtorrent does.
     ///
-    /// - Throws: ``MetainfoError`` when the info dictionary is not a valid torrent's.
+    /// - Throws: ``MetainfoError`` when the info dictionary is not a valid torrent's, or when `info`
+    ///   holds more than that one dictionary (the bytes after it would otherwise land in the wrapper
+    ///   `.torrent`, and the info-hash of the result would not be that of `info`).
     public init(fetchedInfo info: [UInt8], trackers: [String]) throws {
         var torrent: [UInt8] = Array("d".utf8)
         let encoder = BencodeEncoder()
@@ -17,5 +19,12 @@ extension Metainfo {
         }
         torrent += Array("4:info".utf8) + info + Array("e".utf8)
         try self.init(bytes: torrent)
+        // The info value starts where `info` does, so it is all of `info` exactly when the lengths agree.
+        guard infoBytes.count == info.count else {
+            throw MetainfoError(
+                .invalidBencoding,
+                "the fetched info dictionary is followed by \(info.count - infoBytes.count) more bytes",
+                bencodeError: BencodeError(.trailingData, at: infoBytes.count))
+        }
     }
 }

@@ -1,0 +1,51 @@
+import Engine
+import FuzzSupport
+
+/// The fuzz target proper: libFuzzer calls it with one input at a time.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    HTTPTrackerFuzzTarget.run(FuzzInput.copy(data, size))
+    return 0
+}
+
+/// Fuzzes the parsing of HTTP tracker replies: the input as an announce body and as a scrape body
+/// (``HTTPTrackerResponse``), and as text for the announce-to-scrape URL rule and peer addresses.
+@main
+enum HTTPTrackerFuzzTarget {
+    static func main() {
+        FuzzDriver.run(fuzzTestOneInput)
+    }
+
+    /// The info-hash scrape replies are searched for (the seeds use it).
+    static let infoHash = [UInt8](repeating: 0xAA, count: 20)
+
+    static func run(_ body: [UInt8]) {
+        do {
+            let response = try HTTPTrackerResponse.announce(body)
+            FuzzCheck.require(response.seeders.map { $0 >= 0 } ?? true, "seeders are not negative")
+            FuzzCheck.require(response.leechers.map { $0 >= 0 } ?? true, "leechers are not negative")
+            FuzzCheck.require(response.peers.count <= body.count / 6, "no more peers than the body can hold")
+            FuzzCheck.require(response.warning.map { $0.count <= 1024 } ?? true, "a warning is bounded")
+            for peer in response.peers {
+                FuzzCheck.require(PeerAddress(parsing: peer.description) == peer, "a peer address prints and parses")
+            }
+        } catch let error as TrackerError {
+            _ = error.description
+        } catch {
+            FuzzCheck.require(false, "untyped error from an announce reply: \(error)")
+        }
+        do {
+            let result = try HTTPTrackerResponse.scrape(body, infoHash: infoHash)
+            FuzzCheck.require(result.seeders >= 0 && result.leechers >= 0, "scrape counts are not negative")
+        } catch let error as TrackerError {
+            _ = error.description
+        } catch {
+            FuzzCheck.require(false, "untyped error from a scrape reply: \(error)")
+        }
+        let text = String(decoding: body.prefix(4096), as: UTF8.self)
+        _ = HTTPTrackerResponse.scrapeURL(announce: text)
+        if let address = PeerAddress(parsing: text) {
+            FuzzCheck.require(PeerAddress(parsing: address.description) == address, "an address prints and parses")
+        }
+    }
+}

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Writes the hand-made seed inputs of the fuzz targets into Corpus/<target>/.
+
+The seeds are checked in; run this again only to change them. The metainfo seeds also include a few
+small .torrent files copied from the test fixtures (libtorrent's test suite, BSD licence, see
+Tests/EngineTests/Fixtures/conformance/LICENSE.libtorrent), and the info dictionaries of some of them
+as seeds for metadata fetched from peers.
+"""
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "Corpus")
+
+
+def bencode(value):
+    if isinstance(value, int):
+        return b"i%de" % value
+    if isinstance(value, str):
+        value = value.encode()
+    if isinstance(value, bytes):
+        return b"%d:%s" % (len(value), value)
+    if isinstance(value, list):
+        return b"l" + b"".join(bencode(v) for v in value) + b"e"
+    if isinstance(value, dict):
+        items = sorted((k.encode() if isinstance(k, str) else k, v) for k, v in value.items())
+        return b"d" + b"".join(bencode(k) + bencode(v) for k, v in items) + b"e"
+    raise TypeError(value)
+
+
+def info_span(data):
+    """The byte range of the value of the top-level key `info`."""
+    def skip(i):
+        c = data[i:i + 1]
+        if c == b"i":
+            return data.index(b"e", i) + 1
+        if c in (b"l", b"d"):
+            i += 1
+            while data[i:i + 1] != b"e":
+                i = skip(i)
+            return i + 1
+        colon = data.index(b":", i)
+        return colon + 1 + int(data[i:colon])
+    i = 1
+    while data[i:i + 1] != b"e":
+        key_end = skip(i)
+        colon = data.index(b":", i)
+        key = data[colon + 1:key_end]
+        value_end = skip(key_end)
+        if key == b"info":
+            return key_end, value_end
+        i = value_end
+    return None
+
+
+def write(target, name, data):
+    folder = os.path.join(CORPUS, target)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, name), "wb") as f:
+        f.write(data)
+
+
+def frame(message_id, payload=b""):
+    return struct.pack(">IB", 1 + len(payload), message_id) + payload
+
+
+def handshake(reserved=bytes([0, 0, 0, 0, 0, 0x10, 0, 0x05])):
+    return b"\x13BitTorrent protocol" + reserved + bytes(range(20)) + b"-BT0001-" + b"123456789012"
+
+
+def main():
+    conformance = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "../EngineTests/Fixtures/conformance")
+    torrents = ["base.torrent", "sample.torrent", "pad_file.torrent", "symlink1.torrent", "v2.torrent",
+                "v2_only.torrent", "v2_multipiece_file.torrent", "url_seed_multi.torrent", "duplicate_files.torrent",
+                "parent_path.torrent", "creation_date.torrent", "empty-files-1.torrent", "v2_symlinks.torrent",
+                "invalid_symlink.torrent", "v2_large_offset.torrent"]
+    for name in torrents:
+        with open(os.path.join(conformance, name), "rb") as f:
+            data = f.read()
+        write("FuzzMetainfo", name, data)
+        span = info_span(data)
+        if span and name in ("base.torrent", "v2.torrent", "pad_file.torrent", "v2_symlinks.torrent"):
+            write("FuzzMetainfo", "info-" + name.replace(".torrent", ".bin"), data[span[0]:span[1]])
+        if name in ("base.torrent", "v2.torrent"):
+            write("FuzzBencode", name, data)
+
+    # Bencode.
+    for name, data in {
+        "integer": b"i-42e", "string": b"4:spam", "list": b"l4:spami42ee",
+        "dictionary": b"d3:bar4:spam3:fooi42ee", "nested": b"d1:ad1:bl1:cd1:di0eeeee",
+        "unsorted": b"d1:b0:1:a0:e", "empty": b"de", "max-integer": b"i9223372036854775807e",
+    }.items():
+        write("FuzzBencode", name, data)
+
+    # Magnet links.
+    hex1 = "c12fe1c06bba254a9dc9f519b335aa7c1367a88a"
+    hex2 = "d8dd32ac93357c368556af3ac1d95c9d76bd0dff6fa9833ecdac3d53134efabb"
+    for name, text in {
+        "hex": f"magnet:?xt=urn:btih:{hex1}",
+        "base32": "magnet:?xt=urn:btih:YEX6DQDLXISUVHOJ6UM3GNNKPQJWPKEK&dn=base32",
+        "v2": f"magnet:?xt=urn:btmh:1220{hex2}&dn=v2%20only",
+        "hybrid": f"magnet:?xt=urn:btih:{hex1}&xt=urn:btmh:1220{hex2}&dn=a+b%2Bc"
+                  "&tr=http%3A%2F%2F127.0.0.1%3A6969%2Fannounce&tr.1=udp://127.0.0.1:6969"
+                  "&ws=http://127.0.0.1/files&x.pe=127.0.0.1:6881&x.pe=[::1]:6881&so=0-3",
+        "numbered": f"magnet:?xt.1=urn:btih:{hex1}&xt.2=urn:btih:{hex1}&tr.2=http://[::1]/a&tr.1=http://[::1]/a",
+    }.items():
+        write("FuzzMagnet", name, text.encode())
+
+    # Peer wire: a limit choice, four read sizes, then a stream.
+    requests = struct.pack(">III", 0, 0, 16384)
+    stream = (handshake() + frame(5, b"\xff\xf0") + frame(4, struct.pack(">I", 3)) + frame(2) + frame(1)
+              + frame(6, requests) + frame(7, struct.pack(">II", 0, 0) + b"x" * 64) + frame(8, requests)
+              + frame(9, b"\x1a\xe1") + frame(13, struct.pack(">I", 1)) + frame(14) + frame(15)
+              + frame(16, requests) + frame(17, struct.pack(">I", 2)) + frame(20, b"\x00" + bencode({"m": {}}))
+              + b"\x00\x00\x00\x00" + frame(21, b"\x00" * 8) + frame(0) + frame(3))
+    write("FuzzPeerWire", "session", bytes([0, 7, 200, 1, 68]) + stream)
+    write("FuzzPeerWire", "byte-by-byte", bytes([0, 0, 0, 0, 0]) + stream[:200])
+    write("FuzzPeerWire", "small-limit", bytes([3, 255, 255, 255, 255]) + handshake() + frame(4, b"\x00\x00\x00\x01")
+          + frame(5, b"\xff" * 16))
+    write("FuzzPeerWire", "messages-only", bytes([0, 16, 16, 16, 16]) + frame(0) + frame(6, requests) + frame(5, b""))
+
+    # Peer state machine: piece count (2 bytes), piece-length choice, fast, extension protocol, queue
+    # bounds, then steps of (time byte, operation byte, operands).
+    config = struct.pack(">H", 16) + bytes([0, 1, 1, 8, 4])
+    receive = lambda data: bytes([10, 0]) + data  # operation 0: a frame from the input
+    built = lambda kind, *operands: bytes([1, 4, 0, 0, kind]) + bytes(operands)  # operation 4: a built message
+    script = (config + receive(frame(5, b"\xff\xff")) + receive(frame(1)) + bytes([5, 8, 2, 0])
+              + bytes([5, 8, 3, 4]) + receive(frame(7, struct.pack(">II", 2, 0) + b"\x00" * 16384))
+              + bytes([0, 12]) + receive(frame(2)) + receive(frame(6, struct.pack(">III", 1, 0, 16384)))
+              + bytes([0, 14, 0]) + receive(frame(6, struct.pack(">III", 2, 16384, 16384))) + bytes([0, 15, 0])
+              + bytes([0, 10, 0]) + built(8, 3, 4) + bytes([0, 11]) + receive(frame(0)) + receive(frame(20, b"\x00de")))
+    write("FuzzPeerStateMachine", "fast-session", script)
+    plain = struct.pack(">H", 40) + bytes([2, 0, 0, 64, 16])
+    write("FuzzPeerStateMachine", "plain-session",
+          plain + receive(frame(4, struct.pack(">I", 1))) + bytes([0, 8, 1, 0]) + receive(frame(1))
+          + bytes([0, 8, 1, 0]) + receive(frame(0)) + built(9) + built(13, 0xff, 1))
+
+    # Extension payloads.
+    write("FuzzExtensions", "handshake", bencode({
+        "m": {"ut_metadata": 3, "ut_pex": 1, "lt_donthave": 7, "upload_only": 0}, "v": "libtorrent 2.0.9.0",
+        "p": 6881, "reqq": 500, "metadata_size": 31235, "yourip": b"\x7f\x00\x00\x01", "upload_only": 1}))
+    write("FuzzExtensions", "metadata-request", bencode({"msg_type": 0, "piece": 0}))
+    write("FuzzExtensions", "metadata-reject", bencode({"msg_type": 2, "piece": 1}))
+    write("FuzzExtensions", "metadata-data",
+          bencode({"msg_type": 1, "piece": 0, "total_size": 300}) + bencode({"name": "x", "length": 1})[:300])
+    write("FuzzExtensions", "pex", bencode({
+        "added": b"\x7f\x00\x00\x01\x1a\xe1\x7f\x00\x00\x02\x1a\xe2", "added.f": b"\x01\x10",
+        "added6": b"\x00" * 15 + b"\x01\x1a\xe1", "added6.f": b"\x02",
+        "dropped": b"\x7f\x00\x00\x03\x1a\xe3", "dropped6": b""}))
+
+    # HTTP tracker replies (the scrape target's info-hash is 0xAA * 20).
+    write("FuzzHTTPTracker", "compact", bencode({
+        "interval": 1800, "min interval": 60, "complete": 3, "incomplete": 2, "downloaded": 9,
+        "tracker id": "abc", "peers": b"\x7f\x00\x00\x01\x1a\xe1\x7f\x00\x00\x02\x1a\xe2",
+        "peers6": b"\x00" * 15 + b"\x01\x1a\xe1"}))
+    write("FuzzHTTPTracker", "dictionary-peers", bencode({
+        "interval": 900, "warning message": "slow down", "peers": [
+            {"ip": "127.0.0.1", "port": 6881, "peer id": b"-XX0001-" + b"0" * 12},
+            {"ip": "::1", "port": 6882}, {"ip": "localhost", "port": 6883}, {"ip": "127.0.0.2", "port": 0}]}))
+    write("FuzzHTTPTracker", "failure", bencode({"failure reason": "unregistered torrent"}))
+    write("FuzzHTTPTracker", "scrape", bencode({"files": {b"\xaa" * 20: {"complete": 5, "downloaded": 50,
+                                                                            "incomplete": 10}}}))
+    write("FuzzHTTPTracker", "address", b"[::1]:6881")
+    write("FuzzHTTPTracker", "announce-url", b"http://127.0.0.1:6969/announce?passkey=x")
+
+    # UDP tracker replies: choice byte (action, bit 7 for IPv6), scrape count, datagram.
+    tid = b"\x12\x34\x56\x78"
+    write("FuzzUDPTracker", "connect", bytes([0, 0]) + struct.pack(">I", 0) + tid + struct.pack(">Q", 0x1122334455667788))
+    write("FuzzUDPTracker", "announce", bytes([1, 0]) + struct.pack(">I", 1) + tid + struct.pack(">iii", 1800, 2, 3)
+          + b"\x7f\x00\x00\x01\x1a\xe1\x7f\x00\x00\x02\x1a\xe2")
+    write("FuzzUDPTracker", "announce6", bytes([0x81, 0]) + struct.pack(">I", 1) + tid
+          + struct.pack(">iii", 1800, -1, 3) + b"\x00" * 15 + b"\x01\x1a\xe1")
+    write("FuzzUDPTracker", "scrape", bytes([2, 2]) + struct.pack(">I", 2) + tid + struct.pack(">III", 5, 50, 10) * 2)
+    write("FuzzUDPTracker", "error", bytes([1, 0]) + struct.pack(">I", 3) + tid + b"torrent not registered")
+
+
+if __name__ == "__main__":
+    main()

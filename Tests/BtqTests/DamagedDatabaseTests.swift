@@ -54,6 +54,10 @@ import Testing
             name: "huge upload counter", sql: "UPDATE torrents SET uploaded = 9223372036854775807, downloaded = 1;",
             command: ["info", "1"], expected: []),
         Damage(
+            // A .torrent may hold any creation date; btq info shows it as `-` when it is past year 9999.
+            name: "creation date Int64.max", sql: "UPDATE torrents SET creation_date = 9223372036854775807;",
+            command: ["info", "1"], expected: []),
+        Damage(
             name: "NULL file length", sql: unconstrained("files") + "UPDATE files SET length = NULL;",
             command: ["files", "1"], expected: ["torrent 1", "length", "files", "NULL"]),
         Damage(

@@ -118,7 +118,7 @@ enum Formatting {
 
     /// UTC time in ISO 8601 with milliseconds, as JSON output carries it.
     static func iso8601(_ date: Date) -> String {
-        let interval = min(max(date.timeIntervalSince1970, earliest), latest)
+        let interval = min(max(date.timeIntervalSince1970, earliest), latest + 0.999)
         let millis = Int64(((interval.isNaN ? 0 : interval) * 1000).rounded(.down))
         var time = time_t(millis >= 0 ? millis / 1000 : (millis - 999) / 1000)
         var parts = tm()

@@ -44,7 +44,10 @@ extension BtqStore {
                     db, sql: "SELECT download_rate_limit, upload_rate_limit FROM torrents WHERE id = ?",
                     arguments: [torrentId])
             else { throw StoreError.notFound(id: torrentId) }
-            return TorrentRateLimits(download: row[0], upload: row[1])
+            let stored = StoredRow(row: row, table: "torrents", torrentId: torrentId)
+            return TorrentRateLimits(
+                download: try stored.optionalInteger(0, "download_rate_limit"),
+                upload: try stored.optionalInteger(1, "upload_rate_limit"))
         }
     }
 
@@ -58,7 +61,14 @@ extension BtqStore {
                     SELECT id, download_rate_limit, upload_rate_limit FROM torrents
                     WHERE download_rate_limit IS NOT NULL OR upload_rate_limit IS NOT NULL
                     """)
-            for row in rows { result[row[0]] = TorrentRateLimits(download: row[1], upload: row[2]) }
+            for row in rows {
+                var stored = StoredRow(row: row, table: "torrents")
+                let id = try stored.integer(0, "id", in: Int64.min...Int64.max)
+                stored.torrentId = id
+                result[id] = TorrentRateLimits(
+                    download: try stored.optionalInteger(1, "download_rate_limit"),
+                    upload: try stored.optionalInteger(2, "upload_rate_limit"))
+            }
             return result
         }
     }
@@ -66,7 +76,12 @@ extension BtqStore {
     /// Seconds the torrent has spent seeding over its life.
     public func seedingSeconds(torrentId: Int64) throws -> Int64 {
         try writer.read { db in
-            try Int64.fetchOne(db, sql: "SELECT seeding_seconds FROM torrents WHERE id = ?", arguments: [torrentId])
+            // At most about 31,000 years: what btq can have counted.
+            try Row.fetchOne(db, sql: "SELECT seeding_seconds FROM torrents WHERE id = ?", arguments: [torrentId])
+                .flatMap {
+                    try StoredRow(row: $0, table: "torrents", torrentId: torrentId)
+                        .optionalInteger(0, "seeding_seconds", in: 0...1_000_000_000_000)
+                }
         } ?? 0
     }
 

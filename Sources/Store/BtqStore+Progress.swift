@@ -7,13 +7,11 @@ extension BtqStore {
     static func save(_ progress: TorrentProgress, at now: Int64, _ db: Database) throws {
         let id = progress.torrentId
         if !progress.pieces.isEmpty {
-            guard
-                let layout = try Row.fetchOne(
-                    db, sql: "SELECT piece_count, piece_length, total_size FROM torrents WHERE id = ?", arguments: [id]),
-                let pieceCount = layout[0] as Int?, let pieceLength = layout[1] as Int64?,
-                let totalSize = layout[2] as Int64?
-            else { throw StoreError.invalidValue("torrent \(id) has no metadata: it has no pieces to verify") }
-            var verified = try fetchBitfield(torrentId: id, db)?.verified ?? Bitfield(count: pieceCount)
+            guard let (pieceLength, pieceCount, totalSize) = try fetchLayout(torrentId: id, db) else {
+                throw StoreError.invalidValue("torrent \(id) has no metadata: it has no pieces to verify")
+            }
+            var verified =
+                try fetchBitfield(torrentId: id, pieceCount: pieceCount, db)?.verified ?? Bitfield(count: pieceCount)
             for (piece, isVerified) in progress.pieces {
                 guard piece.value >= 0, piece.value < pieceCount else {
                     throw StoreError.invalidValue(
@@ -121,15 +119,29 @@ extension BtqStore {
     }
 
     /// A torrent's stored bitfields, or `nil` when none was recorded.
-    static func fetchBitfield(torrentId: Int64, _ db: Database) throws -> (verified: Bitfield, durable: Bitfield?)? {
+    ///
+    /// - Throws: ``StoreError`` `.damagedDatabase` when they are not bitfields of `pieceCount` bits (the
+    ///   torrent's piece count).
+    static func fetchBitfield(
+        torrentId: Int64, pieceCount: Int, _ db: Database
+    ) throws -> (verified: Bitfield, durable: Bitfield?)? {
         guard
             let row = try Row.fetchOne(
                 db, sql: "SELECT piece_count, verified, durable FROM piece_bitfields WHERE torrent_id = ?",
                 arguments: [torrentId])
         else { return nil }
-        let count: Int = row[0]
-        guard let verified = bitfield(row[1], count: count) else { return nil }
-        return (verified, bitfield(row[2], count: count))
+        let stored = StoredRow(row: row, table: "piece_bitfields", torrentId: torrentId)
+        let count = try stored.int(0, "piece_count", in: Int64(pieceCount)...Int64(pieceCount))
+        guard let verified = bitfield(row[1], count: count) else {
+            throw stored.damaged("verified", "holds \(StoredRow.describe(row[1])), not a bitfield of \(count) pieces")
+        }
+        let durableValue: DatabaseValue = row[2]
+        let durable = bitfield(durableValue, count: count)
+        if durable == nil, !durableValue.isNull {
+            throw stored.damaged(
+                "durable", "holds \(StoredRow.describe(durableValue)), not a bitfield of \(count) pieces")
+        }
+        return (verified, durable)
     }
 
     /// A bitfield from a stored BLOB (an empty BLOB may read back as NULL), or `nil` when absent or malformed.

@@ -12,7 +12,7 @@ extension BtqStore {
         return try writer.read { db in
             var result: [TorrentRecord] = []
             let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-            while let row = try rows.next() { result.append(TorrentRecord(row: row)) }
+            while let row = try rows.next() { result.append(try TorrentRecord(row: row)) }
             return result
         }
     }
@@ -62,22 +62,22 @@ extension BtqStore {
     /// metadata has not arrived (or an unknown id).
     public func files(torrentId: Int64) throws -> [FileRecord] {
         try writer.read { db in
-            let layout = try Row.fetchOne(
-                db, sql: "SELECT piece_length, piece_count, total_size FROM torrents WHERE id = ?",
-                arguments: [torrentId])
-            let bitfield = try Self.fetchBitfield(torrentId: torrentId, db)
+            let layout = try Self.fetchLayout(torrentId: torrentId, db)
+            let bitfield = try layout.flatMap {
+                try Self.fetchBitfield(torrentId: torrentId, pieceCount: $0.pieceCount, db)
+            }
             var result: [FileRecord] = []
             let rows = try Row.fetchCursor(
                 db, sql: "SELECT \(FileRecord.columns) FROM files WHERE torrent_id = ? ORDER BY file_index",
                 arguments: [torrentId])
             while let row = try rows.next() {
-                var done: Int64?
-                if let layout, let pieceLength = layout[0] as Int64?, let totalSize = layout[2] as Int64? {
-                    done = Self.verifiedBytes(
-                        offset: row[3], length: row[2], pieceLength: pieceLength, totalSize: totalSize,
-                        verified: bitfield?.verified)
+                var file = try FileRecord(row: row, torrentId: torrentId, bytesDone: nil)
+                if let layout {
+                    file.bytesDone = Self.verifiedBytes(
+                        offset: file.offset, length: file.length, pieceLength: layout.pieceLength,
+                        totalSize: layout.totalSize, verified: bitfield?.verified)
                 }
-                result.append(FileRecord(row: row, bytesDone: done))
+                result.append(file)
             }
             return result
         }
@@ -159,12 +159,37 @@ extension BtqStore {
             .execute(arguments: [torrentId, at, kind.rawValue, detail])
     }
 
+    /// A torrent's piece length, piece count and total size, checked against each other; `nil` for an
+    /// unknown torrent or a magnet whose metadata has not arrived.
+    ///
+    /// - Throws: ``StoreError`` `.damagedDatabase` when they are out of range or disagree.
+    static func fetchLayout(
+        torrentId: Int64, _ db: Database
+    ) throws -> (pieceLength: Int64, pieceCount: Int, totalSize: Int64)? {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT piece_length, piece_count, total_size FROM torrents WHERE id = ?",
+                arguments: [torrentId])
+        else { return nil }
+        let stored = StoredRow(row: row, table: "torrents", torrentId: torrentId)
+        guard let pieceLength = try stored.optionalInteger(0, "piece_length", in: 1...Int64.max),
+            let pieceCount = try stored.optionalInteger(1, "piece_count"),
+            let totalSize = try stored.optionalInteger(2, "total_size")
+        else { return nil }
+        let (needed, overflow) = pieceCount.multipliedReportingOverflow(by: pieceLength)
+        guard !overflow, needed >= totalSize, needed - pieceLength < totalSize || pieceCount == 0 else {
+            throw stored.damaged(
+                "piece_count", "holds \(pieceCount), which does not fit \(totalSize) bytes in pieces of \(pieceLength)")
+        }
+        return (pieceLength, Int(pieceCount), totalSize)
+    }
+
     /// Bytes of `offset..<offset+length` of the stream that lie inside verified pieces.
     static func verifiedBytes(
         offset: Int64, length: Int64, pieceLength: Int64, totalSize: Int64, verified: Bitfield?
     ) -> Int64 {
-        guard length > 0, pieceLength > 0, let verified else { return 0 }
-        let end = min(offset + length, totalSize)
+        guard length > 0, pieceLength > 0, offset >= 0, offset <= totalSize, let verified else { return 0 }
+        let end = offset + min(length, totalSize - offset)
         var done: Int64 = 0
         var piece = offset / pieceLength
         while piece * pieceLength < end, piece < Int64(verified.count) {

@@ -16,13 +16,15 @@ extension BtqStore: ResumeStore {
                         """,
                     arguments: [torrentId])
             else { return nil }
-            let pieceCount: Int = row[0] ?? 0
-            let stored = try Self.fetchBitfield(torrentId: torrentId, db)
+            let stored = StoredRow(row: row, table: "torrents", torrentId: torrentId)
+            let pieceCount = try stored.optionalInt(0, "piece_count") ?? 0
+            let bitfields = try Self.fetchBitfield(torrentId: torrentId, pieceCount: pieceCount, db)
             var state = ResumeState(
                 torrentId: torrentId,
-                verified: stored?.verified ?? Bitfield(count: pieceCount),
-                durableVerified: stored?.durable,
-                checkpointAt: (row[4] as Int64?).map(Timestamp.init(rawValue:)),
+                verified: bitfields?.verified ?? Bitfield(count: pieceCount),
+                durableVerified: bitfields?.durable,
+                checkpointAt: try stored.optionalInteger(4, "checkpoint_at", in: Int64.min...Int64.max).map(
+                    Timestamp.init(rawValue:)),
                 recordedAt: try Int64.fetchOne(
                     db,
                     sql: """
@@ -32,13 +34,17 @@ extension BtqStore: ResumeStore {
                         """,
                     arguments: [torrentId]
                 ).map(Timestamp.init(rawValue:)),
-                totals: TransferTotals(downloaded: row[1], uploaded: row[2], wasted: row[3]))
+                totals: TransferTotals(
+                    downloaded: try stored.integer(1, "downloaded"), uploaded: try stored.integer(2, "uploaded"),
+                    wasted: try stored.integer(3, "wasted")))
             let masks = try Row.fetchCursor(
                 db, sql: "SELECT piece_index, block_count, mask, durable_mask FROM block_masks WHERE torrent_id = ?",
                 arguments: [torrentId])
             while let mask = try masks.next() {
-                let piece = PieceIndex(mask[0] as Int)
-                let blockCount: Int = mask[1]
+                let stored = StoredRow(row: mask, table: "block_masks", torrentId: torrentId)
+                let piece = PieceIndex(try stored.int(0, "piece_index", in: 0...Int64(max(pieceCount - 1, 0))))
+                let blockCount = try stored.int(1, "block_count", in: 1...Int64(Int32.max))
+                // A mask of the wrong length is forgotten: its blocks are fetched again.
                 state.blockMasks[piece] = Self.bitfield(mask[2], count: blockCount)
                 if let durable = Self.bitfield(mask[3], count: blockCount), !durable.isNone {
                     state.durableBlockMasks[piece] = durable
@@ -52,7 +58,12 @@ extension BtqStore: ResumeStore {
                     ORDER BY file_index
                     """,
                 arguments: [torrentId]
-            ).map { FileStat(index: FileIndex($0[0] as Int), size: $0[1], modificationTimeNanoseconds: $0[2]) }
+            ).map { row in
+                let stored = StoredRow(row: row, table: "files", torrentId: torrentId)
+                return FileStat(
+                    index: FileIndex(try stored.int(0, "file_index")), size: try stored.integer(1, "recorded_size"),
+                    modificationTimeNanoseconds: try stored.integer(2, "recorded_mtime_ns", in: Int64.min...Int64.max))
+            }
             return state
         }
     }

@@ -74,10 +74,16 @@ extension BtqStore {
         }
     }
 
-    private static func runRecord(_ row: Row) -> RunRecord {
-        RunRecord(
-            id: row[0], pid: Int32(truncatingIfNeeded: row[1] as Int64), bootId: row[2],
-            startedAt: Date(millisecondsSince1970: row[3]), heartbeatAt: Date(millisecondsSince1970: row[4]),
-            stoppedAt: (row[5] as Int64?).map(Date.init(millisecondsSince1970:)), clean: row[6])
+    private static func runRecord(_ row: Row) throws -> RunRecord {
+        let stored = StoredRow(row: row, table: "runs")
+        let any = Int64.min...Int64.max
+        return RunRecord(
+            id: try stored.integer(0, "id", in: any),
+            pid: Int32(truncatingIfNeeded: try stored.integer(1, "pid", in: any)),
+            bootId: try stored.optionalText(2, "boot_id"),
+            startedAt: Date(millisecondsSince1970: try stored.integer(3, "started_at", in: any)),
+            heartbeatAt: Date(millisecondsSince1970: try stored.integer(4, "heartbeat_at", in: any)),
+            stoppedAt: try stored.optionalInteger(5, "stopped_at", in: any).map(Date.init(millisecondsSince1970:)),
+            clean: try stored.bool(6, "clean"))
     }
 }

@@ -5,7 +5,9 @@ extension BtqStore {
     /// The value of a setting, or `nil` when it is not set.
     public func setting(_ key: String) throws -> String? {
         try writer.read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key])
+            try Row.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]).map {
+                try StoredRow(row: $0, table: "settings").text(0, "value")
+            }
         }
     }
 
@@ -29,7 +31,10 @@ extension BtqStore {
     public func settings() throws -> [String: String] {
         try writer.read { db in
             var result: [String: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM settings") { result[row[0]] = row[1] }
+            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM settings") {
+                let stored = StoredRow(row: row, table: "settings")
+                result[try stored.text(0, "key")] = try stored.text(1, "value")
+            }
             return result
         }
     }

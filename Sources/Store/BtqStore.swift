@@ -40,6 +40,12 @@ public final class BtqStore: Sendable {
         try migrate(upTo: target)
     }
 
+    /// Wraps an open connection (see ``BtqStore/openForReading(path:)``).
+    init(path: String?, writer: any DatabaseWriter) {
+        self.path = path
+        self.writer = writer
+    }
+
     /// Opens a private in-memory database (for tests), migrated up to `target` (`nil`: all migrations).
     public init(inMemoryMigratingUpTo target: String? = nil) throws {
         self.path = nil

@@ -17,11 +17,16 @@ public struct EventRecord: Sendable, Codable, Hashable, Identifiable {
     /// The columns ``init(row:)`` reads, in order.
     static let columns = "id, torrent_id, at, kind, detail"
 
-    init(row: Row) {
-        id = row[0]
-        torrentId = row[1]
-        at = Date(millisecondsSince1970: row[2])
-        kind = row[3]
-        detail = row[4]
+    /// Decodes a row selected with ``columns``.
+    ///
+    /// - Throws: ``StoreError`` `.damagedDatabase` for a value btq never writes, naming the torrent.
+    init(row: Row) throws {
+        var stored = StoredRow(row: row, table: "events")
+        id = try stored.integer(0, "id", in: Int64.min...Int64.max)
+        torrentId = try stored.optionalInteger(1, "torrent_id", in: Int64.min...Int64.max)
+        stored.torrentId = torrentId
+        at = Date(millisecondsSince1970: try stored.integer(2, "at", in: TorrentRecord.times))
+        kind = try stored.text(3, "kind")
+        detail = try stored.optionalText(4, "detail")
     }
 }

@@ -36,17 +36,21 @@ public struct FileRecord: Sendable, Codable, Hashable {
         file_index, path, length, byte_offset, priority, pad, attributes, symlink_target
         """
 
-    init(row: Row, bytesDone: Int64?) {
-        index = row[0]
-        path = row[1]
-        length = row[2]
-        offset = row[3]
-        priority = row[4]
-        isPad = row[5]
-        let attributes: String = row[6]
+    /// Decodes a row selected with ``columns``.
+    ///
+    /// - Throws: ``StoreError`` `.damagedDatabase` for a value btq never writes, naming the torrent.
+    init(row: Row, torrentId: Int64, bytesDone: Int64?) throws {
+        let stored = StoredRow(row: row, table: "files", torrentId: torrentId)
+        index = try stored.int(0, "file_index")
+        path = try stored.text(1, "path")
+        length = try stored.integer(2, "length")
+        offset = try stored.integer(3, "byte_offset", in: 0...(Int64.max - length))
+        priority = try stored.int(4, "priority", in: 0...7)
+        isPad = try stored.bool(5, "pad")
+        let attributes = try stored.text(6, "attributes")
         isExecutable = attributes.contains("x")
         isHidden = attributes.contains("h")
-        symlinkTarget = row[7]
+        symlinkTarget = try stored.optionalText(7, "symlink_target")
         self.bytesDone = bytesDone
     }
 }

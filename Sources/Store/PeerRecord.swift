@@ -35,18 +35,23 @@ public struct PeerRecord: Sendable, Codable, Hashable {
         hash_failures, banned
         """
 
-    init(row: Row) {
-        torrentId = row[0]
-        address = row[1]
-        port = row[2]
-        peerId = (row[3] as Data?).map { HexCoding.encode($0) }
-        client = row[4]
-        source = row[5]
-        firstSeenAt = Date(millisecondsSince1970: row[6])
-        lastSeenAt = Date(millisecondsSince1970: row[7])
-        downloaded = row[8]
-        uploaded = row[9]
-        hashFailures = row[10]
-        isBanned = row[11]
+    /// Decodes a row selected with ``columns``.
+    ///
+    /// - Throws: ``StoreError`` `.damagedDatabase` for a value btq never writes, naming the torrent.
+    init(row: Row) throws {
+        var stored = StoredRow(row: row, table: "peers")
+        torrentId = try stored.integer(0, "torrent_id", in: Int64.min...Int64.max)
+        stored.torrentId = torrentId
+        address = try stored.text(1, "address")
+        port = try stored.int(2, "port", in: 1...65535)
+        peerId = try stored.optionalBlob(3, "peer_id").map { HexCoding.encode($0) }
+        client = try stored.optionalText(4, "client")
+        source = try stored.text(5, "source")
+        firstSeenAt = Date(millisecondsSince1970: try stored.integer(6, "first_seen_at", in: TorrentRecord.times))
+        lastSeenAt = Date(millisecondsSince1970: try stored.integer(7, "last_seen_at", in: TorrentRecord.times))
+        downloaded = try stored.integer(8, "downloaded")
+        uploaded = try stored.integer(9, "uploaded")
+        hashFailures = try stored.int(10, "hash_failures")
+        isBanned = try stored.bool(11, "banned")
     }
 }

@@ -200,6 +200,7 @@ extension BtqStore {
                     message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
                     sql: statement.sql, arguments: arguments)
             }
+            try checkQueueLine(raw)
             // sqlite3_column_text before sqlite3_column_bytes, as SQLite asks: the length is then that
             // of the UTF-8 text.
             let name = sqlite3_column_text(raw, 1)
@@ -217,6 +218,40 @@ extension BtqStore {
                     isRemoved: sqlite3_column_int64(raw, 5) != 0,
                     uploaded: sqlite3_column_int64(raw, 6),
                     downloaded: sqlite3_column_int64(raw, 7)))
+        }
+    }
+
+    /// Throws ``StoreError`` `.damagedDatabase`, naming the torrent, unless the current line holds what
+    /// btq writes: text name and state, non-negative integer sizes and counters (the size may be NULL).
+    private static func checkQueueLine(_ raw: OpaquePointer) throws {
+        let id = sqlite3_column_int64(raw, 0)
+        func damaged(_ column: String, _ problem: String) -> StoreError {
+            StoreError.damaged(torrentId: id, table: "torrents", column: column, problem: problem)
+        }
+        for (index, column) in [(1, "name"), (4, "state")] where sqlite3_column_type(raw, Int32(index)) != SQLITE_TEXT {
+            throw damaged(column, "holds \(describe(raw, index)); text was expected")
+        }
+        let counters = [(2, "total_size"), (3, "bytes_done"), (6, "uploaded"), (7, "downloaded")]
+        for (index, column) in counters {
+            let type = sqlite3_column_type(raw, Int32(index))
+            if type == SQLITE_NULL, index == 2 { continue }
+            guard type == SQLITE_INTEGER, sqlite3_column_int64(raw, Int32(index)) >= 0 else {
+                throw damaged(column, "holds \(describe(raw, index)); an integer >= 0 was expected")
+            }
+        }
+        if sqlite3_column_type(raw, 2) == SQLITE_INTEGER, sqlite3_column_int64(raw, 3) > sqlite3_column_int64(raw, 2) {
+            throw damaged("bytes_done", "holds \(sqlite3_column_int64(raw, 3)), more than the torrent's size")
+        }
+    }
+
+    private static func describe(_ raw: OpaquePointer, _ index: Int) -> String {
+        let column = Int32(index)
+        switch sqlite3_column_type(raw, column) {
+        case SQLITE_NULL: return "NULL"
+        case SQLITE_INTEGER: return "the integer \(sqlite3_column_int64(raw, column))"
+        case SQLITE_FLOAT: return "the real number \(sqlite3_column_double(raw, column))"
+        case SQLITE_TEXT: return "text of \(sqlite3_column_bytes(raw, column)) bytes"
+        default: return "a BLOB of \(sqlite3_column_bytes(raw, column)) bytes"
         }
     }
 }

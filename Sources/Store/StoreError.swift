@@ -24,6 +24,9 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         public static let mismatchedMetadata = Code("mismatchedMetadata")
         /// A value that the store cannot accept (a negative size, a bad peer port, ...).
         public static let invalidValue = Code("invalidValue")
+        /// A stored value btq never writes (a NULL, a value of another type, a number out of range, a
+        /// bitfield of the wrong length): the database was damaged or edited by hand.
+        public static let damagedDatabase = Code("damagedDatabase")
 
         /// The code's name.
         public var description: String { name }
@@ -38,6 +41,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         case unknownMigration(name: String, known: [String])
         case mismatchedMetadata(id: Int64)
         case invalidValue(String)
+        case damaged(torrentId: Int64?, table: String, column: String, problem: String)
     }
 
     private let kind: Kind
@@ -55,6 +59,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         case .unknownMigration: .unknownMigration
         case .mismatchedMetadata: .mismatchedMetadata
         case .invalidValue: .invalidValue
+        case .damaged: .damagedDatabase
         }
     }
 
@@ -79,6 +84,10 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
             "the metadata does not belong to torrent \(id): its info-hash differs"
         case .invalidValue(let message):
             message
+        case .damaged(let torrentId, let table, let column, let problem):
+            "the database is damaged: "
+                + (torrentId.map { "torrent \($0): " } ?? "")
+                + "column \(column) of table \(table) \(problem)"
         }
     }
 
@@ -97,4 +106,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     }
     static func mismatchedMetadata(id: Int64) -> StoreError { StoreError(.mismatchedMetadata(id: id)) }
     static func invalidValue(_ message: String) -> StoreError { StoreError(.invalidValue(message)) }
+    static func damaged(torrentId: Int64?, table: String, column: String, problem: String) -> StoreError {
+        StoreError(.damaged(torrentId: torrentId, table: table, column: column, problem: problem))
+    }
 }

@@ -87,35 +87,44 @@ extension TorrentRecord {
         """
 
     /// Decodes a row selected with ``columns`` (by position, for speed over thousands of rows).
-    init(row: Row) {
-        id = row[0]
-        infoHashV1 = row[1]
-        infoHashV2 = row[2]
-        name = row[3]
-        totalSize = row[4]
-        pieceLength = row[5]
-        pieceCount = row[6]
-        piecesDone = row[7]
-        bytesDone = row[8]
-        let stateName: String = row[9]
+    ///
+    /// - Throws: ``StoreError`` `.damagedDatabase` for a value btq never writes (a NULL name, a negative
+    ///   size, text in a number column, ...), naming the torrent.
+    init(row: Row) throws {
+        var stored = StoredRow(row: row, table: "torrents")
+        id = try stored.integer(0, "id", in: Int64.min...Int64.max)
+        stored.torrentId = id
+        infoHashV1 = try stored.optionalText(1, "info_hash_v1")
+        infoHashV2 = try stored.optionalText(2, "info_hash_v2")
+        name = try stored.text(3, "name")
+        totalSize = try stored.optionalInteger(4, "total_size")
+        pieceLength = try stored.optionalInt(5, "piece_length", in: 1...Int64.max)
+        pieceCount = try stored.optionalInt(6, "piece_count")
+        piecesDone = try stored.int(7, "pieces_done", in: 0...Int64(pieceCount ?? Int.max))
+        bytesDone = try stored.integer(8, "bytes_done", in: 0...(totalSize ?? .max))
+        let stateName = try stored.text(9, "state")
         // A state written by a newer btq that this build does not know reads as paused: never auto-started.
         state = TorrentState(rawValue: stateName) ?? .paused
-        queuePosition = row[10] ?? -1
-        saveDirectory = row[11]
-        isMagnet = row[12]
-        version = row[13]
-        isPrivate = row[14]
-        comment = row[15]
-        createdBy = row[16]
-        creationDate = row[17]
-        addedAt = Date(millisecondsSince1970: row[18])
-        startedAt = (row[19] as Int64?).map(Date.init(millisecondsSince1970:))
-        completedAt = (row[20] as Int64?).map(Date.init(millisecondsSince1970:))
-        removedAt = (row[21] as Int64?).map(Date.init(millisecondsSince1970:))
-        downloaded = row[22]
-        uploaded = row[23]
-        wasted = row[24]
-        lastError = row[25]
-        fileCount = row[26]
+        queuePosition = try stored.optionalInt(10, "queue_position") ?? -1
+        saveDirectory = try stored.text(11, "save_dir")
+        isMagnet = try stored.bool(12, "has_metainfo")
+        version = try stored.optionalText(13, "version")
+        isPrivate = try stored.bool(14, "private")
+        comment = try stored.optionalText(15, "comment")
+        createdBy = try stored.optionalText(16, "created_by")
+        creationDate = try stored.optionalInteger(17, "creation_date", in: Int64.min...Int64.max)
+        addedAt = Date(millisecondsSince1970: try stored.integer(18, "added_at", in: Self.times))
+        startedAt = try stored.optionalInteger(19, "started_at", in: Self.times).map(Date.init(millisecondsSince1970:))
+        completedAt = try stored.optionalInteger(20, "completed_at", in: Self.times).map(
+            Date.init(millisecondsSince1970:))
+        removedAt = try stored.optionalInteger(21, "removed_at", in: Self.times).map(Date.init(millisecondsSince1970:))
+        downloaded = try stored.integer(22, "downloaded")
+        uploaded = try stored.integer(23, "uploaded")
+        wasted = try stored.integer(24, "wasted")
+        lastError = try stored.optionalText(25, "last_error")
+        fileCount = try stored.int(26, "file_count")
     }
+
+    /// The times btq can have written: milliseconds from 1970 to the year 9999.
+    static let times: ClosedRange<Int64> = 0...253_402_300_799_999
 }

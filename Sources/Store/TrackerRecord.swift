@@ -34,18 +34,26 @@ public struct TrackerRecord: Sendable, Codable, Hashable {
         last_error, tracker_id
         """
 
-    init(row: Row) {
-        id = row[0]
-        torrentId = row[1]
-        url = row[2]
-        tier = row[3]
-        position = row[4]
-        lastAnnounceAt = (row[5] as Int64?).map(Date.init(millisecondsSince1970:))
-        nextAnnounceAt = (row[6] as Int64?).map(Date.init(millisecondsSince1970:))
-        seeders = row[7]
-        leechers = row[8]
-        completed = row[9]
-        lastError = row[10]
-        trackerId = row[11]
+    /// Decodes a row selected with ``columns``.
+    ///
+    /// - Throws: ``StoreError`` `.damagedDatabase` for a value btq never writes, naming the torrent.
+    init(row: Row) throws {
+        var stored = StoredRow(row: row, table: "trackers")
+        id = try stored.integer(0, "id", in: Int64.min...Int64.max)
+        torrentId = try stored.integer(1, "torrent_id", in: Int64.min...Int64.max)
+        stored.torrentId = torrentId
+        url = try stored.text(2, "url")
+        tier = try stored.int(3, "tier")
+        position = try stored.int(4, "position")
+        let times = TorrentRecord.times
+        lastAnnounceAt = try stored.optionalInteger(5, "last_announce_at", in: times).map(
+            Date.init(millisecondsSince1970:))
+        nextAnnounceAt = try stored.optionalInteger(6, "next_announce_at", in: times).map(
+            Date.init(millisecondsSince1970:))
+        seeders = try stored.optionalInt(7, "seeders")
+        leechers = try stored.optionalInt(8, "leechers")
+        completed = try stored.optionalInt(9, "completed")
+        lastError = try stored.optionalText(10, "last_error")
+        trackerId = try stored.optionalText(11, "tracker_id")
     }
 }

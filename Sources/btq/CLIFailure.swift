@@ -23,7 +23,7 @@ struct CLIFailure {
 
     /// Prints `btq: <message>` on stderr.
     func report() {
-        FileHandle.standardError.write(Data("btq: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("btq: \(TerminalText.clean(message))\n".utf8))
     }
 }
 

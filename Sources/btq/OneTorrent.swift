@@ -13,4 +13,11 @@ struct OneTorrent: ParsableArguments {
         let database = try store.openStore()
         return (database, try database.resolve(torrent, includeRemoved: true))
     }
+
+    /// ``resolve()`` for a command that only reads: a read-only database is fine (see
+    /// ``StoreOptions/openStoreForReading()``).
+    func resolveForReading() throws -> (BtqStore, TorrentRecord) {
+        let database = try store.openStoreForReading()
+        return (database, try database.resolve(torrent, includeRemoved: true))
+    }
 }

@@ -23,6 +23,27 @@ struct StoreOptions: ParsableArguments {
     func openStore() throws -> BtqStore {
         try BtqStore(path: databasePath())
     }
+
+    /// Opens the queue database for a command that only reads it. A database btq may not write (mode
+    /// 0444, a read-only mount, a folder it may not create files in) is opened read-only instead of
+    /// failing; when that fails too, the error of the writable open is the one reported.
+    func openStoreForReading() throws -> BtqStore {
+        let path = databasePath()
+        do {
+            return try BtqStore(path: path)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            guard FileManager.default.fileExists(atPath: path) else { throw error }
+            do {
+                return try BtqStore.openForReading(path: path)
+            } catch let readError as StoreError where readError.code != .invalidValue {
+                throw readError
+            } catch {
+                throw error
+            }
+        }
+    }
 }
 
 /// Makes `path` absolute against the current directory and removes `.` and `..` elements.

@@ -38,22 +38,33 @@ enum TorrentInput {
         guard !isDirectory.boolValue else {
             throw UserError("\(path): is a folder, not a .torrent file")
         }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw UserError("\(path): cannot be read (permission denied?)")
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw UserError("\(path): cannot be read: \(String(cString: strerror(errno)))")
         }
-        defer { try? handle.close() }
-        let data: Data
-        do {
-            data = try handle.read(upToCount: maximumTorrentFileSize + 1) ?? Data()
-        } catch {
-            throw UserError("\(path): cannot be read: \(error.localizedDescription)")
+        defer { close(descriptor) }
+        // Read straight into the array that is parsed (no intermediate `Data`): a file of the largest
+        // size allowed costs its size once. The size from fstat is a hint; reading stops at the limit.
+        var status = stat()
+        let hint = fstat(descriptor, &status) == 0 ? Int(status.st_size) : 0
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(min(max(hint, 0), maximumTorrentFileSize) + 1)
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while bytes.count <= maximumTorrentFileSize {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else {
+                throw UserError("\(path): cannot be read: \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[..<count])
         }
-        guard data.count <= maximumTorrentFileSize else {
+        guard bytes.count <= maximumTorrentFileSize else {
             throw UserError("\(path): too large for a .torrent file (over \(maximumTorrentFileSize >> 20) MiB)")
         }
-        guard !data.isEmpty else {
+        guard !bytes.isEmpty else {
             throw UserError("\(path): empty file, not a torrent")
         }
-        return [UInt8](data)
+        return bytes
     }
 }

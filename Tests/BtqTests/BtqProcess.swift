@@ -40,12 +40,18 @@ struct BtqProcess {
         fatalError("btq executable not found near \(me.path); set BTQ_BIN")
     }()
 
-    /// Runs `btq` with `arguments`, `BTQ_DB` pointing at this instance's database, in `folder`.
+    /// Runs `btq` with `arguments`, `BTQ_DB` pointing at this instance's database, in `folder`; through
+    /// `prefix` when given (a command that runs the rest of its arguments: `setpriv ...`, `unshare ...`).
     @discardableResult
-    func run(_ arguments: [String], in directory: URL? = nil) throws -> Result {
+    func run(_ arguments: [String], in directory: URL? = nil, prefix: [String] = []) throws -> Result {
         let process = Process()
-        process.executableURL = Self.executable
-        process.arguments = arguments
+        if let wrapper = prefix.first {
+            process.executableURL = URL(fileURLWithPath: wrapper)
+            process.arguments = prefix.dropFirst() + [Self.executable.path] + arguments
+        } else {
+            process.executableURL = Self.executable
+            process.arguments = arguments
+        }
         var environment = ProcessInfo.processInfo.environment
         environment["BTQ_DB"] = database
         process.environment = environment

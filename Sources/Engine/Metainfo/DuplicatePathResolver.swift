@@ -8,40 +8,42 @@
 ///
 /// Paths are compared exactly (byte for byte): btq targets Linux file systems, where `Foo` and `foo`
 /// are different files. (The reference client compares case-insensitively.)
+///
+/// The work is linear in the total number of path elements: paths are entered into a tree of
+/// ``PathTree`` nodes one element at a time, never as joined prefixes (which would cost the square
+/// of a path's depth).
 enum DuplicatePathResolver {
     /// Renames colliding files in place.
     ///
     /// - Throws: ``MetainfoError/Category/tooManyDuplicateFilenames`` when more than `maxRenames`
     ///   files need a new name (a hostile torrent, not a real one).
     static func resolve(_ files: inout [TorrentFile], maxRenames: Int) throws {
-        var directories = Set<String>()
-        for file in files where !file.isPad {
-            var prefix = ""
-            for element in file.path.dropLast() {
-                prefix += prefix.isEmpty ? element : "/" + element
-                directories.insert(prefix)
+        var tree = PathTree()
+        // The folder of each file, as a node of the tree (every folder is reserved before any file).
+        var folders = [Int](repeating: PathTree.root, count: files.count)
+        for index in files.indices where !files[index].isPad {
+            var node = PathTree.root
+            for element in files[index].path.dropLast() {
+                node = tree.folder(in: node, named: element)
             }
+            folders[index] = node
         }
-        var taken = Set<String>()
-        taken.reserveCapacity(files.count)
         var renames = 0
         for index in files.indices where !files[index].isPad {
-            let key = files[index].path.joined(separator: "/")
-            if !directories.contains(key), taken.insert(key).inserted { continue }
+            let folder = folders[index]
+            let name = files[index].path[files[index].path.count - 1]
+            if tree.claimFile(in: folder, named: name) { continue }
             renames += 1
             guard renames <= maxRenames else {
                 throw MetainfoError(
                     .tooManyDuplicateFilenames,
                     "more than \(maxRenames) files have the same path as another file or folder")
             }
-            var path = files[index].path
-            let last = path.removeLast()
             var number = 1
             while true {
-                let candidate = path + [PathSanitizer.renamed(last, number: number)]
-                let candidateKey = candidate.joined(separator: "/")
-                if !directories.contains(candidateKey), taken.insert(candidateKey).inserted {
-                    files[index].path = candidate
+                let candidate = PathSanitizer.renamed(name, number: number)
+                if tree.claimFile(in: folder, named: candidate) {
+                    files[index].path[files[index].path.count - 1] = candidate
                     break
                 }
                 number += 1

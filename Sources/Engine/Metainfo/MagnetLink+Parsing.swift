@@ -2,6 +2,8 @@
 extension MagnetLink {
     /// The longest URI accepted, in UTF-8 bytes.
     public static let maxURILength = 64 * 1024
+    /// Trackers, web seeds and peers kept, each; the others are ignored.
+    public static let maxListEntries = 1000
 
     /// Parses a magnet URI.
     ///
@@ -10,7 +12,7 @@ extension MagnetLink {
     /// `dn` (display name, `+` means space), `tr` (trackers), `ws` (web seeds) and `x.pe` (peers),
     /// also in their numbered forms (`xt.1`, `tr.2`, ...). Values are percent-decoded; unknown
     /// parameters and other `urn:` kinds are ignored. Trackers, web seeds and peers keep their order
-    /// without repeats.
+    /// without repeats, the first ``maxListEntries`` of each.
     ///
     /// - Throws: ``MagnetError``.
     public init(parsing uri: String) throws {
@@ -171,7 +173,7 @@ private struct OrderedStrings {
     private var seen = Set<String>()
 
     mutating func append(_ value: String) {
-        guard !value.isEmpty, seen.insert(value).inserted else { return }
+        guard values.count < MagnetLink.maxListEntries, !value.isEmpty, seen.insert(value).inserted else { return }
         values.append(value)
     }
 }

@@ -28,6 +28,9 @@ public struct MetainfoError: Error, Hashable, Sendable, CustomStringConvertible 
             case missingPiecesRoot = "missing_pieces_root"
             case invalidPieceLayer = "invalid_piece_layer"
             case inconsistentFiles = "inconsistent_files"
+            case tooManyFiles = "too_many_files"
+            case pathTooDeep = "path_too_deep"
+            case pathTooLong = "path_too_long"
         }
 
         fileprivate let base: Base
@@ -76,6 +79,12 @@ public struct MetainfoError: Error, Hashable, Sendable, CustomStringConvertible 
         public static let invalidPieceLayer = Category(base: .invalidPieceLayer)
         /// The v1 and v2 descriptions of a hybrid torrent disagree.
         public static let inconsistentFiles = Category(base: .inconsistentFiles)
+        /// More files than ``MetainfoLimits/maxFiles``.
+        public static let tooManyFiles = Category(base: .tooManyFiles)
+        /// A file path or symlink target of more elements than ``MetainfoLimits/maxPathDepth``.
+        public static let pathTooDeep = Category(base: .pathTooDeep)
+        /// A file path or symlink target longer than ``MetainfoLimits/maxPathBytes`` once sanitized.
+        public static let pathTooLong = Category(base: .pathTooLong)
 
         /// A stable snake-case name (`missing_name`), for logs and JSON.
         public var description: String { base.rawValue }

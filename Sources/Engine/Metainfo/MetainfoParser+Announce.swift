@@ -3,12 +3,17 @@
 extension MetainfoParser {
     /// `announce-list` tiers, or `[[announce]]` when the list yields nothing. URLs are trimmed of
     /// whitespace; empty URLs, repeated URLs (across all tiers) and empty tiers are dropped.
-    static func trackerTiers(_ root: BencodeNode) -> [[String]] {
+    /// At most `maxCount` URLs are kept, the first ones.
+    static func trackerTiers(_ root: BencodeNode, maxCount: Int) -> [[String]] {
         var seen = Set<String>()
         var tiers: [[String]] = []
-        for tierNode in root["announce-list"]?.list ?? [] {
+        tierLoop: for tierNode in root["announce-list"]?.list ?? [] {
             var tier: [String] = []
             for urlNode in tierNode.list ?? [] {
+                guard seen.count < maxCount else {
+                    if !tier.isEmpty { tiers.append(tier) }
+                    break tierLoop
+                }
                 guard let url = urlNode.string.map(trimmed), !url.isEmpty, seen.insert(url).inserted else { continue }
                 tier.append(url)
             }
@@ -22,13 +27,15 @@ extension MetainfoParser {
 
     /// `url-list` (a string or a list of strings): trimmed, characters not allowed in a URL path
     /// percent-encoded (`test file` -> `test%20file`), deduplicated. For a multi-file torrent of more
-    /// than one file the URL names a folder and gets a trailing `/`, as in the reference client.
-    static func webSeeds(_ root: BencodeNode, fileCount: Int, isMultiFile: Bool) -> [String] {
+    /// than one file the URL names a folder and gets a trailing `/`, as in the reference client. At
+    /// most `maxCount` are kept.
+    static func webSeeds(_ root: BencodeNode, fileCount: Int, isMultiFile: Bool, maxCount: Int) -> [String] {
         let node = root["url-list"]
         let raw = node?.string.map { [$0] } ?? node?.list?.compactMap(\.string) ?? []
         var seen = Set<String>()
         var seeds: [String] = []
         for text in raw {
+            guard seeds.count < maxCount else { break }
             var url = percentEncodedURL(trimmed(text))
             guard !url.isEmpty else { continue }
             if isMultiFile, fileCount > 1, !url.hasSuffix("/") { url += "/" }
@@ -38,9 +45,10 @@ extension MetainfoParser {
     }
 
     /// `nodes`: `[[host, port], ...]` as `host:port` (`[host]:port` for IPv6).
-    static func dhtNodes(_ root: BencodeNode) -> [String] {
+    static func dhtNodes(_ root: BencodeNode, maxCount: Int) -> [String] {
         var nodes: [String] = []
         for entry in root["nodes"]?.list ?? [] {
+            guard nodes.count < maxCount else { break }
             guard let pair = entry.list, pair.count >= 2, let host = pair[0].string.map(trimmed), !host.isEmpty,
                 let port = pair[1].integer, (1...65535).contains(port)
             else { continue }
@@ -50,17 +58,27 @@ extension MetainfoParser {
     }
 
     /// BEP 38 `collections`, from the info dictionary and the top level, without repeats.
-    static func collections(_ root: BencodeNode, info: BencodeNode) -> [String] {
+    static func collections(_ root: BencodeNode, info: BencodeNode, maxCount: Int) -> [String] {
         var seen = Set<String>()
-        let all = (info["collections"]?.list ?? []) + (root["collections"]?.list ?? [])
-        return all.compactMap(\.string).filter { seen.insert($0).inserted }
+        var result: [String] = []
+        for node in [info["collections"]?.list ?? [], root["collections"]?.list ?? []].joined() {
+            guard result.count < maxCount else { break }
+            if let text = node.string, seen.insert(text).inserted { result.append(text) }
+        }
+        return result
     }
 
     /// BEP 38 `similar`: 20-byte info-hashes, from the info dictionary and the top level.
-    static func similarTorrents(_ root: BencodeNode, info: BencodeNode) -> [InfoHashV1] {
+    static func similarTorrents(_ root: BencodeNode, info: BencodeNode, maxCount: Int) -> [InfoHashV1] {
         var seen = Set<InfoHashV1>()
-        let all = (info["similar"]?.list ?? []) + (root["similar"]?.list ?? [])
-        return all.compactMap { $0.bytes.flatMap { InfoHashV1(bytes: Array($0)) } }.filter { seen.insert($0).inserted }
+        var result: [InfoHashV1] = []
+        for node in [info["similar"]?.list ?? [], root["similar"]?.list ?? []].joined() {
+            guard result.count < maxCount else { break }
+            if let hash = node.bytes.flatMap({ InfoHashV1(bytes: Array($0)) }), seen.insert(hash).inserted {
+                result.append(hash)
+            }
+        }
+        return result
     }
 
     /// `text` without leading and trailing ASCII whitespace and control characters.

@@ -10,6 +10,7 @@ extension MetainfoParser {
             throw MetainfoError(.fileParseFailed, "the torrent's file list is not a list")
         }
         guard !list.isEmpty else { throw MetainfoError(.noFiles, "the torrent's file list is empty") }
+        try checkFileCount(list.count)
         var files: [TorrentFile] = []
         files.reserveCapacity(list.count)
         for entry in list {
@@ -20,12 +21,7 @@ extension MetainfoParser {
             let length = try fileLength(entry, attributes: attributes)
             var path = [folder]
             if let elements = entry["path.utf-8"]?.list ?? entry["path"]?.list, !elements.isEmpty {
-                for element in elements {
-                    guard let raw = element.bytes else {
-                        throw MetainfoError(.invalidName, "a file path holds something other than strings")
-                    }
-                    path.append(PathSanitizer.sanitizeElement(raw))
-                }
+                path = try boundedPath([folder], elements, what: "a file path")
                 if path.dropFirst().contains(where: { $0.contains(Self.legacyPadMarker) }) { attributes.insert(.pad) }
             } else if attributes.contains(.pad) {
                 path += [".pad", String(length)]
@@ -56,31 +52,80 @@ extension MetainfoParser {
         let isSingleFile = !hasFileList && entries.count == 1 && Self.leaf(of: entries[0].value) != nil
         let prefix = isSingleFile ? [] : [folder]
         var files: [TorrentFile] = []
-        try walk(tree, path: prefix, depth: 0, symlinkPrefix: prefix, into: &files)
+        let prefixBytes = prefix.reduce(0) { $0 + $1.utf8.count + 1 }
+        try walk(tree, path: prefix, pathBytes: prefixBytes, depth: 0, symlinkPrefix: prefix, into: &files)
         guard !files.isEmpty else { throw MetainfoError(.noFiles, "the torrent's file tree is empty") }
         return (files, isSingleFile)
     }
 
     /// Depth-first over a directory of the file tree, in key order (the order that defines the
     /// v2 piece space).
+    ///
+    /// `pathBytes` is the length of `path` joined with `/`, plus one (the next separator).
     private func walk(
-        _ directory: BencodeNode, path: [String], depth: Int, symlinkPrefix: [String], into files: inout [TorrentFile]
+        _ directory: BencodeNode, path: [String], pathBytes: Int, depth: Int, symlinkPrefix: [String],
+        into files: inout [TorrentFile]
     ) throws {
         guard depth <= 100, let entries = directory.entries else {
             throw MetainfoError(.fileParseFailed, "the torrent's file tree is malformed or nested too deep")
         }
+        guard path.count < limits.maxPathDepth else { throw pathTooDeep("a file path") }
         for entry in entries {
             guard !entry.key.isEmpty, entry.value.isDictionary else {
                 throw MetainfoError(
                     .fileParseFailed, "the file tree has an empty name or a node that is not a dictionary")
             }
-            let childPath = path + [PathSanitizer.sanitizeElement(entry.key)]
+            let element = PathSanitizer.sanitizeElement(entry.key)
+            let childBytes = pathBytes + element.utf8.count
+            guard childBytes <= limits.maxPathBytes else { throw pathTooLong("a file path") }
+            let childPath = path + [element]
             if let leaf = Self.leaf(of: entry.value) {
+                try checkFileCount(files.count + 1)
                 files.append(try parseTreeFile(leaf, path: childPath, symlinkPrefix: symlinkPrefix))
             } else {
-                try walk(entry.value, path: childPath, depth: depth + 1, symlinkPrefix: symlinkPrefix, into: &files)
+                try walk(
+                    entry.value, path: childPath, pathBytes: childBytes + 1, depth: depth + 1,
+                    symlinkPrefix: symlinkPrefix, into: &files)
             }
         }
+    }
+
+    /// `prefix` followed by the sanitized `elements`; refused, before any work, when that makes more
+    /// than ``MetainfoLimits/maxPathDepth`` elements, and as soon as it is longer than
+    /// ``MetainfoLimits/maxPathBytes`` bytes joined with `/`. `.` and `..` are dropped when
+    /// `dropDots` (symlink targets).
+    private func boundedPath(
+        _ prefix: [String], _ elements: [BencodeNode], what: String, dropDots: Bool = false
+    ) throws -> [String] {
+        guard prefix.count + elements.count <= limits.maxPathDepth else { throw pathTooDeep(what) }
+        var path = prefix
+        path.reserveCapacity(prefix.count + elements.count)
+        var bytes = prefix.reduce(0) { $0 + $1.utf8.count + 1 }
+        for element in elements {
+            guard let raw = element.bytes else {
+                throw MetainfoError(.invalidName, "\(what) holds something other than strings")
+            }
+            if dropDots, raw.elementsEqual(".".utf8) || raw.elementsEqual("..".utf8) { continue }
+            let sanitized = PathSanitizer.sanitizeElement(raw)
+            bytes += sanitized.utf8.count + 1
+            guard bytes - 1 <= limits.maxPathBytes else { throw pathTooLong(what) }
+            path.append(sanitized)
+        }
+        return path
+    }
+
+    private func checkFileCount(_ count: Int) throws {
+        guard count <= limits.maxFiles else {
+            throw MetainfoError(.tooManyFiles, "the torrent has more than \(limits.maxFiles) files")
+        }
+    }
+
+    private func pathTooDeep(_ what: String) -> MetainfoError {
+        MetainfoError(.pathTooDeep, "\(what) in the torrent has more than \(limits.maxPathDepth) elements")
+    }
+
+    private func pathTooLong(_ what: String) -> MetainfoError {
+        MetainfoError(.pathTooLong, "\(what) in the torrent is longer than \(limits.maxPathBytes) bytes")
     }
 
     /// The file dictionary of a tree node that is a file (`{"": {...}}`), or `nil` for a directory.
@@ -156,14 +201,7 @@ extension MetainfoParser {
     /// dropped (a link can never point above the root). `nil` when absent or empty.
     private func symlinkTarget(_ node: BencodeNode, prefix: [String]) throws -> [String]? {
         guard let list = node["symlink path"]?.list else { return nil }
-        var elements: [String] = []
-        for item in list {
-            guard let raw = item.bytes else {
-                throw MetainfoError(.invalidName, "a symlink path holds something other than strings")
-            }
-            if raw.elementsEqual(".".utf8) || raw.elementsEqual("..".utf8) { continue }
-            elements.append(PathSanitizer.sanitizeElement(raw))
-        }
-        return elements.isEmpty ? nil : prefix + elements
+        let target = try boundedPath(prefix, list, what: "a symlink path", dropDots: true)
+        return target.count == prefix.count ? nil : target
     }
 }

@@ -122,16 +122,17 @@ struct MetainfoParser {
             name: isMultiFile || version == .v2 ? folderName : files[0].path[0],
             isMultiFile: isMultiFile, pieceLength: pieceLength, pieceCount: pieceCount, pieceHashes: pieceHashes,
             pieceLayers: pieceLayers, files: files, totalLength: totalLength,
-            trackerTiers: Self.trackerTiers(root),
-            webSeeds: Self.webSeeds(root, fileCount: files.count, isMultiFile: isMultiFile),
+            trackerTiers: Self.trackerTiers(root, maxCount: limits.maxListEntries),
+            webSeeds: Self.webSeeds(
+                root, fileCount: files.count, isMultiFile: isMultiFile, maxCount: limits.maxListEntries),
             isPrivate: (info["private"]?.integer ?? 0) != 0,
             creationDate: root["creation date"]?.integer.flatMap { $0 >= 0 ? $0 : nil },
-            comment: root["comment.utf-8"]?.string ?? root["comment"]?.string,
-            createdBy: root["created by.utf-8"]?.string ?? root["created by"]?.string,
+            comment: text(root["comment.utf-8"] ?? root["comment"]),
+            createdBy: text(root["created by.utf-8"] ?? root["created by"]),
             infoBytes: infoBytes, torrentBytes: bytes)
-        metainfo.dhtNodes = Self.dhtNodes(root)
-        metainfo.collections = Self.collections(root, info: info)
-        metainfo.similarTorrents = Self.similarTorrents(root, info: info)
+        metainfo.dhtNodes = Self.dhtNodes(root, maxCount: limits.maxListEntries)
+        metainfo.collections = Self.collections(root, info: info, maxCount: limits.maxListEntries)
+        metainfo.similarTorrents = Self.similarTorrents(root, info: info, maxCount: limits.maxListEntries)
         return metainfo
     }
 
@@ -163,6 +164,19 @@ struct MetainfoParser {
                 .missingPieceLength, "the v2 piece length \(value) is not a power of two of at least 16 KiB")
         }
         return Int(value)
+    }
+
+    /// A string value as text (invalid UTF-8 repaired), cut to ``MetainfoLimits/maxTextBytes`` on a
+    /// character boundary.
+    private func text(_ node: BencodeNode?) -> String? {
+        guard let bytes = node?.bytes else { return nil }
+        guard bytes.count > limits.maxTextBytes else { return String(decoding: bytes, as: UTF8.self) }
+        var end = bytes.startIndex + limits.maxTextBytes
+        // Back up to the start of a UTF-8 sequence (at most 3 continuation bytes).
+        while end > bytes.startIndex, bytes[end] & 0xC0 == 0x80, bytes.startIndex + limits.maxTextBytes - end < 3 {
+            end -= 1
+        }
+        return String(decoding: bytes[..<end], as: UTF8.self)
     }
 
     /// The number of pieces of `totalLength` bytes, within the limit.

@@ -58,7 +58,7 @@ struct Add: ParsableCommand {
             case .duplicate(let record):
                 FileHandle.standardError.write(
                     Data(
-                        "btq: already in the queue as #\(record.id) \(record.name) (\(record.displayHash)); unchanged\n"
+                        "btq: already in the queue as #\(record.id) \(record.shownName) (\(record.displayHash)); unchanged\n"
                             .utf8))
             }
         }
@@ -67,7 +67,7 @@ struct Add: ParsableCommand {
             try JSONOutput.print(added.map(TorrentJSON.init))
         } else {
             for record in added {
-                print("added #\(record.id) \(record.name) (\(record.displayHash))\(paused ? ", paused" : "")")
+                print("added #\(record.id) \(record.shownName) (\(record.displayHash))\(paused ? ", paused" : "")")
             }
         }
     }

@@ -17,7 +17,7 @@ struct ConfigGet: ParsableCommand {
     }
 
     func run() throws {
-        let database = try store.openStore()
+        let database = try store.openStoreForReading()
         if let key {
             let known = try ConfigKey.named(key)
             print(try database.setting(known.name) ?? known.defaultValue)

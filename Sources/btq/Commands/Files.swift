@@ -35,7 +35,8 @@ struct Files: ParsableCommand {
     }
 
     func run() throws {
-        let (database, record) = try target.resolve()
+        let (database, record) =
+            try (only == nil && skip == nil && want == nil ? target.resolveForReading() : target.resolve())
         var files = try database.files(torrentId: record.id)
         var changes: [Int: Int] = [:]
         if let only = only.flatMap(FileSelection.parse) {

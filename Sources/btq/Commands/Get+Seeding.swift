@@ -20,7 +20,7 @@ extension Get {
                 savedSeconds = (try? database.seedingSeconds(torrentId: job.record.id)) ?? 0
                 base = status.downloaded > 0 ? status.downloaded : status.bytesDone
                 FileHandle.standardError.write(
-                    Data("btq: #\(job.record.id) \(job.record.name) is complete; seeding (Ctrl-C to stop)\n".utf8))
+                    Data("btq: #\(job.record.id) \(job.record.shownName) is complete; seeding (Ctrl-C to stop)\n".utf8))
             }
             if let since = seedingSince {
                 let seeded = savedSeconds + (ContinuousClock.now - since).components.seconds
@@ -28,7 +28,8 @@ extension Get {
                     uploaded: status.uploaded, base: base, seededSeconds: seeded)
                 {
                     try? database.recordEvent(torrentId: job.record.id, .seedLimit, detail: reached)
-                    FileHandle.standardError.write(Data("btq: #\(job.record.id) \(job.record.name): \(reached)\n".utf8))
+                    FileHandle.standardError.write(
+                        Data("btq: #\(job.record.id) \(job.record.shownName): \(reached)\n".utf8))
                     await job.session.stop()
                     break
                 }

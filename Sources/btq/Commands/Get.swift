@@ -165,15 +165,16 @@ struct Get: AsyncParsableCommand {
             case .completed:
                 try database.setState(torrentId: job.record.id, .completed)
                 print(
-                    "completed #\(job.record.id) \(job.record.name): \(Formatting.size(status.bytesDone)) in \(job.record.saveDirectory)"
+                    "completed #\(job.record.id) \(job.record.shownName): \(Formatting.size(status.bytesDone)) in \(job.record.saveDirectory)"
                 )
             case .stopped:
                 try database.setState(torrentId: job.record.id, .paused)
-                print("stopped #\(job.record.id) \(job.record.name) at \(Formatting.percent(status.progress))")
+                print("stopped #\(job.record.id) \(job.record.shownName) at \(Formatting.percent(status.progress))")
                 failed = true
             case .failed(let reason):
                 try database.setState(torrentId: job.record.id, .error, error: reason)
-                FileHandle.standardError.write(Data("btq: #\(job.record.id) \(job.record.name): \(reason)\n".utf8))
+                FileHandle.standardError.write(
+                    Data("btq: #\(job.record.id) \(job.record.shownName): \(TerminalText.clean(reason))\n".utf8))
                 failed = true
             }
         }
@@ -208,7 +209,7 @@ struct Get: AsyncParsableCommand {
                     while !Task.isCancelled {
                         for (index, fetch) in fetches.enumerated() {
                             if let status = await fetch.status() {
-                                lines[index].show(name: fetch.record.name, fetching: status)
+                                lines[index].show(name: fetch.record.shownName, fetching: status)
                             }
                         }
                         try? await Task.sleep(for: .seconds(1))
@@ -241,11 +242,12 @@ struct Get: AsyncParsableCommand {
                 }
             case .success(nil)?:
                 try store.setState(torrentId: record.id, .paused)
-                print("stopped #\(record.id) \(record.name) before its metadata arrived")
+                print("stopped #\(record.id) \(record.shownName) before its metadata arrived")
                 failed = true
             case .failure(let error)?:
                 try store.setState(torrentId: record.id, .error, error: error.message)
-                FileHandle.standardError.write(Data("btq: #\(record.id) \(record.name): \(error.message)\n".utf8))
+                FileHandle.standardError.write(
+                    Data("btq: #\(record.id) \(record.shownName): \(TerminalText.clean(error.message))\n".utf8))
                 failed = true
             }
         }
@@ -280,12 +282,12 @@ struct Get: AsyncParsableCommand {
         var lines = jobs.map { _ in ProgressLine() }
         while !Task.isCancelled {
             for (index, job) in jobs.enumerated() {
-                lines[index].show(name: job.record.name, await job.session.status())
+                lines[index].show(name: job.record.shownName, await job.session.status())
             }
             try? await Task.sleep(for: .seconds(1))
         }
         for (index, job) in jobs.enumerated() {
-            lines[index].show(name: job.record.name, await job.session.status(), final: true)
+            lines[index].show(name: job.record.shownName, await job.session.status(), final: true)
         }
     }
 }

@@ -36,7 +36,7 @@ struct History: ParsableCommand {
     }
 
     func run() throws {
-        let database = try store.openStore()
+        let database = try store.openStoreForReading()
         let record = try torrent.map { try database.resolve($0, includeRemoved: true) }
         let events = try database.events(
             torrentId: record?.id, since: since.flatMap { DateArgument.parse($0) }, limit: limit)

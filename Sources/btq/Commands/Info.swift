@@ -13,7 +13,7 @@ struct Info: ParsableCommand {
     var json = false
 
     func run() throws {
-        let (database, record) = try target.resolve()
+        let (database, record) = try target.resolveForReading()
         let trackers = try database.trackers(torrentId: record.id)
         if json {
             var out = TorrentJSON(record)
@@ -69,7 +69,8 @@ struct Info: ParsableCommand {
         }
         let width = lines.map(\.0.count).max() ?? 0
         for (key, value) in lines {
-            print((key + ":").padding(toLength: width + 1, withPad: " ", startingAt: 0) + " " + value)
+            print(
+                (key + ":").padding(toLength: width + 1, withPad: " ", startingAt: 0) + " " + TerminalText.clean(value))
         }
     }
 }

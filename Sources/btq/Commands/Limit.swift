@@ -47,7 +47,7 @@ struct Limit: ParsableCommand {
             try database.setRateLimits(torrentId: record.id, limits)
         }
         print(
-            "#\(record.id) \(record.name): download \(SettingText.rateDescription(limits.download ?? 0)), "
+            "#\(record.id) \(record.shownName): download \(SettingText.rateDescription(limits.download ?? 0)), "
                 + "upload \(SettingText.rateDescription(limits.upload ?? 0))")
     }
 }

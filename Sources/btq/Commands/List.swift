@@ -35,7 +35,7 @@ struct List: ParsableCommand {
 
     func run() throws {
         let filter = state.flatMap(TorrentState.init(rawValue:))
-        let database = try store.openStore()
+        let database = try store.openStoreForReading()
         if json {
             let torrents = try database.torrents(includeRemoved: all, state: filter)
             try StandardOutput.write(Self.json(torrents))
@@ -119,11 +119,12 @@ struct ListPart: Sendable {
     mutating func append(_ line: borrowing QueueLineFields) {
         Formatting.appendFixed(Double(line.id), digits: 0, to: &text)
         endCell(column: 0)
-        if line.name.count <= Self.nameLimit, !line.name.contains(where: { $0 >= 0x80 }) {
+        if line.name.count <= Self.nameLimit, !line.name.contains(where: { $0 >= 0x80 || $0 < 0x20 || $0 == 0x7F }) {
             text.append(contentsOf: line.name)
             endCell(column: 1, width: line.name.count)
         } else {
-            let name = Table.shorten(String(decoding: line.name, as: UTF8.self), to: Self.nameLimit)
+            let clean = TerminalText.clean(String(decoding: line.name, as: UTF8.self))
+            let name = Table.shorten(clean, to: Self.nameLimit)
             text.append(contentsOf: name.utf8)
             endCell(column: 1, width: Table.width(of: name))
         }

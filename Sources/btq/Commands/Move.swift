@@ -25,7 +25,7 @@ struct Move: ParsableCommand {
         let record = try database.resolve(torrent)
         try database.move(torrentId: record.id, QueueMove(word: direction)!)
         let moved = try database.torrent(id: record.id)
-        print("#\(record.id) \(record.name) is now at position \((moved?.queuePosition ?? 0) + 1)")
+        print("#\(record.id) \(record.shownName) is now at position \((moved?.queuePosition ?? 0) + 1)")
     }
 }
 

@@ -20,13 +20,13 @@ struct Pause: ParsableCommand {
         for record in try selection.records(in: database) {
             switch record.state {
             case .paused:
-                if !selection.all { print("#\(record.id) \(record.name) is already paused") }
+                if !selection.all { print("#\(record.id) \(record.shownName) is already paused") }
             case .completed:
-                if !selection.all { print("#\(record.id) \(record.name) is completed: nothing to pause") }
+                if !selection.all { print("#\(record.id) \(record.shownName) is completed: nothing to pause") }
             case .queued, .checking, .fetchingMetadata, .downloading, .seeding, .error:
                 // Pausing keeps a failed torrent's reason until it is resumed.
                 try database.setState(torrentId: record.id, .paused, error: record.lastError)
-                print("paused #\(record.id) \(record.name)")
+                print("paused #\(record.id) \(record.shownName)")
             }
         }
     }

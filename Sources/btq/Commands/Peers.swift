@@ -20,7 +20,7 @@ struct Peers: ParsableCommand {
     var json = false
 
     func run() throws {
-        let (database, record) = try target.resolve()
+        let (database, record) = try target.resolveForReading()
         let peers = try database.peers(torrentId: record.id)
         if json {
             try JSONOutput.print(peers.map(PeerJSON.init))

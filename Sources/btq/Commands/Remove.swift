@@ -49,7 +49,7 @@ struct Remove: ParsableCommand {
                     FileHandle.standardError.write(Data("btq: could not delete \(failure)\n".utf8))
                 }
             }
-            print("\(note) #\(record.id) \(record.name)")
+            print("\(note) #\(record.id) \(record.shownName)")
         }
     }
 }

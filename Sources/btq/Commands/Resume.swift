@@ -22,13 +22,15 @@ struct Resume: ParsableCommand {
             switch record.state {
             case .paused, .error:
                 try database.setState(torrentId: record.id, .queued, error: nil)
-                print("resumed #\(record.id) \(record.name)")
+                print("resumed #\(record.id) \(record.shownName)")
             case .completed where !selection.all:
                 // Named on its own: seed it again (until the seed limits say otherwise).
                 try database.setState(torrentId: record.id, .queued, error: nil)
-                print("resumed #\(record.id) \(record.name): it seeds again")
+                print("resumed #\(record.id) \(record.shownName): it seeds again")
             case .queued, .checking, .fetchingMetadata, .downloading, .seeding, .completed:
-                if !selection.all { print("#\(record.id) \(record.name) is not paused (\(record.state.rawValue))") }
+                if !selection.all {
+                    print("#\(record.id) \(record.shownName) is not paused (\(record.state.rawValue))")
+                }
             }
         }
     }

@@ -42,7 +42,7 @@ struct Verify: AsyncParsableCommand {
                 let job = try CheckJob(record: record, store: database)
                 let previous = record.state
                 try database.setState(torrentId: record.id, .checking)
-                let line = quiet ? nil : CheckProgress(name: record.name)
+                let line = quiet ? nil : CheckProgress(name: record.shownName)
                 let result: TorrentChecker.Result
                 do {
                     result = try await job.run { checked, total in line?.show(checked, total) }
@@ -55,7 +55,7 @@ struct Verify: AsyncParsableCommand {
                 try RecheckVerdict.record(result, of: record, before: previous, in: database)
                 print(CheckJob.summary(record, result))
             } catch {
-                FileHandle.standardError.write(Data("btq: #\(record.id) \(record.name): \(error)\n".utf8))
+                FileHandle.standardError.write(Data("btq: #\(record.id) \(record.shownName): \(error)\n".utf8))
                 failed = true
             }
         }
@@ -81,7 +81,7 @@ struct Verify: AsyncParsableCommand {
                 let detail = try database.events(torrentId: id, since: since).last {
                     $0.kind == EventKind.checked.rawValue && $0.detail?.hasPrefix(TorrentChecker.eventPrefix) == true
                 }?.detail
-                print("#\(id) \(record.name): \(detail ?? record.state.rawValue)")
+                print("#\(id) \(record.shownName): \(TerminalText.clean(detail ?? record.state.rawValue))")
             }
         }
     }

@@ -12,11 +12,12 @@ struct CheckJob: Sendable {
     /// Prepares a check of `record`; throws a `UserError` for a torrent whose data cannot be checked.
     init(record: TorrentRecord, store: BtqStore) throws {
         guard let bytes = try store.metainfoBytes(torrentId: record.id) else {
-            throw UserError("#\(record.id) \(record.name) has no metadata yet (a magnet link): nothing to check")
+            throw UserError("#\(record.id) \(record.shownName) has no metadata yet (a magnet link): nothing to check")
         }
         let metainfo = try Metainfo(bytes: bytes)
         guard metainfo.pieceHashes != nil else {
-            throw UserError("#\(record.id) \(record.name) is a v2-only torrent; this btq checks v1 and hybrid torrents")
+            throw UserError(
+                "#\(record.id) \(record.shownName) is a v2-only torrent; this btq checks v1 and hybrid torrents")
         }
         let priorities = try store.files(torrentId: record.id).map { PiecePriority(UInt8(clamping: $0.priority)) }
         self.record = record
@@ -34,7 +35,8 @@ struct CheckJob: Sendable {
 
     /// One line about a finished check.
     static func summary(_ record: TorrentRecord, _ result: TorrentChecker.Result) -> String {
-        var line = "checked #\(record.id) \(record.name): \(result.validPieces) of \(result.pieceCount) pieces valid"
+        var line =
+            "checked #\(record.id) \(record.shownName): \(result.validPieces) of \(result.pieceCount) pieces valid"
         if result.lostPieces > 0 { line += ", \(result.lostPieces) bad" }
         line += String(format: " (%.0f MB/s)", result.bytesPerSecond / 1_000_000)
         return line

@@ -18,12 +18,12 @@ struct DownloadJob: Sendable {
     ) throws {
         guard let bytes = try store.metainfoBytes(torrentId: record.id) else {
             throw UserError(
-                "#\(record.id) \(record.name) is a magnet link whose metadata has not been fetched yet")
+                "#\(record.id) \(record.shownName) is a magnet link whose metadata has not been fetched yet")
         }
         let metainfo = try Metainfo(bytes: bytes)
         guard metainfo.pieceHashes != nil else {
             throw UserError(
-                "#\(record.id) \(record.name) is a v2-only torrent; this btq downloads v1 and hybrid torrents")
+                "#\(record.id) \(record.shownName) is a v2-only torrent; this btq downloads v1 and hybrid torrents")
         }
         let priorities = try store.files(torrentId: record.id).map { PiecePriority(UInt8(clamping: $0.priority)) }
         self.record = record

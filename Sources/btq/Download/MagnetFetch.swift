@@ -51,13 +51,13 @@ actor MagnetFetch {
         let trackerURLs: [String]
         do {
             guard let uri = try store.magnetURI(torrentId: record.id) else {
-                return .failure(UserError("#\(record.id) \(record.name) has neither metainfo nor a magnet link"))
+                return .failure(UserError("#\(record.id) \(record.shownName) has neither metainfo nor a magnet link"))
             }
             magnet = try MagnetLink(parsing: uri)
             trackerURLs = try store.trackers(torrentId: record.id).map(\.url)
             try store.setState(torrentId: record.id, .fetchingMetadata)
         } catch {
-            return .failure(UserError("#\(record.id) \(record.name): \(error)"))
+            return .failure(UserError("#\(record.id) \(record.shownName): \(error)"))
         }
         let fetcher = MetadataFetcher(
             infoHashes: magnet.infoHashes, trackers: trackerURLs, configuration: configuration, transport: trackers,
@@ -102,7 +102,7 @@ actor MagnetFetch {
             }
             updated = record
         } catch {
-            return .failure(UserError("#\(record.id) \(record.name): cannot store its metadata: \(error)"))
+            return .failure(UserError("#\(record.id) \(record.shownName): cannot store its metadata: \(error)"))
         }
         // BEP 27: addresses learned through peer exchange are not used for a private torrent.
         let peers = fetched.peers.filter { !metainfo.isPrivate || $0.source != .pex }

@@ -16,7 +16,7 @@ extension QueueRunner {
             let result = await fetch.run()
             self.fetchEnded(id, result)
         }
-        onChange("fetching metadata #\(id) \(record.name)")
+        onChange("fetching metadata #\(id) \(record.shownName)")
     }
 
     private func fetchEnded(_ id: Int64, _ result: Result<MagnetFetch.Fetched?, UserError>) {

@@ -199,7 +199,7 @@ actor QueueRunner {
                 {
                     try store.recordEvent(torrentId: record.id, .seedLimit, detail: reached)
                     try store.setState(torrentId: record.id, .completed)
-                    onChange("completed #\(record.id) \(record.name): \(reached)")
+                    onChange("completed #\(record.id) \(record.shownName): \(reached)")
                     continue
                 }
             } else {
@@ -233,10 +233,10 @@ actor QueueRunner {
                     downloadSlots -= 1
                 }
                 active[id] = entry
-                onChange("\(isSeed ? "seeding" : "started") #\(id) \(record.name)")
+                onChange("\(isSeed ? "seeding" : "started") #\(id) \(record.shownName)")
             } catch {
                 try store.setState(torrentId: record.id, .error, error: "\(error)")
-                onChange("error #\(record.id) \(record.name): \(error)")
+                onChange("error #\(record.id) \(record.shownName): \(error)")
             }
         }
     }
@@ -266,7 +266,7 @@ actor QueueRunner {
             job = try CheckJob(record: record, store: store)
         } catch {
             try? store.setState(torrentId: record.id, .error, error: "\(error)")
-            onChange("error #\(record.id) \(record.name): \(error)")
+            onChange("error #\(record.id) \(record.shownName): \(error)")
             return
         }
         let id = record.id
@@ -279,7 +279,7 @@ actor QueueRunner {
             }
             self.checkEnded(id, result)
         }
-        onChange("checking #\(id) \(record.name)")
+        onChange("checking #\(id) \(record.shownName)")
     }
 
     private func settleChecks(onChange: @Sendable (String) -> Void) throws {
@@ -294,7 +294,7 @@ actor QueueRunner {
                 onChange(CheckJob.summary(record, outcome))
             case .failure(let error):
                 try store.setState(torrentId: id, .error, error: "recheck failed: \(error)")
-                onChange("error #\(id) \(record.name): recheck failed: \(error)")
+                onChange("error #\(id) \(record.shownName): recheck failed: \(error)")
             }
         }
         finishedChecks = []

@@ -36,7 +36,13 @@ enum Formatting {
     static func appendFixed(_ value: Double, digits: Int, to out: inout [UInt8]) {
         var scale: Int64 = 1
         for _ in 0..<digits { scale *= 10 }
-        let scaled = Int64((value * Double(scale)).rounded())
+        let product = (value * Double(scale)).rounded()
+        // Beyond Int64 (a ratio of a damaged record, say) the value is not worth its digits.
+        guard product.isFinite, product.magnitude < 9e18 else {
+            out.append(contentsOf: (product.isNaN ? "nan" : product < 0 ? "-inf" : "inf").utf8)
+            return
+        }
+        let scaled = Int64(product)
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
             var start = buffer.count
             var rest = scaled.magnitude
@@ -103,8 +109,8 @@ enum Formatting {
 
     /// Local time as `2026-11-27 14:03:05`.
     static func date(_ date: Date?) -> String {
-        guard let date else { return "-" }
-        var time = time_t(date.timeIntervalSince1970.rounded(.down))
+        guard let date, let seconds = representable(date) else { return "-" }
+        var time = time_t(seconds)
         var parts = tm()
         localtime_r(&time, &parts)
         return string { appendDateTime(parts, separator: " ", to: &$0) }
@@ -112,7 +118,8 @@ enum Formatting {
 
     /// UTC time in ISO 8601 with milliseconds, as JSON output carries it.
     static func iso8601(_ date: Date) -> String {
-        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let interval = min(max(date.timeIntervalSince1970, earliest), latest + 0.999)
+        let millis = Int64(((interval.isNaN ? 0 : interval) * 1000).rounded(.down))
         var time = time_t(millis >= 0 ? millis / 1000 : (millis - 999) / 1000)
         var parts = tm()
         gmtime_r(&time, &parts)
@@ -122,6 +129,18 @@ enum Formatting {
             appendPadded(Int(((millis % 1000) + 1000) % 1000), width: 3, to: &out)
             out.append(UInt8(ascii: "Z"))
         }
+    }
+
+    /// The first second of year 1 and the last of year 9999: dates outside are not shown.
+    private static let earliest: TimeInterval = -62_135_596_800
+    private static let latest: TimeInterval = 253_402_300_799
+
+    /// `date` in whole seconds since 1970, or `nil` outside years 1 to 9999 (a creation date of a
+    /// hostile `.torrent`, say).
+    private static func representable(_ date: Date) -> Int64? {
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        guard seconds >= earliest, seconds <= latest else { return nil }
+        return Int64(seconds)
     }
 
     /// `YYYY-MM-DD<separator>hh:mm:ss` of broken-down time (without `String(format:)`, which took a

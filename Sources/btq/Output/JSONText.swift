@@ -68,16 +68,31 @@ enum JSONText {
         }
     }
 
-    /// A JSON string: `"` and `\` escaped, control characters as `\b \t \n \f \r` or `\u00xx`, everything
-    /// else (`/` and non-ASCII included) as is.
+    /// A JSON string: `"` and `\` escaped, control characters as `\b \t \n \f \r` or `\u00xx` (DEL and
+    /// the C1 controls too, which JSON allows raw but a terminal may obey), everything else (`/` and
+    /// non-ASCII included) as is.
     static func appendString(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        if !text.utf8.contains(where: {
+            $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == 0x7F || $0 == 0xC2
+        }) {
             out.append(contentsOf: text.utf8)
             out.append(UInt8(ascii: "\""))
             return
         }
-        for byte in text.utf8 {
+        let hex = Array("0123456789abcdef".utf8)
+        for scalar in text.unicodeScalars {
+            if (0x7F...0x9F).contains(scalar.value) {
+                out.append(contentsOf: "\\u00".utf8)
+                out.append(hex[Int(scalar.value >> 4)])
+                out.append(hex[Int(scalar.value & 0xF)])
+                continue
+            }
+            guard scalar.isASCII else {
+                out.append(contentsOf: String(scalar).utf8)
+                continue
+            }
+            let byte = UInt8(scalar.value)
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)
             case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
@@ -87,7 +102,6 @@ enum JSONText {
             case 0x0C: out.append(contentsOf: "\\f".utf8)
             case 0x0D: out.append(contentsOf: "\\r".utf8)
             case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
                 out.append(contentsOf: "\\u00".utf8)
                 out.append(hex[Int(byte >> 4)])
                 out.append(hex[Int(byte & 0xF)])

@@ -29,9 +29,10 @@ struct Table {
         self.columns = columns
     }
 
+    /// Adds a row; its cells are shown without control characters (``TerminalText``).
     mutating func append(_ row: [String]) {
         precondition(row.count == columns.count, "a row needs one cell per column")
-        rows.append(row)
+        rows.append(row.map { TerminalText.clean($0) })
     }
 
     /// The table as lines, headers first, columns separated by two spaces, no trailing blanks.

@@ -1,0 +1,103 @@
+import Engine
+import Foundation
+import GRDB
+import Testing
+
+@testable import Store
+
+/// Values btq never writes, put there with raw SQL, are ``StoreError`` `.damagedDatabase` naming the
+/// torrent wherever the store reads them (the daemon's resume path included), never a trap.
+@Suite struct DamagedRowTests {
+    /// A store with one torrent of 4 pieces (63,000 bytes in 16 KiB pieces); its id.
+    static func store() throws -> (BtqStore, Int64) {
+        let store = try BtqStore.inMemory()
+        guard case .added(let record) = try store.add(Fixtures.new(Fixtures.metainfo(seed: 7))) else {
+            throw StoreError.invalidValue("not added")
+        }
+        return (store, record.id)
+    }
+
+    static func damage(_ store: BtqStore, _ sql: String) throws {
+        try store.writer.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA ignore_check_constraints = ON")
+            try db.execute(sql: sql)
+            try db.execute(sql: "PRAGMA ignore_check_constraints = OFF")
+        }
+    }
+
+    static func expectDamaged(
+        _ id: Int64, _ words: [String], sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void
+    ) {
+        do {
+            try body()
+            Issue.record("no error", sourceLocation: sourceLocation)
+        } catch let error as StoreError {
+            #expect(error.code == .damagedDatabase, "\(error)", sourceLocation: sourceLocation)
+            let text = error.description
+            for word in ["torrent \(id)"] + words {
+                #expect(text.contains(word), "'\(word)' missing from: \(text)", sourceLocation: sourceLocation)
+            }
+        } catch {
+            Issue.record("untyped error \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func aBitfieldOfTheWrongLengthIsRefusedOnResume() throws {
+        let (store, id) = try Self.store()
+        try Self.damage(
+            store,
+            "INSERT INTO piece_bitfields (torrent_id, piece_count, verified, updated_at) VALUES (\(id), 4, x'0000', 0)")
+        Self.expectDamaged(id, ["verified", "piece_bitfields", "2 bytes"]) { _ = try store.resumeState(torrentId: id) }
+        Self.expectDamaged(id, ["verified"]) { _ = try store.files(torrentId: id) }
+    }
+
+    @Test func aBitfieldOfAnotherPieceCountIsRefusedBeforeAWrite() throws {
+        let (store, id) = try Self.store()
+        try Self.damage(
+            store,
+            "INSERT INTO piece_bitfields (torrent_id, piece_count, verified, updated_at) VALUES (\(id), 2, x'00', 0)")
+        Self.expectDamaged(id, ["piece_count", "piece_bitfields"]) {
+            try store.saveProgress(ProgressBatch(torrents: [TorrentProgress(torrentId: id, pieces: [3: true])]))
+        }
+        Self.expectDamaged(id, ["piece_count"]) { _ = try store.resumeState(torrentId: id) }
+    }
+
+    @Test func aBlockMaskOutsideTheTorrentIsRefused() throws {
+        let (store, id) = try Self.store()
+        try Self.damage(
+            store,
+            """
+            INSERT INTO block_masks (torrent_id, piece_index, block_count, mask, updated_at)
+            VALUES (\(id), 99, 1, x'80', 0)
+            """)
+        Self.expectDamaged(id, ["piece_index", "block_masks", "99"]) { _ = try store.resumeState(torrentId: id) }
+    }
+
+    @Test func countersOfTheWrongTypeOrSignAreRefused() throws {
+        let (store, id) = try Self.store()
+        try Self.damage(store, "UPDATE torrents SET downloaded = -3 WHERE id = \(id)")
+        Self.expectDamaged(id, ["downloaded", "-3"]) { _ = try store.resumeState(torrentId: id) }
+        Self.expectDamaged(id, ["downloaded"]) { _ = try store.torrents() }
+        Self.expectDamaged(id, ["downloaded"]) { _ = try store.queueLines() }
+        try Self.damage(store, "UPDATE torrents SET downloaded = 0, piece_length = 'big' WHERE id = \(id)")
+        Self.expectDamaged(id, ["piece_length", "text"]) { _ = try store.torrent(id: id) }
+        try Self.damage(store, "UPDATE torrents SET piece_length = 16384, seeding_seconds = -1 WHERE id = \(id)")
+        Self.expectDamaged(id, ["seeding_seconds"]) { _ = try store.seedingSeconds(torrentId: id) }
+    }
+
+    @Test func recordedFileStatesOfTheWrongTypeAreRefused() throws {
+        let (store, id) = try Self.store()
+        try Self.damage(
+            store, "UPDATE files SET recorded_size = 'x', recorded_mtime_ns = 1 WHERE torrent_id = \(id)")
+        Self.expectDamaged(id, ["recorded_size", "files"]) { _ = try store.resumeState(torrentId: id) }
+    }
+
+    @Test func anUndamagedStoreReadsAsBefore() throws {
+        let (store, id) = try Self.store()
+        try store.saveProgress(ProgressBatch(torrents: [TorrentProgress(torrentId: id, pieces: [1: true])]))
+        let state = try #require(try store.resumeState(torrentId: id))
+        #expect(state.verified.contains(1))
+        #expect(try store.files(torrentId: id).map(\.bytesDone) == [16384, 0])
+        #expect(try store.torrent(id: id)?.piecesDone == 1)
+    }
+}

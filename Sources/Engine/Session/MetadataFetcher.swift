@@ -45,6 +45,8 @@ public actor MetadataFetcher {
         var handshakenAt: ContinuousClock.Instant?
         var extensions: ExtensionHandshake?
         var rejectedAt: ContinuousClock.Instant?
+        /// Metadata requests it rejected.
+        var rejects = 0
         var timeouts = 0
         var lastKeepAliveSent: ContinuousClock.Instant
 
@@ -64,9 +66,13 @@ public actor MetadataFetcher {
     let requestTimeout: Duration
     /// Most metadata requests outstanding at one peer.
     let requestsPerPeer = 2
+    /// Rejected requests after which a peer is dropped (and dialled again later, less and less often):
+    /// a peer that announced a size but sends nothing is of no use.
+    static let rejectsToDrop = 3
     let wireHash: [UInt8]
 
-    var candidates: [PeerAddress: PeerCandidate] = [:]
+    /// Addresses to dial, bounded (see ``PeerCandidateTable``).
+    var candidates: PeerCandidateTable
     var connections: [PeerKey: Connection] = [:]
     /// The address of every connection made, also closed ones: pieces outlive their connection.
     var addresses: [PeerKey: PeerAddress] = [:]
@@ -99,16 +105,13 @@ public actor MetadataFetcher {
         self.requestTimeout = requestTimeout
         self.logger = logger
         self.wireHash = infoHashes.wireHash
+        self.candidates = PeerCandidateTable(limits: .init(configuration))
     }
 
     /// Addresses to try. Our own address and banned peers are skipped.
     public func addPeers(_ addresses: [PeerAddress], source: PeerUpdate.Source) {
-        for address in addresses where address.port != 0 {
-            if address.isLoopback, address.port == configuration.listenPort { continue }
-            if candidates[address] == nil {
-                candidates[address] = PeerCandidate(address: address, source: source, nextAttempt: .now)
-            }
-        }
+        let fresh = addresses.filter { !($0.isLoopback && $0.port == configuration.listenPort) }
+        candidates.add(fresh, source: source, notBefore: .now)
     }
 
     /// Ends ``run()`` soon.
@@ -192,21 +195,10 @@ public actor MetadataFetcher {
     }
 
     private func addressesToDial() -> [PeerAddress] {
-        let now = ContinuousClock.now
-        let connecting = candidates.values.count(where: \.isConnecting)
-        var room = min(
+        let connecting = candidates.connectingCount
+        let room = min(
             configuration.maxPeers - connections.count - connecting, configuration.maxConnecting - connecting)
-        guard room > 0 else { return [] }
-        var chosen: [PeerAddress] = []
-        for (address, candidate) in candidates
-        where room > 0 && !candidate.banned && !candidate.isConnected && !candidate.isConnecting
-            && candidate.nextAttempt <= now && candidate.failures < configuration.maxConnectAttempts
-        {
-            candidates[address]?.isConnecting = true
-            chosen.append(address)
-            room -= 1
-        }
-        return chosen
+        return candidates.takeDue(now: .now, room: room)
     }
 
     private func dial(_ address: PeerAddress) async {
@@ -216,20 +208,11 @@ public actor MetadataFetcher {
                 to: address, group: group, timeout: configuration.connectTimeout,
                 maxFrameLength: PeerMessageDecoder.defaultMaxFrameLength)
         } catch {
-            retryLater(address, failed: true)
+            candidates.closed(address, failed: true, now: .now)
             logger.debug("cannot connect to \(address): \(error)")
             return
         }
         await runConnection(channel, address: address)
-    }
-
-    private func retryLater(_ address: PeerAddress, failed: Bool) {
-        guard var candidate = candidates[address] else { return }
-        candidate.isConnecting = false
-        candidate.isConnected = false
-        if failed { candidate.failures += 1 }
-        candidate.nextAttempt = .now + configuration.reconnectDelay * (1 << min(candidate.failures, 6))
-        candidates[address] = candidate
     }
 
     private func runConnection(_ channel: NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>, address: PeerAddress) async {
@@ -241,8 +224,7 @@ public actor MetadataFetcher {
         connections[key] = Connection(
             key: key, address: address, channel: channel.channel, outbox: continuation, connectedAt: now,
             lastKeepAliveSent: now)
-        candidates[address]?.isConnecting = false
-        candidates[address]?.isConnected = true
+        candidates.connected(address)
         let handshake = PeerHandshake(infoHash: wireHash, peerId: configuration.peerId, reserved: [.extensionProtocol])
         continuation.yield([.handshake(handshake)])
         var reason = "closed by peer"
@@ -276,7 +258,7 @@ public actor MetadataFetcher {
         guard let connection = connections.removeValue(forKey: key) else { return }
         assembly?.peerGone(key)
         if assembly?.singleSource == key { assembly = nil }
-        retryLater(connection.address, failed: !connection.handshaken)
+        candidates.closed(connection.address, failed: !connection.handshaken, now: .now)
         logger.debug("metadata peer \(connection.address) closed: \(reason)")
     }
 
@@ -295,7 +277,7 @@ public actor MetadataFetcher {
                     return "connected to ourselves"
                 }
                 guard handshake.reserved.supportsExtensionProtocol else {
-                    candidates[connection.address]?.failures += 1  // ask again later, less and less often
+                    // Counted as a failure when it closes: asked again later, less and less often.
                     return "no extension protocol: it cannot send metadata"
                 }
                 connection.handshaken = true
@@ -339,7 +321,7 @@ public actor MetadataFetcher {
             connections[key] = connection
             guard handshake.id(of: ExtensionHandshake.utMetadata) != nil, let size = handshake.metadataSize else {
                 // It may have the metadata later (a peer fetching it too): ask again, less and less often.
-                candidates[connection.address]?.failures += 1
+                candidates.failed(connection.address)
                 return handshake.id(of: ExtensionHandshake.utMetadata) == nil
                     ? "no ut_metadata" : "it does not have the metadata"
             }
@@ -351,8 +333,7 @@ public actor MetadataFetcher {
             return try receivedMetadata(message, from: key)
         case LocalExtensionID.pex:
             let message = try PexMessage(decoding: payload.readableBytesView)
-            let fresh = message.added.map(\.address).filter { candidates[$0] == nil }
-            addPeers(Array(fresh.prefix(max(0, TorrentSession.maxPexCandidates - candidates.count))), source: .pex)
+            addPeers(message.added.map(\.address), source: .pex)  // the table bounds what PEX adds
         default:
             break
         }
@@ -376,14 +357,18 @@ public actor MetadataFetcher {
         case .reject(let piece):
             assembly?.rejected(piece: piece, by: key)
             connections[key]?.rejectedAt = .now
+            connections[key]?.rejects += 1
+            if connection.rejects + 1 >= Self.rejectsToDrop {
+                candidates.failed(connection.address)
+                return "rejected \(connection.rejects + 1) metadata requests"
+            }
         case .data(let piece, let totalSize, let bytes):
             guard var current = assembly else { throw .unrequestedMetadata(piece: piece) }
             if let announced = connection.extensions?.metadataSize, announced != totalSize {
                 throw .metadataSizeChanged(announced: announced, sent: totalSize)
             }
-            guard totalSize == current.size else {
-                throw .metadataSizeChanged(announced: current.size, sent: totalSize)
-            }
+            // An answer for an assembly of another size, which most peers outvoted: not used.
+            guard totalSize == current.size else { return nil }
             let complete = try current.receive(piece: piece, bytes: bytes, from: key)
             assembly = current
             if complete { verify(current) }
@@ -397,20 +382,20 @@ public actor MetadataFetcher {
     private func requestPieces() {
         guard result == nil else { return }
         let now = ContinuousClock.now
-        if let size = assembly?.size,
-            !connections.values.contains(where: {
-                $0.extensions?.metadataSize == size && candidates[$0.address]?.banned != true
-            })
-        {
-            assembly = nil  // nobody left who has metadata of that size: start over with the others
+        let voters = connections.values.compactMap { connection -> MetadataSizeElection.Voter? in
+            guard connection.handshaken, let extensions = connection.extensions,
+                extensions.id(of: ExtensionHandshake.utMetadata) != nil, let size = extensions.metadataSize,
+                size > 0, candidates[connection.address]?.banned != true
+            else { return nil }
+            return .init(key: connection.key, size: size, canAsk: isUsable(connection, now: now))
         }
-        if assembly == nil {
-            // The first usable peer's size decides; a peer announcing another size is not asked.
-            guard
-                let source = connections.values.filter({ isUsable($0, now: now) }).min(by: { $0.key < $1.key }),
-                let size = source.extensions?.metadataSize
-            else { return }
-            assembly = MetadataAssembly(size: size, singleSource: singleSourceMode ? source.key : nil)
+        let current = assembly.map { MetadataSizeElection.Current(size: $0.size, started: $0.receivedCount > 0) }
+        let size = MetadataSizeElection.choose(among: voters, current: current)
+        if size != assembly?.size {
+            // Nobody left who has metadata of the old size, or most peers announce another one: start
+            // over with that size. A peer announcing another size is not asked.
+            let first = voters.filter { $0.size == size && $0.canAsk }.min { $0.key < $1.key }
+            assembly = size.flatMap { MetadataAssembly(size: $0, singleSource: singleSourceMode ? first?.key : nil) }
         }
         guard var current = assembly else { return }
         for connection in connections.values.sorted(by: { $0.key < $1.key }) where isUsable(connection, now: now) {

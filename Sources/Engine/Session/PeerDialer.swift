@@ -14,6 +14,7 @@ enum PeerDialer {
         try await ClientBootstrap(group: group)
             .connectTimeout(TimeAmount(timeout))
             .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+            .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
             .connect(host: address.hostString, port: Int(address.port)) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addPeerWireCodec(maxFrameLength: maxFrameLength)

@@ -1,11 +1,12 @@
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// The process's listening socket for peers: accepts connections, reads each one's handshake, and
 /// hands it to the running session of the torrent it names (through a ``SessionRegistry``). A
 /// handshake for a torrent that is not running, or none within the handshake timeout, closes the
-/// connection; so does the session's refusal (peer limit, ban, ourselves).
+/// connection; so does the session's refusal (peer limit, ban, ourselves). Connections over the
+/// limits of an ``IncomingAdmission`` (too many from one address, too many waiting for their
+/// handshake) are closed as soon as they are accepted.
 public struct PeerListener: Sendable {
     typealias Connection = NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>
 
@@ -16,7 +17,8 @@ public struct PeerListener: Sendable {
     private let server: NIOAsyncChannel<Connection, Never>
     private let registry: SessionRegistry
     private let handshakeTimeout: TimeAmount
-    private let maxPending: Int
+    /// The limits on who may connect, and the counts against them.
+    let admission: IncomingAdmission
 
     /// Binds `host:port` (port 0: any free port).
     ///
@@ -24,11 +26,13 @@ public struct PeerListener: Sendable {
     ///   - handshakeTimeout: how long a new connection may take to send its handshake.
     ///   - maxPending: most connections accepted at once that have not sent their handshake yet;
     ///     more are closed at once.
+    ///   - maxPerAddress: most connections at once from one IP address, whatever torrent they are
+    ///     for; more are closed at once.
     /// - Throws: when the address cannot be bound (in use, not local, no permission).
     public static func bind(
         host: String, port: UInt16, registry: SessionRegistry,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, handshakeTimeout: Duration = .seconds(10),
-        maxPending: Int = 64
+        maxPending: Int = 64, maxPerAddress: Int = PeerListener.defaultMaxPerAddress
     ) async throws -> PeerListener {
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 128)
@@ -46,21 +50,28 @@ public struct PeerListener: Sendable {
         let bound = server.channel.localAddress?.port.map { UInt16(clamping: $0) } ?? port
         return PeerListener(
             host: host, port: bound, server: server, registry: registry, handshakeTimeout: TimeAmount(handshakeTimeout),
-            maxPending: maxPending)
+            admission: IncomingAdmission(limits: .init(maxPending: maxPending, maxPerAddress: maxPerAddress)))
     }
+
+    /// The default most connections at once from one IP address: a few torrents' worth from one
+    /// client, or a few clients behind one NAT.
+    public static let defaultMaxPerAddress = 8
 
     /// Accepts connections until ``close()``; each runs in a child task until it ends.
     public func run() async {
-        let pending = PendingHandshakes(limit: maxPending)
         do {
             try await server.executeThenClose { inbound in
                 try await withThrowingDiscardingTaskGroup { group in
                     for try await connection in inbound {
-                        guard pending.enter() else {
-                            connection.channel.close(promise: nil)
+                        let channel = connection.channel
+                        guard let remote = channel.remoteAddress, let address = PeerAddress(socketAddress: remote),
+                            let ticket = try? admission.admit(address.host)
+                        else {
+                            // Closed through the async channel, so that its writer is finished.
+                            group.addTask { try? await connection.executeThenClose { _, _ in } }
                             continue
                         }
-                        group.addTask { await serve(connection, pending: pending) }
+                        group.addTask { await serve(connection, address: address, ticket: ticket) }
                     }
                 }
             }
@@ -74,27 +85,15 @@ public struct PeerListener: Sendable {
         server.channel.close(promise: nil)
     }
 
-    private func serve(_ connection: Connection, pending: PendingHandshakes) async {
+    private func serve(_ connection: Connection, address: PeerAddress, ticket: IncomingAdmission.Ticket) async {
         let channel = connection.channel
-        guard let remote = channel.remoteAddress, let address = PeerAddress(socketAddress: remote) else {
-            pending.leave()
-            channel.close(promise: nil)
-            return
-        }
+        let admission = self.admission
         let timeout = channel.eventLoop.scheduleTask(in: handshakeTimeout) { channel.close(promise: nil) }
-        let counted = Box(true)
-        let release: @Sendable () -> Void = {
-            if counted.value.withLock({ was in
-                defer { was = false }; return was
-            }) {
-                pending.leave()
-            }
-        }
         let (outbox, continuation) = AsyncStream<[PeerWireFrame]>.makeStream()
         let registry = self.registry
         let (owner, reason) = await PeerConnectionDriver.run(connection, outbox: outbox, known: nil) { handshake in
             timeout.cancel()
-            release()
+            admission.handshakeReceived(ticket)
             guard let session = registry.session(for: handshake.infoHash) else {
                 throw PeerDropped(reason: "unknown info-hash")
             }
@@ -103,7 +102,7 @@ public struct PeerListener: Sendable {
             return PeerConnectionDriver.Admitted(session: session, key: key)
         }
         timeout.cancel()
-        release()
+        admission.closed(ticket)
         continuation.finish()
         if let owner { await owner.session.peerClosed(owner.key, reason: reason) }
     }
@@ -118,23 +117,4 @@ extension PeerAddress {
         let text = ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
         self.init(parsing: text)
     }
-}
-
-/// Counts accepted connections that have not sent their handshake yet, up to a limit.
-private final class PendingHandshakes: Sendable {
-    private let count = Mutex(0)
-    private let limit: Int
-
-    init(limit: Int) { self.limit = limit }
-
-    /// Counts one more; false (nothing counted) when at the limit.
-    func enter() -> Bool {
-        count.withLock { count in
-            guard count < limit else { return false }
-            count += 1
-            return true
-        }
-    }
-
-    func leave() { count.withLock { $0 -= 1 } }
 }

@@ -24,7 +24,7 @@ public struct SessionConfiguration: Sendable {
     public var hashFailuresToBan: Int
     /// How long to wait before dialling an address again after a failure, doubled per failure.
     public var reconnectDelay: Duration
-    /// Most attempts to dial an address that keeps failing.
+    /// Failures in a row (cannot connect, no handshake) after which an address is forgotten.
     public var maxConnectAttempts: Int
     /// How often progress goes to the resume store (one transaction each); a crash loses at most about
     /// two of these intervals of downloaded data.
@@ -40,6 +40,10 @@ public struct SessionConfiguration: Sendable {
     /// clients keep exactly this many outstanding and refill about once a second (Transmission), so it
     /// bounds their download rate from us: 2000 blocks a second is about 33 MB/s.
     public var maxPeerRequests: Int = 2000
+    /// Most addresses a torrent keeps to dial (from trackers, peer exchange, the magnet link, the user);
+    /// past it, a new address only takes the place of one that keeps failing. An address is forgotten
+    /// after ``maxConnectAttempts`` failures in a row.
+    public var maxPeerCandidates: Int = 3000
 
     /// Defaults with a fresh peer id.
     public init(

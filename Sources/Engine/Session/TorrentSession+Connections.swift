@@ -10,61 +10,30 @@ struct PeerDropped: Error, CustomStringConvertible {
 extension TorrentSession {
     /// Candidates due for a connection attempt, marked as connecting.
     func addressesToDial() -> [PeerAddress] {
-        let now = ContinuousClock.now
-        let connecting = candidates.values.filter(\.isConnecting).count
-        var room = min(configuration.maxPeers - peers.count - connecting, configuration.maxConnecting - connecting)
-        guard room > 0 else { return [] }
-        var chosen: [PeerAddress] = []
-        for (address, candidate) in candidates
-        where room > 0 && !candidate.banned && !candidate.isConnected && !candidate.isConnecting
-            && candidate.nextAttempt <= now && candidate.failures < configuration.maxConnectAttempts
-            && !(picker.isComplete && candidate.isSeed)
-        {
-            candidates[address]?.isConnecting = true
-            chosen.append(address)
-            room -= 1
-        }
-        return chosen
+        let connecting = candidates.connectingCount
+        let room = min(configuration.maxPeers - peers.count - connecting, configuration.maxConnecting - connecting)
+        let complete = picker.isComplete
+        return candidates.takeDue(now: .now, room: room) { !(complete && $0.isSeed) }
     }
 
     /// Connects to `address` and runs the connection until it ends.
     func dial(_ address: PeerAddress) async {
-        let maxFrame = PeerMessageDecoder.maxFrameLength(pieceCount: layout.pieceCount)
         let channel: NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>
         do {
-            channel = try await ClientBootstrap(group: group)
-                .connectTimeout(TimeAmount(configuration.connectTimeout))
-                .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
-                .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
-                .connect(host: address.hostString, port: Int(address.port)) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addPeerWireCodec(maxFrameLength: maxFrame)
-                        try channel.pipeline.syncOperations.addHandler(PeerFrameBatcher())
-                        return try NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>(
-                            wrappingChannelSynchronously: channel, configuration: Self.channelConfiguration)
-                    }
-                }
+            channel = try await PeerDialer.connect(
+                to: address, group: group, timeout: configuration.connectTimeout,
+                maxFrameLength: PeerMessageDecoder.maxFrameLength(pieceCount: layout.pieceCount))
         } catch {
-            connectFailed(address, reason: "\(error)")
+            candidates.closed(address, failed: true, now: .now)
+            logger.debug("cannot connect to \(address): \(error)")
             return
         }
         await runConnection(channel, address: address)
     }
 
-    private func connectFailed(_ address: PeerAddress, reason: String) {
-        guard var candidate = candidates[address] else { return }
-        candidate.isConnecting = false
-        candidate.failures += 1
-        let delay = configuration.reconnectDelay * (1 << min(candidate.failures - 1, 6))
-        candidate.nextAttempt = .now + delay
-        candidates[address] = candidate
-        logger.debug("cannot connect to \(address): \(reason)")
-    }
-
     /// Inbound elements are batches (one per socket read, see ``PeerFrameBatcher``): NIO reads ahead
     /// up to 16 of them before it waits for the reader task.
-    static let channelConfiguration = NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>.Configuration(
-        backPressureStrategy: .init(lowWatermark: 4, highWatermark: 16))
+    static let channelConfiguration = PeerDialer.channelConfiguration
 
     /// Registers the connection, then runs its writer and reader until either ends.
     func runConnection(_ channel: NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>, address: PeerAddress) async {
@@ -100,8 +69,7 @@ extension TorrentSession {
             key: key, address: address, source: source ?? candidates[address]?.source ?? .manual, channel: channel,
             outbox: outbox, connectedAt: now, machine: machine, lastMessageAt: now, lastKeepAliveSent: now)
         peers[key] = slot
-        candidates[address]?.isConnecting = false
-        candidates[address]?.isConnected = true
+        candidates.connected(address)
         slot.send([PeerWireFrame.handshake(handshake)])
         return key
     }
@@ -129,6 +97,7 @@ extension TorrentSession {
         slot.peerId = handshake.peerId
         slot.handshaken = true
         slot.lastMessageAt = .now
+        candidates.handshaken(slot.address)
         var first: [PeerMessage] = []
         let fast = slot.machine.configuration.fastExtension
         if picker.haveCount == 0 {
@@ -158,13 +127,7 @@ extension TorrentSession {
                 picker.removeAvailability(slot.machine.peerPieces.indices)
             }
         }
-        if var candidate = candidates[slot.address] {
-            candidate.isConnected = false
-            candidate.isConnecting = false
-            if !slot.handshaken { candidate.failures += 1 }
-            candidate.nextAttempt = .now + configuration.reconnectDelay * (1 << min(candidate.failures, 6))
-            candidates[slot.address] = candidate
-        }
+        candidates.closed(slot.address, failed: !slot.handshaken, now: .now)
         recordPeer(slot)
         rememberListenAddress(of: slot)
         logger.debug("peer \(slot.address) closed: \(reason)")

@@ -85,8 +85,7 @@ extension TorrentSession {
         let now = ContinuousClock.now
         if let last = slot.extensions.pexReceivedAt, now - last < Self.minPexSpacing { return }
         slot.extensions.pexReceivedAt = now
-        let known = candidates.values.count { $0.source == .pex }
-        let room = max(0, Self.maxPexCandidates - known)
+        let room = max(0, Self.maxPexCandidates - candidates.pexCount)
         let fresh = message.added.map(\.address).filter { candidates[$0] == nil }.prefix(room)
         guard !fresh.isEmpty else { return }
         logger.debug("PEX from \(slot.address): \(fresh.count) new peer(s)")

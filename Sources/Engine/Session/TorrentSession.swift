@@ -32,7 +32,8 @@ public actor TorrentSession {
 
     var picker: PiecePicker
     var peers: [PeerKey: PeerSlot] = [:]
-    var candidates: [PeerAddress: PeerCandidate] = [:]
+    /// Addresses to dial, bounded (see ``PeerCandidateTable``).
+    var candidates: PeerCandidateTable
     var nextPeerKey = 0
     var hashing: Set<PieceIndex> = []
     var stopRequested = false
@@ -127,6 +128,7 @@ public actor TorrentSession {
         self.limits = limits
         self.readCache = PieceReadCache(storage: storage)
         self.seeding = SeedingState(configuration: configuration)
+        self.candidates = PeerCandidateTable(limits: .init(configuration))
         self.metainfo = metainfo
         self.layout = storage.layout
         self.storage = storage
@@ -149,13 +151,8 @@ public actor TorrentSession {
 
     /// Addresses to dial (from trackers, `--peer`, PEX...). Our own address and banned peers are skipped.
     public func addPeers(_ addresses: [PeerAddress], source: PeerUpdate.Source) {
-        for address in addresses {
-            if address.isLoopback, address.port == configuration.listenPort { continue }
-            if candidates[address] == nil {
-                candidates[address] = PeerCandidate(address: address, source: source, nextAttempt: .now)
-                wakeLoop()
-            }
-        }
+        let fresh = addresses.filter { !($0.isLoopback && $0.port == configuration.listenPort) }
+        if candidates.add(fresh, source: source, notBefore: .now) > 0 { wakeLoop() }
     }
 
     /// Ends ``run()`` soon: peers are closed and progress is saved.

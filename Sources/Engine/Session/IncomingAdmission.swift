@@ -1,0 +1,95 @@
+import Synchronization
+
+/// Which incoming connections the listening socket takes: at most ``Limits/maxPerAddress`` at once
+/// from one IP address (counted for as long as they last, whatever torrent they are for: one
+/// listener serves the whole process), and at most ``Limits/maxPending`` at once that have not sent
+/// their handshake yet. A connection over either limit is closed as soon as it is accepted.
+///
+/// Shared by the accept loop and the connections' tasks; the counts sit behind a lock.
+final class IncomingAdmission: Sendable {
+    /// How many connections it takes.
+    struct Limits: Sendable {
+        /// Most connections accepted at once that have not sent their handshake yet.
+        var maxPending: Int
+        /// Most connections at once from one IP address.
+        var maxPerAddress: Int
+    }
+
+    /// One admitted connection: release it once (see ``handshakeReceived(_:)`` and ``closed(_:)``).
+    final class Ticket: Sendable {
+        let host: PeerAddress.Host
+        /// Whether it still counts as pending, and whether it still counts at all.
+        fileprivate let state = Mutex((pending: true, open: true))
+
+        fileprivate init(host: PeerAddress.Host) { self.host = host }
+    }
+
+    /// Why a connection was not taken.
+    enum Refusal: Error, Equatable, CustomStringConvertible {
+        case tooManyPending(limit: Int)
+        case tooManyFromAddress(limit: Int)
+
+        var description: String {
+            switch self {
+            case .tooManyPending(let limit): "more than \(limit) connections waiting for their handshake"
+            case .tooManyFromAddress(let limit): "more than \(limit) connections from one address"
+            }
+        }
+    }
+
+    let limits: Limits
+    private let counts = Mutex((pending: 0, perAddress: [PeerAddress.Host: Int]()))
+
+    init(limits: Limits) {
+        self.limits = limits
+    }
+
+    /// Counts a new connection from `host`.
+    ///
+    /// - Throws: ``Refusal`` (nothing counted) when it is over a limit.
+    func admit(_ host: PeerAddress.Host) throws(Refusal) -> Ticket {
+        let limits = self.limits
+        let refusal: Refusal? = counts.withLock { counts in
+            guard counts.pending < limits.maxPending else { return .tooManyPending(limit: limits.maxPending) }
+            let current = counts.perAddress[host] ?? 0
+            guard current < limits.maxPerAddress else { return .tooManyFromAddress(limit: limits.maxPerAddress) }
+            counts.pending += 1
+            counts.perAddress[host] = current + 1
+            return nil
+        }
+        if let refusal { throw refusal }
+        return Ticket(host: host)
+    }
+
+    /// The connection sent its handshake: it no longer counts as pending (it still counts for its address).
+    func handshakeReceived(_ ticket: Ticket) {
+        let wasPending = ticket.state.withLock { state in
+            defer { state.pending = false }
+            return state.pending
+        }
+        if wasPending { counts.withLock { $0.pending -= 1 } }
+    }
+
+    /// The connection ended: it no longer counts at all.
+    func closed(_ ticket: Ticket) {
+        let (wasPending, wasOpen) = ticket.state.withLock { state in
+            defer { state = (false, false) }
+            return (state.pending, state.open)
+        }
+        guard wasOpen else { return }
+        counts.withLock { counts in
+            if wasPending { counts.pending -= 1 }
+            let left = (counts.perAddress[ticket.host] ?? 1) - 1
+            counts.perAddress[ticket.host] = left > 0 ? left : nil
+        }
+    }
+
+    /// Connections that have not sent their handshake yet.
+    var pending: Int { counts.withLock { $0.pending } }
+
+    /// Connections from `host` now.
+    func connections(from host: PeerAddress.Host) -> Int { counts.withLock { $0.perAddress[host] ?? 0 } }
+
+    /// Addresses with connections now (the table never holds more).
+    var addressCount: Int { counts.withLock { $0.perAddress.count } }
+}

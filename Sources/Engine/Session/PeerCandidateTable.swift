@@ -1,0 +1,204 @@
+/// The addresses a torrent session (or a metadata fetch) may dial, with when each may be tried next.
+///
+/// Bounded: it holds at most ``Limits/capacity`` addresses, of which at most ``Limits/pexCapacity``
+/// learned through peer exchange, so a flood of addresses from trackers or peers cannot grow it. When
+/// it is full, a new address takes the place of a known one that keeps failing (the one with the most
+/// failures), or is not taken. An address that fails ``Limits/maxFailures`` times in a row (it cannot
+/// be reached, or closes before its handshake) is forgotten; between failures it waits
+/// ``Limits/retryDelay``, doubled per failure (at most 64 times). Banned addresses are kept, so
+/// that they are never dialled again, and are never displaced.
+struct PeerCandidateTable {
+    /// How large the table grows and how long it keeps failing addresses.
+    struct Limits: Sendable {
+        /// Most addresses kept.
+        var capacity: Int
+        /// Most of them learned through peer exchange (BEP 11).
+        var pexCapacity: Int
+        /// Failures in a row after which an address is forgotten.
+        var maxFailures: Int
+        /// The wait after a clean close, doubled per failure in a row.
+        var retryDelay: Duration
+
+        /// The limits a session configuration sets.
+        init(_ configuration: SessionConfiguration) {
+            self.init(
+                capacity: configuration.maxPeerCandidates, pexCapacity: TorrentSession.maxPexCandidates,
+                maxFailures: configuration.maxConnectAttempts, retryDelay: configuration.reconnectDelay)
+        }
+
+        init(capacity: Int, pexCapacity: Int, maxFailures: Int, retryDelay: Duration) {
+            self.capacity = max(1, capacity)
+            self.pexCapacity = max(0, min(pexCapacity, capacity))
+            self.maxFailures = max(1, maxFailures)
+            self.retryDelay = retryDelay
+        }
+    }
+
+    let limits: Limits
+    private var entries: [PeerAddress: PeerCandidate] = [:]
+    /// Entries with ``PeerCandidate/isConnecting`` set.
+    private(set) var connectingCount = 0
+    /// Entries whose source is PEX.
+    private(set) var pexCount = 0
+    /// Addresses forgotten after failing ``Limits/maxFailures`` times or displaced by new ones.
+    private(set) var forgottenCount = 0
+
+    init(limits: Limits) {
+        self.limits = limits
+    }
+
+    /// How many addresses it holds.
+    var count: Int { entries.count }
+
+    /// Every entry, in no order.
+    var values: Dictionary<PeerAddress, PeerCandidate>.Values { entries.values }
+
+    /// The entry of `address`. Setting an unknown address adds it within the limits (see
+    /// ``insert(_:)``); setting `nil` removes it.
+    subscript(address: PeerAddress) -> PeerCandidate? {
+        get { entries[address] }
+        set {
+            guard let newValue else {
+                if let old = entries.removeValue(forKey: address) { count(old, -1) }
+                return
+            }
+            guard let old = entries[address] else {
+                insert(newValue)
+                return
+            }
+            count(old, -1)
+            count(newValue, 1)
+            entries[address] = newValue
+        }
+    }
+
+    /// Adds the addresses not known yet (port 0 is nobody's), as candidates from `source` due at
+    /// `notBefore`, within the limits. Returns how many were added.
+    @discardableResult
+    mutating func add(
+        _ addresses: some Sequence<PeerAddress>, source: PeerUpdate.Source, notBefore: ContinuousClock.Instant
+    ) -> Int {
+        var added = 0
+        var evictable: [PeerAddress]?
+        for address in addresses where address.port != 0 && entries[address] == nil {
+            if source == .pex, pexCount >= limits.pexCapacity { break }
+            if entries.count >= limits.capacity {
+                if evictable == nil { evictable = evictionOrder() }
+                guard let victim = evictable?.popLast() else { break }
+                remove(victim)
+                forgottenCount += 1
+            }
+            let candidate = PeerCandidate(address: address, source: source, nextAttempt: notBefore)
+            entries[address] = candidate
+            count(candidate, 1)
+            added += 1
+        }
+        return added
+    }
+
+    /// Adds `candidate` when its address is unknown and the limits allow it; a banned one is always
+    /// taken (displacing a failing address if the table is full). Returns whether it is in the table.
+    @discardableResult
+    mutating func insert(_ candidate: PeerCandidate) -> Bool {
+        if entries[candidate.address] != nil { return true }
+        if candidate.source == .pex, pexCount >= limits.pexCapacity, !candidate.banned { return false }
+        if entries.count >= limits.capacity {
+            if let victim = evictionOrder().last {
+                remove(victim)
+                forgottenCount += 1
+            } else if !candidate.banned {
+                return false
+            }
+        }
+        entries[candidate.address] = candidate
+        count(candidate, 1)
+        return true
+    }
+
+    /// Bans `address` (adding it if unknown, from `source`): it is never dialled again.
+    mutating func ban(_ address: PeerAddress, source: PeerUpdate.Source) {
+        if entries[address] == nil {
+            var candidate = PeerCandidate(address: address, source: source, nextAttempt: .now)
+            candidate.banned = true
+            insert(candidate)
+        } else {
+            self[address]?.banned = true
+        }
+    }
+
+    /// Picks at most `room` addresses due at `now` that are neither banned, connected nor being
+    /// connected and that `eligible` accepts, and marks them as being connected.
+    mutating func takeDue(
+        now: ContinuousClock.Instant, room: Int, where eligible: (PeerCandidate) -> Bool = { _ in true }
+    ) -> [PeerAddress] {
+        guard room > 0 else { return [] }
+        var chosen: [PeerAddress] = []
+        for (address, candidate) in entries
+        where !candidate.banned && !candidate.isConnected && !candidate.isConnecting && candidate.nextAttempt <= now
+            && eligible(candidate)
+        {
+            chosen.append(address)
+            if chosen.count == room { break }
+        }
+        for address in chosen { self[address]?.isConnecting = true }
+        return chosen
+    }
+
+    /// A connection to `address` is open (dialled, or it came in).
+    mutating func connected(_ address: PeerAddress) {
+        guard var candidate = entries[address] else { return }
+        candidate.isConnecting = false
+        candidate.isConnected = true
+        self[address] = candidate
+    }
+
+    /// `address` completed its handshake: its failures in a row start over.
+    mutating func handshaken(_ address: PeerAddress) {
+        self[address]?.failures = 0
+    }
+
+    /// A connection to `address` failed or closed; `failed` counts it as a failure (it could not be
+    /// reached, closed before its handshake, or was dropped for misbehaving). The address may be tried
+    /// again after the back-off, or is forgotten after ``Limits/maxFailures`` failures in a row.
+    mutating func closed(_ address: PeerAddress, failed: Bool, now: ContinuousClock.Instant) {
+        guard var candidate = entries[address] else { return }
+        candidate.isConnecting = false
+        candidate.isConnected = false
+        if failed { candidate.failures += 1 }
+        if candidate.failures >= limits.maxFailures, !candidate.banned {
+            remove(address)
+            forgottenCount += 1
+            return
+        }
+        candidate.nextAttempt = now + backOff(failures: candidate.failures)
+        self[address] = candidate
+    }
+
+    /// Counts a failure against `address` without a connection ending (it is still being closed):
+    /// the same as ``closed(_:failed:now:)`` later, once more.
+    mutating func failed(_ address: PeerAddress) {
+        self[address]?.failures += 1
+    }
+
+    /// The wait before the next attempt after `failures` failures in a row.
+    func backOff(failures: Int) -> Duration {
+        limits.retryDelay * (1 << min(max(failures, 0), 6))
+    }
+
+    /// Idle, unbanned addresses that failed at least once, the most failures last.
+    private func evictionOrder() -> [PeerAddress] {
+        entries.values
+            .filter { $0.failures > 0 && !$0.banned && !$0.isConnected && !$0.isConnecting }
+            .sorted { $0.failures < $1.failures }
+            .map(\.address)
+    }
+
+    private mutating func remove(_ address: PeerAddress) {
+        if let old = entries.removeValue(forKey: address) { count(old, -1) }
+    }
+
+    private mutating func count(_ candidate: PeerCandidate, _ delta: Int) {
+        if candidate.isConnecting { connectingCount += delta }
+        if candidate.source == .pex { pexCount += delta }
+    }
+}

@@ -1,0 +1,164 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+import Testing
+
+@testable import Engine
+
+/// Who may connect and for how long they may say nothing: the per-address and half-open limits of the
+/// listening socket (counted as values, then over real 127.0.0.x sockets against a ``PeerListener``),
+/// and the handshake timeout of incoming and outgoing connections. Every wait has a deadline.
+@Suite struct IncomingAdmissionTests {
+    static let local = PeerAddress.Host.ipv4(127, 0, 0, 1)
+    static let other = PeerAddress.Host.ipv4(127, 0, 0, 2)
+
+    @Test func countsPerAddressAndPending() throws {
+        let admission = IncomingAdmission(limits: .init(maxPending: 3, maxPerAddress: 2))
+        let first = try admission.admit(Self.local)
+        let second = try admission.admit(Self.local)
+        #expect(throws: IncomingAdmission.Refusal.tooManyFromAddress(limit: 2)) { try admission.admit(Self.local) }
+        let third = try admission.admit(Self.other)
+        #expect(admission.pending == 3)
+        #expect(throws: IncomingAdmission.Refusal.tooManyPending(limit: 3)) { try admission.admit(Self.other) }
+        // A handshake frees its pending place, not its address's.
+        admission.handshakeReceived(first)
+        admission.handshakeReceived(first)
+        #expect(admission.pending == 2)
+        #expect(throws: IncomingAdmission.Refusal.tooManyFromAddress(limit: 2)) { try admission.admit(Self.local) }
+        let fourth = try admission.admit(Self.other)
+        // Closing frees both, once.
+        admission.closed(first)
+        admission.closed(first)
+        admission.closed(second)
+        #expect(admission.connections(from: Self.local) == 0 && admission.connections(from: Self.other) == 2)
+        #expect(admission.pending == 2)
+        admission.closed(third)
+        admission.closed(fourth)
+        #expect(admission.pending == 0 && admission.addressCount == 0)
+    }
+
+    /// Seed sessions of several torrents behind one listener with the given limits.
+    struct Harness {
+        let listener: PeerListener
+        let fixtures: [SessionFixture]
+        let sessions: [TorrentSession]
+        let runs: [Task<TorrentSession.Outcome, Never>]
+
+        static func start(
+            torrents: Int = 1, handshakeTimeout: Duration = .seconds(60), maxPending: Int = 64, maxPerAddress: Int = 64
+        ) async throws -> Harness {
+            let registry = SessionRegistry()
+            let listener = try await PeerListener.bind(
+                host: "127.0.0.1", port: 0, registry: registry, handshakeTimeout: handshakeTimeout,
+                maxPending: maxPending, maxPerAddress: maxPerAddress)
+            Task { await listener.run() }
+            var configuration = TorrentSessionTests.quickConfiguration()
+            configuration.listenPort = listener.port
+            var fixtures: [SessionFixture] = []
+            var sessions: [TorrentSession] = []
+            var runs: [Task<TorrentSession.Outcome, Never>] = []
+            for index in 0..<torrents {
+                let fixture = SessionFixture(length: 65_536, pieceLength: 32_768, seed: 60 + UInt64(index))
+                let session = TorrentSession(
+                    metainfo: fixture.metainfo, storage: try await fixture.filledStorage(),
+                    configuration: configuration, stopWhenComplete: false)
+                registry.add(session)
+                runs.append(Task { await session.run() })
+                try await SessionExtensionTests.waitUntil("the seed session to check its data", timeout: .seconds(30)) {
+                    await session.seeding.acceptingIncoming
+                }
+                fixtures.append(fixture)
+                sessions.append(session)
+            }
+            return Harness(listener: listener, fixtures: fixtures, sessions: sessions, runs: runs)
+        }
+
+        func handshake(_ torrent: Int) -> [UInt8] {
+            RawPeerClient.handshake(fixtures[torrent].metainfo.infoHashes.wireHash)
+        }
+
+        /// A client from `host` that sent a handshake for `torrent` and was answered.
+        func admittedClient(_ torrent: Int, from host: String = "127.0.0.1") async throws -> RawPeerClient {
+            let client = try await RawPeerClient(port: listener.port, from: host)
+            try await client.send(handshake(torrent))
+            try await SessionExtensionTests.waitUntil("an answer to a handshake from \(host)", timeout: .seconds(20)) {
+                client.answered || client.isClosed
+            }
+            #expect(client.answered && !client.isClosed, "a connection within the limits is served")
+            return client
+        }
+
+        func stop() async {
+            for session in sessions { await session.stop() }
+            for run in runs { _ = await run.value }
+            listener.close()
+        }
+    }
+
+    @Test func oneAddressHoldsAtMostItsLimitAcrossTorrents() async throws {
+        let harness = try await Harness.start(torrents: 2, maxPerAddress: 2)
+        let first = try await harness.admittedClient(0)
+        let second = try await harness.admittedClient(1)
+        // A third connection from 127.0.0.1 is closed at once, whatever torrent it would name; the
+        // handshake timeout (60 s) is not what closes it.
+        let third = try await RawPeerClient(port: harness.listener.port)
+        try await SessionExtensionTests.waitUntil("the third connection from one address closed", timeout: .seconds(10))
+        {
+            third.isClosed
+        }
+        #expect(third.isClosed && third.received == 0)
+        #expect(!first.isClosed && !second.isClosed, "the admitted connections go on")
+        // Another address has its own count.
+        let stranger = try await harness.admittedClient(0, from: "127.0.0.2")
+        // Once one connection ends, the address may connect again.
+        await first.close()
+        try await SessionExtensionTests.waitUntil("the listener to count the closed connection", timeout: .seconds(10))
+        {
+            harness.listener.admission.connections(from: Self.local) == 1
+        }
+        let again = try await harness.admittedClient(1)
+        for client in [second, stranger, again] { await client.close() }
+        await harness.stop()
+    }
+
+    @Test func halfAHandshakeIsClosedAfterTheTimeout() async throws {
+        let harness = try await Harness.start(handshakeTimeout: .milliseconds(300), maxPending: 1)
+        let slow = try await RawPeerClient(port: harness.listener.port)
+        try await slow.send(Array(harness.handshake(0).prefix(30)))
+        try await SessionExtensionTests.waitUntil("half a handshake closed", timeout: .seconds(10)) { slow.isClosed }
+        #expect(slow.isClosed && slow.received == 0)
+        // Its place among the pending connections is free again.
+        try await SessionExtensionTests.waitUntil("the pending place freed", timeout: .seconds(10)) {
+            harness.listener.admission.pending == 0
+        }
+        let whole = try await harness.admittedClient(0)
+        await whole.close()
+        await harness.stop()
+    }
+
+    @Test func connectionsWaitingForTheirHandshakeAreCapped() async throws {
+        let harness = try await Harness.start(maxPending: 2)
+        let silent = [
+            try await RawPeerClient(port: harness.listener.port), try await RawPeerClient(port: harness.listener.port),
+        ]
+        try await SessionExtensionTests.waitUntil("two pending connections", timeout: .seconds(10)) {
+            harness.listener.admission.pending == 2
+        }
+        let extra = try await RawPeerClient(port: harness.listener.port, from: "127.0.0.3")
+        try await SessionExtensionTests.waitUntil("the third pending connection closed", timeout: .seconds(10)) {
+            extra.isClosed
+        }
+        #expect(extra.isClosed && !silent[0].isClosed && !silent[1].isClosed)
+        // One of them sends its handshake: it is served, and its pending place goes to a newcomer.
+        try await silent[0].send(harness.handshake(0))
+        try await SessionExtensionTests.waitUntil("an answer to the late handshake", timeout: .seconds(10)) {
+            silent[0].answered
+        }
+        try await SessionExtensionTests.waitUntil("one pending connection", timeout: .seconds(10)) {
+            harness.listener.admission.pending == 1
+        }
+        let newcomer = try await harness.admittedClient(0)
+        for client in silent + [newcomer] { await client.close() }
+        await harness.stop()
+    }
+}

@@ -53,8 +53,9 @@ struct AttackWatch: Sendable {
         var highest = before
         var done: Duration?
         while ContinuousClock.now - start < duration {
-            guard btq.isRunning, let memory = try? ProcessMemory(pid: btq.pid) else {
-                throw HarnessError("btq exited under the \(hostile.mode.rawValue) attack\n\(btq.logTail())")
+            // A crashing Swift process runs its backtracer for a while: its log says so first.
+            guard btq.isRunning, !hasCrashed(btq), let memory = try? ProcessMemory(pid: btq.pid) else {
+                throw HarnessError("btq crashed or exited under the \(hostile.mode.rawValue) attack\n\(btq.logTail())")
             }
             highest = max(highest, memory.resident)
             if done == nil, (try? honestDone()) == true { done = ContinuousClock.now - start }
@@ -64,7 +65,18 @@ struct AttackWatch: Sendable {
         let watched = ContinuousClock.now - start
         let after = try ProcessMemory(pid: btq.pid)
         await hostile.process.stop()
+        if hasCrashed(btq) {
+            throw HarnessError("btq crashed under the \(hostile.mode.rawValue) attack\n\(btq.logTail())")
+        }
         return Report(
             before: before, highest: max(highest, after.resident), after: after, watched: watched, honestDone: done)
+    }
+
+    /// Whether `process`'s log shows a crash (a fatal error, or the backtracer at work).
+    static func hasCrashed(_ process: ChildProcess) -> Bool {
+        guard let handle = try? FileHandle(forReadingFrom: process.logURL) else { return false }
+        defer { try? handle.close() }
+        let text = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
+        return text.contains("Fatal error") || text.contains("*** Signal")
     }
 }

@@ -35,11 +35,16 @@ struct HostilePeer: Sendable {
         }()
 
         /// Connections it keeps open, and how many source addresses they share.
+        ///
+        /// Huge frames: 60 connections (a torrent's peer limit) from 10 addresses, 6 from each, below
+        /// a limit per address of 8; half hold a frame of the largest accepted length (1 MiB), the
+        /// other half announce a longer one and are refused. Idle: 200 connections from 4 addresses,
+        /// which a limit per address has to keep from taking every place for a handshake.
         var connections: (count: Int, sources: Int) {
             switch self {
             case .requestFlood, .metadataFlood, .haveFlood: (4, 1)
-            case .hugePrefix: (100, 10)
-            case .idle: (200, 20)
+            case .hugePrefix: (60, 10)
+            case .idle: (200, 4)
             }
         }
 

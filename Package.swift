@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["btq", "Engine", "Store"],
-            exclude: ["Support/lt_seed.py", "Support/corrupt_peer.py"],
+            exclude: ["Support/lt_seed.py", "Support/corrupt_peer.py", "Support/hostile_peer.py"],
             swiftSettings: strict
         ),
     ],

@@ -185,6 +185,7 @@ enum PeerStateMachineFuzzTarget {
 
     static func pickQueued(from input: inout FuzzInput, _ machine: PeerConnectionStateMachine) -> BlockRequest? {
         guard !machine.peerRequests.isEmpty else { return nil }
-        return machine.peerRequests[Int(input.byte()) % machine.peerRequests.count]
+        let queued = Array(machine.peerRequests)
+        return queued[Int(input.byte()) % queued.count]
     }
 }

@@ -45,7 +45,8 @@ import Testing
     static let bytes = (0..<32_768).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
 
     static func storage(
-        in folder: String, log: SyncLog, pool: BlockingIOPool, gate: (DispatchSemaphore, DispatchSemaphore)
+        in folder: String, log: SyncLog, pool: BlockingIOPool,
+        gate: (DispatchSemaphore, DispatchSemaphore) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
     )
         -> FileStorage
     {
@@ -92,8 +93,7 @@ import Testing
             let pool = BlockingIOPool(threads: 2, name: "btq-sync-test")
             defer { pool.shutdown() }
             let log = SyncLog()
-            let storage = Self.storage(
-                in: folder, log: log, pool: pool, gate: (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)))
+            let storage = Self.storage(in: folder, log: log, pool: pool)
             try await storage.prepare()
             try await storage.write(piece: 0, begin: 0, bytes: Self.bytes)
             log.failNext()
@@ -115,8 +115,7 @@ import Testing
             let pool = BlockingIOPool(threads: 2, name: "btq-sync-test")
             defer { pool.shutdown() }
             let log = SyncLog()
-            let storage = Self.storage(
-                in: folder, log: log, pool: pool, gate: (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)))
+            let storage = Self.storage(in: folder, log: log, pool: pool)
             try await storage.prepare()
             try await storage.flush()
             #expect(log.synced == [])

@@ -77,6 +77,16 @@ final class FakeUDPTracker: Sendable {
         return out
     }
 
+    /// The datagrams up to and including the first whose action is `action`.
+    func through(action: UInt32) async -> [Packet] {
+        var out: [Packet] = []
+        for await packet in packets {
+            out.append(packet)
+            if packet.action == action { break }
+        }
+        return out
+    }
+
     func stop() async {
         try? await channel.close()
         try? await rogue.close()

@@ -105,10 +105,14 @@ import Testing
         try await Self.with(behavior, client: Self.client(base: .milliseconds(50), attempts: 6)) { tracker, client in
             let response = try await client.announce(url: tracker.url(), request: Self.request)
             #expect(response.peers.count == 2)
-            let packets = await tracker.next(4)
-            #expect(packets.map(\.dropped) == [true, true, false, false])
-            #expect(packets.map(\.action) == [0, 0, 0, 1])
-            #expect(Set(packets.map(\.transactionId)).count == 4)
+            // Two connects are lost, the third is answered; on a loaded machine its reply may come after
+            // the next retransmission, so more connects may precede the announce.
+            let packets = await tracker.through(action: 1)
+            #expect(packets.count >= 4)
+            #expect(packets.prefix(3).map(\.dropped) == [true, true, false])
+            #expect(packets.dropLast().allSatisfy { $0.action == 0 })
+            #expect(packets.dropFirst(2).allSatisfy { !$0.dropped })
+            #expect(Set(packets.map(\.transactionId)).count == packets.count)
         }
     }
 

@@ -36,8 +36,9 @@ import Testing
                 metainfo: fixture.metainfo, storage: storage!, configuration: configuration, stopWhenComplete: false)
             registry.add(session)
             let run = Task { await session.run() }
-            // Ready once its data is checked (peers that come earlier are refused).
-            let ready = try await PeerListenerTests.poll(timeout: .seconds(30)) {
+            // Ready once its data is checked (peers that come earlier are refused); the deadline is
+            // generous, for a loaded machine running every suite at once.
+            let ready = try await PeerListenerTests.poll(timeout: .seconds(120)) {
                 await session.seeding.acceptingIncoming
             }
             try #require(ready, "the seed session did not finish checking its data")

@@ -94,6 +94,7 @@ extension TorrentSession {
             pieceCount: layout.pieceCount, pieceLength: UInt32(layout.pieceLength), local: local,
             remote: handshake.reserved)
         wire.maxPeerRequests = configuration.maxPeerRequests
+        wire.maxRequestsWhileChoked = configuration.maxPeerRequests
         slot.machine = PeerConnectionStateMachine(configuration: wire)
         slot.peerId = handshake.peerId
         slot.handshaken = true

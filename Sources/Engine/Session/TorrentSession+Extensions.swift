@@ -15,7 +15,8 @@ extension TorrentSession {
     /// Whether metadata and peers may be shared for this torrent.
     var sharesWithPeers: Bool { !metainfo.isPrivate }
 
-    /// The most metadata requests served to one connection: every piece a few times over.
+    /// The most metadata requests one connection may make (every piece a few times over); the peer is
+    /// dropped past it.
     var maxMetadataRequests: Int { MetadataMessage.pieceCount(metadataSize: metainfo.infoBytes.count) * 4 + 16 }
 
     /// Our extension handshake for the peer in `slot`.
@@ -50,6 +51,10 @@ extension TorrentSession {
             case LocalExtensionID.metadata where sharesWithPeers:
                 guard let message = try MetadataMessage.decode(payload.readableBytesView) else { return .proceed }
                 serveMetadata(message, slot: &slot)
+                // Past every piece a few times over the peer only makes us answer: dropped.
+                if slot.extensions.metadataRequests > maxMetadataRequests {
+                    return .disconnect("more than \(maxMetadataRequests) metadata requests")
+                }
             case LocalExtensionID.pex where sharesWithPeers:
                 let message = try PexMessage(decoding: payload.readableBytesView)
                 receivedPex(message, slot: &slot)
@@ -70,7 +75,8 @@ extension TorrentSession {
         let count = MetadataMessage.pieceCount(metadataSize: info.count)
         slot.extensions.metadataRequests += 1
         let reply: MetadataMessage
-        if piece < count, slot.extensions.metadataRequests <= maxMetadataRequests {
+        guard slot.extensions.metadataRequests <= maxMetadataRequests else { return }
+        if piece < count {
             let start = piece * MetadataMessage.pieceLength
             let end = start + MetadataMessage.length(ofPiece: piece, metadataSize: info.count)
             reply = .data(piece: piece, totalSize: info.count, bytes: Array(info[start..<end]))

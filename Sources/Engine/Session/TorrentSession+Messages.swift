@@ -76,6 +76,13 @@ extension TorrentSession {
                 picker.removeAvailability(slot.machine.peerPieces.indices)
                 picker.addSeed()
                 slot.isSeed = true
+                candidates[slot.address]?.isSeed = true
+                if picker.isComplete {
+                    picker.removeSeed()
+                    slot.handshaken = false  // not counted as a seed again when it closes
+                    peers[key] = slot
+                    return .disconnect("both seeds")
+                }
             }
         case .peerChoked(let dropped):
             for request in dropped { picker.requestFailed(request, peer: key) }

@@ -14,6 +14,12 @@ extension PeerConnectionStateMachine {
         public var maxRequestLength: UInt32
         /// The most requests from the peer kept queued; later ones are rejected (Fast) or dropped.
         public var maxPeerRequests: Int
+        /// The most requests the peer may send while we choke it (counted from our last unchoke)
+        /// before it is dropped; with the Fast extension each is answered with a reject. Requests
+        /// that cross a choke are normal, but no more than the peer had in flight can cross it.
+        public var maxRequestsWhileChoked: Int
+        /// The most `have` messages for pieces the peer had already announced before it is dropped.
+        public var maxRedundantHaves: Int
         /// The most cancelled requests remembered, so a block or reject already on its way is not
         /// taken for a violation.
         public var maxCancelledRequests: Int
@@ -26,7 +32,9 @@ extension PeerConnectionStateMachine {
             extensionProtocol: Bool = false,
             maxRequestLength: UInt32 = 16 * 1024,
             maxPeerRequests: Int = 500,
-            maxCancelledRequests: Int = 512
+            maxCancelledRequests: Int = 512,
+            maxRequestsWhileChoked: Int = 2000,
+            maxRedundantHaves: Int = 1000
         ) {
             precondition(pieceCount >= 0 && pieceCount <= Int(UInt32.max), "piece count out of range")
             self.pieceCount = pieceCount
@@ -36,6 +44,8 @@ extension PeerConnectionStateMachine {
             self.maxRequestLength = maxRequestLength
             self.maxPeerRequests = maxPeerRequests
             self.maxCancelledRequests = maxCancelledRequests
+            self.maxRequestsWhileChoked = maxRequestsWhileChoked
+            self.maxRedundantHaves = maxRedundantHaves
         }
 
         /// A configuration whose extensions are those both handshakes announce.

@@ -52,6 +52,7 @@ extension PeerConnectionStateMachine {
     public mutating func unchoke() -> PeerMessage? {
         guard amChoking else { return nil }
         amChoking = false
+        requestsWhileChoked = 0
         return .unchoke
     }
 

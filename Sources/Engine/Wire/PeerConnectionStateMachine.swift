@@ -45,6 +45,10 @@ public struct PeerConnectionStateMachine: Sendable {
     /// When the last message of any kind arrived.
     public internal(set) var lastMessageReceived: NIODeadline?
 
+    /// Requests the peer sent while we choked it, since we last unchoked it.
+    var requestsWhileChoked = 0
+    /// `have` messages for pieces the peer had already announced.
+    var redundantHaves = 0
     /// Requests we cancelled whose block or reject may still be on its way.
     var cancelledRequests: Set<BlockRequest> = []
     /// Since when ``outstandingRequests`` has been non-empty without a block arriving.
@@ -98,7 +102,12 @@ public struct PeerConnectionStateMachine: Sendable {
                 )
                 return .protocolViolation(violation)
             }
-            return peerPieces.insert(index) ? .peerHasPiece(index) : .none
+            if peerPieces.insert(index) { return .peerHasPiece(index) }
+            redundantHaves += 1
+            guard redundantHaves <= configuration.maxRedundantHaves else {
+                return .protocolViolation(.redundantHaves(limit: configuration.maxRedundantHaves))
+            }
+            return .none
         case .bitfield(let bytes):
             return receiveAvailability(id: PeerMessage.ID.bitfield, bitfield(from: bytes))
         case .haveAll:
@@ -182,8 +191,15 @@ public struct PeerConnectionStateMachine: Sendable {
             request.length <= configuration.maxRequestLength, end <= UInt64(configuration.pieceLength)
         else { return .protocolViolation(.invalidRequest(request)) }
         let refused: ReceiveAction = configuration.fastExtension ? .send(.rejectRequest(request)) : .none
-        // Requests that cross a choke are normal (BEP 3): refused, or ignored without the Fast extension.
-        guard !amChoking else { return refused }
+        // Requests that cross a choke are normal (BEP 3): refused, or ignored without the Fast extension;
+        // a peer that keeps asking is dropped.
+        guard !amChoking else {
+            requestsWhileChoked += 1
+            guard requestsWhileChoked <= configuration.maxRequestsWhileChoked else {
+                return .protocolViolation(.requestsWhileChoked(limit: configuration.maxRequestsWhileChoked))
+            }
+            return refused
+        }
         guard !peerRequests.contains(request) else { return .none }
         guard peerRequests.count < configuration.maxPeerRequests else {
             // We announce the limit (`reqq`); a peer past it is refused under the Fast extension and

@@ -14,6 +14,8 @@ public struct PeerProtocolViolation: Error, Hashable, Sendable, CustomStringConv
         case unrequestedReject(BlockRequest)
         case invalidRequest(BlockRequest)
         case tooManyRequests(limit: Int)
+        case requestsWhileChoked(limit: Int)
+        case redundantHaves(limit: Int)
     }
 
     private let base: Base
@@ -61,6 +63,15 @@ public struct PeerProtocolViolation: Error, Hashable, Sendable, CustomStringConv
     /// (with it they are rejected instead).
     public static func tooManyRequests(limit: Int) -> Self { Self(.tooManyRequests(limit: limit)) }
 
+    /// More requests while we choke the peer (since we last unchoked it) than it could have had on
+    /// their way when the choke reached it: a peer that keeps asking after being told no, only to
+    /// make us answer.
+    public static func requestsWhileChoked(limit: Int) -> Self { Self(.requestsWhileChoked(limit: limit)) }
+
+    /// More `have` messages for pieces the peer had announced already than the limit: an honest peer
+    /// announces each piece once.
+    public static func redundantHaves(limit: Int) -> Self { Self(.redundantHaves(limit: limit)) }
+
     /// A sentence for logs.
     public var description: String {
         switch base {
@@ -84,6 +95,10 @@ public struct PeerProtocolViolation: Error, Hashable, Sendable, CustomStringConv
             "request \(request) lies outside the torrent or exceeds the block size limit"
         case .tooManyRequests(let limit):
             "more than \(limit) requests queued without the Fast extension"
+        case .requestsWhileChoked(let limit):
+            "more than \(limit) requests while choked"
+        case .redundantHaves(let limit):
+            "more than \(limit) have messages for pieces it had announced already"
         }
     }
 }

@@ -3,7 +3,9 @@ import Synchronization
 /// Which incoming connections the listening socket takes: at most ``Limits/maxPerAddress`` at once
 /// from one IP address (counted for as long as they last, whatever torrent they are for: one
 /// listener serves the whole process), and at most ``Limits/maxPending`` at once that have not sent
-/// their handshake yet. A connection over either limit is closed as soon as it is accepted.
+/// their handshake yet. A connection over either limit is closed as soon as it is accepted; so is
+/// one from an address whose peer broke the rules within ``Limits/penalty`` (``penalize(_:now:)``),
+/// so that a flooder dropped for a flood cannot start over at once, as often as it likes.
 ///
 /// Shared by the accept loop and the connections' tasks; the counts sit behind a lock.
 final class IncomingAdmission: Sendable {
@@ -13,6 +15,10 @@ final class IncomingAdmission: Sendable {
         var maxPending: Int
         /// Most connections at once from one IP address.
         var maxPerAddress: Int
+        /// How long an address whose peer broke the rules is refused.
+        var penalty: Duration = .seconds(60)
+        /// Most addresses refused at once; past it the one whose penalty ends first is forgiven.
+        var maxPenalized: Int = 4096
     }
 
     /// One admitted connection: release it once (see ``handshakeReceived(_:)`` and ``closed(_:)``).
@@ -28,9 +34,11 @@ final class IncomingAdmission: Sendable {
     enum Refusal: Error, Equatable, CustomStringConvertible {
         case tooManyPending(limit: Int)
         case tooManyFromAddress(limit: Int)
+        case penalized
 
         var description: String {
             switch self {
+            case .penalized: "its address broke the rules a short while ago"
             case .tooManyPending(let limit): "more than \(limit) connections waiting for their handshake"
             case .tooManyFromAddress(let limit): "more than \(limit) connections from one address"
             }
@@ -39,6 +47,8 @@ final class IncomingAdmission: Sendable {
 
     let limits: Limits
     private let counts = Mutex((pending: 0, perAddress: [PeerAddress.Host: Int]()))
+    /// Addresses refused until the time given.
+    private let penalties = Mutex([PeerAddress.Host: ContinuousClock.Instant]())
 
     init(limits: Limits) {
         self.limits = limits
@@ -47,8 +57,15 @@ final class IncomingAdmission: Sendable {
     /// Counts a new connection from `host`.
     ///
     /// - Throws: ``Refusal`` (nothing counted) when it is over a limit.
-    func admit(_ host: PeerAddress.Host) throws(Refusal) -> Ticket {
+    func admit(_ host: PeerAddress.Host, now: ContinuousClock.Instant = .now) throws(Refusal) -> Ticket {
         let limits = self.limits
+        let penalized = penalties.withLock { penalties in
+            guard let until = penalties[host] else { return false }
+            if until > now { return true }
+            penalties[host] = nil
+            return false
+        }
+        if penalized { throw .penalized }
         let refusal: Refusal? = counts.withLock { counts in
             guard counts.pending < limits.maxPending else { return .tooManyPending(limit: limits.maxPending) }
             let current = counts.perAddress[host] ?? 0
@@ -83,6 +100,24 @@ final class IncomingAdmission: Sendable {
             counts.perAddress[ticket.host] = left > 0 ? left : nil
         }
     }
+
+    /// The peer at `host` broke the rules: connections from its address are refused for
+    /// ``Limits/penalty``. The table holds at most ``Limits/maxPenalized`` addresses.
+    func penalize(_ host: PeerAddress.Host, now: ContinuousClock.Instant = .now) {
+        let limits = self.limits
+        penalties.withLock { penalties in
+            if penalties[host] == nil, penalties.count >= limits.maxPenalized {
+                penalties = penalties.filter { $0.value > now }
+                if penalties.count >= limits.maxPenalized, let first = penalties.min(by: { $0.value < $1.value }) {
+                    penalties[first.key] = nil
+                }
+            }
+            penalties[host] = now + limits.penalty
+        }
+    }
+
+    /// Addresses refused now or until their next connection attempt.
+    var penalizedCount: Int { penalties.withLock { $0.count } }
 
     /// Connections that have not sent their handshake yet.
     var pending: Int { counts.withLock { $0.pending } }

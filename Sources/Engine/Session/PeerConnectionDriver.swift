@@ -19,7 +19,8 @@ enum PeerConnectionDriver {
         let key: PeerKey
     }
 
-    /// Runs the connection until it ends and returns who owned it (if anyone did) and why it ended.
+    /// Runs the connection until it ends and returns who owned it (if anyone did), why it ended, and
+    /// whether the peer broke the rules (see ``ReaderStep/misbehaved(_:)``).
     ///
     /// - Parameters:
     ///   - known: the owner, for an outgoing connection (registered before dialling finished).
@@ -27,9 +28,10 @@ enum PeerConnectionDriver {
     static func run(
         _ channel: Connection, outbox: PeerOutbox, known: Admitted?,
         admit: @escaping @Sendable (PeerHandshake) async throws -> Admitted
-    ) async -> (owner: Admitted?, reason: String) {
+    ) async -> (owner: Admitted?, reason: String, misbehaved: Bool) {
         let owner = Box<Admitted?>(known)
         var reason = "closed by peer"
+        var misbehaved = false
         do {
             try await channel.executeThenClose { inbound, outbound in
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -59,8 +61,9 @@ enum PeerConnectionDriver {
             }
         } catch {
             reason = "\(error)"
+            misbehaved = (error as? PeerDropped)?.misbehaved ?? false
         }
-        return (owner.value.withLock { $0 }, reason)
+        return (owner.value.withLock { $0 }, reason, misbehaved)
     }
 
     /// Feeds batches to the session, performs the reader steps it returns, and obeys download limits.
@@ -80,6 +83,8 @@ enum PeerConnectionDriver {
                     continue
                 case .disconnect(let why):
                     throw PeerDropped(reason: why)
+                case .misbehaved(let why):
+                    throw PeerDropped(reason: why, misbehaved: true)
                 case .write(let request, let bytes):
                     do {
                         try await storage.write(request, bytes: bytes)

@@ -6,7 +6,8 @@ import NIOPosix
 /// handshake for a torrent that is not running, or none within the handshake timeout, closes the
 /// connection; so does the session's refusal (peer limit, ban, ourselves). Connections over the
 /// limits of an ``IncomingAdmission`` (too many from one address, too many waiting for their
-/// handshake) are closed as soon as they are accepted.
+/// handshake, an address whose peer broke the rules a short while ago) are closed as soon as they
+/// are accepted.
 public struct PeerListener: Sendable {
     typealias Connection = NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>
 
@@ -96,7 +97,8 @@ public struct PeerListener: Sendable {
         let timeout = channel.eventLoop.scheduleTask(in: handshakeTimeout) { channel.close(promise: nil) }
         let outbox = PeerOutbox(budget: budget)
         let registry = self.registry
-        let (owner, reason) = await PeerConnectionDriver.run(connection, outbox: outbox, known: nil) { handshake in
+        let (owner, reason, misbehaved) = await PeerConnectionDriver.run(connection, outbox: outbox, known: nil) {
+            handshake in
             timeout.cancel()
             admission.handshakeReceived(ticket)
             guard let session = registry.session(for: handshake.infoHash) else {
@@ -107,6 +109,7 @@ public struct PeerListener: Sendable {
             return PeerConnectionDriver.Admitted(session: session, key: key)
         }
         timeout.cancel()
+        if misbehaved { admission.penalize(address.host) }
         admission.closed(ticket)
         outbox.finish()
         if let owner { await owner.session.peerClosed(owner.key, reason: reason) }

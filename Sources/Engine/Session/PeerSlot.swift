@@ -62,4 +62,7 @@ enum ReaderStep: Sendable {
     case write(BlockRequest, [UInt8])
     /// Close the connection.
     case disconnect(String)
+    /// Close the connection of a peer that broke the rules (a protocol violation, a flood): its
+    /// address is refused for a while (``IncomingAdmission/penalize(_:now:)``).
+    case misbehaved(String)
 }

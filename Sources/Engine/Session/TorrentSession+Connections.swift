@@ -4,6 +4,8 @@ import NIOPosix
 /// Why a peer connection ends early.
 struct PeerDropped: Error, CustomStringConvertible {
     let reason: String
+    /// The peer broke the rules (its address is refused for a while).
+    var misbehaved = false
     var description: String { reason }
 }
 
@@ -41,7 +43,7 @@ extension TorrentSession {
         let outbox = PeerOutbox(budget: configuration.memoryBudget)
         let key = register(address: address, channel: channel.channel, outbox: outbox)
         let known = PeerConnectionDriver.Admitted(session: self, key: key)
-        let (_, reason) = await PeerConnectionDriver.run(channel, outbox: outbox, known: known) { handshake in
+        let (_, reason, _) = await PeerConnectionDriver.run(channel, outbox: outbox, known: known) { handshake in
             if let problem = await self.handshakeReceived(handshake, from: key) {
                 throw PeerDropped(reason: problem)
             }

@@ -53,7 +53,7 @@ extension TorrentSession {
                 serveMetadata(message, slot: &slot)
                 // Past every piece a few times over the peer only makes us answer: dropped.
                 if slot.extensions.metadataRequests > maxMetadataRequests {
-                    return .disconnect("more than \(maxMetadataRequests) metadata requests")
+                    return .misbehaved("more than \(maxMetadataRequests) metadata requests")
                 }
             case LocalExtensionID.pex where sharesWithPeers:
                 let message = try PexMessage(decoding: payload.readableBytesView)
@@ -62,7 +62,7 @@ extension TorrentSession {
                 break
             }
         } catch {
-            return .disconnect("extension protocol: \(error)")
+            return .misbehaved("extension protocol: \(error)")
         }
         return .proceed
     }

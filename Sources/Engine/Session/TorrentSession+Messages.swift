@@ -7,16 +7,17 @@ extension TorrentSession {
         var steps: [ReaderStep] = []
         for frame in frames {
             guard case .message(let message) = frame else {
-                steps.append(.disconnect("a second handshake"))
+                steps.append(.misbehaved("a second handshake"))
                 return steps
             }
-            switch received(message, from: key) {
+            let step = received(message, from: key)
+            switch step {
             case .proceed:
                 continue
-            case .disconnect(let why):
-                steps.append(.disconnect(why))
+            case .disconnect, .misbehaved:
+                steps.append(step)
                 return steps
-            case let step:
+            case .write:
                 steps.append(step)
             }
         }
@@ -110,7 +111,7 @@ extension TorrentSession {
             sendCancels(arrival.cancels)
         case .protocolViolation(let violation):
             peers[key] = slot
-            return .disconnect("protocol violation: \(violation)")
+            return .misbehaved("protocol violation: \(violation)")
         }
         peers[key] = slot
         // Interest only changes with the peer's availability (our own side is handled when pieces verify).

@@ -37,6 +37,61 @@ import Testing
         #expect(admission.pending == 0 && admission.addressCount == 0)
     }
 
+    @Test func aPenalizedAddressIsRefusedUntilItsPenaltyEnds() throws {
+        var limits = IncomingAdmission.Limits(maxPending: 8, maxPerAddress: 8)
+        limits.penalty = .seconds(60)
+        let admission = IncomingAdmission(limits: limits)
+        let start = ContinuousClock.now
+        admission.penalize(Self.other, now: start)
+        #expect(throws: IncomingAdmission.Refusal.penalized) {
+            try admission.admit(Self.other, now: start + .seconds(59))
+        }
+        let neighbour = try admission.admit(Self.local, now: start)
+        #expect(admission.pending == 1, "a refusal counts nothing")
+        let forgiven = try admission.admit(Self.other, now: start + .seconds(61))
+        #expect(admission.penalizedCount == 0)
+        admission.closed(neighbour)
+        admission.closed(forgiven)
+    }
+
+    @Test func thePenaltyTableIsBoundedAndForgivesTheEarliestEnd() throws {
+        var limits = IncomingAdmission.Limits(maxPending: 8, maxPerAddress: 8)
+        limits.maxPenalized = 3
+        let admission = IncomingAdmission(limits: limits)
+        let start = ContinuousClock.now
+        let hosts = (1...4).map { PeerAddress.Host.ipv4(10, 0, 0, UInt8($0)) }
+        for (offset, host) in hosts.enumerated() {
+            admission.penalize(host, now: start + .seconds(offset))
+        }
+        #expect(admission.penalizedCount == 3)
+        // The first one penalized (its penalty ended first) was forgiven to make room.
+        admission.closed(try admission.admit(hosts[0], now: start + .seconds(5)))
+        for host in hosts.dropFirst() {
+            #expect(throws: IncomingAdmission.Refusal.penalized) { try admission.admit(host, now: start + .seconds(5)) }
+        }
+    }
+
+    @Test func aPeerDroppedForAFloodIsRefusedForAWhile() async throws {
+        let harness = try await Harness.start()
+        let flooder = try await harness.admittedClient(0, from: "127.0.0.2")
+        // `have` for the same piece over and over: past the limit of repeated haves, a violation.
+        let have: [UInt8] = [0, 0, 0, 5, 4, 0, 0, 0, 0]
+        let limit = PeerConnectionStateMachine.Configuration(pieceCount: 1, pieceLength: 1).maxRedundantHaves
+        try await flooder.send(Array([[UInt8]](repeating: have, count: limit + 2).joined()))
+        try await SessionExtensionTests.waitUntil("the flooder dropped") { flooder.isClosed }
+        try await SessionExtensionTests.waitUntil("its address penalized") {
+            harness.listener.admission.penalizedCount == 1
+        }
+        // It comes back at once: closed as soon as accepted, before any handshake.
+        let again = try await RawPeerClient(port: harness.listener.port, from: "127.0.0.2")
+        try await SessionExtensionTests.waitUntil("the flooder's new connection closed") { again.isClosed }
+        #expect(again.received == 0)
+        // Other addresses are served as before.
+        let honest = try await harness.admittedClient(0)
+        await honest.close()
+        await harness.stop()
+    }
+
     /// Seed sessions of several torrents behind one listener with the given limits.
     struct Harness {
         let listener: PeerListener

@@ -19,9 +19,12 @@ import Testing
         ///     127.0.0.1 at that port itself).
         ///   - storage: its data (by default all of it: a seed).
         ///   - budget: the memory budget of the session and listener.
+        ///   - maxPeerRequests: the session's request queue limit per peer (also how many requests a
+        ///     choked peer may send before it is dropped).
         static func start(
             _ fixture: SessionFixture, handshakeTimeout: Duration = .seconds(10), knowsItsPort: Bool = true,
-            storage given: MemoryStorage? = nil, budget: PeerMemoryBudget = PeerMemoryBudget()
+            storage given: MemoryStorage? = nil, budget: PeerMemoryBudget = PeerMemoryBudget(),
+            maxPeerRequests: Int? = nil
         ) async throws -> Seed {
             var storage = given
             if storage == nil { storage = try await fixture.filledStorage() }
@@ -31,6 +34,7 @@ import Testing
             Task { await listener.run() }
             var configuration = TorrentSessionTests.quickConfiguration()
             configuration.memoryBudget = budget
+            if let maxPeerRequests { configuration.maxPeerRequests = maxPeerRequests }
             if knowsItsPort { configuration.listenPort = listener.port }
             let session = TorrentSession(
                 metainfo: fixture.metainfo, storage: storage!, configuration: configuration, stopWhenComplete: false)

@@ -8,12 +8,11 @@ import Testing
 /// must complete, verified, while the attack goes on.
 ///
 /// Each mode is its own test case; the cases run in parallel, so the suite takes about 80 s.
-///
-/// Not yet part of `scripts/test`: the honest transfer does not yet complete during the flood modes
-/// (issue 10 is open on it). Run by hand with `BTQ_E2E_HOSTILE=all` (or a list of modes).
-@Suite(
-    "btq under a hostile swarm",
-    .enabled(if: E2E.isEnabled && ProcessInfo.processInfo.environment["BTQ_E2E_HOSTILE"] != nil))
+/// `scripts/test` runs it on its own, after the other end-to-end tests (its floods would starve their
+/// timing on a small machine). `BTQ_E2E_HOSTILE` names the modes to run (comma-separated; all by
+/// default). How fast the honest transfer is under each attack, against none, is measured by
+/// `Benchmarks/hostile_swarm.py` (a release build, one case at a time), not here.
+@Suite("btq under a hostile swarm", .enabled(if: E2E.isEnabled))
 struct HostileSwarmTests {
     /// The content both roles share: 32 MiB in 512 pieces of 64 KiB (a `have` flood has pieces to
     /// name; loopback moves it in a few seconds).

@@ -92,6 +92,32 @@ import Testing
         await harness.stop()
     }
 
+    @Test func aPeerAskingForTheMetadataOverAndOverIsDroppedAndRefused() async throws {
+        let harness = try await Harness.start()
+        let client = try await RawPeerClient(port: harness.listener.port, from: "127.0.0.3")
+        var opening = ByteBuffer()
+        var handshake = harness.handshake(0)
+        handshake[25] |= 0x10  // the extension protocol (BEP 10)
+        opening.writeBytes(handshake)
+        let theirs = ExtensionHandshake(extensions: [ExtensionHandshake.utMetadata: 3])
+        opening.writePeerMessage(.extended(id: 0, payload: ByteBuffer(bytes: theirs.encoded())))
+        try await client.send(Array(opening.readableBytesView))
+        // The fixture's info dictionary is one metadata piece: the limit is 4 x 1 + 16 requests.
+        let session = harness.sessions[0]
+        let limit = await session.maxMetadataRequests
+        var flood = ByteBuffer()
+        let request = ByteBuffer(bytes: MetadataMessage.request(piece: 0).encoded())
+        for _ in 0...limit { flood.writePeerMessage(.extended(id: LocalExtensionID.metadata, payload: request)) }
+        try await client.send(Array(flood.readableBytesView))
+        try await SessionExtensionTests.waitUntil("the metadata flooder dropped") { client.isClosed }
+        try await SessionExtensionTests.waitUntil("its address penalized") {
+            harness.listener.admission.penalizedCount == 1
+        }
+        // Up to the limit, each request was answered with the piece.
+        #expect(client.received > limit * harness.fixtures[0].metainfo.infoBytes.count)
+        await harness.stop()
+    }
+
     /// Seed sessions of several torrents behind one listener with the given limits.
     struct Harness {
         let listener: PeerListener

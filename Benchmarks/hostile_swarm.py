@@ -124,9 +124,10 @@ class Case:
 
     def run(self):
         port = free_port()
-        save = self.content if self.role == "seeding" else os.path.join(self.dir, "download")
+        # Seeding: the data in place; downloading: into a folder of its own.
+        save = os.path.dirname(self.content) if self.role == "seeding" else os.path.join(self.dir, "download")
         os.makedirs(save, exist_ok=True)
-        self.btq("add", self.torrent, "--dir", os.path.dirname(self.content) if self.role == "seeding" else save)
+        self.btq("add", self.torrent, "--dir", save)
         daemon = self.start("btq-run", [self.args.btq, "run", "--port", str(port), "--bind-address", "127.0.0.1"])
         wanted = "seeding" if self.role == "seeding" else "downloading"
         wait_for("btq " + wanted, lambda: self.state() == wanted, 120)

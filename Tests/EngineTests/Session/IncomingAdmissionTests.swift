@@ -113,8 +113,8 @@ import Testing
         try await SessionExtensionTests.waitUntil("its address penalized") {
             harness.listener.admission.penalizedCount == 1
         }
-        // Up to the limit, each request was answered with the piece.
-        #expect(client.received > limit * harness.fixtures[0].metainfo.infoBytes.count)
+        // It had been admitted (answered), not refused at the door.
+        #expect(client.received >= PeerHandshake.encodedLength)
         await harness.stop()
     }
 

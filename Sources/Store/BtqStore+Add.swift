@@ -105,8 +105,7 @@ extension BtqStore {
                 metainfo.creationDate, new.saveDirectory, state.rawValue, position, now,
             ])
             let id = db.lastInsertedRowID
-            try db.cachedStatement(sql: "INSERT INTO metainfo (torrent_id, bytes) VALUES (?, ?)")
-                .execute(arguments: [id, Data(metainfo.torrentBytes)])
+            try MetainfoBlob.write(metainfo.torrentBytes, torrentId: id, db)
             try insertFiles(metainfo.files, torrentId: id, db)
             try insertTrackers(metainfo.trackerTiers, torrentId: id, db)
             return id
@@ -154,9 +153,7 @@ extension BtqStore {
                 metainfo.files.count { !$0.isPad }, metainfo.version.rawValue,
                 metainfo.isPrivate, metainfo.comment, metainfo.createdBy, metainfo.creationDate, id,
             ])
-        try db.execute(
-            sql: "INSERT OR REPLACE INTO metainfo (torrent_id, bytes) VALUES (?, ?)",
-            arguments: [id, Data(metainfo.torrentBytes)])
+        try MetainfoBlob.write(metainfo.torrentBytes, torrentId: id, db)
         try db.execute(sql: "DELETE FROM files WHERE torrent_id = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM piece_bitfields WHERE torrent_id = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM block_masks WHERE torrent_id = ?", arguments: [id])

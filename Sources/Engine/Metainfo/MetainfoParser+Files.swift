@@ -6,14 +6,16 @@ extension MetainfoParser {
 
     /// The v1 `files` list. Paths are `[folder] + sanitized path`.
     func parseFileList(_ node: BencodeNode, folder: String) throws -> [TorrentFile] {
-        guard let list = node.list else {
+        guard node.isList else {
             throw MetainfoError(.fileParseFailed, "the torrent's file list is not a list")
         }
-        guard !list.isEmpty else { throw MetainfoError(.noFiles, "the torrent's file list is empty") }
-        try checkFileCount(list.count)
+        // Counted and then visited in place: no array of the (up to 250,000) entries.
+        let count = node.count
+        guard count > 0 else { throw MetainfoError(.noFiles, "the torrent's file list is empty") }
+        try checkFileCount(count)
         var files: [TorrentFile] = []
-        files.reserveCapacity(list.count)
-        for entry in list {
+        files.reserveCapacity(count)
+        for entry in node.items {
             guard entry.isDictionary else {
                 throw MetainfoError(.fileParseFailed, "an entry of the torrent's file list is not a dictionary")
             }
@@ -22,7 +24,7 @@ extension MetainfoParser {
             var path = [folder]
             if let elements = entry["path.utf-8"]?.list ?? entry["path"]?.list, !elements.isEmpty {
                 path = try boundedPath([folder], elements, what: "a file path")
-                if path.dropFirst().contains(where: { $0.contains(Self.legacyPadMarker) }) { attributes.insert(.pad) }
+                if path.dropFirst().contains(where: Self.hasLegacyPadMarker) { attributes.insert(.pad) }
             } else if attributes.contains(.pad) {
                 path += [".pad", String(length)]
             } else {
@@ -32,6 +34,20 @@ extension MetainfoParser {
                 try makeFile(entry, path: path, length: length, attributes: attributes, symlinkPrefix: [folder]))
         }
         return files
+    }
+
+    /// True when `element` contains ``legacyPadMarker``. The bytes are searched first (fast, no
+    /// Foundation); only a byte match is confirmed by `String.contains`, whose comparison (canonical
+    /// equivalence) this keeps.
+    static func hasLegacyPadMarker(_ element: String) -> Bool {
+        let marker = legacyPadMarker.utf8
+        var bytes = element.utf8[...]
+        guard let first = marker.first else { return false }
+        while let start = bytes.firstIndex(of: first) {
+            if bytes[start...].starts(with: marker) { return element.contains(legacyPadMarker) }
+            bytes = bytes[bytes.index(after: start)...]
+        }
+        return false
     }
 
     /// One v1 file dictionary (`files` entry, or the info dictionary of a single-file torrent).

@@ -22,7 +22,7 @@ extension MetainfoParser {
             var attributes = Self.attributes(entry)
             let length = try fileLength(entry, attributes: attributes)
             var path = [folder]
-            if let elements = entry["path.utf-8"]?.list ?? entry["path"]?.list, !elements.isEmpty {
+            if let elements = Self.listNode(entry["path.utf-8"]) ?? Self.listNode(entry["path"]), elements.count > 0 {
                 path = try boundedPath([folder], elements, what: "a file path")
                 if path.dropFirst().contains(where: Self.hasLegacyPadMarker) { attributes.insert(.pad) }
             } else if attributes.contains(.pad) {
@@ -48,6 +48,11 @@ extension MetainfoParser {
             bytes = bytes[bytes.index(after: start)...]
         }
         return false
+    }
+
+    /// `node` when it is a list.
+    private static func listNode(_ node: BencodeNode?) -> BencodeNode? {
+        node.flatMap { $0.isList ? $0 : nil }
     }
 
     /// One v1 file dictionary (`files` entry, or the info dictionary of a single-file torrent).
@@ -111,13 +116,14 @@ extension MetainfoParser {
     /// ``MetainfoLimits/maxPathBytes`` bytes joined with `/`. `.` and `..` are dropped when
     /// `dropDots` (symlink targets).
     private func boundedPath(
-        _ prefix: [String], _ elements: [BencodeNode], what: String, dropDots: Bool = false
+        _ prefix: [String], _ list: BencodeNode, what: String, dropDots: Bool = false
     ) throws -> [String] {
-        guard prefix.count + elements.count <= limits.maxPathDepth else { throw pathTooDeep(what) }
+        let count = list.count
+        guard prefix.count + count <= limits.maxPathDepth else { throw pathTooDeep(what) }
         var path = prefix
-        path.reserveCapacity(prefix.count + elements.count)
+        path.reserveCapacity(prefix.count + count)
         var bytes = prefix.reduce(0) { $0 + $1.utf8.count + 1 }
-        for element in elements {
+        for element in list.items {
             guard let raw = element.bytes else {
                 throw MetainfoError(.invalidName, "\(what) holds something other than strings")
             }
@@ -216,7 +222,7 @@ extension MetainfoParser {
     /// `symlink path`, sanitized element by element below the torrent's root; `.` and `..` are
     /// dropped (a link can never point above the root). `nil` when absent or empty.
     private func symlinkTarget(_ node: BencodeNode, prefix: [String]) throws -> [String]? {
-        guard let list = node["symlink path"]?.list else { return nil }
+        guard let list = Self.listNode(node["symlink path"]) else { return nil }
         let target = try boundedPath(prefix, list, what: "a symlink path", dropDots: true)
         return target.count == prefix.count ? nil : target
     }

@@ -32,43 +32,58 @@ public enum MerkleTree {
     public static func root(ofLayer layer: ArraySlice<UInt8>, padding: [UInt8]) -> [UInt8] {
         precondition(!layer.isEmpty && layer.count % 32 == 0, "a layer is a positive number of 32-byte hashes")
         precondition(padding.count == 32, "a padding node is a 32-byte hash")
-        // Pending subtrees, levels strictly decreasing from the bottom of the stack.
-        var stack: [(level: Int, hash: [UInt8])] = []
-        var offset = layer.startIndex
-        while offset < layer.endIndex {
-            var node = (level: 0, hash: Array(layer[offset..<offset + 32]))
-            offset += 32
-            while let last = stack.last, last.level == node.level {
-                stack.removeLast()
-                node = (node.level + 1, parent(last.hash, node.hash))
+        // Pending subtrees, levels strictly decreasing from the bottom of the stack (at most 64).
+        var stack: [(level: Int, node: Node)] = []
+        stack.reserveCapacity(64)
+        layer.withUnsafeBytes { buffer in
+            for offset in stride(from: 0, to: buffer.count, by: 32) {
+                var node = (level: 0, node: Node(UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + 32])))
+                while let last = stack.last, last.level == node.level {
+                    stack.removeLast()
+                    node = (node.level + 1, Node(parentOf: last.node, node.node))
+                }
+                stack.append(node)
             }
-            stack.append(node)
         }
         // Close the tree: the last pending subtree pairs with padding until it reaches the level
         // of the one before it, up to the single root.
         var node = stack.removeLast()
-        var pad = padding
+        var pad = padding.withUnsafeBytes { Node($0) }
         var padLevel = 0
         while !stack.isEmpty {
             while padLevel < node.level {
-                pad = parent(pad, pad)
+                pad = Node(parentOf: pad, pad)
                 padLevel += 1
             }
             if stack[stack.count - 1].level == node.level {
-                node = (node.level + 1, parent(stack.removeLast().hash, node.hash))
+                node = (node.level + 1, Node(parentOf: stack.removeLast().node, node.node))
             } else {
-                node = (node.level + 1, parent(node.hash, pad))
+                node = (node.level + 1, Node(parentOf: node.node, pad))
             }
         }
-        return node.hash
+        return node.node.bytes
     }
 
-    /// `SHA-256(left || right)`.
-    private static func parent(_ left: [UInt8], _ right: [UInt8]) -> [UInt8] {
-        var hasher = SHA256()
-        hasher.update(data: left)
-        hasher.update(data: right)
-        return Array(hasher.finalize())
+    /// One 32-byte node, held inline (no allocation per node).
+    private struct Node {
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+        /// The node whose bytes are `bytes` (32 of them).
+        init(_ bytes: UnsafeRawBufferPointer) {
+            withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: bytes) }
+        }
+
+        /// `SHA-256(left || right)`.
+        init(parentOf left: Node, _ right: Node) {
+            var hasher = SHA256()
+            withUnsafeBytes(of: left.words) { hasher.update(bufferPointer: $0) }
+            withUnsafeBytes(of: right.words) { hasher.update(bufferPointer: $0) }
+            hasher.finalize().withUnsafeBytes { digest in
+                withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: digest) }
+            }
+        }
+
+        var bytes: [UInt8] { withUnsafeBytes(of: words) { Array($0) } }
     }
 
     /// The `pieces root` implied by a file's piece layer: the root over the layer padded with the

@@ -105,9 +105,8 @@ extension BtqStore {
                 metainfo.creationDate, new.saveDirectory, state.rawValue, position, now,
             ])
             let id = db.lastInsertedRowID
-            try db.cachedStatement(sql: "INSERT INTO metainfo (torrent_id, bytes) VALUES (?, ?)")
-                .execute(arguments: [id, Data(metainfo.torrentBytes)])
-            try insertFiles(metainfo.files, torrentId: id, db)
+            try MetainfoBlob.write(metainfo.torrentBytes, torrentId: id, db)
+            try FileRows.insert(metainfo.files, torrentId: id, db)
             try insertTrackers(metainfo.trackerTiers, torrentId: id, db)
             return id
         case .magnet(let magnet):
@@ -154,32 +153,14 @@ extension BtqStore {
                 metainfo.files.count { !$0.isPad }, metainfo.version.rawValue,
                 metainfo.isPrivate, metainfo.comment, metainfo.createdBy, metainfo.creationDate, id,
             ])
-        try db.execute(
-            sql: "INSERT OR REPLACE INTO metainfo (torrent_id, bytes) VALUES (?, ?)",
-            arguments: [id, Data(metainfo.torrentBytes)])
+        try MetainfoBlob.write(metainfo.torrentBytes, torrentId: id, db)
         try db.execute(sql: "DELETE FROM files WHERE torrent_id = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM piece_bitfields WHERE torrent_id = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM block_masks WHERE torrent_id = ?", arguments: [id])
-        try insertFiles(metainfo.files, torrentId: id, db)
+        try FileRows.insert(metainfo.files, torrentId: id, db)
         let nextTier =
             try Int.fetchOne(db, sql: "SELECT max(tier) + 1 FROM trackers WHERE torrent_id = ?", arguments: [id]) ?? 0
         try insertTrackers(metainfo.trackerTiers, torrentId: id, firstTier: nextTier, db)
-    }
-
-    private static func insertFiles(_ files: [TorrentFile], torrentId: Int64, _ db: Database) throws {
-        let statement = try db.cachedStatement(
-            sql: """
-                INSERT INTO files (torrent_id, file_index, path, length, byte_offset, pad, attributes,
-                    symlink_target, pieces_root)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-        for (index, file) in files.enumerated() {
-            try statement.execute(arguments: [
-                torrentId, index, file.displayPath, file.length, file.offset, file.isPad,
-                attributeLetters(file.attributes), file.symlinkTarget?.joined(separator: "/"),
-                file.piecesRoot.map { Data($0) },
-            ])
-        }
     }
 
     private static func insertTrackers(
@@ -192,14 +173,5 @@ extension BtqStore {
                 try statement.execute(arguments: [torrentId, url, firstTier + tier, position])
             }
         }
-    }
-
-    private static func attributeLetters(_ attributes: TorrentFile.Attributes) -> String {
-        var letters = ""
-        if attributes.contains(.pad) { letters += "p" }
-        if attributes.contains(.executable) { letters += "x" }
-        if attributes.contains(.hidden) { letters += "h" }
-        if attributes.contains(.symlink) { letters += "l" }
-        return letters
     }
 }

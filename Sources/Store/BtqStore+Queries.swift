@@ -133,10 +133,7 @@ extension BtqStore {
 
     /// The raw `.torrent` bytes of a torrent, or `nil` (a magnet without metadata, or an unknown id).
     public func metainfoBytes(torrentId: Int64) throws -> [UInt8]? {
-        try writer.read { db in
-            try Data.fetchOne(db, sql: "SELECT bytes FROM metainfo WHERE torrent_id = ?", arguments: [torrentId])
-                .map { [UInt8]($0) }
-        }
+        try writer.read { db in try MetainfoBlob.read(torrentId: torrentId, db) }
     }
 
     /// The magnet URI a torrent was added from, or `nil`.

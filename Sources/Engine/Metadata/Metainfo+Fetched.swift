@@ -20,11 +20,11 @@ extension Metainfo {
         torrent += Array("4:info".utf8) + info + Array("e".utf8)
         try self.init(bytes: torrent)
         // The info value starts where `info` does, so it is all of `info` exactly when the lengths agree.
-        guard infoBytes.count == info.count else {
+        guard infoByteSlice.count == info.count else {
             throw MetainfoError(
                 .invalidBencoding,
-                "the fetched info dictionary is followed by \(info.count - infoBytes.count) more bytes",
-                bencodeError: BencodeError(.trailingData, at: infoBytes.count))
+                "the fetched info dictionary is followed by \(info.count - infoByteSlice.count) more bytes",
+                bencodeError: BencodeError(.trailingData, at: infoByteSlice.count))
         }
     }
 }

@@ -18,7 +18,8 @@ enum DuplicatePathResolver {
     /// - Throws: ``MetainfoError/Category/tooManyDuplicateFilenames`` when more than `maxRenames`
     ///   files need a new name (a hostile torrent, not a real one).
     static func resolve(_ files: inout [TorrentFile], maxRenames: Int) throws {
-        var tree = PathTree()
+        // Every file is a node, and most torrents have far fewer folders than files.
+        var tree = PathTree(capacity: files.count + files.count / 8)
         // The folder of each file, as a node of the tree (every folder is reserved before any file).
         var folders = [Int](repeating: PathTree.root, count: files.count)
         for index in files.indices where !files[index].isPad {

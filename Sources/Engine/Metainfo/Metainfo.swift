@@ -99,8 +99,14 @@ public struct Metainfo: Sendable {
     public var comment: String?
     /// `created by`, when present.
     public var createdBy: String?
-    /// The exact bytes of the info dictionary (what the info-hashes are computed over).
-    public var infoBytes: [UInt8]
+    /// The exact bytes of the info dictionary (what the info-hashes are computed over): a copy of
+    /// ``infoByteSlice``, made on each call.
+    public var infoBytes: [UInt8] {
+        get { Array(infoByteSlice) }
+        set { infoByteSlice = newValue[...] }
+    }
+    /// The exact bytes of the info dictionary, as a slice of ``torrentBytes`` when parsed (no copy).
+    public var infoByteSlice: ArraySlice<UInt8>
     /// The exact bytes of the whole `.torrent` file as given.
     public var torrentBytes: [UInt8]
     /// DHT bootstrap nodes from `nodes` (BEP 5), as `host:port` (`[v6]:port` for IPv6).
@@ -133,7 +139,7 @@ public struct Metainfo: Sendable {
         self.creationDate = creationDate
         self.comment = comment
         self.createdBy = createdBy
-        self.infoBytes = infoBytes
+        self.infoByteSlice = infoBytes[...]
         self.torrentBytes = torrentBytes
     }
 }

@@ -7,9 +7,9 @@ extension MetainfoParser {
     static func trackerTiers(_ root: BencodeNode, maxCount: Int) -> [[String]] {
         var seen = Set<String>()
         var tiers: [[String]] = []
-        tierLoop: for tierNode in root["announce-list"]?.list ?? [] {
+        tierLoop: for tierNode in root["announce-list"]?.items ?? .empty {
             var tier: [String] = []
-            for urlNode in tierNode.list ?? [] {
+            for urlNode in tierNode.items {
                 guard seen.count < maxCount else {
                     if !tier.isEmpty { tiers.append(tier) }
                     break tierLoop
@@ -31,7 +31,9 @@ extension MetainfoParser {
     /// most `maxCount` are kept.
     static func webSeeds(_ root: BencodeNode, fileCount: Int, isMultiFile: Bool, maxCount: Int) -> [String] {
         let node = root["url-list"]
-        let raw = node?.string.map { [$0] } ?? node?.list?.compactMap(\.string) ?? []
+        // Lazily: the list may be long, and only its first usable entries are kept.
+        let raw =
+            node?.string.map { AnySequence([$0]) } ?? AnySequence((node?.items ?? .empty).lazy.compactMap(\.string))
         var seen = Set<String>()
         var seeds: [String] = []
         for text in raw {
@@ -47,7 +49,7 @@ extension MetainfoParser {
     /// `nodes`: `[[host, port], ...]` as `host:port` (`[host]:port` for IPv6).
     static func dhtNodes(_ root: BencodeNode, maxCount: Int) -> [String] {
         var nodes: [String] = []
-        for entry in root["nodes"]?.list ?? [] {
+        for entry in root["nodes"]?.items ?? .empty {
             guard nodes.count < maxCount else { break }
             guard let pair = entry.list, pair.count >= 2, let host = pair[0].string.map(trimmed), !host.isEmpty,
                 let port = pair[1].integer, (1...65535).contains(port)
@@ -61,7 +63,7 @@ extension MetainfoParser {
     static func collections(_ root: BencodeNode, info: BencodeNode, maxCount: Int) -> [String] {
         var seen = Set<String>()
         var result: [String] = []
-        for node in [info["collections"]?.list ?? [], root["collections"]?.list ?? []].joined() {
+        for node in [info["collections"]?.items ?? .empty, root["collections"]?.items ?? .empty].joined() {
             guard result.count < maxCount else { break }
             if let text = node.string, seen.insert(text).inserted { result.append(text) }
         }
@@ -72,7 +74,7 @@ extension MetainfoParser {
     static func similarTorrents(_ root: BencodeNode, info: BencodeNode, maxCount: Int) -> [InfoHashV1] {
         var seen = Set<InfoHashV1>()
         var result: [InfoHashV1] = []
-        for node in [info["similar"]?.list ?? [], root["similar"]?.list ?? []].joined() {
+        for node in [info["similar"]?.items ?? .empty, root["similar"]?.items ?? .empty].joined() {
             guard result.count < maxCount else { break }
             if let hash = node.bytes.flatMap({ InfoHashV1(bytes: Array($0)) }), seen.insert(hash).inserted {
                 result.append(hash)

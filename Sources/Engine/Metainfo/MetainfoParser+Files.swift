@@ -6,23 +6,25 @@ extension MetainfoParser {
 
     /// The v1 `files` list. Paths are `[folder] + sanitized path`.
     func parseFileList(_ node: BencodeNode, folder: String) throws -> [TorrentFile] {
-        guard let list = node.list else {
+        guard node.isList else {
             throw MetainfoError(.fileParseFailed, "the torrent's file list is not a list")
         }
-        guard !list.isEmpty else { throw MetainfoError(.noFiles, "the torrent's file list is empty") }
-        try checkFileCount(list.count)
+        // Counted and then visited in place: no array of the (up to 250,000) entries.
+        let count = node.count
+        guard count > 0 else { throw MetainfoError(.noFiles, "the torrent's file list is empty") }
+        try checkFileCount(count)
         var files: [TorrentFile] = []
-        files.reserveCapacity(list.count)
-        for entry in list {
+        files.reserveCapacity(count)
+        for entry in node.items {
             guard entry.isDictionary else {
                 throw MetainfoError(.fileParseFailed, "an entry of the torrent's file list is not a dictionary")
             }
             var attributes = Self.attributes(entry)
             let length = try fileLength(entry, attributes: attributes)
             var path = [folder]
-            if let elements = entry["path.utf-8"]?.list ?? entry["path"]?.list, !elements.isEmpty {
+            if let elements = Self.listNode(entry["path.utf-8"]) ?? Self.listNode(entry["path"]), elements.count > 0 {
                 path = try boundedPath([folder], elements, what: "a file path")
-                if path.dropFirst().contains(where: { $0.contains(Self.legacyPadMarker) }) { attributes.insert(.pad) }
+                if path.dropFirst().contains(where: Self.hasLegacyPadMarker) { attributes.insert(.pad) }
             } else if attributes.contains(.pad) {
                 path += [".pad", String(length)]
             } else {
@@ -32,6 +34,25 @@ extension MetainfoParser {
                 try makeFile(entry, path: path, length: length, attributes: attributes, symlinkPrefix: [folder]))
         }
         return files
+    }
+
+    /// True when `element` contains ``legacyPadMarker``. The bytes are searched first (fast, no
+    /// Foundation); only a byte match is confirmed by `String.contains`, whose comparison (canonical
+    /// equivalence) this keeps.
+    static func hasLegacyPadMarker(_ element: String) -> Bool {
+        let marker = legacyPadMarker.utf8
+        var bytes = element.utf8[...]
+        guard let first = marker.first else { return false }
+        while let start = bytes.firstIndex(of: first) {
+            if bytes[start...].starts(with: marker) { return element.contains(legacyPadMarker) }
+            bytes = bytes[bytes.index(after: start)...]
+        }
+        return false
+    }
+
+    /// `node` when it is a list.
+    private static func listNode(_ node: BencodeNode?) -> BencodeNode? {
+        node.flatMap { $0.isList ? $0 : nil }
     }
 
     /// One v1 file dictionary (`files` entry, or the info dictionary of a single-file torrent).
@@ -95,13 +116,14 @@ extension MetainfoParser {
     /// ``MetainfoLimits/maxPathBytes`` bytes joined with `/`. `.` and `..` are dropped when
     /// `dropDots` (symlink targets).
     private func boundedPath(
-        _ prefix: [String], _ elements: [BencodeNode], what: String, dropDots: Bool = false
+        _ prefix: [String], _ list: BencodeNode, what: String, dropDots: Bool = false
     ) throws -> [String] {
-        guard prefix.count + elements.count <= limits.maxPathDepth else { throw pathTooDeep(what) }
+        let count = list.count
+        guard prefix.count + count <= limits.maxPathDepth else { throw pathTooDeep(what) }
         var path = prefix
-        path.reserveCapacity(prefix.count + elements.count)
+        path.reserveCapacity(prefix.count + count)
         var bytes = prefix.reduce(0) { $0 + $1.utf8.count + 1 }
-        for element in elements {
+        for element in list.items {
             guard let raw = element.bytes else {
                 throw MetainfoError(.invalidName, "\(what) holds something other than strings")
             }
@@ -200,7 +222,7 @@ extension MetainfoParser {
     /// `symlink path`, sanitized element by element below the torrent's root; `.` and `..` are
     /// dropped (a link can never point above the root). `nil` when absent or empty.
     private func symlinkTarget(_ node: BencodeNode, prefix: [String]) throws -> [String]? {
-        guard let list = node["symlink path"]?.list else { return nil }
+        guard let list = Self.listNode(node["symlink path"]) else { return nil }
         let target = try boundedPath(prefix, list, what: "a symlink path", dropDots: true)
         return target.count == prefix.count ? nil : target
     }

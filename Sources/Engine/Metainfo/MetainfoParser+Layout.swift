@@ -2,14 +2,12 @@
 /// agree, and verifying v2 piece layers.
 extension MetainfoParser {
     /// v1: files back to back, in list order.
-    static func layOutV1(_ files: [TorrentFile]) throws -> [TorrentFile] {
-        var files = files
+    static func layOutV1(_ files: inout [TorrentFile]) throws {
         var offset: Int64 = 0
         for index in files.indices {
             files[index].offset = offset
             offset = try add(offset, files[index].length)
         }
-        return files
     }
 
     /// v2 only: each non-empty file starts on a piece boundary (BEP 52). The gaps become explicit pad
@@ -110,11 +108,11 @@ extension MetainfoParser {
                     .invalidPieceLayer,
                     "a piece layer does not hold one 32-byte hash for each of its file's \(pieces) pieces")
             }
-            let bytes = Array(layer)
-            guard MerkleTree.root(ofPieceLayer: bytes, pieceLength: pieceLength) == root else {
+            // Checked in place; copied only once it is known good.
+            guard MerkleTree.root(ofPieceLayer: layer, pieceLength: pieceLength) == root else {
                 throw MetainfoError(.invalidPieceLayer, "a piece layer does not hash to its file's pieces root")
             }
-            layers[root] = bytes
+            layers[root] = Array(layer)
         }
         return layers
     }

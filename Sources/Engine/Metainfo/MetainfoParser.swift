@@ -21,6 +21,19 @@ struct MetainfoParser {
     let limits: MetainfoLimits
 
     func parse(_ bytes: [UInt8]) throws -> Metainfo {
+        // Everything that reads the decoded values happens in `parseDecoded`: its tape is freed when
+        // it returns, before the paths are resolved (the largest step for a torrent of many files).
+        var (metainfo, pieceLayers) = try parseDecoded(bytes)
+        try DuplicatePathResolver.resolve(&metainfo.files, maxRenames: limits.maxDuplicateRenames)
+        metainfo.pieceLayers = try pieceLayers.get()
+        return metainfo
+    }
+
+    /// The metainfo with its paths not yet resolved, and its piece layers (or the error they give,
+    /// thrown after the resolver's as it always was: renaming paths changes nothing they check).
+    private func parseDecoded(
+        _ bytes: [UInt8]
+    ) throws -> (metainfo: Metainfo, pieceLayers: Result<[[UInt8]: [UInt8]], any Error>) {
         let root: BencodeNode
         do {
             root = try BencodeDecoder(limits: limits.decoder, keyOrder: .lenient).decodePrefix(bytes)
@@ -33,7 +46,8 @@ struct MetainfoParser {
         guard let info = root["info"], info.isDictionary else {
             throw MetainfoError(.missingInfo, "not a torrent file: it has no info dictionary")
         }
-        let infoBytes = Array(bytes[info.span])
+        // A slice of the input, not a copy: the metainfo keeps the input as its `torrentBytes`.
+        let infoBytes = bytes[info.span]
         let hashV1 = InfoHashV1(bytes: Array(Insecure.SHA1.hash(data: infoBytes)))!
         let hashV2 = InfoHashV2(bytes: Array(SHA256.hash(data: infoBytes)))!
 
@@ -79,10 +93,12 @@ struct MetainfoParser {
         let isMultiFile: Bool
         var files: [TorrentFile]
         switch (v1Files, v2Files) {
-        case (let v1?, nil):
+        case (var v1?, nil):
             version = .v1
             isMultiFile = filesNode != nil
-            files = try Self.layOutV1(v1)
+            v1Files = nil  // `v1` is then the one reference: laid out in place, not copied
+            try Self.layOutV1(&v1)
+            files = v1
         case (nil, let v2?):
             version = .v2
             isMultiFile = !v2IsSingleFile
@@ -90,7 +106,9 @@ struct MetainfoParser {
         case (let v1?, let v2?):
             version = .hybrid
             isMultiFile = filesNode != nil
-            files = try Self.layOutHybrid(v1: Self.layOutV1(v1), v2: v2, pieceLength: pieceLength)
+            var laidOut = v1
+            try Self.layOutV1(&laidOut)
+            files = try Self.layOutHybrid(v1: laidOut, v2: v2, pieceLength: pieceLength)
         case (nil, nil):
             preconditionFailure("a torrent is v1, v2 or both")
         }
@@ -112,16 +130,16 @@ struct MetainfoParser {
             }
             pieceHashes = Array(pieces)
         }
-        try DuplicatePathResolver.resolve(&files, maxRenames: limits.maxDuplicateRenames)
-        let pieceLayers =
+        let pieceLayers = Result { () throws -> [[UInt8]: [UInt8]] in
             isV2 ? try verifyPieceLayers(root["piece layers"], files: files, pieceLength: pieceLength) : [:]
+        }
 
         var metainfo = Metainfo(
             version: version,
             infoHashes: InfoHashes(v1: hasV1 ? hashV1 : nil, v2: isV2 ? hashV2 : nil)!,
             name: isMultiFile || version == .v2 ? folderName : files[0].path[0],
             isMultiFile: isMultiFile, pieceLength: pieceLength, pieceCount: pieceCount, pieceHashes: pieceHashes,
-            pieceLayers: pieceLayers, files: files, totalLength: totalLength,
+            pieceLayers: [:], files: files, totalLength: totalLength,
             trackerTiers: Self.trackerTiers(root, maxCount: limits.maxListEntries),
             webSeeds: Self.webSeeds(
                 root, fileCount: files.count, isMultiFile: isMultiFile, maxCount: limits.maxListEntries),
@@ -129,11 +147,12 @@ struct MetainfoParser {
             creationDate: root["creation date"]?.integer.flatMap { $0 >= 0 ? $0 : nil },
             comment: text(root["comment.utf-8"] ?? root["comment"]),
             createdBy: text(root["created by.utf-8"] ?? root["created by"]),
-            infoBytes: infoBytes, torrentBytes: bytes)
+            infoBytes: [], torrentBytes: bytes)
+        metainfo.infoByteSlice = infoBytes
         metainfo.dhtNodes = Self.dhtNodes(root, maxCount: limits.maxListEntries)
         metainfo.collections = Self.collections(root, info: info, maxCount: limits.maxListEntries)
         metainfo.similarTorrents = Self.similarTorrents(root, info: info, maxCount: limits.maxListEntries)
-        return metainfo
+        return (metainfo, pieceLayers)
     }
 
     /// `meta version`: absent or 1 for v1, 2 for v2 and hybrid. An info dictionary that declares a

@@ -16,25 +16,62 @@ public enum PathSanitizer {
     public static let maxElementBytes = 255
     /// An extension (from the last dot) up to this many bytes survives truncation.
     static let maxKeptExtensionBytes = 16
+    /// ``sanitize(_:)`` keeps this many bytes of a long element's start (more than it can keep)...
+    static let keptHeadBytes = 512
+    /// ...and at least this many of its end (more than an extension and the characters around it).
+    static let keptTailBytes = 64
 
     /// The sanitized element, or `nil` when nothing usable is left (empty, `.` or `..`).
+    ///
+    /// Work and memory are bounded however long `element` is: past ``keptHeadBytes`` bytes of
+    /// output, only the last ``keptTailBytes`` or so are kept. Cutting the joined head and tail
+    /// gives what cutting the whole text would: the cut keeps the first 255 bytes and an extension
+    /// of at most 16 bytes, which lies in the tail whenever it exists.
     public static func sanitize<Bytes: Collection<UInt8>>(_ element: Bytes) -> String? {
-        var scalars = String.UnicodeScalarView()
+        // The common case, taken as is: short, printable ASCII, no `/` or `\`.
+        if element.count <= maxElementBytes,
+            element.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "\\") })
+        {
+            let text = String(decoding: element, as: UTF8.self)
+            return text.isEmpty || text == "." || text == ".." ? nil : text
+        }
+        var head = String.UnicodeScalarView()
+        var headBytes = 0
+        var tail: [Unicode.Scalar] = []
+        var tailBytes = 0
         var iterator = element.makeIterator()
         var parser = Unicode.UTF8.ForwardParser()
         loop: while true {
+            let scalar: Unicode.Scalar
             switch parser.parseScalar(from: &iterator) {
             case .valid(let encoded):
-                let scalar = Unicode.UTF8.decode(encoded)
-                if isRemoved(scalar) { continue }
-                scalars.append(isControl(scalar) ? "_" : scalar)
+                let decoded = Unicode.UTF8.decode(encoded)
+                if isRemoved(decoded) { continue }
+                scalar = isControl(decoded) ? "_" : decoded
             case .error:
-                scalars.append("_")
+                scalar = "_"
             case .emptyInput:
                 break loop
             }
+            if headBytes < keptHeadBytes {
+                head.append(scalar)
+                headBytes += UTF8.width(scalar)
+                continue
+            }
+            tail.append(scalar)
+            tailBytes += UTF8.width(scalar)
+            if tailBytes >= 2 * keptTailBytes {
+                // Drop the oldest half: amortized constant work per scalar.
+                var dropped = 0
+                while tailBytes - UTF8.width(tail[dropped]) >= keptTailBytes {
+                    tailBytes -= UTF8.width(tail[dropped])
+                    dropped += 1
+                }
+                tail.removeFirst(dropped)
+            }
         }
-        let text = String(scalars)
+        head.append(contentsOf: tail)
+        let text = String(head)
         if text.isEmpty || text == "." || text == ".." { return nil }
         return truncated(text)
     }

@@ -10,8 +10,13 @@ struct PathTree {
     /// The node of the download folder itself.
     static let root = 0
 
-    private var nodes: [Key: Int] = [:]
+    private var nodes: [Key: Int]
     private var nodeCount = 1
+
+    /// An empty tree with room for `capacity` paths before it grows.
+    init(capacity: Int = 0) {
+        nodes = Dictionary(minimumCapacity: capacity)
+    }
 
     /// The node `name` below `parent`, created as a folder when that path does not exist yet.
     mutating func folder(in parent: Int, named name: String) -> Int {

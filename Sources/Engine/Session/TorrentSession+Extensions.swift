@@ -17,7 +17,7 @@ extension TorrentSession {
 
     /// The most metadata requests one connection may make (every piece a few times over); the peer is
     /// dropped past it.
-    var maxMetadataRequests: Int { MetadataMessage.pieceCount(metadataSize: metainfo.infoBytes.count) * 4 + 16 }
+    var maxMetadataRequests: Int { MetadataMessage.pieceCount(metadataSize: metainfo.infoByteSlice.count) * 4 + 16 }
 
     /// Our extension handshake for the peer in `slot`.
     func extensionHandshake(for slot: PeerSlot) -> ExtensionHandshake {
@@ -29,7 +29,7 @@ extension TorrentSession {
         return ExtensionHandshake(
             extensions: extensions, clientName: Self.clientName, listenPort: configuration.advertisedPort,
             requestQueueLength: slot.machine.configuration.maxPeerRequests,
-            metadataSize: sharesWithPeers ? metainfo.infoBytes.count : nil,
+            metadataSize: sharesWithPeers ? metainfo.infoByteSlice.count : nil,
             yourIP: slot.address.compact.map { Array($0.dropLast(2)) }, uploadOnly: picker.isComplete)
     }
 
@@ -71,13 +71,13 @@ extension TorrentSession {
     private func serveMetadata(_ message: MetadataMessage, slot: inout PeerSlot) {
         guard case .request(let piece) = message, let theirID = slot.extensions.handshake?.id(of: "ut_metadata")
         else { return }
-        let info = metainfo.infoBytes
+        let info = metainfo.infoByteSlice
         let count = MetadataMessage.pieceCount(metadataSize: info.count)
         slot.extensions.metadataRequests += 1
         let reply: MetadataMessage
         guard slot.extensions.metadataRequests <= maxMetadataRequests else { return }
         if piece < count {
-            let start = piece * MetadataMessage.pieceLength
+            let start = info.startIndex + piece * MetadataMessage.pieceLength
             let end = start + MetadataMessage.length(ofPiece: piece, metadataSize: info.count)
             reply = .data(piece: piece, totalSize: info.count, bytes: Array(info[start..<end]))
         } else {

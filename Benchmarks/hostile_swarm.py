@@ -3,7 +3,7 @@
 
 Usage (as root, or a user allowed to make user namespaces):
     Benchmarks/hostile_swarm.py [--btq PATH] [--size-mib N] [--modes a,b,...] [--roles seeding,downloading]
-                                [--attack-seconds S] [--work DIR]
+                                [--attack-seconds S] [--rounds N] [--work DIR]
 
 For each role and each mode (``none``, then the misbehaviours of the end-to-end tests'
 Support/hostile_peer.py: request-flood, metadata-flood, have-flood, huge-prefix, idle), starts a
@@ -14,8 +14,10 @@ times one honest libtorrent transfer of --size-mib MiB (default 256) during the 
                downloads everything from it.
   downloading  btq downloads (`btq run`) from a libtorrent seeder that dials it.
 
-Prints, per case: seconds, MiB/s, the ratio to the same role without attack (``none``), btq's
-highest resident memory (VmHWM) and what the hostile peer did. Runs itself inside a network
+Prints, per case: seconds (the median of --rounds runs, default 3; each run a fresh btq), MiB/s, the
+ratio to the same role without attack (``none``), btq's highest resident memory (VmHWM, the most of
+any run) and what the hostile peer did in the last run. The hostile peer (Python) runs on the same
+machine: on two cores its own CPU time slows the honest transfer too. Runs itself inside a network
 namespace whose only interface is lo (`unshare --net --pid --fork --mount-proc`), so nothing can
 leave the machine; every program binds 127.0.0.1. Each attack is bounded (--attack-seconds,
 default 60, and the hostile peer's own limits).
@@ -210,6 +212,7 @@ def main():
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--roles", default="seeding,downloading")
     parser.add_argument("--attack-seconds", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--work")
     parser.add_argument("--keep", action="store_true", help="keep each case's folder and logs")
     args = parser.parse_args()
@@ -245,8 +248,15 @@ def main():
     for role in [r for r in args.roles.split(",") if r]:
         baseline = None
         for mode in modes:
-            case = Case(args, role, mode, content, torrent, info["info_hash_v1"], info["piece_count"])
-            seconds, rss, stats = case.run()
+            runs = []
+            rss = 0.0
+            for _ in range(max(1, args.rounds)):
+                case = Case(args, role, mode, content, torrent, info["info_hash_v1"], info["piece_count"])
+                run_seconds, run_rss, stats = case.run()
+                runs.append(run_seconds)
+                rss = max(rss, run_rss)
+            done = sorted(r for r in runs if r is not None)
+            seconds = done[len(done) // 2] if len(done) == len(runs) else None
             if seconds is None:
                 failed = True
                 print("%-12s %-15s %8s %8s %7s %7.1f M  %s" % (role, mode, "not done", "-", "-", rss, stats),

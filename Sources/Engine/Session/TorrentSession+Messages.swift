@@ -49,12 +49,7 @@ extension TorrentSession {
         case .peerBitfield(let bitfield):
             availabilityChanged = true
             if bitfield.isFull {
-                slot.isSeed = true
-                picker.addSeed()
-                candidates[slot.address]?.isSeed = true
-                if picker.isComplete {
-                    picker.removeSeed()
-                    slot.handshaken = false  // not counted as a seed again when it closes
+                if peerBecameSeed(&slot) {
                     peers[key] = slot
                     return .disconnect("both seeds")
                 }
@@ -75,12 +70,7 @@ extension TorrentSession {
             if slot.machine.peerPieces.isFull {
                 // Became a seed: count it once instead of per piece.
                 picker.removeAvailability(slot.machine.peerPieces.indices)
-                picker.addSeed()
-                slot.isSeed = true
-                candidates[slot.address]?.isSeed = true
-                if picker.isComplete {
-                    picker.removeSeed()
-                    slot.handshaken = false  // not counted as a seed again when it closes
+                if peerBecameSeed(&slot) {
                     peers[key] = slot
                     return .disconnect("both seeds")
                 }
@@ -120,6 +110,18 @@ extension TorrentSession {
         startServing(key)
         fillRequests(key)
         return step
+    }
+
+    /// The peer has every piece now: it counts once as a seed (not per piece). Returns whether to drop
+    /// it because we seed too: two seeds have nothing to say to each other.
+    private func peerBecameSeed(_ slot: inout PeerSlot) -> Bool {
+        slot.isSeed = true
+        picker.addSeed()
+        candidates[slot.address]?.isSeed = true
+        guard picker.isComplete else { return false }
+        picker.removeSeed()
+        slot.handshaken = false  // not counted as a seed again when it closes
+        return true
     }
 
     /// Adds an accepted block to its piece's assembly, or sends it straight to disk when memory for

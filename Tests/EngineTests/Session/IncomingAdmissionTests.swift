@@ -118,6 +118,27 @@ import Testing
         await harness.stop()
     }
 
+    @Test func aPeerThatBecomesASeedThroughHavesLeavesASeedWithoutPenalty() async throws {
+        let harness = try await Harness.start()
+        let client = try await harness.admittedClient(0, from: "127.0.0.4")
+        let pieces = harness.fixtures[0].metainfo.pieceCount
+        var messages = ByteBuffer()
+        messages.writePeerMessage(.bitfield(ByteBuffer(bytes: [UInt8](repeating: 0, count: (pieces + 7) / 8))))
+        for piece in 0..<pieces - 1 { messages.writePeerMessage(.have(PieceIndex(piece))) }
+        try await client.send(Array(messages.readableBytesView))
+        // All but one piece: still a leecher, still served.
+        try await SessionExtensionTests.waitUntil("the session to count its pieces") {
+            await harness.sessions[0].peers.values.contains { $0.machine.peerPieces.cardinality == pieces - 1 }
+        }
+        #expect(!client.isClosed)
+        var last = ByteBuffer()
+        last.writePeerMessage(.have(PieceIndex(pieces - 1)))
+        try await client.send(Array(last.readableBytesView))
+        try await SessionExtensionTests.waitUntil("two seeds to part") { client.isClosed }
+        #expect(harness.listener.admission.penalizedCount == 0, "having every piece breaks no rule")
+        await harness.stop()
+    }
+
     /// Seed sessions of several torrents behind one listener with the given limits.
     struct Harness {
         let listener: PeerListener

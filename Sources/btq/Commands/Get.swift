@@ -24,23 +24,7 @@ struct Get: AsyncParsableCommand {
         name: .long, help: ArgumentHelp("Where to save new torrents (default: the current folder).", valueName: "path"))
     var dir: String?
 
-    @Option(
-        name: .customLong("peer"), help: ArgumentHelp("Also connect to this peer; repeatable.", valueName: "host:port"))
-    var peers: [String] = []
-
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "The TCP port to listen on for peers (default: the setting listen_port, else 6881); when it is taken, "
-                + "the first free one of the 10 after it, else any free port. The port bound is printed and announced.")
-    )
-    var port: UInt16?
-
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "The address to listen on (default: the setting bind_address, else 0.0.0.0).", valueName: "ip"))
-    var bindAddress: String?
+    @OptionGroup var peerOptions: PeerOptions
 
     @Option(
         name: .long,
@@ -57,15 +41,8 @@ struct Get: AsyncParsableCommand {
 
     func validate() throws {
         guard !sources.isEmpty else { throw ValidationError("Name at least one torrent.") }
-        for peer in peers where PeerAddress(parsing: peer) == nil {
-            throw ValidationError("--peer '\(peer)' is not HOST:PORT.")
-        }
         if let only, FileSelection.parse(only) == nil {
             throw ValidationError("--only '\(only)' is not a comma-separated list of file indexes.")
-        }
-        if let port, port == 0 { throw ValidationError("--port must be 1...65535.") }
-        if let bindAddress, SettingText.ipAddress(bindAddress) == nil {
-            throw ValidationError("--bind-address '\(bindAddress)' is not a numeric IPv4 or IPv6 address.")
         }
     }
 
@@ -89,14 +66,15 @@ struct Get: AsyncParsableCommand {
         // so that trackers (and the metadata fetch of magnet links) are told the port actually bound.
         let registry = SessionRegistry()
         let listener = await Listening.start(
-            host: bindAddress ?? settings.bindAddress, port: port ?? settings.listenPort, registry: registry,
+            host: peerOptions.bindAddress ?? settings.bindAddress, port: peerOptions.port ?? settings.listenPort,
+            registry: registry,
             budget: budget)
         defer { listener?.close() }
         var configuration = SessionConfiguration(listenPort: Listening.announcedPort(listener))
         configuration.memoryBudget = budget
         let trackers = TrackerClient()
         let processRun = try ProcessRun(store: database)
-        let addresses = peers.compactMap(PeerAddress.init(parsing:))
+        let addresses = peerOptions.peerAddresses
         // Magnet links without metadata fetch it from peers first.
         let (records, fetchedPeers) = try await fetchMetadata(
             added, store: database, configuration: configuration, trackers: trackers, peers: addresses,

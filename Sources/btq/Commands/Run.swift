@@ -27,34 +27,11 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "Most peer connections over all torrents, shared among the active ones.")
     var maxPeers = 200
 
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "The TCP port to listen on for peers (default: the setting listen_port, else 6881); when it is taken, "
-                + "the first free one of the 10 after it, else any free port. The port bound is printed and announced.")
-    )
-    var port: UInt16?
-
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "The address to listen on (default: the setting bind_address, else 0.0.0.0).", valueName: "ip"))
-    var bindAddress: String?
-
-    @Option(
-        name: .customLong("peer"), help: ArgumentHelp("Also connect to this peer; repeatable.", valueName: "host:port"))
-    var peers: [String] = []
+    @OptionGroup var peerOptions: PeerOptions
 
     func validate() throws {
         if let maxActive, maxActive < 1 { throw ValidationError("--max-active must be at least 1.") }
         guard maxPeers >= 1 else { throw ValidationError("--max-peers must be at least 1.") }
-        for peer in peers where PeerAddress(parsing: peer) == nil {
-            throw ValidationError("--peer '\(peer)' is not HOST:PORT.")
-        }
-        if let port, port == 0 { throw ValidationError("--port must be 1...65535.") }
-        if let bindAddress, SettingText.ipAddress(bindAddress) == nil {
-            throw ValidationError("--bind-address '\(bindAddress)' is not a numeric IPv4 or IPv6 address.")
-        }
     }
 
     func run() async throws {
@@ -67,18 +44,18 @@ struct Run: AsyncParsableCommand {
             ProcessInfo.processInfo.environment["BTQ_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let settings = TransferSettings(store: database)
         let processRun = try ProcessRun(store: database)
-        let port = self.port ?? settings.listenPort
+        let port = peerOptions.port ?? settings.listenPort
         let registry = SessionRegistry()
         var configuration = SessionConfiguration(listenPort: port)
         configuration.memoryBudget = settings.memoryBudget()
         let listener = await Listening.start(
-            host: bindAddress ?? settings.bindAddress, port: port, registry: registry,
+            host: peerOptions.bindAddress ?? settings.bindAddress, port: port, registry: registry,
             budget: configuration.memoryBudget)
         defer { listener?.close() }
         configuration.listenPort = Listening.announcedPort(listener)
         let runner = QueueRunner(
             store: database, configuration: configuration, maxActive: maxActive,
-            peers: peers.compactMap(PeerAddress.init(parsing:)), maxPeersOverall: maxPeers, registry: registry,
+            peers: peerOptions.peerAddresses, maxPeersOverall: maxPeers, registry: registry,
             processRun: processRun,
             logger: logger)
         let trap = SignalTrap { _ in Task { await runner.stop() } }

@@ -31,7 +31,9 @@ enum PeerStateMachineFuzzTarget {
             fastExtension: input.flag(),
             extensionProtocol: input.flag(),
             maxPeerRequests: 1 + Int(input.byte() % 64),
-            maxCancelledRequests: 1 + Int(input.byte() % 16)
+            maxCancelledRequests: 1 + Int(input.byte() % 16),
+            maxRequestsWhileChoked: Int(input.byte() % 32),
+            maxRedundantHaves: Int(input.byte() % 16)
         )
         var machine = PeerConnectionStateMachine(configuration: configuration)
         var now = NIODeadline.uptimeNanoseconds(1_000_000_000)
@@ -119,8 +121,19 @@ enum PeerStateMachineFuzzTarget {
             FuzzCheck.require(bitfield.count == configuration.pieceCount, "the bitfield fits the torrent")
         case .extended:
             FuzzCheck.require(configuration.extensionProtocol, "extended messages only when negotiated")
+        case .protocolViolation(let violation):
+            if violation == .requestsWhileChoked(limit: configuration.maxRequestsWhileChoked) {
+                FuzzCheck.require(machine.amChoking, "only a choked peer's requests count against that limit")
+            }
+            if violation == .redundantHaves(limit: configuration.maxRedundantHaves) {
+                guard case .have(let piece) = message else {
+                    FuzzCheck.require(false, "only a have is a redundant have")
+                    return
+                }
+                FuzzCheck.require(machine.peerPieces.contains(piece), "a redundant have names a piece the peer has")
+            }
         case .none, .peerUnchoked, .peerInterested, .peerNotInterested, .requestRejected, .peerCancelled,
-            .peerDHTPort, .protocolViolation:
+            .peerDHTPort:
             break
         }
     }

@@ -54,7 +54,7 @@ extension BtqStore {
             try db.execute(sql: "DELETE FROM block_masks WHERE torrent_id = ?", arguments: [id])
             try db.execute(
                 sql: """
-                    UPDATE files SET recorded_size = NULL, recorded_mtime_ns = NULL, recorded_at = NULL
+                    UPDATE file_state SET recorded_size = NULL, recorded_mtime_ns = NULL, recorded_at = NULL
                     WHERE torrent_id = ?
                     """,
                 arguments: [id])
@@ -94,19 +94,19 @@ extension BtqStore {
             try db.cachedStatement(
                 sql: """
                     INSERT INTO torrents (info_hash_v1, info_hash_v2, name, total_size, piece_length, piece_count,
-                        file_count, has_metainfo, version, private, comment, created_by, creation_date, save_dir,
-                        state, queue_position, added_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        file_count, file_entries, has_metainfo, version, private, comment, created_by,
+                        creation_date, save_dir, state, queue_position, added_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(arguments: [
                 hashes.v1?.hex, hashes.v2?.hex, metainfo.name, metainfo.totalLength, metainfo.pieceLength,
-                metainfo.pieceCount, metainfo.files.count { !$0.isPad }, true, metainfo.version.rawValue,
+                metainfo.pieceCount, metainfo.files.count { !$0.isPad }, metainfo.files.count, true,
+                metainfo.version.rawValue,
                 metainfo.isPrivate, metainfo.comment, metainfo.createdBy,
                 metainfo.creationDate, new.saveDirectory, state.rawValue, position, now,
             ])
             let id = db.lastInsertedRowID
             try MetainfoBlob.write(metainfo.torrentBytes, torrentId: id, db)
-            try FileRows.insert(metainfo.files, torrentId: id, db)
             try insertTrackers(metainfo.trackerTiers, torrentId: id, db)
             return id
         case .magnet(let magnet):
@@ -144,20 +144,20 @@ extension BtqStore {
         try db.execute(
             sql: """
                 UPDATE torrents SET info_hash_v1 = coalesce(info_hash_v1, ?), info_hash_v2 = coalesce(info_hash_v2, ?),
-                    name = ?, total_size = ?, piece_length = ?, piece_count = ?, file_count = ?, has_metainfo = 1,
+                    name = ?, total_size = ?, piece_length = ?, piece_count = ?, file_count = ?, file_entries = ?,
+                    has_metainfo = 1,
                     version = ?, private = ?, comment = ?, created_by = ?, creation_date = ?
                 WHERE id = ?
                 """,
             arguments: [
                 v1, v2, metainfo.name, metainfo.totalLength, metainfo.pieceLength, metainfo.pieceCount,
-                metainfo.files.count { !$0.isPad }, metainfo.version.rawValue,
+                metainfo.files.count { !$0.isPad }, metainfo.files.count, metainfo.version.rawValue,
                 metainfo.isPrivate, metainfo.comment, metainfo.createdBy, metainfo.creationDate, id,
             ])
         try MetainfoBlob.write(metainfo.torrentBytes, torrentId: id, db)
-        try db.execute(sql: "DELETE FROM files WHERE torrent_id = ?", arguments: [id])
+        try db.execute(sql: "DELETE FROM file_state WHERE torrent_id = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM piece_bitfields WHERE torrent_id = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM block_masks WHERE torrent_id = ?", arguments: [id])
-        try FileRows.insert(metainfo.files, torrentId: id, db)
         let nextTier =
             try Int.fetchOne(db, sql: "SELECT max(tier) + 1 FROM trackers WHERE torrent_id = ?", arguments: [id]) ?? 0
         try insertTrackers(metainfo.trackerTiers, torrentId: id, firstTier: nextTier, db)

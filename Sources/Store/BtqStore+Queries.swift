@@ -58,31 +58,6 @@ extension BtqStore {
         }
     }
 
-    /// The files of a torrent in stream order, each with its verified bytes; empty for a magnet whose
-    /// metadata has not arrived (or an unknown id).
-    public func files(torrentId: Int64) throws -> [FileRecord] {
-        try writer.read { db in
-            let layout = try Self.fetchLayout(torrentId: torrentId, db)
-            let bitfield = try layout.flatMap {
-                try Self.fetchBitfield(torrentId: torrentId, pieceCount: $0.pieceCount, db)
-            }
-            var result: [FileRecord] = []
-            let rows = try Row.fetchCursor(
-                db, sql: "SELECT \(FileRecord.columns) FROM files WHERE torrent_id = ? ORDER BY file_index",
-                arguments: [torrentId])
-            while let row = try rows.next() {
-                var file = try FileRecord(row: row, torrentId: torrentId, bytesDone: nil)
-                if let layout {
-                    file.bytesDone = Self.verifiedBytes(
-                        offset: file.offset, length: file.length, pieceLength: layout.pieceLength,
-                        totalSize: layout.totalSize, verified: bitfield?.verified)
-                }
-                result.append(file)
-            }
-            return result
-        }
-    }
-
     /// The trackers of a torrent, by tier then position.
     public func trackers(torrentId: Int64) throws -> [TrackerRecord] {
         try writer.read { db in

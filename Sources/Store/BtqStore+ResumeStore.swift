@@ -53,13 +53,13 @@ extension BtqStore: ResumeStore {
             state.files = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT file_index, recorded_size, recorded_mtime_ns FROM files
+                    SELECT file_index, recorded_size, recorded_mtime_ns FROM file_state
                     WHERE torrent_id = ? AND recorded_size IS NOT NULL AND recorded_mtime_ns IS NOT NULL
                     ORDER BY file_index
                     """,
                 arguments: [torrentId]
             ).map { row in
-                let stored = StoredRow(row: row, table: "files", torrentId: torrentId)
+                let stored = StoredRow(row: row, table: "file_state", torrentId: torrentId)
                 return FileStat(
                     index: FileIndex(try stored.int(0, "file_index")), size: try stored.integer(1, "recorded_size"),
                     modificationTimeNanoseconds: try stored.integer(2, "recorded_mtime_ns", in: Int64.min...Int64.max))
@@ -154,15 +154,19 @@ extension BtqStore: ResumeStore {
 
     static func save(_ stats: [FileStat], torrentId: Int64, at now: Int64, _ db: Database) throws {
         guard !stats.isEmpty else { return }
+        // A file gets its row on its first record; an index the torrent does not have (or a torrent that
+        // is gone) selects nothing.
         let statement = try db.cachedStatement(
             sql: """
-                UPDATE files SET recorded_size = ?, recorded_mtime_ns = ?, recorded_at = ?
-                WHERE torrent_id = ? AND file_index = ?
+                INSERT INTO file_state (torrent_id, file_index, recorded_size, recorded_mtime_ns, recorded_at)
+                SELECT id, ?, ?, ?, ? FROM torrents WHERE id = ? AND ? < file_entries
+                ON CONFLICT (torrent_id, file_index) DO UPDATE SET recorded_size = excluded.recorded_size,
+                    recorded_mtime_ns = excluded.recorded_mtime_ns, recorded_at = excluded.recorded_at
                 """)
-        for stat in stats {
+        for stat in stats where stat.index.value >= 0 {
             guard stat.size >= 0 else { throw StoreError.invalidValue("negative file size \(stat.size)") }
             try statement.execute(arguments: [
-                stat.size, stat.modificationTimeNanoseconds, now, torrentId, stat.index.value,
+                stat.index.value, stat.size, stat.modificationTimeNanoseconds, now, torrentId, stat.index.value,
             ])
         }
     }

@@ -1,5 +1,5 @@
+import Engine
 import Foundation
-import GRDB
 
 /// One file of a torrent (a row of `btq files`).
 public struct FileRecord: Sendable, Codable, Hashable {
@@ -31,26 +31,17 @@ public struct FileRecord: Sendable, Codable, Hashable {
         return length > 0 ? Double(bytesDone) / Double(length) : 1
     }
 
-    /// The columns ``init(row:bytesDone:)`` reads, in order.
-    static let columns = """
-        file_index, path, length, byte_offset, priority, pad, attributes, symlink_target
-        """
-
-    /// Decodes a row selected with ``columns``.
-    ///
-    /// - Throws: ``StoreError`` `.damagedDatabase` for a value btq never writes, naming the torrent.
-    init(row: Row, torrentId: Int64, bytesDone: Int64?) throws {
-        let stored = StoredRow(row: row, table: "files", torrentId: torrentId)
-        index = try stored.int(0, "file_index")
-        path = try stored.text(1, "path")
-        length = try stored.integer(2, "length")
-        offset = try stored.integer(3, "byte_offset", in: 0...(Int64.max - length))
-        priority = try stored.int(4, "priority", in: 0...7)
-        isPad = try stored.bool(5, "pad")
-        let attributes = try stored.text(6, "attributes")
-        isExecutable = attributes.contains("x")
-        isHidden = attributes.contains("h")
-        symlinkTarget = try stored.optionalText(7, "symlink_target")
+    /// The record of `file`, the torrent's file number `index`.
+    init(index: Int, file: TorrentFile, priority: Int, bytesDone: Int64?) {
+        self.index = index
+        path = file.relativePath
+        length = file.length
+        offset = file.offset
+        self.priority = priority
+        isPad = file.isPad
+        isExecutable = file.attributes.contains(.executable)
+        isHidden = file.attributes.contains(.hidden)
+        symlinkTarget = file.symlinkTarget?.joined(separator: "/")
         self.bytesDone = bytesDone
     }
 }

@@ -58,15 +58,13 @@ import Testing
             name: "creation date Int64.max", sql: "UPDATE torrents SET creation_date = 9223372036854775807;",
             command: ["info", "1"], expected: []),
         Damage(
-            name: "NULL file length", sql: unconstrained("files") + "UPDATE files SET length = NULL;",
-            command: ["files", "1"], expected: ["torrent 1", "length", "files", "NULL"]),
+            name: "file priority 99",
+            sql: unchecked + "INSERT INTO file_state (torrent_id, file_index, priority) VALUES (1, 0, 99);",
+            command: ["files", "1"], expected: ["torrent 1", "priority", "99", "file_state"]),
         Damage(
-            name: "file priority 99", sql: unchecked + "UPDATE files SET priority = 99;", command: ["files", "1"],
-            expected: ["torrent 1", "priority", "99"]),
-        Damage(
-            name: "file offset near Int64.max",
-            sql: unchecked + "UPDATE files SET byte_offset = 9223372036854775000 WHERE file_index = 0;",
-            command: ["files", "1"], expected: ["torrent 1", "byte_offset"]),
+            name: "metainfo cut short",
+            sql: "UPDATE metainfo SET bytes = substr(bytes, 1, 40);",
+            command: ["files", "1"], expected: ["torrent 1", "metainfo", "no longer parses"]),
         Damage(
             name: "truncated bitfield",
             sql: unchecked

@@ -108,9 +108,9 @@ import Testing
             Fixtures.new(Fixtures.metainfo(seed: 1)),
         ])
         #expect(outcomes.map(\.isDuplicate) == [false, false, true])
-        // A bad value in the middle (negative file length fails a CHECK) rolls the whole batch back.
+        // A bad value in the middle (a negative size fails a CHECK) rolls the whole batch back.
         var bad = Fixtures.metainfo(seed: 9)
-        bad.files[0].length = -1
+        bad.totalLength = -1
         #expect(throws: (any Error).self) {
             try store.add(contentsOf: [Fixtures.new(Fixtures.metainfo(seed: 8)), Fixtures.new(bad)])
         }

@@ -88,8 +88,12 @@ import Testing
     @Test func recordedFileStatesOfTheWrongTypeAreRefused() throws {
         let (store, id) = try Self.store()
         try Self.damage(
-            store, "UPDATE files SET recorded_size = 'x', recorded_mtime_ns = 1 WHERE torrent_id = \(id)")
-        Self.expectDamaged(id, ["recorded_size", "files"]) { _ = try store.resumeState(torrentId: id) }
+            store,
+            """
+            INSERT INTO file_state (torrent_id, file_index, recorded_size, recorded_mtime_ns)
+            VALUES (\(id), 0, 'x', 1)
+            """)
+        Self.expectDamaged(id, ["recorded_size", "file_state"]) { _ = try store.resumeState(torrentId: id) }
     }
 
     @Test func anUndamagedStoreReadsAsBefore() throws {

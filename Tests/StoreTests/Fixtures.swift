@@ -3,7 +3,7 @@ import Foundation
 
 @testable import Store
 
-/// Builders for test values (the metainfo parser is not needed: values come from memberwise initializers).
+/// Builders for test values.
 enum Fixtures {
     /// Deterministic pseudo-random bytes (SplitMix64).
     static func bytes(seed: UInt64, count: Int) -> [UInt8] {
@@ -30,28 +30,50 @@ enum Fixtures {
         return InfoHashV2(hex: String(hex.prefix(64)))!
     }
 
-    /// A v1 multi-file torrent (or hybrid / v2 when given those hashes).
+    /// A v1 multi-file torrent (or hybrid / v2 when given those hashes), parsed from real `.torrent` bytes:
+    /// the store reads a torrent's files back from them. `attributes` gives files BEP 47 `attr` strings
+    /// (`"xh"`, `"p"`, `"l"`), `symlinks` a symlink's target below the torrent's folder. The info-hashes
+    /// are the seed's (or `hashes`), not the bytes'.
     static func metainfo(
         seed: UInt64, name: String? = nil, hashes: InfoHashes? = nil, fileLengths: [Int64] = [40_000, 23_000],
         pieceLength: Int = 16_384, trackers: [[String]] = [["http://127.0.0.1:6969/announce"]],
-        version: MetainfoVersion = .v1
+        version: MetainfoVersion = .v1, attributes: [Int: String] = [:], symlinks: [Int: [String]] = [:]
     ) -> Metainfo {
         let name = name ?? "torrent-\(seed)"
-        var files: [TorrentFile] = []
-        var offset: Int64 = 0
-        for (index, length) in fileLengths.enumerated() {
-            files.append(TorrentFile(path: [name, "file\(index).bin"], length: length, offset: offset))
-            offset += length
+        let total = fileLengths.reduce(0, +)
+        let pieceCount = Int((total + Int64(pieceLength) - 1) / Int64(pieceLength))
+        let files: [BencodeValue] = fileLengths.enumerated().map { index, length in
+            var file: [[UInt8]: BencodeValue] = [
+                Array("length".utf8): .integer(length), Array("path".utf8): .list([.string(Array("file\(index).bin".utf8))]),
+            ]
+            if let attr = attributes[index] { file[Array("attr".utf8)] = .string(Array(attr.utf8)) }
+            if let target = symlinks[index] {
+                file[Array("symlink path".utf8)] = .list(target.map { .string(Array($0.utf8)) })
+            }
+            return .dictionary(file)
         }
-        let pieceCount = Int((offset + Int64(pieceLength) - 1) / Int64(pieceLength))
-        let info = Array("d4:name\(name.utf8.count):\(name)e".utf8)
-        return Metainfo(
-            version: version, infoHashes: hashes ?? InfoHashes(v1: v1(seed: seed), v2: nil)!, name: name,
-            isMultiFile: true, pieceLength: pieceLength, pieceCount: pieceCount,
-            pieceHashes: [UInt8](repeating: 0, count: pieceCount * 20), pieceLayers: [:], files: files,
-            totalLength: offset, trackerTiers: trackers, webSeeds: [], isPrivate: seed % 2 == 0,
-            creationDate: 1_700_000_000, comment: "seed \(seed)", createdBy: "btq tests", infoBytes: info,
-            torrentBytes: Array("d4:info".utf8) + info + Array("e".utf8))
+        let info: BencodeValue = [
+            "name": .string(Array(name.utf8)), "piece length": .integer(Int64(pieceLength)),
+            "pieces": .string([UInt8](repeating: 0, count: pieceCount * 20)), "files": .list(files),
+            "private": .integer(seed % 2 == 0 ? 1 : 0),
+        ]
+        var torrent: BencodeValue = [
+            "info": info, "creation date": 1_700_000_000, "comment": .string(Array("seed \(seed)".utf8)),
+            "created by": "btq tests",
+        ]
+        if case .dictionary(var top) = torrent, let first = trackers.first?.first {
+            top[Array("announce".utf8)] = .string(Array(first.utf8))
+            top[Array("announce-list".utf8)] = .list(trackers.map { .list($0.map { .string(Array($0.utf8)) }) })
+            torrent = .dictionary(top)
+        }
+        do {
+            var metainfo = try Metainfo(bytes: BencodeEncoder().encode(torrent))
+            metainfo.infoHashes = hashes ?? InfoHashes(v1: v1(seed: seed), v2: nil)!
+            metainfo.version = version
+            return metainfo
+        } catch {
+            fatalError("the fixture torrent does not parse: \(error)")
+        }
     }
 
     static func magnet(seed: UInt64, name: String? = "magnet \(0)", trackers: [String] = []) -> MagnetLink {

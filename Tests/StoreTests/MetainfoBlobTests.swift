@@ -5,8 +5,8 @@ import Testing
 
 @testable import Store
 
-/// The `.torrent` bytes go in and out of the database in chunks (`MetainfoBlob`), and file rows are
-/// bound column by column (`FileRows`): both must store exactly what the metainfo holds.
+/// The `.torrent` bytes go in and out of the database in chunks (`MetainfoBlob`), and a torrent's files
+/// are read back from them.
 @Suite struct MetainfoBlobTests {
     /// A metainfo whose `.torrent` bytes span several chunks and end in the middle of one.
     private static func large(seed: UInt64) -> Metainfo {
@@ -39,43 +39,46 @@ import Testing
         #expect(try store.metainfoBytes(torrentId: id) == metainfo.torrentBytes)
     }
 
-    @Test func fileRowsKeepEveryColumn() throws {
+    /// A torrent's files come back from its stored metainfo with every attribute, and only what the
+    /// user or btq set per file is stored beside it.
+    @Test func filesComeBackFromTheStoredMetainfo() throws {
         let store = try BtqStore.inMemory()
-        var metainfo = Fixtures.metainfo(seed: 8, fileLengths: [10, 5, 0])
-        metainfo.files[1].attributes = [.pad]
-        metainfo.files[0].attributes = [.executable, .hidden]
-        metainfo.files[2].attributes = [.symlink]
-        metainfo.files[2].symlinkTarget = ["torrent-8", "file0.bin"]
-        metainfo.files[0].piecesRoot = [UInt8](repeating: 0xAB, count: 32)
+        let metainfo = Fixtures.metainfo(
+            seed: 8, fileLengths: [10, 5, 0], attributes: [0: "xh", 1: "p", 2: "l"], symlinks: [2: ["file0.bin"]])
         let id = try store.add(NewTorrent(source: .metainfo(metainfo), saveDirectory: "/d")).record.id
-        let files = try store.files(torrentId: id)
+        let rows = { try store.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM file_state") } }
+        #expect(try rows() == 0, "adding a torrent writes no row per file")
+        var files = try store.files(torrentId: id)
         #expect(files.map(\.index) == [0, 1, 2])
         #expect(files.map(\.path) == ["torrent-8/file0.bin", "torrent-8/file1.bin", "torrent-8/file2.bin"])
         #expect(files.map(\.length) == [10, 5, 0] && files.map(\.offset) == [0, 10, 15])
         #expect(files.map(\.isPad) == [false, true, false])
         #expect(files[0].isExecutable && files[0].isHidden && !files[1].isExecutable)
         #expect(files.map(\.symlinkTarget) == [nil, nil, "torrent-8/file0.bin"])
-        let row = try store.writer.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT attributes, pieces_root FROM files WHERE torrent_id = ? ORDER BY file_index",
-                arguments: [id])
-        }
-        #expect(row.map { $0["attributes"] as String } == ["xh", "p", "l"])
-        #expect(row[0]["pieces_root"] == Data(repeating: 0xAB, count: 32))
-        #expect(row[1]["pieces_root"] as Data? == nil)
-    }
+        #expect(files.map(\.priority) == [4, 4, 4])
 
-    /// A row the table's checks refuse fails the whole add, with SQLite's message.
-    @Test func aRefusedRowIsAnError() throws {
-        let store = try BtqStore.inMemory()
-        var metainfo = Fixtures.metainfo(seed: 9)
-        metainfo.files[0].piecesRoot = [1, 2, 3]
-        do {
-            _ = try store.add(NewTorrent(source: .metainfo(metainfo), saveDirectory: "/d"))
-            Issue.record("a pieces root of 3 bytes was stored")
-        } catch {
-            #expect("\(error)".contains("CHECK constraint failed"), "\(error)")
-        }
-        #expect(try store.torrents().isEmpty)
+        try store.setFilePriorities(torrentId: id, [0: 7, 1: 0, 2: 0])
+        files = try store.files(torrentId: id)
+        #expect(files.map(\.priority) == [7, 4, 0], "a pad file keeps its priority")
+        #expect(try store.filePriorities(torrentId: id, count: 3) == [7, 4, 0])
+        #expect(try rows() == 2)
+        #expect(throws: StoreError.self) { try store.setFilePriorities(torrentId: id, [3: 1]) }
+        #expect(throws: StoreError.self) { try store.setFilePriorities(torrentId: id, [0: 8]) }
+
+        // Recorded file states: a row on the first record, updated in place; an index past the list is
+        // ignored.
+        try store.recordFileStats(
+            torrentId: id,
+            [
+                FileStat(index: FileIndex(0), size: 10, modificationTimeNanoseconds: 5),
+                FileStat(index: FileIndex(1), size: 5, modificationTimeNanoseconds: 6),
+                FileStat(index: FileIndex(3), size: 1, modificationTimeNanoseconds: 7),
+            ])
+        try store.recordFileStats(
+            torrentId: id, [FileStat(index: FileIndex(0), size: 11, modificationTimeNanoseconds: 8)])
+        let state = try #require(try store.resumeState(torrentId: id))
+        #expect(state.files.map(\.index.value) == [0, 1] && state.files.map(\.size) == [11, 5])
+        #expect(try store.files(torrentId: id).map(\.priority) == [7, 4, 0], "recording keeps priorities")
+        #expect(try rows() == 3)
     }
 }

@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct MigrationTests {
     static let tables = [
-        "block_masks", "events", "files", "metainfo", "peers", "piece_bitfields", "runs", "settings", "torrents",
+        "block_masks", "events", "file_state", "metainfo", "peers", "piece_bitfields", "runs", "settings", "torrents",
         "trackers",
     ]
 
@@ -26,6 +26,39 @@ import Testing
         }
         #expect(integrity == "ok")
         #expect(violations.isEmpty)
+    }
+
+    /// Schema 4 keeps what schema 1 stored per file beyond the metainfo (a priority, a recorded size and
+    /// time) in `file_state`, counts each torrent's entries, and drops the copied file list.
+    @Test func fileStatesMoveOutOfTheFileList() throws {
+        let store = try BtqStore(inMemoryMigratingUpTo: "0003_list_index")
+        try store.writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO torrents (id, info_hash_v1, name, magnet, save_dir, state, queue_position, added_at)
+                    VALUES (1, '\(String(repeating: "ab", count: 20))', 'a', 'magnet:?xt=urn:btih:x', '/tmp', 'queued',
+                        0, 0);
+                    INSERT INTO files (torrent_id, file_index, path, length, byte_offset)
+                    VALUES (1, 0, 'a/x', 1, 0), (1, 1, 'a/y', 1, 1), (1, 2, 'a/z', 1, 2), (1, 3, 'a/w', 1, 3);
+                    UPDATE files SET priority = 0 WHERE file_index = 1;
+                    UPDATE files SET recorded_size = 1, recorded_mtime_ns = 5, recorded_at = 7 WHERE file_index = 2;
+                    """)
+        }
+        try store.migrate()
+        let (rows, entries) = try store.writer.read { db in
+            (
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT file_index, priority, recorded_size, recorded_mtime_ns, recorded_at FROM file_state
+                        ORDER BY file_index
+                        """
+                ).map { row in (0..<5).map { row[$0] as Int? } },
+                try Int.fetchOne(db, sql: "SELECT file_entries FROM torrents WHERE id = 1")
+            )
+        }
+        #expect(rows == [[1, 0, nil, nil, nil], [2, 4, 1, 5, 7]])
+        #expect(entries == 4)
     }
 
     @Test func latestSchemaHasEveryTable() throws {
@@ -71,8 +104,16 @@ import Testing
         let directory = try TemporaryDirectory()
         let path = directory.file("btq.sqlite")
         do {
+            // Written as schema 1 was: today's `add` writes columns that schema lacks.
             let old = try BtqStore(path: path, migratingUpTo: BtqStore.migrationNames.first!)
-            _ = try old.add(Fixtures.new(Fixtures.metainfo(seed: 1)))
+            try old.writer.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO torrents (id, info_hash_v1, name, magnet, save_dir, state, queue_position, added_at)
+                        VALUES (1, '\(String(repeating: "cd", count: 20))', 'torrent-1', 'magnet:?xt=urn:btih:x',
+                            '/tmp', 'queued', 0, 0)
+                        """)
+            }
         }
         let store = try BtqStore(path: path)
         #expect(try store.appliedMigrations() == BtqStore.migrationNames)

@@ -70,6 +70,9 @@ import Testing
             ProgressBatch(
                 torrents: [TorrentProgress(torrentId: 2, pieces: [0: true], blockMasks: [1: Bitfield(pattern: "1")!])],
                 peers: [PeerUpdate(torrentId: 2, address: "127.0.0.1", port: 6881, source: .tracker)]))
+        try store.recordFileStats(
+            torrentId: 2, [FileStat(index: FileIndex(0), size: 1, modificationTimeNanoseconds: 1)])
+        try store.setFilePriorities(torrentId: 2, [1: 0])
         try store.remove(torrentId: 2, purge: true)
         #expect(try Self.order(store) == [1, 3])
         #expect(try store.torrent(id: 2) == nil)
@@ -78,7 +81,7 @@ import Testing
         #expect(try store.trackers(torrentId: 2).isEmpty)
         #expect(try store.peers(torrentId: 2).isEmpty)
         let leftovers = try store.writer.read { db in
-            try ["piece_bitfields", "block_masks", "files", "trackers", "peers", "events"].map { table in
+            try ["piece_bitfields", "block_masks", "file_state", "trackers", "peers", "events"].map { table in
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE torrent_id = 2") ?? -1
             }
         }

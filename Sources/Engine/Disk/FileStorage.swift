@@ -73,7 +73,7 @@ public final class FileStorage: PieceStorage {
         self.paths = files.map { file in
             let safe = Self.isSafe(file.path)
             assert(safe, "unsafe path \(file.path) reached storage; the metainfo parser must sanitize it")
-            return safe ? folder + "/" + file.path.joined(separator: "/") : nil
+            return safe ? folder + "/" + file.relativePath : nil
         }
         self.cache = FileDescriptorCache(capacity: maxOpenFiles)
         self.executor = executor
@@ -267,6 +267,6 @@ public final class FileStorage: PieceStorage {
     }
 
     func displayPath(_ file: FileIndex) -> String {
-        paths[file.value] ?? saveFolder + "/" + files[file.value].path.joined(separator: "/")
+        paths[file.value] ?? saveFolder + "/" + files[file.value].relativePath
     }
 }

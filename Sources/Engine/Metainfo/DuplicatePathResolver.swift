@@ -24,15 +24,13 @@ enum DuplicatePathResolver {
         var folders = [Int](repeating: PathTree.root, count: files.count)
         for index in files.indices where !files[index].isPad {
             var node = PathTree.root
-            for element in files[index].path.dropLast() {
-                node = tree.folder(in: node, named: element)
-            }
+            files[index].forEachFolder { node = tree.folder(in: node, named: $0) }
             folders[index] = node
         }
         var renames = 0
         for index in files.indices where !files[index].isPad {
             let folder = folders[index]
-            let name = files[index].path[files[index].path.count - 1]
+            let name = files[index].name
             if tree.claimFile(in: folder, named: name) { continue }
             renames += 1
             guard renames <= maxRenames else {
@@ -42,9 +40,10 @@ enum DuplicatePathResolver {
             }
             var number = 1
             while true {
-                let candidate = PathSanitizer.renamed(name, number: number)
-                if tree.claimFile(in: folder, named: candidate) {
-                    files[index].path[files[index].path.count - 1] = candidate
+                let candidate = PathSanitizer.renamed(String(name), number: number)
+                if tree.claimFile(in: folder, named: candidate[...]) {
+                    let path = files[index].relativePath
+                    files[index].relativePath = String(path[..<name.startIndex]) + candidate
                     break
                 }
                 number += 1

@@ -26,10 +26,16 @@ public struct TorrentFile: Hashable, Sendable {
         public static let symlink = Attributes(rawValue: 1 << 3)
     }
 
-    /// The sanitized path below the download folder, one element per component; never empty, never
-    /// containing `..`, `.`, an empty element, `/`, `\` or NUL. For a multi-file torrent the first
-    /// element is the torrent's (sanitized) name.
-    public var path: [String]
+    /// The sanitized path below the download folder, its elements joined with `/`; no element is empty,
+    /// `.`, `..` or holds `/`, `\` or NUL. For a multi-file torrent the first element is the torrent's
+    /// (sanitized) name. One string per file rather than an array of them: for a torrent of 250,000
+    /// files the arrays were a third of what parsing it held.
+    public var relativePath: String
+    /// The elements of ``relativePath`` (never empty); built on each call.
+    public var path: [String] {
+        get { relativePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init) }
+        set { relativePath = newValue.joined(separator: "/") }
+    }
     /// Length in bytes (0 for empty files and symlinks).
     public var length: Int64
     /// Offset of the file's first byte in the torrent's byte stream (v1 layout, including pad files).
@@ -46,7 +52,20 @@ public struct TorrentFile: Hashable, Sendable {
         path: [String], length: Int64, offset: Int64, attributes: Attributes = [], symlinkTarget: [String]? = nil,
         piecesRoot: [UInt8]? = nil
     ) {
-        self.path = path
+        self.relativePath = path.joined(separator: "/")
+        self.length = length
+        self.offset = offset
+        self.attributes = attributes
+        self.symlinkTarget = symlinkTarget
+        self.piecesRoot = piecesRoot
+    }
+
+    /// Creates a file entry from its path joined with `/` (see ``relativePath``).
+    public init(
+        relativePath: String, length: Int64, offset: Int64, attributes: Attributes = [],
+        symlinkTarget: [String]? = nil, piecesRoot: [UInt8]? = nil
+    ) {
+        self.relativePath = relativePath
         self.length = length
         self.offset = offset
         self.attributes = attributes
@@ -57,7 +76,23 @@ public struct TorrentFile: Hashable, Sendable {
     /// True for BEP 47 pad files, which are never written to disk.
     public var isPad: Bool { attributes.contains(.pad) }
     /// The path joined with `/`, for display.
-    public var displayPath: String { path.joined(separator: "/") }
+    public var displayPath: String { relativePath }
+    /// The last element of the path: the file's own name.
+    public var name: Substring {
+        let utf8 = relativePath.utf8
+        guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return relativePath[...] }
+        return Substring(utf8[utf8.index(after: slash)...])
+    }
+    /// Calls `body` with each element of the path before the file's own name (the folders it is in), as
+    /// slices of ``relativePath``: nothing is copied.
+    public func forEachFolder(_ body: (Substring) throws -> Void) rethrows {
+        let utf8 = relativePath.utf8
+        var start = utf8.startIndex
+        while let slash = utf8[start...].firstIndex(of: UInt8(ascii: "/")) {
+            try body(Substring(utf8[start..<slash]))
+            start = utf8.index(after: slash)
+        }
+    }
 }
 
 /// A parsed, validated `.torrent` file.

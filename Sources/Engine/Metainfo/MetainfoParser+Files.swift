@@ -21,17 +21,19 @@ extension MetainfoParser {
             }
             var attributes = Self.attributes(entry)
             let length = try fileLength(entry, attributes: attributes)
-            var path = [folder]
+            let path: String
             if let elements = Self.listNode(entry["path.utf-8"]) ?? Self.listNode(entry["path"]), elements.count > 0 {
-                path = try boundedPath([folder], elements, what: "a file path")
-                if path.dropFirst().contains(where: Self.hasLegacyPadMarker) { attributes.insert(.pad) }
+                let joined = try joinedPath(folder, elements)
+                path = joined.path
+                if joined.hasLegacyPadMarker { attributes.insert(.pad) }
             } else if attributes.contains(.pad) {
-                path += [".pad", String(length)]
+                path = folder + "/.pad/" + String(length)
             } else {
                 throw MetainfoError(.missingName, "a file in the torrent has no path")
             }
             files.append(
-                try makeFile(entry, path: path, length: length, attributes: attributes, symlinkPrefix: [folder]))
+                try makeFile(
+                    entry, relativePath: path, length: length, attributes: attributes, symlinkPrefix: [folder]))
         }
         return files
     }
@@ -109,6 +111,28 @@ extension MetainfoParser {
                     symlinkPrefix: symlinkPrefix, into: &files)
             }
         }
+    }
+
+    /// `folder` followed by the sanitized `elements`, joined with `/` as they are sanitized (no array of
+    /// elements), with the limits of ``boundedPath(_:_:what:dropDots:)``; and whether an element (not
+    /// the folder) carries ``legacyPadMarker``.
+    private func joinedPath(_ folder: String, _ list: BencodeNode) throws -> (path: String, hasLegacyPadMarker: Bool) {
+        guard 1 + list.count <= limits.maxPathDepth else { throw pathTooDeep("a file path") }
+        var path = folder
+        var hasMarker = false
+        for element in list.items {
+            guard let raw = element.bytes else {
+                throw MetainfoError(.invalidName, "a file path holds something other than strings")
+            }
+            let sanitized = PathSanitizer.sanitizeElement(raw)
+            guard path.utf8.count + 1 + sanitized.utf8.count <= limits.maxPathBytes else {
+                throw pathTooLong("a file path")
+            }
+            if !hasMarker, Self.hasLegacyPadMarker(sanitized) { hasMarker = true }
+            path += "/"
+            path += sanitized
+        }
+        return (path, hasMarker)
     }
 
     /// `prefix` followed by the sanitized `elements`; refused, before any work, when that makes more
@@ -207,6 +231,15 @@ extension MetainfoParser {
     private func makeFile(
         _ node: BencodeNode, path: [String], length: Int64, attributes: TorrentFile.Attributes, symlinkPrefix: [String]
     ) throws -> TorrentFile {
+        try makeFile(
+            node, relativePath: path.joined(separator: "/"), length: length, attributes: attributes,
+            symlinkPrefix: symlinkPrefix)
+    }
+
+    private func makeFile(
+        _ node: BencodeNode, relativePath: String, length: Int64, attributes: TorrentFile.Attributes,
+        symlinkPrefix: [String]
+    ) throws -> TorrentFile {
         var attributes = attributes
         if attributes.contains(.pad), attributes.contains(.symlink) {
             throw MetainfoError(.invalidPadFile, "a file is marked both as pad file and as symlink")
@@ -216,7 +249,8 @@ extension MetainfoParser {
             target = try symlinkTarget(node, prefix: symlinkPrefix)
             if target == nil { attributes.remove(.symlink) }
         }
-        return TorrentFile(path: path, length: length, offset: 0, attributes: attributes, symlinkTarget: target)
+        return TorrentFile(
+            relativePath: relativePath, length: length, offset: 0, attributes: attributes, symlinkTarget: target)
     }
 
     /// `symlink path`, sanitized element by element below the torrent's root; `.` and `..` are

@@ -54,7 +54,7 @@ extension MetainfoParser {
             let old = v1[index]
             let new = v2[v2Index]
             v2Index += 1
-            guard old.path == new.path, old.length == new.length, old.attributes == new.attributes,
+            guard old.relativePath == new.relativePath, old.length == new.length, old.attributes == new.attributes,
                 old.symlinkTarget == new.symlinkTarget
             else {
                 throw inconsistent("the v1 and v2 descriptions of \(old.displayPath) differ")

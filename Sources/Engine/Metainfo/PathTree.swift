@@ -4,7 +4,8 @@
 struct PathTree {
     private struct Key: Hashable {
         var parent: Int
-        var name: String
+        /// A slice of the path it comes from: entering a path copies none of its elements.
+        var name: Substring
     }
 
     /// The node of the download folder itself.
@@ -19,7 +20,7 @@ struct PathTree {
     }
 
     /// The node `name` below `parent`, created as a folder when that path does not exist yet.
-    mutating func folder(in parent: Int, named name: String) -> Int {
+    mutating func folder(in parent: Int, named name: Substring) -> Int {
         let key = Key(parent: parent, name: name)
         if let node = nodes[key] { return node }
         return add(key)
@@ -27,7 +28,7 @@ struct PathTree {
 
     /// Makes `name` below `folder` a file and returns true, unless that path is already taken (by a
     /// file or a folder).
-    mutating func claimFile(in folder: Int, named name: String) -> Bool {
+    mutating func claimFile(in folder: Int, named name: Substring) -> Bool {
         let key = Key(parent: folder, name: name)
         guard nodes[key] == nil else { return false }
         _ = add(key)

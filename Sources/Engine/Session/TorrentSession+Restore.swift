@@ -104,7 +104,7 @@ extension TorrentSession {
                 findings.verified.contains($0.value) || findings.masks[$0] != nil || findings.recheck.contains($0)
             }
             guard hasProgress else { continue }
-            let name = file.path.joined(separator: "/")
+            let name = file.relativePath
             guard let actual = current[index] else {
                 findings.missingFiles.append(name)
                 for piece in pieces {

@@ -25,7 +25,9 @@ struct DownloadJob: Sendable {
             throw UserError(
                 "#\(record.id) \(record.shownName) is a v2-only torrent; this btq downloads v1 and hybrid torrents")
         }
-        let priorities = try store.files(torrentId: record.id).map { PiecePriority(UInt8(clamping: $0.priority)) }
+        let priorities = try store.filePriorities(torrentId: record.id, count: metainfo.files.count).map {
+            PiecePriority(UInt8(clamping: $0))
+        }
         self.record = record
         self.metainfo = metainfo
         self.storage = FileStorage(saveFolder: record.saveDirectory, metainfo: metainfo)

@@ -44,7 +44,8 @@ enum Fixtures {
         let pieceCount = Int((total + Int64(pieceLength) - 1) / Int64(pieceLength))
         let files: [BencodeValue] = fileLengths.enumerated().map { index, length in
             var file: [[UInt8]: BencodeValue] = [
-                Array("length".utf8): .integer(length), Array("path".utf8): .list([.string(Array("file\(index).bin".utf8))]),
+                Array("length".utf8): .integer(length),
+                Array("path".utf8): .list([.string(Array("file\(index).bin".utf8))]),
             ]
             if let attr = attributes[index] { file[Array("attr".utf8)] = .string(Array(attr.utf8)) }
             if let target = symlinks[index] {

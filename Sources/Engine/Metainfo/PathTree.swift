@@ -4,8 +4,9 @@
 struct PathTree {
     private struct Key: Hashable {
         var parent: Int
-        /// A slice of the path it comes from: entering a path copies none of its elements.
-        var name: Substring
+        /// A copy of the element: a slice of the path (a `Substring`) would be twice as large, and names of
+        /// up to 15 bytes are stored inside the `String` without an allocation.
+        var name: String
     }
 
     /// The node of the download folder itself.
@@ -21,7 +22,7 @@ struct PathTree {
 
     /// The node `name` below `parent`, created as a folder when that path does not exist yet.
     mutating func folder(in parent: Int, named name: Substring) -> Int {
-        let key = Key(parent: parent, name: name)
+        let key = Key(parent: parent, name: String(name))
         if let node = nodes[key] { return node }
         return add(key)
     }
@@ -29,7 +30,7 @@ struct PathTree {
     /// Makes `name` below `folder` a file and returns true, unless that path is already taken (by a
     /// file or a folder).
     mutating func claimFile(in folder: Int, named name: Substring) -> Bool {
-        let key = Key(parent: folder, name: name)
+        let key = Key(parent: folder, name: String(name))
         guard nodes[key] == nil else { return false }
         _ = add(key)
         return true

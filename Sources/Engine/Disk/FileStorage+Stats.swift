@@ -27,6 +27,17 @@ extension FileStorage {
         return FileProbe.hasAllocatedData(folder.status(files[file.value].path))
     }
 
+    /// The byte ranges of `file` that hold data (see ``FileProbe/dataRanges(of:length:)``): empty when it
+    /// is not a regular file inside the download folder or holds no data.
+    public func dataRanges(_ file: FileIndex) -> [Range<Int64>] {
+        let entry = files[file.value]
+        guard paths[file.value] != nil, entry.length > 0,
+            let descriptor = try? folder.openFile(entry.path, flags: O_RDONLY, operation: .check)
+        else { return [] }
+        defer { Glibc.close(descriptor) }
+        return FileProbe.dataRanges(of: descriptor, length: entry.length)
+    }
+
     private func statSync(_ indices: [FileIndex]) -> [FileIndex: FileStat] {
         var stats: [FileIndex: FileStat] = [:]
         for index in indices {

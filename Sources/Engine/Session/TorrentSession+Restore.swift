@@ -9,6 +9,8 @@ extension TorrentSession {
         var missingFiles: [String] = []
         var changedFiles: [String] = []
         var distrustedLatest = false
+        /// Nothing was recorded: the pieces holding data on disk were checked instead.
+        var checkedDataOnDisk = false
     }
 
     /// Marks pieces and blocks already done: from the resume store, checked against the files' sizes and
@@ -38,8 +40,10 @@ extension TorrentSession {
         }
         let nothingRecorded = findings.verified.isNone && findings.masks.isEmpty && findings.recheck.isEmpty
         if nothingRecorded, findings.missingFiles.isEmpty {
-            // Nothing recorded: data may still be there. Check what exists.
+            // Nothing recorded: data may still be there (a run killed before its first journal save, files
+            // put there by hand). Check the pieces that hold some.
             findings.recheck = Set(piecesWithData())
+            findings.checkedDataOnDisk = true
         }
         for piece in findings.verified.setIndices.map({ PieceIndex($0) }) where !findings.recheck.contains(piece) {
             _ = picker.pieceVerified(piece)
@@ -163,6 +167,7 @@ extension TorrentSession {
         if restoredBlocks > 0 { detail += ", \(restoredBlocks) blocks of unfinished pieces kept" }
         detail += "; rechecked \(rechecked) piece(s), \(valid) valid (\(bytesReadAtStart) bytes read)"
         if findings.distrustedLatest { detail += "; progress after the last durable checkpoint was distrusted" }
+        if findings.checkedDataOnDisk { detail += "; nothing was recorded: the pieces holding data were checked" }
         unsavedEvents.append(HistoryEvent(torrentId: torrentId, kind: .checked, detail: detail))
     }
 }

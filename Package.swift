@@ -61,10 +61,16 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["MigrationEmbedder"]
         ),
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "EngineTests",
             dependencies: [
                 "Engine",
+                "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
@@ -77,17 +83,17 @@ let package = Package(
         ),
         .testTarget(
             name: "StoreTests",
-            dependencies: ["Store", "Engine"],
+            dependencies: ["Store", "Engine", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "BtqTests",
-            dependencies: ["btq", "Store", "Engine"],
+            dependencies: ["btq", "Store", "Engine", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["btq", "Engine", "Store"],
+            dependencies: ["btq", "Engine", "Store", "TestSupport"],
             exclude: ["Support/lt_seed.py", "Support/corrupt_peer.py", "Support/hostile_peer.py"],
             swiftSettings: strict
         ),

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Every user error prints one clear line on stderr, exits non-zero, and leaves the database as it was.
-@Suite struct CLIErrorTests {
+@Suite(.timeLimit(.minutes(5))) struct CLIErrorTests {
     enum Setup: String, CaseIterable {
         case missingFile, folderNotFile, textFile, emptyFile, corruptTorrent, truncatedTorrent, badMagnet
         case shortMagnetHash, unknownId, unknownPrefix, oneBadAmongGood

@@ -5,7 +5,7 @@ import Testing
 
 /// Several btq processes and threads opening one database at once (a script running `btq add` in
 /// parallel, `btq run` started beside `btq add` on first use): every one of them succeeds.
-@Suite struct ConcurrentOpeningTests {
+@Suite(.timeLimit(.minutes(5))) struct ConcurrentOpeningTests {
     /// Fifty rounds, each on a new database, of eight openers released together: two `btq add` and two
     /// `btq list` processes, and four threads of this process opening the store.
     @Test func processesAndThreadsOpenANewDatabaseAtOnce() throws {

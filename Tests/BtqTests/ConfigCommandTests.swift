@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `btq config` through the real executable.
-@Suite struct ConfigCommandTests {
+@Suite(.timeLimit(.minutes(5))) struct ConfigCommandTests {
     @Test func setGetUnsetRoundTrip() throws {
         let btq = try BtqProcess()
         defer { btq.cleanUp() }

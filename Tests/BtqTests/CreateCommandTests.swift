@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `btq create` makes torrents that libtorrent reads exactly as btq does.
-@Suite struct CreateCommandTests {
+@Suite(.timeLimit(.minutes(5))) struct CreateCommandTests {
     /// What libtorrent (Debian's python3-libtorrent) says about a .torrent file.
     struct LibtorrentView: Decodable {
         let infoHash: String

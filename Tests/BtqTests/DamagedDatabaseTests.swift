@@ -4,7 +4,7 @@ import Testing
 /// A database damaged behind btq's back (edited with raw SQL: NULLs, values out of range or of the wrong
 /// type, bitfields of the wrong length) makes a command fail with exit status 1 and one `btq: ...` line
 /// naming the torrent, table and column: never a crash.
-@Suite struct DamagedDatabaseTests {
+@Suite(.timeLimit(.minutes(5))) struct DamagedDatabaseTests {
     /// One way to damage the database, the command that then reads it, and what its message must say.
     struct Damage: CustomTestStringConvertible, Sendable {
         let name: String

@@ -3,7 +3,7 @@ import Testing
 @testable import btq
 
 /// Where the queue database lives: --db, else $BTQ_DB, else $XDG_DATA_HOME/btq, else ~/.local/share/btq.
-@Suite struct DatabaseLocationTests {
+@Suite(.timeLimit(.minutes(5))) struct DatabaseLocationTests {
     static func path(db: String? = nil, _ environment: [String: String]) throws -> String {
         var options = try StoreOptions.parse(db.map { ["--db", $0] } ?? [])
         if db == nil { options.db = nil }

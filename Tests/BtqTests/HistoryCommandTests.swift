@@ -4,7 +4,7 @@ import Store
 import Testing
 
 /// `btq history` and `btq peers` through the real executable.
-@Suite struct HistoryCommandTests {
+@Suite(.timeLimit(.minutes(5))) struct HistoryCommandTests {
     /// Adds torrents named `names` (ids 1, 2, ... in that order).
     static func addTorrents(_ btq: BtqProcess, _ names: [String]) throws {
         for name in names {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Rate and seeding settings (`btq config`) and a torrent's own limits (`btq limit`).
-@Suite struct LimitCommandTests {
+@Suite(.timeLimit(.minutes(5))) struct LimitCommandTests {
     @Test func transferSettingsTakeRatesRatiosAndSpans() throws {
         let btq = try BtqProcess()
         defer { btq.cleanUp() }

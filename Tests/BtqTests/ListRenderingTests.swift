@@ -7,7 +7,7 @@ import Testing
 
 /// `btq list`'s table, written straight into byte buffers, lays lines out exactly as the general
 /// ``Table`` does with the `String` formatters, whole or in parts.
-@Suite struct ListRenderingTests {
+@Suite(.timeLimit(.minutes(5))) struct ListRenderingTests {
     static let names = [
         "", "a", "plain.iso", String(repeating: "x", count: 60), String(repeating: "long-ascii-", count: 9),
         "café au lait", "日本語のファイル名", String(repeating: "é", count: 70), "🎬 movie (2026) [1080p]",
@@ -123,7 +123,7 @@ import Testing
 
 /// `btq list --json`, written straight into bytes, is byte for byte what `JSONEncoder` prints for the
 /// same torrents (the layout docs/json.md documents).
-@Suite struct ListJSONTests {
+@Suite(.timeLimit(.minutes(5))) struct ListJSONTests {
     static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

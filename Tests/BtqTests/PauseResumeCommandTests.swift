@@ -4,7 +4,7 @@ import Store
 import Testing
 
 /// `btq pause` and `btq resume` through the real executable.
-@Suite struct PauseResumeCommandTests {
+@Suite(.timeLimit(.minutes(5))) struct PauseResumeCommandTests {
     static func states(_ btq: BtqProcess) throws -> [String] {
         let rows = try #require(try QueueCommandTests.json(try btq.run(["list", "--json"]).stdout) as? [[String: Any]])
         return rows.sorted { ($0["id"] as? Int ?? 0) < ($1["id"] as? Int ?? 0) }.map { $0["state"] as? String ?? "?" }

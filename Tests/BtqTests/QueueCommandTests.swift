@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The queue commands end to end, through the real executable and a real database.
-@Suite struct QueueCommandTests {
+@Suite(.timeLimit(.minutes(5))) struct QueueCommandTests {
     /// Makes a small content folder and a torrent of it with `btq create`; returns the torrent's path.
     static func makeTorrent(
         _ btq: BtqProcess, name: String = "content", files: [String: Int] = ["a.bin": 70_000, "sub/b.txt": 123]

@@ -3,7 +3,7 @@ import Testing
 
 /// A database btq may not write (a file of mode 0444 in a folder of mode 0555, or a read-only mount) can
 /// still be listed and queried; commands that write fail with a clear error and change nothing.
-@Suite struct ReadOnlyDatabaseTests {
+@Suite(.timeLimit(.minutes(5))) struct ReadOnlyDatabaseTests {
     static let readingCommands: [[String]] = [
         ["list"], ["list", "--json"], ["list", "--all"], ["info", "1"], ["files", "1"], ["history"],
         ["history", "1"], ["peers", "1"], ["config", "get"],

@@ -5,7 +5,7 @@ import Testing
 
 /// Names, comments, tracker messages and client names come from the network or a `.torrent`: the
 /// terminal output shows them without control characters, JSON escapes them.
-@Suite struct UntrustedTextTests {
+@Suite(.timeLimit(.minutes(5))) struct UntrustedTextTests {
     /// A terminal title change, a colour, a bell, a carriage return, a C1 CSI and a bidi override.
     static let hostile = "evil\u{1B}]0;owned\u{07}\u{1B}[31mred\r\u{9B}2J\u{202E}txt.exe"
     static let cleaned = "evil]0;owned[31mred2Jtxt.exe"

@@ -6,7 +6,7 @@ import Testing
 @testable import btq
 
 /// `btq verify` through the real executable: a full recheck that corrects the recorded progress.
-@Suite struct VerifyCommandTests {
+@Suite(.timeLimit(.minutes(5))) struct VerifyCommandTests {
     @Test func verifyFindsDataInPlaceAndDamage() throws {
         let btq = try BtqProcess()
         defer { btq.cleanUp() }

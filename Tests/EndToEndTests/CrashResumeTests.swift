@@ -1,11 +1,12 @@
 import Engine
 import Foundation
 import Store
+import TestSupport
 import Testing
 
 /// The product's promise: a download killed with SIGKILL at any moment resumes exactly, without
 /// fetching or rehashing what was already done.
-@Suite("btq survives kill -9", .enabled(if: E2E.isEnabled))
+@Suite("btq survives kill -9", .enabled(if: E2E.isEnabled), .timeLimit(.minutes(15)))
 struct CrashResumeTests {
     @Test func tenKillsAtRandomMoments() async {
         await Scenario.run { scenario in
@@ -42,7 +43,7 @@ struct CrashResumeTests {
                 // A moment between 1 and 3 s into this run (the first second is start-up and connecting).
                 let moment = Duration.milliseconds(1_000 + Int(random.next() % 2_000))
                 let deadline = ContinuousClock.now + moment
-                try await poll(timeout: moment + .seconds(1)) {
+                try await poll(timeout: moment + .seconds(1), interval: .milliseconds(100)) {
                     ContinuousClock.now >= deadline || (try? btq.record(of: torrent).state == .completed) == true
                 }
                 if try btq.record(of: torrent).state == .completed {

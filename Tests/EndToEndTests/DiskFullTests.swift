@@ -8,7 +8,7 @@ import Testing
 ///
 /// The full disk is a small tmpfs mounted in the test's own mount namespace (scripts/test runs the
 /// suite in one), so it needs root there.
-@Suite("a full disk", .enabled(if: E2E.isEnabled && getuid() == 0))
+@Suite("a full disk", .enabled(if: E2E.isEnabled && getuid() == 0), .timeLimit(.minutes(15)))
 struct DiskFullTests {
     @Test func theTorrentThatHitsItWaitsInErrorAndResumes() async {
         await Scenario.run { scenario in

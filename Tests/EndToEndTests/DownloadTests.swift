@@ -5,7 +5,7 @@ import Testing
 
 /// The acceptance tests of the download engine (issue 3): `btq get` against real BitTorrent
 /// programs on 127.0.0.1, inside a loopback-only network namespace.
-@Suite("btq get against real peers", .enabled(if: E2E.isEnabled))
+@Suite("btq get against real peers", .enabled(if: E2E.isEnabled), .timeLimit(.minutes(15)))
 struct DownloadTests {
     enum TrackerKind: String, CaseIterable, Sendable {
         case http, udp

@@ -4,7 +4,7 @@ import Testing
 
 /// Self-tests of the end-to-end harness: each helper program and check works on its own, so a red
 /// acceptance test points at btq, not at the harness.
-@Suite("End-to-end harness", .enabled(if: E2E.isEnabled))
+@Suite("End-to-end harness", .enabled(if: E2E.isEnabled), .timeLimit(.minutes(15)))
 struct HarnessTests {
     @Test func namespaceHasOnlyLoopback() throws {
         try E2E.requireLoopbackOnlyNamespace()

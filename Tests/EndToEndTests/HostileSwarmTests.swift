@@ -12,7 +12,7 @@ import Testing
 /// timing on a small machine). `BTQ_E2E_HOSTILE` names the modes to run (comma-separated; all by
 /// default). How fast the honest transfer is under each attack, against none, is measured by
 /// `Benchmarks/hostile_swarm.py` (a release build, one case at a time), not here.
-@Suite("btq under a hostile swarm", .enabled(if: E2E.isEnabled))
+@Suite("btq under a hostile swarm", .enabled(if: E2E.isEnabled), .timeLimit(.minutes(15)))
 struct HostileSwarmTests {
     /// The content both roles share: 32 MiB in 512 pieces of 64 KiB (a `have` flood has pieces to
     /// name; loopback moves it in a few seconds).

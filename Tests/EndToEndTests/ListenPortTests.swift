@@ -4,7 +4,7 @@ import Testing
 
 /// btq listens for peers on a free port when the one it is told to use is taken, and announces the port
 /// it bound, never one that another program holds (issue 10, point 5).
-@Suite("btq announces the port it listens on", .enabled(if: E2E.isEnabled))
+@Suite("btq announces the port it listens on", .enabled(if: E2E.isEnabled), .timeLimit(.minutes(15)))
 struct ListenPortTests {
     /// Another BitTorrent client (the libtorrent seeder) already listens on the port `btq get` is told to
     /// use. btq listens on another port and announces that one: had it announced the seeder's port, the

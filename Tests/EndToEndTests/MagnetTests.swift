@@ -4,7 +4,9 @@ import Store
 import Testing
 
 /// Magnet links (BEP 9 over BEP 10) and peer exchange (BEP 11) against libtorrent, on 127.0.0.1.
-@Suite("magnet links and peer exchange against libtorrent", .enabled(if: E2E.isEnabled), .serialized)
+@Suite(
+    "magnet links and peer exchange against libtorrent", .enabled(if: E2E.isEnabled), .serialized,
+    .timeLimit(.minutes(15)))
 struct MagnetTests {
     /// The seconds the `metadata` event says the fetch took (`... in 0.12 s`), if it says so.
     static func fetchSeconds(_ detail: String?) -> Double? {

@@ -5,7 +5,7 @@ import Testing
 
 /// `btq run` works the queue: it downloads what is queued, picks up torrents added while it runs,
 /// writes progress that `btq list` shows, and stops cleanly on SIGINT.
-@Suite("btq run works the queue", .enabled(if: E2E.isEnabled))
+@Suite("btq run works the queue", .enabled(if: E2E.isEnabled), .timeLimit(.minutes(15)))
 struct QueueDaemonTests {
     @Test func daemonDownloadsQueueAndLateAdditions() async {
         await Scenario.run { scenario in

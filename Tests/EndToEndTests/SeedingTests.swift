@@ -9,7 +9,7 @@ import Glibc
 
 /// The acceptance tests of seeding (issue 5): btq uploads to real BitTorrent programs on 127.0.0.1,
 /// as the only seed and while it still downloads, and obeys its rate limits.
-@Suite("btq seeds to real peers", .enabled(if: E2E.isEnabled))
+@Suite("btq seeds to real peers", .enabled(if: E2E.isEnabled), .timeLimit(.minutes(15)))
 struct SeedingTests {
     /// btq (the queue daemon, data already in place) is the only seed of the multi-file tree; a
     /// libtorrent leecher that knows only btq's listening address downloads it byte-identically, and

@@ -5,7 +5,7 @@ import Testing
 
 /// The check at start, through the daemon: a seed whose files were damaged or deleted behind btq's back
 /// rechecks only the damaged file, goes back to downloading what is missing, and seeds again.
-@Suite("btq run checks files at start", .enabled(if: E2E.isEnabled))
+@Suite("btq run checks files at start", .enabled(if: E2E.isEnabled), .timeLimit(.minutes(15)))
 struct StartCheckTests {
     @Test func damagedAndDeletedFilesOfASeed() async {
         await Scenario.run { scenario in

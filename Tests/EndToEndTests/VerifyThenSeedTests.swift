@@ -6,7 +6,7 @@ import Testing
 /// `btq verify` keeps the user's intent (issue 10, point 6): a queued or seeding torrent that a recheck
 /// finds complete seeds under `btq run` like any finished download; only the seed limits make a torrent
 /// `completed`, and a paused one stays paused.
-@Suite("btq verify then btq run seeds", .enabled(if: E2E.isEnabled))
+@Suite("btq verify then btq run seeds", .enabled(if: E2E.isEnabled), .timeLimit(.minutes(15)))
 struct VerifyThenSeedTests {
     /// `btq add` with the data in place, `btq verify` (no daemon), then `btq run` with `seed_ratio_limit`
     /// 0 (seed for ever): the torrent seeds, and a libtorrent leecher downloads it from btq.

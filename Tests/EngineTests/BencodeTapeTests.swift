@@ -3,7 +3,7 @@ import Testing
 @testable import Engine
 
 /// The flat decoder: one 8-byte token per value, navigated in place (see `BencodeTape`).
-@Suite struct BencodeTapeTests {
+@Suite(.timeLimit(.minutes(5))) struct BencodeTapeTests {
     private func decode(
         _ text: String, keyOrder: BencodeDecoder.KeyOrder = .strict, limits: BencodeDecoder.Limits = .default
     ) throws(BencodeError) -> BencodeNode {

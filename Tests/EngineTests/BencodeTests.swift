@@ -2,7 +2,7 @@ import Testing
 
 @testable import Engine
 
-@Suite struct BencodeTests {
+@Suite(.timeLimit(.minutes(5))) struct BencodeTests {
     private func decode(_ text: String, keyOrder: BencodeDecoder.KeyOrder = .strict) throws -> BencodeNode {
         try BencodeDecoder(keyOrder: keyOrder).decode(Array(text.utf8))
     }

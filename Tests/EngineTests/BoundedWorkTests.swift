@@ -6,7 +6,7 @@ import Testing
 /// The parts of parsing rewritten to take memory bounded by the input's structure, not its bytes:
 /// the streaming merkle root and the sanitizing of very long path elements agree with the plain
 /// algorithms they replace.
-@Suite struct BoundedWorkTests {
+@Suite(.timeLimit(.minutes(5))) struct BoundedWorkTests {
     /// The root the way it was computed before: every level in full, an odd node paired with the
     /// level's padding.
     private static func levelByLevelRoot(_ layer: [UInt8], padding: [UInt8]) -> [UInt8] {

@@ -5,7 +5,7 @@ import Testing
 
 /// Walks the shared corpus manifest: every `accept` row loads with safe paths and its listed facts,
 /// every `reject` row fails with the matching typed error.
-@Suite struct ConformanceTests {
+@Suite(.timeLimit(.minutes(5))) struct ConformanceTests {
     /// The reference client's error names, mapped to btq's categories (all map one to one).
     static let categories: [String: MetainfoError.Category] = [
         "invalid_bencoding": .invalidBencoding,

@@ -4,7 +4,7 @@ import Testing
 
 /// Inputs that the fuzz targets of `Tests/Fuzzing` found to break a promise, kept byte for byte so the
 /// fault stays fixed. Each test names its target; replaying the input under `scripts/fuzz` found the fault.
-@Suite struct FuzzRegressionTests {
+@Suite(.timeLimit(.minutes(5))) struct FuzzRegressionTests {
     /// FuzzMetainfo: fetched metadata made of an info dictionary followed by one more `e`. Wrapped into a
     /// `.torrent`, the `e` closed the wrapper and the rest was ignored, so the metadata was accepted with
     /// an info-hash other than that of the bytes fetched (those a magnet link's hash is checked against).

@@ -5,7 +5,7 @@ import Testing
 /// Inputs built to exhaust time or memory: each is refused with the right typed error, or accepted
 /// with what it holds bounded. (Their time and memory are measured by `Benchmarks/hostile_inputs.py`
 /// on a release build, not here.)
-@Suite struct HostileInputTests {
+@Suite(.timeLimit(.minutes(5))) struct HostileInputTests {
     static let pieceLength: Int64 = 16384
 
     /// A v1 multi-file torrent of `files` (path, length), with correct piece hashes' length.

@@ -2,7 +2,7 @@ import Testing
 
 @testable import Engine
 
-@Suite struct MagnetLinkTests {
+@Suite(.timeLimit(.minutes(5))) struct MagnetLinkTests {
     static let v1Hex = "b61560c2918f463768cd122b6d2fdd47b77bdb35"
     static let v2Hex = "95e04d0c4bad94ab206efa884666fd89777dbe4f7bd9945af1829037a85c6192"
 

@@ -5,7 +5,7 @@ import Testing
 
 /// Hand-built torrents for what the corpus does not cover: v2 layout and piece layers, hybrid
 /// consistency, tracker and web seed normalization, limits.
-@Suite struct MetainfoTests {
+@Suite(.timeLimit(.minutes(5))) struct MetainfoTests {
     static let pieceLength = 16384
     static let first = (0..<40_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
     static let second = (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) }

@@ -2,7 +2,7 @@ import Testing
 
 @testable import Engine
 
-@Suite struct PathSanitizerTests {
+@Suite(.timeLimit(.minutes(5))) struct PathSanitizerTests {
     static let cases: [([UInt8], String?)] = [
         (Array("foo.txt".utf8), "foo.txt"),
         (Array("".utf8), nil),

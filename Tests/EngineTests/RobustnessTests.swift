@@ -6,7 +6,7 @@ import Testing
 /// Feeds the bencode and metainfo parsers inputs derived from the corpus: truncated, bit-flipped,
 /// byte-mutated, spliced with hostile lengths, and plain random. Nothing may crash, hang or
 /// allocate without bound; whatever is accepted must still have safe paths.
-@Suite struct RobustnessTests {
+@Suite(.timeLimit(.minutes(5))) struct RobustnessTests {
     static let inputCount = 100_000
 
     /// What one shard of the run saw.

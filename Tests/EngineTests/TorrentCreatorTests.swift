@@ -4,7 +4,7 @@ import Testing
 
 @testable import Engine
 
-@Suite struct TorrentCreatorTests {
+@Suite(.timeLimit(.minutes(5))) struct TorrentCreatorTests {
     /// A temporary folder removed when the test ends.
     final class TemporaryFolder {
         let url: URL

@@ -5,7 +5,7 @@ import Testing
 
 @testable import Store
 
-@Suite struct AddTests {
+@Suite(.timeLimit(.minutes(5))) struct AddTests {
     @Test func addsATorrentWithFilesTrackersAndAnEvent() throws {
         let store = try BtqStore.inMemory()
         let metainfo = Fixtures.metainfo(

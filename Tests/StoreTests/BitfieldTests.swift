@@ -1,7 +1,7 @@
 import Engine
 import Testing
 
-@Suite struct BitfieldTests {
+@Suite(.timeLimit(.minutes(5))) struct BitfieldTests {
     @Test func packsMostSignificantBitFirst() {
         var bits = Bitfield(count: 10)
         bits.set(0)

@@ -7,7 +7,7 @@ import Testing
 
 /// Values btq never writes, put there with raw SQL, are ``StoreError`` `.damagedDatabase` naming the
 /// torrent wherever the store reads them (the daemon's resume path included), never a trap.
-@Suite struct DamagedRowTests {
+@Suite(.timeLimit(.minutes(5))) struct DamagedRowTests {
     /// A store with one torrent of 4 pieces (63,000 bytes in 16 KiB pieces); its id.
     static func store() throws -> (BtqStore, Int64) {
         let store = try BtqStore.inMemory()

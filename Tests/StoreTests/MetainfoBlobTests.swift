@@ -7,7 +7,7 @@ import Testing
 
 /// The `.torrent` bytes go in and out of the database in chunks (`MetainfoBlob`), and a torrent's files
 /// are read back from them.
-@Suite struct MetainfoBlobTests {
+@Suite(.timeLimit(.minutes(5))) struct MetainfoBlobTests {
     /// A metainfo whose `.torrent` bytes span several chunks and end in the middle of one.
     private static func large(seed: UInt64) -> Metainfo {
         var metainfo = Fixtures.metainfo(seed: seed)

@@ -4,7 +4,7 @@ import Testing
 
 @testable import Store
 
-@Suite struct MigrationTests {
+@Suite(.timeLimit(.minutes(5))) struct MigrationTests {
     static let tables = [
         "block_masks", "events", "file_state", "metainfo", "peers", "piece_bitfields", "runs", "settings", "torrents",
         "trackers",

@@ -6,7 +6,7 @@ import Testing
 
 @testable import Store
 
-@Suite struct OpeningTests {
+@Suite(.timeLimit(.minutes(5))) struct OpeningTests {
     @Test func fileDatabaseIsWALWithForeignKeysAndABusyTimeout() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("nested/deeper/btq.sqlite")
@@ -116,16 +116,25 @@ import Testing
         let path = directory.file("btq.sqlite")
         let daemon = try BtqStore(path: path)
         let cli = try BtqStore(path: path)
-        let started = ContinuousClock.now
-        let second = try await daemon.writer.write { db in
+        // The second writer's add starts while the first holds its transaction open, and must end after
+        // that transaction commits: it waited for the lock instead of failing or writing beside it.
+        let attempting = DispatchSemaphore(value: 0)
+        let (second, firstEnded) = try await daemon.writer.write { db in
             _ = try BtqStore.add(Fixtures.new(Fixtures.metainfo(seed: 1)), at: 0, db)
-            let task = Task.detached { try cli.add(Fixtures.new(Fixtures.metainfo(seed: 2))) }
-            Thread.sleep(forTimeInterval: 0.3)
-            return task
+            let task = Task.detached {
+                attempting.signal()
+                let outcome = try cli.add(Fixtures.new(Fixtures.metainfo(seed: 2)))
+                return (outcome, ContinuousClock.now)
+            }
+            attempting.wait()
+            // Holding the lock a while gives the other add time to reach it (not a synchronization: the
+            // order checked below holds however long this is).
+            Thread.sleep(forTimeInterval: 0.2)
+            return (task, ContinuousClock.now)
         }
-        let outcome = try await second.value
+        let (outcome, secondEnded) = try await second.value
         #expect(!outcome.isDuplicate)
-        #expect(ContinuousClock.now - started >= .milliseconds(300))
+        #expect(secondEnded > firstEnded, "the second add finished only after the first transaction")
         #expect(try cli.torrents().map(\.queuePosition) == [0, 1])
     }
 }

@@ -7,7 +7,7 @@ import Testing
 
 /// `btq list`'s reads: the queue in two halves read at once is the queue, and it comes from the
 /// covering index alone.
-@Suite struct QueueLineTests {
+@Suite(.timeLimit(.minutes(5))) struct QueueLineTests {
     /// A file database (a pool: the halves are read on two connections) with a queue that was moved,
     /// paused and pruned.
     static func shuffledQueue(in directory: TemporaryDirectory) throws -> BtqStore {

@@ -5,7 +5,7 @@ import Testing
 
 @testable import Store
 
-@Suite struct QueueTests {
+@Suite(.timeLimit(.minutes(5))) struct QueueTests {
     static func store(count: Int) throws -> BtqStore {
         let store = try BtqStore.inMemory()
         _ = try store.add(contentsOf: (1...count).map { Fixtures.new(Fixtures.metainfo(seed: UInt64($0))) })

@@ -6,7 +6,7 @@ import Testing
 
 /// What a full recheck records: a complete torrent becomes a seed, and the state it had before the check
 /// can be read back from its history.
-@Suite struct RecheckTests {
+@Suite(.timeLimit(.minutes(5))) struct RecheckTests {
     @Test func markCompleteMakesASeedOnceWithOneEvent() throws {
         let store = try BtqStore.inMemory()
         let id = try store.add(Fixtures.new(Fixtures.metainfo(seed: 1))).record.id

@@ -4,7 +4,7 @@ import Testing
 
 @testable import Store
 
-@Suite struct ResolveTests {
+@Suite(.timeLimit(.minutes(5))) struct ResolveTests {
     /// Three torrents: 1 and 2 share the v1 prefix `abcd12`; 3 is hybrid with a v2 starting `abcd99`.
     static func store() throws -> BtqStore {
         let store = try BtqStore.inMemory()

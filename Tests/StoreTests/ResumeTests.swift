@@ -5,7 +5,7 @@ import Testing
 
 @testable import Store
 
-@Suite struct ResumeTests {
+@Suite(.timeLimit(.minutes(5))) struct ResumeTests {
     /// Torrent 1: 10 pieces of 16 KiB, the last one 16,284 bytes (100 short), files of 100,000 and 63,740.
     static func store() throws -> BtqStore {
         let store = try BtqStore.inMemory()

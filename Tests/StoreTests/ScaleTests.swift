@@ -4,7 +4,7 @@ import Testing
 
 @testable import Store
 
-@Suite struct ScaleTests {
+@Suite(.timeLimit(.minutes(5))) struct ScaleTests {
     @Test func tenThousandTorrentsListInOneQuery() throws {
         let directory = try TemporaryDirectory()
         let store = try BtqStore(path: directory.file("btq.sqlite"))

@@ -2,6 +2,7 @@ import Foundation
 
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 /// A program a test started: its standard output and error go to a log file in the test's folder,
@@ -83,7 +84,7 @@ final class ChildProcess: @unchecked Sendable {
     /// Polls `condition` until it holds; throws if this process exits first or after `timeout`,
     /// with the end of its log in the message.
     func waitUntil(_ what: String, timeout: Duration, _ condition: @Sendable () throws -> Bool) async throws {
-        let outcome = try await poll(timeout: timeout) {
+        let outcome = try await poll(timeout: timeout, interval: .milliseconds(100)) {
             try condition() || !self.process.isRunning
         }
         if try condition() { return }
@@ -139,21 +140,6 @@ final class ChildProcess: @unchecked Sendable {
     private static func quoted(_ argument: String) -> String {
         let plain = argument.allSatisfy { $0.isLetter || $0.isNumber || "-_./:=,@%+".contains($0) }
         return plain && !argument.isEmpty ? argument : "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
-    }
-}
-
-/// Polls `condition` every `interval` until it is true (returns true) or `timeout` has passed
-/// (returns false). The loop is bounded by the deadline; it synchronizes on a condition, never on a
-/// fixed sleep.
-@discardableResult
-func poll(
-    timeout: Duration, interval: Duration = .milliseconds(100), _ condition: () throws -> Bool
-) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-        if try condition() { return true }
-        if ContinuousClock.now >= deadline { return false }
-        try await Task.sleep(for: interval)
     }
 }
 

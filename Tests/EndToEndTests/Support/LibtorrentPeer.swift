@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// What `lt_seed.py` reports about itself (its ready, done and status files).
 struct LibtorrentStatus: Decodable, Sendable {
@@ -99,7 +100,7 @@ struct LibtorrentSeeder: Sendable {
     ) async throws -> LibtorrentStatus.Torrent {
         let since = date.timeIntervalSince1970
         var latest: LibtorrentStatus.Torrent?
-        try await poll(timeout: timeout) {
+        try await poll(timeout: timeout, interval: .milliseconds(100)) {
             guard let report = try? status(), report.time >= since, let torrent = report.torrents.first else {
                 return false
             }

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Engine
 
-@Suite struct BlockingIOPoolTests {
+@Suite(.timeLimit(.minutes(5))) struct BlockingIOPoolTests {
     final class Payload: Sendable {}
 
     /// Waits for `semaphore` without holding a cooperative thread.

@@ -7,7 +7,7 @@ import Testing
 /// Nothing a torrent names resolves outside its download folder, and only regular files are used
 /// (``DownloadFolder``). Every case builds the trap in a temporary folder: a symlinked folder or file
 /// pointing outside, a FIFO in a file's place, a folder where a file should be.
-@Suite struct DownloadFolderTests {
+@Suite(.timeLimit(.minutes(5))) struct DownloadFolderTests {
     /// A save folder and an outside folder holding `outside/secret` ("secret"), side by side.
     static func withTrap(_ body: (_ save: String, _ outside: String) async throws -> Void) async throws {
         try await withTemporaryFolder { root in

@@ -8,7 +8,7 @@ import Testing
 /// What a ``FileStorage`` flush vouches for when writes race it or a sync fails (DESIGN.md, persistence
 /// invariant 3). Faults are injected below the storage (``FileStorageFaults``): a write held between
 /// taking its file and writing its bytes, a sync that fails once as Linux reports a write-back error once.
-@Suite struct DurableSyncTests {
+@Suite(.timeLimit(.minutes(5))) struct DurableSyncTests {
     /// The files each sync was asked for, and the syncs to fail.
     final class SyncLog: @unchecked Sendable {
         // Invariant for @unchecked Sendable: every mutable property is accessed only with `lock` held.

@@ -7,7 +7,7 @@ import Testing
 /// What a start finds on disk when its journal recorded nothing: only the byte ranges a killed run wrote
 /// hold data (`SEEK_DATA`/`SEEK_HOLE`), so only the pieces over them are hashed, never every piece of a
 /// sparse file it created.
-@Suite struct FileProbeTests {
+@Suite(.timeLimit(.minutes(5))) struct FileProbeTests {
     static let mebibyte = 1 << 20
 
     /// A sparse file of 8 MiB with 16 KiB written at `offsets`, in a fresh save folder.

@@ -2,6 +2,7 @@ import Testing
 
 @testable import Engine
 
+@Suite(.timeLimit(.minutes(5)))
 struct FileSpanMapTests {
     /// A compact span: `file@offset+length`, with `p` appended for pad files.
     static func render(_ spans: [FileSpan]) -> String {

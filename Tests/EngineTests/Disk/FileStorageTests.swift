@@ -5,6 +5,7 @@ import Testing
 @testable import Engine
 
 /// What only the on-disk backend can show: files, folders, links, descriptors and system errors.
+@Suite(.timeLimit(.minutes(5)))
 struct FileStorageTests {
     @Test func padFilesAreAbsentAndEmptyFilesExist() async throws {
         try await withTemporaryFolder { folder in

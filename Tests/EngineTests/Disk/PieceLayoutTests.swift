@@ -2,6 +2,7 @@ import Testing
 
 @testable import Engine
 
+@Suite(.timeLimit(.minutes(5)))
 struct PieceLayoutTests {
     struct Case: Sendable, CustomTestStringConvertible {
         var pieceLength: Int

@@ -3,6 +3,7 @@ import Testing
 
 @testable import Engine
 
+@Suite(.timeLimit(.minutes(5)))
 struct PieceVerifierTests {
     /// Writes the sample torrent's files straight to disk (not through a storage).
     static func writeTree(in folder: String, skipping skipped: Set<Int> = []) throws {

@@ -4,6 +4,7 @@ import Testing
 @testable import Engine
 
 /// The contract every ``PieceStorage`` backend passes, run against each one.
+@Suite(.timeLimit(.minutes(5)))
 struct StorageSuiteTests {
     enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case memory

@@ -4,7 +4,7 @@ import Testing
 @testable import Engine
 
 /// BEP 10: the extension handshake codec, strict about the envelope and tolerant about the fields.
-@Suite struct ExtensionProtocolTests {
+@Suite(.timeLimit(.minutes(5))) struct ExtensionProtocolTests {
     @Test func reservedBitIsByteFiveMaskSixteen() {
         let bits = ReservedBits.extensionProtocol
         #expect(bits.bytes == [0, 0, 0, 0, 0, 0x10, 0, 0])
@@ -98,7 +98,7 @@ import Testing
 }
 
 /// BEP 9 messages.
-@Suite struct MetadataMessageTests {
+@Suite(.timeLimit(.minutes(5))) struct MetadataMessageTests {
     @Test(arguments: [
         MetadataMessage.request(piece: 0), .request(piece: 7), .reject(piece: 3),
         .data(piece: 1, totalSize: 20_000, bytes: Array(repeating: 9, count: 20_000 - 16_384)),
@@ -149,7 +149,7 @@ import Testing
 }
 
 /// BEP 11 messages.
-@Suite struct PexMessageTests {
+@Suite(.timeLimit(.minutes(5))) struct PexMessageTests {
     static let v4 = PeerAddress(host: .ipv4(127, 0, 0, 2), port: 6881)
     static let v4b = PeerAddress(host: .ipv4(10, 1, 2, 3), port: 51413)
     static let v6 = PeerAddress(
@@ -212,7 +212,7 @@ import Testing
 }
 
 /// The metadata pieces in flight, as a value.
-@Suite struct MetadataAssemblyTests {
+@Suite(.timeLimit(.minutes(5))) struct MetadataAssemblyTests {
     let now = ContinuousClock.now
 
     @Test func piecesGoToSeveralPeersAndAssemble() throws {

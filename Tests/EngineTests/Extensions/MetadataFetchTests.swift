@@ -1,12 +1,13 @@
 import NIOCore
 import NIOPosix
+import TestSupport
 import Testing
 
 @testable import Engine
 
 /// Fetching a magnet's metadata from peers on real 127.0.0.1 sockets: honest, lying, rejecting,
 /// oversized and extension-less peers, and btq's own session serving it.
-@Suite struct MetadataFetchTests {
+@Suite(.timeLimit(.minutes(5))) struct MetadataFetchTests {
     static func configuration() -> SessionConfiguration {
         SessionConfiguration(
             listenPort: 1, handshakeTimeout: .seconds(10), tickInterval: .milliseconds(50),
@@ -105,10 +106,7 @@ import Testing
         // The liar alone first, so it is the one asked; the honest peer joins once it is banned.
         await fetcher.addPeers([liar.address], source: .tracker)
         async let outcome = fetcher.run()
-        let deadline = ContinuousClock.now + .seconds(60)
-        while await fetcher.bannedAddresses().isEmpty, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        try await poll(timeout: .seconds(60), interval: .milliseconds(10)) { await !fetcher.bannedAddresses().isEmpty }
         #expect(await fetcher.bannedAddresses() == [liar.address])
         await fetcher.addPeers([honest.address, liar.address], source: .tracker)
         let metadata = try #require(Self.fetched(await outcome))
@@ -147,10 +145,7 @@ import Testing
         let fetcher = MetadataFetcher(infoHashes: metainfo.infoHashes, configuration: Self.configuration())
         await fetcher.addPeers([rejecter, oversized, plain, without].map(\.address), source: .tracker)
         async let outcome = fetcher.run()
-        let deadline = ContinuousClock.now + .seconds(60)
-        while rejecter.received.metadataRequests == 0, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        try await poll(timeout: .seconds(60), interval: .milliseconds(10)) { rejecter.received.metadataRequests > 0 }
         #expect(rejecter.received.metadataRequests > 0)
         // Peers that cannot send metadata now are asked again later, less and less often.
         for peer in [plain, without] {

@@ -5,7 +5,7 @@ import Testing
 /// A metadata fetch is not held up by a peer that announces a wrong `metadata_size` and rejects every
 /// request: the size most peers announce wins, and a peer that keeps rejecting is dropped. First the
 /// choice as a pure function, then fetches from scripted peers on 127.0.0.1.
-@Suite struct MetadataSizeElectionTests {
+@Suite(.timeLimit(.minutes(5))) struct MetadataSizeElectionTests {
     typealias Voter = MetadataSizeElection.Voter
     typealias Current = MetadataSizeElection.Current
 

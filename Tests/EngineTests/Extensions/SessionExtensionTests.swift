@@ -1,12 +1,13 @@
 import NIOCore
 import NIOEmbedded
+import TestSupport
 import Testing
 
 @testable import Engine
 
 /// The extension protocol inside a download session: its extension handshake, peer exchange in both
 /// directions, and no sharing for private torrents (BEP 27). Every address is 127.0.0.1.
-@Suite struct SessionExtensionTests {
+@Suite(.timeLimit(.minutes(5))) struct SessionExtensionTests {
     /// A private torrent's fixture: like ``SessionFixture`` with `private` set.
     static func privateMetainfo(length: Int, pieceLength: Int) -> Metainfo {
         let plain = SessionFixture(length: length, pieceLength: pieceLength).metainfo.infoBytes
@@ -14,15 +15,11 @@ import Testing
         return try! Metainfo(bytes: Array("d4:info".utf8) + info + Array("e".utf8))
     }
 
+    /// Waits for `condition`, recording an issue naming `what` if it does not come within `timeout`.
     static func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: () async -> Bool) async throws
     {
-        let deadline = ContinuousClock.now + timeout
-        while !(await condition()) {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("timed out waiting for \(what)")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(10))
+        if try await !poll(timeout: timeout, interval: .milliseconds(10), until: condition) {
+            Issue.record("timed out waiting for \(what)")
         }
     }
 

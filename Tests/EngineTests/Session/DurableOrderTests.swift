@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 import Testing
 
 @testable import Engine
@@ -7,7 +8,7 @@ import Testing
 /// The durable order under faults (DESIGN.md, persistence invariant 3): a checkpoint vouches only for
 /// what was journaled before its sync started, and a failed sync is never counted as done. Syncs are
 /// failed or held by ``FaultyStorage``; the order of events is forced with gates, not timing.
-@Suite struct DurableOrderTests {
+@Suite(.timeLimit(.minutes(5))) struct DurableOrderTests {
     @Test func aFailedSyncIsNeverCountedAsDone() async throws {
         let fixture = SessionFixture(length: 4 * 32_768, pieceLength: 32_768, seed: 31)
         let layout = PieceLayout(fixture.metainfo)
@@ -72,7 +73,8 @@ import Testing
         await storage.waitForHeldSync()
         let before = ResumeJournalTests.recordedBytes(store.snapshot, layout: layout)
         await session.addPeers([seed.address], source: .manual)
-        #expect(try await ResumeJournalTests.eventually { await session.status().isComplete })
+        #expect(
+            try await poll(timeout: .seconds(20), interval: .milliseconds(10)) { await session.status().isComplete })
         await session.saveProgressNow()
         let latest = store.snapshot
         #expect(ResumeJournalTests.recordedBytes(latest, layout: layout) == fixture.content.count)
@@ -81,7 +83,8 @@ import Testing
         // The clock moves past that record before the checkpoint commits.
         while Timestamp.now <= recordedAt { await Task.yield() }
         storage.releaseSyncs(holdingLater: true)
-        #expect(try await ResumeJournalTests.eventually { store.snapshot.checkpointAt != nil })
+        #expect(
+            try await poll(timeout: .seconds(20), interval: .milliseconds(10)) { store.snapshot.checkpointAt != nil })
 
         // The checkpoint holds its snapshot, taken before the sync, and bears that time: what was recorded
         // during the sync is newer, so a power loss now would have it distrusted.

@@ -8,7 +8,7 @@ import Testing
 /// Who may connect and for how long they may say nothing: the per-address and half-open limits of the
 /// listening socket (counted as values, then over real 127.0.0.x sockets against a ``PeerListener``),
 /// and the handshake timeout of incoming and outgoing connections. Every wait has a deadline.
-@Suite struct IncomingAdmissionTests {
+@Suite(.timeLimit(.minutes(5))) struct IncomingAdmissionTests {
     static let local = PeerAddress.Host.ipv4(127, 0, 0, 1)
     static let other = PeerAddress.Host.ipv4(127, 0, 0, 2)
 

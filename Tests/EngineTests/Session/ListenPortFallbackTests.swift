@@ -6,7 +6,7 @@ import Testing
 
 /// Which port btq listens on when the one asked for is taken: the next ones, then any free port; and
 /// binding real listeners on 127.0.0.1 that way.
-@Suite struct ListenPortFallbackTests {
+@Suite(.timeLimit(.minutes(5))) struct ListenPortFallbackTests {
     @Test func candidatesAreThePortTheNextOnesThenAnyFreePort() {
         #expect(ListenPortFallback(preferred: 6881).candidates == Array(6881...6891) + [0])
         #expect(ListenPortFallback(preferred: 6881, nextPorts: 0).candidates == [6881, 0])

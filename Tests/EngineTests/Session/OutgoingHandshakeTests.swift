@@ -7,7 +7,7 @@ import Testing
 
 /// Peers btq dials that accept the connection and then never send a (whole) handshake: each attempt
 /// ends after the handshake timeout, and an address that keeps doing it is forgotten.
-@Suite struct OutgoingHandshakeTests {
+@Suite(.timeLimit(.minutes(5))) struct OutgoingHandshakeTests {
     /// A server on 127.0.0.1 that accepts connections, sends `greeting` (say, half a handshake) and
     /// then nothing; it counts the connections it accepted and those that were closed.
     final class SilentServer: Sendable {

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import TestSupport
 import Testing
 
 @testable import Engine
@@ -8,7 +9,7 @@ import Testing
 /// with requests while choked and never reads the rejects is held to its queue limit, dropped when it
 /// does not drain, and everything held for it is given back; and a `have` makes us interested only
 /// when we want that piece.
-@Suite struct PeerBudgetWireTests {
+@Suite(.timeLimit(.minutes(5))) struct PeerBudgetWireTests {
     /// A raw connection that never reads (auto-read off, a tiny receive buffer) and writes raw bytes.
     static func deafPeer(_ port: UInt16) async throws -> any Channel {
         try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -36,7 +37,7 @@ import Testing
         peer.writeAndFlush(opening, promise: nil)
         // The seed's socket gets a small send buffer too, so the kernel holds little of what is not read
         // (it would otherwise grow to megabytes): the rest stays in the seed's process.
-        let admitted = try await PeerListenerTests.poll(timeout: .seconds(10)) {
+        let admitted = try await poll(timeout: .seconds(10)) {
             await seed.session.peers.values.contains { $0.handshaken }
         }
         try #require(admitted)
@@ -54,7 +55,7 @@ import Testing
         // A chunk is written only while our own socket takes them, so we hold little ourselves.
         var most = 0
         var chunks = 0
-        let dropped = try await PeerListenerTests.poll(timeout: .seconds(20)) {
+        let dropped = try await poll(timeout: .seconds(20)) {
             most = max(most, budget.usedBytes)
             if peer.isActive, peer.isWritable {
                 peer.writeAndFlush(flood, promise: nil)
@@ -66,7 +67,7 @@ import Testing
         // The limit, plus what one batch of frames (at most 256) can add before the reader checks.
         #expect(most > limit / 2, "the flood did not fill the queue: \(most)")
         #expect(most <= limit + 256 * 81 + 64 << 10, "\(most) bytes held for one peer")
-        let released = try await PeerListenerTests.poll(timeout: .seconds(5)) { budget.usedBytes == 0 }
+        let released = try await poll(timeout: .seconds(5)) { budget.usedBytes == 0 }
         #expect(released, "\(budget.usedBytes) bytes still held after the peer left")
         peer.close(promise: nil)
         await seed.stop()

@@ -4,7 +4,7 @@ import Testing
 
 /// The table of addresses to dial: bounded against floods, forgets addresses that keep failing, and
 /// backs off between failures. Pure values, with an explicit clock.
-@Suite struct PeerCandidateTableTests {
+@Suite(.timeLimit(.minutes(5))) struct PeerCandidateTableTests {
     static func limits(capacity: Int = 100, pex: Int = 30, failures: Int = 4) -> PeerCandidateTable.Limits {
         .init(capacity: capacity, pexCapacity: pex, maxFailures: failures, retryDelay: .seconds(1))
     }

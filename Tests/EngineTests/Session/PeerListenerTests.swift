@@ -1,12 +1,13 @@
 import NIOCore
 import NIOPosix
+import TestSupport
 import Testing
 
 @testable import Engine
 
 /// Incoming peers through the listening socket, inside the process on 127.0.0.1: one session seeds
 /// another through it; unknown torrents, ourselves and silent peers are turned away.
-@Suite struct PeerListenerTests {
+@Suite(.timeLimit(.minutes(5))) struct PeerListenerTests {
     /// A running seed session with all of `fixture`'s data, reachable through a listener on a free port.
     struct Seed {
         let session: TorrentSession
@@ -42,7 +43,7 @@ import Testing
             let run = Task { await session.run() }
             // Ready once its data is checked (peers that come earlier are refused); the deadline is
             // generous, for a loaded machine running every suite at once.
-            let ready = try await PeerListenerTests.poll(timeout: .seconds(120)) {
+            let ready = try await poll(timeout: .seconds(120)) {
                 await session.seeding.acceptingIncoming
             }
             try #require(ready, "the seed session did not finish checking its data")
@@ -141,19 +142,9 @@ import Testing
         let seed = try await Seed.start(fixture, knowsItsPort: false)
         let alias = seed.address
         await seed.session.addPeers([alias], source: .tracker)
-        let banned = try await Self.poll(timeout: .seconds(10)) { await seed.session.bannedAddresses() == [alias] }
+        let banned = try await poll(timeout: .seconds(10)) { await seed.session.bannedAddresses() == [alias] }
         await seed.stop()
         #expect(banned, "the address that led to ourselves is banned")
-    }
-
-    /// Polls `condition` every 20 ms until it holds or `timeout` passes.
-    static func poll(timeout: Duration, _ condition: () async -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if await condition() { return true }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return await condition()
     }
 
     @Test func aSilentConnectionIsClosedAfterTheHandshakeTimeout() async throws {
@@ -166,7 +157,7 @@ import Testing
 }
 
 /// The read cache serves exact blocks, from whole cached pieces or (for big pieces) block by block.
-@Suite struct PieceReadCacheTests {
+@Suite(.timeLimit(.minutes(5))) struct PieceReadCacheTests {
     @Test(arguments: [16 << 20, 64 * 1024])
     func servesExactBlocks(capacity: Int) async throws {
         let fixture = SessionFixture(length: 3 * 32_768 + 5, pieceLength: 32_768, seed: 41)

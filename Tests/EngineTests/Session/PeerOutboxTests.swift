@@ -5,7 +5,7 @@ import Testing
 
 /// The send queue of one peer: what it counts against the process's budget, when it lets its reader
 /// read on, and that everything it held is given back.
-@Suite struct PeerOutboxTests {
+@Suite(.timeLimit(.minutes(5))) struct PeerOutboxTests {
     static let reject = PeerMessage.rejectRequest(BlockRequest(piece: PieceIndex(1), begin: 0, length: 16_384))
 
     @Test func countsEveryFrameUntilItIsWritten() async throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 import Testing
 
 @testable import Engine
@@ -7,21 +8,11 @@ import Testing
 /// The progress journal and resuming: what the session records while it downloads, and what it believes
 /// of the record when it starts again. Real sockets on 127.0.0.1 and fake seeds; storage in memory or
 /// in a temporary folder.
-@Suite struct ResumeJournalTests {
+@Suite(.timeLimit(.minutes(5))) struct ResumeJournalTests {
     static func configuration() -> SessionConfiguration {
         SessionConfiguration(
             listenPort: 1, tickInterval: .milliseconds(50), reconnectDelay: .milliseconds(100),
             journalInterval: .milliseconds(20), checkpointInterval: .milliseconds(100))
-    }
-
-    /// Polls `condition` until it holds or `seconds` pass.
-    static func eventually(seconds: Int = 20, _ condition: () async -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            if await condition() { return true }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        return await condition()
     }
 
     /// Bytes the store vouches for: verified pieces and recorded blocks.
@@ -48,7 +39,7 @@ import Testing
         await first.addPeers([stingy.address], source: .manual)
         async let firstOutcome = first.run()
         // While it still runs, the journal records every block it got, including those of unfinished pieces.
-        let journaled = try await Self.eventually {
+        let journaled = try await poll(timeout: .seconds(20), interval: .milliseconds(10)) {
             Self.recordedBytes(store.snapshot, layout: layout) == 7 * 16_384
         }
         #expect(journaled)

@@ -4,7 +4,7 @@ import Testing
 
 /// When the latest progress is distrusted after a power loss, and what a failed sync takes back
 /// (DESIGN.md, persistence invariant 3).
-@Suite struct ResumePolicyTests {
+@Suite(.timeLimit(.minutes(5))) struct ResumePolicyTests {
     struct Case: CustomTestStringConvertible, Sendable {
         var name: String
         var checkpointAt: Int64?

@@ -1,11 +1,12 @@
 import NIOCore
+import TestSupport
 import Testing
 
 @testable import Engine
 
 /// The session end to end inside the process: real sockets on 127.0.0.1, fake seeding peers, storage
 /// in memory.
-@Suite struct TorrentSessionTests {
+@Suite(.timeLimit(.minutes(5))) struct TorrentSessionTests {
     static func quickConfiguration() -> SessionConfiguration {
         SessionConfiguration(listenPort: 1, tickInterval: .milliseconds(50), reconnectDelay: .milliseconds(100))
     }
@@ -89,11 +90,7 @@ import Testing
         await session.addPeers([liar.address], source: .manual)
         async let outcome = session.run()
         // Generous: on a loaded machine the whole suite shares two cores.
-        let deadline = ContinuousClock.now + .seconds(60)
-        while await session.bannedAddresses().isEmpty, ContinuousClock.now < deadline {
-            await Task.yield()
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        try await poll(timeout: .seconds(60), interval: .milliseconds(5)) { await !session.bannedAddresses().isEmpty }
         #expect(await session.bannedAddresses() == [liar.address])
         await session.addPeers([honest.address], source: .manual)
         #expect(await outcome == .completed)

@@ -2,7 +2,7 @@ import Engine
 import Testing
 
 /// A state read from the database's UTF-8 bytes is the state its raw value names, and nothing else is one.
-@Suite struct TorrentStateTests {
+@Suite(.timeLimit(.minutes(5))) struct TorrentStateTests {
     static func state(_ text: String) -> TorrentState? {
         Array(text.utf8).withUnsafeBufferPointer { TorrentState(utf8: $0) }
     }

@@ -8,7 +8,7 @@ import Testing
 /// while choked are rejected (Fast extension), an interested peer is unchoked and served exact
 /// blocks, a cancelled request is answered by a reject or the block (never both, never neither), and
 /// bad requests or garbage end the connection.
-@Suite struct UploadWireTests {
+@Suite(.timeLimit(.minutes(5))) struct UploadWireTests {
     typealias Wire = NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>
 
     /// A raw peer speaking the wire protocol to `port`.

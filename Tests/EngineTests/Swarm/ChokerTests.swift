@@ -4,6 +4,7 @@ import Testing
 
 /// The choker as a pure state machine: regular slots by rate while leeching, in turn while seeding,
 /// and a rotating optimistic unchoke, replayed exactly with a seeded random.
+@Suite(.timeLimit(.minutes(5)))
 struct ChokerTests {
     typealias Peer = Choker.Peer
     let t0 = ContinuousClock.now
@@ -102,6 +103,7 @@ struct ChokerTests {
 }
 
 /// Token buckets: a burst, then the rate; debt shared in order; unlimited means no waiting.
+@Suite(.timeLimit(.minutes(5)))
 struct TokenBucketTests {
     let t0 = ContinuousClock.now
 

@@ -3,6 +3,7 @@ import Testing
 @testable import Engine
 
 /// Whole downloads driven through the picker with simulated peers.
+@Suite(.timeLimit(.minutes(5)))
 struct PickerSimulationTests {
     /// 100,000 one-block pieces, 16 peers with random halves of the torrent and one seed joining late:
     /// every piece is fetched once, without duplicates before endgame, and the picker ends complete.

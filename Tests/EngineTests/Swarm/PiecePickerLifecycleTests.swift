@@ -3,6 +3,7 @@ import Testing
 @testable import Engine
 
 /// Blocks arriving, failing and being written; peers leaving; hash failures; endgame.
+@Suite(.timeLimit(.minutes(5)))
 struct PiecePickerLifecycleTests {
     typealias F = PickerFixture
 

@@ -3,6 +3,7 @@ import Testing
 @testable import Engine
 
 /// Rarest first, random first pieces, finishing started pieces, priorities.
+@Suite(.timeLimit(.minutes(5)))
 struct PiecePickerTests {
     typealias F = PickerFixture
 

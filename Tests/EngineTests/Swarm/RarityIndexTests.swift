@@ -2,6 +2,7 @@ import Testing
 
 @testable import Engine
 
+@Suite(.timeLimit(.minutes(5)))
 struct RarityIndexTests {
     /// Checks that `order` is sorted by key and consistent with `contains`.
     static func check(_ index: RarityIndex, keys: [Int?]) {

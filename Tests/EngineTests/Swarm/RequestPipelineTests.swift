@@ -2,6 +2,7 @@ import Testing
 
 @testable import Engine
 
+@Suite(.timeLimit(.minutes(5)))
 struct RequestPipelineTests {
     @Test(arguments: [
         (0.0, 4),

@@ -7,7 +7,7 @@ struct ZeroGenerator: RandomNumberGenerator {
     mutating func next() -> UInt64 { 0 }
 }
 
-@Suite struct AnnounceStateMachineTests {
+@Suite(.timeLimit(.minutes(5))) struct AnnounceStateMachineTests {
     /// `seconds` after a fixed epoch.
     static func t(_ seconds: Int) -> Timestamp { Timestamp(rawValue: 1_700_000_000_000 + Int64(seconds) * 1000) }
 

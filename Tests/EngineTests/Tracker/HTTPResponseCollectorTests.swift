@@ -5,7 +5,7 @@ import Testing
 
 @testable import Engine
 
-@Suite struct HTTPResponseCollectorTests {
+@Suite(.timeLimit(.minutes(5))) struct HTTPResponseCollectorTests {
     static func head(_ status: Int, _ headers: [(String, String)] = []) -> HTTPClientResponsePart {
         .head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: HTTPHeaders(headers)))
     }

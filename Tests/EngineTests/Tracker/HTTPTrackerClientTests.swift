@@ -4,7 +4,7 @@ import Testing
 
 @testable import Engine
 
-@Suite struct HTTPTrackerClientTests {
+@Suite(.timeLimit(.minutes(5))) struct HTTPTrackerClientTests {
     static let client = HTTPTrackerClient(group: MultiThreadedEventLoopGroup.singleton)
     static let request = AnnounceRequestTests.request
 

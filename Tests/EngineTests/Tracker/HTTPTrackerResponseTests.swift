@@ -2,7 +2,7 @@ import Testing
 
 @testable import Engine
 
-@Suite struct HTTPTrackerResponseTests {
+@Suite(.timeLimit(.minutes(5))) struct HTTPTrackerResponseTests {
     static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
     @Test func compactReply() throws {

@@ -1,4 +1,6 @@
 import NIOPosix
+import Synchronization
+import TestSupport
 import Testing
 
 @testable import Engine
@@ -39,7 +41,7 @@ final class ScriptedTransport: TrackerTransport {
     }
 }
 
-@Suite struct TrackerAnnouncerTests {
+@Suite(.timeLimit(.minutes(5))) struct TrackerAnnouncerTests {
     static let identity = TrackerAnnouncer.Identity(
         infoHash: AnnounceRequestTests.request.infoHash, peerId: AnnounceRequestTests.request.peerId, port: 6881)
     static let own = PeerAddress(parsing: "127.0.0.1:6881")!
@@ -137,7 +139,12 @@ final class ScriptedTransport: TrackerTransport {
         let loop = Task { await announcer.run() }
         _ = await transport.next(1)
         loop.cancel()
-        await loop.value
+        let ended = Mutex(false)
+        Task {
+            await loop.value
+            ended.withLock { $0 = true }
+        }
+        #expect(try await poll(timeout: .seconds(10)) { ended.withLock { $0 } }, "run() returns once cancelled")
     }
 
     @Test func drivesRealTrackersThroughTheUnifiedClient() async throws {

@@ -2,7 +2,7 @@ import Testing
 
 @testable import Engine
 
-@Suite struct PeerAddressTests {
+@Suite(.timeLimit(.minutes(5))) struct PeerAddressTests {
     @Test(arguments: [
         ("127.0.0.1:6881", "127.0.0.1:6881"),
         ("[::1]:51413", "[::1]:51413"),
@@ -35,7 +35,7 @@ import Testing
     }
 }
 
-@Suite struct AnnounceRequestTests {
+@Suite(.timeLimit(.minutes(5))) struct AnnounceRequestTests {
     static let request = AnnounceRequest(
         infoHash: [
             0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf1, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x12, 0x34, 0x56,
@@ -64,7 +64,7 @@ import Testing
     }
 }
 
-@Suite struct UDPTrackerMessageTests {
+@Suite(.timeLimit(.minutes(5))) struct UDPTrackerMessageTests {
     @Test func connectRequestLayout() {
         let packet = UDPTrackerMessage.connectRequest(transactionId: 0x0102_0304)
         #expect(packet == [0, 0, 0x04, 0x17, 0x27, 0x10, 0x19, 0x80, 0, 0, 0, 0, 1, 2, 3, 4])
@@ -143,7 +143,7 @@ import Testing
     }
 }
 
-@Suite struct TrackerTiersTests {
+@Suite(.timeLimit(.minutes(5))) struct TrackerTiersTests {
     struct CountingGenerator: RandomNumberGenerator {
         var state: UInt64
         mutating func next() -> UInt64 {

@@ -2,7 +2,7 @@ import Testing
 
 @testable import Engine
 
-@Suite struct TrackerPeerFilterTests {
+@Suite(.timeLimit(.minutes(5))) struct TrackerPeerFilterTests {
     @Test func dropsOwnAddressesOwnIdAndDuplicates() {
         let own = PeerAddress(parsing: "127.0.0.1:6881")!
         let other = PeerAddress(parsing: "127.0.0.1:7000")!

@@ -2,7 +2,7 @@ import Testing
 
 @testable import Engine
 
-@Suite struct TrackerURLTests {
+@Suite(.timeLimit(.minutes(5))) struct TrackerURLTests {
     @Test(arguments: [
         ("http://127.0.0.1:6969/announce", "http://127.0.0.1:6969/announce", "127.0.0.1:6969"),
         (

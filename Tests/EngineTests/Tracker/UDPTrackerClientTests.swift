@@ -4,7 +4,7 @@ import Testing
 
 @testable import Engine
 
-@Suite struct UDPTrackerClientTests {
+@Suite(.timeLimit(.minutes(5))) struct UDPTrackerClientTests {
     static let request = AnnounceRequestTests.request
 
     /// A loopback client; `base` is the first retransmission delay.

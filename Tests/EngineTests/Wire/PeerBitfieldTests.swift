@@ -2,7 +2,7 @@ import Testing
 
 @testable import Engine
 
-@Suite struct PeerBitfieldTests {
+@Suite(.timeLimit(.minutes(5))) struct PeerBitfieldTests {
     @Test func bitsAreMostSignificantFirst() {
         var bitfield = PeerBitfield(count: 10)
         #expect(bitfield.bytes == [0, 0])

@@ -186,7 +186,7 @@ private let scenarios: [Scenario] = [
         .receive(.request(b1), violation(.tooManyRequests(limit: 1)))),
 ]
 
-@Suite struct PeerConnectionStateMachineTests {
+@Suite(.timeLimit(.minutes(5))) struct PeerConnectionStateMachineTests {
     @Test(arguments: scenarios)
     func scenario(_ scenario: Scenario) {
         var machine = PeerConnectionStateMachine(configuration: scenario.configuration)

@@ -5,7 +5,7 @@ import Testing
 
 /// The state machine drops a peer that floods us with messages whose only effect is work for us:
 /// requests while choked, and `have` for pieces it announced already.
-@Suite struct PeerFloodRuleTests {
+@Suite(.timeLimit(.minutes(5))) struct PeerFloodRuleTests {
     static let now = NIODeadline.uptimeNanoseconds(0)
 
     static func machine(

@@ -4,7 +4,7 @@ import Testing
 
 @testable import Engine
 
-@Suite struct PeerFrameBatcherTests {
+@Suite(.timeLimit(.minutes(5))) struct PeerFrameBatcherTests {
     @Test func oneBatchPerReadAndEarlyFlushAtTheLimit() throws {
         let channel = EmbeddedChannel(handler: PeerFrameBatcher(maxBatch: 3))
         let messages: [PeerMessage] = [.interested, .unchoke, .have(1), .have(2), .keepAlive]

@@ -4,7 +4,7 @@ import Testing
 
 @testable import Engine
 
-@Suite struct PeerHandshakeTests {
+@Suite(.timeLimit(.minutes(5))) struct PeerHandshakeTests {
     @Test func encodesToExactBytes() {
         var out = ByteBuffer()
         #expect(out.writePeerHandshake(sampleHandshake) == 68)

@@ -5,7 +5,7 @@ import Testing
 
 @testable import Engine
 
-@Suite struct PeerMessageCodecTests {
+@Suite(.timeLimit(.minutes(5))) struct PeerMessageCodecTests {
     @Test(arguments: WireVector.all)
     func encodesToExactBytes(vector: WireVector) {
         var out = ByteBuffer()

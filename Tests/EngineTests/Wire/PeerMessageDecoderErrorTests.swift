@@ -4,7 +4,7 @@ import Testing
 
 @testable import Engine
 
-@Suite struct PeerMessageDecoderErrorTests {
+@Suite(.timeLimit(.minutes(5))) struct PeerMessageDecoderErrorTests {
     /// Every (id, length) that must be refused, with the header alone and with the full payload.
     static let malformed: [(id: UInt8, length: UInt32)] = {
         let fixed: [(ids: [UInt8], valid: UInt32)] = [

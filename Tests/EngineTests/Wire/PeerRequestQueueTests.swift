@@ -5,7 +5,7 @@ import Testing
 
 /// The queue of a peer's requests: arrival order, constant-time lookup and removal, bounded slots
 /// under churn, and the cap the state machine puts on it.
-@Suite struct PeerRequestQueueTests {
+@Suite(.timeLimit(.minutes(5))) struct PeerRequestQueueTests {
     static func request(_ number: Int) -> BlockRequest {
         BlockRequest(piece: PieceIndex(UInt32(number / 4)), begin: UInt32(number % 4) * 16_384, length: 16_384)
     }

@@ -4,7 +4,7 @@ import Testing
 
 @testable import Engine
 
-@Suite struct PeerWireDecoderTests {
+@Suite(.timeLimit(.minutes(5))) struct PeerWireDecoderTests {
     /// A connection's opening: handshake, then bitfield and a few messages, as a peer sends them.
     static let frames: [PeerWireFrame] =
         [.handshake(sampleHandshake)]

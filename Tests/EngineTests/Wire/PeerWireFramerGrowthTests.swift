@@ -7,7 +7,7 @@ import Testing
 /// What a frame that straddles reads costs the framer: a long frame costs about what has arrived of
 /// it, never its announced length up front; a block-sized one gets its whole buffer at once; all of it
 /// counts against the memory budget until the frame is complete or the connection ends.
-@Suite struct PeerWireFramerGrowthTests {
+@Suite(.timeLimit(.minutes(5))) struct PeerWireFramerGrowthTests {
     static let maxFrame = 16 << 20
 
     /// A framer past the handshake, in a channel, with a budget.

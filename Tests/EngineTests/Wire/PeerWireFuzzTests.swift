@@ -7,7 +7,7 @@ import Testing
 /// throw a ``PeerWireError``, never crash or throw anything else; every decoded message must
 /// re-encode to exactly the bytes it was decoded from; and the state machine must take any
 /// message sequence.
-@Suite struct PeerWireFuzzTests {
+@Suite(.timeLimit(.minutes(5))) struct PeerWireFuzzTests {
     private static let seeds: [[UInt8]] = WireVector.all.map(\.bytes)
 
     private static func mutatedInput(_ rng: inout SplitMix64) -> [UInt8] {

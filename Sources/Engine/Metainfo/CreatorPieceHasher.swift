@@ -7,13 +7,13 @@ import Foundation
 /// run reads its pieces with `pread` into one piece-sized buffer, so memory stays at one piece per
 /// thread whatever the content size.
 struct CreatorPieceHasher {
-    let files: [TorrentSource.File]
+    let files: [CreatorContent.File]
     let pieceLength: Int
     let totalLength: Int64
     /// Stream offset of each file.
     private let offsets: [Int64]
 
-    init(files: [TorrentSource.File], pieceLength: Int, totalLength: Int64) {
+    init(files: [CreatorContent.File], pieceLength: Int, totalLength: Int64) {
         self.files = files
         self.pieceLength = pieceLength
         self.totalLength = totalLength
@@ -97,7 +97,7 @@ private struct FileReader {
     private var descriptor: Int32 = -1
 
     mutating func read(
-        _ file: TorrentSource.File, at position: Int64, into buffer: UnsafeMutableRawBufferPointer
+        _ file: CreatorContent.File, at position: Int64, into buffer: UnsafeMutableRawBufferPointer
     ) throws {
         if location != file.location {
             close()

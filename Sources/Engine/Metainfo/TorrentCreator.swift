@@ -84,7 +84,7 @@ public struct TorrentCreator: Sendable {
     ///
     /// - Throws: ``TorrentCreatorError``.
     public func create(from path: String) throws -> [UInt8] {
-        let source = try TorrentSource.scan(path)
+        let source = try CreatorContent.scan(path)
         let totalLength = source.files.reduce(Int64(0)) { $0 + $1.length }
         guard totalLength > 0 else {
             throw TorrentCreatorError(.emptyContent, "\(path) holds no data: every file is empty")
@@ -110,7 +110,7 @@ public struct TorrentCreator: Sendable {
     }
 
     /// The canonical bencoding of the torrent.
-    private func encode(source: TorrentSource, name: String, pieceLength: Int, pieces: [UInt8]) -> [UInt8] {
+    private func encode(source: CreatorContent, name: String, pieceLength: Int, pieces: [UInt8]) -> [UInt8] {
         var info: [String: BencodeValue] = [
             "name": .text(name),
             "piece length": .integer(Int64(pieceLength)),

@@ -29,7 +29,7 @@ enum PeerConnectionDriver {
         _ channel: Connection, outbox: PeerOutbox, known: Admitted?,
         admit: @escaping @Sendable (PeerHandshake) async throws -> Admitted
     ) async -> (owner: Admitted?, reason: String, misbehaved: Bool) {
-        let owner = Box<Admitted?>(known)
+        let owner = SharedValue<Admitted?>(known)
         var reason = "closed by peer"
         var misbehaved = false
         do {
@@ -111,7 +111,7 @@ enum PeerConnectionDriver {
 }
 
 /// A value behind a lock that tasks share by reference.
-final class Box<Value: Sendable>: Sendable {
+final class SharedValue<Value: Sendable>: Sendable {
     let value: Mutex<Value>
     init(_ initial: Value) { value = Mutex(initial) }
 }

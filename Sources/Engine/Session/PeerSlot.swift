@@ -20,7 +20,7 @@ struct PeerSlot {
     var hashFailuresUnsaved = 0
     /// Uploading to this peer (see `TorrentSession+Uploads.swift`).
     var upload = PeerUploadState()
-    /// Its extension protocol state (see `TorrentSession+Extensions.swift`).
+    /// Its extension protocol state (see `TorrentSession+ExtensionProtocol.swift`).
     var extensions = PeerExtensionState()
 
     /// Queues frames for the peer's writer task.

@@ -2,7 +2,7 @@ import Foundation
 
 /// The files a torrent is made of: one regular file, or every regular file below a folder, sorted
 /// by path (element by element, UTF-8 bytes). See ``TorrentCreator`` for what is skipped.
-struct TorrentSource {
+struct CreatorContent {
     /// One file of the content.
     struct File {
         /// Path below the folder (just the name for a single file).
@@ -20,7 +20,7 @@ struct TorrentSource {
     /// The files in torrent order.
     var files: [File]
 
-    static func scan(_ path: String) throws -> TorrentSource {
+    static func scan(_ path: String) throws -> CreatorContent {
         let url = URL(fileURLWithPath: path).standardizedFileURL
         let name = url.lastPathComponent
         var info = stat()
@@ -29,7 +29,7 @@ struct TorrentSource {
         }
         switch info.st_mode & S_IFMT {
         case S_IFREG:
-            return TorrentSource(
+            return CreatorContent(
                 name: name, isFolder: false,
                 files: [File(path: [name], location: url.path, length: Int64(info.st_size))])
         case S_IFDIR:
@@ -39,7 +39,7 @@ struct TorrentSource {
             files.sort { lhs, rhs in
                 lhs.path.lexicographicallyPrecedes(rhs.path) { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             }
-            return TorrentSource(name: name, isFolder: true, files: files)
+            return CreatorContent(name: name, isFolder: true, files: files)
         default:
             throw TorrentCreatorError(.notFound, "\(path) is neither a regular file nor a folder")
         }

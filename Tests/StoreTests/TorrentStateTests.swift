@@ -1,6 +1,8 @@
 import Engine
 import Testing
 
+@testable import Store
+
 /// A state read from the database's UTF-8 bytes is the state its raw value names, and nothing else is one.
 @Suite(.timeLimit(.minutes(5))) struct TorrentStateTests {
     static func state(_ text: String) -> TorrentState? {

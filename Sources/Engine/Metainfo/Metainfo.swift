@@ -52,12 +52,9 @@ public struct TorrentFile: Hashable, Sendable {
         path: [String], length: Int64, offset: Int64, attributes: Attributes = [], symlinkTarget: [String]? = nil,
         piecesRoot: [UInt8]? = nil
     ) {
-        self.relativePath = path.joined(separator: "/")
-        self.length = length
-        self.offset = offset
-        self.attributes = attributes
-        self.symlinkTarget = symlinkTarget
-        self.piecesRoot = piecesRoot
+        self.init(
+            relativePath: path.joined(separator: "/"), length: length, offset: offset, attributes: attributes,
+            symlinkTarget: symlinkTarget, piecesRoot: piecesRoot)
     }
 
     /// Creates a file entry from its path joined with `/` (see ``relativePath``).

@@ -49,6 +49,9 @@ struct PeerCandidate {
     var isConnecting = false
     var banned = false
     var hashFailures = 0
+    /// Its share of the failed pieces it sent blocks of: 1 for a piece it sent alone, 1/k for a piece
+    /// k peers sent (which of them lied cannot be told).
+    var blame = 0.0
     var piecesPassed = 0
     /// It had every piece when we last met: two seeds have nothing to say to each other.
     var isSeed = false

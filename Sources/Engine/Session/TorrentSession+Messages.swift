@@ -155,6 +155,7 @@ extension TorrentSession {
     private func store(_ piece: PieceIndex, _ buffer: PieceBuffer) {
         let expected = metainfo.pieceHashes.map { Array(PieceHasher.expected(piece, in: $0)) } ?? []
         let storage = self.storage
+        let watched = smartBan.isWatching(piece)
         pendingStores += 1
         Task {
             let matches: Bool
@@ -165,8 +166,11 @@ extension TorrentSession {
                 self.pieceStoreFailed(piece, error: error)
                 return
             }
+            // Block digests for smart ban: of a failed piece, and of a watched piece that passed.
+            let digests =
+                !matches || watched ? SmartBan.digests(of: buffer.readable, blockLength: PieceLayout.blockSize) : nil
             self.recycle(buffer)
-            self.pieceStored(piece, matches: matches)
+            self.pieceStored(piece, matches: matches, digests: digests)
         }
     }
 
@@ -184,10 +188,10 @@ extension TorrentSession {
     }
 
     /// An assembled piece was hashed, and written when it matched.
-    func pieceStored(_ piece: PieceIndex, matches: Bool) {
+    func pieceStored(_ piece: PieceIndex, matches: Bool, digests: [[UInt8]]? = nil) {
         storeEnded()
         for request in layout.requests(in: piece) { _ = picker.blockWritten(request) }
-        pieceChecked(piece, matches: matches)
+        pieceChecked(piece, matches: matches, digests: digests)
     }
 
     /// Writing an assembled piece failed: the torrent cannot go on.
@@ -249,12 +253,15 @@ extension TorrentSession {
     }
 
     /// A piece's hash is known: mark it verified and announce it, or throw it away and blame its senders.
-    func pieceChecked(_ piece: PieceIndex, matches: Bool) {
+    func pieceChecked(_ piece: PieceIndex, matches: Bool, digests: [[UInt8]]? = nil) {
         hashing.remove(piece)
         directPieces.remove(piece)
         if matches {
             for key in Set((picker.blockStates(of: piece) ?? []).compactMap(\.source)) {
                 if let address = peers[key]?.address { candidates[address]?.piecesPassed += 1 }
+            }
+            if let digests, let verdict = smartBan.piecePassed(piece, digests: digests) {
+                judge(verdict)
             }
             let cancels = picker.pieceVerified(piece)
             sendCancels(cancels)
@@ -271,35 +278,76 @@ extension TorrentSession {
             let length = Int64(layout.length(of: piece))
             totals.wasted += length
             unsavedTotals.wasted += length
+            if let digests {
+                var senders: [Int: PeerAddress] = [:]
+                for (index, state) in (picker.blockStates(of: piece) ?? []).enumerated() {
+                    if let key = state.source, let address = peers[key]?.address { senders[index] = address }
+                }
+                let share = 1 / Double(max(Set(senders.values).count, 1))
+                smartBan.pieceFailed(piece, senders: senders, digests: digests, share: share)
+            }
             let senders = picker.pieceFailed(piece)
             logger.info("piece \(piece) failed its hash check (sent by \(senders.count) peer(s))")
-            for key in senders { blame(key, soleSender: senders.count == 1) }
+            for key in senders { blame(key, senders: senders.count) }
         }
         for key in peers.keys { fillRequests(key) }
     }
 
-    /// Counts a hash failure against a peer and bans it when it is clearly the culprit: it sent the
-    /// whole bad piece alone, or it keeps sharing bad pieces more often than good ones (a piece with
-    /// blocks from several peers cannot say which one lied).
-    private func blame(_ key: PeerKey, soleSender: Bool) {
+    /// Counts a hash failure against one of the `senders` peers of a bad piece, and bans it when it is
+    /// clearly the culprit (see ``deservesBan(senders:blame:piecesPassed:threshold:)``).
+    private func blame(_ key: PeerKey, senders: Int) {
         guard var slot = peers[key] else { return }
         slot.hashFailuresUnsaved += 1
         peers[key] = slot
         var candidate =
             candidates[slot.address] ?? PeerCandidate(address: slot.address, source: slot.source, nextAttempt: .now)
         candidate.hashFailures += 1
-        let repeatOffender =
-            candidate.hashFailures >= configuration.hashFailuresToBan
-            && candidate.hashFailures * 2 > candidate.piecesPassed
-        if soleSender || repeatOffender {
-            candidate.banned = true
-            if let peerId = slot.peerId { seeding.bannedPeerIds.insert(peerId) }
-            logger.info("banning \(slot.address) after \(candidate.hashFailures) hash failure(s)")
-            recordPeer(slot, banned: true)
-            peers[key]?.hashFailuresUnsaved = 0
-            slot.channel.close(promise: nil)
-        }
+        candidate.blame += 1 / Double(max(senders, 1))
+        let banned = Self.deservesBan(
+            senders: senders, blame: candidate.blame, piecesPassed: candidate.piecesPassed,
+            threshold: configuration.hashFailuresToBan)
         candidates[slot.address] = candidate
+        if banned { ban(key, because: "after \(candidate.hashFailures) hash failure(s)") }
+    }
+
+    /// Bans the peer at `key`: its address is never dialled again, its peer id never let in, and it is
+    /// disconnected.
+    private func ban(_ key: PeerKey, because reason: String) {
+        guard let slot = peers[key] else { return }
+        var candidate =
+            candidates[slot.address] ?? PeerCandidate(address: slot.address, source: slot.source, nextAttempt: .now)
+        candidate.banned = true
+        candidates[slot.address] = candidate
+        if let peerId = slot.peerId { seeding.bannedPeerIds.insert(peerId) }
+        logger.info("banning \(slot.address) \(reason)")
+        recordPeer(slot, banned: true)
+        peers[key]?.hashFailuresUnsaved = 0
+        slot.channel.close(promise: nil)
+    }
+
+    /// Acts on what smart ban found once a piece that failed passed: a peer whose block differed lied
+    /// (banned, or never dialled again when it is gone); a peer whose blocks matched gets back the blame
+    /// it took for the failure.
+    private func judge(_ verdict: SmartBan.Verdict) {
+        for address in verdict.liars {
+            if let key = peers.first(where: { $0.value.address == address })?.key {
+                ban(key, because: "for sending a block that differs from the verified piece")
+            } else {
+                candidates[address]?.banned = true
+            }
+        }
+        for address in verdict.cleared {
+            candidates[address]?.blame = max(0, (candidates[address]?.blame ?? 0) - verdict.share)
+        }
+    }
+
+    /// Whether a peer that just shared in a bad piece with `senders - 1` others is banned: at once when it
+    /// sent the whole piece alone; else when its share of the bad pieces (`blame`, 1/k for each piece k
+    /// peers sent) reaches `threshold` and is more than half the pieces it helped pass. An honest peer
+    /// whose blocks keep landing in pieces a liar spoiled takes half the blame of each (two senders), so
+    /// it is not banned after `threshold` such pieces as the liar is.
+    static func deservesBan(senders: Int, blame: Double, piecesPassed: Int, threshold: Int) -> Bool {
+        senders <= 1 || (blame >= Double(threshold) && blame * 2 > Double(piecesPassed))
     }
 
     private func sendCancels(_ cancels: [PeerBlockRequest]) {

@@ -36,6 +36,8 @@ public actor TorrentSession {
     var candidates: PeerCandidateTable
     var nextPeerKey = 0
     var hashing: Set<PieceIndex> = []
+    /// Failed pieces that several peers sent, watched until they pass to tell who lied.
+    var smartBan = SmartBan()
     var stopRequested = false
     var failure: String?
     var totals = TransferTotals()

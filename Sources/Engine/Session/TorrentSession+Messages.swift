@@ -337,7 +337,11 @@ extension TorrentSession {
             }
         }
         for address in verdict.cleared {
-            candidates[address]?.blame = max(0, (candidates[address]?.blame ?? 0) - verdict.share)
+            // Read, then write: `candidates[address]?.blame = ... candidates[address] ...` would read the
+            // table while the optional chain holds it for writing (a runtime exclusivity trap).
+            guard var candidate = candidates[address] else { continue }
+            candidate.blame = max(0, candidate.blame - verdict.share)
+            candidates[address] = candidate
         }
     }
 

@@ -74,7 +74,7 @@ import Testing
         let before = ResumeJournalTests.recordedBytes(store.snapshot, layout: layout)
         await session.addPeers([seed.address], source: .manual)
         #expect(
-            try await poll(timeout: .seconds(20), interval: .milliseconds(10)) { await session.status().isComplete })
+            try await poll(timeout: .seconds(60), interval: .milliseconds(10)) { await session.status().isComplete })
         await session.saveProgressNow()
         let latest = store.snapshot
         #expect(ResumeJournalTests.recordedBytes(latest, layout: layout) == fixture.content.count)
@@ -84,7 +84,7 @@ import Testing
         while Timestamp.now <= recordedAt { await Task.yield() }
         storage.releaseSyncs(holdingLater: true)
         #expect(
-            try await poll(timeout: .seconds(20), interval: .milliseconds(10)) { store.snapshot.checkpointAt != nil })
+            try await poll(timeout: .seconds(60), interval: .milliseconds(10)) { store.snapshot.checkpointAt != nil })
 
         // The checkpoint holds its snapshot, taken before the sync, and bears that time: what was recorded
         // during the sync is newer, so a power loss now would have it distrusted.

@@ -39,7 +39,7 @@ import Testing
         await first.addPeers([stingy.address], source: .manual)
         async let firstOutcome = first.run()
         // While it still runs, the journal records every block it got, including those of unfinished pieces.
-        let journaled = try await poll(timeout: .seconds(20), interval: .milliseconds(10)) {
+        let journaled = try await poll(timeout: .seconds(60), interval: .milliseconds(10)) {
             Self.recordedBytes(store.snapshot, layout: layout) == 7 * 16_384
         }
         #expect(journaled)

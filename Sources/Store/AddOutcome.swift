@@ -1,3 +1,5 @@
+import Engine
+
 /// What ``BtqStore/add(_:)`` did.
 public enum AddOutcome: Sendable, Hashable {
     /// The torrent is now in the queue: a new row, or a soft-deleted torrent brought back (same id, its

@@ -2,24 +2,6 @@ import Engine
 import Foundation
 import GRDB
 
-/// One run of a btq process that works torrents (`btq run`, `btq get`), as the `runs` table keeps it.
-public struct RunRecord: Hashable, Sendable {
-    /// Its row id.
-    public var id: Int64
-    /// The process id it had.
-    public var pid: Int32
-    /// The kernel's boot id while it ran.
-    public var bootId: String?
-    /// When it started.
-    public var startedAt: Date
-    /// Its last sign of life (refreshed while it runs).
-    public var heartbeatAt: Date
-    /// When it stopped, if it did.
-    public var stoppedAt: Date?
-    /// True when it stopped cleanly (everything flushed and checkpointed).
-    public var clean: Bool
-}
-
 extension BtqStore {
     /// Records the start of a run and returns its id.
     public func beginRun(pid: Int32, bootId: String?, at now: Date = Date()) throws -> Int64 {

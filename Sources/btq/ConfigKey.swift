@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 
 /// A setting `btq config` knows: its name, what it means, its default and the values it accepts.
@@ -33,7 +34,7 @@ struct ConfigKey: Sendable {
     static let all: [ConfigKey] =
         [
             ConfigKey(
-                name: QueueRunner.maxActiveSetting, help: "torrents `btq run` downloads at once", defaultValue: "3",
+                name: QueueManager.maxActiveSetting, help: "torrents `btq run` downloads at once", defaultValue: "3",
                 minimum: 1),
             ConfigKey(name: "max_active_seeds", help: "torrents seeding at once", defaultValue: "3", minimum: 0),
             ConfigKey(

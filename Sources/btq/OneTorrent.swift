@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Store
 
 /// The database options and the one torrent a command is about, named by list id or hash prefix.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Store
 
 /// The torrents a command acts on: named ones, or `--all`. Shared by `pause` and `resume`.

@@ -139,18 +139,18 @@ struct Get: AsyncParsableCommand {
         var failed = false
         for (index, job) in jobs.enumerated() {
             let status = await job.session.status()
-            switch outcomes[index] ?? .stopped {
+            let outcome = outcomes[index] ?? .stopped
+            // Ctrl-C before the download completed: it waits paused, not queued for the daemon.
+            try SessionEnding.record(outcome, of: job.record, in: database, stoppedState: .paused)
+            switch outcome {
             case .completed:
-                try database.setState(torrentId: job.record.id, .completed)
                 print(
                     "completed #\(job.record.id) \(job.record.shownName): \(Formatting.size(status.bytesDone)) in \(job.record.saveDirectory)"
                 )
             case .stopped:
-                try database.setState(torrentId: job.record.id, .paused)
                 print("stopped #\(job.record.id) \(job.record.shownName) at \(Formatting.percent(status.progress))")
                 failed = true
             case .failed(let reason):
-                try database.setState(torrentId: job.record.id, .error, error: reason)
                 FileHandle.standardError.write(
                     Data("btq: #\(job.record.id) \(job.record.shownName): \(TerminalText.clean(reason))\n".utf8))
                 failed = true
@@ -177,7 +177,7 @@ struct Get: AsyncParsableCommand {
         }
         defer { withExtendedLifetime(trap) {} }
         let quiet = self.quiet
-        let results = await withTaskGroup(of: (Int64, Result<MagnetFetch.Fetched?, UserError>)?.self) { group in
+        let results = await withTaskGroup(of: (Int64, Result<MagnetFetch.Fetched?, QueueError>)?.self) { group in
             for fetch in fetches {
                 group.addTask { (fetch.record.id, await fetch.run()) }
             }
@@ -195,7 +195,7 @@ struct Get: AsyncParsableCommand {
                     return nil
                 }
             }
-            var results: [Int64: Result<MagnetFetch.Fetched?, UserError>] = [:]
+            var results: [Int64: Result<MagnetFetch.Fetched?, QueueError>] = [:]
             for await case let (id, result)? in group {
                 results[id] = result
                 if results.count == fetches.count { group.cancelAll() }

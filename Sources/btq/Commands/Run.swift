@@ -53,18 +53,19 @@ struct Run: AsyncParsableCommand {
             budget: configuration.memoryBudget)
         defer { listener?.close() }
         configuration.listenPort = Listening.announcedPort(listener)
-        let runner = QueueRunner(
-            store: database, configuration: configuration, maxActive: maxActive,
-            peers: peerOptions.peerAddresses, maxPeersOverall: maxPeers, registry: registry,
-            processRun: processRun,
-            logger: logger)
-        let trap = SignalTrap { _ in Task { await runner.stop() } }
+        let trackers = TrackerClient()
+        let workers = StoreWorkers(store: database, trackers: trackers, registry: registry, logger: logger)
+        let manager = QueueManager(
+            store: database, workers: workers, configuration: configuration, maxActive: maxActive,
+            peers: peerOptions.peerAddresses, maxPeersOverall: maxPeers, processRun: processRun, logger: logger)
+        let trap = SignalTrap { _ in Task { await manager.stop() } }
         defer { withExtendedLifetime(trap) {} }
         FileHandle.standardError.write(Data("btq: working the queue in \(path) (pid \(getpid()))\n".utf8))
-        await runner.run { line in
+        await manager.run { line in
             let stamp = Formatting.date(Date())
-            FileHandle.standardOutput.write(Data("\(stamp) \(line)\n".utf8))
+            FileHandle.standardOutput.write(Data("\(stamp) \(TerminalText.clean(line))\n".utf8))
         }
+        await trackers.shutdown()
         FileHandle.standardError.write(Data("btq: stopped; progress saved\n".utf8))
     }
 }

@@ -1,6 +1,4 @@
-import Engine
 import Foundation
-import Store
 
 /// Time spent seeding in this run, saved to the database now and then.
 struct SeedClock {
@@ -37,22 +35,22 @@ struct SeedClock {
     }
 }
 
-extension QueueRunner {
+extension QueueManager {
     /// Downloads that finished go on seeding (or stop when no seed slot is free); seeds that reached
     /// the ratio or seeding-time limit stop and become `completed`.
     func followSeeding(onChange: @Sendable (String) -> Void) async throws {
         for id in active.keys.sorted() {
             guard let entry = active[id], entry.endState == nil else { continue }
-            let status = await entry.job.session.status()
-            let name = entry.job.record.name
+            let status = await entry.work.status()
+            let name = entry.record.name
             if !entry.seeding {
                 guard status.isComplete, status.failure == nil else { continue }
                 // The download is done: it seeds on if a seed slot is free, else waits queued for one
                 // (or, when nothing may seed, it is simply completed).
-                await entry.job.session.saveProgressNow()
+                await entry.work.saveProgressNow()
                 guard settings.maxSeeds > 0 else {
                     active[id]?.endState = .completed
-                    Task { await entry.job.session.stop() }
+                    Task { await entry.work.stop() }
                     continue
                 }
                 try store.setState(torrentId: id, .seeding)
@@ -64,7 +62,7 @@ extension QueueRunner {
                 } else {
                     active[id]?.endState = .queued
                     onChange("completed #\(id) \(name); waiting for a seed slot")
-                    Task { await entry.job.session.stop() }
+                    Task { await entry.work.stop() }
                 }
                 continue
             }
@@ -90,7 +88,7 @@ extension QueueRunner {
                 active[id]?.endState = .completed
                 try store.recordEvent(torrentId: id, .seedLimit, detail: reached)
                 onChange("stopped seeding #\(id) \(name): \(reached)")
-                Task { await entry.job.session.stop() }
+                Task { await entry.work.stop() }
             }
         }
     }
@@ -99,12 +97,12 @@ extension QueueRunner {
     /// wait `queued` for a seed slot again (or are `completed` when nothing may seed).
     func trimSeeds(onChange: @Sendable (String) -> Void) {
         let seeds = active.filter { $0.value.seeding && $0.value.endState == nil }
-            .sorted { $0.value.job.record.queuePosition < $1.value.job.record.queuePosition }
+            .sorted { $0.value.record.queuePosition < $1.value.record.queuePosition }
         guard seeds.count > settings.maxSeeds else { return }
         for (id, entry) in seeds.dropFirst(settings.maxSeeds) {
             active[id]?.endState = settings.maxSeeds > 0 ? .queued : .completed
-            onChange("stopped seeding #\(id) \(entry.job.record.name): max_active_seeds is \(settings.maxSeeds)")
-            Task { await entry.job.session.stop() }
+            onChange("stopped seeding #\(id) \(entry.record.name): max_active_seeds is \(settings.maxSeeds)")
+            Task { await entry.work.stop() }
         }
     }
 

@@ -1,14 +1,17 @@
-import Engine
 import Foundation
 import Logging
-import Store
 
 /// Works the queue from the database: keeps up to N torrents downloading in queue order, starts the
-/// next when one ends or stalls, rechecks torrents put in the `checking` state, and follows what the
-/// CLI writes (new torrents, pause, remove, queue moves).
-actor QueueRunner {
+/// next when one ends or stalls, seeds finished ones within the seed slots and limits, fetches the
+/// metadata of magnet links, rechecks torrents put in the `checking` state, and follows what the CLI
+/// writes (new torrents, pause, remove, queue moves, settings).
+///
+/// It decides; ``QueueWorkers`` does the work (sessions, fetches, checks) and ``QueueStore`` keeps the
+/// queue, so it runs in its tests over an in-memory queue with stand-in workers.
+public actor QueueManager {
     struct Active {
-        let job: DownloadJob
+        let record: TorrentRecord
+        let work: any DownloadWork
         let task: Task<TorrentSession.Outcome, Never>
         let limits: TransferLimits
         /// Holds a seed slot (started complete, or finished its download and went on seeding).
@@ -24,7 +27,8 @@ actor QueueRunner {
         var seedCheckPending = false
     }
 
-    let store: BtqStore
+    let store: any QueueStore
+    let workers: any QueueWorkers
     private let configuration: SessionConfiguration
     let logger: Logger
     private let fixedMaxActive: Int?
@@ -37,30 +41,29 @@ actor QueueRunner {
     private var finished: [(Int64, TorrentSession.Outcome)] = []
 
     /// The setting that caps simultaneous downloads when `--max-active` is not given.
-    static let maxActiveSetting = "max_active_downloads"
+    public static let maxActiveSetting = "max_active_downloads"
     /// The setting: seconds without data after which a download stops holding an active slot.
-    static let stallTimeoutSetting = "stall_timeout"
+    public static let stallTimeoutSetting = "stall_timeout"
 
     let manualPeers: [PeerAddress]
     private let maxPeersOverall: Int
-    let trackers = TrackerClient()
-    private let registry: SessionRegistry
     private let limiters = RateLimiters()
     private(set) var settings = TransferSettings()
-    /// Magnet links fetching their metadata (see `QueueRunner+Magnets.swift`); each holds a download slot.
-    var fetching: [Int64: MagnetFetch] = [:]
+    /// Magnet links fetching their metadata (see `QueueManager+Magnets.swift`); each holds a download slot.
+    var fetching: [Int64: Fetching] = [:]
     /// Fetches that ended and are not settled yet.
-    var fetchesEnded: [(Int64, Result<MagnetFetch.Fetched?, UserError>)] = []
+    var fetchesEnded: [(Int64, Result<MagnetFetch.Fetched?, QueueError>)] = []
     /// Peers a finished fetch met, for the torrent's download.
     var fetchedPeers: [Int64: [(address: PeerAddress, source: PeerUpdate.Source)]] = [:]
 
-    init(
-        store: BtqStore, configuration: SessionConfiguration, maxActive: Int?, peers: [PeerAddress] = [],
-        maxPeersOverall: Int = 200, registry: SessionRegistry = SessionRegistry(), processRun: ProcessRun,
-        logger: Logger
+    /// A manager of the queue in `store`, starting work with `workers`; `maxActive` overrides the
+    /// setting, `peers` are tried by every torrent, `maxPeersOverall` is shared among the active ones.
+    public init(
+        store: any QueueStore, workers: any QueueWorkers, configuration: SessionConfiguration, maxActive: Int?,
+        peers: [PeerAddress] = [], maxPeersOverall: Int = 200, processRun: ProcessRun, logger: Logger
     ) {
         self.processRun = processRun
-        self.registry = registry
+        self.workers = workers
         self.maxPeersOverall = maxPeersOverall
         self.store = store
         self.manualPeers = peers
@@ -70,7 +73,7 @@ actor QueueRunner {
     }
 
     /// Runs until ``stop()``; returns after every session saved its progress.
-    func run(pollInterval: Duration = .milliseconds(500), onChange: @Sendable (String) -> Void) async {
+    public func run(pollInterval: Duration = .milliseconds(500), onChange: @Sendable (String) -> Void) async {
         while !stopping {
             processRun.heartbeat()
             do {
@@ -81,7 +84,7 @@ actor QueueRunner {
             try? await Task.sleep(for: pollInterval)
         }
         await stopFetches()
-        for entry in active.values { await entry.job.session.stop() }
+        for entry in active.values { await entry.work.stop() }
         for check in checks.values { check.cancel() }
         for (id, entry) in active {
             _ = await entry.task.value
@@ -94,11 +97,11 @@ actor QueueRunner {
         }
         for check in checks.values { await check.value }
         active = [:]
-        await trackers.shutdown()
         processRun.end(clean: true)
     }
 
-    func stop() { stopping = true }
+    /// Ends ``run(pollInterval:onChange:)``: every session stops and saves its progress.
+    public func stop() { stopping = true }
 
     /// Each torrent's share of the overall connection limit (at most its own limit).
     func sessionConfiguration() -> SessionConfiguration {
@@ -111,11 +114,7 @@ actor QueueRunner {
 
     private func maxActive() -> Int {
         if let fixedMaxActive { return fixedMaxActive }
-        return max(1, intSetting(Self.maxActiveSetting) ?? 3)
-    }
-
-    private func intSetting(_ name: String) -> Int? {
-        (try? store.setting(name)).flatMap { $0 }.flatMap(Int.init)
+        return max(1, store.intSetting(Self.maxActiveSetting) ?? 3)
     }
 
     /// One pass: settle finished sessions and checks, stop what the user paused, removed or wants
@@ -125,30 +124,11 @@ actor QueueRunner {
         limiters.apply(settings)
         for (id, outcome) in finished {
             guard var entry = active.removeValue(forKey: id) else { continue }
-            let name = entry.job.record.name
-            let current = try store.torrent(id: id)
             try store.addSeedingSeconds(torrentId: id, entry.seedClock.takeUnsaved())
-            switch outcome {
-            case .completed:
-                // Complete, and stopped by the runner (seed limit, no seed slot) or by the user (a pause, a
-                // removal, or `btq verify`: its check starts now and decides the state).
-                if let current, current.isRemoved || current.state == .paused || current.state == .checking {
-                    onChange("stopped #\(id) \(name)")
-                } else {
-                    let state = entry.endState ?? .completed
-                    try store.setState(torrentId: id, state)
-                    onChange(state == .completed ? "completed #\(id) \(name)" : "\(state.rawValue) #\(id) \(name)")
-                }
-            case .failed(let reason):
-                try store.setState(torrentId: id, .error, error: reason)
-                onChange("error #\(id) \(name): \(reason)")
-            case .stopped:
-                // Stopped because the user paused or removed it: its state is already what they asked.
-                if let current, !current.isRemoved, current.state == .downloading {
-                    try store.setState(torrentId: id, .queued)
-                }
-                onChange("stopped #\(id) \(name)")
-            }
+            onChange(
+                try SessionEnding.record(
+                    outcome, of: entry.record, in: store, completedState: entry.endState ?? .completed,
+                    stoppedState: .queued))
         }
         finished = []
         try settleFetches(onChange: onChange)
@@ -158,11 +138,11 @@ actor QueueRunner {
         // candidates in queue order (a pass costs the same with a hundred thousand torrents queued).
         let tracked = Set(active.keys).union(fetching.keys).union(checks.keys)
         let byId = Dictionary(
-            uniqueKeysWithValues: try store.torrents(ids: tracked).filter { !$0.isRemoved }.map { ($0.id, $0) })
+            uniqueKeysWithValues: try store.torrents(ids: Set(tracked)).filter { !$0.isRemoved }.map { ($0.id, $0) })
         for (id, entry) in active {
             let record = byId[id]
             if record == nil || record?.state == .paused || record?.state == .checking {
-                Task { await entry.job.session.stop() }
+                Task { await entry.work.stop() }
             }
             entry.limits.apply(try store.rateLimits(torrentId: id))
         }
@@ -199,7 +179,7 @@ actor QueueRunner {
                 {
                     try store.recordEvent(torrentId: record.id, .seedLimit, detail: reached)
                     try store.setState(torrentId: record.id, .completed)
-                    onChange("completed #\(record.id) \(record.shownName): \(reached)")
+                    onChange("completed #\(record.id) \(record.name): \(reached)")
                     continue
                 }
             } else {
@@ -207,25 +187,20 @@ actor QueueRunner {
             }
             do {
                 let limits = limiters.limits(own: try store.rateLimits(torrentId: record.id))
-                let job = try DownloadJob(
-                    record: record, store: store, configuration: sessionConfiguration(), stopWhenComplete: false,
-                    trackers: trackers, resumePolicy: processRun.policy, limits: limits, logger: logger)
+                let work = try workers.download(
+                    record, configuration: sessionConfiguration(), limits: limits, resumePolicy: processRun.policy)
                 try store.setState(torrentId: record.id, isSeed ? .seeding : .downloading)
                 let id = record.id
-                let peers = manualPeers
+                let peers = manualPeers.map { (address: $0, source: PeerUpdate.Source.manual) }
                 let metPeers = fetchedPeers.removeValue(forKey: id) ?? []
-                let registry = self.registry
                 let task = Task {
-                    await job.session.addPeers(peers, source: .manual)
-                    await job.session.addPeers(metPeers)
-                    registry.add(job.session)
-                    let outcome = await job.session.run()
-                    registry.remove(job.session)
-                    await job.storage.close()
+                    await work.addPeers(peers + metPeers)
+                    let outcome = await work.run()
                     self.sessionEnded(id, outcome)
                     return outcome
                 }
-                var entry = Active(job: job, task: task, limits: limits, seeding: isSeed, seedCheckPending: isSeed)
+                var entry = Active(
+                    record: record, work: work, task: task, limits: limits, seeding: isSeed, seedCheckPending: isSeed)
                 if isSeed {
                     entry.seedClock.start()
                     seedSlots -= 1
@@ -233,10 +208,10 @@ actor QueueRunner {
                     downloadSlots -= 1
                 }
                 active[id] = entry
-                onChange("\(isSeed ? "seeding" : "started") #\(id) \(record.shownName)")
+                onChange("\(isSeed ? "seeding" : "started") #\(id) \(record.name)")
             } catch {
                 try store.setState(torrentId: record.id, .error, error: "\(error)")
-                onChange("error #\(record.id) \(record.shownName): \(error)")
+                onChange("error #\(record.id) \(record.name): \(error)")
             }
         }
     }
@@ -244,29 +219,29 @@ actor QueueRunner {
     /// Marks downloads that got no data for the stall timeout, so the next queued torrent gets their slot,
     /// and unmarks them when data flows again.
     private func updateStalls(onChange: @Sendable (String) -> Void) async {
-        let timeout = Duration.seconds(intSetting(Self.stallTimeoutSetting) ?? 300)
+        let timeout = Duration.seconds(store.intSetting(Self.stallTimeoutSetting) ?? 300)
         for (id, entry) in active where !entry.seeding {
-            let status = await entry.job.session.status()
+            let status = await entry.work.status()
             let stalled = !status.isComplete && !status.isStarting && status.idleTime >= timeout
             guard let current = active[id], stalled != current.stalled else { continue }
             active[id]?.stalled = stalled
-            let name = entry.job.record.name
+            let name = entry.record.name
             let detail =
                 stalled
                 ? "no data for \(timeout.components.seconds) s: it keeps looking for peers but no longer holds a download slot"
                 : "data flows again after a stall"
-            try? store.recordEvent(HistoryEvent(torrentId: id, kind: stalled ? .stalled : .state, detail: detail))
+            try? store.recordEvent(torrentId: id, stalled ? .stalled : .state, detail: detail)
             onChange(stalled ? "stalled #\(id) \(name)" : "unstalled #\(id) \(name)")
         }
     }
 
     private func startCheck(_ record: TorrentRecord, onChange: @Sendable (String) -> Void) {
-        let job: CheckJob
+        let job: any CheckWork
         do {
-            job = try CheckJob(record: record, store: store)
+            job = try workers.check(record)
         } catch {
             try? store.setState(torrentId: record.id, .error, error: "\(error)")
-            onChange("error #\(record.id) \(record.shownName): \(error)")
+            onChange("error #\(record.id) \(record.name): \(error)")
             return
         }
         let id = record.id
@@ -279,7 +254,7 @@ actor QueueRunner {
             }
             self.checkEnded(id, result)
         }
-        onChange("checking #\(id) \(record.shownName)")
+        onChange("checking #\(id) \(record.name)")
     }
 
     private func settleChecks(onChange: @Sendable (String) -> Void) throws {
@@ -294,7 +269,7 @@ actor QueueRunner {
                 onChange(CheckJob.summary(record, outcome))
             case .failure(let error):
                 try store.setState(torrentId: id, .error, error: "recheck failed: \(error)")
-                onChange("error #\(id) \(record.shownName): recheck failed: \(error)")
+                onChange("error #\(id) \(record.name): recheck failed: \(error)")
             }
         }
         finishedChecks = []

@@ -1,20 +1,18 @@
-import Engine
 import Foundation
 import Logging
-import Store
 
 /// Fetches the metadata of a magnet link's torrent from peers and stores it, so the torrent can be
 /// downloaded like any other in the same run: state `metadata` meanwhile, then its files, pieces and
 /// trackers in the queue and a `metadata` event saying from whom and how long it took.
-actor MagnetFetch {
+public actor MagnetFetch: MetadataWork {
     /// The torrent with its metainfo, and the peers met while fetching (for its download).
-    struct Fetched: Sendable {
-        let record: TorrentRecord
-        let peers: [(address: PeerAddress, source: PeerUpdate.Source)]
+    public struct Fetched: Sendable {
+        public let record: TorrentRecord
+        public let peers: [(address: PeerAddress, source: PeerUpdate.Source)]
     }
 
-    let record: TorrentRecord
-    private let store: BtqStore
+    public nonisolated let record: TorrentRecord
+    private let store: any QueueStore & TorrentContentStore
     private let configuration: SessionConfiguration
     private let trackers: TrackerClient?
     private let manualPeers: [PeerAddress]
@@ -22,8 +20,9 @@ actor MagnetFetch {
     private var fetcher: MetadataFetcher?
     private var stopRequested = false
 
-    init(
-        record: TorrentRecord, store: BtqStore, configuration: SessionConfiguration, trackers: TrackerClient?,
+    public init(
+        record: TorrentRecord, store: any QueueStore & TorrentContentStore, configuration: SessionConfiguration,
+        trackers: TrackerClient?,
         peers: [PeerAddress], logger: Logger
     ) {
         self.record = record
@@ -35,29 +34,29 @@ actor MagnetFetch {
     }
 
     /// Ends ``run()`` soon with `nil`.
-    func stop() async {
+    public func stop() async {
         stopRequested = true
         await fetcher?.stop()
     }
 
     /// Progress, once fetching started.
-    func status() async -> MetadataFetcher.Status? {
+    public func status() async -> MetadataFetcher.Status? {
         await fetcher?.status()
     }
 
     /// Fetches and stores the metadata; `nil` when stopped first.
-    func run() async -> Result<Fetched?, UserError> {
+    public func run() async -> Result<Fetched?, QueueError> {
         let magnet: MagnetLink
         let trackerURLs: [String]
         do {
             guard let uri = try store.magnetURI(torrentId: record.id) else {
-                return .failure(UserError("#\(record.id) \(record.shownName) has neither metainfo nor a magnet link"))
+                return .failure(QueueError("#\(record.id) \(record.name) has neither metainfo nor a magnet link"))
             }
             magnet = try MagnetLink(parsing: uri)
-            trackerURLs = try store.trackers(torrentId: record.id).map(\.url)
+            trackerURLs = try store.trackerURLs(torrentId: record.id)
             try store.setState(torrentId: record.id, .fetchingMetadata)
         } catch {
-            return .failure(UserError("#\(record.id) \(record.shownName): \(error)"))
+            return .failure(QueueError("#\(record.id) \(record.name): \(error)"))
         }
         let fetcher = MetadataFetcher(
             infoHashes: magnet.infoHashes, trackers: trackerURLs, configuration: configuration, transport: trackers,
@@ -89,7 +88,7 @@ actor MagnetFetch {
         do {
             metainfo = try Metainfo(fetchedInfo: fetched.infoBytes, trackers: magnet.trackers)
         } catch {
-            return .failure(UserError("the metadata from peers is not a valid torrent: \(error)"))
+            return .failure(QueueError("the metadata from peers is not a valid torrent: \(error)"))
         }
         let from = fetched.sources.map(\.description).joined(separator: ", ")
         let updated: TorrentRecord
@@ -98,11 +97,11 @@ actor MagnetFetch {
                 torrentId: record.id, metainfo, detail: "from \(from) in \(Self.seconds(ContinuousClock.now - started))"
             )
             guard let record = try store.torrent(id: record.id) else {
-                return .failure(UserError("#\(record.id) was removed while its metadata arrived"))
+                return .failure(QueueError("#\(record.id) was removed while its metadata arrived"))
             }
             updated = record
         } catch {
-            return .failure(UserError("#\(record.id) \(record.shownName): cannot store its metadata: \(error)"))
+            return .failure(QueueError("#\(record.id) \(record.name): cannot store its metadata: \(error)"))
         }
         // BEP 27: addresses learned through peer exchange are not used for a private torrent.
         let peers = fetched.peers.filter { !metainfo.isPrivate || $0.source != .pex }
@@ -117,7 +116,7 @@ actor MagnetFetch {
 
 extension TorrentSession {
     /// Adds the peers a metadata fetch met, each with where it came from.
-    func addPeers(_ peers: [(address: PeerAddress, source: PeerUpdate.Source)]) {
+    public func addPeers(_ peers: [(address: PeerAddress, source: PeerUpdate.Source)]) {
         for (source, group) in Dictionary(grouping: peers, by: \.source) {
             addPeers(group.map(\.address), source: source)
         }

@@ -1,25 +1,27 @@
-import Engine
 import Foundation
-import Store
 
 /// Magnet links in the daemon: a queued magnet without metadata first fetches it from peers (holding
 /// a download slot, state `metadata`); once stored, the next pass starts its download like any other.
-extension QueueRunner {
+extension QueueManager {
+    /// A magnet link's metadata fetch in progress.
+    struct Fetching {
+        let record: TorrentRecord
+        let work: any MetadataWork
+    }
+
     /// Starts fetching the metadata of `record`.
     func startFetch(_ record: TorrentRecord, onChange: @Sendable (String) -> Void) {
-        let fetch = MagnetFetch(
-            record: record, store: store, configuration: sessionConfiguration(), trackers: trackers,
-            peers: manualPeers, logger: logger)
-        fetching[record.id] = fetch
+        let fetch = workers.fetchMetadata(record, configuration: sessionConfiguration(), peers: manualPeers)
+        fetching[record.id] = Fetching(record: record, work: fetch)
         let id = record.id
         Task {
             let result = await fetch.run()
             self.fetchEnded(id, result)
         }
-        onChange("fetching metadata #\(id) \(record.shownName)")
+        onChange("fetching metadata #\(id) \(record.name)")
     }
 
-    private func fetchEnded(_ id: Int64, _ result: Result<MagnetFetch.Fetched?, UserError>) {
+    private func fetchEnded(_ id: Int64, _ result: Result<MagnetFetch.Fetched?, QueueError>) {
         fetchesEnded.append((id, result))
     }
 
@@ -49,13 +51,13 @@ extension QueueRunner {
     /// Stops the fetches of torrents that were paused or removed.
     func stopFetchesNoLongerWanted(_ records: [Int64: TorrentRecord]) {
         for (id, fetch) in fetching where records[id] == nil || records[id]?.state == .paused {
-            Task { await fetch.stop() }
+            Task { await fetch.work.stop() }
         }
     }
 
     /// Stops every fetch and waits for it to end (the daemon stops); they go on at the next start.
     func stopFetches() async {
-        for fetch in fetching.values { await fetch.stop() }
+        for fetch in fetching.values { await fetch.work.stop() }
         while !fetching.isEmpty {
             try? settleFetches(onChange: { _ in })
             if !fetching.isEmpty { try? await Task.sleep(for: .milliseconds(20)) }

@@ -1,8 +1,7 @@
-import Engine
 import Foundation
-import GRDB
 
-/// One torrent of the queue as the database records it (a row of `btq list`, the facts of `btq info`).
+/// One torrent of the queue as the database records it (Store reads and writes it; the queue manager
+/// works from it) (a row of `btq list`, the facts of `btq info`).
 public struct TorrentRecord: Sendable, Codable, Hashable, Identifiable {
     /// The list id: stable for the torrent's whole life, never reused while its row exists.
     public var id: Int64
@@ -59,6 +58,65 @@ public struct TorrentRecord: Sendable, Codable, Hashable, Identifiable {
     /// Number of files, pad files not counted (0 while a magnet's metadata is unknown).
     public var fileCount: Int
 
+    /// A record with every field given (the store decodes rows into it; tests build them).
+    public init(
+        id: Int64,
+        infoHashV1: String?,
+        infoHashV2: String?,
+        name: String,
+        totalSize: Int64?,
+        pieceLength: Int?,
+        pieceCount: Int?,
+        piecesDone: Int,
+        bytesDone: Int64,
+        state: TorrentState,
+        queuePosition: Int,
+        saveDirectory: String,
+        isMagnet: Bool,
+        version: String?,
+        isPrivate: Bool,
+        comment: String?,
+        createdBy: String?,
+        creationDate: Int64?,
+        addedAt: Date,
+        startedAt: Date?,
+        completedAt: Date?,
+        removedAt: Date?,
+        downloaded: Int64,
+        uploaded: Int64,
+        wasted: Int64,
+        lastError: String?,
+        fileCount: Int
+    ) {
+        self.id = id
+        self.infoHashV1 = infoHashV1
+        self.infoHashV2 = infoHashV2
+        self.name = name
+        self.totalSize = totalSize
+        self.pieceLength = pieceLength
+        self.pieceCount = pieceCount
+        self.piecesDone = piecesDone
+        self.bytesDone = bytesDone
+        self.state = state
+        self.queuePosition = queuePosition
+        self.saveDirectory = saveDirectory
+        self.isMagnet = isMagnet
+        self.version = version
+        self.isPrivate = isPrivate
+        self.comment = comment
+        self.createdBy = createdBy
+        self.creationDate = creationDate
+        self.addedAt = addedAt
+        self.startedAt = startedAt
+        self.completedAt = completedAt
+        self.removedAt = removedAt
+        self.downloaded = downloaded
+        self.uploaded = uploaded
+        self.wasted = wasted
+        self.lastError = lastError
+        self.fileCount = fileCount
+    }
+
     /// The info-hash btq shows: v1 when there is one, else v2.
     public var infoHash: String { infoHashV1 ?? infoHashV2 ?? "" }
 
@@ -67,7 +125,9 @@ public struct TorrentRecord: Sendable, Codable, Hashable, Identifiable {
 
     /// Verified fraction of the data, 0...1 (0 while the size is unknown; 1 for an empty torrent).
     public var progress: Double {
-        QueueLine.progress(bytesDone: bytesDone, totalSize: totalSize)
+        guard let totalSize else { return 0 }
+        guard totalSize > 0 else { return 1 }
+        return min(1, Double(bytesDone) / Double(totalSize))
     }
 
     /// Uploaded divided by downloaded; when nothing was downloaded (seeding existing data), uploaded
@@ -76,55 +136,4 @@ public struct TorrentRecord: Sendable, Codable, Hashable, Identifiable {
         let base = downloaded > 0 ? downloaded : bytesDone
         return base > 0 ? Double(uploaded) / Double(base) : 0
     }
-}
-
-extension TorrentRecord {
-    /// The columns ``init(row:)`` reads, in order, for `SELECT <columns> FROM torrents`.
-    static let columns = """
-        id, info_hash_v1, info_hash_v2, name, total_size, piece_length, piece_count, pieces_done, bytes_done, \
-        state, queue_position, save_dir, has_metainfo = 0, version, private, comment, created_by, creation_date, \
-        added_at, started_at, completed_at, removed_at, downloaded, uploaded, wasted, last_error, file_count
-        """
-
-    /// Decodes a row selected with ``columns`` (by position, for speed over thousands of rows).
-    ///
-    /// - Throws: ``StoreError`` `.damagedDatabase` for a value btq never writes (a NULL name, a negative
-    ///   size, text in a number column, ...), naming the torrent.
-    init(row: Row) throws {
-        var stored = StoredRow(row: row, table: "torrents")
-        id = try stored.integer(0, "id", in: Int64.min...Int64.max)
-        stored.torrentId = id
-        infoHashV1 = try stored.optionalText(1, "info_hash_v1")
-        infoHashV2 = try stored.optionalText(2, "info_hash_v2")
-        name = try stored.text(3, "name")
-        totalSize = try stored.optionalInteger(4, "total_size")
-        pieceLength = try stored.optionalInt(5, "piece_length", in: 1...Int64.max)
-        pieceCount = try stored.optionalInt(6, "piece_count")
-        piecesDone = try stored.int(7, "pieces_done", in: 0...Int64(pieceCount ?? Int.max))
-        bytesDone = try stored.integer(8, "bytes_done", in: 0...(totalSize ?? .max))
-        let stateName = try stored.text(9, "state")
-        // A state written by a newer btq that this build does not know reads as paused: never auto-started.
-        state = TorrentState(rawValue: stateName) ?? .paused
-        queuePosition = try stored.optionalInt(10, "queue_position") ?? -1
-        saveDirectory = try stored.text(11, "save_dir")
-        isMagnet = try stored.bool(12, "has_metainfo")
-        version = try stored.optionalText(13, "version")
-        isPrivate = try stored.bool(14, "private")
-        comment = try stored.optionalText(15, "comment")
-        createdBy = try stored.optionalText(16, "created_by")
-        creationDate = try stored.optionalInteger(17, "creation_date", in: Int64.min...Int64.max)
-        addedAt = Date(millisecondsSince1970: try stored.integer(18, "added_at", in: Self.times))
-        startedAt = try stored.optionalInteger(19, "started_at", in: Self.times).map(Date.init(millisecondsSince1970:))
-        completedAt = try stored.optionalInteger(20, "completed_at", in: Self.times).map(
-            Date.init(millisecondsSince1970:))
-        removedAt = try stored.optionalInteger(21, "removed_at", in: Self.times).map(Date.init(millisecondsSince1970:))
-        downloaded = try stored.integer(22, "downloaded")
-        uploaded = try stored.integer(23, "uploaded")
-        wasted = try stored.integer(24, "wasted")
-        lastError = try stored.optionalText(25, "last_error")
-        fileCount = try stored.int(26, "file_count")
-    }
-
-    /// The times btq can have written: milliseconds from 1970 to the year 9999.
-    static let times: ClosedRange<Int64> = 0...253_402_300_799_999
 }

@@ -1,18 +1,17 @@
-import Engine
 import Foundation
-import Store
 
 /// This process's entry in the database's runs: tells the next start whether it stopped cleanly, and
 /// on which boot, so the next start knows how far to trust the recorded progress (DESIGN.md, invariant 3).
-struct ProcessRun: Sendable {
-    let store: BtqStore
-    let id: Int64
+public struct ProcessRun: Sendable {
+    let store: any QueueStore
+    /// Its row in the runs.
+    public let id: Int64
     /// What earlier runs that did not stop cleanly mean for the progress they recorded.
-    let policy: ResumePolicy
+    public let policy: ResumePolicy
 
-    init(store: BtqStore) throws {
+    public init(store: any QueueStore) throws {
         let bootId = Self.currentBootId()
-        let stops = try store.unfinishedRuns()
+        let stops = try store.unfinishedRuns(limit: 100)
             .filter { !($0.bootId == bootId && Self.isAlive($0.pid)) }  // alive: another btq working now
             .map {
                 ResumePolicy.UncleanStop(
@@ -20,19 +19,19 @@ struct ProcessRun: Sendable {
             }
         self.store = store
         self.policy = ResumePolicy(bootId: bootId, uncleanStops: stops)
-        self.id = try store.beginRun(pid: getpid(), bootId: bootId)
+        self.id = try store.beginRun(pid: getpid(), bootId: bootId, at: Date())
     }
 
-    func heartbeat() {
-        try? store.heartbeat(runId: id)
+    public func heartbeat() {
+        try? store.heartbeat(runId: id, at: Date())
     }
 
-    func end(clean: Bool) {
-        try? store.endRun(runId: id, clean: clean)
+    public func end(clean: Bool) {
+        try? store.endRun(runId: id, clean: clean, at: Date())
     }
 
     /// The kernel's id of the current boot, or `nil` where there is none to read.
-    static func currentBootId() -> String? {
+    public static func currentBootId() -> String? {
         guard let text = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) else {
             return nil
         }

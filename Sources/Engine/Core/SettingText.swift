@@ -1,10 +1,10 @@
 import Foundation
 
 /// The text forms of settings and options beyond plain integers: rates, ratios, durations, addresses.
-enum SettingText {
+public enum SettingText {
     /// Bytes per second from `2M`, `512K`, `1.5MiB`, `300000` (suffixes K, M, G are powers of 1024;
     /// a trailing `B`, `iB` or `/s` is allowed). `0` means no limit. `nil` when unreadable or negative.
-    static func rate(_ text: String) -> Int64? {
+    public static func rate(_ text: String) -> Int64? {
         var body = text.trimmingCharacters(in: .whitespaces).lowercased()
         if body.hasSuffix("/s") { body.removeLast(2) }
         if body.hasSuffix("ib") {
@@ -23,13 +23,8 @@ enum SettingText {
         return Int64((value * multiplier).rounded())
     }
 
-    /// A rate for people: `2 MiB/s`, or `unlimited` for 0.
-    static func rateDescription(_ bytesPerSecond: Int64) -> String {
-        bytesPerSecond == 0 ? "unlimited" : Formatting.size(bytesPerSecond) + "/s"
-    }
-
     /// Seconds from `3600`, `90s`, `30m`, `2h`, `7d`. `nil` when unreadable or negative.
-    static func duration(_ text: String) -> Int64? {
+    public static func duration(_ text: String) -> Int64? {
         var body = text.trimmingCharacters(in: .whitespaces).lowercased()
         var multiplier: Int64 = 1
         if let last = body.last, let unit = ["s": 1, "m": 60, "h": 3600, "d": 86400][String(last)] {
@@ -43,7 +38,7 @@ enum SettingText {
     }
 
     /// A ratio such as `2`, `1.5`, `0` (no limit). `nil` when unreadable or negative.
-    static func ratio(_ text: String) -> Double? {
+    public static func ratio(_ text: String) -> Double? {
         let body = text.trimmingCharacters(in: .whitespaces)
         guard !body.isEmpty, body.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let value = Double(body),
             value.isFinite, value >= 0, value <= 1e6
@@ -52,7 +47,7 @@ enum SettingText {
     }
 
     /// `text` when it is a numeric IPv4 or IPv6 address.
-    static func ipAddress(_ text: String) -> String? {
+    public static func ipAddress(_ text: String) -> String? {
         var v4 = in_addr()
         var v6 = in6_addr()
         if inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1 { return text }

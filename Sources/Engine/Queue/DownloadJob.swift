@@ -1,29 +1,28 @@
-import Engine
 import Foundation
 import Logging
-import Store
 
 /// Builds the engine's pieces for one queued torrent: its metainfo, storage and session.
-struct DownloadJob: Sendable {
-    let record: TorrentRecord
-    let metainfo: Metainfo
-    let storage: FileStorage
-    let session: TorrentSession
+public struct DownloadJob: Sendable {
+    public let record: TorrentRecord
+    public let metainfo: Metainfo
+    public let storage: FileStorage
+    public let session: TorrentSession
 
-    /// Prepares a job for `record`; throws a `UserError` for what cannot be downloaded yet.
-    init(
-        record: TorrentRecord, store: BtqStore, configuration: SessionConfiguration, stopWhenComplete: Bool,
+    /// Prepares a job for `record`; throws a `QueueError` for what cannot be downloaded yet.
+    public init(
+        record: TorrentRecord, store: any TorrentContentStore, configuration: SessionConfiguration,
+        stopWhenComplete: Bool,
         trackers: TrackerClient?, resumePolicy: ResumePolicy = .cleanHistory, limits: TransferLimits = TransferLimits(),
         logger: Logger
     ) throws {
         guard let bytes = try store.metainfoBytes(torrentId: record.id) else {
-            throw UserError(
-                "#\(record.id) \(record.shownName) is a magnet link whose metadata has not been fetched yet")
+            throw QueueError(
+                "#\(record.id) \(record.name) is a magnet link whose metadata has not been fetched yet")
         }
         let metainfo = try Metainfo(bytes: bytes)
         guard metainfo.pieceHashes != nil else {
-            throw UserError(
-                "#\(record.id) \(record.shownName) is a v2-only torrent; this btq downloads v1 and hybrid torrents")
+            throw QueueError(
+                "#\(record.id) \(record.name) is a v2-only torrent; this btq downloads v1 and hybrid torrents")
         }
         let priorities = try store.filePriorities(torrentId: record.id, count: metainfo.files.count).map {
             PiecePriority(UInt8(clamping: $0))

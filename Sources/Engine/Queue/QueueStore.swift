@@ -1,0 +1,83 @@
+import Foundation
+
+/// The queue manager's port to where the queue is kept: which torrents to work, their states and
+/// history, the settings, and the records of the processes that worked them.
+///
+/// `Store` implements it over SQLite (the CLI writes the same tables: the database is the queue); the
+/// queue manager's tests implement it in memory. Every method is atomic and may block briefly on disk I/O.
+public protocol QueueStore: Sendable {
+    /// One torrent, removed ones included; `nil` when there is no such row.
+    func torrent(id: Int64) throws -> TorrentRecord?
+    /// The torrents with these ids that exist, removed ones included.
+    func torrents(ids: Set<Int64>) throws -> [TorrentRecord]
+    /// Torrents not removed in `state`, in queue order, at most `limit`.
+    func torrents(in state: TorrentState, limit: Int) throws -> [TorrentRecord]
+    /// Torrents that may download (queued, downloading, fetching metadata; never completed), in queue
+    /// order, at most `limit`.
+    func downloadCandidates(limit: Int) throws -> [TorrentRecord]
+    /// Finished torrents that may seed (seeding, or queued with their data complete), in queue order,
+    /// at most `limit`.
+    func seedCandidates(limit: Int) throws -> [TorrentRecord]
+
+    /// Changes a torrent's state, recording the transition in its history; `error` becomes its last
+    /// error (`nil` clears it).
+    func setState(torrentId: Int64, _ state: TorrentState, error: String?) throws
+    /// Appends entries to the history.
+    func recordEvents(_ events: [HistoryEvent]) throws
+    /// The state a torrent had before `btq verify` put it in `checking` (from its history).
+    func stateBeforeChecking(torrentId: Int64) throws -> TorrentState?
+    /// Records that a full check found every wanted piece.
+    func markComplete(torrentId: Int64) throws
+    /// Records that a torrent's data is not complete (a check, or a seed found damaged).
+    func markIncomplete(torrentId: Int64) throws
+
+    /// Seconds a torrent has seeded over its life.
+    func seedingSeconds(torrentId: Int64) throws -> Int64
+    /// Adds seeding time.
+    func addSeedingSeconds(torrentId: Int64, _ seconds: Int64) throws
+    /// A torrent's own rate limits.
+    func rateLimits(torrentId: Int64) throws -> TorrentRateLimits
+    /// Every setting that is set, by name.
+    func settings() throws -> [String: String]
+
+    /// Records the start of a process that works torrents and returns its run id.
+    func beginRun(pid: Int32, bootId: String?, at now: Date) throws -> Int64
+    /// Refreshes a run's sign of life.
+    func heartbeat(runId: Int64, at now: Date) throws
+    /// Records the end of a run; `clean` when everything it worked was flushed and checkpointed.
+    func endRun(runId: Int64, clean: Bool, at now: Date) throws
+    /// Runs that never recorded their stop, newest first, at most `limit`.
+    func unfinishedRuns(limit: Int) throws -> [RunRecord]
+}
+
+extension QueueStore {
+    /// Changes a torrent's state and clears its last error.
+    public func setState(torrentId: Int64, _ state: TorrentState) throws {
+        try setState(torrentId: torrentId, state, error: nil)
+    }
+
+    /// Appends one history entry about `torrentId`.
+    public func recordEvent(torrentId: Int64, _ kind: EventKind, detail: String?) throws {
+        try recordEvents([HistoryEvent(torrentId: torrentId, kind: kind, detail: detail)])
+    }
+
+    /// One setting as an integer, when it is set and reads as one.
+    func intSetting(_ name: String) -> Int? {
+        (try? settings())?[name].flatMap { Int($0) }
+    }
+}
+
+/// What the workers that `StoreWorkers` makes read and write beyond progress: a torrent's metainfo or
+/// magnet link, its file priorities and trackers, and the metadata a magnet fetch found.
+public protocol TorrentContentStore: ResumeStore {
+    /// The stored `.torrent` bytes; `nil` for a magnet whose metadata has not arrived.
+    func metainfoBytes(torrentId: Int64) throws -> [UInt8]?
+    /// The magnet link a torrent was added from, if it was.
+    func magnetURI(torrentId: Int64) throws -> String?
+    /// Each file's priority (0 skip, 1...7), pad files included, `count` of them.
+    func filePriorities(torrentId: Int64, count: Int) throws -> [Int]
+    /// The announce URLs of its trackers, in tier order.
+    func trackerURLs(torrentId: Int64) throws -> [String]
+    /// Stores fetched metadata, with `detail` (from whom, how long) in its `metadata` event.
+    func attachMetainfo(torrentId: Int64, _ metainfo: Metainfo, detail: String?) throws
+}

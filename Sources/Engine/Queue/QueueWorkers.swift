@@ -1,0 +1,113 @@
+import Logging
+
+/// A torrent's download (and then seeding) as the queue manager drives it: a ``TorrentSession`` over
+/// its files, or a stand-in in the queue manager's tests.
+public protocol DownloadWork: Sendable {
+    /// Adds peers to try, each with where it came from.
+    func addPeers(_ peers: [(address: PeerAddress, source: PeerUpdate.Source)]) async
+    /// Works the torrent until it completes (when told to stop then), fails or is stopped.
+    func run() async -> TorrentSession.Outcome
+    /// A snapshot of its progress.
+    func status() async -> TorrentStatus
+    /// Ends ``run()`` soon, saving progress.
+    func stop() async
+    /// Saves what is unsaved now (a download that just completed).
+    func saveProgressNow() async
+}
+
+/// The fetch of a magnet link's metadata from peers (``MagnetFetch``, or a stand-in).
+public protocol MetadataWork: Sendable {
+    /// Fetches and stores the metadata; `nil` when stopped first.
+    func run() async -> Result<MagnetFetch.Fetched?, QueueError>
+    /// Ends ``run()`` soon with `nil`.
+    func stop() async
+}
+
+/// A full recheck of a torrent's data (``CheckJob``, or a stand-in).
+public protocol CheckWork: Sendable {
+    /// Checks every piece and closes the files.
+    func run() async throws -> TorrentChecker.Result
+}
+
+/// Makes the work the queue manager starts: the seam between its decisions (which torrent, when) and
+/// the engine's sessions, fetches and checks.
+public protocol QueueWorkers: Sendable {
+    /// The download (or seeding) of a torrent with metainfo.
+    func download(
+        _ record: TorrentRecord, configuration: SessionConfiguration, limits: TransferLimits,
+        resumePolicy: ResumePolicy
+    ) throws -> any DownloadWork
+    /// The metadata fetch of a magnet link's torrent, from `peers` too.
+    func fetchMetadata(
+        _ record: TorrentRecord, configuration: SessionConfiguration, peers: [PeerAddress]
+    )
+        -> any MetadataWork
+    /// A full recheck.
+    func check(_ record: TorrentRecord) throws -> any CheckWork
+}
+
+/// The real workers: sessions over the files, reading and recording through `store`, announcing
+/// through one tracker client, and registered for incoming peers while they run.
+public struct StoreWorkers: QueueWorkers {
+    let store: any QueueStore & TorrentContentStore
+    let trackers: TrackerClient
+    let registry: SessionRegistry
+    let logger: Logger
+
+    /// Workers over `store`.
+    public init(
+        store: any QueueStore & TorrentContentStore, trackers: TrackerClient, registry: SessionRegistry,
+        logger: Logger
+    ) {
+        self.store = store
+        self.trackers = trackers
+        self.registry = registry
+        self.logger = logger
+    }
+
+    public func download(
+        _ record: TorrentRecord, configuration: SessionConfiguration, limits: TransferLimits,
+        resumePolicy: ResumePolicy
+    ) throws -> any DownloadWork {
+        let job = try DownloadJob(
+            record: record, store: store, configuration: configuration, stopWhenComplete: false, trackers: trackers,
+            resumePolicy: resumePolicy, limits: limits, logger: logger)
+        return RegisteredDownload(job: job, registry: registry)
+    }
+
+    public func fetchMetadata(
+        _ record: TorrentRecord, configuration: SessionConfiguration, peers: [PeerAddress]
+    )
+        -> any MetadataWork
+    {
+        MagnetFetch(
+            record: record, store: store, configuration: configuration, trackers: trackers, peers: peers,
+            logger: logger)
+    }
+
+    public func check(_ record: TorrentRecord) throws -> any CheckWork {
+        try CheckJob(record: record, store: store)
+    }
+}
+
+/// A download job whose session accepts incoming peers while it runs and whose files close after.
+struct RegisteredDownload: DownloadWork {
+    let job: DownloadJob
+    let registry: SessionRegistry
+
+    func addPeers(_ peers: [(address: PeerAddress, source: PeerUpdate.Source)]) async {
+        await job.session.addPeers(peers)
+    }
+
+    func run() async -> TorrentSession.Outcome {
+        registry.add(job.session)
+        let outcome = await job.session.run()
+        registry.remove(job.session)
+        await job.storage.close()
+        return outcome
+    }
+
+    func status() async -> TorrentStatus { await job.session.status() }
+    func stop() async { await job.session.stop() }
+    func saveProgressNow() async { await job.session.saveProgressNow() }
+}

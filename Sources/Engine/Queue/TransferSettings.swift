@@ -1,0 +1,112 @@
+import Foundation
+
+/// The transfer settings as the daemon and `btq get` use them, read from the database (defaults
+/// for what is not set or unreadable).
+public struct TransferSettings: Equatable, Sendable {
+    public static let downloadRateKey = "download_rate_limit"
+    public static let uploadRateKey = "upload_rate_limit"
+    public static let seedRatioKey = "seed_ratio_limit"
+    public static let seedTimeKey = "seed_time_limit"
+    public static let listenPortKey = "listen_port"
+    public static let bindAddressKey = "bind_address"
+    public static let maxSeedsKey = "max_active_seeds"
+    public static let peerQueueLimitKey = "peer_send_queue_limit"
+    public static let peerMemoryLimitKey = "peer_memory_limit"
+    public static let peerDrainTimeoutKey = "peer_drain_timeout"
+
+    /// Global limits in bytes per second (0: none).
+    public var downloadRate: Int64 = 0
+    public var uploadRate: Int64 = 0
+    /// Seeding stops at this ratio (0: never).
+    public var seedRatio: Double = 0
+    /// Seeding stops after this many seconds of seeding (0: never).
+    public var seedTime: Int64 = 0
+    public var listenPort: UInt16 = 6881
+    public var bindAddress = "0.0.0.0"
+    /// Torrents seeding at once (0: a finished download stops at once).
+    public var maxSeeds = 3
+    /// The limits of the process's ``PeerMemoryBudget`` (read once, when the daemon or `btq get` starts).
+    public var peerQueueLimit = PeerMemoryBudget.defaultPeerQueueLimit
+    public var peerMemoryLimit = PeerMemoryBudget.defaultProcessLimit
+    public var peerDrainTimeout = PeerMemoryBudget.defaultDrainTimeout.components.seconds
+
+    /// The defaults.
+    public init() {}
+
+    /// The settings as `store` has them.
+    public init(store: any QueueStore) {
+        self.init(values: (try? store.settings()) ?? [:])
+    }
+
+    /// The settings from their text form, by name.
+    public init(values: [String: String]) {
+        downloadRate = values[Self.downloadRateKey].flatMap(SettingText.rate) ?? 0
+        uploadRate = values[Self.uploadRateKey].flatMap(SettingText.rate) ?? 0
+        seedRatio = values[Self.seedRatioKey].flatMap(SettingText.ratio) ?? 0
+        seedTime = values[Self.seedTimeKey].flatMap(SettingText.duration) ?? 0
+        listenPort = values[Self.listenPortKey].flatMap { UInt16($0) }.flatMap { $0 > 0 ? $0 : nil } ?? 6881
+        bindAddress = values[Self.bindAddressKey].flatMap(SettingText.ipAddress) ?? "0.0.0.0"
+        maxSeeds = values[Self.maxSeedsKey].flatMap { Int($0) }.map { max(0, $0) } ?? 3
+        let budget = PeerMemoryBudget()
+        peerQueueLimit = values[Self.peerQueueLimitKey].flatMap(SettingText.rate).map(Int.init) ?? budget.peerQueueLimit
+        peerMemoryLimit = values[Self.peerMemoryLimitKey].flatMap(SettingText.rate).map(Int.init) ?? budget.processLimit
+        peerDrainTimeout =
+            values[Self.peerDrainTimeoutKey].flatMap(SettingText.duration).map { max(1, $0) }
+            ?? budget.drainTimeout.components.seconds
+    }
+
+    /// A fresh budget for the process's peers with these limits.
+    public func memoryBudget() -> PeerMemoryBudget {
+        PeerMemoryBudget(
+            peerQueueLimit: peerQueueLimit, processLimit: peerMemoryLimit, drainTimeout: .seconds(peerDrainTimeout))
+    }
+}
+
+/// The process-wide rate limiters, shared by every session, and each torrent's own.
+public final class RateLimiters: Sendable {
+    public let globalDownload = RateLimiter()
+    public let globalUpload = RateLimiter()
+
+    /// Limiters without limits until ``apply(_:)``.
+    public init() {}
+
+    /// Limits for a torrent: the global limiters and its own (at `own`).
+    public func limits(own: TorrentRateLimits) -> TransferLimits {
+        TransferLimits(
+            globalDownload: globalDownload, globalUpload: globalUpload,
+            download: RateLimiter(bytesPerSecond: Int(own.download ?? 0)),
+            upload: RateLimiter(bytesPerSecond: Int(own.upload ?? 0)))
+    }
+
+    /// Follows the global settings.
+    public func apply(_ settings: TransferSettings) {
+        globalDownload.setRate(Int(settings.downloadRate))
+        globalUpload.setRate(Int(settings.uploadRate))
+    }
+}
+
+extension TransferLimits {
+    /// Follows a torrent's own limits.
+    public func apply(_ own: TorrentRateLimits) {
+        download.setRate(Int(own.download ?? 0))
+        upload.setRate(Int(own.upload ?? 0))
+    }
+}
+
+extension TransferSettings {
+    /// Which seed limit is reached, said for the history, or `nil`: `uploaded` over `base` (the bytes
+    /// downloaded, or the verified bytes for a torrent seeded from data already in place) against
+    /// ``seedRatio``, and `seededSeconds` against ``seedTime``.
+    public func seedLimitReached(uploaded: Int64, base: Int64, seededSeconds: Int64) -> String? {
+        if seedRatio > 0, base > 0 {
+            let ratio = Double(uploaded) / Double(base)
+            if ratio >= seedRatio {
+                return String(format: "ratio %.2f reached the limit %g", ratio, seedRatio)
+            }
+        }
+        if seedTime > 0, seededSeconds >= seedTime {
+            return "seeded \(seededSeconds) s, the limit is \(seedTime) s"
+        }
+        return nil
+    }
+}

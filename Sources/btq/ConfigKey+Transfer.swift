@@ -1,0 +1,41 @@
+import Engine
+import Foundation
+import Store
+
+extension ConfigKey {
+    /// The settings of uploading, rate limits, seeding limits and the listening socket.
+    static let transferKeys: [ConfigKey] = [
+        ConfigKey(
+            name: TransferSettings.downloadRateKey,
+            help: "bytes/s all torrents download at most (K, M suffixes; 0: none)",
+            defaultValue: "0", minimum: 0, kind: .rate),
+        ConfigKey(
+            name: TransferSettings.uploadRateKey, help: "bytes/s all torrents upload at most (K, M suffixes; 0: none)",
+            defaultValue: "0", minimum: 0, kind: .rate),
+        ConfigKey(
+            name: TransferSettings.seedRatioKey, help: "stop seeding at this upload/download ratio (0: never)",
+            defaultValue: "0", minimum: 0, kind: .ratio),
+        ConfigKey(
+            name: TransferSettings.seedTimeKey, help: "stop seeding after this long seeding, e.g. 12h (0: never)",
+            defaultValue: "0", minimum: 0, kind: .duration),
+        ConfigKey(
+            name: TransferSettings.listenPortKey, help: "TCP port for incoming peers (`--port` overrides it)",
+            defaultValue: "6881", minimum: 1, kind: .port),
+        ConfigKey(
+            name: TransferSettings.bindAddressKey, help: "address to listen on (`--bind-address` overrides it)",
+            defaultValue: "0.0.0.0", minimum: 0, kind: .address),
+        ConfigKey(
+            name: TransferSettings.peerQueueLimitKey,
+            help: "bytes queued to send to one peer before it is not read from (K, M suffixes)",
+            defaultValue: String(PeerMemoryBudget.defaultPeerQueueLimit), minimum: 64 << 10, kind: .size),
+        ConfigKey(
+            name: TransferSettings.peerMemoryLimitKey,
+            help: "bytes held for all peers at once (send queues, partial frames) before the biggest are paused",
+            defaultValue: String(PeerMemoryBudget.defaultProcessLimit), minimum: 1 << 20, kind: .size),
+        ConfigKey(
+            name: TransferSettings.peerDrainTimeoutKey,
+            help: "seconds a peer over its send queue limit has to drain before it is dropped",
+            defaultValue: String(PeerMemoryBudget.defaultDrainTimeout.components.seconds), minimum: 1,
+            kind: .duration),
+    ]
+}

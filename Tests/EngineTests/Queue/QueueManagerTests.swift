@@ -1,0 +1,196 @@
+import Foundation
+import Logging
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import Engine
+
+/// The queue manager's decisions, in process: an in-memory queue and downloads whose progress the test
+/// decides (the end-to-end suites run the same manager with real sessions against real clients).
+@Suite(.timeLimit(.minutes(5)))
+struct QueueManagerTests {
+    /// A manager working `queue` with stand-in workers, run until the test's body returns.
+    private func working(
+        _ queue: MemoryQueue, maxActive: Int? = nil,
+        _ body: (StandInWorkers, Lines) async throws -> Void
+    ) async throws {
+        let workers = StandInWorkers(queue: queue)
+        let lines = Lines()
+        let manager = QueueManager(
+            store: queue, workers: workers, configuration: SessionConfiguration(listenPort: 1), maxActive: maxActive,
+            processRun: try ProcessRun(store: queue), logger: Logger(label: "test"))
+        let running = Task { await manager.run(pollInterval: .milliseconds(5)) { lines.append($0) } }
+        do {
+            try await body(workers, lines)
+        } catch {
+            await manager.stop()
+            await running.value
+            throw error
+        }
+        await manager.stop()
+        await running.value
+    }
+
+    @Test func twoOfFiveDownloadAtOnceInQueueOrder() async throws {
+        let queue = MemoryQueue()
+        let ids = (1...5).map { queue.add("t\($0)") }
+        queue.set(TransferSettings.maxSeedsKey, "0")
+        try await working(queue, maxActive: 2) { (workers, _) async throws in
+            #expect(try await poll(timeout: .seconds(10)) { workers.started.count == 2 })
+            #expect(workers.started == [ids[0], ids[1]])
+            #expect(queue.state(ids[0]) == .downloading && queue.state(ids[2]) == .queued)
+            for id in ids {
+                #expect(try await poll(timeout: .seconds(10)) { workers.download(id) != nil })
+                await workers.download(id)?.complete()
+                #expect(try await poll(timeout: .seconds(10)) { queue.state(id) == .completed })
+            }
+            #expect(workers.started == ids)
+        }
+        #expect(activeIds(queue).isEmpty)
+        #expect(queue.contents.withLock { $0.runs.allSatisfy { $0.stoppedAt != nil && $0.clean } })
+    }
+
+    @Test func neverMoreThanTheLimitAtOnce() async throws {
+        let queue = MemoryQueue()
+        let ids = (1...6).map { queue.add("t\($0)") }
+        queue.set(TransferSettings.maxSeedsKey, "0")
+        try await working(queue, maxActive: 2) { (workers, _) async throws in
+            // Complete them in reverse of their start, each as soon as it runs.
+            var done = 0
+            while done < ids.count {
+                #expect(try await poll(timeout: .seconds(10)) { workers.started.count > done })
+                let id = workers.started[done]
+                await workers.download(id)?.complete()
+                #expect(try await poll(timeout: .seconds(10)) { queue.state(id) == .completed })
+                done += 1
+            }
+            #expect(workers.mostRunning == 2)
+        }
+    }
+
+    @Test func aStalledDownloadGivesUpItsSlotAndTakesItBack() async throws {
+        let queue = MemoryQueue()
+        let first = queue.add("stalls")
+        let second = queue.add("next")
+        queue.set(QueueManager.stallTimeoutSetting, "60")
+        try await working(queue, maxActive: 1) { (workers, lines) async throws in
+            #expect(try await poll(timeout: .seconds(10)) { workers.download(first) != nil })
+            #expect(workers.started == [first])
+            await workers.download(first)?.idle(for: .seconds(61))
+            #expect(try await poll(timeout: .seconds(10)) { workers.download(second) != nil })
+            #expect(queue.events(first, .stalled).count == 1)
+            #expect(lines.contains("stalled #\(first) stalls"))
+            // It keeps its session (still looking for peers) while the next one downloads.
+            #expect(await workers.download(first)?.ended == false)
+            await workers.download(first)?.idle(for: .zero)
+            #expect(try await poll(timeout: .seconds(10)) { lines.contains("unstalled #\(first) stalls") })
+        }
+    }
+
+    @Test func seedsStopAtTheRatioLimitAndDoNotStartPastIt() async throws {
+        let queue = MemoryQueue()
+        queue.set(TransferSettings.seedRatioKey, "1")
+        let seed = queue.add("seed", complete: true, downloaded: 1 << 20)
+        let reached = queue.add("reached", complete: true, downloaded: 1 << 20, uploaded: 2 << 20)
+        let download = queue.add("download")
+        try await working(queue, maxActive: 1) { (workers, _) async throws in
+            #expect(try await poll(timeout: .seconds(10)) { queue.state(reached) == .completed })
+            #expect(queue.events(reached, .seedLimit).count == 1)
+            #expect(try await poll(timeout: .seconds(10)) { workers.download(seed) != nil })
+            #expect(queue.state(seed) == .seeding)
+            #expect(try await poll(timeout: .seconds(10)) { workers.download(download) != nil })
+            // Seeds hold seed slots, not download slots: the download started beside it.
+            await workers.download(seed)?.upload(1 << 20)
+            #expect(try await poll(timeout: .seconds(10)) { queue.state(seed) == .completed })
+            #expect(queue.events(seed, .seedLimit).count == 1)
+            #expect(await workers.download(seed)?.ended == true)
+            // The finished download seeds on, within the same limit.
+            await workers.download(download)?.complete()
+            #expect(try await poll(timeout: .seconds(10)) { queue.state(download) == .seeding })
+            #expect(!workers.started.contains(reached))
+        }
+        #expect(activeIds(queue).isEmpty)
+    }
+
+    @Test func aPauseDuringAMetadataFetchStopsIt() async throws {
+        let queue = MemoryQueue()
+        let magnet = queue.add("magnet", magnet: true)
+        let other = queue.add("other")
+        try await working(queue, maxActive: 1) { (workers, lines) async throws in
+            #expect(try await poll(timeout: .seconds(10)) { queue.state(magnet) == .fetchingMetadata })
+            // The fetch holds the one download slot.
+            #expect(workers.started.isEmpty)
+            queue.pause(magnet)
+            #expect(try await poll(timeout: .seconds(10)) { await workers.fetch(magnet)?.stopped == true })
+            #expect(try await poll(timeout: .seconds(10)) { lines.contains("stopped #\(magnet) magnet") })
+            #expect(queue.state(magnet) == .paused)
+            #expect(try await poll(timeout: .seconds(10)) { workers.download(other) != nil })
+        }
+    }
+
+    @Test func aFetchedMagnetDownloadsInItsSlot() async throws {
+        let queue = MemoryQueue()
+        let magnet = queue.add("magnet", magnet: true)
+        try await working(queue, maxActive: 1) { (workers, lines) async throws in
+            #expect(try await poll(timeout: .seconds(10)) { workers.fetch(magnet) != nil })
+            await workers.fetch(magnet)?.deliver()
+            #expect(try await poll(timeout: .seconds(10)) { workers.download(magnet) != nil })
+            #expect(lines.contains("metadata #\(magnet) magnet: 1 files"))
+            #expect(queue.state(magnet) == .downloading)
+        }
+    }
+
+    @Test func aFailedTorrentRecordsItsErrorAndFreesItsSlot() async throws {
+        let queue = MemoryQueue()
+        let failing = queue.add("failing")
+        let next = queue.add("next")
+        try await working(queue, maxActive: 1) { (workers, lines) async throws in
+            #expect(try await poll(timeout: .seconds(10)) { workers.download(failing) != nil })
+            await workers.download(failing)?.fail("disk full")
+            #expect(try await poll(timeout: .seconds(10)) { queue.state(failing) == .error })
+            #expect(queue.record(failing)?.lastError == "disk full")
+            #expect(lines.contains("error #\(failing) failing: disk full"))
+            #expect(try await poll(timeout: .seconds(10)) { workers.download(next) != nil })
+            // Never retried by itself: an error waits for the user.
+            #expect(workers.started == [failing, next])
+        }
+    }
+
+    @Test func torrentsAddedWhileRunningStart() async throws {
+        let queue = MemoryQueue()
+        queue.set(TransferSettings.maxSeedsKey, "0")
+        try await working(queue, maxActive: 2) { (workers, _) async throws in
+            let late = queue.add("late")
+            #expect(try await poll(timeout: .seconds(10)) { workers.download(late) != nil })
+            let later = queue.add("later")
+            let latest = queue.add("latest")
+            #expect(try await poll(timeout: .seconds(10)) { workers.download(later) != nil })
+            // The limit holds for late additions too: the third waits for a slot.
+            #expect(workers.download(latest) == nil && queue.state(latest) == .queued)
+            await workers.download(late)?.complete()
+            #expect(try await poll(timeout: .seconds(10)) { workers.download(latest) != nil })
+        }
+    }
+
+    @Test func stoppingRequeuesWhatWasActive() async throws {
+        let queue = MemoryQueue()
+        let id = queue.add("t")
+        try await working(queue, maxActive: 1) { (workers, _) async throws in
+            #expect(try await poll(timeout: .seconds(10)) { queue.state(id) == .downloading })
+        }
+        #expect(queue.state(id) == .queued)
+    }
+
+    /// Torrents still downloading or seeding in `queue`.
+    private func activeIds(_ queue: MemoryQueue) -> [Int64] {
+        queue.contents.withLock { $0.torrents.values.filter { [.downloading, .seeding].contains($0.state) }.map(\.id) }
+    }
+}
+
+/// The lines the manager reports.
+final class Lines: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    func contains(_ line: String) -> Bool { lines.withLock { $0.contains(line) } }
+}

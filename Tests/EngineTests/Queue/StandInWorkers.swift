@@ -1,0 +1,172 @@
+import Foundation
+import Synchronization
+
+@testable import Engine
+
+/// Work whose progress the test decides: each download reports the status the test gives it and ends
+/// when stopped, failed or (stopped after) complete; each metadata fetch ends when the test delivers
+/// the metadata or the manager stops it. Records how many downloads ran at once, at every start.
+final class StandInWorkers: QueueWorkers {
+    struct Log {
+        var downloads: [Int64: StandInDownload] = [:]
+        var fetches: [Int64: StandInFetch] = [:]
+        var started: [Int64] = []
+        var running = 0
+        var mostRunning = 0
+    }
+
+    let queue: MemoryQueue
+    let log = Mutex(Log())
+
+    init(queue: MemoryQueue) { self.queue = queue }
+
+    func download(
+        _ record: TorrentRecord, configuration: SessionConfiguration, limits: TransferLimits,
+        resumePolicy: ResumePolicy
+    ) throws -> any DownloadWork {
+        let work = StandInDownload(id: record.id, complete: record.completedAt != nil, workers: self)
+        log.withLock { log in
+            log.downloads[record.id] = work
+            log.started.append(record.id)
+        }
+        return work
+    }
+
+    func fetchMetadata(
+        _ record: TorrentRecord, configuration: SessionConfiguration, peers: [PeerAddress]
+    )
+        -> any MetadataWork
+    {
+        let fetch = StandInFetch(id: record.id, queue: queue)
+        log.withLock { $0.fetches[record.id] = fetch }
+        return fetch
+    }
+
+    func check(_ record: TorrentRecord) throws -> any CheckWork {
+        throw QueueError("no checks here")
+    }
+
+    func download(_ id: Int64) -> StandInDownload? { log.withLock { $0.downloads[id] } }
+    func fetch(_ id: Int64) -> StandInFetch? { log.withLock { $0.fetches[id] } }
+    var started: [Int64] { log.withLock { $0.started } }
+    var running: Int { log.withLock { $0.running } }
+    var mostRunning: Int { log.withLock { $0.mostRunning } }
+
+    /// A download started or ended: counts those running (seeds included).
+    func count(_ change: Int) {
+        log.withLock { log in
+            log.running += change
+            log.mostRunning = max(log.mostRunning, log.running)
+        }
+    }
+}
+
+/// A download that reports what the test says and ends as a session would.
+actor StandInDownload: DownloadWork {
+    let id: Int64
+    private let workers: StandInWorkers
+    private var current: TorrentStatus
+    private var ending: CheckedContinuation<TorrentSession.Outcome, Never>?
+    private var outcome: TorrentSession.Outcome?
+    private(set) var stops = 0
+    private(set) var ended = false
+
+    init(id: Int64, complete: Bool, workers: StandInWorkers) {
+        self.id = id
+        self.workers = workers
+        current = TorrentStatus(
+            piecesDone: complete ? 64 : 0, piecesWanted: 64, bytesDone: complete ? 1 << 20 : 0, bytesWanted: 1 << 20,
+            downloaded: 0, uploaded: 0, wasted: 0, downloadRate: 0, peers: 0, knownPeers: 0, isComplete: complete,
+            failure: nil)
+    }
+
+    func addPeers(_ peers: [(address: PeerAddress, source: PeerUpdate.Source)]) async {}
+
+    func run() async -> TorrentSession.Outcome {
+        workers.count(1)
+        let result: TorrentSession.Outcome
+        if let outcome {
+            result = outcome
+        } else {
+            result = await withCheckedContinuation { ending = $0 }
+        }
+        ended = true
+        workers.count(-1)
+        return result
+    }
+
+    func status() async -> TorrentStatus { current }
+
+    func stop() async {
+        stops += 1
+        end(current.isComplete ? .completed : .stopped)
+    }
+
+    func saveProgressNow() async {}
+
+    /// Every piece arrived: it goes on (seeding) until stopped, as the daemon's sessions do.
+    func complete(downloaded: Int64 = 1 << 20) {
+        current.isComplete = true
+        current.bytesDone = current.bytesWanted
+        current.piecesDone = current.piecesWanted
+        current.downloaded = downloaded
+    }
+
+    /// No data for `idle`.
+    func idle(for idle: Duration) { current.idleTime = idle }
+
+    /// Sent `bytes` to peers.
+    func upload(_ bytes: Int64) { current.uploaded += bytes }
+
+    /// A fault ends it.
+    func fail(_ reason: String) {
+        current.failure = reason
+        end(.failed(reason))
+    }
+
+    private func end(_ result: TorrentSession.Outcome) {
+        guard outcome == nil else { return }
+        outcome = result
+        ending?.resume(returning: result)
+        ending = nil
+    }
+}
+
+/// A metadata fetch that ends when the test delivers the metadata or the manager stops it.
+actor StandInFetch: MetadataWork {
+    let id: Int64
+    private let queue: MemoryQueue
+    private var ending: CheckedContinuation<Result<MagnetFetch.Fetched?, QueueError>, Never>?
+    private var outcome: Result<MagnetFetch.Fetched?, QueueError>?
+    private(set) var stopped = false
+
+    init(id: Int64, queue: MemoryQueue) {
+        self.id = id
+        self.queue = queue
+    }
+
+    func run() async -> Result<MagnetFetch.Fetched?, QueueError> {
+        try? queue.setState(torrentId: id, .fetchingMetadata, error: nil)
+        if let outcome { return outcome }
+        return await withCheckedContinuation { ending = $0 }
+    }
+
+    func stop() async {
+        stopped = true
+        end(.success(nil))
+    }
+
+    /// The metadata arrived and is stored.
+    func deliver() {
+        queue.attachMetadata(id)
+        guard let record = queue.record(id) else { return }
+        end(.success(MagnetFetch.Fetched(record: record, peers: [])))
+    }
+
+    private func end(_ result: Result<MagnetFetch.Fetched?, QueueError>) {
+        guard outcome == nil else { return }
+        outcome = result
+        ending?.resume(returning: result)
+        ending = nil
+    }
+}

@@ -14,9 +14,8 @@ extension QueueManager {
         let fetch = workers.fetchMetadata(record, configuration: sessionConfiguration(), peers: manualPeers)
         fetching[record.id] = Fetching(record: record, work: fetch)
         let id = record.id
-        Task {
-            let result = await fetch.run()
-            self.fetchEnded(id, result)
+        starting.append {
+            await self.fetchEnded(id, await fetch.run())
         }
         onChange("fetching metadata #\(id) \(record.name)")
     }

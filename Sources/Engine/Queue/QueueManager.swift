@@ -12,7 +12,6 @@ public actor QueueManager {
     struct Active {
         let record: TorrentRecord
         let work: any DownloadWork
-        let task: Task<TorrentSession.Outcome, Never>
         let limits: TransferLimits
         /// Holds a seed slot (started complete, or finished its download and went on seeding).
         var seeding: Bool
@@ -35,8 +34,10 @@ public actor QueueManager {
     var active: [Int64: Active] = [:]
     private var stopping = false
     private let processRun: ProcessRun
+    /// Work started by the last pass, for ``run(pollInterval:onChange:)`` to add to its task group.
+    var starting: [@Sendable () async -> Void] = []
     /// Full rechecks running (`btq verify` handed to the daemon), and those that ended.
-    private var checks: [Int64: Task<Void, Never>] = [:]
+    private var checks: Set<Int64> = []
     private var finishedChecks: [(Int64, Result<TorrentChecker.Result, any Error>)] = []
     private var finished: [(Int64, TorrentSession.Outcome)] = []
 
@@ -73,21 +74,30 @@ public actor QueueManager {
     }
 
     /// Runs until ``stop()``; returns after every session saved its progress.
+    ///
+    /// Every session, fetch and check it starts is a child of its task group: none outlives it.
     public func run(pollInterval: Duration = .milliseconds(500), onChange: @Sendable (String) -> Void) async {
-        while !stopping {
-            processRun.heartbeat()
-            do {
-                try await reconcile(onChange: onChange)
-            } catch {
-                logger.error("queue: \(error)")
+        await withDiscardingTaskGroup { group in
+            while !stopping {
+                processRun.heartbeat()
+                do {
+                    try await reconcile(onChange: onChange)
+                } catch {
+                    logger.error("queue: \(error)")
+                }
+                for work in starting { group.addTask(operation: work) }
+                starting = []
+                try? await Task.sleep(for: pollInterval)
             }
-            try? await Task.sleep(for: pollInterval)
+            // Sessions and fetches stop and save their progress; checks are cancelled once they have.
+            for entry in active.values { await entry.work.stop() }
+            await stopFetches()
+            while !Set(finished.map(\.0)).isSuperset(of: active.keys) {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            group.cancelAll()
         }
-        await stopFetches()
-        for entry in active.values { await entry.work.stop() }
-        for check in checks.values { check.cancel() }
         for (id, entry) in active {
-            _ = await entry.task.value
             var clock = entry.seedClock
             try? store.addSeedingSeconds(torrentId: id, clock.takeUnsaved())
             // Interrupted by the daemon's own stop: it goes on (downloading or seeding) at the next start.
@@ -95,7 +105,6 @@ public actor QueueManager {
                 try? store.setState(torrentId: id, .queued)
             }
         }
-        for check in checks.values { await check.value }
         active = [:]
         processRun.end(clean: true)
     }
@@ -136,7 +145,7 @@ public actor QueueManager {
 
         // Only what this pass needs is read: the torrents it works, those asking for a check, and the first
         // candidates in queue order (a pass costs the same with a hundred thousand torrents queued).
-        let tracked = Set(active.keys).union(fetching.keys).union(checks.keys)
+        let tracked = Set(active.keys).union(fetching.keys).union(checks)
         let byId = Dictionary(
             uniqueKeysWithValues: try store.torrents(ids: Set(tracked)).filter { !$0.isRemoved }.map { ($0.id, $0) })
         for (id, entry) in active {
@@ -151,7 +160,7 @@ public actor QueueManager {
         trimSeeds(onChange: onChange)
         await updateStalls(onChange: onChange)
         for record in try store.torrents(in: .checking, limit: 64)
-        where active[record.id] == nil && checks[record.id] == nil {
+        where active[record.id] == nil && !checks.contains(record.id) {
             startCheck(record, onChange: onChange)
         }
         var downloadSlots = maxActive() - active.values.filter { !$0.seeding && !$0.stalled }.count - fetching.count
@@ -193,14 +202,12 @@ public actor QueueManager {
                 let id = record.id
                 let peers = manualPeers.map { (address: $0, source: PeerUpdate.Source.manual) }
                 let metPeers = fetchedPeers.removeValue(forKey: id) ?? []
-                let task = Task {
+                starting.append {
                     await work.addPeers(peers + metPeers)
-                    let outcome = await work.run()
-                    self.sessionEnded(id, outcome)
-                    return outcome
+                    await self.sessionEnded(id, await work.run())
                 }
                 var entry = Active(
-                    record: record, work: work, task: task, limits: limits, seeding: isSeed, seedCheckPending: isSeed)
+                    record: record, work: work, limits: limits, seeding: isSeed, seedCheckPending: isSeed)
                 if isSeed {
                     entry.seedClock.start()
                     seedSlots -= 1
@@ -245,21 +252,22 @@ public actor QueueManager {
             return
         }
         let id = record.id
-        checks[id] = Task {
+        checks.insert(id)
+        starting.append {
             let result: Result<TorrentChecker.Result, any Error>
             do {
                 result = .success(try await job.run())
             } catch {
                 result = .failure(error)
             }
-            self.checkEnded(id, result)
+            await self.checkEnded(id, result)
         }
         onChange("checking #\(id) \(record.name)")
     }
 
     private func settleChecks(onChange: @Sendable (String) -> Void) throws {
         for (id, result) in finishedChecks {
-            checks[id] = nil
+            checks.remove(id)
             guard let record = try store.torrent(id: id), !record.isRemoved, record.state == .checking else { continue }
             switch result {
             case .success(let outcome):

@@ -182,6 +182,37 @@ struct QueueManagerTests {
         #expect(queue.state(id) == .queued)
     }
 
+    @Test func aRecheckDecidesWhetherATorrentSeedsOrDownloads() async throws {
+        let queue = MemoryQueue()
+        let whole = queue.add("whole", state: .checking)
+        let damaged = queue.add("damaged", state: .checking, complete: true)
+        try await working(queue, maxActive: 2) { (workers, lines) async throws in
+            #expect(
+                try await poll(timeout: .seconds(10)) { workers.check(whole) != nil && workers.check(damaged) != nil })
+            // Nothing starts a torrent that is being checked.
+            #expect(workers.started.isEmpty)
+            workers.check(whole)?.finish(complete: true)
+            workers.check(damaged)?.finish(complete: false)
+            #expect(try await poll(timeout: .seconds(10)) { queue.state(whole) == .seeding })
+            #expect(queue.record(whole)?.completedAt != nil)
+            #expect(try await poll(timeout: .seconds(10)) { queue.state(damaged) == .downloading })
+            #expect(queue.record(damaged)?.completedAt == nil)
+            #expect(lines.contains("checked #\(whole) whole: 64 of 64 pieces valid (1049 MB/s)"))
+        }
+    }
+
+    @Test func stoppingCancelsARecheckAndReturns() async throws {
+        let queue = MemoryQueue()
+        let id = queue.add("t", state: .checking)
+        var check: StandInCheck?
+        try await working(queue) { (workers, _) async throws in
+            #expect(try await poll(timeout: .seconds(10)) { workers.check(id) != nil })
+            check = workers.check(id)
+        }
+        #expect(check?.cancelled.withLock { $0 } == true)
+        #expect(queue.state(id) == .checking)
+    }
+
     /// Torrents still downloading or seeding in `queue`.
     private func activeIds(_ queue: MemoryQueue) -> [Int64] {
         queue.contents.withLock { $0.torrents.values.filter { [.downloading, .seeding].contains($0.state) }.map(\.id) }

@@ -10,6 +10,7 @@ final class StandInWorkers: QueueWorkers {
     struct Log {
         var downloads: [Int64: StandInDownload] = [:]
         var fetches: [Int64: StandInFetch] = [:]
+        var checks: [Int64: StandInCheck] = [:]
         var started: [Int64] = []
         var running = 0
         var mostRunning = 0
@@ -43,8 +44,12 @@ final class StandInWorkers: QueueWorkers {
     }
 
     func check(_ record: TorrentRecord) throws -> any CheckWork {
-        throw QueueError("no checks here")
+        let check = StandInCheck()
+        log.withLock { $0.checks[record.id] = check }
+        return check
     }
+
+    func check(_ id: Int64) -> StandInCheck? { log.withLock { $0.checks[id] } }
 
     func download(_ id: Int64) -> StandInDownload? { log.withLock { $0.downloads[id] } }
     func fetch(_ id: Int64) -> StandInFetch? { log.withLock { $0.fetches[id] } }
@@ -168,5 +173,30 @@ actor StandInFetch: MetadataWork {
         outcome = result
         ending?.resume(returning: result)
         ending = nil
+    }
+}
+
+/// A recheck that finds what the test says, when the test says, or ends when cancelled.
+final class StandInCheck: CheckWork {
+    private let verdict = Mutex<Bool?>(nil)
+    let cancelled = Mutex(false)
+
+    /// The check ends, finding the data complete or not.
+    func finish(complete: Bool) { verdict.withLock { $0 = complete } }
+
+    func run() async throws -> TorrentChecker.Result {
+        while true {
+            if let complete = verdict.withLock({ $0 }) {
+                return TorrentChecker.Result(
+                    validPieces: complete ? 64 : 10, pieceCount: 64, lostPieces: 0, foundPieces: 0,
+                    bytesChecked: 1 << 20, duration: .milliseconds(1), isComplete: complete)
+            }
+            do {
+                try await Task.sleep(for: .milliseconds(5))
+            } catch {
+                cancelled.withLock { $0 = true }
+                throw error
+            }
+        }
     }
 }

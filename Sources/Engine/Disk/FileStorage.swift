@@ -51,7 +51,7 @@ public final class FileStorage: PieceStorage {
     ///   - executor: where the blocking calls run.
     public convenience init(
         saveFolder: String, files: [TorrentFile], layout: PieceLayout, maxOpenFiles: Int = 64,
-        executor: any BlockingExecutor = BlockingIOPool.shared
+        executor: any BlockingExecutor = BlockingWork.shared
     ) {
         self.init(
             saveFolder: saveFolder, files: files, layout: layout, maxOpenFiles: maxOpenFiles, executor: executor,
@@ -61,7 +61,7 @@ public final class FileStorage: PieceStorage {
     /// Creates a storage with injected faults (tests).
     init(
         saveFolder: String, files: [TorrentFile], layout: PieceLayout, maxOpenFiles: Int = 64,
-        executor: any BlockingExecutor = BlockingIOPool.shared, faults: FileStorageFaults?
+        executor: any BlockingExecutor = BlockingWork.shared, faults: FileStorageFaults?
     ) {
         self.faults = faults
         let folder = Self.absolute(saveFolder)
@@ -82,7 +82,7 @@ public final class FileStorage: PieceStorage {
     /// Creates a storage for a parsed torrent under `saveFolder`.
     public convenience init(
         saveFolder: String, metainfo: Metainfo, maxOpenFiles: Int = 64,
-        executor: any BlockingExecutor = BlockingIOPool.shared
+        executor: any BlockingExecutor = BlockingWork.shared
     ) {
         self.init(
             saveFolder: saveFolder, files: metainfo.files, layout: PieceLayout(metainfo), maxOpenFiles: maxOpenFiles,

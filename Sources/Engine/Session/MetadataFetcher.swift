@@ -194,10 +194,9 @@ public actor MetadataFetcher {
     }
 
     private func addressesToDial() -> [PeerAddress] {
-        let connecting = candidates.connectingCount
-        let room = min(
-            configuration.maxPeers - connections.count - connecting, configuration.maxConnecting - connecting)
-        return candidates.takeDue(now: .now, room: room)
+        candidates.takeDue(
+            now: .now, connected: connections.count, maxPeers: configuration.maxPeers,
+            maxConnecting: configuration.maxConnecting)
     }
 
     private func dial(_ address: PeerAddress) async {

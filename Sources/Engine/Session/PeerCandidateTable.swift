@@ -126,6 +126,18 @@ struct PeerCandidateTable {
         }
     }
 
+    /// The dialling policy of a torrent's session and of a magnet's metadata fetch alike: the addresses to
+    /// dial now, as many as the limits leave room for (`maxPeers` counts the `connected` peers and those
+    /// being connected; at most `maxConnecting` attempts at once), taken as ``takeDue(now:room:where:)``
+    /// does, with the back-off of ``closed(_:failed:now:)`` between attempts.
+    mutating func takeDue(
+        now: ContinuousClock.Instant, connected: Int, maxPeers: Int, maxConnecting: Int,
+        where eligible: (PeerCandidate) -> Bool = { _ in true }
+    ) -> [PeerAddress] {
+        let room = min(maxPeers - connected - connectingCount, maxConnecting - connectingCount)
+        return takeDue(now: now, room: room, where: eligible)
+    }
+
     /// Picks at most `room` addresses due at `now` that are neither banned, connected nor being
     /// connected and that `eligible` accepts, and marks them as being connected.
     mutating func takeDue(

@@ -12,10 +12,11 @@ struct PeerDropped: Error, CustomStringConvertible {
 extension TorrentSession {
     /// Candidates due for a connection attempt, marked as connecting.
     func addressesToDial() -> [PeerAddress] {
-        let connecting = candidates.connectingCount
-        let room = min(configuration.maxPeers - peers.count - connecting, configuration.maxConnecting - connecting)
         let complete = picker.isComplete
-        return candidates.takeDue(now: .now, room: room) { !(complete && $0.isSeed) }
+        return candidates.takeDue(
+            now: .now, connected: peers.count, maxPeers: configuration.maxPeers,
+            maxConnecting: configuration.maxConnecting
+        ) { !(complete && $0.isSeed) }
     }
 
     /// Connects to `address` and runs the connection until it ends.

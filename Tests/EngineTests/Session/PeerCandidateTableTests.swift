@@ -98,6 +98,26 @@ import Testing
         #expect(table.takeDue(now: now, room: 0).isEmpty)
     }
 
+    /// One dialling policy for sessions and metadata fetches: room under both the peer limit (connected
+    /// and connecting together) and the limit of attempts at once.
+    @Test func dialingLeavesRoomForConnectedPeersAndCapsAttempts() {
+        var table = PeerCandidateTable(limits: Self.limits())
+        let all = Self.addresses(20)
+        table.add(all, source: .tracker, notBefore: now)
+        // 10 peers allowed, 7 connected: 3 may be dialled, though 5 attempts at once would be allowed.
+        let first = table.takeDue(now: now, connected: 7, maxPeers: 10, maxConnecting: 5)
+        #expect(first.count == 3 && table.connectingCount == 3)
+        // Those 3 are still being connected: no room left.
+        #expect(table.takeDue(now: now, connected: 7, maxPeers: 10, maxConnecting: 5).isEmpty)
+        // Many peers allowed: the attempts at once are the limit (3 under way, 2 more).
+        #expect(table.takeDue(now: now, connected: 0, maxPeers: 100, maxConnecting: 5).count == 2)
+        #expect(table.connectingCount == 5)
+        // A failed attempt frees its place, and its address waits out its back-off.
+        table.closed(first[0], failed: true, now: now)
+        let next = table.takeDue(now: now, connected: 0, maxPeers: 100, maxConnecting: 5)
+        #expect(next.count == 1 && next[0] != first[0])
+    }
+
     @Test func aFullTableTakesNewAddressesInPlaceOfFailingOnes() {
         var table = PeerCandidateTable(limits: Self.limits(capacity: 10, pex: 10))
         let first = Self.addresses(10)

@@ -6,7 +6,7 @@ import Synchronization
 /// ``PieceStorage`` over the torrent's files in a download folder, with `pread`/`pwrite`.
 ///
 /// No memory mapping: file pages stay in the kernel's page cache, not in the process's resident set.
-/// Every system call runs on a ``BlockingExecutor`` (by default the shared ``BlockingIOPool``), never
+/// Every system call runs on a ``BlockingExecutor`` (by default NIO's blocking pool, ``NIOBlockingExecutor``), never
 /// on the caller's thread. Open files are kept in a bounded LRU cache (64 by default). Paths are
 /// checked twice: each component when the storage is created, and when a file is opened or created it is
 /// resolved beneath the download folder (``DownloadFolder``), so neither a symlinked folder nor a link
@@ -51,7 +51,7 @@ public final class FileStorage: PieceStorage {
     ///   - executor: where the blocking calls run.
     public convenience init(
         saveFolder: String, files: [TorrentFile], layout: PieceLayout, maxOpenFiles: Int = 64,
-        executor: any BlockingExecutor = BlockingWork.shared
+        executor: any BlockingExecutor = NIOBlockingExecutor()
     ) {
         self.init(
             saveFolder: saveFolder, files: files, layout: layout, maxOpenFiles: maxOpenFiles, executor: executor,
@@ -61,7 +61,7 @@ public final class FileStorage: PieceStorage {
     /// Creates a storage with injected faults (tests).
     init(
         saveFolder: String, files: [TorrentFile], layout: PieceLayout, maxOpenFiles: Int = 64,
-        executor: any BlockingExecutor = BlockingWork.shared, faults: FileStorageFaults?
+        executor: any BlockingExecutor = NIOBlockingExecutor(), faults: FileStorageFaults?
     ) {
         self.faults = faults
         let folder = Self.absolute(saveFolder)
@@ -82,7 +82,7 @@ public final class FileStorage: PieceStorage {
     /// Creates a storage for a parsed torrent under `saveFolder`.
     public convenience init(
         saveFolder: String, metainfo: Metainfo, maxOpenFiles: Int = 64,
-        executor: any BlockingExecutor = BlockingWork.shared
+        executor: any BlockingExecutor = NIOBlockingExecutor()
     ) {
         self.init(
             saveFolder: saveFolder, files: metainfo.files, layout: PieceLayout(metainfo), maxOpenFiles: maxOpenFiles,

@@ -1,11 +1,14 @@
 import Foundation
 import NIOPosix
 
-/// SwiftNIO's blocking pool as the executor of file I/O and hashing.
+/// SwiftNIO's blocking pool as the executor of file I/O and hashing: its own threads (one per core),
+/// never an event loop or a thread of the cooperative pool, so a blocking `pwrite` or a long SHA-1 never
+/// starves Swift concurrency. Jobs run in the order submitted, and a job's captures (a piece's buffer)
+/// are let go of as soon as it ran.
 ///
 /// Work is submitted with `submit`, not `runIfActive`: a job runs even when the task that awaits it is
 /// cancelled meanwhile (a block write or the last journal sync of a stopping session must not be
-/// dropped half-way), as ``BlockingIOPool`` does.
+/// dropped half-way).
 public struct NIOBlockingExecutor: BlockingExecutor {
     let pool: NIOThreadPool
 
@@ -24,13 +27,4 @@ public struct NIOBlockingExecutor: BlockingExecutor {
             }
         }
     }
-}
-
-/// Which pool runs the process's blocking work.
-public enum BlockingWork {
-    /// The process's executor: btq's own ``BlockingIOPool`` unless the environment variable
-    /// `BTQ_BLOCKING_POOL` is `nio` (for the A/B measurement of the two in `Benchmarks/`; DESIGN.md).
-    public static let shared: any BlockingExecutor =
-        ProcessInfo.processInfo.environment["BTQ_BLOCKING_POOL"] == "nio"
-        ? NIOBlockingExecutor() : BlockingIOPool.shared
 }

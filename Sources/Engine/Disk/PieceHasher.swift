@@ -7,7 +7,7 @@ public enum PieceHasher {
 
     /// The SHA-1 of `bytes`. Large buffers are hashed on `executor`, keeping the cooperative pool free.
     public static func sha1(
-        _ bytes: [UInt8], executor: any BlockingExecutor = BlockingWork.shared
+        _ bytes: [UInt8], executor: any BlockingExecutor = NIOBlockingExecutor()
     ) async throws -> PieceDigest {
         guard bytes.count >= offloadThreshold else { return PieceDigest.sha1(of: bytes) }
         return try await executor.run { PieceDigest.sha1(of: bytes) }
@@ -15,7 +15,7 @@ public enum PieceHasher {
 
     /// The SHA-1 of a piece in `buffer`, computed on `executor`'s threads.
     public static func sha1(
-        _ buffer: PieceBuffer, executor: any BlockingExecutor = BlockingWork.shared
+        _ buffer: PieceBuffer, executor: any BlockingExecutor = NIOBlockingExecutor()
     ) async throws
         -> PieceDigest
     {

@@ -305,7 +305,7 @@ public actor MetadataFetcher {
                 ExtensionHandshake.utMetadata: LocalExtensionID.metadata,
                 ExtensionHandshake.utPex: LocalExtensionID.pex,
             ],
-            clientName: TorrentSession.clientName, listenPort: configuration.advertisedPort, requestQueueLength: 500,
+            clientName: ExtensionProtocol.clientName, listenPort: configuration.advertisedPort, requestQueueLength: 500,
             yourIP: connection.address.compact.map { Array($0.dropLast(2)) })
         connection.send([.extended(id: 0, payload: ByteBuffer(bytes: handshake.encoded()))])
     }

@@ -22,7 +22,7 @@ struct PeerCandidateTable {
         /// The limits a session configuration sets.
         init(_ configuration: SessionConfiguration) {
             self.init(
-                capacity: configuration.maxPeerCandidates, pexCapacity: TorrentSession.maxPexCandidates,
+                capacity: configuration.maxPeerCandidates, pexCapacity: ExtensionProtocol.maxPexCandidates,
                 maxFailures: configuration.maxConnectAttempts, retryDelay: configuration.reconnectDelay)
         }
 

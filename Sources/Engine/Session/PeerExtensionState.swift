@@ -2,7 +2,7 @@
 struct PeerExtensionState {
     /// The peer's latest extension handshake, once one arrived.
     var handshake: ExtensionHandshake?
-    /// Metadata pieces served to this peer so far (bounded: see ``TorrentSession/maxMetadataRequests``).
+    /// Metadata pieces served to this peer so far (bounded: see ``ExtensionProtocol/maxMetadataRequests``).
     var metadataRequests = 0
     /// When we last sent the peer a PEX message; `nil` before the first.
     var pexSentAt: ContinuousClock.Instant?

@@ -94,6 +94,8 @@ public actor TorrentSession {
     let limits: TransferLimits
     /// Recently read pieces, for serving requests.
     let readCache: PieceReadCache
+    /// The extension protocol's decisions (BEP 10, 9, 11) for this torrent.
+    let extensionProtocol: ExtensionProtocol
     /// Choking, incoming peers and upload accounting (see `TorrentSession+Uploads.swift`).
     var seeding: SeedingState
     /// Wakes ``run()``'s loop between ticks (see ``wakeLoop()``); set while it runs.
@@ -131,6 +133,7 @@ public actor TorrentSession {
         self.journaledVerified = Bitfield(count: storage.layout.pieceCount)
         self.limits = limits
         self.readCache = PieceReadCache(storage: storage)
+        self.extensionProtocol = ExtensionProtocol(metainfo: metainfo)
         self.seeding = SeedingState(configuration: configuration)
         self.candidates = PeerCandidateTable(limits: .init(configuration))
         self.metainfo = metainfo

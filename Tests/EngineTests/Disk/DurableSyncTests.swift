@@ -45,7 +45,7 @@ import Testing
     static let bytes = (0..<32_768).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
 
     static func storage(
-        in folder: String, log: SyncLog, pool: BlockingIOPool,
+        in folder: String, log: SyncLog, pool: any BlockingExecutor,
         gate: (DispatchSemaphore, DispatchSemaphore) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
     )
         -> FileStorage
@@ -65,64 +65,64 @@ import Testing
 
     @Test func aWriteUnderWayWhenASyncStartsIsLeftForTheNextSync() async throws {
         try await withTemporaryFolder { folder in
-            let pool = BlockingIOPool(threads: 2, name: "btq-sync-test")
-            defer { pool.shutdown() }
-            let log = SyncLog()
-            let holding = DispatchSemaphore(value: 0)
-            let release = DispatchSemaphore(value: 0)
-            let storage = Self.storage(in: folder, log: log, pool: pool, gate: (holding, release))
-            try await storage.prepare()
-            log.holdNextWrite()
-            async let write: Void = storage.write(piece: 1, begin: 0, bytes: Self.bytes)
-            // The write has its file and has not written yet when a checkpoint's sync starts.
-            await BlockingIOPoolTests.wait(holding)
-            try await storage.flush()
-            // It cannot vouch for that write, so it does not take the file from the next sync.
-            #expect(log.synced == [])
-            release.signal()
-            try await write
-            try await storage.flush()
-            #expect(log.synced == [0])
-            #expect(try await storage.read(piece: 1, begin: 0, length: 32_768) == Self.bytes)
-            await storage.close()
+            try await withBlockingPool(threads: 2) { (pool: NIOBlockingExecutor) async throws in
+                let log = SyncLog()
+                let holding = DispatchSemaphore(value: 0)
+                let release = DispatchSemaphore(value: 0)
+                let storage = Self.storage(in: folder, log: log, pool: pool, gate: (holding, release))
+                try await storage.prepare()
+                log.holdNextWrite()
+                async let write: Void = storage.write(piece: 1, begin: 0, bytes: Self.bytes)
+                // The write has its file and has not written yet when a checkpoint's sync starts.
+                await NIOBlockingExecutorTests.wait(holding)
+                try await storage.flush()
+                // It cannot vouch for that write, so it does not take the file from the next sync.
+                #expect(log.synced == [])
+                release.signal()
+                try await write
+                try await storage.flush()
+                #expect(log.synced == [0])
+                #expect(try await storage.read(piece: 1, begin: 0, length: 32_768) == Self.bytes)
+                await storage.close()
+            }
         }
     }
 
     @Test func aFailedSyncFailsEveryLaterFlush() async throws {
         try await withTemporaryFolder { folder in
-            let pool = BlockingIOPool(threads: 2, name: "btq-sync-test")
-            defer { pool.shutdown() }
-            let log = SyncLog()
-            let storage = Self.storage(in: folder, log: log, pool: pool)
-            try await storage.prepare()
-            try await storage.write(piece: 0, begin: 0, bytes: Self.bytes)
-            log.failNext()
-            let failure = await #expect(throws: StorageError.self) { try await storage.flush() }
-            #expect(failure?.operation == .sync)
-            #expect(failure?.errno == EIO)
-            #expect(failure?.path.hasSuffix("/a.bin") == true)
-            // The device would now report success: the data is still not known to be on disk.
-            await #expect(throws: StorageError.self) { try await storage.flush() }
-            try await storage.write(piece: 1, begin: 0, bytes: Self.bytes)
-            await #expect(throws: StorageError.self) { try await storage.flush() }
-            #expect(log.synced == [0])
-            await storage.close()
+            try await withBlockingPool(threads: 2) { (pool: NIOBlockingExecutor) async throws in
+                let log = SyncLog()
+                let storage = Self.storage(in: folder, log: log, pool: pool)
+                try await storage.prepare()
+                try await storage.write(piece: 0, begin: 0, bytes: Self.bytes)
+                log.failNext()
+                let failure = await #expect(throws: StorageError.self) { try await storage.flush() }
+                #expect(failure?.operation == .sync)
+                #expect(failure?.errno == EIO)
+                #expect(failure?.path.hasSuffix("/a.bin") == true)
+                // The device would now report success: the data is still not known to be on disk.
+                await #expect(throws: StorageError.self) { try await storage.flush() }
+                try await storage.write(piece: 1, begin: 0, bytes: Self.bytes)
+                await #expect(throws: StorageError.self) { try await storage.flush() }
+                #expect(log.synced == [0])
+                await storage.close()
+            }
         }
     }
 
     @Test func filesAnEarlierRunLeftUnsyncedAreSyncedByTheFirstFlush() async throws {
         try await withTemporaryFolder { folder in
-            let pool = BlockingIOPool(threads: 2, name: "btq-sync-test")
-            defer { pool.shutdown() }
-            let log = SyncLog()
-            let storage = Self.storage(in: folder, log: log, pool: pool)
-            try await storage.prepare()
-            try await storage.flush()
-            #expect(log.synced == [])
-            await storage.requireSync(of: [PieceIndex(1)])
-            try await storage.flush()
-            #expect(log.synced == [0])
-            await storage.close()
+            try await withBlockingPool(threads: 2) { (pool: NIOBlockingExecutor) async throws in
+                let log = SyncLog()
+                let storage = Self.storage(in: folder, log: log, pool: pool)
+                try await storage.prepare()
+                try await storage.flush()
+                #expect(log.synced == [])
+                await storage.requireSync(of: [PieceIndex(1)])
+                try await storage.flush()
+                #expect(log.synced == [0])
+                await storage.close()
+            }
         }
     }
 }

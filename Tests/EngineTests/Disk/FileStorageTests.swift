@@ -261,33 +261,34 @@ struct FileStorageTests {
     /// is dropped to `nobody` (per thread on Linux); as an ordinary user the modes apply anyway.
     @Test func writingIntoAReadOnlyFolderIsAPermissionError() async throws {
         try await withTemporaryFolder { folder in
-            let pool = BlockingIOPool(threads: 1, name: "btq-test-nobody")
-            defer { pool.shutdown() }
-            await pool.run { dropFileSystemUser() }
-            let files = makeFiles([("ro/a", 100), ("ro/new/b", 100)])
-            let layout = PieceLayout(pieceLength: 16_384, totalLength: 200)
-            // Created as ourselves, then made read-only.
-            let owner = FileStorage(
-                saveFolder: folder, files: Array(files.prefix(1)),
-                layout: PieceLayout(pieceLength: 16_384, totalLength: 100))
-            try await owner.prepare()
-            await owner.close()
-            chmod(folder + "/ro/a", 0o444)
-            chmod(folder + "/ro", 0o555)
+            try await withBlockingPool(threads: 1) { (pool: NIOBlockingExecutor) async throws in
+                try await pool.run { dropFileSystemUser() }
+                let files = makeFiles([("ro/a", 100), ("ro/new/b", 100)])
+                let layout = PieceLayout(pieceLength: 16_384, totalLength: 200)
+                // Created as ourselves, then made read-only.
+                let owner = FileStorage(
+                    saveFolder: folder, files: Array(files.prefix(1)),
+                    layout: PieceLayout(pieceLength: 16_384, totalLength: 100))
+                try await owner.prepare()
+                await owner.close()
+                chmod(folder + "/ro/a", 0o444)
+                chmod(folder + "/ro", 0o555)
 
-            let storage = FileStorage(saveFolder: folder, files: files, layout: layout, executor: pool)
-            let prepareError = await #expect(throws: StorageError.self) { try await storage.prepare() }
-            #expect(prepareError?.reason == .permissionDenied)
-            #expect(prepareError?.path.hasSuffix("/ro/a") == true || prepareError?.path.hasSuffix("/ro/new") == true)
-            let writeError = await #expect(throws: StorageError.self) {
-                try await storage.write(piece: 0, begin: 0, bytes: [1, 2, 3])
+                let storage = FileStorage(saveFolder: folder, files: files, layout: layout, executor: pool)
+                let prepareError = await #expect(throws: StorageError.self) { try await storage.prepare() }
+                #expect(prepareError?.reason == .permissionDenied)
+                #expect(
+                    prepareError?.path.hasSuffix("/ro/a") == true || prepareError?.path.hasSuffix("/ro/new") == true)
+                let writeError = await #expect(throws: StorageError.self) {
+                    try await storage.write(piece: 0, begin: 0, bytes: [1, 2, 3])
+                }
+                #expect(writeError?.reason == .permissionDenied)
+                #expect(writeError?.operation == .open)
+                #expect(writeError?.path == folder + "/ro/a")
+                // Reading is still allowed: the file opens read-only.
+                #expect(try await storage.read(piece: 0, begin: 0, length: 3) == [0, 0, 0])
+                await storage.close()
             }
-            #expect(writeError?.reason == .permissionDenied)
-            #expect(writeError?.operation == .open)
-            #expect(writeError?.path == folder + "/ro/a")
-            // Reading is still allowed: the file opens read-only.
-            #expect(try await storage.read(piece: 0, begin: 0, length: 3) == [0, 0, 0])
-            await storage.close()
         }
     }
 

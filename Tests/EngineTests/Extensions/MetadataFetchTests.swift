@@ -70,7 +70,7 @@ import Testing
         let ours = try #require(peer.received.extensionHandshakes.first)
         #expect(ours.id(of: "ut_metadata") == LocalExtensionID.metadata)
         #expect(ours.id(of: "ut_pex") == LocalExtensionID.pex)
-        #expect(ours.clientName == TorrentSession.clientName)
+        #expect(ours.clientName == ExtensionProtocol.clientName)
         #expect(ours.yourIP == [127, 0, 0, 1])
         #expect(ours.metadataSize == nil)
         #expect(peer.received.metadataRequests == 4)

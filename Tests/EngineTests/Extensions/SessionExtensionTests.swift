@@ -105,7 +105,7 @@ import Testing
         #expect(ours.id(of: "ut_pex") == nil)
         #expect(ours.id(of: "ut_metadata") == nil)
         #expect(ours.metadataSize == nil)
-        #expect(ours.clientName == TorrentSession.clientName)
+        #expect(ours.clientName == ExtensionProtocol.clientName)
         #expect(gossip.received.pexReceived.isEmpty)
         #expect(await session.candidates[stranger] == nil)
         await gossip.close()

@@ -104,7 +104,7 @@ import Testing
         try await client.send(Array(opening.readableBytesView))
         // The fixture's info dictionary is one metadata piece: the limit is 4 x 1 + 16 requests.
         let session = harness.sessions[0]
-        let limit = await session.maxMetadataRequests
+        let limit = await session.extensionProtocol.maxMetadataRequests
         var flood = ByteBuffer()
         let request = ByteBuffer(bytes: MetadataMessage.request(piece: 0).encoded())
         for _ in 0...limit { flood.writePeerMessage(.extended(id: LocalExtensionID.metadata, payload: request)) }

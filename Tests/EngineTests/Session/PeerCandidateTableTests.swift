@@ -180,6 +180,6 @@ import Testing
             await fetcher.addPeers(batch, source: .pex)
         }
         #expect(await session.status().knownPeers == 300)
-        #expect(await fetcher.status().knownPeers == min(TorrentSession.maxPexCandidates, 300))
+        #expect(await fetcher.status().knownPeers == min(ExtensionProtocol.maxPexCandidates, 300))
     }
 }

@@ -1,6 +1,6 @@
 /// The one thread that performs a process's writes to its ``ResumeStore`` (DESIGN.md, threads and
-/// persistence): a session hands its journal batches and checkpoints over and goes on serving peers while
-/// SQLite waits for a lock or the disk.
+/// persistence): a session hands its journal batches and checkpoints over (and its read of the record at
+/// start) and goes on serving peers while SQLite waits for a lock or the disk.
 ///
 /// Writes run one at a time in the order they were handed over (a FIFO queue in front of one thread), so
 /// a session's batches reach the store in the order it made them, and a checkpoint after the batches it

@@ -19,7 +19,11 @@ extension TorrentSession {
     /// already in the files (a re-run, files copied in) is found by hashing the pieces that have any.
     /// Runs before ``PieceStorage/prepare()``, so a deleted file is seen as missing, not as a new hole.
     func restoreProgress() async throws {
-        let recorded = try resume.flatMap { resume in try torrentId.flatMap { try resume.resumeState(torrentId: $0) } }
+        var recorded: ResumeState?
+        if let resume, let torrentId {
+            // Read on the writer's thread, after the writes handed over before it: the actor stays free.
+            recorded = try await resumeWriter.perform { try resume.resumeState(torrentId: torrentId) }
+        }
         var findings = RestoreFindings(verified: Bitfield(count: layout.pieceCount))
         if let state = recorded, state.verified.count == layout.pieceCount {
             totals = state.totals

@@ -1,8 +1,9 @@
 /// The engine's port to persistent storage of progress, history and swarm knowledge.
 ///
 /// Engine never imports SQL: `Store` implements this over SQLite, and tests can implement it in memory.
-/// Every method is synchronous and may block briefly on disk I/O: call it off the network threads (from a
-/// dedicated flush task). Every method is atomic: it writes all of its changes or none.
+/// Every method is synchronous and may block on disk I/O or on another process's lock: a session calls it
+/// only through its ``ResumeWriter``, never on its actor. Every method is atomic: it writes all of its
+/// changes or none.
 public protocol ResumeStore: Sendable {
     /// The recorded progress of a torrent, or `nil` when there is no such torrent (or it was removed).
     func resumeState(torrentId: Int64) throws -> ResumeState?

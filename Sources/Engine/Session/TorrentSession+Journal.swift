@@ -87,15 +87,20 @@ extension TorrentSession {
 
     /// Writes what changed since the last save in one transaction: verified pieces, block masks, counters,
     /// file sizes and times, peers, trackers and events.
+    ///
+    /// The write runs on the ``ResumeWriter``'s thread: while the store works (or waits for a lock another
+    /// process holds) this actor goes on serving peers, and what changes meanwhile waits in the journal
+    /// for the next batch. One save runs at a time (``JournalTurn``); a later caller waits for it, then
+    /// saves what changed since.
     func saveProgress() async {
-        lastSave = .now
         guard let resume, let torrentId else {
-            unsavedPieces = [:]
-            unsavedTotals = TransferTotals()
+            progressJournal.discardUnsaved()
             return
         }
+        await beginJournalTurn()
+        defer { endJournalTurn() }
         // Taken first: the file times must not be older than the writes the records below stand for. Nothing
-        // after this suspends, so the batch is one consistent picture.
+        // after this suspends until the batch is taken, so the batch is one consistent picture.
         let stats: [FileStat]
         do {
             stats = try await storage.takeWrittenFileStats()
@@ -103,69 +108,54 @@ extension TorrentSession {
             logger.warning("reading file times failed: \(error)")
             stats = []
         }
+        for key in Array(peers.keys) { takePeerCounters(key) }
         let masks = currentMasks()
-        var changedMasks: [PieceIndex: Bitfield] = [:]
-        for (piece, mask) in masks where journaledMasks[piece] != mask { changedMasks[piece] = mask }
-        for (piece, mask) in journaledMasks where masks[piece] == nil && !picker.has(piece) {
-            changedMasks[piece] = Bitfield(count: mask.count)
-        }
-        if durabilityLost {
-            // After a failed sync nothing newly written can be made durable: no new progress is recorded
-            // (pieces found bad still are).
-            changedMasks = [:]
-            unsavedPieces = unsavedPieces.filter { !$0.value }
-        }
-        var peerUpdates: [(PeerKey, PeerUpdate)] = []
-        for (key, slot) in peers
-        where slot.downloadedUnsaved > 0 || slot.hashFailuresUnsaved > 0 || slot.upload.uploadedUnsaved > 0 {
-            peerUpdates.append((key, peerUpdate(slot)))
-        }
-        let progress = TorrentProgress(
-            torrentId: torrentId, pieces: unsavedPieces, blockMasks: changedMasks, transferred: unsavedTotals,
-            fileStats: stats)
-        let batch = ProgressBatch(
-            torrents: [progress], peers: peerUpdates.map(\.1),
-            trackers: unsavedTrackers.values.map { TrackerUpdate($0, torrentId: torrentId) }, events: unsavedEvents)
-        guard !batch.isEmpty else { return }
+        guard
+            let batch = progressJournal.takeBatch(
+                torrentId: torrentId, masks: masks, isVerified: { picker.has($0) }, stats: stats)
+        else { return }
         let clock = ContinuousClock()
         let started = clock.now
         do {
-            try resume.saveProgress(batch)
+            try await resumeWriter.perform { try resume.saveProgress(batch) }
         } catch {
+            progressJournal.batchFailed()
             logger.warning("saving progress failed, will retry: \(error)")
             return
         }
-        journalTime += clock.now - started
-        journalTransactions += 1
-        for (key, update) in peerUpdates {
-            peers[key]?.downloadedUnsaved -= update.downloadedDelta
-            peers[key]?.hashFailuresUnsaved -= update.hashFailuresDelta
-            peers[key]?.upload.uploadedUnsaved -= update.uploadedDelta
-        }
-        for (piece, isVerified) in unsavedPieces {
-            journaledVerified.set(piece.value, to: isVerified)
-            if isVerified { journaledMasks[piece] = nil }
-        }
-        for (piece, mask) in changedMasks where !journaledVerified.contains(piece.value) {
-            journaledMasks[piece] = mask.isNone ? nil : mask
-        }
-        unsavedPieces = [:]
-        unsavedTotals = TransferTotals()
-        unsavedEvents = []
-        unsavedTrackers = [:]
+        progressJournal.statistics.storeTime += clock.now - started
+        progressJournal.batchSaved()
     }
+
+    /// Moves a connected peer's unsaved counters into the journal.
+    private func takePeerCounters(_ key: PeerKey) {
+        guard var slot = peers[key],
+            slot.downloadedUnsaved > 0 || slot.hashFailuresUnsaved > 0 || slot.upload.uploadedUnsaved > 0
+        else { return }
+        progressJournal.record(peerUpdate(slot))
+        slot.downloadedUnsaved = 0
+        slot.hashFailuresUnsaved = 0
+        slot.upload.uploadedUnsaved = 0
+        peers[key] = slot
+    }
+
+    /// Journal transactions committed by this session.
+    public var journalTransactions: Int { progressJournal.statistics.transactions }
 
     /// What the journal cost this session, for logs and benchmarks.
     public func journalReport() -> String {
         func ms(_ duration: Duration) -> Double {
             Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
         }
+        let statistics = progressJournal.statistics
         let seconds = ms(ContinuousClock.now - sessionStart) / 1000
-        let rate = seconds > 0 ? Double(journalTransactions) / seconds : 0
+        let rate = seconds > 0 ? Double(statistics.transactions) / seconds : 0
         return String(
             format:
-                "journal: %d transactions in %.1f s (%.1f/s), %.1f ms in the store; %d checkpoints, %.1f ms syncing",
-            journalTransactions, seconds, rate, ms(journalTime), checkpointCount, ms(checkpointTime))
+                "journal: %d transactions in %.1f s (%.1f/s, %d failed), %.1f ms in the store; %d checkpoints,"
+                + " %.1f ms syncing",
+            statistics.transactions, seconds, rate, statistics.failedTransactions, ms(statistics.storeTime),
+            statistics.checkpoints, ms(statistics.checkpointTime))
     }
 
     /// Syncs the files written since the last checkpoint, then makes what was journaled before the sync
@@ -174,25 +164,24 @@ extension TorrentSession {
     /// The checkpoint is stamped with the time its snapshot was taken, before the sync: whatever the
     /// journal records from then on is newer than the checkpoint, which is how the next start tells
     /// what a power loss may have taken (``ResumePolicy/distrustsLatestProgress(checkpointAt:recordedAt:)``).
+    /// The snapshot is what the store has (batches committed), so the record goes to the writer after them.
     /// A failed sync is never retried into a success: see ``syncFailed(_:)``.
     func checkpoint() async {
-        guard let resume, let torrentId, !durabilityLost else { return }
-        let snapshot = DurableCheckpoint(torrentId: torrentId, verified: journaledVerified, blockMasks: journaledMasks)
-        guard snapshot != lastCheckpoint else { return }
+        guard let resume, let torrentId, let snapshot = progressJournal.checkpointSnapshot(torrentId: torrentId) else {
+            return
+        }
         let takenAt = Timestamp.now
         let clock = ContinuousClock()
         let started = clock.now
         do {
             try await storage.flush()
         } catch {
-            syncFailed(error)
+            await syncFailed(error)
             return
         }
         do {
-            try resume.commitCheckpoint([snapshot], at: takenAt)
-            lastCheckpoint = snapshot
-            checkpointCount += 1
-            checkpointTime += clock.now - started
+            try await resumeWriter.perform { try resume.commitCheckpoint([snapshot], at: takenAt) }
+            progressJournal.checkpointCommitted(snapshot, time: clock.now - started)
         } catch {
             // The files were synced; only the record failed. The next checkpoint records a newer snapshot.
             logger.warning("durable checkpoint failed, will retry: \(error)")
@@ -204,32 +193,47 @@ extension TorrentSession {
     /// now on; the journal goes back to the last checkpoint (pieces verified since are recorded as
     /// unverified with all their blocks written, so the next start hashes them from the files); the torrent
     /// stops with the error.
-    func syncFailed(_ error: any Error) {
-        durabilityLost = true
-        let base =
-            lastCheckpoint
-            ?? DurableCheckpoint(torrentId: torrentId ?? 0, verified: Bitfield(count: layout.pieceCount))
-        // Pieces verified but not journaled yet go back too: they are written, not durable.
-        var latest = journaledVerified
-        for (piece, isVerified) in unsavedPieces where isVerified { latest.set(piece.value) }
-        let rollback = base.rollback(verified: latest, masks: journaledMasks, layout: layout)
-        if !rollback.isEmpty, let resume, let torrentId {
-            var pieces: [PieceIndex: Bool] = [:]
-            for piece in rollback.unverified { pieces[piece] = false }
+    func syncFailed(_ error: any Error) async {
+        await beginJournalTurn()
+        defer { endJournalTurn() }
+        let taken = progressJournal.loseDurability(torrentId: torrentId ?? 0, layout: layout)
+        if let (batch, rollback) = taken, let resume, torrentId != nil {
             do {
-                try resume.saveProgress(
-                    ProgressBatch(torrents: [
-                        TorrentProgress(torrentId: torrentId, pieces: pieces, blockMasks: rollback.masks)
-                    ]))
-                journaledVerified = rollback.verified
-                journaledMasks = rollback.journaledMasks
-                for piece in rollback.unverified { unsavedPieces[piece] = nil }
+                try await resumeWriter.perform { try resume.saveProgress(batch) }
+                progressJournal.rollbackSaved(rollback)
             } catch {
                 logger.error("recording the rollback to the last checkpoint failed: \(error)")
             }
         }
         fail(
-            "cannot sync to disk: \(error); \(rollback.unverified.count) piece(s) verified since the last durable"
-                + " checkpoint will be checked again")
+            "cannot sync to disk: \(error); \(taken?.1.unverified.count ?? 0) piece(s) verified since the last"
+                + " durable checkpoint will be checked again")
+    }
+}
+
+extension TorrentSession {
+    /// Saves of the journal, one at a time: a caller that finds one running waits its turn (in order), so
+    /// a batch is taken only once the previous one's outcome is known.
+    struct JournalTurn {
+        var busy = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    /// Waits until no other save of the journal runs, then holds the turn until ``endJournalTurn()``.
+    func beginJournalTurn() async {
+        guard journalTurn.busy else {
+            journalTurn.busy = true
+            return
+        }
+        await withCheckedContinuation { journalTurn.waiters.append($0) }
+    }
+
+    /// Hands the turn to the next waiter, if any.
+    func endJournalTurn() {
+        guard !journalTurn.waiters.isEmpty else {
+            journalTurn.busy = false
+            return
+        }
+        journalTurn.waiters.removeFirst().resume()
     }
 }

@@ -89,14 +89,14 @@ extension TorrentSession {
             slot.downloadedUnsaved += length
             slot.upload.downloadedInRound += length
             totals.downloaded += length
-            unsavedTotals.downloaded += length
+            progressJournal.unsavedTotals.downloaded += length
             rateWindow.append((now, length))
             let arrival = picker.blockReceived(request, from: key)
             if arrival.isAccepted {
                 step = assemble(request, block)
             } else {
                 totals.wasted += length
-                unsavedTotals.wasted += length
+                progressJournal.unsavedTotals.wasted += length
             }
             sendCancels(arrival.cancels)
         case .protocolViolation(let violation):
@@ -265,7 +265,7 @@ extension TorrentSession {
             }
             let cancels = picker.pieceVerified(piece)
             sendCancels(cancels)
-            unsavedPieces[piece] = true
+            progressJournal.unsavedPieces[piece] = true
             for slot in peers.values where slot.handshaken {
                 slot.send([PeerMessage.have(piece)])
             }
@@ -277,7 +277,7 @@ extension TorrentSession {
         } else {
             let length = Int64(layout.length(of: piece))
             totals.wasted += length
-            unsavedTotals.wasted += length
+            progressJournal.unsavedTotals.wasted += length
             if let digests {
                 var senders: [Int: PeerAddress] = [:]
                 for (index, state) in (picker.blockStates(of: piece) ?? []).enumerated() {
@@ -321,7 +321,10 @@ extension TorrentSession {
         if let peerId = slot.peerId { seeding.bannedPeerIds.insert(peerId) }
         logger.info("banning \(slot.address) \(reason)")
         recordPeer(slot, banned: true)
+        // Its counters are in the journal now: the record when it closes must not count them again.
+        peers[key]?.downloadedUnsaved = 0
         peers[key]?.hashFailuresUnsaved = 0
+        peers[key]?.upload.uploadedUnsaved = 0
         slot.channel.close(promise: nil)
     }
 

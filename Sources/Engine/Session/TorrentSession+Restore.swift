@@ -19,20 +19,24 @@ extension TorrentSession {
     /// already in the files (a re-run, files copied in) is found by hashing the pieces that have any.
     /// Runs before ``PieceStorage/prepare()``, so a deleted file is seen as missing, not as a new hole.
     func restoreProgress() async throws {
-        let recorded = try resume.flatMap { resume in try torrentId.flatMap { try resume.resumeState(torrentId: $0) } }
+        var recorded: ResumeState?
+        if let resume, let torrentId {
+            // Read on the writer's thread, after the writes handed over before it: the actor stays free.
+            recorded = try await resumeWriter.perform { try resume.resumeState(torrentId: torrentId) }
+        }
         var findings = RestoreFindings(verified: Bitfield(count: layout.pieceCount))
         if let state = recorded, state.verified.count == layout.pieceCount {
             totals = state.totals
-            journaledVerified = state.verified
-            journaledMasks = state.blockMasks
             let durable = state.durableVerified.flatMap { $0.count == layout.pieceCount ? $0 : nil }
-            lastCheckpoint = DurableCheckpoint(
-                torrentId: state.torrentId, verified: durable ?? Bitfield(count: layout.pieceCount),
-                blockMasks: state.durableBlockMasks)
+            progressJournal.restore(
+                verified: state.verified, masks: state.blockMasks,
+                durable: DurableCheckpoint(
+                    torrentId: state.torrentId, verified: durable ?? Bitfield(count: layout.pieceCount),
+                    blockMasks: state.durableBlockMasks))
             findings = await check(state)
         }
         try await storage.prepare()
-        if let lastCheckpoint, !findings.distrustedLatest {
+        if let lastCheckpoint = progressJournal.lastCheckpoint, !findings.distrustedLatest {
             // Progress an earlier run recorded after its last checkpoint, trusted now (no power loss since),
             // may still be only in the page cache: the next checkpoint syncs its files, though this run may
             // never write them.
@@ -67,15 +71,19 @@ extension TorrentSession {
                 if report.valid[piece.value] {
                     valid += 1
                     _ = picker.pieceVerified(piece)
-                    if !journaledVerified.contains(piece.value) { unsavedPieces[piece] = true }
+                    if !progressJournal.journaledVerified.contains(piece.value) {
+                        progressJournal.unsavedPieces[piece] = true
+                    }
                 } else {
                     _ = picker.pieceFailed(piece)
-                    if journaledVerified.contains(piece.value) { unsavedPieces[piece] = false }
+                    if progressJournal.journaledVerified.contains(piece.value) {
+                        progressJournal.unsavedPieces[piece] = false
+                    }
                 }
             }
         }
-        for piece in journaledVerified.setIndices.map({ PieceIndex($0) }) where !picker.has(piece) {
-            unsavedPieces[piece] = false
+        for piece in progressJournal.journaledVerified.setIndices.map({ PieceIndex($0) }) where !picker.has(piece) {
+            progressJournal.unsavedPieces[piece] = false
         }
         incompleteAtStart = !picker.isComplete
         restored = true
@@ -158,7 +166,7 @@ extension TorrentSession {
         func report(_ kind: EventKind, _ files: [String], _ what: String) {
             guard !files.isEmpty else { return }
             let names = files.prefix(3).joined(separator: ", ") + (files.count > 3 ? ", ..." : "")
-            unsavedEvents.append(
+            progressJournal.record(
                 HistoryEvent(torrentId: torrentId, kind: kind, detail: "\(files.count) file(s) \(what) (\(names))"))
         }
         report(.dataMissing, findings.missingFiles, "missing: their pieces are downloaded again")
@@ -168,6 +176,6 @@ extension TorrentSession {
         detail += "; rechecked \(rechecked) piece(s), \(valid) valid (\(bytesReadAtStart) bytes read)"
         if findings.distrustedLatest { detail += "; progress after the last durable checkpoint was distrusted" }
         if findings.checkedDataOnDisk { detail += "; nothing was recorded: the pieces holding data were checked" }
-        unsavedEvents.append(HistoryEvent(torrentId: torrentId, kind: .checked, detail: detail))
+        progressJournal.record(HistoryEvent(torrentId: torrentId, kind: .checked, detail: detail))
     }
 }

@@ -95,14 +95,14 @@ extension TorrentSession {
             hashFailuresDelta: slot.hashFailuresUnsaved, banned: banned)
     }
 
-    /// Saves a peer's counters now (it is leaving, or was banned).
+    /// Puts a peer's record (its counters, a ban) in the journal, to go with the next batch: it is leaving,
+    /// or was banned.
     func recordPeer(_ slot: PeerSlot, banned: Bool? = nil) {
-        guard let resume, torrentId != nil, slot.handshaken || banned != nil else { return }
-        do {
-            try resume.saveProgress(ProgressBatch(peers: [peerUpdate(slot, banned: banned)]))
-        } catch {
-            logger.warning("saving peer \(slot.address) failed: \(error)")
-        }
+        guard resume != nil, torrentId != nil, slot.handshaken || banned != nil else { return }
+        progressJournal.record(peerUpdate(slot, banned: banned))
+        // Outside ``run()``'s loop (an incoming peer closing after the last journal save) no journal interval
+        // is coming: save now, on the writer like any batch.
+        if loopWakeups == nil { Task { await self.saveProgress() } }
     }
 
     /// An announcer for the torrent's trackers, when it has any and a transport was given.
@@ -131,7 +131,7 @@ extension TorrentSession {
         case .peers(let addresses, _):
             addPeers(addresses, source: .tracker)
         case .status(let status):
-            unsavedTrackers[status.url] = status
+            progressJournal.record(status)
         }
     }
 }

@@ -77,7 +77,7 @@ extension TorrentSession {
             slot.upload.uploadedUnsaved += length
             slot.upload.uploadedInRound += length
             totals.uploaded += length
-            unsavedTotals.uploaded += length
+            progressJournal.unsavedTotals.uploaded += length
             seeding.uploadWindow.append((.now, length))
         }
         peers[key] = slot

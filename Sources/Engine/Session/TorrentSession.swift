@@ -28,7 +28,6 @@ public actor TorrentSession {
     let stopWhenComplete: Bool
     let trackers: (any TrackerTransport)?
     var announcer: TrackerAnnouncer?
-    var unsavedTrackers: [String: TrackerStatus] = [:]
 
     var picker: PiecePicker
     var peers: [PeerKey: PeerSlot] = [:]
@@ -41,11 +40,7 @@ public actor TorrentSession {
     var stopRequested = false
     var failure: String?
     var totals = TransferTotals()
-    var unsavedTotals = TransferTotals()
-    var unsavedPieces: [PieceIndex: Bool] = [:]
-    var unsavedEvents: [HistoryEvent] = []
     var rateWindow: [(ContinuousClock.Instant, Int64)] = []
-    var lastSave = ContinuousClock.now
     var assemblies: [PieceIndex: PieceAssembly] = [:]
     var assembledBytes = 0
     var directPieces: Set<PieceIndex> = []
@@ -64,14 +59,12 @@ public actor TorrentSession {
     let resumePolicy: ResumePolicy
     /// The journal's interval counter (blocks remember the interval they arrived in).
     var journalEpoch = 0
-    /// Verified pieces as the resume store has them.
-    var journaledVerified: Bitfield
-    /// Block masks as the resume store has them.
-    var journaledMasks: [PieceIndex: Bitfield] = [:]
-    /// The last durable checkpoint: committed by this session, or found at start.
-    var lastCheckpoint: DurableCheckpoint?
-    /// A sync failed: no checkpoint may be committed by this session any more (see ``syncFailed(_:)``).
-    var durabilityLost = false
+    /// What is unsaved, what the resume store has, the batch on its way and the last durable checkpoint.
+    var progressJournal: ProgressJournal
+    /// Where the journal's writes run, off this actor.
+    let resumeWriter: ResumeWriter
+    /// One save of the journal at a time (see ``beginJournalTurn()``).
+    var journalTurn = JournalTurn()
     /// True once ``restoreProgress()`` has run.
     var restored = false
     /// ``restoreProgress()`` found wanted pieces missing.
@@ -80,14 +73,8 @@ public actor TorrentSession {
     var startWaiters: [CheckedContinuation<Void, Never>] = []
     /// When the last block arrived (or the session started).
     var lastDataAt = ContinuousClock.now
-    /// When this session was created; time spent in journal transactions and in checkpoints (sync
-    /// included), and how many checkpoints were committed.
+    /// When this session was created.
     let sessionStart = ContinuousClock.now
-    var journalTime = Duration.zero
-    var checkpointTime = Duration.zero
-    var checkpointCount = 0
-    /// Journal transactions committed by this session.
-    public internal(set) var journalTransactions = 0
     /// Bytes of existing data read back to check it when the session started.
     public internal(set) var bytesReadAtStart: Int64 = 0
     /// Rate limits, global and this torrent's.
@@ -121,16 +108,19 @@ public actor TorrentSession {
     ///   - trackers: how to reach the torrent's trackers; `nil` uses none (peers come from ``addPeers(_:source:)``).
     ///   - resumePolicy: how earlier runs ended, which decides how far the recorded progress is trusted.
     ///   - limits: the upload and download rate limits it obeys.
+    ///   - resumeWriter: the thread that writes to `resume` (one per process: ``ResumeWriter/shared``).
     public init(
         metainfo: Metainfo, storage: any PieceStorage, configuration: SessionConfiguration = SessionConfiguration(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, resume: (any ResumeStore)? = nil,
         torrentId: Int64? = nil, filePriorities: [PiecePriority] = [], stopWhenComplete: Bool = true,
         trackers: (any TrackerTransport)? = nil, resumePolicy: ResumePolicy = .cleanHistory,
-        limits: TransferLimits = TransferLimits(), logger: Logger = Logger(label: "btq.session")
+        limits: TransferLimits = TransferLimits(), resumeWriter: ResumeWriter = .shared,
+        logger: Logger = Logger(label: "btq.session")
     ) {
+        self.resumeWriter = resumeWriter
         self.trackers = trackers
         self.resumePolicy = resumePolicy
-        self.journaledVerified = Bitfield(count: storage.layout.pieceCount)
+        self.progressJournal = ProgressJournal(pieceCount: storage.layout.pieceCount)
         self.limits = limits
         self.readCache = PieceReadCache(storage: storage)
         self.extensionProtocol = ExtensionProtocol(metainfo: metainfo)
@@ -313,7 +303,7 @@ public actor TorrentSession {
         logger.info("\(journalReport())")
         // The caller records the outcome as a state change (with its event) in the queue. A sync that failed
         // at the end turns any outcome into that failure: nothing since the last checkpoint is durable.
-        if durabilityLost, let failure, outcome != .failed(failure) { return .failed(failure) }
+        if progressJournal.durabilityLost, let failure, outcome != .failed(failure) { return .failed(failure) }
         return outcome
     }
 }

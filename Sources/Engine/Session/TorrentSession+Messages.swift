@@ -127,36 +127,23 @@ extension TorrentSession {
     /// Adds an accepted block to its piece's assembly, or sends it straight to disk when memory for
     /// assemblies is used up.
     private func assemble(_ request: BlockRequest, _ block: ByteBuffer) -> ReaderStep {
-        let piece = request.piece
-        if assemblies[piece] == nil {
-            let length = layout.length(of: piece)
-            guard !directPieces.contains(piece), assembledBytes + length <= assemblyLimit else {
-                directPieces.insert(piece)
-                return .write(request, Array(block.readableBytesView))
-            }
-            let spare = length == layout.pieceLength ? spareBuffers.popLast() : nil
-            let buffer = spare ?? PieceBuffer(count: length)
-            assemblyGeneration += 1
-            assemblies[piece] = PieceAssembly(
-                buffer: buffer, blockCount: layout.blockCount(in: piece), generation: assemblyGeneration)
-            assembledBytes += length
-        }
-        guard let index = layout.block(for: request) else { return .proceed }
-        assemblies[piece]!.insert(request, block: index, block, epoch: journalEpoch)
-        guard assemblies[piece]!.isComplete, let assembly = assemblies.removeValue(forKey: piece) else {
+        switch assemblies.add(request, block: block, epoch: journalEpoch) {
+        case .writeDirect:
+            return .write(request, Array(block.readableBytesView))
+        case .kept, .ignored:
+            return .proceed
+        case .complete(let buffer):
+            store(request.piece, buffer)
             return .proceed
         }
-        store(piece, assembly.take())
-        return .proceed
     }
 
     /// Hashes a whole piece from memory and writes it when it matches, off this actor and off the peer's
-    /// reader, so reading goes on meanwhile. Its bytes count against ``assemblyLimit`` until written.
+    /// reader, so reading goes on meanwhile. Its bytes count against the assemblies' limit until written.
     private func store(_ piece: PieceIndex, _ buffer: PieceBuffer) {
         let expected = metainfo.pieceHashes.map { Array(PieceHasher.expected(piece, in: $0)) } ?? []
         let storage = self.storage
         let watched = smartBan.isWatching(piece)
-        pendingStores += 1
         Task {
             let matches: Bool
             do {
@@ -174,44 +161,31 @@ extension TorrentSession {
         }
     }
 
-    /// Keeps a stored piece's buffer for the next assembly while pieces remain to be fetched. The spares
-    /// and the assemblies together never exceed ``assemblyLimit``: a spare exists only because an
-    /// assembly that counted against it ended.
+    /// A store ended: its buffer is kept for the next assembly while pieces remain to be fetched, and who
+    /// waits for the stores is told when none is left.
     private func recycle(_ buffer: PieceBuffer) {
-        assembledBytes -= buffer.count
-        guard !picker.isComplete else {
-            spareBuffers.removeAll()
-            return
+        assemblies.stored(buffer, keepSpare: !picker.isComplete)
+        if assemblies.storesInFlight == 0 {
+            for waiter in storeWaiters { waiter.resume() }
+            storeWaiters = []
         }
-        // A short last piece's buffer fits no other piece.
-        if buffer.count == layout.pieceLength { spareBuffers.append(buffer) }
     }
 
     /// An assembled piece was hashed, and written when it matched.
     func pieceStored(_ piece: PieceIndex, matches: Bool, digests: [[UInt8]]? = nil) {
-        storeEnded()
         for request in layout.requests(in: piece) { _ = picker.blockWritten(request) }
         pieceChecked(piece, matches: matches, digests: digests)
     }
 
     /// Writing an assembled piece failed: the torrent cannot go on.
     func pieceStoreFailed(_ piece: PieceIndex, error: any Error) {
-        storeEnded()
         for request in layout.requests(in: piece) { picker.blockWriteFailed(request) }
         fail("cannot write to disk: \(error)")
     }
 
-    private func storeEnded() {
-        pendingStores -= 1
-        if pendingStores == 0 {
-            for waiter in storeWaiters { waiter.resume() }
-            storeWaiters = []
-        }
-    }
-
     /// Returns once no assembled piece is being hashed or written.
     func waitForStores() async {
-        while pendingStores > 0 {
+        while assemblies.storesInFlight > 0 {
             await withCheckedContinuation { storeWaiters.append($0) }
         }
     }
@@ -255,7 +229,7 @@ extension TorrentSession {
     /// A piece's hash is known: mark it verified and announce it, or throw it away and blame its senders.
     func pieceChecked(_ piece: PieceIndex, matches: Bool, digests: [[UInt8]]? = nil) {
         hashing.remove(piece)
-        directPieces.remove(piece)
+        assemblies.pieceChecked(piece)
         if matches {
             for key in Set((picker.blockStates(of: piece) ?? []).compactMap(\.source)) {
                 if let address = peers[key]?.address { candidates[address]?.piecesPassed += 1 }
@@ -270,7 +244,7 @@ extension TorrentSession {
                 slot.send([PeerMessage.have(piece)])
             }
             if picker.isComplete {
-                spareBuffers.removeAll()
+                assemblies.dropSpares()
                 for key in peers.keys { updateInterest(key) }
                 wakeLoop()
             }

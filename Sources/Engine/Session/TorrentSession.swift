@@ -41,18 +41,9 @@ public actor TorrentSession {
     var failure: String?
     var totals = TransferTotals()
     var rateWindow: [(ContinuousClock.Instant, Int64)] = []
-    var assemblies: [PieceIndex: PieceAssembly] = [:]
-    var assembledBytes = 0
-    var directPieces: Set<PieceIndex> = []
-    /// Piece-sized buffers of stored pieces, reused for the next assemblies (no allocator churn, no
-    /// fresh pages to fault in).
-    var spareBuffers: [PieceBuffer] = []
-    /// Most bytes of unfinished pieces held in memory; beyond it, blocks go to disk one by one.
-    let assemblyLimit = 32 << 20
-    /// Tells a piece's assemblies apart (a new one starts after a failed hash).
-    var assemblyGeneration = 0
-    /// Assembled pieces being hashed and written, and who waits for them to be done.
-    var pendingStores = 0
+    /// Pieces gathered in memory, their buffers, and the complete ones being stored.
+    var assemblies: PieceAssemblies
+    /// Who waits for the stores in flight to end.
     var storeWaiters: [CheckedContinuation<Void, Never>] = []
 
     /// What earlier runs left behind, and so what the recorded progress is worth.
@@ -123,6 +114,7 @@ public actor TorrentSession {
         self.progressJournal = ProgressJournal(pieceCount: storage.layout.pieceCount)
         self.limits = limits
         self.readCache = PieceReadCache(storage: storage)
+        self.assemblies = PieceAssemblies(layout: storage.layout)
         self.extensionProtocol = ExtensionProtocol(metainfo: metainfo)
         self.seeding = SeedingState(configuration: configuration)
         self.candidates = PeerCandidateTable(limits: .init(configuration))

@@ -1,7 +1,7 @@
 import Engine
 
 /// What ``BtqStore/add(_:)`` did.
-public enum AddOutcome: Sendable, Hashable {
+package enum AddOutcome: Sendable, Hashable {
     /// The torrent is now in the queue: a new row, or a soft-deleted torrent brought back (same id, its
     /// history kept; see ``BtqStore/add(_:)``).
     case added(TorrentRecord)
@@ -9,14 +9,14 @@ public enum AddOutcome: Sendable, Hashable {
     case duplicate(TorrentRecord)
 
     /// The torrent, in either case.
-    public var record: TorrentRecord {
+    package var record: TorrentRecord {
         switch self {
         case .added(let record), .duplicate(let record): record
         }
     }
 
     /// True for ``duplicate(_:)``.
-    public var isDuplicate: Bool {
+    package var isDuplicate: Bool {
         if case .duplicate = self { return true }
         return false
     }

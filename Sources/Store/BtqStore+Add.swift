@@ -13,12 +13,12 @@ extension BtqStore {
     /// queue place and `addedAt`, its verified progress and file records cleared (the data is checked
     /// again), and an `added` event saying it was re-added; the result is ``AddOutcome/added(_:)``.
     /// A magnet brought back as a `.torrent` gains the metainfo.
-    public func add(_ new: NewTorrent) throws -> AddOutcome {
+    package func add(_ new: NewTorrent) throws -> AddOutcome {
         try writer.write { db in try Self.add(new, at: Date().millisecondsSince1970, db) }
     }
 
     /// Adds several torrents in one transaction (all or none), in order; see ``add(_:)``.
-    public func add(contentsOf news: [NewTorrent]) throws -> [AddOutcome] {
+    package func add(contentsOf news: [NewTorrent]) throws -> [AddOutcome] {
         try writer.write { db in
             let now = Date().millisecondsSince1970
             return try news.map { try Self.add($0, at: now, db) }

@@ -6,7 +6,7 @@ import GRDB
 /// in the queue or a hundred thousand.
 extension BtqStore {
     /// The torrents with these ids (removed ones included), in no particular order.
-    public func torrents(ids: some Collection<Int64>) throws -> [TorrentRecord] {
+    package func torrents(ids: some Collection<Int64>) throws -> [TorrentRecord] {
         guard !ids.isEmpty else { return [] }
         return try writer.read { db in
             let statement = try db.cachedStatement(sql: "SELECT \(TorrentRecord.columns) FROM torrents WHERE id = ?")
@@ -15,20 +15,20 @@ extension BtqStore {
     }
 
     /// Live torrents in `state`, in queue order, at most `limit`.
-    public func torrents(in state: TorrentState, limit: Int) throws -> [TorrentRecord] {
+    package func torrents(in state: TorrentState, limit: Int) throws -> [TorrentRecord] {
         try fetchQueue(where: "state = ?", [state.rawValue], limit: limit)
     }
 
     /// What may start downloading, in queue order, at most `limit`: queued or interrupted torrents that
     /// never completed, and magnets waiting for their metadata.
-    public func downloadCandidates(limit: Int) throws -> [TorrentRecord] {
+    package func downloadCandidates(limit: Int) throws -> [TorrentRecord] {
         try fetchQueue(
             where: "state IN ('queued', 'downloading', 'metadata') AND completed_at IS NULL", [], limit: limit)
     }
 
     /// What may start seeding, in queue order, at most `limit`: seeds, and completed torrents queued for a
     /// seed slot.
-    public func seedCandidates(limit: Int) throws -> [TorrentRecord] {
+    package func seedCandidates(limit: Int) throws -> [TorrentRecord] {
         try fetchQueue(
             where: "state = 'seeding' OR (state IN ('queued', 'downloading') AND completed_at IS NOT NULL)", [],
             limit: limit)
@@ -53,7 +53,7 @@ extension BtqStore {
 extension BtqStore {
     /// Forgets that a torrent was complete (a recheck or the check at start found data missing): it is
     /// a download again, not a seed, until it completes anew.
-    public func markIncomplete(torrentId: Int64) throws {
+    package func markIncomplete(torrentId: Int64) throws {
         try writer.write { db in
             try db.execute(sql: "UPDATE torrents SET completed_at = NULL WHERE id = ?", arguments: [torrentId])
         }

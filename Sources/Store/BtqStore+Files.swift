@@ -10,7 +10,7 @@ extension BtqStore {
     /// magnet whose metadata has not arrived (or an unknown id).
     ///
     /// - Throws: ``StoreError`` `.damagedDatabase` when the stored metainfo no longer parses.
-    public func files(torrentId: Int64) throws -> [FileRecord] {
+    package func files(torrentId: Int64) throws -> [FileRecord] {
         try writer.read { db in
             guard let files = try Self.fileList(torrentId: torrentId, db) else { return [] }
             let layout = try Self.fetchLayout(torrentId: torrentId, db)
@@ -31,7 +31,7 @@ extension BtqStore {
 
     /// The download priority of each of a torrent's first `count` files (4, normal, for a file that was
     /// never given one), without parsing its metainfo: for a session that has it parsed already.
-    public func filePriorities(torrentId: Int64, count: Int) throws -> [Int] {
+    package func filePriorities(torrentId: Int64, count: Int) throws -> [Int] {
         try writer.read { db in try Self.fetchPriorities(torrentId: torrentId, count: count, db) }
     }
 
@@ -41,7 +41,7 @@ extension BtqStore {
     ///
     /// - Throws: ``StoreError`` `.notFound` for an unknown torrent, `.invalidValue` for an index the
     ///   torrent does not have or a priority outside 0...7 (nothing is written then).
-    public func setFilePriorities(torrentId: Int64, _ priorities: [Int: Int]) throws {
+    package func setFilePriorities(torrentId: Int64, _ priorities: [Int: Int]) throws {
         try writer.write { db in
             guard try Self.fetchTorrent(id: torrentId, db) != nil else {
                 throw StoreError.notFound(id: torrentId)

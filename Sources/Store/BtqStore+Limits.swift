@@ -6,7 +6,7 @@ extension BtqStore {
     /// Sets a torrent's own rate limits (`nil` removes one) and records a `limits` event.
     ///
     /// - Throws: ``StoreError`` `.notFound` for an unknown id, `.removed` for a removed torrent.
-    public func setRateLimits(torrentId: Int64, _ limits: TorrentRateLimits) throws {
+    package func setRateLimits(torrentId: Int64, _ limits: TorrentRateLimits) throws {
         try writer.write { db in
             guard let record = try Self.fetchTorrent(id: torrentId, db) else {
                 throw StoreError.notFound(id: torrentId)
@@ -23,7 +23,7 @@ extension BtqStore {
     }
 
     /// A torrent's own rate limits.
-    public func rateLimits(torrentId: Int64) throws -> TorrentRateLimits {
+    package func rateLimits(torrentId: Int64) throws -> TorrentRateLimits {
         try writer.read { db in
             guard
                 let row = try Row.fetchOne(
@@ -38,7 +38,7 @@ extension BtqStore {
     }
 
     /// The rate limits of every torrent that has one, by id.
-    public func allRateLimits() throws -> [Int64: TorrentRateLimits] {
+    package func allRateLimits() throws -> [Int64: TorrentRateLimits] {
         try writer.read { db in
             var result: [Int64: TorrentRateLimits] = [:]
             let rows = try Row.fetchAll(
@@ -60,7 +60,7 @@ extension BtqStore {
     }
 
     /// Seconds the torrent has spent seeding over its life.
-    public func seedingSeconds(torrentId: Int64) throws -> Int64 {
+    package func seedingSeconds(torrentId: Int64) throws -> Int64 {
         try writer.read { db in
             // At most about 31,000 years: what btq can have counted.
             try Row.fetchOne(db, sql: "SELECT seeding_seconds FROM torrents WHERE id = ?", arguments: [torrentId])
@@ -72,7 +72,7 @@ extension BtqStore {
     }
 
     /// Adds to the time the torrent has spent seeding.
-    public func addSeedingSeconds(torrentId: Int64, _ seconds: Int64) throws {
+    package func addSeedingSeconds(torrentId: Int64, _ seconds: Int64) throws {
         guard seconds > 0 else { return }
         try writer.write { db in
             try db.execute(
@@ -84,7 +84,7 @@ extension BtqStore {
 
 extension BtqStore {
     /// Records an event in a torrent's history.
-    public func recordEvent(torrentId: Int64, _ kind: EventKind, detail: String?) throws {
+    package func recordEvent(torrentId: Int64, _ kind: EventKind, detail: String?) throws {
         try writer.write { db in
             try Self.insertEvent(torrentId: torrentId, at: Date().millisecondsSince1970, kind: kind, detail: detail, db)
         }

@@ -6,7 +6,7 @@ extension BtqStore {
     /// The torrents, in queue order (head first). Removed torrents are left out unless `includeRemoved`;
     /// they come after the queue, oldest removal first. `state` keeps only the torrents in that state.
     /// One query, no per-torrent lookups.
-    public func torrents(includeRemoved: Bool = false, state: TorrentState? = nil) throws -> [TorrentRecord] {
+    package func torrents(includeRemoved: Bool = false, state: TorrentState? = nil) throws -> [TorrentRecord] {
         let (clauses, arguments) = Self.queueClauses(includeRemoved: includeRemoved, state: state)
         let sql = "SELECT \(TorrentRecord.columns) FROM torrents \(clauses)"
         return try writer.read { db in
@@ -18,7 +18,7 @@ extension BtqStore {
     }
 
     /// The torrent with list id `id` (removed or not), or `nil`.
-    public func torrent(id: Int64) throws -> TorrentRecord? {
+    package func torrent(id: Int64) throws -> TorrentRecord? {
         try writer.read { db in try Self.fetchTorrent(id: id, db) }
     }
 
@@ -28,7 +28,7 @@ extension BtqStore {
     /// candidate has that id is it tried as a hash prefix.
     ///
     /// - Throws: ``StoreError`` `.notFound` or `.ambiguous` (naming the matching ids and hashes).
-    public func resolve(_ reference: String, includeRemoved: Bool = false) throws -> TorrentRecord {
+    package func resolve(_ reference: String, includeRemoved: Bool = false) throws -> TorrentRecord {
         let text = reference.trimmingCharacters(in: .whitespaces)
         return try writer.read { db in
             if let id = Int64(text), text.allSatisfy(\.isASCII),
@@ -59,7 +59,7 @@ extension BtqStore {
     }
 
     /// The trackers of a torrent, by tier then position.
-    public func trackers(torrentId: Int64) throws -> [TrackerRecord] {
+    package func trackers(torrentId: Int64) throws -> [TrackerRecord] {
         try writer.read { db in
             try Row.fetchAll(
                 db,
@@ -71,7 +71,7 @@ extension BtqStore {
 
     /// The history, oldest first: of one torrent, or of everything (`torrentId` `nil`, btq's own events
     /// included); only events at or after `since`; with `limit`, only the most recent `limit` of them.
-    public func events(torrentId: Int64? = nil, since: Date? = nil, limit: Int? = nil) throws -> [EventRecord] {
+    package func events(torrentId: Int64? = nil, since: Date? = nil, limit: Int? = nil) throws -> [EventRecord] {
         var conditions: [String] = []
         var arguments: StatementArguments = []
         if let torrentId {
@@ -94,7 +94,7 @@ extension BtqStore {
     }
 
     /// The peer history of a torrent, most recently seen first.
-    public func peers(torrentId: Int64) throws -> [PeerRecord] {
+    package func peers(torrentId: Int64) throws -> [PeerRecord] {
         try writer.read { db in
             try Row.fetchAll(
                 db,
@@ -107,12 +107,12 @@ extension BtqStore {
     }
 
     /// The raw `.torrent` bytes of a torrent, or `nil` (a magnet without metadata, or an unknown id).
-    public func metainfoBytes(torrentId: Int64) throws -> [UInt8]? {
+    package func metainfoBytes(torrentId: Int64) throws -> [UInt8]? {
         try writer.read { db in try MetainfoBlob.read(torrentId: torrentId, db) }
     }
 
     /// The magnet URI a torrent was added from, or `nil`.
-    public func magnetURI(torrentId: Int64) throws -> String? {
+    package func magnetURI(torrentId: Int64) throws -> String? {
         try writer.read { db in
             try String.fetchOne(db, sql: "SELECT magnet FROM torrents WHERE id = ?", arguments: [torrentId])
         }

@@ -11,7 +11,7 @@ extension BtqStore {
     /// to it (files, trackers, progress, peers, events) are deleted; removed torrents can be purged too.
     ///
     /// - Throws: ``StoreError`` `.notFound` for an unknown id.
-    public func remove(torrentId: Int64, purge: Bool) throws {
+    package func remove(torrentId: Int64, purge: Bool) throws {
         try writer.write { db in
             guard let record = try Self.fetchTorrent(id: torrentId, db) else {
                 throw StoreError.notFound(id: torrentId)
@@ -43,7 +43,7 @@ extension BtqStore {
     /// - Returns: its new position.
     /// - Throws: ``StoreError`` `.notFound` for an unknown id, `.removed` for a removed torrent.
     @discardableResult
-    public func move(torrentId: Int64, _ move: QueueMove) throws -> Int {
+    package func move(torrentId: Int64, _ move: QueueMove) throws -> Int {
         try writer.write { db in
             guard let record = try Self.fetchTorrent(id: torrentId, db) else {
                 throw StoreError.notFound(id: torrentId)
@@ -90,7 +90,7 @@ extension BtqStore {
     /// and error the torrent already has changes nothing.
     ///
     /// - Throws: ``StoreError`` `.notFound` for an unknown id, `.removed` for a removed torrent.
-    public func setState(torrentId: Int64, _ state: TorrentState, error: String? = nil) throws {
+    package func setState(torrentId: Int64, _ state: TorrentState, error: String? = nil) throws {
         try writer.write { db in try Self.setState(torrentId: torrentId, state, error: error, db) }
     }
 

@@ -12,7 +12,7 @@ extension BtqStore {
     /// - Throws: ``StoreError`` `.newerDatabase`, or `.invalidValue` for a database that lacks
     ///   migrations (an older btq's: open it once writable to upgrade it); GRDB's `DatabaseError` when
     ///   the file cannot be opened or is not a database.
-    public static func openForReading(path: String) throws -> BtqStore {
+    package static func openForReading(path: String) throws -> BtqStore {
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError.invalidValue("no database at \(path)")
         }

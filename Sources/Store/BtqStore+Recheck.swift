@@ -9,7 +9,7 @@ extension BtqStore {
     /// `completed_at` is set and a `completed` event says so; afterwards nothing changes.
     ///
     /// - Throws: ``StoreError`` `.notFound` for an unknown id, `.removed` for a removed torrent.
-    public func markComplete(torrentId: Int64) throws {
+    package func markComplete(torrentId: Int64) throws {
         try writer.write { db in
             guard let record = try Self.fetchTorrent(id: torrentId, db) else {
                 throw StoreError.notFound(id: torrentId)
@@ -27,7 +27,7 @@ extension BtqStore {
     /// the `from -> checking` detail that ``setState(torrentId:_:error:)`` writes), or `nil` when the
     /// history does not say. The daemon, which runs a check `btq verify` handed to it, uses it to put the
     /// torrent back where the user had it (a paused torrent stays paused).
-    public func stateBeforeChecking(torrentId: Int64) throws -> TorrentState? {
+    package func stateBeforeChecking(torrentId: Int64) throws -> TorrentState? {
         let suffix = " -> \(TorrentState.checking.rawValue)"
         let detail = try writer.read { db in
             try String.fetchOne(

@@ -5,7 +5,7 @@ import GRDB
 extension BtqStore: ResumeStore {
     /// The recorded progress of a torrent; `nil` for an unknown or removed torrent. A torrent with no
     /// recorded progress yet gets an all-clear bitfield of its piece count.
-    public func resumeState(torrentId: Int64) throws -> ResumeState? {
+    package func resumeState(torrentId: Int64) throws -> ResumeState? {
         try writer.read { db in
             guard
                 let row = try Row.fetchOne(
@@ -72,7 +72,7 @@ extension BtqStore: ResumeStore {
     /// changed are touched: a torrent's bitfield row when one of its bits changed, one row per changed block
     /// mask. Invalid values (a piece index out of range, a negative delta, a bad port) throw
     /// ``StoreError`` `.invalidValue` and nothing of the batch is written.
-    public func saveProgress(_ batch: ProgressBatch) throws {
+    package func saveProgress(_ batch: ProgressBatch) throws {
         guard !batch.isEmpty else { return }
         try writer.write { db in
             let now = Date().millisecondsSince1970
@@ -107,7 +107,7 @@ extension BtqStore: ResumeStore {
     /// one transaction (see ``ResumeStore/commitCheckpoint(_:at:)``). Block masks not in a snapshot lose
     /// their durable copy; a snapshot whose piece count differs from the torrent's is refused. Record times
     /// (`updated_at`) are left alone: they tell progress recorded after the checkpoint's time apart.
-    public func commitCheckpoint(_ checkpoints: [DurableCheckpoint], at time: Timestamp) throws {
+    package func commitCheckpoint(_ checkpoints: [DurableCheckpoint], at time: Timestamp) throws {
         try writer.write { db in
             for checkpoint in checkpoints {
                 let id = checkpoint.torrentId
@@ -146,7 +146,7 @@ extension BtqStore: ResumeStore {
     }
 
     /// Records files' sizes and modification times; indices the torrent does not have are ignored.
-    public func recordFileStats(torrentId: Int64, _ stats: [FileStat]) throws {
+    package func recordFileStats(torrentId: Int64, _ stats: [FileStat]) throws {
         try writer.write { db in
             try Self.save(stats, torrentId: torrentId, at: Date().millisecondsSince1970, db)
         }
@@ -172,7 +172,7 @@ extension BtqStore: ResumeStore {
     }
 
     /// Appends history entries in one transaction; entries about torrents that no longer exist are dropped.
-    public func recordEvents(_ events: [HistoryEvent]) throws {
+    package func recordEvents(_ events: [HistoryEvent]) throws {
         try saveProgress(ProgressBatch(events: events))
     }
 
@@ -180,13 +180,13 @@ extension BtqStore: ResumeStore {
     /// Does nothing when the torrent already has its metainfo.
     ///
     /// - Throws: ``StoreError`` `.notFound`, or `.mismatchedMetadata` when the info-hashes disagree.
-    public func attachMetainfo(torrentId: Int64, _ metainfo: Metainfo) throws {
+    package func attachMetainfo(torrentId: Int64, _ metainfo: Metainfo) throws {
         try attachMetainfo(torrentId: torrentId, metainfo, detail: nil)
     }
 
     /// Stores fetched metadata like ``attachMetainfo(torrentId:_:)``; `detail` (where it came from, how
     /// long it took) is appended to the `metadata` event's detail.
-    public func attachMetainfo(torrentId: Int64, _ metainfo: Metainfo, detail: String?) throws {
+    package func attachMetainfo(torrentId: Int64, _ metainfo: Metainfo, detail: String?) throws {
         try writer.write { db in
             guard let record = try Self.fetchTorrent(id: torrentId, db) else {
                 throw StoreError.notFound(id: torrentId)

@@ -4,7 +4,7 @@ import GRDB
 
 extension BtqStore {
     /// Records the start of a run and returns its id.
-    public func beginRun(pid: Int32, bootId: String?, at now: Date = Date()) throws -> Int64 {
+    package func beginRun(pid: Int32, bootId: String?, at now: Date = Date()) throws -> Int64 {
         try writer.write { db in
             let millis = now.millisecondsSince1970
             try db.execute(
@@ -15,7 +15,7 @@ extension BtqStore {
     }
 
     /// Refreshes a run's sign of life.
-    public func heartbeat(runId: Int64, at now: Date = Date()) throws {
+    package func heartbeat(runId: Int64, at now: Date = Date()) throws {
         try writer.write { db in
             try db.execute(
                 sql: "UPDATE runs SET heartbeat_at = ? WHERE id = ?", arguments: [now.millisecondsSince1970, runId])
@@ -23,7 +23,7 @@ extension BtqStore {
     }
 
     /// Records the end of a run; `clean` when every torrent it worked was flushed and checkpointed.
-    public func endRun(runId: Int64, clean: Bool, at now: Date = Date()) throws {
+    package func endRun(runId: Int64, clean: Bool, at now: Date = Date()) throws {
         try writer.write { db in
             let millis = now.millisecondsSince1970
             try db.execute(
@@ -34,12 +34,12 @@ extension BtqStore {
 
     /// Runs that never recorded their stop (killed, crashed, or the machine went down; or still running),
     /// newest first, at most `limit`.
-    public func unfinishedRuns(limit: Int = 100) throws -> [RunRecord] {
+    package func unfinishedRuns(limit: Int = 100) throws -> [RunRecord] {
         try fetchRuns(where: "WHERE stopped_at IS NULL", limit: limit)
     }
 
     /// Every recorded run, newest first, at most `limit`.
-    public func runs(limit: Int = 100) throws -> [RunRecord] {
+    package func runs(limit: Int = 100) throws -> [RunRecord] {
         try fetchRuns(where: "", limit: limit)
     }
 

@@ -3,7 +3,7 @@ import GRDB
 
 extension BtqStore {
     /// The value of a setting, or `nil` when it is not set.
-    public func setting(_ key: String) throws -> String? {
+    package func setting(_ key: String) throws -> String? {
         try writer.read { db in
             try Row.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]).map {
                 try StoredRow(row: $0, table: "settings").text(0, "value")
@@ -12,7 +12,7 @@ extension BtqStore {
     }
 
     /// Sets a setting (`nil` removes it).
-    public func setSetting(_ key: String, to value: String?) throws {
+    package func setSetting(_ key: String, to value: String?) throws {
         try writer.write { db in
             if let value {
                 try db.execute(
@@ -28,7 +28,7 @@ extension BtqStore {
     }
 
     /// Every setting.
-    public func settings() throws -> [String: String] {
+    package func settings() throws -> [String: String] {
         try writer.read { db in
             var result: [String: String] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT key, value FROM settings") {

@@ -13,15 +13,15 @@ import GRDBSQLite
 /// reads while `btq run` writes. Writes wait up to ``busyTimeout`` for another process's write
 /// to finish. Foreign keys are enforced. All methods are synchronous and thread-safe; each write method is
 /// one transaction.
-public final class BtqStore: Sendable {
+package final class BtqStore: Sendable {
     /// How long a write waits for another connection's write lock before failing.
-    public static let busyTimeout: TimeInterval = 5
+    package static let busyTimeout: TimeInterval = 5
 
     /// The names of the migrations this build knows, in the order they apply (e.g. `0001_initial`).
-    public static var migrationNames: [String] { embeddedMigrations.map(\.name) }
+    package static var migrationNames: [String] { embeddedMigrations.map(\.name) }
 
     /// The database file, or `nil` for an in-memory database.
-    public let path: String?
+    package let path: String?
 
     let writer: any DatabaseWriter
 
@@ -30,7 +30,7 @@ public final class BtqStore: Sendable {
     ///
     /// - Throws: ``StoreError`` when the database comes from a newer btq or `target` is unknown; GRDB's
     ///   `DatabaseError` when the file cannot be opened or is not a database.
-    public init(path: String, migratingUpTo target: String? = nil) throws {
+    package init(path: String, migratingUpTo target: String? = nil) throws {
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(
             at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -47,14 +47,14 @@ public final class BtqStore: Sendable {
     }
 
     /// Opens a private in-memory database (for tests), migrated up to `target` (`nil`: all migrations).
-    public init(inMemoryMigratingUpTo target: String? = nil) throws {
+    package init(inMemoryMigratingUpTo target: String? = nil) throws {
         self.path = nil
         self.writer = try DatabaseQueue(configuration: Self.configuration())
         try migrate(upTo: target)
     }
 
     /// An in-memory database with every migration applied (for tests).
-    public static func inMemory() throws -> BtqStore {
+    package static func inMemory() throws -> BtqStore {
         try BtqStore(inMemoryMigratingUpTo: nil)
     }
 
@@ -63,7 +63,7 @@ public final class BtqStore: Sendable {
     ///
     /// - Throws: ``StoreError`` when the database records a migration this build does not know (it was
     ///   written by a newer btq), or when `target` is not one of ``migrationNames``.
-    public func migrate(upTo target: String? = nil) throws {
+    package func migrate(upTo target: String? = nil) throws {
         let names = Self.migrationNames
         guard let targetName = target ?? names.last else { return }
         guard let targetIndex = names.firstIndex(of: targetName) else {
@@ -104,7 +104,7 @@ public final class BtqStore: Sendable {
     }
 
     /// The names of the migrations recorded in the database, in the order they apply (unknown ones last).
-    public func appliedMigrations() throws -> [String] {
+    package func appliedMigrations() throws -> [String] {
         let names = Self.migrationNames
         return try writer.read { db in
             try Self.recordedMigrations(db).sorted {

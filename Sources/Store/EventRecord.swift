@@ -3,17 +3,17 @@ import Foundation
 import GRDB
 
 /// One entry of the history (`btq history`).
-public struct EventRecord: Sendable, Codable, Hashable, Identifiable {
+package struct EventRecord: Sendable, Codable, Hashable, Identifiable {
     /// Row id, increasing in the order events were recorded.
-    public var id: Int64
+    package var id: Int64
     /// The torrent it is about; `nil` for events of btq itself.
-    public var torrentId: Int64?
+    package var torrentId: Int64?
     /// When it happened.
-    public var at: Date
+    package var at: Date
     /// What happened: an `EventKind` raw value such as `added`, `removed`, `moved`, `paused`, `error`.
-    public var kind: String
+    package var kind: String
     /// Human-readable detail.
-    public var detail: String?
+    package var detail: String?
 
     /// The columns ``init(row:)`` reads, in order.
     static let columns = "id, torrent_id, at, kind, detail"

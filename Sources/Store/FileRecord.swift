@@ -2,31 +2,31 @@ import Engine
 import Foundation
 
 /// One file of a torrent (a row of `btq files`).
-public struct FileRecord: Sendable, Codable, Hashable {
+package struct FileRecord: Sendable, Codable, Hashable {
     /// Position in the torrent's file list (stream order, pad files included).
-    public var index: Int
+    package var index: Int
     /// Sanitized path below the save folder, elements joined with `/` (for a multi-file torrent the first
     /// element is the torrent's folder).
-    public var path: String
+    package var path: String
     /// Length in bytes.
-    public var length: Int64
+    package var length: Int64
     /// Offset of its first byte in the torrent's byte stream.
-    public var offset: Int64
+    package var offset: Int64
     /// Download priority: 0 = skip, 1...7 from low to high, 4 = normal (the default).
-    public var priority: Int
+    package var priority: Int
     /// A BEP 47 pad file: zeros that are never written to disk.
-    public var isPad: Bool
+    package var isPad: Bool
     /// BEP 47 executable attribute.
-    public var isExecutable: Bool
+    package var isExecutable: Bool
     /// BEP 47 hidden attribute.
-    public var isHidden: Bool
+    package var isHidden: Bool
     /// For a symbolic link (BEP 47 `l`): its sanitized target, elements joined with `/`.
-    public var symlinkTarget: String?
+    package var symlinkTarget: String?
     /// Bytes of this file inside verified pieces; `nil` when the torrent's piece layout is unknown.
-    public var bytesDone: Int64?
+    package var bytesDone: Int64?
 
     /// Verified fraction of the file, 0...1 (1 for an empty file).
-    public var progress: Double {
+    package var progress: Double {
         guard let bytesDone else { return 0 }
         return length > 0 ? Double(bytesDone) / Double(length) : 1
     }

@@ -1,16 +1,16 @@
 /// A torrent to add to the queue.
-public struct NewTorrent: Sendable {
+package struct NewTorrent: Sendable {
     /// The `.torrent` or the magnet link.
-    public var source: TorrentSource
+    package var source: TorrentSource
     /// The folder the data goes into (a multi-file torrent makes its own sub-folder inside it).
-    public var saveDirectory: String
+    package var saveDirectory: String
     /// Add it in the paused state instead of queued.
-    public var paused: Bool
+    package var paused: Bool
     /// Put it at the head of the queue instead of the tail.
-    public var atTop: Bool
+    package var atTop: Bool
 
     /// Describes a torrent to add.
-    public init(source: TorrentSource, saveDirectory: String, paused: Bool = false, atTop: Bool = false) {
+    package init(source: TorrentSource, saveDirectory: String, paused: Bool = false, atTop: Bool = false) {
         self.source = source
         self.saveDirectory = saveDirectory
         self.paused = paused

@@ -3,31 +3,31 @@ import Foundation
 import GRDB
 
 /// What btq remembers about one peer of one torrent (`btq peers`).
-public struct PeerRecord: Sendable, Codable, Hashable {
+package struct PeerRecord: Sendable, Codable, Hashable {
     /// The torrent.
-    public var torrentId: Int64
+    package var torrentId: Int64
     /// IPv4 dotted quad or IPv6 text without brackets.
-    public var address: String
+    package var address: String
     /// Port.
-    public var port: Int
+    package var port: Int
     /// The peer id from its handshake, 40 lower-case hex digits, when known.
-    public var peerId: String?
+    package var peerId: String?
     /// Client name, when known.
-    public var client: String?
+    package var client: String?
     /// Where the address came first from (`tracker`, `dht`, `pex`, `lsd`, `incoming`, `magnet`, `manual`).
-    public var source: String
+    package var source: String
     /// First sighting.
-    public var firstSeenAt: Date
+    package var firstSeenAt: Date
     /// Last sighting.
-    public var lastSeenAt: Date
+    package var lastSeenAt: Date
     /// Payload bytes received from it, over all sessions.
-    public var downloaded: Int64
+    package var downloaded: Int64
     /// Payload bytes sent to it, over all sessions.
-    public var uploaded: Int64
+    package var uploaded: Int64
     /// Pieces it contributed to that failed their hash check.
-    public var hashFailures: Int
+    package var hashFailures: Int
     /// Banned for bad data.
-    public var isBanned: Bool
+    package var isBanned: Bool
 
     /// The columns ``init(row:)`` reads, in order.
     static let columns = """

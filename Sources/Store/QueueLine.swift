@@ -5,24 +5,24 @@ import GRDBSQLite
 
 /// What `btq list` shows of one torrent: the few columns of its queue line, read without the rest of
 /// its record (a queue of 100,000 torrents lists in a fraction of the time).
-public struct QueueLine: Hashable, Sendable {
+package struct QueueLine: Hashable, Sendable {
     /// The list id.
-    public var id: Int64
+    package var id: Int64
     /// The torrent's name.
-    public var name: String
+    package var name: String
     /// Total bytes, `nil` for a magnet link without metadata.
-    public var totalSize: Int64?
+    package var totalSize: Int64?
     /// Bytes of verified pieces.
-    public var bytesDone: Int64
+    package var bytesDone: Int64
     /// Its state.
-    public var state: TorrentState
+    package var state: TorrentState
     /// True once removed (kept for its history).
-    public var isRemoved: Bool
+    package var isRemoved: Bool
     /// Lifetime payload bytes sent and received.
-    public var uploaded: Int64
-    public var downloaded: Int64
+    package var uploaded: Int64
+    package var downloaded: Int64
 
-    public init(
+    package init(
         id: Int64, name: String, totalSize: Int64?, bytesDone: Int64, state: TorrentState, isRemoved: Bool,
         uploaded: Int64, downloaded: Int64
     ) {
@@ -37,13 +37,13 @@ public struct QueueLine: Hashable, Sendable {
     }
 
     /// Fraction of the torrent verified (as ``TorrentRecord/progress``).
-    public var progress: Double {
+    package var progress: Double {
         Self.progress(bytesDone: bytesDone, totalSize: totalSize)
     }
 
     /// The fraction `bytesDone` is of `totalSize`: 0 while the size is unknown (a magnet link without
     /// metadata), 1 for an empty torrent.
-    public static func progress(bytesDone: Int64, totalSize: Int64?) -> Double {
+    package static func progress(bytesDone: Int64, totalSize: Int64?) -> Double {
         guard let totalSize else { return 0 }
         guard totalSize > 0 else { return 1 }
         return min(1, Double(bytesDone) / Double(totalSize))
@@ -53,18 +53,18 @@ public struct QueueLine: Hashable, Sendable {
 /// One queue line as SQLite hands it over, for a caller that formats many lines without making a
 /// `String` of every name (`btq list` of 100,000 torrents). `name` points into SQLite's current row:
 /// it is valid only during the call that receives these fields.
-public struct QueueLineFields {
-    public var id: Int64
+package struct QueueLineFields {
+    package var id: Int64
     /// The name's UTF-8 bytes, borrowed from SQLite.
-    public var name: UnsafeBufferPointer<UInt8>
-    public var totalSize: Int64?
-    public var bytesDone: Int64
-    public var state: TorrentState
-    public var isRemoved: Bool
-    public var uploaded: Int64
-    public var downloaded: Int64
+    package var name: UnsafeBufferPointer<UInt8>
+    package var totalSize: Int64?
+    package var bytesDone: Int64
+    package var state: TorrentState
+    package var isRemoved: Bool
+    package var uploaded: Int64
+    package var downloaded: Int64
 
-    public init(
+    package init(
         id: Int64, name: UnsafeBufferPointer<UInt8>, totalSize: Int64?, bytesDone: Int64, state: TorrentState,
         isRemoved: Bool, uploaded: Int64, downloaded: Int64
     ) {
@@ -81,7 +81,7 @@ public struct QueueLineFields {
 
 extension QueueLine {
     /// The line of `fields`, its name copied out of SQLite.
-    public init(_ fields: borrowing QueueLineFields) {
+    package init(_ fields: borrowing QueueLineFields) {
         self.init(
             id: fields.id, name: String(decoding: fields.name, as: UTF8.self), totalSize: fields.totalSize,
             bytesDone: fields.bytesDone, state: fields.state, isRemoved: fields.isRemoved,
@@ -92,7 +92,7 @@ extension QueueLine {
 extension BtqStore {
     /// The queue's lines in queue order (removed torrents last, with `includeRemoved`), optionally only
     /// those in `state`.
-    public func queueLines(includeRemoved: Bool = false, state: TorrentState? = nil) throws -> [QueueLine] {
+    package func queueLines(includeRemoved: Bool = false, state: TorrentState? = nil) throws -> [QueueLine] {
         let (clauses, arguments) = Self.queueClauses(includeRemoved: includeRemoved, state: state)
         return try writer.read { db in
             var lines: [QueueLine] = []
@@ -105,7 +105,8 @@ extension BtqStore {
     /// consecutive runs of queue order read at the same time on separate connections of the pool. On two
     /// cores this takes about half as long as ``queueLines(includeRemoved:state:)`` for a long queue;
     /// a queue spanning at most `splitAbove` positions (or an in-memory store) comes back in one part.
-    public func queueLineParts(state: TorrentState? = nil, parts: Int, splitAbove: Int = 4096) throws -> [[QueueLine]] {
+    package func queueLineParts(state: TorrentState? = nil, parts: Int, splitAbove: Int = 4096) throws -> [[QueueLine]]
+    {
         try queueLineParts(
             state: state, parts: parts, splitAbove: splitAbove,
             makePart: { lines in
@@ -120,7 +121,7 @@ extension BtqStore {
     /// read, together with that part's accumulator (made by `makePart` with the number of lines the part
     /// may hold: room can be reserved once); the parts' accumulators come back in queue order. `visit`
     /// runs on the part's own thread.
-    public func queueLineParts<Part: Sendable>(
+    package func queueLineParts<Part: Sendable>(
         state: TorrentState? = nil, parts: Int, splitAbove: Int = 4096,
         makePart: @escaping @Sendable (_ expectedLines: Int) -> Part,
         visit: @escaping @Sendable (inout Part, borrowing QueueLineFields) -> Void

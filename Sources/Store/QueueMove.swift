@@ -1,5 +1,5 @@
 /// A change of a torrent's place in the queue.
-public enum QueueMove: String, Sendable, Codable, CaseIterable {
+package enum QueueMove: String, Sendable, Codable, CaseIterable {
     /// One place towards the head.
     case up
     /// One place towards the tail.

@@ -2,34 +2,34 @@
 /// ``description`` is one clear sentence meant for the terminal.
 ///
 /// Low-level failures (disk full, a file that is not a database) come through as GRDB's `DatabaseError`.
-public struct StoreError: Error, CustomStringConvertible, Sendable {
+package struct StoreError: Error, CustomStringConvertible, Sendable {
     /// Identifies the case of a ``StoreError``; new codes may be added.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         private let name: String
         private init(_ name: String) { self.name = name }
 
         /// No torrent matches a reference or an id.
-        public static let notFound = Code("notFound")
+        package static let notFound = Code("notFound")
         /// A reference matches several torrents.
-        public static let ambiguous = Code("ambiguous")
+        package static let ambiguous = Code("ambiguous")
         /// The operation needs a torrent that is in the queue, and this one was removed.
-        public static let removed = Code("removed")
+        package static let removed = Code("removed")
         /// The torrent is already in the queue.
-        public static let duplicate = Code("duplicate")
+        package static let duplicate = Code("duplicate")
         /// The database was written by a newer btq.
-        public static let newerDatabase = Code("newerDatabase")
+        package static let newerDatabase = Code("newerDatabase")
         /// A migration name this build does not know.
-        public static let unknownMigration = Code("unknownMigration")
+        package static let unknownMigration = Code("unknownMigration")
         /// Metadata that does not belong to the torrent it was given for.
-        public static let mismatchedMetadata = Code("mismatchedMetadata")
+        package static let mismatchedMetadata = Code("mismatchedMetadata")
         /// A value that the store cannot accept (a negative size, a bad peer port, ...).
-        public static let invalidValue = Code("invalidValue")
+        package static let invalidValue = Code("invalidValue")
         /// A stored value btq never writes (a NULL, a value of another type, a number out of range, a
         /// bitfield of the wrong length): the database was damaged or edited by hand.
-        public static let damagedDatabase = Code("damagedDatabase")
+        package static let damagedDatabase = Code("damagedDatabase")
 
         /// The code's name.
-        public var description: String { name }
+        package var description: String { name }
     }
 
     private enum Kind: Sendable {
@@ -49,7 +49,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     private init(_ kind: Kind) { self.kind = kind }
 
     /// Which case this is.
-    public var code: Code {
+    package var code: Code {
         switch kind {
         case .notFound: .notFound
         case .ambiguous: .ambiguous
@@ -64,7 +64,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     }
 
     /// One sentence for the user.
-    public var description: String {
+    package var description: String {
         switch kind {
         case .notFound(let reference):
             "no torrent matches '\(reference)' (use a list id or at least 4 hex digits of an info-hash)"

@@ -1,14 +1,14 @@
 import Engine
 
 /// What a torrent is added from.
-public enum TorrentSource: Sendable {
+package enum TorrentSource: Sendable {
     /// A parsed `.torrent` file; its raw bytes are stored.
     case metainfo(Metainfo)
     /// A magnet link; the metadata comes later from peers.
     case magnet(MagnetLink)
 
     /// The info-hash(es) that identify the torrent.
-    public var infoHashes: InfoHashes {
+    package var infoHashes: InfoHashes {
         switch self {
         case .metainfo(let metainfo): metainfo.infoHashes
         case .magnet(let magnet): magnet.infoHashes

@@ -3,31 +3,31 @@ import Foundation
 import GRDB
 
 /// One tracker of a torrent and what it last said.
-public struct TrackerRecord: Sendable, Codable, Hashable {
+package struct TrackerRecord: Sendable, Codable, Hashable {
     /// Row id.
-    public var id: Int64
+    package var id: Int64
     /// The torrent.
-    public var torrentId: Int64
+    package var torrentId: Int64
     /// Announce URL.
-    public var url: String
+    package var url: String
     /// BEP 12 tier, 0 first.
-    public var tier: Int
+    package var tier: Int
     /// Order inside the tier.
-    public var position: Int
+    package var position: Int
     /// When the last announce was sent.
-    public var lastAnnounceAt: Date?
+    package var lastAnnounceAt: Date?
     /// When the next announce is due.
-    public var nextAnnounceAt: Date?
+    package var nextAnnounceAt: Date?
     /// Seeders it last reported.
-    public var seeders: Int?
+    package var seeders: Int?
     /// Leechers it last reported.
-    public var leechers: Int?
+    package var leechers: Int?
     /// Completed downloads it last reported.
-    public var completed: Int?
+    package var completed: Int?
     /// The failure of its last announce, if it failed.
-    public var lastError: String?
+    package var lastError: String?
     /// The `tracker id` it asked to be sent back.
-    public var trackerId: String?
+    package var trackerId: String?
 
     /// The columns ``init(row:)`` reads, in order.
     static let columns = """

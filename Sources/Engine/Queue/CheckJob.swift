@@ -2,13 +2,13 @@ import Foundation
 
 /// A full recheck of one queued torrent's data (`btq verify`, or the daemon working a torrent in the
 /// `checking` state).
-public struct CheckJob: CheckWork {
-    public let record: TorrentRecord
-    public let storage: FileStorage
-    public let checker: TorrentChecker
+package struct CheckJob: CheckWork {
+    package let record: TorrentRecord
+    package let storage: FileStorage
+    package let checker: TorrentChecker
 
     /// Prepares a check of `record`; throws a `QueueError` for a torrent whose data cannot be checked.
-    public init(record: TorrentRecord, store: any TorrentContentStore) throws {
+    package init(record: TorrentRecord, store: any TorrentContentStore) throws {
         guard let bytes = try store.metainfoBytes(torrentId: record.id) else {
             throw QueueError("#\(record.id) \(record.name) has no metadata yet (a magnet link): nothing to check")
         }
@@ -27,12 +27,12 @@ public struct CheckJob: CheckWork {
     }
 
     /// Runs the check and closes the files.
-    public func run() async throws -> TorrentChecker.Result {
+    package func run() async throws -> TorrentChecker.Result {
         try await run(progress: nil)
     }
 
     /// Runs the check, telling `progress` as pieces are checked, and closes the files.
-    public func run(
+    package func run(
         progress: (@Sendable (_ checked: Int, _ total: Int) -> Void)? = nil
     ) async throws -> TorrentChecker.Result {
         defer { Task { [storage] in await storage.close() } }
@@ -40,7 +40,7 @@ public struct CheckJob: CheckWork {
     }
 
     /// One line about a finished check.
-    public static func summary(_ record: TorrentRecord, _ result: TorrentChecker.Result) -> String {
+    package static func summary(_ record: TorrentRecord, _ result: TorrentChecker.Result) -> String {
         var line =
             "checked #\(record.id) \(record.name): \(result.validPieces) of \(result.pieceCount) pieces valid"
         if result.lostPieces > 0 { line += ", \(result.lostPieces) bad" }

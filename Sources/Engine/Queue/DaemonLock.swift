@@ -6,11 +6,11 @@ import Glibc
 
 /// Makes sure one daemon works a database at a time: an exclusive `flock` on `<db>.lock`, released
 /// when the process ends however it ends (the kernel drops the lock with the descriptor).
-public final class DaemonLock {
+package final class DaemonLock {
     private let descriptor: Int32
 
     /// Takes the lock or throws a `QueueError` naming the process that holds it.
-    public init(databasePath: String) throws {
+    package init(databasePath: String) throws {
         let path = databasePath + ".lock"
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

@@ -2,14 +2,14 @@ import Foundation
 import Logging
 
 /// Builds the engine's pieces for one queued torrent: its metainfo, storage and session.
-public struct DownloadJob: Sendable {
-    public let record: TorrentRecord
-    public let metainfo: Metainfo
-    public let storage: FileStorage
-    public let session: TorrentSession
+package struct DownloadJob: Sendable {
+    package let record: TorrentRecord
+    package let metainfo: Metainfo
+    package let storage: FileStorage
+    package let session: TorrentSession
 
     /// Prepares a job for `record`; throws a `QueueError` for what cannot be downloaded yet.
-    public init(
+    package init(
         record: TorrentRecord, store: any TorrentContentStore, configuration: SessionConfiguration,
         stopWhenComplete: Bool,
         trackers: TrackerClient?, resumePolicy: ResumePolicy = .cleanHistory, limits: TransferLimits = TransferLimits(),

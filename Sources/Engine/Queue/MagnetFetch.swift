@@ -4,14 +4,14 @@ import Logging
 /// Fetches the metadata of a magnet link's torrent from peers and stores it, so the torrent can be
 /// downloaded like any other in the same run: state `metadata` meanwhile, then its files, pieces and
 /// trackers in the queue and a `metadata` event saying from whom and how long it took.
-public actor MagnetFetch: MetadataWork {
+package actor MagnetFetch: MetadataWork {
     /// The torrent with its metainfo, and the peers met while fetching (for its download).
-    public struct Fetched: Sendable {
-        public let record: TorrentRecord
-        public let peers: [(address: PeerAddress, source: PeerUpdate.Source)]
+    package struct Fetched: Sendable {
+        package let record: TorrentRecord
+        package let peers: [(address: PeerAddress, source: PeerUpdate.Source)]
     }
 
-    public nonisolated let record: TorrentRecord
+    package nonisolated let record: TorrentRecord
     private let store: any QueueStore & TorrentContentStore
     private let configuration: SessionConfiguration
     private let trackers: TrackerClient?
@@ -20,7 +20,7 @@ public actor MagnetFetch: MetadataWork {
     private var fetcher: MetadataFetcher?
     private var stopRequested = false
 
-    public init(
+    package init(
         record: TorrentRecord, store: any QueueStore & TorrentContentStore, configuration: SessionConfiguration,
         trackers: TrackerClient?,
         peers: [PeerAddress], logger: Logger
@@ -34,18 +34,18 @@ public actor MagnetFetch: MetadataWork {
     }
 
     /// Ends ``run()`` soon with `nil`.
-    public func stop() async {
+    package func stop() async {
         stopRequested = true
         await fetcher?.stop()
     }
 
     /// Progress, once fetching started.
-    public func status() async -> MetadataFetcher.Status? {
+    package func status() async -> MetadataFetcher.Status? {
         await fetcher?.status()
     }
 
     /// Fetches and stores the metadata; `nil` when stopped first.
-    public func run() async -> Result<Fetched?, QueueError> {
+    package func run() async -> Result<Fetched?, QueueError> {
         let magnet: MagnetLink
         let trackerURLs: [String]
         do {
@@ -116,7 +116,7 @@ public actor MagnetFetch: MetadataWork {
 
 extension TorrentSession {
     /// Adds the peers a metadata fetch met, each with where it came from.
-    public func addPeers(_ peers: [(address: PeerAddress, source: PeerUpdate.Source)]) {
+    package func addPeers(_ peers: [(address: PeerAddress, source: PeerUpdate.Source)]) {
         for (source, group) in Dictionary(grouping: peers, by: \.source) {
             addPeers(group.map(\.address), source: source)
         }

@@ -2,14 +2,14 @@ import Foundation
 
 /// This process's entry in the database's runs: tells the next start whether it stopped cleanly, and
 /// on which boot, so the next start knows how far to trust the recorded progress (DESIGN.md, invariant 3).
-public struct ProcessRun: Sendable {
+package struct ProcessRun: Sendable {
     let store: any QueueStore
     /// Its row in the runs.
-    public let id: Int64
+    package let id: Int64
     /// What earlier runs that did not stop cleanly mean for the progress they recorded.
-    public let policy: ResumePolicy
+    package let policy: ResumePolicy
 
-    public init(store: any QueueStore) throws {
+    package init(store: any QueueStore) throws {
         let bootId = Self.currentBootId()
         let stops = try store.unfinishedRuns(limit: 100)
             .filter { !($0.bootId == bootId && Self.isAlive($0.pid)) }  // alive: another btq working now
@@ -22,16 +22,16 @@ public struct ProcessRun: Sendable {
         self.id = try store.beginRun(pid: getpid(), bootId: bootId, at: Date())
     }
 
-    public func heartbeat() {
+    package func heartbeat() {
         try? store.heartbeat(runId: id, at: Date())
     }
 
-    public func end(clean: Bool) {
+    package func end(clean: Bool) {
         try? store.endRun(runId: id, clean: clean, at: Date())
     }
 
     /// The kernel's id of the current boot, or `nil` where there is none to read.
-    public static func currentBootId() -> String? {
+    package static func currentBootId() -> String? {
         guard let text = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) else {
             return nil
         }

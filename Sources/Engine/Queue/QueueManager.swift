@@ -8,7 +8,7 @@ import Logging
 ///
 /// It decides; ``QueueWorkers`` does the work (sessions, fetches, checks) and ``QueueStore`` keeps the
 /// queue, so it runs in its tests over an in-memory queue with stand-in workers.
-public actor QueueManager {
+package actor QueueManager {
     struct Active {
         let record: TorrentRecord
         let work: any DownloadWork
@@ -42,9 +42,9 @@ public actor QueueManager {
     private var finished: [(Int64, TorrentSession.Outcome)] = []
 
     /// The setting that caps simultaneous downloads when `--max-active` is not given.
-    public static let maxActiveSetting = "max_active_downloads"
+    package static let maxActiveSetting = "max_active_downloads"
     /// The setting: seconds without data after which a download stops holding an active slot.
-    public static let stallTimeoutSetting = "stall_timeout"
+    package static let stallTimeoutSetting = "stall_timeout"
 
     let manualPeers: [PeerAddress]
     private let maxPeersOverall: Int
@@ -59,7 +59,7 @@ public actor QueueManager {
 
     /// A manager of the queue in `store`, starting work with `workers`; `maxActive` overrides the
     /// setting, `peers` are tried by every torrent, `maxPeersOverall` is shared among the active ones.
-    public init(
+    package init(
         store: any QueueStore, workers: any QueueWorkers, configuration: SessionConfiguration, maxActive: Int?,
         peers: [PeerAddress] = [], maxPeersOverall: Int = 200, processRun: ProcessRun, logger: Logger
     ) {
@@ -76,7 +76,7 @@ public actor QueueManager {
     /// Runs until ``stop()``; returns after every session saved its progress.
     ///
     /// Every session, fetch and check it starts is a child of its task group: none outlives it.
-    public func run(pollInterval: Duration = .milliseconds(500), onChange: @Sendable (String) -> Void) async {
+    package func run(pollInterval: Duration = .milliseconds(500), onChange: @Sendable (String) -> Void) async {
         await withDiscardingTaskGroup { group in
             while !stopping {
                 processRun.heartbeat()
@@ -110,7 +110,7 @@ public actor QueueManager {
     }
 
     /// Ends ``run(pollInterval:onChange:)``: every session stops and saves its progress.
-    public func stop() { stopping = true }
+    package func stop() { stopping = true }
 
     /// Each torrent's share of the overall connection limit (at most its own limit).
     func sessionConfiguration() -> SessionConfiguration {

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// `Store` implements it over SQLite (the CLI writes the same tables: the database is the queue); the
 /// queue manager's tests implement it in memory. Every method is atomic and may block briefly on disk I/O.
-public protocol QueueStore: Sendable {
+package protocol QueueStore: Sendable {
     /// One torrent, removed ones included; `nil` when there is no such row.
     func torrent(id: Int64) throws -> TorrentRecord?
     /// The torrents with these ids that exist, removed ones included.
@@ -52,12 +52,12 @@ public protocol QueueStore: Sendable {
 
 extension QueueStore {
     /// Changes a torrent's state and clears its last error.
-    public func setState(torrentId: Int64, _ state: TorrentState) throws {
+    package func setState(torrentId: Int64, _ state: TorrentState) throws {
         try setState(torrentId: torrentId, state, error: nil)
     }
 
     /// Appends one history entry about `torrentId`.
-    public func recordEvent(torrentId: Int64, _ kind: EventKind, detail: String?) throws {
+    package func recordEvent(torrentId: Int64, _ kind: EventKind, detail: String?) throws {
         try recordEvents([HistoryEvent(torrentId: torrentId, kind: kind, detail: detail)])
     }
 
@@ -69,7 +69,7 @@ extension QueueStore {
 
 /// What the workers that `StoreWorkers` makes read and write beyond progress: a torrent's metainfo or
 /// magnet link, its file priorities and trackers, and the metadata a magnet fetch found.
-public protocol TorrentContentStore: ResumeStore {
+package protocol TorrentContentStore: ResumeStore {
     /// The stored `.torrent` bytes; `nil` for a magnet whose metadata has not arrived.
     func metainfoBytes(torrentId: Int64) throws -> [UInt8]?
     /// The magnet link a torrent was added from, if it was.

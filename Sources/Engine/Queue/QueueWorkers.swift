@@ -2,7 +2,7 @@ import Logging
 
 /// A torrent's download (and then seeding) as the queue manager drives it: a ``TorrentSession`` over
 /// its files, or a stand-in in the queue manager's tests.
-public protocol DownloadWork: Sendable {
+package protocol DownloadWork: Sendable {
     /// Adds peers to try, each with where it came from.
     func addPeers(_ peers: [(address: PeerAddress, source: PeerUpdate.Source)]) async
     /// Works the torrent until it completes (when told to stop then), fails or is stopped.
@@ -16,7 +16,7 @@ public protocol DownloadWork: Sendable {
 }
 
 /// The fetch of a magnet link's metadata from peers (``MagnetFetch``, or a stand-in).
-public protocol MetadataWork: Sendable {
+package protocol MetadataWork: Sendable {
     /// Fetches and stores the metadata; `nil` when stopped first.
     func run() async -> Result<MagnetFetch.Fetched?, QueueError>
     /// Ends ``run()`` soon with `nil`.
@@ -24,14 +24,14 @@ public protocol MetadataWork: Sendable {
 }
 
 /// A full recheck of a torrent's data (``CheckJob``, or a stand-in).
-public protocol CheckWork: Sendable {
+package protocol CheckWork: Sendable {
     /// Checks every piece and closes the files.
     func run() async throws -> TorrentChecker.Result
 }
 
 /// Makes the work the queue manager starts: the seam between its decisions (which torrent, when) and
 /// the engine's sessions, fetches and checks.
-public protocol QueueWorkers: Sendable {
+package protocol QueueWorkers: Sendable {
     /// The download (or seeding) of a torrent with metainfo.
     func download(
         _ record: TorrentRecord, configuration: SessionConfiguration, limits: TransferLimits,
@@ -48,14 +48,14 @@ public protocol QueueWorkers: Sendable {
 
 /// The real workers: sessions over the files, reading and recording through `store`, announcing
 /// through one tracker client, and registered for incoming peers while they run.
-public struct StoreWorkers: QueueWorkers {
+package struct StoreWorkers: QueueWorkers {
     let store: any QueueStore & TorrentContentStore
     let trackers: TrackerClient
     let registry: SessionRegistry
     let logger: Logger
 
     /// Workers over `store`.
-    public init(
+    package init(
         store: any QueueStore & TorrentContentStore, trackers: TrackerClient, registry: SessionRegistry,
         logger: Logger
     ) {
@@ -65,7 +65,7 @@ public struct StoreWorkers: QueueWorkers {
         self.logger = logger
     }
 
-    public func download(
+    package func download(
         _ record: TorrentRecord, configuration: SessionConfiguration, limits: TransferLimits,
         resumePolicy: ResumePolicy
     ) throws -> any DownloadWork {
@@ -75,7 +75,7 @@ public struct StoreWorkers: QueueWorkers {
         return RegisteredDownload(job: job, registry: registry)
     }
 
-    public func fetchMetadata(
+    package func fetchMetadata(
         _ record: TorrentRecord, configuration: SessionConfiguration, peers: [PeerAddress]
     )
         -> any MetadataWork
@@ -85,7 +85,7 @@ public struct StoreWorkers: QueueWorkers {
             logger: logger)
     }
 
-    public func check(_ record: TorrentRecord) throws -> any CheckWork {
+    package func check(_ record: TorrentRecord) throws -> any CheckWork {
         try CheckJob(record: record, store: store)
     }
 }

@@ -3,10 +3,10 @@
 /// other complete torrent becomes a seed (queued for a seed slot: `btq run` seeds it as it seeds a
 /// finished download, within the seed limits); an incomplete one goes back to the download queue. Only
 /// the seed limits make a torrent `completed`.
-public enum RecheckVerdict {
+package enum RecheckVerdict {
     /// The state after a check that found the wanted data complete or not, from the state before it
     /// (`nil`: unknown, as for a torrent in the queue).
-    public static func nextState(before: TorrentState?, isComplete: Bool) -> TorrentState {
+    package static func nextState(before: TorrentState?, isComplete: Bool) -> TorrentState {
         if before == .paused { return .paused }
         guard isComplete else { return .queued }
         return before == .completed ? .completed : .queued
@@ -15,7 +15,7 @@ public enum RecheckVerdict {
     /// Records `result` for `record` in `store` (whether it is a seed, and its next state); returns that
     /// state.
     @discardableResult
-    public static func record(
+    package static func record(
         _ result: TorrentChecker.Result, of record: TorrentRecord, before: TorrentState?, in store: any QueueStore
     ) throws -> TorrentState {
         if result.isComplete {

@@ -2,10 +2,10 @@
 /// `btq get`: what the user asked meanwhile (a pause, a removal, a recheck) stays; a complete download
 /// takes `completedState`, a failure the `error` state with its reason, and a download stopped before it
 /// was complete takes `stoppedState`.
-public enum SessionEnding {
+package enum SessionEnding {
     /// Records `outcome` for `record` in `store`; returns the line that says what happened.
     @discardableResult
-    public static func record(
+    package static func record(
         _ outcome: TorrentSession.Outcome, of record: TorrentRecord, in store: any QueueStore,
         completedState: TorrentState = .completed, stoppedState: TorrentState
     ) throws -> String {

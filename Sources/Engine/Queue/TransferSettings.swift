@@ -2,44 +2,44 @@ import Foundation
 
 /// The transfer settings as the daemon and `btq get` use them, read from the database (defaults
 /// for what is not set or unreadable).
-public struct TransferSettings: Equatable, Sendable {
-    public static let downloadRateKey = "download_rate_limit"
-    public static let uploadRateKey = "upload_rate_limit"
-    public static let seedRatioKey = "seed_ratio_limit"
-    public static let seedTimeKey = "seed_time_limit"
-    public static let listenPortKey = "listen_port"
-    public static let bindAddressKey = "bind_address"
-    public static let maxSeedsKey = "max_active_seeds"
-    public static let peerQueueLimitKey = "peer_send_queue_limit"
-    public static let peerMemoryLimitKey = "peer_memory_limit"
-    public static let peerDrainTimeoutKey = "peer_drain_timeout"
+package struct TransferSettings: Equatable, Sendable {
+    package static let downloadRateKey = "download_rate_limit"
+    package static let uploadRateKey = "upload_rate_limit"
+    package static let seedRatioKey = "seed_ratio_limit"
+    package static let seedTimeKey = "seed_time_limit"
+    package static let listenPortKey = "listen_port"
+    package static let bindAddressKey = "bind_address"
+    package static let maxSeedsKey = "max_active_seeds"
+    package static let peerQueueLimitKey = "peer_send_queue_limit"
+    package static let peerMemoryLimitKey = "peer_memory_limit"
+    package static let peerDrainTimeoutKey = "peer_drain_timeout"
 
     /// Global limits in bytes per second (0: none).
-    public var downloadRate: Int64 = 0
-    public var uploadRate: Int64 = 0
+    package var downloadRate: Int64 = 0
+    package var uploadRate: Int64 = 0
     /// Seeding stops at this ratio (0: never).
-    public var seedRatio: Double = 0
+    package var seedRatio: Double = 0
     /// Seeding stops after this many seconds of seeding (0: never).
-    public var seedTime: Int64 = 0
-    public var listenPort: UInt16 = 6881
-    public var bindAddress = "0.0.0.0"
+    package var seedTime: Int64 = 0
+    package var listenPort: UInt16 = 6881
+    package var bindAddress = "0.0.0.0"
     /// Torrents seeding at once (0: a finished download stops at once).
-    public var maxSeeds = 3
+    package var maxSeeds = 3
     /// The limits of the process's ``PeerMemoryBudget`` (read once, when the daemon or `btq get` starts).
-    public var peerQueueLimit = PeerMemoryBudget.defaultPeerQueueLimit
-    public var peerMemoryLimit = PeerMemoryBudget.defaultProcessLimit
-    public var peerDrainTimeout = PeerMemoryBudget.defaultDrainTimeout.components.seconds
+    package var peerQueueLimit = PeerMemoryBudget.defaultPeerQueueLimit
+    package var peerMemoryLimit = PeerMemoryBudget.defaultProcessLimit
+    package var peerDrainTimeout = PeerMemoryBudget.defaultDrainTimeout.components.seconds
 
     /// The defaults.
-    public init() {}
+    package init() {}
 
     /// The settings as `store` has them.
-    public init(store: any QueueStore) {
+    package init(store: any QueueStore) {
         self.init(values: (try? store.settings()) ?? [:])
     }
 
     /// The settings from their text form, by name.
-    public init(values: [String: String]) {
+    package init(values: [String: String]) {
         downloadRate = values[Self.downloadRateKey].flatMap(SettingText.rate) ?? 0
         uploadRate = values[Self.uploadRateKey].flatMap(SettingText.rate) ?? 0
         seedRatio = values[Self.seedRatioKey].flatMap(SettingText.ratio) ?? 0
@@ -56,22 +56,22 @@ public struct TransferSettings: Equatable, Sendable {
     }
 
     /// A fresh budget for the process's peers with these limits.
-    public func memoryBudget() -> PeerMemoryBudget {
+    package func memoryBudget() -> PeerMemoryBudget {
         PeerMemoryBudget(
             peerQueueLimit: peerQueueLimit, processLimit: peerMemoryLimit, drainTimeout: .seconds(peerDrainTimeout))
     }
 }
 
 /// The process-wide rate limiters, shared by every session, and each torrent's own.
-public final class RateLimiters: Sendable {
-    public let globalDownload = RateLimiter()
-    public let globalUpload = RateLimiter()
+package final class RateLimiters: Sendable {
+    package let globalDownload = RateLimiter()
+    package let globalUpload = RateLimiter()
 
     /// Limiters without limits until ``apply(_:)``.
-    public init() {}
+    package init() {}
 
     /// Limits for a torrent: the global limiters and its own (at `own`).
-    public func limits(own: TorrentRateLimits) -> TransferLimits {
+    package func limits(own: TorrentRateLimits) -> TransferLimits {
         TransferLimits(
             globalDownload: globalDownload, globalUpload: globalUpload,
             download: RateLimiter(bytesPerSecond: Int(own.download ?? 0)),
@@ -79,7 +79,7 @@ public final class RateLimiters: Sendable {
     }
 
     /// Follows the global settings.
-    public func apply(_ settings: TransferSettings) {
+    package func apply(_ settings: TransferSettings) {
         globalDownload.setRate(Int(settings.downloadRate))
         globalUpload.setRate(Int(settings.uploadRate))
     }
@@ -87,7 +87,7 @@ public final class RateLimiters: Sendable {
 
 extension TransferLimits {
     /// Follows a torrent's own limits.
-    public func apply(_ own: TorrentRateLimits) {
+    package func apply(_ own: TorrentRateLimits) {
         download.setRate(Int(own.download ?? 0))
         upload.setRate(Int(own.upload ?? 0))
     }
@@ -97,7 +97,7 @@ extension TransferSettings {
     /// Which seed limit is reached, said for the history, or `nil`: `uploaded` over `base` (the bytes
     /// downloaded, or the verified bytes for a torrent seeded from data already in place) against
     /// ``seedRatio``, and `seededSeconds` against ``seedTime``.
-    public func seedLimitReached(uploaded: Int64, base: Int64, seededSeconds: Int64) -> String? {
+    package func seedLimitReached(uploaded: Int64, base: Int64, seededSeconds: Int64) -> String? {
         if seedRatio > 0, base > 0 {
             let ratio = Double(uploaded) / Double(base)
             if ratio >= seedRatio {

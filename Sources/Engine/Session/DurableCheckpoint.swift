@@ -1,15 +1,15 @@
 /// The progress of one torrent that a durable checkpoint vouches for: everything in it was journaled,
 /// and its data files were synced afterwards.
-public struct DurableCheckpoint: Hashable, Sendable {
+package struct DurableCheckpoint: Hashable, Sendable {
     /// The torrent.
-    public var torrentId: Int64
+    package var torrentId: Int64
     /// Verified pieces, as journaled before the sync.
-    public var verified: Bitfield
+    package var verified: Bitfield
     /// Finished blocks of unfinished pieces, as journaled before the sync.
-    public var blockMasks: [PieceIndex: Bitfield]
+    package var blockMasks: [PieceIndex: Bitfield]
 
     /// Creates a checkpoint.
-    public init(torrentId: Int64, verified: Bitfield, blockMasks: [PieceIndex: Bitfield] = [:]) {
+    package init(torrentId: Int64, verified: Bitfield, blockMasks: [PieceIndex: Bitfield] = [:]) {
         self.torrentId = torrentId
         self.verified = verified
         self.blockMasks = blockMasks

@@ -13,9 +13,9 @@ import NIOPosix
 /// both for a hybrid). A peer that sent metadata that does not match is banned and never asked
 /// again; when several peers contributed, the next attempt asks one peer at a time, so a liar is
 /// found. A peer that breaks the extension protocol is dropped.
-public actor MetadataFetcher {
+package actor MetadataFetcher {
     /// How a run ended.
-    public enum Outcome: Sendable {
+    package enum Outcome: Sendable {
         /// The info dictionary, verified against the info-hash.
         case fetched(FetchedMetadata)
         /// ``stop()`` was called (or the task was cancelled).
@@ -23,15 +23,15 @@ public actor MetadataFetcher {
     }
 
     /// A progress snapshot.
-    public struct Status: Sendable, Hashable {
+    package struct Status: Sendable, Hashable {
         /// Connected peers (handshake done).
-        public var peers: Int
+        package var peers: Int
         /// Known addresses.
-        public var knownPeers: Int
+        package var knownPeers: Int
         /// Metadata pieces received, of ``pieceCount``.
-        public var piecesDone: Int
+        package var piecesDone: Int
         /// Metadata pieces, once a peer announced the size (0 before).
-        public var pieceCount: Int
+        package var pieceCount: Int
     }
 
     struct Connection {
@@ -56,7 +56,7 @@ public actor MetadataFetcher {
     }
 
     /// The info-hashes the metadata must match.
-    public nonisolated let infoHashes: InfoHashes
+    package nonisolated let infoHashes: InfoHashes
     let trackerURLs: [String]
     let configuration: SessionConfiguration
     let group: any EventLoopGroup
@@ -91,7 +91,7 @@ public actor MetadataFetcher {
     ///   - transport: how to reach trackers; `nil` uses none.
     ///   - requestTimeout: how long a peer may take to answer a metadata request before the piece is
     ///     asked of another.
-    public init(
+    package init(
         infoHashes: InfoHashes, trackers: [String] = [], configuration: SessionConfiguration = SessionConfiguration(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, transport: (any TrackerTransport)? = nil,
         requestTimeout: Duration = .seconds(10), logger: Logger = Logger(label: "btq.metadata")
@@ -108,24 +108,24 @@ public actor MetadataFetcher {
     }
 
     /// Addresses to try. Our own address and banned peers are skipped.
-    public func addPeers(_ addresses: [PeerAddress], source: PeerUpdate.Source) {
+    package func addPeers(_ addresses: [PeerAddress], source: PeerUpdate.Source) {
         let fresh = addresses.filter { !($0.isLoopback && $0.port == configuration.listenPort) }
         candidates.add(fresh, source: source, notBefore: .now)
     }
 
     /// Ends ``run()`` soon.
-    public func stop() {
+    package func stop() {
         stopRequested = true
         for connection in connections.values { connection.channel.close(promise: nil) }
     }
 
     /// Addresses banned for sending metadata that did not match the info-hash.
-    public func bannedAddresses() -> [PeerAddress] {
+    package func bannedAddresses() -> [PeerAddress] {
         candidates.values.filter(\.banned).map(\.address).sorted { $0.description < $1.description }
     }
 
     /// The trackers' states that changed since the previous call (for the queue's tracker list).
-    public func takeTrackerStatuses() -> [TrackerStatus] {
+    package func takeTrackerStatuses() -> [TrackerStatus] {
         defer { trackerStatuses = [:] }
         return trackerStatuses.values.sorted { $0.url < $1.url }
     }
@@ -135,14 +135,14 @@ public actor MetadataFetcher {
     }
 
     /// A snapshot for progress displays.
-    public func status() -> Status {
+    package func status() -> Status {
         Status(
             peers: connections.values.count(where: \.handshaken), knownPeers: candidates.count,
             piecesDone: assembly?.receivedCount ?? 0, pieceCount: assembly?.pieceCount ?? 0)
     }
 
     /// Fetches until the metadata is verified or ``stop()`` is called.
-    public func run() async -> Outcome {
+    package func run() async -> Outcome {
         let announcer = makeAnnouncer()
         await withDiscardingTaskGroup { group in
             if let announcer {
@@ -475,11 +475,11 @@ public actor MetadataFetcher {
 }
 
 /// A magnet link's info dictionary as fetched from peers, checked against its info-hash.
-public struct FetchedMetadata: Sendable {
+package struct FetchedMetadata: Sendable {
     /// The info dictionary's bytes.
-    public var infoBytes: [UInt8]
+    package var infoBytes: [UInt8]
     /// The peers that sent it.
-    public var sources: [PeerAddress]
+    package var sources: [PeerAddress]
     /// Every address the fetcher knew and did not ban, with where it came from, for the download.
-    public var peers: [(address: PeerAddress, source: PeerUpdate.Source)]
+    package var peers: [(address: PeerAddress, source: PeerUpdate.Source)]
 }

@@ -1,16 +1,16 @@
 /// Peer ids: btq's own, and client names decoded from other peers' ids.
-public enum PeerID {
+package enum PeerID {
     /// btq's client prefix in the Azureus style (`-BQ0100-`): `BQ`, version 0.1.0.0.
-    public static let prefix = Array("-BQ0100-".utf8)
+    package static let prefix = Array("-BQ0100-".utf8)
 
     /// A fresh 20-byte peer id: the prefix and 12 random alphanumeric characters.
-    public static func generate() -> [UInt8] {
+    package static func generate() -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
         return generate(using: &generator)
     }
 
     /// A fresh 20-byte peer id drawn from `generator`.
-    public static func generate(using generator: inout some RandomNumberGenerator) -> [UInt8] {
+    package static func generate(using generator: inout some RandomNumberGenerator) -> [UInt8] {
         let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
         return prefix + (0..<12).map { _ in alphabet.randomElement(using: &generator)! }
     }
@@ -24,7 +24,7 @@ public enum PeerID {
 
     /// A readable client name and version from an Azureus-style id (`-TR3000-` → `Transmission 3.0.0.0`),
     /// or the printable prefix for other styles; `nil` when nothing useful can be said.
-    public static func clientName(_ id: [UInt8]) -> String? {
+    package static func clientName(_ id: [UInt8]) -> String? {
         guard id.count == 20 else { return nil }
         if id[0] == UInt8(ascii: "-"), id[7] == UInt8(ascii: "-") {
             let code = String(decoding: id[1...2], as: UTF8.self)

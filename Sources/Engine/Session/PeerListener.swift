@@ -8,13 +8,13 @@ import NIOPosix
 /// limits of an ``IncomingAdmission`` (too many from one address, too many waiting for their
 /// handshake, an address whose peer broke the rules a short while ago) are closed as soon as they
 /// are accepted.
-public struct PeerListener: Sendable {
+package struct PeerListener: Sendable {
     typealias Connection = NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>
 
     /// The address actually bound (its port is the real one when port 0 was asked for).
-    public let host: String
+    package let host: String
     /// The port actually bound.
-    public let port: UInt16
+    package let port: UInt16
     private let server: NIOAsyncChannel<Connection, Never>
     private let registry: SessionRegistry
     private let handshakeTimeout: TimeAmount
@@ -33,7 +33,7 @@ public struct PeerListener: Sendable {
     ///   - budget: the process's budget for bytes held for peers (give the sessions' own, see
     ///     ``SessionConfiguration/memoryBudget``).
     /// - Throws: when the address cannot be bound (in use, not local, no permission).
-    public static func bind(
+    package static func bind(
         host: String, port: UInt16, registry: SessionRegistry,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, handshakeTimeout: Duration = .seconds(10),
         maxPending: Int = 64, maxPerAddress: Int = PeerListener.defaultMaxPerAddress,
@@ -61,10 +61,10 @@ public struct PeerListener: Sendable {
 
     /// The default most connections at once from one IP address: a few torrents' worth from one
     /// client, or a few clients behind one NAT.
-    public static let defaultMaxPerAddress = 8
+    package static let defaultMaxPerAddress = 8
 
     /// Accepts connections until ``close()``; each runs in a child task until it ends.
-    public func run() async {
+    package func run() async {
         do {
             try await server.executeThenClose { inbound in
                 try await withThrowingDiscardingTaskGroup { group in
@@ -87,7 +87,7 @@ public struct PeerListener: Sendable {
     }
 
     /// Stops accepting (connections already handed to sessions go on).
-    public func close() {
+    package func close() {
         server.channel.close(promise: nil)
     }
 

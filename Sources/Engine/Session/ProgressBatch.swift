@@ -2,19 +2,19 @@
 /// leaves either all of it or none of it (DESIGN.md, persistence invariant 2).
 ///
 /// Only what changed goes in: the engine keeps bitfields and block masks in memory and sends deltas.
-public struct ProgressBatch: Hashable, Sendable {
+package struct ProgressBatch: Hashable, Sendable {
     /// Per-torrent changes (at most one entry per torrent; later entries for the same torrent apply after
     /// earlier ones).
-    public var torrents: [TorrentProgress]
+    package var torrents: [TorrentProgress]
     /// Peer history updates.
-    public var peers: [PeerUpdate]
+    package var peers: [PeerUpdate]
     /// Tracker states.
-    public var trackers: [TrackerUpdate]
+    package var trackers: [TrackerUpdate]
     /// History entries.
-    public var events: [HistoryEvent]
+    package var events: [HistoryEvent]
 
     /// Creates a batch.
-    public init(
+    package init(
         torrents: [TorrentProgress] = [], peers: [PeerUpdate] = [], trackers: [TrackerUpdate] = [],
         events: [HistoryEvent] = []
     ) {
@@ -25,7 +25,7 @@ public struct ProgressBatch: Hashable, Sendable {
     }
 
     /// True when there is nothing to write.
-    public var isEmpty: Bool {
+    package var isEmpty: Bool {
         torrents.allSatisfy(\.isEmpty) && peers.isEmpty && trackers.isEmpty && events.isEmpty
     }
 }

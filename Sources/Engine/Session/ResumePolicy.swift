@@ -1,17 +1,17 @@
 /// What a starting torrent may believe of its recorded progress, given how earlier runs ended
 /// (DESIGN.md, persistence invariants 3 and 4).
-public struct ResumePolicy: Hashable, Sendable {
+package struct ResumePolicy: Hashable, Sendable {
     /// A run of btq that ended without a clean stop (killed, crashed, or the machine went down).
-    public struct UncleanStop: Hashable, Sendable {
+    package struct UncleanStop: Hashable, Sendable {
         /// The kernel's boot id while it ran (`nil` when unknown).
-        public var bootId: String?
+        package var bootId: String?
         /// When it started.
-        public var startedAt: Timestamp
+        package var startedAt: Timestamp
         /// The last sign of life it recorded.
-        public var lastSeenAt: Timestamp
+        package var lastSeenAt: Timestamp
 
         /// Creates a record.
-        public init(bootId: String?, startedAt: Timestamp, lastSeenAt: Timestamp) {
+        package init(bootId: String?, startedAt: Timestamp, lastSeenAt: Timestamp) {
             self.bootId = bootId
             self.startedAt = startedAt
             self.lastSeenAt = lastSeenAt
@@ -19,21 +19,21 @@ public struct ResumePolicy: Hashable, Sendable {
     }
 
     /// This machine's boot id now (`nil` when unknown: a boot change is then never assumed).
-    public var bootId: String?
+    package var bootId: String?
     /// Runs that did not stop cleanly.
-    public var uncleanStops: [UncleanStop]
+    package var uncleanStops: [UncleanStop]
     /// How long after a run's last sign of life its own writes may still have landed.
-    public var writeSlack: Duration
+    package var writeSlack: Duration
 
     /// Creates a policy.
-    public init(bootId: String? = nil, uncleanStops: [UncleanStop] = [], writeSlack: Duration = .seconds(10)) {
+    package init(bootId: String? = nil, uncleanStops: [UncleanStop] = [], writeSlack: Duration = .seconds(10)) {
         self.bootId = bootId
         self.uncleanStops = uncleanStops
         self.writeSlack = writeSlack
     }
 
     /// Every earlier run stopped cleanly: the latest progress and the recorded file times stand.
-    public static let cleanHistory = ResumePolicy()
+    package static let cleanHistory = ResumePolicy()
 
     /// True when a power loss may have taken progress recorded after the torrent's last durable
     /// checkpoint: only the durable view of the progress is then trusted.
@@ -46,7 +46,7 @@ public struct ResumePolicy: Hashable, Sendable {
     /// when a run of an earlier boot stopped uncleanly (the machine may have lost power) after having
     /// started by then (within ``writeSlack``, against clock steps). A run's heartbeat tells nothing of what
     /// was recorded and when, so it plays no part.
-    public func distrustsLatestProgress(checkpointAt: Timestamp?, recordedAt: Timestamp?) -> Bool {
+    package func distrustsLatestProgress(checkpointAt: Timestamp?, recordedAt: Timestamp?) -> Bool {
         guard let bootId, let recordedAt else { return false }
         if let checkpointAt, recordedAt < checkpointAt { return false }
         let slack = writeSlack.components.seconds * 1000
@@ -58,7 +58,7 @@ public struct ResumePolicy: Hashable, Sendable {
 
     /// True when a file's modification time may come from btq's own last writes of a run that stopped
     /// uncleanly (its writes after the last journal record): `recorded < actual`, inside such a run.
-    public func isOwnLateWrite(recordedNanoseconds: Int64, actualNanoseconds: Int64) -> Bool {
+    package func isOwnLateWrite(recordedNanoseconds: Int64, actualNanoseconds: Int64) -> Bool {
         guard actualNanoseconds > recordedNanoseconds else { return false }
         let slack = writeSlack.components.seconds * 1000
         return uncleanStops.contains { stop in

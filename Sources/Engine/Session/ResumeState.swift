@@ -4,29 +4,29 @@
 /// ``blockMasks``) and the one as of the last durable checkpoint (``durableVerified``,
 /// ``durableBlockMasks``), whose data files were synced before it was recorded. After a power loss the
 /// engine trusts only the durable view and rechecks the pieces verified since.
-public struct ResumeState: Hashable, Sendable {
+package struct ResumeState: Hashable, Sendable {
     /// The torrent.
-    public var torrentId: Int64
+    package var torrentId: Int64
     /// Verified pieces (`count` is the torrent's piece count; zero for a magnet without metadata).
-    public var verified: Bitfield
+    package var verified: Bitfield
     /// Verified pieces as of the last durable checkpoint, or `nil` before the first checkpoint.
-    public var durableVerified: Bitfield?
+    package var durableVerified: Bitfield?
     /// Finished blocks of unfinished pieces; pieces with no finished block are absent.
-    public var blockMasks: [PieceIndex: Bitfield]
+    package var blockMasks: [PieceIndex: Bitfield]
     /// Finished blocks as of the last durable checkpoint (only pieces that had any then).
-    public var durableBlockMasks: [PieceIndex: Bitfield]
+    package var durableBlockMasks: [PieceIndex: Bitfield]
     /// When the snapshot of the last durable checkpoint was taken (before its sync): progress recorded
     /// from then on is not vouched for by it.
-    public var checkpointAt: Timestamp?
+    package var checkpointAt: Timestamp?
     /// When verified pieces or block masks were last recorded (`nil` when never).
-    public var recordedAt: Timestamp?
+    package var recordedAt: Timestamp?
     /// Recorded sizes and modification times, for the files that have a record.
-    public var files: [FileStat]
+    package var files: [FileStat]
     /// Lifetime byte counters.
-    public var totals: TransferTotals
+    package var totals: TransferTotals
 
     /// Creates a resume state.
-    public init(
+    package init(
         torrentId: Int64, verified: Bitfield, durableVerified: Bitfield? = nil,
         blockMasks: [PieceIndex: Bitfield] = [:], durableBlockMasks: [PieceIndex: Bitfield] = [:],
         checkpointAt: Timestamp? = nil, recordedAt: Timestamp? = nil, files: [FileStat] = [],

@@ -4,7 +4,7 @@
 /// Every method is synchronous and may block on disk I/O or on another process's lock: a session calls it
 /// only through its ``ResumeWriter``, never on its actor. Every method is atomic: it writes all of its
 /// changes or none.
-public protocol ResumeStore: Sendable {
+package protocol ResumeStore: Sendable {
     /// The recorded progress of a torrent, or `nil` when there is no such torrent (or it was removed).
     func resumeState(torrentId: Int64) throws -> ResumeState?
 
@@ -36,17 +36,17 @@ public protocol ResumeStore: Sendable {
 
 extension ResumeStore {
     /// Merges peer observations into the peer history (a batch with only peers).
-    public func upsertPeers(_ peers: [PeerUpdate]) throws {
+    package func upsertPeers(_ peers: [PeerUpdate]) throws {
         try saveProgress(ProgressBatch(peers: peers))
     }
 
     /// Records tracker states (a batch with only trackers).
-    public func saveTrackerStates(_ trackers: [TrackerUpdate]) throws {
+    package func saveTrackerStates(_ trackers: [TrackerUpdate]) throws {
         try saveProgress(ProgressBatch(trackers: trackers))
     }
 
     /// Appends one history entry.
-    public func recordEvent(_ event: HistoryEvent) throws {
+    package func recordEvent(_ event: HistoryEvent) throws {
         try recordEvents([event])
     }
 }

@@ -9,15 +9,15 @@ import NIOPosix
 /// a session's batches reach the store in the order it made them, and a checkpoint after the batches it
 /// vouches for. Each session keeps at most one batch in flight (``ProgressJournal``), so the queue holds at
 /// most a few writes per torrent however long the store is locked.
-public final class ResumeWriter: Sendable {
+package final class ResumeWriter: Sendable {
     /// The process's writer.
-    public static let shared = ResumeWriter()
+    package static let shared = ResumeWriter()
 
     /// A pool of one thread: NIO's pools run jobs in the order submitted.
     private let thread: NIOThreadPool
 
     /// A writer with a thread of its own.
-    public init() {
+    package init() {
         thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
     }
@@ -29,7 +29,7 @@ public final class ResumeWriter: Sendable {
 
     /// Runs `write` on the writer's thread after everything handed over before it; returns its result or
     /// rethrows its error.
-    public func perform<T: Sendable>(_ write: @escaping @Sendable () throws -> T) async throws -> T {
+    package func perform<T: Sendable>(_ write: @escaping @Sendable () throws -> T) async throws -> T {
         try await NIOBlockingExecutor(pool: thread).run(write)
     }
 }

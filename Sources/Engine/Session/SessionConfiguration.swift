@@ -1,55 +1,55 @@
 /// Knobs of a torrent session. The defaults suit a desktop download; tests shorten the timers.
-public struct SessionConfiguration: Sendable {
+package struct SessionConfiguration: Sendable {
     /// Our peer id (20 bytes).
-    public var peerId: [UInt8]
+    package var peerId: [UInt8]
     /// The TCP port we tell trackers and peers we listen on.
-    public var listenPort: UInt16
+    package var listenPort: UInt16
     /// Most peer connections per torrent.
-    public var maxPeers: Int
+    package var maxPeers: Int
     /// Most connection attempts in flight at once.
-    public var maxConnecting: Int
+    package var maxConnecting: Int
     /// Connect timeout for outgoing connections.
-    public var connectTimeout: Duration
+    package var connectTimeout: Duration
     /// A peer that does not complete its handshake within this time is dropped.
-    public var handshakeTimeout: Duration
+    package var handshakeTimeout: Duration
     /// A peer that sends nothing for this long is dropped (keep-alives count).
-    public var inactivityTimeout: Duration
+    package var inactivityTimeout: Duration
     /// A peer with requests outstanding that sends no block for this long is snubbed: its requests go
     /// back to the pool for others.
-    public var snubTimeout: Duration
+    package var snubTimeout: Duration
     /// How often the session ticks (rates, connections, progress, persistence).
-    public var tickInterval: Duration
+    package var tickInterval: Duration
     /// Hash failures after which a peer that shared a bad piece with others is banned (a peer that
     /// sent a whole bad piece alone is banned at once).
-    public var hashFailuresToBan: Int
+    package var hashFailuresToBan: Int
     /// How long to wait before dialling an address again after a failure, doubled per failure.
-    public var reconnectDelay: Duration
+    package var reconnectDelay: Duration
     /// Failures in a row (cannot connect, no handshake) after which an address is forgotten.
-    public var maxConnectAttempts: Int
+    package var maxConnectAttempts: Int
     /// How often progress goes to the resume store (one transaction each); a crash loses at most about
     /// two of these intervals of downloaded data.
-    public var journalInterval: Duration
+    package var journalInterval: Duration
     /// How often the data files are synced and the journaled progress is made durable (survives a power
     /// loss).
-    public var checkpointInterval: Duration
+    package var checkpointInterval: Duration
     /// Peers unchoked for their rates (or in turn while seeding), besides the one optimistic unchoke.
-    public var uploadSlots: Int = 4
+    package var uploadSlots: Int = 4
     /// How often the choker reconsiders who is unchoked (the optimistic unchoke rotates every third time).
-    public var rechokeInterval: Duration = .seconds(10)
+    package var rechokeInterval: Duration = .seconds(10)
     /// The most requests a peer may have queued with us (announced as `reqq`); more are rejected. Some
     /// clients keep exactly this many outstanding and refill about once a second (Transmission), so it
     /// bounds their download rate from us: 2000 blocks a second is about 33 MB/s.
-    public var maxPeerRequests: Int = 2000
+    package var maxPeerRequests: Int = 2000
     /// Most addresses a torrent keeps to dial (from trackers, peer exchange, the magnet link, the user);
     /// past it, a new address only takes the place of one that keeps failing. An address is forgotten
     /// after ``maxConnectAttempts`` failures in a row.
-    public var maxPeerCandidates: Int = 3000
+    package var maxPeerCandidates: Int = 3000
     /// The bytes held for peers and their limits, shared by every session of a process and its listener:
     /// a peer whose send queue passes the limit is not read from, and dropped if it does not drain.
-    public var memoryBudget = PeerMemoryBudget()
+    package var memoryBudget = PeerMemoryBudget()
 
     /// Defaults with a fresh peer id.
-    public init(
+    package init(
         peerId: [UInt8] = PeerID.generate(), listenPort: UInt16 = 6881, maxPeers: Int = 60, maxConnecting: Int = 16,
         connectTimeout: Duration = .seconds(5), handshakeTimeout: Duration = .seconds(10),
         inactivityTimeout: Duration = .seconds(180), snubTimeout: Duration = .seconds(30),

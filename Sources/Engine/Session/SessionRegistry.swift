@@ -2,19 +2,19 @@ import Synchronization
 
 /// The running sessions of a process by the info-hash peers name in their handshake, so one listening
 /// port serves every torrent.
-public final class SessionRegistry: Sendable {
+package final class SessionRegistry: Sendable {
     private let sessions = Mutex<[[UInt8]: TorrentSession]>([:])
 
     /// An empty registry.
-    public init() {}
+    package init() {}
 
     /// Makes `session` reachable for incoming peers (replacing another session of the same torrent).
-    public func add(_ session: TorrentSession) {
+    package func add(_ session: TorrentSession) {
         sessions.withLock { $0[session.handshakeInfoHash] = session }
     }
 
     /// Makes `session` unreachable (if it is the one registered for its torrent).
-    public func remove(_ session: TorrentSession) {
+    package func remove(_ session: TorrentSession) {
         sessions.withLock { sessions in
             if sessions[session.handshakeInfoHash] === session {
                 sessions.removeValue(forKey: session.handshakeInfoHash)
@@ -23,10 +23,10 @@ public final class SessionRegistry: Sendable {
     }
 
     /// The session for a handshake's info-hash.
-    public func session(for infoHash: [UInt8]) -> TorrentSession? {
+    package func session(for infoHash: [UInt8]) -> TorrentSession? {
         sessions.withLock { $0[infoHash] }
     }
 
     /// How many sessions are registered.
-    public var count: Int { sessions.withLock { $0.count } }
+    package var count: Int { sessions.withLock { $0.count } }
 }

@@ -4,33 +4,33 @@ import Foundation
 /// cores, and the resume store is brought in line with what was found, in one transaction: verified
 /// bits set and cleared, the files' sizes and times recorded (so the next start trusts them), and a
 /// `checked` event with the figures.
-public struct TorrentChecker: Sendable {
+package struct TorrentChecker: Sendable {
     /// What a recheck found.
-    public struct Result: Sendable, Hashable {
+    package struct Result: Sendable, Hashable {
         /// Pieces whose hash matched.
-        public var validPieces: Int
+        package var validPieces: Int
         /// All pieces of the torrent.
-        public var pieceCount: Int
+        package var pieceCount: Int
         /// Pieces that were recorded verified and failed now.
-        public var lostPieces: Int
+        package var lostPieces: Int
         /// Pieces found valid that were not recorded verified.
-        public var foundPieces: Int
+        package var foundPieces: Int
         /// Bytes hashed.
-        public var bytesChecked: Int64
+        package var bytesChecked: Int64
         /// How long the hashing took.
-        public var duration: Duration
+        package var duration: Duration
         /// True when every wanted piece is valid.
-        public var isComplete: Bool
+        package var isComplete: Bool
 
         /// Hashing speed in bytes per second.
-        public var bytesPerSecond: Double {
+        package var bytesPerSecond: Double {
             let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
             return seconds > 0 ? Double(bytesChecked) / seconds : 0
         }
     }
 
     /// How the `checked` event of a full recheck begins (a download's check at start says something else).
-    public static let eventPrefix = "full recheck:"
+    package static let eventPrefix = "full recheck:"
 
     let metainfo: Metainfo
     let storage: any PieceStorage
@@ -40,7 +40,7 @@ public struct TorrentChecker: Sendable {
     let concurrency: Int
 
     /// Creates a checker; `filePriorities` (one per file, 0 skips) decide what completeness means.
-    public init(
+    package init(
         metainfo: Metainfo, storage: any PieceStorage, resume: any ResumeStore, torrentId: Int64,
         filePriorities: [PiecePriority] = [], concurrency: Int = ProcessInfo.processInfo.activeProcessorCount
     ) {
@@ -56,7 +56,7 @@ public struct TorrentChecker: Sendable {
     ///
     /// - Throws: ``StorageError`` when the files cannot be prepared, or the store's error when the
     ///   outcome cannot be recorded (then nothing of it is).
-    public func run(progress: (@Sendable (_ checked: Int, _ total: Int) -> Void)? = nil) async throws -> Result {
+    package func run(progress: (@Sendable (_ checked: Int, _ total: Int) -> Void)? = nil) async throws -> Result {
         guard let verifier = PieceVerifier(metainfo: metainfo, concurrency: concurrency) else {
             throw StorageError(
                 reason: .ioFailure, operation: .read, path: "a v2-only torrent has no SHA-1 piece hashes")

@@ -2,7 +2,7 @@ import NIOCore
 
 extension TorrentSession {
     /// The info-hash peers name in their handshake for this torrent.
-    public nonisolated var handshakeInfoHash: [UInt8] { infoHash }
+    package nonisolated var handshakeInfoHash: [UInt8] { infoHash }
 
     /// Takes an incoming connection whose handshake named this torrent, with the same checks as a
     /// connection we dial: the session must be running, under its peer limit, and the peer neither
@@ -43,7 +43,7 @@ extension TorrentSession {
 extension TorrentSession {
     /// Saves what changed since the last save now (pieces, totals, peers), rather than at the next tick:
     /// before the queue records a state that depends on it, such as `seeding`.
-    public func saveProgressNow() async {
+    package func saveProgressNow() async {
         await saveProgress()
     }
 }

@@ -140,10 +140,10 @@ extension TorrentSession {
     }
 
     /// Journal transactions committed by this session.
-    public var journalTransactions: Int { progressJournal.statistics.transactions }
+    package var journalTransactions: Int { progressJournal.statistics.transactions }
 
     /// What the journal cost this session, for logs and benchmarks.
-    public func journalReport() -> String {
+    package func journalReport() -> String {
         func ms(_ duration: Duration) -> Double {
             Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
         }

@@ -5,9 +5,9 @@ import NIOPosix
 /// Downloads one torrent: owns its piece picker, its peers and its storage, and decides everything
 /// about them on one serial context (this actor). Sockets live in SwiftNIO; each peer has a reader
 /// task and a writer task, children of the task group that ``run()`` owns.
-public actor TorrentSession {
+package actor TorrentSession {
     /// How a run ended.
-    public enum Outcome: Sendable, Equatable {
+    package enum Outcome: Sendable, Equatable {
         /// Every wanted piece is verified.
         case completed
         /// ``stop()`` was called.
@@ -67,7 +67,7 @@ public actor TorrentSession {
     /// When this session was created.
     let sessionStart = ContinuousClock.now
     /// Bytes of existing data read back to check it when the session started.
-    public internal(set) var bytesReadAtStart: Int64 = 0
+    package internal(set) var bytesReadAtStart: Int64 = 0
     /// Rate limits, global and this torrent's.
     let limits: TransferLimits
     /// Recently read pieces, for serving requests.
@@ -100,7 +100,7 @@ public actor TorrentSession {
     ///   - resumePolicy: how earlier runs ended, which decides how far the recorded progress is trusted.
     ///   - limits: the upload and download rate limits it obeys.
     ///   - resumeWriter: the thread that writes to `resume` (one per process: ``ResumeWriter/shared``).
-    public init(
+    package init(
         metainfo: Metainfo, storage: any PieceStorage, configuration: SessionConfiguration = SessionConfiguration(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, resume: (any ResumeStore)? = nil,
         torrentId: Int64? = nil, filePriorities: [PiecePriority] = [], stopWhenComplete: Bool = true,
@@ -139,13 +139,13 @@ public actor TorrentSession {
     }
 
     /// Addresses to dial (from trackers, `--peer`, PEX...). Our own address and banned peers are skipped.
-    public func addPeers(_ addresses: [PeerAddress], source: PeerUpdate.Source) {
+    package func addPeers(_ addresses: [PeerAddress], source: PeerUpdate.Source) {
         let fresh = addresses.filter { !($0.isLoopback && $0.port == configuration.listenPort) }
         if candidates.add(fresh, source: source, notBefore: .now) > 0 { wakeLoop() }
     }
 
     /// Ends ``run()`` soon: peers are closed and progress is saved.
-    public func stop() {
+    package func stop() {
         stopRequested = true
         for peer in peers.values { peer.channel.close(promise: nil) }
         wakeLoop()
@@ -153,7 +153,7 @@ public actor TorrentSession {
 
     /// Returns once ``run()`` has checked what is already done (``TorrentStatus/isStarting`` is false) and
     /// is working, or has ended.
-    public func started() async {
+    package func started() async {
         guard !restored else { return }
         await withCheckedContinuation { startWaiters.append($0) }
     }
@@ -183,12 +183,12 @@ public actor TorrentSession {
     }
 
     /// Addresses banned for sending data that failed its hash check.
-    public func bannedAddresses() -> [PeerAddress] {
+    package func bannedAddresses() -> [PeerAddress] {
         candidates.values.filter(\.banned).map(\.address).sorted { $0.description < $1.description }
     }
 
     /// A snapshot for progress displays.
-    public func status() -> TorrentStatus {
+    package func status() -> TorrentStatus {
         var bytesWanted: Int64 = 0
         var bytesDone: Int64 = 0
         var piecesWanted = 0
@@ -212,7 +212,7 @@ public actor TorrentSession {
 
     /// Prepares the files, finds what is already there, then downloads until complete (when
     /// `stopWhenComplete`), stopped or failed.
-    public func run() async -> Outcome {
+    package func run() async -> Outcome {
         do {
             try await restoreProgress()
         } catch {

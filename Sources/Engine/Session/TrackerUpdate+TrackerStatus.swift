@@ -1,6 +1,6 @@
 extension TrackerUpdate {
     /// The update that records `status` for the torrent `torrentId`.
-    public init(_ status: TrackerStatus, torrentId: Int64) {
+    package init(_ status: TrackerStatus, torrentId: Int64) {
         self.init(
             torrentId: torrentId, url: status.url, lastAnnounceAt: status.lastAnnounceAt,
             nextAnnounceAt: status.nextAnnounceAt, seeders: status.seeders, leechers: status.leechers,

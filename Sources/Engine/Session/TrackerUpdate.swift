@@ -1,27 +1,27 @@
 /// The current state of one tracker of one torrent, replacing what was recorded. A URL the torrent does
 /// not list yet is appended in a new tier (trackers learned at run time).
-public struct TrackerUpdate: Hashable, Sendable {
+package struct TrackerUpdate: Hashable, Sendable {
     /// The torrent.
-    public var torrentId: Int64
+    package var torrentId: Int64
     /// The announce URL (identifies the tracker within the torrent).
-    public var url: String
+    package var url: String
     /// When the last announce was sent.
-    public var lastAnnounceAt: Timestamp?
+    package var lastAnnounceAt: Timestamp?
     /// When the next announce is due.
-    public var nextAnnounceAt: Timestamp?
+    package var nextAnnounceAt: Timestamp?
     /// `complete` from the last response.
-    public var seeders: Int?
+    package var seeders: Int?
     /// `incomplete` from the last response.
-    public var leechers: Int?
+    package var leechers: Int?
     /// `downloaded` from the last scrape.
-    public var completed: Int?
+    package var completed: Int?
     /// The failure reason of the last announce, `nil` after a success.
-    public var lastError: String?
+    package var lastError: String?
     /// The `tracker id` to send back in later announces.
-    public var trackerId: String?
+    package var trackerId: String?
 
     /// Creates a tracker state.
-    public init(
+    package init(
         torrentId: Int64, url: String, lastAnnounceAt: Timestamp? = nil, nextAnnounceAt: Timestamp? = nil,
         seeders: Int? = nil, leechers: Int? = nil, completed: Int? = nil, lastError: String? = nil,
         trackerId: String? = nil

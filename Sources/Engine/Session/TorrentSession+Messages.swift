@@ -4,6 +4,9 @@ extension TorrentSession {
     /// Handles the frames of one socket read, in order, and returns what the reader must do besides
     /// reading on: writes of blocks that bypass the in-memory assembly, or a disconnect (last).
     func received(_ frames: [PeerWireFrame], from key: PeerKey) -> [ReaderStep] {
+        // Stopping: what peers still say is read (so that closing never resets a connection whose last
+        // bytes are on their way to the peer) and not answered.
+        guard !closingPeers else { return [] }
         var steps: [ReaderStep] = []
         for frame in frames {
             guard case .message(let message) = frame else {

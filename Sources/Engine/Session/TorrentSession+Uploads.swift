@@ -56,7 +56,7 @@ extension TorrentSession {
     /// The oldest request to serve, or `nil` (and the serving task ends) when there is none now.
     private func nextUpload(_ key: PeerKey) -> BlockRequest? {
         guard let slot = peers[key] else { return nil }
-        guard canServe(slot), let request = slot.machine.peerRequests.first else {
+        guard !closingPeers, canServe(slot), let request = slot.machine.peerRequests.first else {
             peers[key]?.upload.serving = false
             return nil
         }

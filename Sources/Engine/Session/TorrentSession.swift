@@ -80,6 +80,10 @@ package actor TorrentSession {
     var loopWakeups: AsyncStream<LoopWake>.Continuation?
     /// An early wake is already queued: more wakes add nothing.
     var loopWakePending = false
+    /// Stopping: connections are half-closed, and what peers say is no longer answered.
+    var closingPeers = false
+    /// How long peers have to close their side of a connection at a stop before it is closed.
+    static let closeGrace: Duration = .seconds(2)
 
     /// Why ``run()``'s loop wakes up.
     enum LoopWake: Sendable {
@@ -147,8 +151,26 @@ package actor TorrentSession {
     /// Ends ``run()`` soon: peers are closed and progress is saved.
     package func stop() {
         stopRequested = true
-        for peer in peers.values { peer.channel.close(promise: nil) }
+        closePeersGracefully()
         wakeLoop()
+    }
+
+    /// Half-closes every connection: the bytes already handed to a peer's socket go out, then our FIN,
+    /// and nothing more is sent or answered; each connection ends when the peer closes its side (see
+    /// ``run()``). A connection closed at once with unread bytes from the peer is reset, and the reset
+    /// throws away what the peer had not received yet: the last pieces of a seed that stops at its ratio.
+    private func closePeersGracefully() {
+        guard !closingPeers else { return }
+        closingPeers = true
+        for peer in peers.values { peer.channel.close(mode: .output, promise: nil) }
+    }
+
+    /// Waits until every peer closed its side after ``closePeersGracefully()``, or `grace` has passed.
+    private func waitForPeersToLeave(within grace: Duration) async {
+        let deadline = ContinuousClock.now + grace
+        while !peers.isEmpty, ContinuousClock.now < deadline {
+            guard (try? await Task.sleep(for: .milliseconds(20))) != nil else { return }
+        }
     }
 
     /// Returns once ``run()`` has checked what is already done (``TorrentStatus/isStarting`` is false) and
@@ -274,6 +296,10 @@ package actor TorrentSession {
             loopWakeups = nil
             wakeup.finish()
             seeding.acceptingIncoming = false
+            if failure == nil {
+                closePeersGracefully()
+                await waitForPeersToLeave(within: Self.closeGrace)
+            }
             for peer in peers.values { peer.channel.close(promise: nil) }
             if let announcer {
                 if picker.isComplete, !completionAnnounced { await announcer.downloadCompleted() }

@@ -9,17 +9,8 @@ package struct CheckJob: CheckWork {
 
     /// Prepares a check of `record`; throws a `QueueError` for a torrent whose data cannot be checked.
     package init(record: TorrentRecord, store: any TorrentContentStore) throws {
-        guard let bytes = try store.metainfoBytes(torrentId: record.id) else {
-            throw QueueError("#\(record.id) \(record.name) has no metadata yet (a magnet link): nothing to check")
-        }
-        let metainfo = try Metainfo(bytes: bytes)
-        guard metainfo.pieceHashes != nil else {
-            throw QueueError(
-                "#\(record.id) \(record.name) is a v2-only torrent; this btq checks v1 and hybrid torrents")
-        }
-        let priorities = try store.filePriorities(torrentId: record.id, count: metainfo.files.count).map {
-            PiecePriority(UInt8(clamping: $0))
-        }
+        let (metainfo, priorities) = try store.workableContent(
+            of: record, verb: "checks", withoutMetadata: "has no metadata yet (a magnet link): nothing to check")
         self.record = record
         self.storage = FileStorage(saveFolder: record.saveDirectory, metainfo: metainfo)
         self.checker = TorrentChecker(

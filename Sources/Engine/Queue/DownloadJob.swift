@@ -15,18 +15,8 @@ package struct DownloadJob: Sendable {
         trackers: TrackerClient?, resumePolicy: ResumePolicy = .cleanHistory, limits: TransferLimits = TransferLimits(),
         logger: Logger
     ) throws {
-        guard let bytes = try store.metainfoBytes(torrentId: record.id) else {
-            throw QueueError(
-                "#\(record.id) \(record.name) is a magnet link whose metadata has not been fetched yet")
-        }
-        let metainfo = try Metainfo(bytes: bytes)
-        guard metainfo.pieceHashes != nil else {
-            throw QueueError(
-                "#\(record.id) \(record.name) is a v2-only torrent; this btq downloads v1 and hybrid torrents")
-        }
-        let priorities = try store.filePriorities(torrentId: record.id, count: metainfo.files.count).map {
-            PiecePriority(UInt8(clamping: $0))
-        }
+        let (metainfo, priorities) = try store.workableContent(
+            of: record, verb: "downloads", withoutMetadata: "is a magnet link whose metadata has not been fetched yet")
         self.record = record
         self.metainfo = metainfo
         self.storage = FileStorage(saveFolder: record.saveDirectory, metainfo: metainfo)

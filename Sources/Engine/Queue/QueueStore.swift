@@ -81,3 +81,27 @@ package protocol TorrentContentStore: ResumeStore {
     /// Stores fetched metadata, with `detail` (from whom, how long) in its `metadata` event.
     func attachMetainfo(torrentId: Int64, _ metainfo: Metainfo, detail: String?) throws
 }
+
+extension TorrentContentStore {
+    /// The metainfo of `record`'s torrent and its files' piece priorities, for a worker that `verb`s it
+    /// ("downloads", "checks"); a ``QueueError`` for a magnet without metadata yet (`withoutMetadata`
+    /// says why) and for a v2-only torrent.
+    func workableContent(
+        of record: TorrentRecord, verb: String, withoutMetadata: String
+    ) throws -> (
+        Metainfo, [PiecePriority]
+    ) {
+        guard let bytes = try metainfoBytes(torrentId: record.id) else {
+            throw QueueError("#\(record.id) \(record.name) \(withoutMetadata)")
+        }
+        let metainfo = try Metainfo(bytes: bytes)
+        guard metainfo.pieceHashes != nil else {
+            throw QueueError(
+                "#\(record.id) \(record.name) is a v2-only torrent; this btq \(verb) v1 and hybrid torrents")
+        }
+        let priorities = try filePriorities(torrentId: record.id, count: metainfo.files.count).map {
+            PiecePriority(UInt8(clamping: $0))
+        }
+        return (metainfo, priorities)
+    }
+}

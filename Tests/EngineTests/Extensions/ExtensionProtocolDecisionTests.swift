@@ -22,7 +22,7 @@ struct ExtensionProtocolDecisionTests {
     func payload(_ message: MetadataMessage) -> ByteBuffer { ByteBuffer(bytes: message.encoded()) }
 
     func addresses(_ count: Int, from first: Int = 1) -> [PeerAddress] {
-        (first..<(first + count)).map { PeerAddress(parsing: "10.0.\($0 / 250).\($0 % 250 + 1):6881")! }
+        (first..<(first + count)).map { PeerAddress(parsing: "127.0.\($0 / 250).\($0 % 250 + 1):6881")! }
     }
 
     @Test func aPrivateTorrentOffersNeitherMetadataNorPeers() {

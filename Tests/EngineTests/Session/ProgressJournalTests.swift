@@ -10,7 +10,7 @@ import Testing
 
     static func peer(_ port: Int, downloaded: Int64 = 0, banned: Bool? = nil, client: String? = nil) -> PeerUpdate {
         PeerUpdate(
-            torrentId: 1, address: "10.0.0.1", port: port, client: client, source: .manual,
+            torrentId: 1, address: "127.0.0.1", port: port, client: client, source: .manual,
             downloadedDelta: downloaded, banned: banned)
     }
 

@@ -22,6 +22,7 @@ extension QueueManager {
 
     private func fetchEnded(_ id: Int64, _ result: Result<MagnetFetch.Fetched?, QueueError>) {
         fetchesEnded.append((id, result))
+        passNow()
     }
 
     /// Records how ended fetches went; a fetched torrent keeps its state until its download starts.
@@ -34,12 +35,14 @@ extension QueueManager {
                 fetchedPeers[id] = fetched.peers
                 onChange("metadata #\(id) \(fetched.record.name): \(fetched.record.fileCount) files")
             case .success(nil):
-                // Stopped because the user paused or removed it, or the daemon stops.
+                // Stopped because the user paused or removed it, or the process stops.
+                if scope.only != nil { noteEnding(id, .fetchStopped) }
                 if let current = try store.torrent(id: id), !current.isRemoved, current.state == .fetchingMetadata {
-                    try store.setState(torrentId: id, .queued)
+                    try store.setState(torrentId: id, scope.stoppedState)
                 }
                 onChange("stopped #\(id) \(name)")
             case .failure(let error):
+                if scope.only != nil { noteEnding(id, .failed(error.message)) }
                 try store.setState(torrentId: id, .error, error: error.message)
                 onChange("error #\(id) \(name): \(error.message)")
             }

@@ -39,7 +39,13 @@ package actor QueueManager {
     /// Full rechecks running (`btq verify` handed to the daemon), and those that ended.
     private var checks: Set<Int64> = []
     private var finishedChecks: [(Int64, Result<TorrentChecker.Result, any Error>)] = []
-    private var finished: [(Int64, TorrentSession.Outcome)] = []
+    private var finished: [(id: Int64, outcome: TorrentSession.Outcome, status: TorrentStatus)] = []
+    /// What it works: the whole queue, or named torrents until each has ended.
+    let scope: QueueScope
+    /// How each torrent of a scoped run ended, for the command that asked to report.
+    package private(set) var endings: [Int64: QueueEnding] = [:]
+    /// Asks ``run(pollInterval:onChange:)`` for a pass now (work ended, or a stop), not at the next poll.
+    private var wake: AsyncStream<Void>.Continuation?
 
     /// The setting that caps simultaneous downloads when `--max-active` is not given.
     package static let maxActiveSetting = "max_active_downloads"
@@ -57,12 +63,15 @@ package actor QueueManager {
     /// Peers a finished fetch met, for the torrent's download.
     var fetchedPeers: [Int64: [(address: PeerAddress, source: PeerUpdate.Source)]] = [:]
 
-    /// A manager of the queue in `store`, starting work with `workers`; `maxActive` overrides the
-    /// setting, `peers` are tried by every torrent, `maxPeersOverall` is shared among the active ones.
+    /// A manager of the queue in `store` (or of the part `scope` names), starting work with `workers`;
+    /// `maxActive` overrides the setting, `peers` are tried by every torrent, `maxPeersOverall` is shared
+    /// among the active ones.
     package init(
         store: any QueueStore, workers: any QueueWorkers, configuration: SessionConfiguration, maxActive: Int?,
-        peers: [PeerAddress] = [], maxPeersOverall: Int = 200, processRun: ProcessRun, logger: Logger
+        scope: QueueScope = .queue, peers: [PeerAddress] = [], maxPeersOverall: Int = 200, processRun: ProcessRun,
+        logger: Logger
     ) {
+        self.scope = scope
         self.processRun = processRun
         self.workers = workers
         self.maxPeersOverall = maxPeersOverall
@@ -73,11 +82,22 @@ package actor QueueManager {
         self.logger = logger
     }
 
-    /// Runs until ``stop()``; returns after every session saved its progress.
+    /// Runs until ``stop()``, or for a scoped run until each of its torrents has ended; returns after
+    /// every session saved its progress.
     ///
+    /// A pass runs every `pollInterval` (what the CLI writes is seen then), and at once when work ends.
     /// Every session, fetch and check it starts is a child of its task group: none outlives it.
     package func run(pollInterval: Duration = .milliseconds(500), onChange: @Sendable (String) -> Void) async {
+        let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        self.wake = wake
         await withDiscardingTaskGroup { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: pollInterval)
+                    wake.yield()
+                }
+            }
+            var passes = wakes.makeAsyncIterator()
             while !stopping {
                 processRun.heartbeat()
                 do {
@@ -85,21 +105,32 @@ package actor QueueManager {
                 } catch {
                     logger.error("queue: \(error)")
                 }
+                let started = !starting.isEmpty
                 for work in starting { group.addTask(operation: work) }
                 starting = []
-                try? await Task.sleep(for: pollInterval)
+                if scope.only != nil, !started, active.isEmpty, fetching.isEmpty, checks.isEmpty { break }
+                _ = await passes.next(isolation: self)
             }
             // Sessions and fetches stop and save their progress; checks are cancelled once they have.
             for entry in active.values { await entry.work.stop() }
             await stopFetches()
-            while !Set(finished.map(\.0)).isSuperset(of: active.keys) {
+            while !Set(finished.map(\.id)).isSuperset(of: active.keys) {
                 try? await Task.sleep(for: .milliseconds(20))
             }
             group.cancelAll()
         }
+        self.wake = nil
         for (id, entry) in active {
             var clock = entry.seedClock
             try? store.addSeedingSeconds(torrentId: id, clock.takeUnsaved())
+            if scope.only != nil, let ended = finished.first(where: { $0.id == id }) {
+                // A scoped run's torrent waits in the scope's stopped state, or is complete.
+                endings[id] = .session(ended.outcome, ended.status)
+                _ = try? SessionEnding.record(
+                    ended.outcome, of: entry.record, in: store, completedState: entry.endState ?? .completed,
+                    stoppedState: scope.stoppedState)
+                continue
+            }
             // Interrupted by the daemon's own stop: it goes on (downloading or seeding) at the next start.
             if let current = try? store.torrent(id: id), !current.isRemoved, current.state != .paused {
                 try? store.setState(torrentId: id, .queued)
@@ -110,7 +141,18 @@ package actor QueueManager {
     }
 
     /// Ends ``run(pollInterval:onChange:)``: every session stops and saves its progress.
-    package func stop() { stopping = true }
+    package func stop() {
+        stopping = true
+        wake?.yield()
+    }
+
+    /// What each torrent being worked is doing: fetching its metadata, or transferring.
+    package func progress() async -> [Int64: QueueProgress] {
+        var result: [Int64: QueueProgress] = [:]
+        for (id, fetch) in fetching { result[id] = .fetching(await fetch.work.status()) }
+        for (id, entry) in active { result[id] = .transferring(await entry.work.status()) }
+        return result
+    }
 
     /// Each torrent's share of the overall connection limit (at most its own limit).
     func sessionConfiguration() -> SessionConfiguration {
@@ -122,6 +164,7 @@ package actor QueueManager {
     }
 
     private func maxActive() -> Int {
+        if let only = scope.only { return max(1, only.count) }
         if let fixedMaxActive { return fixedMaxActive }
         return max(1, store.intSetting(Self.maxActiveSetting) ?? 3)
     }
@@ -130,14 +173,19 @@ package actor QueueManager {
     /// rechecked, note stalled downloads, start checks and what fits.
     private func reconcile(onChange: @Sendable (String) -> Void) async throws {
         settings = TransferSettings(store: store)
+        if let only = scope.only {
+            // Each named torrent has a seed slot when they seed, and none when they do not.
+            settings.maxSeeds = scope.seeds ? only.count : 0
+        }
         limiters.apply(settings)
-        for (id, outcome) in finished {
+        for (id, outcome, status) in finished {
             guard var entry = active.removeValue(forKey: id) else { continue }
+            if scope.only != nil { endings[id] = .session(outcome, status) }
             try store.addSeedingSeconds(torrentId: id, entry.seedClock.takeUnsaved())
             onChange(
                 try SessionEnding.record(
                     outcome, of: entry.record, in: store, completedState: entry.endState ?? .completed,
-                    stoppedState: .queued))
+                    stoppedState: scope.stoppedState))
         }
         finished = []
         try settleFetches(onChange: onChange)
@@ -160,17 +208,12 @@ package actor QueueManager {
         trimSeeds(onChange: onChange)
         await updateStalls(onChange: onChange)
         for record in try store.torrents(in: .checking, limit: 64)
-        where active[record.id] == nil && !checks.contains(record.id) {
+        where active[record.id] == nil && !checks.contains(record.id) && scope.contains(record.id) {
             startCheck(record, onChange: onChange)
         }
         var downloadSlots = maxActive() - active.values.filter { !$0.seeding && !$0.stalled }.count - fetching.count
         var seedSlots = settings.maxSeeds - active.values.filter(\.seeding).count
-        // Candidates beyond those already working, with room to skip ones that cannot start now.
-        let margin = tracked.count + 64
-        let candidates =
-            (try store.downloadCandidates(limit: max(0, downloadSlots) + margin)
-            + (seedSlots > 0 ? try store.seedCandidates(limit: seedSlots + margin) : []))
-            .sorted { $0.queuePosition < $1.queuePosition }
+        let candidates = try candidates(downloadSlots: downloadSlots, seedSlots: seedSlots, tracked: tracked.count)
         for record in candidates where active[record.id] == nil {
             guard [.queued, .downloading, .seeding, .fetchingMetadata].contains(record.state) else { continue }
             if record.isMagnet {
@@ -180,8 +223,9 @@ package actor QueueManager {
                 downloadSlots -= 1
                 continue
             }
-            // Finished before (and not taken back to downloading by new wanted files): a seed.
-            let isSeed = record.state == .seeding || record.completedAt != nil
+            // Finished before (and not taken back to downloading by new wanted files): a seed, where seeds are
+            // wanted (else its download finds the data complete and ends at once).
+            let isSeed = scope.seeds && (record.state == .seeding || record.completedAt != nil)
             if isSeed {
                 guard seedSlots > 0 else { continue }
                 if let reached = try seedLimitReached(record, uploaded: record.uploaded, downloaded: record.downloaded)
@@ -195,16 +239,19 @@ package actor QueueManager {
                 guard downloadSlots > 0 else { continue }
             }
             do {
+                try scope.beforeDownload?(record)
                 let limits = limiters.limits(own: try store.rateLimits(torrentId: record.id))
                 let work = try workers.download(
-                    record, configuration: sessionConfiguration(), limits: limits, resumePolicy: processRun.policy)
+                    record, configuration: sessionConfiguration(), limits: limits, resumePolicy: processRun.policy,
+                    stopWhenComplete: scope.only != nil && !scope.seeds)
                 try store.setState(torrentId: record.id, isSeed ? .seeding : .downloading)
                 let id = record.id
                 let peers = manualPeers.map { (address: $0, source: PeerUpdate.Source.manual) }
                 let metPeers = fetchedPeers.removeValue(forKey: id) ?? []
                 starting.append {
                     await work.addPeers(peers + metPeers)
-                    await self.sessionEnded(id, await work.run())
+                    let outcome = await work.run()
+                    await self.sessionEnded(id, outcome, await work.status())
                 }
                 var entry = Active(
                     record: record, work: work, limits: limits, seeding: isSeed, seedCheckPending: isSeed)
@@ -217,10 +264,24 @@ package actor QueueManager {
                 active[id] = entry
                 onChange("\(isSeed ? "seeding" : "started") #\(id) \(record.name)")
             } catch {
+                if scope.only != nil { endings[record.id] = .failed("\(error)") }
                 try store.setState(torrentId: record.id, .error, error: "\(error)")
                 onChange("error #\(record.id) \(record.name): \(error)")
             }
         }
+    }
+
+    /// The torrents a pass may start, in queue order: the scope's, or the first of the queue beyond those
+    /// already working, with room to skip ones that cannot start now.
+    private func candidates(downloadSlots: Int, seedSlots: Int, tracked: Int) throws -> [TorrentRecord] {
+        if let only = scope.only {
+            return try store.torrents(ids: only).filter { !$0.isRemoved }.sorted { $0.queuePosition < $1.queuePosition }
+        }
+        let margin = tracked + 64
+        return
+            (try store.downloadCandidates(limit: max(0, downloadSlots) + margin)
+            + (seedSlots > 0 ? try store.seedCandidates(limit: seedSlots + margin) : []))
+            .sorted { $0.queuePosition < $1.queuePosition }
     }
 
     /// Marks downloads that got no data for the stall timeout, so the next queued torrent gets their slot,
@@ -283,11 +344,19 @@ package actor QueueManager {
         finishedChecks = []
     }
 
-    private func sessionEnded(_ id: Int64, _ outcome: TorrentSession.Outcome) {
-        finished.append((id, outcome))
+    private func sessionEnded(_ id: Int64, _ outcome: TorrentSession.Outcome, _ status: TorrentStatus) {
+        finished.append((id, outcome, status))
+        wake?.yield()
     }
 
     private func checkEnded(_ id: Int64, _ result: Result<TorrentChecker.Result, any Error>) {
         finishedChecks.append((id, result))
+        wake?.yield()
     }
+
+    /// Asks for a pass now.
+    func passNow() { wake?.yield() }
+
+    /// Notes how a scoped run's torrent ended.
+    func noteEnding(_ id: Int64, _ ending: QueueEnding) { endings[id] = ending }
 }

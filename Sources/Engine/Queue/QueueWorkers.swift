@@ -21,6 +21,8 @@ package protocol MetadataWork: Sendable {
     func run() async -> Result<MagnetFetch.Fetched?, QueueError>
     /// Ends ``run()`` soon with `nil`.
     func stop() async
+    /// How the fetch goes, once it has started.
+    func status() async -> MetadataFetcher.Status?
 }
 
 /// A full recheck of a torrent's data (``CheckJob``, or a stand-in).
@@ -32,10 +34,11 @@ package protocol CheckWork: Sendable {
 /// Makes the work the queue manager starts: the seam between its decisions (which torrent, when) and
 /// the engine's sessions, fetches and checks.
 package protocol QueueWorkers: Sendable {
-    /// The download (or seeding) of a torrent with metainfo.
+    /// The download (or seeding) of a torrent with metainfo; with `stopWhenComplete` its run ends as
+    /// soon as every wanted piece is verified, else it goes on (seeding) until stopped.
     func download(
         _ record: TorrentRecord, configuration: SessionConfiguration, limits: TransferLimits,
-        resumePolicy: ResumePolicy
+        resumePolicy: ResumePolicy, stopWhenComplete: Bool
     ) throws -> any DownloadWork
     /// The metadata fetch of a magnet link's torrent, from `peers` too.
     func fetchMetadata(
@@ -67,10 +70,11 @@ package struct StoreWorkers: QueueWorkers {
 
     package func download(
         _ record: TorrentRecord, configuration: SessionConfiguration, limits: TransferLimits,
-        resumePolicy: ResumePolicy
+        resumePolicy: ResumePolicy, stopWhenComplete: Bool
     ) throws -> any DownloadWork {
         let job = try DownloadJob(
-            record: record, store: store, configuration: configuration, stopWhenComplete: false, trackers: trackers,
+            record: record, store: store, configuration: configuration, stopWhenComplete: stopWhenComplete,
+            trackers: trackers,
             resumePolicy: resumePolicy, limits: limits, logger: logger)
         return RegisteredDownload(job: job, registry: registry)
     }

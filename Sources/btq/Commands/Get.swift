@@ -48,14 +48,10 @@ struct Get: AsyncParsableCommand {
 
     func run() async throws {
         let database = try store.openStore()
-        let added = try resolveOrAdd(database)
-        if let only, let wanted = FileSelection.parse(only) {
-            for record in added where !record.isMagnet {
-                let files = try database.files(torrentId: record.id)
-                let priorities = Dictionary(
-                    uniqueKeysWithValues: files.map { ($0.index, wanted.contains($0.index) ? 4 : 0) })
-                try database.setFilePriorities(torrentId: record.id, priorities)
-            }
+        let named = try resolveOrAdd(database)
+        // What the user names now is worked now, whatever state it waited in.
+        for record in named where ![.queued, .downloading, .seeding, .fetchingMetadata].contains(record.state) {
+            try database.setState(torrentId: record.id, .queued)
         }
         var logger = Logger(label: "btq")
         logger.logLevel =
@@ -73,164 +69,67 @@ struct Get: AsyncParsableCommand {
         var configuration = SessionConfiguration(listenPort: Listening.announcedPort(listener))
         configuration.memoryBudget = budget
         let trackers = TrackerClient()
-        let processRun = try ProcessRun(store: database)
-        let addresses = peerOptions.peerAddresses
-        // Magnet links without metadata fetch it from peers first.
-        let (records, fetchedPeers) = try await fetchMetadata(
-            added, store: database, configuration: configuration, trackers: trackers, peers: addresses,
+        // The same queue manager as `btq run`, narrowed to the named torrents, all at once.
+        var beforeDownload: (@Sendable (TorrentRecord) throws -> Void)?
+        if let wanted = only.flatMap(FileSelection.parse) {
+            // Before each download, so after a magnet's metadata arrived too: the selection names files.
+            beforeDownload = { record in try Self.select(wanted, of: record.id, in: database) }
+        }
+        let scope = QueueScope.only(Set(named.map(\.id)), seeding: seed, beforeDownload: beforeDownload)
+        let manager = QueueManager(
+            store: database,
+            workers: StoreWorkers(store: database, trackers: trackers, registry: registry, logger: logger),
+            configuration: configuration, maxActive: nil, scope: scope, peers: peerOptions.peerAddresses,
+            // Each torrent has its own connection limit (the overall one is shared by download and seed slots).
+            maxPeersOverall: configuration.maxPeers * named.count * 2, processRun: try ProcessRun(store: database),
             logger: logger)
-        let limiters = RateLimiters()
-        limiters.apply(settings)
-        let jobs = try records.map { record in
-            try DownloadJob(
-                record: record, store: database, configuration: configuration, stopWhenComplete: !seed,
-                trackers: trackers, resumePolicy: processRun.policy,
-                limits: limiters.limits(own: try database.rateLimits(torrentId: record.id)),
-                logger: logger)
-        }
-        for job in jobs { registry.add(job.session) }
-        let sessions = jobs.map(\.session)
-        let trap = SignalTrap { _ in
-            for session in sessions { Task { await session.stop() } }
-        }
+        let trap = SignalTrap { _ in Task { await manager.stop() } }
         defer { withExtendedLifetime(trap) {} }
-
-        let outcomes = await withTaskGroup(of: (Int, TorrentSession.Outcome).self) { group in
-            for (index, job) in jobs.enumerated() {
-                group.addTask {
-                    await job.session.addPeers(addresses, source: .manual)
-                    await job.session.addPeers(fetchedPeers[job.record.id] ?? [])
-                    try? database.setState(torrentId: job.record.id, .downloading)
-                    let outcome = await job.session.run()
-                    await job.storage.close()
-                    return (index, outcome)
-                }
-            }
-            group.addTask {
-                while !Task.isCancelled {
-                    processRun.heartbeat()
-                    try? await Task.sleep(for: .seconds(1))
-                }
-                return (-1, .stopped)
-            }
-            if !quiet {
-                group.addTask {
-                    await Self.showProgress(jobs)
-                    return (-1, .stopped)
-                }
-            }
-            if seed {
-                for job in jobs {
-                    group.addTask {
-                        await Self.followSeeding(job, database: database, settings: settings)
-                        return (-1, .stopped)
-                    }
-                }
-            }
-            var outcomes: [Int: TorrentSession.Outcome] = [:]
-            for await (index, outcome) in group where index >= 0 {
-                outcomes[index] = outcome
-                if outcomes.count == jobs.count { group.cancelAll() }
-            }
-            return outcomes
+        let progress = quiet ? nil : Task { await Self.showProgress(manager, ids: named.map(\.id), store: database) }
+        // With --seed it runs until stopped: say when a torrent starts seeding and why it stops.
+        let seed = self.seed
+        await manager.run { line in
+            if seed { ProgressLine.say("btq: \(TerminalText.clean(line))") }
         }
+        progress?.cancel()
+        await progress?.value
         await trackers.shutdown()
-        processRun.end(clean: true)
+        try report(named, await manager.endings, store: database)
+    }
+
+    /// Prints how each named torrent ended; exit status 1 unless all are complete.
+    private func report(_ named: [TorrentRecord], _ endings: [Int64: QueueEnding], store: BtqStore) throws {
         var failed = false
-        for (index, job) in jobs.enumerated() {
-            let status = await job.session.status()
-            let outcome = outcomes[index] ?? .stopped
-            // Ctrl-C before the download completed: it waits paused, not queued for the daemon.
-            try SessionEnding.record(outcome, of: job.record, in: database, stoppedState: .paused)
-            switch outcome {
-            case .completed:
-                print(
-                    "completed #\(job.record.id) \(job.record.shownName): \(Formatting.size(status.bytesDone)) in \(job.record.saveDirectory)"
-                )
-            case .stopped:
-                print("stopped #\(job.record.id) \(job.record.shownName) at \(Formatting.percent(status.progress))")
+        for record in named {
+            let current = (try? store.torrent(id: record.id)) ?? record
+            let name = "#\(record.id) \(current.shownName)"
+            switch endings[record.id] {
+            case .session(.completed, let status)?:
+                print("completed \(name): \(Formatting.size(status.bytesDone)) in \(record.saveDirectory)")
+            case .session(.stopped, let status)?:
+                print("stopped \(name) at \(Formatting.percent(status.progress))")
                 failed = true
-            case .failed(let reason):
-                FileHandle.standardError.write(
-                    Data("btq: #\(job.record.id) \(job.record.shownName): \(TerminalText.clean(reason))\n".utf8))
+            case .session(.failed(let reason), _)?, .failed(let reason)?:
+                FileHandle.standardError.write(Data("btq: \(name): \(TerminalText.clean(reason))\n".utf8))
+                failed = true
+            case .fetchStopped?:
+                print("stopped \(name) before its metadata arrived")
+                failed = true
+            case nil:
+                // Never started: removed, or paused from elsewhere before its turn.
+                print("stopped \(name)")
                 failed = true
             }
         }
         if failed { throw ExitCode(1) }
     }
 
-    /// Fetches the metadata of the magnet links among `records` (at once), stores it and returns the
-    /// records with their metainfo, and the peers each fetch met. Ctrl-C stops the fetches; a torrent
-    /// whose fetch stopped or failed ends the command with status 1.
-    private func fetchMetadata(
-        _ records: [TorrentRecord], store: BtqStore, configuration: SessionConfiguration, trackers: TrackerClient,
-        peers: [PeerAddress], logger: Logger
-    ) async throws -> ([TorrentRecord], [Int64: [(address: PeerAddress, source: PeerUpdate.Source)]]) {
-        let fetches = records.filter(\.isMagnet).map {
-            MagnetFetch(
-                record: $0, store: store, configuration: configuration, trackers: trackers, peers: peers,
-                logger: logger)
-        }
-        guard !fetches.isEmpty else { return (records, [:]) }
-        let trap = SignalTrap { _ in
-            for fetch in fetches { Task { await fetch.stop() } }
-        }
-        defer { withExtendedLifetime(trap) {} }
-        let quiet = self.quiet
-        let results = await withTaskGroup(of: (Int64, Result<MagnetFetch.Fetched?, QueueError>)?.self) { group in
-            for fetch in fetches {
-                group.addTask { (fetch.record.id, await fetch.run()) }
-            }
-            if !quiet {
-                group.addTask {
-                    var lines = fetches.map { _ in ProgressLine() }
-                    while !Task.isCancelled {
-                        for (index, fetch) in fetches.enumerated() {
-                            if let status = await fetch.status() {
-                                lines[index].show(name: fetch.record.shownName, fetching: status)
-                            }
-                        }
-                        try? await Task.sleep(for: .seconds(1))
-                    }
-                    return nil
-                }
-            }
-            var results: [Int64: Result<MagnetFetch.Fetched?, QueueError>] = [:]
-            for await case let (id, result)? in group {
-                results[id] = result
-                if results.count == fetches.count { group.cancelAll() }
-            }
-            return results
-        }
-        var updated: [TorrentRecord] = []
-        var fetchedPeers: [Int64: [(address: PeerAddress, source: PeerUpdate.Source)]] = [:]
-        var failed = false
-        for record in records {
-            switch results[record.id] {
-            case nil:
-                updated.append(record)
-            case .success(let fetched?)?:
-                updated.append(fetched.record)
-                fetchedPeers[record.id] = fetched.peers
-                if let only, let wanted = FileSelection.parse(only) {
-                    let files = try store.files(torrentId: record.id)
-                    try store.setFilePriorities(
-                        torrentId: record.id,
-                        Dictionary(uniqueKeysWithValues: files.map { ($0.index, wanted.contains($0.index) ? 4 : 0) }))
-                }
-            case .success(nil)?:
-                try store.setState(torrentId: record.id, .paused)
-                print("stopped #\(record.id) \(record.shownName) before its metadata arrived")
-                failed = true
-            case .failure(let error)?:
-                try store.setState(torrentId: record.id, .error, error: error.message)
-                FileHandle.standardError.write(
-                    Data("btq: #\(record.id) \(record.shownName): \(TerminalText.clean(error.message))\n".utf8))
-                failed = true
-            }
-        }
-        if failed { throw ExitCode(1) }
-        return (updated, fetchedPeers)
+    /// Downloads only the files `wanted` (indexes) of torrent `id`.
+    private static func select(_ wanted: Set<Int>, of id: Int64, in store: BtqStore) throws {
+        let files = try store.files(torrentId: id)
+        try store.setFilePriorities(
+            torrentId: id, Dictionary(uniqueKeysWithValues: files.map { ($0.index, wanted.contains($0.index) ? 4 : 0) })
+        )
     }
 
     /// Existing queue entries by id or hash prefix; files and magnets are added (checked all first).
@@ -256,16 +155,23 @@ struct Get: AsyncParsableCommand {
         return records
     }
 
-    private static func showProgress(_ jobs: [DownloadJob]) async {
-        var lines = jobs.map { _ in ProgressLine() }
+    /// A progress line per named torrent, every second, until cancelled; then each one's last line.
+    private static func showProgress(_ manager: QueueManager, ids: [Int64], store: BtqStore) async {
+        var lines = Dictionary(uniqueKeysWithValues: ids.map { ($0, ProgressLine()) })
+        var last: [Int64: (name: String, progress: QueueProgress)] = [:]
         while !Task.isCancelled {
-            for (index, job) in jobs.enumerated() {
-                lines[index].show(name: job.record.shownName, await job.session.status())
+            let now = await manager.progress()
+            for id in ids {
+                guard let progress = now[id] else { continue }
+                let name = (try? store.torrent(id: id))?.shownName ?? "#\(id)"
+                last[id] = (name, progress)
+                lines[id]?.show(name: name, progress)
             }
             try? await Task.sleep(for: .seconds(1))
         }
-        for (index, job) in jobs.enumerated() {
-            lines[index].show(name: job.record.shownName, await job.session.status(), final: true)
+        for id in ids {
+            guard let (name, progress) = last[id] else { continue }
+            lines[id]?.show(name: name, progress, final: true)
         }
     }
 }

@@ -14,6 +14,21 @@ struct ProgressLine {
         write(text, final: final)
     }
 
+    /// What the queue manager says a torrent is doing.
+    mutating func show(name: String, _ progress: QueueProgress, final: Bool = false) {
+        switch progress {
+        case .fetching(let status?): show(name: name, fetching: status, final: final)
+        case .fetching(nil): write("\(Table.shorten(name, to: 40))  fetching metadata", final: final)
+        case .transferring(let status): show(name: name, status, final: final)
+        }
+    }
+
+    /// A line of its own on standard error, clearing the progress line first on a terminal.
+    static func say(_ text: String) {
+        let clear = isatty(STDERR_FILENO) == 1 ? "\r\u{1B}[K" : ""
+        FileHandle.standardError.write(Data((clear + text + "\n").utf8))
+    }
+
     mutating func show(name: String, _ status: TorrentStatus, final: Bool = false) {
         var text = "\(Table.shorten(name, to: 40))  \(Formatting.percent(status.progress))"
         text += "  \(Formatting.size(status.bytesDone))/\(Formatting.size(status.bytesWanted))"

@@ -213,6 +213,122 @@ struct QueueManagerTests {
         #expect(queue.state(id) == .checking)
     }
 
+    // MARK: - Scoped runs (`btq get`)
+
+    /// A manager of `scope` in `queue`, started, and handed to `body` with its run's task.
+    private func scoped(
+        _ queue: MemoryQueue, _ scope: QueueScope,
+        _ body: (StandInWorkers, QueueManager, Task<Void, Never>) async throws -> Void
+    ) async throws {
+        let workers = StandInWorkers(queue: queue)
+        let manager = QueueManager(
+            store: queue, workers: workers, configuration: SessionConfiguration(listenPort: 1), maxActive: nil,
+            scope: scope, processRun: try ProcessRun(store: queue), logger: Logger(label: "test"))
+        let running = Task { await manager.run(pollInterval: .milliseconds(5)) { _ in } }
+        do {
+            try await body(workers, manager, running)
+        } catch {
+            await manager.stop()
+            await running.value
+            throw error
+        }
+        await manager.stop()
+        await running.value
+    }
+
+    @Test func aScopedRunWorksItsTorrentsAtOnceAndEndsWhenEachHasEnded() async throws {
+        let queue = MemoryQueue()
+        let before = queue.add("before")
+        let first = queue.add("first")
+        let second = queue.add("second")
+        let seed = queue.add("seed", complete: true)
+        // The daemon's limits do not apply: what the user named runs at once.
+        queue.set(QueueManager.maxActiveSetting, "1")
+        try await scoped(queue, .only([first, second, seed], seeding: false)) {
+            (workers, manager, running) async throws in
+            #expect(try await poll(timeout: .seconds(10)) { workers.started.count == 3 })
+            #expect(Set(workers.started) == [first, second, seed])
+            #expect(queue.state(before) == .queued)
+            // Complete before it started, and not seeding: its download ends at once.
+            #expect(try await poll(timeout: .seconds(10)) { queue.state(seed) == .completed })
+            await workers.download(first)?.complete()
+            #expect(try await poll(timeout: .seconds(10)) { queue.state(first) == .completed })
+            await workers.download(second)?.fail("disk full")
+            // The run ends by itself once each of its torrents has ended.
+            await running.value
+            #expect(queue.state(second) == .error)
+            let endings = await manager.endings
+            guard case .session(.completed, let status)? = endings[first] else {
+                Issue.record("first ended as \(String(describing: endings[first]))")
+                return
+            }
+            #expect(status.isComplete)
+            guard case .session(.failed("disk full"), _)? = endings[second] else {
+                Issue.record("second ended as \(String(describing: endings[second]))")
+                return
+            }
+            #expect(endings[before] == nil)
+        }
+    }
+
+    @Test func aStoppedScopedRunLeavesItsTorrentsPaused() async throws {
+        let queue = MemoryQueue()
+        let download = queue.add("download")
+        let magnet = queue.add("magnet", magnet: true)
+        try await scoped(queue, .only([download, magnet], seeding: false)) { (workers, manager, running) async throws in
+            #expect(try await poll(timeout: .seconds(10)) { workers.download(download) != nil })
+            #expect(try await poll(timeout: .seconds(10)) { queue.state(magnet) == .fetchingMetadata })
+            await manager.stop()
+            await running.value
+            // Not queued for a daemon: paused, as the user left them.
+            #expect(queue.state(download) == .paused)
+            #expect(queue.state(magnet) == .paused)
+            let endings = await manager.endings
+            guard case .session(.stopped, _)? = endings[download], case .fetchStopped? = endings[magnet] else {
+                Issue.record("ended as \(endings)")
+                return
+            }
+        }
+    }
+
+    @Test func aScopedRunThatSeedsStopsAtTheSeedLimit() async throws {
+        let queue = MemoryQueue()
+        queue.set(TransferSettings.seedRatioKey, "1")
+        // No seed slots in the daemon's settings: a scoped run that seeds has its own.
+        queue.set(TransferSettings.maxSeedsKey, "0")
+        let id = queue.add("t")
+        try await scoped(queue, .only([id], seeding: true)) { (workers, manager, running) async throws in
+            #expect(try await poll(timeout: .seconds(10)) { workers.download(id) != nil })
+            await workers.download(id)?.complete()
+            #expect(try await poll(timeout: .seconds(10)) { queue.state(id) == .seeding })
+            #expect(await workers.download(id)?.ended == false)
+            await workers.download(id)?.upload(1 << 20)
+            await running.value
+            #expect(queue.state(id) == .completed)
+            #expect(queue.events(id, .seedLimit).count == 1)
+            guard case .session(.completed, _)? = await manager.endings[id] else {
+                Issue.record("ended as \(String(describing: await manager.endings[id]))")
+                return
+            }
+        }
+    }
+
+    @Test func aScopedRunAppliesItsPreparationWhenTheMetadataHasArrived() async throws {
+        let queue = MemoryQueue()
+        let magnet = queue.add("magnet", magnet: true)
+        let prepared = Mutex<[Int64: Bool]>([:])
+        let scope = QueueScope.only(
+            [magnet], seeding: false,
+            beforeDownload: { record in prepared.withLock { $0[record.id] = !record.isMagnet } })
+        try await scoped(queue, scope) { (workers, _, _) async throws in
+            #expect(try await poll(timeout: .seconds(10)) { workers.fetch(magnet) != nil })
+            #expect(prepared.withLock { $0.isEmpty })
+            await workers.fetch(magnet)?.deliver()
+            #expect(try await poll(timeout: .seconds(10)) { workers.download(magnet) != nil })
+            #expect(prepared.withLock { $0 } == [magnet: true])
+        }
+    }
+
     /// Torrents still downloading or seeding in `queue`.
     private func activeIds(_ queue: MemoryQueue) -> [Int64] {
         queue.contents.withLock { $0.torrents.values.filter { [.downloading, .seeding].contains($0.state) }.map(\.id) }

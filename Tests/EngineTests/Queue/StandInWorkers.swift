@@ -23,9 +23,10 @@ final class StandInWorkers: QueueWorkers {
 
     func download(
         _ record: TorrentRecord, configuration: SessionConfiguration, limits: TransferLimits,
-        resumePolicy: ResumePolicy
+        resumePolicy: ResumePolicy, stopWhenComplete: Bool
     ) throws -> any DownloadWork {
-        let work = StandInDownload(id: record.id, complete: record.completedAt != nil, workers: self)
+        let work = StandInDownload(
+            id: record.id, complete: record.completedAt != nil, stopWhenComplete: stopWhenComplete, workers: self)
         log.withLock { log in
             log.downloads[record.id] = work
             log.started.append(record.id)
@@ -69,6 +70,7 @@ final class StandInWorkers: QueueWorkers {
 /// A download that reports what the test says and ends as a session would.
 actor StandInDownload: DownloadWork {
     let id: Int64
+    let stopWhenComplete: Bool
     private let workers: StandInWorkers
     private var current: TorrentStatus
     private var ending: CheckedContinuation<TorrentSession.Outcome, Never>?
@@ -76,8 +78,9 @@ actor StandInDownload: DownloadWork {
     private(set) var stops = 0
     private(set) var ended = false
 
-    init(id: Int64, complete: Bool, workers: StandInWorkers) {
+    init(id: Int64, complete: Bool, stopWhenComplete: Bool, workers: StandInWorkers) {
         self.id = id
+        self.stopWhenComplete = stopWhenComplete
         self.workers = workers
         current = TorrentStatus(
             piecesDone: complete ? 64 : 0, piecesWanted: 64, bytesDone: complete ? 1 << 20 : 0, bytesWanted: 1 << 20,
@@ -89,6 +92,7 @@ actor StandInDownload: DownloadWork {
 
     func run() async -> TorrentSession.Outcome {
         workers.count(1)
+        if stopWhenComplete, current.isComplete { end(.completed) }
         let result: TorrentSession.Outcome
         if let outcome {
             result = outcome
@@ -109,12 +113,14 @@ actor StandInDownload: DownloadWork {
 
     func saveProgressNow() async {}
 
-    /// Every piece arrived: it goes on (seeding) until stopped, as the daemon's sessions do.
+    /// Every piece arrived: it goes on (seeding) until stopped, as the daemon's sessions do, or ends when
+    /// told to stop when complete.
     func complete(downloaded: Int64 = 1 << 20) {
         current.isComplete = true
         current.bytesDone = current.bytesWanted
         current.piecesDone = current.piecesWanted
         current.downloaded = downloaded
+        if stopWhenComplete { end(.completed) }
     }
 
     /// No data for `idle`.
@@ -160,6 +166,8 @@ actor StandInFetch: MetadataWork {
         stopped = true
         end(.success(nil))
     }
+
+    func status() async -> MetadataFetcher.Status? { nil }
 
     /// The metadata arrived and is stored.
     func deliver() {

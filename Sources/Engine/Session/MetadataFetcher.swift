@@ -13,7 +13,7 @@ import NIOPosix
 /// both for a hybrid). A peer that sent metadata that does not match is banned and never asked
 /// again; when several peers contributed, the next attempt asks one peer at a time, so a liar is
 /// found. A peer that breaks the extension protocol is dropped.
-package actor MetadataFetcher {
+package actor MetadataFetcher: PeerConnectionOwner {
     /// How a run ended.
     package enum Outcome: Sendable {
         /// The info dictionary, verified against the info-hash.
@@ -200,7 +200,7 @@ package actor MetadataFetcher {
     }
 
     private func dial(_ address: PeerAddress) async {
-        let channel: NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>
+        let channel: PeerConnectionDriver.Connection
         do {
             channel = try await PeerDialer.connect(
                 to: address, group: group, timeout: configuration.connectTimeout,
@@ -213,7 +213,7 @@ package actor MetadataFetcher {
         await runConnection(channel, address: address)
     }
 
-    private func runConnection(_ channel: NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>, address: PeerAddress) async {
+    private func runConnection(_ channel: PeerConnectionDriver.Connection, address: PeerAddress) async {
         let outbox = PeerOutbox(budget: configuration.memoryBudget)
         let key = PeerKey(nextKey)
         nextKey += 1
@@ -225,30 +225,13 @@ package actor MetadataFetcher {
         candidates.connected(address)
         let handshake = PeerHandshake(infoHash: wireHash, peerId: configuration.peerId, reserved: [.extensionProtocol])
         outbox.send(PeerWireFrame.handshake(handshake))
-        var reason = "closed by peer"
-        do {
-            try await channel.executeThenClose { inbound, outbound in
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        while let batch = await outbox.next() {
-                            try await outbound.write(contentsOf: batch.frames)
-                            outbox.written(batch)
-                        }
-                    }
-                    group.addTask {
-                        for try await batch in inbound {
-                            if let problem = await self.received(batch, from: key) {
-                                throw PeerDropped(reason: problem)
-                            }
-                            try await outbox.waitForRoom()
-                        }
-                    }
-                    try await group.next()
-                    group.cancelAll()
-                }
+        // The same driver as a torrent's connections: its reader and writer, outbox budget and limits.
+        let known = PeerConnectionDriver.Admitted(owner: self, key: key)
+        let (_, reason, _) = await PeerConnectionDriver.run(channel, outbox: outbox, known: known) { handshake in
+            if let problem = await self.handshakeReceived(handshake, from: key) {
+                throw PeerDropped(reason: problem)
             }
-        } catch {
-            reason = "\(error)"
+            return known
         }
         outbox.finish()
         connectionClosed(key, reason: reason)
@@ -264,40 +247,58 @@ package actor MetadataFetcher {
 
     // MARK: - Messages
 
-    /// Handles one socket read; returns why to drop the peer, if so.
-    private func received(_ frames: [PeerWireFrame], from key: PeerKey) -> String? {
+    /// Checks the peer's handshake; returns why to drop the peer, if so.
+    private func handshakeReceived(_ handshake: PeerHandshake, from key: PeerKey) -> String? {
+        guard var connection = connections[key] else { return "gone" }
+        guard handshake.infoHash == wireHash else { return "wrong info-hash" }
+        guard handshake.peerId != configuration.peerId else {
+            candidates[connection.address]?.banned = true
+            return "connected to ourselves"
+        }
+        guard handshake.reserved.supportsExtensionProtocol else {
+            // Counted as a failure when it closes: asked again later, less and less often.
+            return "no extension protocol: it cannot send metadata"
+        }
+        connection.handshaken = true
+        connection.peerId = handshake.peerId
+        connection.handshakenAt = .now
+        connections[key] = connection
+        sendExtensionHandshake(connection)
+        return nil
+    }
+
+    /// Handles one socket read after the handshake: only extension messages matter here.
+    func received(_ frames: [PeerWireFrame], from key: PeerKey) -> [ReaderStep] {
         for frame in frames {
-            guard var connection = connections[key] else { return "gone" }
+            guard connections[key] != nil else { return [.disconnect("gone")] }
             switch frame {
-            case .handshake(let handshake):
-                guard !connection.handshaken else { return "a second handshake" }
-                guard handshake.infoHash == wireHash else { return "wrong info-hash" }
-                guard handshake.peerId != configuration.peerId else {
-                    candidates[connection.address]?.banned = true
-                    return "connected to ourselves"
-                }
-                guard handshake.reserved.supportsExtensionProtocol else {
-                    // Counted as a failure when it closes: asked again later, less and less often.
-                    return "no extension protocol: it cannot send metadata"
-                }
-                connection.handshaken = true
-                connection.peerId = handshake.peerId
-                connection.handshakenAt = .now
-                connections[key] = connection
-                sendExtensionHandshake(connection)
+            case .handshake:
+                return [.disconnect("a second handshake")]
             case .message(let message):
-                guard connection.handshaken else { return "a message before the handshake" }
                 guard case .extended(let id, let payload) = message else { continue }
                 do throws(ExtensionMessageError) {
-                    if let problem = try receivedExtended(id: id, payload: payload, from: key) { return problem }
+                    if let problem = try receivedExtended(id: id, payload: payload, from: key) {
+                        return [.disconnect(problem)]
+                    }
                 } catch {
-                    return "extension protocol: \(error)"
+                    return [.disconnect("extension protocol: \(error)")]
                 }
             }
         }
         requestPieces()
-        return nil
+        return []
     }
+
+    /// Nothing is uploaded while fetching metadata.
+    func uploadWritten(_ key: PeerKey, bytes: Int) {}
+
+    /// ``received(_:from:)`` never asks for a block to be stored.
+    nonisolated func storeBlock(_ request: BlockRequest, bytes: [UInt8], from key: PeerKey) async throws {
+        throw PeerDropped(reason: "a block for a metadata fetch")
+    }
+
+    /// No download limit applies to metadata.
+    nonisolated func readPause(after bytes: Int) -> Duration { .zero }
 
     private func sendExtensionHandshake(_ connection: Connection) {
         let handshake = ExtensionHandshake(

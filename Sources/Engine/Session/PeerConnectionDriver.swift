@@ -1,11 +1,26 @@
 import NIOCore
 import Synchronization
 
-/// Runs one peer connection, outgoing or incoming: a writer task that drains the session's outbox
-/// into the socket, and a reader task that waits for the peer's handshake, has it admitted, then
-/// feeds every batch of frames to the session until either side ends.
+/// What a connection run by ``PeerConnectionDriver`` belongs to: a torrent's ``TorrentSession``, or a
+/// magnet link's ``MetadataFetcher``. The driver runs the socket; the owner decides what each frame means.
+protocol PeerConnectionOwner: Actor {
+    /// Handles one batch of frames from the peer (the handshake excepted, which `admit` checked);
+    /// returns what the reader does next, in order.
+    func received(_ frames: [PeerWireFrame], from key: PeerKey) -> [ReaderStep]
+    /// The writer sent `bytes` of `piece` data to the peer.
+    func uploadWritten(_ key: PeerKey, bytes: Int)
+    /// Stores a block the peer sent (a ``ReaderStep/write(_:_:)`` step) and reports back, on the reader's
+    /// task (the owner's actor is free meanwhile); throws to drop the peer.
+    nonisolated func storeBlock(_ request: BlockRequest, bytes: [UInt8], from key: PeerKey) async throws
+    /// How long to stop reading after `bytes` of piece data arrived (a download rate limit in debt).
+    nonisolated func readPause(after bytes: Int) -> Duration
+}
+
+/// Runs one peer connection, outgoing or incoming: a writer task that drains the owner's outbox into
+/// the socket, and a reader task that waits for the peer's handshake, has it admitted, then feeds
+/// every batch of frames to the owner until either side ends.
 ///
-/// The writer reports written `piece` bytes back to the session (``TorrentSession/uploadWritten(_:bytes:)``),
+/// The writer reports written `piece` bytes back to the owner (``PeerConnectionOwner/uploadWritten(_:bytes:)``),
 /// which bounds how much upload data waits in the outbox. The reader pauses between batches when a
 /// download rate limit is in debt, so a limited torrent stops reading its sockets and TCP slows the
 /// sender down; and while the outbox is over its budget (``PeerOutbox/waitForRoom()``), so a peer
@@ -13,9 +28,9 @@ import Synchronization
 enum PeerConnectionDriver {
     typealias Connection = NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>
 
-    /// The session a connection belongs to and its key there.
-    struct Admitted: Sendable {
-        let session: TorrentSession
+    /// The owner a connection belongs to and its key there.
+    struct Admitted<Owner: PeerConnectionOwner>: Sendable {
+        let owner: Owner
         let key: PeerKey
     }
 
@@ -25,11 +40,11 @@ enum PeerConnectionDriver {
     /// - Parameters:
     ///   - known: the owner, for an outgoing connection (registered before dialling finished).
     ///   - admit: checks the peer's handshake and returns its owner, or throws ``PeerDropped``.
-    static func run(
-        _ channel: Connection, outbox: PeerOutbox, known: Admitted?,
-        admit: @escaping @Sendable (PeerHandshake) async throws -> Admitted
-    ) async -> (owner: Admitted?, reason: String, misbehaved: Bool) {
-        let owner = SharedValue<Admitted?>(known)
+    static func run<Owner: PeerConnectionOwner>(
+        _ channel: Connection, outbox: PeerOutbox, known: Admitted<Owner>?,
+        admit: @escaping @Sendable (PeerHandshake) async throws -> Admitted<Owner>
+    ) async -> (admitted: Admitted<Owner>?, reason: String, misbehaved: Bool) {
+        let owner = SharedValue<Admitted<Owner>?>(known)
         var reason = "closed by peer"
         var misbehaved = false
         do {
@@ -40,7 +55,7 @@ enum PeerConnectionDriver {
                             try await outbound.write(contentsOf: batch.frames)
                             outbox.written(batch)
                             if batch.pieceBytes > 0, let admitted = owner.value.withLock({ $0 }) {
-                                await admitted.session.uploadWritten(admitted.key, bytes: batch.pieceBytes)
+                                await admitted.owner.uploadWritten(admitted.key, bytes: batch.pieceBytes)
                             }
                         }
                     }
@@ -66,18 +81,16 @@ enum PeerConnectionDriver {
         return (owner.value.withLock { $0 }, reason, misbehaved)
     }
 
-    /// Feeds batches to the session, performs the reader steps it returns, and obeys download limits.
-    private static func pump(
+    /// Feeds batches to the owner, performs the reader steps it returns, and obeys download limits.
+    private static func pump<Owner: PeerConnectionOwner>(
         _ first: [PeerWireFrame], _ batches: inout NIOAsyncChannelInboundStream<[PeerWireFrame]>.AsyncIterator,
-        _ admitted: Admitted, _ outbox: PeerOutbox
+        _ admitted: Admitted<Owner>, _ outbox: PeerOutbox
     ) async throws {
-        let session = admitted.session
+        let owner = admitted.owner
         let key = admitted.key
-        let storage = session.storage
-        let limits = session.limits
         var batch = first
         while true {
-            for step in await session.received(batch, from: key) {
+            for step in await owner.received(batch, from: key) {
                 switch step {
                 case .proceed:
                     continue
@@ -86,13 +99,7 @@ enum PeerConnectionDriver {
                 case .misbehaved(let why):
                     throw PeerDropped(reason: why, misbehaved: true)
                 case .write(let request, let bytes):
-                    do {
-                        try await storage.write(request, bytes: bytes)
-                    } catch {
-                        await session.blockWriteFailed(request, error: error)
-                        throw PeerDropped(reason: "disk: \(error)")
-                    }
-                    await session.blockWritten(request, from: key)
+                    try await owner.storeBlock(request, bytes: bytes, from: key)
                 }
             }
             let received = batch.reduce(0) { total, frame in
@@ -100,7 +107,7 @@ enum PeerConnectionDriver {
                 return total + block.readableBytes
             }
             if received > 0 {
-                let wait = limits.reserveDownload(received)
+                let wait = owner.readPause(after: received)
                 if wait > .zero { try await Task.sleep(for: wait) }
             }
             try await outbox.waitForRoom()
@@ -108,6 +115,22 @@ enum PeerConnectionDriver {
             batch = next
         }
     }
+}
+
+/// A torrent's session owns the connections to its peers: blocks go to its storage, and its download
+/// limit paces the reading.
+extension TorrentSession: PeerConnectionOwner {
+    nonisolated func storeBlock(_ request: BlockRequest, bytes: [UInt8], from key: PeerKey) async throws {
+        do {
+            try await storage.write(request, bytes: bytes)
+        } catch {
+            await blockWriteFailed(request, error: error)
+            throw PeerDropped(reason: "disk: \(error)")
+        }
+        await blockWritten(request, from: key)
+    }
+
+    nonisolated func readPause(after bytes: Int) -> Duration { limits.reserveDownload(bytes) }
 }
 
 /// A value behind a lock that tasks share by reference.

@@ -97,7 +97,7 @@ package struct PeerListener: Sendable {
         let timeout = channel.eventLoop.scheduleTask(in: handshakeTimeout) { channel.close(promise: nil) }
         let outbox = PeerOutbox(budget: budget)
         let registry = self.registry
-        let (owner, reason, misbehaved) = await PeerConnectionDriver.run(connection, outbox: outbox, known: nil) {
+        let (admitted, reason, misbehaved) = await PeerConnectionDriver.run(connection, outbox: outbox, known: nil) {
             handshake in
             timeout.cancel()
             admission.handshakeReceived(ticket)
@@ -106,13 +106,13 @@ package struct PeerListener: Sendable {
             }
             let key = try await session.acceptIncoming(
                 handshake, address: address, channel: channel, outbox: outbox)
-            return PeerConnectionDriver.Admitted(session: session, key: key)
+            return PeerConnectionDriver.Admitted(owner: session, key: key)
         }
         timeout.cancel()
         if misbehaved { admission.penalize(address.host) }
         admission.closed(ticket)
         outbox.finish()
-        if let owner { await owner.session.peerClosed(owner.key, reason: reason) }
+        if let admitted { await admitted.owner.peerClosed(admitted.key, reason: reason) }
     }
 }
 

@@ -43,7 +43,7 @@ extension TorrentSession {
     func runConnection(_ channel: NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>, address: PeerAddress) async {
         let outbox = PeerOutbox(budget: configuration.memoryBudget)
         let key = register(address: address, channel: channel.channel, outbox: outbox)
-        let known = PeerConnectionDriver.Admitted(session: self, key: key)
+        let known = PeerConnectionDriver.Admitted(owner: self, key: key)
         let (_, reason, _) = await PeerConnectionDriver.run(channel, outbox: outbox, known: known) { handshake in
             if let problem = await self.handshakeReceived(handshake, from: key) {
                 throw PeerDropped(reason: problem)

@@ -34,27 +34,6 @@ package actor MetadataFetcher: PeerConnectionOwner {
         package var pieceCount: Int
     }
 
-    struct Connection {
-        let key: PeerKey
-        let address: PeerAddress
-        let channel: any Channel
-        let outbox: PeerOutbox
-        let connectedAt: ContinuousClock.Instant
-        var handshaken = false
-        var peerId: [UInt8]?
-        var handshakenAt: ContinuousClock.Instant?
-        var extensions: ExtensionHandshake?
-        var rejectedAt: ContinuousClock.Instant?
-        /// Metadata requests it rejected.
-        var rejects = 0
-        var timeouts = 0
-        var lastKeepAliveSent: ContinuousClock.Instant
-
-        func send(_ messages: [PeerMessage]) {
-            outbox.send(messages)
-        }
-    }
-
     /// The info-hashes the metadata must match.
     package nonisolated let infoHashes: InfoHashes
     let trackerURLs: [String]
@@ -72,7 +51,7 @@ package actor MetadataFetcher: PeerConnectionOwner {
 
     /// Addresses to dial, bounded (see ``PeerCandidateTable``).
     var candidates: PeerCandidateTable
-    var connections: [PeerKey: Connection] = [:]
+    var connections: [PeerKey: MetadataPeer] = [:]
     /// The address of every connection made, also closed ones: pieces outlive their connection.
     var addresses: [PeerKey: PeerAddress] = [:]
     var nextKey = 0
@@ -219,9 +198,7 @@ package actor MetadataFetcher: PeerConnectionOwner {
         nextKey += 1
         let now = ContinuousClock.now
         addresses[key] = address
-        connections[key] = Connection(
-            key: key, address: address, channel: channel.channel, outbox: outbox, connectedAt: now,
-            lastKeepAliveSent: now)
+        connections[key] = MetadataPeer(key: key, address: address, channel: channel.channel, outbox: outbox, now: now)
         candidates.connected(address)
         let handshake = PeerHandshake(infoHash: wireHash, peerId: configuration.peerId, reserved: [.extensionProtocol])
         outbox.send(PeerWireFrame.handshake(handshake))
@@ -263,7 +240,7 @@ package actor MetadataFetcher: PeerConnectionOwner {
         connection.peerId = handshake.peerId
         connection.handshakenAt = .now
         connections[key] = connection
-        sendExtensionHandshake(connection)
+        connection.send([connection.extensionHandshake(listenPort: configuration.advertisedPort)])
         return nil
     }
 
@@ -299,17 +276,6 @@ package actor MetadataFetcher: PeerConnectionOwner {
 
     /// No download limit applies to metadata.
     nonisolated func readPause(after bytes: Int) -> Duration { .zero }
-
-    private func sendExtensionHandshake(_ connection: Connection) {
-        let handshake = ExtensionHandshake(
-            extensions: [
-                ExtensionHandshake.utMetadata: LocalExtensionID.metadata,
-                ExtensionHandshake.utPex: LocalExtensionID.pex,
-            ],
-            clientName: ExtensionProtocol.clientName, listenPort: configuration.advertisedPort, requestQueueLength: 500,
-            yourIP: connection.address.compact.map { Array($0.dropLast(2)) })
-        connection.send([.extended(id: 0, payload: ByteBuffer(bytes: handshake.encoded()))])
-    }
 
     private func receivedExtended(
         id: UInt8, payload: ByteBuffer, from key: PeerKey
@@ -350,7 +316,7 @@ package actor MetadataFetcher: PeerConnectionOwner {
         switch message {
         case .request(let piece):
             // We have nothing to serve yet.
-            if let theirs = connection.extensions?.id(of: ExtensionHandshake.utMetadata) {
+            if let theirs = connection.metadataId {
                 connection.send([
                     .extended(id: theirs, payload: ByteBuffer(bytes: MetadataMessage.reject(piece: piece).encoded()))
                 ])
@@ -384,9 +350,7 @@ package actor MetadataFetcher: PeerConnectionOwner {
         guard result == nil else { return }
         let now = ContinuousClock.now
         let voters = connections.values.compactMap { connection -> MetadataSizeElection.Voter? in
-            guard connection.handshaken, let extensions = connection.extensions,
-                extensions.id(of: ExtensionHandshake.utMetadata) != nil, let size = extensions.metadataSize,
-                size > 0, candidates[connection.address]?.banned != true
+            guard connection.handshaken, let size = connection.announcedSize, size > 0, !isBanned(connection)
             else { return nil }
             return .init(key: connection.key, size: size, canAsk: isUsable(connection, now: now))
         }
@@ -400,9 +364,7 @@ package actor MetadataFetcher: PeerConnectionOwner {
         }
         guard var current = assembly else { return }
         for connection in connections.values.sorted(by: { $0.key < $1.key }) where isUsable(connection, now: now) {
-            guard connection.extensions?.metadataSize == current.size,
-                let theirs = connection.extensions?.id(of: ExtensionHandshake.utMetadata)
-            else { continue }
+            guard connection.announcedSize == current.size, let theirs = connection.metadataId else { continue }
             var messages: [PeerMessage] = []
             while current.outstanding(at: connection.key) < requestsPerPeer,
                 let piece = current.nextRequest(for: connection.key, now: now)
@@ -415,13 +377,12 @@ package actor MetadataFetcher: PeerConnectionOwner {
         assembly = current
     }
 
-    private func isUsable(_ connection: Connection, now: ContinuousClock.Instant) -> Bool {
-        guard connection.handshaken, let extensions = connection.extensions,
-            extensions.id(of: ExtensionHandshake.utMetadata) != nil, extensions.metadataSize != nil,
-            candidates[connection.address]?.banned != true
-        else { return false }
-        if let rejected = connection.rejectedAt, now - rejected < requestTimeout { return false }
-        return true
+    private func isUsable(_ connection: MetadataPeer, now: ContinuousClock.Instant) -> Bool {
+        !isBanned(connection) && connection.canBeAsked(now: now, rest: requestTimeout)
+    }
+
+    private func isBanned(_ connection: MetadataPeer) -> Bool {
+        candidates[connection.address]?.banned == true
     }
 
     private func verify(_ complete: MetadataAssembly) {
@@ -455,20 +416,19 @@ package actor MetadataFetcher: PeerConnectionOwner {
             for key in current.expire(now: now, timeout: requestTimeout) {
                 connections[key]?.timeouts += 1
                 connections[key]?.rejectedAt = now  // rest a while before it is asked again
-                if (connections[key]?.timeouts ?? 0) >= 3 { connections[key]?.channel.close(promise: nil) }
             }
             assembly = current
         }
         for (key, connection) in connections {
-            if !connection.handshaken, now - connection.connectedAt > configuration.handshakeTimeout {
-                connection.channel.close(promise: nil)
-            } else if let since = connection.handshakenAt, connection.extensions == nil,
-                now - since > configuration.handshakeTimeout
-            {
-                connection.channel.close(promise: nil)  // no extension handshake: it will not send metadata
-            } else if now - connection.lastKeepAliveSent > .seconds(90) {
+            switch connection.upkeep(now: now, handshakeTimeout: configuration.handshakeTimeout) {
+            case .nothing:
+                break
+            case .keepAlive:
                 connection.send([.keepAlive])
                 connections[key]?.lastKeepAliveSent = now
+            case .close(let why):
+                logger.debug("closing metadata peer \(connection.address): \(why)")
+                connection.channel.close(promise: nil)
             }
         }
         requestPieces()

@@ -228,7 +228,10 @@ package actor QueueManager {
             let isSeed = scope.seeds && (record.state == .seeding || record.completedAt != nil)
             if isSeed {
                 guard seedSlots > 0 else { continue }
-                if let reached = try seedLimitReached(record, uploaded: record.uploaded, downloaded: record.downloaded)
+                // The daemon does not start a seed past its limit; a scoped run starts what it was named (its
+                // data is checked) and stops it at the first look, so it ends as every other does.
+                if scope.only == nil,
+                    let reached = try seedLimitReached(record, uploaded: record.uploaded, downloaded: record.downloaded)
                 {
                     try store.recordEvent(torrentId: record.id, .seedLimit, detail: reached)
                     try store.setState(torrentId: record.id, .completed)

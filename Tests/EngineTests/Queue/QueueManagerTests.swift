@@ -313,6 +313,21 @@ struct QueueManagerTests {
         }
     }
 
+    @Test func aScopedRunOfASeedPastItsLimitChecksItAndEndsComplete() async throws {
+        let queue = MemoryQueue()
+        queue.set(TransferSettings.seedRatioKey, "1")
+        let id = queue.add("done", complete: true, downloaded: 1 << 20, uploaded: 2 << 20)
+        try await scoped(queue, .only([id], seeding: true)) { (workers, manager, running) async throws in
+            await running.value
+            #expect(workers.started == [id])
+            #expect(queue.state(id) == .completed)
+            guard case .session(.completed, _)? = await manager.endings[id] else {
+                Issue.record("ended as \(String(describing: await manager.endings[id]))")
+                return
+            }
+        }
+    }
+
     @Test func aScopedRunAppliesItsPreparationWhenTheMetadataHasArrived() async throws {
         let queue = MemoryQueue()
         let magnet = queue.add("magnet", magnet: true)

@@ -25,8 +25,7 @@ final class StandInWorkers: QueueWorkers {
         _ record: TorrentRecord, configuration: SessionConfiguration, limits: TransferLimits,
         resumePolicy: ResumePolicy, stopWhenComplete: Bool
     ) throws -> any DownloadWork {
-        let work = StandInDownload(
-            id: record.id, complete: record.completedAt != nil, stopWhenComplete: stopWhenComplete, workers: self)
+        let work = StandInDownload(record: record, stopWhenComplete: stopWhenComplete, workers: self)
         log.withLock { log in
             log.downloads[record.id] = work
             log.started.append(record.id)
@@ -78,13 +77,16 @@ actor StandInDownload: DownloadWork {
     private(set) var stops = 0
     private(set) var ended = false
 
-    init(id: Int64, complete: Bool, stopWhenComplete: Bool, workers: StandInWorkers) {
-        self.id = id
+    /// A download of `record`, reporting its lifetime totals as a session restores them.
+    init(record: TorrentRecord, stopWhenComplete: Bool, workers: StandInWorkers) {
+        let complete = record.completedAt != nil
+        self.id = record.id
         self.stopWhenComplete = stopWhenComplete
         self.workers = workers
         current = TorrentStatus(
             piecesDone: complete ? 64 : 0, piecesWanted: 64, bytesDone: complete ? 1 << 20 : 0, bytesWanted: 1 << 20,
-            downloaded: 0, uploaded: 0, wasted: 0, downloadRate: 0, peers: 0, knownPeers: 0, isComplete: complete,
+            downloaded: record.downloaded, uploaded: record.uploaded, wasted: 0, downloadRate: 0, peers: 0,
+            knownPeers: 0, isComplete: complete,
             failure: nil)
     }
 

@@ -36,9 +36,10 @@ package actor QueueManager {
     private let processRun: ProcessRun
     /// Work started by the last pass, for ``run(pollInterval:onChange:)`` to add to its task group.
     var starting: [@Sendable () async -> Void] = []
-    /// Full rechecks running (`btq verify` handed to the daemon), and those that ended.
-    private var checks: Set<Int64> = []
-    private var finishedChecks: [(Int64, Result<TorrentChecker.Result, any Error>)] = []
+    /// Full rechecks running (`btq verify` handed to the daemon), and those that ended (see
+    /// `QueueManager+Checks.swift`).
+    var checks: Set<Int64> = []
+    var finishedChecks: [(Int64, Result<TorrentChecker.Result, any Error>)] = []
     private var finished: [(id: Int64, outcome: TorrentSession.Outcome, status: TorrentStatus)] = []
     /// What it works: the whole queue, or named torrents until each has ended.
     let scope: QueueScope
@@ -306,54 +307,8 @@ package actor QueueManager {
         }
     }
 
-    private func startCheck(_ record: TorrentRecord, onChange: @Sendable (String) -> Void) {
-        let job: any CheckWork
-        do {
-            job = try workers.check(record)
-        } catch {
-            try? store.setState(torrentId: record.id, .error, error: "\(error)")
-            onChange("error #\(record.id) \(record.name): \(error)")
-            return
-        }
-        let id = record.id
-        checks.insert(id)
-        starting.append {
-            let result: Result<TorrentChecker.Result, any Error>
-            do {
-                result = .success(try await job.run())
-            } catch {
-                result = .failure(error)
-            }
-            await self.checkEnded(id, result)
-        }
-        onChange("checking #\(id) \(record.name)")
-    }
-
-    private func settleChecks(onChange: @Sendable (String) -> Void) throws {
-        for (id, result) in finishedChecks {
-            checks.remove(id)
-            guard let record = try store.torrent(id: id), !record.isRemoved, record.state == .checking else { continue }
-            switch result {
-            case .success(let outcome):
-                // Back where the user had it (read from the history: `btq verify` put it in `checking`).
-                let before = try store.stateBeforeChecking(torrentId: id)
-                try RecheckVerdict.record(outcome, of: record, before: before, in: store)
-                onChange(CheckJob.summary(record, outcome))
-            case .failure(let error):
-                try store.setState(torrentId: id, .error, error: "recheck failed: \(error)")
-                onChange("error #\(id) \(record.name): recheck failed: \(error)")
-            }
-        }
-        finishedChecks = []
-    }
-
     private func sessionEnded(_ id: Int64, _ outcome: TorrentSession.Outcome, _ status: TorrentStatus) {
         finished.append((id, outcome, status))
-        wake?.yield()
-    }
-
-    private func checkEnded(_ id: Int64, _ result: Result<TorrentChecker.Result, any Error>) {
-        finishedChecks.append((id, result))
         wake?.yield()
     }
 

@@ -85,9 +85,9 @@ extension TorrentSession {
         for piece in progressJournal.journaledVerified.setIndices.map({ PieceIndex($0) }) where !picker.has(piece) {
             progressJournal.unsavedPieces[piece] = false
         }
-        incompleteAtStart = !picker.isComplete
-        restored = true
-        bytesReadAtStart = rechecked.reduce(Int64(0)) { $0 + Int64(layout.length(of: $1)) }
+        startCheck.finished(
+            missingPieces: !picker.isComplete,
+            bytesRead: rechecked.reduce(Int64(0)) { $0 + Int64(layout.length(of: $1)) })
         recordRestore(findings, rechecked: rechecked.count, valid: valid, restoredBlocks: restoredBlocks)
     }
 
@@ -173,7 +173,7 @@ extension TorrentSession {
         report(.fileChanged, findings.changedFiles, "changed on disk: their pieces are rechecked")
         var detail = "\(picker.haveCount) of \(layout.pieceCount) pieces verified"
         if restoredBlocks > 0 { detail += ", \(restoredBlocks) blocks of unfinished pieces kept" }
-        detail += "; rechecked \(rechecked) piece(s), \(valid) valid (\(bytesReadAtStart) bytes read)"
+        detail += "; rechecked \(rechecked) piece(s), \(valid) valid (\(startCheck.bytesRead) bytes read)"
         if findings.distrustedLatest { detail += "; progress after the last durable checkpoint was distrusted" }
         if findings.checkedDataOnDisk { detail += "; nothing was recorded: the pieces holding data were checked" }
         progressJournal.record(HistoryEvent(torrentId: torrentId, kind: .checked, detail: detail))

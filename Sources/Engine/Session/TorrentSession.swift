@@ -56,18 +56,12 @@ package actor TorrentSession {
     let resumeWriter: ResumeWriter
     /// One save of the journal at a time (see ``beginJournalTurn()``).
     var journalTurn = JournalTurn()
-    /// True once ``restoreProgress()`` has run.
-    var restored = false
-    /// ``restoreProgress()`` found wanted pieces missing.
-    var incompleteAtStart = false
-    /// Callers of ``started()`` waiting for the check at start (or the end of the run).
-    var startWaiters: [CheckedContinuation<Void, Never>] = []
+    /// The check at start of what is already done: whether it ran, what it found, who waits for it.
+    var startCheck = StartCheck()
     /// When the last block arrived (or the session started).
     var lastDataAt = ContinuousClock.now
     /// When this session was created.
     let sessionStart = ContinuousClock.now
-    /// Bytes of existing data read back to check it when the session started.
-    package internal(set) var bytesReadAtStart: Int64 = 0
     /// Rate limits, global and this torrent's.
     let limits: TransferLimits
     /// Recently read pieces, for serving requests.
@@ -176,15 +170,11 @@ package actor TorrentSession {
     /// Returns once ``run()`` has checked what is already done (``TorrentStatus/isStarting`` is false) and
     /// is working, or has ended.
     package func started() async {
-        guard !restored else { return }
-        await withCheckedContinuation { startWaiters.append($0) }
+        await withCheckedContinuation { startCheck.wait($0) }
     }
 
-    /// Resumes the callers of ``started()``.
-    func resumeStartWaiters() {
-        for waiter in startWaiters { waiter.resume() }
-        startWaiters = []
-    }
+    /// Bytes of existing data read back to check it when the session started.
+    package var bytesReadAtStart: Int64 { startCheck.bytesRead }
 
     /// Has ``run()``'s loop act now rather than at its next tick: new peers are dialled at once, and a
     /// finished download or a stop ends the run without waiting out the tick interval.
@@ -229,7 +219,8 @@ package actor TorrentSession {
             downloaded: totals.downloaded, uploaded: totals.uploaded, wasted: totals.wasted,
             downloadRate: downloadRate(), uploadRate: uploadRate(), peers: peers.values.filter(\.handshaken).count,
             knownPeers: candidates.count, isComplete: picker.isComplete, failure: failure,
-            idleTime: .now - lastDataAt, isStarting: !restored, wasIncompleteAtStart: incompleteAtStart)
+            idleTime: .now - lastDataAt, isStarting: !startCheck.isDone,
+            wasIncompleteAtStart: startCheck.foundMissingPieces)
     }
 
     /// Prepares the files, finds what is already there, then downloads until complete (when
@@ -268,7 +259,7 @@ package actor TorrentSession {
             var lastTick = ContinuousClock.now
             tick()
             var wakes = wakeups.makeAsyncIterator()
-            resumeStartWaiters()
+            startCheck.releaseWaiters()
             while !stopRequested, failure == nil, !(stopWhenComplete && picker.isComplete) {
                 if picker.isComplete, !completionAnnounced {
                     completionAnnounced = true
@@ -314,7 +305,7 @@ package actor TorrentSession {
     /// Writes out every block still in memory, journals it, syncs the files and commits a durable
     /// checkpoint: a clean stop leaves nothing to redo (a failed sync makes it a failure).
     private func finish(_ outcome: Outcome) async -> Outcome {
-        resumeStartWaiters()
+        startCheck.releaseWaiters()
         await waitForStores()
         await journal(everything: true)
         await checkpoint()

@@ -147,8 +147,8 @@ extension TorrentSession {
         func ms(_ duration: Duration) -> Double {
             Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
         }
+        let seconds = ms(self.statistics.age(at: .now)) / 1000
         let statistics = progressJournal.statistics
-        let seconds = ms(ContinuousClock.now - sessionStart) / 1000
         let rate = seconds > 0 ? Double(statistics.transactions) / seconds : 0
         return String(
             format:

@@ -87,18 +87,16 @@ extension TorrentSession {
         case .blockReceived(let request, let block):
             let length = Int64(request.length)
             slot.lastBlockAt = now
-            lastDataAt = now
             slot.pipeline.record(bytes: Int(length))
             slot.downloadedUnsaved += length
             slot.upload.downloadedInRound += length
-            totals.downloaded += length
+            statistics.downloaded(length, at: now)
             progressJournal.unsavedTotals.downloaded += length
-            rateWindow.append((now, length))
             let arrival = picker.blockReceived(request, from: key)
             if arrival.isAccepted {
                 step = assemble(request, block)
             } else {
-                totals.wasted += length
+                statistics.wasted(length)
                 progressJournal.unsavedTotals.wasted += length
             }
             sendCancels(arrival.cancels)
@@ -253,7 +251,7 @@ extension TorrentSession {
             }
         } else {
             let length = Int64(layout.length(of: piece))
-            totals.wasted += length
+            statistics.wasted(length)
             progressJournal.unsavedTotals.wasted += length
             if let digests {
                 var senders: [Int: PeerAddress] = [:]

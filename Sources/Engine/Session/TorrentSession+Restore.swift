@@ -26,7 +26,7 @@ extension TorrentSession {
         }
         var findings = RestoreFindings(verified: Bitfield(count: layout.pieceCount))
         if let state = recorded, state.verified.count == layout.pieceCount {
-            totals = state.totals
+            statistics.restore(state.totals)
             let durable = state.durableVerified.flatMap { $0.count == layout.pieceCount ? $0 : nil }
             progressJournal.restore(
                 verified: state.verified, masks: state.blockMasks,

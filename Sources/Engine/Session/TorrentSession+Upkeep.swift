@@ -31,18 +31,6 @@ extension TorrentSession {
         sendPeerExchange()
     }
 
-    /// Smoothed download rate over the last few seconds.
-    func downloadRate() -> Double {
-        let now = ContinuousClock.now
-        let window = Duration.seconds(3)
-        rateWindow.removeAll { now - $0.0 > window }
-        let bytes = rateWindow.reduce(Int64(0)) { $0 + $1.1 }
-        guard let first = rateWindow.first else { return 0 }
-        let span = max(
-            0.5, Double((now - first.0).components.seconds) + Double((now - first.0).components.attoseconds) / 1e18)
-        return Double(bytes) / span
-    }
-
     /// Pieces all of whose bytes lie in files that exist, and some of whose bytes hold data (not the holes
     /// of a sparse file nothing was written to there). After a kill before the first journal save, this is
     /// the few pieces the killed run wrote to, not every piece of a file it created. A piece that lies
@@ -123,6 +111,7 @@ extension TorrentSession {
     func announceTotals() -> TrackerAnnouncer.Totals {
         var left: Int64 = 0
         for piece in layout.pieces where picker.wants(piece) { left += Int64(layout.length(of: piece)) }
+        let totals = statistics.totals
         return TrackerAnnouncer.Totals(uploaded: totals.uploaded, downloaded: totals.downloaded, left: left)
     }
 

@@ -76,9 +76,8 @@ extension TorrentSession {
             slot.upload.queuedBytes += Int(length)
             slot.upload.uploadedUnsaved += length
             slot.upload.uploadedInRound += length
-            totals.uploaded += length
+            statistics.uploaded(length, at: .now)
             progressJournal.unsavedTotals.uploaded += length
-            seeding.uploadWindow.append((.now, length))
         }
         peers[key] = slot
     }
@@ -151,17 +150,6 @@ extension TorrentSession {
         }
         peers[key] = slot
         if !choked { startServing(key) }
-    }
-
-    /// Smoothed upload rate over the last few seconds.
-    func uploadRate() -> Double {
-        let now = ContinuousClock.now
-        seeding.uploadWindow.removeAll { now - $0.0 > .seconds(3) }
-        guard let first = seeding.uploadWindow.first else { return 0 }
-        let bytes = seeding.uploadWindow.reduce(Int64(0)) { $0 + $1.1 }
-        let span = now - first.0
-        let seconds = Double(span.components.seconds) + Double(span.components.attoseconds) / 1e18
-        return Double(bytes) / max(0.5, seconds)
     }
 
     /// The request depth for a peer under the download limit: about half a second of the limit, so

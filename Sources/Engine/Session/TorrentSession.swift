@@ -39,8 +39,8 @@ package actor TorrentSession {
     var smartBan = SmartBan()
     var stopRequested = false
     var failure: String?
-    var totals = TransferTotals()
-    var rateWindow: [(ContinuousClock.Instant, Int64)] = []
+    /// Lifetime totals, rates each way, and when data last came.
+    var statistics = TransferStatistics(start: .now)
     /// Pieces gathered in memory, their buffers, and the complete ones being stored.
     var assemblies: PieceAssemblies
     /// Who waits for the stores in flight to end.
@@ -58,10 +58,6 @@ package actor TorrentSession {
     var journalTurn = JournalTurn()
     /// The check at start of what is already done: whether it ran, what it found, who waits for it.
     var startCheck = StartCheck()
-    /// When the last block arrived (or the session started).
-    var lastDataAt = ContinuousClock.now
-    /// When this session was created.
-    let sessionStart = ContinuousClock.now
     /// Rate limits, global and this torrent's.
     let limits: TransferLimits
     /// Recently read pieces, for serving requests.
@@ -214,12 +210,15 @@ package actor TorrentSession {
                 piecesDone += 1
             }
         }
+        let now = ContinuousClock.now
+        let totals = statistics.totals
         return TorrentStatus(
             piecesDone: piecesDone, piecesWanted: piecesWanted, bytesDone: bytesDone, bytesWanted: bytesWanted,
             downloaded: totals.downloaded, uploaded: totals.uploaded, wasted: totals.wasted,
-            downloadRate: downloadRate(), uploadRate: uploadRate(), peers: peers.values.filter(\.handshaken).count,
-            knownPeers: candidates.count, isComplete: picker.isComplete, failure: failure,
-            idleTime: .now - lastDataAt, isStarting: !startCheck.isDone,
+            downloadRate: statistics.downloadRate(at: now), uploadRate: statistics.uploadRate(at: now),
+            peers: peers.values.filter(\.handshaken).count, knownPeers: candidates.count,
+            isComplete: picker.isComplete, failure: failure, idleTime: statistics.idleTime(at: now),
+            isStarting: !startCheck.isDone,
             wasIncompleteAtStart: startCheck.foundMissingPieces)
     }
 
@@ -237,7 +236,7 @@ package actor TorrentSession {
         seeding.acceptingIncoming = true
         let announcer = makeAnnouncer()
         self.announcer = announcer
-        lastDataAt = .now
+        statistics.downloadStarted(at: .now)
         let (wakeups, wakeup) = AsyncStream<LoopWake>.makeStream()
         loopWakeups = wakeup
         await withDiscardingTaskGroup { group in

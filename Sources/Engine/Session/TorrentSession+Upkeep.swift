@@ -90,7 +90,7 @@ extension TorrentSession {
         progressJournal.record(peerUpdate(slot, banned: banned))
         // Outside ``run()``'s loop (an incoming peer closing after the last journal save) no journal interval
         // is coming: save now, on the writer like any batch.
-        if loopWakeups == nil { Task { await self.saveProgress() } }
+        if !loopWaker.isRunning { Task { await self.saveProgress() } }
     }
 
     /// An announcer for the torrent's trackers, when it has any and a transport was given.

@@ -66,22 +66,12 @@ package actor TorrentSession {
     let extensionProtocol: ExtensionProtocol
     /// Choking, incoming peers and upload accounting (see `TorrentSession+Uploads.swift`).
     var seeding: SeedingState
-    /// Wakes ``run()``'s loop between ticks (see ``wakeLoop()``); set while it runs.
-    var loopWakeups: AsyncStream<LoopWake>.Continuation?
-    /// An early wake is already queued: more wakes add nothing.
-    var loopWakePending = false
+    /// Wakes ``run()``'s loop between ticks (see ``wakeLoop()``).
+    var loopWaker = LoopWaker()
     /// Stopping: connections are half-closed, and what peers say is no longer answered.
     var closingPeers = false
     /// How long peers have to close their side of a connection at a stop before it is closed.
     static let closeGrace: Duration = .seconds(2)
-
-    /// Why ``run()``'s loop wakes up.
-    enum LoopWake: Sendable {
-        /// The tick interval passed.
-        case tick
-        /// Something it acts on changed: new peers to dial, the download complete, a stop or a fault.
-        case event
-    }
 
     /// Creates a session for `metainfo` whose data lives in `storage`.
     ///
@@ -175,9 +165,7 @@ package actor TorrentSession {
     /// Has ``run()``'s loop act now rather than at its next tick: new peers are dialled at once, and a
     /// finished download or a stop ends the run without waiting out the tick interval.
     func wakeLoop() {
-        guard let loopWakeups, !loopWakePending else { return }
-        loopWakePending = true
-        loopWakeups.yield(.event)
+        loopWaker.wake()
     }
 
     /// Stops the torrent for a fault (disk full, unwritable folder...): the first reason is kept, and
@@ -237,13 +225,12 @@ package actor TorrentSession {
         let announcer = makeAnnouncer()
         self.announcer = announcer
         statistics.downloadStarted(at: .now)
-        let (wakeups, wakeup) = AsyncStream<LoopWake>.makeStream()
-        loopWakeups = wakeup
+        let (wakeups, ticks) = loopWaker.start()
         await withDiscardingTaskGroup { group in
             group.addTask { await self.runJournal() }
             group.addTask { [tickInterval = configuration.tickInterval] in
                 while (try? await Task.sleep(for: tickInterval)) != nil {
-                    wakeup.yield(.tick)
+                    ticks.yield(.tick)
                 }
             }
             if let announcer {
@@ -271,10 +258,8 @@ package actor TorrentSession {
                     stopRequested = true  // cancelled: stop like stop() does
                     break
                 }
-                switch wake {
-                case .event:
-                    loopWakePending = false
-                case .tick:
+                loopWaker.took(wake)
+                if wake == .tick {
                     // Ticks that queued up while the loop was busy are one tick, not a burst.
                     let now = ContinuousClock.now
                     if now - lastTick >= configuration.tickInterval / 2 {
@@ -283,8 +268,7 @@ package actor TorrentSession {
                     }
                 }
             }
-            loopWakeups = nil
-            wakeup.finish()
+            loopWaker.end()
             seeding.acceptingIncoming = false
             if failure == nil {
                 closePeersGracefully()

@@ -91,13 +91,13 @@ extension TorrentSession {
             slot.downloadedUnsaved += length
             slot.upload.downloadedInRound += length
             statistics.downloaded(length, at: now)
-            progressJournal.unsavedTotals.downloaded += length
+            persistence.journal.unsavedTotals.downloaded += length
             let arrival = picker.blockReceived(request, from: key)
             if arrival.isAccepted {
                 step = assemble(request, block)
             } else {
                 statistics.wasted(length)
-                progressJournal.unsavedTotals.wasted += length
+                persistence.journal.unsavedTotals.wasted += length
             }
             sendCancels(arrival.cancels)
         case .protocolViolation(let violation):
@@ -128,7 +128,7 @@ extension TorrentSession {
     /// Adds an accepted block to its piece's assembly, or sends it straight to disk when memory for
     /// assemblies is used up.
     private func assemble(_ request: BlockRequest, _ block: ByteBuffer) -> ReaderStep {
-        switch assemblies.add(request, block: block, epoch: journalEpoch) {
+        switch assemblies.add(request, block: block, epoch: persistence.epoch) {
         case .writeDirect:
             return .write(request, Array(block.readableBytesView))
         case .kept, .ignored:
@@ -240,7 +240,7 @@ extension TorrentSession {
             }
             let cancels = picker.pieceVerified(piece)
             sendCancels(cancels)
-            progressJournal.unsavedPieces[piece] = true
+            persistence.journal.unsavedPieces[piece] = true
             for slot in peers.values where slot.handshaken {
                 slot.send([PeerMessage.have(piece)])
             }
@@ -252,7 +252,7 @@ extension TorrentSession {
         } else {
             let length = Int64(layout.length(of: piece))
             statistics.wasted(length)
-            progressJournal.unsavedTotals.wasted += length
+            persistence.journal.unsavedTotals.wasted += length
             if let digests {
                 var senders: [Int: PeerAddress] = [:]
                 for (index, state) in (picker.blockStates(of: piece) ?? []).enumerated() {

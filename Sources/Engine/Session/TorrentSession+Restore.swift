@@ -20,15 +20,15 @@ extension TorrentSession {
     /// Runs before ``PieceStorage/prepare()``, so a deleted file is seen as missing, not as a new hole.
     func restoreProgress() async throws {
         var recorded: ResumeState?
-        if let resume, let torrentId {
+        if let resume = persistence.store, let torrentId = persistence.torrentId {
             // Read on the writer's thread, after the writes handed over before it: the actor stays free.
-            recorded = try await resumeWriter.perform { try resume.resumeState(torrentId: torrentId) }
+            recorded = try await persistence.writer.perform { try resume.resumeState(torrentId: torrentId) }
         }
         var findings = RestoreFindings(verified: Bitfield(count: layout.pieceCount))
         if let state = recorded, state.verified.count == layout.pieceCount {
             statistics.restore(state.totals)
             let durable = state.durableVerified.flatMap { $0.count == layout.pieceCount ? $0 : nil }
-            progressJournal.restore(
+            persistence.journal.restore(
                 verified: state.verified, masks: state.blockMasks,
                 durable: DurableCheckpoint(
                     torrentId: state.torrentId, verified: durable ?? Bitfield(count: layout.pieceCount),
@@ -36,7 +36,7 @@ extension TorrentSession {
             findings = await check(state)
         }
         try await storage.prepare()
-        if let lastCheckpoint = progressJournal.lastCheckpoint, !findings.distrustedLatest {
+        if let lastCheckpoint = persistence.journal.lastCheckpoint, !findings.distrustedLatest {
             // Progress an earlier run recorded after its last checkpoint, trusted now (no power loss since),
             // may still be only in the page cache: the next checkpoint syncs its files, though this run may
             // never write them.
@@ -71,19 +71,19 @@ extension TorrentSession {
                 if report.valid[piece.value] {
                     valid += 1
                     _ = picker.pieceVerified(piece)
-                    if !progressJournal.journaledVerified.contains(piece.value) {
-                        progressJournal.unsavedPieces[piece] = true
+                    if !persistence.journal.journaledVerified.contains(piece.value) {
+                        persistence.journal.unsavedPieces[piece] = true
                     }
                 } else {
                     _ = picker.pieceFailed(piece)
-                    if progressJournal.journaledVerified.contains(piece.value) {
-                        progressJournal.unsavedPieces[piece] = false
+                    if persistence.journal.journaledVerified.contains(piece.value) {
+                        persistence.journal.unsavedPieces[piece] = false
                     }
                 }
             }
         }
-        for piece in progressJournal.journaledVerified.setIndices.map({ PieceIndex($0) }) where !picker.has(piece) {
-            progressJournal.unsavedPieces[piece] = false
+        for piece in persistence.journal.journaledVerified.setIndices.map({ PieceIndex($0) }) where !picker.has(piece) {
+            persistence.journal.unsavedPieces[piece] = false
         }
         startCheck.finished(
             missingPieces: !picker.isComplete,
@@ -94,7 +94,7 @@ extension TorrentSession {
     /// Compares the recorded progress with the files on disk.
     private func check(_ state: ResumeState) async -> RestoreFindings {
         var findings = RestoreFindings(verified: state.verified, masks: state.blockMasks)
-        if resumePolicy.distrustsLatestProgress(checkpointAt: state.checkpointAt, recordedAt: state.recordedAt) {
+        if persistence.policy.distrustsLatestProgress(checkpointAt: state.checkpointAt, recordedAt: state.recordedAt) {
             let durable = state.durableVerified ?? Bitfield(count: layout.pieceCount)
             findings.distrustedLatest = true
             findings.verified = durable.count == layout.pieceCount ? durable : Bitfield(count: layout.pieceCount)
@@ -128,7 +128,7 @@ extension TorrentSession {
             }
             if let record = recordedStats[index], record.size == actual.size,
                 record.modificationTimeNanoseconds == actual.modificationTimeNanoseconds
-                    || resumePolicy.isOwnLateWrite(
+                    || persistence.policy.isOwnLateWrite(
                         recordedNanoseconds: record.modificationTimeNanoseconds,
                         actualNanoseconds: actual.modificationTimeNanoseconds)
             {
@@ -161,12 +161,12 @@ extension TorrentSession {
     }
 
     private func recordRestore(_ findings: RestoreFindings, rechecked: Int, valid: Int, restoredBlocks: Int) {
-        guard let torrentId else { return }
+        guard let torrentId = persistence.torrentId else { return }
         /// An event naming (the first few of) `files`, when there are any.
         func report(_ kind: EventKind, _ files: [String], _ what: String) {
             guard !files.isEmpty else { return }
             let names = files.prefix(3).joined(separator: ", ") + (files.count > 3 ? ", ..." : "")
-            progressJournal.record(
+            persistence.journal.record(
                 HistoryEvent(torrentId: torrentId, kind: kind, detail: "\(files.count) file(s) \(what) (\(names))"))
         }
         report(.dataMissing, findings.missingFiles, "missing: their pieces are downloaded again")
@@ -176,6 +176,6 @@ extension TorrentSession {
         detail += "; rechecked \(rechecked) piece(s), \(valid) valid (\(startCheck.bytesRead) bytes read)"
         if findings.distrustedLatest { detail += "; progress after the last durable checkpoint was distrusted" }
         if findings.checkedDataOnDisk { detail += "; nothing was recorded: the pieces holding data were checked" }
-        progressJournal.record(HistoryEvent(torrentId: torrentId, kind: .checked, detail: detail))
+        persistence.journal.record(HistoryEvent(torrentId: torrentId, kind: .checked, detail: detail))
     }
 }

@@ -77,7 +77,7 @@ extension TorrentSession {
 
     func peerUpdate(_ slot: PeerSlot, banned: Bool? = nil) -> PeerUpdate {
         PeerUpdate(
-            torrentId: torrentId ?? 0, address: slot.address.hostString, port: Int(slot.address.port),
+            torrentId: persistence.torrentId ?? 0, address: slot.address.hostString, port: Int(slot.address.port),
             peerId: slot.peerId, client: slot.extensions.clientName ?? slot.peerId.flatMap(PeerID.clientName),
             source: slot.source, downloadedDelta: slot.downloadedUnsaved, uploadedDelta: slot.upload.uploadedUnsaved,
             hashFailuresDelta: slot.hashFailuresUnsaved, banned: banned)
@@ -86,8 +86,8 @@ extension TorrentSession {
     /// Puts a peer's record (its counters, a ban) in the journal, to go with the next batch: it is leaving,
     /// or was banned.
     func recordPeer(_ slot: PeerSlot, banned: Bool? = nil) {
-        guard resume != nil, torrentId != nil, slot.handshaken || banned != nil else { return }
-        progressJournal.record(peerUpdate(slot, banned: banned))
+        guard persistence.keepsProgress, slot.handshaken || banned != nil else { return }
+        persistence.journal.record(peerUpdate(slot, banned: banned))
         // Outside ``run()``'s loop (an incoming peer closing after the last journal save) no journal interval
         // is coming: save now, on the writer like any batch.
         if !loopWaker.isRunning { Task { await self.saveProgress() } }
@@ -120,7 +120,7 @@ extension TorrentSession {
         case .peers(let addresses, _):
             addPeers(addresses, source: .tracker)
         case .status(let status):
-            progressJournal.record(status)
+            persistence.journal.record(status)
         }
     }
 }

@@ -77,7 +77,7 @@ extension TorrentSession {
             slot.upload.uploadedUnsaved += length
             slot.upload.uploadedInRound += length
             statistics.uploaded(length, at: .now)
-            progressJournal.unsavedTotals.uploaded += length
+            persistence.journal.unsavedTotals.uploaded += length
         }
         peers[key] = slot
     }

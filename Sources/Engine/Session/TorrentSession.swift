@@ -21,8 +21,6 @@ package actor TorrentSession {
     let storage: any PieceStorage
     let configuration: SessionConfiguration
     let group: any EventLoopGroup
-    let resume: (any ResumeStore)?
-    let torrentId: Int64?
     let logger: Logger
     let infoHash: [UInt8]
     let stopWhenComplete: Bool
@@ -46,16 +44,8 @@ package actor TorrentSession {
     /// Who waits for the stores in flight to end.
     var storeWaiters: [CheckedContinuation<Void, Never>] = []
 
-    /// What earlier runs left behind, and so what the recorded progress is worth.
-    let resumePolicy: ResumePolicy
-    /// The journal's interval counter (blocks remember the interval they arrived in).
-    var journalEpoch = 0
-    /// What is unsaved, what the resume store has, the batch on its way and the last durable checkpoint.
-    var progressJournal: ProgressJournal
-    /// Where the journal's writes run, off this actor.
-    let resumeWriter: ResumeWriter
-    /// One save of the journal at a time (see ``beginJournalTurn()``).
-    var journalTurn = JournalTurn()
+    /// Where progress goes, how far earlier runs' is trusted, the journal, its writer and its turns.
+    var persistence: SessionPersistence
     /// The check at start of what is already done: whether it ran, what it found, who waits for it.
     var startCheck = StartCheck()
     /// Rate limits, global and this torrent's.
@@ -92,10 +82,10 @@ package actor TorrentSession {
         limits: TransferLimits = TransferLimits(), resumeWriter: ResumeWriter = .shared,
         logger: Logger = Logger(label: "btq.session")
     ) {
-        self.resumeWriter = resumeWriter
         self.trackers = trackers
-        self.resumePolicy = resumePolicy
-        self.progressJournal = ProgressJournal(pieceCount: storage.layout.pieceCount)
+        self.persistence = SessionPersistence(
+            store: resume, torrentId: torrentId, pieceCount: storage.layout.pieceCount, policy: resumePolicy,
+            writer: resumeWriter)
         self.limits = limits
         self.readCache = PieceReadCache(storage: storage)
         self.assemblies = PieceAssemblies(layout: storage.layout)
@@ -107,8 +97,6 @@ package actor TorrentSession {
         self.storage = storage
         self.configuration = configuration
         self.group = group
-        self.resume = resume
-        self.torrentId = torrentId
         self.logger = logger
         self.infoHash = metainfo.infoHashes.wireHash
         self.stopWhenComplete = stopWhenComplete
@@ -295,7 +283,7 @@ package actor TorrentSession {
         logger.info("\(journalReport())")
         // The caller records the outcome as a state change (with its event) in the queue. A sync that failed
         // at the end turns any outcome into that failure: nothing since the last checkpoint is durable.
-        if progressJournal.durabilityLost, let failure, outcome != .failed(failure) { return .failed(failure) }
+        if persistence.journal.durabilityLost, let failure, outcome != .failed(failure) { return .failed(failure) }
         return outcome
     }
 }

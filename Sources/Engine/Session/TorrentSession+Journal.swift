@@ -39,7 +39,7 @@ extension TorrentSession {
     /// Writes received blocks of unfinished pieces that arrived before journal epoch `epoch`, so the
     /// journal may call them complete (nothing it records is a lie: the bytes are in the files first).
     private func flushAssemblies(before epoch: Int) async {
-        for piece in Array(assemblies.byPiece.keys) {
+        for piece in Array(verification.assemblies.byPiece.keys) {
             // Only the generation and copies of the runs are kept across the writes: holding the assembly
             // itself would make the next block into it copy the whole piece buffer.
             guard let plan = flushPlan(piece, before: epoch) else { continue }
@@ -52,13 +52,13 @@ extension TorrentSession {
                     return
                 }
                 // The piece may have completed (and gone to be stored whole) during the write.
-                guard var current = assemblies.take(piece) else { break }
+                guard var current = verification.assemblies.take(piece) else { break }
                 guard current.generation == generation else {
-                    assemblies.putBack(current, for: piece)
+                    verification.assemblies.putBack(current, for: piece)
                     break
                 }
                 current.markFlushed(first: run.first, count: run.count)
-                assemblies.putBack(current, for: piece)
+                verification.assemblies.putBack(current, for: piece)
                 for block in run.first..<run.first + run.count {
                     _ = picker.blockWritten(layout.request(piece: piece, block: BlockIndex(block)))
                 }
@@ -68,7 +68,7 @@ extension TorrentSession {
 
     private func flushPlan(_ piece: PieceIndex, before epoch: Int) -> (Int, [(first: Int, count: Int, bytes: [UInt8])])?
     {
-        guard let assembly = assemblies.byPiece[piece] else { return nil }
+        guard let assembly = verification.assemblies.byPiece[piece] else { return nil }
         return (assembly.generation, assembly.blocksToFlush(before: epoch, blockLength: PieceLayout.blockSize))
     }
 

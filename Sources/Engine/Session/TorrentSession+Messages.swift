@@ -128,7 +128,7 @@ extension TorrentSession {
     /// Adds an accepted block to its piece's assembly, or sends it straight to disk when memory for
     /// assemblies is used up.
     private func assemble(_ request: BlockRequest, _ block: ByteBuffer) -> ReaderStep {
-        switch assemblies.add(request, block: block, epoch: persistence.epoch) {
+        switch verification.assemblies.add(request, block: block, epoch: persistence.epoch) {
         case .writeDirect:
             return .write(request, Array(block.readableBytesView))
         case .kept, .ignored:
@@ -144,7 +144,7 @@ extension TorrentSession {
     private func store(_ piece: PieceIndex, _ buffer: PieceBuffer) {
         let expected = metainfo.pieceHashes.map { Array(PieceHasher.expected(piece, in: $0)) } ?? []
         let storage = self.storage
-        let watched = smartBan.isWatching(piece)
+        let watched = verification.smartBan.isWatching(piece)
         Task {
             let matches: Bool
             do {
@@ -165,11 +165,7 @@ extension TorrentSession {
     /// A store ended: its buffer is kept for the next assembly while pieces remain to be fetched, and who
     /// waits for the stores is told when none is left.
     private func recycle(_ buffer: PieceBuffer) {
-        assemblies.stored(buffer, keepSpare: !picker.isComplete)
-        if assemblies.storesInFlight == 0 {
-            for waiter in storeWaiters { waiter.resume() }
-            storeWaiters = []
-        }
+        verification.stored(buffer, keepSpare: !picker.isComplete)
     }
 
     /// An assembled piece was hashed, and written when it matched.
@@ -186,8 +182,8 @@ extension TorrentSession {
 
     /// Returns once no assembled piece is being hashed or written.
     func waitForStores() async {
-        while assemblies.storesInFlight > 0 {
-            await withCheckedContinuation { storeWaiters.append($0) }
+        while verification.assemblies.storesInFlight > 0 {
+            await withCheckedContinuation { verification.waitForStores($0) }
         }
     }
 
@@ -206,7 +202,7 @@ extension TorrentSession {
     }
 
     private func startHashing(_ piece: PieceIndex) {
-        guard hashing.insert(piece).inserted, let hashes = metainfo.pieceHashes else { return }
+        guard verification.startHashing(piece), let hashes = metainfo.pieceHashes else { return }
         let expected = hashes[(piece.value * 20)..<(piece.value * 20 + 20)]
         let storage = self.storage
         Task {
@@ -222,20 +218,20 @@ extension TorrentSession {
     }
 
     private func hashReadFailed(_ piece: PieceIndex, error: any Error) {
-        hashing.remove(piece)
+        verification.hashingEnded(piece)
         _ = picker.pieceFailed(piece)
         fail("cannot read back piece \(piece): \(error)")
     }
 
     /// A piece's hash is known: mark it verified and announce it, or throw it away and blame its senders.
     func pieceChecked(_ piece: PieceIndex, matches: Bool, digests: [[UInt8]]? = nil) {
-        hashing.remove(piece)
-        assemblies.pieceChecked(piece)
+        verification.hashingEnded(piece)
+        verification.assemblies.pieceChecked(piece)
         if matches {
             for key in Set((picker.blockStates(of: piece) ?? []).compactMap(\.source)) {
                 if let address = peers[key]?.address { candidates[address]?.piecesPassed += 1 }
             }
-            if let digests, let verdict = smartBan.piecePassed(piece, digests: digests) {
+            if let digests, let verdict = verification.smartBan.piecePassed(piece, digests: digests) {
                 judge(verdict)
             }
             let cancels = picker.pieceVerified(piece)
@@ -245,7 +241,7 @@ extension TorrentSession {
                 slot.send([PeerMessage.have(piece)])
             }
             if picker.isComplete {
-                assemblies.dropSpares()
+                verification.assemblies.dropSpares()
                 for key in peers.keys { updateInterest(key) }
                 wakeLoop()
             }
@@ -259,7 +255,7 @@ extension TorrentSession {
                     if let key = state.source, let address = peers[key]?.address { senders[index] = address }
                 }
                 let share = 1 / Double(max(Set(senders.values).count, 1))
-                smartBan.pieceFailed(piece, senders: senders, digests: digests, share: share)
+                verification.smartBan.pieceFailed(piece, senders: senders, digests: digests, share: share)
             }
             let senders = picker.pieceFailed(piece)
             logger.info("piece \(piece) failed its hash check (sent by \(senders.count) peer(s))")

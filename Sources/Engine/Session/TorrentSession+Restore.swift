@@ -57,7 +57,7 @@ extension TorrentSession {
         where !findings.verified.contains(piece.value) && mask.count == layout.blockCount(in: piece) {
             restoredBlocks += mask.cardinality
             // Its other blocks go straight to disk too: the piece is hashed from the files, not from memory.
-            assemblies.goDirect(piece)
+            verification.assemblies.goDirect(piece)
             // A piece all of whose blocks were written but whose check did not get recorded: hash it.
             if picker.restoreWrittenBlocks(mask.setIndices.map { BlockIndex($0) }, in: piece) {
                 findings.recheck.insert(piece)

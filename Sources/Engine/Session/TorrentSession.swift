@@ -32,17 +32,12 @@ package actor TorrentSession {
     /// Addresses to dial, bounded (see ``PeerCandidateTable``).
     var candidates: PeerCandidateTable
     var nextPeerKey = 0
-    var hashing: Set<PieceIndex> = []
-    /// Failed pieces that several peers sent, watched until they pass to tell who lied.
-    var smartBan = SmartBan()
     var stopRequested = false
     var failure: String?
     /// Lifetime totals, rates each way, and when data last came.
     var statistics = TransferStatistics(start: .now)
-    /// Pieces gathered in memory, their buffers, and the complete ones being stored.
-    var assemblies: PieceAssemblies
-    /// Who waits for the stores in flight to end.
-    var storeWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Pieces on their way to verified: assemblies, hashes being checked, smart ban, waiters for stores.
+    var verification: PieceVerification
 
     /// Where progress goes, how far earlier runs' is trusted, the journal, its writer and its turns.
     var persistence: SessionPersistence
@@ -88,7 +83,7 @@ package actor TorrentSession {
             writer: resumeWriter)
         self.limits = limits
         self.readCache = PieceReadCache(storage: storage)
-        self.assemblies = PieceAssemblies(layout: storage.layout)
+        self.verification = PieceVerification(layout: storage.layout)
         self.extensionProtocol = ExtensionProtocol(metainfo: metainfo)
         self.seeding = SeedingState(configuration: configuration)
         self.candidates = PeerCandidateTable(limits: .init(configuration))

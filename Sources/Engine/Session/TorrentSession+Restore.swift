@@ -1,18 +1,6 @@
 /// Resuming: what the database says is done, checked against the files without reading them back
 /// (DESIGN.md, persistence invariants 3 and 4).
 extension TorrentSession {
-    /// What the check at start found.
-    struct RestoreFindings {
-        var verified: Bitfield
-        var masks: [PieceIndex: Bitfield] = [:]
-        var recheck: Set<PieceIndex> = []
-        var missingFiles: [String] = []
-        var changedFiles: [String] = []
-        var distrustedLatest = false
-        /// Nothing was recorded: the pieces holding data on disk were checked instead.
-        var checkedDataOnDisk = false
-    }
-
     /// Marks pieces and blocks already done: from the resume store, checked against the files' sizes and
     /// modification times; pieces of files changed behind btq's back (or not vouched for by a durable
     /// checkpoint after a power loss) are hashed again, nothing else is read. With nothing recorded, data
@@ -40,7 +28,7 @@ extension TorrentSession {
             // Progress an earlier run recorded after its last checkpoint, trusted now (no power loss since),
             // may still be only in the page cache: the next checkpoint syncs its files, though this run may
             // never write them.
-            await storage.requireSync(of: Self.notDurable(findings, durable: lastCheckpoint))
+            await storage.requireSync(of: findings.notDurable(beyond: lastCheckpoint))
         }
         let nothingRecorded = findings.verified.isNone && findings.masks.isEmpty && findings.recheck.isEmpty
         if nothingRecorded, findings.missingFiles.isEmpty {
@@ -93,71 +81,13 @@ extension TorrentSession {
 
     /// Compares the recorded progress with the files on disk.
     private func check(_ state: ResumeState) async -> RestoreFindings {
-        var findings = RestoreFindings(verified: state.verified, masks: state.blockMasks)
-        if persistence.policy.distrustsLatestProgress(checkpointAt: state.checkpointAt, recordedAt: state.recordedAt) {
-            let durable = state.durableVerified ?? Bitfield(count: layout.pieceCount)
-            findings.distrustedLatest = true
-            findings.verified = durable.count == layout.pieceCount ? durable : Bitfield(count: layout.pieceCount)
-            for piece in state.verified.setIndices where !findings.verified.contains(piece) {
-                findings.recheck.insert(PieceIndex(piece))
-            }
-            findings.masks = state.durableBlockMasks
-        }
+        let policy = persistence.policy
+        var findings = RestoreFindings(recorded: state, policy: policy, pieceCount: layout.pieceCount)
         guard let current = await storage.currentFileStats() else { return findings }
-        let recordedStats = Dictionary(state.files.map { ($0.index, $0) }, uniquingKeysWith: { $1 })
-        let map = FileSpanMap(files: metainfo.files, layout: layout)
-        for (position, file) in metainfo.files.enumerated() {
-            let index = FileIndex(position)
-            guard !file.isPad, file.symlinkTarget == nil, file.length > 0,
-                let range = map.pieceRange(touching: index)
-            else { continue }
-            let pieces = (range.lowerBound.value...range.upperBound.value).map { PieceIndex($0) }
-            let hasProgress = pieces.contains {
-                findings.verified.contains($0.value) || findings.masks[$0] != nil || findings.recheck.contains($0)
-            }
-            guard hasProgress else { continue }
-            let name = file.relativePath
-            guard let actual = current[index] else {
-                findings.missingFiles.append(name)
-                for piece in pieces {
-                    findings.verified.clear(piece.value)
-                    findings.masks[piece] = nil
-                    findings.recheck.remove(piece)
-                }
-                continue
-            }
-            if let record = recordedStats[index], record.size == actual.size,
-                record.modificationTimeNanoseconds == actual.modificationTimeNanoseconds
-                    || persistence.policy.isOwnLateWrite(
-                        recordedNanoseconds: record.modificationTimeNanoseconds,
-                        actualNanoseconds: actual.modificationTimeNanoseconds)
-            {
-                continue
-            }
-            // Changed behind btq's back (or never recorded): its pieces are hashed again, and blocks of its
-            // unfinished pieces are not trusted.
-            findings.changedFiles.append(name)
-            for piece in pieces {
-                if findings.verified.contains(piece.value) { findings.recheck.insert(piece) }
-                findings.verified.clear(piece.value)
-                findings.masks[piece] = nil
-            }
-        }
+        findings.compare(
+            files: metainfo.files, map: FileSpanMap(files: metainfo.files, layout: layout), recorded: state.files,
+            current: current, policy: policy)
         return findings
-    }
-
-    /// The pieces whose trusted progress (verified, to be rechecked, or blocks of it) goes beyond the
-    /// durable checkpoint.
-    static func notDurable(_ findings: RestoreFindings, durable: DurableCheckpoint) -> [PieceIndex] {
-        var pieces = Set<PieceIndex>()
-        let trusted = findings.verified.setIndices.map { PieceIndex($0) } + findings.recheck
-        for piece in trusted where !(piece.value < durable.verified.count && durable.verified.contains(piece.value)) {
-            pieces.insert(piece)
-        }
-        for (piece, mask) in findings.masks where !mask.isNone && durable.blockMasks[piece] != mask {
-            pieces.insert(piece)
-        }
-        return pieces.sorted()
     }
 
     private func recordRestore(_ findings: RestoreFindings, rechecked: Int, valid: Int, restoredBlocks: Int) {

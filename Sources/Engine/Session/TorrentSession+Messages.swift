@@ -6,7 +6,7 @@ extension TorrentSession {
     func received(_ frames: [PeerWireFrame], from key: PeerKey) -> [ReaderStep] {
         // Stopping: what peers still say is read (so that closing never resets a connection whose last
         // bytes are on their way to the peer) and not answered.
-        guard !closingPeers else { return [] }
+        guard !lifecycle.closingPeers else { return [] }
         var steps: [ReaderStep] = []
         for frame in frames {
             guard case .message(let message) = frame else {

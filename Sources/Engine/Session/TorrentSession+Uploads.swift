@@ -56,7 +56,7 @@ extension TorrentSession {
     /// The oldest request to serve, or `nil` (and the serving task ends) when there is none now.
     private func nextUpload(_ key: PeerKey) -> BlockRequest? {
         guard let slot = peers[key] else { return nil }
-        guard !closingPeers, canServe(slot), let request = slot.machine.peerRequests.first else {
+        guard !lifecycle.closingPeers, canServe(slot), let request = slot.machine.peerRequests.first else {
             peers[key]?.upload.serving = false
             return nil
         }
@@ -87,10 +87,8 @@ extension TorrentSession {
     private func uploadReadFailed(_ key: PeerKey, _ request: BlockRequest, error: any Error) {
         peers[key]?.upload.serving = false
         peers[key]?.channel.close(promise: nil)
-        if failure == nil {
-            failure = "cannot read piece \(request.piece) for upload: \(error)"
-            logger.error("\(failure!)")
-        }
+        let reason = "cannot read piece \(request.piece) for upload: \(error)"
+        if lifecycle.fail(reason) { logger.error("\(reason)") }
     }
 
     /// The writer put `bytes` of `piece` messages on the socket: room for more.

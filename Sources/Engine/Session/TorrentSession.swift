@@ -32,8 +32,8 @@ package actor TorrentSession {
     /// Addresses to dial, bounded (see ``PeerCandidateTable``).
     var candidates: PeerCandidateTable
     var nextPeerKey = 0
-    var stopRequested = false
-    var failure: String?
+    /// A stop asked for, the fault that ends the run, connections closing.
+    var lifecycle = SessionLifecycle()
     /// Lifetime totals, rates each way, and when data last came.
     var statistics = TransferStatistics(start: .now)
     /// Pieces on their way to verified: assemblies, hashes being checked, smart ban, waiters for stores.
@@ -53,8 +53,6 @@ package actor TorrentSession {
     var seeding: SeedingState
     /// Wakes ``run()``'s loop between ticks (see ``wakeLoop()``).
     var loopWaker = LoopWaker()
-    /// Stopping: connections are half-closed, and what peers say is no longer answered.
-    var closingPeers = false
     /// How long peers have to close their side of a connection at a stop before it is closed.
     static let closeGrace: Duration = .seconds(2)
 
@@ -113,7 +111,7 @@ package actor TorrentSession {
 
     /// Ends ``run()`` soon: peers are closed and progress is saved.
     package func stop() {
-        stopRequested = true
+        lifecycle.requestStop()
         closePeersGracefully()
         wakeLoop()
     }
@@ -123,8 +121,7 @@ package actor TorrentSession {
     /// ``run()``). A connection closed at once with unread bytes from the peer is reset, and the reset
     /// throws away what the peer had not received yet: the last pieces of a seed that stops at its ratio.
     private func closePeersGracefully() {
-        guard !closingPeers else { return }
-        closingPeers = true
+        guard lifecycle.startClosingPeers() else { return }
         for peer in peers.values { peer.channel.close(mode: .output, promise: nil) }
     }
 
@@ -154,8 +151,7 @@ package actor TorrentSession {
     /// Stops the torrent for a fault (disk full, unwritable folder...): the first reason is kept, and
     /// peers are closed at once so nothing more is downloaded that could not be stored.
     func fail(_ reason: String) {
-        guard failure == nil else { return }
-        failure = reason
+        guard lifecycle.fail(reason) else { return }
         logger.error("\(reason)")
         for peer in peers.values { peer.channel.close(promise: nil) }
         wakeLoop()
@@ -188,7 +184,7 @@ package actor TorrentSession {
             downloaded: totals.downloaded, uploaded: totals.uploaded, wasted: totals.wasted,
             downloadRate: statistics.downloadRate(at: now), uploadRate: statistics.uploadRate(at: now),
             peers: peers.values.filter(\.handshaken).count, knownPeers: candidates.count,
-            isComplete: picker.isComplete, failure: failure, idleTime: statistics.idleTime(at: now),
+            isComplete: picker.isComplete, failure: lifecycle.failure, idleTime: statistics.idleTime(at: now),
             isStarting: !startCheck.isDone,
             wasIncompleteAtStart: startCheck.foundMissingPieces)
     }
@@ -229,7 +225,7 @@ package actor TorrentSession {
             tick()
             var wakes = wakeups.makeAsyncIterator()
             startCheck.releaseWaiters()
-            while !stopRequested, failure == nil, !(stopWhenComplete && picker.isComplete) {
+            while lifecycle.isRunning, !(stopWhenComplete && picker.isComplete) {
                 if picker.isComplete, !completionAnnounced {
                     completionAnnounced = true
                     await announcer?.downloadCompleted()
@@ -238,7 +234,7 @@ package actor TorrentSession {
                     group.addTask { await self.dial(address) }
                 }
                 guard let wake = await wakes.next() else {
-                    stopRequested = true  // cancelled: stop like stop() does
+                    lifecycle.requestStop()  // cancelled: stop like stop() does
                     break
                 }
                 loopWaker.took(wake)
@@ -253,7 +249,7 @@ package actor TorrentSession {
             }
             loopWaker.end()
             seeding.acceptingIncoming = false
-            if failure == nil {
+            if lifecycle.failure == nil {
                 closePeersGracefully()
                 await waitForPeersToLeave(within: Self.closeGrace)
             }
@@ -264,7 +260,7 @@ package actor TorrentSession {
             }
             group.cancelAll()
         }
-        if let failure { return await finish(.failed(failure)) }
+        if let failure = lifecycle.failure { return await finish(.failed(failure)) }
         return await finish(picker.isComplete ? .completed : .stopped)
     }
 
@@ -278,7 +274,9 @@ package actor TorrentSession {
         logger.info("\(journalReport())")
         // The caller records the outcome as a state change (with its event) in the queue. A sync that failed
         // at the end turns any outcome into that failure: nothing since the last checkpoint is durable.
-        if persistence.journal.durabilityLost, let failure, outcome != .failed(failure) { return .failed(failure) }
+        if persistence.journal.durabilityLost, let failure = lifecycle.failure, outcome != .failed(failure) {
+            return .failed(failure)
+        }
         return outcome
     }
 }

@@ -34,7 +34,7 @@ extension TorrentSession {
         if nothingRecorded, findings.missingFiles.isEmpty {
             // Nothing recorded: data may still be there (a run killed before its first journal save, files
             // put there by hand). Check the pieces that hold some.
-            findings.recheck = Set(piecesWithData())
+            findings.recheck = Set(RestoreFindings.piecesWithData(in: storage, files: metainfo.files))
             findings.checkedDataOnDisk = true
         }
         for piece in findings.verified.setIndices.map({ PieceIndex($0) }) where !findings.recheck.contains(piece) {

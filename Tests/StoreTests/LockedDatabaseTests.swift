@@ -83,14 +83,14 @@ import Testing
         try locker.inDatabase { try $0.execute(sql: "BEGIN IMMEDIATE") }
         let releaseAt = ContinuousClock.now + .seconds(3)
         // The journal's next batch waits for the lock.
-        let blocked = try await poll(timeout: .seconds(2)) { await leecher.progressJournal.inFlight != nil }
+        let blocked = try await poll(timeout: .seconds(2)) { await leecher.persistence.journal.inFlight != nil }
         let atBlock = await leecher.status().piecesDone
         // Meanwhile the session goes on serving its peer: pieces keep arriving and being verified (a session
         // whose actor waited for the lock would verify none until the write returned).
         let progressed = try await poll(timeout: releaseAt - .now) {
             await leecher.status().piecesDone >= atBlock + 4
         }
-        let stillBlocked = await leecher.progressJournal.inFlight != nil
+        let stillBlocked = await leecher.persistence.journal.inFlight != nil
         try await Task.sleep(until: releaseAt)  // the rest of the lock's hold, not a wait for an outcome
         let beforeRelease = await leecher.status().piecesDone
         let recordedBeforeRelease = try recordedPieces()

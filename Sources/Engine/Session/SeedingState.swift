@@ -1,5 +1,5 @@
-/// What a session keeps about uploading as a whole: the choker, its timer, the upload rate, and who
-/// may connect to it.
+/// What a session keeps about uploading as a whole: the choker, its timer, and who may connect to it
+/// (the upload rate is in ``TransferStatistics``).
 struct SeedingState {
     var choker: Choker
     var lastRechoke = ContinuousClock.now
@@ -7,8 +7,6 @@ struct SeedingState {
     var acceptingIncoming = false
     /// Peer ids of peers banned for bad data: refused whatever address they come from.
     var bannedPeerIds: Set<[UInt8]> = []
-    /// Bytes sent in the last seconds, for the upload rate.
-    var uploadWindow: [(ContinuousClock.Instant, Int64)] = []
 
     init(configuration: SessionConfiguration) {
         choker = Choker(regularSlots: configuration.uploadSlots, random: SeededRandom())

@@ -13,7 +13,7 @@ extension TorrentSession {
         _ handshake: PeerHandshake, address: PeerAddress, channel: any Channel,
         outbox: PeerOutbox
     ) throws -> PeerKey {
-        guard seeding.acceptingIncoming, !stopRequested, failure == nil else {
+        guard seeding.acceptingIncoming, lifecycle.isRunning else {
             throw PeerDropped(reason: "torrent not running")
         }
         guard handshake.peerId != configuration.peerId else {

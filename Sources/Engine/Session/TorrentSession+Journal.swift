@@ -25,9 +25,9 @@ extension TorrentSession {
     /// One journal interval: writes the blocks of unfinished pieces that waited a whole interval in
     /// memory (all of them when `everything`), then records what changed.
     func journal(everything: Bool = false) async {
-        journalEpoch += 1
-        if resume != nil, torrentId != nil {
-            await flushAssemblies(before: everything ? Int.max : journalEpoch - 1)
+        let epoch = persistence.nextEpoch()
+        if persistence.keepsProgress {
+            await flushAssemblies(before: everything ? Int.max : epoch - 1)
         }
         await saveProgress()
         // Write-behind: what reached the files this interval starts going to the disk now, so the next
@@ -39,7 +39,7 @@ extension TorrentSession {
     /// Writes received blocks of unfinished pieces that arrived before journal epoch `epoch`, so the
     /// journal may call them complete (nothing it records is a lie: the bytes are in the files first).
     private func flushAssemblies(before epoch: Int) async {
-        for piece in Array(assemblies.byPiece.keys) {
+        for piece in Array(verification.assemblies.byPiece.keys) {
             // Only the generation and copies of the runs are kept across the writes: holding the assembly
             // itself would make the next block into it copy the whole piece buffer.
             guard let plan = flushPlan(piece, before: epoch) else { continue }
@@ -52,13 +52,13 @@ extension TorrentSession {
                     return
                 }
                 // The piece may have completed (and gone to be stored whole) during the write.
-                guard var current = assemblies.take(piece) else { break }
+                guard var current = verification.assemblies.take(piece) else { break }
                 guard current.generation == generation else {
-                    assemblies.putBack(current, for: piece)
+                    verification.assemblies.putBack(current, for: piece)
                     break
                 }
                 current.markFlushed(first: run.first, count: run.count)
-                assemblies.putBack(current, for: piece)
+                verification.assemblies.putBack(current, for: piece)
                 for block in run.first..<run.first + run.count {
                     _ = picker.blockWritten(layout.request(piece: piece, block: BlockIndex(block)))
                 }
@@ -68,7 +68,7 @@ extension TorrentSession {
 
     private func flushPlan(_ piece: PieceIndex, before epoch: Int) -> (Int, [(first: Int, count: Int, bytes: [UInt8])])?
     {
-        guard let assembly = assemblies.byPiece[piece] else { return nil }
+        guard let assembly = verification.assemblies.byPiece[piece] else { return nil }
         return (assembly.generation, assembly.blocksToFlush(before: epoch, blockLength: PieceLayout.blockSize))
     }
 
@@ -93,8 +93,8 @@ extension TorrentSession {
     /// for the next batch. One save runs at a time (``JournalTurn``); a later caller waits for it, then
     /// saves what changed since.
     func saveProgress() async {
-        guard let resume, let torrentId else {
-            progressJournal.discardUnsaved()
+        guard let resume = persistence.store, let torrentId = persistence.torrentId else {
+            persistence.journal.discardUnsaved()
             return
         }
         await beginJournalTurn()
@@ -111,20 +111,20 @@ extension TorrentSession {
         for key in Array(peers.keys) { takePeerCounters(key) }
         let masks = currentMasks()
         guard
-            let batch = progressJournal.takeBatch(
+            let batch = persistence.journal.takeBatch(
                 torrentId: torrentId, masks: masks, isVerified: { picker.has($0) }, stats: stats)
         else { return }
         let clock = ContinuousClock()
         let started = clock.now
         do {
-            try await resumeWriter.perform { try resume.saveProgress(batch) }
+            try await persistence.writer.perform { try resume.saveProgress(batch) }
         } catch {
-            progressJournal.batchFailed()
+            persistence.journal.batchFailed()
             logger.warning("saving progress failed, will retry: \(error)")
             return
         }
-        progressJournal.statistics.storeTime += clock.now - started
-        progressJournal.batchSaved()
+        persistence.journal.statistics.storeTime += clock.now - started
+        persistence.journal.batchSaved()
     }
 
     /// Moves a connected peer's unsaved counters into the journal.
@@ -132,7 +132,7 @@ extension TorrentSession {
         guard var slot = peers[key],
             slot.downloadedUnsaved > 0 || slot.hashFailuresUnsaved > 0 || slot.upload.uploadedUnsaved > 0
         else { return }
-        progressJournal.record(peerUpdate(slot))
+        persistence.journal.record(peerUpdate(slot))
         slot.downloadedUnsaved = 0
         slot.hashFailuresUnsaved = 0
         slot.upload.uploadedUnsaved = 0
@@ -140,15 +140,15 @@ extension TorrentSession {
     }
 
     /// Journal transactions committed by this session.
-    package var journalTransactions: Int { progressJournal.statistics.transactions }
+    package var journalTransactions: Int { persistence.journal.statistics.transactions }
 
     /// What the journal cost this session, for logs and benchmarks.
     package func journalReport() -> String {
         func ms(_ duration: Duration) -> Double {
             Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
         }
-        let statistics = progressJournal.statistics
-        let seconds = ms(ContinuousClock.now - sessionStart) / 1000
+        let seconds = ms(self.statistics.age(at: .now)) / 1000
+        let statistics = persistence.journal.statistics
         let rate = seconds > 0 ? Double(statistics.transactions) / seconds : 0
         return String(
             format:
@@ -167,7 +167,9 @@ extension TorrentSession {
     /// The snapshot is what the store has (batches committed), so the record goes to the writer after them.
     /// A failed sync is never retried into a success: see ``syncFailed(_:)``.
     func checkpoint() async {
-        guard let resume, let torrentId, let snapshot = progressJournal.checkpointSnapshot(torrentId: torrentId) else {
+        guard let resume = persistence.store, let torrentId = persistence.torrentId,
+            let snapshot = persistence.journal.checkpointSnapshot(torrentId: torrentId)
+        else {
             return
         }
         let takenAt = Timestamp.now
@@ -180,8 +182,8 @@ extension TorrentSession {
             return
         }
         do {
-            try await resumeWriter.perform { try resume.commitCheckpoint([snapshot], at: takenAt) }
-            progressJournal.checkpointCommitted(snapshot, time: clock.now - started)
+            try await persistence.writer.perform { try resume.commitCheckpoint([snapshot], at: takenAt) }
+            persistence.journal.checkpointCommitted(snapshot, time: clock.now - started)
         } catch {
             // The files were synced; only the record failed. The next checkpoint records a newer snapshot.
             logger.warning("durable checkpoint failed, will retry: \(error)")
@@ -196,11 +198,11 @@ extension TorrentSession {
     func syncFailed(_ error: any Error) async {
         await beginJournalTurn()
         defer { endJournalTurn() }
-        let taken = progressJournal.loseDurability(torrentId: torrentId ?? 0, layout: layout)
-        if let (batch, rollback) = taken, let resume, torrentId != nil {
+        let taken = persistence.journal.loseDurability(torrentId: persistence.torrentId ?? 0, layout: layout)
+        if let (batch, rollback) = taken, let resume = persistence.store, persistence.torrentId != nil {
             do {
-                try await resumeWriter.perform { try resume.saveProgress(batch) }
-                progressJournal.rollbackSaved(rollback)
+                try await persistence.writer.perform { try resume.saveProgress(batch) }
+                persistence.journal.rollbackSaved(rollback)
             } catch {
                 logger.error("recording the rollback to the last checkpoint failed: \(error)")
             }
@@ -212,28 +214,14 @@ extension TorrentSession {
 }
 
 extension TorrentSession {
-    /// Saves of the journal, one at a time: a caller that finds one running waits its turn (in order), so
-    /// a batch is taken only once the previous one's outcome is known.
-    struct JournalTurn {
-        var busy = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-
     /// Waits until no other save of the journal runs, then holds the turn until ``endJournalTurn()``.
     func beginJournalTurn() async {
-        guard journalTurn.busy else {
-            journalTurn.busy = true
-            return
-        }
-        await withCheckedContinuation { journalTurn.waiters.append($0) }
+        guard !persistence.turn.take() else { return }
+        await withCheckedContinuation { persistence.turn.wait($0) }
     }
 
     /// Hands the turn to the next waiter, if any.
     func endJournalTurn() {
-        guard !journalTurn.waiters.isEmpty else {
-            journalTurn.busy = false
-            return
-        }
-        journalTurn.waiters.removeFirst().resume()
+        persistence.turn.handOver()
     }
 }

@@ -6,7 +6,7 @@ extension TorrentSession {
     func received(_ frames: [PeerWireFrame], from key: PeerKey) -> [ReaderStep] {
         // Stopping: what peers still say is read (so that closing never resets a connection whose last
         // bytes are on their way to the peer) and not answered.
-        guard !closingPeers else { return [] }
+        guard !lifecycle.closingPeers else { return [] }
         var steps: [ReaderStep] = []
         for frame in frames {
             guard case .message(let message) = frame else {
@@ -87,19 +87,17 @@ extension TorrentSession {
         case .blockReceived(let request, let block):
             let length = Int64(request.length)
             slot.lastBlockAt = now
-            lastDataAt = now
             slot.pipeline.record(bytes: Int(length))
             slot.downloadedUnsaved += length
             slot.upload.downloadedInRound += length
-            totals.downloaded += length
-            progressJournal.unsavedTotals.downloaded += length
-            rateWindow.append((now, length))
+            statistics.downloaded(length, at: now)
+            persistence.journal.unsavedTotals.downloaded += length
             let arrival = picker.blockReceived(request, from: key)
             if arrival.isAccepted {
                 step = assemble(request, block)
             } else {
-                totals.wasted += length
-                progressJournal.unsavedTotals.wasted += length
+                statistics.wasted(length)
+                persistence.journal.unsavedTotals.wasted += length
             }
             sendCancels(arrival.cancels)
         case .protocolViolation(let violation):
@@ -130,7 +128,7 @@ extension TorrentSession {
     /// Adds an accepted block to its piece's assembly, or sends it straight to disk when memory for
     /// assemblies is used up.
     private func assemble(_ request: BlockRequest, _ block: ByteBuffer) -> ReaderStep {
-        switch assemblies.add(request, block: block, epoch: journalEpoch) {
+        switch verification.assemblies.add(request, block: block, epoch: persistence.epoch) {
         case .writeDirect:
             return .write(request, Array(block.readableBytesView))
         case .kept, .ignored:
@@ -146,7 +144,7 @@ extension TorrentSession {
     private func store(_ piece: PieceIndex, _ buffer: PieceBuffer) {
         let expected = metainfo.pieceHashes.map { Array(PieceHasher.expected(piece, in: $0)) } ?? []
         let storage = self.storage
-        let watched = smartBan.isWatching(piece)
+        let watched = verification.smartBan.isWatching(piece)
         Task {
             let matches: Bool
             do {
@@ -167,11 +165,7 @@ extension TorrentSession {
     /// A store ended: its buffer is kept for the next assembly while pieces remain to be fetched, and who
     /// waits for the stores is told when none is left.
     private func recycle(_ buffer: PieceBuffer) {
-        assemblies.stored(buffer, keepSpare: !picker.isComplete)
-        if assemblies.storesInFlight == 0 {
-            for waiter in storeWaiters { waiter.resume() }
-            storeWaiters = []
-        }
+        verification.stored(buffer, keepSpare: !picker.isComplete)
     }
 
     /// An assembled piece was hashed, and written when it matched.
@@ -188,8 +182,8 @@ extension TorrentSession {
 
     /// Returns once no assembled piece is being hashed or written.
     func waitForStores() async {
-        while assemblies.storesInFlight > 0 {
-            await withCheckedContinuation { storeWaiters.append($0) }
+        while verification.assemblies.storesInFlight > 0 {
+            await withCheckedContinuation { verification.waitForStores($0) }
         }
     }
 
@@ -208,7 +202,7 @@ extension TorrentSession {
     }
 
     private func startHashing(_ piece: PieceIndex) {
-        guard hashing.insert(piece).inserted, let hashes = metainfo.pieceHashes else { return }
+        guard verification.startHashing(piece), let hashes = metainfo.pieceHashes else { return }
         let expected = hashes[(piece.value * 20)..<(piece.value * 20 + 20)]
         let storage = self.storage
         Task {
@@ -224,44 +218,44 @@ extension TorrentSession {
     }
 
     private func hashReadFailed(_ piece: PieceIndex, error: any Error) {
-        hashing.remove(piece)
+        verification.hashingEnded(piece)
         _ = picker.pieceFailed(piece)
         fail("cannot read back piece \(piece): \(error)")
     }
 
     /// A piece's hash is known: mark it verified and announce it, or throw it away and blame its senders.
     func pieceChecked(_ piece: PieceIndex, matches: Bool, digests: [[UInt8]]? = nil) {
-        hashing.remove(piece)
-        assemblies.pieceChecked(piece)
+        verification.hashingEnded(piece)
+        verification.assemblies.pieceChecked(piece)
         if matches {
             for key in Set((picker.blockStates(of: piece) ?? []).compactMap(\.source)) {
                 if let address = peers[key]?.address { candidates[address]?.piecesPassed += 1 }
             }
-            if let digests, let verdict = smartBan.piecePassed(piece, digests: digests) {
+            if let digests, let verdict = verification.smartBan.piecePassed(piece, digests: digests) {
                 judge(verdict)
             }
             let cancels = picker.pieceVerified(piece)
             sendCancels(cancels)
-            progressJournal.unsavedPieces[piece] = true
+            persistence.journal.unsavedPieces[piece] = true
             for slot in peers.values where slot.handshaken {
                 slot.send([PeerMessage.have(piece)])
             }
             if picker.isComplete {
-                assemblies.dropSpares()
+                verification.assemblies.dropSpares()
                 for key in peers.keys { updateInterest(key) }
                 wakeLoop()
             }
         } else {
             let length = Int64(layout.length(of: piece))
-            totals.wasted += length
-            progressJournal.unsavedTotals.wasted += length
+            statistics.wasted(length)
+            persistence.journal.unsavedTotals.wasted += length
             if let digests {
                 var senders: [Int: PeerAddress] = [:]
                 for (index, state) in (picker.blockStates(of: piece) ?? []).enumerated() {
                     if let key = state.source, let address = peers[key]?.address { senders[index] = address }
                 }
                 let share = 1 / Double(max(Set(senders.values).count, 1))
-                smartBan.pieceFailed(piece, senders: senders, digests: digests, share: share)
+                verification.smartBan.pieceFailed(piece, senders: senders, digests: digests, share: share)
             }
             let senders = picker.pieceFailed(piece)
             logger.info("piece \(piece) failed its hash check (sent by \(senders.count) peer(s))")

@@ -1,18 +1,6 @@
 /// Resuming: what the database says is done, checked against the files without reading them back
 /// (DESIGN.md, persistence invariants 3 and 4).
 extension TorrentSession {
-    /// What the check at start found.
-    struct RestoreFindings {
-        var verified: Bitfield
-        var masks: [PieceIndex: Bitfield] = [:]
-        var recheck: Set<PieceIndex> = []
-        var missingFiles: [String] = []
-        var changedFiles: [String] = []
-        var distrustedLatest = false
-        /// Nothing was recorded: the pieces holding data on disk were checked instead.
-        var checkedDataOnDisk = false
-    }
-
     /// Marks pieces and blocks already done: from the resume store, checked against the files' sizes and
     /// modification times; pieces of files changed behind btq's back (or not vouched for by a durable
     /// checkpoint after a power loss) are hashed again, nothing else is read. With nothing recorded, data
@@ -20,15 +8,15 @@ extension TorrentSession {
     /// Runs before ``PieceStorage/prepare()``, so a deleted file is seen as missing, not as a new hole.
     func restoreProgress() async throws {
         var recorded: ResumeState?
-        if let resume, let torrentId {
+        if let resume = persistence.store, let torrentId = persistence.torrentId {
             // Read on the writer's thread, after the writes handed over before it: the actor stays free.
-            recorded = try await resumeWriter.perform { try resume.resumeState(torrentId: torrentId) }
+            recorded = try await persistence.writer.perform { try resume.resumeState(torrentId: torrentId) }
         }
         var findings = RestoreFindings(verified: Bitfield(count: layout.pieceCount))
         if let state = recorded, state.verified.count == layout.pieceCount {
-            totals = state.totals
+            statistics.restore(state.totals)
             let durable = state.durableVerified.flatMap { $0.count == layout.pieceCount ? $0 : nil }
-            progressJournal.restore(
+            persistence.journal.restore(
                 verified: state.verified, masks: state.blockMasks,
                 durable: DurableCheckpoint(
                     torrentId: state.torrentId, verified: durable ?? Bitfield(count: layout.pieceCount),
@@ -36,17 +24,17 @@ extension TorrentSession {
             findings = await check(state)
         }
         try await storage.prepare()
-        if let lastCheckpoint = progressJournal.lastCheckpoint, !findings.distrustedLatest {
+        if let lastCheckpoint = persistence.journal.lastCheckpoint, !findings.distrustedLatest {
             // Progress an earlier run recorded after its last checkpoint, trusted now (no power loss since),
             // may still be only in the page cache: the next checkpoint syncs its files, though this run may
             // never write them.
-            await storage.requireSync(of: Self.notDurable(findings, durable: lastCheckpoint))
+            await storage.requireSync(of: findings.notDurable(beyond: lastCheckpoint))
         }
         let nothingRecorded = findings.verified.isNone && findings.masks.isEmpty && findings.recheck.isEmpty
         if nothingRecorded, findings.missingFiles.isEmpty {
             // Nothing recorded: data may still be there (a run killed before its first journal save, files
             // put there by hand). Check the pieces that hold some.
-            findings.recheck = Set(piecesWithData())
+            findings.recheck = Set(RestoreFindings.piecesWithData(in: storage, files: metainfo.files))
             findings.checkedDataOnDisk = true
         }
         for piece in findings.verified.setIndices.map({ PieceIndex($0) }) where !findings.recheck.contains(piece) {
@@ -57,7 +45,7 @@ extension TorrentSession {
         where !findings.verified.contains(piece.value) && mask.count == layout.blockCount(in: piece) {
             restoredBlocks += mask.cardinality
             // Its other blocks go straight to disk too: the piece is hashed from the files, not from memory.
-            assemblies.goDirect(piece)
+            verification.assemblies.goDirect(piece)
             // A piece all of whose blocks were written but whose check did not get recorded: hash it.
             if picker.restoreWrittenBlocks(mask.setIndices.map { BlockIndex($0) }, in: piece) {
                 findings.recheck.insert(piece)
@@ -71,111 +59,53 @@ extension TorrentSession {
                 if report.valid[piece.value] {
                     valid += 1
                     _ = picker.pieceVerified(piece)
-                    if !progressJournal.journaledVerified.contains(piece.value) {
-                        progressJournal.unsavedPieces[piece] = true
+                    if !persistence.journal.journaledVerified.contains(piece.value) {
+                        persistence.journal.unsavedPieces[piece] = true
                     }
                 } else {
                     _ = picker.pieceFailed(piece)
-                    if progressJournal.journaledVerified.contains(piece.value) {
-                        progressJournal.unsavedPieces[piece] = false
+                    if persistence.journal.journaledVerified.contains(piece.value) {
+                        persistence.journal.unsavedPieces[piece] = false
                     }
                 }
             }
         }
-        for piece in progressJournal.journaledVerified.setIndices.map({ PieceIndex($0) }) where !picker.has(piece) {
-            progressJournal.unsavedPieces[piece] = false
+        for piece in persistence.journal.journaledVerified.setIndices.map({ PieceIndex($0) }) where !picker.has(piece) {
+            persistence.journal.unsavedPieces[piece] = false
         }
-        incompleteAtStart = !picker.isComplete
-        restored = true
-        bytesReadAtStart = rechecked.reduce(Int64(0)) { $0 + Int64(layout.length(of: $1)) }
+        startCheck.finished(
+            missingPieces: !picker.isComplete,
+            bytesRead: rechecked.reduce(Int64(0)) { $0 + Int64(layout.length(of: $1)) })
         recordRestore(findings, rechecked: rechecked.count, valid: valid, restoredBlocks: restoredBlocks)
     }
 
     /// Compares the recorded progress with the files on disk.
     private func check(_ state: ResumeState) async -> RestoreFindings {
-        var findings = RestoreFindings(verified: state.verified, masks: state.blockMasks)
-        if resumePolicy.distrustsLatestProgress(checkpointAt: state.checkpointAt, recordedAt: state.recordedAt) {
-            let durable = state.durableVerified ?? Bitfield(count: layout.pieceCount)
-            findings.distrustedLatest = true
-            findings.verified = durable.count == layout.pieceCount ? durable : Bitfield(count: layout.pieceCount)
-            for piece in state.verified.setIndices where !findings.verified.contains(piece) {
-                findings.recheck.insert(PieceIndex(piece))
-            }
-            findings.masks = state.durableBlockMasks
-        }
+        let policy = persistence.policy
+        var findings = RestoreFindings(recorded: state, policy: policy, pieceCount: layout.pieceCount)
         guard let current = await storage.currentFileStats() else { return findings }
-        let recordedStats = Dictionary(state.files.map { ($0.index, $0) }, uniquingKeysWith: { $1 })
-        let map = FileSpanMap(files: metainfo.files, layout: layout)
-        for (position, file) in metainfo.files.enumerated() {
-            let index = FileIndex(position)
-            guard !file.isPad, file.symlinkTarget == nil, file.length > 0,
-                let range = map.pieceRange(touching: index)
-            else { continue }
-            let pieces = (range.lowerBound.value...range.upperBound.value).map { PieceIndex($0) }
-            let hasProgress = pieces.contains {
-                findings.verified.contains($0.value) || findings.masks[$0] != nil || findings.recheck.contains($0)
-            }
-            guard hasProgress else { continue }
-            let name = file.relativePath
-            guard let actual = current[index] else {
-                findings.missingFiles.append(name)
-                for piece in pieces {
-                    findings.verified.clear(piece.value)
-                    findings.masks[piece] = nil
-                    findings.recheck.remove(piece)
-                }
-                continue
-            }
-            if let record = recordedStats[index], record.size == actual.size,
-                record.modificationTimeNanoseconds == actual.modificationTimeNanoseconds
-                    || resumePolicy.isOwnLateWrite(
-                        recordedNanoseconds: record.modificationTimeNanoseconds,
-                        actualNanoseconds: actual.modificationTimeNanoseconds)
-            {
-                continue
-            }
-            // Changed behind btq's back (or never recorded): its pieces are hashed again, and blocks of its
-            // unfinished pieces are not trusted.
-            findings.changedFiles.append(name)
-            for piece in pieces {
-                if findings.verified.contains(piece.value) { findings.recheck.insert(piece) }
-                findings.verified.clear(piece.value)
-                findings.masks[piece] = nil
-            }
-        }
+        findings.compare(
+            files: metainfo.files, map: FileSpanMap(files: metainfo.files, layout: layout), recorded: state.files,
+            current: current, policy: policy)
         return findings
     }
 
-    /// The pieces whose trusted progress (verified, to be rechecked, or blocks of it) goes beyond the
-    /// durable checkpoint.
-    static func notDurable(_ findings: RestoreFindings, durable: DurableCheckpoint) -> [PieceIndex] {
-        var pieces = Set<PieceIndex>()
-        let trusted = findings.verified.setIndices.map { PieceIndex($0) } + findings.recheck
-        for piece in trusted where !(piece.value < durable.verified.count && durable.verified.contains(piece.value)) {
-            pieces.insert(piece)
-        }
-        for (piece, mask) in findings.masks where !mask.isNone && durable.blockMasks[piece] != mask {
-            pieces.insert(piece)
-        }
-        return pieces.sorted()
-    }
-
     private func recordRestore(_ findings: RestoreFindings, rechecked: Int, valid: Int, restoredBlocks: Int) {
-        guard let torrentId else { return }
+        guard let torrentId = persistence.torrentId else { return }
         /// An event naming (the first few of) `files`, when there are any.
         func report(_ kind: EventKind, _ files: [String], _ what: String) {
             guard !files.isEmpty else { return }
             let names = files.prefix(3).joined(separator: ", ") + (files.count > 3 ? ", ..." : "")
-            progressJournal.record(
+            persistence.journal.record(
                 HistoryEvent(torrentId: torrentId, kind: kind, detail: "\(files.count) file(s) \(what) (\(names))"))
         }
         report(.dataMissing, findings.missingFiles, "missing: their pieces are downloaded again")
         report(.fileChanged, findings.changedFiles, "changed on disk: their pieces are rechecked")
         var detail = "\(picker.haveCount) of \(layout.pieceCount) pieces verified"
         if restoredBlocks > 0 { detail += ", \(restoredBlocks) blocks of unfinished pieces kept" }
-        detail += "; rechecked \(rechecked) piece(s), \(valid) valid (\(bytesReadAtStart) bytes read)"
+        detail += "; rechecked \(rechecked) piece(s), \(valid) valid (\(startCheck.bytesRead) bytes read)"
         if findings.distrustedLatest { detail += "; progress after the last durable checkpoint was distrusted" }
         if findings.checkedDataOnDisk { detail += "; nothing was recorded: the pieces holding data were checked" }
-        progressJournal.record(HistoryEvent(torrentId: torrentId, kind: .checked, detail: detail))
+        persistence.journal.record(HistoryEvent(torrentId: torrentId, kind: .checked, detail: detail))
     }
 }

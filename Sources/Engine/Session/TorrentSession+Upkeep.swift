@@ -31,65 +31,9 @@ extension TorrentSession {
         sendPeerExchange()
     }
 
-    /// Smoothed download rate over the last few seconds.
-    func downloadRate() -> Double {
-        let now = ContinuousClock.now
-        let window = Duration.seconds(3)
-        rateWindow.removeAll { now - $0.0 > window }
-        let bytes = rateWindow.reduce(Int64(0)) { $0 + $1.1 }
-        guard let first = rateWindow.first else { return 0 }
-        let span = max(
-            0.5, Double((now - first.0).components.seconds) + Double((now - first.0).components.attoseconds) / 1e18)
-        return Double(bytes) / span
-    }
-
-    /// Pieces all of whose bytes lie in files that exist, and some of whose bytes hold data (not the holes
-    /// of a sparse file nothing was written to there). After a kill before the first journal save, this is
-    /// the few pieces the killed run wrote to, not every piece of a file it created. A piece that lies
-    /// wholly in holes is all zeros; skipping it costs at most downloading it again.
-    func piecesWithData() -> [PieceIndex] {
-        guard let storage = storage as? FileStorage else { return layout.pieces }
-        let map = storage.map
-        var candidates: [PieceIndex] = []
-        var existing: [Bool] = []
-        var dataRanges: [Int: [Range<Int64>]] = [:]
-        for (index, file) in metainfo.files.enumerated() {
-            guard !file.isPad, file.length > 0, storage.path(of: FileIndex(index)) != nil else {
-                existing.append(true)
-                continue
-            }
-            let hasData = storage.hasAllocatedData(FileIndex(index))
-            existing.append(hasData)
-            if hasData { dataRanges[index] = storage.dataRanges(FileIndex(index)) }
-        }
-        for piece in layout.pieces {
-            let spans = map.spans(piece: piece)
-            guard spans.allSatisfy({ $0.isPad || existing[$0.file.value] }) else { continue }
-            let holdsData = spans.contains { span in
-                guard !span.isPad, let ranges = dataRanges[span.file.value] else { return false }
-                let range = span.fileOffset..<span.fileOffset + Int64(span.length)
-                return Self.overlaps(range, ranges)
-            }
-            if holdsData { candidates.append(piece) }
-        }
-        return candidates
-    }
-
-    /// True when `range` overlaps one of `ranges` (sorted, not overlapping one another).
-    static func overlaps(_ range: Range<Int64>, _ ranges: [Range<Int64>]) -> Bool {
-        // The first range that ends after `range` starts, found by binary search.
-        var low = 0
-        var high = ranges.count
-        while low < high {
-            let middle = (low + high) / 2
-            if ranges[middle].upperBound <= range.lowerBound { low = middle + 1 } else { high = middle }
-        }
-        return low < ranges.count && ranges[low].lowerBound < range.upperBound
-    }
-
     func peerUpdate(_ slot: PeerSlot, banned: Bool? = nil) -> PeerUpdate {
         PeerUpdate(
-            torrentId: torrentId ?? 0, address: slot.address.hostString, port: Int(slot.address.port),
+            torrentId: persistence.torrentId ?? 0, address: slot.address.hostString, port: Int(slot.address.port),
             peerId: slot.peerId, client: slot.extensions.clientName ?? slot.peerId.flatMap(PeerID.clientName),
             source: slot.source, downloadedDelta: slot.downloadedUnsaved, uploadedDelta: slot.upload.uploadedUnsaved,
             hashFailuresDelta: slot.hashFailuresUnsaved, banned: banned)
@@ -98,11 +42,11 @@ extension TorrentSession {
     /// Puts a peer's record (its counters, a ban) in the journal, to go with the next batch: it is leaving,
     /// or was banned.
     func recordPeer(_ slot: PeerSlot, banned: Bool? = nil) {
-        guard resume != nil, torrentId != nil, slot.handshaken || banned != nil else { return }
-        progressJournal.record(peerUpdate(slot, banned: banned))
+        guard persistence.keepsProgress, slot.handshaken || banned != nil else { return }
+        persistence.journal.record(peerUpdate(slot, banned: banned))
         // Outside ``run()``'s loop (an incoming peer closing after the last journal save) no journal interval
         // is coming: save now, on the writer like any batch.
-        if loopWakeups == nil { Task { await self.saveProgress() } }
+        if !loopWaker.isRunning { Task { await self.saveProgress() } }
     }
 
     /// An announcer for the torrent's trackers, when it has any and a transport was given.
@@ -123,6 +67,7 @@ extension TorrentSession {
     func announceTotals() -> TrackerAnnouncer.Totals {
         var left: Int64 = 0
         for piece in layout.pieces where picker.wants(piece) { left += Int64(layout.length(of: piece)) }
+        let totals = statistics.totals
         return TrackerAnnouncer.Totals(uploaded: totals.uploaded, downloaded: totals.downloaded, left: left)
     }
 
@@ -131,7 +76,7 @@ extension TorrentSession {
         case .peers(let addresses, _):
             addPeers(addresses, source: .tracker)
         case .status(let status):
-            progressJournal.record(status)
+            persistence.journal.record(status)
         }
     }
 }

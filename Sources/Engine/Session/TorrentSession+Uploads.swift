@@ -56,7 +56,7 @@ extension TorrentSession {
     /// The oldest request to serve, or `nil` (and the serving task ends) when there is none now.
     private func nextUpload(_ key: PeerKey) -> BlockRequest? {
         guard let slot = peers[key] else { return nil }
-        guard !closingPeers, canServe(slot), let request = slot.machine.peerRequests.first else {
+        guard !lifecycle.closingPeers, canServe(slot), let request = slot.machine.peerRequests.first else {
             peers[key]?.upload.serving = false
             return nil
         }
@@ -76,9 +76,8 @@ extension TorrentSession {
             slot.upload.queuedBytes += Int(length)
             slot.upload.uploadedUnsaved += length
             slot.upload.uploadedInRound += length
-            totals.uploaded += length
-            progressJournal.unsavedTotals.uploaded += length
-            seeding.uploadWindow.append((.now, length))
+            statistics.uploaded(length, at: .now)
+            persistence.journal.unsavedTotals.uploaded += length
         }
         peers[key] = slot
     }
@@ -88,10 +87,8 @@ extension TorrentSession {
     private func uploadReadFailed(_ key: PeerKey, _ request: BlockRequest, error: any Error) {
         peers[key]?.upload.serving = false
         peers[key]?.channel.close(promise: nil)
-        if failure == nil {
-            failure = "cannot read piece \(request.piece) for upload: \(error)"
-            logger.error("\(failure!)")
-        }
+        let reason = "cannot read piece \(request.piece) for upload: \(error)"
+        if lifecycle.fail(reason) { logger.error("\(reason)") }
     }
 
     /// The writer put `bytes` of `piece` messages on the socket: room for more.
@@ -151,17 +148,6 @@ extension TorrentSession {
         }
         peers[key] = slot
         if !choked { startServing(key) }
-    }
-
-    /// Smoothed upload rate over the last few seconds.
-    func uploadRate() -> Double {
-        let now = ContinuousClock.now
-        seeding.uploadWindow.removeAll { now - $0.0 > .seconds(3) }
-        guard let first = seeding.uploadWindow.first else { return 0 }
-        let bytes = seeding.uploadWindow.reduce(Int64(0)) { $0 + $1.1 }
-        let span = now - first.0
-        let seconds = Double(span.components.seconds) + Double(span.components.attoseconds) / 1e18
-        return Double(bytes) / max(0.5, seconds)
     }
 
     /// The request depth for a peer under the download limit: about half a second of the limit, so

@@ -21,8 +21,6 @@ package actor TorrentSession {
     let storage: any PieceStorage
     let configuration: SessionConfiguration
     let group: any EventLoopGroup
-    let resume: (any ResumeStore)?
-    let torrentId: Int64?
     let logger: Logger
     let infoHash: [UInt8]
     let stopWhenComplete: Bool
@@ -34,40 +32,17 @@ package actor TorrentSession {
     /// Addresses to dial, bounded (see ``PeerCandidateTable``).
     var candidates: PeerCandidateTable
     var nextPeerKey = 0
-    var hashing: Set<PieceIndex> = []
-    /// Failed pieces that several peers sent, watched until they pass to tell who lied.
-    var smartBan = SmartBan()
-    var stopRequested = false
-    var failure: String?
-    var totals = TransferTotals()
-    var rateWindow: [(ContinuousClock.Instant, Int64)] = []
-    /// Pieces gathered in memory, their buffers, and the complete ones being stored.
-    var assemblies: PieceAssemblies
-    /// Who waits for the stores in flight to end.
-    var storeWaiters: [CheckedContinuation<Void, Never>] = []
+    /// A stop asked for, the fault that ends the run, connections closing.
+    var lifecycle = SessionLifecycle()
+    /// Lifetime totals, rates each way, and when data last came.
+    var statistics = TransferStatistics(start: .now)
+    /// Pieces on their way to verified: assemblies, hashes being checked, smart ban, waiters for stores.
+    var verification: PieceVerification
 
-    /// What earlier runs left behind, and so what the recorded progress is worth.
-    let resumePolicy: ResumePolicy
-    /// The journal's interval counter (blocks remember the interval they arrived in).
-    var journalEpoch = 0
-    /// What is unsaved, what the resume store has, the batch on its way and the last durable checkpoint.
-    var progressJournal: ProgressJournal
-    /// Where the journal's writes run, off this actor.
-    let resumeWriter: ResumeWriter
-    /// One save of the journal at a time (see ``beginJournalTurn()``).
-    var journalTurn = JournalTurn()
-    /// True once ``restoreProgress()`` has run.
-    var restored = false
-    /// ``restoreProgress()`` found wanted pieces missing.
-    var incompleteAtStart = false
-    /// Callers of ``started()`` waiting for the check at start (or the end of the run).
-    var startWaiters: [CheckedContinuation<Void, Never>] = []
-    /// When the last block arrived (or the session started).
-    var lastDataAt = ContinuousClock.now
-    /// When this session was created.
-    let sessionStart = ContinuousClock.now
-    /// Bytes of existing data read back to check it when the session started.
-    package internal(set) var bytesReadAtStart: Int64 = 0
+    /// Where progress goes, how far earlier runs' is trusted, the journal, its writer and its turns.
+    var persistence: SessionPersistence
+    /// The check at start of what is already done: whether it ran, what it found, who waits for it.
+    var startCheck = StartCheck()
     /// Rate limits, global and this torrent's.
     let limits: TransferLimits
     /// Recently read pieces, for serving requests.
@@ -76,22 +51,10 @@ package actor TorrentSession {
     let extensionProtocol: ExtensionProtocol
     /// Choking, incoming peers and upload accounting (see `TorrentSession+Uploads.swift`).
     var seeding: SeedingState
-    /// Wakes ``run()``'s loop between ticks (see ``wakeLoop()``); set while it runs.
-    var loopWakeups: AsyncStream<LoopWake>.Continuation?
-    /// An early wake is already queued: more wakes add nothing.
-    var loopWakePending = false
-    /// Stopping: connections are half-closed, and what peers say is no longer answered.
-    var closingPeers = false
+    /// Wakes ``run()``'s loop between ticks (see ``wakeLoop()``).
+    var loopWaker = LoopWaker()
     /// How long peers have to close their side of a connection at a stop before it is closed.
     static let closeGrace: Duration = .seconds(2)
-
-    /// Why ``run()``'s loop wakes up.
-    enum LoopWake: Sendable {
-        /// The tick interval passed.
-        case tick
-        /// Something it acts on changed: new peers to dial, the download complete, a stop or a fault.
-        case event
-    }
 
     /// Creates a session for `metainfo` whose data lives in `storage`.
     ///
@@ -112,13 +75,13 @@ package actor TorrentSession {
         limits: TransferLimits = TransferLimits(), resumeWriter: ResumeWriter = .shared,
         logger: Logger = Logger(label: "btq.session")
     ) {
-        self.resumeWriter = resumeWriter
         self.trackers = trackers
-        self.resumePolicy = resumePolicy
-        self.progressJournal = ProgressJournal(pieceCount: storage.layout.pieceCount)
+        self.persistence = SessionPersistence(
+            store: resume, torrentId: torrentId, pieceCount: storage.layout.pieceCount, policy: resumePolicy,
+            writer: resumeWriter)
         self.limits = limits
         self.readCache = PieceReadCache(storage: storage)
-        self.assemblies = PieceAssemblies(layout: storage.layout)
+        self.verification = PieceVerification(layout: storage.layout)
         self.extensionProtocol = ExtensionProtocol(metainfo: metainfo)
         self.seeding = SeedingState(configuration: configuration)
         self.candidates = PeerCandidateTable(limits: .init(configuration))
@@ -127,8 +90,6 @@ package actor TorrentSession {
         self.storage = storage
         self.configuration = configuration
         self.group = group
-        self.resume = resume
-        self.torrentId = torrentId
         self.logger = logger
         self.infoHash = metainfo.infoHashes.wireHash
         self.stopWhenComplete = stopWhenComplete
@@ -150,7 +111,7 @@ package actor TorrentSession {
 
     /// Ends ``run()`` soon: peers are closed and progress is saved.
     package func stop() {
-        stopRequested = true
+        lifecycle.requestStop()
         closePeersGracefully()
         wakeLoop()
     }
@@ -160,8 +121,7 @@ package actor TorrentSession {
     /// ``run()``). A connection closed at once with unread bytes from the peer is reset, and the reset
     /// throws away what the peer had not received yet: the last pieces of a seed that stops at its ratio.
     private func closePeersGracefully() {
-        guard !closingPeers else { return }
-        closingPeers = true
+        guard lifecycle.startClosingPeers() else { return }
         for peer in peers.values { peer.channel.close(mode: .output, promise: nil) }
     }
 
@@ -176,29 +136,22 @@ package actor TorrentSession {
     /// Returns once ``run()`` has checked what is already done (``TorrentStatus/isStarting`` is false) and
     /// is working, or has ended.
     package func started() async {
-        guard !restored else { return }
-        await withCheckedContinuation { startWaiters.append($0) }
+        await withCheckedContinuation { startCheck.wait($0) }
     }
 
-    /// Resumes the callers of ``started()``.
-    func resumeStartWaiters() {
-        for waiter in startWaiters { waiter.resume() }
-        startWaiters = []
-    }
+    /// Bytes of existing data read back to check it when the session started.
+    package var bytesReadAtStart: Int64 { startCheck.bytesRead }
 
     /// Has ``run()``'s loop act now rather than at its next tick: new peers are dialled at once, and a
     /// finished download or a stop ends the run without waiting out the tick interval.
     func wakeLoop() {
-        guard let loopWakeups, !loopWakePending else { return }
-        loopWakePending = true
-        loopWakeups.yield(.event)
+        loopWaker.wake()
     }
 
     /// Stops the torrent for a fault (disk full, unwritable folder...): the first reason is kept, and
     /// peers are closed at once so nothing more is downloaded that could not be stored.
     func fail(_ reason: String) {
-        guard failure == nil else { return }
-        failure = reason
+        guard lifecycle.fail(reason) else { return }
         logger.error("\(reason)")
         for peer in peers.values { peer.channel.close(promise: nil) }
         wakeLoop()
@@ -224,12 +177,16 @@ package actor TorrentSession {
                 piecesDone += 1
             }
         }
+        let now = ContinuousClock.now
+        let totals = statistics.totals
         return TorrentStatus(
             piecesDone: piecesDone, piecesWanted: piecesWanted, bytesDone: bytesDone, bytesWanted: bytesWanted,
             downloaded: totals.downloaded, uploaded: totals.uploaded, wasted: totals.wasted,
-            downloadRate: downloadRate(), uploadRate: uploadRate(), peers: peers.values.filter(\.handshaken).count,
-            knownPeers: candidates.count, isComplete: picker.isComplete, failure: failure,
-            idleTime: .now - lastDataAt, isStarting: !restored, wasIncompleteAtStart: incompleteAtStart)
+            downloadRate: statistics.downloadRate(at: now), uploadRate: statistics.uploadRate(at: now),
+            peers: peers.values.filter(\.handshaken).count, knownPeers: candidates.count,
+            isComplete: picker.isComplete, failure: lifecycle.failure, idleTime: statistics.idleTime(at: now),
+            isStarting: !startCheck.isDone,
+            wasIncompleteAtStart: startCheck.foundMissingPieces)
     }
 
     /// Prepares the files, finds what is already there, then downloads until complete (when
@@ -246,14 +203,13 @@ package actor TorrentSession {
         seeding.acceptingIncoming = true
         let announcer = makeAnnouncer()
         self.announcer = announcer
-        lastDataAt = .now
-        let (wakeups, wakeup) = AsyncStream<LoopWake>.makeStream()
-        loopWakeups = wakeup
+        statistics.downloadStarted(at: .now)
+        let (wakeups, ticks) = loopWaker.start()
         await withDiscardingTaskGroup { group in
             group.addTask { await self.runJournal() }
             group.addTask { [tickInterval = configuration.tickInterval] in
                 while (try? await Task.sleep(for: tickInterval)) != nil {
-                    wakeup.yield(.tick)
+                    ticks.yield(.tick)
                 }
             }
             if let announcer {
@@ -268,8 +224,8 @@ package actor TorrentSession {
             var lastTick = ContinuousClock.now
             tick()
             var wakes = wakeups.makeAsyncIterator()
-            resumeStartWaiters()
-            while !stopRequested, failure == nil, !(stopWhenComplete && picker.isComplete) {
+            startCheck.releaseWaiters()
+            while lifecycle.isRunning, !(stopWhenComplete && picker.isComplete) {
                 if picker.isComplete, !completionAnnounced {
                     completionAnnounced = true
                     await announcer?.downloadCompleted()
@@ -278,13 +234,11 @@ package actor TorrentSession {
                     group.addTask { await self.dial(address) }
                 }
                 guard let wake = await wakes.next() else {
-                    stopRequested = true  // cancelled: stop like stop() does
+                    lifecycle.requestStop()  // cancelled: stop like stop() does
                     break
                 }
-                switch wake {
-                case .event:
-                    loopWakePending = false
-                case .tick:
+                loopWaker.took(wake)
+                if wake == .tick {
                     // Ticks that queued up while the loop was busy are one tick, not a burst.
                     let now = ContinuousClock.now
                     if now - lastTick >= configuration.tickInterval / 2 {
@@ -293,10 +247,9 @@ package actor TorrentSession {
                     }
                 }
             }
-            loopWakeups = nil
-            wakeup.finish()
+            loopWaker.end()
             seeding.acceptingIncoming = false
-            if failure == nil {
+            if lifecycle.failure == nil {
                 closePeersGracefully()
                 await waitForPeersToLeave(within: Self.closeGrace)
             }
@@ -307,21 +260,23 @@ package actor TorrentSession {
             }
             group.cancelAll()
         }
-        if let failure { return await finish(.failed(failure)) }
+        if let failure = lifecycle.failure { return await finish(.failed(failure)) }
         return await finish(picker.isComplete ? .completed : .stopped)
     }
 
     /// Writes out every block still in memory, journals it, syncs the files and commits a durable
     /// checkpoint: a clean stop leaves nothing to redo (a failed sync makes it a failure).
     private func finish(_ outcome: Outcome) async -> Outcome {
-        resumeStartWaiters()
+        startCheck.releaseWaiters()
         await waitForStores()
         await journal(everything: true)
         await checkpoint()
         logger.info("\(journalReport())")
         // The caller records the outcome as a state change (with its event) in the queue. A sync that failed
         // at the end turns any outcome into that failure: nothing since the last checkpoint is durable.
-        if progressJournal.durabilityLost, let failure, outcome != .failed(failure) { return .failed(failure) }
+        if persistence.journal.durabilityLost, let failure = lifecycle.failure, outcome != .failed(failure) {
+            return .failed(failure)
+        }
         return outcome
     }
 }

@@ -62,12 +62,12 @@ import Testing
 
     @Test func overlapsFindsTheRangesAPieceTouches() {
         let ranges: [Range<Int64>] = [10..<20, 40..<50, 90..<100]
-        #expect(TorrentSession.overlaps(0..<11, ranges))
-        #expect(!TorrentSession.overlaps(0..<10, ranges))
-        #expect(!TorrentSession.overlaps(20..<40, ranges))
-        #expect(TorrentSession.overlaps(45..<46, ranges))
-        #expect(TorrentSession.overlaps(0..<1000, ranges))
-        #expect(!TorrentSession.overlaps(100..<200, ranges))
-        #expect(!TorrentSession.overlaps(0..<5, []))
+        #expect(RestoreFindings.overlaps(0..<11, ranges))
+        #expect(!RestoreFindings.overlaps(0..<10, ranges))
+        #expect(!RestoreFindings.overlaps(20..<40, ranges))
+        #expect(RestoreFindings.overlaps(45..<46, ranges))
+        #expect(RestoreFindings.overlaps(0..<1000, ranges))
+        #expect(!RestoreFindings.overlaps(100..<200, ranges))
+        #expect(!RestoreFindings.overlaps(0..<5, []))
     }
 }

@@ -15,14 +15,25 @@ struct QueueManagerTests {
         _ queue: MemoryQueue, maxActive: Int? = nil,
         _ body: (StandInWorkers, Lines) async throws -> Void
     ) async throws {
+        try await managing(queue, maxActive: maxActive, scope: .queue) { (workers, lines, _, _) async throws in
+            try await body(workers, lines)
+        }
+    }
+
+    /// A manager of `scope` in `queue`, started, and handed to `body` with the lines it reports and its run's
+    /// task; stopped when `body` returns.
+    private func managing(
+        _ queue: MemoryQueue, maxActive: Int?, scope: QueueScope,
+        _ body: (StandInWorkers, Lines, QueueManager, Task<Void, Never>) async throws -> Void
+    ) async throws {
         let workers = StandInWorkers(queue: queue)
         let lines = Lines()
         let manager = QueueManager(
             store: queue, workers: workers, configuration: SessionConfiguration(listenPort: 1), maxActive: maxActive,
-            processRun: try ProcessRun(store: queue), logger: Logger(label: "test"))
+            scope: scope, processRun: try ProcessRun(store: queue), logger: Logger(label: "test"))
         let running = Task { await manager.run(pollInterval: .milliseconds(5)) { lines.append($0) } }
         do {
-            try await body(workers, lines)
+            try await body(workers, lines, manager, running)
         } catch {
             await manager.stop()
             await running.value
@@ -215,25 +226,14 @@ struct QueueManagerTests {
 
     // MARK: - Scoped runs (`btq get`)
 
-    /// A manager of `scope` in `queue`, started, and handed to `body` with its run's task.
+    /// A scoped manager (as `btq get` runs it), handed to `body` with its run's task.
     private func scoped(
         _ queue: MemoryQueue, _ scope: QueueScope,
         _ body: (StandInWorkers, QueueManager, Task<Void, Never>) async throws -> Void
     ) async throws {
-        let workers = StandInWorkers(queue: queue)
-        let manager = QueueManager(
-            store: queue, workers: workers, configuration: SessionConfiguration(listenPort: 1), maxActive: nil,
-            scope: scope, processRun: try ProcessRun(store: queue), logger: Logger(label: "test"))
-        let running = Task { await manager.run(pollInterval: .milliseconds(5)) { _ in } }
-        do {
+        try await managing(queue, maxActive: nil, scope: scope) { (workers, _, manager, running) async throws in
             try await body(workers, manager, running)
-        } catch {
-            await manager.stop()
-            await running.value
-            throw error
         }
-        await manager.stop()
-        await running.value
     }
 
     @Test func aScopedRunWorksItsTorrentsAtOnceAndEndsWhenEachHasEnded() async throws {

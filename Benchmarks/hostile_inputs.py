@@ -94,6 +94,32 @@ def piece_layer_torrent(pieces, valid=True):
     return benc({"info": info, "piece layers": {root: layer}})
 
 
+def v2_tree(count, folders):
+    """A v2 torrent of `count` one-byte files spread over `folders` folders (each file is then
+    followed by a pad file to the next piece boundary); no piece layers (peers would send them)."""
+    root = hashlib.sha256(b"leaf").digest()
+    tree = {}
+    for i in range(count):
+        tree.setdefault(f"d{i % folders}", {})[f"f{i:06d}"] = {"": {"length": 1, "pieces root": root}}
+    return benc({"info": {"name": "tree", "piece length": PIECE, "meta version": 2, "file tree": tree}})
+
+
+def hybrid(count, folders):
+    """A hybrid torrent of `count` one-byte files in `folders` folders: the v1 list (each file followed
+    by its pad file) and the v2 tree describe the same files."""
+    root = hashlib.sha256(b"leaf").digest()
+    names = [(f"d{i % folders}", f"f{i:06d}") for i in range(count)]
+    names.sort()
+    tree, files = {}, []
+    for folder, name in names:
+        tree.setdefault(folder, {})[name] = {"": {"length": 1, "pieces root": root}}
+        files.append({"length": 1, "path": [folder, name]})
+        files.append({"attr": "p", "length": PIECE - 1, "path": [".pad", str(PIECE - 1)]})
+    info = {"name": "hybrid", "piece length": PIECE, "meta version": 2, "file tree": tree, "files": files}
+    info["pieces"] = b"\x07" * (20 * count)
+    return benc({"info": info})
+
+
 def inputs():
     """(name, expected outcome: "added" or a piece of btq's error message, bytes or magnet text)."""
     yield "deep path, 20,000 elements (the issue's 60 KB file)", "more than 256 elements", v1([(["a"] * 20_000, 1)])
@@ -106,6 +132,9 @@ def inputs():
     yield "250,001 files", "more than 250000 files", v1(many)
     yield "100,000 files in 1,000 folders", "added", v1([([f"d{i % 1000}", f"f{i:06d}"], 1) for i in range(100_000)])
     yield "250,000 files, 2 folders deep", "added", v1([(["a", f"d{i % 500}", f"f{i:06d}"], 1) for i in range(250_000)])
+    yield "250,000 files below a name of 255 bytes", "added", v1(many[:250_000], name="n" * 255)
+    yield "v2 file tree, 200,000 files in 500 folders", "added", v2_tree(200_000, 500)
+    yield "hybrid, 90,000 files in 500 folders", "added", hybrid(90_000, 500)
     dup = [(["same.txt"], 1)] * 101 + [(["other"], 1)] * 200_000
     yield "200,101 files, 101 with the same path", "same path as another", v1(dup)
     dup_deep = [([f"d{i}" for i in range(200)] + ["same.txt"], 1) for _ in range(100)]

@@ -100,7 +100,7 @@ extension BtqStore {
                     """
             ).execute(arguments: [
                 hashes.v1?.hex, hashes.v2?.hex, metainfo.name, metainfo.totalLength, metainfo.pieceLength,
-                metainfo.pieceCount, metainfo.files.count { !$0.isPad }, metainfo.files.count, true,
+                metainfo.pieceCount, metainfo.files.countWithoutPads, metainfo.files.count, true,
                 metainfo.version.rawValue,
                 metainfo.isPrivate, metainfo.comment, metainfo.createdBy,
                 metainfo.creationDate, new.saveDirectory, state.rawValue, position, now,
@@ -151,7 +151,7 @@ extension BtqStore {
                 """,
             arguments: [
                 v1, v2, metainfo.name, metainfo.totalLength, metainfo.pieceLength, metainfo.pieceCount,
-                metainfo.files.count { !$0.isPad }, metainfo.files.count, metainfo.version.rawValue,
+                metainfo.files.countWithoutPads, metainfo.files.count, metainfo.version.rawValue,
                 metainfo.isPrivate, metainfo.comment, metainfo.createdBy, metainfo.creationDate, id,
             ])
         try MetainfoBlob.write(metainfo.torrentBytes, torrentId: id, db)

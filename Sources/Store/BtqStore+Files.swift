@@ -46,7 +46,7 @@ extension BtqStore {
             guard try Self.fetchTorrent(id: torrentId, db) != nil else {
                 throw StoreError.notFound(id: torrentId)
             }
-            let files = try Self.fileList(torrentId: torrentId, db) ?? []
+            let files = try Self.fileList(torrentId: torrentId, db) ?? TorrentFiles()
             for (index, priority) in priorities {
                 guard files.indices.contains(index) else {
                     throw StoreError.invalidValue("the torrent has no file \(index) (it has \(files.count))")
@@ -60,7 +60,7 @@ extension BtqStore {
                     INSERT INTO file_state (torrent_id, file_index, priority) VALUES (?, ?, ?)
                     ON CONFLICT (torrent_id, file_index) DO UPDATE SET priority = excluded.priority
                     """)
-            for (index, priority) in priorities.sorted(by: { $0.key < $1.key }) where !files[index].isPad {
+            for (index, priority) in priorities.sorted(by: { $0.key < $1.key }) where !files.isPad(at: index) {
                 try statement.execute(arguments: [torrentId, index, priority])
             }
             let skipped = priorities.filter { $0.value == 0 }.keys.sorted()
@@ -73,7 +73,7 @@ extension BtqStore {
     }
 
     /// The files of a torrent's stored metainfo, or `nil` when it has none (a magnet).
-    static func fileList(torrentId: Int64, _ db: Database) throws -> [TorrentFile]? {
+    static func fileList(torrentId: Int64, _ db: Database) throws -> TorrentFiles? {
         guard let bytes = try MetainfoBlob.read(torrentId: torrentId, db) else { return nil }
         do {
             return try Metainfo(bytes: bytes).files

@@ -204,7 +204,7 @@ extension BtqStore: ResumeStore {
                 sql: "UPDATE torrents SET pieces_done = 0, bytes_done = 0 WHERE id = ?", arguments: [torrentId])
             try Self.insertEvent(
                 torrentId: torrentId, at: Date().millisecondsSince1970, kind: .metadata,
-                detail: "\(metainfo.files.count { !$0.isPad }) files, \(metainfo.totalLength) bytes"
+                detail: "\(metainfo.files.countWithoutPads) files, \(metainfo.totalLength) bytes"
                     + (detail.map { ", \($0)" } ?? ""), db)
         }
     }

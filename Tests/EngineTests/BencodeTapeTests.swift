@@ -148,4 +148,50 @@ import Testing
         #expect(node.list?.compactMap(\.integer) == [.max, .min, 0, -1])
         #expect(node.list?.first?.bytes == nil && node.list?.first?.string == nil)
     }
+
+    /// With a tape depth, deeper containers hold one token each and are decoded again, alone, when
+    /// navigation reaches them; what is read is the same as without a tape depth.
+    @Test func sealedContainersReadTheSame() throws {
+        var items = ""
+        for index in 0..<1000 { items += "d6:lengthi\(index)e4:pathl1:a2:f\(index % 10)ee" }
+        let text = "d4:infod5:filesl\(items)e4:name1:xee"
+        let bytes = Array(text.utf8)
+        let full = try BencodeDecoder().decode(bytes)
+        let sealed = try BencodeDecoder(tapeDepth: 3).decode(bytes)
+        // top, "info", info, "files", files, 1,000 sealed dictionaries, "name", "x".
+        #expect(sealed.tape.tokens.count == 1007)
+        #expect(full.tape.tokens.count == 1007 + 1000 * 6)
+        let fullFiles = try #require(full["info"]?["files"])
+        let sealedFiles = try #require(sealed["info"]?["files"])
+        #expect(sealedFiles.count == 1000)
+        for (plain, reopened) in zip(fullFiles.items, sealedFiles.items) {
+            #expect(reopened.isDictionary)
+            #expect(reopened.span == plain.span, "spans stay indices of the whole input")
+            #expect(reopened["length"]?.integer == plain["length"]?.integer)
+            #expect(reopened["path"]?.list?.compactMap(\.string) == plain["path"]?.list?.compactMap(\.string))
+            #expect(reopened.tape.tokens.count == 7, "a reopened dictionary has a tape of its own")
+        }
+        #expect(sealedFiles.list?.count == 1000)
+        #expect(sealed["info"]?["name"]?.string == "x")
+        #expect(sealed["info"]?.lazyEntries.map { String(decoding: $0.key, as: UTF8.self) } == ["files", "name"])
+    }
+
+    /// A sealed container is checked as it is scanned: errors inside it, the element limit counted over
+    /// its content, and its canonical flag reach the whole input as without a tape depth.
+    @Test func sealedContainersAreChecked() throws {
+        let sealing = BencodeDecoder(keyOrder: .strict, tapeDepth: 1)
+        #expect(throws: BencodeError.self) { try sealing.decode(Array("d1:ald1:bi1e1:ai2eeee".utf8)) }
+        #expect(throws: BencodeError.self) { try sealing.decode(Array("d1:ali01eee".utf8)) }
+        let limits = BencodeDecoder.Limits(maxDepth: 10, maxElements: 6, maxStringLength: 100, maxInputLength: 1000)
+        let tooMany = BencodeDecoder(limits: limits, tapeDepth: 1)
+        #expect(throws: BencodeError.self) { try tooMany.decode(Array("d1:alli1ei2ei3eeee".utf8)) }
+        #expect(try tooMany.decode(Array("d1:alli1ei2eeee".utf8))["a"]?.list?.first?.count == 2)
+        let lenient = BencodeDecoder(keyOrder: .lenient, tapeDepth: 1)
+        let unsorted = try lenient.decode(Array("d1:ald1:bi1e1:ai2eee1:ci3ee".utf8))
+        #expect(!unsorted.isCanonical)
+        #expect(unsorted["a"]?.isCanonical == false)
+        #expect(unsorted["a"]?.list?.first?["a"]?.integer == 2)
+        #expect(unsorted["c"]?.integer == 3)
+        #expect(try lenient.decode(Array("d1:ald1:ai1eeee".utf8)).isCanonical)
+    }
 }

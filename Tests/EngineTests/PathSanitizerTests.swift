@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func duplicatesAndFileFolderClashesAreRenamed() throws {
-        var files = [
+        var files: TorrentFiles = [
             TorrentFile(path: ["t", "a"], length: 1, offset: 0),
             TorrentFile(path: ["t", "a", "x"], length: 1, offset: 1),
             TorrentFile(path: ["t", "b.txt"], length: 1, offset: 2),
@@ -76,7 +76,7 @@ import Testing
     }
 
     @Test func tooManyCollisionsAreRefused() {
-        var files = (0..<5).map { TorrentFile(path: ["t", "same"], length: 1, offset: Int64($0)) }
+        var files = TorrentFiles((0..<5).map { TorrentFile(path: ["t", "same"], length: 1, offset: Int64($0)) })
         #expect {
             try DuplicatePathResolver.resolve(&files, maxRenames: 3)
         } throws: { error in

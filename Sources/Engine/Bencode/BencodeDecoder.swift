@@ -52,11 +52,17 @@ public struct BencodeDecoder: Sendable {
     public var limits: Limits
     /// The key-order policy.
     public var keyOrder: KeyOrder
+    /// When set, lists and dictionaries nested deeper than this (a top-level container is depth 1)
+    /// are checked but get no tokens of their own until read: each is decoded again, alone, when
+    /// navigation reaches it (see ``BencodeTape``). For inputs that are long lists of small
+    /// containers, read once each: the memory of the decoded form then stays that of one container.
+    public var tapeDepth: Int?
 
     /// Creates a decoder.
-    public init(limits: Limits = .default, keyOrder: KeyOrder = .strict) {
+    public init(limits: Limits = .default, keyOrder: KeyOrder = .strict, tapeDepth: Int? = nil) {
         self.limits = limits
         self.keyOrder = keyOrder
+        self.tapeDepth = tapeDepth
     }
 
     /// Decodes `bytes`, which must hold exactly one value.
@@ -87,13 +93,16 @@ public struct BencodeDecoder: Sendable {
         }
         let result = bytes.withUnsafeBufferPointer { buffer in
             var scanner = BencodeScanner(
-                buffer: buffer, base: bytes.startIndex, limits: limits, strictKeyOrder: keyOrder == .strict)
+                buffer: buffer, base: bytes.startIndex, limits: limits, strictKeyOrder: keyOrder == .strict,
+                tapeDepth: max(1, tapeDepth ?? .max))
             return Result { () throws(BencodeError) in
                 try scanner.scanValue()
                 return scanner.tokens
             }
         }
-        let tape = BencodeTape(input: bytes, tokens: try result.get())
+        var opener = self
+        opener.tapeDepth = nil
+        let tape = BencodeTape(input: bytes, tokens: try result.get(), decoder: opener)
         return BencodeNode(tape: tape, index: 0)
     }
 }

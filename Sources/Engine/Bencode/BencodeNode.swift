@@ -35,6 +35,13 @@ public struct BencodeNode: Sendable {
         self.index = index
     }
 
+    /// The node of token `index` of `tape`, reached by navigation: a sealed container is decoded again
+    /// first (see ``BencodeTape``), so no node handed out is ever sealed.
+    init(reaching index: Int, of tape: BencodeTape) {
+        let (tape, index) = tape.tokens[index].isSealed ? tape.open(index) : (tape, index)
+        self.init(tape: tape, index: index)
+    }
+
     private var token: BencodeTape.Token { tape.tokens[index] }
 
     /// The decoded content.
@@ -42,7 +49,7 @@ public struct BencodeNode: Sendable {
         switch token.kind {
         case .integer: return .integer(tape.integer(index))
         case .string: return .string(stringBytes)
-        case .list: return .list(tape.children(of: index).map { BencodeNode(tape: tape, index: $0) })
+        case .list: return .list(tape.children(of: index).map { BencodeNode(reaching: $0, of: tape) })
         case .dictionary: return .dictionary(dictionaryEntries)
         }
     }
@@ -51,7 +58,7 @@ public struct BencodeNode: Sendable {
     /// to one past its last byte.
     public var span: Range<Int> {
         let token = token
-        return tape.base + token.start..<tape.base + Int(token.end)
+        return tape.base + token.start..<tape.base + token.end
     }
 
     /// True when this value and everything inside it is canonical bencode: every dictionary has
@@ -59,7 +66,7 @@ public struct BencodeNode: Sendable {
     /// are always canonical: the decoder rejects leading zeros and `-0`.)
     public var isCanonical: Bool { token.isCanonical }
 
-    private var stringBytes: ArraySlice<UInt8> {
+    fileprivate var stringBytes: ArraySlice<UInt8> {
         let content = tape.stringContent(index)
         return tape.input[tape.base + content.lowerBound..<tape.base + content.upperBound]
     }
@@ -70,7 +77,8 @@ public struct BencodeNode: Sendable {
         while let key = children.next(), let value = children.next() {
             entries.append(
                 Entry(
-                    key: BencodeNode(tape: tape, index: key).stringBytes, value: BencodeNode(tape: tape, index: value)))
+                    key: BencodeNode(tape: tape, index: key).stringBytes, value: BencodeNode(reaching: value, of: tape))
+            )
         }
         return entries
     }
@@ -98,7 +106,7 @@ extension BencodeNode {
     /// The items, if this is a list.
     public var list: [BencodeNode]? {
         guard token.kind == .list else { return nil }
-        return tape.children(of: index).map { BencodeNode(tape: tape, index: $0) }
+        return tape.children(of: index).map { BencodeNode(reaching: $0, of: tape) }
     }
 
     /// The entries in input order, if this is a dictionary.
@@ -110,6 +118,12 @@ extension BencodeNode {
     /// items if this is not a list. For long lists of which only the first items matter.
     public var items: Items {
         Items(tape: tape, children: token.kind == .list ? tape.children(of: index) : nil)
+    }
+
+    /// The entries of a dictionary in input order, one at a time as they are iterated (nothing is built
+    /// beforehand); no entries if this is not a dictionary. For dictionaries that may be large.
+    public var lazyEntries: LazyEntries {
+        LazyEntries(tape: tape, children: token.kind == .dictionary ? tape.children(of: index) : nil)
     }
 
     /// The number of items of a list or entries of a dictionary (0 for an integer or a string),
@@ -133,7 +147,7 @@ extension BencodeNode {
         let wanted = key.utf8
         var children = tape.children(of: index)
         while let key = children.next(), let value = children.next() {
-            if tape.stringEquals(key, wanted) { return BencodeNode(tape: tape, index: value) }
+            if tape.stringEquals(key, wanted) { return BencodeNode(reaching: value, of: tape) }
         }
         return nil
     }
@@ -168,7 +182,22 @@ extension BencodeNode {
         /// The next item.
         public mutating func next() -> BencodeNode? {
             guard let tape, let index = children?.next() else { return nil }
-            return BencodeNode(tape: tape, index: index)
+            return BencodeNode(reaching: index, of: tape)
+        }
+    }
+}
+
+extension BencodeNode {
+    /// The entries of a dictionary, iterated lazily (see ``BencodeNode/lazyEntries``).
+    public struct LazyEntries: Sequence, IteratorProtocol, Sendable {
+        let tape: BencodeTape
+        var children: BencodeTape.Children?
+
+        /// The next entry.
+        public mutating func next() -> Entry? {
+            guard let key = children?.next(), let value = children?.next() else { return nil }
+            return Entry(
+                key: BencodeNode(tape: tape, index: key).stringBytes, value: BencodeNode(reaching: value, of: tape))
         }
     }
 }

@@ -5,6 +5,10 @@
 /// The scanner is iterative: open lists and dictionaries live on an explicit stack of at most
 /// `maxDepth` small frames, so hostile nesting cannot exhaust the thread's stack, and nothing is
 /// allocated per value but its token.
+///
+/// A container nested deeper than `tapeDepth` is sealed: scanned and checked like any other, and its
+/// tokens dropped when it closes, so that the tape holds one token for it and the memory of its
+/// content is reused by the next one.
 struct BencodeScanner {
     /// An open list or dictionary.
     private struct Frame {
@@ -22,21 +26,28 @@ struct BencodeScanner {
     private let base: Int
     private let limits: BencodeDecoder.Limits
     private let strictKeyOrder: Bool
+    private let tapeDepth: Int
     private var position = 0
+    /// Values read so far, sealed ones' content included (checked against `maxElements`).
+    private var elements = 0
     private var stack: [Frame] = []
     /// True when the innermost open container is a dictionary waiting for its next key.
     private var expectingKey = false
     private(set) var tokens: [BencodeTape.Token] = []
 
-    init(buffer: UnsafeBufferPointer<UInt8>, base: Int, limits: BencodeDecoder.Limits, strictKeyOrder: Bool) {
+    init(
+        buffer: UnsafeBufferPointer<UInt8>, base: Int, limits: BencodeDecoder.Limits, strictKeyOrder: Bool,
+        tapeDepth: Int = .max
+    ) {
         self.buffer = buffer
         self.base = base
         self.limits = limits
         self.strictKeyOrder = strictKeyOrder
+        self.tapeDepth = tapeDepth
         // Every value takes at least two bytes, so this is enough; pages never written are never
         // touched, so a large reservation costs address space, not memory.
         tokens.reserveCapacity(min(limits.maxElements, buffer.count / 2 + 1))
-        stack.reserveCapacity(min(limits.maxDepth, 128))
+        stack.reserveCapacity(min(limits.maxDepth, 128, buffer.count / 2 + 1))
     }
 
     private func error(_ code: BencodeError.Code, at position: Int) -> BencodeError {
@@ -73,7 +84,8 @@ struct BencodeScanner {
     }
 
     private mutating func append(_ kind: BencodeTape.Kind, start: Int, end: Int) throws(BencodeError) -> Int {
-        guard tokens.count < limits.maxElements else { throw error(.tooManyElements, at: start) }
+        guard elements < limits.maxElements else { throw error(.tooManyElements, at: start) }
+        elements += 1
         tokens.append(BencodeTape.Token(kind: kind, start: start, end: end))
         return tokens.count - 1
     }
@@ -90,8 +102,13 @@ struct BencodeScanner {
         let frame = stack.removeLast()
         if frame.hasPendingKey { throw error(.missingValue, at: position) }
         position += 1
-        tokens[frame.token].end = UInt32(truncatingIfNeeded: position)
+        tokens[frame.token].tail = UInt32(truncatingIfNeeded: position)
         if !frame.isCanonical { tokens[frame.token].head |= BencodeTape.Token.nonCanonicalBit }
+        if stack.count == tapeDepth {
+            // The outermost sealed container: only its own token stays.
+            tokens.removeSubrange(frame.token + 1..<tokens.count)
+            tokens[frame.token].tail |= BencodeTape.Token.sealedBit
+        }
         return frame.token
     }
 
@@ -132,7 +149,7 @@ struct BencodeScanner {
     private func stringContent(of token: Int) -> Range<Int> {
         var colon = tokens[token].start
         while buffer[colon] != UInt8(ascii: ":") { colon += 1 }
-        return colon + 1..<Int(tokens[token].end)
+        return colon + 1..<tokens[token].end
     }
 
     /// Byte order of two ranges of the input: negative, zero or positive, like `memcmp`.
@@ -147,7 +164,7 @@ struct BencodeScanner {
     /// Reads `<length>:<bytes>` at `position`.
     private mutating func readString() throws(BencodeError) -> Int {
         let start = position
-        guard tokens.count < limits.maxElements else { throw error(.tooManyElements, at: start) }
+        guard elements < limits.maxElements else { throw error(.tooManyElements, at: start) }
         if buffer[position] == UInt8(ascii: "0"), position + 1 < buffer.count,
             buffer[position + 1] != UInt8(ascii: ":")
         {
@@ -175,7 +192,7 @@ struct BencodeScanner {
     /// Reads `i<digits>e` at `position`.
     private mutating func readInteger() throws(BencodeError) -> Int {
         let start = position
-        guard tokens.count < limits.maxElements else { throw error(.tooManyElements, at: start) }
+        guard elements < limits.maxElements else { throw error(.tooManyElements, at: start) }
         position += 1
         var negative = false
         if position < buffer.count, buffer[position] == UInt8(ascii: "-") {

@@ -7,6 +7,13 @@
 /// own, each followed by its value's tokens. So an input of `n` values costs `8 n` bytes beside
 /// itself, whatever its shape, and the tape is built in one pass that never allocates per value.
 ///
+/// A decoder given a ``BencodeDecoder/tapeDepth`` records the containers nested deeper than that as
+/// *sealed* tokens: checked like every value, but with no tokens for what is inside them. A node of
+/// one is never handed out as it is: navigating to it decodes its bytes again into a tape of its own
+/// (see ``open(_:)``), so the whole tape of a long list of small containers (the 250,000 file
+/// dictionaries of a torrent's `files`) is one token per container, and each container's tokens live
+/// only while it is read.
+///
 /// Offsets in tokens are 0-based positions in the input; ``base`` turns them into indices of the
 /// decoded collection. They are 29 bits wide: the decoder refuses inputs of ``maxInputLength``
 /// bytes or more, whatever its limits.
@@ -19,26 +26,31 @@ final class BencodeTape: Sendable {
         case dictionary = 3
     }
 
-    /// One value: its kind, canonical flag and start offset packed in `head`, and its end offset.
+    /// One value: its kind, canonical flag and start offset packed in `head`, its end offset and
+    /// sealed flag in `tail`.
     struct Token {
         /// Bits 0-28: start offset; bits 29-30: ``Kind``; bit 31: set when the value (or something
         /// inside it) is not canonical.
         var head: UInt32
-        /// One past the value's last byte.
-        var end: UInt32
+        /// Bits 0-28: one past the value's last byte; bit 31: set for a sealed container (nothing
+        /// inside it has a token).
+        var tail: UInt32
 
         static let offsetMask: UInt32 = (1 << 29) - 1
         static let nonCanonicalBit: UInt32 = 1 << 31
+        static let sealedBit: UInt32 = 1 << 31
 
         init(kind: Kind, start: Int, end: Int) {
             head = kind.rawValue << 29 | UInt32(truncatingIfNeeded: start)
-            self.end = UInt32(truncatingIfNeeded: end)
+            tail = UInt32(truncatingIfNeeded: end)
         }
 
         var start: Int { Int(head & Self.offsetMask) }
+        var end: Int { Int(tail & Self.offsetMask) }
         var kind: Kind { Kind(rawValue: (head >> 29) & 3)! }
         var isCanonical: Bool { head & Self.nonCanonicalBit == 0 }
         var isContainer: Bool { head & (2 << 29) != 0 }
+        var isSealed: Bool { tail & Self.sealedBit != 0 }
     }
 
     /// Inputs must be shorter than this (512 MiB), so that offsets fit in a token.
@@ -48,13 +60,27 @@ final class BencodeTape: Sendable {
     let input: ArraySlice<UInt8>
     /// The tokens, in input order; token 0 is the top-level value.
     let tokens: [Token]
+    /// Decodes a sealed container again (with no ``BencodeDecoder/tapeDepth``).
+    let decoder: BencodeDecoder
 
     /// The index of the input's first byte (offset 0).
     var base: Int { input.startIndex }
 
-    init(input: ArraySlice<UInt8>, tokens: [Token]) {
+    init(input: ArraySlice<UInt8>, tokens: [Token], decoder: BencodeDecoder) {
         self.input = input
         self.tokens = tokens
+        self.decoder = decoder
+    }
+
+    /// Sealed container `index` decoded again, as the first token of a tape of its own over the same
+    /// input (offsets of the new tape are relative to the container's first byte). It was checked when
+    /// it was sealed, with the same rules and limits, so decoding it again cannot fail; if it did, the
+    /// container would read as empty rather than stop the program.
+    func open(_ index: Int) -> (tape: BencodeTape, index: Int) {
+        let token = tokens[index]
+        let bytes = input[base + token.start..<base + token.end]
+        guard let node = try? decoder.decodePrefix(bytes) else { return (self, index) }
+        return (node.tape, node.index)
     }
 
     /// The byte at `offset`.
@@ -68,7 +94,7 @@ final class BencodeTape: Sendable {
         guard token.isContainer else { return index + 1 }
         // The first token that starts at or after this value's end. Tokens start at distinct
         // offsets inside the value, so at most `end - start` of them lie inside it.
-        let end = Int(token.end)
+        let end = token.end
         var low = index + 1
         var high = min(tokens.count, low + (end - token.start))
         while low < high {
@@ -81,7 +107,7 @@ final class BencodeTape: Sendable {
     /// The tokens directly inside container `index`, in input order (for a dictionary: key, value,
     /// key, value...).
     func children(of index: Int) -> Children {
-        Children(tape: self, following: index + 1, end: Int(tokens[index].end))
+        Children(tape: self, following: index + 1, end: tokens[index].end)
     }
 
     /// Iterates the values directly inside one container.
@@ -105,7 +131,7 @@ final class BencodeTape: Sendable {
         let token = tokens[index]
         var colon = token.start
         while byte(at: colon) != UInt8(ascii: ":") { colon += 1 }
-        return colon + 1..<Int(token.end)
+        return colon + 1..<token.end
     }
 
     /// The value of integer `index` (already checked by the decoder to fit in `Int64`).
@@ -115,7 +141,7 @@ final class BencodeTape: Sendable {
         let negative = byte(at: position) == UInt8(ascii: "-")
         if negative { position += 1 }
         var magnitude: UInt64 = 0
-        while position < Int(token.end) - 1 {
+        while position < token.end - 1 {
             magnitude = magnitude &* 10 &+ UInt64(byte(at: position) &- UInt8(ascii: "0"))
             position += 1
         }

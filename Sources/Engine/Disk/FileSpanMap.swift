@@ -24,29 +24,31 @@ public struct FileSpanMap: Sendable {
     /// Builds the map of `files` (in stream order) for `layout`.
     ///
     /// - Precondition: the file lengths are not negative and add up to `layout.totalLength`.
-    public init(files: [TorrentFile], layout: PieceLayout) {
+    public init(files: TorrentFiles, layout: PieceLayout) {
         self.layout = layout
         self.fileCount = files.count
         var starts: [Int64] = []
         var entryFiles: [Int32] = []
         var offsets: [Int64] = []
         var offset: Int64 = 0
-        for (index, file) in files.enumerated() {
-            precondition(file.length >= 0, "file \(index) has a negative length")
-            assert(file.offset == offset, "file \(index) offset \(file.offset) is not the running total \(offset)")
+        // Field by field: no file (and no path string) is built.
+        for index in files.indices {
+            let length = files.length(at: index)
+            precondition(length >= 0, "file \(index) has a negative length")
+            assert(files.offset(at: index) == offset, "file \(index) is not at the running total \(offset)")
             offsets.append(offset)
-            if file.length > 0 {
+            if length > 0 {
                 starts.append(offset)
                 entryFiles.append(Int32(index))
-                offset += file.length
+                offset += length
             }
         }
         precondition(offset == layout.totalLength, "files add up to \(offset), layout says \(layout.totalLength)")
         self.starts = starts
         self.entryFiles = entryFiles
         self.offsets = offsets
-        self.lengths = files.map(\.length)
-        self.pads = files.map(\.isPad)
+        self.lengths = files.indices.map { files.length(at: $0) }
+        self.pads = files.indices.map { files.isPad(at: $0) }
     }
 
     /// Builds the map of a parsed torrent.

@@ -21,7 +21,7 @@ public final class FileStorage: PieceStorage {
     /// The download folder, through which every file is opened, created or checked.
     public let folder: DownloadFolder
 
-    let files: [TorrentFile]
+    let files: TorrentFiles
     /// The absolute path of each file, or `nil` when its path is unsafe (then every use throws).
     let paths: [String?]
     let cache: FileDescriptorCache
@@ -50,7 +50,7 @@ public final class FileStorage: PieceStorage {
     ///   - maxOpenFiles: how many descriptors stay open when idle.
     ///   - executor: where the blocking calls run.
     public convenience init(
-        saveFolder: String, files: [TorrentFile], layout: PieceLayout, maxOpenFiles: Int = 64,
+        saveFolder: String, files: TorrentFiles, layout: PieceLayout, maxOpenFiles: Int = 64,
         executor: any BlockingExecutor = NIOBlockingExecutor()
     ) {
         self.init(
@@ -60,7 +60,7 @@ public final class FileStorage: PieceStorage {
 
     /// Creates a storage with injected faults (tests).
     init(
-        saveFolder: String, files: [TorrentFile], layout: PieceLayout, maxOpenFiles: Int = 64,
+        saveFolder: String, files: TorrentFiles, layout: PieceLayout, maxOpenFiles: Int = 64,
         executor: any BlockingExecutor = NIOBlockingExecutor(), faults: FileStorageFaults?
     ) {
         self.faults = faults

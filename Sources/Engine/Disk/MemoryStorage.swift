@@ -11,13 +11,13 @@ public actor MemoryStorage: PieceStorage {
     /// The piece-to-file map.
     public nonisolated let map: FileSpanMap
 
-    private let files: [TorrentFile]
+    private let files: TorrentFiles
     private var contents: [Int: [UInt8]] = [:]
     private var isClosed = false
     private var unflushedWrites = 0
 
     /// Creates an empty storage for `files` (stream order, pad files included).
-    public init(files: [TorrentFile], layout: PieceLayout) {
+    public init(files: TorrentFiles, layout: PieceLayout) {
         self.files = files
         self.layout = layout
         self.map = FileSpanMap(files: files, layout: layout)

@@ -11,43 +11,64 @@
 ///
 /// The work is linear in the total number of path elements: paths are entered into a tree of
 /// ``PathTree`` nodes one element at a time, never as joined prefixes (which would cost the square
-/// of a path's depth).
+/// of a path's depth), and the names are read in place from the files' shared path buffer.
 enum DuplicatePathResolver {
     /// Renames colliding files in place.
     ///
     /// - Throws: ``MetainfoError/Category/tooManyDuplicateFilenames`` when more than `maxRenames`
     ///   files need a new name (a hostile torrent, not a real one).
-    static func resolve(_ files: inout [TorrentFile], maxRenames: Int) throws {
-        // Every file is a node, and most torrents have far fewer folders than files.
-        var tree = PathTree(capacity: files.count + files.count / 8)
-        // The folder of each file, as a node of the tree (every folder is reserved before any file).
-        var folders = [Int](repeating: PathTree.root, count: files.count)
-        for index in files.indices where !files[index].isPad {
-            var node = PathTree.root
-            files[index].forEachFolder { node = tree.folder(in: node, named: $0) }
-            folders[index] = node
+    static func resolve(_ files: inout TorrentFiles, maxRenames: Int) throws {
+        // Found first and applied once the tree, which reads the shared path buffer, is gone: renaming
+        // while it lived would copy the buffer.
+        for (index, candidate) in try renames(in: files, maxRenames: maxRenames) {
+            var file = files[index]
+            let path = file.relativePath
+            file.relativePath = String(path[..<file.name.startIndex]) + candidate
+            files[index] = file
         }
-        var renames = 0
-        for index in files.indices where !files[index].isPad {
-            let folder = folders[index]
-            let name = files[index].name
-            if tree.claimFile(in: folder, named: name) { continue }
-            renames += 1
-            guard renames <= maxRenames else {
+    }
+
+    /// The files to rename, with their new names.
+    private static func renames(in files: TorrentFiles, maxRenames: Int) throws -> [(index: Int, name: String)] {
+        let text = files.pathText
+        // Every file is a node, and most torrents have far fewer folders than files.
+        let named = files.countWithoutPads
+        var tree = PathTree(text: text, capacity: named + named / 8)
+        let torrentFolder = files.folder.isEmpty ? PathTree.root : tree.folder(in: PathTree.root, named: files.folder)
+        // The folder of each file, as a node of the tree (every folder is reserved before any file).
+        var folders = [UInt32](repeating: UInt32(PathTree.root), count: files.count)
+        for index in files.indices where !files.isPad(at: index) {
+            let (path, inFolder) = files.pathBytes(at: index)
+            var node = inFolder ? torrentFolder : PathTree.root
+            var start = path.startIndex
+            while let slash = path[start...].firstIndex(of: UInt8(ascii: "/")) {
+                node = tree.folder(in: node, named: start..<slash)
+                start = slash + 1
+            }
+            folders[index] = UInt32(node)
+        }
+        var renamed: [(index: Int, name: String)] = []
+        for index in files.indices where !files.isPad(at: index) {
+            let folder = Int(folders[index])
+            let path = files.pathBytes(at: index).bytes
+            let nameStart = path.lastIndex(of: UInt8(ascii: "/")).map { $0 + 1 } ?? path.startIndex
+            if tree.claimFile(in: folder, named: nameStart..<path.endIndex) { continue }
+            guard renamed.count < maxRenames else {
                 throw MetainfoError(
                     .tooManyDuplicateFilenames,
                     "more than \(maxRenames) files have the same path as another file or folder")
             }
+            let name = String(decoding: path[nameStart...], as: UTF8.self)
             var number = 1
             while true {
-                let candidate = PathSanitizer.renamed(String(name), number: number)
-                if tree.claimFile(in: folder, named: candidate[...]) {
-                    let path = files[index].relativePath
-                    files[index].relativePath = String(path[..<name.startIndex]) + candidate
+                let candidate = PathSanitizer.renamed(name, number: number)
+                if tree.claimFile(in: folder, named: candidate) {
+                    renamed.append((index, candidate))
                     break
                 }
                 number += 1
             }
         }
+        return renamed
     }
 }

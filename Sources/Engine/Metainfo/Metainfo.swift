@@ -115,8 +115,8 @@ public struct Metainfo: Sendable {
     public var pieceHashes: [UInt8]?
     /// BEP 52 `piece layers`: pieces root -> concatenated 32-byte hashes (v2 and hybrid).
     public var pieceLayers: [[UInt8]: [UInt8]]
-    /// The files in stream order, pad files included.
-    public var files: [TorrentFile]
+    /// The files in stream order, pad files included (stored compactly: see ``TorrentFiles``).
+    public var files: TorrentFiles
     /// Total length of the byte stream (sum of all file lengths, pad files included).
     public var totalLength: Int64
     /// Tracker tiers (BEP 12): `announce-list`, or `[[announce]]`; URLs trimmed, empty tiers dropped.
@@ -151,7 +151,7 @@ public struct Metainfo: Sendable {
     /// Memberwise initializer (the parser builds values through it).
     public init(
         version: MetainfoVersion, infoHashes: InfoHashes, name: String, isMultiFile: Bool, pieceLength: Int,
-        pieceCount: Int, pieceHashes: [UInt8]?, pieceLayers: [[UInt8]: [UInt8]], files: [TorrentFile],
+        pieceCount: Int, pieceHashes: [UInt8]?, pieceLayers: [[UInt8]: [UInt8]], files: TorrentFiles,
         totalLength: Int64, trackerTiers: [[String]], webSeeds: [String], isPrivate: Bool, creationDate: Int64?,
         comment: String?, createdBy: String?, infoBytes: [UInt8], torrentBytes: [UInt8]
     ) {

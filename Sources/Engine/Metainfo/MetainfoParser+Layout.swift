@@ -2,57 +2,29 @@
 /// agree, and verifying v2 piece layers.
 extension MetainfoParser {
     /// v1: files back to back, in list order.
-    static func layOutV1(_ files: inout [TorrentFile]) throws {
+    static func layOutV1(_ files: inout TorrentFiles) throws {
         var offset: Int64 = 0
         for index in files.indices {
-            files[index].offset = offset
-            offset = try add(offset, files[index].length)
+            files.setOffset(offset, at: index)
+            offset = try add(offset, files.length(at: index))
         }
-    }
-
-    /// v2 only: each non-empty file starts on a piece boundary (BEP 52). The gaps become explicit pad
-    /// files (`.pad/<size>`, like the reference client and hybrid torrents), so offsets mean the same
-    /// for every version and the disk layer needs one model. A multi-file torrent is padded after
-    /// its last file too (tail padding); a single-file torrent keeps its one file.
-    ///
-    /// - Parameter padFolder: the folder that holds `.pad` (the torrent's folder), or `nil` for a
-    ///   single-file torrent.
-    static func layOutV2(_ files: [TorrentFile], pieceLength: Int, padFolder: [String]?) throws -> [TorrentFile] {
-        var result: [TorrentFile] = []
-        result.reserveCapacity(files.count * 2)
-        var offset: Int64 = 0
-        for var file in files {
-            file.offset = offset
-            offset = try add(offset, file.length)
-            result.append(file)
-            guard let padFolder, file.length > 0 else { continue }
-            let padLength = try alignUp(offset, pieceLength) - offset
-            if padLength > 0 {
-                result.append(
-                    TorrentFile(
-                        path: padFolder + [".pad", String(padLength)], length: padLength, offset: offset,
-                        attributes: .pad))
-                offset += padLength
-            }
-        }
-        return result
     }
 
     /// Hybrid: the v1 list (with its pad files) must describe exactly the files of the v2 tree, in
     /// the same order, with the same paths, lengths, attributes and symlink targets, and place each
     /// non-empty file where the v2 piece space puts it. The tail pad file is optional (older
-    /// libtorrent versions did not write it). Returns the v1 list carrying each file's `pieces root`.
-    static func layOutHybrid(v1: [TorrentFile], v2: [TorrentFile], pieceLength: Int) throws -> [TorrentFile] {
-        let realCount = v1.count(where: { !$0.isPad })
-        guard realCount == v2.count else {
-            throw inconsistent("the v1 file list has \(realCount) files and the v2 file tree \(v2.count)")
+    /// libtorrent versions did not write it). The v1 list then carries each file's `pieces root`.
+    static func layOutHybrid(_ v1: inout TorrentFiles, v2: TorrentFiles, pieceLength: Int) throws {
+        let realCount = v1.countWithoutPads
+        let v2Files = v2.indices.filter { !v2.isPad(at: $0) }
+        guard realCount == v2Files.count else {
+            throw inconsistent("the v1 file list has \(realCount) files and the v2 file tree \(v2Files.count)")
         }
-        var result = v1
         var v2Offset: Int64 = 0
         var v2Index = 0
-        for index in v1.indices where !v1[index].isPad {
+        for index in v1.indices where !v1.isPad(at: index) {
             let old = v1[index]
-            let new = v2[v2Index]
+            let new = v2[v2Files[v2Index]]
             v2Index += 1
             guard old.relativePath == new.relativePath, old.length == new.length, old.attributes == new.attributes,
                 old.symlinkTarget == new.symlinkTarget
@@ -66,13 +38,12 @@ extension MetainfoParser {
                 }
                 v2Offset += new.length
             }
-            result[index].piecesRoot = new.piecesRoot
+            v1.setPiecesRoot(from: v2, at: v2Files[v2Index - 1], to: index)
         }
-        let v1Total = v1.last.map { $0.offset + $0.length } ?? 0
+        let v1Total = v1.isEmpty ? 0 : v1.offset(at: v1.count - 1) + v1.length(at: v1.count - 1)
         guard v1Total >= v2Offset, v1Total <= (try alignUp(v2Offset, pieceLength)) else {
             throw inconsistent("the v1 file list is \(v1Total) bytes long; the v2 file tree needs \(v2Offset)")
         }
-        return result
     }
 
     /// Checks the `piece layers` dictionary (BEP 52) and returns the valid layers by pieces root.
@@ -81,7 +52,7 @@ extension MetainfoParser {
     /// but every layer present must belong to a file, hold one 32-byte hash per piece of that file,
     /// and hash up to the file's `pieces root`.
     func verifyPieceLayers(
-        _ node: BencodeNode?, files: [TorrentFile], pieceLength: Int
+        _ node: BencodeNode?, files: TorrentFiles, pieceLength: Int
     ) throws -> [[UInt8]: [UInt8]] {
         guard let node else { return [:] }
         guard let entries = node.entries else {
@@ -119,13 +90,13 @@ extension MetainfoParser {
 
     // MARK: - Arithmetic that refuses to overflow
 
-    private static func add(_ offset: Int64, _ length: Int64) throws -> Int64 {
+    static func add(_ offset: Int64, _ length: Int64) throws -> Int64 {
         let (sum, overflow) = offset.addingReportingOverflow(length)
         guard !overflow else { throw MetainfoError(.invalidLength, "the torrent's total length is too large") }
         return sum
     }
 
-    private static func alignUp(_ offset: Int64, _ pieceLength: Int) throws -> Int64 {
+    static func alignUp(_ offset: Int64, _ pieceLength: Int) throws -> Int64 {
         let length = Int64(pieceLength)
         let remainder = offset % length
         return remainder == 0 ? offset : try add(offset, length - remainder)

@@ -36,7 +36,10 @@ struct MetainfoParser {
     ) throws -> (metainfo: Metainfo, pieceLayers: Result<[[UInt8]: [UInt8]], any Error>) {
         let root: BencodeNode
         do {
-            root = try BencodeDecoder(limits: limits.decoder, keyOrder: .lenient).decodePrefix(bytes)
+            // Depth 3 is `files` and `file tree`: each file's dictionary (and each top folder of a
+            // v2 tree) gets its tokens only while it is read, so a torrent of 250,000 files never
+            // holds the tokens of all of them at once.
+            root = try BencodeDecoder(limits: limits.decoder, keyOrder: .lenient, tapeDepth: 3).decodePrefix(bytes)
         } catch {
             throw MetainfoError(error)
         }
@@ -70,14 +73,15 @@ struct MetainfoParser {
         let sanitizedName = PathSanitizer.sanitize(rawName)
         let folderName = sanitizedName ?? (hasV1 ? hashV1.hex : hashV2.hex)
 
-        var v2Files: [TorrentFile]?
+        var v2Files: TorrentFiles?
         var v2IsSingleFile = false
         if isV2, let treeNode {
-            let tree = try parseFileTree(treeNode, folder: folderName, hasFileList: filesNode != nil)
+            let tree = try parseFileTree(
+                treeNode, in: bytes, folder: folderName, hasFileList: filesNode != nil, pieceLength: pieceLength)
             v2Files = tree.files
             v2IsSingleFile = tree.isSingleFile
         }
-        var v1Files: [TorrentFile]?
+        var v1Files: TorrentFiles?
         if hasV1 {
             if let filesNode {
                 v1Files = try parseFileList(filesNode, folder: folderName)
@@ -91,7 +95,7 @@ struct MetainfoParser {
 
         let version: MetainfoVersion
         let isMultiFile: Bool
-        var files: [TorrentFile]
+        var files: TorrentFiles
         switch (v1Files, v2Files) {
         case (var v1?, nil):
             version = .v1
@@ -102,18 +106,20 @@ struct MetainfoParser {
         case (nil, let v2?):
             version = .v2
             isMultiFile = !v2IsSingleFile
-            files = try Self.layOutV2(v2, pieceLength: pieceLength, padFolder: isMultiFile ? [folderName] : nil)
-        case (let v1?, let v2?):
+            v2Files = nil  // `files` is then the one reference: renames change it in place
+            files = v2
+        case (var v1?, let v2?):
             version = .hybrid
             isMultiFile = filesNode != nil
-            var laidOut = v1
-            try Self.layOutV1(&laidOut)
-            files = try Self.layOutHybrid(v1: laidOut, v2: v2, pieceLength: pieceLength)
+            v1Files = nil  // laid out in place, not copied
+            try Self.layOutV1(&v1)
+            try Self.layOutHybrid(&v1, v2: v2, pieceLength: pieceLength)
+            files = v1
         case (nil, nil):
             preconditionFailure("a torrent is v1, v2 or both")
         }
         guard !files.isEmpty else { throw MetainfoError(.noFiles, "the torrent has no files") }
-        let totalLength = files[files.count - 1].offset + files[files.count - 1].length
+        let totalLength = files.offset(at: files.count - 1) + files.length(at: files.count - 1)
         guard totalLength > 0 else { throw MetainfoError(.invalidLength, "the torrent's content is empty") }
 
         let pieceCount = try self.pieceCount(totalLength: totalLength, pieceLength: pieceLength)

@@ -29,12 +29,8 @@ public enum PathSanitizer {
     /// of at most 16 bytes, which lies in the tail whenever it exists.
     public static func sanitize<Bytes: Collection<UInt8>>(_ element: Bytes) -> String? {
         // The common case, taken as is: short, printable ASCII, no `/` or `\`.
-        if element.count <= maxElementBytes,
-            element.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "\\") })
-        {
-            let text = String(decoding: element, as: UTF8.self)
-            return text.isEmpty || text == "." || text == ".." ? nil : text
-        }
+        if isSafeAsGiven(element) { return String(decoding: element, as: UTF8.self) }
+        if element.isEmpty || element.elementsEqual(".".utf8) || element.elementsEqual("..".utf8) { return nil }
         var head = String.UnicodeScalarView()
         var headBytes = 0
         var tail: [Unicode.Scalar] = []
@@ -74,6 +70,15 @@ public enum PathSanitizer {
         let text = String(head)
         if text.isEmpty || text == "." || text == ".." { return nil }
         return truncated(text)
+    }
+
+    /// True when `element` is its own sanitized form and needs no work: at most ``maxElementBytes``
+    /// bytes of printable ASCII other than `/` and `\`, and not empty, `.` or `..`.
+    public static func isSafeAsGiven<Bytes: Collection<UInt8>>(_ element: Bytes) -> Bool {
+        guard !element.isEmpty, element.count <= maxElementBytes,
+            element.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "\\") })
+        else { return false }
+        return !element.elementsEqual(".".utf8) && !element.elementsEqual("..".utf8)
     }
 
     /// ``sanitize(_:)`` for a path element: an unusable element becomes `_` rather than vanishing,

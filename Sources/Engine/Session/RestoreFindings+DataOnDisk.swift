@@ -5,7 +5,7 @@ extension RestoreFindings {
     /// of a sparse file nothing was written to there). After a kill before the first journal save, this is
     /// the few pieces the killed run wrote to, not every piece of a file it created. A piece that lies
     /// wholly in holes is all zeros; skipping it costs at most downloading it again.
-    static func piecesWithData(in storage: any PieceStorage, files: [TorrentFile]) -> [PieceIndex] {
+    static func piecesWithData(in storage: any PieceStorage, files: TorrentFiles) -> [PieceIndex] {
         let layout = storage.layout
         guard let storage = storage as? FileStorage else { return layout.pieces }
         let map = storage.map

@@ -38,7 +38,7 @@ struct RestoreFindings {
     /// stats (and is not a late write of our own, see `policy`) has its verified pieces rechecked and the
     /// blocks of its unfinished pieces dropped.
     mutating func compare(
-        files: [TorrentFile], map: FileSpanMap, recorded: [FileStat], current: [FileIndex: FileStat],
+        files: TorrentFiles, map: FileSpanMap, recorded: [FileStat], current: [FileIndex: FileStat],
         policy: ResumePolicy
     ) {
         let recordedStats = Dictionary(recorded.map { ($0.index, $0) }, uniquingKeysWith: { $1 })

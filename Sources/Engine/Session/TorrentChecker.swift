@@ -82,11 +82,7 @@ package struct TorrentChecker: Sendable {
         }
         var picker = PiecePicker(layout: layout)
         let map = FileSpanMap(files: metainfo.files, layout: layout)
-        var priorities = metainfo.files.map { $0.isPad ? PiecePriority.skip : PiecePriority.normal }
-        if filePriorities.count == metainfo.files.count {
-            priorities = zip(metainfo.files, filePriorities).map { $0.isPad ? .skip : $1 }
-        }
-        picker.setFilePriorities(priorities, map: map)
+        picker.setFilePriorities(PiecePriority.perFile(of: metainfo.files, chosen: filePriorities), map: map)
         for piece in report.validPieces { picker.pieceVerified(piece) }
         let stats = await storage.currentFileStats().map { $0.values.sorted { $0.index < $1.index } } ?? []
         let bytes = layout.pieces.reduce(Int64(0)) { $0 + Int64(layout.length(of: $1)) }

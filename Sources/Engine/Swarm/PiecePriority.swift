@@ -27,3 +27,12 @@ public struct PiecePriority: Hashable, Comparable, Sendable, CustomStringConvert
     /// Orders by level.
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.level < rhs.level }
 }
+
+extension PiecePriority {
+    /// The priority of each of `files`: `chosen` when it has one per file, else normal; pad files are
+    /// always skipped. Read field by field: no file is built.
+    static func perFile(of files: TorrentFiles, chosen: [PiecePriority]) -> [PiecePriority] {
+        let useChosen = chosen.count == files.count
+        return files.indices.map { files.isPad(at: $0) ? .skip : useChosen ? chosen[$0] : .normal }
+    }
+}

@@ -4,17 +4,18 @@ import Glibc
 @testable import Engine
 
 /// Builds a file list from `(path, length)` pairs, computing offsets; paths use `/`.
-func makeFiles(_ entries: [(String, Int64)], pads: Set<Int> = [], links: [Int: String] = [:]) -> [TorrentFile] {
+func makeFiles(_ entries: [(String, Int64)], pads: Set<Int> = [], links: [Int: String] = [:]) -> TorrentFiles {
     var offset: Int64 = 0
-    return entries.enumerated().map { index, entry in
-        var attributes: TorrentFile.Attributes = pads.contains(index) ? .pad : []
-        if links[index] != nil { attributes.insert(.symlink) }
-        let file = TorrentFile(
-            path: entry.0.split(separator: "/").map(String.init), length: entry.1, offset: offset,
-            attributes: attributes, symlinkTarget: links[index].map { $0.split(separator: "/").map(String.init) })
-        offset += entry.1
-        return file
-    }
+    return TorrentFiles(
+        entries.enumerated().map { index, entry in
+            var attributes: TorrentFile.Attributes = pads.contains(index) ? .pad : []
+            if links[index] != nil { attributes.insert(.symlink) }
+            let file = TorrentFile(
+                path: entry.0.split(separator: "/").map(String.init), length: entry.1, offset: offset,
+                attributes: attributes, symlinkTarget: links[index].map { $0.split(separator: "/").map(String.init) })
+            offset += entry.1
+            return file
+        })
 }
 
 /// The torrent used by the storage tests: nested folders, an empty file, a pad file, a file spanning

@@ -267,7 +267,7 @@ struct FileStorageTests {
                 let layout = PieceLayout(pieceLength: 16_384, totalLength: 200)
                 // Created as ourselves, then made read-only.
                 let owner = FileStorage(
-                    saveFolder: folder, files: Array(files.prefix(1)),
+                    saveFolder: folder, files: TorrentFiles(files.prefix(1)),
                     layout: PieceLayout(pieceLength: 16_384, totalLength: 100))
                 try await owner.prepare()
                 await owner.close()

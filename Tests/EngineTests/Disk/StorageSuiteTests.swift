@@ -19,7 +19,7 @@ struct StorageSuiteTests {
     }
 
     static func withSubject(
-        _ backend: Backend, files: [TorrentFile] = SampleTorrent.files, layout: PieceLayout = SampleTorrent.layout,
+        _ backend: Backend, files: TorrentFiles = SampleTorrent.files, layout: PieceLayout = SampleTorrent.layout,
         _ body: (Subject) async throws -> Void
     ) async throws {
         switch backend {

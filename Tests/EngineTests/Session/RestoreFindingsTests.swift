@@ -6,7 +6,7 @@ import Testing
 /// possible power loss, dropped for missing files, rechecked for files changed behind btq's back.
 @Suite struct RestoreFindingsTests {
     /// Two files of two 32 KiB pieces each: pieces 0 and 1 in `t/a`, 2 and 3 in `t/b`.
-    static let files = [
+    static let files: TorrentFiles = [
         TorrentFile(relativePath: "t/a", length: 65_536, offset: 0),
         TorrentFile(relativePath: "t/b", length: 65_536, offset: 65_536),
     ]

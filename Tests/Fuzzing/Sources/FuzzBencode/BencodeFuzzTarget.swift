@@ -8,8 +8,9 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     return 0
 }
 
-/// Fuzzes ``BencodeDecoder``: the strict, lenient and tightly limited decoders must agree with one
-/// another, and a strictly decoded input must encode back to exactly its bytes.
+/// Fuzzes ``BencodeDecoder``: the strict, lenient, tightly limited and sealing (``BencodeDecoder/tapeDepth``)
+/// decoders must agree with one another, and a strictly decoded input must encode back to exactly its
+/// bytes.
 @main
 enum BencodeFuzzTarget {
     static func main() {
@@ -20,6 +21,10 @@ enum BencodeFuzzTarget {
     static let lenient = BencodeDecoder(keyOrder: .lenient)
     static let tight = BencodeDecoder(
         limits: .init(maxDepth: 4, maxElements: 64, maxStringLength: 64, maxInputLength: 4096), keyOrder: .strict)
+
+    /// Decoders that seal containers below depth 1, 2 and 3: they must read exactly what the lenient
+    /// decoder reads, and fail with the same error.
+    static let sealing = [1, 2, 3].map { BencodeDecoder(keyOrder: .lenient, tapeDepth: $0) }
 
     static func run(_ bytes: [UInt8]) {
         let strictResult = decode(bytes, with: strict)
@@ -44,6 +49,19 @@ enum BencodeFuzzTarget {
             FuzzCheck.require(node.isCanonical, "the tight decoder accepted a non-canonical value")
             if case .failure(let error) = strictResult {
                 FuzzCheck.require(false, "the tight decoder accepted what the default one refused: \(error)")
+            }
+        }
+        for decoder in sealing {
+            switch (lenientResult, decode(bytes, with: decoder)) {
+            case (.success(let full), .success(let sealed)):
+                FuzzCheck.require(
+                    sealed.span == full.span && sealed.isCanonical == full.isCanonical, "a sealing decoder agrees")
+                FuzzCheck.require(sealed.plainValue == full.plainValue, "a sealing decoder reads the same values")
+            case (.failure(let error), .failure(let other)):
+                FuzzCheck.require(
+                    error.code == other.code && error.offset == other.offset, "a sealing decoder fails the same way")
+            default:
+                FuzzCheck.require(false, "sealing changed whether the input decodes")
             }
         }
         if let node = try? lenient.decodePrefix(bytes) {

@@ -29,9 +29,9 @@ extension TorrentSession {
 
     /// Handles one message from a peer and says what its reader does next.
     func received(_ message: PeerMessage, from key: PeerKey) -> ReaderStep {
-        // Taken out of the dictionary while it changes, so its request sets are mutated in place
-        // rather than copied (a copy per message is what the dictionary's shared storage would cost).
-        guard var slot = peers.removeValue(forKey: key) else { return .disconnect("gone") }
+        // Taken out of the table while it changes, so its request sets are mutated in place
+        // rather than copied (a copy per message is what the table's shared storage would cost).
+        guard var slot = peers.take(key) else { return .disconnect("gone") }
         let now = ContinuousClock.now
         slot.lastMessageAt = now
         let action = slot.machine.receive(message, now: NIODeadline.now())
@@ -53,7 +53,7 @@ extension TorrentSession {
             availabilityChanged = true
             if bitfield.isFull {
                 if peerBecameSeed(&slot) {
-                    peers[key] = slot
+                    peers.putBack(slot)
                     return .disconnect("both seeds")
                 }
             } else {
@@ -74,7 +74,7 @@ extension TorrentSession {
                 // Became a seed: count it once instead of per piece.
                 picker.removeAvailability(slot.machine.peerPieces.indices)
                 if peerBecameSeed(&slot) {
-                    peers[key] = slot
+                    peers.putBack(slot)
                     return .disconnect("both seeds")
                 }
             }
@@ -101,10 +101,10 @@ extension TorrentSession {
             }
             sendCancels(arrival.cancels)
         case .protocolViolation(let violation):
-            peers[key] = slot
+            peers.putBack(slot)
             return .misbehaved("protocol violation: \(violation)")
         }
-        peers[key] = slot
+        peers.putBack(slot)
         // Interest only changes with the peer's availability (our own side is handled when pieces verify).
         if availabilityChanged { updateInterest(key) }
         if interestChanged { peerInterestChanged(key) }
@@ -304,7 +304,7 @@ extension TorrentSession {
     /// it took for the failure.
     private func judge(_ verdict: SmartBan.Verdict) {
         for address in verdict.liars {
-            if let key = peers.first(where: { $0.value.address == address })?.key {
+            if let key = peers.key(of: address) {
                 ban(key, because: "for sending a block that differs from the verified piece")
             } else {
                 candidates[address]?.banned = true
@@ -330,11 +330,11 @@ extension TorrentSession {
 
     private func sendCancels(_ cancels: [PeerBlockRequest]) {
         for cancel in cancels {
-            guard var slot = peers.removeValue(forKey: cancel.peer) else { continue }
+            guard var slot = peers.take(cancel.peer) else { continue }
             if let message = slot.machine.cancel(cancel.request) {
                 slot.send([message])
             }
-            peers[cancel.peer] = slot
+            peers.putBack(slot)
         }
     }
 
@@ -348,9 +348,9 @@ extension TorrentSession {
             })
         else { return }
         let wanted = !picker.isComplete && (isSeed || picker.isInterested(in: { pieces.contains($0) }))
-        guard wanted != interested, var slot = peers.removeValue(forKey: key) else { return }
+        guard wanted != interested, var slot = peers.take(key) else { return }
         if let message = slot.machine.setInterested(wanted) { slot.send([message]) }
-        peers[key] = slot
+        peers.putBack(slot)
     }
 
     /// Tops up the peer's request queue to its pipeline depth.
@@ -369,7 +369,7 @@ extension TorrentSession {
         // Refill in batches: one pick and one write for several blocks.
         guard room >= min(32, targetDepth / 4) || outstanding == 0 else { return }
         let picks = picker.pickBlocks(for: key, count: room) { isSeed || pieces.contains($0) }
-        guard !picks.isEmpty, var slot = peers.removeValue(forKey: key) else { return }
+        guard !picks.isEmpty, var slot = peers.take(key) else { return }
         var messages: [PeerMessage] = []
         let now = NIODeadline.now()
         for request in picks {
@@ -380,6 +380,6 @@ extension TorrentSession {
             }
         }
         slot.send(messages)
-        peers[key] = slot
+        peers.putBack(slot)
     }
 }

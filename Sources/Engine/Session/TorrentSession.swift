@@ -28,10 +28,10 @@ package actor TorrentSession {
     var announcer: TrackerAnnouncer?
 
     var picker: PiecePicker
-    var peers: [PeerKey: PeerSlot] = [:]
+    /// The peers connected or connecting, by key (see ``PeerTable``).
+    var peers = PeerTable()
     /// Addresses to dial, bounded (see ``PeerCandidateTable``).
     var candidates: PeerCandidateTable
-    var nextPeerKey = 0
     /// A stop asked for, the fault that ends the run, connections closing.
     var lifecycle = SessionLifecycle()
     /// Lifetime totals, rates each way, and when data last came.
@@ -183,7 +183,7 @@ package actor TorrentSession {
             piecesDone: piecesDone, piecesWanted: piecesWanted, bytesDone: bytesDone, bytesWanted: bytesWanted,
             downloaded: totals.downloaded, uploaded: totals.uploaded, wasted: totals.wasted,
             downloadRate: statistics.downloadRate(at: now), uploadRate: statistics.uploadRate(at: now),
-            peers: peers.values.filter(\.handshaken).count, knownPeers: candidates.count,
+            peers: peers.handshakenCount, knownPeers: candidates.count,
             isComplete: picker.isComplete, failure: lifecycle.failure, idleTime: statistics.idleTime(at: now),
             isStarting: !startCheck.isDone,
             wasIncompleteAtStart: startCheck.foundMissingPieces)

@@ -49,21 +49,7 @@ extension TorrentSession {
         if !loopWaker.isRunning { Task { await self.saveProgress() } }
     }
 
-    /// An announcer for the torrent's trackers, when it has any and a transport was given.
-    func makeAnnouncer() -> TrackerAnnouncer? {
-        guard let trackers else { return nil }
-        let tiers = metainfo.trackerTiers.map { $0.filter(TrackerClient.supports) }.filter { !$0.isEmpty }
-        guard !tiers.isEmpty else { return nil }
-        let identity = TrackerAnnouncer.Identity(
-            infoHash: infoHash, peerId: configuration.peerId, port: configuration.listenPort)
-        let filter = TrackerPeerFilter(
-            ownAddresses: TrackerPeerFilter.loopbackAddresses(port: configuration.listenPort),
-            ownPeerId: configuration.peerId)
-        return TrackerAnnouncer(tiers: tiers, identity: identity, transport: trackers, filter: filter) {
-            await self.announceTotals()
-        }
-    }
-
+    /// What the trackers are told we have done and have left, before each announce.
     func announceTotals() -> TrackerAnnouncer.Totals {
         var left: Int64 = 0
         for piece in layout.pieces where picker.wants(piece) { left += Int64(layout.length(of: piece)) }

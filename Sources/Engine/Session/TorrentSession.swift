@@ -24,8 +24,8 @@ package actor TorrentSession {
     let logger: Logger
     let infoHash: [UInt8]
     let stopWhenComplete: Bool
-    let trackers: (any TrackerTransport)?
-    var announcer: TrackerAnnouncer?
+    /// How to reach the torrent's trackers, the announcer that works them, the completion announced.
+    var trackers: SessionTrackers
 
     var picker: PiecePicker
     /// The peers connected or connecting, by key (see ``PeerTable``).
@@ -75,7 +75,7 @@ package actor TorrentSession {
         limits: TransferLimits = TransferLimits(), resumeWriter: ResumeWriter = .shared,
         logger: Logger = Logger(label: "btq.session")
     ) {
-        self.trackers = trackers
+        self.trackers = SessionTrackers(transport: trackers)
         self.persistence = SessionPersistence(
             store: resume, torrentId: torrentId, pieceCount: storage.layout.pieceCount, policy: resumePolicy,
             writer: resumeWriter)
@@ -201,8 +201,10 @@ package actor TorrentSession {
             return await finish(.completed)
         }
         seeding.acceptingIncoming = true
-        let announcer = makeAnnouncer()
-        self.announcer = announcer
+        let announcer = trackers.start(
+            tiers: metainfo.trackerTiers, infoHash: infoHash, peerId: configuration.peerId,
+            port: configuration.listenPort
+        ) { await self.announceTotals() }
         statistics.downloadStarted(at: .now)
         let (wakeups, ticks) = loopWaker.start()
         await withDiscardingTaskGroup { group in
@@ -220,15 +222,13 @@ package actor TorrentSession {
                     }
                 }
             }
-            var completionAnnounced = false
             var lastTick = ContinuousClock.now
             tick()
             var wakes = wakeups.makeAsyncIterator()
             startCheck.releaseWaiters()
             while lifecycle.isRunning, !(stopWhenComplete && picker.isComplete) {
-                if picker.isComplete, !completionAnnounced {
-                    completionAnnounced = true
-                    await announcer?.downloadCompleted()
+                if let completion = trackers.completionToAnnounce(isComplete: picker.isComplete) {
+                    await completion.downloadCompleted()
                 }
                 for address in addressesToDial() {
                     group.addTask { await self.dial(address) }
@@ -255,7 +255,9 @@ package actor TorrentSession {
             }
             for peer in peers.values { peer.channel.close(promise: nil) }
             if let announcer {
-                if picker.isComplete, !completionAnnounced { await announcer.downloadCompleted() }
+                if let completion = trackers.completionToAnnounce(isComplete: picker.isComplete) {
+                    await completion.downloadCompleted()
+                }
                 await announcer.stop()
             }
             group.cancelAll()

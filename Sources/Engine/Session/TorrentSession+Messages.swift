@@ -229,7 +229,7 @@ extension TorrentSession {
         verification.assemblies.pieceChecked(piece)
         if matches {
             for key in Set((picker.blockStates(of: piece) ?? []).compactMap(\.source)) {
-                if let address = peers[key]?.address { candidates[address]?.piecesPassed += 1 }
+                if let address = peers[key]?.address { candidates.piecePassed(from: address) }
             }
             if let digests, let verdict = verification.smartBan.piecePassed(piece, digests: digests) {
                 judge(verdict)
@@ -265,30 +265,20 @@ extension TorrentSession {
     }
 
     /// Counts a hash failure against one of the `senders` peers of a bad piece, and bans it when it is
-    /// clearly the culprit (see ``deservesBan(senders:blame:piecesPassed:threshold:)``).
+    /// clearly the culprit (see ``PeerCandidateTable/blame(_:source:senders:threshold:)``).
     private func blame(_ key: PeerKey, senders: Int) {
-        guard var slot = peers[key] else { return }
-        slot.hashFailuresUnsaved += 1
-        peers[key] = slot
-        var candidate =
-            candidates[slot.address] ?? PeerCandidate(address: slot.address, source: slot.source, nextAttempt: .now)
-        candidate.hashFailures += 1
-        candidate.blame += 1 / Double(max(senders, 1))
-        let banned = Self.deservesBan(
-            senders: senders, blame: candidate.blame, piecesPassed: candidate.piecesPassed,
-            threshold: configuration.hashFailuresToBan)
-        candidates[slot.address] = candidate
-        if banned { ban(key, because: "after \(candidate.hashFailures) hash failure(s)") }
+        guard let (address, source) = peers[key].map({ ($0.address, $0.source) }) else { return }
+        peers[key]?.hashFailuresUnsaved += 1
+        let blame = candidates.blame(
+            address, source: source, senders: senders, threshold: configuration.hashFailuresToBan)
+        if blame.deservesBan { ban(key, because: "after \(blame.hashFailures) hash failure(s)") }
     }
 
     /// Bans the peer at `key`: its address is never dialled again, its peer id never let in, and it is
     /// disconnected.
     private func ban(_ key: PeerKey, because reason: String) {
         guard let slot = peers[key] else { return }
-        var candidate =
-            candidates[slot.address] ?? PeerCandidate(address: slot.address, source: slot.source, nextAttempt: .now)
-        candidate.banned = true
-        candidates[slot.address] = candidate
+        candidates.ban(slot.address, source: slot.source)
         if let peerId = slot.peerId { seeding.bannedPeerIds.insert(peerId) }
         logger.info("banning \(slot.address) \(reason)")
         recordPeer(slot, banned: true)
@@ -310,22 +300,7 @@ extension TorrentSession {
                 candidates[address]?.banned = true
             }
         }
-        for address in verdict.cleared {
-            // Read, then write: `candidates[address]?.blame = ... candidates[address] ...` would read the
-            // table while the optional chain holds it for writing (a runtime exclusivity trap).
-            guard var candidate = candidates[address] else { continue }
-            candidate.blame = max(0, candidate.blame - verdict.share)
-            candidates[address] = candidate
-        }
-    }
-
-    /// Whether a peer that just shared in a bad piece with `senders - 1` others is banned: at once when it
-    /// sent the whole piece alone; else when its share of the bad pieces (`blame`, 1/k for each piece k
-    /// peers sent) reaches `threshold` and is more than half the pieces it helped pass. An honest peer
-    /// whose blocks keep landing in pieces a liar spoiled takes half the blame of each (two senders), so
-    /// it is not banned after `threshold` such pieces as the liar is.
-    static func deservesBan(senders: Int, blame: Double, piecesPassed: Int, threshold: Int) -> Bool {
-        senders <= 1 || (blame >= Double(threshold) && blame * 2 > Double(piecesPassed))
+        candidates.clear(verdict.cleared, share: verdict.share)
     }
 
     private func sendCancels(_ cancels: [PeerBlockRequest]) {

@@ -283,9 +283,7 @@ extension TorrentSession {
         logger.info("banning \(slot.address) \(reason)")
         recordPeer(slot, banned: true)
         // Its counters are in the journal now: the record when it closes must not count them again.
-        peers[key]?.downloadedUnsaved = 0
-        peers[key]?.hashFailuresUnsaved = 0
-        peers[key]?.upload.uploadedUnsaved = 0
+        peers[key]?.countersRecorded()
         slot.channel.close(promise: nil)
     }
 

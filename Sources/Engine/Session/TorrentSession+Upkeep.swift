@@ -31,19 +31,11 @@ extension TorrentSession {
         sendPeerExchange()
     }
 
-    func peerUpdate(_ slot: PeerSlot, banned: Bool? = nil) -> PeerUpdate {
-        PeerUpdate(
-            torrentId: persistence.torrentId ?? 0, address: slot.address.hostString, port: Int(slot.address.port),
-            peerId: slot.peerId, client: slot.extensions.clientName ?? slot.peerId.flatMap(PeerID.clientName),
-            source: slot.source, downloadedDelta: slot.downloadedUnsaved, uploadedDelta: slot.upload.uploadedUnsaved,
-            hashFailuresDelta: slot.hashFailuresUnsaved, banned: banned)
-    }
-
     /// Puts a peer's record (its counters, a ban) in the journal, to go with the next batch: it is leaving,
     /// or was banned.
     func recordPeer(_ slot: PeerSlot, banned: Bool? = nil) {
         guard persistence.keepsProgress, slot.handshaken || banned != nil else { return }
-        persistence.journal.record(peerUpdate(slot, banned: banned))
+        persistence.journal.record(slot.record(torrentId: persistence.torrentId ?? 0, banned: banned))
         // Outside ``run()``'s loop (an incoming peer closing after the last journal save) no journal interval
         // is coming: save now, on the writer like any batch.
         if !loopWaker.isRunning { Task { await self.saveProgress() } }

@@ -117,6 +117,17 @@ struct PiecePickerTests {
         #expect(picker.writtenBlocks(in: 5) == [0, 1, 2])
     }
 
+    @Test func writtenBlockMasksAreOfPiecesInProgressWithBlocksInTheFiles() {
+        var picker = F.picker("1111111", "", "", "  1  7 ")
+        // Starts a third piece: in progress, with nothing in the files yet.
+        let picked = picker.pickBlocks(for: 1, count: 8, peerHas: F.seed)
+        #expect(Set(F.pieces(picked)).count == 3 && picker.piecesInProgress.count == 3)
+        let masks = picker.writtenBlockMasks
+        #expect(Set(masks.keys) == [2, 5])
+        #expect(masks[2]?.setIndices == [0] && masks[5]?.setIndices == [0, 1, 2])
+        #expect(masks[5]?.count == 4)
+    }
+
     @Test func haveAndSkippedPiecesAreNeverRequested() {
         var picker = F.picker("1111", "x   ", "4404")
         let picked = picker.pickBlocks(for: 1, count: 100, peerHas: F.seed)

@@ -17,12 +17,10 @@ package actor TorrentSession {
     }
 
     let metainfo: Metainfo
-    let layout: PieceLayout
     let storage: any PieceStorage
     let configuration: SessionConfiguration
     let group: any EventLoopGroup
     let logger: Logger
-    let infoHash: [UInt8]
     let stopWhenComplete: Bool
     /// How to reach the torrent's trackers, the announcer that works them, the completion announced.
     var trackers: SessionTrackers
@@ -53,6 +51,11 @@ package actor TorrentSession {
     var seeding: SeedingState
     /// Wakes ``run()``'s loop between ticks (see ``wakeLoop()``).
     var loopWaker = LoopWaker()
+    /// The torrent's pieces and blocks: the picker's, the one copy the session reads.
+    var layout: PieceLayout { picker.layout }
+    /// The info-hash peers name in their handshake for this torrent (the metainfo's).
+    nonisolated var infoHash: [UInt8] { metainfo.infoHashes.wireHash }
+
     /// How long peers have to close their side of a connection at a stop before it is closed.
     static let closeGrace: Duration = .seconds(2)
 
@@ -86,12 +89,10 @@ package actor TorrentSession {
         self.seeding = SeedingState(configuration: configuration)
         self.candidates = PeerCandidateTable(limits: .init(configuration))
         self.metainfo = metainfo
-        self.layout = storage.layout
         self.storage = storage
         self.configuration = configuration
         self.group = group
         self.logger = logger
-        self.infoHash = metainfo.infoHashes.wireHash
         self.stopWhenComplete = stopWhenComplete
         var picker = PiecePicker(layout: storage.layout)
         let map = FileSpanMap(files: metainfo.files, layout: storage.layout)

@@ -43,10 +43,9 @@ extension TorrentSession {
 
     /// What the trackers are told we have done and have left, before each announce.
     func announceTotals() -> TrackerAnnouncer.Totals {
-        var left: Int64 = 0
-        for piece in layout.pieces where picker.wants(piece) { left += Int64(layout.length(of: piece)) }
         let totals = statistics.totals
-        return TrackerAnnouncer.Totals(uploaded: totals.uploaded, downloaded: totals.downloaded, left: left)
+        return TrackerAnnouncer.Totals(
+            uploaded: totals.uploaded, downloaded: totals.downloaded, left: picker.progress.bytesLeft)
     }
 
     func trackerEvent(_ event: TrackerAnnouncer.Event) {

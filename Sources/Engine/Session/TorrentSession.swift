@@ -165,23 +165,12 @@ package actor TorrentSession {
 
     /// A snapshot for progress displays.
     package func status() -> TorrentStatus {
-        var bytesWanted: Int64 = 0
-        var bytesDone: Int64 = 0
-        var piecesWanted = 0
-        var piecesDone = 0
-        for piece in layout.pieces where picker.has(piece) || picker.wants(piece) {
-            let length = Int64(layout.length(of: piece))
-            bytesWanted += length
-            piecesWanted += 1
-            if picker.has(piece) {
-                bytesDone += length
-                piecesDone += 1
-            }
-        }
+        let progress = picker.progress
         let now = ContinuousClock.now
         let totals = statistics.totals
         return TorrentStatus(
-            piecesDone: piecesDone, piecesWanted: piecesWanted, bytesDone: bytesDone, bytesWanted: bytesWanted,
+            piecesDone: progress.piecesDone, piecesWanted: progress.piecesWanted, bytesDone: progress.bytesDone,
+            bytesWanted: progress.bytesWanted,
             downloaded: totals.downloaded, uploaded: totals.uploaded, wasted: totals.wasted,
             downloadRate: statistics.downloadRate(at: now), uploadRate: statistics.uploadRate(at: now),
             peers: peers.handshakenCount, knownPeers: candidates.count,

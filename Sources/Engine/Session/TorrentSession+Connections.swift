@@ -103,17 +103,7 @@ extension TorrentSession {
         slot.handshaken = true
         slot.lastMessageAt = .now
         candidates.handshaken(slot.address)
-        var first: [PeerMessage] = []
-        let fast = slot.machine.configuration.fastExtension
-        if picker.haveCount == 0 {
-            if fast { first.append(.haveNone) }
-        } else if picker.haveCount == layout.pieceCount, fast {
-            first.append(.haveAll)
-        } else {
-            var bitfield = PeerBitfield(count: layout.pieceCount)
-            for piece in layout.pieces where picker.has(piece) { bitfield.insert(piece) }
-            first.append(.bitfield(ByteBuffer(bytes: bitfield.bytes)))
-        }
+        let first = picker.availabilityMessages(fast: slot.machine.configuration.fastExtension)
         peers[key] = slot
         peers[key]?.send(first)
         sendExtensionHandshake(key)

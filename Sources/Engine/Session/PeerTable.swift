@@ -1,3 +1,5 @@
+import NIOCore
+
 /// The peers a session is connected to, handshaken or not yet, by key: admitted under a key never used
 /// before, looked up, changed, and removed when their connection closes.
 ///
@@ -66,6 +68,12 @@ struct PeerTable: Sequence {
     /// The key of a peer connected from or to `address`.
     func key(of address: PeerAddress) -> PeerKey? {
         slots.first { $0.value.address == address }?.key
+    }
+
+    /// Closes every peer's connection (`.output`: half-closes it, so what its socket has goes out and
+    /// the peer sees our FIN). Each slot leaves the table when its connection's end is reported.
+    func closeConnections(mode: CloseMode = .all) {
+        for slot in slots.values { slot.channel.close(mode: mode, promise: nil) }
     }
 
     /// True when a peer other than the one at `key` finished its handshake with `peerId`.

@@ -123,7 +123,7 @@ package actor TorrentSession {
     /// throws away what the peer had not received yet: the last pieces of a seed that stops at its ratio.
     private func closePeersGracefully() {
         guard lifecycle.startClosingPeers() else { return }
-        for peer in peers.values { peer.channel.close(mode: .output, promise: nil) }
+        peers.closeConnections(mode: .output)
     }
 
     /// Waits until every peer closed its side after ``closePeersGracefully()``, or `grace` has passed.
@@ -154,7 +154,7 @@ package actor TorrentSession {
     func fail(_ reason: String) {
         guard lifecycle.fail(reason) else { return }
         logger.error("\(reason)")
-        for peer in peers.values { peer.channel.close(promise: nil) }
+        peers.closeConnections()
         wakeLoop()
     }
 
@@ -243,7 +243,7 @@ package actor TorrentSession {
                 closePeersGracefully()
                 await waitForPeersToLeave(within: Self.closeGrace)
             }
-            for peer in peers.values { peer.channel.close(promise: nil) }
+            peers.closeConnections()
             if let announcer {
                 if let completion = trackers.completionToAnnounce(isComplete: picker.isComplete) {
                     await completion.downloadCompleted()

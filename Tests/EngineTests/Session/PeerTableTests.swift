@@ -1,3 +1,4 @@
+import NIOCore
 import NIOEmbedded
 import Testing
 
@@ -6,11 +7,11 @@ import Testing
 /// The peers of a session: fresh keys, lookups, changes in place, and the counts status and the
 /// choker read.
 @Suite struct PeerTableTests {
-    static func slot(_ key: PeerKey, port: UInt16) -> PeerSlot {
+    static func slot(_ key: PeerKey, port: UInt16, channel: EmbeddedChannel = EmbeddedChannel()) -> PeerSlot {
         let now = ContinuousClock.now
         return PeerSlot(
             key: key, address: PeerAddress(host: .ipv4(127, 0, 0, 1), port: port), source: .manual,
-            channel: EmbeddedChannel(), outbox: PeerOutbox(budget: PeerMemoryBudget()), connectedAt: now,
+            channel: channel, outbox: PeerOutbox(budget: PeerMemoryBudget()), connectedAt: now,
             machine: PeerConnectionStateMachine(configuration: .init(pieceCount: 4, pieceLength: 16_384)),
             lastMessageAt: now, lastKeepAliveSent: now)
     }
@@ -77,5 +78,20 @@ import Testing
         table.remove(keys[0])
         #expect(table.handshakenCount == 1 && table.unchokedCount == 1)
         #expect(Set(table.map { $0.key }) == [keys[1], keys[2]])
+    }
+
+    @Test func closingConnectionsClosesEveryChannelAndLeavesTheSlots() throws {
+        var table = PeerTable()
+        let channels = [EmbeddedChannel(), EmbeddedChannel()]
+        for channel in channels {
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+            _ = table.admit { Self.slot($0, port: 1, channel: channel) }
+        }
+        let activeBefore = channels.filter { $0.isActive }.count
+        table.closeConnections()
+        let activeAfter = channels.filter { $0.isActive }.count
+        #expect(activeBefore == 2 && activeAfter == 0)
+        // The slots go when their connections' ends are reported (peerClosed), not here.
+        #expect(table.count == 2)
     }
 }

@@ -39,6 +39,30 @@ struct PeerSlot {
     }
 }
 
+extension PeerSlot {
+    /// Its record for the peer history of torrent `torrentId`: who it is, its counters not recorded yet,
+    /// and `banned` when that changed.
+    func record(torrentId: Int64, banned: Bool? = nil) -> PeerUpdate {
+        PeerUpdate(
+            torrentId: torrentId, address: address.hostString, port: Int(address.port), peerId: peerId,
+            client: extensions.clientName ?? peerId.flatMap(PeerID.clientName), source: source,
+            downloadedDelta: downloadedUnsaved, uploadedDelta: upload.uploadedUnsaved,
+            hashFailuresDelta: hashFailuresUnsaved, banned: banned)
+    }
+
+    /// True when it has counters its last ``record(torrentId:banned:)`` did not carry.
+    var hasUnsavedCounters: Bool {
+        downloadedUnsaved > 0 || hashFailuresUnsaved > 0 || upload.uploadedUnsaved > 0
+    }
+
+    /// Its counters are in the journal: they count from zero again, so they are never recorded twice.
+    mutating func countersRecorded() {
+        downloadedUnsaved = 0
+        hashFailuresUnsaved = 0
+        upload.uploadedUnsaved = 0
+    }
+}
+
 /// What a session knows about an address it may dial.
 struct PeerCandidate {
     let address: PeerAddress

@@ -87,6 +87,31 @@ struct PieceAssemblies {
     /// A piece was checked (verified or thrown away): a new download of it may use memory again.
     mutating func pieceChecked(_ piece: PieceIndex) { direct.remove(piece) }
 
+    /// What of `piece`'s assembly arrived before journal epoch `epoch` and is not in the files yet: the
+    /// assembly's generation and runs of blocks to write, copied out (see ``flushed(_:generation:first:count:)``).
+    /// `nil` when the piece has no assembly.
+    func flushPlan(
+        _ piece: PieceIndex, before epoch: Int
+    ) -> (generation: Int, runs: [(first: Int, count: Int, bytes: [UInt8])])? {
+        guard let assembly = byPiece[piece] else { return nil }
+        return (assembly.generation, assembly.blocksToFlush(before: epoch, blockLength: PieceLayout.blockSize))
+    }
+
+    /// Blocks `first..<first + count` of `piece`, from a plan of its assembly of `generation`, are in the
+    /// files. False when that assembly is gone meanwhile (its piece was completed and stored whole, or
+    /// thrown away and started again): the rest of the plan no longer holds.
+    mutating func flushed(_ piece: PieceIndex, generation: Int, first: Int, count: Int) -> Bool {
+        // Taken out while it changes: a copy kept meanwhile would make the change copy the piece buffer.
+        guard var current = take(piece) else { return false }
+        guard current.generation == generation else {
+            putBack(current, for: piece)
+            return false
+        }
+        current.markFlushed(first: first, count: count)
+        putBack(current, for: piece)
+        return true
+    }
+
     /// Takes the assembly of `piece` out, for a change that must not copy its buffer.
     mutating func take(_ piece: PieceIndex) -> PieceAssembly? { byPiece.removeValue(forKey: piece) }
 

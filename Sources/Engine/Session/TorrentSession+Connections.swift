@@ -60,8 +60,6 @@ extension TorrentSession {
     )
         -> PeerKey
     {
-        let key = PeerKey(nextPeerKey)
-        nextPeerKey += 1
         let now = ContinuousClock.now
         let handshake = PeerHandshake(
             infoHash: infoHash, peerId: configuration.peerId, reserved: [.fast, .extensionProtocol])
@@ -69,12 +67,14 @@ extension TorrentSession {
             configuration: .init(
                 pieceCount: layout.pieceCount, pieceLength: UInt32(layout.pieceLength), fastExtension: false,
                 extensionProtocol: false))
-        let slot = PeerSlot(
-            key: key, address: address, source: source ?? candidates[address]?.source ?? .manual, channel: channel,
-            outbox: outbox, connectedAt: now, machine: machine, lastMessageAt: now, lastKeepAliveSent: now)
-        peers[key] = slot
+        let origin = source ?? candidates[address]?.source ?? .manual
+        let key = peers.admit { key in
+            PeerSlot(
+                key: key, address: address, source: origin, channel: channel, outbox: outbox, connectedAt: now,
+                machine: machine, lastMessageAt: now, lastKeepAliveSent: now)
+        }
         candidates.connected(address)
-        slot.send([PeerWireFrame.handshake(handshake)])
+        outbox.send([PeerWireFrame.handshake(handshake)])
         return key
     }
 
@@ -89,7 +89,7 @@ extension TorrentSession {
         if seeding.bannedPeerIds.contains(handshake.peerId) {
             return "banned peer id"
         }
-        if peers.values.contains(where: { $0.key != key && $0.peerId == handshake.peerId && $0.handshaken }) {
+        if peers.hasHandshaken(peerId: handshake.peerId, besides: key) {
             return "already connected to this peer"
         }
         let local: ReservedBits = [.fast, .extensionProtocol]
@@ -103,17 +103,7 @@ extension TorrentSession {
         slot.handshaken = true
         slot.lastMessageAt = .now
         candidates.handshaken(slot.address)
-        var first: [PeerMessage] = []
-        let fast = slot.machine.configuration.fastExtension
-        if picker.haveCount == 0 {
-            if fast { first.append(.haveNone) }
-        } else if picker.haveCount == layout.pieceCount, fast {
-            first.append(.haveAll)
-        } else {
-            var bitfield = PeerBitfield(count: layout.pieceCount)
-            for piece in layout.pieces where picker.has(piece) { bitfield.insert(piece) }
-            first.append(.bitfield(ByteBuffer(bytes: bitfield.bytes)))
-        }
+        let first = picker.availabilityMessages(fast: slot.machine.configuration.fastExtension)
         peers[key] = slot
         peers[key]?.send(first)
         sendExtensionHandshake(key)
@@ -122,7 +112,7 @@ extension TorrentSession {
 
     /// Forgets a closed connection: its requests go back to the pool, its pieces leave the availability.
     func peerClosed(_ key: PeerKey, reason: String) {
-        guard let slot = peers.removeValue(forKey: key) else { return }
+        guard let slot = peers.remove(key) else { return }
         _ = picker.peerDisconnected(key)
         uploadPeerClosed(slot)
         if slot.handshaken {

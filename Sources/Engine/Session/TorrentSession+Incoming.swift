@@ -32,7 +32,7 @@ extension TorrentSession {
         guard peers.count < configuration.maxPeers else { throw PeerDropped(reason: "too many peers") }
         let key = register(address: address, channel: channel, outbox: outbox, source: .incoming)
         if let problem = handshakeReceived(handshake, from: key) {
-            peers.removeValue(forKey: key)
+            peers.remove(key)
             throw PeerDropped(reason: problem)
         }
         logger.debug("incoming peer \(address)")

@@ -1,5 +1,3 @@
-import Foundation
-
 /// The progress journal (DESIGN.md, persistence invariants 1 to 3): every journal interval, blocks of
 /// slow pieces are written out and everything that changed goes to the resume store in one
 /// transaction; every checkpoint interval, the files are synced and what was journaled before the sync
@@ -42,8 +40,7 @@ extension TorrentSession {
         for piece in Array(verification.assemblies.byPiece.keys) {
             // Only the generation and copies of the runs are kept across the writes: holding the assembly
             // itself would make the next block into it copy the whole piece buffer.
-            guard let plan = flushPlan(piece, before: epoch) else { continue }
-            let (generation, runs) = plan
+            guard let (generation, runs) = verification.assemblies.flushPlan(piece, before: epoch) else { continue }
             for run in runs {
                 do {
                     try await storage.write(piece: piece, begin: run.first * PieceLayout.blockSize, bytes: run.bytes)
@@ -52,37 +49,14 @@ extension TorrentSession {
                     return
                 }
                 // The piece may have completed (and gone to be stored whole) during the write.
-                guard var current = verification.assemblies.take(piece) else { break }
-                guard current.generation == generation else {
-                    verification.assemblies.putBack(current, for: piece)
-                    break
-                }
-                current.markFlushed(first: run.first, count: run.count)
-                verification.assemblies.putBack(current, for: piece)
+                guard
+                    verification.assemblies.flushed(piece, generation: generation, first: run.first, count: run.count)
+                else { break }
                 for block in run.first..<run.first + run.count {
                     _ = picker.blockWritten(layout.request(piece: piece, block: BlockIndex(block)))
                 }
             }
         }
-    }
-
-    private func flushPlan(_ piece: PieceIndex, before epoch: Int) -> (Int, [(first: Int, count: Int, bytes: [UInt8])])?
-    {
-        guard let assembly = verification.assemblies.byPiece[piece] else { return nil }
-        return (assembly.generation, assembly.blocksToFlush(before: epoch, blockLength: PieceLayout.blockSize))
-    }
-
-    /// The block masks of unfinished pieces as they stand: blocks that are in the files.
-    private func currentMasks() -> [PieceIndex: Bitfield] {
-        var masks: [PieceIndex: Bitfield] = [:]
-        for piece in picker.piecesInProgress {
-            let written = picker.writtenBlocks(in: piece)
-            guard !written.isEmpty else { continue }
-            var mask = Bitfield(count: layout.blockCount(in: piece))
-            for block in written { mask.set(block.value) }
-            masks[piece] = mask
-        }
-        return masks
     }
 
     /// Writes what changed since the last save in one transaction: verified pieces, block masks, counters,
@@ -109,7 +83,7 @@ extension TorrentSession {
             stats = []
         }
         for key in Array(peers.keys) { takePeerCounters(key) }
-        let masks = currentMasks()
+        let masks = picker.writtenBlockMasks
         guard
             let batch = persistence.journal.takeBatch(
                 torrentId: torrentId, masks: masks, isVerified: { picker.has($0) }, stats: stats)
@@ -129,14 +103,9 @@ extension TorrentSession {
 
     /// Moves a connected peer's unsaved counters into the journal.
     private func takePeerCounters(_ key: PeerKey) {
-        guard var slot = peers[key],
-            slot.downloadedUnsaved > 0 || slot.hashFailuresUnsaved > 0 || slot.upload.uploadedUnsaved > 0
-        else { return }
-        persistence.journal.record(peerUpdate(slot))
-        slot.downloadedUnsaved = 0
-        slot.hashFailuresUnsaved = 0
-        slot.upload.uploadedUnsaved = 0
-        peers[key] = slot
+        guard let slot = peers[key], slot.hasUnsavedCounters else { return }
+        persistence.journal.record(slot.record(torrentId: persistence.torrentId ?? 0))
+        peers[key]?.countersRecorded()
     }
 
     /// Journal transactions committed by this session.
@@ -144,18 +113,7 @@ extension TorrentSession {
 
     /// What the journal cost this session, for logs and benchmarks.
     package func journalReport() -> String {
-        func ms(_ duration: Duration) -> Double {
-            Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-        }
-        let seconds = ms(self.statistics.age(at: .now)) / 1000
-        let statistics = persistence.journal.statistics
-        let rate = seconds > 0 ? Double(statistics.transactions) / seconds : 0
-        return String(
-            format:
-                "journal: %d transactions in %.1f s (%.1f/s, %d failed), %.1f ms in the store; %d checkpoints,"
-                + " %.1f ms syncing",
-            statistics.transactions, seconds, rate, statistics.failedTransactions, ms(statistics.storeTime),
-            statistics.checkpoints, ms(statistics.checkpointTime))
+        persistence.journal.statistics.report(over: statistics.age(at: .now))
     }
 
     /// Syncs the files written since the last checkpoint, then makes what was journaled before the sync

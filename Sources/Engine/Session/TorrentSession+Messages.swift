@@ -29,9 +29,9 @@ extension TorrentSession {
 
     /// Handles one message from a peer and says what its reader does next.
     func received(_ message: PeerMessage, from key: PeerKey) -> ReaderStep {
-        // Taken out of the dictionary while it changes, so its request sets are mutated in place
-        // rather than copied (a copy per message is what the dictionary's shared storage would cost).
-        guard var slot = peers.removeValue(forKey: key) else { return .disconnect("gone") }
+        // Taken out of the table while it changes, so its request sets are mutated in place
+        // rather than copied (a copy per message is what the table's shared storage would cost).
+        guard var slot = peers.take(key) else { return .disconnect("gone") }
         let now = ContinuousClock.now
         slot.lastMessageAt = now
         let action = slot.machine.receive(message, now: NIODeadline.now())
@@ -53,7 +53,7 @@ extension TorrentSession {
             availabilityChanged = true
             if bitfield.isFull {
                 if peerBecameSeed(&slot) {
-                    peers[key] = slot
+                    peers.putBack(slot)
                     return .disconnect("both seeds")
                 }
             } else {
@@ -74,7 +74,7 @@ extension TorrentSession {
                 // Became a seed: count it once instead of per piece.
                 picker.removeAvailability(slot.machine.peerPieces.indices)
                 if peerBecameSeed(&slot) {
-                    peers[key] = slot
+                    peers.putBack(slot)
                     return .disconnect("both seeds")
                 }
             }
@@ -101,10 +101,10 @@ extension TorrentSession {
             }
             sendCancels(arrival.cancels)
         case .protocolViolation(let violation):
-            peers[key] = slot
+            peers.putBack(slot)
             return .misbehaved("protocol violation: \(violation)")
         }
-        peers[key] = slot
+        peers.putBack(slot)
         // Interest only changes with the peer's availability (our own side is handled when pieces verify).
         if availabilityChanged { updateInterest(key) }
         if interestChanged { peerInterestChanged(key) }
@@ -229,7 +229,7 @@ extension TorrentSession {
         verification.assemblies.pieceChecked(piece)
         if matches {
             for key in Set((picker.blockStates(of: piece) ?? []).compactMap(\.source)) {
-                if let address = peers[key]?.address { candidates[address]?.piecesPassed += 1 }
+                if let address = peers[key]?.address { candidates.piecePassed(from: address) }
             }
             if let digests, let verdict = verification.smartBan.piecePassed(piece, digests: digests) {
                 judge(verdict)
@@ -265,37 +265,25 @@ extension TorrentSession {
     }
 
     /// Counts a hash failure against one of the `senders` peers of a bad piece, and bans it when it is
-    /// clearly the culprit (see ``deservesBan(senders:blame:piecesPassed:threshold:)``).
+    /// clearly the culprit (see ``PeerCandidateTable/blame(_:source:senders:threshold:)``).
     private func blame(_ key: PeerKey, senders: Int) {
-        guard var slot = peers[key] else { return }
-        slot.hashFailuresUnsaved += 1
-        peers[key] = slot
-        var candidate =
-            candidates[slot.address] ?? PeerCandidate(address: slot.address, source: slot.source, nextAttempt: .now)
-        candidate.hashFailures += 1
-        candidate.blame += 1 / Double(max(senders, 1))
-        let banned = Self.deservesBan(
-            senders: senders, blame: candidate.blame, piecesPassed: candidate.piecesPassed,
-            threshold: configuration.hashFailuresToBan)
-        candidates[slot.address] = candidate
-        if banned { ban(key, because: "after \(candidate.hashFailures) hash failure(s)") }
+        guard let (address, source) = peers[key].map({ ($0.address, $0.source) }) else { return }
+        peers[key]?.hashFailuresUnsaved += 1
+        let blame = candidates.blame(
+            address, source: source, senders: senders, threshold: configuration.hashFailuresToBan)
+        if blame.deservesBan { ban(key, because: "after \(blame.hashFailures) hash failure(s)") }
     }
 
     /// Bans the peer at `key`: its address is never dialled again, its peer id never let in, and it is
     /// disconnected.
     private func ban(_ key: PeerKey, because reason: String) {
         guard let slot = peers[key] else { return }
-        var candidate =
-            candidates[slot.address] ?? PeerCandidate(address: slot.address, source: slot.source, nextAttempt: .now)
-        candidate.banned = true
-        candidates[slot.address] = candidate
+        candidates.ban(slot.address, source: slot.source)
         if let peerId = slot.peerId { seeding.bannedPeerIds.insert(peerId) }
         logger.info("banning \(slot.address) \(reason)")
         recordPeer(slot, banned: true)
         // Its counters are in the journal now: the record when it closes must not count them again.
-        peers[key]?.downloadedUnsaved = 0
-        peers[key]?.hashFailuresUnsaved = 0
-        peers[key]?.upload.uploadedUnsaved = 0
+        peers[key]?.countersRecorded()
         slot.channel.close(promise: nil)
     }
 
@@ -304,37 +292,22 @@ extension TorrentSession {
     /// it took for the failure.
     private func judge(_ verdict: SmartBan.Verdict) {
         for address in verdict.liars {
-            if let key = peers.first(where: { $0.value.address == address })?.key {
+            if let key = peers.key(of: address) {
                 ban(key, because: "for sending a block that differs from the verified piece")
             } else {
                 candidates[address]?.banned = true
             }
         }
-        for address in verdict.cleared {
-            // Read, then write: `candidates[address]?.blame = ... candidates[address] ...` would read the
-            // table while the optional chain holds it for writing (a runtime exclusivity trap).
-            guard var candidate = candidates[address] else { continue }
-            candidate.blame = max(0, candidate.blame - verdict.share)
-            candidates[address] = candidate
-        }
-    }
-
-    /// Whether a peer that just shared in a bad piece with `senders - 1` others is banned: at once when it
-    /// sent the whole piece alone; else when its share of the bad pieces (`blame`, 1/k for each piece k
-    /// peers sent) reaches `threshold` and is more than half the pieces it helped pass. An honest peer
-    /// whose blocks keep landing in pieces a liar spoiled takes half the blame of each (two senders), so
-    /// it is not banned after `threshold` such pieces as the liar is.
-    static func deservesBan(senders: Int, blame: Double, piecesPassed: Int, threshold: Int) -> Bool {
-        senders <= 1 || (blame >= Double(threshold) && blame * 2 > Double(piecesPassed))
+        candidates.clear(verdict.cleared, share: verdict.share)
     }
 
     private func sendCancels(_ cancels: [PeerBlockRequest]) {
         for cancel in cancels {
-            guard var slot = peers.removeValue(forKey: cancel.peer) else { continue }
+            guard var slot = peers.take(cancel.peer) else { continue }
             if let message = slot.machine.cancel(cancel.request) {
                 slot.send([message])
             }
-            peers[cancel.peer] = slot
+            peers.putBack(slot)
         }
     }
 
@@ -348,9 +321,9 @@ extension TorrentSession {
             })
         else { return }
         let wanted = !picker.isComplete && (isSeed || picker.isInterested(in: { pieces.contains($0) }))
-        guard wanted != interested, var slot = peers.removeValue(forKey: key) else { return }
+        guard wanted != interested, var slot = peers.take(key) else { return }
         if let message = slot.machine.setInterested(wanted) { slot.send([message]) }
-        peers[key] = slot
+        peers.putBack(slot)
     }
 
     /// Tops up the peer's request queue to its pipeline depth.
@@ -369,7 +342,7 @@ extension TorrentSession {
         // Refill in batches: one pick and one write for several blocks.
         guard room >= min(32, targetDepth / 4) || outstanding == 0 else { return }
         let picks = picker.pickBlocks(for: key, count: room) { isSeed || pieces.contains($0) }
-        guard !picks.isEmpty, var slot = peers.removeValue(forKey: key) else { return }
+        guard !picks.isEmpty, var slot = peers.take(key) else { return }
         var messages: [PeerMessage] = []
         let now = NIODeadline.now()
         for request in picks {
@@ -380,6 +353,6 @@ extension TorrentSession {
             }
         }
         slot.send(messages)
-        peers[key] = slot
+        peers.putBack(slot)
     }
 }

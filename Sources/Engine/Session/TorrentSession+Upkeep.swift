@@ -31,44 +31,21 @@ extension TorrentSession {
         sendPeerExchange()
     }
 
-    func peerUpdate(_ slot: PeerSlot, banned: Bool? = nil) -> PeerUpdate {
-        PeerUpdate(
-            torrentId: persistence.torrentId ?? 0, address: slot.address.hostString, port: Int(slot.address.port),
-            peerId: slot.peerId, client: slot.extensions.clientName ?? slot.peerId.flatMap(PeerID.clientName),
-            source: slot.source, downloadedDelta: slot.downloadedUnsaved, uploadedDelta: slot.upload.uploadedUnsaved,
-            hashFailuresDelta: slot.hashFailuresUnsaved, banned: banned)
-    }
-
     /// Puts a peer's record (its counters, a ban) in the journal, to go with the next batch: it is leaving,
     /// or was banned.
     func recordPeer(_ slot: PeerSlot, banned: Bool? = nil) {
         guard persistence.keepsProgress, slot.handshaken || banned != nil else { return }
-        persistence.journal.record(peerUpdate(slot, banned: banned))
+        persistence.journal.record(slot.record(torrentId: persistence.torrentId ?? 0, banned: banned))
         // Outside ``run()``'s loop (an incoming peer closing after the last journal save) no journal interval
         // is coming: save now, on the writer like any batch.
         if !loopWaker.isRunning { Task { await self.saveProgress() } }
     }
 
-    /// An announcer for the torrent's trackers, when it has any and a transport was given.
-    func makeAnnouncer() -> TrackerAnnouncer? {
-        guard let trackers else { return nil }
-        let tiers = metainfo.trackerTiers.map { $0.filter(TrackerClient.supports) }.filter { !$0.isEmpty }
-        guard !tiers.isEmpty else { return nil }
-        let identity = TrackerAnnouncer.Identity(
-            infoHash: infoHash, peerId: configuration.peerId, port: configuration.listenPort)
-        let filter = TrackerPeerFilter(
-            ownAddresses: TrackerPeerFilter.loopbackAddresses(port: configuration.listenPort),
-            ownPeerId: configuration.peerId)
-        return TrackerAnnouncer(tiers: tiers, identity: identity, transport: trackers, filter: filter) {
-            await self.announceTotals()
-        }
-    }
-
+    /// What the trackers are told we have done and have left, before each announce.
     func announceTotals() -> TrackerAnnouncer.Totals {
-        var left: Int64 = 0
-        for piece in layout.pieces where picker.wants(piece) { left += Int64(layout.length(of: piece)) }
         let totals = statistics.totals
-        return TrackerAnnouncer.Totals(uploaded: totals.uploaded, downloaded: totals.downloaded, left: left)
+        return TrackerAnnouncer.Totals(
+            uploaded: totals.uploaded, downloaded: totals.downloaded, left: picker.progress.bytesLeft)
     }
 
     func trackerEvent(_ event: TrackerAnnouncer.Event) {

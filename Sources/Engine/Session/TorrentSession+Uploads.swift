@@ -69,7 +69,7 @@ extension TorrentSession {
 
     /// A block was read: send it, unless the request was cancelled or choked away meanwhile.
     private func uploadReady(_ key: PeerKey, _ request: BlockRequest, block: ByteBuffer) {
-        guard var slot = peers.removeValue(forKey: key) else { return }
+        guard var slot = peers.take(key) else { return }
         if let message = slot.machine.blockReady(for: request, block: block) {
             let length = Int64(request.length)
             slot.send([message])
@@ -79,7 +79,7 @@ extension TorrentSession {
             statistics.uploaded(length, at: .now)
             persistence.journal.unsavedTotals.uploaded += length
         }
-        peers[key] = slot
+        peers.putBack(slot)
     }
 
     /// A verified piece could not be read back (file deleted or truncated behind our back): the peer
@@ -109,8 +109,7 @@ extension TorrentSession {
         guard let slot = peers[key], slot.handshaken, slot.machine.peerInterested, slot.machine.amChoking else {
             return
         }
-        let unchoked = peers.values.filter { !$0.machine.amChoking }.count
-        guard seeding.choker.hasFreeSlot(unchoked: unchoked) else { return }
+        guard seeding.choker.hasFreeSlot(unchoked: peers.unchokedCount) else { return }
         setChoked(false, key)
     }
 
@@ -139,14 +138,14 @@ extension TorrentSession {
 
     /// Chokes or unchokes a peer (sending what that takes) and starts serving it when unchoked.
     func setChoked(_ choked: Bool, _ key: PeerKey) {
-        guard var slot = peers.removeValue(forKey: key) else { return }
+        guard var slot = peers.take(key) else { return }
         if choked {
             slot.send(slot.machine.choke())
         } else if let message = slot.machine.unchoke() {
             slot.upload.unchokedSince = .now
             slot.send([message])
         }
-        peers[key] = slot
+        peers.putBack(slot)
         if !choked { startServing(key) }
     }
 

@@ -17,21 +17,19 @@ package actor TorrentSession {
     }
 
     let metainfo: Metainfo
-    let layout: PieceLayout
     let storage: any PieceStorage
     let configuration: SessionConfiguration
     let group: any EventLoopGroup
     let logger: Logger
-    let infoHash: [UInt8]
     let stopWhenComplete: Bool
-    let trackers: (any TrackerTransport)?
-    var announcer: TrackerAnnouncer?
+    /// How to reach the torrent's trackers, the announcer that works them, the completion announced.
+    var trackers: SessionTrackers
 
     var picker: PiecePicker
-    var peers: [PeerKey: PeerSlot] = [:]
+    /// The peers connected or connecting, by key (see ``PeerTable``).
+    var peers = PeerTable()
     /// Addresses to dial, bounded (see ``PeerCandidateTable``).
     var candidates: PeerCandidateTable
-    var nextPeerKey = 0
     /// A stop asked for, the fault that ends the run, connections closing.
     var lifecycle = SessionLifecycle()
     /// Lifetime totals, rates each way, and when data last came.
@@ -53,6 +51,11 @@ package actor TorrentSession {
     var seeding: SeedingState
     /// Wakes ``run()``'s loop between ticks (see ``wakeLoop()``).
     var loopWaker = LoopWaker()
+    /// The torrent's pieces and blocks: the picker's, the one copy the session reads.
+    var layout: PieceLayout { picker.layout }
+    /// The info-hash peers name in their handshake for this torrent (the metainfo's).
+    nonisolated var infoHash: [UInt8] { metainfo.infoHashes.wireHash }
+
     /// How long peers have to close their side of a connection at a stop before it is closed.
     static let closeGrace: Duration = .seconds(2)
 
@@ -75,7 +78,7 @@ package actor TorrentSession {
         limits: TransferLimits = TransferLimits(), resumeWriter: ResumeWriter = .shared,
         logger: Logger = Logger(label: "btq.session")
     ) {
-        self.trackers = trackers
+        self.trackers = SessionTrackers(transport: trackers)
         self.persistence = SessionPersistence(
             store: resume, torrentId: torrentId, pieceCount: storage.layout.pieceCount, policy: resumePolicy,
             writer: resumeWriter)
@@ -86,12 +89,10 @@ package actor TorrentSession {
         self.seeding = SeedingState(configuration: configuration)
         self.candidates = PeerCandidateTable(limits: .init(configuration))
         self.metainfo = metainfo
-        self.layout = storage.layout
         self.storage = storage
         self.configuration = configuration
         self.group = group
         self.logger = logger
-        self.infoHash = metainfo.infoHashes.wireHash
         self.stopWhenComplete = stopWhenComplete
         var picker = PiecePicker(layout: storage.layout)
         let map = FileSpanMap(files: metainfo.files, layout: storage.layout)
@@ -122,7 +123,7 @@ package actor TorrentSession {
     /// throws away what the peer had not received yet: the last pieces of a seed that stops at its ratio.
     private func closePeersGracefully() {
         guard lifecycle.startClosingPeers() else { return }
-        for peer in peers.values { peer.channel.close(mode: .output, promise: nil) }
+        peers.closeConnections(mode: .output)
     }
 
     /// Waits until every peer closed its side after ``closePeersGracefully()``, or `grace` has passed.
@@ -153,7 +154,7 @@ package actor TorrentSession {
     func fail(_ reason: String) {
         guard lifecycle.fail(reason) else { return }
         logger.error("\(reason)")
-        for peer in peers.values { peer.channel.close(promise: nil) }
+        peers.closeConnections()
         wakeLoop()
     }
 
@@ -164,26 +165,15 @@ package actor TorrentSession {
 
     /// A snapshot for progress displays.
     package func status() -> TorrentStatus {
-        var bytesWanted: Int64 = 0
-        var bytesDone: Int64 = 0
-        var piecesWanted = 0
-        var piecesDone = 0
-        for piece in layout.pieces where picker.has(piece) || picker.wants(piece) {
-            let length = Int64(layout.length(of: piece))
-            bytesWanted += length
-            piecesWanted += 1
-            if picker.has(piece) {
-                bytesDone += length
-                piecesDone += 1
-            }
-        }
+        let progress = picker.progress
         let now = ContinuousClock.now
         let totals = statistics.totals
         return TorrentStatus(
-            piecesDone: piecesDone, piecesWanted: piecesWanted, bytesDone: bytesDone, bytesWanted: bytesWanted,
+            piecesDone: progress.piecesDone, piecesWanted: progress.piecesWanted, bytesDone: progress.bytesDone,
+            bytesWanted: progress.bytesWanted,
             downloaded: totals.downloaded, uploaded: totals.uploaded, wasted: totals.wasted,
             downloadRate: statistics.downloadRate(at: now), uploadRate: statistics.uploadRate(at: now),
-            peers: peers.values.filter(\.handshaken).count, knownPeers: candidates.count,
+            peers: peers.handshakenCount, knownPeers: candidates.count,
             isComplete: picker.isComplete, failure: lifecycle.failure, idleTime: statistics.idleTime(at: now),
             isStarting: !startCheck.isDone,
             wasIncompleteAtStart: startCheck.foundMissingPieces)
@@ -201,8 +191,10 @@ package actor TorrentSession {
             return await finish(.completed)
         }
         seeding.acceptingIncoming = true
-        let announcer = makeAnnouncer()
-        self.announcer = announcer
+        let announcer = trackers.start(
+            tiers: metainfo.trackerTiers, infoHash: infoHash, peerId: configuration.peerId,
+            port: configuration.listenPort
+        ) { await self.announceTotals() }
         statistics.downloadStarted(at: .now)
         let (wakeups, ticks) = loopWaker.start()
         await withDiscardingTaskGroup { group in
@@ -220,15 +212,13 @@ package actor TorrentSession {
                     }
                 }
             }
-            var completionAnnounced = false
             var lastTick = ContinuousClock.now
             tick()
             var wakes = wakeups.makeAsyncIterator()
             startCheck.releaseWaiters()
             while lifecycle.isRunning, !(stopWhenComplete && picker.isComplete) {
-                if picker.isComplete, !completionAnnounced {
-                    completionAnnounced = true
-                    await announcer?.downloadCompleted()
+                if let completion = trackers.completionToAnnounce(isComplete: picker.isComplete) {
+                    await completion.downloadCompleted()
                 }
                 for address in addressesToDial() {
                     group.addTask { await self.dial(address) }
@@ -253,9 +243,11 @@ package actor TorrentSession {
                 closePeersGracefully()
                 await waitForPeersToLeave(within: Self.closeGrace)
             }
-            for peer in peers.values { peer.channel.close(promise: nil) }
+            peers.closeConnections()
             if let announcer {
-                if picker.isComplete, !completionAnnounced { await announcer.downloadCompleted() }
+                if let completion = trackers.completionToAnnounce(isComplete: picker.isComplete) {
+                    await completion.downloadCompleted()
+                }
                 await announcer.stop()
             }
             group.cancelAll()

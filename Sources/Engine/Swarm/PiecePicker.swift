@@ -97,6 +97,20 @@ public struct PiecePicker: Sendable {
         return blocks.indices.filter { if case .written = blocks[$0] { true } else { false } }.map { BlockIndex($0) }
     }
 
+    /// The blocks already in the files of each piece in progress that has some, as a mask of the
+    /// piece's blocks (what the resume journal records of unfinished pieces).
+    public var writtenBlockMasks: [PieceIndex: Bitfield] {
+        var masks: [PieceIndex: Bitfield] = [:]
+        for piece in piecesInProgress {
+            let written = writtenBlocks(in: piece)
+            guard !written.isEmpty else { continue }
+            var mask = Bitfield(count: layout.blockCount(in: piece))
+            for block in written { mask.set(block.value) }
+            masks[piece] = mask
+        }
+        return masks
+    }
+
     /// The requests sent to `peer` that are still outstanding.
     public func outstandingRequests(of peer: PeerKey) -> Set<BlockRequest> { outstanding[peer] ?? [] }
 

@@ -111,4 +111,35 @@ struct PieceAssembliesTests {
             return
         }
     }
+
+    @Test func blocksFlushedLeaveThePlanAndAPlanOutlivesNoAssembly() {
+        var assemblies = PieceAssemblies(layout: layout)
+        let piece = PieceIndex(0)
+        let requests = layout.requests(in: piece)
+        _ = assemblies.add(requests[0], block: block(requests[0]), epoch: 1)
+        // A block of the current interval waits for the next one; a piece without assembly has no plan.
+        #expect(assemblies.flushPlan(piece, before: 1)?.runs.isEmpty == true)
+        #expect(assemblies.flushPlan(PieceIndex(1), before: 9) == nil)
+        guard let plan = assemblies.flushPlan(piece, before: 2) else {
+            Issue.record("no plan for an assembly")
+            return
+        }
+        #expect(plan.runs.map { $0.first } == [0] && plan.runs.map { $0.count } == [1])
+        #expect(plan.runs.first?.bytes == Array(block(requests[0]).readableBytesView))
+        let flushed = assemblies.flushed(piece, generation: plan.generation, first: 0, count: 1)
+        #expect(flushed && assemblies.flushPlan(piece, before: 2)?.runs.isEmpty == true)
+
+        // Completed meanwhile and gone to be stored whole: the rest of the plan is void.
+        guard case .complete(let buffer) = assemblies.add(requests[1], block: block(requests[1]), epoch: 2) else {
+            Issue.record("the second block should complete the piece")
+            return
+        }
+        let afterCompletion = assemblies.flushed(piece, generation: plan.generation, first: 1, count: 1)
+        #expect(!afterCompletion)
+        assemblies.stored(buffer, keepSpare: true)
+        // Started again (after a failed hash): an older plan does not vouch for the new assembly's blocks.
+        _ = assemblies.add(requests[0], block: block(requests[0]), epoch: 3)
+        let olderPlan = assemblies.flushed(piece, generation: plan.generation, first: 0, count: 1)
+        #expect(!olderPlan && assemblies.flushPlan(piece, before: 4)?.runs.count == 1)
+    }
 }

@@ -60,12 +60,4 @@ struct SmartBanTests {
         #expect(digests[0] == Array(Insecure.SHA1.hash(data: bytes[0..<16_384])))
         #expect(digests[2] == Array(Insecure.SHA1.hash(data: bytes[32_768...])))
     }
-
-    @Test func banRule() {
-        #expect(TorrentSession.deservesBan(senders: 1, blame: 1, piecesPassed: 100, threshold: 3))
-        // Half the blame of three shared pieces: an honest peer next to a liar is not banned for them.
-        #expect(!TorrentSession.deservesBan(senders: 2, blame: 1.5, piecesPassed: 0, threshold: 3))
-        #expect(TorrentSession.deservesBan(senders: 2, blame: 3, piecesPassed: 5, threshold: 3))
-        #expect(!TorrentSession.deservesBan(senders: 2, blame: 3, piecesPassed: 6, threshold: 3))
-    }
 }

@@ -117,6 +117,28 @@ struct PiecePickerTests {
         #expect(picker.writtenBlocks(in: 5) == [0, 1, 2])
     }
 
+    @Test func progressCountsPiecesVerifiedOrWantedAndTheirBytes() {
+        // Piece 0 verified, 1 wanted, 2 skipped, 3 skipped but verified, 4 (100 bytes) wanted.
+        let picker = F.picker("11111", "x  x ", "44004", lastPieceLength: 100)
+        let length = Int64(F.pieceLength)
+        let progress = picker.progress
+        #expect(progress.piecesWanted == 4 && progress.piecesDone == 2)
+        #expect(progress.bytesWanted == 3 * length + 100 && progress.bytesDone == 2 * length)
+        #expect(progress.bytesLeft == length + 100)
+        #expect(F.picker("11", "xx").progress.bytesLeft == 0)
+    }
+
+    @Test func writtenBlockMasksAreOfPiecesInProgressWithBlocksInTheFiles() {
+        var picker = F.picker("1111111", "", "", "  1  7 ")
+        // Starts a third piece: in progress, with nothing in the files yet.
+        let picked = picker.pickBlocks(for: 1, count: 8, peerHas: F.seed)
+        #expect(Set(F.pieces(picked)).count == 3 && picker.piecesInProgress.count == 3)
+        let masks = picker.writtenBlockMasks
+        #expect(Set(masks.keys) == [2, 5])
+        #expect(masks[2]?.setIndices == [0] && masks[5]?.setIndices == [0, 1, 2])
+        #expect(masks[5]?.count == 4)
+    }
+
     @Test func haveAndSkippedPiecesAreNeverRequested() {
         var picker = F.picker("1111", "x   ", "4404")
         let picked = picker.pickBlocks(for: 1, count: 100, peerHas: F.seed)

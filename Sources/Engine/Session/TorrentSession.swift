@@ -96,11 +96,7 @@ package actor TorrentSession {
         self.stopWhenComplete = stopWhenComplete
         var picker = PiecePicker(layout: storage.layout)
         let map = FileSpanMap(files: metainfo.files, layout: storage.layout)
-        var priorities = metainfo.files.map { $0.isPad ? PiecePriority.skip : PiecePriority.normal }
-        if filePriorities.count == metainfo.files.count {
-            priorities = zip(metainfo.files, filePriorities).map { $0.isPad ? .skip : $1 }
-        }
-        picker.setFilePriorities(priorities, map: map)
+        picker.setFilePriorities(PiecePriority.perFile(of: metainfo.files, chosen: filePriorities), map: map)
         self.picker = picker
     }
 

@@ -84,8 +84,10 @@ import Testing
         let locker = try DatabaseQueue(path: databasePath, configuration: configuration)
         try locker.inDatabase { try $0.execute(sql: "BEGIN IMMEDIATE") }
         let releaseAt = ContinuousClock.now + .seconds(3)
-        // The journal's next batch waits for the lock.
-        let blocked = try await poll(timeout: .seconds(2)) { await leecher.persistence.journal.inFlight != nil }
+        // The journal's next batch waits for the lock. (Within a second or so; a loaded machine, such as
+        // CI running six suites at once on two cores, has been seen to take longer than 2 s to start it,
+        // and the lock is held as long as this takes.)
+        let blocked = try await poll(timeout: .seconds(10)) { await leecher.persistence.journal.inFlight != nil }
         let atBlock = await leecher.status().piecesDone
         // Meanwhile the session goes on serving its peer: pieces keep arriving and being verified (a session
         // whose actor waited for the lock would verify none until the write returned). The lock is held for

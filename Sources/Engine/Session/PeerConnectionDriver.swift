@@ -49,7 +49,7 @@ enum PeerConnectionDriver {
         var misbehaved = false
         do {
             try await channel.executeThenClose { inbound, outbound in
-                try await withThrowingTaskGroup(of: Void.self) { group in
+                try await withThrowingTaskGroup(of: Bool.self) { group in
                     group.addTask {
                         while let batch = await outbox.next() {
                             try await outbound.write(contentsOf: batch.frames)
@@ -58,6 +58,10 @@ enum PeerConnectionDriver {
                                 await admitted.owner.uploadWritten(admitted.key, bytes: batch.pieceBytes)
                             }
                         }
+                        guard outbox.isClosingAfterSending else { return false }
+                        // NIO shuts the socket's output once its pending writes are out.
+                        try await channel.channel.close(mode: .output)
+                        return true
                     }
                     group.addTask {
                         var batches = inbound.makeAsyncIterator()
@@ -69,8 +73,10 @@ enum PeerConnectionDriver {
                         owner.value.withLock { $0 = admitted }
                         first.removeFirst()
                         try await pump(first, &batches, admitted, outbox)
+                        return false
                     }
-                    try await group.next()
+                    // After a graceful close the reader runs on until the peer closes its side.
+                    if try await group.next() == true { _ = try await group.next() }
                     group.cancelAll()
                 }
             }

@@ -12,7 +12,9 @@ import Synchronization
 /// The reader task of the connection calls ``waitForRoom()`` before it reads on: while the peer's
 /// queue is over the budget's limits it does not read (so a peer that makes us answer but never reads
 /// the answers stops being read from), and it gives up, dropping the peer, when the queue does not
-/// drain in time. ``finish()`` forgets what is queued and gives its bytes back to the budget.
+/// drain in time. ``finish()`` forgets what is queued and gives its bytes back to the budget;
+/// ``closeAfterSending()`` takes no more frames but lets the writer send what is queued, then ends it
+/// (a graceful close: the last blocks of a seed that stops reach the peer).
 final class PeerOutbox: Sendable {
     /// Frames the writer took in one go.
     struct Batch: Sendable {
@@ -34,6 +36,8 @@ final class PeerOutbox: Sendable {
         /// Cost of the batch the writer is writing.
         var inFlight = 0
         var finished = false
+        /// No more frames are taken; ``next()`` hands out what is queued, then `nil`.
+        var closing = false
         var writer: CheckedContinuation<Batch?, Never>?
         var watchers: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWatcher = 0
@@ -87,7 +91,7 @@ final class PeerOutbox: Sendable {
             if case .message(.piece(_, _, let block)) = frame { pieceBytes += block.readableBytes }
         }
         let (accepted, wake) = state.withLock { state -> (Bool, (CheckedContinuation<Batch?, Never>, Batch)?) in
-            guard !state.finished else { return (false, nil) }
+            guard !state.finished, !state.closing else { return (false, nil) }
             state.frames.append(contentsOf: frames)
             state.queued += cost
             state.queuedPieceBytes += pieceBytes
@@ -116,7 +120,7 @@ final class PeerOutbox: Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<Batch?, Never>) in
                 let ready: Batch?? = state.withLock { state in
                     if !state.frames.isEmpty { return .some(state.takeBatch()) }
-                    if state.finished || Task.isCancelled { return .some(nil) }
+                    if state.finished || state.closing || Task.isCancelled { return .some(nil) }
                     state.writer = continuation
                     return .none
                 }
@@ -142,6 +146,24 @@ final class PeerOutbox: Sendable {
         if counted { budget.charge(-batch.bytes) }
         for watcher in watchers { watcher.resume() }
     }
+
+    /// Takes no more frames; the writer gets what is queued, then `nil`. Returns false when the queue
+    /// had already ended.
+    @discardableResult
+    func closeAfterSending() -> Bool {
+        let writer = state.withLock { state -> CheckedContinuation<Batch?, Never>?? in
+            guard !state.finished, !state.closing else { return .none }
+            state.closing = true
+            defer { state.writer = nil }
+            return .some(state.writer)
+        }
+        guard let writer else { return false }
+        writer?.resume(returning: nil)  // waiting means nothing was queued
+        return true
+    }
+
+    /// True once ``closeAfterSending()`` was called (and the queue was not finished before).
+    var isClosingAfterSending: Bool { state.withLock { $0.closing && !$0.finished } }
 
     /// Ends the queue: frames still queued are dropped, their bytes given back, the writer and any
     /// waiting reader woken. Later frames are ignored.

@@ -70,10 +70,16 @@ struct PeerTable: Sequence {
         slots.first { $0.value.address == address }?.key
     }
 
-    /// Closes every peer's connection (`.output`: half-closes it, so what its socket has goes out and
-    /// the peer sees our FIN). Each slot leaves the table when its connection's end is reported.
-    func closeConnections(mode: CloseMode = .all) {
-        for slot in slots.values { slot.channel.close(mode: mode, promise: nil) }
+    /// Closes every peer's connection at once. Each slot leaves the table when its connection's end is
+    /// reported.
+    func closeConnections() {
+        for slot in slots.values { slot.channel.close(promise: nil) }
+    }
+
+    /// Closes every connection gracefully: each outbox takes no more frames, its writer sends what is
+    /// queued, then shuts the socket's output (see ``PeerOutbox/closeAfterSending()``).
+    func closeConnectionsAfterSending() {
+        for slot in slots.values { slot.outbox.closeAfterSending() }
     }
 
     /// True when a peer other than the one at `key` finished its handshake with `peerId`.

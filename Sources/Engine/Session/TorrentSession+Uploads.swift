@@ -74,10 +74,6 @@ extension TorrentSession {
             let length = Int64(request.length)
             slot.send([message])
             slot.upload.queuedBytes += Int(length)
-            slot.upload.uploadedUnsaved += length
-            slot.upload.uploadedInRound += length
-            statistics.uploaded(length, at: .now)
-            persistence.journal.unsavedTotals.uploaded += length
         }
         peers.putBack(slot)
     }
@@ -91,10 +87,17 @@ extension TorrentSession {
         if lifecycle.fail(reason) { logger.error("\(reason)") }
     }
 
-    /// The writer put `bytes` of `piece` messages on the socket: room for more.
+    /// The writer put `bytes` of `piece` messages on the socket: they count as uploaded (a block still
+    /// queued when its connection breaks never reached the peer), and there is room for more.
     func uploadWritten(_ key: PeerKey, bytes: Int) {
-        guard peers[key] != nil else { return }
-        peers[key]?.upload.queuedBytes -= bytes
+        let length = Int64(bytes)
+        statistics.uploaded(length, at: .now)
+        persistence.journal.unsavedTotals.uploaded += length
+        guard var slot = peers.take(key) else { return }
+        slot.upload.queuedBytes -= bytes
+        slot.upload.uploadedUnsaved += length
+        slot.upload.uploadedInRound += length
+        peers.putBack(slot)
         startServing(key)
     }
 

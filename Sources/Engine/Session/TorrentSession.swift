@@ -113,13 +113,14 @@ package actor TorrentSession {
         wakeLoop()
     }
 
-    /// Half-closes every connection: the bytes already handed to a peer's socket go out, then our FIN,
-    /// and nothing more is sent or answered; each connection ends when the peer closes its side (see
-    /// ``run()``). A connection closed at once with unread bytes from the peer is reset, and the reset
-    /// throws away what the peer had not received yet: the last pieces of a seed that stops at its ratio.
+    /// Half-closes every connection: what is queued for a peer goes out, then our FIN, and nothing more
+    /// is sent or answered; each connection ends when the peer closes its side (see ``run()``). A
+    /// connection closed at once drops its queue, and one with unread bytes from the peer is reset,
+    /// which throws away what the peer had not received yet: the last pieces of a seed that stops at
+    /// its ratio, counted as uploaded.
     private func closePeersGracefully() {
         guard lifecycle.startClosingPeers() else { return }
-        peers.closeConnections(mode: .output)
+        peers.closeConnectionsAfterSending()
     }
 
     /// Waits until every peer closed its side after ``closePeersGracefully()``, or `grace` has passed.

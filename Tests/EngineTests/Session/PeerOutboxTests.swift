@@ -41,6 +41,32 @@ import Testing
         #expect(await outbox.next() == nil)
     }
 
+    @Test func closingAfterSendingHandsOutWhatIsQueuedThenEnds() async throws {
+        let budget = PeerMemoryBudget()
+        let outbox = PeerOutbox(budget: budget)
+        for _ in 0..<10 { outbox.send(Self.reject) }
+        #expect(outbox.closeAfterSending())
+        #expect(!outbox.closeAfterSending())
+        #expect(outbox.isClosingAfterSending)
+        outbox.send(Self.reject)  // refused: the peer is leaving
+        #expect(budget.usedBytes == 10 * 81)
+        let batch = try #require(await outbox.next())
+        #expect(batch.frames.count == 10)
+        outbox.written(batch)
+        #expect(budget.usedBytes == 0)
+        #expect(await outbox.next() == nil)
+    }
+
+    @Test func aWaitingWriterEndsWhenTheOutboxClosesEmpty() async throws {
+        let outbox = PeerOutbox(budget: PeerMemoryBudget())
+        let writer = Task { await outbox.next() }
+        // The writer may not wait yet when the close comes: either way it gets `nil`.
+        outbox.closeAfterSending()
+        #expect(await writer.value == nil)
+        outbox.finish()
+        #expect(!outbox.isClosingAfterSending)
+    }
+
     @Test func aDroppedOutboxGivesItsBytesBack() {
         let budget = PeerMemoryBudget()
         do {

@@ -3,7 +3,7 @@
 /// last durable checkpoint.
 ///
 /// It decides what goes into each batch and what a batch's outcome means; it performs no I/O. At most one
-/// batch is in flight: ``takeBatch(torrentId:masks:isVerified:stats:)`` moves what is unsaved into it, and
+/// batch is in flight: ``takeBatch(torrentId:masks:isVerified:totals:stats:)`` moves what is unsaved into it, and
 /// changes made while the store works coalesce into the unsaved state (a piece's latest verdict, summed
 /// counters, one record per peer and tracker), so what waits for a locked database stays bounded by the
 /// torrent's size rather than by the time it waits. ``batchSaved()`` applies the batch to the store's
@@ -46,8 +46,9 @@ struct ProgressJournal: Sendable {
 
     /// Pieces whose verdict changed (true: verified, false: no longer verified), not saved yet.
     var unsavedPieces: [PieceIndex: Bool] = [:]
-    /// Transfer counters not saved yet.
-    var unsavedTotals = TransferTotals()
+    /// The torrent's transfer counters as far as batches took them (the store adds each batch's share):
+    /// what the session counts beyond them is unsaved.
+    private(set) var journaledTotals = TransferTotals()
     /// History entries not saved yet, in order.
     private(set) var unsavedEvents: [HistoryEvent] = []
     /// Latest tracker states not saved yet, by announce URL.
@@ -66,11 +67,16 @@ struct ProgressJournal: Sendable {
         journaledVerified = Bitfield(count: pieceCount)
     }
 
-    /// Starts from what the store recorded (`durable` is the durable checkpoint found with it).
-    mutating func restore(verified: Bitfield, masks: [PieceIndex: Bitfield], durable: DurableCheckpoint) {
+    /// Starts from what the store recorded (`durable` is the durable checkpoint found with it, `totals`
+    /// the counters it holds).
+    mutating func restore(
+        verified: Bitfield, masks: [PieceIndex: Bitfield], durable: DurableCheckpoint,
+        totals: TransferTotals = TransferTotals()
+    ) {
         journaledVerified = verified
         journaledMasks = masks
         lastCheckpoint = durable
+        journaledTotals = totals
     }
 
     // MARK: Changes
@@ -96,10 +102,9 @@ struct ProgressJournal: Sendable {
         for stat in stats { unsavedFileStats[stat.index] = stat }
     }
 
-    /// Forgets everything unsaved (a session with no store).
+    /// Forgets everything unsaved (a session with no store; its counters are never saved).
     mutating func discardUnsaved() {
         unsavedPieces = [:]
-        unsavedTotals = TransferTotals()
         unsavedEvents = []
         unsavedTrackers = [:]
         unsavedPeers = [:]
@@ -115,9 +120,11 @@ struct ProgressJournal: Sendable {
     ///   - masks: the block masks of unfinished pieces as they stand (blocks that are in the files).
     ///   - isVerified: whether the session holds a piece as verified now (a recorded mask of a piece that is
     ///     neither unfinished nor verified any more is cleared).
+    ///   - totals: the session's transfer counters now; the batch takes what they grew since the last one.
     ///   - stats: file sizes and times taken from the storage for this batch.
     mutating func takeBatch(
-        torrentId: Int64, masks: [PieceIndex: Bitfield], isVerified: (PieceIndex) -> Bool, stats: [FileStat] = []
+        torrentId: Int64, masks: [PieceIndex: Bitfield], isVerified: (PieceIndex) -> Bool,
+        totals: TransferTotals = TransferTotals(), stats: [FileStat] = []
     ) -> ProgressBatch? {
         guard inFlight == nil else { return nil }
         record(stats)
@@ -132,8 +139,12 @@ struct ProgressJournal: Sendable {
             changedMasks = [:]
             unsavedPieces = unsavedPieces.filter { !$0.value }
         }
+        let grown = TransferTotals(
+            downloaded: totals.downloaded - journaledTotals.downloaded,
+            uploaded: totals.uploaded - journaledTotals.uploaded,
+            wasted: totals.wasted - journaledTotals.wasted)
         let taken = InFlight(
-            pieces: unsavedPieces, masks: changedMasks, totals: unsavedTotals, events: unsavedEvents,
+            pieces: unsavedPieces, masks: changedMasks, totals: grown, events: unsavedEvents,
             trackers: unsavedTrackers, peers: unsavedPeers, fileStats: unsavedFileStats)
         let fileStats = taken.fileStats.values.sorted { $0.index.value < $1.index.value }
         let progress = TorrentProgress(
@@ -145,6 +156,7 @@ struct ProgressJournal: Sendable {
             events: taken.events)
         guard !batch.isEmpty else { return nil }
         discardUnsaved()
+        journaledTotals = totals
         inFlight = taken
         return batch
     }
@@ -171,9 +183,9 @@ struct ProgressJournal: Sendable {
         inFlight = nil
         statistics.failedTransactions += 1
         unsavedPieces.merge(taken.pieces) { newer, _ in newer }
-        unsavedTotals.downloaded += taken.totals.downloaded
-        unsavedTotals.uploaded += taken.totals.uploaded
-        unsavedTotals.wasted += taken.totals.wasted
+        journaledTotals.downloaded -= taken.totals.downloaded
+        journaledTotals.uploaded -= taken.totals.uploaded
+        journaledTotals.wasted -= taken.totals.wasted
         unsavedEvents = taken.events + unsavedEvents
         unsavedTrackers.merge(taken.trackers) { newer, _ in newer }
         unsavedFileStats.merge(taken.fileStats) { newer, _ in newer }

@@ -12,11 +12,8 @@ struct PeerDropped: Error, CustomStringConvertible {
 extension TorrentSession {
     /// Candidates due for a connection attempt, marked as connecting.
     func addressesToDial() -> [PeerAddress] {
-        let complete = picker.isComplete
-        return candidates.takeDue(
-            now: .now, connected: peers.count, maxPeers: configuration.maxPeers,
-            maxConnecting: configuration.maxConnecting
-        ) { !(complete && $0.isSeed) }
+        swarm.addressesToDial(
+            now: .now, maxPeers: configuration.maxPeers, maxConnecting: configuration.maxConnecting)
     }
 
     /// Connects to `address` and runs the connection until it ends.
@@ -28,7 +25,7 @@ extension TorrentSession {
                 maxFrameLength: PeerMessageDecoder.maxFrameLength(pieceCount: layout.pieceCount),
                 budget: configuration.memoryBudget)
         } catch {
-            candidates.closed(address, failed: true, now: .now)
+            swarm.candidates.closed(address, failed: true, now: .now)
             logger.debug("cannot connect to \(address): \(error)")
             return
         }
@@ -67,29 +64,29 @@ extension TorrentSession {
             configuration: .init(
                 pieceCount: layout.pieceCount, pieceLength: UInt32(layout.pieceLength), fastExtension: false,
                 extensionProtocol: false))
-        let origin = source ?? candidates[address]?.source ?? .manual
-        let key = peers.admit { key in
+        let origin = source ?? swarm.candidates[address]?.source ?? .manual
+        let key = swarm.peers.admit { key in
             PeerSlot(
                 key: key, address: address, source: origin, channel: channel, outbox: outbox, connectedAt: now,
                 machine: machine, lastMessageAt: now, lastKeepAliveSent: now)
         }
-        candidates.connected(address)
+        swarm.candidates.connected(address)
         outbox.send([PeerWireFrame.handshake(handshake)])
         return key
     }
 
     /// Checks the peer's handshake and sends our availability; returns why to drop it, if so.
     func handshakeReceived(_ handshake: PeerHandshake, from key: PeerKey) -> String? {
-        guard var slot = peers[key] else { return "gone" }
+        guard var slot = swarm.peers[key] else { return "gone" }
         guard handshake.infoHash == infoHash else { return "wrong info-hash" }
         guard handshake.peerId != configuration.peerId else {
-            candidates[slot.address]?.banned = true  // ourselves, as a tracker handed us back
+            swarm.candidates[slot.address]?.banned = true  // ourselves, as a tracker handed us back
             return "connected to ourselves"
         }
         if seeding.bannedPeerIds.contains(handshake.peerId) {
             return "banned peer id"
         }
-        if peers.hasHandshaken(peerId: handshake.peerId, besides: key) {
+        if swarm.peers.hasHandshaken(peerId: handshake.peerId, besides: key) {
             return "already connected to this peer"
         }
         let local: ReservedBits = [.fast, .extensionProtocol]
@@ -102,32 +99,23 @@ extension TorrentSession {
         slot.peerId = handshake.peerId
         slot.handshaken = true
         slot.lastMessageAt = .now
-        candidates.handshaken(slot.address)
-        let first = picker.availabilityMessages(fast: slot.machine.configuration.fastExtension)
-        peers[key] = slot
-        peers[key]?.send(first)
+        swarm.candidates.handshaken(slot.address)
+        let first = swarm.picker.availabilityMessages(fast: slot.machine.configuration.fastExtension)
+        swarm.peers[key] = slot
+        swarm.peers[key]?.send(first)
         sendExtensionHandshake(key)
         return nil
     }
 
     /// Forgets a closed connection: its requests go back to the pool, its pieces leave the availability.
     func peerClosed(_ key: PeerKey, reason: String) {
-        guard let slot = peers.remove(key) else { return }
-        _ = picker.peerDisconnected(key)
+        guard let slot = swarm.remove(key, now: .now) else { return }
         uploadPeerClosed(slot)
-        if slot.handshaken {
-            if slot.isSeed {
-                picker.removeSeed()
-            } else {
-                picker.removeAvailability(slot.machine.peerPieces.indices)
-            }
-        }
-        candidates.closed(slot.address, failed: !slot.handshaken, now: .now)
         recordPeer(slot)
         rememberListenAddress(of: slot)
         logger.debug("peer \(slot.address) closed: \(reason)")
         // Others may now have room for the requests this peer held.
-        for other in peers.keys { fillRequests(other) }
+        swarm.fillAllRequests(limits: limits)
     }
 }
 

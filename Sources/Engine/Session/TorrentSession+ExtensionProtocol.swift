@@ -5,20 +5,22 @@ import NIOCore
 extension TorrentSession {
     /// Sends our extension handshake right after the handshake, when both sides speak BEP 10.
     func sendExtensionHandshake(_ key: PeerKey) {
-        guard let slot = peers[key], slot.handshaken, slot.machine.configuration.extensionProtocol else { return }
+        guard let slot = swarm.peers[key], slot.handshaken, slot.machine.configuration.extensionProtocol else { return }
         let handshake = extensionProtocol.handshake(
             listenPort: configuration.advertisedPort, requestQueueLength: slot.machine.configuration.maxPeerRequests,
-            to: slot.address, uploadOnly: picker.isComplete)
+            to: slot.address, uploadOnly: swarm.picker.isComplete)
         slot.send([PeerMessage.extended(id: 0, payload: ByteBuffer(bytes: handshake.encoded()))])
     }
 
-    /// Handles one extension message from the peer in `slot`: answers it, takes the peers it names as
+    /// Handles one extension message from the peer at `key`: answers it, takes the peers it names as
     /// candidates (within bounds), or drops a peer that broke the extension protocol.
-    func receivedExtended(id: UInt8, payload: ByteBuffer, slot: inout PeerSlot) -> ReaderStep {
+    func receivedExtended(id: UInt8, payload: ByteBuffer, from key: PeerKey) -> ReaderStep {
+        guard var slot = swarm.peers.take(key) else { return .disconnect("gone") }
+        defer { swarm.peers.putBack(slot) }
         let result = extensionProtocol.received(
             id: id, payload: payload, peer: &slot.extensions,
-            pexRoom: ExtensionProtocol.maxPexCandidates - candidates.pexCount, now: .now
-        ) { candidates[$0] != nil }
+            pexRoom: ExtensionProtocol.maxPexCandidates - swarm.candidates.pexCount, now: .now
+        ) { swarm.candidates[$0] != nil }
         if !result.replies.isEmpty { slot.send(result.replies) }
         if !result.learned.isEmpty {
             logger.debug("PEX from \(slot.address): \(result.learned.count) new peer(s)")
@@ -31,9 +33,9 @@ extension TorrentSession {
     /// A peer that dialled us and named its listen port (`p`) may be dialled back once it left.
     func rememberListenAddress(of slot: PeerSlot) {
         guard slot.source == .incoming, slot.handshaken, let address = slot.listenAddress, address != slot.address,
-            candidates[address] == nil, candidates[slot.address]?.banned != true
+            swarm.candidates[address] == nil, swarm.candidates[slot.address]?.banned != true
         else { return }
-        candidates[address] = PeerCandidate(
+        swarm.candidates[address] = PeerCandidate(
             address: address, source: .incoming, nextAttempt: .now + configuration.reconnectDelay)
     }
 
@@ -42,19 +44,13 @@ extension TorrentSession {
     func sendPeerExchange() {
         guard extensionProtocol.sharesWithPeers else { return }
         let now = ContinuousClock.now
-        var connected: [PeerAddress: PexMessage.Flags] = [:]
-        for slot in peers.values where slot.handshaken {
-            guard let address = slot.listenAddress, address.compact != nil else { continue }
-            var flags: PexMessage.Flags = slot.source == .incoming ? [] : .reachable
-            if slot.isSeed { flags.insert(.seed) }
-            connected[address] = flags
-        }
-        for key in Array(peers.keys) {
-            guard var slot = peers[key], slot.handshaken,
+        let connected = swarm.exchangeablePeers
+        for key in Array(swarm.peers.keys) {
+            guard var slot = swarm.peers[key], slot.handshaken,
                 let message = extensionProtocol.peerExchange(
                     for: &slot.extensions, own: slot.listenAddress, connected: connected, now: now)
             else { continue }
-            peers[key] = slot
+            swarm.peers[key] = slot
             slot.send([message])
         }
     }

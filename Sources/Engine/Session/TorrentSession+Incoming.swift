@@ -19,20 +19,20 @@ extension TorrentSession {
         guard handshake.peerId != configuration.peerId else {
             // We dialled our own listening address (a tracker or a peer gave it to us under another
             // name): never dial that address again.
-            for slot in peers.values
+            for slot in swarm.peers.values
             where slot.channel.localAddress.flatMap(PeerAddress.init(socketAddress:)) == address {
-                candidates[slot.address]?.banned = true
+                swarm.candidates[slot.address]?.banned = true
                 slot.channel.close(promise: nil)
             }
             throw PeerDropped(reason: "connected to ourselves")
         }
-        guard candidates[address]?.banned != true, !seeding.bannedPeerIds.contains(handshake.peerId) else {
+        guard swarm.candidates[address]?.banned != true, !seeding.bannedPeerIds.contains(handshake.peerId) else {
             throw PeerDropped(reason: "banned")
         }
-        guard peers.count < configuration.maxPeers else { throw PeerDropped(reason: "too many peers") }
+        guard swarm.peers.count < configuration.maxPeers else { throw PeerDropped(reason: "too many swarm.peers") }
         let key = register(address: address, channel: channel, outbox: outbox, source: .incoming)
         if let problem = handshakeReceived(handshake, from: key) {
-            peers.remove(key)
+            swarm.peers.remove(key)
             throw PeerDropped(reason: problem)
         }
         logger.debug("incoming peer \(address)")

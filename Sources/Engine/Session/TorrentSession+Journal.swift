@@ -53,7 +53,7 @@ extension TorrentSession {
                     verification.assemblies.flushed(piece, generation: generation, first: run.first, count: run.count)
                 else { break }
                 for block in run.first..<run.first + run.count {
-                    _ = picker.blockWritten(layout.request(piece: piece, block: BlockIndex(block)))
+                    _ = swarm.picker.blockWritten(layout.request(piece: piece, block: BlockIndex(block)))
                 }
             }
         }
@@ -82,11 +82,13 @@ extension TorrentSession {
             logger.warning("reading file times failed: \(error)")
             stats = []
         }
-        for key in Array(peers.keys) { takePeerCounters(key) }
-        let masks = picker.writtenBlockMasks
+        for key in Array(swarm.peers.keys) { takePeerCounters(key) }
+        let masks = swarm.picker.writtenBlockMasks
         guard
             let batch = persistence.journal.takeBatch(
-                torrentId: torrentId, masks: masks, isVerified: { picker.has($0) }, stats: stats)
+                torrentId: torrentId, masks: masks, isVerified: { swarm.picker.has($0) },
+                totals: swarm.statistics.totals,
+                stats: stats)
         else { return }
         let clock = ContinuousClock()
         let started = clock.now
@@ -103,9 +105,9 @@ extension TorrentSession {
 
     /// Moves a connected peer's unsaved counters into the journal.
     private func takePeerCounters(_ key: PeerKey) {
-        guard let slot = peers[key], slot.hasUnsavedCounters else { return }
+        guard let slot = swarm.peers[key], slot.hasUnsavedCounters else { return }
         persistence.journal.record(slot.record(torrentId: persistence.torrentId ?? 0))
-        peers[key]?.countersRecorded()
+        swarm.peers[key]?.countersRecorded()
     }
 
     /// Journal transactions committed by this session.
@@ -113,7 +115,7 @@ extension TorrentSession {
 
     /// What the journal cost this session, for logs and benchmarks.
     package func journalReport() -> String {
-        persistence.journal.statistics.report(over: statistics.age(at: .now))
+        persistence.journal.statistics.report(over: swarm.statistics.age(at: .now))
     }
 
     /// Syncs the files written since the last checkpoint, then makes what was journaled before the sync

@@ -14,13 +14,14 @@ extension TorrentSession {
         }
         var findings = RestoreFindings(verified: Bitfield(count: layout.pieceCount))
         if let state = recorded, state.verified.count == layout.pieceCount {
-            statistics.restore(state.totals)
+            swarm.statistics.restore(state.totals)
             let durable = state.durableVerified.flatMap { $0.count == layout.pieceCount ? $0 : nil }
             persistence.journal.restore(
                 verified: state.verified, masks: state.blockMasks,
                 durable: DurableCheckpoint(
                     torrentId: state.torrentId, verified: durable ?? Bitfield(count: layout.pieceCount),
-                    blockMasks: state.durableBlockMasks))
+                    blockMasks: state.durableBlockMasks),
+                totals: state.totals)
             findings = await check(state)
         }
         try await storage.prepare()
@@ -37,46 +38,23 @@ extension TorrentSession {
             findings.recheck = Set(RestoreFindings.piecesWithData(in: storage, files: metainfo.files))
             findings.checkedDataOnDisk = true
         }
-        for piece in findings.verified.setIndices.map({ PieceIndex($0) }) where !findings.recheck.contains(piece) {
-            _ = picker.pieceVerified(piece)
-        }
-        var restoredBlocks = 0
-        for (piece, mask) in findings.masks
-        where !findings.verified.contains(piece.value) && mask.count == layout.blockCount(in: piece) {
-            restoredBlocks += mask.cardinality
-            // Its other blocks go straight to disk too: the piece is hashed from the files, not from memory.
-            verification.assemblies.goDirect(piece)
-            // A piece all of whose blocks were written but whose check did not get recorded: hash it.
-            if picker.restoreWrittenBlocks(mask.setIndices.map { BlockIndex($0) }, in: piece) {
-                findings.recheck.insert(piece)
-            }
-        }
+        let restoredBlocks = findings.apply(to: &swarm.picker, assemblies: &verification.assemblies)
         let rechecked = findings.recheck.sorted()
-        var valid = 0
+        var verdicts: [Bool] = []
         if !rechecked.isEmpty, let verifier = PieceVerifier(metainfo: metainfo) {
             let report = await verifier.verify(storage, pieces: rechecked)
-            for piece in rechecked {
-                if report.valid[piece.value] {
-                    valid += 1
-                    _ = picker.pieceVerified(piece)
-                    if !persistence.journal.journaledVerified.contains(piece.value) {
-                        persistence.journal.unsavedPieces[piece] = true
-                    }
-                } else {
-                    _ = picker.pieceFailed(piece)
-                    if persistence.journal.journaledVerified.contains(piece.value) {
-                        persistence.journal.unsavedPieces[piece] = false
-                    }
-                }
-            }
+            verdicts = rechecked.map { report.valid[$0.value] }
         }
-        for piece in persistence.journal.journaledVerified.setIndices.map({ PieceIndex($0) }) where !picker.has(piece) {
-            persistence.journal.unsavedPieces[piece] = false
+        let valid = RestoreFindings.applyVerdicts(
+            rechecked, valid: verdicts, to: &swarm.picker, journal: &persistence.journal)
+        let bytesRead = rechecked.reduce(Int64(0)) { $0 + Int64(layout.length(of: $1)) }
+        startCheck.finished(missingPieces: !swarm.picker.isComplete, bytesRead: bytesRead)
+        if let torrentId = persistence.torrentId {
+            let outcome = RestoreFindings.Outcome(
+                piecesVerified: swarm.picker.haveCount, pieceCount: layout.pieceCount, restoredBlocks: restoredBlocks,
+                rechecked: rechecked.count, valid: valid, bytesRead: bytesRead)
+            for event in findings.events(torrentId: torrentId, outcome: outcome) { persistence.journal.record(event) }
         }
-        startCheck.finished(
-            missingPieces: !picker.isComplete,
-            bytesRead: rechecked.reduce(Int64(0)) { $0 + Int64(layout.length(of: $1)) })
-        recordRestore(findings, rechecked: rechecked.count, valid: valid, restoredBlocks: restoredBlocks)
     }
 
     /// Compares the recorded progress with the files on disk.
@@ -88,24 +66,5 @@ extension TorrentSession {
             files: metainfo.files, map: FileSpanMap(files: metainfo.files, layout: layout), recorded: state.files,
             current: current, policy: policy)
         return findings
-    }
-
-    private func recordRestore(_ findings: RestoreFindings, rechecked: Int, valid: Int, restoredBlocks: Int) {
-        guard let torrentId = persistence.torrentId else { return }
-        /// An event naming (the first few of) `files`, when there are any.
-        func report(_ kind: EventKind, _ files: [String], _ what: String) {
-            guard !files.isEmpty else { return }
-            let names = files.prefix(3).joined(separator: ", ") + (files.count > 3 ? ", ..." : "")
-            persistence.journal.record(
-                HistoryEvent(torrentId: torrentId, kind: kind, detail: "\(files.count) file(s) \(what) (\(names))"))
-        }
-        report(.dataMissing, findings.missingFiles, "missing: their pieces are downloaded again")
-        report(.fileChanged, findings.changedFiles, "changed on disk: their pieces are rechecked")
-        var detail = "\(picker.haveCount) of \(layout.pieceCount) pieces verified"
-        if restoredBlocks > 0 { detail += ", \(restoredBlocks) blocks of unfinished pieces kept" }
-        detail += "; rechecked \(rechecked) piece(s), \(valid) valid (\(startCheck.bytesRead) bytes read)"
-        if findings.distrustedLatest { detail += "; progress after the last durable checkpoint was distrusted" }
-        if findings.checkedDataOnDisk { detail += "; nothing was recorded: the pieces holding data were checked" }
-        persistence.journal.record(HistoryEvent(torrentId: torrentId, kind: .checked, detail: detail))
     }
 }

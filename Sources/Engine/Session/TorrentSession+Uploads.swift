@@ -6,21 +6,11 @@ import NIOCore
 private let maxQueuedUploadBytes = 1 << 20
 
 extension TorrentSession {
-    /// Checks a request the state machine queued: only verified pieces, only inside the piece. A
-    /// request that cannot be served is refused (a `reject request` under the Fast extension).
-    func checkRequest(_ request: BlockRequest, _ slot: inout PeerSlot) {
-        let end = Int(request.begin) + Int(request.length)
-        guard picker.has(request.piece), end <= layout.length(of: request.piece) else {
-            if let reject = slot.machine.refuse(request) { slot.send(reject) }
-            return
-        }
-    }
-
     /// Starts the task that reads and sends the peer's requested blocks, unless it runs already or
     /// there is nothing to send.
     func startServing(_ key: PeerKey) {
-        guard let slot = peers[key], canServe(slot), !slot.upload.serving else { return }
-        peers[key]?.upload.serving = true
+        guard let slot = swarm.peers[key], canServe(slot), !slot.upload.serving else { return }
+        swarm.peers[key]?.upload.serving = true
         Task { await self.serve(key) }
     }
 
@@ -55,34 +45,34 @@ extension TorrentSession {
 
     /// The oldest request to serve, or `nil` (and the serving task ends) when there is none now.
     private func nextUpload(_ key: PeerKey) -> BlockRequest? {
-        guard let slot = peers[key] else { return nil }
+        guard let slot = swarm.peers[key] else { return nil }
         guard !lifecycle.closingPeers, canServe(slot), let request = slot.machine.peerRequests.first else {
-            peers[key]?.upload.serving = false
+            swarm.peers[key]?.upload.serving = false
             return nil
         }
         return request
     }
 
     private func uploadStopped(_ key: PeerKey) {
-        peers[key]?.upload.serving = false
+        swarm.peers[key]?.upload.serving = false
     }
 
     /// A block was read: send it, unless the request was cancelled or choked away meanwhile.
     private func uploadReady(_ key: PeerKey, _ request: BlockRequest, block: ByteBuffer) {
-        guard var slot = peers.take(key) else { return }
+        guard var slot = swarm.peers.take(key) else { return }
         if let message = slot.machine.blockReady(for: request, block: block) {
             let length = Int64(request.length)
             slot.send([message])
             slot.upload.queuedBytes += Int(length)
         }
-        peers.putBack(slot)
+        swarm.peers.putBack(slot)
     }
 
     /// A verified piece could not be read back (file deleted or truncated behind our back): the peer
     /// is dropped and the torrent fails, as it would for a write error.
     private func uploadReadFailed(_ key: PeerKey, _ request: BlockRequest, error: any Error) {
-        peers[key]?.upload.serving = false
-        peers[key]?.channel.close(promise: nil)
+        swarm.peers[key]?.upload.serving = false
+        swarm.peers[key]?.channel.close(promise: nil)
         let reason = "cannot read piece \(request.piece) for upload: \(error)"
         if lifecycle.fail(reason) { logger.error("\(reason)") }
     }
@@ -91,13 +81,12 @@ extension TorrentSession {
     /// queued when its connection breaks never reached the peer), and there is room for more.
     func uploadWritten(_ key: PeerKey, bytes: Int) {
         let length = Int64(bytes)
-        statistics.uploaded(length, at: .now)
-        persistence.journal.unsavedTotals.uploaded += length
-        guard var slot = peers.take(key) else { return }
+        swarm.statistics.uploaded(length, at: .now)
+        guard var slot = swarm.peers.take(key) else { return }
         slot.upload.queuedBytes -= bytes
         slot.upload.uploadedUnsaved += length
         slot.upload.uploadedInRound += length
-        peers.putBack(slot)
+        swarm.peers.putBack(slot)
         startServing(key)
     }
 
@@ -109,10 +98,10 @@ extension TorrentSession {
     /// A peer became interested (or lost interest): unchoke it at once when a slot is free, so a new
     /// leecher need not wait for the next round.
     func peerInterestChanged(_ key: PeerKey) {
-        guard let slot = peers[key], slot.handshaken, slot.machine.peerInterested, slot.machine.amChoking else {
+        guard let slot = swarm.peers[key], slot.handshaken, slot.machine.peerInterested, slot.machine.amChoking else {
             return
         }
-        guard seeding.choker.hasFreeSlot(unchoked: peers.unchokedCount) else { return }
+        guard seeding.choker.hasFreeSlot(unchoked: swarm.peers.unchokedCount) else { return }
         setChoked(false, key)
     }
 
@@ -122,18 +111,8 @@ extension TorrentSession {
         guard elapsed >= configuration.rechokeInterval else { return }
         seeding.lastRechoke = now
         let seconds = max(0.001, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
-        var facts: [Choker.Peer] = []
-        for (key, slot) in peers where slot.handshaken {
-            facts.append(
-                Choker.Peer(
-                    key: key, isInterested: slot.machine.peerInterested,
-                    downloadRate: Double(slot.upload.downloadedInRound) / seconds,
-                    uploadRate: Double(slot.upload.uploadedInRound) / seconds,
-                    isUnchoked: !slot.machine.amChoking, unchokedSince: slot.upload.unchokedSince))
-            peers[key]?.upload.downloadedInRound = 0
-            peers[key]?.upload.uploadedInRound = 0
-        }
-        let unchoke = seeding.choker.rechoke(facts, mode: picker.isComplete ? .seeding : .leeching, now: now)
+        let facts = swarm.chokerRound(seconds: seconds)
+        let unchoke = seeding.choker.rechoke(facts, mode: swarm.picker.isComplete ? .seeding : .leeching, now: now)
         for fact in facts {
             setChoked(!unchoke.contains(fact.key), fact.key)
         }
@@ -141,22 +120,14 @@ extension TorrentSession {
 
     /// Chokes or unchokes a peer (sending what that takes) and starts serving it when unchoked.
     func setChoked(_ choked: Bool, _ key: PeerKey) {
-        guard var slot = peers.take(key) else { return }
+        guard var slot = swarm.peers.take(key) else { return }
         if choked {
             slot.send(slot.machine.choke())
         } else if let message = slot.machine.unchoke() {
             slot.upload.unchokedSince = .now
             slot.send([message])
         }
-        peers.putBack(slot)
+        swarm.peers.putBack(slot)
         if !choked { startServing(key) }
-    }
-
-    /// The request depth for a peer under the download limit: about half a second of the limit, so
-    /// what is in flight stays close to what the limit lets in.
-    func limitedDepth(_ depth: Int) -> Int {
-        let rate = limits.downloadRate
-        guard rate > 0 else { return depth }
-        return min(depth, max(4, rate / 2 / PieceLayout.blockSize))
     }
 }

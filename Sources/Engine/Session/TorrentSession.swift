@@ -21,19 +21,14 @@ package actor TorrentSession {
     let configuration: SessionConfiguration
     let group: any EventLoopGroup
     let logger: Logger
-    let stopWhenComplete: Bool
     /// How to reach the torrent's trackers, the announcer that works them, the completion announced.
     var trackers: SessionTrackers
 
-    var picker: PiecePicker
-    /// The peers connected or connecting, by key (see ``PeerTable``).
-    var peers = PeerTable()
-    /// Addresses to dial, bounded (see ``PeerCandidateTable``).
-    var candidates: PeerCandidateTable
-    /// A stop asked for, the fault that ends the run, connections closing.
-    var lifecycle = SessionLifecycle()
-    /// Lifetime totals, rates each way, and when data last came.
-    var statistics = TransferStatistics(start: .now)
+    /// The peers, the addresses to dial, the picker and the counters (see ``SessionSwarm``).
+    var swarm: SessionSwarm
+    /// Whether the run ends when complete, a stop asked for, the fault that ends the run, connections
+    /// closing, and what wakes the run's loop between ticks (see ``wakeLoop()``).
+    var lifecycle: SessionLifecycle
     /// Pieces on their way to verified: assemblies, hashes being checked, smart ban, waiters for stores.
     var verification: PieceVerification
 
@@ -49,10 +44,8 @@ package actor TorrentSession {
     let extensionProtocol: ExtensionProtocol
     /// Choking, incoming peers and upload accounting (see `TorrentSession+Uploads.swift`).
     var seeding: SeedingState
-    /// Wakes ``run()``'s loop between ticks (see ``wakeLoop()``).
-    var loopWaker = LoopWaker()
     /// The torrent's pieces and blocks: the picker's, the one copy the session reads.
-    var layout: PieceLayout { picker.layout }
+    var layout: PieceLayout { swarm.picker.layout }
     /// The info-hash peers name in their handshake for this torrent (the metainfo's).
     nonisolated var infoHash: [UInt8] { metainfo.infoHashes.wireHash }
 
@@ -87,23 +80,24 @@ package actor TorrentSession {
         self.verification = PieceVerification(layout: storage.layout)
         self.extensionProtocol = ExtensionProtocol(metainfo: metainfo)
         self.seeding = SeedingState(configuration: configuration)
-        self.candidates = PeerCandidateTable(limits: .init(configuration))
         self.metainfo = metainfo
         self.storage = storage
         self.configuration = configuration
         self.group = group
         self.logger = logger
-        self.stopWhenComplete = stopWhenComplete
+        self.lifecycle = SessionLifecycle(stopWhenComplete: stopWhenComplete)
         var picker = PiecePicker(layout: storage.layout)
         let map = FileSpanMap(files: metainfo.files, layout: storage.layout)
         picker.setFilePriorities(PiecePriority.perFile(of: metainfo.files, chosen: filePriorities), map: map)
-        self.picker = picker
+        self.swarm = SessionSwarm(
+            picker: picker, candidates: PeerCandidateTable(limits: .init(configuration)),
+            statistics: TransferStatistics(start: .now))
     }
 
     /// Addresses to dial (from trackers, `--peer`, PEX...). Our own address and banned peers are skipped.
     package func addPeers(_ addresses: [PeerAddress], source: PeerUpdate.Source) {
         let fresh = addresses.filter { !($0.isLoopback && $0.port == configuration.listenPort) }
-        if candidates.add(fresh, source: source, notBefore: .now) > 0 { wakeLoop() }
+        if swarm.candidates.add(fresh, source: source, notBefore: .now) > 0 { wakeLoop() }
     }
 
     /// Ends ``run()`` soon: peers are closed and progress is saved.
@@ -120,13 +114,13 @@ package actor TorrentSession {
     /// its ratio, counted as uploaded.
     private func closePeersGracefully() {
         guard lifecycle.startClosingPeers() else { return }
-        peers.closeConnectionsAfterSending()
+        swarm.peers.closeConnectionsAfterSending()
     }
 
     /// Waits until every peer closed its side after ``closePeersGracefully()``, or `grace` has passed.
     private func waitForPeersToLeave(within grace: Duration) async {
         let deadline = ContinuousClock.now + grace
-        while !peers.isEmpty, ContinuousClock.now < deadline {
+        while !swarm.peers.isEmpty, ContinuousClock.now < deadline {
             guard (try? await Task.sleep(for: .milliseconds(20))) != nil else { return }
         }
     }
@@ -143,7 +137,7 @@ package actor TorrentSession {
     /// Has ``run()``'s loop act now rather than at its next tick: new peers are dialled at once, and a
     /// finished download or a stop ends the run without waiting out the tick interval.
     func wakeLoop() {
-        loopWaker.wake()
+        lifecycle.waker.wake()
     }
 
     /// Stops the torrent for a fault (disk full, unwritable folder...): the first reason is kept, and
@@ -151,27 +145,28 @@ package actor TorrentSession {
     func fail(_ reason: String) {
         guard lifecycle.fail(reason) else { return }
         logger.error("\(reason)")
-        peers.closeConnections()
+        swarm.peers.closeConnections()
         wakeLoop()
     }
 
     /// Addresses banned for sending data that failed its hash check.
     package func bannedAddresses() -> [PeerAddress] {
-        candidates.values.filter(\.banned).map(\.address).sorted { $0.description < $1.description }
+        swarm.candidates.values.filter(\.banned).map(\.address).sorted { $0.description < $1.description }
     }
 
     /// A snapshot for progress displays.
     package func status() -> TorrentStatus {
-        let progress = picker.progress
+        let progress = swarm.picker.progress
         let now = ContinuousClock.now
-        let totals = statistics.totals
+        let totals = swarm.statistics.totals
         return TorrentStatus(
             piecesDone: progress.piecesDone, piecesWanted: progress.piecesWanted, bytesDone: progress.bytesDone,
             bytesWanted: progress.bytesWanted,
             downloaded: totals.downloaded, uploaded: totals.uploaded, wasted: totals.wasted,
-            downloadRate: statistics.downloadRate(at: now), uploadRate: statistics.uploadRate(at: now),
-            peers: peers.handshakenCount, knownPeers: candidates.count,
-            isComplete: picker.isComplete, failure: lifecycle.failure, idleTime: statistics.idleTime(at: now),
+            downloadRate: swarm.statistics.downloadRate(at: now), uploadRate: swarm.statistics.uploadRate(at: now),
+            peers: swarm.peers.handshakenCount, knownPeers: swarm.candidates.count,
+            isComplete: swarm.picker.isComplete, failure: lifecycle.failure,
+            idleTime: swarm.statistics.idleTime(at: now),
             isStarting: !startCheck.isDone,
             wasIncompleteAtStart: startCheck.foundMissingPieces)
     }
@@ -184,7 +179,7 @@ package actor TorrentSession {
         } catch {
             return await finish(.failed("\(error)"))
         }
-        if picker.isComplete, stopWhenComplete {
+        if swarm.picker.isComplete, lifecycle.stopWhenComplete {
             return await finish(.completed)
         }
         seeding.acceptingIncoming = true
@@ -192,8 +187,8 @@ package actor TorrentSession {
             tiers: metainfo.trackerTiers, infoHash: infoHash, peerId: configuration.peerId,
             port: configuration.listenPort
         ) { await self.announceTotals() }
-        statistics.downloadStarted(at: .now)
-        let (wakeups, ticks) = loopWaker.start()
+        swarm.statistics.downloadStarted(at: .now)
+        let (wakeups, ticks) = lifecycle.waker.start()
         await withDiscardingTaskGroup { group in
             group.addTask { await self.runJournal() }
             group.addTask { [tickInterval = configuration.tickInterval] in
@@ -213,8 +208,8 @@ package actor TorrentSession {
             tick()
             var wakes = wakeups.makeAsyncIterator()
             startCheck.releaseWaiters()
-            while lifecycle.isRunning, !(stopWhenComplete && picker.isComplete) {
-                if let completion = trackers.completionToAnnounce(isComplete: picker.isComplete) {
+            while lifecycle.isRunning, !(lifecycle.stopWhenComplete && swarm.picker.isComplete) {
+                if let completion = trackers.completionToAnnounce(isComplete: swarm.picker.isComplete) {
                     await completion.downloadCompleted()
                 }
                 for address in addressesToDial() {
@@ -224,7 +219,7 @@ package actor TorrentSession {
                     lifecycle.requestStop()  // cancelled: stop like stop() does
                     break
                 }
-                loopWaker.took(wake)
+                lifecycle.waker.took(wake)
                 if wake == .tick {
                     // Ticks that queued up while the loop was busy are one tick, not a burst.
                     let now = ContinuousClock.now
@@ -234,15 +229,15 @@ package actor TorrentSession {
                     }
                 }
             }
-            loopWaker.end()
+            lifecycle.waker.end()
             seeding.acceptingIncoming = false
             if lifecycle.failure == nil {
                 closePeersGracefully()
                 await waitForPeersToLeave(within: Self.closeGrace)
             }
-            peers.closeConnections()
+            swarm.peers.closeConnections()
             if let announcer {
-                if let completion = trackers.completionToAnnounce(isComplete: picker.isComplete) {
+                if let completion = trackers.completionToAnnounce(isComplete: swarm.picker.isComplete) {
                     await completion.downloadCompleted()
                 }
                 await announcer.stop()
@@ -250,7 +245,7 @@ package actor TorrentSession {
             group.cancelAll()
         }
         if let failure = lifecycle.failure { return await finish(.failed(failure)) }
-        return await finish(picker.isComplete ? .completed : .stopped)
+        return await finish(swarm.picker.isComplete ? .completed : .stopped)
     }
 
     /// Writes out every block still in memory, journals it, syncs the files and commits a durable

@@ -128,7 +128,7 @@ import Testing
         try await client.send(Array(messages.readableBytesView))
         // All but one piece: still a leecher, still served.
         try await SessionExtensionTests.waitUntil("the session to count its pieces") {
-            await harness.sessions[0].peers.values.contains { $0.machine.peerPieces.cardinality == pieces - 1 }
+            await harness.sessions[0].swarm.peers.values.contains { $0.machine.peerPieces.cardinality == pieces - 1 }
         }
         #expect(!client.isClosed)
         var last = ByteBuffer()

@@ -25,12 +25,12 @@ import Testing
     @Test func aBatchTakesEverythingUnsavedAndOnlyOneIsInFlight() throws {
         var journal = ProgressJournal(pieceCount: 4)
         journal.unsavedPieces[0] = true
-        journal.unsavedTotals.downloaded = 40_000
         journal.record(HistoryEvent(torrentId: 1, kind: .started))
         journal.record(TrackerStatus(url: "http://t/announce", tier: 0, seeders: 3))
         journal.record(Self.peer(1, downloaded: 16_384))
         let stat = FileStat(index: FileIndex(0), size: 10, modificationTimeNanoseconds: 5)
-        let batch = try journal.take([1: Self.mask("10")], verified: { $0 == 0 }, stats: [stat])
+        let batch = try journal.take(
+            [1: Self.mask("10")], verified: { $0 == 0 }, totals: TransferTotals(downloaded: 40_000), stats: [stat])
         let progress = try #require(batch.torrents.first)
         #expect(progress.pieces == [0: true])
         #expect(progress.blockMasks == [1: Self.mask("10")])
@@ -47,11 +47,26 @@ import Testing
         #expect(journal.journaledVerified.description == "1000")
         #expect(journal.journaledMasks == [1: Self.mask("10")])
         #expect(journal.statistics.transactions == 1)
-        let next = try journal.take([1: Self.mask("10")], verified: { $0 == 0 || $0 == 2 })
-        // The mask the store has is not sent again.
+        let next = try journal.take(
+            [1: Self.mask("10")], verified: { $0 == 0 || $0 == 2 }, totals: TransferTotals(downloaded: 40_500))
+        // The mask the store has is not sent again; the counters go as what they grew.
         #expect(next.torrents.first?.pieces == [2: true])
+        #expect(next.torrents.first?.transferred == TransferTotals(downloaded: 500))
         #expect(next.torrents.first?.blockMasks == [:])
         #expect(next.peers.isEmpty && next.events.isEmpty && next.trackers.isEmpty)
+    }
+
+    @Test func countersRestoredFromTheStoreAreNotSavedAgain() throws {
+        var journal = ProgressJournal(pieceCount: 4)
+        let recorded = TransferTotals(downloaded: 1_000, uploaded: 300, wasted: 20)
+        journal.restore(
+            verified: Bitfield(count: 4), masks: [:],
+            durable: DurableCheckpoint(torrentId: 1, verified: Bitfield(count: 4)),
+            totals: recorded)
+        #expect(journal.takeBatch(torrentId: 1, masks: [:], isVerified: { _ in false }, totals: recorded) == nil)
+        let batch = try journal.take(
+            [:], verified: { _ in false }, totals: TransferTotals(downloaded: 1_100, uploaded: 300, wasted: 24))
+        #expect(batch.torrents.first?.transferred == TransferTotals(downloaded: 100, wasted: 4))
     }
 
     @Test func peerRecordsFoldIntoOnePerAddress() throws {
@@ -72,15 +87,13 @@ import Testing
         var journal = ProgressJournal(pieceCount: 4)
         journal.unsavedPieces[0] = true
         journal.unsavedPieces[1] = true
-        journal.unsavedTotals.downloaded = 10
         journal.record(HistoryEvent(torrentId: 1, kind: .started))
         journal.record(TrackerStatus(url: "http://t/announce", tier: 0, seeders: 3))
         journal.record(Self.peer(1, downloaded: 100, client: "old"))
         journal.record([FileStat(index: FileIndex(0), size: 1, modificationTimeNanoseconds: 1)])
-        _ = try journal.take([3: Self.mask("01")], verified: { $0 < 2 })
+        _ = try journal.take([3: Self.mask("01")], verified: { $0 < 2 }, totals: TransferTotals(downloaded: 10))
         // While the store is locked: a newer verdict, counters, an event, a newer tracker state and file time.
         journal.unsavedPieces[1] = false
-        journal.unsavedTotals.downloaded = 5
         journal.record(HistoryEvent(torrentId: 1, kind: .completed))
         journal.record(TrackerStatus(url: "http://t/announce", tier: 0, seeders: 9))
         journal.record(Self.peer(1, downloaded: 1, client: "new"))
@@ -89,7 +102,8 @@ import Testing
         #expect(journal.inFlight == nil)
         #expect(journal.statistics.failedTransactions == 1)
         #expect(journal.journaledVerified.isNone && journal.journaledMasks.isEmpty)
-        let retry = try journal.take([3: Self.mask("01")], verified: { $0 == 0 })
+        let retry = try journal.take(
+            [3: Self.mask("01")], verified: { $0 == 0 }, totals: TransferTotals(downloaded: 15))
         let progress = try #require(retry.torrents.first)
         #expect(progress.pieces == [0: true, 1: false])
         #expect(progress.blockMasks == [3: Self.mask("01")])
@@ -165,9 +179,10 @@ import Testing
 extension ProgressJournal {
     /// The next batch of torrent 1, which must not be empty.
     fileprivate mutating func take(
-        _ masks: [PieceIndex: Bitfield], verified: (PieceIndex) -> Bool, stats: [FileStat] = []
+        _ masks: [PieceIndex: Bitfield], verified: (PieceIndex) -> Bool, totals: TransferTotals = TransferTotals(),
+        stats: [FileStat] = []
     ) throws -> ProgressBatch {
-        let batch = takeBatch(torrentId: 1, masks: masks, isVerified: verified, stats: stats)
+        let batch = takeBatch(torrentId: 1, masks: masks, isVerified: verified, totals: totals, stats: stats)
         return try #require(batch)
     }
 }

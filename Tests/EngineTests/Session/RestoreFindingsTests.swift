@@ -97,4 +97,51 @@ import Testing
             torrentId: 1, verified: Self.bits([0, 1, 2]), blockMasks: [PieceIndex(3): Self.bits([0], count: 2)])
         #expect(findings.notDurable(beyond: all).isEmpty)
     }
+
+    @Test func theTrustedProgressGoesToThePickerAndFullyWrittenPiecesAreRechecked() {
+        var findings = RestoreFindings(verified: Self.bits([0, 2]))
+        findings.recheck = [PieceIndex(2)]
+        findings.masks = [PieceIndex(1): Self.bits([0], count: 2), PieceIndex(3): Self.bits([0, 1], count: 2)]
+        var picker = PiecePicker(layout: Self.layout)
+        var assemblies = PieceAssemblies(layout: Self.layout)
+        let kept = findings.apply(to: &picker, assemblies: &assemblies)
+        #expect(kept == 3)
+        // Piece 2 waits for its recheck; piece 3's blocks are all written, so it is rechecked too.
+        #expect(picker.has(PieceIndex(0)) && !picker.has(PieceIndex(2)))
+        #expect(findings.recheck == [PieceIndex(2), PieceIndex(3)])
+        #expect(picker.writtenBlockMasks[PieceIndex(1)] == Self.bits([0], count: 2))
+        // The other blocks of an unfinished piece go straight to disk: it is hashed from the files.
+        #expect(assemblies.direct.contains(PieceIndex(1)))
+    }
+
+    @Test func verdictsReadBackReachThePickerAndWhatTheStoreMustLearn() {
+        var picker = PiecePicker(layout: Self.layout)
+        _ = picker.pieceVerified(PieceIndex(0))
+        var journal = ProgressJournal(pieceCount: 4)
+        // The store holds pieces 0, 1 and 2 as verified; 1 is gone with its file, 2 and 3 are read back.
+        journal.restore(
+            verified: Self.bits([0, 1, 2]), masks: [:],
+            durable: DurableCheckpoint(torrentId: 1, verified: Self.bits([])))
+        let valid = RestoreFindings.applyVerdicts(
+            [PieceIndex(2), PieceIndex(3)], valid: [false, true], to: &picker, journal: &journal)
+        #expect(valid == 1)
+        #expect(picker.has(PieceIndex(3)) && !picker.has(PieceIndex(2)))
+        #expect(journal.unsavedPieces == [PieceIndex(1): false, PieceIndex(2): false, PieceIndex(3): true])
+    }
+
+    @Test func theHistoryTellsWhatTheCheckFound() {
+        var findings = RestoreFindings(verified: Self.bits([]))
+        findings.missingFiles = ["t/a", "t/b", "t/c", "t/d"]
+        findings.distrustedLatest = true
+        let outcome = RestoreFindings.Outcome(
+            piecesVerified: 2, pieceCount: 4, restoredBlocks: 3, rechecked: 1, valid: 1, bytesRead: 32_768)
+        let events = findings.events(torrentId: 7, outcome: outcome)
+        #expect(events.map(\.kind) == [.dataMissing, .checked])
+        #expect(events.allSatisfy { $0.torrentId == 7 })
+        #expect(events[0].detail == "4 file(s) missing: their pieces are downloaded again (t/a, t/b, t/c, ...)")
+        #expect(
+            events[1].detail
+                == "2 of 4 pieces verified, 3 blocks of unfinished pieces kept; rechecked 1 piece(s), 1 valid"
+                + " (32768 bytes read); progress after the last durable checkpoint was distrusted")
+    }
 }

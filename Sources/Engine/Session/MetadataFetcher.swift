@@ -13,6 +13,10 @@ import NIOPosix
 /// both for a hybrid). A peer that sent metadata that does not match is banned and never asked
 /// again; when several peers contributed, the next attempt asks one peer at a time, so a liar is
 /// found. A peer that breaks the extension protocol is dropped.
+///
+/// The actor owns the connections (a ``MetadataPeer`` each), the dialling and the trackers; what to
+/// ask of whom, what an answer means and whether the result is the torrent's is its
+/// ``MetadataDownload``'s decision, which the actor applies.
 package actor MetadataFetcher: PeerConnectionOwner {
     /// How a run ended.
     package enum Outcome: Sendable {
@@ -41,23 +45,13 @@ package actor MetadataFetcher: PeerConnectionOwner {
     let group: any EventLoopGroup
     let transport: (any TrackerTransport)?
     let logger: Logger
-    let requestTimeout: Duration
-    /// Most metadata requests outstanding at one peer.
-    let requestsPerPeer = 2
-    /// Rejected requests after which a peer is dropped (and dialled again later, less and less often):
-    /// a peer that announced a size but sends nothing is of no use.
-    static let rejectsToDrop = 3
-    let wireHash: [UInt8]
 
     /// Addresses to dial, bounded (see ``PeerCandidateTable``).
     var candidates: PeerCandidateTable
     var connections: [PeerKey: MetadataPeer] = [:]
-    /// The address of every connection made, also closed ones: pieces outlive their connection.
-    var addresses: [PeerKey: PeerAddress] = [:]
     var nextKey = 0
-    var assembly: MetadataAssembly?
-    /// After a hash failure that could not be pinned on one peer, ask one peer at a time.
-    var singleSourceMode = false
+    /// The pieces asked and received, and the check of the result.
+    var exchange: MetadataDownload
     var result: FetchedMetadata?
     var stopRequested = false
     /// Tracker states since the last ``takeTrackerStatuses()``, by URL.
@@ -80,11 +74,13 @@ package actor MetadataFetcher: PeerConnectionOwner {
         self.configuration = configuration
         self.group = group
         self.transport = transport
-        self.requestTimeout = requestTimeout
         self.logger = logger
-        self.wireHash = infoHashes.wireHash
         self.candidates = PeerCandidateTable(limits: .init(configuration))
+        self.exchange = MetadataDownload(infoHashes: infoHashes, requestTimeout: requestTimeout)
     }
+
+    /// The info-hash sent in handshakes and announces.
+    var wireHash: [UInt8] { infoHashes.wireHash }
 
     /// Addresses to try. Our own address and banned peers are skipped.
     package func addPeers(_ addresses: [PeerAddress], source: PeerUpdate.Source) {
@@ -117,7 +113,7 @@ package actor MetadataFetcher: PeerConnectionOwner {
     package func status() -> Status {
         Status(
             peers: connections.values.count(where: \.handshaken), knownPeers: candidates.count,
-            piecesDone: assembly?.receivedCount ?? 0, pieceCount: assembly?.pieceCount ?? 0)
+            piecesDone: exchange.piecesDone, pieceCount: exchange.pieceCount)
     }
 
     /// Fetches until the metadata is verified or ``stop()`` is called.
@@ -197,7 +193,7 @@ package actor MetadataFetcher: PeerConnectionOwner {
         let key = PeerKey(nextKey)
         nextKey += 1
         let now = ContinuousClock.now
-        addresses[key] = address
+        exchange.connected(key, address: address)
         connections[key] = MetadataPeer(key: key, address: address, channel: channel.channel, outbox: outbox, now: now)
         candidates.connected(address)
         let handshake = PeerHandshake(infoHash: wireHash, peerId: configuration.peerId, reserved: [.extensionProtocol])
@@ -216,195 +212,48 @@ package actor MetadataFetcher: PeerConnectionOwner {
 
     private func connectionClosed(_ key: PeerKey, reason: String) {
         guard let connection = connections.removeValue(forKey: key) else { return }
-        assembly?.peerGone(key)
-        if assembly?.singleSource == key { assembly = nil }
+        exchange.peerGone(key)
         candidates.closed(connection.address, failed: !connection.handshaken, now: .now)
         logger.debug("metadata peer \(connection.address) closed: \(reason)")
     }
 
-    // MARK: - Messages
-
-    /// Checks the peer's handshake; returns why to drop the peer, if so.
-    private func handshakeReceived(_ handshake: PeerHandshake, from key: PeerKey) -> String? {
-        guard var connection = connections[key] else { return "gone" }
-        guard handshake.infoHash == wireHash else { return "wrong info-hash" }
-        guard handshake.peerId != configuration.peerId else {
-            candidates[connection.address]?.banned = true
-            return "connected to ourselves"
-        }
-        guard handshake.reserved.supportsExtensionProtocol else {
-            // Counted as a failure when it closes: asked again later, less and less often.
-            return "no extension protocol: it cannot send metadata"
-        }
-        connection.handshaken = true
-        connection.peerId = handshake.peerId
-        connection.handshakenAt = .now
-        connections[key] = connection
-        connection.send([connection.extensionHandshake(listenPort: configuration.advertisedPort)])
-        return nil
-    }
-
-    /// Handles one socket read after the handshake: only extension messages matter here.
-    func received(_ frames: [PeerWireFrame], from key: PeerKey) -> [ReaderStep] {
-        for frame in frames {
-            guard connections[key] != nil else { return [.disconnect("gone")] }
-            switch frame {
-            case .handshake:
-                return [.disconnect("a second handshake")]
-            case .message(let message):
-                guard case .extended(let id, let payload) = message else { continue }
-                do throws(ExtensionMessageError) {
-                    if let problem = try receivedExtended(id: id, payload: payload, from: key) {
-                        return [.disconnect(problem)]
-                    }
-                } catch {
-                    return [.disconnect("extension protocol: \(error)")]
-                }
-            }
-        }
-        requestPieces()
-        return []
-    }
-
-    /// Nothing is uploaded while fetching metadata.
-    func uploadWritten(_ key: PeerKey, bytes: Int) {}
-
-    /// ``received(_:from:)`` never asks for a block to be stored.
-    nonisolated func storeBlock(_ request: BlockRequest, bytes: [UInt8], from key: PeerKey) async throws {
-        throw PeerDropped(reason: "a block for a metadata fetch")
-    }
-
-    /// No download limit applies to metadata.
-    nonisolated func readPause(after bytes: Int) -> Duration { .zero }
-
-    private func receivedExtended(
-        id: UInt8, payload: ByteBuffer, from key: PeerKey
-    ) throws(ExtensionMessageError) -> String? {
-        guard var connection = connections[key] else { return "gone" }
-        switch id {
-        case 0:
-            let handshake = try ExtensionHandshake(decoding: payload.readableBytesView)
-            connection.extensions = handshake
-            connections[key] = connection
-            guard handshake.id(of: ExtensionHandshake.utMetadata) != nil, let size = handshake.metadataSize else {
-                // It may have the metadata later (a peer fetching it too): ask again, less and less often.
-                candidates.failed(connection.address)
-                return handshake.id(of: ExtensionHandshake.utMetadata) == nil
-                    ? "no ut_metadata" : "it does not have the metadata"
-            }
-            guard size <= MetadataMessage.maxMetadataSize else {
-                throw .tooLarge("announced metadata", length: size, limit: MetadataMessage.maxMetadataSize)
-            }
-        case LocalExtensionID.metadata:
-            guard let message = try MetadataMessage.decode(payload.readableBytesView) else { return nil }
-            return try receivedMetadata(message, from: key)
-        case LocalExtensionID.pex:
-            let message = try PexMessage(decoding: payload.readableBytesView)
-            addPeers(message.added.map(\.address), source: .pex)  // the table bounds what PEX adds
-        default:
-            break
-        }
-        return nil
-    }
-
-    private func receivedMetadata(
-        _ message: MetadataMessage, from key: PeerKey
-    ) throws(ExtensionMessageError)
-        -> String?
-    {
-        guard let connection = connections[key] else { return "gone" }
-        switch message {
-        case .request(let piece):
-            // We have nothing to serve yet.
-            if let theirs = connection.metadataId {
-                connection.send([
-                    .extended(id: theirs, payload: ByteBuffer(bytes: MetadataMessage.reject(piece: piece).encoded()))
-                ])
-            }
-        case .reject(let piece):
-            assembly?.rejected(piece: piece, by: key)
-            connections[key]?.rejectedAt = .now
-            connections[key]?.rejects += 1
-            if connection.rejects + 1 >= Self.rejectsToDrop {
-                candidates.failed(connection.address)
-                return "rejected \(connection.rejects + 1) metadata requests"
-            }
-        case .data(let piece, let totalSize, let bytes):
-            guard var current = assembly else { throw .unrequestedMetadata(piece: piece) }
-            if let announced = connection.extensions?.metadataSize, announced != totalSize {
-                throw .metadataSizeChanged(announced: announced, sent: totalSize)
-            }
-            // An answer for an assembly of another size, which most peers outvoted: not used.
-            guard totalSize == current.size else { return nil }
-            let complete = try current.receive(piece: piece, bytes: bytes, from: key)
-            assembly = current
-            if complete { verify(current) }
-        }
-        return nil
-    }
-
     // MARK: - Requests and verification
 
-    /// Hands out missing pieces to peers that have the metadata, a few requests each.
-    private func requestPieces() {
+    /// Sends the requests the exchange hands out to the peers that have the metadata.
+    func requestPieces() {
         guard result == nil else { return }
         let now = ContinuousClock.now
-        let voters = connections.values.compactMap { connection -> MetadataSizeElection.Voter? in
-            guard connection.handshaken, let size = connection.announcedSize, size > 0, !isBanned(connection)
-            else { return nil }
-            return .init(key: connection.key, size: size, canAsk: isUsable(connection, now: now))
+        let peers = connections.values.map { exchangePeer($0, now: now) }
+        for (key, messages) in exchange.requests(to: peers, now: now) {
+            connections[key]?.send(messages)
         }
-        let current = assembly.map { MetadataSizeElection.Current(size: $0.size, started: $0.receivedCount > 0) }
-        let size = MetadataSizeElection.choose(among: voters, current: current)
-        if size != assembly?.size {
-            // Nobody left who has metadata of the old size, or most peers announce another one: start
-            // over with that size. A peer announcing another size is not asked.
-            let first = voters.filter { $0.size == size && $0.canAsk }.min { $0.key < $1.key }
-            assembly = size.flatMap { MetadataAssembly(size: $0, singleSource: singleSourceMode ? first?.key : nil) }
-        }
-        guard var current = assembly else { return }
-        for connection in connections.values.sorted(by: { $0.key < $1.key }) where isUsable(connection, now: now) {
-            guard connection.announcedSize == current.size, let theirs = connection.metadataId else { continue }
-            var messages: [PeerMessage] = []
-            while current.outstanding(at: connection.key) < requestsPerPeer,
-                let piece = current.nextRequest(for: connection.key, now: now)
-            {
-                messages.append(
-                    .extended(id: theirs, payload: ByteBuffer(bytes: MetadataMessage.request(piece: piece).encoded())))
-            }
-            connection.send(messages)
-        }
-        assembly = current
     }
 
-    private func isUsable(_ connection: MetadataPeer, now: ContinuousClock.Instant) -> Bool {
-        !isBanned(connection) && connection.canBeAsked(now: now, rest: requestTimeout)
+    /// `connection` as the exchange sees it at `now`.
+    func exchangePeer(_ connection: MetadataPeer, now: ContinuousClock.Instant) -> MetadataDownload.Peer {
+        MetadataDownload.Peer(
+            key: connection.key, handshaken: connection.handshaken, extensions: connection.extensions,
+            canBeAsked: connection.canBeAsked(now: now, rest: exchange.requestTimeout),
+            banned: candidates[connection.address]?.banned == true, rejects: connection.rejects)
     }
 
-    private func isBanned(_ connection: MetadataPeer) -> Bool {
-        candidates[connection.address]?.banned == true
-    }
-
-    private func verify(_ complete: MetadataAssembly) {
-        let info = complete.assembled()
-        let contributors = Set(complete.contributors.compactMap { addresses[$0] })
-        assembly = nil
-        if infoHashes.matches(info: info) {
-            let sources = contributors.sorted { $0.description < $1.description }
+    /// Keeps metadata that matched; bans the peer that sent all of metadata that did not, or asks one
+    /// peer at a time when several did.
+    func apply(_ verdict: MetadataDownload.Verdict) {
+        switch verdict {
+        case .verified(let info, let sources):
             logger.info("metadata of \(info.count) bytes from \(sources.map(\.description).joined(separator: ", "))")
             let peers = candidates.values.filter { !$0.banned }.map { (address: $0.address, source: $0.source) }
             result = FetchedMetadata(infoBytes: info, sources: sources, peers: peers)
             return
-        }
-        if contributors.count == 1, let liar = contributors.first {
+        case .ban(let liar):
             logger.info("banning \(liar): its metadata does not match the info-hash")
             candidates[liar]?.banned = true
             for connection in connections.values where connection.address == liar {
                 connection.channel.close(promise: nil)
             }
-        } else {
-            logger.info("metadata from \(contributors.count) peers does not match the info-hash; asking one at a time")
-            singleSourceMode = true
+        case .askOneAtATime(let senders):
+            logger.info("metadata from \(senders) peers does not match the info-hash; asking one at a time")
         }
         requestPieces()
     }
@@ -412,12 +261,9 @@ package actor MetadataFetcher: PeerConnectionOwner {
     /// Timeouts, keep-alives and requests.
     private func tick() {
         let now = ContinuousClock.now
-        if var current = assembly {
-            for key in current.expire(now: now, timeout: requestTimeout) {
-                connections[key]?.timeouts += 1
-                connections[key]?.rejectedAt = now  // rest a while before it is asked again
-            }
-            assembly = current
+        for key in exchange.expire(now: now) {
+            connections[key]?.timeouts += 1
+            connections[key]?.rejectedAt = now  // rest a while before it is asked again
         }
         for (key, connection) in connections {
             switch connection.upkeep(now: now, handshakeTimeout: configuration.handshakeTimeout) {
@@ -433,14 +279,4 @@ package actor MetadataFetcher: PeerConnectionOwner {
         }
         requestPieces()
     }
-}
-
-/// A magnet link's info dictionary as fetched from peers, checked against its info-hash.
-package struct FetchedMetadata: Sendable {
-    /// The info dictionary's bytes.
-    package var infoBytes: [UInt8]
-    /// The peers that sent it.
-    package var sources: [PeerAddress]
-    /// Every address the fetcher knew and did not ban, with where it came from, for the download.
-    package var peers: [(address: PeerAddress, source: PeerUpdate.Source)]
 }

@@ -123,7 +123,7 @@ import Testing
         }
         #expect(await (fetcher.candidates[rejecter.address]?.failures ?? 0) >= 1)
         let requests = rejecter.received.metadataRequests
-        #expect(requests >= MetadataFetcher.rejectsToDrop)
+        #expect(requests >= MetadataDownload.rejectsToDrop)
         await fetcher.stop()
         _ = await run.value
         await rejecter.close()

@@ -96,7 +96,11 @@ struct SeedingTests {
                 let status = try? leecher.status()
                 return (status?.torrents.first?.pieces.filter { $0 == "1" }.count ?? 0) >= 2
             }
-            let leecherPieces = try leecher.status().torrents.first?.pieces.filter { $0 == "1" }.count ?? 0
+            let leecherStatus = try leecher.status().torrents.first
+            let leecherPieces = leecherStatus?.pieces.filter { $0 == "1" }.count ?? 0
+            let received =
+                "\(leecherStatus?.downloaded ?? 0) bytes received, \(leecherStatus?.failedBytes ?? 0) failed their check"
+
             // btq exits once its download is verified, and the source is the only place btq gets data from.
             let sent = try await source.status(after: .now) { _ in true }.uploaded
             scenario.expect(
@@ -105,7 +109,7 @@ struct SeedingTests {
             scenario.expect(
                 sent < content.totalSize,
                 "the source had sent btq \(sent) of \(content.totalSize) bytes when the leecher had \(leecherPieces) pieces"
-            )
+                    + " (\(received))")
             print(
                 "[e2e] the leecher had \(leecherPieces) pieces from btq while the source had sent btq \(sent) of "
                     + "\(content.totalSize) bytes")

@@ -3,28 +3,56 @@
 ///
 /// A value the session owns; every question takes the clock's instant, so tests need no sleeps.
 struct TransferStatistics {
-    /// Bytes one way over the last ``span``, for a smoothed rate.
+    /// Bytes one way over the last ``span``, for a smoothed rate: in buckets of ``bucket``, oldest
+    /// first, each dropped once older than the span. Its memory and its work per block are bounded,
+    /// whether or not anyone asks for the rate (a daemon that is never asked still receives blocks).
     struct RateWindow {
         /// How far back a rate looks.
         static let span = Duration.seconds(3)
         /// The shortest time a rate is taken over: a first block alone is not an endless rate.
         static let shortest = 0.5
+        /// Blocks within this time of a bucket's first go into that bucket.
+        static let bucket = Duration.milliseconds(100)
 
         private var samples: [(at: ContinuousClock.Instant, bytes: Int64)] = []
+        /// The first sample still in the window.
+        private var head = 0
+        /// Bytes of the samples from ``head`` on.
+        private var bytes: Int64 = 0
+
+        /// Buckets kept now (at most about ``span`` / ``bucket``, plus what awaits compaction).
+        var storedSamples: Int { samples.count - head }
 
         /// `bytes` went by at `now`.
         mutating func add(_ bytes: Int64, at now: ContinuousClock.Instant) {
-            samples.append((now, bytes))
+            trim(at: now)
+            self.bytes += bytes
+            if let last = samples.last, samples.count > head, now - last.at < Self.bucket {
+                samples[samples.count - 1].bytes += bytes
+            } else {
+                samples.append((now, bytes))
+            }
         }
 
-        /// Bytes per second over the samples of the last ``span`` before `now` (older ones are dropped).
+        /// Bytes per second over the samples of the last ``span`` before `now`.
         mutating func rate(at now: ContinuousClock.Instant) -> Double {
-            samples.removeAll { now - $0.at > Self.span }
-            guard let first = samples.first else { return 0 }
-            let bytes = samples.reduce(Int64(0)) { $0 + $1.bytes }
-            let elapsed = now - first.at
+            trim(at: now)
+            guard head < samples.count else { return 0 }
+            let elapsed = now - samples[head].at
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             return Double(bytes) / max(Self.shortest, seconds)
+        }
+
+        /// Drops the samples older than the span at `now`, and the storage they held once it is most of it.
+        private mutating func trim(at now: ContinuousClock.Instant) {
+            while head < samples.count, now - samples[head].at > Self.span {
+                bytes -= samples[head].bytes
+                head += 1
+            }
+            if head >= 32, head * 2 >= samples.count {
+                samples.removeFirst(head)
+                head = 0
+            }
         }
     }
 

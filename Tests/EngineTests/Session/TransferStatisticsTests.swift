@@ -43,6 +43,18 @@ import Testing
         #expect(statistics.downloadRate(at: at(1_100)) == 0)
     }
 
+    @Test func theWindowStaysSmallWhenNobodyAsksForTheRate() {
+        var window = TransferStatistics.RateWindow()
+        // Ten seconds of a block every 50 microseconds (about 300 MiB/s), the rate never asked for.
+        for tick in 0..<200_000 { window.add(16_384, at: start + .microseconds(tick * 50)) }
+        #expect(window.storedSamples <= 64)
+        // The last 3 s: 60,000 blocks (give or take a bucket) over 3 s.
+        let rate = window.rate(at: start + .seconds(10))
+        let expected: Double = 60_000 * 16_384 / 3
+        #expect(abs(rate - expected) < 0.05 * expected)
+        #expect(window.storedSamples <= 31)
+    }
+
     @Test func idleTimeCountsFromTheLastBlockReceived() {
         var statistics = TransferStatistics(start: start)
         #expect(statistics.idleTime(at: at(5_000)) == .seconds(5))

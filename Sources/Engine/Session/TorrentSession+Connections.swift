@@ -51,58 +51,24 @@ extension TorrentSession {
         peerClosed(key, reason: reason)
     }
 
+    /// Adds a connection to the swarm and sends our handshake.
     func register(
-        address: PeerAddress, channel: any Channel, outbox: PeerOutbox,
-        source: PeerUpdate.Source? = nil
-    )
-        -> PeerKey
-    {
-        let now = ContinuousClock.now
+        address: PeerAddress, channel: any Channel, outbox: PeerOutbox, source: PeerUpdate.Source? = nil
+    ) -> PeerKey {
+        let key = swarm.register(address: address, channel: channel, outbox: outbox, source: source, now: .now)
         let handshake = PeerHandshake(
-            infoHash: infoHash, peerId: configuration.peerId, reserved: [.fast, .extensionProtocol])
-        let machine = PeerConnectionStateMachine(
-            configuration: .init(
-                pieceCount: layout.pieceCount, pieceLength: UInt32(layout.pieceLength), fastExtension: false,
-                extensionProtocol: false))
-        let origin = source ?? swarm.candidates[address]?.source ?? .manual
-        let key = swarm.peers.admit { key in
-            PeerSlot(
-                key: key, address: address, source: origin, channel: channel, outbox: outbox, connectedAt: now,
-                machine: machine, lastMessageAt: now, lastKeepAliveSent: now)
-        }
-        swarm.candidates.connected(address)
+            infoHash: infoHash, peerId: configuration.peerId, reserved: SessionSwarm.offeredExtensions)
         outbox.send([PeerWireFrame.handshake(handshake)])
         return key
     }
 
-    /// Checks the peer's handshake and sends our availability; returns why to drop it, if so.
+    /// Checks the peer's handshake and sends our availability and extension handshake; returns why to
+    /// drop it, if so.
     func handshakeReceived(_ handshake: PeerHandshake, from key: PeerKey) -> String? {
-        guard var slot = swarm.peers[key] else { return "gone" }
-        guard handshake.infoHash == infoHash else { return "wrong info-hash" }
-        guard handshake.peerId != configuration.peerId else {
-            swarm.candidates[slot.address]?.banned = true  // ourselves, as a tracker handed us back
-            return "connected to ourselves"
-        }
-        if seeding.bannedPeerIds.contains(handshake.peerId) {
-            return "banned peer id"
-        }
-        if swarm.peers.hasHandshaken(peerId: handshake.peerId, besides: key) {
-            return "already connected to this peer"
-        }
-        let local: ReservedBits = [.fast, .extensionProtocol]
-        var wire = PeerConnectionStateMachine.Configuration(
-            pieceCount: layout.pieceCount, pieceLength: UInt32(layout.pieceLength), local: local,
-            remote: handshake.reserved)
-        wire.maxPeerRequests = configuration.maxPeerRequests
-        wire.maxRequestsWhileChoked = configuration.maxPeerRequests
-        slot.machine = PeerConnectionStateMachine(configuration: wire)
-        slot.peerId = handshake.peerId
-        slot.handshaken = true
-        slot.lastMessageAt = .now
-        swarm.candidates.handshaken(slot.address)
-        let first = swarm.picker.availabilityMessages(fast: slot.machine.configuration.fastExtension)
-        swarm.peers[key] = slot
-        swarm.peers[key]?.send(first)
+        let rules = SessionSwarm.HandshakeRules(
+            infoHash: infoHash, ownPeerId: configuration.peerId, bannedPeerIds: seeding.bannedPeerIds,
+            maxPeerRequests: configuration.maxPeerRequests)
+        if let problem = swarm.handshakeReceived(handshake, from: key, rules: rules, now: .now) { return problem }
         sendExtensionHandshake(key)
         return nil
     }

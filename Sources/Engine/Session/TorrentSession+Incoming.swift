@@ -29,7 +29,7 @@ extension TorrentSession {
         guard swarm.candidates[address]?.banned != true, !seeding.bannedPeerIds.contains(handshake.peerId) else {
             throw PeerDropped(reason: "banned")
         }
-        guard swarm.peers.count < configuration.maxPeers else { throw PeerDropped(reason: "too many swarm.peers") }
+        guard swarm.peers.count < configuration.maxPeers else { throw PeerDropped(reason: "too many peers") }
         let key = register(address: address, channel: channel, outbox: outbox, source: .incoming)
         if let problem = handshakeReceived(handshake, from: key) {
             swarm.peers.remove(key)

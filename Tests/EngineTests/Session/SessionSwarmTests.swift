@@ -178,6 +178,54 @@ import Testing
         #expect(await Self.sent(quietOutbox) == [.keepAlive])
     }
 
+    @Test func aHandshakeIsCheckedBeforeThePeerJoins() async {
+        var swarm = Self.swarm()
+        _ = swarm.picker.pieceVerified(PieceIndex(1))
+        let own = [UInt8](repeating: 9, count: 20)
+        let liar = [UInt8](repeating: 6, count: 20)
+        let infoHash = [UInt8](repeating: 1, count: 20)
+        let rules = SessionSwarm.HandshakeRules(
+            infoHash: infoHash, ownPeerId: own, bannedPeerIds: [liar], maxPeerRequests: 250)
+        func connect(_ port: UInt16) -> (PeerKey, PeerOutbox) {
+            let outbox = PeerOutbox(budget: PeerMemoryBudget())
+            let address = PeerAddress(host: .ipv4(127, 0, 0, 1), port: port)
+            swarm.candidates.add([address], source: .tracker, notBefore: .now)
+            let key = swarm.register(
+                address: address, channel: EmbeddedChannel(), outbox: outbox, source: nil, now: .now)
+            return (key, outbox)
+        }
+        func handshake(_ peerId: [UInt8], infoHash: [UInt8] = infoHash) -> PeerHandshake {
+            PeerHandshake(infoHash: infoHash, peerId: peerId, reserved: [.fast, .extensionProtocol])
+        }
+
+        let (wrong, _) = connect(1)
+        let other = [UInt8](repeating: 2, count: 20)
+        #expect(
+            swarm.handshakeReceived(handshake(other, infoHash: other), from: wrong, rules: rules, now: .now)
+                == "wrong info-hash")
+        let (mirror, _) = connect(2)
+        #expect(
+            swarm.handshakeReceived(handshake(own), from: mirror, rules: rules, now: .now) == "connected to ourselves")
+        #expect(swarm.candidates[PeerAddress(host: .ipv4(127, 0, 0, 1), port: 2)]?.banned == true)
+        let (banned, _) = connect(3)
+        #expect(swarm.handshakeReceived(handshake(liar), from: banned, rules: rules, now: .now) == "banned peer id")
+
+        let (first, firstOutbox) = connect(4)
+        #expect(swarm.peers[first]?.source == .tracker && swarm.peers[first]?.handshaken == false)
+        #expect(swarm.handshakeReceived(handshake(other), from: first, rules: rules, now: .now) == nil)
+        let slot = swarm.peers[first]
+        #expect(slot?.handshaken == true && slot?.peerId == other)
+        #expect(slot?.machine.configuration.fastExtension == true)
+        #expect(slot?.machine.configuration.extensionProtocol == true)
+        #expect(slot?.machine.configuration.maxPeerRequests == 250)
+        // Our availability: piece 1 of 4, as a bitfield.
+        #expect(await Self.sent(firstOutbox) == [.bitfield(Self.bitfield("0100"))])
+        let (second, _) = connect(5)
+        #expect(
+            swarm.handshakeReceived(handshake(other), from: second, rules: rules, now: .now)
+                == "already connected to this peer")
+    }
+
     @Test func aDownloadLimitKeepsAboutHalfASecondInFlight() {
         #expect(SessionSwarm.limitedDepth(200, rate: 0) == 200)
         #expect(SessionSwarm.limitedDepth(200, rate: 1 << 20) == 32)

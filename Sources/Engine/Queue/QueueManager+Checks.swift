@@ -12,8 +12,7 @@ extension QueueManager {
             return
         }
         let id = record.id
-        checks.insert(id)
-        starting.append {
+        jobs.startCheck(id) {
             let result: Result<TorrentChecker.Result, any Error>
             do {
                 result = .success(try await job.run())
@@ -26,8 +25,8 @@ extension QueueManager {
     }
 
     func settleChecks(onChange: @Sendable (String) -> Void) throws {
-        for (id, result) in finishedChecks {
-            checks.remove(id)
+        for (id, result) in jobs.finishedChecks {
+            jobs.checkSettled(id)
             guard let record = try store.torrent(id: id), !record.isRemoved, record.state == .checking else { continue }
             switch result {
             case .success(let outcome):
@@ -40,11 +39,11 @@ extension QueueManager {
                 onChange("error #\(id) \(record.name): recheck failed: \(error)")
             }
         }
-        finishedChecks = []
+        jobs.clearFinishedChecks()
     }
 
     private func checkEnded(_ id: Int64, _ result: Result<TorrentChecker.Result, any Error>) {
-        finishedChecks.append((id, result))
+        jobs.checkEnded(id, result)
         passNow()
     }
 }

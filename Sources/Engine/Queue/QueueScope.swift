@@ -27,6 +27,30 @@ package struct QueueScope: Sendable {
 
     /// Whether `id` is worked.
     func contains(_ id: Int64) -> Bool { only?.contains(id) ?? true }
+
+    /// Whether `record` starts as a seed: it finished before (and was not taken back to downloading by
+    /// new wanted files), and seeds are wanted (else its download finds the data complete and ends at
+    /// once).
+    func startsAsSeed(_ record: TorrentRecord) -> Bool {
+        seeds && (record.state == .seeding || record.completedAt != nil)
+    }
+
+    /// The torrents a pass may start, in queue order: the scope's, or the first of the queue in `store`
+    /// beyond the `tracked` ones already worked, with room to skip ones that cannot start now.
+    func candidates(
+        in store: any QueueStore, downloadSlots: Int, seedSlots: Int, tracked: Int
+    ) throws
+        -> [TorrentRecord]
+    {
+        if let only {
+            return try store.torrents(ids: only).filter { !$0.isRemoved }.sorted { $0.queuePosition < $1.queuePosition }
+        }
+        let margin = tracked + 64
+        return
+            (try store.downloadCandidates(limit: max(0, downloadSlots) + margin)
+            + (seedSlots > 0 ? try store.seedCandidates(limit: seedSlots + margin) : []))
+            .sorted { $0.queuePosition < $1.queuePosition }
+    }
 }
 
 /// How a torrent's work in a scoped run ended (see ``QueueManager/endings``), for the command that

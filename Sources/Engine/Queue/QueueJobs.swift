@@ -1,0 +1,224 @@
+/// The work a ``QueueManager`` has in progress, as a value: the sessions downloading or seeding, the
+/// metadata fetches of magnet links, the rechecks, the work a pass started that the run has not taken
+/// yet, and what ended since the last pass; with what follows from them alone: the slots they hold,
+/// the seeds beyond the seed limit, what a download that completed does next, when one stalls.
+///
+/// The manager owns it. It awaits the work's status and reads and writes the store; it tells the jobs
+/// what it saw and does what they decide (stops a session, saves seeding time, reports the change).
+struct QueueJobs {
+    /// A torrent's session, downloading or seeding.
+    struct Active {
+        let record: TorrentRecord
+        let work: any DownloadWork
+        let limits: TransferLimits
+        /// Holds a seed slot (started complete, or finished its download and went on seeding).
+        var seeding: Bool
+        /// The state to record when the session ends because the runner stopped it.
+        var endState: TorrentState?
+        /// Seeding time counted and not yet saved.
+        var seedClock = SeedClock()
+        /// No data for the stall timeout: it keeps trying but does not hold a download slot.
+        var stalled = false
+        /// Started as a seed, and not yet seen to have found its data whole or incomplete at start: a seed
+        /// found incomplete is recorded as a download again (once per session).
+        var seedCheckPending = false
+    }
+
+    /// A magnet link's metadata fetch in progress.
+    struct Fetching {
+        let record: TorrentRecord
+        let work: any MetadataWork
+    }
+
+    /// Where a download that completed goes next.
+    enum Completion: Equatable {
+        /// Nothing may seed: it stops and is `completed`.
+        case completed
+        /// It seeds on, in a free seed slot.
+        case seeding
+        /// Every seed slot is taken: it stops and waits `queued` for one.
+        case waitingForSeedSlot
+    }
+
+    /// A peer a finished fetch met, and where it came from.
+    typealias MetPeer = (address: PeerAddress, source: PeerUpdate.Source)
+
+    /// Sessions downloading or seeding.
+    private(set) var active: [Int64: Active] = [:]
+    /// Work started by the last pass, for ``QueueManager/run(pollInterval:onChange:)`` to add to its task
+    /// group.
+    private(set) var starting: [@Sendable () async -> Void] = []
+    /// Full rechecks running (`btq verify` handed to the daemon).
+    private(set) var checks: Set<Int64> = []
+    /// Rechecks that ended, with what they found, and whose verdict is not recorded yet.
+    private(set) var finishedChecks: [(Int64, Result<TorrentChecker.Result, any Error>)] = []
+    /// Sessions that ended and are not settled yet.
+    private(set) var finished: [(id: Int64, outcome: TorrentSession.Outcome, status: TorrentStatus)] = []
+    /// Magnet links fetching their metadata; each holds a download slot.
+    private(set) var fetching: [Int64: Fetching] = [:]
+    /// Fetches that ended and are not settled yet.
+    private(set) var fetchesEnded: [(Int64, Result<MagnetFetch.Fetched?, QueueError>)] = []
+    /// Peers a finished fetch met, for the torrent's download.
+    private(set) var fetchedPeers: [Int64: [MetPeer]] = [:]
+
+    // MARK: What is worked
+
+    /// The torrents worked now: sessions, fetches and checks.
+    var tracked: Set<Int64> { Set(active.keys).union(fetching.keys).union(checks) }
+
+    /// Nothing is worked.
+    var isIdle: Bool { active.isEmpty && fetching.isEmpty && checks.isEmpty }
+
+    /// Download slots held: by downloads that are not stalled, and by metadata fetches.
+    var downloadSlotsHeld: Int { active.values.filter { !$0.seeding && !$0.stalled }.count + fetching.count }
+
+    /// Seed slots held, also by seeds told to stop that have not ended yet.
+    var seedSlotsHeld: Int { active.values.filter(\.seeding).count }
+
+    /// Every session has ended (it may not be settled yet).
+    var sessionsEnded: Bool { Set(finished.map(\.id)).isSuperset(of: active.keys) }
+
+    // MARK: Starting and ending
+
+    /// A session starts; `run` is handed to the run's task group.
+    mutating func start(_ entry: Active, run: @escaping @Sendable () async -> Void) {
+        starting.append(run)
+        active[entry.record.id] = entry
+    }
+
+    /// A metadata fetch starts; `run` is handed to the run's task group.
+    mutating func start(_ fetch: Fetching, run: @escaping @Sendable () async -> Void) {
+        fetching[fetch.record.id] = fetch
+        starting.append(run)
+    }
+
+    /// A recheck of torrent `id` starts; `run` is handed to the run's task group.
+    mutating func startCheck(_ id: Int64, run: @escaping @Sendable () async -> Void) {
+        checks.insert(id)
+        starting.append(run)
+    }
+
+    /// Takes the work started since the last call.
+    mutating func takeStarting() -> [@Sendable () async -> Void] {
+        defer { starting = [] }
+        return starting
+    }
+
+    /// Takes the peers the fetch of torrent `id` met, for its download.
+    mutating func takePeersMet(by id: Int64) -> [MetPeer] { fetchedPeers.removeValue(forKey: id) ?? [] }
+
+    /// The session of torrent `id` ended.
+    mutating func sessionEnded(_ id: Int64, _ outcome: TorrentSession.Outcome, _ status: TorrentStatus) {
+        finished.append((id, outcome, status))
+    }
+
+    /// The metadata fetch of torrent `id` ended.
+    mutating func fetchEnded(_ id: Int64, _ result: Result<MagnetFetch.Fetched?, QueueError>) {
+        fetchesEnded.append((id, result))
+    }
+
+    /// The recheck of torrent `id` ended.
+    mutating func checkEnded(_ id: Int64, _ result: Result<TorrentChecker.Result, any Error>) {
+        finishedChecks.append((id, result))
+    }
+
+    // MARK: Settling what ended
+
+    /// The first ended session not settled yet, no longer active; `nil` when none is left.
+    mutating func takeEndedSession() -> (entry: Active, outcome: TorrentSession.Outcome, status: TorrentStatus)? {
+        while !finished.isEmpty {
+            let ended = finished.removeFirst()
+            if let entry = active.removeValue(forKey: ended.id) { return (entry, ended.outcome, ended.status) }
+        }
+        return nil
+    }
+
+    /// The first ended fetch not settled yet, no longer fetching; the peers a successful one met wait
+    /// for its download (``takePeersMet(by:)``). `nil` when none is left.
+    mutating func takeEndedFetch() -> (fetch: Fetching, result: Result<MagnetFetch.Fetched?, QueueError>)? {
+        while !fetchesEnded.isEmpty {
+            let (id, result) = fetchesEnded.removeFirst()
+            guard let fetch = fetching.removeValue(forKey: id) else { continue }
+            if case .success(let fetched?) = result { fetchedPeers[id] = fetched.peers }
+            return (fetch, result)
+        }
+        return nil
+    }
+
+    /// The recheck of torrent `id` is no longer running (its verdict is being recorded).
+    mutating func checkSettled(_ id: Int64) { checks.remove(id) }
+
+    /// Forgets the ended rechecks, once each verdict is recorded.
+    mutating func clearFinishedChecks() { finishedChecks = [] }
+
+    /// Takes every session (the run ends).
+    mutating func takeSessions() -> [Int64: Active] {
+        defer { active = [:] }
+        return active
+    }
+
+    // MARK: Decisions
+
+    /// The fetches of torrents no longer in `records` (removed) or paused: to stop.
+    func fetchesNoLongerWanted(_ records: [Int64: TorrentRecord]) -> [Fetching] {
+        fetching.filter { records[$0.key] == nil || records[$0.key]?.state == .paused }.map(\.value)
+    }
+
+    /// The download of torrent `id` completed: it seeds on when a seed slot is free (of `maxSeeds`), else
+    /// it is to stop (see ``Completion``).
+    mutating func downloadCompleted(_ id: Int64, maxSeeds: Int) -> Completion? {
+        guard active[id] != nil else { return nil }
+        guard maxSeeds > 0 else {
+            active[id]?.endState = .completed
+            return .completed
+        }
+        guard maxSeeds > seedSlotsHeld else {
+            active[id]?.endState = .queued
+            return .waitingForSeedSlot
+        }
+        active[id]?.seeding = true
+        active[id]?.seedClock.start()
+        return .seeding
+    }
+
+    /// Whether seed `id`, whose session reports `status`, lacks data: its data went missing or was damaged
+    /// (found when it started, even when the missing pieces came back before this look). It then downloads
+    /// again, in a download slot, and seeds once it is complete again.
+    mutating func seedLacksData(_ id: Int64, _ status: TorrentStatus) -> Bool {
+        guard let entry = active[id], entry.seeding else { return false }
+        let repaired = status.wasIncompleteAtStart && entry.seedCheckPending
+        guard !((status.isComplete && !repaired) || status.isStarting || status.failure != nil) else { return false }
+        active[id]?.seeding = false
+        active[id]?.seedCheckPending = false
+        return true
+    }
+
+    /// Seeding seconds of session `id` to save now, when it is time to.
+    mutating func seedingSecondsToSave(_ id: Int64) -> Int64? {
+        guard active[id]?.seedClock.tick() == true else { return nil }
+        return active[id]?.seedClock.takeUnsaved()
+    }
+
+    /// Session `id` is to stop, and record `state` when it ends.
+    mutating func end(_ id: Int64, as state: TorrentState) { active[id]?.endState = state }
+
+    /// Seeds beyond `maxSeeds` (lowered while they run), furthest down the queue first: each is to stop
+    /// and wait `queued` for a seed slot again (or be `completed` when nothing may seed).
+    mutating func seedsBeyond(_ maxSeeds: Int) -> [Active] {
+        let seeds = active.values.filter { $0.seeding && $0.endState == nil }
+            .sorted { $0.record.queuePosition < $1.record.queuePosition }
+        guard seeds.count > maxSeeds else { return [] }
+        let beyond = Array(seeds.dropFirst(maxSeeds))
+        for entry in beyond { active[entry.record.id]?.endState = maxSeeds > 0 ? .queued : .completed }
+        return beyond
+    }
+
+    /// Notes whether download `id`, whose session reports `status`, is stalled: no data for `timeout`
+    /// (unless complete or still starting). Returns the new value when it changed.
+    mutating func noteStall(_ id: Int64, _ status: TorrentStatus, timeout: Duration) -> Bool? {
+        let stalled = !status.isComplete && !status.isStarting && status.idleTime >= timeout
+        guard let current = active[id], stalled != current.stalled else { return nil }
+        active[id]?.stalled = stalled
+        return stalled
+    }
+}

@@ -126,13 +126,19 @@ struct QueueManagerTests {
             try await daemon.waitUntil("the torrent nobody seeds starts first", timeout: .seconds(30)) {
                 try btq.record(of: deadTorrent).state == .downloading
             }
-            scenario.expect(try btq.record(of: liveTorrent).state == .queued, "the second waits for the only slot")
             try await daemon.waitUntil("the seeded one completes in the stalled one's slot", timeout: .seconds(60)) {
                 try btq.record(of: liveTorrent).state == .completed
             }
             let deadId = try btq.record(of: deadTorrent).id
             let stalled = try btq.store().events(torrentId: deadId).filter { $0.kind == "stalled" }
             scenario.expect(stalled.count == 1, "one stalled event for the torrent without peers: \(stalled)")
+            // The second waited for the only slot: it started after the first stalled, not before (read from
+            // the history, so a slow machine that polls late cannot miss it).
+            let liveStarts = try btq.store().events(torrentId: try btq.record(of: liveTorrent).id)
+                .filter { $0.kind == "started" }.map(\.id)
+            scenario.expect(
+                !liveStarts.isEmpty && liveStarts.allSatisfy { $0 > (stalled.first?.id ?? .max) },
+                "the second starts only once the first stalled: started \(liveStarts), stalled \(stalled.map(\.id))")
             scenario.expect(
                 try btq.record(of: deadTorrent).state == .downloading,
                 "the stalled one keeps trying (still downloading)")

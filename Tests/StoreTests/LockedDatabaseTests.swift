@@ -35,7 +35,7 @@ import Testing
                 configuration: SessionConfiguration(listenPort: listener.port), stopWhenComplete: false)
             registry.add(session)
             let run = Task { await session.run() }
-            let ready = try await poll(timeout: .seconds(120)) { await session.seeding.acceptingIncoming }
+            let ready = try await poll(timeout: .seconds(120)) { await session.core.uploads.acceptingIncoming }
             try #require(ready, "the seed did not finish checking its data")
             return Seed(session: session, listener: listener, run: run)
         }

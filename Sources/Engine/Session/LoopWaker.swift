@@ -13,6 +13,8 @@ struct LoopWaker {
     private var continuation: AsyncStream<LoopWake>.Continuation?
     /// An early wake is queued and the loop has not taken it yet.
     private var pending = false
+    /// When the loop last did its periodic work (see ``took(_:now:interval:)``).
+    private var lastTick = ContinuousClock.now
 
     /// True while a loop takes the wakes (between ``start()`` and ``end()``).
     var isRunning: Bool { continuation != nil }
@@ -23,6 +25,7 @@ struct LoopWaker {
         let (wakes, continuation) = AsyncStream<LoopWake>.makeStream()
         self.continuation = continuation
         pending = false
+        lastTick = .now
         return (wakes, continuation)
     }
 
@@ -36,6 +39,21 @@ struct LoopWaker {
     /// The loop took `wake`: a later ``wake()`` queues a new one.
     mutating func took(_ wake: LoopWake) {
         if wake == .event { pending = false }
+    }
+
+    /// The loop took `wake` at `now`; returns true when it is to do its periodic work: a tick at least
+    /// half of `interval` after the last one (ticks that queued up while the loop was busy are one tick,
+    /// not a burst).
+    mutating func took(_ wake: LoopWake, now: ContinuousClock.Instant, interval: Duration) -> Bool {
+        took(wake)
+        guard wake == .tick, now - lastTick >= interval / 2 else { return false }
+        lastTick = now
+        return true
+    }
+
+    /// Yields a tick into `ticks` every `interval` until cancelled (the loop's task group ends it).
+    static func tick(_ ticks: AsyncStream<LoopWake>.Continuation, every interval: Duration) async {
+        while (try? await Task.sleep(for: interval)) != nil { ticks.yield(.tick) }
     }
 
     /// The loop ended: the stream finishes and wakes are ignored.

@@ -17,7 +17,7 @@ import NIOPosix
 /// The actor owns the connections (a ``MetadataPeer`` each), the dialling and the trackers; what to
 /// ask of whom, what an answer means and whether the result is the torrent's is its
 /// ``MetadataDownload``'s decision, which the actor applies.
-package actor MetadataFetcher: PeerConnectionOwner {
+package actor MetadataFetcher: DialingOwner {
     /// How a run ended.
     package enum Outcome: Sendable {
         /// The info dictionary, verified against the info-hash.
@@ -134,7 +134,11 @@ package actor MetadataFetcher: PeerConnectionOwner {
             while !stopRequested, result == nil {
                 tick()
                 for address in addressesToDial() {
-                    group.addTask { await self.dial(address) }
+                    group.addTask { [eventLoops = self.group, configuration] in
+                        await PeerConnectionDriver.dial(
+                            address, for: self, group: eventLoops, configuration: configuration,
+                            maxFrameLength: PeerMessageDecoder.defaultMaxFrameLength)
+                    }
                 }
                 do {
                     // Short ticks: the download waits for the metadata, and the loop notices it at the next one.
@@ -174,43 +178,23 @@ package actor MetadataFetcher: PeerConnectionOwner {
             maxConnecting: configuration.maxConnecting)
     }
 
-    private func dial(_ address: PeerAddress) async {
-        let channel: PeerConnectionDriver.Connection
-        do {
-            channel = try await PeerDialer.connect(
-                to: address, group: group, timeout: configuration.connectTimeout,
-                maxFrameLength: PeerMessageDecoder.defaultMaxFrameLength, budget: configuration.memoryBudget)
-        } catch {
-            candidates.closed(address, failed: true, now: .now)
-            logger.debug("cannot connect to \(address): \(error)")
-            return
-        }
-        await runConnection(channel, address: address)
+    func dialFailed(_ address: PeerAddress, error: any Error) {
+        candidates.closed(address, failed: true, now: .now)
+        logger.debug("cannot connect to \(address): \(error)")
     }
 
-    private func runConnection(_ channel: PeerConnectionDriver.Connection, address: PeerAddress) async {
-        let outbox = PeerOutbox(budget: configuration.memoryBudget)
+    func registerDialled(_ address: PeerAddress, channel: any Channel, outbox: PeerOutbox) -> PeerKey {
         let key = PeerKey(nextKey)
         nextKey += 1
-        let now = ContinuousClock.now
         exchange.connected(key, address: address)
-        connections[key] = MetadataPeer(key: key, address: address, channel: channel.channel, outbox: outbox, now: now)
+        connections[key] = MetadataPeer(key: key, address: address, channel: channel, outbox: outbox, now: .now)
         candidates.connected(address)
         let handshake = PeerHandshake(infoHash: wireHash, peerId: configuration.peerId, reserved: [.extensionProtocol])
         outbox.send(PeerWireFrame.handshake(handshake))
-        // The same driver as a torrent's connections: its reader and writer, outbox budget and limits.
-        let known = PeerConnectionDriver.Admitted(owner: self, key: key)
-        let (_, reason, _) = await PeerConnectionDriver.run(channel, outbox: outbox, known: known) { handshake in
-            if let problem = await self.handshakeReceived(handshake, from: key) {
-                throw PeerDropped(reason: problem)
-            }
-            return known
-        }
-        outbox.finish()
-        connectionClosed(key, reason: reason)
+        return key
     }
 
-    private func connectionClosed(_ key: PeerKey, reason: String) {
+    func connectionEnded(_ key: PeerKey, reason: String) {
         guard let connection = connections.removeValue(forKey: key) else { return }
         exchange.peerGone(key)
         candidates.closed(connection.address, failed: !connection.handshaken, now: .now)

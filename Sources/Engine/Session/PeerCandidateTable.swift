@@ -213,4 +213,13 @@ struct PeerCandidateTable {
         if candidate.isConnecting { connectingCount += delta }
         if candidate.source == .pex { pexCount += delta }
     }
+
+    /// A peer that dialled us and named its listen port (`p`) may be dialled back once it left, from
+    /// `retryAt` on: its listen address becomes a candidate, unless known already or the peer is banned.
+    mutating func rememberListenAddress(of slot: PeerSlot, retryAt: ContinuousClock.Instant) {
+        guard slot.source == .incoming, slot.handshaken, let address = slot.listenAddress, address != slot.address,
+            self[address] == nil, self[slot.address]?.banned != true
+        else { return }
+        self[address] = PeerCandidate(address: address, source: .incoming, nextAttempt: retryAt)
+    }
 }

@@ -123,22 +123,6 @@ enum PeerConnectionDriver {
     }
 }
 
-/// A torrent's session owns the connections to its peers: blocks go to its storage, and its download
-/// limit paces the reading.
-extension TorrentSession: PeerConnectionOwner {
-    nonisolated func storeBlock(_ request: BlockRequest, bytes: [UInt8], from key: PeerKey) async throws {
-        do {
-            try await storage.write(request, bytes: bytes)
-        } catch {
-            await blockWriteFailed(request, error: error)
-            throw PeerDropped(reason: "disk: \(error)")
-        }
-        await blockWritten(request, from: key)
-    }
-
-    nonisolated func readPause(after bytes: Int) -> Duration { limits.reserveDownload(bytes) }
-}
-
 /// A value behind a lock that tasks share by reference.
 final class SharedValue<Value: Sendable>: Sendable {
     let value: Mutex<Value>

@@ -49,7 +49,7 @@ package struct PeerListener: Sendable {
                     try channel.pipeline.syncOperations.addPeerWireCodec(budget: budget)
                     try channel.pipeline.syncOperations.addHandler(PeerFrameBatcher())
                     return try Connection(
-                        wrappingChannelSynchronously: channel, configuration: TorrentSession.channelConfiguration)
+                        wrappingChannelSynchronously: channel, configuration: PeerDialer.channelConfiguration)
                 }
             }
         let bound = server.channel.localAddress?.port.map { UInt16(clamping: $0) } ?? port
@@ -112,7 +112,7 @@ package struct PeerListener: Sendable {
         if misbehaved { admission.penalize(address.host) }
         admission.closed(ticket)
         outbox.finish()
-        if let admitted { await admitted.owner.peerClosed(admitted.key, reason: reason) }
+        if let admitted { await admitted.owner.connectionEnded(admitted.key, reason: reason) }
     }
 }
 

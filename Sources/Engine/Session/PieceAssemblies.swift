@@ -87,12 +87,15 @@ struct PieceAssemblies {
     /// A piece was checked (verified or thrown away): a new download of it may use memory again.
     mutating func pieceChecked(_ piece: PieceIndex) { direct.remove(piece) }
 
+    /// Blocks `first..<first + count` of a piece, and a copy of their bytes.
+    typealias Run = (first: Int, count: Int, bytes: [UInt8])
+
     /// What of `piece`'s assembly arrived before journal epoch `epoch` and is not in the files yet: the
     /// assembly's generation and runs of blocks to write, copied out (see ``flushed(_:generation:first:count:)``).
     /// `nil` when the piece has no assembly.
     func flushPlan(
         _ piece: PieceIndex, before epoch: Int
-    ) -> (generation: Int, runs: [(first: Int, count: Int, bytes: [UInt8])])? {
+    ) -> (generation: Int, runs: [Run])? {
         guard let assembly = byPiece[piece] else { return nil }
         return (assembly.generation, assembly.blocksToFlush(before: epoch, blockLength: PieceLayout.blockSize))
     }

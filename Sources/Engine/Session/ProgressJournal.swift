@@ -6,7 +6,7 @@
 /// batch is in flight: ``takeBatch(torrentId:masks:isVerified:totals:stats:)`` moves what is unsaved into it, and
 /// changes made while the store works coalesce into the unsaved state (a piece's latest verdict, summed
 /// counters, one record per peer and tracker), so what waits for a locked database stays bounded by the
-/// torrent's size rather than by the time it waits. ``batchSaved()`` applies the batch to the store's
+/// torrent's size rather than by the time it waits. ``batchSaved(time:)`` applies the batch to the store's
 /// view; ``batchFailed()`` merges it back under what changed since, to go with the next batch.
 struct ProgressJournal: Sendable {
     /// A peer's record, by address and port.
@@ -161,11 +161,12 @@ struct ProgressJournal: Sendable {
         return batch
     }
 
-    /// The batch in flight was committed: the store's view moves on.
-    mutating func batchSaved() {
+    /// The batch in flight was committed (its write took `time`): the store's view moves on.
+    mutating func batchSaved(time: Duration = .zero) {
         guard let taken = inFlight else { return }
         inFlight = nil
         statistics.transactions += 1
+        statistics.storeTime += time
         for (piece, isVerified) in taken.pieces {
             journaledVerified.set(piece.value, to: isVerified)
             if isVerified { journaledMasks[piece] = nil }

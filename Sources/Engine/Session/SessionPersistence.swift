@@ -14,7 +14,7 @@ struct SessionPersistence {
     var journal: ProgressJournal
     /// The journal's interval counter (blocks remember the interval they arrived in).
     private(set) var epoch = 0
-    /// One save of the journal at a time (see ``TorrentSession/beginJournalTurn()``).
+    /// One save of the journal at a time (see ``JournalHost/beginJournalTurn()``).
     var turn = JournalTurn()
 
     init(

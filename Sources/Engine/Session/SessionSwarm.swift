@@ -94,16 +94,4 @@ struct SessionSwarm {
         }
         return facts
     }
-
-    /// The listen addresses of the handshaken peers, with what PEX says of each (BEP 11).
-    var exchangeablePeers: [PeerAddress: PexMessage.Flags] {
-        var connected: [PeerAddress: PexMessage.Flags] = [:]
-        for slot in peers.values where slot.handshaken {
-            guard let address = slot.listenAddress, address.compact != nil else { continue }
-            var flags: PexMessage.Flags = slot.source == .incoming ? [] : .reachable
-            if slot.isSeed { flags.insert(.seed) }
-            connected[address] = flags
-        }
-        return connected
-    }
 }

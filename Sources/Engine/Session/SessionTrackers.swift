@@ -22,6 +22,7 @@ struct SessionTrackers {
     /// transport: it announces `peerId` and `port`, leaves out the peers that are us (our peer id, our
     /// port on a loopback address), and asks `totals` before each announce. Returns it, to be run beside
     /// the session.
+    @discardableResult
     mutating func start(
         tiers: [[String]], infoHash: [UInt8], peerId: [UInt8], port: UInt16,
         totals: @escaping @Sendable () async -> TrackerAnnouncer.Totals
@@ -43,5 +44,14 @@ struct SessionTrackers {
         guard isComplete, !completionAnnounced else { return nil }
         completionAnnounced = true
         return announcer
+    }
+
+    /// Runs the announcer, when there is one, in `group`, and hands each of its events to `handle`.
+    func run(in group: inout DiscardingTaskGroup, handle: @escaping @Sendable (TrackerAnnouncer.Event) async -> Void) {
+        guard let announcer else { return }
+        group.addTask { await announcer.run() }
+        group.addTask {
+            for await event in announcer.events { await handle(event) }
+        }
     }
 }

@@ -23,29 +23,24 @@ package actor TorrentSession {
     let logger: Logger
     /// How to reach the torrent's trackers, the announcer that works them, the completion announced.
     var trackers: SessionTrackers
-
-    /// The peers, the addresses to dial, the picker and the counters (see ``SessionSwarm``).
-    var swarm: SessionSwarm
+    /// The swarm, the pieces on their way, the uploads and the extension protocol, with every decision
+    /// about them (see ``SessionCore``); this actor carries out what needs a task or the disk.
+    var core: SessionCore
     /// Whether the run ends when complete, a stop asked for, the fault that ends the run, connections
     /// closing, and what wakes the run's loop between ticks (see ``wakeLoop()``).
     var lifecycle: SessionLifecycle
-    /// Pieces on their way to verified: assemblies, hashes being checked, smart ban, waiters for stores.
-    var verification: PieceVerification
-
     /// Where progress goes, how far earlier runs' is trusted, the journal, its writer and its turns.
     var persistence: SessionPersistence
     /// The check at start of what is already done: whether it ran, what it found, who waits for it.
     var startCheck = StartCheck()
     /// Rate limits, global and this torrent's.
     let limits: TransferLimits
+    /// Hashes pieces (and writes the verified ones) off the actor.
+    let hashing: PieceHashing
     /// Recently read pieces, for serving requests.
     let readCache: PieceReadCache
-    /// The extension protocol's decisions (BEP 10, 9, 11) for this torrent.
-    let extensionProtocol: ExtensionProtocol
-    /// Choking, incoming peers and upload accounting (see `TorrentSession+Uploads.swift`).
-    var seeding: SeedingState
-    /// The torrent's pieces and blocks: the picker's, the one copy the session reads.
-    var layout: PieceLayout { swarm.picker.layout }
+    /// The torrent's pieces and blocks.
+    var layout: PieceLayout { core.layout }
     /// The info-hash peers name in their handshake for this torrent (the metainfo's).
     nonisolated var infoHash: [UInt8] { metainfo.infoHashes.wireHash }
 
@@ -77,27 +72,21 @@ package actor TorrentSession {
             writer: resumeWriter)
         self.limits = limits
         self.readCache = PieceReadCache(storage: storage)
-        self.verification = PieceVerification(layout: storage.layout)
-        self.extensionProtocol = ExtensionProtocol(metainfo: metainfo)
-        self.seeding = SeedingState(configuration: configuration)
+        self.hashing = PieceHashing(storage: storage, pieceHashes: metainfo.pieceHashes)
         self.metainfo = metainfo
         self.storage = storage
         self.configuration = configuration
         self.group = group
         self.logger = logger
         self.lifecycle = SessionLifecycle(stopWhenComplete: stopWhenComplete)
-        var picker = PiecePicker(layout: storage.layout)
-        let map = FileSpanMap(files: metainfo.files, layout: storage.layout)
-        picker.setFilePriorities(PiecePriority.perFile(of: metainfo.files, chosen: filePriorities), map: map)
-        self.swarm = SessionSwarm(
-            picker: picker, candidates: PeerCandidateTable(limits: .init(configuration)),
-            statistics: TransferStatistics(start: .now))
+        self.core = SessionCore(
+            metainfo: metainfo, layout: storage.layout, filePriorities: filePriorities, configuration: configuration,
+            limits: limits, logger: logger)
     }
 
     /// Addresses to dial (from trackers, `--peer`, PEX...). Our own address and banned peers are skipped.
     package func addPeers(_ addresses: [PeerAddress], source: PeerUpdate.Source) {
-        let fresh = addresses.filter { !($0.isLoopback && $0.port == configuration.listenPort) }
-        if swarm.candidates.add(fresh, source: source, notBefore: .now) > 0 { wakeLoop() }
+        if core.addPeers(addresses, source: source, now: .now) { wakeLoop() }
     }
 
     /// Ends ``run()`` soon: peers are closed and progress is saved.
@@ -114,13 +103,13 @@ package actor TorrentSession {
     /// its ratio, counted as uploaded.
     private func closePeersGracefully() {
         guard lifecycle.startClosingPeers() else { return }
-        swarm.peers.closeConnectionsAfterSending()
+        core.swarm.peers.closeConnectionsAfterSending()
     }
 
     /// Waits until every peer closed its side after ``closePeersGracefully()``, or `grace` has passed.
     private func waitForPeersToLeave(within grace: Duration) async {
         let deadline = ContinuousClock.now + grace
-        while !swarm.peers.isEmpty, ContinuousClock.now < deadline {
+        while !core.swarm.peers.isEmpty, ContinuousClock.now < deadline {
             guard (try? await Task.sleep(for: .milliseconds(20))) != nil else { return }
         }
     }
@@ -145,30 +134,16 @@ package actor TorrentSession {
     func fail(_ reason: String) {
         guard lifecycle.fail(reason) else { return }
         logger.error("\(reason)")
-        swarm.peers.closeConnections()
+        core.swarm.peers.closeConnections()
         wakeLoop()
     }
 
     /// Addresses banned for sending data that failed its hash check.
-    package func bannedAddresses() -> [PeerAddress] {
-        swarm.candidates.values.filter(\.banned).map(\.address).sorted { $0.description < $1.description }
-    }
+    package func bannedAddresses() -> [PeerAddress] { core.bannedAddresses }
 
     /// A snapshot for progress displays.
     package func status() -> TorrentStatus {
-        let progress = swarm.picker.progress
-        let now = ContinuousClock.now
-        let totals = swarm.statistics.totals
-        return TorrentStatus(
-            piecesDone: progress.piecesDone, piecesWanted: progress.piecesWanted, bytesDone: progress.bytesDone,
-            bytesWanted: progress.bytesWanted,
-            downloaded: totals.downloaded, uploaded: totals.uploaded, wasted: totals.wasted,
-            downloadRate: swarm.statistics.downloadRate(at: now), uploadRate: swarm.statistics.uploadRate(at: now),
-            peers: swarm.peers.handshakenCount, knownPeers: swarm.candidates.count,
-            isComplete: swarm.picker.isComplete, failure: lifecycle.failure,
-            idleTime: swarm.statistics.idleTime(at: now),
-            isStarting: !startCheck.isDone,
-            wasIncompleteAtStart: startCheck.foundMissingPieces)
+        core.status(failure: lifecycle.failure, startCheck: startCheck, now: .now)
     }
 
     /// Prepares the files, finds what is already there, then downloads until complete (when
@@ -179,73 +154,47 @@ package actor TorrentSession {
         } catch {
             return await finish(.failed("\(error)"))
         }
-        if swarm.picker.isComplete, lifecycle.stopWhenComplete {
+        if core.swarm.picker.isComplete, lifecycle.stopWhenComplete {
             return await finish(.completed)
         }
-        seeding.acceptingIncoming = true
-        let announcer = trackers.start(
+        core.uploads.acceptingIncoming = true
+        trackers.start(
             tiers: metainfo.trackerTiers, infoHash: infoHash, peerId: configuration.peerId,
             port: configuration.listenPort
         ) { await self.announceTotals() }
-        swarm.statistics.downloadStarted(at: .now)
+        core.swarm.statistics.downloadStarted(at: .now)
         let (wakeups, ticks) = lifecycle.waker.start()
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.runJournal() }
-            group.addTask { [tickInterval = configuration.tickInterval] in
-                while (try? await Task.sleep(for: tickInterval)) != nil {
-                    ticks.yield(.tick)
-                }
-            }
-            if let announcer {
-                group.addTask { await announcer.run() }
-                group.addTask {
-                    for await event in announcer.events {
-                        await self.trackerEvent(event)
-                    }
-                }
-            }
-            var lastTick = ContinuousClock.now
+            group.addTask { await self.journalRunner.run(for: self) }
+            group.addTask { [interval = configuration.tickInterval] in await LoopWaker.tick(ticks, every: interval) }
+            trackers.run(in: &group) { await self.trackerEvent($0) }
             tick()
             var wakes = wakeups.makeAsyncIterator()
             startCheck.releaseWaiters()
-            while lifecycle.isRunning, !(lifecycle.stopWhenComplete && swarm.picker.isComplete) {
-                if let completion = trackers.completionToAnnounce(isComplete: swarm.picker.isComplete) {
-                    await completion.downloadCompleted()
-                }
-                for address in addressesToDial() {
+            while lifecycle.isRunning, !(lifecycle.stopWhenComplete && core.swarm.picker.isComplete) {
+                await trackers.completionToAnnounce(isComplete: core.swarm.picker.isComplete)?.downloadCompleted()
+                for address in core.addressesToDial(now: .now) {
                     group.addTask { await self.dial(address) }
                 }
                 guard let wake = await wakes.next() else {
                     lifecycle.requestStop()  // cancelled: stop like stop() does
                     break
                 }
-                lifecycle.waker.took(wake)
-                if wake == .tick {
-                    // Ticks that queued up while the loop was busy are one tick, not a burst.
-                    let now = ContinuousClock.now
-                    if now - lastTick >= configuration.tickInterval / 2 {
-                        lastTick = now
-                        tick()
-                    }
-                }
+                if lifecycle.waker.took(wake, now: .now, interval: configuration.tickInterval) { tick() }
             }
             lifecycle.waker.end()
-            seeding.acceptingIncoming = false
+            core.uploads.acceptingIncoming = false
             if lifecycle.failure == nil {
                 closePeersGracefully()
                 await waitForPeersToLeave(within: Self.closeGrace)
             }
-            swarm.peers.closeConnections()
-            if let announcer {
-                if let completion = trackers.completionToAnnounce(isComplete: swarm.picker.isComplete) {
-                    await completion.downloadCompleted()
-                }
-                await announcer.stop()
-            }
+            core.swarm.peers.closeConnections()
+            await trackers.completionToAnnounce(isComplete: core.swarm.picker.isComplete)?.downloadCompleted()
+            await trackers.announcer?.stop()
             group.cancelAll()
         }
         if let failure = lifecycle.failure { return await finish(.failed(failure)) }
-        return await finish(swarm.picker.isComplete ? .completed : .stopped)
+        return await finish(core.swarm.picker.isComplete ? .completed : .stopped)
     }
 
     /// Writes out every block still in memory, journals it, syncs the files and commits a durable
@@ -253,8 +202,9 @@ package actor TorrentSession {
     private func finish(_ outcome: Outcome) async -> Outcome {
         startCheck.releaseWaiters()
         await waitForStores()
-        await journal(everything: true)
-        await checkpoint()
+        let journal = journalRunner
+        await journal.journal(for: self, everything: true)
+        await journal.checkpoint(for: self)
         logger.info("\(journalReport())")
         // The caller records the outcome as a state change (with its event) in the queue. A sync that failed
         // at the end turns any outcome into that failure: nothing since the last checkpoint is durable.

@@ -217,9 +217,9 @@ import Testing
         #expect(try Metainfo(fetchedInfo: metadata.infoBytes, trackers: []).infoHashes == fixture.metainfo.infoHashes)
         let dialBack = PeerAddress(host: .ipv4(127, 0, 0, 1), port: 9)
         try await SessionExtensionTests.waitUntil("the fetcher's listen address as a candidate") {
-            await session.swarm.candidates[dialBack] != nil
+            await session.core.swarm.candidates[dialBack] != nil
         }
-        #expect(await session.swarm.candidates[dialBack]?.source == .incoming)
+        #expect(await session.core.swarm.candidates[dialBack]?.source == .incoming)
         await session.stop()
         _ = await outcome
         listener.close()

@@ -39,7 +39,7 @@ import Testing
         let outcome = await session.run()
         #expect(outcome == .completed)
         #expect(await storage.contents(of: FileIndex(0)) == fixture.content)
-        #expect(await session.swarm.candidates[seed.address]?.source == .pex)
+        #expect(await session.core.swarm.candidates[seed.address]?.source == .pex)
         // The session's extension handshake, as the gossiping peer received it.
         let ours = try #require(gossip.received.extensionHandshakes.first)
         #expect(ours.id(of: "ut_pex") == LocalExtensionID.pex)
@@ -94,11 +94,11 @@ import Testing
         async let outcome = session.run()
         // Both peers connected, and the gossip's PEX handled (the handshake behind it arrived).
         try await Self.waitUntil("both peers, and the PEX message handled") {
-            let slots = await session.swarm.peers.values.filter(\.handshaken)
+            let slots = await session.core.swarm.peers.values.filter(\.handshaken)
             return slots.count == 2 && slots.contains { $0.extensions.clientName == "after PEX" }
         }
-        await session.sendPeerExchange()
-        #expect(await session.swarm.peers.values.allSatisfy { $0.extensions.pexSentAt == nil })
+        await session.tick()
+        #expect(await session.core.swarm.peers.values.allSatisfy { $0.extensions.pexSentAt == nil })
         await session.stop()
         _ = await outcome
         let ours = try #require(gossip.received.extensionHandshakes.first)
@@ -107,7 +107,7 @@ import Testing
         #expect(ours.metadataSize == nil)
         #expect(ours.clientName == ExtensionProtocol.clientName)
         #expect(gossip.received.pexReceived.isEmpty)
-        #expect(await session.swarm.candidates[stranger] == nil)
+        #expect(await session.core.swarm.candidates[stranger] == nil)
         await gossip.close()
         await other.close()
     }

@@ -104,7 +104,7 @@ import Testing
         try await client.send(Array(opening.readableBytesView))
         // The fixture's info dictionary is one metadata piece: the limit is 4 x 1 + 16 requests.
         let session = harness.sessions[0]
-        let limit = await session.extensionProtocol.maxMetadataRequests
+        let limit = await session.core.extensionProtocol.maxMetadataRequests
         var flood = ByteBuffer()
         let request = ByteBuffer(bytes: MetadataMessage.request(piece: 0).encoded())
         for _ in 0...limit { flood.writePeerMessage(.extended(id: LocalExtensionID.metadata, payload: request)) }
@@ -128,7 +128,9 @@ import Testing
         try await client.send(Array(messages.readableBytesView))
         // All but one piece: still a leecher, still served.
         try await SessionExtensionTests.waitUntil("the session to count its pieces") {
-            await harness.sessions[0].swarm.peers.values.contains { $0.machine.peerPieces.cardinality == pieces - 1 }
+            await harness.sessions[0].core.swarm.peers.values.contains {
+                $0.machine.peerPieces.cardinality == pieces - 1
+            }
         }
         #expect(!client.isClosed)
         var last = ByteBuffer()
@@ -167,7 +169,7 @@ import Testing
                 registry.add(session)
                 runs.append(Task { await session.run() })
                 try await SessionExtensionTests.waitUntil("the seed session to check its data") {
-                    await session.seeding.acceptingIncoming
+                    await session.core.uploads.acceptingIncoming
                 }
                 fixtures.append(fixture)
                 sessions.append(session)

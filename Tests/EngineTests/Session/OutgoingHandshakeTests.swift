@@ -78,7 +78,7 @@ import Testing
         }
         // The second failure in a row forgets the address: no more attempts.
         try await SessionExtensionTests.waitUntil("the address forgotten") {
-            await session.swarm.candidates[server.address] == nil
+            await session.core.swarm.candidates[server.address] == nil
         }
         try await SessionExtensionTests.waitUntil("both attempts closed at the server") { server.closed >= 2 }
         #expect(server.accepted == 2)

@@ -38,10 +38,10 @@ import Testing
         // The seed's socket gets a small send buffer too, so the kernel holds little of what is not read
         // (it would otherwise grow to megabytes): the rest stays in the seed's process.
         let admitted = try await poll(timeout: .seconds(10)) {
-            await seed.session.swarm.peers.values.contains { $0.handshaken }
+            await seed.session.core.swarm.peers.values.contains { $0.handshaken }
         }
         try #require(admitted)
-        for channel in await seed.session.swarm.peers.values.map(\.channel) {
+        for channel in await seed.session.core.swarm.peers.values.map(\.channel) {
             try await channel.setOption(ChannelOptions.socketOption(.so_sndbuf), value: 4096).get()
         }
         // Valid requests, never `interested`: the seed keeps us choked and rejects each one (Fast).
@@ -61,7 +61,7 @@ import Testing
                 peer.writeAndFlush(flood, promise: nil)
                 chunks += 1
             }
-            return await seed.session.swarm.peers.isEmpty
+            return await seed.session.core.swarm.peers.isEmpty
         }
         #expect(dropped, "the seed keeps a peer that has not read for longer than the drain timeout (most \(most))")
         // The limit, plus what one batch of frames (at most 256) can add before the reader checks.

@@ -44,7 +44,7 @@ import Testing
             // Ready once its data is checked (peers that come earlier are refused); the deadline is
             // generous, for a loaded machine running every suite at once.
             let ready = try await poll(timeout: .seconds(120)) {
-                await session.seeding.acceptingIncoming
+                await session.core.uploads.acceptingIncoming
             }
             try #require(ready, "the seed session did not finish checking its data")
             return Seed(session: session, listener: listener, run: run, configuration: configuration)

@@ -1,0 +1,187 @@
+import Logging
+
+/// What a ``JournalRunner`` needs of the session whose progress it saves: the journal's state and the
+/// pieces in memory stay with the session (on its actor); the runner asks for them once per step, and
+/// never once per block.
+protocol JournalHost: Actor {
+    /// A journal interval begins: returns its number (blocks remember the interval they arrived in).
+    func beginJournalInterval() -> Int
+    /// The pieces gathered in memory now.
+    func assembledPieces() -> [PieceIndex]
+    /// Copies of the runs of blocks of `piece` that arrived before interval `epoch`, with the assembly's
+    /// generation (see ``PieceAssemblies/flushPlan(_:before:)``).
+    func flushPlan(_ piece: PieceIndex, before epoch: Int) -> (generation: Int, runs: [PieceAssemblies.Run])?
+    /// A run of `piece` reached the files; false when the piece changed meanwhile (its rest is not flushed).
+    func flushed(_ piece: PieceIndex, generation: Int, first: Int, count: Int) -> Bool
+    /// What changed since the last save, as one batch with the files' sizes and times `stats` (peers'
+    /// counters included); `nil` when nothing changed.
+    func takeJournalBatch(torrentId: Int64, stats: [FileStat]) -> ProgressBatch?
+    /// The batch taken last was saved (it took `time`), or failed and waits for the next save.
+    func journalBatchEnded(saved: Bool, after time: Duration)
+    /// What the store holds now, as the next durable checkpoint; `nil` when it is the last one.
+    func checkpointSnapshot(torrentId: Int64) -> DurableCheckpoint?
+    /// The checkpoint was committed after its files were synced (the whole took `time`).
+    func checkpointCommitted(_ snapshot: DurableCheckpoint, after time: Duration)
+    /// A sync failed: the journal goes back to the last checkpoint; returns the batch that records it.
+    func loseDurability(torrentId: Int64) -> (ProgressBatch, DurableCheckpoint.Rollback)?
+    /// The rollback's batch was saved.
+    func rollbackSaved(_ rollback: DurableCheckpoint.Rollback)
+    /// Nothing keeps progress: what is unsaved is dropped.
+    func discardUnsavedProgress()
+    /// Waits until no other save of the journal runs, then holds the turn until ``endJournalTurn()``.
+    func beginJournalTurn() async
+    /// Hands the turn to the next waiter, if any.
+    func endJournalTurn()
+    /// Stops the torrent for a fault.
+    func fail(_ reason: String)
+}
+
+/// The progress journal's rhythm and its I/O for one session (DESIGN.md, persistence invariants 1 to
+/// 3): every journal interval, blocks of slow pieces are written out and everything that changed goes
+/// to the resume store in one transaction; every checkpoint interval, the files are synced and what was
+/// journaled before the sync becomes durable. Writes to the store run on the ``ResumeWriter``'s
+/// thread, so the session's actor goes on serving peers while the store works or waits for a lock.
+struct JournalRunner: Sendable {
+    let storage: any PieceStorage
+    /// Where progress goes, and the torrent's id there; without both nothing is kept.
+    let store: (any ResumeStore)?
+    let torrentId: Int64?
+    let writer: ResumeWriter
+    let journalInterval: Duration
+    let checkpointInterval: Duration
+    let logger: Logger
+
+    /// Journals and checkpoints for `host` until cancelled (the session's task group ends it).
+    func run(for host: some JournalHost) async {
+        var lastCheckpoint = ContinuousClock.now
+        while (try? await Task.sleep(for: journalInterval)) != nil {
+            await journal(for: host)
+            if ContinuousClock.now - lastCheckpoint >= checkpointInterval {
+                await checkpoint(for: host)
+                lastCheckpoint = .now
+            }
+        }
+    }
+
+    /// One journal interval: writes the blocks of unfinished pieces that waited a whole interval in
+    /// memory (all of them when `everything`), then records what changed.
+    func journal(for host: some JournalHost, everything: Bool = false) async {
+        let epoch = await host.beginJournalInterval()
+        if store != nil, torrentId != nil {
+            await flushAssemblies(of: host, before: everything ? Int.max : epoch - 1)
+        }
+        await save(for: host)
+        // Write-behind: what reached the files this interval starts going to the disk now, so the next
+        // checkpoint's sync (and the last one, at the end) has little left to wait for; what went out
+        // before leaves the page cache.
+        await storage.startWriteback()
+    }
+
+    /// Writes received blocks of unfinished pieces that arrived before journal interval `epoch`, so the
+    /// journal may call them complete (nothing it records is a lie: the bytes are in the files first).
+    private func flushAssemblies(of host: some JournalHost, before epoch: Int) async {
+        for piece in await host.assembledPieces() {
+            // Only the generation and copies of the runs are kept across the writes: holding the assembly
+            // itself would make the next block into it copy the whole piece buffer.
+            guard let (generation, runs) = await host.flushPlan(piece, before: epoch) else { continue }
+            for run in runs {
+                do {
+                    try await storage.write(piece: piece, begin: run.first * PieceLayout.blockSize, bytes: run.bytes)
+                } catch {
+                    await host.fail("cannot write to disk: \(error)")
+                    return
+                }
+                // The piece may have completed (and gone to be stored whole) during the write.
+                guard await host.flushed(piece, generation: generation, first: run.first, count: run.count) else {
+                    break
+                }
+            }
+        }
+    }
+
+    /// Writes what changed since the last save in one transaction: verified pieces, block masks,
+    /// counters, file sizes and times, peers, trackers and events. One save runs at a time (the host's
+    /// turn); a later caller waits for it, then saves what changed since.
+    func save(for host: some JournalHost) async {
+        guard let store, let torrentId else {
+            await host.discardUnsavedProgress()
+            return
+        }
+        await host.beginJournalTurn()
+        // Taken first: the file times must not be older than the writes the records below stand for.
+        let stats: [FileStat]
+        do {
+            stats = try await storage.takeWrittenFileStats()
+        } catch {
+            logger.warning("reading file times failed: \(error)")
+            stats = []
+        }
+        guard let batch = await host.takeJournalBatch(torrentId: torrentId, stats: stats) else {
+            await host.endJournalTurn()
+            return
+        }
+        let clock = ContinuousClock()
+        let started = clock.now
+        var saved = true
+        do {
+            try await writer.perform { try store.saveProgress(batch) }
+        } catch {
+            logger.warning("saving progress failed, will retry: \(error)")
+            saved = false
+        }
+        await host.journalBatchEnded(saved: saved, after: clock.now - started)
+        await host.endJournalTurn()
+    }
+
+    /// Syncs the files written since the last checkpoint, then makes what was journaled before the sync
+    /// durable.
+    ///
+    /// The checkpoint is stamped with the time its snapshot was taken, before the sync: whatever the
+    /// journal records from then on is newer than the checkpoint, which is how the next start tells
+    /// what a power loss may have taken (``ResumePolicy/distrustsLatestProgress(checkpointAt:recordedAt:)``).
+    /// The snapshot is what the store has (batches committed), so the record goes to the writer after
+    /// them. A failed sync is never retried into a success: see ``syncFailed(_:for:)``.
+    func checkpoint(for host: some JournalHost) async {
+        guard let store, let torrentId, let snapshot = await host.checkpointSnapshot(torrentId: torrentId) else {
+            return
+        }
+        let takenAt = Timestamp.now
+        let clock = ContinuousClock()
+        let started = clock.now
+        do {
+            try await storage.flush()
+        } catch {
+            await syncFailed(error, for: host)
+            return
+        }
+        do {
+            try await writer.perform { try store.commitCheckpoint([snapshot], at: takenAt) }
+            await host.checkpointCommitted(snapshot, after: clock.now - started)
+        } catch {
+            // The files were synced; only the record failed. The next checkpoint records a newer snapshot.
+            logger.warning("durable checkpoint failed, will retry: \(error)")
+        }
+    }
+
+    /// A sync failed: what was written since the last good checkpoint may never reach the disk, and no
+    /// later sync would say so (Linux reports a failed write-back once). No checkpoint is committed from
+    /// now on; the journal goes back to the last checkpoint (pieces verified since are recorded as
+    /// unverified with all their blocks written, so the next start hashes them from the files); the
+    /// torrent stops with the error.
+    private func syncFailed(_ error: any Error, for host: some JournalHost) async {
+        await host.beginJournalTurn()
+        let taken = await host.loseDurability(torrentId: torrentId ?? 0)
+        if let (batch, rollback) = taken, let store {
+            do {
+                try await writer.perform { try store.saveProgress(batch) }
+                await host.rollbackSaved(rollback)
+            } catch {
+                logger.error("recording the rollback to the last checkpoint failed: \(error)")
+            }
+        }
+        await host.endJournalTurn()
+        await host.fail(
+            "cannot sync to disk: \(error); \(taken?.1.unverified.count ?? 0) piece(s) verified since the last"
+                + " durable checkpoint will be checked again")
+    }
+}

@@ -1,0 +1,7 @@
+/// Why a peer connection ends early.
+struct PeerDropped: Error, CustomStringConvertible {
+    let reason: String
+    /// The peer broke the rules (its address is refused for a while).
+    var misbehaved = false
+    var description: String { reason }
+}

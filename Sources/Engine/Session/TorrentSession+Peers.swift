@@ -1,0 +1,142 @@
+import NIOCore
+
+/// The session's connections: dialled and accepted, fed to ``SessionCore``, served, and closed; and
+/// what the core leaves to the actor (``SessionEffects``).
+extension TorrentSession: DialingOwner {
+    /// Connects to `address` and runs the connection until it ends.
+    nonisolated func dial(_ address: PeerAddress) async {
+        await PeerConnectionDriver.dial(
+            address, for: self, group: group, configuration: configuration,
+            maxFrameLength: PeerMessageDecoder.maxFrameLength(pieceCount: storage.layout.pieceCount))
+    }
+
+    func dialFailed(_ address: PeerAddress, error: any Error) {
+        core.swarm.candidates.closed(address, failed: true, now: .now)
+        logger.debug("cannot connect to \(address): \(error)")
+    }
+
+    func registerDialled(_ address: PeerAddress, channel: any Channel, outbox: PeerOutbox) -> PeerKey {
+        core.register(address: address, channel: channel, outbox: outbox)
+    }
+
+    func handshakeReceived(_ handshake: PeerHandshake, from key: PeerKey) -> String? {
+        core.handshakeReceived(handshake, from: key)
+    }
+
+    /// Takes an incoming connection whose handshake named this torrent, while the session runs (see
+    /// ``SessionCore/acceptIncoming(_:address:channel:outbox:)``).
+    ///
+    /// - Throws: ``PeerDropped`` saying why the connection is refused.
+    func acceptIncoming(
+        _ handshake: PeerHandshake, address: PeerAddress, channel: any Channel, outbox: PeerOutbox
+    ) throws -> PeerKey {
+        guard core.uploads.acceptingIncoming, lifecycle.isRunning else {
+            throw PeerDropped(reason: "torrent not running")
+        }
+        return try core.acceptIncoming(handshake, address: address, channel: channel, outbox: outbox)
+    }
+
+    /// The info-hash peers name in their handshake for this torrent.
+    package nonisolated var handshakeInfoHash: [UInt8] { infoHash }
+
+    /// Forgets a closed connection; its record goes to the journal.
+    func connectionEnded(_ key: PeerKey, reason: String) {
+        if let slot = core.peerClosed(key, reason: reason) { recordPeer(slot) }
+    }
+
+    /// Handles the frames of one socket read (see ``SessionCore/received(_:from:epoch:effects:)``).
+    /// Stopping, what peers still say is read (so that closing never resets a connection whose last
+    /// bytes are on their way to the peer) and not answered.
+    func received(_ frames: [PeerWireFrame], from key: PeerKey) -> [ReaderStep] {
+        guard !lifecycle.closingPeers else { return [] }
+        var effects = SessionEffects()
+        let steps = core.received(frames, from: key, epoch: persistence.epoch, effects: &effects)
+        perform(effects)
+        return steps
+    }
+
+    /// Stores a block that bypassed the in-memory assembly, on the peer's reader task.
+    nonisolated func storeBlock(_ request: BlockRequest, bytes: [UInt8], from key: PeerKey) async throws {
+        do {
+            try await storage.write(request, bytes: bytes)
+        } catch {
+            await changeCore { $0.blockWriteFailed(request, error: error, effects: &$1) }
+            throw PeerDropped(reason: "disk: \(error)")
+        }
+        await changeCore { $0.blockWritten(request, from: key, effects: &$1) }
+    }
+
+    /// A download limit in debt pauses the peer's reader.
+    nonisolated func readPause(after bytes: Int) -> Duration { limits.reserveDownload(bytes) }
+
+    /// The writer put `bytes` of `piece` messages on the peer's socket.
+    func uploadWritten(_ key: PeerKey, bytes: Int) {
+        changeCore { $0.uploadWritten(key, bytes: bytes, effects: &$1) }
+    }
+
+    /// Reads and sends one block after another (through the read cache, after the upload limits) until
+    /// the peer has nothing more to get now.
+    private nonisolated func serve(_ key: PeerKey) async {
+        while let request = await nextUpload(key) {
+            let block: ByteBuffer
+            do {
+                block = try await readCache.block(request)
+            } catch {
+                // A verified piece cannot be read back (file deleted or truncated behind our back): the
+                // peer is dropped and the torrent fails, as it would for a write error.
+                await uploadReadFailed(key, request, error: error)
+                return
+            }
+            let wait = limits.reserveUpload(block.readableBytes)
+            if wait > .zero, (try? await Task.sleep(for: wait)) == nil {
+                await changeCore { core, _ in core.servingStopped(key) }
+                return
+            }
+            await changeCore { core, _ in core.blockRead(request, block, for: key) }
+        }
+    }
+
+    private func nextUpload(_ key: PeerKey) -> BlockRequest? {
+        core.nextUpload(key, closing: lifecycle.closingPeers)
+    }
+
+    private func uploadReadFailed(_ key: PeerKey, _ request: BlockRequest, error: any Error) {
+        core.servingStopped(key)
+        core.swarm.peers[key]?.channel.close(promise: nil)
+        fail("cannot read piece \(request.piece) for upload: \(error)")
+    }
+
+    /// Periodic work (see ``SessionCore/tick(now:effects:)``).
+    func tick() {
+        changeCore { $0.tick(now: .now, effects: &$1) }
+    }
+
+    /// Applies `change` to the core and carries out what it leaves to the actor.
+    func changeCore(_ change: (inout SessionCore, inout SessionEffects) -> Void) {
+        var effects = SessionEffects()
+        change(&core, &effects)
+        perform(effects)
+    }
+
+    /// Carries out what the core decided: pieces to hash and store, peers to serve, journal records,
+    /// a fault, a wake of the run's loop.
+    private func perform(_ effects: SessionEffects) {
+        for (piece, buffer, watched) in effects.store { store(piece, buffer, watched: watched) }
+        for piece in effects.hash { hash(piece) }
+        for key in effects.serve { Task { await self.serve(key) } }
+        for piece in effects.verified { persistence.journal.unsavedPieces[piece] = true }
+        for slot in effects.banned { recordPeer(slot, banned: true) }
+        if let failure = effects.failure { fail(failure) }
+        if effects.wake { wakeLoop() }
+    }
+
+    /// Puts a peer's record (its counters, a ban) in the journal, to go with the next batch: it is leaving,
+    /// or was banned.
+    func recordPeer(_ slot: PeerSlot, banned: Bool? = nil) {
+        guard persistence.keepsProgress, slot.handshaken || banned != nil else { return }
+        persistence.journal.record(slot.record(torrentId: persistence.torrentId ?? 0, banned: banned))
+        // Outside ``run()``'s loop (an incoming peer closing after the last journal save) no journal interval
+        // is coming: save now, on the writer like any batch.
+        if !lifecycle.waker.isRunning { Task { await self.saveProgressNow() } }
+    }
+}

@@ -1,0 +1,27 @@
+/// Pieces hashed and stored off the actor (see ``PieceHashing``), their outcomes handed to the core.
+extension TorrentSession {
+    /// Hashes a whole piece from memory and writes it when it matches, off this actor and off the peer's
+    /// reader, so reading goes on meanwhile. Its bytes count against the assemblies' limit until written.
+    func store(_ piece: PieceIndex, _ buffer: PieceBuffer, watched: Bool) {
+        Task { [hashing] in
+            let outcome = await hashing.store(piece, from: buffer, watched: watched)
+            self.changeCore { $0.pieceStored(piece, buffer, outcome, effects: &$1) }
+        }
+    }
+
+    /// Reads a piece written block by block back from the files and checks its hash.
+    func hash(_ piece: PieceIndex) {
+        guard hashing.pieceHashes != nil else { return }
+        Task { [hashing] in
+            let outcome = await hashing.check(piece)
+            self.changeCore { $0.pieceHashed(piece, outcome, effects: &$1) }
+        }
+    }
+
+    /// Returns once no assembled piece is being hashed or written.
+    func waitForStores() async {
+        while core.verification.assemblies.storesInFlight > 0 {
+            await withCheckedContinuation { core.verification.waitForStores($0) }
+        }
+    }
+}

@@ -16,18 +16,8 @@ protocol JournalHost: Actor {
     /// What changed since the last save, as one batch with the files' sizes and times `stats` (peers'
     /// counters included); `nil` when nothing changed.
     func takeJournalBatch(torrentId: Int64, stats: [FileStat]) -> ProgressBatch?
-    /// The batch taken last was saved (it took `time`), or failed and waits for the next save.
-    func journalBatchEnded(saved: Bool, after time: Duration)
-    /// What the store holds now, as the next durable checkpoint; `nil` when it is the last one.
-    func checkpointSnapshot(torrentId: Int64) -> DurableCheckpoint?
-    /// The checkpoint was committed after its files were synced (the whole took `time`).
-    func checkpointCommitted(_ snapshot: DurableCheckpoint, after time: Duration)
-    /// A sync failed: the journal goes back to the last checkpoint; returns the batch that records it.
-    func loseDurability(torrentId: Int64) -> (ProgressBatch, DurableCheckpoint.Rollback)?
-    /// The rollback's batch was saved.
-    func rollbackSaved(_ rollback: DurableCheckpoint.Rollback)
-    /// Nothing keeps progress: what is unsaved is dropped.
-    func discardUnsavedProgress()
+    /// Runs `change` on the session's journal (the batch's outcome, checkpoints, the rollback).
+    func changeJournal<T: Sendable>(_ change: (inout ProgressJournal) -> T) -> T
     /// Waits until no other save of the journal runs, then holds the turn until ``endJournalTurn()``.
     func beginJournalTurn() async
     /// Hands the turn to the next waiter, if any.
@@ -104,7 +94,7 @@ struct JournalRunner: Sendable {
     /// turn); a later caller waits for it, then saves what changed since.
     func save(for host: some JournalHost) async {
         guard let store, let torrentId else {
-            await host.discardUnsavedProgress()
+            await host.changeJournal { $0.discardUnsaved() }
             return
         }
         await host.beginJournalTurn()
@@ -129,7 +119,8 @@ struct JournalRunner: Sendable {
             logger.warning("saving progress failed, will retry: \(error)")
             saved = false
         }
-        await host.journalBatchEnded(saved: saved, after: clock.now - started)
+        let time = clock.now - started
+        await host.changeJournal { saved ? $0.batchSaved(time: time) : $0.batchFailed() }
         await host.endJournalTurn()
     }
 
@@ -142,9 +133,9 @@ struct JournalRunner: Sendable {
     /// The snapshot is what the store has (batches committed), so the record goes to the writer after
     /// them. A failed sync is never retried into a success: see ``syncFailed(_:for:)``.
     func checkpoint(for host: some JournalHost) async {
-        guard let store, let torrentId, let snapshot = await host.checkpointSnapshot(torrentId: torrentId) else {
-            return
-        }
+        guard let store, let torrentId,
+            let snapshot = await host.changeJournal({ $0.checkpointSnapshot(torrentId: torrentId) })
+        else { return }
         let takenAt = Timestamp.now
         let clock = ContinuousClock()
         let started = clock.now
@@ -156,7 +147,8 @@ struct JournalRunner: Sendable {
         }
         do {
             try await writer.perform { try store.commitCheckpoint([snapshot], at: takenAt) }
-            await host.checkpointCommitted(snapshot, after: clock.now - started)
+            let time = clock.now - started
+            await host.changeJournal { $0.checkpointCommitted(snapshot, time: time) }
         } catch {
             // The files were synced; only the record failed. The next checkpoint records a newer snapshot.
             logger.warning("durable checkpoint failed, will retry: \(error)")
@@ -170,11 +162,12 @@ struct JournalRunner: Sendable {
     /// torrent stops with the error.
     private func syncFailed(_ error: any Error, for host: some JournalHost) async {
         await host.beginJournalTurn()
-        let taken = await host.loseDurability(torrentId: torrentId ?? 0)
+        let layout = storage.layout
+        let taken = await host.changeJournal { $0.loseDurability(torrentId: torrentId ?? 0, layout: layout) }
         if let (batch, rollback) = taken, let store {
             do {
                 try await writer.perform { try store.saveProgress(batch) }
-                await host.rollbackSaved(rollback)
+                await host.changeJournal { $0.rollbackSaved(rollback) }
             } catch {
                 logger.error("recording the rollback to the last checkpoint failed: \(error)")
             }

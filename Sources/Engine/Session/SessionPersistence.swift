@@ -30,6 +30,15 @@ struct SessionPersistence {
     /// True when progress is kept: there is a store and the torrent's id in it.
     var keepsProgress: Bool { store != nil && torrentId != nil }
 
+    /// Puts a peer's record (its counters, a ban) in the journal, to go with the next batch: a peer that
+    /// leaves after its handshake, or that was banned. False when nothing was recorded (nothing keeps
+    /// progress, or the peer never got past its handshake).
+    mutating func record(_ slot: PeerSlot, banned: Bool?) -> Bool {
+        guard keepsProgress, slot.handshaken || banned != nil else { return false }
+        journal.record(slot.record(torrentId: torrentId ?? 0, banned: banned))
+        return true
+    }
+
     /// A journal interval begins; returns its number.
     mutating func nextEpoch() -> Int {
         epoch += 1

@@ -25,25 +25,7 @@ extension TorrentSession: JournalHost {
         core.takeJournalBatch(from: &persistence.journal, torrentId: torrentId, stats: stats)
     }
 
-    func journalBatchEnded(saved: Bool, after time: Duration) {
-        if saved { persistence.journal.batchSaved(time: time) } else { persistence.journal.batchFailed() }
-    }
-
-    func checkpointSnapshot(torrentId: Int64) -> DurableCheckpoint? {
-        persistence.journal.checkpointSnapshot(torrentId: torrentId)
-    }
-
-    func checkpointCommitted(_ snapshot: DurableCheckpoint, after time: Duration) {
-        persistence.journal.checkpointCommitted(snapshot, time: time)
-    }
-
-    func loseDurability(torrentId: Int64) -> (ProgressBatch, DurableCheckpoint.Rollback)? {
-        persistence.journal.loseDurability(torrentId: torrentId, layout: layout)
-    }
-
-    func rollbackSaved(_ rollback: DurableCheckpoint.Rollback) { persistence.journal.rollbackSaved(rollback) }
-
-    func discardUnsavedProgress() { persistence.journal.discardUnsaved() }
+    func changeJournal<T: Sendable>(_ change: (inout ProgressJournal) -> T) -> T { change(&persistence.journal) }
 
     func beginJournalTurn() async {
         guard !persistence.turn.take() else { return }

@@ -133,10 +133,10 @@ extension TorrentSession: DialingOwner {
     /// Puts a peer's record (its counters, a ban) in the journal, to go with the next batch: it is leaving,
     /// or was banned.
     func recordPeer(_ slot: PeerSlot, banned: Bool? = nil) {
-        guard persistence.keepsProgress, slot.handshaken || banned != nil else { return }
-        persistence.journal.record(slot.record(torrentId: persistence.torrentId ?? 0, banned: banned))
         // Outside ``run()``'s loop (an incoming peer closing after the last journal save) no journal interval
         // is coming: save now, on the writer like any batch.
-        if !lifecycle.waker.isRunning { Task { await self.saveProgressNow() } }
+        if persistence.record(slot, banned: banned), !lifecycle.waker.isRunning {
+            Task { await self.saveProgressNow() }
+        }
     }
 }

@@ -16,7 +16,7 @@ extension MagnetLink {
     ///
     /// - Throws: ``MagnetError``.
     public init(parsing uri: String) throws {
-        let text = MetainfoParser.trimmed(uri)
+        let text = PeerSourcesParser.trimmed(uri)
         guard text.utf8.count <= Self.maxURILength else {
             throw MagnetError(.tooLong, "the magnet link is longer than \(Self.maxURILength) bytes")
         }
@@ -43,11 +43,11 @@ extension MagnetLink {
             case "dn":
                 if displayName == nil { displayName = try Self.percentDecoded(rawValue, plusIsSpace: true) }
             case "tr":
-                trackers.append(MetainfoParser.trimmed(try Self.percentDecoded(rawValue)))
+                trackers.append(PeerSourcesParser.trimmed(try Self.percentDecoded(rawValue)))
             case "ws":
-                webSeeds.append(MetainfoParser.trimmed(try Self.percentDecoded(rawValue)))
+                webSeeds.append(PeerSourcesParser.trimmed(try Self.percentDecoded(rawValue)))
             case "x.pe":
-                peers.append(MetainfoParser.trimmed(try Self.percentDecoded(rawValue)))
+                peers.append(PeerSourcesParser.trimmed(try Self.percentDecoded(rawValue)))
             default:
                 continue
             }

@@ -17,6 +17,11 @@ import Crypto
 ///
 /// Trailing bytes after the top-level dictionary are ignored, like the reference client does (some
 /// tools append a newline); the hash covers only the info dictionary anyway.
+///
+/// It decides the torrent's version, piece length and count, name and piece hashes itself, and leaves
+/// the rest to smaller types: ``TorrentFilesParser`` reads the files, ``FileLayout`` places them (and
+/// matches a hybrid torrent's halves), ``PeerSourcesParser`` reads trackers, web seeds and other
+/// hints, and ``DuplicatePathResolver`` renames colliding paths.
 struct MetainfoParser {
     let limits: MetainfoLimits
 
@@ -73,10 +78,11 @@ struct MetainfoParser {
         let sanitizedName = PathSanitizer.sanitize(rawName)
         let folderName = sanitizedName ?? (hasV1 ? hashV1.hex : hashV2.hex)
 
+        let filesParser = TorrentFilesParser(limits: limits)
         var v2Files: TorrentFiles?
         var v2IsSingleFile = false
         if isV2, let treeNode {
-            let tree = try parseFileTree(
+            let tree = try filesParser.parseFileTree(
                 treeNode, in: bytes, folder: folderName, hasFileList: filesNode != nil, pieceLength: pieceLength)
             v2Files = tree.files
             v2IsSingleFile = tree.isSingleFile
@@ -84,12 +90,12 @@ struct MetainfoParser {
         var v1Files: TorrentFiles?
         if hasV1 {
             if let filesNode {
-                v1Files = try parseFileList(filesNode, folder: folderName)
+                v1Files = try filesParser.parseFileList(filesNode, folder: folderName)
             } else {
                 guard let sanitizedName else {
                     throw MetainfoError(.missingName, "the torrent's name is empty once made safe for a file name")
                 }
-                v1Files = [try parseFile(info, path: [sanitizedName], symlinkPrefix: [])]
+                v1Files = [try filesParser.parseSingleFile(info, name: sanitizedName)]
             }
         }
 
@@ -101,7 +107,7 @@ struct MetainfoParser {
             version = .v1
             isMultiFile = filesNode != nil
             v1Files = nil  // `v1` is then the one reference: laid out in place, not copied
-            try Self.layOutV1(&v1)
+            try FileLayout.layOutV1(&v1)
             files = v1
         case (nil, let v2?):
             version = .v2
@@ -112,8 +118,8 @@ struct MetainfoParser {
             version = .hybrid
             isMultiFile = filesNode != nil
             v1Files = nil  // laid out in place, not copied
-            try Self.layOutV1(&v1)
-            try Self.layOutHybrid(&v1, v2: v2, pieceLength: pieceLength)
+            try FileLayout.layOutV1(&v1)
+            try FileLayout.layOutHybrid(&v1, v2: v2, pieceLength: pieceLength)
             files = v1
         case (nil, nil):
             preconditionFailure("a torrent is v1, v2 or both")
@@ -140,25 +146,66 @@ struct MetainfoParser {
             isV2 ? try verifyPieceLayers(root["piece layers"], files: files, pieceLength: pieceLength) : [:]
         }
 
+        let peerSources = PeerSourcesParser(maxCount: limits.maxListEntries)
         var metainfo = Metainfo(
             version: version,
             infoHashes: InfoHashes(v1: hasV1 ? hashV1 : nil, v2: isV2 ? hashV2 : nil)!,
             name: isMultiFile || version == .v2 ? folderName : files[0].path[0],
             isMultiFile: isMultiFile, pieceLength: pieceLength, pieceCount: pieceCount, pieceHashes: pieceHashes,
-            pieceLayers: [:], files: files, totalLength: totalLength,
-            trackerTiers: Self.trackerTiers(root, maxCount: limits.maxListEntries),
-            webSeeds: Self.webSeeds(
-                root, fileCount: files.count, isMultiFile: isMultiFile, maxCount: limits.maxListEntries),
+            pieceLayers: [:], files: files, totalLength: totalLength, trackerTiers: peerSources.trackerTiers(root),
+            webSeeds: peerSources.webSeeds(root, fileCount: files.count, isMultiFile: isMultiFile),
             isPrivate: (info["private"]?.integer ?? 0) != 0,
             creationDate: root["creation date"]?.integer.flatMap { $0 >= 0 ? $0 : nil },
             comment: text(root["comment.utf-8"] ?? root["comment"]),
             createdBy: text(root["created by.utf-8"] ?? root["created by"]),
             infoBytes: [], torrentBytes: bytes)
         metainfo.infoByteSlice = infoBytes
-        metainfo.dhtNodes = Self.dhtNodes(root, maxCount: limits.maxListEntries)
-        metainfo.collections = Self.collections(root, info: info, maxCount: limits.maxListEntries)
-        metainfo.similarTorrents = Self.similarTorrents(root, info: info, maxCount: limits.maxListEntries)
+        metainfo.dhtNodes = peerSources.dhtNodes(root)
+        metainfo.collections = peerSources.collections(root, info: info)
+        metainfo.similarTorrents = peerSources.similarTorrents(root, info: info)
         return (metainfo, pieceLayers)
+    }
+
+    /// Checks the `piece layers` dictionary (BEP 52) and returns the valid layers by pieces root.
+    ///
+    /// Layers may be missing (the torrent is then still valid, like a magnet link: peers send them),
+    /// but every layer present must belong to a file, hold one 32-byte hash per piece of that file,
+    /// and hash up to the file's `pieces root`.
+    func verifyPieceLayers(
+        _ node: BencodeNode?, files: TorrentFiles, pieceLength: Int
+    ) throws -> [[UInt8]: [UInt8]] {
+        guard let node else { return [:] }
+        guard let entries = node.entries else {
+            throw MetainfoError(.invalidPieceLayer, "the torrent's piece layers are not a dictionary")
+        }
+        // Pieces per root; identical files share a root, and must then have the same length.
+        var piecesByRoot: [[UInt8]: Int64] = [:]
+        for file in files where !file.isPad {
+            guard let root = file.piecesRoot else { continue }
+            let pieces = (file.length + Int64(pieceLength) - 1) / Int64(pieceLength)
+            if let known = piecesByRoot[root], known != pieces {
+                throw MetainfoError(.inconsistentFiles, "two files share a pieces root but differ in length")
+            }
+            piecesByRoot[root] = pieces
+        }
+        var layers: [[UInt8]: [UInt8]] = [:]
+        for entry in entries {
+            let root = Array(entry.key)
+            guard let pieces = piecesByRoot[root] else {
+                throw MetainfoError(.invalidPieceLayer, "a piece layer belongs to no file of the torrent")
+            }
+            guard let layer = entry.value.bytes, Int64(layer.count) == pieces * 32 else {
+                throw MetainfoError(
+                    .invalidPieceLayer,
+                    "a piece layer does not hold one 32-byte hash for each of its file's \(pieces) pieces")
+            }
+            // Checked in place; copied only once it is known good.
+            guard MerkleTree.root(ofPieceLayer: layer, pieceLength: pieceLength) == root else {
+                throw MetainfoError(.invalidPieceLayer, "a piece layer does not hash to its file's pieces root")
+            }
+            layers[root] = Array(layer)
+        }
+        return layers
     }
 
     /// `meta version`: absent or 1 for v1, 2 for v2 and hybrid. An info dictionary that declares a

@@ -17,18 +17,22 @@ extension PiecePicker {
     ) -> [BlockRequest] {
         guard count > 0, wantedMissingCount > 0 else { return [] }
         var picked: [BlockRequest] = []
-        for piece in startOrder where priorities[piece] > 0 && downloading[piece]!.freeCount > 0 {
+        for piece in blocks.startOrder where priorities[piece] > 0 && blocks.freeCount(of: piece) > 0 {
             guard peerHas(PieceIndex(piece)) else { continue }
-            takeFreeBlocks(of: piece, for: peer, into: &picked, limit: count)
+            blocks.takeFreeBlocks(of: piece, for: peer, into: &picked, limit: count)
             if picked.count == count { return picked }
         }
         let piecesNeeded = (count - picked.count + layout.blocksPerPiece - 1) / layout.blocksPerPiece + 1
         for piece in newPieces(limit: piecesNeeded, peerHas: peerHas) {
-            start(piece)
-            takeFreeBlocks(of: piece, for: peer, into: &picked, limit: count)
+            blocks.start(piece)
+            blocks.takeFreeBlocks(of: piece, for: peer, into: &picked, limit: count)
             if picked.count == count { return picked }
         }
-        if isEndgame { pickDuplicates(for: peer, into: &picked, limit: count, peerHas: peerHas) }
+        if isEndgame {
+            blocks.takeRequestedBlocks(
+                for: peer, into: &picked, limit: count, maxRequesters: endgameMaxRequesters,
+                isEligible: { priorities[$0] > 0 && peerHas(PieceIndex($0)) })
+        }
         return picked
     }
 
@@ -36,7 +40,7 @@ extension PiecePicker {
     private mutating func newPieces(limit: Int, peerHas: (PieceIndex) -> Bool) -> [Int] {
         var result: [Int] = []
         func eligible(_ piece: Int) -> Bool {
-            downloading[piece] == nil && !result.contains(piece) && peerHas(PieceIndex(piece))
+            !blocks.isStarted(piece) && !result.contains(piece) && peerHas(PieceIndex(piece))
         }
         if haveCount < randomFirstPieces && layout.pieceCount > 0 {
             for _ in 0..<Self.randomProbes where result.count < limit {
@@ -60,56 +64,5 @@ extension PiecePicker {
             if result.count == limit { break }
         }
         return result
-    }
-
-    /// Requests free blocks of `piece` from `peer` until `picked` holds `limit` requests.
-    private mutating func takeFreeBlocks(
-        of piece: Int, for peer: PeerKey, into picked: inout [BlockRequest], limit: Int
-    ) {
-        guard var state = downloading[piece] else { return }
-        downloading[piece] = nil  // avoid copy-on-write while mutating
-        defer { downloading[piece] = state }
-        for block in 0..<state.blocks.count where picked.count < limit {
-            guard case .none = state[block] else { continue }
-            state[block] = .requested(by: [peer])
-            let request = layout.request(piece: PieceIndex(piece), block: BlockIndex(block))
-            outstanding[peer, default: []].insert(request)
-            picked.append(request)
-        }
-    }
-
-    /// Endgame: requests blocks already requested from others, least-requested blocks first.
-    private mutating func pickDuplicates(
-        for peer: PeerKey, into picked: inout [BlockRequest], limit: Int, peerHas: (PieceIndex) -> Bool
-    ) {
-        for requesters in 1..<max(1, endgameMaxRequesters) {
-            for piece in startOrder where priorities[piece] > 0 && peerHas(PieceIndex(piece)) {
-                guard var state = downloading[piece] else { continue }
-                downloading[piece] = nil
-                for block in 0..<state.blocks.count where picked.count < limit {
-                    guard case .requested(let peers) = state[block], peers.count == requesters, !peers.contains(peer)
-                    else { continue }
-                    state[block] = .requested(by: peers + [peer])
-                    let request = layout.request(piece: PieceIndex(piece), block: BlockIndex(block))
-                    outstanding[peer, default: []].insert(request)
-                    picked.append(request)
-                }
-                downloading[piece] = state
-                if picked.count == limit { return }
-            }
-        }
-    }
-
-    /// Marks `piece` as in progress.
-    mutating func start(_ piece: Int) {
-        precondition(downloading[piece] == nil, "piece \(piece) already started")
-        downloading[piece] = DownloadingPiece(blockCount: layout.blockCount(in: PieceIndex(piece)))
-        startOrder.append(piece)
-    }
-
-    /// Forgets the progress of `piece`.
-    mutating func finish(_ piece: Int) {
-        guard downloading.removeValue(forKey: piece) != nil else { return }
-        startOrder.removeAll { $0 == piece }
     }
 }

@@ -18,6 +18,10 @@
 ///
 /// Availability counts come from the session: `addAvailability` for `have` and
 /// `bitfield`, ``addSeed()`` for `have all`, and the matching removals when a peer leaves.
+///
+/// The picker decides which pieces to start and which blocks to ask whom for; the state of each
+/// block of the pieces in progress, and the requests each peer owes, are kept by the
+/// ``BlockTracker`` it owns (``blocks``), changed in place.
 public struct PiecePicker: Sendable {
     /// The piece geometry.
     public let layout: PieceLayout
@@ -38,12 +42,8 @@ public struct PiecePicker: Sendable {
     public internal(set) var wantedMissingCount: Int
     /// Per priority level 1...7, the wanted missing pieces of that level by availability.
     var levels: [RarityIndex?]
-    /// Pieces in progress by raw index.
-    var downloading: [Int: DownloadingPiece] = [:]
-    /// The keys of ``downloading`` in the order the pieces were started.
-    var startOrder: [Int] = []
-    /// Per peer: the blocks requested from it and not yet received, failed or cancelled.
-    var outstanding: [PeerKey: Set<BlockRequest>] = [:]
+    /// The blocks of the pieces in progress, and the requests each peer owes.
+    var blocks: BlockTracker
     var random: SeededRandom
 
     /// A picker for `layout` with no pieces, every piece at ``PiecePriority/normal`` and no peers.
@@ -52,6 +52,7 @@ public struct PiecePicker: Sendable {
     public init(layout: PieceLayout, random: SeededRandom = SeededRandom()) {
         self.layout = layout
         self.random = random
+        blocks = BlockTracker(layout: layout)
         let count = layout.pieceCount
         availability = Array(repeating: 0, count: count)
         have = Array(repeating: false, count: count)
@@ -86,16 +87,13 @@ public struct PiecePicker: Sendable {
     }
 
     /// The pieces in progress, in the order they were started.
-    public var piecesInProgress: [PieceIndex] { startOrder.map { PieceIndex($0) } }
+    public var piecesInProgress: [PieceIndex] { blocks.startOrder.map { PieceIndex($0) } }
 
     /// The state of each block of `piece`, or `nil` when the piece is not in progress.
-    public func blockStates(of piece: PieceIndex) -> [BlockState]? { downloading[piece.value]?.blocks }
+    public func blockStates(of piece: PieceIndex) -> [BlockState]? { blocks.downloading[piece.value]?.blocks }
 
     /// The blocks of `piece` already in the files (what the resume journal records).
-    public func writtenBlocks(in piece: PieceIndex) -> [BlockIndex] {
-        guard let blocks = downloading[piece.value]?.blocks else { return [] }
-        return blocks.indices.filter { if case .written = blocks[$0] { true } else { false } }.map { BlockIndex($0) }
-    }
+    public func writtenBlocks(in piece: PieceIndex) -> [BlockIndex] { blocks.writtenBlocks(in: piece) }
 
     /// The blocks already in the files of each piece in progress that has some, as a mask of the
     /// piece's blocks (what the resume journal records of unfinished pieces).
@@ -112,14 +110,14 @@ public struct PiecePicker: Sendable {
     }
 
     /// The requests sent to `peer` that are still outstanding.
-    public func outstandingRequests(of peer: PeerKey) -> Set<BlockRequest> { outstanding[peer] ?? [] }
+    public func outstandingRequests(of peer: PeerKey) -> Set<BlockRequest> { blocks.outstanding[peer] ?? [] }
 
     /// True in endgame: every block of every missing wanted piece is requested or received.
     public var isEndgame: Bool {
         guard wantedMissingCount > 0 else { return false }
         var inProgressWanted = 0
-        for piece in startOrder where priorities[piece] > 0 {
-            if downloading[piece]!.freeCount > 0 { return false }
+        for piece in blocks.startOrder where priorities[piece] > 0 {
+            if blocks.freeCount(of: piece) > 0 { return false }
             inProgressWanted += 1
         }
         return inProgressWanted == wantedMissingCount

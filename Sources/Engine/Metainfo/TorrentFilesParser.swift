@@ -1,6 +1,15 @@
-/// Reading the file descriptions: the v1 `files` list (or single file) and the v2 `file tree`.
-/// Paths come out sanitized; offsets are assigned later (see `MetainfoParser+Layout.swift`).
-extension MetainfoParser {
+/// Reads the file descriptions of an info dictionary into ``TorrentFiles``: the v1 `files` list, the
+/// single file of a v1 torrent without one, and the v2 `file tree` (BEP 3, BEP 52, BEP 47).
+///
+/// It decides what each file is: its path, sanitized element by element (``PathSanitizer``: an
+/// unusable element such as `..` becomes `_`, never a folder level), its length, its BEP 47
+/// attributes (pad, executable, hidden, symlink) and its symlink target (kept below the torrent's
+/// root). It refuses a description that is malformed or over ``MetainfoLimits`` (too many files, a
+/// path too deep or too long, a length out of range) with a ``MetainfoError``. The v2 tree is laid
+/// out as it is read; a v1 list gets its offsets afterwards from ``FileLayout``.
+struct TorrentFilesParser {
+    let limits: MetainfoLimits
+
     /// The marker of legacy (BitComet) pad files, which predate the `p` attribute.
     static let legacyPadMarker = "_____padding_file_"
 
@@ -65,11 +74,13 @@ extension MetainfoParser {
         node.flatMap { $0.isList ? $0 : nil }
     }
 
-    /// One v1 file dictionary (`files` entry, or the info dictionary of a single-file torrent).
-    func parseFile(_ node: BencodeNode, path: [String], symlinkPrefix: [String]) throws -> TorrentFile {
-        let attributes = Self.attributes(node)
-        let length = try fileLength(node, attributes: attributes)
-        return try makeFile(node, path: path, length: length, attributes: attributes, symlinkPrefix: symlinkPrefix)
+    /// The one file of a v1 torrent without a `files` list, described by the info dictionary itself
+    /// and named `name` (the torrent's sanitized name).
+    func parseSingleFile(_ info: BencodeNode, name: String) throws -> TorrentFile {
+        let attributes = Self.attributes(info)
+        let length = try fileLength(info, attributes: attributes)
+        let (kept, target) = try symlink(of: info, attributes: attributes, symlinkPrefix: [])
+        return TorrentFile(relativePath: name, length: length, offset: 0, attributes: kept, symlinkTarget: target)
     }
 
     /// The v2 `file tree`, laid out. A tree holding one file and no v1 `files` list is a single-file
@@ -178,9 +189,9 @@ extension MetainfoParser {
             }
             walk.files.setPiecesRoot(root, of: walk.source, at: index)
         }
-        walk.offset = try Self.add(walk.offset, length)
+        walk.offset = try FileLayout.add(walk.offset, length)
         guard walk.isMultiFile, length > 0 else { return }
-        let padLength = try Self.alignUp(walk.offset, Int(walk.pieceLength)) - walk.offset
+        let padLength = try FileLayout.alignUp(walk.offset, Int(walk.pieceLength)) - walk.offset
         guard padLength > 0 else { return }
         walk.files.appendPad(length: padLength, at: walk.offset)
         walk.offset += padLength
@@ -287,25 +298,6 @@ extension MetainfoParser {
             throw MetainfoError(.invalidLength, "a file length is missing, negative or larger than 16 TiB")
         }
         return length
-    }
-
-    /// Builds the file, resolving a symlink target. A symlink without a usable `symlink path` is
-    /// kept as an ordinary empty file, as the reference client does.
-    private func makeFile(
-        _ node: BencodeNode, path: [String], length: Int64, attributes: TorrentFile.Attributes, symlinkPrefix: [String]
-    ) throws -> TorrentFile {
-        try makeFile(
-            node, relativePath: path.joined(separator: "/"), length: length, attributes: attributes,
-            symlinkPrefix: symlinkPrefix)
-    }
-
-    private func makeFile(
-        _ node: BencodeNode, relativePath: String, length: Int64, attributes: TorrentFile.Attributes,
-        symlinkPrefix: [String]
-    ) throws -> TorrentFile {
-        let (attributes, target) = try symlink(of: node, attributes: attributes, symlinkPrefix: symlinkPrefix)
-        return TorrentFile(
-            relativePath: relativePath, length: length, offset: 0, attributes: attributes, symlinkTarget: target)
     }
 
     /// The attributes to keep and the symlink target of a file: a symlink without a usable `symlink

@@ -1,10 +1,17 @@
-/// The parts of a torrent outside the info dictionary that tell where to find peers: trackers
-/// (BEP 12), web seeds (BEP 19), DHT nodes (BEP 5), and the BEP 38 hints.
-extension MetainfoParser {
+/// Reads the parts of a torrent that tell where to find peers: trackers (`announce-list` of BEP 12,
+/// or `announce`), web seeds (BEP 19), DHT nodes (BEP 5), and the BEP 38 hints.
+///
+/// These are hints, never a reason to refuse a torrent: it decides which entries are usable and
+/// keeps those, trimmed and without repeats, dropping the rest (entries of the wrong type, empty
+/// URLs, ports out of range) without an error. Of each list it keeps the first `maxCount` entries.
+struct PeerSourcesParser {
+    /// The most entries kept of each list (``MetainfoLimits/maxListEntries``).
+    let maxCount: Int
+
     /// `announce-list` tiers, or `[[announce]]` when the list yields nothing. URLs are trimmed of
     /// whitespace; empty URLs, repeated URLs (across all tiers) and empty tiers are dropped.
     /// At most `maxCount` URLs are kept, the first ones.
-    static func trackerTiers(_ root: BencodeNode, maxCount: Int) -> [[String]] {
+    func trackerTiers(_ root: BencodeNode) -> [[String]] {
         var seen = Set<String>()
         var tiers: [[String]] = []
         tierLoop: for tierNode in root["announce-list"]?.items ?? .empty {
@@ -14,12 +21,14 @@ extension MetainfoParser {
                     if !tier.isEmpty { tiers.append(tier) }
                     break tierLoop
                 }
-                guard let url = urlNode.string.map(trimmed), !url.isEmpty, seen.insert(url).inserted else { continue }
+                guard let url = urlNode.string.map(Self.trimmed), !url.isEmpty, seen.insert(url).inserted else {
+                    continue
+                }
                 tier.append(url)
             }
             if !tier.isEmpty { tiers.append(tier) }
         }
-        if tiers.isEmpty, let url = root["announce"]?.string.map(trimmed), !url.isEmpty {
+        if tiers.isEmpty, let url = root["announce"]?.string.map(Self.trimmed), !url.isEmpty {
             tiers = [[url]]
         }
         return tiers
@@ -29,7 +38,7 @@ extension MetainfoParser {
     /// percent-encoded (`test file` -> `test%20file`), deduplicated. For a multi-file torrent of more
     /// than one file the URL names a folder and gets a trailing `/`, as in the reference client. At
     /// most `maxCount` are kept.
-    static func webSeeds(_ root: BencodeNode, fileCount: Int, isMultiFile: Bool, maxCount: Int) -> [String] {
+    func webSeeds(_ root: BencodeNode, fileCount: Int, isMultiFile: Bool) -> [String] {
         let node = root["url-list"]
         // Lazily: the list may be long, and only its first usable entries are kept.
         let raw =
@@ -38,7 +47,7 @@ extension MetainfoParser {
         var seeds: [String] = []
         for text in raw {
             guard seeds.count < maxCount else { break }
-            var url = percentEncodedURL(trimmed(text))
+            var url = Self.percentEncodedURL(Self.trimmed(text))
             guard !url.isEmpty else { continue }
             if isMultiFile, fileCount > 1, !url.hasSuffix("/") { url += "/" }
             if seen.insert(url).inserted { seeds.append(url) }
@@ -47,11 +56,11 @@ extension MetainfoParser {
     }
 
     /// `nodes`: `[[host, port], ...]` as `host:port` (`[host]:port` for IPv6).
-    static func dhtNodes(_ root: BencodeNode, maxCount: Int) -> [String] {
+    func dhtNodes(_ root: BencodeNode) -> [String] {
         var nodes: [String] = []
         for entry in root["nodes"]?.items ?? .empty {
             guard nodes.count < maxCount else { break }
-            guard let pair = entry.list, pair.count >= 2, let host = pair[0].string.map(trimmed), !host.isEmpty,
+            guard let pair = entry.list, pair.count >= 2, let host = pair[0].string.map(Self.trimmed), !host.isEmpty,
                 let port = pair[1].integer, (1...65535).contains(port)
             else { continue }
             nodes.append(host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
@@ -60,7 +69,7 @@ extension MetainfoParser {
     }
 
     /// BEP 38 `collections`, from the info dictionary and the top level, without repeats.
-    static func collections(_ root: BencodeNode, info: BencodeNode, maxCount: Int) -> [String] {
+    func collections(_ root: BencodeNode, info: BencodeNode) -> [String] {
         var seen = Set<String>()
         var result: [String] = []
         for node in [info["collections"]?.items ?? .empty, root["collections"]?.items ?? .empty].joined() {
@@ -71,7 +80,7 @@ extension MetainfoParser {
     }
 
     /// BEP 38 `similar`: 20-byte info-hashes, from the info dictionary and the top level.
-    static func similarTorrents(_ root: BencodeNode, info: BencodeNode, maxCount: Int) -> [InfoHashV1] {
+    func similarTorrents(_ root: BencodeNode, info: BencodeNode) -> [InfoHashV1] {
         var seen = Set<InfoHashV1>()
         var result: [InfoHashV1] = []
         for node in [info["similar"]?.items ?? .empty, root["similar"]?.items ?? .empty].joined() {

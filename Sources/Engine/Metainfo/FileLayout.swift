@@ -1,6 +1,11 @@
-/// Placing files in the torrent's byte stream, checking that the two halves of a hybrid torrent
-/// agree, and verifying v2 piece layers.
-extension MetainfoParser {
+/// Places a torrent's files in its byte stream (each file's offset) and decides whether the two
+/// halves of a hybrid torrent describe the same files in the same places.
+///
+/// A v1 list is laid out back to back; a v2 tree is laid out by ``TorrentFilesParser`` as it is read
+/// (each non-empty file on a piece boundary), with the helpers here. Offsets never overflow: a sum
+/// past `Int64.max` is ``MetainfoError/Category/invalidLength``, and a hybrid torrent whose halves
+/// disagree is ``MetainfoError/Category/inconsistentFiles``.
+enum FileLayout {
     /// v1: files back to back, in list order.
     static func layOutV1(_ files: inout TorrentFiles) throws {
         var offset: Int64 = 0
@@ -46,56 +51,17 @@ extension MetainfoParser {
         }
     }
 
-    /// Checks the `piece layers` dictionary (BEP 52) and returns the valid layers by pieces root.
-    ///
-    /// Layers may be missing (the torrent is then still valid, like a magnet link: peers send them),
-    /// but every layer present must belong to a file, hold one 32-byte hash per piece of that file,
-    /// and hash up to the file's `pieces root`.
-    func verifyPieceLayers(
-        _ node: BencodeNode?, files: TorrentFiles, pieceLength: Int
-    ) throws -> [[UInt8]: [UInt8]] {
-        guard let node else { return [:] }
-        guard let entries = node.entries else {
-            throw MetainfoError(.invalidPieceLayer, "the torrent's piece layers are not a dictionary")
-        }
-        // Pieces per root; identical files share a root, and must then have the same length.
-        var piecesByRoot: [[UInt8]: Int64] = [:]
-        for file in files where !file.isPad {
-            guard let root = file.piecesRoot else { continue }
-            let pieces = (file.length + Int64(pieceLength) - 1) / Int64(pieceLength)
-            if let known = piecesByRoot[root], known != pieces {
-                throw MetainfoError(.inconsistentFiles, "two files share a pieces root but differ in length")
-            }
-            piecesByRoot[root] = pieces
-        }
-        var layers: [[UInt8]: [UInt8]] = [:]
-        for entry in entries {
-            let root = Array(entry.key)
-            guard let pieces = piecesByRoot[root] else {
-                throw MetainfoError(.invalidPieceLayer, "a piece layer belongs to no file of the torrent")
-            }
-            guard let layer = entry.value.bytes, Int64(layer.count) == pieces * 32 else {
-                throw MetainfoError(
-                    .invalidPieceLayer,
-                    "a piece layer does not hold one 32-byte hash for each of its file's \(pieces) pieces")
-            }
-            // Checked in place; copied only once it is known good.
-            guard MerkleTree.root(ofPieceLayer: layer, pieceLength: pieceLength) == root else {
-                throw MetainfoError(.invalidPieceLayer, "a piece layer does not hash to its file's pieces root")
-            }
-            layers[root] = Array(layer)
-        }
-        return layers
-    }
-
     // MARK: - Arithmetic that refuses to overflow
 
+    /// `offset + length`, or ``MetainfoError/Category/invalidLength`` when that overflows.
     static func add(_ offset: Int64, _ length: Int64) throws -> Int64 {
         let (sum, overflow) = offset.addingReportingOverflow(length)
         guard !overflow else { throw MetainfoError(.invalidLength, "the torrent's total length is too large") }
         return sum
     }
 
+    /// `offset` rounded up to a multiple of `pieceLength`, or ``MetainfoError/Category/invalidLength``
+    /// when that overflows.
     static func alignUp(_ offset: Int64, _ pieceLength: Int) throws -> Int64 {
         let length = Int64(pieceLength)
         let remainder = offset % length

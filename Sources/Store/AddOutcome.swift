@@ -1,9 +1,9 @@
 import Engine
 
-/// What ``BtqStore/add(_:)`` did.
+/// What ``TorrentAdder/add(_:)`` did.
 package enum AddOutcome: Sendable, Hashable {
     /// The torrent is now in the queue: a new row, or a soft-deleted torrent brought back (same id, its
-    /// history kept; see ``BtqStore/add(_:)``).
+    /// history kept; see ``TorrentAdder/add(_:)``).
     case added(TorrentRecord)
     /// A torrent with the same info-hash (either of them) is already in the queue; nothing was changed.
     case duplicate(TorrentRecord)

@@ -5,14 +5,21 @@ import GRDBSQLite
 
 /// btq's SQLite database: the queue, resume progress, peer history and events.
 ///
+/// `BtqStore` opens the database and migrates it; what is read and written there goes through its parts,
+/// which share its connection: ``queue`` (the queue and its states), ``progress`` (what a torrent session
+/// saves and reads back: the ``ResumeStore`` port), ``adder`` (adding torrents), ``queries`` (what the
+/// command line reads), ``listing`` (`btq list`'s lines), ``limits`` (a torrent's rate limits and seeding
+/// time), ``runs`` and ``settings``; ``ports`` is all of them as the engine's ``QueueStore`` and
+/// ``TorrentContentStore``.
+///
 /// Opening applies the embedded migrations (`Migrations/*.sql`) that the database lacks, in order, each in
 /// its own transaction and recorded by name. A database written by a newer btq (one that recorded a
 /// migration this build does not know) is refused with ``StoreError`` rather than used.
 ///
 /// A file database is a GRDB `DatabasePool` in WAL mode: readers never block the writer, so `btq list`
 /// reads while `btq run` writes. Writes wait up to ``busyTimeout`` for another process's write
-/// to finish. Foreign keys are enforced. All methods are synchronous and thread-safe; each write method is
-/// one transaction.
+/// to finish. Foreign keys are enforced. All methods, of the store and of its parts, are synchronous and
+/// thread-safe; each write method is one transaction.
 package final class BtqStore: Sendable {
     /// How long a write waits for another connection's write lock before failing.
     package static let busyTimeout: TimeInterval = 5
@@ -24,6 +31,26 @@ package final class BtqStore: Sendable {
     package let path: String?
 
     let writer: any DatabaseWriter
+
+    /// The database as the queue manager and its workers take it: their ``QueueStore`` and
+    /// ``TorrentContentStore``.
+    package var ports: EnginePorts { EnginePorts(writer: writer) }
+    /// The queue: places, states, rechecks, and what the queue daemon asks every pass.
+    package var queue: TorrentQueue { TorrentQueue(writer: writer) }
+    /// What a torrent session saves and reads back; its ``ResumeStore``.
+    package var progress: ProgressStore { ProgressStore(writer: writer) }
+    /// Adds torrents to the queue.
+    package var adder: TorrentAdder { TorrentAdder(writer: writer) }
+    /// What the command line reads of the torrents, and their file priorities.
+    package var queries: TorrentQueries { TorrentQueries(writer: writer) }
+    /// The queue's lines as `btq list` shows them.
+    package var listing: QueueListing { QueueListing(writer: writer) }
+    /// Each torrent's own rate limits and seeding time.
+    package var limits: TorrentLimits { TorrentLimits(writer: writer) }
+    /// The records of the processes that worked the queue.
+    package var runs: RunLog { RunLog(writer: writer) }
+    /// btq's settings.
+    package var settings: StoreSettings { StoreSettings(writer: writer) }
 
     /// Opens (creating it and its parent folders if needed) the database at `path`, and applies the
     /// missing migrations up to `target` (a name from ``migrationNames``; `nil` means all of them).

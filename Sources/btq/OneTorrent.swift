@@ -12,13 +12,13 @@ struct OneTorrent: ParsableArguments {
     /// Opens the queue and finds the torrent, removed ones included.
     func resolve() throws -> (BtqStore, TorrentRecord) {
         let database = try store.openStore()
-        return (database, try database.resolve(torrent, includeRemoved: true))
+        return (database, try database.queries.resolve(torrent, includeRemoved: true))
     }
 
     /// ``resolve()`` for a command that only reads: a read-only database is fine (see
     /// ``StoreOptions/openStoreForReading()``).
     func resolveForReading() throws -> (BtqStore, TorrentRecord) {
         let database = try store.openStoreForReading()
-        return (database, try database.resolve(torrent, includeRemoved: true))
+        return (database, try database.queries.resolve(torrent, includeRemoved: true))
     }
 }

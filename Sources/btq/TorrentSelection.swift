@@ -18,10 +18,10 @@ struct TorrentSelection: ParsableArguments {
     /// The torrents meant, each once, in the order named (`--all`: queue order). Every name is resolved
     /// before anything is changed, so one unknown name throws and changes nothing.
     func records(in database: BtqStore) throws -> [TorrentRecord] {
-        if all { return try database.torrents() }
+        if all { return try database.queries.torrents() }
         var records: [TorrentRecord] = []
         for name in torrents {
-            let record = try database.resolve(name)
+            let record = try database.queries.resolve(name)
             if !records.contains(where: { $0.id == record.id }) { records.append(record) }
         }
         return records

@@ -90,13 +90,13 @@ struct BtqProcess {
     func snapshot() throws -> String? {
         guard FileManager.default.fileExists(atPath: database) else { return nil }
         let store = try BtqStore(path: database)
-        let torrents = try store.torrents(includeRemoved: true)
+        let torrents = try store.queries.torrents(includeRemoved: true)
         var text = torrents.map { "\($0)" }.joined(separator: "\n")
         for torrent in torrents {
-            text += try store.files(torrentId: torrent.id).map { "\($0)" }.joined(separator: "\n")
-            text += try store.trackers(torrentId: torrent.id).map { "\($0)" }.joined(separator: "\n")
+            text += try store.queries.files(torrentId: torrent.id).map { "\($0)" }.joined(separator: "\n")
+            text += try store.queries.trackers(torrentId: torrent.id).map { "\($0)" }.joined(separator: "\n")
         }
-        text += try store.events().map { "\($0)" }.joined(separator: "\n")
+        text += try store.queries.events().map { "\($0)" }.joined(separator: "\n")
         return text
     }
 }

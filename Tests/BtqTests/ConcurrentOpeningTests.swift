@@ -41,7 +41,7 @@ import Testing
             let failures = outcomes.compactMap { $0 }
             #expect(failures.isEmpty, "round \(round): \(failures)")
             if !failures.isEmpty { return }
-            #expect(try BtqStore(path: database).torrents().map(\.name).sorted() == ["one", "two"])
+            #expect(try BtqStore(path: database).queries.torrents().map(\.name).sorted() == ["one", "two"])
         }
     }
 

@@ -119,7 +119,7 @@ import Testing
         do {
             let store = try BtqStore(path: btq.database)
             let now = Timestamp.now.millisecondsSince1970
-            try store.saveProgress(
+            try store.progress.saveProgress(
                 ProgressBatch(peers: [
                     PeerUpdate(
                         torrentId: 1, address: "127.0.0.1", port: 6881, peerId: Array("-TR3000-abcdefghijkl".utf8),

@@ -139,7 +139,7 @@ import Testing
         defer { btq.cleanUp() }
         let torrent = try QueueCommandTests.makeTorrent(btq)
         #expect(try btq.run(["add", torrent, "--dir", btq.folder.appendingPathComponent("dl").path]).status == 0)
-        let base = try #require(try BtqStore(path: btq.database).torrents().first)
+        let base = try #require(try BtqStore(path: btq.database).queries.torrents().first)
         var random = SeededRandom(seed: 7)
         var texts = ["", "plain", "quote \" backslash \\ slash /", "tab\tnew\nline\r\u{8}\u{c}", "é 日本 😀 \u{2028}"]
         texts.append(String(String.UnicodeScalarView((0..<32).map { Unicode.Scalar(UInt8($0)) })))

@@ -43,7 +43,7 @@ import Testing
         defer { btq.cleanUp() }
         try HistoryCommandTests.addTorrents(btq, ["one", "two"])
         let store = try BtqStore(path: btq.database)
-        for id: Int64 in [1, 2] { try store.setState(torrentId: id, .completed) }
+        for id: Int64 in [1, 2] { try store.queue.setState(torrentId: id, .completed) }
         let all = try btq.run(["resume", "--all"])
         #expect(all.status == 0 && all.stdout.isEmpty, "\(all.stdout)")
         #expect(try Self.states(btq) == ["completed", "completed"])
@@ -72,7 +72,7 @@ import Testing
         let btq = try BtqProcess()
         defer { btq.cleanUp() }
         try HistoryCommandTests.addTorrents(btq, ["one"])
-        try BtqStore(path: btq.database).setState(torrentId: 1, .error, error: "disk full")
+        try BtqStore(path: btq.database).queue.setState(torrentId: 1, .error, error: "disk full")
         let resumed = try btq.run(["resume", "1"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let row = try #require(

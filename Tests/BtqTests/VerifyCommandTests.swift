@@ -25,7 +25,7 @@ import Testing
         // Complete, and queued as a seed: `btq run` seeds it; only the seed limits make it `completed`.
         #expect(row.first?["state"] as? String == "queued")
         #expect(row.first?["bytes_done"] as? Int == 370_000)
-        #expect(try BtqStore(path: btq.database).torrent(id: 1)?.completedAt != nil)
+        #expect(try BtqStore(path: btq.database).queries.torrent(id: 1)?.completedAt != nil)
         #expect(try btq.run(["history", "1"]).stdout.contains("all wanted data found by a recheck"))
 
         // One byte of a.bin changes: exactly one piece fails, the torrent goes back to the queue.
@@ -61,11 +61,11 @@ import Testing
         #expect(try btq.run(["add", torrent, "--dir", dir, "--paused"]).status == 0)
         #expect(try btq.run(["verify", "1", "--quiet"]).status == 0)
         let store = try BtqStore(path: btq.database)
-        #expect(try store.torrent(id: 1)?.state == .paused)
-        #expect(try store.torrent(id: 1)?.completedAt != nil)
+        #expect(try store.queries.torrent(id: 1)?.state == .paused)
+        #expect(try store.queries.torrent(id: 1)?.completedAt != nil)
         #expect(try btq.run(["resume", "1"]).status == 0)
-        #expect(try store.torrent(id: 1)?.state == .queued)
-        #expect(try store.seedCandidates(limit: 5).map(\.id) == [1])
+        #expect(try store.queries.torrent(id: 1)?.state == .queued)
+        #expect(try store.queue.seedCandidates(limit: 5).map(\.id) == [1])
     }
 
     /// The state after a recheck, from the state before it.

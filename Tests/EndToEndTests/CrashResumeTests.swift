@@ -74,7 +74,9 @@ struct CrashResumeTests {
                 "all runs together fetched at most the torrent's size plus 10% (\(uploaded) of \(size))")
 
             // Resuming after a kill read no finished piece back: each start's check says so.
-            let checks = try btq.store().events(torrentId: btq.record(of: torrent).id).filter { $0.kind == "checked" }
+            let checks = try btq.store().queries.events(torrentId: btq.record(of: torrent).id).filter {
+                $0.kind == "checked"
+            }
             for check in checks { print("crash test: start check: \(check.detail ?? "")") }
             let read = checks.compactMap { Self.bytesRead(in: $0.detail ?? "") }
             scenario.expect(

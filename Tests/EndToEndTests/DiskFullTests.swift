@@ -69,7 +69,7 @@ struct DiskFullTests {
             scenario.expect(
                 Double(uploaded) <= Double(24 << 20) * 1.1,
                 "resuming kept what was done before the disk filled (\(uploaded) bytes fetched for 24 MiB)")
-            let kinds = try btq.store().events(torrentId: failed.id).map(\.kind)
+            let kinds = try btq.store().queries.events(torrentId: failed.id).map(\.kind)
             scenario.expect(kinds.contains("error") && kinds.contains("resumed"), "history: \(kinds)")
             kill(daemon.pid, SIGTERM)
             _ = await daemon.waitForExit(timeout: .seconds(5))

@@ -99,7 +99,7 @@ struct DownloadTests {
                 "btq never took a block from the corrupting peer (\(stats)): nothing was tested about bans")
             let record = try btq.record(of: torrent)
             scenario.expect(record.wasted > 0, "the database records no wasted bytes: \(record)")
-            let peers = try btq.store().peers(torrentId: record.id)
+            let peers = try btq.store().queries.peers(torrentId: record.id)
             let listing = peers.map {
                 "\($0.address):\($0.port) banned=\($0.isBanned) hashFailures=\($0.hashFailures) source=\($0.source)"
             }.joined(separator: "; ")

@@ -43,11 +43,11 @@ struct MagnetTests {
                 record.fileCount == torrent.metainfo.files.count { !$0.isPad }
                     && record.pieceCount == torrent.metainfo.pieceCount,
                 "files and pieces recorded: \(record.fileCount) files, \(String(describing: record.pieceCount)) pieces")
-            let stored = try btq.store().metainfoBytes(torrentId: record.id).map { try Metainfo(bytes: $0) }
+            let stored = try btq.store().queries.metainfoBytes(torrentId: record.id).map { try Metainfo(bytes: $0) }
             scenario.expect(
                 stored?.infoBytes == torrent.metainfo.infoBytes,
                 "the stored .torrent holds the very info dictionary the seeder has")
-            let events = try btq.store().events(torrentId: record.id)
+            let events = try btq.store().queries.events(torrentId: record.id)
             let metadata = events.first { $0.kind == "metadata" }
             scenario.expect(metadata != nil, "a metadata event: \(events.map(\.kind))")
             if let seconds = Self.fetchSeconds(metadata?.detail) {
@@ -58,7 +58,7 @@ struct MagnetTests {
             let info = try await btq.run(["info", "\(record.id)"])
             scenario.expect(info.contains(torrent.metainfo.name), "btq info shows the fetched name:\n\(info)")
             // The client name is the one libtorrent gave in its extension handshake (`v`, its user agent).
-            let peers = try btq.store().peers(torrentId: record.id)
+            let peers = try btq.store().queries.peers(torrentId: record.id)
             scenario.expect(
                 peers.contains { ($0.client ?? "").hasPrefix("btq-e2e/libtorrent") && $0.downloaded > 0 },
                 "the seeder's client name from its extension handshake: \(peers.map { $0.client ?? "-" })")
@@ -86,11 +86,11 @@ struct MagnetTests {
             scenario.expect(report.isOK, "btq get of a magnet link: \(report)")
             let record = try btq.record(of: torrent)
             scenario.expect(record.state == .completed && record.name == "magnet.bin", "completed, named: \(record)")
-            let peers = try btq.store().peers(torrentId: record.id)
+            let peers = try btq.store().queries.peers(torrentId: record.id)
             scenario.expect(
                 peers.contains { $0.port == Int(seeder.port) && $0.source == "magnet" && $0.downloaded > 0 },
                 "the x.pe peer is recorded with source magnet: \(peers.map { "\($0.port) \($0.source)" })")
-            let detail = try btq.store().events(torrentId: record.id).first { $0.kind == "metadata" }?.detail
+            let detail = try btq.store().queries.events(torrentId: record.id).first { $0.kind == "metadata" }?.detail
             print(
                 "[e2e] btq get magnet: \(String(format: "%.1f", result.seconds)) s in all, metadata in "
                     + "\(Self.fetchSeconds(detail).map { "\($0) s" } ?? "?")")
@@ -111,7 +111,7 @@ struct MagnetTests {
                 ["get", magnet, "--dir", out.path, "--port", "\(try FreePort.next())", "--bind-address", "127.0.0.1"],
                 environment: ["BTQ_DB": btq.database.path])
             let state = { @Sendable () throws -> TorrentState? in
-                try btq.store().torrents().first { $0.infoHashV1 == hash }?.state
+                try btq.store().queries.torrents().first { $0.infoHashV1 == hash }?.state
             }
             try await get.waitUntil("the magnet is fetching its metadata", timeout: .seconds(30)) {
                 try state() == .fetchingMetadata
@@ -122,7 +122,7 @@ struct MagnetTests {
                 status == 1, "btq get exits 1 when stopped before the metadata (status \(String(describing: status)))")
             let afterGet = try state()
             scenario.expect(afterGet == .paused, "the magnet is paused: \(String(describing: afterGet))")
-            let record = try btq.store().torrents().first { $0.infoHashV1 == hash }
+            let record = try btq.store().queries.torrents().first { $0.infoHashV1 == hash }
             scenario.expect(record?.isMagnet == true, "no metadata stored: \(String(describing: record))")
 
             // The daemon: the magnet waits in `metadata` until it is paused.
@@ -162,11 +162,12 @@ struct MagnetTests {
             let report = TestContent.verify(downloaded: out, against: content)
             scenario.expect(report.isOK, "btq's magnet download from transmission: \(report)")
             let record = try btq.record(of: torrent)
-            let peers = try btq.store().peers(torrentId: record.id)
+            let peers = try btq.store().queries.peers(torrentId: record.id)
             scenario.expect(
                 peers.contains { ($0.client ?? "").hasPrefix("Transmission") && $0.downloaded > 0 },
                 "Transmission named itself in its extension handshake: \(peers.map { $0.client ?? "-" })")
-            let detail = try btq.store().events(torrentId: record.id).first { $0.kind == "metadata" }?.detail ?? ""
+            let detail =
+                try btq.store().queries.events(torrentId: record.id).first { $0.kind == "metadata" }?.detail ?? ""
             print("[e2e] magnet from transmission: \(detail)")
         }
     }
@@ -206,7 +207,7 @@ struct MagnetTests {
             }
             let report = TestContent.verify(downloaded: out, against: content)
             scenario.expect(report.isOK, "btq's magnet download from another btq: \(report)")
-            let events = try leecher.store().events(torrentId: try leecher.record(of: torrent).id)
+            let events = try leecher.store().queries.events(torrentId: try leecher.record(of: torrent).id)
             let detail = events.first { $0.kind == "metadata" }?.detail ?? ""
             scenario.expect(detail.contains("127.0.0.1:\(seederPort)"), "the metadata came from the seeder: \(detail)")
             print("[e2e] btq to btq magnet: \(detail)")
@@ -245,7 +246,7 @@ struct MagnetTests {
             let report = TestContent.verify(downloaded: out, against: content)
             scenario.expect(report.isOK, "btq's download from A and the peer A told it about: \(report)")
             let record = try btq.record(of: torrent)
-            let peers = try btq.store().peers(torrentId: record.id)
+            let peers = try btq.store().queries.peers(torrentId: record.id)
             let listing = peers.map { "\($0.address):\($0.port) \($0.source) down=\($0.downloaded)" }
             scenario.expect(
                 peers.contains { $0.port == Int(b.port) && $0.source == "pex" && $0.downloaded > 0 },

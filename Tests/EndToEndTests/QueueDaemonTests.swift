@@ -49,7 +49,7 @@ struct QueueDaemonTests {
             kill(daemon.pid, SIGINT)
             let status = await daemon.waitForExit(timeout: .seconds(5))
             scenario.expect(status == 0, "btq run exits 0 within 5 s of SIGINT (status \(String(describing: status)))")
-            let events = try btq.store().events().map(\.kind)
+            let events = try btq.store().queries.events().map(\.kind)
             scenario.expect(
                 events.filter { $0 == "completed" }.count == 2, "two completed events in the history: \(events)")
         }

@@ -69,10 +69,10 @@ struct QueueManagerTests {
                 try (0..<5).allSatisfy { try state($0) == .completed }
             }
             // Replayed from every state change the database recorded, not sampled: no overlap is missed.
-            let most = Self.mostAtOnce(.downloading, in: try store.events())
+            let most = Self.mostAtOnce(.downloading, in: try store.queries.events())
             scenario.expect(most == 2, "never more than two downloads at once (\(most))")
 
-            let started = try store.events().filter { $0.kind == "started" }.compactMap(\.torrentId)
+            let started = try store.queries.events().filter { $0.kind == "started" }.compactMap(\.torrentId)
             // The fifth was moved to the top, ahead of the resumed second and the fourth.
             let expected = [ids[0], ids[1], ids[2], ids[4], ids[1], ids[3]]
             scenario.expect(started == expected, "downloads started in queue order \(expected): \(started)")
@@ -130,11 +130,11 @@ struct QueueManagerTests {
                 try btq.record(of: liveTorrent).state == .completed
             }
             let deadId = try btq.record(of: deadTorrent).id
-            let stalled = try btq.store().events(torrentId: deadId).filter { $0.kind == "stalled" }
+            let stalled = try btq.store().queries.events(torrentId: deadId).filter { $0.kind == "stalled" }
             scenario.expect(stalled.count == 1, "one stalled event for the torrent without peers: \(stalled)")
             // The second waited for the only slot: it started after the first stalled, not before (read from
             // the history, so a slow machine that polls late cannot miss it).
-            let liveStarts = try btq.store().events(torrentId: try btq.record(of: liveTorrent).id)
+            let liveStarts = try btq.store().queries.events(torrentId: try btq.record(of: liveTorrent).id)
                 .filter { $0.kind == "started" }.map(\.id)
             scenario.expect(
                 !liveStarts.isEmpty && liveStarts.allSatisfy { $0 > (stalled.first?.id ?? .max) },

@@ -38,7 +38,7 @@ struct SeedingTests {
             }
             let record = try btq.record(of: torrent)
             scenario.expect(record.state == .seeding, "btq still seeds: \(record.state)")
-            let peers = try btq.store().peers(torrentId: record.id)
+            let peers = try btq.store().queries.peers(torrentId: record.id)
             scenario.expect(
                 peers.contains { $0.source == "incoming" && $0.uploaded > 0 },
                 "the peer history has the incoming leecher with bytes uploaded: \(peers)")
@@ -196,7 +196,7 @@ struct SeedingTests {
             let record = try btq.record(of: torrent)
             scenario.expect(record.state == .completed, "state after the ratio limit: \(record.state)")
             scenario.expect(record.uploaded >= record.bytesDone, "uploaded \(record.uploaded) of \(record.bytesDone)")
-            let events = try btq.store().events(torrentId: record.id).map { "\($0.kind): \($0.detail ?? "")" }
+            let events = try btq.store().queries.events(torrentId: record.id).map { "\($0.kind): \($0.detail ?? "")" }
             scenario.expect(events.contains { $0.hasPrefix("seed-limit: ratio") }, "a seed-limit event: \(events)")
             scenario.expect(seeder.process.isRunning, "the daemon goes on running")
         }
@@ -218,9 +218,9 @@ struct SeedingTests {
             let seconds = Self.seconds(since: seeding)
             scenario.expect(seconds >= 2, "seeded only \(seconds) s under a 3 s limit")
             let record = try btq.record(of: torrent)
-            let stored = try btq.store().seedingSeconds(torrentId: record.id)
+            let stored = try btq.store().limits.seedingSeconds(torrentId: record.id)
             scenario.expect(stored >= 3, "seeding time saved: \(stored) s")
-            let events = try btq.store().events(torrentId: record.id).map { "\($0.kind): \($0.detail ?? "")" }
+            let events = try btq.store().queries.events(torrentId: record.id).map { "\($0.kind): \($0.detail ?? "")" }
             scenario.expect(events.contains { $0.hasPrefix("seed-limit: seeded") }, "a seed-limit event: \(events)")
         }
     }
@@ -304,7 +304,7 @@ struct SeedingTests {
             }
             let report = TestContent.verify(downloaded: out, against: content)
             scenario.expect(report.isOK, "the download: \(report)")
-            let details = try btq.store().events().map { "\($0.kind) \($0.detail ?? "")" }
+            let details = try btq.store().queries.events().map { "\($0.kind) \($0.detail ?? "")" }
             scenario.expect(
                 details.filter { $0.hasPrefix("completed") }.count == 1 && !details.contains { $0.contains("seeding") },
                 "one completed event and no seeding: \(details)")

@@ -38,17 +38,17 @@ struct StartCheckTests {
             try handle.close()
             try FileManager.default.removeItem(at: out.appendingPathComponent(small))
             let id = try btq.record(of: torrent).id
-            let before = try btq.store().events(torrentId: id).count
+            let before = try btq.store().queries.events(torrentId: id).count
 
             daemon = try startDaemon()
             // It starts as a seed, finds the damage, downloads, and seeds again.
             try await daemon.waitUntil("the torrent is whole again and seeds", timeout: E2E.downloadTimeout) {
                 let record = try btq.record(of: torrent)
-                let since = try btq.store().events(torrentId: id).dropFirst(before)
+                let since = try btq.store().queries.events(torrentId: id).dropFirst(before)
                 return record.state == .seeding && record.bytesDone == record.totalSize
                     && since.contains { $0.detail?.contains("downloading -> seeding") == true }
             }
-            let events = try btq.store().events(torrentId: id).dropFirst(before)
+            let events = try btq.store().queries.events(torrentId: id).dropFirst(before)
             let changed = events.filter { $0.kind == "file-changed" }.compactMap(\.detail)
             let missing = events.filter { $0.kind == "data-missing" }.compactMap(\.detail)
             scenario.expect(

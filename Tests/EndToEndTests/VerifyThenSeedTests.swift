@@ -35,7 +35,7 @@ struct VerifyThenSeedTests {
             let report = TestContent.verify(downloaded: out, against: content)
             scenario.expect(report.isOK, "libtorrent's download from the verified seed: \(report)")
             scenario.expect(try btq.record(of: torrent).state == .seeding, "it still seeds")
-            let completions = try btq.store().events().filter { $0.kind == EventKind.completed.rawValue }
+            let completions = try btq.store().queries.events().filter { $0.kind == EventKind.completed.rawValue }
             scenario.expect(completions.count == 1, "one completed event: \(completions)")
         }
     }
@@ -67,7 +67,7 @@ struct VerifyThenSeedTests {
             try await seeder.process.waitUntil("the resumed torrent seeds", timeout: E2E.startTimeout) {
                 try btq.record(of: paused).state == .seeding
             }
-            let checks = try btq.store().events().filter {
+            let checks = try btq.store().queries.events().filter {
                 $0.kind == EventKind.checked.rawValue && $0.detail?.hasPrefix(TorrentChecker.eventPrefix) == true
             }
             scenario.expect(checks.count >= 2, "both torrents were rechecked: \(checks)")

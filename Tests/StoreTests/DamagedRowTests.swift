@@ -11,7 +11,7 @@ import Testing
     /// A store with one torrent of 4 pieces (63,000 bytes in 16 KiB pieces); its id.
     static func store() throws -> (BtqStore, Int64) {
         let store = try BtqStore.inMemory()
-        guard case .added(let record) = try store.add(Fixtures.new(Fixtures.metainfo(seed: 7))) else {
+        guard case .added(let record) = try store.adder.add(Fixtures.new(Fixtures.metainfo(seed: 7))) else {
             throw StoreError.invalidValue("not added")
         }
         return (store, record.id)
@@ -47,8 +47,10 @@ import Testing
         try Self.damage(
             store,
             "INSERT INTO piece_bitfields (torrent_id, piece_count, verified, updated_at) VALUES (\(id), 4, x'0000', 0)")
-        Self.expectDamaged(id, ["verified", "piece_bitfields", "2 bytes"]) { _ = try store.resumeState(torrentId: id) }
-        Self.expectDamaged(id, ["verified"]) { _ = try store.files(torrentId: id) }
+        Self.expectDamaged(id, ["verified", "piece_bitfields", "2 bytes"]) {
+            _ = try store.progress.resumeState(torrentId: id)
+        }
+        Self.expectDamaged(id, ["verified"]) { _ = try store.queries.files(torrentId: id) }
     }
 
     @Test func aBitfieldOfAnotherPieceCountIsRefusedBeforeAWrite() throws {
@@ -57,9 +59,10 @@ import Testing
             store,
             "INSERT INTO piece_bitfields (torrent_id, piece_count, verified, updated_at) VALUES (\(id), 2, x'00', 0)")
         Self.expectDamaged(id, ["piece_count", "piece_bitfields"]) {
-            try store.saveProgress(ProgressBatch(torrents: [TorrentProgress(torrentId: id, pieces: [3: true])]))
+            try store.progress.saveProgress(
+                ProgressBatch(torrents: [TorrentProgress(torrentId: id, pieces: [3: true])]))
         }
-        Self.expectDamaged(id, ["piece_count"]) { _ = try store.resumeState(torrentId: id) }
+        Self.expectDamaged(id, ["piece_count"]) { _ = try store.progress.resumeState(torrentId: id) }
     }
 
     @Test func aBlockMaskOutsideTheTorrentIsRefused() throws {
@@ -70,19 +73,21 @@ import Testing
             INSERT INTO block_masks (torrent_id, piece_index, block_count, mask, updated_at)
             VALUES (\(id), 99, 1, x'80', 0)
             """)
-        Self.expectDamaged(id, ["piece_index", "block_masks", "99"]) { _ = try store.resumeState(torrentId: id) }
+        Self.expectDamaged(id, ["piece_index", "block_masks", "99"]) {
+            _ = try store.progress.resumeState(torrentId: id)
+        }
     }
 
     @Test func countersOfTheWrongTypeOrSignAreRefused() throws {
         let (store, id) = try Self.store()
         try Self.damage(store, "UPDATE torrents SET downloaded = -3 WHERE id = \(id)")
-        Self.expectDamaged(id, ["downloaded", "-3"]) { _ = try store.resumeState(torrentId: id) }
-        Self.expectDamaged(id, ["downloaded"]) { _ = try store.torrents() }
-        Self.expectDamaged(id, ["downloaded"]) { _ = try store.queueLines() }
+        Self.expectDamaged(id, ["downloaded", "-3"]) { _ = try store.progress.resumeState(torrentId: id) }
+        Self.expectDamaged(id, ["downloaded"]) { _ = try store.queries.torrents() }
+        Self.expectDamaged(id, ["downloaded"]) { _ = try store.listing.queueLines() }
         try Self.damage(store, "UPDATE torrents SET downloaded = 0, piece_length = 'big' WHERE id = \(id)")
-        Self.expectDamaged(id, ["piece_length", "text"]) { _ = try store.torrent(id: id) }
+        Self.expectDamaged(id, ["piece_length", "text"]) { _ = try store.queries.torrent(id: id) }
         try Self.damage(store, "UPDATE torrents SET piece_length = 16384, seeding_seconds = -1 WHERE id = \(id)")
-        Self.expectDamaged(id, ["seeding_seconds"]) { _ = try store.seedingSeconds(torrentId: id) }
+        Self.expectDamaged(id, ["seeding_seconds"]) { _ = try store.limits.seedingSeconds(torrentId: id) }
     }
 
     @Test func recordedFileStatesOfTheWrongTypeAreRefused() throws {
@@ -93,15 +98,15 @@ import Testing
             INSERT INTO file_state (torrent_id, file_index, recorded_size, recorded_mtime_ns)
             VALUES (\(id), 0, 'x', 1)
             """)
-        Self.expectDamaged(id, ["recorded_size", "file_state"]) { _ = try store.resumeState(torrentId: id) }
+        Self.expectDamaged(id, ["recorded_size", "file_state"]) { _ = try store.progress.resumeState(torrentId: id) }
     }
 
     @Test func anUndamagedStoreReadsAsBefore() throws {
         let (store, id) = try Self.store()
-        try store.saveProgress(ProgressBatch(torrents: [TorrentProgress(torrentId: id, pieces: [1: true])]))
-        let state = try #require(try store.resumeState(torrentId: id))
+        try store.progress.saveProgress(ProgressBatch(torrents: [TorrentProgress(torrentId: id, pieces: [1: true])]))
+        let state = try #require(try store.progress.resumeState(torrentId: id))
         #expect(state.verified.contains(1))
-        #expect(try store.files(torrentId: id).map(\.bytesDone) == [16384, 0])
-        #expect(try store.torrent(id: id)?.piecesDone == 1)
+        #expect(try store.queries.files(torrentId: id).map(\.bytesDone) == [16384, 0])
+        #expect(try store.queries.torrent(id: id)?.piecesDone == 1)
     }
 }

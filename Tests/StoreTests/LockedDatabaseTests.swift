@@ -58,7 +58,7 @@ import Testing
             bytes: TorrentCreator(options: .init(pieceLength: Self.pieceLength, threads: 1)).create(from: dataPath))
         let databasePath = folder.file("btq.sqlite")
         let store = try BtqStore(path: databasePath)
-        let torrentId = try store.add(Fixtures.new(metainfo)).record.id
+        let torrentId = try store.adder.add(Fixtures.new(metainfo)).record.id
         let seed = try await Seed.start(metainfo, content: content)
 
         // The download takes about ten seconds (256 KiB/s), so it is well under way for the whole lock.
@@ -67,12 +67,15 @@ import Testing
         let storage = MemoryStorage(metainfo: metainfo)
         let leecher = TorrentSession(
             metainfo: metainfo, storage: storage,
-            configuration: SessionConfiguration(listenPort: 1, checkpointInterval: .seconds(3600)), resume: store,
+            configuration: SessionConfiguration(listenPort: 1, checkpointInterval: .seconds(3600)),
+            resume: store.progress,
             torrentId: torrentId, limits: TransferLimits(download: RateLimiter(bytesPerSecond: 256 << 10)),
             resumeWriter: ResumeWriter())
         await leecher.addPeers([seed.address], source: .manual)
         let run = Task { await leecher.run() }
-        func recordedPieces() throws -> Int { try store.resumeState(torrentId: torrentId)?.verified.cardinality ?? 0 }
+        func recordedPieces() throws -> Int {
+            try store.progress.resumeState(torrentId: torrentId)?.verified.cardinality ?? 0
+        }
         let journaling = try await poll(timeout: .seconds(60)) { try recordedPieces() >= 4 }
         try #require(journaling, "the journal recorded nothing")
 
@@ -112,7 +115,7 @@ import Testing
         #expect(await run.value == .completed)
         await seed.stop()
         #expect(await storage.contents(of: FileIndex(0)) == content)
-        let state = try #require(try store.resumeState(torrentId: torrentId))
+        let state = try #require(try store.progress.resumeState(torrentId: torrentId))
         #expect(state.verified.isAll)
         #expect(state.durableVerified?.isAll == true)
         #expect(state.totals.downloaded == Int64(content.count))

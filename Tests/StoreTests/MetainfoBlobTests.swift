@@ -21,22 +21,22 @@ import Testing
     @Test func bytesOfSeveralChunksRoundTrip() throws {
         let store = try BtqStore.inMemory()
         let metainfo = Self.large(seed: 3)
-        let id = try store.add(NewTorrent(source: .metainfo(metainfo), saveDirectory: "/d")).record.id
-        let stored = try #require(try store.metainfoBytes(torrentId: id))
+        let id = try store.adder.add(NewTorrent(source: .metainfo(metainfo), saveDirectory: "/d")).record.id
+        let stored = try #require(try store.queries.metainfoBytes(torrentId: id))
         #expect(stored.count == metainfo.torrentBytes.count)
         #expect(stored == metainfo.torrentBytes)
-        #expect(try store.metainfoBytes(torrentId: id + 1) == nil, "an unknown torrent has none")
+        #expect(try store.queries.metainfoBytes(torrentId: id + 1) == nil, "an unknown torrent has none")
     }
 
     @Test func aMagnetHasNoneUntilItsMetadataArrives() throws {
         let store = try BtqStore.inMemory()
         let magnet = Fixtures.magnet(seed: 4)
-        let id = try store.add(NewTorrent(source: .magnet(magnet), saveDirectory: "/d")).record.id
-        #expect(try store.metainfoBytes(torrentId: id) == nil)
+        let id = try store.adder.add(NewTorrent(source: .magnet(magnet), saveDirectory: "/d")).record.id
+        #expect(try store.queries.metainfoBytes(torrentId: id) == nil)
         var metainfo = Fixtures.metainfo(seed: 4)
         metainfo.torrentBytes += [UInt8](repeating: 7, count: MetainfoBlob.chunkSize + 1)
-        try store.attachMetainfo(torrentId: id, metainfo)
-        #expect(try store.metainfoBytes(torrentId: id) == metainfo.torrentBytes)
+        try store.progress.attachMetainfo(torrentId: id, metainfo)
+        #expect(try store.queries.metainfoBytes(torrentId: id) == metainfo.torrentBytes)
     }
 
     /// A torrent's files come back from its stored metainfo with every attribute, and only what the
@@ -45,10 +45,10 @@ import Testing
         let store = try BtqStore.inMemory()
         let metainfo = Fixtures.metainfo(
             seed: 8, fileLengths: [10, 5, 0], attributes: [0: "xh", 1: "p", 2: "l"], symlinks: [2: ["file0.bin"]])
-        let id = try store.add(NewTorrent(source: .metainfo(metainfo), saveDirectory: "/d")).record.id
+        let id = try store.adder.add(NewTorrent(source: .metainfo(metainfo), saveDirectory: "/d")).record.id
         let rows = { try store.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM file_state") } }
         #expect(try rows() == 0, "adding a torrent writes no row per file")
-        var files = try store.files(torrentId: id)
+        var files = try store.queries.files(torrentId: id)
         #expect(files.map(\.index) == [0, 1, 2])
         #expect(files.map(\.path) == ["torrent-8/file0.bin", "torrent-8/file1.bin", "torrent-8/file2.bin"])
         #expect(files.map(\.length) == [10, 5, 0] && files.map(\.offset) == [0, 10, 15])
@@ -57,28 +57,28 @@ import Testing
         #expect(files.map(\.symlinkTarget) == [nil, nil, "torrent-8/file0.bin"])
         #expect(files.map(\.priority) == [4, 4, 4])
 
-        try store.setFilePriorities(torrentId: id, [0: 7, 1: 0, 2: 0])
-        files = try store.files(torrentId: id)
+        try store.queries.setFilePriorities(torrentId: id, [0: 7, 1: 0, 2: 0])
+        files = try store.queries.files(torrentId: id)
         #expect(files.map(\.priority) == [7, 4, 0], "a pad file keeps its priority")
-        #expect(try store.filePriorities(torrentId: id, count: 3) == [7, 4, 0])
+        #expect(try store.queries.filePriorities(torrentId: id, count: 3) == [7, 4, 0])
         #expect(try rows() == 2)
-        #expect(throws: StoreError.self) { try store.setFilePriorities(torrentId: id, [3: 1]) }
-        #expect(throws: StoreError.self) { try store.setFilePriorities(torrentId: id, [0: 8]) }
+        #expect(throws: StoreError.self) { try store.queries.setFilePriorities(torrentId: id, [3: 1]) }
+        #expect(throws: StoreError.self) { try store.queries.setFilePriorities(torrentId: id, [0: 8]) }
 
         // Recorded file states: a row on the first record, updated in place; an index past the list is
         // ignored.
-        try store.recordFileStats(
+        try store.progress.recordFileStats(
             torrentId: id,
             [
                 FileStat(index: FileIndex(0), size: 10, modificationTimeNanoseconds: 5),
                 FileStat(index: FileIndex(1), size: 5, modificationTimeNanoseconds: 6),
                 FileStat(index: FileIndex(3), size: 1, modificationTimeNanoseconds: 7),
             ])
-        try store.recordFileStats(
+        try store.progress.recordFileStats(
             torrentId: id, [FileStat(index: FileIndex(0), size: 11, modificationTimeNanoseconds: 8)])
-        let state = try #require(try store.resumeState(torrentId: id))
+        let state = try #require(try store.progress.resumeState(torrentId: id))
         #expect(state.files.map(\.index.value) == [0, 1] && state.files.map(\.size) == [11, 5])
-        #expect(try store.files(torrentId: id).map(\.priority) == [7, 4, 0], "recording keeps priorities")
+        #expect(try store.queries.files(torrentId: id).map(\.priority) == [7, 4, 0], "recording keeps priorities")
         #expect(try rows() == 3)
     }
 }

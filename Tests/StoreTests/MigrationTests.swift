@@ -117,7 +117,7 @@ import Testing
         }
         let store = try BtqStore(path: path)
         #expect(try store.appliedMigrations() == BtqStore.migrationNames)
-        #expect(try store.torrents().map(\.name) == ["torrent-1"])
+        #expect(try store.queries.torrents().map(\.name) == ["torrent-1"])
     }
 
     @Test func databaseFromANewerBtqIsRefused() throws {
@@ -125,7 +125,7 @@ import Testing
         let path = directory.file("btq.sqlite")
         do {
             let store = try BtqStore(path: path)
-            _ = try store.add(Fixtures.new(Fixtures.metainfo(seed: 1)))
+            _ = try store.adder.add(Fixtures.new(Fixtures.metainfo(seed: 1)))
             try store.writer.write { db in
                 try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('9999_from_the_future')")
             }

@@ -29,12 +29,12 @@ import Testing
         let path = directory.file("btq.sqlite")
         do {
             let store = try BtqStore(path: path)
-            _ = try store.add(Fixtures.new(Fixtures.metainfo(seed: 1)))
-            _ = try store.add(NewTorrent(source: .magnet(Fixtures.magnet(seed: 2)), saveDirectory: "/d"))
+            _ = try store.adder.add(Fixtures.new(Fixtures.metainfo(seed: 1)))
+            _ = try store.adder.add(NewTorrent(source: .magnet(Fixtures.magnet(seed: 2)), saveDirectory: "/d"))
         }
         let reopened = try BtqStore(path: path)
-        #expect(try reopened.torrents().map(\.name) == ["torrent-1", "magnet 0"])
-        #expect(try reopened.files(torrentId: 1).count == 2)
+        #expect(try reopened.queries.torrents().map(\.name) == ["torrent-1", "magnet 0"])
+        #expect(try reopened.queries.files(torrentId: 1).count == 2)
     }
 
     /// Reading a database nobody has open (every `btq list`, `info` or `history` does) writes nothing to
@@ -44,15 +44,15 @@ import Testing
         let path = directory.file("btq.sqlite")
         do {
             let store = try BtqStore(path: path)
-            _ = try store.add(contentsOf: (1...5).map { Fixtures.new(Fixtures.metainfo(seed: UInt64($0))) })
+            _ = try store.adder.add(contentsOf: (1...5).map { Fixtures.new(Fixtures.metainfo(seed: UInt64($0))) })
         }
         func files() -> [Data?] { [path, path + "-wal"].map { FileManager.default.contents(atPath: $0) } }
         let closed = files()
         #expect(closed.allSatisfy { $0 != nil })
         do {
             let store = try BtqStore(path: path)
-            #expect(try store.queueLines().count == 5)
-            #expect(try store.torrents().count == 5)
+            #expect(try store.listing.queueLines().count == 5)
+            #expect(try store.queries.torrents().count == 5)
         }
         #expect(files() == closed)
     }
@@ -63,12 +63,12 @@ import Testing
         let daemon = try BtqStore(path: path)
         let cli = try BtqStore(path: path)
         let seenDuringWrite = try daemon.writer.write { db in
-            _ = try BtqStore.add(Fixtures.new(Fixtures.metainfo(seed: 1)), at: 0, db)
+            _ = try TorrentAdder.add(Fixtures.new(Fixtures.metainfo(seed: 1)), at: 0, db)
             // The writer's transaction is open: the other connection reads the last committed state, unblocked.
-            return try cli.torrents().count
+            return try cli.queries.torrents().count
         }
         #expect(seenDuringWrite == 0)
-        #expect(try cli.torrents().count == 1)
+        #expect(try cli.queries.torrents().count == 1)
     }
 
     /// Several openers of a new database at once (here: eight connections on eight threads, released
@@ -120,10 +120,10 @@ import Testing
         // that transaction commits: it waited for the lock instead of failing or writing beside it.
         let attempting = DispatchSemaphore(value: 0)
         let (second, firstEnded) = try await daemon.writer.write { db in
-            _ = try BtqStore.add(Fixtures.new(Fixtures.metainfo(seed: 1)), at: 0, db)
+            _ = try TorrentAdder.add(Fixtures.new(Fixtures.metainfo(seed: 1)), at: 0, db)
             let task = Task.detached {
                 attempting.signal()
-                let outcome = try cli.add(Fixtures.new(Fixtures.metainfo(seed: 2)))
+                let outcome = try cli.adder.add(Fixtures.new(Fixtures.metainfo(seed: 2)))
                 return (outcome, ContinuousClock.now)
             }
             attempting.wait()
@@ -135,7 +135,7 @@ import Testing
         let (outcome, secondEnded) = try await second.value
         #expect(!outcome.isDuplicate)
         #expect(secondEnded > firstEnded, "the second add finished only after the first transaction")
-        #expect(try cli.torrents().map(\.queuePosition) == [0, 1])
+        #expect(try cli.queries.torrents().map(\.queuePosition) == [0, 1])
     }
 }
 

@@ -9,34 +9,34 @@ import Testing
 @Suite(.timeLimit(.minutes(5))) struct RecheckTests {
     @Test func markCompleteMakesASeedOnceWithOneEvent() throws {
         let store = try BtqStore.inMemory()
-        let id = try store.add(Fixtures.new(Fixtures.metainfo(seed: 1))).record.id
-        #expect(try store.seedCandidates(limit: 5).isEmpty)
-        #expect(try store.downloadCandidates(limit: 5).map(\.id) == [id])
-        try store.markComplete(torrentId: id)
-        let first = try #require(try store.torrent(id: id)?.completedAt)
-        try store.markComplete(torrentId: id)
-        #expect(try store.torrent(id: id)?.completedAt == first)
-        #expect(try store.seedCandidates(limit: 5).map(\.id) == [id])
-        #expect(try store.downloadCandidates(limit: 5).isEmpty)
-        #expect(try store.events(torrentId: id).filter { $0.kind == EventKind.completed.rawValue }.count == 1)
+        let id = try store.adder.add(Fixtures.new(Fixtures.metainfo(seed: 1))).record.id
+        #expect(try store.queue.seedCandidates(limit: 5).isEmpty)
+        #expect(try store.queue.downloadCandidates(limit: 5).map(\.id) == [id])
+        try store.queue.markComplete(torrentId: id)
+        let first = try #require(try store.queries.torrent(id: id)?.completedAt)
+        try store.queue.markComplete(torrentId: id)
+        #expect(try store.queries.torrent(id: id)?.completedAt == first)
+        #expect(try store.queue.seedCandidates(limit: 5).map(\.id) == [id])
+        #expect(try store.queue.downloadCandidates(limit: 5).isEmpty)
+        #expect(try store.queries.events(torrentId: id).filter { $0.kind == EventKind.completed.rawValue }.count == 1)
         // A torrent that completed before gets no second completion when it seeds.
-        try store.setState(torrentId: id, .seeding)
-        #expect(try store.events(torrentId: id).filter { $0.kind == EventKind.completed.rawValue }.count == 1)
-        #expect(throws: StoreError.self) { try store.markComplete(torrentId: 99) }
+        try store.queue.setState(torrentId: id, .seeding)
+        #expect(try store.queries.events(torrentId: id).filter { $0.kind == EventKind.completed.rawValue }.count == 1)
+        #expect(throws: StoreError.self) { try store.queue.markComplete(torrentId: 99) }
     }
 
     @Test(arguments: [TorrentState.queued, .paused, .seeding, .completed, .downloading, .error])
     func theStateBeforeACheckIsReadBack(_ before: TorrentState) throws {
         let store = try BtqStore.inMemory()
-        let id = try store.add(Fixtures.new(Fixtures.metainfo(seed: 1))).record.id
-        #expect(try store.stateBeforeChecking(torrentId: id) == nil)
-        if before != .queued { try store.setState(torrentId: id, before, error: before == .error ? "x" : nil) }
-        try store.setState(torrentId: id, .checking)
-        #expect(try store.stateBeforeChecking(torrentId: id) == before)
+        let id = try store.adder.add(Fixtures.new(Fixtures.metainfo(seed: 1))).record.id
+        #expect(try store.queue.stateBeforeChecking(torrentId: id) == nil)
+        if before != .queued { try store.queue.setState(torrentId: id, before, error: before == .error ? "x" : nil) }
+        try store.queue.setState(torrentId: id, .checking)
+        #expect(try store.queue.stateBeforeChecking(torrentId: id) == before)
         // The latest check counts.
-        try store.setState(torrentId: id, .queued)
-        try store.setState(torrentId: id, .paused)
-        try store.setState(torrentId: id, .checking)
-        #expect(try store.stateBeforeChecking(torrentId: id) == .paused)
+        try store.queue.setState(torrentId: id, .queued)
+        try store.queue.setState(torrentId: id, .paused)
+        try store.queue.setState(torrentId: id, .checking)
+        #expect(try store.queue.stateBeforeChecking(torrentId: id) == .paused)
     }
 }

@@ -16,12 +16,12 @@ import Testing
                     trackers: [["http://127.0.0.1:\(1 + index % 50)/announce"]]))
         }
         var clock = ContinuousClock.now
-        let outcomes = try store.add(contentsOf: news)
+        let outcomes = try store.adder.add(contentsOf: news)
         let addTime = ContinuousClock.now - clock
         #expect(outcomes.allSatisfy { !$0.isDuplicate })
 
         clock = ContinuousClock.now
-        let list = try store.torrents()
+        let list = try store.queries.torrents()
         let listTime = ContinuousClock.now - clock
         #expect(list.count == count)
         #expect(list.map(\.queuePosition) == Array(0..<count))
@@ -29,7 +29,7 @@ import Testing
         #expect(list[1234].name == "torrent-1234" && list[1234].fileCount == 1 + 1234 % 3)
 
         clock = ContinuousClock.now
-        let resolved = try store.resolve(String(list[5678].infoHash.prefix(10)))
+        let resolved = try store.queries.resolve(String(list[5678].infoHash.prefix(10)))
         let resolveTime = ContinuousClock.now - clock
         #expect(resolved.id == list[5678].id)
 
@@ -43,10 +43,10 @@ import Testing
         let store = try BtqStore(path: directory.file("btq.sqlite"))
         let metainfo = Fixtures.metainfo(seed: 1, fileLengths: (0..<5_000).map { Int64(1_000 + $0) })
         let clock = ContinuousClock.now
-        let record = try store.add(Fixtures.new(metainfo)).record
+        let record = try store.adder.add(Fixtures.new(metainfo)).record
         let addTime = ContinuousClock.now - clock
         #expect(record.fileCount == 5_000)
-        let files = try store.files(torrentId: record.id)
+        let files = try store.queries.files(torrentId: record.id)
         #expect(files.count == 5_000)
         #expect(files.last?.offset == metainfo.files.last?.offset)
         print("StoreTests scale: added a 5,000-file torrent in \(addTime)")

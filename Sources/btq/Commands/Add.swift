@@ -46,7 +46,7 @@ struct Add: ParsableCommand {
         let order = top ? Array(parsed.reversed()) : parsed
         for source in order {
             let new = NewTorrent(source: source, saveDirectory: saveDirectory, paused: paused, atTop: top)
-            switch try database.add(new) {
+            switch try database.adder.add(new) {
             case .added(let record):
                 added.append(record)
                 if record.version == MetainfoVersion.v2.rawValue {

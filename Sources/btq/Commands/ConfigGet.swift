@@ -20,10 +20,10 @@ struct ConfigGet: ParsableCommand {
         let database = try store.openStoreForReading()
         if let key {
             let known = try ConfigKey.named(key)
-            print(try database.setting(known.name) ?? known.defaultValue)
+            print(try database.settings.value(known.name) ?? known.defaultValue)
             return
         }
-        let stored = try database.settings()
+        let stored = try database.settings.all()
         var table = Table([.init("KEY"), .init("VALUE", .right), .init("")])
         for known in ConfigKey.all {
             let value = stored[known.name]

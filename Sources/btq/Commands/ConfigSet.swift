@@ -20,7 +20,7 @@ struct ConfigSet: ParsableCommand {
     func run() throws {
         let known = try ConfigKey.named(key)
         let normalized = try known.normalize(value)
-        try store.openStore().setSetting(known.name, to: normalized)
+        try store.openStore().settings.set(known.name, to: normalized)
         print("\(known.name) = \(normalized)")
     }
 }

@@ -17,7 +17,7 @@ struct ConfigUnset: ParsableCommand {
 
     func run() throws {
         let known = try ConfigKey.named(key)
-        try store.openStore().setSetting(known.name, to: nil)
+        try store.openStore().settings.set(known.name, to: nil)
         print("\(known.name) = \(known.defaultValue) (default)")
     }
 }

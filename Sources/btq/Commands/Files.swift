@@ -37,7 +37,7 @@ struct Files: ParsableCommand {
     func run() throws {
         let (database, record) =
             try (only == nil && skip == nil && want == nil ? target.resolveForReading() : target.resolve())
-        var files = try database.files(torrentId: record.id)
+        var files = try database.queries.files(torrentId: record.id)
         var changes: [Int: Int] = [:]
         if let only = only.flatMap(FileSelection.parse) {
             for file in files where !file.isPad { changes[file.index] = only.contains(file.index) ? 4 : 0 }
@@ -45,8 +45,8 @@ struct Files: ParsableCommand {
         for index in skip.flatMap(FileSelection.parse) ?? [] { changes[index] = 0 }
         for index in want.flatMap(FileSelection.parse) ?? [] { changes[index] = 4 }
         if !changes.isEmpty {
-            try database.setFilePriorities(torrentId: record.id, changes)
-            files = try database.files(torrentId: record.id)
+            try database.queries.setFilePriorities(torrentId: record.id, changes)
+            files = try database.queries.files(torrentId: record.id)
         }
         if json {
             try JSONOutput.print(files.map(FileJSON.init))

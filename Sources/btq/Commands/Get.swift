@@ -51,12 +51,12 @@ struct Get: AsyncParsableCommand {
         let named = try resolveOrAdd(database)
         // What the user names now is worked now, whatever state it waited in.
         for record in named where ![.queued, .downloading, .seeding, .fetchingMetadata].contains(record.state) {
-            try database.setState(torrentId: record.id, .queued)
+            try database.queue.setState(torrentId: record.id, .queued)
         }
         var logger = Logger(label: "btq")
         logger.logLevel =
             ProcessInfo.processInfo.environment["BTQ_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
-        let settings = TransferSettings(store: database)
+        let settings = TransferSettings(store: database.ports)
         let budget = settings.memoryBudget()
         // Peers may connect to us while we download: we upload what we have. The listener is bound first,
         // so that trackers (and the metadata fetch of magnet links) are told the port actually bound.
@@ -77,11 +77,12 @@ struct Get: AsyncParsableCommand {
         }
         let scope = QueueScope.only(Set(named.map(\.id)), seeding: seed, beforeDownload: beforeDownload)
         let manager = QueueManager(
-            store: database,
-            workers: StoreWorkers(store: database, trackers: trackers, registry: registry, logger: logger),
+            store: database.ports,
+            workers: StoreWorkers(store: database.ports, trackers: trackers, registry: registry, logger: logger),
             configuration: configuration, maxActive: nil, scope: scope, peers: peerOptions.peerAddresses,
             // Each torrent has its own connection limit (the overall one is shared by download and seed slots).
-            maxPeersOverall: configuration.maxPeers * named.count * 2, processRun: try ProcessRun(store: database),
+            maxPeersOverall: configuration.maxPeers * named.count * 2,
+            processRun: try ProcessRun(store: database.ports),
             logger: logger)
         let trap = SignalTrap { _ in Task { await manager.stop() } }
         defer { withExtendedLifetime(trap) {} }
@@ -101,7 +102,7 @@ struct Get: AsyncParsableCommand {
     private func report(_ named: [TorrentRecord], _ endings: [Int64: QueueEnding], store: BtqStore) throws {
         var failed = false
         for record in named {
-            let current = (try? store.torrent(id: record.id)) ?? record
+            let current = (try? store.queries.torrent(id: record.id)) ?? record
             let name = "#\(record.id) \(current.shownName)"
             switch endings[record.id] {
             case .session(.completed, let status)?:
@@ -126,8 +127,8 @@ struct Get: AsyncParsableCommand {
 
     /// Downloads only the files `wanted` (indexes) of torrent `id`.
     private static func select(_ wanted: Set<Int>, of id: Int64, in store: BtqStore) throws {
-        let files = try store.files(torrentId: id)
-        try store.setFilePriorities(
+        let files = try store.queries.files(torrentId: id)
+        try store.queries.setFilePriorities(
             torrentId: id, Dictionary(uniqueKeysWithValues: files.map { ($0.index, wanted.contains($0.index) ? 4 : 0) })
         )
     }
@@ -142,12 +143,12 @@ struct Get: AsyncParsableCommand {
             if isFileOrMagnet {
                 newSources.append((index, try TorrentInput.load(source)))
             } else {
-                records.append(try database.resolve(source))
+                records.append(try database.queries.resolve(source))
             }
         }
         let saveDirectory = absolutePath(dir ?? FileManager.default.currentDirectoryPath)
         for (_, source) in newSources {
-            switch try database.add(NewTorrent(source: source, saveDirectory: saveDirectory)) {
+            switch try database.adder.add(NewTorrent(source: source, saveDirectory: saveDirectory)) {
             case .added(let record), .duplicate(let record):
                 if !records.contains(where: { $0.id == record.id }) { records.append(record) }
             }
@@ -163,7 +164,7 @@ struct Get: AsyncParsableCommand {
             let now = await manager.progress()
             for id in ids {
                 guard let progress = now[id] else { continue }
-                let name = (try? store.torrent(id: id))?.shownName ?? "#\(id)"
+                let name = (try? store.queries.torrent(id: id))?.shownName ?? "#\(id)"
                 last[id] = (name, progress)
                 lines[id]?.show(name: name, progress)
             }

@@ -37,14 +37,14 @@ struct History: ParsableCommand {
 
     func run() throws {
         let database = try store.openStoreForReading()
-        let record = try torrent.map { try database.resolve($0, includeRemoved: true) }
-        let events = try database.events(
+        let record = try torrent.map { try database.queries.resolve($0, includeRemoved: true) }
+        let events = try database.queries.events(
             torrentId: record?.id, since: since.flatMap { DateArgument.parse($0) }, limit: limit)
         var names: [Int64: String] = [:]
         if let record {
             names[record.id] = record.name
         } else {
-            for torrent in try database.torrents(includeRemoved: true) { names[torrent.id] = torrent.name }
+            for torrent in try database.queries.torrents(includeRemoved: true) { names[torrent.id] = torrent.name }
         }
         if json {
             try JSONOutput.print(events.map { EventJSON($0, name: $0.torrentId.flatMap { names[$0] }) })

@@ -14,7 +14,7 @@ struct Info: ParsableCommand {
 
     func run() throws {
         let (database, record) = try target.resolveForReading()
-        let trackers = try database.trackers(torrentId: record.id)
+        let trackers = try database.queries.trackers(torrentId: record.id)
         if json {
             var out = TorrentJSON(record)
             out.trackers = trackers

@@ -39,12 +39,12 @@ struct Limit: ParsableCommand {
 
     func run() throws {
         let database = try store.openStore()
-        let record = try database.resolve(torrent)
-        var limits = try database.rateLimits(torrentId: record.id)
+        let record = try database.queries.resolve(torrent)
+        var limits = try database.limits.rateLimits(torrentId: record.id)
         if down != nil || up != nil {
             if let down = down.flatMap(Self.parse) { limits.download = down > 0 ? down : nil }
             if let up = up.flatMap(Self.parse) { limits.upload = up > 0 ? up : nil }
-            try database.setRateLimits(torrentId: record.id, limits)
+            try database.limits.setRateLimits(torrentId: record.id, limits)
         }
         print(
             "#\(record.id) \(record.shownName): download \(SettingText.rateDescription(limits.download ?? 0)), "

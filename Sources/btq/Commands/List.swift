@@ -37,7 +37,7 @@ struct List: ParsableCommand {
         let filter = state.flatMap(TorrentState.init(rawValue:))
         let database = try store.openStoreForReading()
         if json {
-            let torrents = try database.torrents(includeRemoved: all, state: filter)
+            let torrents = try database.queries.torrents(includeRemoved: all, state: filter)
             try StandardOutput.write(Self.json(torrents))
             return
         }
@@ -46,8 +46,8 @@ struct List: ParsableCommand {
         // under 100 ms of work.
         let parts =
             all
-            ? [ListPart(try database.queueLines(includeRemoved: true, state: filter))]
-            : try database.queueLineParts(
+            ? [ListPart(try database.listing.queueLines(includeRemoved: true, state: filter))]
+            : try database.listing.queueLineParts(
                 state: filter, parts: 2, makePart: ListPart.init(reservingFor:), visit: { $0.append($1) })
         for bytes in Self.render(parts) { try StandardOutput.write(bytes) }
     }

@@ -22,9 +22,9 @@ struct Move: ParsableCommand {
 
     func run() throws {
         let database = try store.openStore()
-        let record = try database.resolve(torrent)
-        try database.move(torrentId: record.id, QueueMove(word: direction)!)
-        let moved = try database.torrent(id: record.id)
+        let record = try database.queries.resolve(torrent)
+        try database.queue.move(torrentId: record.id, QueueMove(word: direction)!)
+        let moved = try database.queries.torrent(id: record.id)
         print("#\(record.id) \(record.shownName) is now at position \((moved?.queuePosition ?? 0) + 1)")
     }
 }

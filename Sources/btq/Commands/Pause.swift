@@ -25,7 +25,7 @@ struct Pause: ParsableCommand {
                 if !selection.all { print("#\(record.id) \(record.shownName) is completed: nothing to pause") }
             case .queued, .checking, .fetchingMetadata, .downloading, .seeding, .error:
                 // Pausing keeps a failed torrent's reason until it is resumed.
-                try database.setState(torrentId: record.id, .paused, error: record.lastError)
+                try database.queue.setState(torrentId: record.id, .paused, error: record.lastError)
                 print("paused #\(record.id) \(record.shownName)")
             }
         }

@@ -21,7 +21,7 @@ struct Peers: ParsableCommand {
 
     func run() throws {
         let (database, record) = try target.resolveForReading()
-        let peers = try database.peers(torrentId: record.id)
+        let peers = try database.queries.peers(torrentId: record.id)
         if json {
             try JSONOutput.print(peers.map(PeerJSON.init))
             return

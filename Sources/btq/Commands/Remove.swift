@@ -35,12 +35,12 @@ struct Remove: ParsableCommand {
         // Resolve every name first: one unknown name changes nothing.
         var records: [TorrentRecord] = []
         for name in torrents {
-            let record = try database.resolve(name, includeRemoved: purge)
+            let record = try database.queries.resolve(name, includeRemoved: purge)
             if !records.contains(where: { $0.id == record.id }) { records.append(record) }
         }
         for record in records {
-            let files = deleteData ? try database.files(torrentId: record.id) : []
-            try database.remove(torrentId: record.id, purge: purge)
+            let files = deleteData ? try database.queries.files(torrentId: record.id) : []
+            try database.queue.remove(torrentId: record.id, purge: purge)
             var note = purge ? "purged" : "removed"
             if deleteData {
                 let deleted = DataDeleter.delete(files: files, of: record)

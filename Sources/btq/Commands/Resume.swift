@@ -21,11 +21,11 @@ struct Resume: ParsableCommand {
         for record in try selection.records(in: database) {
             switch record.state {
             case .paused, .error:
-                try database.setState(torrentId: record.id, .queued, error: nil)
+                try database.queue.setState(torrentId: record.id, .queued, error: nil)
                 print("resumed #\(record.id) \(record.shownName)")
             case .completed where !selection.all:
                 // Named on its own: seed it again (until the seed limits say otherwise).
-                try database.setState(torrentId: record.id, .queued, error: nil)
+                try database.queue.setState(torrentId: record.id, .queued, error: nil)
                 print("resumed #\(record.id) \(record.shownName): it seeds again")
             case .queued, .checking, .fetchingMetadata, .downloading, .seeding, .completed:
                 if !selection.all {

@@ -42,8 +42,8 @@ struct Run: AsyncParsableCommand {
         var logger = Logger(label: "btq")
         logger.logLevel =
             ProcessInfo.processInfo.environment["BTQ_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
-        let settings = TransferSettings(store: database)
-        let processRun = try ProcessRun(store: database)
+        let settings = TransferSettings(store: database.ports)
+        let processRun = try ProcessRun(store: database.ports)
         let port = peerOptions.port ?? settings.listenPort
         let registry = SessionRegistry()
         var configuration = SessionConfiguration(listenPort: port)
@@ -54,9 +54,9 @@ struct Run: AsyncParsableCommand {
         defer { listener?.close() }
         configuration.listenPort = Listening.announcedPort(listener)
         let trackers = TrackerClient()
-        let workers = StoreWorkers(store: database, trackers: trackers, registry: registry, logger: logger)
+        let workers = StoreWorkers(store: database.ports, trackers: trackers, registry: registry, logger: logger)
         let manager = QueueManager(
-            store: database, workers: workers, configuration: configuration, maxActive: maxActive,
+            store: database.ports, workers: workers, configuration: configuration, maxActive: maxActive,
             peers: peerOptions.peerAddresses, maxPeersOverall: maxPeers, processRun: processRun, logger: logger)
         let trap = SignalTrap { _ in Task { await manager.stop() } }
         defer { withExtendedLifetime(trap) {} }

@@ -39,20 +39,20 @@ struct Verify: AsyncParsableCommand {
         var failed = false
         for record in records {
             do {
-                let job = try CheckJob(record: record, store: database)
+                let job = try CheckJob(record: record, store: database.ports)
                 let previous = record.state
-                try database.setState(torrentId: record.id, .checking)
+                try database.queue.setState(torrentId: record.id, .checking)
                 let line = quiet ? nil : CheckProgress(name: record.shownName)
                 let result: TorrentChecker.Result
                 do {
                     result = try await job.run { checked, total in line?.show(checked, total) }
                 } catch {
                     line?.end()
-                    try database.setState(torrentId: record.id, .error, error: "recheck failed: \(error)")
+                    try database.queue.setState(torrentId: record.id, .error, error: "recheck failed: \(error)")
                     throw error
                 }
                 line?.end()
-                try RecheckVerdict.record(result, of: record, before: previous, in: database)
+                try RecheckVerdict.record(result, of: record, before: previous, in: database.ports)
                 print(CheckJob.summary(record, result))
             } catch {
                 FileHandle.standardError.write(Data("btq: #\(record.id) \(record.shownName): \(error)\n".utf8))
@@ -65,20 +65,20 @@ struct Verify: AsyncParsableCommand {
     /// A daemon works this database: it does the checks; this waits for them.
     private func handOver(_ records: [TorrentRecord], _ database: BtqStore) async throws {
         let since = Date()
-        for record in records { try database.setState(torrentId: record.id, .checking) }
+        for record in records { try database.queue.setState(torrentId: record.id, .checking) }
         if !quiet { print("the running btq daemon rechecks \(records.count) torrent(s); waiting for it") }
         var pending = Set(records.map(\.id))
         while !pending.isEmpty {
             try await Task.sleep(for: .milliseconds(200))
             for id in pending {
-                guard let record = try database.torrent(id: id) else {
+                guard let record = try database.queries.torrent(id: id) else {
                     pending.remove(id)
                     continue
                 }
                 guard record.state != .checking else { continue }
                 pending.remove(id)
                 // The recheck's own event (a download that starts right after records a start-up check too).
-                let detail = try database.events(torrentId: id, since: since).last {
+                let detail = try database.queries.events(torrentId: id, since: since).last {
                     $0.kind == EventKind.checked.rawValue && $0.detail?.hasPrefix(TorrentChecker.eventPrefix) == true
                 }?.detail
                 print("#\(id) \(record.shownName): \(TerminalText.clean(detail ?? record.state.rawValue))")

@@ -144,7 +144,7 @@ struct Btq: Sendable {
 
     /// The torrent with `infoHash` in the database.
     func record(of torrent: TestTorrent) throws -> TorrentRecord {
-        let all = try store().torrents(includeRemoved: true)
+        let all = try store().queries.torrents(includeRemoved: true)
         guard let record = all.first(where: { $0.infoHash == torrent.infoHash }) else {
             throw HarnessError(
                 "the database has no torrent \(torrent.infoHash) (it has: \(all.map(\.infoHash).joined(separator: ", ")))"

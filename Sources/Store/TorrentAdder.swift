@@ -2,7 +2,12 @@ import Engine
 import Foundation
 import GRDB
 
-extension BtqStore {
+/// Adds torrents to the queue (`btq add`, `btq get`): a `.torrent` or a magnet link becomes a row with its
+/// trackers, metainfo and an `added` event, or brings a removed torrent back; it also stores a magnet's
+/// metadata over its row when that arrives (for ``ProgressStore/attachMetainfo(torrentId:_:detail:)``).
+package struct TorrentAdder: Sendable {
+    let writer: any DatabaseWriter
+
     /// Adds a torrent to the queue in one transaction: the torrent, its files and trackers, and an `added`
     /// event. New torrents go to the tail of the queue, or to the head with `atTop` (the others shift down).
     /// The state is `queued`, or `paused` when asked.
@@ -35,7 +40,7 @@ extension BtqStore {
             arguments: [hashes.v1?.hex, hashes.v2?.hex])
         let state: TorrentState = new.paused ? .paused : .queued
         if let live = matches.first(where: { !($0[1] as Bool) }) {
-            return .duplicate(try fetchTorrent(id: live[0], db)!)
+            return .duplicate(try TorrentRows.fetchTorrent(id: live[0], db)!)
         }
         let position = try takeQueuePosition(atTop: new.atTop, db)
         let id: Int64
@@ -70,8 +75,8 @@ extension BtqStore {
             let kind = if case .magnet = new.source { "magnet link" } else { "torrent file" }
             detail = "from a \(kind), into \(new.saveDirectory)"
         }
-        try insertEvent(torrentId: id, at: now, kind: .added, detail: detail, db)
-        return .added(try fetchTorrent(id: id, db)!)
+        try TorrentRows.insertEvent(torrentId: id, at: now, kind: .added, detail: detail, db)
+        return .added(try TorrentRows.fetchTorrent(id: id, db)!)
     }
 
     /// The queue position for a torrent entering the queue: the tail, or the head (shifting the others).

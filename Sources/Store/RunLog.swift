@@ -2,7 +2,11 @@ import Engine
 import Foundation
 import GRDB
 
-extension BtqStore {
+/// The records of the processes that worked the queue (`btq run`, `btq get`): when each started, its
+/// last sign of life, and whether it stopped cleanly.
+package struct RunLog: Sendable {
+    let writer: any DatabaseWriter
+
     /// Records the start of a run and returns its id.
     package func beginRun(pid: Int32, bootId: String?, at now: Date = Date()) throws -> Int64 {
         try writer.write { db in
@@ -39,7 +43,7 @@ extension BtqStore {
     }
 
     /// Every recorded run, newest first, at most `limit`.
-    package func runs(limit: Int = 100) throws -> [RunRecord] {
+    package func all(limit: Int = 100) throws -> [RunRecord] {
         try fetchRuns(where: "", limit: limit)
     }
 

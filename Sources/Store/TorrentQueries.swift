@@ -2,12 +2,17 @@ import Engine
 import Foundation
 import GRDB
 
-extension BtqStore {
+/// What the command line reads of the torrents (`btq list`, `info`, `files`, `history`, `peers`): their
+/// records, trackers, history, peers, metainfo and files, and a user's reference resolved to one torrent;
+/// and the one choice a user makes per file, its download priority.
+package struct TorrentQueries: Sendable {
+    let writer: any DatabaseWriter
+
     /// The torrents, in queue order (head first). Removed torrents are left out unless `includeRemoved`;
     /// they come after the queue, oldest removal first. `state` keeps only the torrents in that state.
     /// One query, no per-torrent lookups.
     package func torrents(includeRemoved: Bool = false, state: TorrentState? = nil) throws -> [TorrentRecord] {
-        let (clauses, arguments) = Self.queueClauses(includeRemoved: includeRemoved, state: state)
+        let (clauses, arguments) = TorrentRows.queueClauses(includeRemoved: includeRemoved, state: state)
         let sql = "SELECT \(TorrentRecord.columns) FROM torrents \(clauses)"
         return try writer.read { db in
             var result: [TorrentRecord] = []
@@ -19,7 +24,7 @@ extension BtqStore {
 
     /// The torrent with list id `id` (removed or not), or `nil`.
     package func torrent(id: Int64) throws -> TorrentRecord? {
-        try writer.read { db in try Self.fetchTorrent(id: id, db) }
+        try writer.read { db in try TorrentRows.fetchTorrent(id: id, db) }
     }
 
     /// Finds the torrent a user means by `reference`: a list id (`"3"`), or a prefix of at least 4 hex
@@ -32,7 +37,7 @@ extension BtqStore {
         let text = reference.trimmingCharacters(in: .whitespaces)
         return try writer.read { db in
             if let id = Int64(text), text.allSatisfy(\.isASCII),
-                let record = try Self.fetchTorrent(id: id, db), includeRemoved || !record.isRemoved
+                let record = try TorrentRows.fetchTorrent(id: id, db), includeRemoved || !record.isRemoved
             {
                 return record
             }
@@ -117,47 +122,107 @@ extension BtqStore {
             try String.fetchOne(db, sql: "SELECT magnet FROM torrents WHERE id = ?", arguments: [torrentId])
         }
     }
+}
 
-    // MARK: - Internals
-
-    static func fetchTorrent(id: Int64, _ db: Database) throws -> TorrentRecord? {
-        try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT \(TorrentRecord.columns) FROM torrents WHERE id = ?"), arguments: [id]
-        ).map(TorrentRecord.init)
-    }
-
-    static func insertEvent(torrentId: Int64?, at: Int64, kind: EventKind, detail: String?, _ db: Database) throws {
-        try db.cachedStatement(sql: "INSERT INTO events (torrent_id, at, kind, detail) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [torrentId, at, kind.rawValue, detail])
-    }
-
-    /// A torrent's piece length, piece count and total size, checked against each other; `nil` for an
-    /// unknown torrent or a magnet whose metadata has not arrived.
+/// A torrent's files: the list comes from its stored metainfo (parsed, as `btq run` does), what btq
+/// records or the user chooses per file from `file_state`, which has a row only for a file that has
+/// something there. Adding a torrent of 250,000 files writes its metainfo and no row per file.
+extension TorrentQueries {
+    /// The files of a torrent in stream order, each with its priority and verified bytes; empty for a
+    /// magnet whose metadata has not arrived (or an unknown id).
     ///
-    /// - Throws: ``StoreError`` `.damagedDatabase` when they are out of range or disagree.
-    static func fetchLayout(
-        torrentId: Int64, _ db: Database
-    ) throws -> (pieceLength: Int64, pieceCount: Int, totalSize: Int64)? {
-        guard
-            let row = try Row.fetchOne(
-                db, sql: "SELECT piece_length, piece_count, total_size FROM torrents WHERE id = ?",
-                arguments: [torrentId])
-        else { return nil }
-        let stored = StoredRow(row: row, table: "torrents", torrentId: torrentId)
-        guard let pieceLength = try stored.optionalInteger(0, "piece_length", in: 1...Int64.max),
-            let pieceCount = try stored.optionalInteger(1, "piece_count"),
-            let totalSize = try stored.optionalInteger(2, "total_size")
-        else { return nil }
-        let (needed, overflow) = pieceCount.multipliedReportingOverflow(by: pieceLength)
-        guard !overflow, needed >= totalSize, needed - pieceLength < totalSize || pieceCount == 0 else {
-            throw stored.damaged(
-                "piece_count", "holds \(pieceCount), which does not fit \(totalSize) bytes in pieces of \(pieceLength)")
+    /// - Throws: ``StoreError`` `.damagedDatabase` when the stored metainfo no longer parses.
+    package func files(torrentId: Int64) throws -> [FileRecord] {
+        try writer.read { db in
+            guard let files = try Self.fileList(torrentId: torrentId, db) else { return [] }
+            let layout = try TorrentRows.fetchLayout(torrentId: torrentId, db)
+            let bitfield = try layout.flatMap {
+                try TorrentRows.fetchBitfield(torrentId: torrentId, pieceCount: $0.pieceCount, db)
+            }
+            let priorities = try Self.fetchPriorities(torrentId: torrentId, count: files.count, db)
+            return files.enumerated().map { index, file in
+                let bytesDone = layout.map {
+                    Self.verifiedBytes(
+                        offset: file.offset, length: file.length, pieceLength: $0.pieceLength,
+                        totalSize: $0.totalSize, verified: bitfield?.verified)
+                }
+                return FileRecord(index: index, file: file, priority: priorities[index], bytesDone: bytesDone)
+            }
         }
-        return (pieceLength, Int(pieceCount), totalSize)
+    }
+
+    /// The download priority of each of a torrent's first `count` files (4, normal, for a file that was
+    /// never given one), without parsing its metainfo: for a session that has it parsed already.
+    package func filePriorities(torrentId: Int64, count: Int) throws -> [Int] {
+        try writer.read { db in try Self.fetchPriorities(torrentId: torrentId, count: count, db) }
+    }
+
+    /// Sets download priorities by file index (0 skips a file, 1...7 low to high, 4 normal) in one
+    /// transaction, with a `priorities` event saying what changed. Pad files are never downloaded as
+    /// files: a priority given to one is ignored.
+    ///
+    /// - Throws: ``StoreError`` `.notFound` for an unknown torrent, `.invalidValue` for an index the
+    ///   torrent does not have or a priority outside 0...7 (nothing is written then).
+    package func setFilePriorities(torrentId: Int64, _ priorities: [Int: Int]) throws {
+        try writer.write { db in
+            guard try TorrentRows.fetchTorrent(id: torrentId, db) != nil else {
+                throw StoreError.notFound(id: torrentId)
+            }
+            let files = try Self.fileList(torrentId: torrentId, db) ?? TorrentFiles()
+            for (index, priority) in priorities {
+                guard files.indices.contains(index) else {
+                    throw StoreError.invalidValue("the torrent has no file \(index) (it has \(files.count))")
+                }
+                guard (0...7).contains(priority) else {
+                    throw StoreError.invalidValue("priority \(priority) is not within 0...7")
+                }
+            }
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO file_state (torrent_id, file_index, priority) VALUES (?, ?, ?)
+                    ON CONFLICT (torrent_id, file_index) DO UPDATE SET priority = excluded.priority
+                    """)
+            for (index, priority) in priorities.sorted(by: { $0.key < $1.key }) where !files.isPad(at: index) {
+                try statement.execute(arguments: [torrentId, index, priority])
+            }
+            let skipped = priorities.filter { $0.value == 0 }.keys.sorted()
+            let detail =
+                skipped.isEmpty
+                ? "\(priorities.count) file(s) changed" : "\(priorities.count) file(s) changed, skipping \(skipped)"
+            try TorrentRows.insertEvent(
+                torrentId: torrentId, at: Date().millisecondsSince1970, kind: "priorities", detail: detail, db)
+        }
+    }
+
+    /// The files of a torrent's stored metainfo, or `nil` when it has none (a magnet).
+    static func fileList(torrentId: Int64, _ db: Database) throws -> TorrentFiles? {
+        guard let bytes = try MetainfoBlob.read(torrentId: torrentId, db) else { return nil }
+        do {
+            return try Metainfo(bytes: bytes).files
+        } catch {
+            throw StoreError.damaged(
+                torrentId: torrentId, table: "metainfo", column: "bytes", problem: "no longer parses: \(error)")
+        }
+    }
+
+    /// The priorities of files `0..<count` of a torrent, 4 where `file_state` has none.
+    static func fetchPriorities(torrentId: Int64, count: Int, _ db: Database) throws -> [Int] {
+        var priorities = [Int](repeating: 4, count: count)
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT file_index, priority FROM file_state WHERE torrent_id = ? AND priority != 4",
+            arguments: [torrentId])
+        while let row = try rows.next() {
+            let stored = StoredRow(row: row, table: "file_state", torrentId: torrentId)
+            let index = try stored.int(0, "file_index")
+            // A row past the file list is left over from nothing btq writes; it names no file.
+            guard index < count else { continue }
+            priorities[index] = try stored.int(1, "priority", in: 0...7)
+        }
+        return priorities
     }
 
     /// Bytes of `offset..<offset+length` of the stream that lie inside verified pieces.
-    static func verifiedBytes(
+    private static func verifiedBytes(
         offset: Int64, length: Int64, pieceLength: Int64, totalSize: Int64, verified: Bitfield?
     ) -> Int64 {
         guard length > 0, pieceLength > 0, offset >= 0, offset <= totalSize, let verified else { return 0 }
@@ -172,20 +237,5 @@ extension BtqStore {
             piece += 1
         }
         return done
-    }
-
-    /// The WHERE and ORDER BY of a queue listing: live torrents (all, with `includeRemoved`: removed ones
-    /// last), optionally only those in `state`, in queue order.
-    static func queueClauses(includeRemoved: Bool, state: TorrentState?) -> (String, StatementArguments) {
-        var conditions: [String] = []
-        var arguments: StatementArguments = []
-        if !includeRemoved { conditions.append("removed_at IS NULL") }
-        if let state {
-            conditions.append("state = ?")
-            arguments += [state.rawValue]
-        }
-        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let order = includeRemoved ? "queue_position IS NULL, queue_position, removed_at, id" : "queue_position"
-        return ("\(filter) ORDER BY \(order)", arguments)
     }
 }

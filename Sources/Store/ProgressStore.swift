@@ -2,7 +2,13 @@ import Engine
 import Foundation
 import GRDB
 
-extension BtqStore: ResumeStore {
+/// What a torrent session saves and reads back: its resume progress (verified pieces, block masks,
+/// transfer totals, durable checkpoints), file stats, peer and tracker records and history, and the
+/// metadata a magnet fetch found. It implements the ``ResumeStore`` port (``EnginePorts`` hands it to the
+/// engine).
+package struct ProgressStore: ResumeStore {
+    let writer: any DatabaseWriter
+
     /// The recorded progress of a torrent; `nil` for an unknown or removed torrent. A torrent with no
     /// recorded progress yet gets an all-clear bitfield of its piece count.
     package func resumeState(torrentId: Int64) throws -> ResumeState? {
@@ -18,7 +24,7 @@ extension BtqStore: ResumeStore {
             else { return nil }
             let stored = StoredRow(row: row, table: "torrents", torrentId: torrentId)
             let pieceCount = try stored.optionalInt(0, "piece_count") ?? 0
-            let bitfields = try Self.fetchBitfield(torrentId: torrentId, pieceCount: pieceCount, db)
+            let bitfields = try TorrentRows.fetchBitfield(torrentId: torrentId, pieceCount: pieceCount, db)
             var state = ResumeState(
                 torrentId: torrentId,
                 verified: bitfields?.verified ?? Bitfield(count: pieceCount),
@@ -45,8 +51,8 @@ extension BtqStore: ResumeStore {
                 let piece = PieceIndex(try stored.int(0, "piece_index", in: 0...Int64(max(pieceCount - 1, 0))))
                 let blockCount = try stored.int(1, "block_count", in: 1...Int64(Int32.max))
                 // A mask of the wrong length is forgotten: its blocks are fetched again.
-                state.blockMasks[piece] = Self.bitfield(mask[2], count: blockCount)
-                if let durable = Self.bitfield(mask[3], count: blockCount), !durable.isNone {
+                state.blockMasks[piece] = TorrentRows.bitfield(mask[2], count: blockCount)
+                if let durable = TorrentRows.bitfield(mask[3], count: blockCount), !durable.isNone {
                     state.durableBlockMasks[piece] = durable
                 }
             }
@@ -87,17 +93,17 @@ extension BtqStore: ResumeStore {
             }
             for progress in batch.torrents where !progress.isEmpty {
                 guard try torrentExists(progress.torrentId) else { continue }
-                try Self.save(progress, at: now, db)
+                try ProgressRows.save(progress, at: now, db)
             }
             for peer in batch.peers where try torrentExists(peer.torrentId) {
-                try Self.save(peer, db)
+                try ProgressRows.save(peer, db)
             }
             for tracker in batch.trackers where try torrentExists(tracker.torrentId) {
-                try Self.save(tracker, db)
+                try ProgressRows.save(tracker, db)
             }
             for event in batch.events {
                 if let id = event.torrentId, try !torrentExists(id) { continue }
-                try Self.insertEvent(
+                try TorrentRows.insertEvent(
                     torrentId: event.torrentId, at: event.at.rawValue, kind: event.kind, detail: event.detail, db)
             }
         }
@@ -148,26 +154,7 @@ extension BtqStore: ResumeStore {
     /// Records files' sizes and modification times; indices the torrent does not have are ignored.
     package func recordFileStats(torrentId: Int64, _ stats: [FileStat]) throws {
         try writer.write { db in
-            try Self.save(stats, torrentId: torrentId, at: Date().millisecondsSince1970, db)
-        }
-    }
-
-    static func save(_ stats: [FileStat], torrentId: Int64, at now: Int64, _ db: Database) throws {
-        guard !stats.isEmpty else { return }
-        // A file gets its row on its first record; an index the torrent does not have (or a torrent that
-        // is gone) selects nothing.
-        let statement = try db.cachedStatement(
-            sql: """
-                INSERT INTO file_state (torrent_id, file_index, recorded_size, recorded_mtime_ns, recorded_at)
-                SELECT id, ?, ?, ?, ? FROM torrents WHERE id = ? AND ? < file_entries
-                ON CONFLICT (torrent_id, file_index) DO UPDATE SET recorded_size = excluded.recorded_size,
-                    recorded_mtime_ns = excluded.recorded_mtime_ns, recorded_at = excluded.recorded_at
-                """)
-        for stat in stats where stat.index.value >= 0 {
-            guard stat.size >= 0 else { throw StoreError.invalidValue("negative file size \(stat.size)") }
-            try statement.execute(arguments: [
-                stat.index.value, stat.size, stat.modificationTimeNanoseconds, now, torrentId, stat.index.value,
-            ])
+            try ProgressRows.save(stats, torrentId: torrentId, at: Date().millisecondsSince1970, db)
         }
     }
 
@@ -188,7 +175,7 @@ extension BtqStore: ResumeStore {
     /// long it took) is appended to the `metadata` event's detail.
     package func attachMetainfo(torrentId: Int64, _ metainfo: Metainfo, detail: String?) throws {
         try writer.write { db in
-            guard let record = try Self.fetchTorrent(id: torrentId, db) else {
+            guard let record = try TorrentRows.fetchTorrent(id: torrentId, db) else {
                 throw StoreError.notFound(id: torrentId)
             }
             let hashes = metainfo.infoHashes
@@ -199,13 +186,21 @@ extension BtqStore: ResumeStore {
                 || (record.infoHashV2 != nil && record.infoHashV2 == hashes.v2?.hex)
             guard v1Agrees, v2Agrees, shared else { throw StoreError.mismatchedMetadata(id: torrentId) }
             guard record.isMagnet else { return }
-            try Self.applyMetainfo(metainfo, to: torrentId, db)
+            try TorrentAdder.applyMetainfo(metainfo, to: torrentId, db)
             try db.execute(
                 sql: "UPDATE torrents SET pieces_done = 0, bytes_done = 0 WHERE id = ?", arguments: [torrentId])
-            try Self.insertEvent(
+            try TorrentRows.insertEvent(
                 torrentId: torrentId, at: Date().millisecondsSince1970, kind: .metadata,
                 detail: "\(metainfo.files.countWithoutPads) files, \(metainfo.totalLength) bytes"
                     + (detail.map { ", \($0)" } ?? ""), db)
         }
+    }
+
+    /// Changes a torrent's state and last error, with a history event; see
+    /// ``TorrentQueue/setState(torrentId:_:error:)``.
+    ///
+    /// - Throws: ``StoreError`` `.notFound` for an unknown id, `.removed` for a removed torrent.
+    package func setState(torrentId: Int64, _ state: TorrentState, error: String? = nil) throws {
+        try writer.write { db in try TorrentRows.setState(torrentId: torrentId, state, error: error, db) }
     }
 }

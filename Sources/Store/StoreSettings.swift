@@ -1,9 +1,13 @@
 import Foundation
 import GRDB
 
-extension BtqStore {
+/// btq's settings (`btq config`): named text values that the command line sets and the queue manager
+/// reads (through ``EnginePorts``, its ``QueueStore``).
+package struct StoreSettings: Sendable {
+    let writer: any DatabaseWriter
+
     /// The value of a setting, or `nil` when it is not set.
-    package func setting(_ key: String) throws -> String? {
+    package func value(_ key: String) throws -> String? {
         try writer.read { db in
             try Row.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]).map {
                 try StoredRow(row: $0, table: "settings").text(0, "value")
@@ -12,7 +16,7 @@ extension BtqStore {
     }
 
     /// Sets a setting (`nil` removes it).
-    package func setSetting(_ key: String, to value: String?) throws {
+    package func set(_ key: String, to value: String?) throws {
         try writer.write { db in
             if let value {
                 try db.execute(
@@ -28,7 +32,7 @@ extension BtqStore {
     }
 
     /// Every setting.
-    package func settings() throws -> [String: String] {
+    package func all() throws -> [String: String] {
         try writer.read { db in
             var result: [String: String] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT key, value FROM settings") {

@@ -2,16 +2,18 @@ import Engine
 import Foundation
 import GRDB
 
-/// The row-level writes of ``BtqStore/saveProgress(_:)``.
-extension BtqStore {
+/// The row-level writes of ``ProgressStore/saveProgress(_:)`` and ``ProgressStore/recordFileStats(torrentId:_:)``,
+/// inside the caller's transaction.
+enum ProgressRows {
     static func save(_ progress: TorrentProgress, at now: Int64, _ db: Database) throws {
         let id = progress.torrentId
         if !progress.pieces.isEmpty {
-            guard let (pieceLength, pieceCount, totalSize) = try fetchLayout(torrentId: id, db) else {
+            guard let (pieceLength, pieceCount, totalSize) = try TorrentRows.fetchLayout(torrentId: id, db) else {
                 throw StoreError.invalidValue("torrent \(id) has no metadata: it has no pieces to verify")
             }
             var verified =
-                try fetchBitfield(torrentId: id, pieceCount: pieceCount, db)?.verified ?? Bitfield(count: pieceCount)
+                try TorrentRows.fetchBitfield(torrentId: id, pieceCount: pieceCount, db)?.verified
+                ?? Bitfield(count: pieceCount)
             for (piece, isVerified) in progress.pieces {
                 guard piece.value >= 0, piece.value < pieceCount else {
                     throw StoreError.invalidValue(
@@ -118,36 +120,23 @@ extension BtqStore {
         ])
     }
 
-    /// A torrent's stored bitfields, or `nil` when none was recorded.
-    ///
-    /// - Throws: ``StoreError`` `.damagedDatabase` when they are not bitfields of `pieceCount` bits (the
-    ///   torrent's piece count).
-    static func fetchBitfield(
-        torrentId: Int64, pieceCount: Int, _ db: Database
-    ) throws -> (verified: Bitfield, durable: Bitfield?)? {
-        guard
-            let row = try Row.fetchOne(
-                db, sql: "SELECT piece_count, verified, durable FROM piece_bitfields WHERE torrent_id = ?",
-                arguments: [torrentId])
-        else { return nil }
-        let stored = StoredRow(row: row, table: "piece_bitfields", torrentId: torrentId)
-        let count = try stored.int(0, "piece_count", in: Int64(pieceCount)...Int64(pieceCount))
-        guard let verified = bitfield(row[1], count: count) else {
-            throw stored.damaged("verified", "holds \(StoredRow.describe(row[1])), not a bitfield of \(count) pieces")
+    static func save(_ stats: [FileStat], torrentId: Int64, at now: Int64, _ db: Database) throws {
+        guard !stats.isEmpty else { return }
+        // A file gets its row on its first record; an index the torrent does not have (or a torrent that
+        // is gone) selects nothing.
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO file_state (torrent_id, file_index, recorded_size, recorded_mtime_ns, recorded_at)
+                SELECT id, ?, ?, ?, ? FROM torrents WHERE id = ? AND ? < file_entries
+                ON CONFLICT (torrent_id, file_index) DO UPDATE SET recorded_size = excluded.recorded_size,
+                    recorded_mtime_ns = excluded.recorded_mtime_ns, recorded_at = excluded.recorded_at
+                """)
+        for stat in stats where stat.index.value >= 0 {
+            guard stat.size >= 0 else { throw StoreError.invalidValue("negative file size \(stat.size)") }
+            try statement.execute(arguments: [
+                stat.index.value, stat.size, stat.modificationTimeNanoseconds, now, torrentId, stat.index.value,
+            ])
         }
-        let durableValue: DatabaseValue = row[2]
-        let durable = bitfield(durableValue, count: count)
-        if durable == nil, !durableValue.isNull {
-            throw stored.damaged(
-                "durable", "holds \(StoredRow.describe(durableValue)), not a bitfield of \(count) pieces")
-        }
-        return (verified, durable)
     }
 
-    /// A bitfield from a stored BLOB (an empty BLOB may read back as NULL), or `nil` when absent or malformed.
-    static func bitfield(_ value: DatabaseValue, count: Int) -> Bitfield? {
-        if value.isNull { return count == 0 ? Bitfield(count: 0) : nil }
-        guard let data = Data.fromDatabaseValue(value) else { return nil }
-        return Bitfield(bytes: [UInt8](data), count: count)
-    }
 }

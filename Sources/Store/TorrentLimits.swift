@@ -2,13 +2,17 @@ import Engine
 import Foundation
 import GRDB
 
-extension BtqStore {
+/// A torrent's own limits: its download and upload rate limits, and the seeding time its seed limits
+/// count.
+package struct TorrentLimits: Sendable {
+    let writer: any DatabaseWriter
+
     /// Sets a torrent's own rate limits (`nil` removes one) and records a `limits` event.
     ///
     /// - Throws: ``StoreError`` `.notFound` for an unknown id, `.removed` for a removed torrent.
     package func setRateLimits(torrentId: Int64, _ limits: TorrentRateLimits) throws {
         try writer.write { db in
-            guard let record = try Self.fetchTorrent(id: torrentId, db) else {
+            guard let record = try TorrentRows.fetchTorrent(id: torrentId, db) else {
                 throw StoreError.notFound(id: torrentId)
             }
             guard !record.isRemoved else { throw StoreError.removed(id: torrentId) }
@@ -16,7 +20,7 @@ extension BtqStore {
                 sql: "UPDATE torrents SET download_rate_limit = ?, upload_rate_limit = ? WHERE id = ?",
                 arguments: [limits.download, limits.upload, torrentId])
             let describe = { (value: Int64?) in value.map { "\($0) B/s" } ?? "none" }
-            try Self.insertEvent(
+            try TorrentRows.insertEvent(
                 torrentId: torrentId, at: Date().millisecondsSince1970, kind: .limits,
                 detail: "down \(describe(limits.download)), up \(describe(limits.upload))", db)
         }
@@ -78,15 +82,6 @@ extension BtqStore {
             try db.execute(
                 sql: "UPDATE torrents SET seeding_seconds = seeding_seconds + ? WHERE id = ?",
                 arguments: [seconds, torrentId])
-        }
-    }
-}
-
-extension BtqStore {
-    /// Records an event in a torrent's history.
-    package func recordEvent(torrentId: Int64, _ kind: EventKind, detail: String?) throws {
-        try writer.write { db in
-            try Self.insertEvent(torrentId: torrentId, at: Date().millisecondsSince1970, kind: kind, detail: detail, db)
         }
     }
 }

@@ -8,16 +8,6 @@ import Testing
     static let rootA = [UInt8](repeating: 1, count: 32)
     static let rootB = [UInt8](repeating: 2, count: 32)
 
-    /// The category of the error `body` throws, or `nil` when it throws none.
-    static func category(_ body: () throws -> Void) -> MetainfoError.Category? {
-        do {
-            try body()
-            return nil
-        } catch {
-            return (error as? MetainfoError)?.category
-        }
-    }
-
     static func file(_ name: String, _ length: Int64, at offset: Int64 = 0, root: [UInt8]? = nil) -> TorrentFile {
         TorrentFile(path: ["top", name], length: length, offset: offset, piecesRoot: root)
     }
@@ -36,15 +26,15 @@ import Testing
         try FileLayout.layOutV1(&files)
         #expect(files.map(\.offset) == [0, 3, 3])
         var huge = TorrentFiles([Self.file("a", .max), Self.file("b", 1)], folder: "top")
-        #expect(Self.category { try FileLayout.layOutV1(&huge) } == .invalidLength)
+        #expect(MetainfoError.category { try FileLayout.layOutV1(&huge) } == .invalidLength)
     }
 
     @Test func alignUpRoundsToPieces() throws {
         #expect(try FileLayout.alignUp(0, 16384) == 0)
         #expect(try FileLayout.alignUp(100, 16384) == 16384)
         #expect(try FileLayout.alignUp(16384, 16384) == 16384)
-        #expect(Self.category { _ = try FileLayout.alignUp(.max - 1, 16384) } == .invalidLength)
-        #expect(Self.category { _ = try FileLayout.add(.max, 1) } == .invalidLength)
+        #expect(MetainfoError.category { _ = try FileLayout.alignUp(.max - 1, 16384) } == .invalidLength)
+        #expect(MetainfoError.category { _ = try FileLayout.add(.max, 1) } == .invalidLength)
     }
 
     @Test func hybridListTakesTheTreesRoots() throws {
@@ -75,7 +65,7 @@ import Testing
             var v1 = TorrentFiles(list, folder: "top")
             try FileLayout.layOutV1(&v1)
             #expect(
-                Self.category { try FileLayout.layOutHybrid(&v1, v2: Self.v2, pieceLength: 16384) }
+                MetainfoError.category { try FileLayout.layOutHybrid(&v1, v2: Self.v2, pieceLength: 16384) }
                     == .inconsistentFiles)
         }
     }

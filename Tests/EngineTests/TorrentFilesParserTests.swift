@@ -12,16 +12,6 @@ import Testing
         try BencodeDecoder(keyOrder: .lenient).decode(value.encoded)
     }
 
-    /// The category of the error `body` throws, or `nil` when it throws none.
-    static func category(_ body: () throws -> Void) -> MetainfoError.Category? {
-        do {
-            try body()
-            return nil
-        } catch {
-            return (error as? MetainfoError)?.category
-        }
-    }
-
     @Test func fileListPathsAreSanitizedBelowTheFolder() throws {
         let list = try Self.node([
             ["length": 3, "path": ["a", "..", "b.txt"]],
@@ -38,14 +28,16 @@ import Testing
 
     @Test func fileListRefusesMalformedPaths() throws {
         let notAString = try Self.node([["length": 1, "path": ["a", 7]]])
-        #expect(Self.category { _ = try Self.parser.parseFileList(notAString, folder: "top") } == .invalidName)
+        #expect(MetainfoError.category { _ = try Self.parser.parseFileList(notAString, folder: "top") } == .invalidName)
         let noPath = try Self.node([["length": 1]])
-        #expect(Self.category { _ = try Self.parser.parseFileList(noPath, folder: "top") } == .missingName)
+        #expect(MetainfoError.category { _ = try Self.parser.parseFileList(noPath, folder: "top") } == .missingName)
         let negative = try Self.node([["length": -1, "path": ["a"]]])
-        #expect(Self.category { _ = try Self.parser.parseFileList(negative, folder: "top") } == .invalidLength)
-        #expect(Self.category { _ = try Self.parser.parseFileList(try Self.node([]), folder: "top") } == .noFiles)
+        #expect(MetainfoError.category { _ = try Self.parser.parseFileList(negative, folder: "top") } == .invalidLength)
+        #expect(
+            MetainfoError.category { _ = try Self.parser.parseFileList(try Self.node([]), folder: "top") } == .noFiles)
         let notAList = try Self.node(["length": 1])
-        #expect(Self.category { _ = try Self.parser.parseFileList(notAList, folder: "top") } == .fileParseFailed)
+        #expect(
+            MetainfoError.category { _ = try Self.parser.parseFileList(notAList, folder: "top") } == .fileParseFailed)
     }
 
     @Test func fileListLimitsCountTheFolder() throws {
@@ -54,13 +46,13 @@ import Testing
         let fits = try Self.node([["length": 1, "path": ["ab", "cd"]]])
         #expect(try parser.parseFileList(fits, folder: "top").map(\.path) == [["top", "ab", "cd"]])
         let deep = try Self.node([["length": 1, "path": ["a", "b", "c"]]])
-        #expect(Self.category { _ = try parser.parseFileList(deep, folder: "top") } == .pathTooDeep)
+        #expect(MetainfoError.category { _ = try parser.parseFileList(deep, folder: "top") } == .pathTooDeep)
         let long = try Self.node([["length": 1, "path": ["abcd", "efgh"]]])
-        #expect(Self.category { _ = try parser.parseFileList(long, folder: "top") } == .pathTooLong)
+        #expect(MetainfoError.category { _ = try parser.parseFileList(long, folder: "top") } == .pathTooLong)
         let many = try Self.node([
             ["length": 1, "path": ["a"]], ["length": 1, "path": ["b"]], ["length": 1, "path": ["c"]],
         ])
-        #expect(Self.category { _ = try parser.parseFileList(many, folder: "top") } == .tooManyFiles)
+        #expect(MetainfoError.category { _ = try parser.parseFileList(many, folder: "top") } == .tooManyFiles)
     }
 
     @Test func padFilesAndSymlinks() throws {
@@ -85,7 +77,7 @@ import Testing
         #expect(files[3].symlinkTarget == nil)
         #expect(files[3].length == 0)
         let both = try Self.node([["length": 1, "path": ["a"], "attr": "pl", "symlink path": ["b"]]])
-        #expect(Self.category { _ = try Self.parser.parseFileList(both, folder: "top") } == .invalidPadFile)
+        #expect(MetainfoError.category { _ = try Self.parser.parseFileList(both, folder: "top") } == .invalidPadFile)
     }
 
     @Test func singleFileIsNamedByTheTorrent() throws {
@@ -93,7 +85,7 @@ import Testing
         let file = try Self.parser.parseSingleFile(info, name: "movie.mkv")
         #expect(file == TorrentFile(path: ["movie.mkv"], length: 42, offset: 0, attributes: .executable))
         let noLength = try Self.node(["name": "a"])
-        #expect(Self.category { _ = try Self.parser.parseSingleFile(noLength, name: "a") } == .invalidLength)
+        #expect(MetainfoError.category { _ = try Self.parser.parseSingleFile(noLength, name: "a") } == .invalidLength)
     }
 
     @Test func fileTreeIsLaidOutWithPadFiles() throws {
@@ -145,7 +137,7 @@ import Testing
             let source = BencodeValue.dictionary([Array("f".utf8): ["": file]]).encoded
             let tree = try BencodeDecoder().decode(source)
             #expect(
-                Self.category {
+                MetainfoError.category {
                     _ = try Self.parser.parseFileTree(
                         tree, in: source, folder: "top", hasFileList: false, pieceLength: 16384)
                 } == category)

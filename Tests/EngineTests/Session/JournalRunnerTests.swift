@@ -61,12 +61,20 @@ import Testing
         return FaultyStorage(try await fixture.filledStorage())
     }
 
-    @Test func aCheckpointIsCommittedOnlyAfterTheFilesAreSynced() async throws {
+    /// A runner over a store in memory and files that can fail or hold their syncs, for a host that
+    /// verified `piece`.
+    static func setUp(
+        verified piece: PieceIndex
+    ) async throws -> (FaultyStorage, MemoryResumeStore, Host, JournalRunner) {
         let storage = try await Self.storage()
         let store = MemoryResumeStore(pieceCount: 2)
         let host = Host()
-        let runner = Self.runner(storage, store: store)
-        await host.verify(PieceIndex(0))
+        await host.verify(piece)
+        return (storage, store, host, Self.runner(storage, store: store))
+    }
+
+    @Test func aCheckpointIsCommittedOnlyAfterTheFilesAreSynced() async throws {
+        let (storage, store, host, runner) = try await Self.setUp(verified: PieceIndex(0))
         await runner.journal(for: host)
         #expect(store.snapshot.verified.contains(0))
         #expect(store.snapshot.durableVerified?.contains(0) != true, "journaled, not durable yet")
@@ -84,11 +92,7 @@ import Testing
     }
 
     @Test func aFailedSyncRollsBackToTheLastCheckpointAndStopsTheTorrent() async throws {
-        let storage = try await Self.storage()
-        let store = MemoryResumeStore(pieceCount: 2)
-        let host = Host()
-        let runner = Self.runner(storage, store: store)
-        await host.verify(PieceIndex(1))
+        let (storage, store, host, runner) = try await Self.setUp(verified: PieceIndex(1))
         await runner.save(for: host)
         #expect(store.snapshot.verified.contains(1))
         storage.failNextSync()

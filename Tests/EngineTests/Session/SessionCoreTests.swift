@@ -49,12 +49,18 @@ import Testing
         }
     }
 
-    @Test func anAssembledPieceGoesToBeStoredAndItsVerdictIsJournaled() throws {
+    /// A seed on `port` that has unchoked us, with requests out for the whole torrent.
+    static func downloading(port: UInt16) throws -> (SessionCore, PeerKey, PeerAddress, SessionEffects) {
         var core = Self.core()
-        let (key, _, _) = try Self.connect(&core, port: 1)
+        let (key, _, address) = try Self.connect(&core, port: port)
         var effects = SessionEffects()
         let bitfield = ByteBuffer(bytes: Bitfield(pattern: "11")!.bytes)
         _ = Self.receive([.bitfield(bitfield), .unchoke], from: key, into: &core, effects: &effects)
+        return (core, key, address, effects)
+    }
+
+    @Test func anAssembledPieceGoesToBeStoredAndItsVerdictIsJournaled() throws {
+        var (core, key, _, effects) = try Self.downloading(port: 1)
         #expect(effects.store.isEmpty)
         let steps = Self.receive(Self.blocks(of: 0), from: key, into: &core, effects: &effects)
         #expect(steps.isEmpty)
@@ -70,11 +76,7 @@ import Testing
     }
 
     @Test func theLastPieceWakesTheLoopAndABadPieceFromOnePeerBansIt() throws {
-        var core = Self.core()
-        let (key, _, address) = try Self.connect(&core, port: 2)
-        var effects = SessionEffects()
-        let bitfield = ByteBuffer(bytes: Bitfield(pattern: "11")!.bytes)
-        _ = Self.receive([.bitfield(bitfield), .unchoke], from: key, into: &core, effects: &effects)
+        var (core, key, address, effects) = try Self.downloading(port: 2)
         _ = Self.receive(Self.blocks(of: 0) + Self.blocks(of: 1), from: key, into: &core, effects: &effects)
         try #require(effects.store.count == 2)
 
@@ -94,12 +96,8 @@ import Testing
     }
 
     @Test func aFailedWriteOrReadIsAFaultForTheActor() throws {
-        var core = Self.core()
-        let (key, _, _) = try Self.connect(&core, port: 3)
-        var effects = SessionEffects()
-        let bitfield = ByteBuffer(bytes: Bitfield(pattern: "11")!.bytes)
-        _ = Self.receive(
-            [.bitfield(bitfield), .unchoke] + Self.blocks(of: 0), from: key, into: &core, effects: &effects)
+        var (core, key, _, effects) = try Self.downloading(port: 3)
+        _ = Self.receive(Self.blocks(of: 0), from: key, into: &core, effects: &effects)
         let stored = try #require(effects.store.first)
         struct DiskFull: Error {}
         var failed = SessionEffects()

@@ -13,6 +13,7 @@ let fuzzTargets = [
     "FuzzExtensions",
     "FuzzHTTPTracker",
     "FuzzUDPTracker",
+    "FuzzKRPC",
 ]
 
 let package = Package(

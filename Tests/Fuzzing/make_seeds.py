@@ -174,6 +174,22 @@ def main():
     write("FuzzUDPTracker", "scrape", bytes([2, 2]) + struct.pack(">I", 2) + tid + struct.pack(">III", 5, 50, 10) * 2)
     write("FuzzUDPTracker", "error", bytes([1, 0]) + struct.pack(">I", 3) + tid + b"torrent not registered")
 
+    # DHT KRPC packets: BEP 5's examples, and a response with nodes of both families and our address.
+    a, m = b"abcdefghij0123456789", b"mnopqrstuvwxyz123456"
+    write("FuzzKRPC", "ping", bencode({"t": "aa", "y": "q", "q": "ping", "a": {"id": a}}))
+    write("FuzzKRPC", "pong", bencode({"t": "aa", "y": "r", "r": {"id": m}}))
+    write("FuzzKRPC", "error", bencode({"t": "aa", "y": "e", "e": [201, "A Generic Error Ocurred"]}))
+    write("FuzzKRPC", "find_node", bencode({"t": "aa", "y": "q", "q": "find_node", "a": {"id": a, "target": m}}))
+    write("FuzzKRPC", "get_peers", bencode({"t": "aa", "y": "q", "q": "get_peers", "a": {"id": a, "info_hash": m}}))
+    write("FuzzKRPC", "values", bencode({"t": "aa", "y": "r", "r": {"id": a, "token": "aoeusnth",
+                                                                   "values": [b"axje.u", b"idhtnm"]}}))
+    write("FuzzKRPC", "announce_peer", bencode({"t": "aa", "y": "q", "q": "announce_peer",
+                                                "a": {"id": a, "implied_port": 1, "info_hash": m, "port": 6881,
+                                                      "token": "aoeusnth"}}))
+    write("FuzzKRPC", "nodes", bencode({"t": "aa", "y": "r", "ip": b"\x7f\x00\x00\x01\x1a\xe1",
+                                        "r": {"id": a, "nodes": m + b"\x7f\x00\x00\x02\x1a\xe1",
+                                              "nodes6": a + b"\x00" * 15 + b"\x01\x00\x07"}}))
+
 
 if __name__ == "__main__":
     main()

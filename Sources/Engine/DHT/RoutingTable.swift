@@ -1,0 +1,191 @@
+/// The DHT routing table (BEP 5): nodes in buckets of at most ``bucketSize``, each covering the ids
+/// that share a number of leading bits with ours. Only the bucket that holds our own id splits, so the
+/// table knows many nodes near us and a few far away: at most 160 buckets of ``bucketSize`` nodes,
+/// each with a replacement list of the same size.
+///
+/// A value: the node (an actor) owns it, tells it what it heard and which queries failed, and asks
+/// it for the closest nodes and for the buckets to refresh.
+public struct RoutingTable: Sendable {
+    /// Nodes per bucket (BEP 5's K).
+    public static let bucketSize = 8
+    /// A node that neither answered nor queried us for this long is questionable.
+    public static let goodFor: Duration = .seconds(15 * 60)
+    /// Failed queries in a row after which a node is bad, and replaced by the next candidate.
+    public static let failuresToBeBad = 2
+
+    /// What the table knows of one node.
+    public struct Entry: Sendable, Equatable {
+        public var node: DHTNode
+        /// When it last answered one of our queries, or sent us one.
+        public var lastSeen: ContinuousClock.Instant
+        /// Queries to it that failed in a row since.
+        public var failures = 0
+
+        /// It answered or queried us within ``RoutingTable/goodFor`` and has not failed since.
+        public func isGood(at now: ContinuousClock.Instant) -> Bool {
+            failures == 0 && now - lastSeen < RoutingTable.goodFor
+        }
+
+        public var isBad: Bool { failures >= RoutingTable.failuresToBeBad }
+    }
+
+    /// One bucket: the nodes whose ids share `depth` leading bits with ours (the last bucket: at least
+    /// that many), and candidates waiting to replace bad ones.
+    struct Bucket: Sendable {
+        var entries: [Entry] = []
+        var replacements: [Entry] = []
+        /// When a node in it last answered, or it was last refreshed.
+        var lastChanged: ContinuousClock.Instant
+    }
+
+    /// Our own id.
+    public let ownID: NodeID
+    private(set) var buckets: [Bucket]
+
+    public init(ownID: NodeID, now: ContinuousClock.Instant = .now) {
+        self.ownID = ownID
+        buckets = [Bucket(lastChanged: now)]
+    }
+
+    /// What ``heard(from:at:)`` did with a node.
+    public enum Outcome: Equatable, Sendable {
+        /// Added to its bucket, or already there (its time is updated).
+        case added
+        /// Its bucket is full of good nodes: kept as a replacement candidate.
+        case waiting
+        /// Its bucket is full and holds questionable nodes: ping `questionable`, which is replaced by a
+        /// candidate if it fails.
+        case pingFirst(questionable: DHTNode)
+        /// Not taken: it claims our own id.
+        case refused
+    }
+
+    /// How many nodes the table holds (replacements not counted).
+    public var count: Int { buckets.reduce(0) { $0 + $1.entries.count } }
+
+    /// Every node of the table, bucket by bucket.
+    public var entries: [Entry] { buckets.flatMap(\.entries) }
+
+    /// The index of the bucket that covers `id`.
+    func bucketIndex(of id: NodeID) -> Int {
+        min(ownID.commonPrefixLength(with: id), buckets.count - 1)
+    }
+
+    /// `node` answered a query of ours or sent us one at `now`: it is added (the bucket holding our id
+    /// splits when full), refreshed, or waits as a replacement.
+    @discardableResult
+    public mutating func heard(from node: DHTNode, at now: ContinuousClock.Instant) -> Outcome {
+        guard node.id != ownID else { return .refused }
+        while true {
+            let index = bucketIndex(of: node.id)
+            if let position = buckets[index].entries.firstIndex(where: { $0.node.id == node.id }) {
+                buckets[index].entries[position].node.address = node.address
+                buckets[index].entries[position].lastSeen = now
+                buckets[index].entries[position].failures = 0
+                buckets[index].lastChanged = now
+                return .added
+            }
+            if buckets[index].entries.count < Self.bucketSize {
+                buckets[index].entries.append(Entry(node: node, lastSeen: now))
+                buckets[index].replacements.removeAll { $0.node.id == node.id }
+                buckets[index].lastChanged = now
+                return .added
+            }
+            if let bad = buckets[index].entries.firstIndex(where: \.isBad) {
+                buckets[index].entries[bad] = Entry(node: node, lastSeen: now)
+                buckets[index].lastChanged = now
+                return .added
+            }
+            // Only the last bucket, which holds our own id, splits; at most 160 buckets.
+            if index == buckets.count - 1, buckets.count < 160 {
+                split()
+                continue
+            }
+            remember(Entry(node: node, lastSeen: now), in: index)
+            if let questionable = buckets[index].entries.first(where: { !$0.isGood(at: now) }) {
+                return .pingFirst(questionable: questionable.node)
+            }
+            return .waiting
+        }
+    }
+
+    /// A query to the node with `id` failed (timed out): after ``failuresToBeBad`` in a row it is bad,
+    /// and the freshest replacement candidate takes its place.
+    public mutating func failed(_ id: NodeID) {
+        let index = bucketIndex(of: id)
+        guard let position = buckets[index].entries.firstIndex(where: { $0.node.id == id }) else {
+            buckets[index].replacements.removeAll { $0.node.id == id }
+            return
+        }
+        buckets[index].entries[position].failures += 1
+        guard buckets[index].entries[position].isBad, let candidate = buckets[index].replacements.popLast() else {
+            return
+        }
+        buckets[index].entries[position] = candidate
+    }
+
+    /// The `count` nodes closest to `target` (XOR distance), closest first, bad ones left out.
+    public func closest(to target: NodeID, count: Int = RoutingTable.bucketSize) -> [DHTNode] {
+        var candidates = buckets.flatMap { $0.entries.filter { !$0.isBad } }.map(\.node)
+        candidates.sort { $0.id.distance(to: target) < $1.id.distance(to: target) }
+        return Array(candidates.prefix(count))
+    }
+
+    /// Ids to look up to refresh buckets nothing changed in for `age`: a random id in each such
+    /// bucket's range. The buckets count as refreshed from `now`.
+    public mutating func idsToRefresh(olderThan age: Duration, at now: ContinuousClock.Instant) -> [NodeID] {
+        var ids: [NodeID] = []
+        for index in buckets.indices where now - buckets[index].lastChanged >= age {
+            ids.append(randomID(inBucket: index))
+            buckets[index].lastChanged = now
+        }
+        return ids
+    }
+
+    /// A random id that bucket `index` covers: our first `index` bits, then the other value of the
+    /// next bit (any bits for the last bucket, which holds ours).
+    func randomID(inBucket index: Int) -> NodeID {
+        var bytes = NodeID.random().bytes
+        let own = ownID.bytes
+        let keep = index == buckets.count - 1 ? index : index + 1
+        for bit in 0..<keep {
+            let byte = bit / 8
+            let mask = UInt8(0x80) >> UInt8(bit % 8)
+            let value = bit < index ? own[byte] & mask : ~own[byte] & mask
+            bytes[byte] = bytes[byte] & ~mask | value
+        }
+        return NodeID(bytes)!
+    }
+
+    /// Splits the last bucket: the nodes (and candidates) that share one more bit with our id move to
+    /// a new last bucket.
+    private mutating func split() {
+        let depth = buckets.count - 1
+        let old = buckets[depth]
+        var near = Bucket(lastChanged: old.lastChanged)
+        var far = Bucket(lastChanged: old.lastChanged)
+        for entry in old.entries {
+            if ownID.commonPrefixLength(with: entry.node.id) > depth {
+                near.entries.append(entry)
+            } else {
+                far.entries.append(entry)
+            }
+        }
+        for entry in old.replacements {
+            if ownID.commonPrefixLength(with: entry.node.id) > depth {
+                near.replacements.append(entry)
+            } else {
+                far.replacements.append(entry)
+            }
+        }
+        buckets[depth] = far
+        buckets.append(near)
+    }
+
+    /// Keeps `entry` as a candidate of bucket `index`: the newest replace the oldest beyond the cap.
+    private mutating func remember(_ entry: Entry, in index: Int) {
+        buckets[index].replacements.removeAll { $0.node.id == entry.node.id }
+        buckets[index].replacements.append(entry)
+        if buckets[index].replacements.count > Self.bucketSize { buckets[index].replacements.removeFirst() }
+    }
+}

@@ -1,0 +1,97 @@
+import Testing
+
+@testable import Engine
+
+/// The routing table as a value: buckets that split around our id, full buckets that keep good nodes,
+/// bad nodes replaced, the closest nodes, refresh targets, and its size cap.
+@Suite(.timeLimit(.minutes(1))) struct RoutingTableTests {
+    static let own = NodeID(high: 0, middle: 0, low: 0)
+    static let start = ContinuousClock.now
+
+    /// A node whose id starts with `prefix` (then `tag`), on a loopback address.
+    static func node(high: UInt64, tag: UInt32 = 0) -> DHTNode {
+        DHTNode(
+            id: NodeID(high: high, middle: 0, low: tag),
+            address: PeerAddress(host: .ipv4(127, 0, UInt8(tag % 250), 1), port: UInt16(6_000 + tag % 1_000)))
+    }
+
+    /// `count` nodes whose first bit differs from ours: they all share no prefix with us.
+    static func far(_ count: Int) -> [DHTNode] {
+        (0..<count).map { node(high: 1 << 63 | UInt64($0), tag: UInt32($0)) }
+    }
+
+    @Test func aFullFarBucketKeepsItsGoodNodesAndTheNearBucketSplits() {
+        var table = RoutingTable(ownID: Self.own, now: Self.start)
+        let ourselves = table.heard(from: DHTNode(id: Self.own, address: Self.far(1)[0].address), at: Self.start)
+        #expect(ourselves == .refused)
+        for node in Self.far(8) {
+            let outcome = table.heard(from: node, at: Self.start)
+            #expect(outcome == .added)
+        }
+        let ninth = table.heard(from: Self.node(high: 1 << 63 | 100, tag: 100), at: Self.start)
+        #expect(ninth == .waiting)
+        #expect(table.count == 8)
+        // Near our id: the bucket holding our id split off, and takes it.
+        let near = Self.node(high: 1, tag: 7)
+        let nearOutcome = table.heard(from: near, at: Self.start)
+        #expect(nearOutcome == .added)
+        #expect(table.count == 9)
+        #expect(table.buckets.count == 2)
+        #expect(table.closest(to: Self.own, count: 1) == [near])
+    }
+
+    @Test func questionableNodesArePingedFirstAndBadOnesReplaced() {
+        var table = RoutingTable(ownID: Self.own, now: Self.start)
+        let nodes = Self.far(8)
+        for node in nodes { table.heard(from: node, at: Self.start) }
+        _ = table.heard(from: Self.node(high: 1, tag: 999), at: Self.start)  // splits once
+        let later = Self.start + RoutingTable.goodFor + .seconds(1)
+        let newcomer = Self.node(high: 1 << 63 | 500, tag: 500)
+        guard case .pingFirst(let questionable) = table.heard(from: newcomer, at: later) else {
+            Issue.record("a full bucket of stale nodes asks for a ping")
+            return
+        }
+        #expect(nodes.contains(questionable))
+        table.failed(questionable.id)
+        #expect(table.entries.contains { $0.node == questionable }, "one failure is not enough")
+        table.failed(questionable.id)
+        #expect(!table.entries.contains { $0.node == questionable })
+        #expect(table.entries.contains { $0.node == newcomer }, "the candidate took its place")
+    }
+
+    @Test func theClosestComeFirstAndRefreshTargetsFallInTheirBuckets() {
+        var table = RoutingTable(ownID: Self.own, now: Self.start)
+        var all: [DHTNode] = []
+        for index in 0..<40 {
+            let node = Self.node(high: UInt64(index + 1) << 50, tag: UInt32(index))
+            table.heard(from: node, at: Self.start)
+            all.append(node)
+        }
+        let target = NodeID(high: 5 << 50, middle: 0, low: 0)
+        let closest = table.closest(to: target, count: 4)
+        #expect(closest.count == 4)
+        #expect(closest.first?.id == NodeID(high: 5 << 50, middle: 0, low: 4))
+        let distances = closest.map { $0.id.distance(to: target) }
+        #expect(distances == distances.sorted())
+
+        let refresh = table.idsToRefresh(olderThan: .seconds(900), at: Self.start + .seconds(901))
+        #expect(refresh.count == table.buckets.count)
+        for (index, id) in refresh.enumerated() { #expect(table.bucketIndex(of: id) == index) }
+        let again = table.idsToRefresh(olderThan: .seconds(900), at: Self.start + .seconds(902))
+        #expect(again.isEmpty)
+    }
+
+    @Test func tenThousandNodesStayWithinTheCap() {
+        var table = RoutingTable(ownID: NodeID.random(), now: Self.start)
+        for index in 0..<10_000 {
+            let node = DHTNode(
+                id: NodeID.random(), address: PeerAddress(host: .ipv4(127, 1, 0, 1), port: UInt16(index % 60_000 + 1)))
+            table.heard(from: node, at: Self.start)
+        }
+        #expect(table.buckets.count <= 160)
+        #expect(table.count <= 160 * RoutingTable.bucketSize)
+        #expect(table.buckets.allSatisfy { $0.entries.count <= 8 && $0.replacements.count <= 8 })
+        // About log2(10,000 / 8) buckets: the table holds the near ids, not everything it heard.
+        #expect(table.count < 200)
+    }
+}

@@ -51,7 +51,7 @@ extension KRPCMessage {
             guard let error = root["e"]?.list, error.count >= 2, let code = error[0].integer,
                 let text = error[1].bytes
             else { throw .invalidField("e") }
-            body = .error(code: code, message: String(decoding: text.prefix(Limits.maxErrorText), as: UTF8.self))
+            body = .error(code: code, message: Self.text(text, max: Limits.maxErrorText))
         default:
             throw .invalidField("y")
         }
@@ -64,7 +64,7 @@ extension KRPCMessage {
         guard let arguments = root["a"], arguments.isDictionary else { throw .invalidField("a") }
         let sender = try id(arguments, "id")
         let method: KRPCQuery.Method
-        switch String(decoding: name, as: UTF8.self) {
+        switch Self.text(name, max: Limits.maxMethod) {
         case "ping":
             method = .ping
         case "find_node":
@@ -102,6 +102,14 @@ extension KRPCMessage {
             }
         }
         return result
+    }
+
+    /// `bytes` as text (invalid UTF-8 replaced), cut to at most `max` bytes of UTF-8 on a character
+    /// boundary: what it encodes back to decodes to the same text.
+    static func text(_ bytes: ArraySlice<UInt8>, max: Int) -> String {
+        var text = String(decoding: bytes.prefix(max), as: UTF8.self)
+        while text.utf8.count > max { text.removeLast() }
+        return text
     }
 
     /// The 20-byte id under `key` of `dictionary`.

@@ -66,6 +66,24 @@ import Testing
         #expect(try KRPCMessage(decoding: message.encoded) == message)
     }
 
+    @Test func textThatIsNotUTF8EncodesToTextThatDecodesTheSame() throws {
+        // An error text of 300 bytes that are not UTF-8: kept cut to the cap, stable through a round trip.
+        let text = [UInt8](repeating: 0xff, count: 300)
+        let packet = Array("d1:eli201e300:".utf8) + text + Array("e1:t2:aa1:y1:ee".utf8)
+        let message = try KRPCMessage(decoding: packet)
+        guard case .error(_, let kept) = message.body else {
+            Issue.record("an error")
+            return
+        }
+        #expect(kept.utf8.count <= KRPCMessage.Limits.maxErrorText)
+        #expect(try KRPCMessage(decoding: message.encoded) == message)
+        let name =
+            Array("d1:ad2:id20:abcdefghij0123456789e1:q30:".utf8) + [UInt8](repeating: 0xfe, count: 30)
+            + Array("1:t1:z1:y1:qe".utf8)
+        let query = try KRPCMessage(decoding: name)
+        #expect(try KRPCMessage(decoding: query.encoded) == query)
+    }
+
     @Test func unknownMethodsAreKeptToBeAnsweredWithAnError() throws {
         let query = try Self.decode("d1:ad2:id20:abcdefghij0123456789e1:q6:vote_x1:t1:z1:y1:qe")
         #expect(query.body == .query(KRPCQuery(sender: Self.a, method: .unknown("vote_x"))))

@@ -18,9 +18,9 @@ struct PeerSlot {
     var lastKeepAliveSent: ContinuousClock.Instant
     var downloadedUnsaved: Int64 = 0
     var hashFailuresUnsaved = 0
-    /// Uploading to this peer (see `TorrentSession+Uploads.swift`).
+    /// Uploading to this peer (see ``SessionUploads``).
     var upload = PeerUploadState()
-    /// Its extension protocol state (see `TorrentSession+ExtensionProtocol.swift`).
+    /// Its extension protocol state (see ``ExtensionProtocol``).
     var extensions = PeerExtensionState()
 
     /// Queues frames for the peer's writer task.

@@ -10,7 +10,7 @@ private let maxQueuedUploadBytes = 1 << 20
 ///
 /// A value the session owns. Its decisions change the peers (``PeerTable``) and say which peers need a
 /// serving task; the session runs those tasks, which read blocks through the read cache (see
-/// `TorrentSession+Uploads.swift`).
+/// `TorrentSession+Peers.swift`).
 struct SessionUploads {
     var choker: Choker
     var lastRechoke = ContinuousClock.now

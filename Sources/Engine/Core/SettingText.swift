@@ -53,4 +53,17 @@ public enum SettingText {
         if inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1 { return text }
         return nil
     }
+    /// `on`/`off` and their usual spellings (`true`, `yes`, `1`; `false`, `no`, `0`), any case.
+    public static func boolean(_ text: String) -> Bool? {
+        switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "1", "on", "true", "yes": return true
+        case "0", "off", "false", "no": return false
+        default: return nil
+        }
+    }
+
+    /// A list separated by commas or white space, without empty items (an empty text: none).
+    public static func list(_ text: String) -> [String] {
+        text.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
+    }
 }

@@ -13,6 +13,16 @@ package struct TransferSettings: Equatable, Sendable {
     package static let peerQueueLimitKey = "peer_send_queue_limit"
     package static let peerMemoryLimitKey = "peer_memory_limit"
     package static let peerDrainTimeoutKey = "peer_drain_timeout"
+    package static let dhtKey = "dht"
+    package static let dhtBootstrapNodesKey = "dht_bootstrap_nodes"
+    package static let dhtReadOnlyKey = "dht_read_only"
+
+    /// The routers other clients ship as their DHT bootstrap nodes: used when `dht_bootstrap_nodes`
+    /// is not set and the table saved at the last run is empty.
+    package static let defaultDHTBootstrapNodes = [
+        "router.bittorrent.com:6881", "router.utorrent.com:6881", "dht.transmissionbt.com:6881",
+        "dht.libtorrent.org:25401",
+    ]
 
     /// Global limits in bytes per second (0: none).
     package var downloadRate: Int64 = 0
@@ -29,6 +39,13 @@ package struct TransferSettings: Equatable, Sendable {
     package var peerQueueLimit = PeerMemoryBudget.defaultPeerQueueLimit
     package var peerMemoryLimit = PeerMemoryBudget.defaultProcessLimit
     package var peerDrainTimeout = PeerMemoryBudget.defaultDrainTimeout.components.seconds
+    /// Whether the process runs a DHT node (BEP 5), on the listen port over UDP.
+    package var dhtEnabled = true
+    /// `host:port` of the nodes to bootstrap from when the saved table is empty (an empty setting:
+    /// none, only the saved table).
+    package var dhtBootstrapNodes = TransferSettings.defaultDHTBootstrapNodes
+    /// BEP 43: the node asks but answers no queries.
+    package var dhtReadOnly = false
 
     /// The defaults.
     package init() {}
@@ -53,6 +70,11 @@ package struct TransferSettings: Equatable, Sendable {
         peerDrainTimeout =
             values[Self.peerDrainTimeoutKey].flatMap(SettingText.duration).map { max(1, $0) }
             ?? budget.drainTimeout.components.seconds
+        dhtEnabled = values[Self.dhtKey].flatMap(SettingText.boolean) ?? true
+        dhtReadOnly = values[Self.dhtReadOnlyKey].flatMap(SettingText.boolean) ?? false
+        if let nodes = values[Self.dhtBootstrapNodesKey] {
+            dhtBootstrapNodes = SettingText.list(nodes)
+        }
     }
 
     /// A fresh budget for the process's peers with these limits.

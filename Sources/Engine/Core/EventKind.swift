@@ -45,4 +45,6 @@ public struct EventKind: RawRepresentable, Hashable, Sendable, Codable, Expressi
     public static let dataMissing: EventKind = "data-missing"
     /// A download got no data for the stall timeout and stopped holding an active slot.
     public static let stalled: EventKind = "stalled"
+    /// The DHT gave a torrent its first peers in a run (the detail says how many and how soon).
+    public static let dhtPeers: EventKind = "dht-peers"
 }

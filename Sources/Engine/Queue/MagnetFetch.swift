@@ -16,6 +16,8 @@ package actor MagnetFetch: MetadataWork {
     private let configuration: SessionConfiguration
     private let trackers: TrackerClient?
     private let manualPeers: [PeerAddress]
+    /// Where it looks up peers beside its trackers (a magnet without trackers has only this).
+    private let dht: DHTPeerFeed?
     private let logger: Logger
     private var fetcher: MetadataFetcher?
     private var stopRequested = false
@@ -23,8 +25,9 @@ package actor MagnetFetch: MetadataWork {
     package init(
         record: TorrentRecord, store: any QueueStore & TorrentContentStore, configuration: SessionConfiguration,
         trackers: TrackerClient?,
-        peers: [PeerAddress], logger: Logger
+        peers: [PeerAddress], dht: DHTPeerFeed? = nil, logger: Logger
     ) {
+        self.dht = dht
         self.record = record
         self.store = store
         self.configuration = configuration
@@ -80,7 +83,16 @@ package actor MagnetFetch: MetadataWork {
                 await saveTrackers()
             }
         }
+        let search = dht.map { dht in
+            Task { [configuration] in
+                let port = configuration.listenPort
+                await dht.run(torrentId: id, infoHash: magnet.infoHashes.wireHash, announcePort: port) { peers in
+                    await fetcher.addPeers(peers, source: .dht)
+                }
+            }
+        }
         let outcome = await fetcher.run()
+        search?.cancel()
         saver.cancel()
         await saveTrackers()
         guard case .fetched(let fetched) = outcome else { return .success(nil) }
@@ -94,7 +106,7 @@ package actor MagnetFetch: MetadataWork {
         let updated: TorrentRecord
         do {
             try store.attachMetainfo(
-                torrentId: record.id, metainfo, detail: "from \(from) in \(Self.seconds(ContinuousClock.now - started))"
+                torrentId: record.id, metainfo, detail: "from \(from) in \((ContinuousClock.now - started).secondsText)"
             )
             guard let record = try store.torrent(id: record.id) else {
                 return .failure(QueueError("#\(record.id) was removed while its metadata arrived"))
@@ -106,11 +118,6 @@ package actor MagnetFetch: MetadataWork {
         // BEP 27: addresses learned through peer exchange are not used for a private torrent.
         let peers = fetched.peers.filter { !metainfo.isPrivate || $0.source != .pex }
         return .success(Fetched(record: updated, peers: peers))
-    }
-
-    private static func seconds(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = duration.components
-        return String(format: "%.2f s", Double(seconds) + Double(attoseconds) / 1e18)
     }
 }
 

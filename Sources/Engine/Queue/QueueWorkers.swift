@@ -55,16 +55,20 @@ package struct StoreWorkers: QueueWorkers {
     let store: any QueueStore & TorrentContentStore
     let trackers: TrackerClient
     let registry: SessionRegistry
+    /// The process's DHT, when it runs one: torrents that are not private look up their peers and
+    /// announce themselves there.
+    let dht: DHTNodes?
     let logger: Logger
 
     /// Workers over `store`.
     package init(
         store: any QueueStore & TorrentContentStore, trackers: TrackerClient, registry: SessionRegistry,
-        logger: Logger
+        dht: DHTNodes? = nil, logger: Logger
     ) {
         self.store = store
         self.trackers = trackers
         self.registry = registry
+        self.dht = dht
         self.logger = logger
     }
 
@@ -76,7 +80,10 @@ package struct StoreWorkers: QueueWorkers {
             record: record, store: store, configuration: configuration, stopWhenComplete: stopWhenComplete,
             trackers: trackers,
             resumePolicy: resumePolicy, limits: limits, logger: logger)
-        return RegisteredDownload(job: job, registry: registry)
+        // BEP 27: a private torrent finds peers through its trackers only.
+        let feed = job.metainfo.isPrivate ? nil : dht.map { DHTPeerFeed(dht: $0, store: store) }
+        return RegisteredDownload(
+            job: job, registry: registry, dht: feed, announcePort: configuration.listenPort)
     }
 
     package func fetchMetadata(
@@ -86,7 +93,7 @@ package struct StoreWorkers: QueueWorkers {
     {
         MagnetFetch(
             record: record, store: store, configuration: configuration, trackers: trackers, peers: peers,
-            logger: logger)
+            dht: dht.map { DHTPeerFeed(dht: $0, store: store) }, logger: logger)
     }
 
     package func check(_ record: TorrentRecord) throws -> any CheckWork {
@@ -98,6 +105,10 @@ package struct StoreWorkers: QueueWorkers {
 struct RegisteredDownload: DownloadWork {
     let job: DownloadJob
     let registry: SessionRegistry
+    /// Where it looks up peers beside its trackers while it runs.
+    let dht: DHTPeerFeed?
+    /// Our listen port (0: none), announced to the DHT.
+    let announcePort: UInt16
 
     func addPeers(_ peers: [(address: PeerAddress, source: PeerUpdate.Source)]) async {
         await job.session.addPeers(peers)
@@ -105,7 +116,23 @@ struct RegisteredDownload: DownloadWork {
 
     func run() async -> TorrentSession.Outcome {
         registry.add(job.session)
-        let outcome = await job.session.run()
+        let session = job.session
+        let outcome = await withTaskGroup(of: TorrentSession.Outcome?.self) { group in
+            if let dht {
+                let id = job.record.id
+                let infoHash = job.metainfo.infoHashes.wireHash
+                let port = announcePort
+                group.addTask {
+                    await dht.run(torrentId: id, infoHash: infoHash, announcePort: port) { peers in
+                        await session.addPeers(peers, source: .dht)
+                    }
+                    return nil
+                }
+            }
+            let outcome = await session.run()
+            group.cancelAll()
+            return outcome
+        }
         registry.remove(job.session)
         await job.storage.close()
         return outcome

@@ -69,6 +69,10 @@ struct Get: AsyncParsableCommand {
         var configuration = SessionConfiguration(listenPort: Listening.announcedPort(listener))
         configuration.memoryBudget = budget
         let trackers = TrackerClient()
+        let dht = await DHTStarting.start(
+            settings: settings, bindAddress: peerOptions.bindAddress ?? settings.bindAddress,
+            port: configuration.listenPort == 0 ? (peerOptions.port ?? settings.listenPort) : configuration.listenPort,
+            store: nil)
         // The same queue manager as `btq run`, narrowed to the named torrents, all at once.
         var beforeDownload: (@Sendable (TorrentRecord) throws -> Void)?
         if let wanted = only.flatMap(FileSelection.parse) {
@@ -78,7 +82,8 @@ struct Get: AsyncParsableCommand {
         let scope = QueueScope.only(Set(named.map(\.id)), seeding: seed, beforeDownload: beforeDownload)
         let manager = QueueManager(
             store: database.ports,
-            workers: StoreWorkers(store: database.ports, trackers: trackers, registry: registry, logger: logger),
+            workers: StoreWorkers(
+                store: database.ports, trackers: trackers, registry: registry, dht: dht, logger: logger),
             configuration: configuration, maxActive: nil, scope: scope, peers: peerOptions.peerAddresses,
             // Each torrent has its own connection limit (the overall one is shared by download and seed slots).
             maxPeersOverall: configuration.maxPeers * named.count * 2,
@@ -94,6 +99,7 @@ struct Get: AsyncParsableCommand {
         }
         progress?.cancel()
         await progress?.value
+        await dht?.close()
         await trackers.shutdown()
         try report(named, await manager.endings, store: database)
     }

@@ -54,7 +54,11 @@ struct Run: AsyncParsableCommand {
         defer { listener?.close() }
         configuration.listenPort = Listening.announcedPort(listener)
         let trackers = TrackerClient()
-        let workers = StoreWorkers(store: database.ports, trackers: trackers, registry: registry, logger: logger)
+        let dht = await DHTStarting.start(
+            settings: settings, bindAddress: peerOptions.bindAddress ?? settings.bindAddress,
+            port: configuration.listenPort == 0 ? port : configuration.listenPort, store: nil)
+        let workers = StoreWorkers(
+            store: database.ports, trackers: trackers, registry: registry, dht: dht, logger: logger)
         let manager = QueueManager(
             store: database.ports, workers: workers, configuration: configuration, maxActive: maxActive,
             peers: peerOptions.peerAddresses, maxPeersOverall: maxPeers, processRun: processRun, logger: logger)
@@ -65,6 +69,7 @@ struct Run: AsyncParsableCommand {
             let stamp = Formatting.date(Date())
             FileHandle.standardOutput.write(Data("\(stamp) \(TerminalText.clean(line))\n".utf8))
         }
+        await dht?.close()
         await trackers.shutdown()
         FileHandle.standardError.write(Data("btq: stopped; progress saved\n".utf8))
     }

@@ -1,0 +1,70 @@
+/// The process's DHT: one ``MainlineDHT`` per address family it could bind (IPv4, and IPv6 per
+/// BEP 32), each with its own table. Lookups ask every family and hand back the peers of all.
+package struct DHTNodes: Sendable {
+    package let nodes: [MainlineDHT]
+
+    package init(_ nodes: [MainlineDHT]) {
+        self.nodes = nodes
+    }
+
+    /// Works every node until ``close()``.
+    package func run() async {
+        await withDiscardingTaskGroup { group in
+            for node in nodes { group.addTask { await node.run() } }
+        }
+    }
+
+    /// Saves every node's table and closes its socket.
+    package func close() async {
+        for node in nodes { await node.close() }
+    }
+
+    /// One lookup of `infoHash` in every family (announcing on `announcePort` when given): the peers
+    /// in batches as they come; the stream ends when every family's lookup has.
+    package func lookup(infoHash: [UInt8], announcePort: UInt16?) -> AsyncStream<[PeerAddress]> {
+        let (stream, continuation) = AsyncStream.makeStream(of: [PeerAddress].self)
+        let nodes = self.nodes
+        let task = Task {
+            await withDiscardingTaskGroup { group in
+                for node in nodes {
+                    group.addTask {
+                        for await batch in await node.lookup(infoHash: infoHash, announcePort: announcePort) {
+                            continuation.yield(batch)
+                        }
+                    }
+                }
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+}
+
+/// A torrent's use of the DHT while it runs: a lookup at once (announcing our port), then again every
+/// ``interval`` once peers were found; while none are, sooner (from ``firstRetry``, doubling up to
+/// ``interval``).
+package enum DHTTorrentSearch {
+    package static let interval: Duration = .seconds(15 * 60)
+    package static let firstRetry: Duration = .seconds(5)
+
+    /// Searches until the task is cancelled, handing each batch of peers found to `found`.
+    ///
+    /// - Parameter announcePort: the port to announce us on; `nil` (no listener) announces nothing.
+    package static func run(
+        _ dht: DHTNodes, infoHash: [UInt8], announcePort: UInt16?,
+        found: @escaping @Sendable ([PeerAddress]) async -> Void
+    ) async {
+        var retry = firstRetry
+        while !Task.isCancelled {
+            var foundAny = false
+            for await batch in dht.lookup(infoHash: infoHash, announcePort: announcePort) {
+                foundAny = true
+                await found(batch)
+            }
+            let pause = foundAny ? interval : retry
+            retry = foundAny ? firstRetry : min(retry * 2, interval)
+            do { try await Task.sleep(for: pause) } catch { return }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import Synchronization
+
+/// Feeds a torrent's work with the peers the DHT finds while it runs (``DHTTorrentSearch``), and
+/// records in its history when the first ones came (`dht-peers`: how many, how long after the start).
+package struct DHTPeerFeed: Sendable {
+    let dht: DHTNodes
+    let store: any QueueStore
+
+    /// Searches for `infoHash` until cancelled, handing peers to `add`.
+    ///
+    /// - Parameter announcePort: our listen port, `0` when nothing listens (then nothing is announced).
+    func run(
+        torrentId: Int64, infoHash: [UInt8], announcePort: UInt16,
+        add: @escaping @Sendable ([PeerAddress]) async -> Void
+    ) async {
+        let started = ContinuousClock.now
+        let recorded = Mutex(false)
+        let store = self.store
+        await DHTTorrentSearch.run(dht, infoHash: infoHash, announcePort: announcePort == 0 ? nil : announcePort) {
+            peers in
+            await add(peers)
+            let first = recorded.withLock { done in
+                defer { done = true }
+                return !done
+            }
+            guard first else { return }
+            let detail =
+                "\(peers.count) peer\(peers.count == 1 ? "" : "s") after \((ContinuousClock.now - started).secondsText)"
+            try? store.recordEvent(torrentId: torrentId, .dhtPeers, detail: detail)
+        }
+    }
+}

@@ -1,0 +1,274 @@
+import Testing
+
+@testable import Engine
+
+/// DHT nodes as values talking to each other in memory: bootstrap, lookups that find announced peers,
+/// and what hostile input gets (floods, forged answers, bad tokens, our own id).
+@Suite(.timeLimit(.minutes(1))) struct DHTNodeCoreTests {
+    static let start = ContinuousClock.now
+
+    /// Nodes at 127.0.0.(index + 1):6881 that pass packets to each other instantly.
+    struct Network {
+        var nodes: [DHTNodeCore]
+        var events: [Int: [DHTNodeCore.Event]] = [:]
+        var now = DHTNodeCoreTests.start
+        /// Packets sent to an address of no node (they are lost).
+        var lost = 0
+
+        init(count: Int, readOnly: Set<Int> = []) {
+            nodes = (0..<count).map { index in
+                DHTNodeCore(
+                    family: .ipv4, id: .random(), readOnly: readOnly.contains(index), now: DHTNodeCoreTests.start)
+            }
+        }
+
+        static func address(_ index: Int) -> PeerAddress {
+            PeerAddress(host: .ipv4(127, 0, UInt8(index / 250), UInt8(index % 250 + 1)), port: 6881)
+        }
+
+        static func index(of address: PeerAddress) -> Int? {
+            guard case .ipv4(127, 0, let high, let low) = address.host, address.port == 6881, low > 0 else {
+                return nil
+            }
+            return Int(high) * 250 + Int(low) - 1
+        }
+
+        /// Delivers `step`'s packets (sent by node `from`) and every packet they cause, in order.
+        mutating func deliver(_ step: DHTNodeCore.Step, from: Int) {
+            events[from, default: []] += step.events
+            var queue = step.packets.map { (from, $0) }
+            var delivered = 0
+            while !queue.isEmpty, delivered < 100_000 {
+                let (sender, packet) = queue.removeFirst()
+                delivered += 1
+                guard let target = Self.index(of: packet.address), target < nodes.count else {
+                    lost += 1
+                    continue
+                }
+                let reply = nodes[target].received(packet.bytes, from: Self.address(sender), now: now)
+                events[target, default: []] += reply.events
+                queue += reply.packets.map { (target, $0) }
+            }
+        }
+
+        /// Node `index` joins through node 0.
+        mutating func bootstrap(_ index: Int) {
+            var step = DHTNodeCore.Step()
+            _ = nodes[index].startLookup(
+                .findNode, target: nodes[index].ownID, seeds: [Self.address(0)], reports: false, now: now, into: &step)
+            deliver(step, from: index)
+        }
+
+        /// Node `index` looks up `infoHash` (announcing `port` when given); the peers it reported.
+        mutating func lookUp(_ infoHash: NodeID, from index: Int, announcing port: UInt16? = nil) -> [PeerAddress] {
+            events[index] = []
+            var step = DHTNodeCore.Step()
+            let lookup = nodes[index].startLookup(
+                .getPeers, target: infoHash, announcePort: port, now: now, into: &step)
+            deliver(step, from: index)
+            var peers: [PeerAddress] = []
+            for case .peers(let id, let batch) in events[index] ?? [] where id == lookup { peers += batch }
+            return peers
+        }
+
+        func finished(_ index: Int) -> Bool {
+            (events[index] ?? []).contains { if case .finished = $0 { return true } else { return false } }
+        }
+    }
+
+    @Test func nodesBootstrapFromOneAndFindTheNodesClosestToThem() {
+        var network = Network(count: 30)
+        for index in 1..<30 { network.bootstrap(index) }
+        // A second round: early joiners learn of later ones.
+        for index in 1..<30 { network.bootstrap(index) }
+        for index in 0..<30 {
+            #expect(network.nodes[index].table.count >= 8, "node \(index) knows \(network.nodes[index].table.count)")
+        }
+        #expect(network.lost == 0)
+    }
+
+    @Test func aPeerAnnouncedByOneNodeIsFoundByAnother() {
+        var network = Network(count: 40)
+        for index in 1..<40 { network.bootstrap(index) }
+        let infoHash = NodeID.random()
+        let announcer = network.lookUp(infoHash, from: 7, announcing: 51413)
+        #expect(announcer.isEmpty)
+        #expect(network.finished(7))
+        let found = network.lookUp(infoHash, from: 33)
+        #expect(found == [PeerAddress(host: .ipv4(127, 0, 0, 8), port: 51413)])
+        #expect(network.finished(33))
+        let stored = network.nodes.reduce(0) {
+            $0 + $1.status(address: "", startedAt: .now, now: network.now, wallClock: .now).peers
+        }
+        #expect(stored >= 1 && stored <= 8)
+    }
+
+    @Test func aLookupWithNoNodesEndsAtOnce() {
+        var node = DHTNodeCore(family: .ipv4, id: .random(), readOnly: false, now: Self.start)
+        var step = DHTNodeCore.Step()
+        let id = node.startLookup(.getPeers, target: .random(), now: Self.start, into: &step)
+        #expect(step.packets.isEmpty)
+        #expect(step.events == [.finished(lookup: id!)])
+    }
+
+    @Test func unansweredQueriesTimeOutAndTheLookupEnds() {
+        var node = DHTNodeCore(family: .ipv4, id: .random(), readOnly: false, now: Self.start)
+        var step = DHTNodeCore.Step()
+        let seeds = (1...3).map { Network.address($0) }
+        let id = node.startLookup(.getPeers, target: .random(), seeds: seeds, now: Self.start, into: &step)
+        #expect(step.packets.count == 3)
+        #expect(step.events.isEmpty)
+        let early = node.tick(now: Self.start + .seconds(1))
+        #expect(early.events.isEmpty)
+        let late = node.tick(now: Self.start + DHTNodeCore.queryTimeout)
+        #expect(late.events == [.finished(lookup: id!)])
+        #expect(node.lookupCount == 0)
+    }
+
+    /// Encodes a query from `sender`.
+    static func query(
+        _ method: KRPCQuery.Method, from sender: NodeID, transaction: UInt8 = 1, readOnly: Bool = false
+    )
+        -> [UInt8]
+    {
+        KRPCMessage(
+            transaction: [transaction], body: .query(KRPCQuery(sender: sender, method: method)), readOnly: readOnly
+        ).encoded
+    }
+
+    @Test func aFloodOfQueriesFromOneAddressIsCutToItsRate() {
+        var node = DHTNodeCore(family: .ipv4, id: .random(), readOnly: false, now: Self.start)
+        let flooder = Network.address(9)
+        var answered = 0
+        for index in 0..<500 {
+            let step = node.received(
+                Self.query(.ping, from: .random(), transaction: UInt8(index % 256)), from: flooder, now: Self.start)
+            answered += step.packets.count
+        }
+        #expect(answered == Int(DHTRateLimit.burst))
+        #expect(node.counters.queriesDropped == Int64(500 - answered))
+        // Another address is still answered, and the flooder again once its bucket refilled.
+        #expect(
+            node.received(Self.query(.ping, from: .random()), from: Network.address(10), now: Self.start).packets.count
+                == 1)
+        let later = node.received(Self.query(.ping, from: .random()), from: flooder, now: Self.start + .seconds(1))
+        #expect(later.packets.count == 1)
+    }
+
+    @Test func aFloodFromManyAddressesKeepsTheRateTableBounded() {
+        var limit = DHTRateLimit()
+        var allowed = 0
+        for index in 0..<(DHTRateLimit.maxAddresses + 1_000) {
+            let host = PeerAddress.Host.ipv4(
+                10, UInt8(index >> 16 & 0xff), UInt8(index >> 8 & 0xff), UInt8(index & 0xff))
+            if limit.allow(host, at: Self.start) { allowed += 1 }
+        }
+        #expect(allowed == DHTRateLimit.maxAddresses)
+    }
+
+    @Test func announcesNeedTheTokenGivenToThatAddress() throws {
+        var node = DHTNodeCore(family: .ipv4, id: .random(), readOnly: false, now: Self.start)
+        let infoHash = NodeID.random()
+        let peer = Network.address(4)
+        let answer = node.received(
+            Self.query(.getPeers(infoHash: infoHash), from: .random()), from: peer, now: Self.start)
+        let decoded = try KRPCMessage(decoding: try #require(answer.packets.first).bytes)
+        guard case .response(let response) = decoded.body, let token = response.token else {
+            Issue.record("no token in \(decoded)")
+            return
+        }
+        #expect(decoded.requester == peer)
+        // The same token from another address is refused; from its own address it stores the peer.
+        let forged = node.received(
+            Self.query(
+                .announcePeer(infoHash: infoHash, port: 7000, token: token, impliedPort: false), from: .random()),
+            from: Network.address(5), now: Self.start)
+        let refusal = try KRPCMessage(decoding: try #require(forged.packets.first).bytes)
+        #expect(refusal.body == .error(code: 203, message: "bad token"))
+        _ = node.received(
+            Self.query(.announcePeer(infoHash: infoHash, port: 7000, token: token, impliedPort: true), from: .random()),
+            from: peer, now: Self.start)
+        let again = node.received(
+            Self.query(.getPeers(infoHash: infoHash), from: .random()), from: Network.address(6), now: Self.start)
+        let values = try KRPCMessage(decoding: try #require(again.packets.first).bytes)
+        guard case .response(let second) = values.body else {
+            Issue.record("not a response: \(values)")
+            return
+        }
+        // implied_port: the port the query came from.
+        #expect(second.values == [peer])
+    }
+
+    @Test func answersFromAnotherAddressOrUnderAnUnknownTransactionAreIgnored() throws {
+        var node = DHTNodeCore(family: .ipv4, id: .random(), readOnly: false, now: Self.start)
+        var step = DHTNodeCore.Step()
+        let asked = Network.address(1)
+        _ = node.startLookup(.findNode, target: .random(), seeds: [asked], now: Self.start, into: &step)
+        let query = try KRPCMessage(decoding: try #require(step.packets.first).bytes)
+        let liar = DHTNode(id: .random(), address: Network.address(66))
+        let forged = KRPCMessage(
+            transaction: query.transaction, body: .response(KRPCResponse(sender: .random(), nodes: [liar])))
+        _ = node.received(forged.encoded, from: Network.address(2), now: Self.start)
+        #expect(node.table.count == 0)
+        let unknown = KRPCMessage(
+            transaction: [0xee, 0xee, 0xee], body: .response(KRPCResponse(sender: .random(), nodes: [liar])))
+        _ = node.received(unknown.encoded, from: asked, now: Self.start)
+        #expect(node.table.count == 0)
+        let real = KRPCMessage(transaction: query.transaction, body: .response(KRPCResponse(sender: .random())))
+        _ = node.received(real.encoded, from: asked, now: Self.start)
+        #expect(node.table.count == 1)
+    }
+
+    @Test func aNodeClaimingOurIdIsNeitherAnsweredNorAdded() {
+        var node = DHTNodeCore(family: .ipv4, id: .random(), readOnly: false, now: Self.start)
+        let step = node.received(Self.query(.ping, from: node.ownID), from: Network.address(3), now: Self.start)
+        #expect(step.packets.isEmpty)
+        #expect(node.table.count == 0)
+    }
+
+    @Test func aReadOnlyNodeAsksButIsNotAnsweredIntoTablesNorAnswers() throws {
+        var network = Network(count: 12, readOnly: [11])
+        for index in 1..<11 { network.bootstrap(index) }
+        network.bootstrap(11)
+        #expect(network.nodes[11].table.count >= 8)
+        for index in 0..<11 {
+            #expect(!network.nodes[index].table.entries.contains { $0.node.id == network.nodes[11].ownID })
+        }
+        let ping = network.nodes[11].received(
+            Self.query(.ping, from: .random()), from: Network.address(2), now: network.now)
+        #expect(ping.packets.isEmpty)
+        // Its lookups still work.
+        let infoHash = NodeID.random()
+        _ = network.lookUp(infoHash, from: 3, announcing: 6000)
+        #expect(network.lookUp(infoHash, from: 11) == [PeerAddress(host: .ipv4(127, 0, 0, 4), port: 6000)])
+    }
+
+    @Test func malformedAndOversizedPacketsAreCountedAndIgnored() {
+        var node = DHTNodeCore(family: .ipv4, id: .random(), readOnly: false, now: Self.start)
+        for packet in [[UInt8](), Array("d1:y1:q".utf8), [UInt8](repeating: 0x64, count: 5_000)] {
+            #expect(node.received(packet, from: Network.address(1), now: Self.start).packets.isEmpty)
+        }
+        // An IPv6 sender on an IPv4 node.
+        let v6 = PeerAddress(host: .ipv6([UInt8](repeating: 0, count: 15) + [1]), port: 6881)
+        #expect(node.received(Self.query(.ping, from: .random()), from: v6, now: Self.start).packets.isEmpty)
+        #expect(node.counters.queriesDropped == 4)
+        #expect(node.counters.packetsIn == 4)
+    }
+
+    @Test func savedNodesComeBackQuestionableAndAreAskedFirst() {
+        var network = Network(count: 20)
+        for index in 1..<20 { network.bootstrap(index) }
+        let saved = network.nodes[5].nodesToSave(now: network.now, wallClock: .now)
+        #expect(saved.count == network.nodes[5].table.count)
+        let restored = DHTNodeCore(
+            family: .ipv4, id: network.nodes[5].ownID, readOnly: false,
+            saved: saved.map { DHTNode(id: $0.id, address: $0.address) }, now: network.now)
+        #expect(restored.table.count == saved.count)
+        #expect(restored.table.entries.allSatisfy { !$0.isGood(at: network.now) })
+        // Without any bootstrap node, a lookup from the restored table reaches the network.
+        network.nodes[5] = restored
+        let infoHash = NodeID.random()
+        _ = network.lookUp(infoHash, from: 12, announcing: 9000)
+        #expect(network.lookUp(infoHash, from: 5) == [PeerAddress(host: .ipv4(127, 0, 0, 13), port: 9000)])
+    }
+}

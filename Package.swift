@@ -94,7 +94,9 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["btq", "Engine", "Store", "TestSupport"],
-            exclude: ["Support/lt_seed.py", "Support/corrupt_peer.py", "Support/hostile_peer.py"],
+            exclude: [
+                "Support/lt_seed.py", "Support/lt_dht.py", "Support/corrupt_peer.py", "Support/hostile_peer.py",
+            ],
             swiftSettings: strict
         ),
     ],

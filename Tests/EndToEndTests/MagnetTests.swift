@@ -191,7 +191,7 @@ struct MagnetTests {
             }
 
             let leecherScenarioFolder = try scenario.folder("leecher")
-            let leecher = Btq(scenario, database: leecherScenarioFolder.appendingPathComponent("btq.sqlite"))
+            let leecher = try Btq(scenario, database: leecherScenarioFolder.appendingPathComponent("btq.sqlite"))
             let magnet = MagnetLink(
                 infoHashes: torrent.metainfo.infoHashes, displayName: nil, trackers: [], webSeeds: [],
                 peers: ["127.0.0.1:\(seederPort)"], uri: ""

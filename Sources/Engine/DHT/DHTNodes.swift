@@ -50,17 +50,21 @@ package enum DHTTorrentSearch {
 
     /// Searches until the task is cancelled, handing each batch of peers found to `found`.
     ///
-    /// - Parameter announcePort: the port to announce us on; `nil` (no listener) announces nothing.
+    /// - Parameters:
+    ///   - announcePort: the port to announce us on; `nil` (no listener) announces nothing.
+    ///   - excluding: addresses that are not peers to hand on (ours, which our announce brings back).
     package static func run(
-        _ dht: DHTNodes, infoHash: [UInt8], announcePort: UInt16?,
+        _ dht: DHTNodes, infoHash: [UInt8], announcePort: UInt16?, excluding: Set<PeerAddress> = [],
         found: @escaping @Sendable ([PeerAddress]) async -> Void
     ) async {
         var retry = firstRetry
         while !Task.isCancelled {
             var foundAny = false
             for await batch in dht.lookup(infoHash: infoHash, announcePort: announcePort) {
+                let peers = batch.filter { !excluding.contains($0) }
+                guard !peers.isEmpty else { continue }
                 foundAny = true
-                await found(batch)
+                await found(peers)
             }
             let pause = foundAny ? interval : retry
             retry = foundAny ? firstRetry : min(retry * 2, interval)

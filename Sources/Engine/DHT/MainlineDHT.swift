@@ -73,12 +73,17 @@ package actor MainlineDHT {
             }
             .bind(host: configuration.host, port: Int(configuration.port)).get()
         let port = channel.localAddress?.port.map { UInt16(clamping: $0) } ?? configuration.port
+        // Resolved before the first lookup, which asks them too while the table is small.
+        let names = configuration.bootstrapNodes
+        let bootstrap = (try? await NIOBlockingExecutor().run { DHTBootstrap.resolve(names, family: family) }) ?? []
         let now = ContinuousClock.now
         let core = DHTNodeCore(
             family: family, id: saved?.id ?? .random(), readOnly: configuration.readOnly,
             saved: (saved?.nodes ?? []).map { DHTNode(id: $0.id, address: $0.address) }, now: now)
-        return MainlineDHT(
+        let node = MainlineDHT(
             configuration: configuration, port: port, channel: channel, inbound: stream, store: store, core: core)
+        await node.bootstrap(from: bootstrap)
+        return node
     }
 
     private init(
@@ -179,7 +184,6 @@ package actor MainlineDHT {
         let now = ContinuousClock.now
         perform(core.tick(now: now))
         if core.table.count == 0, now >= nextBootstrap, core.lookupCount < DHTNodeCore.maxLookups {
-            nextBootstrap = now + bootstrapWait
             bootstrapWait = min(bootstrapWait * 2, .seconds(300))
             await bootstrap()
         } else if core.table.count > 0 {
@@ -196,10 +200,16 @@ package actor MainlineDHT {
         let names = configuration.bootstrapNodes
         let family = self.family
         let resolved = (try? await NIOBlockingExecutor().run { DHTBootstrap.resolve(names, family: family) }) ?? []
-        bootstrapAddresses = resolved
+        bootstrap(from: resolved)
+    }
+
+    /// Looks up our own id from the saved nodes and `addresses`, kept as the bootstrap nodes.
+    private func bootstrap(from addresses: [PeerAddress]) {
+        bootstrapAddresses = addresses
         guard !closed else { return }
+        nextBootstrap = .now + bootstrapWait
         var step = DHTNodeCore.Step()
-        _ = core.startLookup(.findNode, target: core.ownID, seeds: resolved, reports: false, now: .now, into: &step)
+        _ = core.startLookup(.findNode, target: core.ownID, seeds: addresses, reports: false, now: .now, into: &step)
         perform(step)
     }
 

@@ -16,8 +16,11 @@ package struct DHTPeerFeed: Sendable {
         let started = ContinuousClock.now
         let recorded = Mutex(false)
         let store = self.store
-        await DHTTorrentSearch.run(dht, infoHash: infoHash, announcePort: announcePort == 0 ? nil : announcePort) {
-            peers in
+        // Our own announce comes back from the nodes we announced to.
+        await DHTTorrentSearch.run(
+            dht, infoHash: infoHash, announcePort: announcePort == 0 ? nil : announcePort,
+            excluding: TrackerPeerFilter.loopbackAddresses(port: announcePort)
+        ) { peers in
             await add(peers)
             let first = recorded.withLock { done in
                 defer { done = true }

@@ -65,15 +65,26 @@ struct Btq: Sendable {
     /// The database every command of this instance uses.
     let database: URL
 
+    /// An instance with its own database, the DHT off (see ``useDHT(bootstrap:)``).
     init(_ scenario: Scenario) throws {
         self.scenario = scenario
         database = try scenario.folder("btq").appendingPathComponent("btq.sqlite")
+        try useDHT(bootstrap: nil)
     }
 
-    /// An instance with its own database at `database` (a second btq in the same test).
-    init(_ scenario: Scenario, database: URL) {
+    /// An instance with its own database at `database` (a second btq in the same test), the DHT off.
+    init(_ scenario: Scenario, database: URL) throws {
         self.scenario = scenario
         self.database = database
+        try useDHT(bootstrap: nil)
+    }
+
+    /// Turns the DHT on with `bootstrap` (loopback `host:port` nodes; empty: only the saved table),
+    /// or off with `nil`. Never the public routers of the default setting.
+    func useDHT(bootstrap: [String]?) throws {
+        let settings = try store().settings
+        try settings.set("dht", to: bootstrap == nil ? "off" : "on")
+        try settings.set("dht_bootstrap_nodes", to: (bootstrap ?? []).joined(separator: ","))
     }
 
     /// Runs a short `btq` command; throws with its output unless it exits 0.

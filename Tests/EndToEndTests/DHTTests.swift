@@ -1,0 +1,81 @@
+import Engine
+import Foundation
+import Store
+import Testing
+
+/// The DHT (BEP 5) against a small network of libtorrent nodes on 127.0.0.0/8: trackerless magnets,
+/// a libtorrent leecher that knows only btq's node, and a restart without bootstrap nodes.
+@Suite("the DHT against libtorrent nodes", .enabled(if: E2E.isEnabled), .serialized, .timeLimit(.minutes(10)))
+struct DHTTests {
+    /// The magnet link of `torrent` with nothing but its info-hash: no tracker, no peer.
+    static func bareMagnet(_ torrent: TestTorrent) -> String {
+        MagnetLink(
+            infoHashes: torrent.metainfo.infoHashes, displayName: nil, trackers: [], webSeeds: [], peers: [], uri: ""
+        ).makeURI()
+    }
+
+    /// Downloads `torrent`'s bare magnet with `btq get` and checks the data, the `dht` source of the
+    /// seed in the peer history and the `dht-peers` event; prints how long each step took.
+    static func getThroughTheDHT(
+        _ torrent: TestTorrent, of content: TestContent, btq: Btq, seedPort: UInt16, in scenario: Scenario,
+        label: String
+    ) async throws {
+        let out = try scenario.folder("download-\(label)")
+        let result = try await btq.get([bareMagnet(torrent)], into: out)
+        let report = TestContent.verify(downloaded: out, against: content)
+        scenario.expect(report.isOK, "\(label): \(report)")
+        let record = try btq.record(of: torrent)
+        let peers = try btq.store().queries.peers(torrentId: record.id)
+        scenario.expect(
+            peers.contains { $0.port == Int(seedPort) && $0.source == "dht" && $0.downloaded > 0 },
+            "\(label): the seed is recorded with source dht: \(peers.map { "\($0.address):\($0.port) \($0.source)" })")
+        let events = try btq.store().queries.events(torrentId: record.id)
+        let found = events.first { $0.kind == EventKind.dhtPeers.rawValue }
+        let metadata = events.first { $0.kind == EventKind.metadata.rawValue }
+        scenario.expect(found != nil, "\(label): a dht-peers event: \(events.map(\.kind))")
+        print(
+            "[e2e] \(label): btq get of a bare magnet in \(String(format: "%.2f", result.seconds)) s; "
+                + "first DHT peers: \(found?.detail ?? "?"); metadata: \(metadata?.detail ?? "?")")
+    }
+
+    /// `btq get magnet:?xt=urn:btih:...` with no tracker and no peer: btq bootstrapped from one
+    /// libtorrent node finds the seeder through the DHT, fetches the metadata and downloads the data.
+    @Test func trackerlessMagnetFromTheDHT() async {
+        await Scenario.run { scenario in
+            let content = try TestContent.singleFile(name: "dht.bin", size: 8 << 20, in: scenario.path("data"))
+            let btq = try Btq(scenario)
+            let torrent = try await btq.create(content, trackers: [])
+            let network = try await LibtorrentDHT.start(in: scenario, seeding: [torrent], data: content.root)
+            try btq.useDHT(bootstrap: [network.bootstrapNode])
+            try await Self.getThroughTheDHT(
+                torrent, of: content, btq: btq, seedPort: network.port, in: scenario, label: "trackerless magnet")
+        }
+    }
+
+    /// btq seeds (`btq run`, DHT bootstrapped from the libtorrent network); a libtorrent leecher that
+    /// knows nothing but btq's node finds btq through the DHT and downloads from it.
+    @Test func aLeecherThatKnowsOnlyBtqsNodeFindsBtq() async {
+        await Scenario.run { scenario in
+            let content = try TestContent.singleFile(name: "seeded.bin", size: 8 << 20, in: scenario.path("data"))
+            let btq = try Btq(scenario)
+            let torrent = try await btq.create(content, trackers: [])
+            let network = try await LibtorrentDHT.start(in: scenario)
+            try btq.useDHT(bootstrap: [network.bootstrapNode])
+            let seeder = try await BtqSeeder.start(btq, torrents: [torrent], data: content.root)
+            let out = try scenario.folder("leecher")
+            let infoHash = try #require(torrent.metainfo.infoHashes.v1?.hex)
+            let (leecher, done) = try await LibtorrentDHT.leech(
+                in: scenario, infoHash: infoHash, bootstrap: seeder.address, into: out)
+            try await leecher.process.waitUntil("the leecher has every piece", timeout: E2E.downloadTimeout) {
+                FileManager.default.fileExists(atPath: done.path)
+            }
+            let report = TestContent.verify(downloaded: out, against: content)
+            scenario.expect(report.isOK, "the libtorrent leecher's download: \(report)")
+            let finished = try JSONDecoder().decode(LibtorrentDHT.Done.self, from: Data(contentsOf: done))
+            scenario.expect(
+                finished.peers.contains { $0.port == Int(seeder.port) && $0.downloaded > 0 },
+                "the leecher downloaded from btq: \(finished.peers)")
+            print("[e2e] a libtorrent leecher bootstrapped from btq's node had the data after \(finished.seconds) s")
+        }
+    }
+}

@@ -39,14 +39,6 @@ import Testing
         DHTSavedState(family: family, id: id(family == .ipv4 ? 1 : 2), nodes: nodes, status: status(family))
     }
 
-    static func damage(_ store: BtqStore, _ sql: String) throws {
-        try store.writer.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA ignore_check_constraints = ON")
-            try db.execute(sql: sql)
-            try db.execute(sql: "PRAGMA ignore_check_constraints = OFF")
-        }
-    }
-
     @Test func nothingSavedLoadsNil() throws {
         let directory = try TemporaryDirectory()
         let store = try BtqStore(path: directory.file("btq.sqlite"))
@@ -136,7 +128,7 @@ import Testing
         let directory = try TemporaryDirectory()
         let store = try BtqStore(path: directory.file("btq.sqlite"))
         try store.dht.saveDHTState(Self.state(.ipv4, nodes: [Self.node(1), Self.node(2)]))
-        try Self.damage(
+        try DamagedRowTests.damage(
             store,
             """
             INSERT INTO dht_nodes (family, address, port, node_id, last_seen_at) VALUES
@@ -167,7 +159,7 @@ import Testing
         let directory = try TemporaryDirectory()
         let store = try BtqStore(path: directory.file("btq.sqlite"))
         try store.dht.saveDHTState(Self.state(.ipv4, nodes: [Self.node(1)]))
-        try Self.damage(store, sql + " WHERE family = 'ipv4'")
+        try DamagedRowTests.damage(store, sql + " WHERE family = 'ipv4'")
         let reads: [() throws -> Void] = [
             { _ = try store.dht.loadDHTState(family: .ipv4) }, { _ = try store.dht.summaries() },
         ]

@@ -3,7 +3,7 @@ import GRDB
 
 extension BtqStore {
     /// Opens the database at `path` to read it only, for the commands that only read (`btq list`,
-    /// `info`, `files`, `history`, `peers`, `config get`): a database btq may not write (a file of mode
+    /// `info`, `files`, `history`, `peers`, `dht`, `config get`): a database btq may not write (a file of mode
     /// 0444, a read-only mount, another user's queue) can still be listed and queried.
     ///
     /// Nothing is created, migrated or written. The database must exist and have every migration this

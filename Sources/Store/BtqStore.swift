@@ -9,8 +9,8 @@ import GRDBSQLite
 /// which share its connection: ``queue`` (the queue and its states), ``progress`` (what a torrent session
 /// saves and reads back: the ``ResumeStore`` port), ``adder`` (adding torrents), ``queries`` (what the
 /// command line reads), ``listing`` (`btq list`'s lines), ``limits`` (a torrent's rate limits and seeding
-/// time), ``runs`` and ``settings``; ``ports`` is all of them as the engine's ``QueueStore`` and
-/// ``TorrentContentStore``.
+/// time), ``runs``, ``settings`` and ``dht`` (what the DHT nodes saved: the ``DHTStateStore`` port);
+/// ``ports`` is the queue's parts as the engine's ``QueueStore`` and ``TorrentContentStore``.
 ///
 /// Opening applies the embedded migrations (`Migrations/*.sql`) that the database lacks, in order, each in
 /// its own transaction and recorded by name. A database written by a newer btq (one that recorded a
@@ -51,6 +51,8 @@ package final class BtqStore: Sendable {
     package var runs: RunLog { RunLog(writer: writer) }
     /// btq's settings.
     package var settings: StoreSettings { StoreSettings(writer: writer) }
+    /// What the DHT node of each address family saved (its id, status and table); its ``DHTStateStore``.
+    package var dht: DHTStates { DHTStates(writer: writer) }
 
     /// Opens (creating it and its parent folders if needed) the database at `path`, and applies the
     /// missing migrations up to `target` (a name from ``migrationNames``; `nil` means all of them).

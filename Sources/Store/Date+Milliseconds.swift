@@ -13,6 +13,6 @@ extension Date {
     /// The same instant as an Engine ``Timestamp``.
     var timestamp: Timestamp { Timestamp(rawValue: millisecondsSince1970) }
 
-    /// The instant of an Engine ``Timestamp``.
-    init(_ timestamp: Timestamp) { self.init(millisecondsSince1970: timestamp.rawValue) }
+    /// The instant of an Engine ``Timestamp`` (also for the command line's output).
+    package init(_ timestamp: Timestamp) { self.init(millisecondsSince1970: timestamp.rawValue) }
 }

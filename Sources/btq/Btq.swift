@@ -15,7 +15,7 @@ struct Btq: AsyncParsableCommand {
         version: BtqVersion.string,
         subcommands: [
             Add.self, Get.self, Run.self, List.self, Info.self, Files.self, Remove.self, Move.self, Pause.self,
-            Resume.self, Verify.self, History.self, Peers.self, Config.self, Limit.self, Create.self,
+            Resume.self, Verify.self, History.self, Peers.self, Dht.self, Config.self, Limit.self, Create.self,
         ]
     )
 

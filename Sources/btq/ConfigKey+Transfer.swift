@@ -3,7 +3,7 @@ import Foundation
 import Store
 
 extension ConfigKey {
-    /// The settings of uploading, rate limits, seeding limits and the listening socket.
+    /// The settings of uploading, rate limits, seeding limits, the listening socket and the DHT node.
     static let transferKeys: [ConfigKey] = [
         ConfigKey(
             name: TransferSettings.downloadRateKey,
@@ -37,5 +37,17 @@ extension ConfigKey {
             help: "seconds a peer over its send queue limit has to drain before it is dropped",
             defaultValue: String(PeerMemoryBudget.defaultDrainTimeout.components.seconds), minimum: 1,
             kind: .duration),
+        ConfigKey(
+            name: TransferSettings.dhtKey, help: "run a DHT node (BEP 5) on the listen port over UDP (on/off)",
+            defaultValue: "on", minimum: 0, kind: .boolean),
+        ConfigKey(
+            name: TransferSettings.dhtBootstrapNodesKey,
+            help: "host:port of the DHT nodes to bootstrap from when no table was saved, comma-separated (empty: none)",
+            defaultValue: TransferSettings.defaultDHTBootstrapNodes.joined(separator: ","), minimum: 0,
+            kind: .hostPorts),
+        ConfigKey(
+            name: TransferSettings.dhtReadOnlyKey,
+            help: "the DHT node asks but answers no queries (BEP 43 read-only, on/off)", defaultValue: "off",
+            minimum: 0, kind: .boolean),
     ]
 }

@@ -28,6 +28,10 @@ struct ConfigKey: Sendable {
         case port
         /// A numeric IPv4 or IPv6 address.
         case address
+        /// On or off (also yes/no, true/false, 1/0), stored as `on` or `off`.
+        case boolean
+        /// A list of `host:port` separated by commas (or spaces), stored comma-separated; empty means none.
+        case hostPorts
     }
 
     /// Every known setting, in the order `btq config get` lists them.
@@ -54,9 +58,10 @@ struct ConfigKey: Sendable {
         return key
     }
 
-    /// `text` as this setting stores it (a canonical integer).
+    /// `text` as this setting stores it (a canonical integer, `on`/`off`, a comma-separated list).
     ///
-    /// - Throws: `ValidationError` when it is not an integer of at least ``minimum``.
+    /// - Throws: `ValidationError` when it is not a value of its ``kind`` (for an integer, one of at least
+    ///   ``minimum``).
     func normalize(_ text: String) throws -> String {
         switch kind {
         case .integer:
@@ -97,6 +102,19 @@ struct ConfigKey: Sendable {
                 throw ValidationError("\(name) must be a numeric IPv4 or IPv6 address such as 0.0.0.0, not '\(text)'.")
             }
             return value
+        case .boolean:
+            guard let value = SettingText.boolean(text) else {
+                throw ValidationError("\(name) must be on or off (or yes/no, true/false, 1/0), not '\(text)'.")
+            }
+            return value ? "on" : "off"
+        case .hostPorts:
+            let items = SettingText.list(text)
+            if let bad = items.first(where: { PeerAddress(parsing: $0) == nil }) {
+                throw ValidationError(
+                    "\(name) must be host:port items separated by commas, such as router.bittorrent.com:6881 or "
+                        + "[2001:db8::1]:6881 (empty for none); '\(bad)' is not host:port.")
+            }
+            return items.joined(separator: ",")
         }
     }
 

@@ -101,6 +101,15 @@ import Testing
             name: "NULL setting",
             sql: unconstrained("settings") + "INSERT INTO settings (key, value, updated_at) VALUES ('x', NULL, 0);",
             command: ["config", "get"], expected: ["value", "settings", "NULL"]),
+        Damage(
+            name: "short DHT node id",
+            sql: unchecked
+                + "INSERT INTO dht_state (family, node_id, status, saved_at) VALUES ('ipv4', x'0102', '{}', 0);",
+            command: ["dht"], expected: ["node_id", "dht_state", "2 bytes", "ipv4"]),
+        Damage(
+            name: "DHT status not JSON",
+            sql: "INSERT INTO dht_state (family, node_id, status, saved_at) VALUES ('ipv6', zeroblob(20), '{', 0);",
+            command: ["dht", "--json"], expected: ["status", "dht_state", "ipv6"]),
     ]
 
     @Test(arguments: damages)

@@ -6,7 +6,7 @@ import Testing
 @Suite(.timeLimit(.minutes(5))) struct ReadOnlyDatabaseTests {
     static let readingCommands: [[String]] = [
         ["list"], ["list", "--json"], ["list", "--all"], ["info", "1"], ["files", "1"], ["history"],
-        ["history", "1"], ["peers", "1"], ["config", "get"],
+        ["history", "1"], ["peers", "1"], ["dht"], ["dht", "--json"], ["config", "get"],
     ]
 
     /// A queue of one torrent with some history and a peer.

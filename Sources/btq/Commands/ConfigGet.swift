@@ -24,7 +24,8 @@ struct ConfigGet: ParsableCommand {
             return
         }
         let stored = try database.settings.all()
-        var table = Table([.init("KEY"), .init("VALUE", .right), .init("")])
+        // A long value (a list of bootstrap nodes) is shortened here; `btq config get KEY` prints it whole.
+        var table = Table([.init("KEY"), .init("VALUE", .right, maxWidth: 40), .init("")])
         for known in ConfigKey.all {
             let value = stored[known.name]
             table.append([known.name, value ?? known.defaultValue, value == nil ? "(default)" : ""])

@@ -117,6 +117,22 @@ enum Formatting {
         return string { appendDateTime(parts, separator: " ", to: &$0) }
     }
 
+    /// How long before `now` `date` was, in its largest whole unit: `12 s ago`, `5 min ago`, `3 h ago`,
+    /// `2 d ago` (`in 5 s` for a date after `now`, a clock set back).
+    static func age(of date: Date, now: Date) -> String {
+        let seconds = now.timeIntervalSince(date)
+        guard seconds.isFinite else { return "-" }
+        let whole = Int64(min(seconds.magnitude, 9e15).rounded(.down))
+        let span =
+            switch whole {
+            case ..<60: "\(whole) s"
+            case ..<3600: "\(whole / 60) min"
+            case ..<86400: "\(whole / 3600) h"
+            default: "\(whole / 86400) d"
+            }
+        return seconds <= -1 ? "in \(span)" : "\(span) ago"
+    }
+
     /// UTC time in ISO 8601 with milliseconds, as JSON output carries it.
     static func iso8601(_ date: Date) -> String {
         let interval = min(max(date.timeIntervalSince1970, earliest), latest + 0.999)

@@ -78,4 +78,30 @@ struct DHTTests {
             print("[e2e] a libtorrent leecher bootstrapped from btq's node had the data after \(finished.seconds) s")
         }
     }
+
+    /// After a download through the DHT, the bootstrap setting is emptied: the next `btq get` finds
+    /// the network from the table the first run saved, with the same node id.
+    @Test func aRestartFindsPeersFromTheSavedTable() async {
+        await Scenario.run { scenario in
+            let first = try TestContent.singleFile(name: "first.bin", size: 2 << 20, in: scenario.path("data"))
+            let second = try TestContent.singleFile(
+                name: "second.bin", size: 2 << 20, seed: 2, in: scenario.path("data"))
+            let btq = try Btq(scenario)
+            let firstTorrent = try await btq.create(first, trackers: [])
+            let secondTorrent = try await btq.create(second, trackers: [])
+            let network = try await LibtorrentDHT.start(
+                in: scenario, seeding: [firstTorrent, secondTorrent], data: first.root)
+            try btq.useDHT(bootstrap: [network.bootstrapNode])
+            try await Self.getThroughTheDHT(
+                firstTorrent, of: first, btq: btq, seedPort: network.port, in: scenario, label: "with a bootstrap node")
+            let saved = try #require(try btq.store().dht.loadDHTState(family: .ipv4))
+            scenario.expect(!saved.nodes.isEmpty, "the table was saved: \(saved.nodes.count) nodes")
+
+            try btq.useDHT(bootstrap: [])
+            try await Self.getThroughTheDHT(
+                secondTorrent, of: second, btq: btq, seedPort: network.port, in: scenario, label: "from the saved table")
+            let again = try #require(try btq.store().dht.loadDHTState(family: .ipv4))
+            scenario.expect(again.id == saved.id, "the node id stays: \(saved.id) then \(again.id)")
+        }
+    }
 }

@@ -72,7 +72,7 @@ struct Get: AsyncParsableCommand {
         let dht = await DHTStarting.start(
             settings: settings, bindAddress: peerOptions.bindAddress ?? settings.bindAddress,
             port: configuration.listenPort == 0 ? (peerOptions.port ?? settings.listenPort) : configuration.listenPort,
-            store: nil)
+            store: database.dht)
         // The same queue manager as `btq run`, narrowed to the named torrents, all at once.
         var beforeDownload: (@Sendable (TorrentRecord) throws -> Void)?
         if let wanted = only.flatMap(FileSelection.parse) {

@@ -56,7 +56,7 @@ struct Run: AsyncParsableCommand {
         let trackers = TrackerClient()
         let dht = await DHTStarting.start(
             settings: settings, bindAddress: peerOptions.bindAddress ?? settings.bindAddress,
-            port: configuration.listenPort == 0 ? port : configuration.listenPort, store: nil)
+            port: configuration.listenPort == 0 ? port : configuration.listenPort, store: database.dht)
         let workers = StoreWorkers(
             store: database.ports, trackers: trackers, registry: registry, dht: dht, logger: logger)
         let manager = QueueManager(

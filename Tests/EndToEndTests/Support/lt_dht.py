@@ -89,6 +89,7 @@ def main():
         p.flags |= lt.torrent_flags.disable_lsd | lt.torrent_flags.disable_pex
         seeds.append(sessions[-1].add_torrent(p))
     leech_handle = None
+    last_lookup = 0.0
     announced = not seeds
     started = time.time()
     ready_written = False
@@ -113,6 +114,11 @@ def main():
                 leech_handle = leecher.add_torrent(p)
             write_json(a.ready, {"nodes": ["%s:%d" % (ip, a.port) for ip in ips], "dht_nodes": counts})
             ready_written = True
+        # libtorrent looks a torrent up on the DHT when it is added and then every 15 minutes: a
+        # leecher added before its DHT knew any node would wait that long. Ask again until it has peers.
+        if leech_handle is not None and time.time() - last_lookup > 2 and leech_handle.status().num_peers == 0:
+            leech_handle.force_dht_announce()
+            last_lookup = time.time()
         if leech_handle is not None and a.done and not os.path.exists(a.done):
             st = leech_handle.status()
             if st.has_metadata and st.is_seeding:

@@ -94,7 +94,9 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["btq", "Engine", "Store", "TestSupport"],
-            exclude: ["Support/lt_seed.py", "Support/corrupt_peer.py", "Support/hostile_peer.py"],
+            exclude: [
+                "Support/lt_seed.py", "Support/corrupt_peer.py", "Support/hostile_peer.py", "Support/swarm_tracker.py",
+            ],
             swiftSettings: strict
         ),
     ],

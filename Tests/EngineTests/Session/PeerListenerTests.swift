@@ -89,6 +89,14 @@ import Testing
         #expect(listener.unbound.map(\.host) == ["127.0.0.1"])
     }
 
+    /// The address of an accepted socket: IPv6 as such, an IPv4-mapped one as the IPv4 address.
+    @Test func socketAddressesBecomePeerAddresses() throws {
+        let mapped = PeerAddress(socketAddress: try SocketAddress(ipAddress: "::ffff:10.1.2.3", port: 6881))
+        #expect(mapped?.description == "10.1.2.3:6881")
+        let v6 = PeerAddress(socketAddress: try SocketAddress(ipAddress: "2001:db8::7", port: 51413))
+        #expect(v6?.description == "[2001:db8::7]:51413")
+    }
+
     /// Sends a handshake (when given) to the listener and says whether it answered with a handshake
     /// of its own, or closed the connection without one; waits at most `timeout`.
     static func knock(

@@ -22,7 +22,8 @@ extension ConfigKey {
             name: TransferSettings.listenPortKey, help: "TCP port for incoming peers (`--port` overrides it)",
             defaultValue: "6881", minimum: 1, kind: .port),
         ConfigKey(
-            name: TransferSettings.bindAddressKey, help: "address to listen on (`--bind-address` overrides it)",
+            name: TransferSettings.bindAddressKey,
+            help: "address to listen on, 0.0.0.0 or :: for every IPv4 and IPv6 one (`--bind-address` overrides it)",
             defaultValue: "0.0.0.0", minimum: 0, kind: .address),
         ConfigKey(
             name: TransferSettings.peerQueueLimitKey,

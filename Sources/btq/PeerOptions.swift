@@ -14,11 +14,14 @@ struct PeerOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The address to listen on (default: the setting bind_address, else 0.0.0.0).", valueName: "ip"))
+            "The address to listen on (default: the setting bind_address, else 0.0.0.0); 0.0.0.0 or :: listens on "
+                + "every IPv4 and IPv6 address, on one port.", valueName: "ip"))
     var bindAddress: String?
 
     @Option(
-        name: .customLong("peer"), help: ArgumentHelp("Also connect to this peer; repeatable.", valueName: "host:port"))
+        name: .customLong("peer"),
+        help: ArgumentHelp(
+            "Also connect to this peer ([ipv6]:port for IPv6); repeatable.", valueName: "host:port"))
     var peers: [String] = []
 
     /// The `--peer` addresses (each checked by ``validate()``).

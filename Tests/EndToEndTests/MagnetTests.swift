@@ -219,45 +219,42 @@ struct MagnetTests {
         }
     }
 
-    /// PEX: libtorrent peer A has the even pieces, B the odd ones. A dials B; btq is told only of A
-    /// (no tracker). A names B in a ut_pex message, btq connects to B, and only so can it complete.
-    /// B has PEX off, so it never hears of btq from A and cannot dial btq first.
-    @Test func peerLearnedOnlyThroughPexIsConnected() async {
+    /// PEX: libtorrent peer A (on 127.0.0.1) has the even pieces, B the odd ones. A dials B; btq is
+    /// told only of A (no tracker). A names B in a ut_pex message, btq connects to B, and only so can
+    /// it complete. B has PEX off, so it never hears of btq from A and cannot dial btq first. With B on
+    /// `::1` only, A names it in `added6` (IPv6 PEX).
+    @Test(arguments: ["127.0.0.1", "::1"]) func peerLearnedOnlyThroughPexIsConnected(bHost: String) async {
         await Scenario.run { scenario in
+            if bHost.contains(":") { try await E2E.requireIPv6Loopback() }
             let content = try TestContent.singleFile(name: "pex.bin", size: 8 << 20, in: scenario.path("data"))
             let btq = try Btq(scenario)
             let torrent = try await btq.create(content, trackers: [])
             let (even, odd) = DownloadTests.halves(pieceCount: torrent.metainfo.pieceCount)
             let b = try await LibtorrentSeeder.start(
-                in: scenario, name: "peer B (odd pieces)", torrents: [torrent], data: content.root, have: odd,
-                keepRedundant: true)
+                in: scenario, name: "peer B on \(bHost) (odd pieces)", torrents: [torrent], data: content.root,
+                have: odd, keepRedundant: true, listen: [bHost])
             let a = try await LibtorrentSeeder.start(
                 in: scenario, name: "peer A (even pieces)", torrents: [torrent], data: content.root, have: even,
                 peers: [b.address], pex: true, keepRedundant: true)
             let linked = try await a.status(after: .now, timeout: .seconds(30)) { torrent in
-                torrent.peers.contains { $0.port == Int(b.port) }
+                torrent.peers.contains { $0.ip == bHost && $0.port == Int(b.port) }
             }
             try scenario.require(
-                linked.peers.contains { $0.port == Int(b.port) }, "A connects to B first: \(linked.peers)")
+                linked.peers.contains { $0.ip == bHost && $0.port == Int(b.port) },
+                "A connects to B at \(b.address) first: \(linked.peers)")
 
             let out = try scenario.folder("download")
             // libtorrent sends PEX about once a minute: allow for a message or two.
             let result = try await btq.get([torrent.url.path], into: out, peers: [a.address], timeout: .seconds(200))
             let report = TestContent.verify(downloaded: out, against: content)
             scenario.expect(report.isOK, "btq's download from A and the peer A told it about: \(report)")
-            let record = try btq.record(of: torrent)
-            let peers = try btq.store().queries.peers(torrentId: record.id)
-            let listing = peers.map { "\($0.address):\($0.port) \($0.source) down=\($0.downloaded)" }
+            let peers = try await btq.expectDownloaded(
+                from: bHost, port: b.port, source: "pex", of: torrent, in: scenario)
             scenario.expect(
-                peers.contains { $0.port == Int(b.port) && $0.source == "pex" && $0.downloaded > 0 },
-                "B is in btq's peers with source pex and bytes from it: \(listing)")
-            scenario.expect(
-                !peers.contains { $0.port == Int(b.port) && $0.source != "pex" }, "B came from PEX only: \(listing)")
-            let shown = try await btq.run(["peers", "\(record.id)"])
-            scenario.expect(
-                shown.split(separator: "\n").contains { $0.contains(":\(b.port)") && $0.contains("pex") },
-                "btq peers shows B with source pex:\n\(shown)")
-            print("[e2e] PEX: btq completed via a PEX-learned peer in \(String(format: "%.1f", result.seconds)) s")
+                !peers.contains { $0.port == Int(b.port) && $0.source != "pex" }, "B came from PEX only: \(peers)")
+            print(
+                "[e2e] PEX: btq completed via \(b.address), learned through PEX, in "
+                    + "\(String(format: "%.1f", result.seconds)) s")
         }
     }
 }

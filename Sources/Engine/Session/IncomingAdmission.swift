@@ -5,7 +5,9 @@ import Synchronization
 /// listener serves the whole process), and at most ``Limits/maxPending`` at once that have not sent
 /// their handshake yet. A connection over either limit is closed as soon as it is accepted; so is
 /// one from an address whose peer broke the rules within ``Limits/penalty`` (``penalize(_:now:)``),
-/// so that a flooder dropped for a flood cannot start over at once, as often as it likes.
+/// so that a flooder dropped for a flood cannot start over at once, as often as it likes. An IPv6
+/// /64 counts as one address (``limitKey(_:)``): one host usually holds a whole /64, and could
+/// otherwise connect from as many addresses as it likes.
 ///
 /// Shared by the accept loop and the connections' tasks; the counts sit behind a lock.
 final class IncomingAdmission: Sendable {
@@ -57,8 +59,9 @@ final class IncomingAdmission: Sendable {
     /// Counts a new connection from `host`.
     ///
     /// - Throws: ``Refusal`` (nothing counted) when it is over a limit.
-    func admit(_ host: PeerAddress.Host, now: ContinuousClock.Instant = .now) throws(Refusal) -> Ticket {
+    func admit(_ address: PeerAddress.Host, now: ContinuousClock.Instant = .now) throws(Refusal) -> Ticket {
         let limits = self.limits
+        let host = Self.limitKey(address)
         let penalized = penalties.withLock { penalties in
             guard let until = penalties[host] else { return false }
             if until > now { return true }
@@ -103,8 +106,9 @@ final class IncomingAdmission: Sendable {
 
     /// The peer at `host` broke the rules: connections from its address are refused for
     /// ``Limits/penalty``. The table holds at most ``Limits/maxPenalized`` addresses.
-    func penalize(_ host: PeerAddress.Host, now: ContinuousClock.Instant = .now) {
+    func penalize(_ address: PeerAddress.Host, now: ContinuousClock.Instant = .now) {
         let limits = self.limits
+        let host = Self.limitKey(address)
         penalties.withLock { penalties in
             if penalties[host] == nil, penalties.count >= limits.maxPenalized {
                 penalties = penalties.filter { $0.value > now }
@@ -123,7 +127,15 @@ final class IncomingAdmission: Sendable {
     var pending: Int { counts.withLock { $0.pending } }
 
     /// Connections from `host` now.
-    func connections(from host: PeerAddress.Host) -> Int { counts.withLock { $0.perAddress[host] ?? 0 } }
+    func connections(from host: PeerAddress.Host) -> Int {
+        counts.withLock { $0.perAddress[Self.limitKey(host)] ?? 0 }
+    }
+
+    /// What the limits count `host` as: an IPv6 address as its /64, any other as itself.
+    static func limitKey(_ host: PeerAddress.Host) -> PeerAddress.Host {
+        guard case .ipv6(let bytes) = host, bytes.count == 16 else { return host }
+        return .ipv6(Array(bytes.prefix(8)) + [UInt8](repeating: 0, count: 8))
+    }
 
     /// Addresses with connections now (the table never holds more).
     var addressCount: Int { counts.withLock { $0.perAddress.count } }

@@ -1,21 +1,25 @@
 import NIOCore
 import NIOPosix
 
-/// The process's listening socket for peers: accepts connections, reads each one's handshake, and
-/// hands it to the running session of the torrent it names (through a ``SessionRegistry``). A
-/// handshake for a torrent that is not running, or none within the handshake timeout, closes the
-/// connection; so does the session's refusal (peer limit, ban, ourselves). Connections over the
-/// limits of an ``IncomingAdmission`` (too many from one address, too many waiting for their
-/// handshake, an address whose peer broke the rules a short while ago) are closed as soon as they
-/// are accepted.
+/// The process's listening sockets for peers (one per address bound, all on one port): accepts
+/// connections, reads each one's handshake, and hands it to the running session of the torrent it
+/// names (through a ``SessionRegistry``). A handshake for a torrent that is not running, or none
+/// within the handshake timeout, closes the connection; so does the session's refusal (peer limit,
+/// ban, ourselves). Connections over the limits of an ``IncomingAdmission`` (too many from one
+/// address, too many waiting for their handshake, an address whose peer broke the rules a short
+/// while ago) are closed as soon as they are accepted.
 package struct PeerListener: Sendable {
     typealias Connection = NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>
 
-    /// The address actually bound (its port is the real one when port 0 was asked for).
-    package let host: String
+    /// The first address bound (the one asked for first).
+    package var host: String { hosts[0] }
+    /// The addresses bound, in the order asked for, all on ``port``.
+    package let hosts: [String]
+    /// The addresses asked for that could not be bound on ``port``, with why.
+    package let unbound: [(host: String, reason: String)]
     /// The port actually bound.
     package let port: UInt16
-    private let server: NIOAsyncChannel<Connection, Never>
+    private let servers: [NIOAsyncChannel<Connection, Never>]
     private let registry: SessionRegistry
     private let handshakeTimeout: TimeAmount
     /// The limits on who may connect, and the counts against them.
@@ -28,8 +32,8 @@ package struct PeerListener: Sendable {
     ///   - handshakeTimeout: how long a new connection may take to send its handshake.
     ///   - maxPending: most connections accepted at once that have not sent their handshake yet;
     ///     more are closed at once.
-    ///   - maxPerAddress: most connections at once from one IP address, whatever torrent they are
-    ///     for; more are closed at once.
+    ///   - maxPerAddress: most connections at once from one IP address (an IPv6 /64 counts as one),
+    ///     whatever torrent they are for; more are closed at once.
     ///   - budget: the process's budget for bytes held for peers (give the sessions' own, see
     ///     ``SessionConfiguration/memoryBudget``).
     /// - Throws: when the address cannot be bound (in use, not local, no permission).
@@ -39,9 +43,58 @@ package struct PeerListener: Sendable {
         maxPending: Int = 64, maxPerAddress: Int = PeerListener.defaultMaxPerAddress,
         budget: PeerMemoryBudget = PeerMemoryBudget()
     ) async throws -> PeerListener {
-        let server = try await ServerBootstrap(group: group)
+        try await bind(
+            hosts: [host], port: port, registry: registry, group: group, handshakeTimeout: handshakeTimeout,
+            maxPending: maxPending, maxPerAddress: maxPerAddress, budget: budget)
+    }
+
+    /// Binds the first of `hosts` on `port` (port 0: any free port), then each other one on the port
+    /// that gave; those that cannot be bound are only listed in ``unbound``. An IPv6 socket takes
+    /// IPv6 connections only (`IPV6_V6ONLY`), so that `::` binds beside `0.0.0.0` on the same port.
+    /// All of them accept into the same registry, under the same ``IncomingAdmission``. The other
+    /// parameters are those of ``bind(host:port:registry:group:handshakeTimeout:maxPending:maxPerAddress:budget:)``.
+    ///
+    /// - Throws: when the first address cannot be bound (in use, not local, no permission).
+    package static func bind(
+        hosts: [String], port: UInt16, registry: SessionRegistry,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, handshakeTimeout: Duration = .seconds(10),
+        maxPending: Int = 64, maxPerAddress: Int = PeerListener.defaultMaxPerAddress,
+        budget: PeerMemoryBudget = PeerMemoryBudget()
+    ) async throws -> PeerListener {
+        precondition(!hosts.isEmpty, "an address to bind")
+        let first = try await server(host: hosts[0], port: port, group: group, budget: budget)
+        let bound = first.channel.localAddress?.port.map { UInt16(clamping: $0) } ?? port
+        var servers = [first]
+        var boundHosts = [hosts[0]]
+        var unbound: [(host: String, reason: String)] = []
+        for host in hosts.dropFirst() {
+            do {
+                servers.append(try await server(host: host, port: bound, group: group, budget: budget))
+                boundHosts.append(host)
+            } catch {
+                unbound.append((host, "\(error)"))
+            }
+        }
+        return PeerListener(
+            hosts: boundHosts, unbound: unbound, port: bound, servers: servers, registry: registry,
+            handshakeTimeout: TimeAmount(handshakeTimeout),
+            admission: IncomingAdmission(limits: .init(maxPending: maxPending, maxPerAddress: maxPerAddress)),
+            budget: budget)
+    }
+
+    /// One listening socket on `host:port` with the peer wire pipeline on each connection it accepts.
+    private static func server(
+        host: String, port: UInt16, group: any EventLoopGroup, budget: PeerMemoryBudget
+    ) async throws -> NIOAsyncChannel<Connection, Never> {
+        var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 128)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+        if host.contains(":") {
+            bootstrap = bootstrap.serverChannelOption(
+                ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
+        }
+        return
+            try await bootstrap
             .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
             .bind(host: host, port: Int(port)) { channel in
@@ -52,19 +105,23 @@ package struct PeerListener: Sendable {
                         wrappingChannelSynchronously: channel, configuration: PeerDialer.channelConfiguration)
                 }
             }
-        let bound = server.channel.localAddress?.port.map { UInt16(clamping: $0) } ?? port
-        return PeerListener(
-            host: host, port: bound, server: server, registry: registry, handshakeTimeout: TimeAmount(handshakeTimeout),
-            admission: IncomingAdmission(limits: .init(maxPending: maxPending, maxPerAddress: maxPerAddress)),
-            budget: budget)
     }
 
     /// The default most connections at once from one IP address: a few torrents' worth from one
     /// client, or a few clients behind one NAT.
     package static let defaultMaxPerAddress = 8
 
-    /// Accepts connections until ``close()``; each runs in a child task until it ends.
+    /// Accepts connections on every socket until ``close()``; each runs in a child task until it ends.
     package func run() async {
+        await withDiscardingTaskGroup { group in
+            for server in servers {
+                group.addTask { await accept(on: server) }
+            }
+        }
+    }
+
+    /// The accept loop of one socket.
+    private func accept(on server: NIOAsyncChannel<Connection, Never>) async {
         do {
             try await server.executeThenClose { inbound in
                 try await withThrowingDiscardingTaskGroup { group in
@@ -88,7 +145,7 @@ package struct PeerListener: Sendable {
 
     /// Stops accepting (connections already handed to sessions go on).
     package func close() {
-        server.channel.close(promise: nil)
+        for server in servers { server.channel.close(promise: nil) }
     }
 
     private func serve(_ connection: Connection, address: PeerAddress, ticket: IncomingAdmission.Ticket) async {

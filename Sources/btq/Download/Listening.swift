@@ -4,22 +4,29 @@ import Foundation
 /// Opens the process's listening socket for incoming peers.
 enum Listening {
     /// Binds `host:port`, else one of the next ports (``ListenPortFallback``), else any free port, runs
-    /// the accept loop in a task and prints the address bound on stderr (`listening on HOST:PORT`). When
+    /// the accept loops in a task and prints the addresses bound on stderr (`listening on HOST:PORT`).
+    /// An unspecified address (`0.0.0.0`, the default, or `::`) listens on both families: `0.0.0.0`
+    /// and `::` on the same port; the IPv6 one is noted, never required (a machine without IPv6). When
     /// nothing can be bound it prints why and returns `nil`: btq still works by dialling peers, and
     /// announces port 0 (no incoming connections), never a port nobody listens on.
     static func start(
         host: String, port: UInt16, registry: SessionRegistry, budget: PeerMemoryBudget
     ) async -> PeerListener? {
         let fallback = ListenPortFallback(preferred: port)
+        let hosts = hosts(for: host)
         do {
             let bound = try await fallback.bind { candidate in
-                try await PeerListener.bind(host: host, port: candidate, registry: registry, budget: budget)
+                try await PeerListener.bind(hosts: hosts, port: candidate, registry: registry, budget: budget)
             }
             let listener = bound.value
             Task { await listener.run() }
-            var line = "btq: listening on \(Self.address(host, listener.port))"
+            var line =
+                "btq: listening on \(listener.hosts.map { Self.address($0, listener.port) }.joined(separator: " and "))"
             if let failure = bound.preferredFailure {
                 line += " (port \(port) is not available: \(failure))"
+            }
+            for (host, reason) in listener.unbound {
+                line += " (not on \(Self.address(host, listener.port)): \(reason))"
             }
             FileHandle.standardError.write(Data((line + "\n").utf8))
             return listener
@@ -30,6 +37,11 @@ enum Listening {
                         .utf8))
             return nil
         }
+    }
+
+    /// The addresses to bind for `host`: both unspecified ones for either unspecified address, else `host`.
+    static func hosts(for host: String) -> [String] {
+        host == "0.0.0.0" || host == "::" ? ["0.0.0.0", "::"] : [host]
     }
 
     /// The port to announce to trackers and peers: the one bound, or 0 (none) without a listener.

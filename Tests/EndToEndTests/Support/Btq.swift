@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Store
+import Testing
 
 /// A `.torrent` file made for a test, with what the harness needs to know about it.
 struct TestTorrent: Sendable {
@@ -122,16 +123,17 @@ struct Btq: Sendable {
         let process: ChildProcess
     }
 
-    /// Runs `btq get <torrents> --dir <dir> --port <free port> [--peer ...] [extra]` to its end (at most
-    /// `timeout`) and throws unless it exits 0, with the end of its output in the message.
+    /// Runs `btq get <torrents> --dir <dir> --port <free port> --bind-address <bindAddress> [--peer ...]
+    /// [extra]` to its end (at most `timeout`) and throws unless it exits 0, with the end of its output
+    /// in the message.
     @discardableResult
     func get(
         _ torrents: [String], into directory: URL, peers: [String] = [], extra: [String] = [],
-        timeout: Duration = E2E.downloadTimeout
+        bindAddress: String = "127.0.0.1", timeout: Duration = E2E.downloadTimeout
     ) async throws -> GetResult {
         let port = try FreePort.next()
         var arguments =
-            ["get"] + torrents + ["--dir", directory.path, "--port", "\(port)", "--bind-address", "127.0.0.1"]
+            ["get"] + torrents + ["--dir", directory.path, "--port", "\(port)", "--bind-address", bindAddress]
         for peer in peers { arguments += ["--peer", peer] }
         arguments += extra
         let child = try scenario.start("btq get", Self.executable, arguments, environment: ["BTQ_DB": database.path])
@@ -162,5 +164,30 @@ struct Btq: Sendable {
             )
         }
         return record
+    }
+}
+
+extension Btq {
+    /// Expects btq's peer history of `torrent` to hold the peer at `host`:`port`, first learned from
+    /// `source`, with payload downloaded from it, and `btq peers` to show it (IPv6 in brackets) with
+    /// that source. Returns the history, for more checks.
+    @discardableResult
+    func expectDownloaded(
+        from host: String, port: UInt16, source: String, of torrent: TestTorrent, in scenario: Scenario,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> [PeerRecord] {
+        let record = try record(of: torrent)
+        let peers = try store().queries.peers(torrentId: record.id)
+        let listing = peers.map { "\($0.address) \($0.port) \($0.source) down=\($0.downloaded)" }
+        scenario.expect(
+            peers.contains { $0.address == host && $0.port == Int(port) && $0.source == source && $0.downloaded > 0 },
+            "\(host) \(port) is in btq's peers with source \(source) and bytes from it: \(listing)",
+            sourceLocation: sourceLocation)
+        let shown = try await run(["peers", "\(record.id)"])
+        let address = LibtorrentSeeder.address(host, port)
+        scenario.expect(
+            shown.split(separator: "\n").contains { $0.contains(address) && $0.contains(source) },
+            "btq peers shows \(address) with source \(source):\n\(shown)", sourceLocation: sourceLocation)
+        return peers
     }
 }

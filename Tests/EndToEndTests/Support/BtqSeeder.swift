@@ -8,20 +8,22 @@ struct BtqSeeder: Sendable {
     let process: ChildProcess
     /// Its listening port.
     let port: UInt16
-    /// `127.0.0.1:PORT`, for leechers' `--peer`.
-    var address: String { "127.0.0.1:\(port)" }
+    /// The address it listens on.
+    let host: String
+    /// `127.0.0.1:PORT` (`[::1]:PORT` on IPv6), for leechers' `--peer`.
+    var address: String { LibtorrentSeeder.address(host, port) }
 
-    /// Adds `torrents` with their data under `data` and starts the daemon (with `extra` arguments,
-    /// e.g. `--peer`); returns once every torrent is seeding.
+    /// Adds `torrents` with their data under `data` and starts the daemon on `bindAddress` (with
+    /// `extra` arguments, e.g. `--peer`); returns once every torrent is seeding.
     static func start(
-        _ btq: Btq, torrents: [TestTorrent], data: URL, extra: [String] = []
+        _ btq: Btq, torrents: [TestTorrent], data: URL, extra: [String] = [], bindAddress: String = "127.0.0.1"
     ) async throws -> BtqSeeder {
         for torrent in torrents { try await btq.run(["add", torrent.url.path, "--dir", data.path]) }
         let port = try FreePort.next()
         let process = try btq.scenario.start(
-            "btq run (seed)", Btq.executable, ["run", "--port", "\(port)", "--bind-address", "127.0.0.1"] + extra,
+            "btq run (seed)", Btq.executable, ["run", "--port", "\(port)", "--bind-address", bindAddress] + extra,
             environment: ["BTQ_DB": btq.database.path])
-        let seeder = BtqSeeder(btq: btq, process: process, port: port)
+        let seeder = BtqSeeder(btq: btq, process: process, port: port, host: bindAddress)
         try await process.waitUntil("its torrents are checked and seeding", timeout: E2E.startTimeout) {
             try torrents.allSatisfy { try btq.record(of: $0).state == .seeding }
         }

@@ -40,7 +40,8 @@ struct LibtorrentStatus: Decodable, Sendable {
     }
 }
 
-/// A libtorrent seeder (`Support/lt_seed.py seed`, Debian's python3-libtorrent) on 127.0.0.1.
+/// A libtorrent seeder (`Support/lt_seed.py seed`, Debian's python3-libtorrent) on 127.0.0.1 (or on
+/// the loopback addresses it is told, `::1` among them).
 ///
 /// DHT, LSD, UPnP, NAT-PMP, PEX (unless asked) and uTP are off; plaintext handshakes; several connections per IP
 /// allowed (every peer is 127.0.0.1). Ready once its data is hash-checked.
@@ -50,8 +51,15 @@ struct LibtorrentSeeder: Sendable {
     let port: UInt16
     /// Rewritten every 0.5 s with a ``LibtorrentStatus``.
     let statusFile: URL
-    /// `127.0.0.1:PORT`, for `--peer`.
-    var address: String { "127.0.0.1:\(port)" }
+    /// The addresses it listens on, each at ``port``.
+    var listen = ["127.0.0.1"]
+    /// `127.0.0.1:PORT` (or `[::1]:PORT` when that is the first address it listens on), for `--peer`.
+    var address: String { Self.address(listen[0], port) }
+
+    /// `host:port`, with brackets around an IPv6 address.
+    static func address(_ host: String, _ port: UInt16) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
 
     /// Starts seeding `torrents` from `content` (their save path) and waits until it is ready.
     ///
@@ -63,10 +71,11 @@ struct LibtorrentSeeder: Sendable {
     ///   - peers: `HOST:PORT` addresses it dials (again every few seconds until connected).
     ///   - pex: peer exchange on.
     ///   - keepRedundant: keep connections between two upload-only peers (partial seeders).
+    ///   - listen: the addresses it listens on (`127.0.0.1`, `::1`).
     static func start(
         in scenario: Scenario, name: String = "libtorrent seeder", torrents: [TestTorrent], data: URL,
         have: String? = nil, uploadRate: Int = 0, peers: [String] = [], pex: Bool = false,
-        keepRedundant: Bool = false
+        keepRedundant: Bool = false, listen: [String] = ["127.0.0.1"]
     ) async throws -> LibtorrentSeeder {
         let port = try FreePort.next()
         let work = try scenario.folder("lt-\(port)")
@@ -81,12 +90,13 @@ struct LibtorrentSeeder: Sendable {
         for peer in peers { arguments += ["--peer", peer] }
         if pex { arguments.append("--pex") }
         if keepRedundant { arguments.append("--keep-redundant") }
+        for host in listen { arguments += ["--listen", host] }
         arguments += torrents.map(\.url.path)
         let child = try scenario.start(name, E2E.python, arguments)
         try await child.waitUntil("its ready file (data hash-checked)", timeout: E2E.startTimeout) {
             FileManager.default.fileExists(atPath: ready.path)
         }
-        return LibtorrentSeeder(process: child, port: port, statusFile: status)
+        return LibtorrentSeeder(process: child, port: port, statusFile: status, listen: listen)
     }
 
     /// Its latest status report.
@@ -125,7 +135,7 @@ struct LibtorrentLeecher: Sendable {
 
     static func start(
         in scenario: Scenario, name: String = "libtorrent leecher", torrent: TestTorrent, into directory: URL,
-        peers: [String] = []
+        peers: [String] = [], listen: [String] = ["127.0.0.1"]
     ) throws -> LibtorrentLeecher {
         let port = try FreePort.next()
         let work = try scenario.folder("lt-\(port)")
@@ -136,6 +146,7 @@ struct LibtorrentLeecher: Sendable {
             "--out", directory.path, "--done", done.path, "--status", status.path, "--timeout", "900",
         ]
         for peer in peers { arguments += ["--peer", peer] }
+        for host in listen { arguments += ["--listen", host] }
         arguments.append(torrent.url.path)
         let child = try scenario.start(name, E2E.python, arguments)
         return LibtorrentLeecher(process: child, port: port, doneFile: done, statusFile: status)

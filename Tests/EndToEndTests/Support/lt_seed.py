@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""lt_seed.py -- a libtorrent peer for btq's end-to-end tests (127.0.0.1 only).
+"""lt_seed.py -- a libtorrent peer for btq's end-to-end tests (127.0.0.1 and ::1 only).
 
 Run it with Debian's /usr/bin/python3: python3-libtorrent lives in its dist-packages.
 
   lt_seed.py seed  --port P --data DIR --ready FILE [--have BITS --work DIR]
                    [--upload-rate BYTES_PER_S] [--high-performance] [--dial-file FILE]
-                   [--peer HOST:PORT]... [--pex] [--keep-redundant] [--status FILE] [--timeout S] TORRENT...
-  lt_seed.py leech --port P --out DIR --done FILE [--peer HOST:PORT]...
+                   [--peer HOST:PORT]... [--pex] [--keep-redundant] [--listen ADDR]...
+                   [--status FILE] [--timeout S] TORRENT...
+  lt_seed.py leech --port P --out DIR --done FILE [--peer HOST:PORT]... [--listen ADDR]...
                    [--status FILE] [--timeout S] TORRENT
 
 seed:  seeds the torrents from DIR (their save path) and writes FILE (JSON) once every
@@ -25,7 +26,9 @@ leech: downloads TORRENT into DIR from the tracker's peers and the given --peer
        addresses (dialled again every few seconds until connected), writes FILE (JSON)
        when every piece is verified, then keeps running (seeding) until stopped.
 
-Both: listen on 127.0.0.1:P and connect from 127.0.0.1 only; DHT, LSD, UPnP, NAT-PMP,
+Both: listen on 127.0.0.1:P (or on each --listen ADDR, 127.0.0.1 or ::1, at port P) and connect
+from 127.0.0.1 only (from the loopback address of the peer's family when an address to listen on
+or to dial is IPv6; --peer [::1]:PORT for those); DHT, LSD, UPnP, NAT-PMP,
 PEX (unless --pex) and uTP off; plaintext only (no MSE handshake); several connections per IP (every
 peer is 127.0.0.1). --status FILE is rewritten (atomically) every 0.5 s with JSON:
 torrents, their state, progress, pieces, payload totals and peers. SIGUSR1 re-announces
@@ -36,11 +39,20 @@ import argparse, json, os, shutil, signal, sys, time
 import libtorrent as lt
 
 
-def settings(port, high_performance=False, keep_redundant=False):
+def endpoint(host, port):
+    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+
+
+def settings(port, high_performance=False, keep_redundant=False, listen=("127.0.0.1",), ipv6=False):
+    for host in listen:
+        if host not in ("127.0.0.1", "::1"):
+            sys.exit("lt_seed: --listen takes 127.0.0.1 or ::1, not %s" % host)
     s = lt.high_performance_seed() if high_performance else lt.default_settings()
     s.update({
-        "listen_interfaces": "127.0.0.1:%d" % port,
-        "outgoing_interfaces": "127.0.0.1",
+        "listen_interfaces": ",".join(endpoint(h, port) for h in listen),
+        # A loopback destination gets a loopback source: with IPv6 in play the system picks it, as
+        # one outgoing address cannot serve both families.
+        "outgoing_interfaces": "" if ipv6 else "127.0.0.1",
         "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
         "dht_bootstrap_nodes": "",
         "enable_incoming_utp": False, "enable_outgoing_utp": False,
@@ -140,6 +152,7 @@ def main():
     sp.add_argument("--peer", action="append", default=[])
     sp.add_argument("--pex", action="store_true")
     sp.add_argument("--keep-redundant", action="store_true")
+    sp.add_argument("--listen", action="append", default=[])
     sp.add_argument("--status")
     sp.add_argument("--timeout", type=float, default=600)
     sp.add_argument("torrents", nargs="+")
@@ -148,10 +161,18 @@ def main():
     lp.add_argument("--out", required=True)
     lp.add_argument("--done", required=True)
     lp.add_argument("--peer", action="append", default=[])
+    lp.add_argument("--listen", action="append", default=[])
     lp.add_argument("--status")
     lp.add_argument("--timeout", type=float, default=600)
     lp.add_argument("torrents", nargs=1)
     a = ap.parse_args()
+
+    listen = a.listen or ["127.0.0.1"]
+    peers = []
+    for text in getattr(a, "peer", []):
+        host, _, port = text.rpartition(":")
+        peers.append((host.strip("[]"), int(port)))
+    ipv6 = any(":" in h for h in listen) or any(":" in h for h, _ in peers)
 
     parent = os.getppid()
     stop = []
@@ -167,7 +188,7 @@ def main():
                 sys.exit("lt_seed: --have needs exactly one torrent and --work")
             data = os.path.join(a.work, "data")
             partial_copy(a.torrents[0], a.data, data, a.have)
-        ses = lt.session(settings(a.port, a.high_performance, a.keep_redundant))
+        ses = lt.session(settings(a.port, a.high_performance, a.keep_redundant, listen, ipv6))
         handles = [(os.path.basename(t), add(ses, t, data, upload_mode=a.have is not None, pex=a.pex))
                    for t in a.torrents]
         if a.upload_rate:
@@ -177,16 +198,12 @@ def main():
         done_file = a.ready
     else:
         os.makedirs(a.out, exist_ok=True)
-        ses = lt.session(settings(a.port))
+        ses = lt.session(settings(a.port, listen=listen, ipv6=ipv6))
         handles = [(os.path.basename(a.torrents[0]), add(ses, a.torrents[0], a.out))]
         done_file = a.done
-    print("[lt_seed] %s pid %d libtorrent %s on 127.0.0.1:%d, %d torrent(s)" %
-          (a.mode, os.getpid(), lt.__version__, a.port, len(handles)), flush=True)
-
-    peers = []
-    for text in getattr(a, "peer", []):
-        host, _, port = text.rpartition(":")
-        peers.append((host, int(port)))
+    print("[lt_seed] %s pid %d libtorrent %s on %s, %d torrent(s)" %
+          (a.mode, os.getpid(), lt.__version__, ",".join(endpoint(h, a.port) for h in listen), len(handles)),
+          flush=True)
 
     checked = set()
     t0 = time.time()
@@ -208,11 +225,11 @@ def main():
             if getattr(a, "dial_file", None) and os.path.exists(a.dial_file):
                 for line in open(a.dial_file).read().split():
                     host, _, port = line.rpartition(":")
-                    dial.append((host, int(port)))
+                    dial.append((host.strip("[]"), int(port)))
             for _, h in handles:
                 h.force_reannounce(0, -1, lt.reannounce_flags_t.ignore_min_interval)
                 for peer in dial:
-                    print("[lt_seed] dialling %s:%d" % peer, flush=True)
+                    print("[lt_seed] dialling %s" % endpoint(*peer), flush=True)
                     h.connect_peer(peer)
         now = time.time()
         if peers and now - last_dial > 2:

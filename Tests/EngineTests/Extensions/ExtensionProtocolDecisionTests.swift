@@ -146,5 +146,23 @@ struct ExtensionProtocolDecisionTests {
         #expect(protocolState.peerExchange(for: &silent, own: nil, connected: connected, now: now) == nil)
     }
 
+    /// A connected IPv6 peer is sent in `added6` (18 bytes), and in `dropped6` once it left.
+    @Test func pexSendsIPv6PeersInAdded6AndDropped6() throws {
+        let protocolState = ExtensionProtocol(metainfo: MetadataFetchTests.largeMetainfo())
+        var state = peer()
+        let v6 = PeerAddress(parsing: "[::1]:6881")!
+        var connected: [PeerAddress: PexMessage.Flags] = [v6: .reachable, addresses(1)[0]: .reachable]
+        let first = try #require(protocolState.peerExchange(for: &state, own: nil, connected: connected, now: now))
+        guard case .extended(_, let body) = first else { throw Failure() }
+        let added6 = Array("6:added618:".utf8) + (v6.compact ?? []) + Array("8:added6.f1:".utf8) + [0x10]
+        #expect(Array(body.readableBytesView).firstRange(of: added6) != nil)
+        connected[v6] = nil
+        let next = try #require(
+            protocolState.peerExchange(for: &state, own: nil, connected: connected, now: now + .seconds(61)))
+        guard case .extended(_, let nextBody) = next else { throw Failure() }
+        let dropped6 = Array("8:dropped618:".utf8) + (v6.compact ?? [])
+        #expect(Array(nextBody.readableBytesView).firstRange(of: dropped6) != nil)
+    }
+
     struct Failure: Error {}
 }

@@ -205,6 +205,27 @@ import Testing
         #expect(message.dropped.count == PexMessage.maxPeers)
     }
 
+    /// A full IPv4 list does not crowd out the IPv6 one: each family keeps its own ``PexMessage/maxPeers``.
+    @Test func eachFamilyIsBoundedOnItsOwn() throws {
+        var added: [UInt8] = []
+        var added6: [UInt8] = []
+        for i in 0..<300 {
+            added += [10, 0, UInt8(i >> 8), UInt8(i & 0xff), 0x1a, 0xe1]
+            added6 += [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 10) + [UInt8(i >> 8), UInt8(i & 0xff)]
+            added6 += [0x1a, 0xe1]
+        }
+        let payload =
+            Array("d5:added\(added.count):".utf8) + added + Array("6:added6\(added6.count):".utf8) + added6
+            + Array("8:dropped6\(added6.count):".utf8) + added6 + [0x65]
+        let message = try PexMessage(decoding: payload)
+        let ipv6 = message.added.filter { $0.address.compact?.count == 18 }
+        #expect(message.added.count == 2 * PexMessage.maxPeers)
+        #expect(ipv6.count == PexMessage.maxPeers)
+        #expect(
+            ipv6.last?.address.host == .ipv6([0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 10) + [0, 199]))
+        #expect(message.dropped.count == PexMessage.maxPeers)
+    }
+
     @Test(arguments: ["", "le", "i1e", "d5:added", "d5:added6:abcdefe trailing"])
     func malformedMessagesThrow(_ text: String) {
         #expect(throws: ExtensionMessageError.self) { try PexMessage(decoding: Array(text.utf8)) }

@@ -37,6 +37,23 @@ import Testing
         #expect(admission.pending == 0 && admission.addressCount == 0)
     }
 
+    /// An IPv6 /64 counts as one address, for the per-address limit and for penalties; another /64 does not.
+    @Test func anIPv6Slash64CountsAsOneAddress() throws {
+        let admission = IncomingAdmission(limits: .init(maxPending: 8, maxPerAddress: 2))
+        func host(_ prefix: UInt8, _ last: UInt8) -> PeerAddress.Host {
+            .ipv6([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, prefix] + [UInt8](repeating: 0, count: 7) + [last])
+        }
+        let first = try admission.admit(host(1, 1))
+        let second = try admission.admit(host(1, 2))
+        #expect(throws: IncomingAdmission.Refusal.tooManyFromAddress(limit: 2)) { try admission.admit(host(1, 3)) }
+        #expect(admission.connections(from: host(1, 9)) == 2)
+        let elsewhere = try admission.admit(host(2, 1))
+        admission.penalize(host(2, 7))
+        #expect(throws: IncomingAdmission.Refusal.penalized) { try admission.admit(host(2, 8)) }
+        for ticket in [first, second, elsewhere] { admission.closed(ticket) }
+        #expect(admission.addressCount == 0)
+    }
+
     @Test func aPenalizedAddressIsRefusedUntilItsPenaltyEnds() throws {
         var limits = IncomingAdmission.Limits(maxPending: 8, maxPerAddress: 8)
         limits.penalty = .seconds(60)

@@ -25,13 +25,13 @@ import Testing
         static func start(
             _ fixture: SessionFixture, handshakeTimeout: Duration = .seconds(10), knowsItsPort: Bool = true,
             storage given: MemoryStorage? = nil, budget: PeerMemoryBudget = PeerMemoryBudget(),
-            maxPeerRequests: Int? = nil
+            maxPeerRequests: Int? = nil, hosts: [String] = ["127.0.0.1"]
         ) async throws -> Seed {
             var storage = given
             if storage == nil { storage = try await fixture.filledStorage() }
             let registry = SessionRegistry()
             let listener = try await PeerListener.bind(
-                host: "127.0.0.1", port: 0, registry: registry, handshakeTimeout: handshakeTimeout, budget: budget)
+                hosts: hosts, port: 0, registry: registry, handshakeTimeout: handshakeTimeout, budget: budget)
             Task { await listener.run() }
             var configuration = TorrentSessionTests.quickConfiguration()
             configuration.memoryBudget = budget
@@ -59,19 +59,42 @@ import Testing
         }
     }
 
-    @Test func aSessionSeedsAnotherThroughTheListener() async throws {
+    /// One session seeds another through the listener. Over IPv6 the listener holds 127.0.0.1 and ::1
+    /// on one port, and the leecher knows only `[::1]:PORT`.
+    @Test(arguments: [false, true]) func aSessionSeedsAnotherThroughTheListener(overIPv6: Bool) async throws {
         let fixture = SessionFixture(length: 5 * 32_768 + 777, pieceLength: 32_768, seed: 21)
-        let seed = try await Seed.start(fixture)
+        let hosts = overIPv6 ? ["127.0.0.1", "::1"] : ["127.0.0.1"]
+        let seed = try await Seed.start(fixture, hosts: hosts)
+        #expect(seed.listener.hosts == hosts && seed.listener.unbound.isEmpty)
         let storage = MemoryStorage(metainfo: fixture.metainfo)
         let leecher = TorrentSession(
             metainfo: fixture.metainfo, storage: storage, configuration: TorrentSessionTests.quickConfiguration())
-        await leecher.addPeers([seed.address], source: .manual)
+        let address = overIPv6 ? PeerAddress(parsing: "[::1]:\(seed.listener.port)")! : seed.address
+        await leecher.addPeers([address], source: .manual)
         let outcome = await leecher.run()
         let seedStatus = await seed.session.status()
         await seed.stop()
         #expect(outcome == .completed)
         #expect(await storage.contents(of: FileIndex(0)) == fixture.content)
         #expect(seedStatus.uploaded == Int64(fixture.content.count))
+    }
+
+    /// A second address that cannot be bound on the first one's port (here: the same one, taken) is
+    /// only noted.
+    @Test func anAddressThatCannotBeBoundIsOnlyNoted() async throws {
+        let listener = try await PeerListener.bind(
+            hosts: ["127.0.0.1", "127.0.0.1"], port: 0, registry: SessionRegistry())
+        defer { listener.close() }
+        #expect(listener.hosts == ["127.0.0.1"])
+        #expect(listener.unbound.map(\.host) == ["127.0.0.1"])
+    }
+
+    /// The address of an accepted socket: IPv6 as such, an IPv4-mapped one as the IPv4 address.
+    @Test func socketAddressesBecomePeerAddresses() throws {
+        let mapped = PeerAddress(socketAddress: try SocketAddress(ipAddress: "::ffff:10.1.2.3", port: 6881))
+        #expect(mapped?.description == "10.1.2.3:6881")
+        let v6 = PeerAddress(socketAddress: try SocketAddress(ipAddress: "2001:db8::7", port: 51413))
+        #expect(v6?.description == "[2001:db8::7]:51413")
     }
 
     /// Sends a handshake (when given) to the listener and says whether it answered with a handshake

@@ -4,7 +4,8 @@
 /// On the wire: a bencoded dictionary of compact address strings, `added` / `added6` with one flag
 /// byte per peer in `added.f` / `added6.f`, and `dropped` / `dropped6`. Decoding keeps what is
 /// well formed and ignores the rest (a partial trailing entry, port 0, unusable addresses, missing
-/// flags), and never keeps more than ``maxPeers`` of either kind.
+/// flags), and never keeps more than ``maxPeers`` of each list (`added`, `added6`, `dropped`,
+/// `dropped6`): IPv6 peers are not crowded out by a full IPv4 list.
 public struct PexMessage: Hashable, Sendable {
     /// Per-peer flags of `added.f` (BEP 11).
     public struct Flags: OptionSet, Hashable, Sendable {
@@ -40,7 +41,7 @@ public struct PexMessage: Hashable, Sendable {
 
     /// The most entries of each kind sent in one message (BEP 11 asks for at most 50 added).
     public static let maxSent = 50
-    /// The most entries of each kind kept from one received message.
+    /// The most entries of each list (`added`, `added6`, `dropped`, `dropped6`) kept from one received message.
     public static let maxPeers = 200
     /// The largest message accepted, in bytes.
     public static let maxLength = 64 * 1024
@@ -104,11 +105,13 @@ public struct PexMessage: Hashable, Sendable {
             let limited = Array(bytes.prefix(Self.maxPeers * entryLength))
             // Decode entry by entry so each keeps its own flag byte even when some are skipped.
             var index = 0
-            while (index + 1) * entryLength <= limited.count, added.count < Self.maxPeers {
+            var kept = 0
+            while (index + 1) * entryLength <= limited.count, kept < Self.maxPeers {
                 let entry = Array(limited[(index * entryLength)..<((index + 1) * entryLength)])
                 if let address = decode(entry).first, address.isUsablePeer {
                     let flag = index < flags.count ? Flags(rawValue: flags[index]) : []
                     added.append(Peer(address: address, flags: flag))
+                    kept += 1
                 }
                 index += 1
             }
@@ -121,7 +124,7 @@ public struct PexMessage: Hashable, Sendable {
             dropped += PeerAddress.compactIPv6(bytes.prefix(Self.maxPeers * 18))
         }
         self.added = added
-        self.dropped = Array(dropped.prefix(Self.maxPeers))
+        self.dropped = dropped
     }
 }
 

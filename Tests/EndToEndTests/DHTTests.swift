@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Store
+import TestSupport
 import Testing
 
 /// The DHT (BEP 5) against a small network of libtorrent nodes on 127.0.0.0/8: trackerless magnets,
@@ -72,9 +73,16 @@ struct DHTTests {
             let report = TestContent.verify(downloaded: out, against: content)
             scenario.expect(report.isOK, "the libtorrent leecher's download: \(report)")
             let finished = try JSONDecoder().decode(LibtorrentDHT.Done.self, from: Data(contentsOf: done))
-            scenario.expect(
-                finished.peers.contains { $0.port == Int(seeder.port) && $0.downloaded > 0 },
-                "the leecher downloaded from btq: \(finished.peers)")
+            // Nobody else has the data; btq's peer history shows what it sent (recorded in the journal's rhythm).
+            let id = try btq.record(of: torrent).id
+            let uploaded = { @Sendable () throws -> [PeerRecord] in
+                try btq.store().queries.peers(torrentId: id).filter { $0.uploaded > 0 }
+            }
+            let recorded = try await poll(timeout: .seconds(30), interval: .milliseconds(200)) {
+                try uploaded().reduce(0) { $0 + $1.uploaded } >= Int64(content.totalSize)
+            }
+            let peers = try btq.store().queries.peers(torrentId: id)
+            scenario.expect(recorded, "btq records what it uploaded to the leecher: \(peers)")
             print("[e2e] a libtorrent leecher bootstrapped from btq's node had the data after \(finished.seconds) s")
         }
     }
@@ -99,7 +107,8 @@ struct DHTTests {
 
             try btq.useDHT(bootstrap: [])
             try await Self.getThroughTheDHT(
-                secondTorrent, of: second, btq: btq, seedPort: network.port, in: scenario, label: "from the saved table")
+                secondTorrent, of: second, btq: btq, seedPort: network.port, in: scenario, label: "from the saved table"
+            )
             let again = try #require(try btq.store().dht.loadDHTState(family: .ipv4))
             scenario.expect(again.id == saved.id, "the node id stays: \(saved.id) then \(again.id)")
         }

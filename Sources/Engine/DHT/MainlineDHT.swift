@@ -46,7 +46,9 @@ package actor MainlineDHT {
     private var bootstrapAddresses: [PeerAddress] = []
     private var nextBootstrap = ContinuousClock.now
     private var bootstrapWait: Duration = .seconds(5)
-    private var lastSave = ContinuousClock.now
+    /// The first save comes soon after the start (so `btq dht` shows a running node), then every
+    /// ``Configuration/saveInterval``.
+    private var nextSave = ContinuousClock.now + .seconds(5)
     private var closed = false
 
     /// Binds the node's socket, with the id and nodes `store` saved for `configuration.family` (a new
@@ -189,8 +191,8 @@ package actor MainlineDHT {
         } else if core.table.count > 0 {
             bootstrapWait = .seconds(5)
         }
-        if now - lastSave >= configuration.saveInterval {
-            lastSave = now
+        if now >= nextSave {
+            nextSave = now + configuration.saveInterval
             await save()
         }
     }

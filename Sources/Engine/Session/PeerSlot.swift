@@ -13,6 +13,8 @@ struct PeerSlot {
     var peerId: [UInt8]?
     var handshaken = false
     var isSeed = false
+    /// Its pieces no longer count in the picker's availability (a seed dropped while we seed too).
+    var availabilityWithdrawn = false
     var lastMessageAt: ContinuousClock.Instant
     var lastBlockAt: ContinuousClock.Instant?
     var lastKeepAliveSent: ContinuousClock.Instant

@@ -112,7 +112,7 @@ extension SessionSwarm {
         candidates[slot.address]?.isSeed = true
         guard picker.isComplete else { return false }
         picker.removeSeed()
-        slot.handshaken = false  // not counted as a seed again when it closes
+        slot.availabilityWithdrawn = true  // not taken from the availability again when it closes
         return true
     }
 

@@ -40,7 +40,7 @@ struct SessionSwarm {
     mutating func remove(_ key: PeerKey, now: ContinuousClock.Instant) -> PeerSlot? {
         guard let slot = peers.remove(key) else { return nil }
         _ = picker.peerDisconnected(key)
-        if slot.handshaken {
+        if slot.handshaken, !slot.availabilityWithdrawn {
             if slot.isSeed {
                 picker.removeSeed()
             } else {

@@ -107,6 +107,35 @@ import Testing
         }
         #expect(why == "both seeds")
         #expect(swarm.candidates[PeerAddress(host: .ipv4(127, 0, 0, 1), port: 1)]?.isSeed == true)
+        // Its slot leaves as a handshaken peer (its record goes to the history), counted as a seed once.
+        let slot = swarm.remove(key, now: .now)
+        #expect(slot?.handshaken == true)
+        #expect(swarm.picker.seedCount == 0)
+    }
+
+    /// A leecher that finishes its download from us (its last `have`) is dropped as a seed, and its
+    /// record still carries what we uploaded to it.
+    @Test func aLeecherThatBecomesASeedKeepsItsRecord() {
+        var swarm = Self.swarm()
+        for piece in 0..<4 { _ = swarm.picker.pieceVerified(PieceIndex(piece)) }
+        let (key, _) = Self.admit(&swarm, port: 1)
+        swarm.peers[key]?.upload.uploadedUnsaved = 65_536
+        for piece in 0..<3 {
+            guard case .none = swarm.received(.have(PieceIndex(piece)), from: key, now: .now) else {
+                Issue.record("a have of piece \(piece) ended the peer")
+                return
+            }
+        }
+        guard case .end(.disconnect("both seeds")) = swarm.received(.have(PieceIndex(3)), from: key, now: .now)
+        else {
+            Issue.record("a leecher that became a seed stays connected to a seed")
+            return
+        }
+        let slot = swarm.remove(key, now: .now)
+        #expect(slot?.handshaken == true)
+        #expect(slot?.record(torrentId: 1).uploadedDelta == 65_536)
+        #expect(swarm.picker.seedCount == 0)
+        #expect((0..<4).allSatisfy { swarm.picker.availability(of: PieceIndex($0)) == 0 })
     }
 
     @Test func aRequestForAPieceWeLackIsRejected() async {

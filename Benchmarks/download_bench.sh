@@ -147,6 +147,8 @@ for ((k = 0; k < ${#clients[@]}; k++)); do
         btq|btq-b)
             binary="$BTQ"; [[ "$client" == btq-b ]] && binary="$BTQ_B"
             if [[ -x "$binary" ]]; then
+                # No DHT node (a binary from before the DHT has none and refuses the setting).
+                BTQ_DB="$M/btq.sqlite" "$binary" config set dht off > /dev/null 2>&1 || true
                 cmd=(env BTQ_DB="$M/btq.sqlite" BTQ_LOG=info "$binary" get "$TORRENT" --dir "$OUT" --port "$port"
                      --bind-address 127.0.0.1 --quiet)
             else

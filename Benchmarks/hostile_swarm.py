@@ -105,6 +105,8 @@ class Case:
         self.dir = tempfile.mkdtemp(prefix="%s-%s-" % (role, mode), dir=args.work)
         self.children = []
         self.env = dict(os.environ, BTQ_DB=os.path.join(self.dir, "btq.sqlite"))
+        # No DHT node: the attack and the honest transfer are the only traffic.
+        self.btq("config", "set", "dht", "off")
 
     def start(self, name, argv, env=None):
         log = open(os.path.join(self.dir, name + ".log"), "w")

@@ -86,6 +86,7 @@ start_daemon() {
 }
 stop_daemon() { kill -INT "$daemon"; wait "$daemon" || true; }
 
+"$BTQ" config set dht off > /dev/null   # no DHT node: nothing but the leechers' traffic
 "$BTQ" add "$TORRENT" --dir "$WORK/data" > /dev/null
 start_daemon
 printf '%-13s %10s %10s  %s\n' client seconds MB/s verify

@@ -114,3 +114,63 @@ struct DHTTests {
         }
     }
 }
+
+extension DHTTests {
+    /// btq bootstraps from a lying node (it claims our id or one next to the target, and answers with
+    /// 150 nodes and 600 peers that do not exist) and from an honest libtorrent network, while 200
+    /// addresses flood its node with queries, forged announces and garbage: the magnet still
+    /// downloads through the DHT, btq's memory stays bounded, and its node dropped the flood.
+    @Test func aLyingFloodingNodeDoesNotStopTheDownload() async {
+        await Scenario.run { scenario in
+            let content = try TestContent.singleFile(name: "hostile.bin", size: 8 << 20, in: scenario.path("data"))
+            let btq = try Btq(scenario)
+            let torrent = try await btq.create(content, trackers: [])
+            let network = try await LibtorrentDHT.start(in: scenario, seeding: [torrent], data: content.root)
+            let port = try FreePort.next()
+            let work = try scenario.folder("hostile-dht")
+            let ready = work.appendingPathComponent("ready.json")
+            let status = work.appendingPathComponent("status.json")
+            let liarPort = try FreePort.next()
+            try btq.useDHT(bootstrap: ["127.0.0.9:\(liarPort)", network.bootstrapNode])
+            let out = try scenario.folder("download")
+            try await btq.run(["add", Self.bareMagnet(torrent), "--dir", out.path])
+            let hostile = try scenario.start(
+                "hostile DHT node", E2E.python,
+                [
+                    E2E.supportDirectory.appendingPathComponent("hostile_dht.py").path, "--port", "\(liarPort)",
+                    "--ready", ready.path, "--target", "127.0.0.1:\(port)", "--seconds", "30", "--status",
+                    status.path,
+                ])
+            try await hostile.waitUntil("the hostile node is up", timeout: E2E.startTimeout) {
+                FileManager.default.fileExists(atPath: ready.path)
+            }
+            let daemon = try scenario.start(
+                "btq run", Btq.executable, ["run", "--port", "\(port)", "--bind-address", "127.0.0.1"],
+                environment: ["BTQ_DB": btq.database.path])
+            try await daemon.waitUntil("the magnet's download completes under the attack", timeout: .seconds(60)) {
+                try btq.record(of: torrent).completedAt != nil
+            }
+            let report = TestContent.verify(downloaded: out, against: content)
+            scenario.expect(report.isOK, "the download under attack: \(report)")
+            _ = await hostile.waitForExit(timeout: .seconds(40))
+            let memory = try ProcessMemory(pid: daemon.pid)
+            scenario.expect(
+                memory.peak < AttackWatch.residentBound,
+                "btq's memory under the DHT attack: \(memory) (bound \(ProcessMemory.mebibytes(AttackWatch.residentBound)))"
+            )
+            kill(daemon.pid, SIGINT)
+            let exit = await daemon.waitForExit(timeout: .seconds(10))
+            scenario.expect(exit == 0, "btq run exits 0 after the attack (status \(String(describing: exit)))")
+            let saved = try #require(try btq.store().dht.loadDHTState(family: .ipv4))
+            let counts = (try? String(contentsOf: status, encoding: .utf8)) ?? "?"
+            scenario.expect(
+                saved.status.queriesDropped > 0 && !saved.nodes.contains { $0.id == saved.id }
+                    && counts.contains("\"lies\": ") && !counts.contains("\"lies\": 0,"),
+                "btq asked the liar, dropped the flood, and has no node with our id in its table: "
+                    + "\(saved.status.queriesDropped) dropped; attacker: \(counts)")
+            print(
+                "[e2e] DHT under attack: download complete, btq \(memory); node answered "
+                    + "\(saved.status.queriesAnswered), dropped \(saved.status.queriesDropped); attacker: \(counts)")
+        }
+    }
+}

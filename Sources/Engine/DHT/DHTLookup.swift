@@ -19,6 +19,9 @@ struct DHTLookup: Sendable {
     static let maxCandidates = 64
     static let maxQueries = 96
     static let maxPeers = 1_000
+    /// Nodes taken from one answer: BEP 5 answers carry the K closest; a node that sends more gets no
+    /// more room among the candidates than an honest one.
+    static let nodesPerAnswer = 2 * resultSize
 
     /// A node met on the way, by its address (a bootstrap node's id is not known before it answers).
     struct Candidate: Sendable {
@@ -106,7 +109,7 @@ struct DHTLookup: Sendable {
             candidates[index].id = id
             candidates[index].token = token
         }
-        add(nodes)
+        add(Array(nodes.prefix(Self.nodesPerAnswer)))
         var fresh: [PeerAddress] = []
         for peer in values where peers.count < Self.maxPeers && peer.port != 0 {
             if peers.insert(peer).inserted { fresh.append(peer) }

@@ -12,6 +12,8 @@ struct DHTNodeCore: Sendable {
     struct Outgoing: Sendable, Equatable {
         var address: PeerAddress
         var bytes: [UInt8]
+        /// A query of ours (its answer is awaited), not an answer to another node.
+        var isQuery = false
     }
 
     /// What a lookup reports to whoever asked for it.
@@ -185,7 +187,11 @@ struct DHTNodeCore: Sendable {
             guard let pending = takePending(message.transaction, from: address) else { return step }
             heard(DHTNode(id: response.sender, address: address), readOnly: message.readOnly, now: now, into: &step)
             if let requester = message.requester { vote(for: requester.host, now: now) }
-            if case .lookup(let id) = pending.purpose, lookups[id] != nil {
+            if case .lookup(let id) = pending.purpose, lookups[id] != nil, response.sender == ownID {
+                // It claims to be us: nothing it says is taken.
+                lookups[id]!.lookup.failed(address)
+                advance(id, now: now, into: &step)
+            } else if case .lookup(let id) = pending.purpose, lookups[id] != nil {
                 let nodes = (family == .ipv4 ? response.nodes : response.nodes6).filter {
                     Self.belongs($0.address, to: family)
                 }
@@ -294,15 +300,17 @@ struct DHTNodeCore: Sendable {
         let message = KRPCMessage(
             transaction: [UInt8(key >> 8), UInt8(key & 0xff)],
             body: .query(KRPCQuery(sender: ownID, method: method)), version: Self.version, readOnly: readOnly)
-        emit(message, to: address, into: &step)
+        emit(message, to: address, isQuery: true, into: &step)
         return true
     }
 
-    private mutating func emit(_ message: KRPCMessage, to address: PeerAddress, into step: inout Step) {
+    private mutating func emit(
+        _ message: KRPCMessage, to address: PeerAddress, isQuery: Bool = false, into step: inout Step
+    ) {
         let bytes = message.encoded
         counters.packetsOut += 1
         counters.bytesOut += Int64(bytes.count)
-        step.packets.append(Outgoing(address: address, bytes: bytes))
+        step.packets.append(Outgoing(address: address, bytes: bytes, isQuery: isQuery))
     }
 
     // MARK: Time

@@ -38,7 +38,7 @@ package actor MainlineDHT {
     package nonisolated let family: DHTFamily
     private let configuration: Configuration
     private let channel: any Channel
-    private let inbound: AsyncStream<UDPDatagram>
+    private let inbound: DHTInbound
     private let store: (any DHTStateStore)?
     private let startedAt = Timestamp.now
     private var core: DHTNodeCore
@@ -64,13 +64,12 @@ package actor MainlineDHT {
         if let store {
             saved = try? await NIOBlockingExecutor().run { try store.loadDHTState(family: family) }
         }
-        let (stream, continuation) = AsyncStream.makeStream(
-            of: UDPDatagram.self, bufferingPolicy: .bufferingNewest(1_024))
+        let inbound = DHTInbound()
         let channel = try await DatagramBootstrap(group: group)
             .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(UDPDatagramForwarder(continuation: continuation))
+                    try channel.pipeline.syncOperations.addHandler(DHTInboundHandler(inbound))
                 }
             }
             .bind(host: configuration.host, port: Int(configuration.port)).get()
@@ -83,13 +82,13 @@ package actor MainlineDHT {
             family: family, id: saved?.id ?? .random(), readOnly: configuration.readOnly,
             saved: (saved?.nodes ?? []).map { DHTNode(id: $0.id, address: $0.address) }, now: now)
         let node = MainlineDHT(
-            configuration: configuration, port: port, channel: channel, inbound: stream, store: store, core: core)
+            configuration: configuration, port: port, channel: channel, inbound: inbound, store: store, core: core)
         await node.bootstrap(from: bootstrap)
         return node
     }
 
     private init(
-        configuration: Configuration, port: UInt16, channel: any Channel, inbound: AsyncStream<UDPDatagram>,
+        configuration: Configuration, port: UInt16, channel: any Channel, inbound: DHTInbound,
         store: (any DHTStateStore)?, core: DHTNodeCore
     ) {
         self.configuration = configuration
@@ -112,11 +111,14 @@ package actor MainlineDHT {
     /// Works the node until ``close()``: packets in, timers, saves.
     package func run() async {
         await withDiscardingTaskGroup { group in
-            let inbound = self.inbound
-            group.addTask {
-                for await datagram in inbound {
-                    guard let address = PeerAddress(socketAddress: datagram.remote) else { continue }
-                    await self.received(datagram.bytes, from: address)
+            // Answers to our queries and everything else each have a task: a flood of the others
+            // waits its turn behind them instead of crowding them out.
+            for lane in [inbound.awaited, inbound.others] {
+                group.addTask {
+                    for await datagram in lane {
+                        guard let address = PeerAddress(socketAddress: datagram.remote) else { continue }
+                        await self.received(datagram.bytes, from: address)
+                    }
                 }
             }
             group.addTask {
@@ -168,7 +170,16 @@ package actor MainlineDHT {
 
     /// The node's state now, as `btq dht` shows it.
     package func status() -> DHTStatus {
-        core.status(address: address, startedAt: startedAt, now: .now, wallClock: .now)
+        currentStatus(now: .now, wallClock: .now)
+    }
+
+    /// The core's status with what the socket's sorting dropped before the core saw it.
+    private func currentStatus(now: ContinuousClock.Instant, wallClock: Timestamp) -> DHTStatus {
+        var status = core.status(address: address, startedAt: startedAt, now: now, wallClock: wallClock)
+        let dropped = inbound.dropped
+        status.packetsIn += dropped
+        status.queriesDropped += dropped
+        return status
     }
 
     private func cancel(_ lookup: Int) {
@@ -185,6 +196,7 @@ package actor MainlineDHT {
         guard !closed else { return }
         let now = ContinuousClock.now
         perform(core.tick(now: now))
+        inbound.prune(now: now)
         if core.table.count == 0, now >= nextBootstrap, core.lookupCount < DHTNodeCore.maxLookups {
             bootstrapWait = min(bootstrapWait * 2, .seconds(300))
             await bootstrap()
@@ -221,7 +233,7 @@ package actor MainlineDHT {
         let wallClock = Timestamp.now
         let state = DHTSavedState(
             family: family, id: core.ownID, nodes: core.nodesToSave(now: now, wallClock: wallClock),
-            status: core.status(address: address, startedAt: startedAt, now: now, wallClock: wallClock))
+            status: currentStatus(now: now, wallClock: wallClock))
         _ = try? await NIOBlockingExecutor().run { try store.saveDHTState(state) }
     }
 
@@ -234,6 +246,7 @@ package actor MainlineDHT {
             else { continue }
             var buffer = channel.allocator.buffer(capacity: packet.bytes.count)
             buffer.writeBytes(packet.bytes)
+            if packet.isQuery { inbound.queried(remote, at: .now) }
             channel.writeAndFlush(AddressedEnvelope(remoteAddress: remote, data: buffer), promise: nil)
         }
         for event in step.events {

@@ -271,4 +271,24 @@ import Testing
         _ = network.lookUp(infoHash, from: 12, announcing: 9000)
         #expect(network.lookUp(infoHash, from: 5) == [PeerAddress(host: .ipv4(127, 0, 0, 13), port: 9000)])
     }
+
+    @Test func threeNodesThatSeeUsAtAPublicAddressGiveUsAnIdForIt() throws {
+        var node = DHTNodeCore(
+            family: .ipv4, id: NodeID(Array(repeating: 0, count: 20))!, readOnly: false, now: Self.start)
+        let publicAddress = PeerAddress(host: .ipv4(124, 31, 75, 21), port: 6881)
+        #expect(!SecureNodeID.isValid(node.ownID, for: [124, 31, 75, 21]))
+        var step = DHTNodeCore.Step()
+        let seeds = (1...3).map { Network.address($0) }
+        _ = node.startLookup(.findNode, target: .random(), seeds: seeds, now: Self.start, into: &step)
+        for packet in step.packets {
+            let query = try KRPCMessage(decoding: packet.bytes)
+            let answer = KRPCMessage(
+                transaction: query.transaction, body: .response(KRPCResponse(sender: .random())),
+                requester: publicAddress)
+            _ = node.received(answer.encoded, from: packet.address, now: Self.start)
+        }
+        #expect(SecureNodeID.isValid(node.ownID, for: [124, 31, 75, 21]))
+        // The nodes it knew stay in its table.
+        #expect(node.table.count == 3)
+    }
 }

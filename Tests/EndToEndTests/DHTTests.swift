@@ -115,7 +115,10 @@ struct DHTTests {
     }
 }
 
-extension DHTTests {
+/// A DHT node that lies and floods, against btq downloading through the DHT. Run last and alone by
+/// `scripts/test` (its flood would starve the other tests on two cores).
+@Suite("the DHT under attack", .enabled(if: E2E.isEnabled), .serialized, .timeLimit(.minutes(5)))
+struct DHTAttackTests {
     /// btq bootstraps from a lying node (it claims our id or one next to the target, and answers with
     /// 150 nodes and 600 peers that do not exist) and from an honest libtorrent network, while 200
     /// addresses flood its node with queries, forged announces and garbage: the magnet still
@@ -133,7 +136,7 @@ extension DHTTests {
             let liarPort = try FreePort.next()
             try btq.useDHT(bootstrap: ["127.0.0.9:\(liarPort)", network.bootstrapNode])
             let out = try scenario.folder("download")
-            try await btq.run(["add", Self.bareMagnet(torrent), "--dir", out.path])
+            try await btq.run(["add", DHTTests.bareMagnet(torrent), "--dir", out.path])
             let hostile = try scenario.start(
                 "hostile DHT node", E2E.python,
                 [

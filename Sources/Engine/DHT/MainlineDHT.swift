@@ -67,6 +67,8 @@ package actor MainlineDHT {
         let inbound = DHTInbound()
         let channel = try await DatagramBootstrap(group: group)
             .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            // Bursts of small datagrams overflow the default buffer (a few hundred) before a read.
+            .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 1 << 20)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(DHTInboundHandler(inbound))

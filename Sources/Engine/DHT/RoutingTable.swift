@@ -125,10 +125,24 @@ public struct RoutingTable: Sendable {
     }
 
     /// The `count` nodes closest to `target` (XOR distance), closest first, bad ones left out.
+    ///
+    /// One pass over the table keeping the best `count` in order (each node's distance computed once):
+    /// it answers every `find_node` and `get_peers`, so it copies and sorts nothing the size of the table.
     public func closest(to target: NodeID, count: Int = RoutingTable.bucketSize) -> [DHTNode] {
-        var candidates = buckets.flatMap { $0.entries.filter { !$0.isBad } }.map(\.node)
-        candidates.sort { $0.id.distance(to: target) < $1.id.distance(to: target) }
-        return Array(candidates.prefix(count))
+        guard count > 0 else { return [] }
+        var best: [(distance: NodeID, node: DHTNode)] = []
+        best.reserveCapacity(count + 1)
+        for bucket in buckets {
+            for entry in bucket.entries where !entry.isBad {
+                let distance = entry.node.id.distance(to: target)
+                if best.count == count, let last = best.last, !(distance < last.distance) { continue }
+                var position = best.count
+                while position > 0, distance < best[position - 1].distance { position -= 1 }
+                best.insert((distance, entry.node), at: position)
+                if best.count > count { best.removeLast() }
+            }
+        }
+        return best.map(\.node)
     }
 
     /// Ids to look up to refresh buckets nothing changed in for `age`: a random id in each such

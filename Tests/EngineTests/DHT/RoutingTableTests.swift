@@ -94,4 +94,29 @@ import Testing
         // About log2(10,000 / 8) buckets: the table holds the near ids, not everything it heard.
         #expect(table.count < 200)
     }
+
+    @Test func closestAgreesWithSortingTheWholeTable() {
+        var table = RoutingTable(ownID: .random(), now: Self.start)
+        for index in 0..<3_000 {
+            let address = PeerAddress(host: .ipv4(127, UInt8(index >> 8 & 0xff), UInt8(index & 0xff), 1), port: 6881)
+            table.heard(from: DHTNode(id: .random(), address: address), at: Self.start)
+        }
+        // Some close to our own id, so the table splits deep.
+        for depth in 0..<40 {
+            var bytes = table.ownID.bytes
+            bytes[depth / 8] ^= 0x80 >> UInt8(depth % 8)
+            bytes[19] ^= UInt8(depth)
+            let address = PeerAddress(host: .ipv4(10, 0, UInt8(depth), 1), port: 6881)
+            table.heard(from: DHTNode(id: NodeID(bytes)!, address: address), at: Self.start)
+        }
+        for _ in 0..<20 {
+            let target = NodeID.random()
+            let sorted = table.entries.filter { !$0.isBad }.map(\.node)
+                .sorted { $0.id.distance(to: target) < $1.id.distance(to: target) }
+            for count in [1, 8, 16] {
+                #expect(table.closest(to: target, count: count) == Array(sorted.prefix(count)))
+            }
+        }
+        #expect(table.closest(to: .random(), count: 0).isEmpty)
+    }
 }

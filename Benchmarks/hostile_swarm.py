@@ -22,6 +22,7 @@ namespace whose only interface is lo (`unshare --net --pid --fork --mount-proc`)
 leave the machine; every program binds 127.0.0.1. Each attack is bounded (--attack-seconds,
 default 60, and the hostile peer's own limits).
 """
+import loopback_namespace
 import argparse
 import json
 import os
@@ -45,22 +46,6 @@ SHAPE = {
     "idle": (200, 4, 4 << 20),
 }
 LT_PYTHON = "/usr/bin/python3"  # python3-libtorrent lives in Debian's dist-packages
-
-
-def in_namespace():
-    try:
-        out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return False
-    return len(out.strip().splitlines()) == 1 and ": lo:" in out
-
-
-def reexec_in_namespace():
-    ns = ["unshare", "--net", "--pid", "--fork", "--mount-proc"]
-    if os.geteuid() != 0:
-        ns[1:1] = ["--map-current-user", "--keep-caps"]
-    script = 'ip link set lo up && exec "$@"'
-    os.execvp(ns[0], ns + ["bash", "-c", script, "bash", sys.executable, os.path.abspath(__file__)] + sys.argv[1:])
 
 
 def free_port(used=set()):
@@ -218,8 +203,7 @@ def main():
     parser.add_argument("--work")
     parser.add_argument("--keep", action="store_true", help="keep each case's folder and logs")
     args = parser.parse_args()
-    if not in_namespace():
-        reexec_in_namespace()
+    loopback_namespace.ensure(pid_namespace=True)
     modes = [m for m in args.modes.split(",") if m]
     if modes[0] != "none":
         modes.insert(0, "none")

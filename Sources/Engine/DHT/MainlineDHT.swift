@@ -65,10 +65,17 @@ package actor MainlineDHT {
             saved = try? await NIOBlockingExecutor().run { try store.loadDHTState(family: family) }
         }
         let inbound = DHTInbound()
-        let channel = try await DatagramBootstrap(group: group)
+        var datagrams = DatagramBootstrap(group: group)
             .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             // Bursts of small datagrams overflow the default buffer (a few hundred) before a read.
             .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 1 << 20)
+        if family == .ipv6 {
+            // IPv6 only, so that `::` binds beside the IPv4 node's `0.0.0.0` on the same port.
+            datagrams = datagrams.channelOption(
+                ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
+        }
+        let channel =
+            try await datagrams
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(DHTInboundHandler(inbound))

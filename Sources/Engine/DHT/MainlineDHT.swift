@@ -43,6 +43,8 @@ package actor MainlineDHT {
     private let startedAt = Timestamp.now
     private var core: DHTNodeCore
     private var askers: [Int: AsyncStream<[PeerAddress]>.Continuation] = [:]
+    /// Lookups asked for while the others used every slot: started in order as those end.
+    private var waiting = WaitingLookups()
     private var bootstrapAddresses: [PeerAddress] = []
     private var nextBootstrap = ContinuousClock.now
     private var bootstrapWait: Duration = .seconds(5)
@@ -147,6 +149,7 @@ package actor MainlineDHT {
         await save()
         for asker in askers.values { asker.finish() }
         askers.removeAll()
+        while let entry = waiting.popFirst() { entry.continuation.finish() }
         try? await channel.close()
     }
 
@@ -159,22 +162,55 @@ package actor MainlineDHT {
             continuation.finish()
             return stream
         }
+        let asked = WaitingLookups.Entry(target: target, announcePort: announcePort, continuation: continuation)
+        if core.lookupCount >= Self.lookupSlots || !waiting.isEmpty {
+            // A daemon with thousands of torrents asks for more lookups at once than run at once.
+            guard let ticket = waiting.append(asked) else {
+                continuation.finish()
+                return stream
+            }
+            continuation.onTermination = { [weak self] _ in
+                Task { await self?.cancelWaiting(ticket) }
+            }
+            return stream
+        }
+        start(asked)
+        return stream
+    }
+
+    /// Lookups of torrents that run at once; the rest of ``DHTNodeCore/maxLookups`` is kept for the
+    /// node's own (bootstrap, refresh).
+    static let lookupSlots = DHTNodeCore.maxLookups - 4
+
+    /// Starts a lookup asked for by `asked`.
+    private func start(_ asked: WaitingLookups.Entry) {
         var step = DHTNodeCore.Step()
         // While the table is small, the bootstrap nodes are asked too: they know the swarm first.
         let seeds = core.table.count < RoutingTable.bucketSize ? bootstrapAddresses : []
         guard
             let lookup = core.startLookup(
-                .getPeers, target: target, announcePort: announcePort, seeds: seeds, now: .now, into: &step)
+                .getPeers, target: asked.target, announcePort: asked.announcePort, seeds: seeds, now: .now,
+                into: &step)
         else {
-            continuation.finish()
-            return stream
+            asked.continuation.finish()
+            return
         }
-        askers[lookup] = continuation
-        continuation.onTermination = { [weak self] _ in
+        askers[lookup] = asked.continuation
+        asked.continuation.onTermination = { [weak self] _ in
             Task { await self?.cancel(lookup) }
         }
         perform(step)
-        return stream
+    }
+
+    /// Starts waiting lookups while slots are free.
+    private func startWaiting() {
+        while !closed, core.lookupCount < Self.lookupSlots, let next = waiting.popFirst() {
+            start(next)
+        }
+    }
+
+    private func cancelWaiting(_ ticket: Int) {
+        waiting.remove(ticket)
     }
 
     /// The node's state now, as `btq dht` shows it.
@@ -194,6 +230,7 @@ package actor MainlineDHT {
     private func cancel(_ lookup: Int) {
         guard askers.removeValue(forKey: lookup) != nil else { return }
         core.cancelLookup(lookup)
+        startWaiting()
     }
 
     private func received(_ bytes: [UInt8], from address: PeerAddress) {
@@ -266,6 +303,7 @@ package actor MainlineDHT {
                 askers.removeValue(forKey: lookup)?.finish()
             }
         }
+        if step.events.contains(where: { if case .finished = $0 { true } else { false } }) { startWaiting() }
     }
 }
 

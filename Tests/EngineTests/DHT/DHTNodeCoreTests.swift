@@ -292,3 +292,35 @@ import Testing
         #expect(node.table.count == 3)
     }
 }
+
+/// The queue of lookups waiting for a slot: in order, withdrawn by ticket, bounded.
+@Suite struct WaitingLookupsTests {
+    static func entry(_ port: UInt16) -> WaitingLookups.Entry {
+        let (_, continuation) = AsyncStream.makeStream(of: [PeerAddress].self)
+        return WaitingLookups.Entry(target: .random(), announcePort: port, continuation: continuation)
+    }
+
+    @Test func entriesComeOutInOrderLessThoseWithdrawn() {
+        var queue = WaitingLookups()
+        var tickets: [Int] = []
+        for port in 1...10 { tickets.append(queue.append(Self.entry(UInt16(port)))!) }
+        queue.remove(tickets[2])
+        queue.remove(tickets[2])
+        var ports: [UInt16] = []
+        for _ in 0..<4 { ports.append(queue.popFirst()!.announcePort!) }
+        queue.remove(tickets[7])
+        while let entry = queue.popFirst() { ports.append(entry.announcePort!) }
+        #expect(ports == [1, 2, 4, 5, 6, 7, 9, 10])
+        #expect(queue.isEmpty)
+    }
+
+    @Test func itHoldsAtMostItsCapacity() {
+        var queue = WaitingLookups()
+        for port in 0..<WaitingLookups.capacity {
+            #expect(queue.append(Self.entry(UInt16(truncatingIfNeeded: port))) != nil)
+        }
+        #expect(queue.append(Self.entry(1)) == nil)
+        _ = queue.popFirst()
+        #expect(queue.append(Self.entry(1)) != nil)
+    }
+}

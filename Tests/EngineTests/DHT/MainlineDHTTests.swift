@@ -96,6 +96,34 @@ import Testing
         for node in nodes { await node.close() }
     }
 
+    /// More lookups at once than the node runs at once (a daemon with many torrents starting): the
+    /// others wait their turn instead of ending at once without asking anybody.
+    @Test func lookupsBeyondTheSlotsWaitTheirTurn() async throws {
+        let nodes = try await Self.network(.ipv4, count: 5)
+        let joined = try await poll(timeout: .seconds(20), interval: .milliseconds(50)) {
+            await nodes[4].nodeCount >= 4
+        }
+        #expect(joined)
+        let asker = nodes[4]
+        let before = await asker.status().packetsOut
+        let count = MainlineDHT.lookupSlots * 2 + 5
+        // Each lookup asks each of the 4 other nodes once (fewer than K): 4 queries a lookup, whether
+        // the others answer or (over their rate for one address) let it time out.
+        let ended = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<count {
+                group.addTask {
+                    _ = await Self.lookUp((0..<20).map { _ in UInt8.random(in: 0...255) }, from: asker)
+                    return 1
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(ended == count)
+        let sent = await asker.status().packetsOut - before
+        #expect(sent >= Int64(4 * count), "\(sent) queries for \(count) lookups")
+        for node in nodes { await node.close() }
+    }
+
     @Test func theIdAndTableAreSavedAndComeBackWithoutBootstrapNodes() async throws {
         let store = MemoryStateStore()
         let nodes = try await Self.network(.ipv4, count: 4, store: store)

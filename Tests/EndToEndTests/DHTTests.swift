@@ -150,8 +150,17 @@ struct DHTAttackTests {
             let daemon = try scenario.start(
                 "btq run", Btq.executable, ["run", "--port", "\(port)", "--bind-address", "127.0.0.1"],
                 environment: ["BTQ_DB": btq.database.path])
-            try await daemon.waitUntil("the magnet's download completes under the attack", timeout: .seconds(60)) {
-                try btq.record(of: torrent).completedAt != nil
+            let history = { @Sendable () -> String in
+                let events = (try? btq.store().queries.events(torrentId: btq.record(of: torrent).id)) ?? []
+                return events.map { "\($0.kind) \($0.detail ?? "")" }.joined(separator: "; ")
+            }
+            do {
+                try await daemon.waitUntil("the magnet's download completes under the attack", timeout: .seconds(60)) {
+                    try btq.record(of: torrent).completedAt != nil
+                }
+            } catch {
+                print("[e2e] DHT under attack: the torrent's history: \(history())")
+                throw error
             }
             let report = TestContent.verify(downloaded: out, against: content)
             scenario.expect(report.isOK, "the download under attack: \(report)")
@@ -172,7 +181,7 @@ struct DHTAttackTests {
                 "btq asked the liar, dropped the flood, and has no node with our id in its table: "
                     + "\(saved.status.queriesDropped) dropped; attacker: \(counts)")
             print(
-                "[e2e] DHT under attack: download complete, btq \(memory); node answered "
+                "[e2e] DHT under attack: download complete (\(history())), btq \(memory); node answered "
                     + "\(saved.status.queriesAnswered), dropped \(saved.status.queriesDropped); attacker: \(counts)")
         }
     }

@@ -3,6 +3,11 @@
 /// all been asked. A `get_peers` lookup also gathers the peers nodes return and the tokens to announce
 /// with.
 ///
+/// A query that has waited ``DHTNodeCore/slowAfter`` is *slow*: it no longer holds one of the
+/// ``parallelism`` places (the next candidate is asked beside it), but its answer is still taken
+/// until it times out. Nodes that never answer (made up by a liar, or gone) cost the lookup a second
+/// each, not a query timeout.
+///
 /// A value: the node sends the queries it hands out and tells it each answer and failure. Bounded: at
 /// most ``maxCandidates`` candidates (the farthest are dropped), ``maxQueries`` queries and
 /// ``maxPeers`` peers per lookup.
@@ -33,7 +38,8 @@ struct DHTLookup: Sendable {
         var token: [UInt8]?
 
         enum State: Sendable, Equatable {
-            case fresh, inFlight, answered, failed
+            /// `slow`: asked, not answered within ``DHTNodeCore/slowAfter``; still awaited.
+            case fresh, inFlight, slow, answered, failed
         }
     }
 
@@ -52,8 +58,11 @@ struct DHTLookup: Sendable {
         self.ownID = ownID
     }
 
-    /// Queries waiting for an answer.
+    /// Queries waiting for an answer that hold a place of the ``parallelism``.
     var inFlight: Int { candidates.reduce(0) { $0 + ($1.state == .inFlight ? 1 : 0) } }
+
+    /// Queries waiting for an answer, slow ones included.
+    var awaiting: Int { candidates.reduce(0) { $0 + ($1.state == .inFlight || $1.state == .slow ? 1 : 0) } }
 
     /// Adds nodes to ask (our own id and addresses already known are skipped).
     mutating func add(_ nodes: [DHTNode]) {
@@ -92,11 +101,19 @@ struct DHTLookup: Sendable {
                 queriesSent += 1
             case .answered:
                 answered += 1
-            case .inFlight, .failed:
+            case .inFlight, .slow, .failed:
                 break
             }
         }
         return out
+    }
+
+    /// The query to `address` has waited long: the next candidate may be asked beside it.
+    mutating func slow(_ address: PeerAddress) {
+        guard let index = candidates.firstIndex(where: { $0.address == address }),
+            candidates[index].state == .inFlight
+        else { return }
+        candidates[index].state = .slow
     }
 
     /// `address` answered as `id` with `nodes` (its family's), and for `get_peers` `values` and `token`.
@@ -126,7 +143,7 @@ struct DHTLookup: Sendable {
     /// Nothing in flight, and nothing more worth asking: the ``resultSize`` closest that did not fail
     /// have answered (or no query is left in the budget).
     var isDone: Bool {
-        guard inFlight == 0 else { return false }
+        guard awaiting == 0 else { return false }
         if queriesSent >= Self.maxQueries { return true }
         var answered = 0
         for candidate in candidates {
@@ -135,7 +152,7 @@ struct DHTLookup: Sendable {
             case .answered:
                 answered += 1
                 if answered >= Self.resultSize { return true }
-            case .inFlight, .failed: continue
+            case .inFlight, .slow, .failed: continue
             }
         }
         return true
@@ -162,7 +179,8 @@ struct DHTLookup: Sendable {
         // The farthest go first, but never one waiting for an answer.
         var index = candidates.count - 1
         while candidates.count > Self.maxCandidates, index >= 0 {
-            if candidates[index].state != .inFlight { candidates.remove(at: index) }
+            let state = candidates[index].state
+            if state != .inFlight && state != .slow { candidates.remove(at: index) }
             index -= 1
         }
     }

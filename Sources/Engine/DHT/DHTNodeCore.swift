@@ -47,6 +47,8 @@ struct DHTNodeCore: Sendable {
         var id: NodeID?
         var sentAt: ContinuousClock.Instant
         var purpose: Purpose
+        /// Its lookup was told it is slow (``slowAfter``).
+        var slow = false
     }
 
     private enum Purpose: Sendable {
@@ -65,6 +67,9 @@ struct DHTNodeCore: Sendable {
 
     /// How long a query may wait for its answer.
     static let queryTimeout: Duration = .seconds(3)
+    /// How long a lookup's query waits before its lookup asks the next node beside it (the query
+    /// is still awaited until ``queryTimeout``).
+    static let slowAfter: Duration = .seconds(1)
     static let maxPending = 512
     static let maxLookups = 32
     /// Buckets nothing happened in for this long are refreshed by a lookup of an id in their range.
@@ -100,7 +105,7 @@ struct DHTNodeCore: Sendable {
         tokens = AnnounceTokens(now: now)
         lastRefresh = now
         for node in saved where Self.belongs(node.address, to: family) {
-            table.heard(from: node, at: now - RoutingTable.goodFor)
+            table.heard(from: node, at: now - RoutingTable.goodFor, answered: true)
         }
     }
 
@@ -185,7 +190,9 @@ struct DHTNodeCore: Sendable {
             answer(query, of: message, from: address, now: now, into: &step)
         case .response(let response):
             guard let pending = takePending(message.transaction, from: address) else { return step }
-            heard(DHTNode(id: response.sender, address: address), readOnly: message.readOnly, now: now, into: &step)
+            heard(
+                DHTNode(id: response.sender, address: address), answered: true, readOnly: message.readOnly, now: now,
+                into: &step)
             if let requester = message.requester { vote(for: requester.host, now: now) }
             if case .lookup(let id) = pending.purpose, lookups[id] != nil, response.sender == ownID {
                 // It claims to be us: nothing it says is taken.
@@ -231,7 +238,6 @@ struct DHTNodeCore: Sendable {
             counters.queriesDropped += 1
             return
         }
-        heard(DHTNode(id: query.sender, address: address), readOnly: message.readOnly, now: now, into: &step)
         let ip = address.compact.map { Array($0.dropLast(2)) } ?? []
         var response = KRPCResponse(sender: ownID)
         var body: KRPCMessage.Body
@@ -264,6 +270,10 @@ struct DHTNodeCore: Sendable {
         let reply = KRPCMessage(
             transaction: message.transaction, body: body, version: Self.version, requester: address)
         emit(reply, to: address, into: &step)
+        // After the answer, which it is therefore not in: it is not confirmed yet.
+        heard(
+            DHTNode(id: query.sender, address: address), answered: false, readOnly: message.readOnly, now: now,
+            into: &step)
     }
 
     private func setNodes(_ response: inout KRPCResponse, closestTo target: NodeID) {
@@ -271,18 +281,22 @@ struct DHTNodeCore: Sendable {
         if family == .ipv4 { response.nodes = nodes } else { response.nodes6 = nodes }
     }
 
-    /// `node` answered us or queried us: the table hears of it (unless it is read-only, BEP 43); a full
-    /// bucket of questionable nodes gets one of them pinged.
+    /// `node` answered us (`answered`) or queried us: the table hears of it (unless it is read-only,
+    /// BEP 43). A full bucket of questionable nodes gets one of them pinged; a node added unconfirmed
+    /// is pinged, to be confirmed by its answer.
     private mutating func heard(
-        _ node: DHTNode, readOnly: Bool, now: ContinuousClock.Instant, into step: inout Step
+        _ node: DHTNode, answered: Bool, readOnly: Bool, now: ContinuousClock.Instant, into step: inout Step
     ) {
         guard !readOnly else { return }
-        if case .pingFirst(let questionable) = table.heard(from: node, at: now),
-            pinging.insert(questionable.id).inserted
-        {
-            if !send(.ping, to: questionable.address, expecting: questionable.id, for: .ping, now: now, into: &step) {
-                pinging.remove(questionable.id)
-            }
+        let toPing: DHTNode
+        switch table.heard(from: node, at: now, answered: answered) {
+        case .pingFirst(let questionable): toPing = questionable
+        case .addedUnconfirmed: toPing = node
+        case .added, .waiting, .refused: return
+        }
+        guard pinging.insert(toPing.id).inserted else { return }
+        if !send(.ping, to: toPing.address, expecting: toPing.id, for: .ping, now: now, into: &step) {
+            pinging.remove(toPing.id)
         }
     }
 
@@ -315,10 +329,17 @@ struct DHTNodeCore: Sendable {
 
     // MARK: Time
 
-    /// The clock moved to `now`: queries that waited too long fail (their nodes are blamed), lookups go
-    /// on, stale buckets are refreshed.
+    /// The clock moved to `now`: lookups ask beside their slow queries, queries that waited too long
+    /// fail (their nodes are blamed), lookups go on, stale buckets are refreshed.
     mutating func tick(now: ContinuousClock.Instant) -> Step {
         var step = Step()
+        for (key, query) in pending where !query.slow && now - query.sentAt >= Self.slowAfter {
+            guard case .lookup(let lookup) = query.purpose else { continue }
+            pending[key]!.slow = true
+            guard lookups[lookup] != nil else { continue }
+            lookups[lookup]!.lookup.slow(query.address)
+            advance(lookup, now: now, into: &step)
+        }
         let expired = pending.filter { now - $0.value.sentAt >= Self.queryTimeout }
         for (key, query) in expired {
             pending[key] = nil
@@ -334,7 +355,7 @@ struct DHTNodeCore: Sendable {
         if now - lastRefresh >= .seconds(60) {
             lastRefresh = now
             announced.expire(at: now)
-            if table.count > 0 {
+            if table.usableCount > 0 {
                 for target in table.idsToRefresh(olderThan: Self.refreshAge, at: now) {
                     _ = startLookup(.findNode, target: target, reports: false, now: now, into: &step)
                 }
@@ -363,15 +384,17 @@ struct DHTNodeCore: Sendable {
         else { return }
         addressVotes.removeAll()
         var renewed = RoutingTable(ownID: id, now: now)
-        for entry in table.entries { renewed.heard(from: entry.node, at: entry.lastSeen) }
+        for entry in table.entries where !entry.isBad {
+            renewed.heard(from: entry.node, at: entry.lastSeen, answered: entry.answered)
+        }
         table = renewed
     }
 
     // MARK: What is saved and shown
 
-    /// The nodes worth saving: every node of the table that is not bad.
+    /// The nodes worth saving: every usable node of the table (confirmed, not bad).
     func nodesToSave(now: ContinuousClock.Instant, wallClock: Timestamp) -> [DHTSavedNode] {
-        table.entries.filter { !$0.isBad }.map { entry in
+        table.entries.filter(\.isUsable).map { entry in
             let age = now - entry.lastSeen
             let ageMilliseconds = age.components.seconds * 1000 + age.components.attoseconds / 1_000_000_000_000_000
             return DHTSavedNode(
@@ -393,7 +416,7 @@ struct DHTNodeCore: Sendable {
         let lookups = self.lookups.values.map { running in
             DHTStatus.Lookup(
                 kind: running.lookup.kind.rawValue, target: running.lookup.target.description,
-                queried: running.lookup.queriesSent, inFlight: running.lookup.inFlight)
+                queried: running.lookup.queriesSent, inFlight: running.lookup.awaiting)
         }
         return DHTStatus(
             nodeID: ownID.description, address: address, readOnly: readOnly, buckets: buckets,

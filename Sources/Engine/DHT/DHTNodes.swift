@@ -42,33 +42,57 @@ package struct DHTNodes: Sendable {
 }
 
 /// A torrent's use of the DHT while it runs: a lookup at once (announcing our port), then again every
-/// ``interval`` once peers were found; while none are, sooner (from ``firstRetry``, doubling up to
-/// ``interval``).
+/// ``interval``; sooner while the torrent is short of peers (from ``firstRetry``, doubling up to
+/// ``shortInterval``).
+///
+/// Short of peers is the work's own answer, not the lookup's: a node that answers with addresses of
+/// nobody (a liar, or a stale swarm) leaves a download with no peer connected, and it looks again
+/// soon instead of waiting ``interval`` on the strength of those addresses.
 package enum DHTTorrentSearch {
     package static let interval: Duration = .seconds(15 * 60)
     package static let firstRetry: Duration = .seconds(5)
+    /// The longest wait between lookups while short of peers.
+    package static let shortInterval: Duration = .seconds(5 * 60)
+    /// Fewer peers connected than this, while downloading, is short of peers.
+    package static let wantedPeers = 4
 
     /// Searches until the task is cancelled, handing each batch of peers found to `found`.
     ///
     /// - Parameters:
     ///   - announcePort: the port to announce us on; `nil` (no listener) announces nothing.
     ///   - excluding: addresses that are not peers to hand on (ours, which our announce brings back).
+    ///   - shortOfPeers: asked after each lookup: whether the work still wants peers (then the next
+    ///     lookup comes sooner).
     package static func run(
         _ dht: DHTNodes, infoHash: [UInt8], announcePort: UInt16?, excluding: Set<PeerAddress> = [],
+        shortOfPeers: @escaping @Sendable () async -> Bool,
         found: @escaping @Sendable ([PeerAddress]) async -> Void
     ) async {
-        var retry = firstRetry
+        var pacing = Pacing()
         while !Task.isCancelled {
-            var foundAny = false
             for await batch in dht.lookup(infoHash: infoHash, announcePort: announcePort) {
                 let peers = batch.filter { !excluding.contains($0) }
                 guard !peers.isEmpty else { continue }
-                foundAny = true
                 await found(peers)
             }
-            let pause = foundAny ? interval : retry
-            retry = foundAny ? firstRetry : min(retry * 2, interval)
+            let pause = pacing.pause(shortOfPeers: await shortOfPeers())
             do { try await Task.sleep(for: pause) } catch { return }
+        }
+    }
+
+    /// The waits between a torrent's lookups.
+    struct Pacing: Sendable {
+        private var retry = DHTTorrentSearch.firstRetry
+
+        /// The wait after a lookup, the work being `shortOfPeers` or not: ``interval`` when not;
+        /// when short, ``firstRetry`` doubled per short lookup in a row, at most ``shortInterval``.
+        mutating func pause(shortOfPeers: Bool) -> Duration {
+            guard shortOfPeers else {
+                retry = DHTTorrentSearch.firstRetry
+                return DHTTorrentSearch.interval
+            }
+            defer { retry = min(retry * 2, DHTTorrentSearch.shortInterval) }
+            return retry
         }
     }
 }

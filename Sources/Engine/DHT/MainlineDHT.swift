@@ -116,8 +116,8 @@ package actor MainlineDHT {
     /// Our node id.
     package var id: NodeID { core.ownID }
 
-    /// Nodes in the table.
-    package var nodeCount: Int { core.table.count }
+    /// Usable nodes in the table (those that answered us and are not bad).
+    package var nodeCount: Int { core.table.usableCount }
 
     /// Works the node until ``close()``: packets in, timers, saves.
     package func run() async {
@@ -186,7 +186,7 @@ package actor MainlineDHT {
     private func start(_ asked: WaitingLookups.Entry) {
         var step = DHTNodeCore.Step()
         // While the table is small, the bootstrap nodes are asked too: they know the swarm first.
-        let seeds = core.table.count < RoutingTable.bucketSize ? bootstrapAddresses : []
+        let seeds = core.table.usableCount < RoutingTable.bucketSize ? bootstrapAddresses : []
         guard
             let lookup = core.startLookup(
                 .getPeers, target: asked.target, announcePort: asked.announcePort, seeds: seeds, now: .now,
@@ -243,10 +243,10 @@ package actor MainlineDHT {
         let now = ContinuousClock.now
         perform(core.tick(now: now))
         inbound.prune(now: now)
-        if core.table.count == 0, now >= nextBootstrap, core.lookupCount < DHTNodeCore.maxLookups {
+        if core.table.usableCount == 0, now >= nextBootstrap, core.lookupCount < DHTNodeCore.maxLookups {
             bootstrapWait = min(bootstrapWait * 2, .seconds(300))
             await bootstrap()
-        } else if core.table.count > 0 {
+        } else if core.table.usableCount > 0 {
             bootstrapWait = .seconds(5)
         }
         if now >= nextSave {

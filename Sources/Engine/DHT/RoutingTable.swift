@@ -3,6 +3,13 @@
 /// table knows many nodes near us and a few far away: at most 160 buckets of ``bucketSize`` nodes,
 /// each with a replacement list of the same size.
 ///
+/// A node vouches for itself only by answering one of our queries. One heard only through the queries
+/// it sends (anybody can send a query from any address with any id) is *unconfirmed*: it takes an
+/// empty place, never splits a bucket nor displaces a node, is neither handed out nor asked in
+/// lookups, and gives way to any node that answered; it is confirmed when it answers a query of ours
+/// (the node pings it once on adding it). A flood of queries with made-up ids therefore cannot fill
+/// the table that lookups start from. The table holds one node per address.
+///
 /// A value: the node (an actor) owns it, tells it what it heard and which queries failed, and asks
 /// it for the closest nodes and for the buckets to refresh.
 public struct RoutingTable: Sendable {
@@ -20,13 +27,27 @@ public struct RoutingTable: Sendable {
         public var lastSeen: ContinuousClock.Instant
         /// Queries to it that failed in a row since.
         public var failures = 0
+        /// It has answered a query of ours (confirmed); until then it was only heard through its
+        /// own queries.
+        public var answered: Bool
 
-        /// It answered or queried us within ``RoutingTable/goodFor`` and has not failed since.
-        public func isGood(at now: ContinuousClock.Instant) -> Bool {
-            failures == 0 && now - lastSeen < RoutingTable.goodFor
+        public init(node: DHTNode, lastSeen: ContinuousClock.Instant, answered: Bool) {
+            self.node = node
+            self.lastSeen = lastSeen
+            self.answered = answered
         }
 
-        public var isBad: Bool { failures >= RoutingTable.failuresToBeBad }
+        /// It answered us, and answered or queried us within ``RoutingTable/goodFor``, and has not
+        /// failed since (BEP 5).
+        public func isGood(at now: ContinuousClock.Instant) -> Bool {
+            answered && failures == 0 && now - lastSeen < RoutingTable.goodFor
+        }
+
+        /// Failed ``RoutingTable/failuresToBeBad`` times in a row; an unconfirmed node, once.
+        public var isBad: Bool { failures >= (answered ? RoutingTable.failuresToBeBad : 1) }
+
+        /// It may be handed out and asked: confirmed and not bad.
+        public var isUsable: Bool { answered && !isBad }
     }
 
     /// One bucket: the nodes whose ids share `depth` leading bits with ours (the last bucket: at least
@@ -51,6 +72,8 @@ public struct RoutingTable: Sendable {
     public enum Outcome: Equatable, Sendable {
         /// Added to its bucket, or already there (its time is updated).
         case added
+        /// Added to an empty place, unconfirmed: ping it, and it is confirmed if it answers.
+        case addedUnconfirmed
         /// Its bucket is full of good nodes: kept as a replacement candidate.
         case waiting
         /// Its bucket is full and holds questionable nodes: ping `questionable`, which is replaced by a
@@ -63,6 +86,9 @@ public struct RoutingTable: Sendable {
     /// How many nodes the table holds (replacements not counted).
     public var count: Int { buckets.reduce(0) { $0 + $1.entries.count } }
 
+    /// How many of them are usable (confirmed, not bad): what lookups can start from.
+    public var usableCount: Int { buckets.reduce(0) { $0 + $1.entries.count(where: \.isUsable) } }
+
     /// Every node of the table, bucket by bucket.
     public var entries: [Entry] { buckets.flatMap(\.entries) }
 
@@ -71,28 +97,57 @@ public struct RoutingTable: Sendable {
         min(ownID.commonPrefixLength(with: id), buckets.count - 1)
     }
 
-    /// `node` answered a query of ours or sent us one at `now`: it is added (the bucket holding our id
-    /// splits when full), refreshed, or waits as a replacement.
+    /// `node` answered a query of ours (`answered`) or sent us one at `now`: it is added (the bucket
+    /// holding our id splits when full), refreshed, or waits as a replacement.
+    ///
+    /// A node already known under its id at another address stays there unless it is unconfirmed and
+    /// this one answered: nobody moves a node that answered us by claiming its id.
     @discardableResult
-    public mutating func heard(from node: DHTNode, at now: ContinuousClock.Instant) -> Outcome {
+    public mutating func heard(from node: DHTNode, at now: ContinuousClock.Instant, answered: Bool) -> Outcome {
         guard node.id != ownID else { return .refused }
         while true {
             let index = bucketIndex(of: node.id)
             if let position = buckets[index].entries.firstIndex(where: { $0.node.id == node.id }) {
-                buckets[index].entries[position].node.address = node.address
-                buckets[index].entries[position].lastSeen = now
-                buckets[index].entries[position].failures = 0
-                buckets[index].lastChanged = now
+                var entry = buckets[index].entries[position]
+                if entry.node.address != node.address {
+                    guard answered, !entry.answered else { return .refused }
+                    entry.node.address = node.address
+                }
+                if answered {
+                    entry.answered = true
+                    entry.failures = 0
+                    entry.lastSeen = now
+                    buckets[index].lastChanged = now
+                } else if entry.answered {
+                    // BEP 5: a node that answered once and queries us now is good.
+                    entry.lastSeen = now
+                }
+                buckets[index].entries[position] = entry
                 return .added
             }
+            if let (bucket, position) = place(of: node.address) {
+                // One node per address: another id there is refused, unless this one answered us
+                // from it (the node there has a new id; the old one is gone).
+                guard answered else { return .refused }
+                buckets[bucket].entries.remove(at: position)
+                continue
+            }
+            let entry = Entry(node: node, lastSeen: now, answered: answered)
             if buckets[index].entries.count < Self.bucketSize {
-                buckets[index].entries.append(Entry(node: node, lastSeen: now))
+                buckets[index].entries.append(entry)
                 buckets[index].replacements.removeAll { $0.node.id == node.id }
+                guard answered else { return .addedUnconfirmed }
                 buckets[index].lastChanged = now
                 return .added
             }
-            if let bad = buckets[index].entries.firstIndex(where: \.isBad) {
-                buckets[index].entries[bad] = Entry(node: node, lastSeen: now)
+            guard answered else {
+                // It waits for a place; it displaces nobody and splits nothing.
+                remember(entry, in: index)
+                return .waiting
+            }
+            if let giving = buckets[index].entries.firstIndex(where: { $0.isBad || !$0.answered }) {
+                buckets[index].entries[giving] = entry
+                buckets[index].replacements.removeAll { $0.node.id == node.id }
                 buckets[index].lastChanged = now
                 return .added
             }
@@ -101,7 +156,7 @@ public struct RoutingTable: Sendable {
                 split()
                 continue
             }
-            remember(Entry(node: node, lastSeen: now), in: index)
+            remember(entry, in: index)
             if let questionable = buckets[index].entries.first(where: { !$0.isGood(at: now) }) {
                 return .pingFirst(questionable: questionable.node)
             }
@@ -109,8 +164,18 @@ public struct RoutingTable: Sendable {
         }
     }
 
-    /// A query to the node with `id` failed (timed out): after ``failuresToBeBad`` in a row it is bad,
-    /// and the freshest replacement candidate takes its place.
+    /// The bucket and position of the node at `address`.
+    private func place(of address: PeerAddress) -> (bucket: Int, position: Int)? {
+        for (bucket, contents) in buckets.enumerated() {
+            if let position = contents.entries.firstIndex(where: { $0.node.address == address }) {
+                return (bucket, position)
+            }
+        }
+        return nil
+    }
+
+    /// A query to the node with `id` failed (timed out): after ``failuresToBeBad`` in a row it is bad
+    /// (an unconfirmed node at once), and the freshest replacement that answered us takes its place.
     public mutating func failed(_ id: NodeID) {
         let index = bucketIndex(of: id)
         guard let position = buckets[index].entries.firstIndex(where: { $0.node.id == id }) else {
@@ -118,13 +183,14 @@ public struct RoutingTable: Sendable {
             return
         }
         buckets[index].entries[position].failures += 1
-        guard buckets[index].entries[position].isBad, let candidate = buckets[index].replacements.popLast() else {
-            return
-        }
-        buckets[index].entries[position] = candidate
+        guard buckets[index].entries[position].isBad,
+            let candidate = buckets[index].replacements.lastIndex(where: \.answered)
+        else { return }
+        buckets[index].entries[position] = buckets[index].replacements.remove(at: candidate)
     }
 
-    /// The `count` nodes closest to `target` (XOR distance), closest first, bad ones left out.
+    /// The `count` usable nodes closest to `target` (XOR distance), closest first: bad and unconfirmed
+    /// ones left out.
     ///
     /// One pass over the table keeping the best `count` in order (each node's distance computed once):
     /// it answers every `find_node` and `get_peers`, so it copies and sorts nothing the size of the table.
@@ -133,7 +199,7 @@ public struct RoutingTable: Sendable {
         var best: [(distance: NodeID, node: DHTNode)] = []
         best.reserveCapacity(count + 1)
         for bucket in buckets {
-            for entry in bucket.entries where !entry.isBad {
+            for entry in bucket.entries where entry.isUsable {
                 let distance = entry.node.id.distance(to: target)
                 if best.count == count, let last = best.last, !(distance < last.distance) { continue }
                 var position = best.count

@@ -8,9 +8,12 @@ package struct DHTPeerFeed: Sendable {
 
     /// Searches for `infoHash` until cancelled, handing peers to `add`.
     ///
-    /// - Parameter announcePort: our listen port, `0` when nothing listens (then nothing is announced).
+    /// - Parameters:
+    ///   - announcePort: our listen port, `0` when nothing listens (then nothing is announced).
+    ///   - shortOfPeers: whether the work wants more peers now (see ``DHTTorrentSearch``).
     func run(
         torrentId: Int64, infoHash: [UInt8], announcePort: UInt16,
+        shortOfPeers: @escaping @Sendable () async -> Bool,
         add: @escaping @Sendable ([PeerAddress]) async -> Void
     ) async {
         let started = ContinuousClock.now
@@ -19,7 +22,7 @@ package struct DHTPeerFeed: Sendable {
         // Our own announce comes back from the nodes we announced to.
         await DHTTorrentSearch.run(
             dht, infoHash: infoHash, announcePort: announcePort == 0 ? nil : announcePort,
-            excluding: TrackerPeerFilter.loopbackAddresses(port: announcePort)
+            excluding: TrackerPeerFilter.loopbackAddresses(port: announcePort), shortOfPeers: shortOfPeers
         ) { peers in
             await add(peers)
             let first = recorded.withLock { done in

@@ -86,7 +86,10 @@ package actor MagnetFetch: MetadataWork {
         let search = dht.map { dht in
             Task { [configuration] in
                 let port = configuration.listenPort
-                await dht.run(torrentId: id, infoHash: magnet.infoHashes.wireHash, announcePort: port) { peers in
+                await dht.run(
+                    torrentId: id, infoHash: magnet.infoHashes.wireHash, announcePort: port,
+                    shortOfPeers: { await fetcher.status().peers < DHTTorrentSearch.wantedPeers }
+                ) { peers in
                     await fetcher.addPeers(peers, source: .dht)
                 }
             }

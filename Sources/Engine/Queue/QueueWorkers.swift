@@ -123,7 +123,13 @@ struct RegisteredDownload: DownloadWork {
                 let infoHash = job.metainfo.infoHashes.wireHash
                 let port = announcePort
                 group.addTask {
-                    await dht.run(torrentId: id, infoHash: infoHash, announcePort: port) { peers in
+                    await dht.run(
+                        torrentId: id, infoHash: infoHash, announcePort: port,
+                        shortOfPeers: {
+                            let status = await session.status()
+                            return !status.isComplete && status.peers < DHTTorrentSearch.wantedPeers
+                        }
+                    ) { peers in
                         await session.addPeers(peers, source: .dht)
                     }
                     return nil

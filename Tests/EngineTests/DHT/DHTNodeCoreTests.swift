@@ -125,6 +125,34 @@ import Testing
         #expect(node.lookupCount == 0)
     }
 
+    /// Nodes that never answer (a liar's made-up ones) hold a lookup's places for a second each, not
+    /// for a query timeout: after ``DHTNodeCore/slowAfter`` the next candidates are asked beside them,
+    /// a late answer still counts, and the lookup ends once every query is answered or timed out.
+    @Test func aLookupAsksBesideSlowQueriesAndStillTakesTheirLateAnswers() throws {
+        var node = DHTNodeCore(family: .ipv4, id: .random(), readOnly: false, now: Self.start)
+        var step = DHTNodeCore.Step()
+        let seeds = (1...6).map { Network.address($0) }
+        let id = try #require(
+            node.startLookup(.getPeers, target: .random(), seeds: seeds, now: Self.start, into: &step))
+        #expect(step.packets.map(\.address) == Array(seeds.prefix(DHTLookup.parallelism)))
+        let first = try KRPCMessage(decoding: step.packets[0].bytes)
+        #expect(node.tick(now: Self.start + .milliseconds(900)).packets.isEmpty)
+        let beside = node.tick(now: Self.start + DHTNodeCore.slowAfter)
+        #expect(beside.packets.map(\.address) == Array(seeds.dropFirst(DHTLookup.parallelism)))
+        #expect(beside.events.isEmpty)
+        // The first node answers late, with a peer: taken.
+        let peer = PeerAddress(host: .ipv4(127, 0, 9, 9), port: 51_413)
+        let late = KRPCMessage(
+            transaction: first.transaction,
+            body: .response(KRPCResponse(sender: .random(), values: [peer], token: [1, 2, 3])))
+        let answered = node.received(late.encoded, from: seeds[0], now: Self.start + .seconds(2))
+        #expect(answered.events == [.peers(lookup: id, [peer])])
+        // The others time out: the lookup ends (announcing nothing: no port was given).
+        let end = node.tick(now: Self.start + DHTNodeCore.slowAfter + DHTNodeCore.queryTimeout)
+        #expect(end.events == [.finished(lookup: id)])
+        #expect(node.lookupCount == 0)
+    }
+
     /// Encodes a query from `sender`.
     static func query(
         _ method: KRPCQuery.Method, from sender: NodeID, transaction: UInt8 = 1, readOnly: Bool = false
@@ -143,16 +171,42 @@ import Testing
         for index in 0..<500 {
             let step = node.received(
                 Self.query(.ping, from: .random(), transaction: UInt8(index % 256)), from: flooder, now: Self.start)
-            answered += step.packets.count
+            answered += step.packets.count { !$0.isQuery }
         }
         #expect(answered == Int(DHTRateLimit.burst))
         #expect(node.counters.queriesDropped == Int64(500 - answered))
         // Another address is still answered, and the flooder again once its bucket refilled.
         #expect(
-            node.received(Self.query(.ping, from: .random()), from: Network.address(10), now: Self.start).packets.count
-                == 1)
+            node.received(Self.query(.ping, from: .random()), from: Network.address(10), now: Self.start).packets
+                .count { !$0.isQuery } == 1)
         let later = node.received(Self.query(.ping, from: .random()), from: flooder, now: Self.start + .seconds(1))
-        #expect(later.packets.count == 1)
+        #expect(later.packets.count { !$0.isQuery } == 1)
+    }
+
+    /// 2,000 queries from 200 addresses under made-up ids (nodes that never answer) before a lookup:
+    /// they do not take over the table the lookup starts from, so it asks only nodes that answered and
+    /// finds the announced peer without waiting for a single timeout.
+    @Test func queriesUnderMadeUpIdsDoNotTakeOverTheTable() {
+        var network = Network(count: 20)
+        for index in 1..<20 { network.bootstrap(index) }
+        let infoHash = NodeID.random()
+        _ = network.lookUp(infoHash, from: 3, announcing: 51_413)
+        var pings = 0
+        for index in 0..<2_000 {
+            let flooder = PeerAddress(host: .ipv4(127, 0, 3, UInt8(index % 200 + 1)), port: 6881)
+            let step = network.nodes[7].received(
+                Self.query(.findNode(target: .random()), from: .random()), from: flooder, now: network.now)
+            #expect(step.packets.count { !$0.isQuery } == 1)
+            pings += step.packets.count(where: \.isQuery)
+            // Its answers, and its pings to confirm the flooders it took into empty places, are lost.
+            network.deliver(step, from: 7)
+        }
+        #expect(pings <= 200, "at most one ping per flooding address: \(pings)")
+        let lost = network.lost
+        let found = network.lookUp(infoHash, from: 7)
+        #expect(found == [PeerAddress(host: .ipv4(127, 0, 0, 4), port: 51_413)])
+        #expect(network.finished(7))
+        #expect(network.lost == lost, "the lookup asked no flooder")
     }
 
     @Test func aFloodFromManyAddressesKeepsTheRateTableBounded() {
@@ -294,6 +348,20 @@ import Testing
 }
 
 /// The queue of lookups waiting for a slot: in order, withdrawn by ticket, bounded.
+/// The waits between a torrent's lookups: short while it is short of peers, growing, then the interval.
+@Suite struct DHTTorrentSearchPacingTests {
+    @Test func aTorrentShortOfPeersLooksAgainSoonerAndSoonerLessOften() {
+        var pacing = DHTTorrentSearch.Pacing()
+        var waits: [Duration] = []
+        for _ in 0..<8 { waits.append(pacing.pause(shortOfPeers: true)) }
+        #expect(waits == [5, 10, 20, 40, 80, 160, 300, 300].map { Duration.seconds($0) })
+        #expect(pacing.pause(shortOfPeers: false) == DHTTorrentSearch.interval)
+        #expect(pacing.pause(shortOfPeers: false) == DHTTorrentSearch.interval)
+        // Short again (its peers left): from the first retry again.
+        #expect(pacing.pause(shortOfPeers: true) == DHTTorrentSearch.firstRetry)
+    }
+}
+
 @Suite struct WaitingLookupsTests {
     static func entry(_ port: UInt16) -> WaitingLookups.Entry {
         let (_, continuation) = AsyncStream.makeStream(of: [PeerAddress].self)

@@ -35,7 +35,8 @@ import Testing
         }
     }
 
-    /// Starts `count` nodes of `family` on loopback, each bootstrapping from the first, and runs them.
+    /// Starts `count` nodes of `family` on loopback, each bootstrapping from the first once it knows the
+    /// ones before, and runs them.
     static func network(
         _ family: DHTFamily, count: Int, store: (any DHTStateStore)? = nil
     ) async throws
@@ -50,6 +51,14 @@ import Testing
             let node = try await MainlineDHT.start(configuration, store: index == count - 1 ? store : nil)
             Task { await node.run() }
             nodes.append(node)
+            // The first node takes a newcomer once it answered its ping: the next one to join hears
+            // of the ones before from it.
+            guard index > 0 else { continue }
+            let first = nodes[0]
+            let known = try await poll(timeout: .seconds(10), interval: .milliseconds(20)) {
+                await first.nodeCount >= index
+            }
+            #expect(known, "the first node knows the \(index) that joined")
         }
         return nodes
     }

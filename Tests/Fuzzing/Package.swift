@@ -14,6 +14,7 @@ let fuzzTargets = [
     "FuzzHTTPTracker",
     "FuzzUDPTracker",
     "FuzzKRPC",
+    "FuzzDHTNode",
 ]
 
 let package = Package(

@@ -190,6 +190,31 @@ def main():
                                         "r": {"id": a, "nodes": m + b"\x7f\x00\x00\x02\x1a\xe1",
                                               "nodes6": a + b"\x00" * 15 + b"\x01\x00\x07"}}))
 
+    # DHT node scripts (DHTNodeFuzzTarget): a step is an operation byte (0 packet, 1-2 answer to one of
+    # the node's queries, 3-4 clock, 5 lookup) and its choices.
+    def lookup(get_peers=1, target=3, port=50, seeds=(0, 1, 2, 3)):
+        return bytes([5, get_peers, target, 1, port, len(seeds)] + list(seeds))
+
+    def answer(index=0, sender=7, nodes=(), values=(), token=b"tk"):
+        out = bytes([1]) + struct.pack(">H", index) + bytes([1, 1, 1, sender, len(nodes)])
+        for node_id, address in nodes:
+            out += bytes([node_id, address])
+        out += bytes([len(values)])
+        for host, port in values:
+            out += bytes([host, port])
+        out += bytes([1]) + struct.pack(">H", len(token)) + token if token is not None else bytes([0])
+        return out + bytes([2])
+
+    ping = bencode({"t": "aa", "y": "q", "q": "ping", "a": {"id": a}})
+    deep = (lookup() + answer(nodes=[(9, 4), (10, 5), (11, 6), (140, 7)], values=[(9, 80), (10, 81)])
+            + answer(index=1, nodes=[(12, 8), (13, 9)]) + answer(index=0, sender=0) + bytes([3, 30, 3, 60])
+            + answer(index=2) + bytes([4, 255, 3, 100]))
+    write("FuzzDHTNode", "lookup", bytes([0]) + deep)
+    write("FuzzDHTNode", "read_only", bytes([1]) + deep)
+    write("FuzzDHTNode", "queries", bytes([0]) + (bytes([0, 3]) + struct.pack(">H", len(ping)) + ping) * 20
+          + lookup(get_peers=0, seeds=(3,)) + answer() + bytes([3, 50]))
+    write("FuzzDHTNode", "many_lookups", bytes([0]) + b"".join(lookup(target=t) for t in range(40)) + bytes([4, 200]))
+
 
 if __name__ == "__main__":
     main()

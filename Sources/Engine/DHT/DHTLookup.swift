@@ -11,19 +11,19 @@
 /// A value: the node sends the queries it hands out and tells it each answer and failure. Bounded: at
 /// most ``maxCandidates`` candidates (the farthest are dropped), ``maxQueries`` queries and
 /// ``maxPeers`` peers per lookup.
-struct DHTLookup: Sendable {
-    enum Kind: String, Sendable {
+public struct DHTLookup: Sendable {
+    public enum Kind: String, Sendable {
         case findNode = "find_node"
         case getPeers = "get_peers"
     }
 
     /// Queries in flight at once.
-    static let parallelism = 4
+    public static let parallelism = 4
     /// The closest nodes that must have answered for the lookup to end (BEP 5's K).
     static let resultSize = RoutingTable.bucketSize
-    static let maxCandidates = 64
-    static let maxQueries = 96
-    static let maxPeers = 1_000
+    public static let maxCandidates = 64
+    public static let maxQueries = 96
+    public static let maxPeers = 1_000
     /// Nodes taken from one answer: BEP 5 answers carry the K closest; a node that sends more gets no
     /// more room among the candidates than an honest one.
     static let nodesPerAnswer = 2 * resultSize

@@ -7,17 +7,17 @@
 /// ``DHTRateLimit/perSecond`` queries a second; a response is taken only from the address its query
 /// went to, under a transaction id we chose; at most ``maxPending`` queries wait and ``maxLookups``
 /// lookups run; a node that claims our id is neither answered nor added.
-struct DHTNodeCore: Sendable {
+public struct DHTNodeCore: Sendable {
     /// A packet to send.
-    struct Outgoing: Sendable, Equatable {
-        var address: PeerAddress
-        var bytes: [UInt8]
+    public struct Outgoing: Sendable, Equatable {
+        public var address: PeerAddress
+        public var bytes: [UInt8]
         /// A query of ours (its answer is awaited), not an answer to another node.
-        var isQuery = false
+        public var isQuery = false
     }
 
     /// What a lookup reports to whoever asked for it.
-    enum Event: Sendable, Equatable {
+    public enum Event: Sendable, Equatable {
         /// Peers found that the lookup had not reported yet.
         case peers(lookup: Int, [PeerAddress])
         /// The lookup ended (its announces are sent).
@@ -25,19 +25,21 @@ struct DHTNodeCore: Sendable {
     }
 
     /// What one call decided: packets to send and events for the lookups' askers.
-    struct Step: Sendable {
-        var packets: [Outgoing] = []
-        var events: [Event] = []
+    public struct Step: Sendable {
+        public var packets: [Outgoing] = []
+        public var events: [Event] = []
+
+        public init() {}
     }
 
     /// Counters since the node started (what `btq dht` shows).
-    struct Counters: Sendable {
-        var packetsIn: Int64 = 0
-        var packetsOut: Int64 = 0
-        var bytesIn: Int64 = 0
-        var bytesOut: Int64 = 0
-        var queriesAnswered: Int64 = 0
-        var queriesDropped: Int64 = 0
+    public struct Counters: Sendable {
+        public var packetsIn: Int64 = 0
+        public var packetsOut: Int64 = 0
+        public var bytesIn: Int64 = 0
+        public var bytesOut: Int64 = 0
+        public var queriesAnswered: Int64 = 0
+        public var queriesDropped: Int64 = 0
     }
 
     /// A query of ours waiting for its answer.
@@ -66,12 +68,12 @@ struct DHTNodeCore: Sendable {
     }
 
     /// How long a query may wait for its answer.
-    static let queryTimeout: Duration = .seconds(3)
+    public static let queryTimeout: Duration = .seconds(3)
     /// How long a lookup's query waits before its lookup asks the next node beside it (the query
     /// is still awaited until ``queryTimeout``).
-    static let slowAfter: Duration = .seconds(1)
-    static let maxPending = 512
-    static let maxLookups = 32
+    public static let slowAfter: Duration = .seconds(1)
+    public static let maxPending = 512
+    public static let maxLookups = 32
     /// Buckets nothing happened in for this long are refreshed by a lookup of an id in their range.
     static let refreshAge: Duration = .seconds(15 * 60)
     /// Agreeing reports of our address (BEP 42 `ip`) after which our id is made to match it.
@@ -79,10 +81,10 @@ struct DHTNodeCore: Sendable {
     /// Sent as `v`: btq's two letters and version.
     static let version: [UInt8] = Array("BQ".utf8) + [0, 1]
 
-    let family: DHTFamily
-    private(set) var table: RoutingTable
-    let readOnly: Bool
-    private(set) var counters = Counters()
+    public let family: DHTFamily
+    public private(set) var table: RoutingTable
+    public let readOnly: Bool
+    public private(set) var counters = Counters()
     private var tokens: AnnounceTokens
     private var announced = DHTPeerStore()
     private var rateLimit = DHTRateLimit()
@@ -96,7 +98,7 @@ struct DHTNodeCore: Sendable {
 
     /// A node of `family` with id `id`, its table filled from `saved` (as questionable nodes, until
     /// they answer).
-    init(
+    public init(
         family: DHTFamily, id: NodeID, readOnly: Bool, saved: [DHTNode] = [], now: ContinuousClock.Instant
     ) {
         self.family = family
@@ -109,10 +111,10 @@ struct DHTNodeCore: Sendable {
         }
     }
 
-    var ownID: NodeID { table.ownID }
+    public var ownID: NodeID { table.ownID }
 
     /// Lookups running (those the node started itself included).
-    var lookupCount: Int { lookups.count }
+    public var lookupCount: Int { lookups.count }
 
     /// Whether `address` is of the family `family`.
     static func belongs(_ address: PeerAddress, to family: DHTFamily) -> Bool {
@@ -127,7 +129,7 @@ struct DHTNodeCore: Sendable {
     /// Starts a lookup of `target`, from the closest nodes of the table and `seeds` (bootstrap nodes,
     /// whose ids are not known). With `announcePort`, a `get_peers` lookup announces us on that port to
     /// the closest nodes that gave a token. Returns its number (`nil` when ``maxLookups`` run already).
-    mutating func startLookup(
+    public mutating func startLookup(
         _ kind: DHTLookup.Kind, target: NodeID, announcePort: UInt16? = nil, seeds: [PeerAddress] = [],
         reports: Bool = true, now: ContinuousClock.Instant, into step: inout Step
     ) -> Int? {
@@ -137,13 +139,15 @@ struct DHTNodeCore: Sendable {
         lookup.add(addresses: seeds.filter { Self.belongs($0, to: family) })
         let id = nextLookup
         nextLookup += 1
-        lookups[id] = RunningLookup(lookup: lookup, announcePort: announcePort, reports: reports)
+        // Port 0 is nobody's: nothing is announced on it.
+        lookups[id] = RunningLookup(
+            lookup: lookup, announcePort: announcePort == 0 ? nil : announcePort, reports: reports)
         advance(id, now: now, into: &step)
         return id
     }
 
     /// Forgets a lookup (its asker is gone); answers still coming are ignored.
-    mutating func cancelLookup(_ id: Int) {
+    public mutating func cancelLookup(_ id: Int) {
         lookups[id] = nil
     }
 
@@ -177,7 +181,7 @@ struct DHTNodeCore: Sendable {
     // MARK: Packets
 
     /// A packet from `address` arrived at `now`.
-    mutating func received(_ bytes: [UInt8], from address: PeerAddress, now: ContinuousClock.Instant) -> Step {
+    public mutating func received(_ bytes: [UInt8], from address: PeerAddress, now: ContinuousClock.Instant) -> Step {
         var step = Step()
         counters.packetsIn += 1
         counters.bytesIn += Int64(bytes.count)
@@ -331,7 +335,7 @@ struct DHTNodeCore: Sendable {
 
     /// The clock moved to `now`: lookups ask beside their slow queries, queries that waited too long
     /// fail (their nodes are blamed), lookups go on, stale buckets are refreshed.
-    mutating func tick(now: ContinuousClock.Instant) -> Step {
+    public mutating func tick(now: ContinuousClock.Instant) -> Step {
         var step = Step()
         for (key, query) in pending where !query.slow && now - query.sentAt >= Self.slowAfter {
             guard case .lookup(let lookup) = query.purpose else { continue }
@@ -393,7 +397,7 @@ struct DHTNodeCore: Sendable {
     // MARK: What is saved and shown
 
     /// The nodes worth saving: every usable node of the table (confirmed, not bad).
-    func nodesToSave(now: ContinuousClock.Instant, wallClock: Timestamp) -> [DHTSavedNode] {
+    public func nodesToSave(now: ContinuousClock.Instant, wallClock: Timestamp) -> [DHTSavedNode] {
         table.entries.filter(\.isUsable).map { entry in
             let age = now - entry.lastSeen
             let ageMilliseconds = age.components.seconds * 1000 + age.components.attoseconds / 1_000_000_000_000_000
@@ -404,7 +408,7 @@ struct DHTNodeCore: Sendable {
     }
 
     /// The node's state as `btq dht` shows it.
-    func status(
+    public func status(
         address: String, startedAt: Timestamp, now: ContinuousClock.Instant, wallClock: Timestamp
     ) -> DHTStatus {
         let buckets = table.buckets.enumerated().map { depth, bucket in

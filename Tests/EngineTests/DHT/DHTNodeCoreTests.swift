@@ -103,6 +103,21 @@ import Testing
         #expect(stored >= 1 && stored <= 8)
     }
 
+    /// Found by the node's fuzz target: a lookup asked to announce port 0 sent an `announce_peer` with
+    /// port 0, which no node takes (ours refuses to decode it). Port 0 announces nothing.
+    @Test func aLookupAskedToAnnouncePortZeroAnnouncesNothing() {
+        var network = Network(count: 12)
+        for index in 1..<12 { network.bootstrap(index) }
+        let infoHash = NodeID.random()
+        _ = network.lookUp(infoHash, from: 4, announcing: 0)
+        #expect(network.finished(4))
+        let stored = network.nodes.reduce(0) {
+            $0 + $1.status(address: "", startedAt: .now, now: network.now, wallClock: .now).peers
+        }
+        #expect(stored == 0)
+        #expect(network.nodes.allSatisfy { $0.counters.queriesDropped == 0 }, "no packet was refused")
+    }
+
     @Test func aLookupWithNoNodesEndsAtOnce() {
         var node = DHTNodeCore(family: .ipv4, id: .random(), readOnly: false, now: Self.start)
         var step = DHTNodeCore.Step()

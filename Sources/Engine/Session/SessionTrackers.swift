@@ -46,10 +46,11 @@ struct SessionTrackers {
         return announcer
     }
 
-    /// Runs the announcer, when there is one, in `group`, and hands each of its events to `handle`.
+    /// Runs the announcer (its announces and its scrapes), when there is one, in `group`, and hands each of its events to `handle`.
     func run(in group: inout DiscardingTaskGroup, handle: @escaping @Sendable (TrackerAnnouncer.Event) async -> Void) {
         guard let announcer else { return }
         group.addTask { await announcer.run() }
+        group.addTask { await announcer.runScrapes() }
         group.addTask {
             for await event in announcer.events { await handle(event) }
         }

@@ -77,8 +77,10 @@ final class ScrapingTransport: TrackerTransport {
         #expect(scraped?.seeders == 5 && scraped?.leechers == 2 && (scraped?.completed ?? 0) >= 1)
         #expect(scraped?.scrapeError == nil)
 
+        // Once the `started` announce is on its way, the completion is a `completed` announce of its own.
+        let started = await transport.until { $0 == "announce started \(Self.scrapable)" }
         await announcer.downloadCompleted()
-        let afterCompletion = await transport.until { $0 == "announce completed \(Self.scrapable)" }
+        let afterCompletion = started + (await transport.until { $0 == "announce completed \(Self.scrapable)" })
         let next = await transport.until { $0.hasPrefix("scrape ") }
         #expect(next == ["scrape \(Self.scrapable)"], "the completed announce is followed by a scrape")
         let count = afterCompletion.filter { $0.hasPrefix("scrape ") }.count
@@ -100,6 +102,7 @@ final class ScrapingTransport: TrackerTransport {
 
         let failed = await Self.status(of: Self.scrapable, in: &events) { $0.scrapeError != nil }
         #expect(failed?.scrapeError == "tracker answered HTTP 404" && failed?.lastScrapeAt == nil)
+        _ = await transport.until { $0 == "announce started \(Self.scrapable)" }
         await announcer.downloadCompleted()
         _ = await transport.until { $0 == "announce completed \(Self.scrapable)" }
         let status = await announcer.statuses.first { $0.url == Self.scrapable }

@@ -106,17 +106,20 @@ enum ProgressRows {
         try db.cachedStatement(
             sql: """
                 INSERT INTO trackers (torrent_id, url, tier, position, last_announce_at, next_announce_at, seeders,
-                    leechers, completed, last_error, tracker_id)
+                    leechers, completed, last_error, tracker_id, last_scrape_at, scrape_error)
                 VALUES (?1, ?2, (SELECT coalesce(max(tier) + 1, 0) FROM trackers WHERE torrent_id = ?1), 0,
-                    ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                    ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                 ON CONFLICT (torrent_id, url) DO UPDATE SET
                     last_announce_at = excluded.last_announce_at, next_announce_at = excluded.next_announce_at,
-                    seeders = excluded.seeders, leechers = excluded.leechers, completed = excluded.completed,
-                    last_error = excluded.last_error, tracker_id = excluded.tracker_id
+                    seeders = coalesce(excluded.seeders, seeders), leechers = coalesce(excluded.leechers, leechers),
+                    completed = coalesce(excluded.completed, completed), last_error = excluded.last_error,
+                    tracker_id = excluded.tracker_id, last_scrape_at = coalesce(excluded.last_scrape_at, last_scrape_at),
+                    scrape_error = excluded.scrape_error
                 """
         ).execute(arguments: [
             tracker.torrentId, tracker.url, tracker.lastAnnounceAt?.rawValue, tracker.nextAnnounceAt?.rawValue,
             tracker.seeders, tracker.leechers, tracker.completed, tracker.lastError, tracker.trackerId,
+            tracker.lastScrapeAt?.rawValue, tracker.scrapeError,
         ])
     }
 

@@ -74,6 +74,30 @@ package struct TorrentQueries: Sendable {
         }
     }
 
+    /// The swarm counts of every torrent that has a tracker: per count, the largest any of its
+    /// trackers last reported (announce or scrape); torrents whose trackers never said are left out.
+    package func swarmCounts() throws -> [Int64: SwarmCounts] {
+        try writer.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT torrent_id, max(seeders), max(leechers), max(completed) FROM trackers
+                    GROUP BY torrent_id
+                    HAVING count(seeders) + count(leechers) + count(completed) > 0
+                    """)
+            var counts: [Int64: SwarmCounts] = [:]
+            for row in rows {
+                var stored = StoredRow(row: row, table: "trackers")
+                let torrentId = try stored.integer(0, "torrent_id", in: Int64.min...Int64.max)
+                stored.torrentId = torrentId
+                counts[torrentId] = SwarmCounts(
+                    seeders: try stored.optionalInt(1, "seeders"), leechers: try stored.optionalInt(2, "leechers"),
+                    completed: try stored.optionalInt(3, "completed"))
+            }
+            return counts
+        }
+    }
+
     /// The history, oldest first: of one torrent, or of everything (`torrentId` `nil`, btq's own events
     /// included); only events at or after `since`; with `limit`, only the most recent `limit` of them.
     package func events(torrentId: Int64? = nil, since: Date? = nil, limit: Int? = nil) throws -> [EventRecord] {

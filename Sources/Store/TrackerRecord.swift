@@ -28,11 +28,15 @@ package struct TrackerRecord: Sendable, Codable, Hashable {
     package var lastError: String?
     /// The `tracker id` it asked to be sent back.
     package var trackerId: String?
+    /// When it last answered a scrape.
+    package var lastScrapeAt: Date?
+    /// Why its last scrape failed, if it did.
+    package var scrapeError: String?
 
     /// The columns ``init(row:)`` reads, in order.
     static let columns = """
         id, torrent_id, url, tier, position, last_announce_at, next_announce_at, seeders, leechers, completed, \
-        last_error, tracker_id
+        last_error, tracker_id, last_scrape_at, scrape_error
         """
 
     /// Decodes a row selected with ``columns``.
@@ -56,5 +60,8 @@ package struct TrackerRecord: Sendable, Codable, Hashable {
         completed = try stored.optionalInt(9, "completed")
         lastError = try stored.optionalText(10, "last_error")
         trackerId = try stored.optionalText(11, "tracker_id")
+        lastScrapeAt = try stored.optionalInteger(12, "last_scrape_at", in: times).map(
+            Date.init(millisecondsSince1970:))
+        scrapeError = try stored.optionalText(13, "scrape_error")
     }
 }

@@ -161,6 +161,9 @@ def main():
     write("FuzzHTTPTracker", "failure", bencode({"failure reason": "unregistered torrent"}))
     write("FuzzHTTPTracker", "scrape", bencode({"files": {b"\xaa" * 20: {"complete": 5, "downloaded": 50,
                                                                             "incomplete": 10}}}))
+    write("FuzzHTTPTracker", "scrape-flags", bencode({"files": {b"\xaa" * 20: {"complete": 1, "downloaded": 2,
+                                                                                  "incomplete": 3}},
+                                                     "flags": {"min_request_interval": 900}}))
     write("FuzzHTTPTracker", "address", b"[::1]:6881")
     write("FuzzHTTPTracker", "announce-url", b"http://127.0.0.1:6969/announce?passkey=x")
 

@@ -181,7 +181,7 @@ import Testing
             #expect(try old.writer.read { try $0.tableExists("dht_state") } == false)
         }
         let store = try BtqStore(path: path)
-        #expect(try store.appliedMigrations().last == "0005_dht")
+        #expect(try store.appliedMigrations().contains("0005_dht"))
         #expect(try store.queries.torrents().map(\.name) == ["torrent-3"])
         try store.dht.saveDHTState(Self.state(.ipv6, nodes: [Self.node(4, .ipv6)]))
         #expect(try store.dht.loadDHTState(family: .ipv6)?.nodes == [Self.node(4, .ipv6)])

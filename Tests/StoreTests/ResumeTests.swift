@@ -234,6 +234,44 @@ import Testing
         #expect(trackers[1].lastError == "connection refused")
     }
 
+    @Test func scrapeStatesAreKeptAndCountsSurviveAnAnswerWithout() throws {
+        let store = try Self.store()
+        let url = "udp://127.0.0.1:7000"
+        try store.progress.saveTrackerStates([
+            TrackerUpdate(
+                torrentId: 1, url: url, seeders: 3, leechers: 4, completed: 5,
+                lastScrapeAt: Timestamp(rawValue: 2_000))
+        ])
+        // A new run's first announce (UDP: no `downloaded`) and a failed scrape: the counts it did not
+        // give and the time of the last scrape that answered stay; the scrape error is recorded.
+        try store.progress.saveTrackerStates([
+            TrackerUpdate(torrentId: 1, url: url, seeders: 6, leechers: 1, scrapeError: "tracker did not answer")
+        ])
+        var tracker = try #require(try store.queries.trackers(torrentId: 1).first { $0.url == url })
+        #expect(tracker.seeders == 6 && tracker.leechers == 1 && tracker.completed == 5)
+        #expect(tracker.lastScrapeAt == Date(timeIntervalSince1970: 2))
+        #expect(tracker.scrapeError == "tracker did not answer")
+        try store.progress.saveTrackerStates([
+            TrackerUpdate(
+                torrentId: 1, url: url, seeders: 7, leechers: 0, completed: 9, lastScrapeAt: Timestamp(rawValue: 3_000))
+        ])
+        tracker = try #require(try store.queries.trackers(torrentId: 1).first { $0.url == url })
+        #expect(tracker.completed == 9 && tracker.scrapeError == nil)
+        #expect(tracker.lastScrapeAt == Date(timeIntervalSince1970: 3))
+        #expect(try store.queries.swarmCounts()[1] == SwarmCounts(seeders: 7, leechers: 0, completed: 9))
+    }
+
+    @Test func swarmCountsAreTheLargestAnyTrackerReported() throws {
+        let store = try Self.store()
+        try store.progress.saveTrackerStates([
+            TrackerUpdate(torrentId: 1, url: "http://127.0.0.1:1/announce", seeders: 3, leechers: 9),
+            TrackerUpdate(torrentId: 1, url: "http://127.0.0.1:2/announce", seeders: 5, leechers: 2, completed: 4),
+            TrackerUpdate(torrentId: 1, url: "http://127.0.0.1:3/announce", lastError: "refused"),
+        ])
+        let counts = try store.queries.swarmCounts()
+        #expect(counts == [1: SwarmCounts(seeders: 5, leechers: 9, completed: 4)])
+    }
+
     @Test func aMagnetHasNoPiecesToVerify() throws {
         let store = try BtqStore.inMemory()
         let id = try store.adder.add(NewTorrent(source: .magnet(Fixtures.magnet(seed: 1)), saveDirectory: "/d")).record

@@ -21,12 +21,15 @@ struct SessionTrackers {
     /// Makes the announcer of a run over the reachable ones of `tiers`, when there are some and a
     /// transport: it announces `peerId` and `port`, leaves out the peers that are us (our peer id, our
     /// port on a loopback address), and asks `totals` before each announce. Returns it, to be run beside
-    /// the session.
+    /// the session. A torrent `completeAlready` (its data was all there at the start) never announces
+    /// `completed` (BEP 3: none is sent if the file was complete when started; trackers would count a
+    /// download that never happened).
     @discardableResult
     mutating func start(
-        tiers: [[String]], infoHash: [UInt8], peerId: [UInt8], port: UInt16,
+        tiers: [[String]], infoHash: [UInt8], peerId: [UInt8], port: UInt16, completeAlready: Bool = false,
         totals: @escaping @Sendable () async -> TrackerAnnouncer.Totals
     ) -> TrackerAnnouncer? {
+        if completeAlready { completionAnnounced = true }
         guard let transport else { return nil }
         let reachable = Self.reachableTiers(tiers)
         guard !reachable.isEmpty else { return nil }
@@ -46,10 +49,11 @@ struct SessionTrackers {
         return announcer
     }
 
-    /// Runs the announcer, when there is one, in `group`, and hands each of its events to `handle`.
+    /// Runs the announcer (its announces and its scrapes), when there is one, in `group`, and hands each of its events to `handle`.
     func run(in group: inout DiscardingTaskGroup, handle: @escaping @Sendable (TrackerAnnouncer.Event) async -> Void) {
         guard let announcer else { return }
         group.addTask { await announcer.run() }
+        group.addTask { await announcer.runScrapes() }
         group.addTask {
             for await event in announcer.events { await handle(event) }
         }

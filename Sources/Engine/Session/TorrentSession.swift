@@ -160,7 +160,7 @@ package actor TorrentSession {
         core.uploads.acceptingIncoming = true
         trackers.start(
             tiers: metainfo.trackerTiers, infoHash: infoHash, peerId: configuration.peerId,
-            port: configuration.listenPort
+            port: configuration.listenPort, completeAlready: core.swarm.picker.isComplete
         ) { await self.announceTotals() }
         core.swarm.statistics.downloadStarted(at: .now)
         let (wakeups, ticks) = lifecycle.waker.start()

@@ -4,6 +4,7 @@ extension TrackerUpdate {
         self.init(
             torrentId: torrentId, url: status.url, lastAnnounceAt: status.lastAnnounceAt,
             nextAnnounceAt: status.nextAnnounceAt, seeders: status.seeders, leechers: status.leechers,
-            completed: status.completed, lastError: status.lastError, trackerId: status.trackerId)
+            completed: status.completed, lastError: status.lastError, trackerId: status.trackerId,
+            lastScrapeAt: status.lastScrapeAt, scrapeError: status.scrapeError)
     }
 }

@@ -9,12 +9,16 @@ package struct TrackerUpdate: Hashable, Sendable {
     package var lastAnnounceAt: Timestamp?
     /// When the next announce is due.
     package var nextAnnounceAt: Timestamp?
-    /// `complete` from the last response.
+    /// Seeders (`complete`) from the last announce or scrape that said.
     package var seeders: Int?
-    /// `incomplete` from the last response.
+    /// Leechers (`incomplete`) from the last announce or scrape that said.
     package var leechers: Int?
-    /// `downloaded` from the last scrape.
+    /// Completed downloads (`downloaded`) from the last announce or scrape that said.
     package var completed: Int?
+    /// When the tracker last answered a scrape.
+    package var lastScrapeAt: Timestamp?
+    /// Why the last scrape failed, `nil` after a success.
+    package var scrapeError: String?
     /// The failure reason of the last announce, `nil` after a success.
     package var lastError: String?
     /// The `tracker id` to send back in later announces.
@@ -24,7 +28,7 @@ package struct TrackerUpdate: Hashable, Sendable {
     package init(
         torrentId: Int64, url: String, lastAnnounceAt: Timestamp? = nil, nextAnnounceAt: Timestamp? = nil,
         seeders: Int? = nil, leechers: Int? = nil, completed: Int? = nil, lastError: String? = nil,
-        trackerId: String? = nil
+        trackerId: String? = nil, lastScrapeAt: Timestamp? = nil, scrapeError: String? = nil
     ) {
         self.torrentId = torrentId
         self.url = url
@@ -35,5 +39,7 @@ package struct TrackerUpdate: Hashable, Sendable {
         self.completed = completed
         self.lastError = lastError
         self.trackerId = trackerId
+        self.lastScrapeAt = lastScrapeAt
+        self.scrapeError = scrapeError
     }
 }

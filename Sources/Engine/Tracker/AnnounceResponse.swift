@@ -55,11 +55,19 @@ public struct ScrapeResult: Sendable, Hashable {
     public var completed: Int
     /// Leechers (`incomplete`).
     public var leechers: Int
+    /// Seconds the tracker asks to wait before the next scrape (`flags` → `min_request_interval` of an
+    /// HTTP scrape reply, BEP 48), clamped to ``minRequestIntervalRange``; `nil` when it did not say.
+    public var minRequestInterval: Int?
+
+    /// The `min_request_interval` btq honours: longer asks are cut to six hours (a hostile tracker
+    /// cannot silence the scrapes of a torrent for days).
+    public static let minRequestIntervalRange = 0...(6 * 3600)
 
     /// Creates a result.
-    public init(seeders: Int, completed: Int, leechers: Int) {
+    public init(seeders: Int, completed: Int, leechers: Int, minRequestInterval: Int? = nil) {
         self.seeders = seeders
         self.completed = completed
         self.leechers = leechers
+        self.minRequestInterval = minRequestInterval
     }
 }

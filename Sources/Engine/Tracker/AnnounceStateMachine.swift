@@ -180,6 +180,23 @@ public struct AnnounceStateMachine: Sendable {
         }
     }
 
+    /// Takes in the outcome of a scrape of `url` (see ``ScrapeSchedule``): its counts replace the
+    /// tracker's, or its error is kept beside them (the counts stay, and the announces go on).
+    public mutating func recordScrape(_ result: Result<ScrapeResult, TrackerError>, for url: String, now: Timestamp) {
+        guard var entry = entries[url] else { return }
+        switch result {
+        case .success(let scrape):
+            entry.status.seeders = scrape.seeders
+            entry.status.leechers = scrape.leechers
+            entry.status.completed = scrape.completed
+            entry.status.lastScrapeAt = now
+            entry.status.scrapeError = nil
+        case .failure(let error):
+            entry.status.scrapeError = error.description
+        }
+        entries[url] = entry
+    }
+
     /// Forgets `job` without blaming its tracker: the announce was abandoned (the driver's task was
     /// cancelled), not answered.
     public mutating func abandon(_ job: AnnounceJob) {

@@ -50,7 +50,10 @@ public enum HTTPTrackerResponse {
     }
 
     /// Decodes a scrape reply for `infoHash` (`files` keyed by the raw 20-byte hash).
+    /// A `flags` dictionary's `min_request_interval` (BEP 48) comes back clamped to
+    /// ``ScrapeResult/minRequestIntervalRange``.
     public static func scrape(_ body: [UInt8], infoHash: [UInt8]) throws -> ScrapeResult {
+        let range = ScrapeResult.minRequestIntervalRange
         let root = try dictionary(body)
         if let reason = root["failure reason"]?.string {
             throw TrackerError.failure(String(reason.prefix(1024)))
@@ -62,7 +65,10 @@ public enum HTTPTrackerResponse {
         return ScrapeResult(
             seeders: Int(clamping: max(0, entry["complete"]?.integer ?? 0)),
             completed: Int(clamping: max(0, entry["downloaded"]?.integer ?? 0)),
-            leechers: Int(clamping: max(0, entry["incomplete"]?.integer ?? 0)))
+            leechers: Int(clamping: max(0, entry["incomplete"]?.integer ?? 0)),
+            minRequestInterval: root["flags"]?["min_request_interval"]?.integer.map {
+                Int(clamping: min(max($0, Int64(range.lowerBound)), Int64(range.upperBound)))
+            })
     }
 
     /// The scrape URL of an announce URL (BEP 48 convention: the last path element `announce`

@@ -8,6 +8,7 @@
 ///     await session.announceTotals()        // uploaded, downloaded, left at this moment
 /// }
 /// let loop = Task { await announcer.run() }  // returns after stop()
+/// let scrapes = Task { await announcer.runScrapes() }  // likewise
 /// for await event in announcer.events {      // ends after stop()
 ///     switch event {
 ///     case .peers(let peers, _): swarm.add(peers)
@@ -18,6 +19,10 @@
 /// await announcer.stop()                    // best-effort `stopped`, bounded by `stopTimeout`
 /// ```
 /// The peers are already filtered (own addresses and peer id, duplicates) by the ``TrackerPeerFilter``.
+///
+/// ``runScrapes()`` scrapes the trackers as its ``ScrapeSchedule`` plans, beside the announces (a slow
+/// scrape never holds an announce back); each result lands in the tracker's status and is reported as
+/// a `.status` event. A failed scrape keeps its error in the status and changes nothing else.
 public actor TrackerAnnouncer {
     /// What identifies the torrent and us in every announce.
     public struct Identity: Sendable, Hashable {
@@ -72,19 +77,30 @@ public actor TrackerAnnouncer {
     private let stopTimeout: Duration
     private let clock: @Sendable () -> Timestamp
     private let totals: @Sendable () async -> Totals
-    private var waiter: CheckedContinuation<Void, Never>?
-    private var timer: Task<Void, Never>?
+    private var scrapes: ScrapeSchedule
+    private var alarms: [Alarm: (waiter: CheckedContinuation<Void, Never>?, timer: Task<Void, Never>?)] = [:]
     private var announcing: Task<AnnounceResponse, any Error>?
+    private var scraping: Task<[(String, Result<ScrapeResult, TrackerError>?)], Never>?
     private var isRunning = false
+    private var isScraping = false
+
+    /// What a loop sleeps on: the announce loop and the scrape loop wake separately.
+    private enum Alarm: Hashable {
+        case announce
+        case scrape
+    }
 
     /// An announcer over `machine`. `totals` is asked before each announce; `clock` gives the time
-    /// (tests inject one); `stopTimeout` bounds the `stopped` announces.
+    /// (tests inject one); `stopTimeout` bounds the `stopped` announces; `scrapeConfiguration` paces
+    /// the scrapes of the trackers that have a scrape URL.
     public init(
         machine: AnnounceStateMachine, identity: Identity, transport: any TrackerTransport,
         filter: TrackerPeerFilter = .init(), stopTimeout: Duration = .seconds(5),
+        scrapeConfiguration: ScrapeSchedule.Configuration = .init(),
         clock: @escaping @Sendable () -> Timestamp = { .now }, totals: @escaping @Sendable () async -> Totals
     ) {
         self.machine = machine
+        self.scrapes = ScrapeSchedule(urls: machine.order, now: clock(), configuration: scrapeConfiguration)
         self.identity = identity
         self.transport = transport
         self.filter = filter
@@ -120,7 +136,42 @@ public actor TrackerAnnouncer {
             if let job = machine.plan(now: now).first {
                 await perform(job)
             } else {
-                await sleep(until: machine.nextAnnounceDue(now: now), now: now)
+                await sleep(.announce, until: machine.nextAnnounceDue(now: now), now: now)
+            }
+        }
+    }
+
+    /// Scrapes whenever the ``ScrapeSchedule`` says so (the trackers due at once concurrently), until
+    /// ``stop()`` or until the calling task is cancelled. A second concurrent call returns at once.
+    public func runScrapes() async {
+        guard !isScraping else { return }
+        isScraping = true
+        defer { isScraping = false }
+        while !machine.isStopped, !Task.isCancelled {
+            let now = clock()
+            let urls = scrapes.due(now: now)
+            guard !urls.isEmpty else {
+                await sleep(.scrape, until: scrapes.nextDue(now: now), now: now)
+                continue
+            }
+            let (transport, infoHash) = (transport, identity.infoHash)
+            let task = Task { await Self.scrape(urls, infoHash: infoHash, over: transport) }
+            scraping = task
+            let results = await withTaskCancellationHandler {
+                await task.value
+            } onCancel: {
+                task.cancel()
+            }
+            scraping = nil
+            let done = clock()
+            for (url, result) in results {
+                guard let result, !machine.isStopped else {
+                    scrapes.abandon(url)
+                    continue
+                }
+                scrapes.record(result, for: url, now: done)
+                machine.recordScrape(result, for: url, now: done)
+                if let status = machine.status(of: url) { continuation.yield(.status(status)) }
             }
         }
     }
@@ -128,13 +179,13 @@ public actor TrackerAnnouncer {
     /// The download completed: announces `completed` at once (once per session).
     public func downloadCompleted() {
         machine.downloadCompleted(now: clock())
-        wake()
+        wake(.announce)
     }
 
     /// Asks for more peers: announces as soon as the tracker's `min interval` allows.
     public func reannounce() {
         machine.reannounce(now: clock())
-        wake()
+        wake(.announce)
     }
 
     /// Stops: abandons an announce on its way, sends `stopped` to every tracker that knows us
@@ -142,7 +193,9 @@ public actor TrackerAnnouncer {
     public func stop() async {
         let jobs = machine.stop(now: clock())
         announcing?.cancel()
-        wake()
+        scraping?.cancel()
+        wake(.announce)
+        wake(.scrape)
         if !jobs.isEmpty {
             let totals = await totals()
             for (job, result) in await Self.send(
@@ -184,6 +237,8 @@ public actor TrackerAnnouncer {
         if case .success(let response) = result {
             let peers = filter.peers(of: response)
             if !peers.isEmpty { continuation.yield(.peers(peers, from: job.url)) }
+            scrapes.announced(job.url, now: clock())
+            wake(.scrape)
         }
         if let status = machine.status(of: job.url) { continuation.yield(.status(status)) }
     }
@@ -226,31 +281,54 @@ public actor TrackerAnnouncer {
         }
     }
 
-    /// Waits until `due` (forever when `nil`) or until ``wake()``.
-    private func sleep(until due: Timestamp?, now: Timestamp) async {
+    /// Scrapes `urls` concurrently; a scrape cancelled on its way gives `nil`.
+    private static func scrape(
+        _ urls: [String], infoHash: [UInt8], over transport: any TrackerTransport
+    ) async -> [(String, Result<ScrapeResult, TrackerError>?)] {
+        await withTaskGroup(of: (String, Result<ScrapeResult, TrackerError>?).self) { group in
+            for url in urls {
+                group.addTask {
+                    do {
+                        return (url, .success(try await transport.scrape(url: url, infoHash: infoHash)))
+                    } catch let error as TrackerError {
+                        return (url, .failure(error))
+                    } catch {
+                        return (
+                            url,
+                            Task.isCancelled || error is CancellationError ? nil : .failure(.connection("\(error)"))
+                        )
+                    }
+                }
+            }
+            var results: [(String, Result<ScrapeResult, TrackerError>?)] = []
+            for await item in group { results.append(item) }
+            return results
+        }
+    }
+
+    /// Waits on `alarm` until `due` (forever when `nil`) or until ``wake(_:)``.
+    private func sleep(_ alarm: Alarm, until due: Timestamp?, now: Timestamp) async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 guard !Task.isCancelled, !machine.isStopped else { return continuation.resume() }
-                waiter = continuation
+                var timer: Task<Void, Never>?
                 if let due {
                     let delay = Duration.milliseconds(max(0, due.rawValue - now.rawValue))
                     timer = Task { [weak self] in
                         do { try await Task.sleep(for: delay) } catch { return }
-                        await self?.wake()
+                        await self?.wake(alarm)
                     }
                 }
+                alarms[alarm] = (continuation, timer)
             }
         } onCancel: {
-            Task { [weak self] in await self?.wake() }
+            Task { [weak self] in await self?.wake(alarm) }
         }
     }
 
-    private func wake() {
+    private func wake(_ alarm: Alarm) {
+        guard let (waiter, timer) = alarms.removeValue(forKey: alarm) else { return }
         timer?.cancel()
-        timer = nil
-        if let waiter {
-            self.waiter = nil
-            waiter.resume()
-        }
+        waiter?.resume()
     }
 }

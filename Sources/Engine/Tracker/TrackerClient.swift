@@ -51,6 +51,16 @@ public struct TrackerClient: TrackerTransport {
         (try? TrackerURL(parsing: url)) != nil
     }
 
+    /// True when btq can scrape the tracker announced to at `url`: every `udp://` tracker (BEP 15), and
+    /// an `http://` tracker whose announce URL has a scrape URL (BEP 48: last path element `announce…`).
+    public static func canScrape(_ url: String) -> Bool {
+        guard let parsed = try? TrackerURL(parsing: url) else { return false }
+        switch parsed.scheme {
+        case .udp: return true
+        case .http: return HTTPTrackerResponse.scrapeURL(announce: url) != nil
+        }
+    }
+
     /// Closes the UDP sockets. HTTP connections close by themselves after each request.
     public func shutdown() async {
         await udp.close()

@@ -36,6 +36,12 @@ public struct TrackerError: Error, Hashable, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// True when btq cannot use the URL at all (nor scrape it): trying again cannot help.
+    public var isUnsupportedURL: Bool {
+        if case .unsupportedURL = kind { return true }
+        return false
+    }
+
     /// True when trying again later may help (network trouble), false when the tracker said no.
     public var isTransient: Bool {
         switch kind {

@@ -5,7 +5,7 @@ public struct TrackerStatus: Sendable, Hashable {
     public var url: String
     /// The tier (0 first).
     public var tier: Int
-    /// Seeders from the last answer that said.
+    /// Seeders from the last answer that said (an announce or a scrape, whichever came last).
     public var seeders: Int?
     /// Leechers from the last answer that said.
     public var leechers: Int?
@@ -28,13 +28,17 @@ public struct TrackerStatus: Sendable, Hashable {
     public var failures: Int
     /// True while an announce to it is on its way.
     public var isUpdating: Bool
+    /// When it last answered a scrape.
+    public var lastScrapeAt: Timestamp?
+    /// Why its last scrape failed; `nil` after a success (and before any scrape).
+    public var scrapeError: String?
 
     /// Creates a status.
     public init(
         url: String, tier: Int, seeders: Int? = nil, leechers: Int? = nil, completed: Int? = nil,
         lastAnnounceAt: Timestamp? = nil, lastSuccessAt: Timestamp? = nil, nextAnnounceAt: Timestamp? = nil,
         lastError: String? = nil, warning: String? = nil, trackerId: String? = nil, failures: Int = 0,
-        isUpdating: Bool = false
+        isUpdating: Bool = false, lastScrapeAt: Timestamp? = nil, scrapeError: String? = nil
     ) {
         self.url = url
         self.tier = tier
@@ -49,5 +53,7 @@ public struct TrackerStatus: Sendable, Hashable {
         self.trackerId = trackerId
         self.failures = failures
         self.isUpdating = isUpdating
+        self.lastScrapeAt = lastScrapeAt
+        self.scrapeError = scrapeError
     }
 }

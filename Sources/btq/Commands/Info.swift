@@ -16,7 +16,7 @@ struct Info: ParsableCommand {
         let (database, record) = try target.resolveForReading()
         let trackers = try database.queries.trackers(torrentId: record.id)
         if json {
-            var out = TorrentJSON(record)
+            var out = TorrentJSON(record, swarm: SwarmCounts(largestOf: trackers))
             out.trackers = trackers
             try JSONOutput.print(out)
             return
@@ -64,7 +64,10 @@ struct Info: ParsableCommand {
             if let seeders = tracker.seeders, let leechers = tracker.leechers {
                 status += ", \(seeders) seeders, \(leechers) leechers"
             }
+            if let completed = tracker.completed { status += ", \(completed) completed" }
+            if let scraped = tracker.lastScrapeAt { status += ", scraped \(Formatting.date(scraped))" }
             if let error = tracker.lastError { status += ", error: \(error)" }
+            if let error = tracker.scrapeError { status += ", scrape error: \(error)" }
             lines.append(("Tracker", "\(tracker.url) (\(status))"))
         }
         let width = lines.map(\.0.count).max() ?? 0

@@ -38,7 +38,7 @@ struct List: ParsableCommand {
         let database = try store.openStoreForReading()
         if json {
             let torrents = try database.queries.torrents(includeRemoved: all, state: filter)
-            try StandardOutput.write(Self.json(torrents))
+            try StandardOutput.write(Self.json(torrents, swarms: try database.queries.swarmCounts()))
             return
         }
         // Without removed torrents (the usual listing), the queue is read and formatted in two halves at
@@ -52,9 +52,11 @@ struct List: ParsableCommand {
         for bytes in Self.render(parts) { try StandardOutput.write(bytes) }
     }
 
-    /// The queue as JSON (docs/json.md): what ``JSONOutput`` prints for these torrents, written directly.
-    static func json(_ torrents: [TorrentRecord]) -> [UInt8] {
-        JSONText.array(of: torrents.map { TorrentJSON($0).fields.map { ($0.key.rawValue, $0.value) } })
+    /// The queue as JSON (docs/json.md): what ``JSONOutput`` prints for these torrents, written directly,
+    /// each with the swarm counts of `swarms` under its id.
+    static func json(_ torrents: [TorrentRecord], swarms: [Int64: SwarmCounts] = [:]) -> [UInt8] {
+        JSONText.array(
+            of: torrents.map { TorrentJSON($0, swarm: swarms[$0.id]).fields.map { ($0.key.rawValue, $0.value) } })
     }
 
     /// The queue table of `lines`, as one buffer.

@@ -10,10 +10,17 @@ extension TorrentRecord {
 /// One torrent as `btq list --json`, `btq info --json` and `btq add --json` print it (docs/json.md).
 struct TorrentJSON: Encodable {
     let record: TorrentRecord
+    /// What its trackers last said of its swarm (the `seeders`, `leechers` and `completed` keys).
+    var swarm: SwarmCounts?
     var trackers: [TrackerRecord]? = nil
 
     init(_ record: TorrentRecord) {
+        self.init(record, swarm: nil)
+    }
+
+    init(_ record: TorrentRecord, swarm: SwarmCounts?) {
         self.record = record
+        self.swarm = swarm
     }
 
     enum Keys: String, CodingKey {
@@ -24,7 +31,7 @@ struct TorrentJSON: Encodable {
         case isMagnet = "magnet", version = "meta_version", isPrivate = "private", createdBy = "created_by"
         case creationDate = "creation_date", addedAt = "added_at", startedAt = "started_at"
         case completedAt = "completed_at", removedAt = "removed_at", downloaded, uploaded, wasted
-        case lastError = "last_error", fileCount = "file_count"
+        case lastError = "last_error", fileCount = "file_count", seeders, leechers, completed
     }
 
     /// The torrent's fields (without `trackers`), in the order of ``Keys``.
@@ -44,6 +51,8 @@ struct TorrentJSON: Encodable {
             (.removedAt, .init(record.removedAt)), (.downloaded, .integer(record.downloaded)),
             (.uploaded, .integer(record.uploaded)), (.wasted, .integer(record.wasted)),
             (.lastError, .init(record.lastError)), (.fileCount, .init(record.fileCount)),
+            (.seeders, .init(swarm?.seeders)), (.leechers, .init(swarm?.leechers)),
+            (.completed, .init(swarm?.completed)),
         ]
     }
 
@@ -64,13 +73,25 @@ struct TorrentJSON: Encodable {
     }
 }
 
+extension SwarmCounts {
+    /// The largest figures `trackers` reported, `nil` when none reported any.
+    init?(largestOf trackers: [TrackerRecord]) {
+        let seeders = trackers.compactMap(\.seeders).max()
+        let leechers = trackers.compactMap(\.leechers).max()
+        let completed = trackers.compactMap(\.completed).max()
+        guard seeders != nil || leechers != nil || completed != nil else { return nil }
+        self.init(seeders: seeders, leechers: leechers, completed: completed)
+    }
+}
+
 /// One tracker in `btq info --json`.
 struct TrackerJSON: Encodable {
     let record: TrackerRecord
 
     enum Keys: String, CodingKey {
-        case url, tier, seeders, leechers
+        case url, tier, seeders, leechers, completed
         case lastAnnounce = "last_announce", lastError = "last_error"
+        case lastScrape = "last_scrape", scrapeError = "scrape_error"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -79,8 +100,11 @@ struct TrackerJSON: Encodable {
         try c.encode(record.tier, forKey: .tier)
         try c.encode(record.seeders, forKey: .seeders)
         try c.encode(record.leechers, forKey: .leechers)
+        try c.encode(record.completed, forKey: .completed)
         try c.encode(record.lastAnnounceAt, forKey: .lastAnnounce)
         try c.encode(record.lastError, forKey: .lastError)
+        try c.encode(record.lastScrapeAt, forKey: .lastScrape)
+        try c.encode(record.scrapeError, forKey: .scrapeError)
     }
 }
 

@@ -14,7 +14,24 @@ extension OpenTracker {
         return try HTTPTrackerResponse.announce(reply).peers
     }
 
-    /// The body of one announce's HTTP reply.
+    /// Announces a probe leecher (`left` 1, port 9: nothing listens there) that stays in the swarm of
+    /// `torrent`: opentracker counts it among the leechers until it times out.
+    func announceLeecher(of torrent: TestTorrent) throws {
+        let hash = torrent.metainfo.infoHashes.wireHash
+        let query =
+            "/announce?info_hash=\(Self.percentEncoded(hash))&peer_id=-E2E000-leecherprob1"
+            + "&port=9&uploaded=0&downloaded=0&left=1&compact=1&numwant=1&event=started"
+        _ = try HTTPTrackerResponse.announce(try Self.announce(port: port, path: query))
+    }
+
+    /// What opentracker holds of `torrent`: its own answer to a scrape (BEP 48) over HTTP.
+    func scrape(of torrent: TestTorrent) throws -> ScrapeResult {
+        let hash = torrent.metainfo.infoHashes.wireHash
+        let reply = try Self.announce(port: port, path: "/scrape?info_hash=\(Self.percentEncoded(hash))")
+        return try HTTPTrackerResponse.scrape(reply, infoHash: hash)
+    }
+
+    /// The body of one HTTP reply (announce or scrape).
     private static func announce(port: UInt16, path: String) throws -> [UInt8] {
         let connection = try LoopbackConnection(port: port)
         try connection.send(Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n\r\n".utf8))

@@ -69,4 +69,14 @@ import Testing
         #expect(trackers.completionToAnnounce(isComplete: true) === announcer)
         #expect(trackers.completionToAnnounce(isComplete: true) == nil && trackers.completionAnnounced)
     }
+
+    @Test func aTorrentCompleteAtTheStartNeverAnnouncesCompletion() {
+        var trackers = SessionTrackers(transport: Self.answering())
+        let announcer = trackers.start(
+            tiers: [["http://b/announce"]], infoHash: Self.infoHash, peerId: Self.peerId, port: 6881,
+            completeAlready: true
+        ) { .init(uploaded: 0, downloaded: 0, left: 0) }
+        #expect(announcer != nil && trackers.completionAnnounced)
+        #expect(trackers.completionToAnnounce(isComplete: true) == nil)
+    }
 }

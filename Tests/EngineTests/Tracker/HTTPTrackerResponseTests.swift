@@ -66,6 +66,25 @@ import Testing
     }
 
     @Test(arguments: [
+        ("i900e", 900), ("i0e", 0), ("i-5e", 0), ("i99999999999e", 6 * 3600),
+    ])
+    func scrapeFlagsMinRequestIntervalIsClamped(_ value: String, _ expected: Int) throws {
+        let hash = [UInt8](repeating: 0xab, count: 20)
+        var body = Self.bytes("d5:filesd20:")
+        body += hash
+        body += Self.bytes("d8:completei1e10:downloadedi2e10:incompletei3eee5:flagsd20:min_request_interval")
+        body += Self.bytes(value + "ee")
+        let result = try HTTPTrackerResponse.scrape(body, infoHash: hash)
+        #expect(result == ScrapeResult(seeders: 1, completed: 2, leechers: 3, minRequestInterval: expected))
+    }
+
+    @Test func scrapeFailureReasonIsTyped() {
+        #expect(throws: TrackerError.failure("no scrape here")) {
+            try HTTPTrackerResponse.scrape(Self.bytes("d14:failure reason14:no scrape heree"), infoHash: [0])
+        }
+    }
+
+    @Test(arguments: [
         ("http://t.example/announce", "http://t.example/scrape"),
         ("http://t.example/x/announce.php?pk=1", "http://t.example/x/scrape.php?pk=1"),
         ("http://t.example/a", nil),

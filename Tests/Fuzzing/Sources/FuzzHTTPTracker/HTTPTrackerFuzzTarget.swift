@@ -36,7 +36,11 @@ enum HTTPTrackerFuzzTarget {
         }
         do {
             let result = try HTTPTrackerResponse.scrape(body, infoHash: infoHash)
-            FuzzCheck.require(result.seeders >= 0 && result.leechers >= 0, "scrape counts are not negative")
+            FuzzCheck.require(
+                result.seeders >= 0 && result.leechers >= 0 && result.completed >= 0, "scrape counts are not negative")
+            FuzzCheck.require(
+                result.minRequestInterval.map(ScrapeResult.minRequestIntervalRange.contains) ?? true,
+                "min_request_interval is clamped")
         } catch let error as TrackerError {
             _ = error.description
         } catch {

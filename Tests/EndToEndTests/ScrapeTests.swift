@@ -1,0 +1,87 @@
+import Engine
+import Foundation
+import Store
+import Testing
+
+/// Scrapes (BEP 48 over HTTP, BEP 15 over UDP) against the real opentracker: the seeders, leechers and
+/// completed downloads btq stores and shows are those opentracker holds.
+@Suite("btq scrapes opentracker", .enabled(if: E2E.isEnabled), .timeLimit(.minutes(10)))
+struct ScrapeTests {
+    enum TrackerKind: String, CaseIterable, Sendable {
+        case http, udp
+    }
+
+    /// A btq daemon seeds; a probe peer stays in the swarm as a leecher; a second btq daemon downloads
+    /// the torrent. After its `completed` announce it scrapes again: the tracker then holds two seeders
+    /// (both btq), one leecher (the probe) and one completed download, and btq's database, `btq info`,
+    /// `btq info --json` and `btq list --json` say so. Over UDP the announces carry no completed count,
+    /// so that one can only come from the scrape.
+    @Test(arguments: TrackerKind.allCases)
+    func countsMatchWhatOpentrackerHolds(_ kind: TrackerKind) async {
+        await Scenario.run { scenario in
+            let content = try TestContent.singleFile(name: "scraped.bin", size: 2 << 20, in: scenario.path("data"))
+            let tracker = try OpenTracker(scenario)
+            let seederBtq = try Btq(scenario)
+            let url = kind == .http ? tracker.httpAnnounce : tracker.udpAnnounce
+            let torrent = try await seederBtq.create(content, trackers: [url])
+            try await tracker.start(whitelisting: [torrent])
+            _ = try await BtqSeeder.start(seederBtq, torrents: [torrent], data: content.root)
+            try tracker.announceLeecher(of: torrent)
+
+            let leecher = try Btq(
+                scenario, database: try scenario.folder("leecher").appendingPathComponent("btq.sqlite"))
+            let out = try scenario.folder("download")
+            try await leecher.run(["add", torrent.url.path, "--dir", out.path])
+            let port = try FreePort.next()
+            let daemon = try scenario.start(
+                "btq run (leecher)", Btq.executable, ["run", "--port", "\(port)", "--bind-address", "127.0.0.1"],
+                environment: ["BTQ_DB": leecher.database.path])
+            try await daemon.waitUntil("it downloaded the torrent", timeout: E2E.downloadTimeout) {
+                try leecher.record(of: torrent).state == .seeding
+            }
+            let report = TestContent.verify(downloaded: out, against: content)
+            try scenario.require(report.isOK, "the leecher's download: \(report)")
+
+            let expected = ScrapeResult(seeders: 2, completed: 1, leechers: 1)
+            let held = try tracker.scrape(of: torrent)
+            try scenario.require(held == expected, "opentracker holds \(held), expected \(expected)")
+
+            let id = try leecher.record(of: torrent).id
+            try await daemon.waitUntil("a scrape after the completed announce is stored", timeout: .seconds(30)) {
+                guard let stored = try leecher.store().queries.trackers(torrentId: id).first else { return false }
+                return stored.lastScrapeAt != nil && stored.seeders == 2 && stored.leechers == 1
+                    && stored.completed == 1
+            }
+            let stored = try #require(try leecher.store().queries.trackers(torrentId: id).first)
+            scenario.expect(stored.url == url && stored.scrapeError == nil, "\(stored)")
+            scenario.expect(
+                stored.seeders == held.seeders && stored.leechers == held.leechers
+                    && stored.completed == held.completed,
+                "btq stored \(stored), opentracker holds \(held)")
+
+            let info = try await leecher.run(["info", "\(id)"])
+            scenario.expect(
+                info.contains("\(url) (tier 0, 2 seeders, 1 leechers, 1 completed, scraped "),
+                "btq info shows the scraped counts:\n\(info)")
+
+            let infoJSON = try Self.object(try await leecher.run(["info", "\(id)", "--json"]))
+            let trackers = infoJSON?["trackers"] as? [[String: Any]]
+            let first = trackers?.first
+            scenario.expect(
+                first?["seeders"] as? Int == 2 && first?["leechers"] as? Int == 1 && first?["completed"] as? Int == 1
+                    && first?["last_scrape"] is String && first?["scrape_error"] is NSNull,
+                "btq info --json has the tracker's counts: \(String(describing: trackers))")
+
+            let list = try JSONSerialization.jsonObject(with: Data(try await leecher.run(["list", "--json"]).utf8))
+            let listed = (list as? [[String: Any]])?.first { $0["id"] as? Int == Int(id) }
+            scenario.expect(
+                listed?["seeders"] as? Int == 2 && listed?["leechers"] as? Int == 1
+                    && listed?["completed"] as? Int == 1,
+                "btq list --json has the counts: \(String(describing: listed))")
+        }
+    }
+
+    static func object(_ text: String) throws -> [String: Any]? {
+        try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+    }
+}

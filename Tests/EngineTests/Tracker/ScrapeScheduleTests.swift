@@ -1,0 +1,103 @@
+import Testing
+
+@testable import Engine
+
+@Suite(.timeLimit(.minutes(5))) struct ScrapeScheduleTests {
+    static func t(_ seconds: Int) -> Timestamp { AnnounceStateMachineTests.t(seconds) }
+    static let a = "http://a.example/announce"
+    static let u = "udp://u.example:1"
+
+    static func ok(_ minRequestInterval: Int? = nil) -> Result<ScrapeResult, TrackerError> {
+        .success(ScrapeResult(seeders: 1, completed: 2, leechers: 3, minRequestInterval: minRequestInterval))
+    }
+
+    @Test func onlyTrackersWithAScrapeURLAreScrapedAllAtTheStartOnceEach() {
+        var schedule = ScrapeSchedule(
+            urls: [Self.a, "http://b.example/tracker", Self.u, "wss://w.example/announce", Self.a], now: Self.t(0))
+        #expect(schedule.urls == [Self.a, Self.u])
+        #expect(schedule.nextDue(now: Self.t(0)) == Self.t(0))
+        #expect(schedule.due(now: Self.t(0)) == [Self.a, Self.u])
+        #expect(schedule.due(now: Self.t(5000)).isEmpty, "each is on its way")
+        #expect(schedule.nextDue(now: Self.t(0)) == nil)
+    }
+
+    @Test func regularScrapesAndAScrapeAfterEachAnnounce() {
+        var schedule = ScrapeSchedule(urls: [Self.a], now: Self.t(0))
+        _ = schedule.due(now: Self.t(0))
+        schedule.record(Self.ok(), for: Self.a, now: Self.t(1))
+        #expect(schedule.nextDue(now: Self.t(1)) == Self.t(1801))
+        #expect(schedule.due(now: Self.t(1800)).isEmpty)
+        #expect(schedule.due(now: Self.t(1801)) == [Self.a])
+        schedule.record(Self.ok(), for: Self.a, now: Self.t(1802))
+        schedule.announced(Self.a, now: Self.t(1900))
+        #expect(schedule.due(now: Self.t(1900)) == [Self.a])
+        schedule.record(Self.ok(), for: Self.a, now: Self.t(1901))
+        #expect(schedule.nextDue(now: Self.t(1901)) == Self.t(3701))
+        #expect(schedule.due(now: Self.t(3701)) == [Self.a])
+        schedule.announced(Self.a, now: Self.t(3702))  // while it is on its way: scraped again once answered
+        schedule.record(Self.ok(), for: Self.a, now: Self.t(3703))
+        #expect(schedule.nextDue(now: Self.t(3703)) == Self.t(3703))
+        #expect(schedule.due(now: Self.t(3703)) == [Self.a])
+        schedule.record(Self.ok(), for: Self.a, now: Self.t(3704))
+        #expect(schedule.nextDue(now: Self.t(3704)) == Self.t(5504))
+    }
+
+    @Test func minRequestIntervalHoldsBackTheScrapeAfterAnAnnounceAndTheRegularOne() {
+        var schedule = ScrapeSchedule(urls: [Self.a, Self.u], now: Self.t(0))
+        _ = schedule.due(now: Self.t(0))
+        schedule.record(Self.ok(600), for: Self.a, now: Self.t(0))
+        schedule.record(Self.ok(7200), for: Self.u, now: Self.t(0))
+        schedule.announced(Self.a, now: Self.t(10))
+        schedule.announced(Self.u, now: Self.t(10))
+        #expect(schedule.due(now: Self.t(599)).isEmpty)
+        #expect(schedule.due(now: Self.t(600)) == [Self.a])
+        #expect(schedule.due(now: Self.t(7199)).isEmpty, "7200 s asked for, longer than the 30 min interval")
+        #expect(schedule.due(now: Self.t(7200)) == [Self.u])
+    }
+
+    @Test func failuresBackOffAndAnAnnounceDoesNotCutThatShort() {
+        var schedule = ScrapeSchedule(urls: [Self.a], now: Self.t(0))
+        _ = schedule.due(now: Self.t(0))
+        schedule.record(.failure(.timedOut), for: Self.a, now: Self.t(0))
+        #expect(schedule.nextDue(now: Self.t(0)) == Self.t(300))
+        schedule.announced(Self.a, now: Self.t(10))
+        #expect(schedule.due(now: Self.t(299)).isEmpty)
+        #expect(schedule.due(now: Self.t(300)) == [Self.a])
+        schedule.record(.failure(.httpStatus(404)), for: Self.a, now: Self.t(300))
+        #expect(schedule.nextDue(now: Self.t(300)) == Self.t(900))
+        _ = schedule.due(now: Self.t(900))
+        schedule.record(Self.ok(), for: Self.a, now: Self.t(900))
+        schedule.announced(Self.a, now: Self.t(950))
+        #expect(schedule.due(now: Self.t(950)) == [Self.a], "a success ends the back-off")
+        #expect(ScrapeSchedule.Configuration().retryDelay(failures: 40) == 3600)
+    }
+
+    @Test func aTrackerThatCannotBeScrapedIsDroppedAndAnAbandonedScrapeIsDueAgain() {
+        var schedule = ScrapeSchedule(urls: [Self.a, Self.u], now: Self.t(0))
+        #expect(schedule.due(now: Self.t(0)) == [Self.a, Self.u])
+        schedule.record(.failure(.unsupportedURL(Self.a)), for: Self.a, now: Self.t(1))
+        schedule.abandon(Self.u)
+        #expect(schedule.urls == [Self.u])
+        #expect(schedule.due(now: Self.t(1)) == [Self.u])
+        schedule.record(Self.ok(), for: "http://unknown.example/announce", now: Self.t(1))
+        #expect(schedule.urls == [Self.u])
+    }
+
+    @Test func aScrapeFillsTheTrackerStatusAndItsErrorLeavesTheAnnounceAlone() {
+        var generator = ZeroGenerator()
+        var machine = AnnounceStateMachine(tiers: TrackerTiers([[Self.u]], using: &generator), key: 1)
+        let job = machine.plan(now: Self.t(0))[0]
+        machine.record(
+            .success(AnnounceResponse(interval: 1800, seeders: 4, leechers: 5)), for: job, now: Self.t(0))
+        #expect(machine.status(of: Self.u)?.completed == nil)
+        machine.recordScrape(Self.ok(), for: Self.u, now: Self.t(1))
+        var status = machine.status(of: Self.u)
+        #expect(status?.seeders == 1 && status?.leechers == 3 && status?.completed == 2)
+        #expect(status?.lastScrapeAt == Self.t(1) && status?.scrapeError == nil)
+        machine.recordScrape(.failure(.timedOut), for: Self.u, now: Self.t(2))
+        status = machine.status(of: Self.u)
+        #expect(status?.scrapeError == "tracker did not answer" && status?.lastScrapeAt == Self.t(1))
+        #expect(status?.completed == 2 && status?.lastError == nil && status?.failures == 0)
+        #expect(machine.nextAnnounceDue(now: Self.t(2)) == Self.t(1800))
+    }
+}

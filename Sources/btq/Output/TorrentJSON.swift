@@ -24,7 +24,7 @@ struct TorrentJSON: Encodable {
         case isMagnet = "magnet", version = "meta_version", isPrivate = "private", createdBy = "created_by"
         case creationDate = "creation_date", addedAt = "added_at", startedAt = "started_at"
         case completedAt = "completed_at", removedAt = "removed_at", downloaded, uploaded, wasted
-        case lastError = "last_error", fileCount = "file_count"
+        case lastError = "last_error", fileCount = "file_count", downloadOrder = "download_order"
     }
 
     /// The torrent's fields (without `trackers`), in the order of ``Keys``.
@@ -44,6 +44,7 @@ struct TorrentJSON: Encodable {
             (.removedAt, .init(record.removedAt)), (.downloaded, .integer(record.downloaded)),
             (.uploaded, .integer(record.uploaded)), (.wasted, .integer(record.wasted)),
             (.lastError, .init(record.lastError)), (.fileCount, .init(record.fileCount)),
+            (.downloadOrder, .string(record.downloadOrder.rawValue)),
         ]
     }
 

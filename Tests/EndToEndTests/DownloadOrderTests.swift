@@ -1,0 +1,62 @@
+import Engine
+import Foundation
+import Store
+import TestSupport
+import Testing
+
+/// `btq get --sequential` against a libtorrent seeder, seen from the seeder: the order in which it sent
+/// the blocks (libtorrent answers a peer's requests in the order they came, and btq is its only peer)
+/// is the order btq requested them in.
+@Suite("Download order against a real seeder", .enabled(if: E2E.isEnabled), .timeLimit(.minutes(10)))
+struct DownloadOrderTests {
+    /// The pieces of the seeder's upload log, each at its first block sent.
+    static func piecesInUploadOrder(_ log: URL) -> [Int] {
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        var seen = Set<Int>()
+        var order: [Int] = []
+        for line in text.split(separator: "\n") {
+            guard let piece = line.split(separator: " ").first.flatMap({ Int($0) }) else { continue }
+            if seen.insert(piece).inserted { order.append(piece) }
+        }
+        return order
+    }
+
+    /// Downloads 8 MiB of 32 pieces from a libtorrent seeder it dials (no tracker: one connection) with
+    /// `extra` options; returns the pieces in the order the seeder sent them.
+    static func download(in scenario: Scenario, extra: [String]) async throws -> (order: [Int], btq: Btq, Int) {
+        let content = try TestContent.singleFile(name: "movie.bin", size: 8 << 20, in: scenario.path("data"))
+        let btq = try Btq(scenario)
+        let torrent = try await btq.create(content, trackers: [])
+        let pieces = torrent.metainfo.pieceCount
+        try scenario.require(pieces == 32, "the torrent has \(pieces) pieces, not 32")
+        let log = scenario.path("uploads.log")
+        let seeder = try await LibtorrentSeeder.start(
+            in: scenario, torrents: [torrent], data: content.root, uploadLog: log)
+        let out = try scenario.folder("download")
+        try await btq.get([torrent.url.path], into: out, peers: [seeder.address], extra: extra)
+        let report = TestContent.verify(downloaded: out, against: content)
+        scenario.expect(report.isOK, "btq's download: \(report)")
+        // The seeder logs what it sent at its next look at its alerts (every 100 ms at most).
+        try await poll(timeout: .seconds(10)) { piecesInUploadOrder(log).count == pieces }
+        return (piecesInUploadOrder(log), btq, pieces)
+    }
+
+    @Test func sequentialRequestsPiecesInOrder() async {
+        await Scenario.run { scenario in
+            let (order, btq, pieces) = try await Self.download(in: scenario, extra: ["--sequential"])
+            scenario.expect(order == Array(0..<pieces), "pieces in the order the seeder sent them: \(order)")
+            let info = try await btq.run(["info", "1", "--json"])
+            let fields = try JSONSerialization.jsonObject(with: Data(info.utf8)) as? [String: Any]
+            scenario.expect(fields?["download_order"] as? String == "sequential", "btq info --json: \(info)")
+        }
+    }
+
+    /// The same observation tells rarest first (random among equally rare pieces) from sequential.
+    @Test func rarestFirstDoesNotRequestInOrder() async {
+        await Scenario.run { scenario in
+            let (order, _, pieces) = try await Self.download(in: scenario, extra: [])
+            scenario.expect(order.count == pieces, "every piece sent once at least: \(order)")
+            scenario.expect(order != Array(0..<pieces), "rarest first sent the pieces in order: \(order)")
+        }
+    }
+}

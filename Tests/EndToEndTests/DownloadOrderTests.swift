@@ -59,4 +59,37 @@ struct DownloadOrderTests {
             scenario.expect(order != Array(0..<pieces), "rarest first sent the pieces in order: \(order)")
         }
     }
+
+    /// `btq files --high` on one of two files of 16 pieces each: every piece of that file is sent
+    /// before any piece of the other (rarest first within each).
+    @Test func highPriorityFilePiecesComeFirst() async {
+        await Scenario.run { scenario in
+            let content = try TestContent.folder(
+                name: "pair", files: [("a.bin", 4 << 20), ("b.bin", 4 << 20)], in: scenario.path("data"))
+            let btq = try Btq(scenario)
+            let torrent = try await btq.create(content, trackers: [])
+            let files = torrent.metainfo.files
+            let high = try #require(files.indices.first { files[$0].relativePath.hasSuffix("b.bin") })
+            let pieceLength = Int64(torrent.metainfo.pieceLength)
+            let highPieces = Set(
+                Int(
+                    files.offset(at: high) / pieceLength)..<Int(
+                        (files.offset(at: high) + files.length(at: high)) / pieceLength))
+            try scenario.require(highPieces.count == 16, "b.bin spans pieces \(highPieces.sorted())")
+            let log = scenario.path("uploads.log")
+            let seeder = try await LibtorrentSeeder.start(
+                in: scenario, torrents: [torrent], data: content.root, uploadLog: log)
+            let out = try scenario.folder("download")
+            _ = try await btq.run(["add", torrent.url.path, "--dir", out.path])
+            let changed = try await btq.run(["files", "1", "--high", "\(high)"])
+            scenario.expect(changed.contains("high"), "btq files --high: \(changed)")
+            try await btq.get(["1"], into: out, peers: [seeder.address])
+            scenario.expect(TestContent.verify(downloaded: out, against: content).isOK, "btq's download")
+            try await poll(timeout: .seconds(10)) { Self.piecesInUploadOrder(log).count == 32 }
+            let order = Self.piecesInUploadOrder(log)
+            scenario.expect(order.count == 32, "every piece sent: \(order)")
+            scenario.expect(
+                Set(order.prefix(16)) == highPieces, "the high file's pieces \(highPieces.sorted()) first: \(order)")
+        }
+    }
 }

@@ -45,10 +45,13 @@ extension PiecePicker {
         func eligible(_ piece: Int) -> Bool {
             !blocks.isStarted(piece) && !result.contains(piece) && peerHas(PieceIndex(piece))
         }
-        if order == .rarest && haveCount < randomFirstPieces && layout.pieceCount > 0 {
+        if order == .rarest && haveCount < randomFirstPieces && layout.pieceCount > 0,
+            let top = levels.lastIndex(where: { ($0?.count ?? 0) > 0 })
+        {
+            // Random among the pieces of the highest level only: priorities hold from the first piece.
             for _ in 0..<Self.randomProbes where result.count < limit {
                 let piece = Int.random(in: 0..<layout.pieceCount, using: &random)
-                if isIndexed(piece) && eligible(piece) { result.append(piece) }
+                if isIndexed(piece) && Int(priorities[piece]) == top && eligible(piece) { result.append(piece) }
             }
             if !result.isEmpty { return result }
         }

@@ -10,7 +10,8 @@
 ///    those of lower ones (a piece takes the highest priority of the files it overlaps); within a
 ///    level, the torrent's ``order`` (a ``DownloadOrder``) decides.
 /// 3. **Random first pieces** (order `rarest`). Until ``randomFirstPieces`` pieces are verified, new
-///    pieces are chosen at random among those the peer has, to get something to trade fast.
+///    pieces are chosen at random among those of the highest wanted priority the peer has, to get
+///    something to trade fast.
 /// 4. **Rarest first** (order `rarest`, and `first-last` after its previews). Afterwards the wanted
 ///    piece with the lowest availability that the peer has is started, ties broken at random. Pieces
 ///    are kept in availability buckets (a rarity index), so a `have` is O(1) and a pick scans only

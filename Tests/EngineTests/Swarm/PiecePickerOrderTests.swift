@@ -113,6 +113,16 @@ struct PiecePickerOrderTests {
         }
     }
 
+    /// Random first pieces are drawn from the highest priority only.
+    @Test func randomFirstPiecesKeepPriorities() {
+        for seed in 1...20 {
+            var picker = F.picker("1111111111", "", "4444444474", seed: UInt64(seed), randomFirst: 4)
+            #expect(Self.piecesPicked(&picker, picks: 1) == [8], "seed \(seed)")
+            let next = Self.piecesPicked(&picker, picks: 1)
+            #expect(next.count == 1 && next[0] != 8, "seed \(seed)")
+        }
+    }
+
     @Test func aPieceSharedByTwoFilesTakesTheHigherPriority() {
         // a = 0..<100,000 (pieces 0-1), b = ..<262,144 (pieces 1-3): piece 1 is shared.
         let files = makeFiles([("a", 100_000), ("b", 162_144)])

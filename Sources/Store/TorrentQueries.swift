@@ -209,12 +209,35 @@ extension TorrentQueries {
             for (index, priority) in priorities.sorted(by: { $0.key < $1.key }) where !files.isPad(at: index) {
                 try statement.execute(arguments: [torrentId, index, priority])
             }
+            try db.execute(
+                sql: "UPDATE torrents SET priorities_changed = priorities_changed + 1 WHERE id = ?",
+                arguments: [torrentId])
             let skipped = priorities.filter { $0.value == 0 }.keys.sorted()
             let detail =
                 skipped.isEmpty
                 ? "\(priorities.count) file(s) changed" : "\(priorities.count) file(s) changed, skipping \(skipped)"
             try TorrentRows.insertEvent(
                 torrentId: torrentId, at: Date().millisecondsSince1970, kind: "priorities", detail: detail, db)
+        }
+    }
+
+    /// Sets the order a torrent's new pieces are started in, with an `order` event when it changed;
+    /// a running daemon follows it at its next pass. Returns true when it changed.
+    ///
+    /// - Throws: ``StoreError`` `.notFound` for an unknown torrent.
+    @discardableResult
+    package func setDownloadOrder(torrentId: Int64, _ order: DownloadOrder) throws -> Bool {
+        try writer.write { db in
+            guard let record = try TorrentRows.fetchTorrent(id: torrentId, db) else {
+                throw StoreError.notFound(id: torrentId)
+            }
+            guard record.downloadOrder != order else { return false }
+            try db.execute(
+                sql: "UPDATE torrents SET download_order = ? WHERE id = ?", arguments: [order.rawValue, torrentId])
+            try TorrentRows.insertEvent(
+                torrentId: torrentId, at: Date().millisecondsSince1970, kind: "order",
+                detail: "\(record.downloadOrder.rawValue) -> \(order.rawValue)", db)
+            return true
         }
     }
 

@@ -7,7 +7,8 @@ extension TorrentRecord {
     static let columns = """
         id, info_hash_v1, info_hash_v2, name, total_size, piece_length, piece_count, pieces_done, bytes_done, \
         state, queue_position, save_dir, has_metainfo = 0, version, private, comment, created_by, creation_date, \
-        added_at, started_at, completed_at, removed_at, downloaded, uploaded, wasted, last_error, file_count
+        added_at, started_at, completed_at, removed_at, downloaded, uploaded, wasted, last_error, file_count, \
+        download_order, priorities_changed
         """
 
     /// Decodes a row selected with ``columns`` (by position, for speed over thousands of rows).
@@ -49,6 +50,9 @@ extension TorrentRecord {
         let wasted = try stored.integer(24, "wasted")
         let lastError = try stored.optionalText(25, "last_error")
         let fileCount = try stored.int(26, "file_count")
+        // An order written by a newer btq that this build does not know reads as the default.
+        let downloadOrder = DownloadOrder(rawValue: try stored.text(27, "download_order")) ?? .rarest
+        let prioritiesChanged = try stored.integer(28, "priorities_changed")
         self.init(
             id: id,
             infoHashV1: infoHashV1,
@@ -76,7 +80,9 @@ extension TorrentRecord {
             uploaded: uploaded,
             wasted: wasted,
             lastError: lastError,
-            fileCount: fileCount)
+            fileCount: fileCount,
+            downloadOrder: downloadOrder,
+            prioritiesChanged: prioritiesChanged)
     }
 
     /// The times btq can have written: milliseconds from 1970 to the year 9999.

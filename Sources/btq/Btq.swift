@@ -14,7 +14,8 @@ struct Btq: AsyncParsableCommand {
             """,
         version: BtqVersion.string,
         subcommands: [
-            Add.self, Get.self, Run.self, List.self, Info.self, Files.self, Remove.self, Move.self, Pause.self,
+            Add.self, Get.self, Run.self, List.self, Info.self, Files.self, Order.self, Remove.self, Move.self,
+            Pause.self,
             Resume.self, Verify.self, History.self, Peers.self, Dht.self, Config.self, Limit.self, Create.self,
         ]
     )

@@ -177,7 +177,15 @@ import Testing
         let path = directory.file("btq.sqlite")
         do {
             let old = try BtqStore(path: path, migratingUpTo: "0004_file_state")
-            _ = try old.adder.add(Fixtures.new(Fixtures.metainfo(seed: 3)))
+            // Written as that schema was: today's `add` reads back columns it lacks.
+            try old.writer.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO torrents (id, info_hash_v1, name, magnet, save_dir, state, queue_position, added_at)
+                        VALUES (1, '\(String(repeating: "cd", count: 20))', 'torrent-3', 'magnet:?xt=urn:btih:x',
+                            '/tmp', 'queued', 0, 0)
+                        """)
+            }
             #expect(try old.writer.read { try $0.tableExists("dht_state") } == false)
         }
         let store = try BtqStore(path: path)

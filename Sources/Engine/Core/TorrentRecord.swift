@@ -57,6 +57,10 @@ public struct TorrentRecord: Sendable, Codable, Hashable, Identifiable {
     public var lastError: String?
     /// Number of files, pad files not counted (0 while a magnet's metadata is unknown).
     public var fileCount: Int
+    /// The order its new pieces are started in (`btq order`, `--sequential`, `--first-last`).
+    public var downloadOrder: DownloadOrder
+    /// Counts the changes of its file priorities (`btq files`), so a running daemon sees them.
+    public var prioritiesChanged: Int64
 
     /// A record with every field given (the store decodes rows into it; tests build them).
     public init(
@@ -86,7 +90,9 @@ public struct TorrentRecord: Sendable, Codable, Hashable, Identifiable {
         uploaded: Int64,
         wasted: Int64,
         lastError: String?,
-        fileCount: Int
+        fileCount: Int,
+        downloadOrder: DownloadOrder = .rarest,
+        prioritiesChanged: Int64 = 0
     ) {
         self.id = id
         self.infoHashV1 = infoHashV1
@@ -115,6 +121,8 @@ public struct TorrentRecord: Sendable, Codable, Hashable, Identifiable {
         self.wasted = wasted
         self.lastError = lastError
         self.fileCount = fileCount
+        self.downloadOrder = downloadOrder
+        self.prioritiesChanged = prioritiesChanged
     }
 
     /// The info-hash btq shows: v1 when there is one, else v2.

@@ -22,7 +22,8 @@ package struct DownloadJob: Sendable {
         self.storage = FileStorage(saveFolder: record.saveDirectory, metainfo: metainfo)
         self.session = TorrentSession(
             metainfo: metainfo, storage: storage, configuration: configuration, resume: store, torrentId: record.id,
-            filePriorities: priorities, stopWhenComplete: stopWhenComplete, trackers: trackers,
+            filePriorities: priorities, order: record.downloadOrder, stopWhenComplete: stopWhenComplete,
+            trackers: trackers,
             resumePolicy: resumePolicy, limits: limits, logger: logger)
     }
 }

@@ -22,6 +22,23 @@ struct QueueJobs {
         /// Started as a seed, and not yet seen to have found its data whole or incomplete at start: a seed
         /// found incomplete is recorded as a download again (once per session).
         var seedCheckPending = false
+        /// The download order the session follows.
+        var order: DownloadOrder
+        /// The record's ``TorrentRecord/prioritiesChanged`` when the session last read its file priorities.
+        var prioritiesChanged: Int64
+
+        init(
+            record: TorrentRecord, work: any DownloadWork, limits: TransferLimits, seeding: Bool,
+            seedCheckPending: Bool = false
+        ) {
+            self.record = record
+            self.work = work
+            self.limits = limits
+            self.seeding = seeding
+            self.seedCheckPending = seedCheckPending
+            order = record.downloadOrder
+            prioritiesChanged = record.prioritiesChanged
+        }
     }
 
     /// A magnet link's metadata fetch in progress.
@@ -201,6 +218,17 @@ struct QueueJobs {
 
     /// Session `id` is to stop, and record `state` when it ends.
     mutating func end(_ id: Int64, as state: TorrentState) { active[id]?.endState = state }
+
+    /// What of `record` (read this pass) its running session does not follow yet: a new download order,
+    /// and whether its file priorities changed; noted as followed.
+    mutating func settingsChanged(_ record: TorrentRecord) -> (order: DownloadOrder?, priorities: Bool) {
+        guard let entry = active[record.id] else { return (nil, false) }
+        let order = entry.order == record.downloadOrder ? nil : record.downloadOrder
+        let priorities = entry.prioritiesChanged != record.prioritiesChanged
+        active[record.id]?.order = record.downloadOrder
+        active[record.id]?.prioritiesChanged = record.prioritiesChanged
+        return (order, priorities)
+    }
 
     /// Seeds beyond `maxSeeds` (lowered while they run), furthest down the queue first: each is to stop
     /// and wait `queued` for a seed slot again (or be `completed` when nothing may seed).

@@ -156,6 +156,7 @@ package actor QueueManager {
                 Task { await entry.work.stop() }
             }
             entry.limits.apply(try store.rateLimits(torrentId: id))
+            if let record { await followSettings(of: record, work: entry.work) }
         }
         stopFetchesNoLongerWanted(byId)
         try await followSeeding(onChange: onChange)
@@ -226,6 +227,19 @@ package actor QueueManager {
                 try store.setState(torrentId: record.id, .error, error: "\(error)")
                 onChange("error #\(record.id) \(record.name): \(error)")
             }
+        }
+    }
+
+    /// Has a running session follow what the CLI changed of its torrent: the download order, the file
+    /// priorities (read again only when their change counter moved).
+    private func followSettings(of record: TorrentRecord, work: any DownloadWork) async {
+        let changed = jobs.settingsChanged(record)
+        if let order = changed.order { await work.setDownloadOrder(order) }
+        guard changed.priorities else { return }
+        do {
+            try await work.reloadFilePriorities()
+        } catch {
+            logger.warning("#\(record.id): cannot read its file priorities again: \(error)")
         }
     }
 

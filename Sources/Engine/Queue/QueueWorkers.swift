@@ -13,6 +13,17 @@ package protocol DownloadWork: Sendable {
     func stop() async
     /// Saves what is unsaved now (a download that just completed).
     func saveProgressNow() async
+    /// Starts new pieces in `order` from now on.
+    func setDownloadOrder(_ order: DownloadOrder) async
+    /// Reads the torrent's file priorities again (they changed) and follows them from now on.
+    func reloadFilePriorities() async throws
+}
+
+extension DownloadWork {
+    /// Stand-ins ignore the order.
+    package func setDownloadOrder(_ order: DownloadOrder) async {}
+    /// Stand-ins have no files.
+    package func reloadFilePriorities() async throws {}
 }
 
 /// The fetch of a magnet link's metadata from peers (``MagnetFetch``, or a stand-in).
@@ -83,7 +94,7 @@ package struct StoreWorkers: QueueWorkers {
         // BEP 27: a private torrent finds peers through its trackers only.
         let feed = job.metainfo.isPrivate ? nil : dht.map { DHTPeerFeed(dht: $0, store: store) }
         return RegisteredDownload(
-            job: job, registry: registry, dht: feed, announcePort: configuration.listenPort)
+            job: job, registry: registry, dht: feed, announcePort: configuration.listenPort, store: store)
     }
 
     package func fetchMetadata(
@@ -109,6 +120,8 @@ struct RegisteredDownload: DownloadWork {
     let dht: DHTPeerFeed?
     /// Our listen port (0: none), announced to the DHT.
     let announcePort: UInt16
+    /// Where its file priorities are read again when they change.
+    let store: any TorrentContentStore
 
     func addPeers(_ peers: [(address: PeerAddress, source: PeerUpdate.Source)]) async {
         await job.session.addPeers(peers)
@@ -147,4 +160,12 @@ struct RegisteredDownload: DownloadWork {
     func status() async -> TorrentStatus { await job.session.status() }
     func stop() async { await job.session.stop() }
     func saveProgressNow() async { await job.session.saveProgressNow() }
+    func setDownloadOrder(_ order: DownloadOrder) async { await job.session.setDownloadOrder(order) }
+
+    func reloadFilePriorities() async throws {
+        let priorities = try store.filePriorities(torrentId: job.record.id, count: job.metainfo.files.count).map {
+            PiecePriority(UInt8(clamping: $0))
+        }
+        await job.session.setFilePriorities(priorities)
+    }
 }

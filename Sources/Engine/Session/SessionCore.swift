@@ -26,10 +26,11 @@ struct SessionCore {
     let logger: Logger
 
     init(
-        metainfo: Metainfo, layout: PieceLayout, filePriorities: [PiecePriority], configuration: SessionConfiguration,
-        limits: TransferLimits, logger: Logger
+        metainfo: Metainfo, layout: PieceLayout, filePriorities: [PiecePriority], order: DownloadOrder = .rarest,
+        configuration: SessionConfiguration, limits: TransferLimits, logger: Logger
     ) {
         var picker = PiecePicker(layout: layout)
+        picker.order = order
         let map = FileSpanMap(files: metainfo.files, layout: layout)
         picker.setFilePriorities(PiecePriority.perFile(of: metainfo.files, chosen: filePriorities), map: map)
         swarm = SessionSwarm(
@@ -45,6 +46,20 @@ struct SessionCore {
     }
 
     var layout: PieceLayout { swarm.picker.layout }
+
+    /// Changes the order new pieces are started in; what is in progress stays.
+    mutating func setDownloadOrder(_ order: DownloadOrder) {
+        guard swarm.picker.order != order else { return }
+        swarm.picker.order = order
+    }
+
+    /// Changes the files' priorities (one per file, 0 skips) while the torrent runs: new requests follow
+    /// them, what is requested stays requested, and our interest in each peer is updated.
+    mutating func setFilePriorities(_ filePriorities: [PiecePriority], metainfo: Metainfo) {
+        let map = FileSpanMap(files: metainfo.files, layout: layout)
+        swarm.picker.setFilePriorities(PiecePriority.perFile(of: metainfo.files, chosen: filePriorities), map: map)
+        for key in Array(swarm.peers.keys) { swarm.updateInterest(key) }
+    }
 
     /// Takes `addresses` as candidates to dial, but our own listening address; true when any is new.
     mutating func addPeers(_ addresses: [PeerAddress], source: PeerUpdate.Source, now: ContinuousClock.Instant) -> Bool

@@ -53,6 +53,7 @@ package actor TorrentSession {
     ///   - resume: where progress goes (and comes from); `nil` keeps nothing.
     ///   - torrentId: the torrent's id in `resume`.
     ///   - filePriorities: one per file (0 skips it); empty means every file at normal priority.
+    ///   - order: the order new pieces are started in.
     ///   - stopWhenComplete: end ``run()`` once every wanted piece is verified.
     ///   - trackers: how to reach the torrent's trackers; `nil` uses none (peers come from ``addPeers(_:source:)``).
     ///   - resumePolicy: how earlier runs ended, which decides how far the recorded progress is trusted.
@@ -61,7 +62,8 @@ package actor TorrentSession {
     package init(
         metainfo: Metainfo, storage: any PieceStorage, configuration: SessionConfiguration = SessionConfiguration(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, resume: (any ResumeStore)? = nil,
-        torrentId: Int64? = nil, filePriorities: [PiecePriority] = [], stopWhenComplete: Bool = true,
+        torrentId: Int64? = nil, filePriorities: [PiecePriority] = [], order: DownloadOrder = .rarest,
+        stopWhenComplete: Bool = true,
         trackers: (any TrackerTransport)? = nil, resumePolicy: ResumePolicy = .cleanHistory,
         limits: TransferLimits = TransferLimits(), resumeWriter: ResumeWriter = .shared,
         logger: Logger = Logger(label: "btq.session")
@@ -80,8 +82,21 @@ package actor TorrentSession {
         self.logger = logger
         self.lifecycle = SessionLifecycle(stopWhenComplete: stopWhenComplete)
         self.core = SessionCore(
-            metainfo: metainfo, layout: storage.layout, filePriorities: filePriorities, configuration: configuration,
-            limits: limits, logger: logger)
+            metainfo: metainfo, layout: storage.layout, filePriorities: filePriorities, order: order,
+            configuration: configuration, limits: limits, logger: logger)
+    }
+
+    /// Changes the order new pieces are started in (the CLI changed it while the torrent runs).
+    package func setDownloadOrder(_ order: DownloadOrder) {
+        core.setDownloadOrder(order)
+        wakeLoop()
+    }
+
+    /// Changes the files' priorities (one per file, 0 skips it; empty means all normal) while the
+    /// torrent runs. A download that this leaves complete ends as any that completes.
+    package func setFilePriorities(_ filePriorities: [PiecePriority]) {
+        core.setFilePriorities(filePriorities, metainfo: metainfo)
+        wakeLoop()
     }
 
     /// Addresses to dial (from trackers, `--peer`, PEX...). Our own address and banned peers are skipped.

@@ -4,9 +4,11 @@ extension PiecePicker {
 
     /// Chooses up to `count` blocks to request from `peer` and records them as requested by it.
     ///
-    /// Free blocks of started pieces come first (oldest piece first), then new pieces (random among the
-    /// first ``randomFirstPieces``, rarest first afterwards), and, in endgame only, blocks already
-    /// requested from other peers. Consecutive blocks of one piece go to the same peer.
+    /// Free blocks of started pieces come first (oldest piece first), then new pieces (higher priority
+    /// levels first; within a level in the ``order``: random among the first ``randomFirstPieces``
+    /// and rarest first afterwards, or in piece order, or the ends of each file first), and, in
+    /// endgame only, blocks already requested from other peers. Consecutive blocks of one piece go to
+    /// the same peer.
     ///
     /// - Parameters:
     ///   - peer: the peer that will receive the requests.
@@ -36,28 +38,60 @@ extension PiecePicker {
         return picked
     }
 
-    /// Up to `limit` wanted pieces not yet started that the peer has, in the order to start them.
+    /// Up to `limit` wanted pieces not yet started that the peer has, in the order to start them:
+    /// priority level by level, highest first, and within a level in the torrent's ``order``.
     private mutating func newPieces(limit: Int, peerHas: (PieceIndex) -> Bool) -> [Int] {
         var result: [Int] = []
         func eligible(_ piece: Int) -> Bool {
             !blocks.isStarted(piece) && !result.contains(piece) && peerHas(PieceIndex(piece))
         }
-        if haveCount < randomFirstPieces && layout.pieceCount > 0 {
+        if order == .rarest && haveCount < randomFirstPieces && layout.pieceCount > 0,
+            let top = levels.lastIndex(where: { ($0?.count ?? 0) > 0 })
+        {
+            // Random among the pieces of the highest level only: priorities hold from the first piece.
             for _ in 0..<Self.randomProbes where result.count < limit {
                 let piece = Int.random(in: 0..<layout.pieceCount, using: &random)
-                if isIndexed(piece) && eligible(piece) { result.append(piece) }
+                if isIndexed(piece) && Int(priorities[piece]) == top && eligible(piece) { result.append(piece) }
             }
             if !result.isEmpty { return result }
+        }
+        switch order {
+        case .rarest: break
+        case .sequential:
+            while sequentialCursor < layout.pieceCount && !isIndexed(sequentialCursor) { sequentialCursor += 1 }
+        case .firstLast:
+            while previewCursor < previewPieces.count && !isIndexed(Int(previewPieces[previewCursor])) {
+                previewCursor += 1
+            }
         }
         // Rarest first: a seed has every piece, so pieces no bitfield peer has are only worth scanning
         // when a seed is connected.
         let firstBucket = seedCount > 0 ? 0 : 1
         for level in stride(from: levels.count - 1, through: 1, by: -1) {
-            guard let index = levels[level] else { continue }
-            let order = index.order
+            guard let index = levels[level], index.count > 0 else { continue }
+            let wanted = UInt8(level)
+            if order == .sequential {
+                var piece = sequentialCursor
+                while piece < layout.pieceCount && result.count < limit {
+                    if priorities[piece] == wanted && !have[piece] && eligible(piece) { result.append(piece) }
+                    piece += 1
+                }
+                if result.count == limit { break }
+                continue
+            }
+            if order == .firstLast {
+                var position = previewCursor
+                while position < previewPieces.count && result.count < limit {
+                    let piece = Int(previewPieces[position])
+                    if priorities[piece] == wanted && !have[piece] && eligible(piece) { result.append(piece) }
+                    position += 1
+                }
+                if result.count == limit { break }
+            }
+            let ranked = index.order
             var position = index.start(ofBucket: firstBucket)
-            while position < order.count && result.count < limit {
-                let piece = Int(order[position])
+            while position < ranked.count && result.count < limit {
+                let piece = Int(ranked[position])
                 if eligible(piece) { result.append(piece) }
                 position += 1
             }

@@ -6,13 +6,22 @@
 /// 1. **Finish started pieces first.** Free blocks of pieces already in progress are handed out
 ///    before any new piece is started, oldest piece first, so a torrent keeps few partial pieces and
 ///    completes pieces (and can share them) quickly.
-/// 2. **Random first pieces.** Until ``randomFirstPieces`` pieces are verified, new pieces are chosen
-///    at random among those the peer has, to get something to trade fast.
-/// 3. **Rarest first.** Afterwards the wanted piece with the lowest availability that the peer has is
-///    started, ties broken at random; higher priority levels strictly before lower ones. Pieces are
-///    kept in availability buckets (a rarity index), so a `have` is O(1) and a pick scans only
+/// 2. **Higher priority first.** New pieces of a higher priority level are started strictly before
+///    those of lower ones (a piece takes the highest priority of the files it overlaps); within a
+///    level, the torrent's ``order`` (a ``DownloadOrder``) decides.
+/// 3. **Random first pieces** (order `rarest`). Until ``randomFirstPieces`` pieces are verified, new
+///    pieces are chosen at random among those of the highest wanted priority the peer has, to get
+///    something to trade fast.
+/// 4. **Rarest first** (order `rarest`, and `first-last` after its previews). Afterwards the wanted
+///    piece with the lowest availability that the peer has is started, ties broken at random. Pieces
+///    are kept in availability buckets (a rarity index), so a `have` is O(1) and a pick scans only
 ///    from the rarest bucket until it finds a piece the peer has.
-/// 4. **Endgame.** Once every missing wanted block is requested, blocks are requested again from other
+/// 5. **Sequential** (order `sequential`): the lowest-index wanted piece the peer has, scanning from a
+///    cursor kept past the verified and unwanted pieces at the front, so a pick costs no more than the
+///    pieces in progress and those the peer lacks ahead of the first it has.
+/// 6. **First and last** (order `first-last`): the first and last piece of each wanted file (kept as
+///    a sorted list with a cursor past those done), then rarest first.
+/// 7. **Endgame.** Once every missing wanted block is requested, blocks are requested again from other
 ///    peers (up to ``endgameMaxRequesters`` peers per block), and when a block arrives the duplicate
 ///    requests are returned for cancelling.
 ///
@@ -29,6 +38,13 @@ public struct PiecePicker: Sendable {
     public var randomFirstPieces = 4
     /// In endgame, the most peers one block is requested from at once.
     public var endgameMaxRequesters = 3
+    /// The order new pieces are started in within a priority level.
+    public var order: DownloadOrder = .rarest {
+        didSet {
+            sequentialCursor = 0
+            previewCursor = 0
+        }
+    }
 
     /// Per piece: how many peers that announced pieces individually have it (seeds not included).
     var availability: [Int32]
@@ -45,6 +61,12 @@ public struct PiecePicker: Sendable {
     /// The blocks of the pieces in progress, and the requests each peer owes.
     var blocks: BlockTracker
     var random: SeededRandom
+    /// Order `sequential`: no piece below it is wanted and missing (advanced lazily by a pick).
+    var sequentialCursor = 0
+    /// Order `first-last`: the first and last piece of each wanted file, ascending, without repeats.
+    var previewPieces: [Int32]
+    /// Order `first-last`: no entry of ``previewPieces`` below it is wanted and missing.
+    var previewCursor = 0
 
     /// A picker for `layout` with no pieces, every piece at ``PiecePriority/normal`` and no peers.
     ///
@@ -59,6 +81,7 @@ public struct PiecePicker: Sendable {
         priorities = Array(repeating: PiecePriority.normal.level, count: count)
         wantedMissingCount = count
         levels = Array(repeating: nil, count: Int(PiecePriority.highest.level) + 1)
+        previewPieces = count == 0 ? [] : count == 1 ? [0] : [0, Int32(count - 1)]
         for piece in 0..<count { indexInsert(piece) }
     }
 
@@ -168,7 +191,11 @@ public struct PiecePicker: Sendable {
         if wasIndexed { levels[Int(priorities[index])]!.remove(index) }
         if !have[index] { wantedMissingCount += (priority.isWanted ? 1 : 0) - (priorities[index] > 0 ? 1 : 0) }
         priorities[index] = priority.level
-        if isIndexed(index) { indexInsert(index) }
+        if isIndexed(index) {
+            indexInsert(index)
+            sequentialCursor = min(sequentialCursor, index)
+            previewCursor = 0
+        }
     }
 
     /// Derives piece priorities from file priorities: a piece gets the highest priority of the
@@ -180,13 +207,20 @@ public struct PiecePicker: Sendable {
         precondition(filePriorities.count == map.fileCount, "need one priority per file")
         precondition(map.layout == layout, "file map of another layout")
         var pieceLevels = [UInt8](repeating: 0, count: layout.pieceCount)
+        var previews: [Int32] = []
         for (index, priority) in filePriorities.enumerated() where priority.isWanted {
             let file = FileIndex(index)
             guard !map.isPad(file), let range = map.pieceRange(touching: file) else { continue }
             for piece in range.lowerBound.value...range.upperBound.value {
                 pieceLevels[piece] = max(pieceLevels[piece], priority.level)
             }
+            // Files come in stream order, so these stay ascending.
+            for piece in [range.lowerBound.value, range.upperBound.value] where previews.last != Int32(piece) {
+                previews.append(Int32(piece))
+            }
         }
+        previewPieces = previews
+        previewCursor = 0
         for piece in 0..<layout.pieceCount { setPriority(PiecePriority(pieceLevels[piece]), of: PieceIndex(piece)) }
     }
 

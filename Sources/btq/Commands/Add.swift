@@ -28,6 +28,8 @@ struct Add: ParsableCommand {
     @Flag(name: .long, help: "Put it at the top of the queue instead of the bottom.")
     var top = false
 
+    @OptionGroup var orderOptions: OrderOptions
+
     @Flag(name: .long, help: "Print the added torrents as JSON.")
     var json = false
 
@@ -47,7 +49,11 @@ struct Add: ParsableCommand {
         for source in order {
             let new = NewTorrent(source: source, saveDirectory: saveDirectory, paused: paused, atTop: top)
             switch try database.adder.add(new) {
-            case .added(let record):
+            case .added(var record):
+                if let order = orderOptions.order {
+                    try database.queries.setDownloadOrder(torrentId: record.id, order)
+                    record.downloadOrder = order
+                }
                 added.append(record)
                 if record.version == MetainfoVersion.v2.rawValue {
                     FileHandle.standardError.write(
@@ -67,7 +73,10 @@ struct Add: ParsableCommand {
             try JSONOutput.print(added.map(TorrentJSON.init))
         } else {
             for record in added {
-                print("added #\(record.id) \(record.shownName) (\(record.displayHash))\(paused ? ", paused" : "")")
+                let order = record.downloadOrder == .rarest ? "" : ", \(record.downloadOrder.rawValue)"
+                print(
+                    "added #\(record.id) \(record.shownName) (\(record.displayHash))\(paused ? ", paused" : "")\(order)"
+                )
             }
         }
     }

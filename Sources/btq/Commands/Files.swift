@@ -5,7 +5,13 @@ import Store
 
 /// `btq files`: the files of one torrent.
 struct Files: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the files of a torrent.")
+    static let configuration = CommandConfiguration(
+        abstract: "List the files of a torrent, or choose which to download and which first.",
+        discussion: """
+            High files are downloaded before normal ones, normal before low, skipped ones never (a piece \
+            shared by two files follows the higher). Within a priority the torrent's order applies \
+            (`btq order`). A running `btq run` follows a change within a second.
+            """)
 
     @OptionGroup var target: OneTorrent
 
@@ -25,8 +31,14 @@ struct Files: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Download these files again at normal priority.", valueName: "list"))
     var want: String?
 
+    @Option(name: .long, help: ArgumentHelp("Download these files before the others.", valueName: "list"))
+    var high: String?
+
+    @Option(name: .long, help: ArgumentHelp("Download these files after the others.", valueName: "list"))
+    var low: String?
+
     func validate() throws {
-        for (name, value) in [("--skip", skip), ("--only", only), ("--want", want)] {
+        for (name, value) in [("--skip", skip), ("--only", only), ("--want", want), ("--high", high), ("--low", low)] {
             if let value, FileSelection.parse(value) == nil {
                 throw ValidationError("\(name) '\(value)' is not a list of file indexes like 2,5 or 3-7.")
             }
@@ -35,15 +47,17 @@ struct Files: ParsableCommand {
     }
 
     func run() throws {
-        let (database, record) =
-            try (only == nil && skip == nil && want == nil ? target.resolveForReading() : target.resolve())
+        let changing = only != nil || skip != nil || want != nil || high != nil || low != nil
+        let (database, record) = try (changing ? target.resolve() : target.resolveForReading())
         var files = try database.queries.files(torrentId: record.id)
         var changes: [Int: Int] = [:]
         if let only = only.flatMap(FileSelection.parse) {
             for file in files where !file.isPad { changes[file.index] = only.contains(file.index) ? 4 : 0 }
         }
         for index in skip.flatMap(FileSelection.parse) ?? [] { changes[index] = 0 }
-        for index in want.flatMap(FileSelection.parse) ?? [] { changes[index] = 4 }
+        for index in want.flatMap(FileSelection.parse) ?? [] { changes[index] = FilePriorityName.normal }
+        for index in high.flatMap(FileSelection.parse) ?? [] { changes[index] = FilePriorityName.high }
+        for index in low.flatMap(FileSelection.parse) ?? [] { changes[index] = FilePriorityName.low }
         if !changes.isEmpty {
             try database.queries.setFilePriorities(torrentId: record.id, changes)
             files = try database.queries.files(torrentId: record.id)
@@ -75,6 +89,11 @@ struct Files: ParsableCommand {
 
 /// Words for the stored file priorities.
 enum FilePriorityName {
+    /// What `--high`, `--want` and `--low` store (`PiecePriority` levels).
+    static let high = Int(PiecePriority.highest.level)
+    static let normal = Int(PiecePriority.normal.level)
+    static let low = Int(PiecePriority.low.level)
+
     static func name(_ priority: Int) -> String {
         switch priority {
         case ..<1: return "skip"

@@ -31,6 +31,8 @@ struct Get: AsyncParsableCommand {
         help: ArgumentHelp("Download only these files (indexes from `btq files`, comma-separated).", valueName: "list"))
     var only: String?
 
+    @OptionGroup var orderOptions: OrderOptions
+
     @Flag(name: .long, help: "No progress line.")
     var quiet = false
 
@@ -49,6 +51,9 @@ struct Get: AsyncParsableCommand {
     func run() async throws {
         let database = try store.openStore()
         let named = try resolveOrAdd(database)
+        if let order = orderOptions.order {
+            for record in named { try database.queries.setDownloadOrder(torrentId: record.id, order) }
+        }
         // What the user names now is worked now, whatever state it waited in.
         for record in named where ![.queued, .downloading, .seeding, .fetchingMetadata].contains(record.state) {
             try database.queue.setState(torrentId: record.id, .queued)

@@ -48,6 +48,7 @@ struct Info: ParsableCommand {
             ("Added", Formatting.date(record.addedAt)),
         ]
         lines += try transferLines(record, database)
+        lines.append(("Order", record.downloadOrder.rawValue))
         if let started = record.startedAt { lines.append(("Started", Formatting.date(started))) }
         if let completed = record.completedAt { lines.append(("Completed", Formatting.date(completed))) }
         if let removed = record.removedAt { lines.append(("Removed", Formatting.date(removed))) }

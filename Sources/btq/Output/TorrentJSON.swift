@@ -32,6 +32,7 @@ struct TorrentJSON: Encodable {
         case creationDate = "creation_date", addedAt = "added_at", startedAt = "started_at"
         case completedAt = "completed_at", removedAt = "removed_at", downloaded, uploaded, wasted
         case lastError = "last_error", fileCount = "file_count", seeders, leechers, completed
+        case downloadOrder = "download_order"
     }
 
     /// The torrent's fields (without `trackers`), in the order of ``Keys``.
@@ -52,7 +53,7 @@ struct TorrentJSON: Encodable {
             (.uploaded, .integer(record.uploaded)), (.wasted, .integer(record.wasted)),
             (.lastError, .init(record.lastError)), (.fileCount, .init(record.fileCount)),
             (.seeders, .init(swarm?.seeders)), (.leechers, .init(swarm?.leechers)),
-            (.completed, .init(swarm?.completed)),
+            (.completed, .init(swarm?.completed)), (.downloadOrder, .string(record.downloadOrder.rawValue)),
         ]
     }
 

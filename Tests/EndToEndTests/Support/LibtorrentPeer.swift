@@ -72,10 +72,11 @@ struct LibtorrentSeeder: Sendable {
     ///   - pex: peer exchange on.
     ///   - keepRedundant: keep connections between two upload-only peers (partial seeders).
     ///   - listen: the addresses it listens on (`127.0.0.1`, `::1`).
+    ///   - uploadLog: a file it appends `PIECE BLOCK` to for every block it sends, in order.
     static func start(
         in scenario: Scenario, name: String = "libtorrent seeder", torrents: [TestTorrent], data: URL,
         have: String? = nil, uploadRate: Int = 0, peers: [String] = [], pex: Bool = false,
-        keepRedundant: Bool = false, listen: [String] = ["127.0.0.1"]
+        keepRedundant: Bool = false, listen: [String] = ["127.0.0.1"], uploadLog: URL? = nil
     ) async throws -> LibtorrentSeeder {
         let port = try FreePort.next()
         let work = try scenario.folder("lt-\(port)")
@@ -90,6 +91,7 @@ struct LibtorrentSeeder: Sendable {
         for peer in peers { arguments += ["--peer", peer] }
         if pex { arguments.append("--pex") }
         if keepRedundant { arguments.append("--keep-redundant") }
+        if let uploadLog { arguments += ["--upload-log", uploadLog.path] }
         for host in listen { arguments += ["--listen", host] }
         arguments += torrents.map(\.url.path)
         let child = try scenario.start(name, E2E.python, arguments)

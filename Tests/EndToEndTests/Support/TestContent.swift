@@ -35,6 +35,16 @@ struct TestContent: Sendable {
         return content
     }
 
+    /// A folder `name` in `root` holding `files` (path below it, size), in that order.
+    static func folder(name: String, files: [(String, Int)], seed: UInt64 = 3, in root: URL) throws -> TestContent {
+        let entries = files.enumerated().map { index, entry in
+            File(path: name + "/" + entry.0, size: entry.1, seed: seed &* 1_000_003 &+ UInt64(index))
+        }
+        let content = TestContent(root: root, name: name, files: entries)
+        try content.write()
+        return content
+    }
+
     /// A folder tree (about 8.7 MiB with the default sizes) that exercises what a multi-file layout can get
     /// wrong, for a piece size of `pieceSize`: nested folders, empty files (also first and last in
     /// order), files smaller than a piece, files of a piece length and one byte either side of it,

@@ -6,7 +6,7 @@ Run it with Debian's /usr/bin/python3: python3-libtorrent lives in its dist-pack
   lt_seed.py seed  --port P --data DIR --ready FILE [--have BITS --work DIR]
                    [--upload-rate BYTES_PER_S] [--high-performance] [--dial-file FILE]
                    [--peer HOST:PORT]... [--pex] [--keep-redundant] [--listen ADDR]...
-                   [--status FILE] [--timeout S] TORRENT...
+                   [--status FILE] [--upload-log FILE] [--timeout S] TORRENT...
   lt_seed.py leech --port P --out DIR --done FILE [--peer HOST:PORT]... [--listen ADDR]...
                    [--status FILE] [--timeout S] TORRENT
 
@@ -20,6 +20,8 @@ seed:  seeds the torrents from DIR (their save path) and writes FILE (JSON) once
        On SIGUSR1 it also dials every HOST:PORT listed in --dial-file (for leechers that
        never dial 127.0.0.1 themselves, like Transmission). --peer HOST:PORT is dialled
        (again every few seconds until connected), as for leech.
+--upload-log FILE: one line `PIECE BLOCK` appended (and flushed) for every block it has sent,
+       in the order sent (libtorrent answers one peer's requests in the order they came).
 --pex: peer exchange (ut_pex) on. --keep-redundant: connections between two upload-only
        peers are kept (libtorrent closes them as redundant otherwise).
 leech: downloads TORRENT into DIR from the tracker's peers and the given --peer
@@ -43,7 +45,8 @@ def endpoint(host, port):
     return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
 
 
-def settings(port, high_performance=False, keep_redundant=False, listen=("127.0.0.1",), ipv6=False):
+def settings(port, high_performance=False, keep_redundant=False, listen=("127.0.0.1",), ipv6=False,
+             upload_alerts=False):
     for host in listen:
         if host not in ("127.0.0.1", "::1"):
             sys.exit("lt_seed: --listen takes 127.0.0.1 or ::1, not %s" % host)
@@ -69,6 +72,8 @@ def settings(port, high_performance=False, keep_redundant=False, listen=("127.0.
     })
     if keep_redundant:
         s.update({"close_redundant_connections": False})
+    if upload_alerts:
+        s.update({"alert_mask": s["alert_mask"] | lt.alert_category.upload, "alert_queue_size": 100000})
     if high_performance:
         s.update({"send_socket_buffer_size": 4 << 20, "recv_socket_buffer_size": 4 << 20})
     return s
@@ -154,6 +159,7 @@ def main():
     sp.add_argument("--keep-redundant", action="store_true")
     sp.add_argument("--listen", action="append", default=[])
     sp.add_argument("--status")
+    sp.add_argument("--upload-log")
     sp.add_argument("--timeout", type=float, default=600)
     sp.add_argument("torrents", nargs="+")
     lp = sub.add_parser("leech")
@@ -188,7 +194,8 @@ def main():
                 sys.exit("lt_seed: --have needs exactly one torrent and --work")
             data = os.path.join(a.work, "data")
             partial_copy(a.torrents[0], a.data, data, a.have)
-        ses = lt.session(settings(a.port, a.high_performance, a.keep_redundant, listen, ipv6))
+        ses = lt.session(settings(a.port, a.high_performance, a.keep_redundant, listen, ipv6,
+                                  upload_alerts=a.upload_log is not None))
         handles = [(os.path.basename(t), add(ses, t, data, upload_mode=a.have is not None, pex=a.pex))
                    for t in a.torrents]
         if a.upload_rate:
@@ -205,6 +212,7 @@ def main():
           (a.mode, os.getpid(), lt.__version__, ",".join(endpoint(h, a.port) for h in listen), len(handles)),
           flush=True)
 
+    upload_log = open(a.upload_log, "a") if getattr(a, "upload_log", None) else None
     checked = set()
     t0 = time.time()
     last_status = last_dial = 0.0
@@ -217,6 +225,9 @@ def main():
         for al in ses.pop_alerts():
             if isinstance(al, lt.torrent_checked_alert):
                 checked.add(al.handle)
+            if upload_log is not None and isinstance(al, lt.block_uploaded_alert):
+                upload_log.write("%d %d\n" % (al.piece_index, al.block_index))
+                upload_log.flush()
             if al.category() & lt.alert_category.error:
                 print("[lt_seed] alert:", al.message(), flush=True)
         if reannounce:

@@ -62,6 +62,24 @@ struct QueueManagerTests {
         #expect(queue.contents.withLock { $0.runs.allSatisfy { $0.stoppedAt != nil && $0.clean } })
     }
 
+    /// `btq order` and `btq files` change a running torrent's row: the next pass tells its session, once.
+    @Test func aRunningDownloadFollowsItsOrderAndFilePriorities() async throws {
+        let queue = MemoryQueue()
+        let id = queue.add("t1")
+        try await working(queue, maxActive: 1) { (workers, _) async throws in
+            #expect(try await poll(timeout: .seconds(10)) { workers.download(id) != nil })
+            let work = try #require(workers.download(id))
+            queue.contents.withLock { $0.torrents[id]?.downloadOrder = .sequential }
+            #expect(try await poll(timeout: .seconds(10)) { await work.orders == [.sequential] })
+            #expect(await work.priorityReloads == 0)
+            queue.contents.withLock { $0.torrents[id]?.prioritiesChanged += 1 }
+            #expect(try await poll(timeout: .seconds(10)) { await work.priorityReloads == 1 })
+            queue.contents.withLock { $0.torrents[id]?.downloadOrder = .firstLast }
+            #expect(try await poll(timeout: .seconds(10)) { await work.orders == [.sequential, .firstLast] })
+            #expect(await work.priorityReloads == 1, "an unchanged counter reloads nothing")
+        }
+    }
+
     @Test func neverMoreThanTheLimitAtOnce() async throws {
         let queue = MemoryQueue()
         let ids = (1...6).map { queue.add("t\($0)") }

@@ -76,6 +76,10 @@ actor StandInDownload: DownloadWork {
     private var outcome: TorrentSession.Outcome?
     private(set) var stops = 0
     private(set) var ended = false
+    /// The download orders it was told, in order.
+    private(set) var orders: [DownloadOrder] = []
+    /// How many times it was told to read its file priorities again.
+    private(set) var priorityReloads = 0
 
     /// A download of `record`, reporting its lifetime totals as a session restores them.
     init(record: TorrentRecord, stopWhenComplete: Bool, workers: StandInWorkers) {
@@ -114,6 +118,10 @@ actor StandInDownload: DownloadWork {
     }
 
     func saveProgressNow() async {}
+
+    func setDownloadOrder(_ order: DownloadOrder) async { orders.append(order) }
+
+    func reloadFilePriorities() async throws { priorityReloads += 1 }
 
     /// Every piece arrived: it goes on (seeding) until stopped, as the daemon's sessions do, or ends when
     /// told to stop when complete.

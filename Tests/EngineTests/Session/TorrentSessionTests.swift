@@ -47,6 +47,22 @@ import Testing
         #expect(await storage.contents(of: FileIndex(0)) == fixture.content)
     }
 
+    /// File priorities changed while it runs reach its picker at once: skipping the one file it still
+    /// wants leaves nothing to download, and the run ends complete without waiting out the tick interval.
+    @Test(.timeLimit(.minutes(1))) func filePrioritiesChangedWhileRunningAreFollowed() async throws {
+        let fixture = SessionFixture(length: 40_000, pieceLength: 16_384)
+        let session = TorrentSession(
+            metainfo: fixture.metainfo, storage: MemoryStorage(metainfo: fixture.metainfo),
+            configuration: SessionConfiguration(listenPort: 1, tickInterval: .seconds(3600)))
+        async let outcome = session.run()
+        await session.started()
+        #expect(await !session.status().isComplete)
+        await session.setDownloadOrder(.sequential)
+        await session.setFilePriorities([.skip])
+        #expect(await outcome == .completed)
+        #expect(await session.status().isComplete)
+    }
+
     /// ``TorrentSession/stop()`` ends a run that has nothing to do without waiting out the tick interval.
     @Test(.timeLimit(.minutes(1))) func stopEndsTheRunWithoutWaitingForATick() async throws {
         let fixture = SessionFixture(length: 40_000, pieceLength: 16_384)

@@ -93,9 +93,10 @@ struct DownloadOrderTests {
         }
     }
 
-    /// `btq order` while `btq run` downloads (at 2 MiB/s, 64 pieces): the daemon tells the session at its
-    /// next pass, and from a few pieces on (those sent within that second and those already requested)
-    /// the seeder sends the rest in order.
+    /// `btq order` while `btq run` downloads (at 1 MiB/s, 64 pieces): the daemon tells the session at its
+    /// next pass, and from a few pieces on (those sent within that pass and those already requested)
+    /// the seeder sends the rest in order. The pieces sent before are counted once `btq order` returned
+    /// (starting a process takes a while on a loaded machine).
     @Test func aRunningDaemonFollowsBtqOrder() async {
         await Scenario.run { scenario in
             let content = try TestContent.singleFile(name: "live.bin", size: 16 << 20, in: scenario.path("data"))
@@ -104,7 +105,7 @@ struct DownloadOrderTests {
             try scenario.require(torrent.metainfo.pieceCount == 64, "64 pieces")
             let log = scenario.path("uploads.log")
             let seeder = try await LibtorrentSeeder.start(
-                in: scenario, torrents: [torrent], data: content.root, uploadRate: 2 << 20, uploadLog: log)
+                in: scenario, torrents: [torrent], data: content.root, uploadRate: 1 << 20, uploadLog: log)
             let out = try scenario.folder("download")
             _ = try await btq.run(["add", torrent.url.path, "--dir", out.path])
             let port = try FreePort.next()
@@ -115,17 +116,17 @@ struct DownloadOrderTests {
             try await daemon.waitUntil("the seeder has sent 4 pieces", timeout: E2E.downloadTimeout) {
                 Self.piecesInUploadOrder(log).count >= 4
             }
-            let before = Self.piecesInUploadOrder(log).count
             _ = try await btq.run(["order", "1", "sequential"])
+            let before = Self.piecesInUploadOrder(log).count
             try await daemon.waitUntil("the download completes", timeout: E2E.downloadTimeout) {
                 try btq.record(of: torrent).state == .seeding
             }
             scenario.expect(TestContent.verify(downloaded: out, against: content).isOK, "btq run's download")
             try await poll(timeout: .seconds(10)) { Self.piecesInUploadOrder(log).count == 64 }
             let order = Self.piecesInUploadOrder(log)
-            // At 2 MiB/s a second is 8 pieces; 4 more for the requests already out.
+            // At 1 MiB/s a second is 4 pieces: 12 cover the daemon's pass and the requests already out.
             let after = Array(order.dropFirst(before + 12))
-            scenario.expect(after.count >= 30, "pieces left after the change: \(after.count) of \(order)")
+            scenario.expect(after.count >= 20, "pieces left after the change: \(after.count) of \(order)")
             scenario.expect(after == after.sorted(), "in order \(before + 12) pieces after the change: \(order)")
             kill(daemon.pid, SIGINT)
             _ = await daemon.waitForExit(timeout: .seconds(5))

@@ -126,7 +126,8 @@ struct DownloadOrderTests {
             let order = Self.piecesInUploadOrder(log)
             // At 1 MiB/s a second is 4 pieces: 12 cover the daemon's pass and the requests already out.
             let after = Array(order.dropFirst(before + 12))
-            scenario.expect(after.count >= 20, "pieces left after the change: \(after.count) of \(order)")
+            // 8 pieces in ascending order by chance is 1 in 40,320 (they are not, without the change).
+            scenario.expect(after.count >= 8, "pieces left after the change: \(after.count) of \(order)")
             scenario.expect(after == after.sorted(), "in order \(before + 12) pieces after the change: \(order)")
             kill(daemon.pid, SIGINT)
             _ = await daemon.waitForExit(timeout: .seconds(5))

@@ -50,5 +50,9 @@ extension ConfigKey {
             name: TransferSettings.dhtReadOnlyKey,
             help: "the DHT node asks but answers no queries (BEP 43 read-only, on/off)", defaultValue: "off",
             minimum: 0, kind: .boolean),
+        ConfigKey(
+            name: TransferSettings.tlsCAFileKey,
+            help: "PEM file of CA certificates trusted for https:// trackers besides the system's (empty: none)",
+            defaultValue: "", minimum: 0, kind: .caFile),
     ]
 }

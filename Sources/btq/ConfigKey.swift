@@ -32,6 +32,8 @@ struct ConfigKey: Sendable {
         case boolean
         /// A list of `host:port` separated by commas (or spaces), stored comma-separated; empty means none.
         case hostPorts
+        /// A PEM file of CA certificates, stored as an absolute path; empty means none.
+        case caFile
     }
 
     /// Every known setting, in the order `btq config get` lists them.
@@ -115,7 +117,22 @@ struct ConfigKey: Sendable {
                         + "[2001:db8::1]:6881 (empty for none); '\(bad)' is not host:port.")
             }
             return items.joined(separator: ",")
+        case .caFile:
+            return try normalizeCAFile(text)
         }
+    }
+
+    /// The absolute path of `text` once it proved to be a readable PEM file of certificates.
+    private func normalizeCAFile(_ text: String) throws -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { return "" }
+        let path = URL(fileURLWithPath: trimmed).standardizedFileURL.path
+        do {
+            _ = try TLSClientSettings(extraCAFile: path).makeContext()
+        } catch {
+            throw ValidationError("\(name): \(error).")
+        }
+        return path
     }
 
     private func normalizeInteger(_ text: String) throws -> String {

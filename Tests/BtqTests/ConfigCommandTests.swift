@@ -9,7 +9,7 @@ import Testing
         let listed = try btq.run(["config", "get"])
         #expect(listed.status == 0, "\(listed.stderr)")
         let lines = listed.stdout.split(separator: "\n")
-        #expect(lines.count == 16)
+        #expect(lines.count == 17)
         #expect(lines.dropFirst().allSatisfy { $0.hasSuffix("(default)") })
         #expect(lines.contains { $0.hasPrefix("max_active_downloads") && $0.contains(" 3 ") })
         #expect(try btq.run(["config", "get", "max_active_downloads"]).stdout == "3\n")

@@ -166,6 +166,8 @@ def main():
                                                      "flags": {"min_request_interval": 900}}))
     write("FuzzHTTPTracker", "address", b"[::1]:6881")
     write("FuzzHTTPTracker", "announce-url", b"http://127.0.0.1:6969/announce?passkey=x")
+    write("FuzzHTTPTracker", "redirect-https", b"https://127.0.0.1:8443/announce?passkey=x")
+    write("FuzzHTTPTracker", "redirect-path", b"/scrape?info_hash=%AA")
 
     # UDP tracker replies: choice byte (action, bit 7 for IPv6), scrape count, datagram.
     tid = b"\x12\x34\x56\x78"

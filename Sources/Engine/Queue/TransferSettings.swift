@@ -16,6 +16,7 @@ package struct TransferSettings: Equatable, Sendable {
     package static let dhtKey = "dht"
     package static let dhtBootstrapNodesKey = "dht_bootstrap_nodes"
     package static let dhtReadOnlyKey = "dht_read_only"
+    package static let tlsCAFileKey = "tls_ca_file"
 
     /// The routers other clients ship as their DHT bootstrap nodes: used when `dht_bootstrap_nodes`
     /// is not set and the table saved at the last run is empty.
@@ -46,6 +47,8 @@ package struct TransferSettings: Equatable, Sendable {
     package var dhtBootstrapNodes = TransferSettings.defaultDHTBootstrapNodes
     /// BEP 43: the node asks but answers no queries.
     package var dhtReadOnly = false
+    /// What TLS connections (`https://` trackers) trust: the system's store, plus `tls_ca_file` if set.
+    package var tls = TLSClientSettings()
 
     /// The defaults.
     package init() {}
@@ -75,6 +78,7 @@ package struct TransferSettings: Equatable, Sendable {
         if let nodes = values[Self.dhtBootstrapNodesKey] {
             dhtBootstrapNodes = SettingText.list(nodes)
         }
+        tls = TLSClientSettings(extraCAFile: values[Self.tlsCAFileKey])
     }
 
     /// A fresh budget for the process's peers with these limits.

@@ -2,16 +2,18 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// Announces to and scrapes HTTP trackers: a minimal HTTP/1.1 `GET` over SwiftNIO, one connection per
-/// request (`Connection: close`).
+/// Announces to and scrapes HTTP and HTTPS trackers: a minimal HTTP/1.1 `GET` over SwiftNIO, one
+/// connection per request (`Connection: close`).
 ///
-/// - Only `http://` URLs are supported; `https://` (and every other scheme) fails with
-///   ``TrackerError/unsupportedURL(_:)``. TLS needs a dependency btq does not carry yet.
+/// - `https://` runs over TLS from ``TLSClientContext`` (certificates verified against the system's
+///   trust store plus the extra CA file of ``TLSClientSettings``, SNI and host name checked); a TLS
+///   failure is a ``TrackerError/tls(_:)`` that says what went wrong.
 /// - Host names are resolved by NIO's resolver (`getaddrinfo`, happy eyeballs over IPv4 and IPv6).
 /// - The connect timeout bounds resolving and connecting; the total timeout bounds the whole request,
-///   redirects included.
-/// - Up to ``Configuration/maxRedirects`` `http` → `http` redirects (301, 302, 303, 307, 308) are
-///   followed; one more, or one to another scheme, fails.
+///   TLS handshakes and redirects included.
+/// - Up to ``Configuration/maxRedirects`` redirects (301, 302, 303, 307, 308) are followed: `http` to
+///   `http` or `https`, `https` to `https`. One more fails, and so does `https` to `http`
+///   (``TrackerError/insecureRedirect(_:)``): once TLS, always TLS.
 /// - The body is limited to ``Configuration/maxBodyLength`` bytes while it streams in.
 ///
 /// Every method throws ``TrackerError``, or `CancellationError` when the calling task is cancelled.
@@ -46,11 +48,25 @@ public struct HTTPTrackerClient: Sendable {
     private let group: any EventLoopGroup
     /// The limits in use.
     public let configuration: Configuration
+    /// The TLS context of `https://` trackers, built once; the settings' error when they are unusable
+    /// (then every `https://` request fails with it, and `http://` ones work on).
+    private let tls: Result<TLSClientContext, TLSError>
 
-    /// A client whose connections run on `group`.
-    public init(group: any EventLoopGroup, configuration: Configuration = .init()) {
+    /// A client whose connections run on `group`, trusting what `tls` says for `https://`.
+    public init(group: any EventLoopGroup, configuration: Configuration = .init(), tls: TLSClientSettings = .init()) {
+        self.init(
+            group: group, configuration: configuration,
+            tlsContext: Result { () throws(TLSError) in try tls.makeContext() })
+    }
+
+    /// A client sharing an already built TLS context (or the error of building it).
+    public init(
+        group: any EventLoopGroup, configuration: Configuration = .init(),
+        tlsContext: Result<TLSClientContext, TLSError>
+    ) {
         self.group = group
         self.configuration = configuration
+        self.tls = tlsContext
     }
 
     /// Announces `request` to the tracker at `url` (the announce URL from the torrent; the announce
@@ -80,17 +96,35 @@ public struct HTTPTrackerClient: Sendable {
         let deadline = NIODeadline.now() + TimeAmount(configuration.totalTimeout)
         var target = try TrackerURL(parsing: url)
         var redirects = 0
+        guard target.isHTTP else { throw TrackerError.unsupportedURL(target.description) }
         while true {
-            guard target.scheme == .http else { throw TrackerError.unsupportedURL(target.description) }
             switch try await fetch(target, deadline: deadline) {
             case .body(let body):
                 return body
             case .redirect(let status, let location):
                 guard redirects < configuration.maxRedirects else { throw TrackerError.httpStatus(status) }
                 redirects += 1
-                target = try target.resolving(location)
+                target = try Self.redirect(from: target, to: location)
             }
         }
+    }
+
+    /// The URL a redirect from the tracker URL `url` to `location` (the `Location` header, hostile)
+    /// leads to, normalized; throws ``TrackerError`` for one btq does not follow (another scheme,
+    /// `https` to `http`, a malformed URL).
+    public static func redirectTarget(from url: String, location: String) throws(TrackerError) -> String {
+        try redirect(from: TrackerURL(parsing: url), to: location).description
+    }
+
+    /// Where a redirect from `url` to `location` leads: `http` may go on to `http` or `https`, `https`
+    /// only to `https`.
+    static func redirect(from url: TrackerURL, to location: String) throws(TrackerError) -> TrackerURL {
+        let next = try url.resolving(location)
+        guard next.isHTTP else { throw TrackerError.unsupportedURL(next.description) }
+        guard url.scheme == .http || next.scheme == .https else {
+            throw TrackerError.insecureRedirect(next.description)
+        }
+        return next
     }
 
     /// One request on one connection.
@@ -98,6 +132,12 @@ public struct HTTPTrackerClient: Sendable {
         let remaining = deadline - .now()
         guard remaining > .zero else { throw TrackerError.timedOut }
         let configuration = configuration
+        let context: TLSClientContext?
+        switch (url.scheme, tls) {
+        case (.https, .success(let built)): context = built
+        case (.https, .failure(let error)): throw TrackerError.tls(error)
+        default: context = nil
+        }
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: group)
@@ -112,6 +152,7 @@ public struct HTTPTrackerClient: Sendable {
         do {
             try await channel.eventLoop.submit {
                 guard channel.isActive else { throw TrackerError.connection("connection closed at once") }
+                try context?.addClientHandler(to: channel.pipeline.syncOperations, host: url.host)
                 try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: true)
                 try channel.pipeline.syncOperations.addHandler(
                     HTTPTrackerRequestHandler(
@@ -135,12 +176,15 @@ public struct HTTPTrackerClient: Sendable {
                 throw Self.translate(error, url: url)
             }
         } onCancel: {
-            channel.close(promise: nil)
+            TLSClientContext.closeAbruptly(channel)
         }
     }
 
     /// Maps NIO's errors onto ``TrackerError``.
     private static func translate(_ error: any Error, url: TrackerURL) -> any Error {
+        if url.scheme == .https, let tls = TLSClientContext.describing(error, host: url.hostHeader) {
+            return TrackerError.tls(tls)
+        }
         switch error {
         case let error as TrackerError: return error
         case is CancellationError: return error

@@ -3,7 +3,8 @@ import NIOHTTP1
 
 /// Sends one `GET` once it is on an active connection and hands the response to an
 /// ``HTTPResponseCollector``; it completes `promise` exactly once and closes the connection when the
-/// collector finishes or fails, or when the connection dies first.
+/// collector finishes or fails, or when the connection dies first. Over TLS it closes without the TLS
+/// shutdown exchange (``TLSClientContext/closeAbruptly(_:)``), so a server flooding it is not read on.
 ///
 /// Everything happens on the channel's event loop; the handler is created there and never leaves it.
 /// A connection that closed before the handler was added fails the request at once.
@@ -12,6 +13,8 @@ final class HTTPTrackerRequestHandler: ChannelInboundHandler, RemovableChannelHa
     typealias OutboundOut = HTTPClientRequestPart
 
     private let head: HTTPRequestHead
+    /// The server as errors name it (`host[:port]`).
+    private let server: String
     private let promise: EventLoopPromise<HTTPResponseCollector.Outcome>
     private var collector: HTTPResponseCollector
     private var completed = false
@@ -27,6 +30,7 @@ final class HTTPTrackerRequestHandler: ChannelInboundHandler, RemovableChannelHa
         headers.add(name: "User-Agent", value: userAgent)
         headers.add(name: "Accept-Encoding", value: "identity")
         headers.add(name: "Connection", value: "close")
+        self.server = hostHeader
         self.head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target, headers: headers)
         self.promise = promise
         self.collector = HTTPResponseCollector(limit: limit)
@@ -61,6 +65,8 @@ final class HTTPTrackerRequestHandler: ChannelInboundHandler, RemovableChannelHa
         let failure: TrackerError
         if let error = error as? TrackerError {
             failure = error
+        } else if let tls = TLSClientContext.describing(error, host: server) {
+            failure = .tls(tls)
         } else if error is HTTPParserError {
             failure = .malformed("HTTP: \(error)")
         } else {
@@ -74,7 +80,7 @@ final class HTTPTrackerRequestHandler: ChannelInboundHandler, RemovableChannelHa
         guard !completed else { return }
         completed = true
         promise.fail(error)
-        context.close(promise: nil)
+        TLSClientContext.closeAbruptly(context.channel)
     }
 
     private func perform(_ action: HTTPResponseCollector.Action, context: ChannelHandlerContext) {
@@ -85,7 +91,7 @@ final class HTTPTrackerRequestHandler: ChannelInboundHandler, RemovableChannelHa
             guard !completed else { return }
             completed = true
             promise.succeed(outcome)
-            context.close(promise: nil)
+            TLSClientContext.closeAbruptly(context.channel)
         case .fail(let error):
             fail(error, context: context)
         }

@@ -9,6 +9,8 @@ public struct TrackerError: Error, Hashable, Sendable, CustomStringConvertible {
         case timedOut
         case connection(String)
         case unsupportedURL(String)
+        case tls(TLSError)
+        case insecureRedirect(String)
     }
 
     private let kind: Kind
@@ -30,6 +32,20 @@ public struct TrackerError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A URL btq cannot announce to.
     public static func unsupportedURL(_ url: String) -> TrackerError { .init(.unsupportedURL(url)) }
 
+    /// The TLS connection to an `https://` tracker failed (untrusted certificate, wrong name...), or
+    /// the TLS settings are unusable.
+    public static func tls(_ error: TLSError) -> TrackerError { .init(.tls(error)) }
+    /// An `https://` tracker redirected to a plain `http://` URL, which btq refuses.
+    public static func insecureRedirect(_ url: String) -> TrackerError {
+        .init(.insecureRedirect(String(url.prefix(200))))
+    }
+
+    /// The TLS failure behind this error, else `nil`.
+    public var tlsError: TLSError? {
+        if case .tls(let error) = kind { return error }
+        return nil
+    }
+
     /// The tracker's own words when it refused, else `nil`.
     public var failureReason: String? {
         if case .failure(let reason) = kind { return reason }
@@ -46,7 +62,8 @@ public struct TrackerError: Error, Hashable, Sendable, CustomStringConvertible {
     public var isTransient: Bool {
         switch kind {
         case .timedOut, .connection, .httpStatus: return true
-        case .failure, .malformed, .tooLarge, .unsupportedURL: return false
+        case .tls(let error): return !error.isSettingsError
+        case .failure, .malformed, .tooLarge, .unsupportedURL, .insecureRedirect: return false
         }
     }
 
@@ -60,6 +77,8 @@ public struct TrackerError: Error, Hashable, Sendable, CustomStringConvertible {
         case .timedOut: return "tracker did not answer"
         case .connection(let detail): return "cannot reach tracker: \(detail)"
         case .unsupportedURL(let url): return "unsupported tracker URL: \(url)"
+        case .tls(let error): return "tracker TLS failed: \(error)"
+        case .insecureRedirect(let url): return "tracker redirected from https to plain http (refused): \(url)"
         }
     }
 }

@@ -1,22 +1,31 @@
-/// A tracker address split into the parts a socket needs: `http://host[:port]/path?query` or
-/// `udp://host:port[/path]`.
+/// A tracker address split into the parts a socket needs: `http://host[:port]/path?query`,
+/// `https://host[:port]/path?query` or `udp://host:port[/path]`.
 ///
 /// Announce URLs come from torrent files and are hostile input: only printable ASCII without spaces
 /// is accepted (nothing can smuggle a header into a request line), user info is refused, and a
-/// fragment is dropped. `https` is not supported yet and is refused with
-/// ``TrackerError/unsupportedURL(_:)``, like every other scheme.
+/// fragment is dropped. Every other scheme is refused with ``TrackerError/unsupportedURL(_:)``.
 struct TrackerURL: Hashable, Sendable, CustomStringConvertible {
     /// The transports btq speaks.
     enum Scheme: String, Hashable, Sendable {
         case http
+        case https
         case udp
+
+        /// The port a URL of this scheme means when it names none (`nil`: it must name one).
+        var defaultPort: Int? {
+            switch self {
+            case .http: return 80
+            case .https: return 443
+            case .udp: return nil
+            }
+        }
     }
 
     /// The transport.
     var scheme: Scheme
     /// The host name or address, without the brackets of an IPv6 literal.
     var host: String
-    /// The port (80 when an HTTP URL names none).
+    /// The port (80 or 443 when an HTTP or HTTPS URL names none).
     var port: Int
     /// The request target: path and query, starting with `/` (BEP 41 data for UDP, which btq ignores).
     var target: String
@@ -39,13 +48,8 @@ struct TrackerURL: Hashable, Sendable, CustomStringConvertible {
         var target = String(rest[authorityEnd...])
         if target.isEmpty || target.first == "?" { target = "/" + target }
         guard !authority.contains("@"), let (host, port) = Self.splitAuthority(authority) else { throw unsupported }
-        switch scheme {
-        case .http:
-            self.port = port ?? 80
-        case .udp:
-            guard let port else { throw unsupported }
-            self.port = port
-        }
+        guard let port = port ?? scheme.defaultPort else { throw unsupported }
+        self.port = port
         self.scheme = scheme
         self.host = host
         self.target = target
@@ -87,11 +91,15 @@ struct TrackerURL: Hashable, Sendable, CustomStringConvertible {
     /// True when ``host`` is an IPv6 literal.
     var isIPv6Literal: Bool { host.contains(":") }
 
-    /// The value of the HTTP `Host` header: the host (bracketed when IPv6) and the port unless it is 80.
+    /// The value of the HTTP `Host` header: the host (bracketed when IPv6) and the port unless it is the
+    /// scheme's default.
     var hostHeader: String {
         let name = isIPv6Literal ? "[\(host)]" : host
-        return scheme == .http && port == 80 ? name : "\(name):\(port)"
+        return port == scheme.defaultPort ? name : "\(name):\(port)"
     }
+
+    /// True for the schemes HTTP runs over (`http`, `https`).
+    var isHTTP: Bool { scheme != .udp }
 
     /// `scheme://host:port`: identifies one tracker endpoint (UDP connection ids are cached per endpoint).
     var endpoint: String { "\(scheme.rawValue)://\(isIPv6Literal ? "[\(host)]" : host):\(port)" }

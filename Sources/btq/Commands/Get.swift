@@ -73,7 +73,7 @@ struct Get: AsyncParsableCommand {
         defer { listener?.close() }
         var configuration = SessionConfiguration(listenPort: Listening.announcedPort(listener))
         configuration.memoryBudget = budget
-        let trackers = TrackerClient()
+        let trackers = TrackerClient(tls: settings.tls)
         let dht = await DHTStarting.start(
             settings: settings, bindAddress: peerOptions.bindAddress ?? settings.bindAddress,
             port: configuration.listenPort == 0 ? (peerOptions.port ?? settings.listenPort) : configuration.listenPort,

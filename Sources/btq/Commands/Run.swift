@@ -53,7 +53,7 @@ struct Run: AsyncParsableCommand {
             budget: configuration.memoryBudget)
         defer { listener?.close() }
         configuration.listenPort = Listening.announcedPort(listener)
-        let trackers = TrackerClient()
+        let trackers = TrackerClient(tls: settings.tls)
         let dht = await DHTStarting.start(
             settings: settings, bindAddress: peerOptions.bindAddress ?? settings.bindAddress,
             port: configuration.listenPort == 0 ? port : configuration.listenPort, store: database.dht)

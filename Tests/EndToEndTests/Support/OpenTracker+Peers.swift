@@ -43,3 +43,20 @@ extension OpenTracker {
         return Array(response[(start + separator.count)...])
     }
 }
+
+extension OpenTracker {
+    /// Announces a seeder of `torrent` listening on `port` (`left` 0) on its behalf, over plain HTTP:
+    /// for a seeder that cannot announce to the tracker itself (libtorrent does not trust a test CA).
+    func announceSeeder(of torrent: TestTorrent, port seederPort: UInt16) throws {
+        let hash = torrent.metainfo.infoHashes.wireHash
+        let query =
+            "/announce?info_hash=\(Self.percentEncoded(hash))&peer_id=-E2E000-seederprobe1"
+            + "&port=\(seederPort)&uploaded=0&downloaded=0&left=0&compact=1&numwant=1&event=started"
+        let connection = try LoopbackConnection(port: port)
+        try connection.send(Array("GET \(query) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n\r\n".utf8))
+        let reply = String(decoding: connection.readToEnd(), as: UTF8.self)
+        guard reply.contains("200 OK"), !reply.contains("failure reason") else {
+            throw HarnessError("opentracker refused the seeder's announce: \(reply)")
+        }
+    }
+}

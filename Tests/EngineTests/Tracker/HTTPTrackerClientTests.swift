@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOPosix
 import Testing
@@ -160,15 +161,40 @@ import Testing
         #expect(await tracker.next(4).count == 4)
     }
 
-    @Test func redirectToHTTPSIsUnsupported() async throws {
-        let tracker = try await FakeHTTPTracker.start { _ in .redirect(302, location: "https://127.0.0.1:1/announce") }
+    @Test func redirectToHTTPSIsFollowedOverTLS() async throws {
+        // The second server speaks plain HTTP: following the redirect to https on its port starts a TLS
+        // handshake it answers with a plain 400, which fails as a TLS error (not as an unsupported URL).
+        let plain = try await FakeHTTPTracker.start { _ in .silent }
+        defer { Task { await plain.stop() } }
+        let secure = "https://127.0.0.1:\(plain.port)/announce"
+        let tracker = try await FakeHTTPTracker.start { _ in .redirect(302, location: secure) }
         defer { Task { await tracker.stop() } }
-        await #expect(throws: TrackerError.unsupportedURL("https://127.0.0.1:1/announce")) {
-            try await Self.client.announce(url: tracker.url("/announce"), request: Self.request)
+        do {
+            _ = try await Self.client.announce(url: tracker.url("/plain"), request: Self.request)
+            Issue.record("a TLS handshake with a plain HTTP server succeeded")
+        } catch let error as TrackerError {
+            #expect(error.tlsError != nil, "\(error)")
+            #expect(
+                error.description.hasPrefix("tracker TLS failed: TLS handshake with 127.0.0.1:\(plain.port) failed"),
+                "\(error)")
         }
+        #expect(await tracker.next(1).map(\.path) == ["/plain"])
     }
 
-    @Test(arguments: ["https://127.0.0.1:1/announce", "ftp://127.0.0.1/announce", "http://user@127.0.0.1/a"])
+    @Test func unusableCAFileFailsHTTPSButNotHTTP() async throws {
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("btq-absent-\(UUID()).pem").path
+        let client = HTTPTrackerClient(
+            group: MultiThreadedEventLoopGroup.singleton, tls: TLSClientSettings(extraCAFile: missing))
+        await #expect(throws: TrackerError.tls(.caFileUnreadable(missing, reason: "no such file"))) {
+            try await client.announce(url: "https://127.0.0.1:1/announce", request: Self.request)
+        }
+        let tracker = try await FakeHTTPTracker.start { _ in .ok(Self.compactReply) }
+        defer { Task { await tracker.stop() } }
+        let response = try await client.announce(url: tracker.url("/announce"), request: Self.request)
+        #expect(response.peers.count == 2)
+    }
+
+    @Test(arguments: ["wss://127.0.0.1:1/announce", "ftp://127.0.0.1/announce", "http://user@127.0.0.1/a"])
     func unsupportedURLsFailWithoutConnecting(_ url: String) async {
         await #expect(throws: TrackerError.unsupportedURL(url)) {
             try await Self.client.announce(url: url, request: Self.request)

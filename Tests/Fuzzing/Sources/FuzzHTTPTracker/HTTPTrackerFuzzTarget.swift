@@ -9,7 +9,8 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
 }
 
 /// Fuzzes the parsing of HTTP tracker replies: the input as an announce body and as a scrape body
-/// (``HTTPTrackerResponse``), and as text for the announce-to-scrape URL rule and peer addresses.
+/// (``HTTPTrackerResponse``), and as text for the announce-to-scrape URL rule, peer addresses and a
+/// redirect's `Location` from an `http://` and an `https://` tracker.
 @main
 enum HTTPTrackerFuzzTarget {
     static func main() {
@@ -48,6 +49,13 @@ enum HTTPTrackerFuzzTarget {
         }
         let text = String(decoding: body.prefix(4096), as: UTF8.self)
         _ = HTTPTrackerResponse.scrapeURL(announce: text)
+        for base in ["http://127.0.0.1:6969/announce", "https://tracker.example/announce"] {
+            guard let next = try? HTTPTrackerClient.redirectTarget(from: base, location: text) else { continue }
+            FuzzCheck.require(TrackerClient.supports(next), "a redirect leads to a URL btq announces to")
+            FuzzCheck.require(
+                next.hasPrefix("https://") || (base.hasPrefix("http://") && next.hasPrefix("http://")),
+                "https never redirects to http")
+        }
         if let address = PeerAddress(parsing: text) {
             FuzzCheck.require(PeerAddress(parsing: address.description) == address, "an address prints and parses")
         }

@@ -32,12 +32,7 @@ struct HTTPSTrackerTests {
             try tracker.announceSeeder(of: torrent, port: seeder.port)
 
             let out = try scenario.folder("download")
-            try await btq.run(["add", torrent.url.path, "--dir", out.path])
-            let id = try btq.record(of: torrent).id
-            let child = try scenario.start(
-                "btq get", Btq.executable,
-                ["get", "\(id)", "--seed", "--port", "\(try FreePort.next())", "--bind-address", "127.0.0.1"],
-                environment: ["BTQ_DB": btq.database.path])
+            let (id, child) = try await Self.startGet(torrent, btq: btq, into: out, seed: true, in: scenario)
             try await child.waitUntil("it downloaded and scraped over HTTPS", timeout: E2E.downloadTimeout) {
                 guard try btq.record(of: torrent).state == .seeding,
                     let stored = try btq.store().queries.trackers(torrentId: id).first
@@ -63,6 +58,23 @@ struct HTTPSTrackerTests {
         }
     }
 
+    /// Adds `torrent` to `btq` (into `out`, by default a folder `download`) and starts `btq get` on it
+    /// (with `--seed`: until stopped); returns its id and the running process.
+    static func startGet(
+        _ torrent: TestTorrent, btq: Btq, into out: URL? = nil, seed: Bool = false, in scenario: Scenario
+    ) async throws -> (id: Int64, process: ChildProcess) {
+        let folder = try out ?? scenario.folder("download")
+        try await btq.run(["add", torrent.url.path, "--dir", folder.path])
+        let id = try btq.record(of: torrent).id
+        let child = try scenario.start(
+            "btq get", Btq.executable,
+            ["get", "\(id)"] + (seed ? ["--seed"] : []) + [
+                "--port", "\(try FreePort.next())", "--bind-address", "127.0.0.1",
+            ],
+            environment: ["BTQ_DB": btq.database.path])
+        return (id, child)
+    }
+
     /// The largest send plus receive buffer of a loopback TCP connection (`tcp_wmem` and `tcp_rmem`).
     static var socketBufferMaximum: Int {
         func maximum(_ name: String) -> Int {
@@ -75,8 +87,10 @@ struct HTTPSTrackerTests {
     enum Refusal: String, CaseIterable, Sendable {
         /// The certificate's CA is not trusted (no `tls_ca_file`).
         case untrusted
-        /// The CA is trusted, but the certificate is made out for another name.
+        /// The CA is trusted, but the certificate is made out for another name than the address.
         case wrongName
+        /// The same with a host name (`localhost`, sent as SNI) instead of an address.
+        case wrongHostName
     }
 
     /// An untrusted certificate and a certificate for another name are refused: no request goes over
@@ -85,30 +99,25 @@ struct HTTPSTrackerTests {
     func refusesACertificateItMustNotTrust(_ refusal: Refusal) async {
         await Scenario.run { scenario in
             let ca = try await TestCA.make(in: scenario)
-            let names = refusal == .wrongName ? ["tracker.example.org"] : ["127.0.0.1", "localhost"]
+            let names = refusal == .untrusted ? ["127.0.0.1", "localhost"] : ["tracker.example.org"]
             let certificate = try await ca.serverCertificate(for: names)
             let tracker = try OpenTracker(scenario)
             let front = try await TLSFront.start(
                 in: scenario, certificate: certificate, mode: .proxy, upstream: tracker.port)
             let btq = try Btq(scenario)
-            if refusal == .wrongName {
+            if refusal != .untrusted {
                 try await btq.run(["config", "set", "tls_ca_file", ca.certificate.path])
             }
             let content = try TestContent.singleFile(name: "refused.bin", size: 1 << 20, in: scenario.path("data"))
-            let torrent = try await btq.create(content, trackers: [front.announce()])
+            let host = refusal == .wrongHostName ? "localhost" : "127.0.0.1"
+            let torrent = try await btq.create(content, trackers: [front.announce(host: host)])
             try await tracker.start(whitelisting: [torrent])
             let expected =
                 refusal == .untrusted
-                ? "tracker TLS failed: the certificate of 127.0.0.1:\(front.port) is not trusted"
-                : "tracker TLS failed: the certificate of 127.0.0.1:\(front.port) is made out for another name"
+                ? "tracker TLS failed: the certificate of \(host):\(front.port) is not trusted"
+                : "tracker TLS failed: the certificate of \(host):\(front.port) is made out for another name"
 
-            let out = try scenario.folder("download")
-            try await btq.run(["add", torrent.url.path, "--dir", out.path])
-            let id = try btq.record(of: torrent).id
-            let child = try scenario.start(
-                "btq get", Btq.executable,
-                ["get", "\(id)", "--port", "\(try FreePort.next())", "--bind-address", "127.0.0.1"],
-                environment: ["BTQ_DB": btq.database.path])
+            let (id, child) = try await Self.startGet(torrent, btq: btq, in: scenario)
             try await child.waitUntil("the tracker's error is stored", timeout: .seconds(60)) {
                 try btq.store().queries.trackers(torrentId: id).first?.lastError != nil
             }
@@ -140,13 +149,7 @@ struct HTTPSTrackerTests {
             try await btq.run(["config", "set", "tls_ca_file", ca.certificate.path])
             let content = try TestContent.singleFile(name: "hostile.bin", size: 1 << 20, in: scenario.path("data"))
             let torrent = try await btq.create(content, trackers: [front.announce()])
-            let out = try scenario.folder("download")
-            try await btq.run(["add", torrent.url.path, "--dir", out.path])
-            let id = try btq.record(of: torrent).id
-            let child = try scenario.start(
-                "btq get", Btq.executable,
-                ["get", "\(id)", "--port", "\(try FreePort.next())", "--bind-address", "127.0.0.1"],
-                environment: ["BTQ_DB": btq.database.path])
+            let (id, child) = try await Self.startGet(torrent, btq: btq, in: scenario)
             let started = ContinuousClock.now
             try await child.waitUntil("the announce failed", timeout: .seconds(60)) {
                 try btq.store().queries.trackers(torrentId: id).first?.lastError != nil

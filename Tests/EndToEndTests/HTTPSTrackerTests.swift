@@ -11,9 +11,16 @@ import Glibc
 /// comes from a test CA made with the `openssl` CLI. btq trusts that CA only through `tls_ca_file`.
 @Suite("btq announces to HTTPS trackers", .enabled(if: E2E.isEnabled), .timeLimit(.minutes(10)))
 struct HTTPSTrackerTests {
+    /// How btq runs the download: `btq get --seed` or the daemon `btq run`.
+    enum Runner: String, CaseIterable, Sendable {
+        case get, run
+    }
+
     /// btq trusts the test CA through `tls_ca_file`, announces to and scrapes `https://localhost:PORT`
-    /// (SNI and a DNS name checked), finds the libtorrent seeder there and downloads from it.
-    @Test func downloadsFromASeederFoundThroughAnHTTPSTracker() async {
+    /// (SNI and a DNS name checked), finds the libtorrent seeder there and downloads from it, with
+    /// `btq get` and with the daemon `btq run` (each reads the setting when it starts).
+    @Test(arguments: Runner.allCases)
+    func downloadsFromASeederFoundThroughAnHTTPSTracker(_ runner: Runner) async {
         await Scenario.run { scenario in
             let ca = try await TestCA.make(in: scenario)
             let certificate = try await ca.serverCertificate()
@@ -32,7 +39,8 @@ struct HTTPSTrackerTests {
             try tracker.announceSeeder(of: torrent, port: seeder.port)
 
             let out = try scenario.folder("download")
-            let (id, child) = try await Self.startGet(torrent, btq: btq, into: out, seed: true, in: scenario)
+            let (id, child) = try await Self.startGet(
+                torrent, btq: btq, into: out, seed: true, daemon: runner == .run, in: scenario)
             try await child.waitUntil("it downloaded and scraped over HTTPS", timeout: E2E.downloadTimeout) {
                 guard try btq.record(of: torrent).state == .seeding,
                     let stored = try btq.store().queries.trackers(torrentId: id).first
@@ -41,7 +49,7 @@ struct HTTPSTrackerTests {
             }
             child.send(SIGINT)
             let exit = await child.waitForExit(timeout: .seconds(20))
-            scenario.expect(exit == 0, "btq get --seed exits 0 on SIGINT (status \(String(describing: exit)))")
+            scenario.expect(exit == 0, "btq \(runner.rawValue) exits 0 on SIGINT (status \(String(describing: exit)))")
 
             let report = TestContent.verify(downloaded: out, against: content)
             scenario.expect(report.isOK, "btq's download through the HTTPS tracker: \(report)")
@@ -59,16 +67,19 @@ struct HTTPSTrackerTests {
     }
 
     /// Adds `torrent` to `btq` (into `out`, by default a folder `download`) and starts `btq get` on it
-    /// (with `--seed`: until stopped); returns its id and the running process.
+    /// (with `seed`: `--seed`, until stopped), or the daemon `btq run`; returns its id and the running
+    /// process.
     static func startGet(
-        _ torrent: TestTorrent, btq: Btq, into out: URL? = nil, seed: Bool = false, in scenario: Scenario
+        _ torrent: TestTorrent, btq: Btq, into out: URL? = nil, seed: Bool = false, daemon: Bool = false,
+        in scenario: Scenario
     ) async throws -> (id: Int64, process: ChildProcess) {
         let folder = try out ?? scenario.folder("download")
         try await btq.run(["add", torrent.url.path, "--dir", folder.path])
         let id = try btq.record(of: torrent).id
+        let command = daemon ? ["run"] : ["get", "\(id)"] + (seed ? ["--seed"] : [])
         let child = try scenario.start(
-            "btq get", Btq.executable,
-            ["get", "\(id)"] + (seed ? ["--seed"] : []) + [
+            "btq \(command[0])", Btq.executable,
+            command + [
                 "--port", "\(try FreePort.next())", "--bind-address", "127.0.0.1",
             ],
             environment: ["BTQ_DB": btq.database.path])

@@ -96,7 +96,7 @@ let package = Package(
             dependencies: ["btq", "Engine", "Store", "TestSupport"],
             exclude: [
                 "Support/lt_seed.py", "Support/lt_dht.py", "Support/corrupt_peer.py", "Support/hostile_peer.py",
-                "Support/swarm_tracker.py", "Support/hostile_dht.py",
+                "Support/swarm_tracker.py", "Support/hostile_dht.py", "Support/web_seed_server.py",
             ],
             swiftSettings: strict
         ),

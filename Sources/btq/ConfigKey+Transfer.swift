@@ -50,5 +50,9 @@ extension ConfigKey {
             name: TransferSettings.dhtReadOnlyKey,
             help: "the DHT node asks but answers no queries (BEP 43 read-only, on/off)", defaultValue: "off",
             minimum: 0, kind: .boolean),
+        ConfigKey(
+            name: TransferSettings.webSeedConnectionsKey,
+            help: "connections to each web seed (BEP 19) of a downloading torrent, at most 16",
+            defaultValue: String(WebSeedConfiguration.defaultConnections), minimum: 1),
     ]
 }

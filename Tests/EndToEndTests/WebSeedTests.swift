@@ -179,7 +179,9 @@ struct WebSeedTests {
             scenario.expect(TestContent.verify(downloaded: fromWeb, against: content).isOK, "web seed download")
             let seeder = try await LibtorrentSeeder.start(in: scenario, torrents: [plain], data: content.root)
             let fromPeer = try scenario.folder("from-peer")
-            let peer = try await btq.get([plain.url.path], into: fromPeer, peers: ["127.0.0.1:\(seeder.port)"])
+            // The same info dictionary (a web seed is outside it): a second database, where it is new.
+            let second = try Btq(scenario, database: try scenario.folder("btq2").appendingPathComponent("btq.sqlite"))
+            let peer = try await second.get([plain.url.path], into: fromPeer, peers: ["127.0.0.1:\(seeder.port)"])
             scenario.expect(TestContent.verify(downloaded: fromPeer, against: content).isOK, "peer download")
             let mib = Double(content.totalSize) / 1_048_576
             print(

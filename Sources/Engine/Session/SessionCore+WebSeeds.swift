@@ -54,7 +54,20 @@ extension SessionCore {
         // so duplicating them would waste more than it saves. What fails is free again, and asked then.
         guard !swarm.picker.isEndgame else { return .wait(Self.webSeedIdleWait) }
         let count = max(1, configuration.webSeeds.maxRequestBytes / PieceLayout.blockSize)
-        let picked = swarm.picker.pickBlocks(for: key, count: count, peerHas: { _ in true })
+        var picked = swarm.picker.pickBlocks(for: key, count: count, peerHas: { _ in true })
+        // The pick may have reached endgame and added blocks others fetch already: given back.
+        let picker = swarm.picker
+        let duplicates = picked.filter { request in
+            guard let block = layout.block(for: request), let states = picker.blockStates(of: request.piece),
+                case .requested(let peers) = states[block.value]
+            else { return false }
+            return peers.count > 1
+        }
+        if !duplicates.isEmpty {
+            let skipped = Set(duplicates)
+            picked.removeAll { skipped.contains($0) }
+            for request in duplicates { swarm.picker.requestFailed(request, peer: key) }
+        }
         guard let (run, rest) = WebSeedRun.first(of: picked, layout: layout) else { return .wait(Self.webSeedIdleWait) }
         for request in rest { swarm.picker.requestFailed(request, peer: key) }
         return .fetch(run)

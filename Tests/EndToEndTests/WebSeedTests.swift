@@ -22,31 +22,37 @@ struct WebSeedTests {
     }
 
     /// (a) A multi-file torrent (nested folders, empty files, non-ASCII, NFD and spaced names) served
-    /// only by a web server, no peer and no tracker: btq downloads and verifies it, and `btq peers`
-    /// shows the web seed with its URL and bytes.
+    /// only by a web server, no peer and no tracker, whose first two answers are `503 Retry-After: 1`,
+    /// beside an `https` web seed: btq downloads and verifies it, records the busy answers and the
+    /// https seed skipped, and `btq peers` shows the web seed with its URL and bytes.
     @Test func multiFileFromWebSeedAlone() async {
         await Scenario.run { scenario in
             let content = try TestContent.tree(in: scenario.path("data"))
-            let server = try await WebSeedServer.start(in: scenario, root: content.root)
+            let server = try await WebSeedServer.start(in: scenario, root: content.root, busy: 2)
             let btq = try Btq(scenario)
-            let torrent = try await btq.create(content, trackers: [], webSeeds: [server.url])
+            let https = "https://127.0.0.1:1/seed/"
+            let torrent = try await btq.create(content, trackers: [], webSeeds: [server.url, https])
             let out = try scenario.folder("out")
             let result = try await btq.get([torrent.url.path], into: out)
             let report = TestContent.verify(downloaded: out, against: content)
             scenario.expect(report.isOK, "the download from the web seed alone: \(report)")
-            let records = try Self.webSeedRecords(btq, torrent)
+            let records = try Self.webSeedRecords(btq, torrent).filter { $0.address == server.url }
             let total = Int64(content.totalSize)
             scenario.expect(
-                records.count == 1 && records[0].address == server.url && records[0].downloaded >= total
-                    && !records[0].isBanned,
+                records.count == 1 && records[0].downloaded >= total && !records[0].isBanned,
                 "one web seed record with every byte: \(records.map { "\($0.address) \($0.downloaded)" })")
+            let history = Self.history(btq, torrent)
+            scenario.expect(
+                history.contains { $0.hasPrefix("web-seed-failed") && $0.contains("503") }
+                    && history.contains { $0.hasPrefix("web-seed-dropped") && $0.contains(https) && $0.contains("TLS") },
+                "the busy answers and the https web seed are in the history: \(history)")
             let shown = try await btq.run(["peers", "\(try btq.record(of: torrent).id)"])
             scenario.expect(
                 shown.contains(server.url) && shown.contains("web-seed"), "btq peers shows the web seed:\n\(shown)")
             let requests = server.requests()
             scenario.expect(
-                requests.allSatisfy { ($0["status"] as? Int) == 206 },
-                "every request was a ranged one answered 206: \(requests.prefix(5))")
+                requests.filter { ($0["status"] as? Int) != 503 }.allSatisfy { ($0["status"] as? Int) == 206 },
+                "every request past the busy ones was a ranged one answered 206: \(requests.prefix(5))")
             print(
                 "[e2e] web seed alone: \(content.totalSize) bytes in \(String(format: "%.1f", result.seconds)) s, "
                     + "\(requests.count) requests")

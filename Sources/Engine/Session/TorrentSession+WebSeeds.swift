@@ -21,8 +21,6 @@ extension TorrentSession: WebSeedHost {
         let work = core.webSeedWork(key, now: .now, closing: lifecycle.closingPeers || !lifecycle.isRunning)
         if case .fetch(let run) = work {
             logger.debug("web seed \(key): fetching \(run.blocks.count) block(s) at \(run.range)")
-        } else {
-            logger.debug("web seed \(key): \(work)")
         }
         return work
     }

@@ -24,7 +24,8 @@ struct WebSeedServer: Sendable {
 
     /// Starts serving `root` and waits until it listens.
     static func start(
-        in scenario: Scenario, root: URL, behaviour: Behaviour = .honest, rate: Int = 0, name: String = "web seed"
+        in scenario: Scenario, root: URL, behaviour: Behaviour = .honest, rate: Int = 0, busy: Int = 0,
+        name: String = "web seed"
     ) async throws -> WebSeedServer {
         let port = try FreePort.next()
         let work = try scenario.folder("web-\(port)")
@@ -41,6 +42,7 @@ struct WebSeedServer: Sendable {
         case .silent: arguments.append("--silent")
         }
         if rate > 0 { arguments += ["--rate", "\(rate)"] }
+        if busy > 0 { arguments += ["--busy", "\(busy)"] }
         let child = try scenario.start(name, E2E.python, arguments)
         try await child.waitUntil("its ready file", timeout: E2E.startTimeout) {
             FileManager.default.fileExists(atPath: ready.path)

@@ -7,6 +7,7 @@ Misbehaviours (each a flag):
   --ignore-range-endless        answer every request 200 without a length and stream bytes without end
   --silent                      accept connections, read the request, never answer
   --rate BYTES                  send at most BYTES a second per connection
+  --busy N                      answer the first N requests 503 with Retry-After: 1
 
 It writes one line of JSON per request to --log (path, range, status, bytes sent), and its port to
 --ready once listening.
@@ -23,6 +24,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
+BUSY = {"left": 0}
 
 
 def log(args, entry):
@@ -58,6 +60,16 @@ def make_handler(args):
                     time.sleep(wait)
 
         def do_GET(self):
+            with LOCK:
+                busy = BUSY["left"] > 0
+                BUSY["left"] -= 1 if busy else 0
+            if busy:
+                self.send_response(503)
+                self.send_header("Retry-After", "1")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                log(args, {"path": self.path, "status": 503})
+                return
             if args.silent:
                 time.sleep(args.timeout)
                 self.close_connection = True
@@ -134,8 +146,10 @@ def main():
     parser.add_argument("--ignore-range-endless", action="store_true")
     parser.add_argument("--silent", action="store_true")
     parser.add_argument("--rate", type=int, default=0)
+    parser.add_argument("--busy", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=600, help="seconds the server runs at most")
     args = parser.parse_args()
+    BUSY["left"] = args.busy
     server = Server(("127.0.0.1", args.port), make_handler(args))
     threading.Timer(args.timeout, server.shutdown).start()
     with open(args.ready + ".tmp", "w") as f:

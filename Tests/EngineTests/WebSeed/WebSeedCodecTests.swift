@@ -179,6 +179,15 @@ import Testing
         #expect(!backoff.givesUp(afterFailures: 7) && backoff.givesUp(afterFailures: 8))
     }
 
+    @Test func aMagnetsWebSeedsBecomeTheFetchedTorrentsURLList() throws {
+        let info = SessionCoreTests.fixture.metainfo.infoBytes
+        let metainfo = try Metainfo(
+            fetchedInfo: info, trackers: ["http://127.0.0.1:1/announce"], webSeeds: ["http://127.0.0.1:2/a b"])
+        #expect(metainfo.webSeeds == ["http://127.0.0.1:2/a%20b"])
+        #expect(metainfo.infoHashes == SessionCoreTests.fixture.metainfo.infoHashes)
+        #expect(try Metainfo(fetchedInfo: info, trackers: []).webSeeds.isEmpty)
+    }
+
     @Test func httpsAndOtherSchemesAreRefusedWithAReason() {
         #expect(SessionCore.webSeedUnusable("https://h/x")?.contains("TLS") == true)
         #expect(SessionCore.webSeedUnusable("ftp://h/x") != nil)

@@ -59,12 +59,13 @@ struct WebSeedTests {
         }
     }
 
-    /// (b) One libtorrent seeder and the web seed together (each sending at most 3 MB/s): both send
-    /// data, as btq's peer history records.
+    /// (b) One libtorrent seeder and the web seed together (each sending at most 3 MB/s; the server
+    /// redirects the file to another path): both send data, as btq's peer history records.
     @Test func peerAndWebSeedBothContribute() async {
         await Scenario.run { scenario in
             let content = try TestContent.singleFile(name: "both.bin", size: 24 << 20, in: scenario.path("data"))
-            let server = try await WebSeedServer.start(in: scenario, root: content.root, rate: 3_000_000)
+            let server = try await WebSeedServer.start(
+                in: scenario, root: content.root, rate: 3_000_000, redirect: true)
             let btq = try Btq(scenario)
             let torrent = try await btq.create(content, trackers: [], webSeeds: [server.url])
             let seeder = try await LibtorrentSeeder.start(
@@ -79,6 +80,8 @@ struct WebSeedTests {
             scenario.expect(
                 fromSeed > 0 && fromPeer > 0,
                 "both sent data: web seed \(fromSeed) bytes, libtorrent \(fromPeer) bytes")
+            let statuses = Set(server.requests().compactMap { $0["status"] as? Int })
+            scenario.expect(statuses == [302, 206], "the redirect was followed: statuses \(statuses)")
             print("[e2e] peer and web seed: web seed sent \(fromSeed) bytes, libtorrent \(fromPeer) bytes")
         }
     }

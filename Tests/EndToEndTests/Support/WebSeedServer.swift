@@ -25,7 +25,7 @@ struct WebSeedServer: Sendable {
     /// Starts serving `root` and waits until it listens.
     static func start(
         in scenario: Scenario, root: URL, behaviour: Behaviour = .honest, rate: Int = 0, busy: Int = 0,
-        name: String = "web seed"
+        redirect: Bool = false, name: String = "web seed"
     ) async throws -> WebSeedServer {
         let port = try FreePort.next()
         let work = try scenario.folder("web-\(port)")
@@ -43,6 +43,7 @@ struct WebSeedServer: Sendable {
         }
         if rate > 0 { arguments += ["--rate", "\(rate)"] }
         if busy > 0 { arguments += ["--busy", "\(busy)"] }
+        if redirect { arguments.append("--redirect") }
         let child = try scenario.start(name, E2E.python, arguments)
         try await child.waitUntil("its ready file", timeout: E2E.startTimeout) {
             FileManager.default.fileExists(atPath: ready.path)

@@ -8,6 +8,7 @@ Misbehaviours (each a flag):
   --silent                      accept connections, read the request, never answer
   --rate BYTES                  send at most BYTES a second per connection
   --busy N                      answer the first N requests 503 with Retry-After: 1
+  --redirect                    answer every path not below /moved/ with a 302 to /moved/PATH
 
 It writes one line of JSON per request to --log (path, range, status, bytes sent), and its port to
 --ready once listening.
@@ -90,7 +91,17 @@ def make_handler(args):
                 log(args, {"path": self.path, "status": 200, "sent": sent})
                 self.close_connection = True
                 return
-            relative = urllib.parse.unquote_to_bytes(urllib.parse.urlsplit(self.path).path).lstrip(b"/")
+            path = urllib.parse.urlsplit(self.path).path
+            if args.redirect:
+                if not path.startswith("/moved/"):
+                    self.send_response(302)
+                    self.send_header("Location", "/moved" + path)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    log(args, {"path": self.path, "status": 302})
+                    return
+                path = path[len("/moved"):]
+            relative = urllib.parse.unquote_to_bytes(path).lstrip(b"/")
             full = os.path.join(os.fsencode(args.root), relative)
             if b".." in relative.split(b"/") or not os.path.isfile(full):
                 self.send_response(404)
@@ -147,6 +158,7 @@ def main():
     parser.add_argument("--silent", action="store_true")
     parser.add_argument("--rate", type=int, default=0)
     parser.add_argument("--busy", type=int, default=0)
+    parser.add_argument("--redirect", action="store_true")
     parser.add_argument("--timeout", type=float, default=600, help="seconds the server runs at most")
     args = parser.parse_args()
     BUSY["left"] = args.busy

@@ -19,7 +19,7 @@ extension SessionCore {
     /// connections to start (a key and the seed's URL). An unusable URL is recorded as dropped.
     mutating func addWebSeeds(_ urls: [String], effects: inout SessionEffects) -> [(key: PeerKey, url: String)] {
         var starts: [(key: PeerKey, url: String)] = []
-        for url in urls {
+        for url in urls.prefix(WebSeedConfiguration.maxWebSeeds) {
             let index = webSeeds.add(url: url, connections: configuration.webSeeds.connections)
             if let reason = Self.webSeedUnusable(url) {
                 dropWebSeed(index, because: reason, effects: &effects)
@@ -101,12 +101,14 @@ extension SessionCore {
     }
 
     /// A web seed connection's run ended, whole or with `error`: what it did not deliver goes back to
-    /// the picker; a failure rests the web seed (doubling, or as `Retry-After` asks) or drops it.
+    /// the picker; a failure rests the web seed (doubling, or as `Retry-After` asks) or drops it. A
+    /// failure while `closing` (the run ends, its connections are cut) is no failure of the server.
     mutating func webSeedRunEnded(
-        _ key: PeerKey, error: WebSeedError?, now: ContinuousClock.Instant, effects: inout SessionEffects
+        _ key: PeerKey, error: WebSeedError?, now: ContinuousClock.Instant, closing: Bool = false,
+        effects: inout SessionEffects
     ) {
         swarm.picker.peerDisconnected(key)
-        guard let index = webSeeds.seed(of: key), !webSeeds[index].isDropped else { return }
+        guard let index = webSeeds.seed(of: key), !webSeeds[index].isDropped, !closing else { return }
         guard let error else {
             webSeeds[index].failuresInARow = 0
             return

@@ -46,7 +46,8 @@ extension TorrentSession: WebSeedHost {
 
     func webSeedRunEnded(_ key: PeerKey, error: WebSeedError?) {
         logger.debug("web seed \(key): run ended \(error.map { "\($0)" } ?? "whole")")
-        changeCore { $0.webSeedRunEnded(key, error: error, now: .now, effects: &$1) }
+        let closing = lifecycle.closingPeers || !lifecycle.isRunning || core.swarm.picker.isComplete
+        changeCore { $0.webSeedRunEnded(key, error: error, now: .now, closing: closing, effects: &$1) }
     }
 
     nonisolated func webSeedReadPause(after bytes: Int) -> Duration { limits.reserveDownload(bytes) }

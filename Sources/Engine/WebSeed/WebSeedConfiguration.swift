@@ -21,6 +21,8 @@ public struct WebSeedConfiguration: Hashable, Sendable {
     public static let defaultConnections = 2
     /// The most connections per web seed a setting may ask for.
     public static let maxConnections = 16
+    /// The most web seeds of one torrent used (the first of its list); the rest are ignored.
+    public static let maxWebSeeds = 16
 
     /// Defaults that suit public web servers.
     public init(

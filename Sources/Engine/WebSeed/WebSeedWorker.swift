@@ -102,7 +102,8 @@ struct WebSeedWorker: Sendable {
             case .reconnect(let next):
                 job = next
             case .failed(let error):
-                await host.webSeedRunEnded(key, error: error)
+                // Cancelled (the session's run ends): its connection was cut, the server did nothing wrong.
+                await host.webSeedRunEnded(key, error: Task.isCancelled ? nil : error)
             }
         }
     }

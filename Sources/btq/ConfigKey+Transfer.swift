@@ -54,5 +54,8 @@ extension ConfigKey {
             name: TransferSettings.tlsCAFileKey,
             help: "PEM file of CA certificates trusted for https:// trackers besides the system's (empty: none)",
             defaultValue: "", minimum: 0, kind: .caFile),
+            name: TransferSettings.webSeedConnectionsKey,
+            help: "connections to each web seed (BEP 19) of a downloading torrent, at most 16",
+            defaultValue: String(WebSeedConfiguration.defaultConnections), minimum: 1),
     ]
 }

@@ -169,6 +169,17 @@ def main():
     write("FuzzHTTPTracker", "redirect-https", b"https://127.0.0.1:8443/announce?passkey=x")
     write("FuzzHTTPTracker", "redirect-path", b"/scrape?info_hash=%AA")
 
+    # Web seed responses: offset and length asked (2 bytes each, length + 1), the head, body chunk sizes.
+    def web_seed(offset, length, head, chunks=b"\x01\x02\x03"):
+        return offset.to_bytes(2, "big") + (length - 1).to_bytes(2, "big") + head + b"\r\n\r\n" + chunks
+    write("FuzzWebSeed", "partial", web_seed(
+        100, 200, b"206\r\nContent-Range: bytes 100-299/5000\r\nContent-Length: 200"))
+    write("FuzzWebSeed", "whole-file", web_seed(0, 300, b"200\r\nContent-Length: 1000"))
+    write("FuzzWebSeed", "ignores-range", web_seed(7, 300, b"200"))
+    write("FuzzWebSeed", "redirect", web_seed(0, 10, b"302\r\nLocation: /elsewhere/file"))
+    write("FuzzWebSeed", "busy", web_seed(0, 10, b"503\r\nRetry-After: 120"))
+    write("FuzzWebSeed", "wrong-range", web_seed(5, 10, b"206\r\nContent-Range: bytes 0-9/*"))
+
     # UDP tracker replies: choice byte (action, bit 7 for IPv6), scrape count, datagram.
     tid = b"\x12\x34\x56\x78"
     write("FuzzUDPTracker", "connect", bytes([0, 0]) + struct.pack(">I", 0) + tid + struct.pack(">Q", 0x1122334455667788))

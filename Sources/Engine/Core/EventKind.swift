@@ -47,4 +47,10 @@ public struct EventKind: RawRepresentable, Hashable, Sendable, Codable, Expressi
     public static let stalled: EventKind = "stalled"
     /// The DHT gave a torrent its first peers in a run (the detail says how many and how soon).
     public static let dhtPeers: EventKind = "dht-peers"
+    /// A web seed's request failed (the detail names the URL and why; the first failure after data
+    /// came, then one at each doubling of the failures in a row).
+    public static let webSeedFailed: EventKind = "web-seed-failed"
+    /// A web seed is not used again in this run (the detail names the URL and why: hash failures,
+    /// failures in a row, an unsupported URL).
+    public static let webSeedDropped: EventKind = "web-seed-dropped"
 }

@@ -1,12 +1,12 @@
 extension Metainfo {
     /// The metainfo of a magnet link's torrent from its fetched info dictionary: a `.torrent` made of
-    /// `info` (kept byte for byte, so the info-hashes hold) and the magnet's trackers, one tier each
-    /// as libtorrent does.
+    /// `info` (kept byte for byte, so the info-hashes hold), the magnet's trackers, one tier each as
+    /// libtorrent does, and its web seeds (`ws=`, BEP 19) as the `url-list`.
     ///
     /// - Throws: ``MetainfoError`` when the info dictionary is not a valid torrent's, or when `info`
     ///   holds more than that one dictionary (the bytes after it would otherwise land in the wrapper
     ///   `.torrent`, and the info-hash of the result would not be that of `info`).
-    public init(fetchedInfo info: [UInt8], trackers: [String]) throws {
+    public init(fetchedInfo info: [UInt8], trackers: [String], webSeeds: [String] = []) throws {
         var torrent: [UInt8] = Array("d".utf8)
         let encoder = BencodeEncoder()
         if let first = trackers.first {
@@ -17,7 +17,12 @@ extension Metainfo {
                 encoder.encode(.list(trackers.map { .list([.text($0)]) }), into: &torrent)
             }
         }
-        torrent += Array("4:info".utf8) + info + Array("e".utf8)
+        torrent += Array("4:info".utf8) + info
+        if !webSeeds.isEmpty {
+            torrent += Array("8:url-list".utf8)
+            encoder.encode(.list(webSeeds.map { .text($0) }), into: &torrent)
+        }
+        torrent += Array("e".utf8)
         try self.init(bytes: torrent)
         // The info value starts where `info` does, so it is all of `info` exactly when the lengths agree.
         guard infoByteSlice.count == info.count else {

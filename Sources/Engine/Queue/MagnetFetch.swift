@@ -101,7 +101,8 @@ package actor MagnetFetch: MetadataWork {
         guard case .fetched(let fetched) = outcome else { return .success(nil) }
         let metainfo: Metainfo
         do {
-            metainfo = try Metainfo(fetchedInfo: fetched.infoBytes, trackers: magnet.trackers)
+            metainfo = try Metainfo(
+                fetchedInfo: fetched.infoBytes, trackers: magnet.trackers, webSeeds: magnet.webSeeds)
         } catch {
             return .failure(QueueError("the metadata from peers is not a valid torrent: \(error)"))
         }

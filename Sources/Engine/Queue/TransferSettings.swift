@@ -17,6 +17,7 @@ package struct TransferSettings: Equatable, Sendable {
     package static let dhtBootstrapNodesKey = "dht_bootstrap_nodes"
     package static let dhtReadOnlyKey = "dht_read_only"
     package static let tlsCAFileKey = "tls_ca_file"
+    package static let webSeedConnectionsKey = "web_seed_connections"
 
     /// The routers other clients ship as their DHT bootstrap nodes: used when `dht_bootstrap_nodes`
     /// is not set and the table saved at the last run is empty.
@@ -49,6 +50,8 @@ package struct TransferSettings: Equatable, Sendable {
     package var dhtReadOnly = false
     /// What TLS connections (`https://` trackers) trust: the system's store, plus `tls_ca_file` if set.
     package var tls = TLSClientSettings()
+    /// Connections to each web seed (BEP 19) of a downloading torrent, 1 to 16.
+    package var webSeedConnections = WebSeedConfiguration.defaultConnections
 
     /// The defaults.
     package init() {}
@@ -75,6 +78,10 @@ package struct TransferSettings: Equatable, Sendable {
             ?? budget.drainTimeout.components.seconds
         dhtEnabled = values[Self.dhtKey].flatMap(SettingText.boolean) ?? true
         dhtReadOnly = values[Self.dhtReadOnlyKey].flatMap(SettingText.boolean) ?? false
+        webSeedConnections =
+            values[Self.webSeedConnectionsKey].flatMap { Int($0) }.map {
+                min(max($0, 1), WebSeedConfiguration.maxConnections)
+            } ?? WebSeedConfiguration.defaultConnections
         if let nodes = values[Self.dhtBootstrapNodesKey] {
             dhtBootstrapNodes = SettingText.list(nodes)
         }

@@ -23,6 +23,8 @@ package struct PeerUpdate: Hashable, Sendable {
         package static let magnet: Source = "magnet"
         /// Given by the user.
         package static let manual: Source = "manual"
+        /// A web seed (BEP 19): the record's address is the seed's URL.
+        package static let webSeed: Source = "web-seed"
     }
 
     /// The torrent.

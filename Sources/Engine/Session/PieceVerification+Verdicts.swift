@@ -10,6 +10,8 @@ extension PieceVerification {
         var bans: [(key: PeerKey, reason: String)] = []
         /// How many peers sent the piece, when it failed.
         var senders = 0
+        /// The picker keys that sent the failed piece's blocks (peers and web seed connections).
+        var senderKeys: [PeerKey] = []
     }
 
     /// A piece's hash is known: it is verified and announced, or thrown away and its senders blamed.
@@ -39,6 +41,7 @@ extension PieceVerification {
         }
         let senders = swarm.picker.pieceFailed(piece)
         verdict.senders = senders.count
+        verdict.senderKeys = senders
         for key in senders {
             guard let (address, source) = swarm.peers[key].map({ ($0.address, $0.source) }) else { continue }
             swarm.peers[key]?.hashFailuresUnsaved += 1

@@ -47,6 +47,8 @@ package struct SessionConfiguration: Sendable {
     /// The bytes held for peers and their limits, shared by every session of a process and its listener:
     /// a peer whose send queue passes the limit is not read from, and dropped if it does not drain.
     package var memoryBudget = PeerMemoryBudget()
+    /// The web seeds' connections and limits (BEP 19).
+    package var webSeeds = WebSeedConfiguration()
 
     /// Defaults with a fresh peer id.
     package init(

@@ -23,6 +23,7 @@ extension SessionCore {
             journal.record(slot.record(torrentId: torrentId))
             swarm.peers[key]?.countersRecorded()
         }
+        recordWebSeeds(in: &journal, torrentId: torrentId)
         let picker = swarm.picker
         return journal.takeBatch(
             torrentId: torrentId, masks: picker.writtenBlockMasks, isVerified: { picker.has($0) },

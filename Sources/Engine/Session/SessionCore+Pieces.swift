@@ -54,6 +54,7 @@ extension SessionCore {
             effects.verified.append(piece)
         } else {
             logger.info("piece \(piece) failed its hash check (sent by \(verdict.senders) peer(s))")
+            webSeedsSentFailedPiece(piece, senders: verdict.senderKeys, effects: &effects)
         }
         for (key, reason) in verdict.bans { ban(key, because: reason, effects: &effects) }
         if verdict.completed { effects.wake = true }

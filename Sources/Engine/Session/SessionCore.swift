@@ -16,6 +16,8 @@ struct SessionCore {
     var verification: PieceVerification
     /// Choking, serving peers' requests, and who may connect (see ``SessionUploads``).
     var uploads: SessionUploads
+    /// The torrent's web seeds (BEP 19): their connections' keys in the picker, phases and counters.
+    var webSeeds = WebSeeds()
     /// The extension protocol's decisions (BEP 10, 9, 11) for this torrent.
     let extensionProtocol: ExtensionProtocol
     let configuration: SessionConfiguration
@@ -123,7 +125,7 @@ struct SessionCore {
 
     /// Adds an accepted block to its piece's assembly, or sends it straight to disk when memory for
     /// assemblies is used up; a complete piece goes to be hashed and stored.
-    private mutating func assemble(
+    mutating func assemble(
         _ request: BlockRequest, _ block: ByteBuffer, epoch: Int, effects: inout SessionEffects
     ) -> ReaderStep {
         switch verification.assemblies.add(request, block: block, epoch: epoch) {
@@ -179,6 +181,8 @@ struct SessionEffects {
     var banned: [PeerSlot] = []
     /// The fault that stops the torrent (a write or read that failed).
     var failure: String?
+    /// Events for the torrent's history (web seeds failing or dropped).
+    var events: [(kind: EventKind, detail: String)] = []
     /// The run's loop should act now (new candidates, the download complete).
     var wake = false
 }

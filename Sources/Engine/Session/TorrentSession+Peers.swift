@@ -126,6 +126,11 @@ extension TorrentSession: DialingOwner {
         for key in effects.serve { Task { await self.serve(key) } }
         for piece in effects.verified { persistence.journal.unsavedPieces[piece] = true }
         for slot in effects.banned { recordPeer(slot, banned: true) }
+        if let torrentId = persistence.torrentId {
+            for (kind, detail) in effects.events {
+                persistence.journal.record(HistoryEvent(torrentId: torrentId, kind: kind, detail: detail))
+            }
+        }
         if let failure = effects.failure { fail(failure) }
         if effects.wake { wakeLoop() }
     }

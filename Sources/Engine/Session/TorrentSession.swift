@@ -183,6 +183,7 @@ package actor TorrentSession {
             group.addTask { await self.journalRunner.run(for: self) }
             group.addTask { [interval = configuration.tickInterval] in await LoopWaker.tick(ticks, every: interval) }
             trackers.run(in: &group) { await self.trackerEvent($0) }
+            startWebSeeds(in: &group)
             tick()
             var wakes = wakeups.makeAsyncIterator()
             startCheck.releaseWaiters()

@@ -73,6 +73,7 @@ struct Get: AsyncParsableCommand {
         defer { listener?.close() }
         var configuration = SessionConfiguration(listenPort: Listening.announcedPort(listener))
         configuration.memoryBudget = budget
+        configuration.webSeeds.connections = settings.webSeedConnections
         let trackers = TrackerClient(tls: settings.tls)
         let dht = await DHTStarting.start(
             settings: settings, bindAddress: peerOptions.bindAddress ?? settings.bindAddress,

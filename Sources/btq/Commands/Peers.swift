@@ -10,7 +10,9 @@ struct Peers: ParsableCommand {
         discussion: """
             Each peer the torrent has met: its address, client (as it named itself, else decoded from its \
             peer id), where its address came from, when it was first and last seen, payload bytes each way \
-            over all sessions, pieces it sent that failed their hash check, and whether it is banned.
+            over all sessions, pieces it sent that failed their hash check, and whether it is banned. \
+            A web seed (BEP 19) shows its URL as the address, source `web-seed`, its state as the client \
+            (resting after failures, or dropped and why), and banned once dropped.
             """
     )
 
@@ -49,9 +51,10 @@ struct Peers: ParsableCommand {
 }
 
 extension PeerRecord {
-    /// `ip:port`, with an IPv6 address in brackets.
+    /// `ip:port`, with an IPv6 address in brackets; a web seed's URL.
     var endpoint: String {
-        address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
+        if source == PeerUpdate.Source.webSeed.rawValue { return address }
+        return address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
     }
 
     /// The client name the peer gave, else one decoded from its peer id.

@@ -48,6 +48,7 @@ struct Run: AsyncParsableCommand {
         let registry = SessionRegistry()
         var configuration = SessionConfiguration(listenPort: port)
         configuration.memoryBudget = settings.memoryBudget()
+        configuration.webSeeds.connections = settings.webSeedConnections
         let listener = await Listening.start(
             host: peerOptions.bindAddress ?? settings.bindAddress, port: port, registry: registry,
             budget: configuration.memoryBudget)

@@ -102,15 +102,17 @@ struct Btq: Sendable {
     }
 
     /// `btq create` of `content` with 256 KiB pieces (unless told otherwise), announcing to `trackers`
-    /// (one tier each).
+    /// (one tier each), with `webSeeds` (BEP 19).
     func create(
-        _ content: TestContent, trackers: [String], pieceSize: String = "256K", name: String? = nil
+        _ content: TestContent, trackers: [String], pieceSize: String = "256K", name: String? = nil,
+        webSeeds: [String] = []
     )
         async throws -> TestTorrent
     {
         let output = try scenario.folder("torrents").appendingPathComponent((name ?? content.name) + ".torrent")
         var arguments = ["create", content.url.path, "-o", output.path, "--piece-size", pieceSize, "--force"]
         for tracker in trackers { arguments += ["--tracker", tracker] }
+        for url in webSeeds { arguments += ["--web-seed", url] }
         try await run(arguments, timeout: .seconds(120))
         let bytes = try [UInt8](Data(contentsOf: output))
         return TestTorrent(url: output, metainfo: try Metainfo(bytes: bytes))

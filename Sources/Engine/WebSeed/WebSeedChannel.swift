@@ -1,0 +1,127 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Connections to web servers: where every web seed connection is opened and its pipeline built (one
+/// place, so that a TLS handler goes in front of the HTTP codec once `https` is supported).
+///
+/// The pipeline: a bound on the bytes of each response head (``WebSeedHeadLimit``), NIO's HTTP/1.1
+/// client codec, a read timeout that turns silence (no first byte, a stalled body) into
+/// ``WebSeedError/timedOut(_:)``, and the async channel the worker reads and writes, whose back
+/// pressure stops reading from the socket while the session is behind.
+enum WebSeedChannel {
+    typealias Connection = NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+
+    /// Where a connection goes: host and port of an `http` URL.
+    struct Endpoint: Hashable, Sendable {
+        var host: String
+        var port: Int
+    }
+
+    static let channelConfiguration = Connection.Configuration(
+        backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8))
+
+    /// Opens a connection to `endpoint`, or throws a ``WebSeedError``.
+    static func connect(
+        to endpoint: Endpoint, group: any EventLoopGroup, configuration: WebSeedConfiguration
+    ) async throws(WebSeedError) -> Connection {
+        do {
+            return try await ClientBootstrap(group: group)
+                .connectTimeout(TimeAmount(configuration.connectTimeout))
+                .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+                .connect(host: endpoint.host, port: endpoint.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let limit = WebSeedHeadLimit(maxBytes: configuration.maxHeadBytes)
+                        try channel.pipeline.syncOperations.addHandler(limit)
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers(
+                            enableOutboundHeaderValidation: true)
+                        try channel.pipeline.syncOperations.addHandler(
+                            IdleStateHandler(readTimeout: TimeAmount(configuration.stallTimeout)))
+                        try channel.pipeline.syncOperations.addHandler(WebSeedResponseWatch(limit: limit))
+                        return try Connection(
+                            wrappingChannelSynchronously: channel, configuration: channelConfiguration)
+                    }
+                }
+        } catch ChannelError.connectTimeout {
+            throw .timedOut("connecting to \(endpoint.host):\(endpoint.port)")
+        } catch {
+            throw .connection("\(endpoint.host):\(endpoint.port): \(error)")
+        }
+    }
+
+    /// The error a failed read of the async channel stands for.
+    static func translate(_ error: any Error) -> WebSeedError {
+        switch error {
+        case let error as WebSeedError: error
+        case is HTTPParserError: .malformed("HTTP: \(error)")
+        default: .connection("\(error)")
+        }
+    }
+}
+
+/// Counts the bytes of a response before its head is parsed: past `maxBytes` the connection fails
+/// with ``WebSeedError/malformed(_:)`` (NIO's HTTP parser does not bound a head on its own). A request
+/// written starts the count; the head parsed (``WebSeedResponseWatch``) stops it.
+final class WebSeedHeadLimit: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
+
+    private let maxBytes: Int
+    private var counting = true
+    private var count = 0
+
+    init(maxBytes: Int) {
+        self.maxBytes = maxBytes
+    }
+
+    func headArrived() {
+        counting = false
+        count = 0
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        counting = true
+        count = 0
+        context.write(data, promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if counting { count += unwrapInboundIn(data).readableBytes }
+        // The codec parses what it is given at once: a head within these bytes has arrived by now.
+        context.fireChannelRead(data)
+        if counting, count > maxBytes {
+            counting = false
+            context.fireErrorCaught(WebSeedError.malformed("response head over \(maxBytes) bytes"))
+            context.close(promise: nil)
+        }
+    }
+}
+
+/// Tells the ``WebSeedHeadLimit`` when a response head arrived, and turns the read timeout of
+/// `IdleStateHandler` into an error of the connection.
+final class WebSeedResponseWatch: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundOut = HTTPClientResponsePart
+
+    private let limit: WebSeedHeadLimit
+
+    init(limit: WebSeedHeadLimit) {
+        self.limit = limit
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head = unwrapInboundIn(data) { limit.headArrived() }
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? IdleStateHandler.IdleStateEvent, event == .read {
+            context.fireErrorCaught(WebSeedError.timedOut("waiting for the server's next bytes"))
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}

@@ -104,14 +104,15 @@ struct Btq: Sendable {
     /// `btq create` of `content` with 256 KiB pieces (unless told otherwise), announcing to `trackers`
     /// (one tier each).
     func create(
-        _ content: TestContent, trackers: [String], pieceSize: String = "256K", name: String? = nil
+        _ content: TestContent, trackers: [String], pieceSize: String = "256K", name: String? = nil,
+        extra: [String] = []
     )
         async throws -> TestTorrent
     {
         let output = try scenario.folder("torrents").appendingPathComponent((name ?? content.name) + ".torrent")
         var arguments = ["create", content.url.path, "-o", output.path, "--piece-size", pieceSize, "--force"]
         for tracker in trackers { arguments += ["--tracker", tracker] }
-        try await run(arguments, timeout: .seconds(120))
+        try await run(arguments + extra, timeout: .seconds(120))
         let bytes = try [UInt8](Data(contentsOf: output))
         return TestTorrent(url: output, metainfo: try Metainfo(bytes: bytes))
     }

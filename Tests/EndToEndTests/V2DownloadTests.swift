@@ -74,3 +74,38 @@ struct V2DownloadTests {
         }
     }
 }
+
+extension V2DownloadTests {
+    /// A peer that inverts every block of every third piece of a v2-only torrent, next to a slow good
+    /// libtorrent seeder: the merkle checks reject its pieces, btq ends with the right data, bans it
+    /// (not the good seeder, although both are 127.0.0.1).
+    @Test func corruptingPeerOfAV2TorrentIsBanned() async {
+        await Scenario.run { scenario in
+            let content = try TestContent.singleFile(name: "victim.bin", size: 8 << 20, in: scenario.path("data"))
+            let (btq, torrent) = try await scenario.trackedTorrent(of: content, create: ["--v2"])
+            let seeder = try await LibtorrentSeeder.start(
+                in: scenario, torrents: [torrent], data: content.root, uploadRate: 2_000_000)
+            let bad = try await CorruptingPeer.start(
+                in: scenario, torrent: torrent, data: content.root, modulus: 3, remainder: 0)
+            let out = try scenario.folder("download")
+            let result = try await btq.get([torrent.url.path], into: out, peers: [bad.address])
+            let report = TestContent.verify(downloaded: out, against: content)
+            scenario.expect(report.isOK, "btq's download of a v2 torrent next to a corrupting peer: \(report)")
+
+            let stats = try bad.stats()
+            scenario.expect(stats.handshakes > 0, "the corrupting peer got no v2 handshake: \(stats)")
+            scenario.expect(stats.corruptBlocks > 0, "btq never took a block from the corrupting peer (\(stats))")
+            let record = try btq.record(of: torrent)
+            scenario.expect(record.wasted > 0, "the database records no wasted bytes: \(record)")
+            let peers = try btq.store().queries.peers(torrentId: record.id)
+            let badRecord = peers.first { $0.port == Int(bad.port) }
+            scenario.expect(
+                badRecord?.isBanned == true && (badRecord?.hashFailures ?? 0) > 0,
+                "the corrupting peer should be banned with hash failures: \(peers)")
+            scenario.expect(
+                peers.first { $0.port == Int(seeder.port) }?.isBanned != true, "the good seeder is not banned: \(peers)"
+            )
+            print("[e2e] v2 download next to a corrupting peer: \(String(format: "%.2f", result.seconds)) s, \(stats)")
+        }
+    }
+}

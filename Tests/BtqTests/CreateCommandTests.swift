@@ -25,10 +25,15 @@ import Testing
                 "totalSize": ti.total_size(), "isPrivate": ti.priv(),
                 "trackers": [t.url for t in ti.trackers()]}))
             """
+        return try JSONDecoder().decode(LibtorrentView.self, from: try runPython(script, [path]))
+    }
+
+    /// What `script` prints on standard output, run with `arguments` by Debian's interpreter
+    /// (python3-libtorrent lives in its dist-packages, not in other Pythons').
+    static func runPython(_ script: String, _ arguments: [String]) throws -> Data {
         let process = Process()
-        // Debian's interpreter: python3-libtorrent lives in its dist-packages, not in other Pythons'.
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", script, path]
+        process.arguments = ["-c", script] + arguments
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -41,7 +46,7 @@ import Testing
             throw LibtorrentUnavailable(
                 message: "python3-libtorrent failed (scripts/install-deps installs it): \(errText)")
         }
-        return try JSONDecoder().decode(LibtorrentView.self, from: data)
+        return data
     }
 
     struct LibtorrentUnavailable: Error, CustomStringConvertible {
@@ -132,20 +137,7 @@ import Testing
             made, loaded = hashes(out), hashes(loading)
             print(json.dumps({"madeV1": made[0], "madeV2": made[1], "loadedV1": loaded[0], "loadedV2": loaded[1]}))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", script, source, String(pieceLength), v2Only ? "1" : "0", loading, loading + ".lt"]
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw LibtorrentUnavailable(message: "python3-libtorrent failed: \(errText)")
-        }
+        let data = try runPython(script, [source, String(pieceLength), v2Only ? "1" : "0", loading, loading + ".lt"])
         return try JSONDecoder().decode(LibtorrentHashes.self, from: data)
     }
 

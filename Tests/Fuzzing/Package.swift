@@ -15,6 +15,7 @@ let fuzzTargets = [
     "FuzzUDPTracker",
     "FuzzKRPC",
     "FuzzDHTNode",
+    "FuzzHashMessages",
 ]
 
 let package = Package(

@@ -25,10 +25,15 @@ import Testing
                 "totalSize": ti.total_size(), "isPrivate": ti.priv(),
                 "trackers": [t.url for t in ti.trackers()]}))
             """
+        return try JSONDecoder().decode(LibtorrentView.self, from: try runPython(script, [path]))
+    }
+
+    /// What `script` prints on standard output, run with `arguments` by Debian's interpreter
+    /// (python3-libtorrent lives in its dist-packages, not in other Pythons').
+    static func runPython(_ script: String, _ arguments: [String]) throws -> Data {
         let process = Process()
-        // Debian's interpreter: python3-libtorrent lives in its dist-packages, not in other Pythons'.
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", script, path]
+        process.arguments = ["-c", script] + arguments
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -41,7 +46,7 @@ import Testing
             throw LibtorrentUnavailable(
                 message: "python3-libtorrent failed (scripts/install-deps installs it): \(errText)")
         }
-        return try JSONDecoder().decode(LibtorrentView.self, from: data)
+        return data
     }
 
     struct LibtorrentUnavailable: Error, CustomStringConvertible {
@@ -102,6 +107,94 @@ import Testing
         #expect(row["private"] as? Bool == reference.isPrivate)
     }
 
+    /// The info-hashes (hex; `nil` for a side the torrent lacks) libtorrent computes for a torrent it
+    /// makes of `source` (`flags`: `v2` or `hybrid`) and for the torrent at `loading`.
+    struct LibtorrentHashes: Decodable {
+        let madeV1: String?
+        let madeV2: String
+        let loadedV1: String?
+        let loadedV2: String?
+    }
+
+    static func libtorrentHashes(
+        source: String, pieceLength: Int, v2Only: Bool, loading: String
+    ) throws
+        -> LibtorrentHashes
+    {
+        let script = """
+            import json, os, sys
+            import libtorrent as lt
+            source, piece, v2only, loading, out = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4], sys.argv[5]
+            fs = lt.file_storage()
+            lt.add_files(fs, source)
+            t = lt.create_torrent(fs, piece, flags=lt.create_torrent.v2_only if v2only else 0)
+            lt.set_piece_hashes(t, os.path.dirname(source))
+            with open(out, "wb") as f:
+                f.write(lt.bencode(t.generate()))
+            def hashes(path):
+                h = lt.torrent_info(path).info_hashes()
+                return (str(h.v1) if h.has_v1() else None, str(h.v2) if h.has_v2() else None)
+            made, loaded = hashes(out), hashes(loading)
+            print(json.dumps({"madeV1": made[0], "madeV2": made[1], "loadedV1": loaded[0], "loadedV2": loaded[1]}))
+            """
+        let data = try runPython(script, [source, String(pieceLength), v2Only ? "1" : "0", loading, loading + ".lt"])
+        return try JSONDecoder().decode(LibtorrentHashes.self, from: data)
+    }
+
+    enum V2Shape: String, CaseIterable {
+        case v2Folder, hybridFolder, v2SingleFile, hybridSingleFile, hybridFolderLargePieces
+    }
+
+    /// `btq create --v2`/`--hybrid` writes the same info dictionary libtorrent 2 writes for the same
+    /// content (so both info-hashes agree), libtorrent loads btq's torrent to those hashes, and btq
+    /// reads libtorrent's torrent to them too. The folder mixes an empty file, files of one block,
+    /// of part of a piece, of exactly two pieces and of several pieces with a short last one.
+    @Test(arguments: V2Shape.allCases)
+    func createV2MatchesLibtorrent(_ shape: V2Shape) throws {
+        let btq = try BtqProcess()
+        defer { btq.cleanUp() }
+        let v2Only = shape == .v2Folder || shape == .v2SingleFile
+        let pieceLength = shape == .hybridFolderLargePieces ? 64 * 1024 : 32 * 1024
+        let source: String
+        switch shape {
+        case .v2Folder, .hybridFolder, .hybridFolderLargePieces:
+            var seed: UInt8 = 1
+            for (path, length) in [
+                ("tree/a/b/c.bin", 300_001), ("tree/empty.txt", 0), ("tree/Grüße/naïve ☃.txt", 5_000),
+                ("tree/z.bin", 65_536), ("tree/one.bin", 16_384), ("tree/y.bin", 16_385),
+            ] {
+                _ = try btq.write(path, (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) })
+                seed &+= 1
+            }
+            source = btq.folder.appendingPathComponent("tree").path
+        case .v2SingleFile, .hybridSingleFile:
+            source = try btq.write("single.iso", (0..<200_000).map { UInt8(truncatingIfNeeded: $0 / 7) })
+        }
+        let torrentPath = btq.folder.appendingPathComponent("made.torrent").path
+        let made = try btq.run([
+            "create", source, "-o", torrentPath, "--piece-size", String(pieceLength), v2Only ? "--v2" : "--hybrid",
+        ])
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect(made.stdout.contains("info-hash v2 "))
+
+        let reference = try Self.libtorrentHashes(
+            source: source, pieceLength: pieceLength, v2Only: v2Only, loading: torrentPath)
+        #expect(reference.loadedV2 == reference.madeV2)
+        #expect(reference.loadedV1 == reference.madeV1)
+        #expect((reference.madeV1 == nil) == v2Only)
+
+        // btq reads both torrents to libtorrent's hashes.
+        for path in [torrentPath, torrentPath + ".lt"] {
+            let added = try btq.run(["add", path])
+            #expect(added.status == 0 || added.stderr.contains("already"), "\(added.stderr)")
+        }
+        let rows = try #require(try QueueCommandTests.json(try btq.run(["list", "--json"]).stdout) as? [[String: Any]])
+        #expect(rows.count == 1)
+        let row = try #require(rows.first)
+        #expect(row["info_hash_v2"] as? String == reference.madeV2)
+        #expect(row["info_hash_v1"] as? String == reference.madeV1)
+    }
+
     @Test func createRefusesMissingPathAndExistingOutput() throws {
         let btq = try BtqProcess()
         defer { btq.cleanUp() }
@@ -116,5 +209,8 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == Data([0]))
         let badSize = try btq.run(["create", file, "--piece-size", "3000"])
         #expect(badSize.status == 64)
+        let both = try btq.run(["create", file, "--v2", "--hybrid"])
+        #expect(both.status == 64)
+        #expect(both.stderr.contains("--v2 and --hybrid"))
     }
 }

@@ -4,13 +4,15 @@ import Store
 import Testing
 
 /// The check at start, through the daemon: a seed whose files were damaged or deleted behind btq's back
-/// rechecks only the damaged file, goes back to downloading what is missing, and seeds again.
+/// rechecks only the damaged file, goes back to downloading what is missing, and seeds again; for v1,
+/// v2-only (merkle checks, nothing rehashed but the damaged file) and hybrid torrents.
 @Suite("btq run checks files at start", .enabled(if: E2E.isEnabled), .timeLimit(.minutes(15)))
 struct StartCheckTests {
-    @Test func damagedAndDeletedFilesOfASeed() async {
+    @Test(arguments: [[], ["--v2"], ["--hybrid"]])
+    func damagedAndDeletedFilesOfASeed(_ create: [String]) async {
         await Scenario.run { scenario in
             let content = try TestContent.tree(in: scenario.path("data"))
-            let (btq, torrent) = try await scenario.trackedTorrent(of: content)
+            let (btq, torrent) = try await scenario.trackedTorrent(of: content, create: create)
             _ = try await LibtorrentSeeder.start(in: scenario, torrents: [torrent], data: content.root)
             let out = try scenario.folder("download")
             try await btq.run(["add", torrent.url.path, "--dir", out.path])

@@ -16,6 +16,7 @@ let fuzzTargets = [
     "FuzzKRPC",
     "FuzzDHTNode",
     "FuzzWebSeed",
+    "FuzzHashMessages",
 ]
 
 let package = Package(

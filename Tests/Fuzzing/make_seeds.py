@@ -136,6 +136,14 @@ def main():
           plain + receive(frame(4, struct.pack(">I", 1))) + bytes([0, 8, 1, 0]) + receive(frame(1))
           + bytes([0, 8, 1, 0]) + receive(frame(0)) + built(9) + built(13, 0xff, 1))
 
+    # BEP 52 hash messages: the id byte (0, 1, 2: 21, 22, 23), then the payload.
+    root = bytes(range(32))
+    def hash_header(base, index, length, proof):
+        return root + struct.pack(">IIII", base, index, length, proof)
+    write("FuzzHashMessages", "request", bytes([0]) + hash_header(2, 0, 512, 3))
+    write("FuzzHashMessages", "hashes", bytes([1]) + hash_header(0, 8, 4, 2) + bytes(range(6 * 32)))
+    write("FuzzHashMessages", "reject", bytes([2]) + hash_header(1, 16, 16, 0))
+
     # Extension payloads.
     write("FuzzExtensions", "handshake", bencode({
         "m": {"ut_metadata": 3, "ut_pex": 1, "lt_donthave": 7, "upload_only": 0}, "v": "libtorrent 2.0.9.0",

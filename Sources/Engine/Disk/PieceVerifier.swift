@@ -1,16 +1,20 @@
 import Foundation
 
-/// Hash-checks a torrent's existing data against its v1 piece hashes, several pieces at a time
+/// Hash-checks a torrent's existing data against its piece hashes, several pieces at a time
 /// (one per core by default), for `btq verify` and for rechecks after a crash or a changed file.
 ///
 /// Each piece is read back through ``PieceStorage/hashPiece(_:)``, which for ``FileStorage`` means
 /// `pread` in bounded chunks on the storage's executor threads, so the check uses every core without
-/// holding more than a chunk per thread in memory.
+/// holding more than a chunk per thread in memory. A v2 or hybrid torrent's pieces are read whole
+/// (one piece per task) and checked against their merkle roots (``V2PieceRoots``), a hybrid's against
+/// its SHA-1 too: a piece is good only when every hash it has agrees.
 public struct PieceVerifier: Sendable {
     /// The piece geometry.
     public let layout: PieceLayout
-    /// The concatenated 20-byte SHA-1 hashes, one per piece.
-    public let pieceHashes: [UInt8]
+    /// The concatenated 20-byte SHA-1 hashes, one per piece; `nil` for a v2-only torrent.
+    public let pieceHashes: [UInt8]?
+    /// The v2 roots of a v2 or hybrid torrent.
+    public let merkle: V2PieceRoots?
     /// How many pieces are hashed at once.
     public let concurrency: Int
 
@@ -20,16 +24,49 @@ public struct PieceVerifier: Sendable {
     public init(
         layout: PieceLayout, pieceHashes: [UInt8], concurrency: Int = ProcessInfo.processInfo.activeProcessorCount
     ) {
-        precondition(pieceHashes.count == layout.pieceCount * 20, "need 20 hash bytes per piece")
+        self.init(layout: layout, pieceHashes: pieceHashes, merkle: nil, concurrency: concurrency)
+    }
+
+    /// Creates a verifier of SHA-1 hashes, merkle roots or both.
+    ///
+    /// - Precondition: at least one of them; `pieceHashes` holds 20 bytes per piece of `layout`.
+    public init(
+        layout: PieceLayout, pieceHashes: [UInt8]?, merkle: V2PieceRoots?,
+        concurrency: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) {
+        precondition(pieceHashes != nil || merkle != nil, "need piece hashes or merkle roots")
+        precondition(pieceHashes.map { $0.count == layout.pieceCount * 20 } ?? true, "need 20 hash bytes per piece")
         self.layout = layout
         self.pieceHashes = pieceHashes
+        self.merkle = merkle
         self.concurrency = max(1, concurrency)
     }
 
-    /// Creates a verifier for a parsed torrent; `nil` for a v2-only torrent (no SHA-1 piece hashes).
-    public init?(metainfo: Metainfo, concurrency: Int = ProcessInfo.processInfo.activeProcessorCount) {
-        guard let hashes = metainfo.pieceHashes else { return nil }
-        self.init(layout: PieceLayout(metainfo), pieceHashes: hashes, concurrency: concurrency)
+    /// Creates a verifier for a parsed torrent.
+    ///
+    /// - Throws: ``V2PieceRoots/Missing`` for a v2 torrent without the piece layers it needs.
+    public init(metainfo: Metainfo, concurrency: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+        self.init(
+            layout: PieceLayout(metainfo), pieceHashes: metainfo.pieceHashes,
+            merkle: try V2PieceRoots(metainfo: metainfo),
+            concurrency: concurrency)
+    }
+
+    /// Whether `piece` of `storage` matches every hash it has.
+    static func check(
+        _ piece: PieceIndex, of storage: some PieceStorage, pieceHashes: [UInt8]?, merkle: V2PieceRoots?
+    ) async throws -> Bool {
+        guard let merkle else {
+            return try await storage.verifyPiece(piece, expected: PieceHasher.expected(piece, in: pieceHashes ?? []))
+        }
+        let data = try await storage.read(piece: piece)
+        return try await NIOBlockingExecutor().run {
+            data.withUnsafeBytes { bytes in
+                merkle.matches(piece, data: bytes)
+                    && (pieceHashes.map { PieceDigest.sha1(of: bytes).matches(PieceHasher.expected(piece, in: $0)) }
+                        ?? true)
+            }
+        }
     }
 
     /// Checks `pieces` (all pieces when `nil`) of `storage`.
@@ -49,10 +86,11 @@ public struct PieceVerifier: Sendable {
                 guard next < pieces.count, !Task.isCancelled else { return }
                 let piece = pieces[next]
                 next += 1
-                group.addTask { [pieceHashes] in
+                group.addTask { [pieceHashes, merkle] in
                     do {
-                        let digest = try await storage.hashPiece(piece)
-                        return (piece, .success(PieceHasher.matches(digest, piece: piece, in: pieceHashes)))
+                        let matches = try await Self.check(
+                            piece, of: storage, pieceHashes: pieceHashes, merkle: merkle)
+                        return (piece, .success(matches))
                     } catch let error as StorageError {
                         return (piece, .failure(error))
                     } catch {

@@ -92,7 +92,7 @@ struct CreatorPieceHasher {
 }
 
 /// One open file at a time, read with `pread`.
-private struct FileReader {
+struct FileReader {
     private var location: String?
     private var descriptor: Int32 = -1
 
@@ -137,7 +137,8 @@ private func closeDescriptor(_ descriptor: Int32) {
 ///
 /// `@unchecked Sendable` invariant: every piece's 20 bytes are written by exactly one thread (the
 /// runs are disjoint), and the buffer is read only after `concurrentPerform` has returned.
-private final class DigestBuffer: @unchecked Sendable {
+/// (``CreatorMerkleHasher`` shares it under the same rule.)
+final class DigestBuffer: @unchecked Sendable {
     private let storage: UnsafeMutableBufferPointer<UInt8>
 
     init(count: Int) {
@@ -145,11 +146,14 @@ private final class DigestBuffer: @unchecked Sendable {
         storage.initialize(repeating: 0)
     }
 
-    func store(_ digest: Insecure.SHA1Digest, at offset: Int) {
+    func store(_ digest: some ContiguousBytes, at offset: Int) {
         digest.withUnsafeBytes { bytes in
-            for index in 0..<20 { storage[offset + index] = bytes[index] }
+            for index in 0..<bytes.count { storage[offset + index] = bytes[index] }
         }
     }
+
+    /// The `count` bytes at `offset`.
+    func bytes(at offset: Int, count: Int) -> [UInt8] { Array(storage[offset..<offset + count]) }
 
     var bytes: [UInt8] { Array(storage) }
 
@@ -157,7 +161,7 @@ private final class DigestBuffer: @unchecked Sendable {
 }
 
 /// The first error any thread ran into. `@unchecked Sendable`: every access holds the lock.
-private final class FirstFailure: @unchecked Sendable {
+final class FirstFailure: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: (any Error)?
 

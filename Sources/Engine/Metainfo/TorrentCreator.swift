@@ -1,6 +1,6 @@
 import Foundation
 
-/// Makes a v1 `.torrent` file of a file or a folder.
+/// Makes a v1, v2 (BEP 52) or hybrid `.torrent` file of a file or a folder.
 ///
 /// - A regular file gives a single-file torrent named after it; a folder gives a multi-file torrent
 ///   of every regular file below it, in a deterministic order: sorted by path, element by element,
@@ -9,11 +9,18 @@ import Foundation
 ///   files from outside the folder or loop, and writing them as BEP 47 symlinks is not supported
 ///   yet. Sockets, pipes and devices are skipped too. (A symlink given as the source itself is
 ///   followed: the user named it.) Empty folders cannot be expressed in a v1 torrent and vanish.
-/// - Pieces are hashed with SHA-1 on all cores (``Options/threads``), reading with `pread` into one
-///   piece-sized buffer per worker, never the whole content.
+/// - Pieces are hashed on all cores (``Options/threads``), reading with `pread` into one
+///   piece-sized buffer per worker, never the whole content: SHA-1 for v1 (``CreatorPieceHasher``),
+///   SHA-256 merkle trees for v2 and both in one read for hybrid (``CreatorMerkleHasher``).
 /// - The output is canonical bencode with the standard keys (`announce`, `announce-list`, `comment`,
 ///   `created by`, `creation date`, `info` {`files`|`length`, `name`, `piece length`, `pieces`,
 ///   `private`}, `url-list`), so any client computes the same info-hash.
+/// - v2 adds `meta version` 2 and the `file tree` (each non-empty file with its `pieces root`) to
+///   the info dictionary and `piece layers` (for files longer than a piece) beside it. A hybrid
+///   keeps the v1 keys too, with a BEP 47 pad file (`attr` `p`, path `.pad/<length>`) after every
+///   non-empty file of a folder that does not end on a piece boundary, the last one included, so
+///   that both descriptions put every file at the same offset; a single file keeps `length`. This is
+///   the layout the reference client (libtorrent 2) writes, so both give the same info-hashes.
 public struct TorrentCreator: Sendable {
     /// What to put in the torrent besides the content.
     public struct Options: Sendable {
@@ -35,13 +42,15 @@ public struct TorrentCreator: Sendable {
         public var name: String?
         /// Hashing threads.
         public var threads: Int
+        /// Which protocol versions the torrent describes.
+        public var version: MetainfoVersion
 
         /// Creates options; by default no trackers, automatic piece length, created now by btq, all cores.
         public init(
             trackers: [[String]] = [], webSeeds: [String] = [], pieceLength: Int? = nil, isPrivate: Bool = false,
             comment: String? = nil, createdBy: String? = "btq",
             creationDate: Int64? = Int64(Date().timeIntervalSince1970), name: String? = nil,
-            threads: Int = ProcessInfo.processInfo.activeProcessorCount
+            threads: Int = ProcessInfo.processInfo.activeProcessorCount, version: MetainfoVersion = .v1
         ) {
             self.trackers = trackers
             self.webSeeds = webSeeds
@@ -52,6 +61,7 @@ public struct TorrentCreator: Sendable {
             self.creationDate = creationDate
             self.name = name
             self.threads = threads
+            self.version = version
         }
     }
 
@@ -90,6 +100,7 @@ public struct TorrentCreator: Sendable {
             throw TorrentCreatorError(.emptyContent, "\(path) holds no data: every file is empty")
         }
         let pieceLength = try resolvedPieceLength(totalLength: totalLength)
+        if options.version != .v1 { return try createV2(source: source, pieceLength: pieceLength) }
         let pieceCount = Int((totalLength + Int64(pieceLength) - 1) / Int64(pieceLength))
         guard pieceCount <= Self.maxPieces else {
             throw TorrentCreatorError(
@@ -98,6 +109,58 @@ public struct TorrentCreator: Sendable {
         let hasher = CreatorPieceHasher(files: source.files, pieceLength: pieceLength, totalLength: totalLength)
         let pieces = try hasher.hashAll(threads: max(1, options.threads))
         return encode(source: source, name: options.name ?? source.name, pieceLength: pieceLength, pieces: pieces)
+    }
+
+    /// A v2 or hybrid torrent of `source`.
+    private func createV2(source: CreatorContent, pieceLength: Int) throws -> [UInt8] {
+        let hybrid = options.version == .hybrid
+        let hasher = CreatorMerkleHasher(
+            files: source.files, pieceLength: pieceLength, hybrid: hybrid, padsLastPiece: source.isFolder)
+        guard hasher.pieceCount <= Self.maxPieces else {
+            throw TorrentCreatorError(
+                .tooManyPieces,
+                "\(hasher.pieceCount) pieces of \(pieceLength) bytes are too many; choose larger pieces")
+        }
+        let hashes = try hasher.hashAll(threads: max(1, options.threads))
+        let name = options.name ?? source.name
+
+        // The file tree: folders are dictionaries of their entries, a file is `{"": {length, pieces root}}`.
+        var tree = FileTreeNode()
+        var layers: [[UInt8]: BencodeValue] = [:]
+        var v1Files: [BencodeValue] = []
+        for (file, hash) in zip(source.files, hashes.files) {
+            var entry: [String: BencodeValue] = ["length": .integer(file.length)]
+            if let root = hash.piecesRoot { entry["pieces root"] = .string(root) }
+            if let root = hash.piecesRoot, !hash.pieceLayer.isEmpty { layers[root] = .string(hash.pieceLayer) }
+            tree.insert(path: source.isFolder ? file.path : [name], leaf: .dictionary(entry))
+            v1Files.append(
+                .dictionary(["length": .integer(file.length), "path": .list(file.path.map(BencodeValue.text))]))
+            let remainder = file.length % Int64(pieceLength)
+            let pad = remainder == 0 ? 0 : Int64(pieceLength) - remainder
+            if pad > 0 {
+                v1Files.append(
+                    .dictionary([
+                        "attr": "p", "length": .integer(pad), "path": .list([".pad", .text(String(pad))]),
+                    ]))
+            }
+        }
+        var info: [String: BencodeValue] = [
+            "file tree": tree.value,
+            "meta version": 2,
+            "name": .text(name),
+            "piece length": .integer(Int64(pieceLength)),
+        ]
+        if hybrid, let pieces = hashes.v1Pieces {
+            info["pieces"] = .string(pieces)
+            if source.isFolder {
+                info["files"] = .list(v1Files)
+            } else {
+                info["length"] = .integer(source.files[0].length)
+            }
+        }
+        var extra: [String: BencodeValue] = [:]
+        if !layers.isEmpty { extra["piece layers"] = .dictionary(layers) }
+        return encode(info: info, extra: extra)
     }
 
     private func resolvedPieceLength(totalLength: Int64) throws -> Int {
@@ -124,9 +187,16 @@ public struct TorrentCreator: Sendable {
         } else {
             info["length"] = .integer(source.files[0].length)
         }
+        return encode(info: info)
+    }
+
+    /// The whole torrent around `info` (to which the private flag is added), with `extra` top-level keys.
+    private func encode(info: [String: BencodeValue], extra: [String: BencodeValue] = [:]) -> [UInt8] {
+        var info = info
         if options.isPrivate { info["private"] = 1 }
 
-        var torrent: [String: BencodeValue] = ["info": .dictionary(info)]
+        var torrent: [String: BencodeValue] = extra
+        torrent["info"] = .dictionary(info)
         let tiers = options.trackers.map { $0.filter { !$0.isEmpty } }.filter { !$0.isEmpty }
         if let first = tiers.first?.first { torrent["announce"] = .text(first) }
         if tiers.joined().count > 1 {
@@ -137,5 +207,27 @@ public struct TorrentCreator: Sendable {
         if let createdBy = options.createdBy { torrent["created by"] = .text(createdBy) }
         if let creationDate = options.creationDate { torrent["creation date"] = .integer(creationDate) }
         return BencodeEncoder().encode(.dictionary(torrent))
+    }
+}
+
+/// A folder of a v2 `file tree` being built.
+private struct FileTreeNode {
+    var folders: [String: FileTreeNode] = [:]
+    var files: [String: BencodeValue] = [:]
+
+    mutating func insert(path: some Collection<String>, leaf: BencodeValue) {
+        guard let first = path.first else { return }
+        if path.count == 1 {
+            files[first] = leaf
+        } else {
+            folders[first, default: FileTreeNode()].insert(path: path.dropFirst(), leaf: leaf)
+        }
+    }
+
+    var value: BencodeValue {
+        var entries: [String: BencodeValue] = [:]
+        for (name, folder) in folders { entries[name] = folder.value }
+        for (name, leaf) in files { entries[name] = .dictionary(["": leaf]) }
+        return .dictionary(entries)
     }
 }

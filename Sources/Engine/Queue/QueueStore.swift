@@ -85,7 +85,7 @@ package protocol TorrentContentStore: ResumeStore {
 extension TorrentContentStore {
     /// The metainfo of `record`'s torrent and its files' piece priorities, for a worker that `verb`s it
     /// ("downloads", "checks"); a ``QueueError`` for a magnet without metadata yet (`withoutMetadata`
-    /// says why) and for a v2-only torrent.
+    /// says why) and for a v2 torrent without the piece layers it needs.
     func workableContent(
         of record: TorrentRecord, verb: String, withoutMetadata: String
     ) throws -> (
@@ -95,9 +95,12 @@ extension TorrentContentStore {
             throw QueueError("#\(record.id) \(record.name) \(withoutMetadata)")
         }
         let metainfo = try Metainfo(bytes: bytes)
-        guard metainfo.pieceHashes != nil else {
-            throw QueueError(
-                "#\(record.id) \(record.name) is a v2-only torrent; this btq \(verb) v1 and hybrid torrents")
+        if metainfo.version == .v2 {
+            do {
+                _ = try V2PieceRoots(metainfo: metainfo)
+            } catch {
+                throw QueueError("#\(record.id) \(record.name): \(error); this btq cannot check its pieces")
+            }
         }
         let priorities = try filePriorities(torrentId: record.id, count: metainfo.files.count).map {
             PiecePriority(UInt8(clamping: $0))

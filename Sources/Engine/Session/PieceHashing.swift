@@ -4,6 +4,11 @@ struct PieceHashing: Sendable {
     let storage: any PieceStorage
     /// The torrent's piece hashes (20 bytes each), `nil` for a torrent without v1 hashes.
     let pieceHashes: [UInt8]?
+    /// The v2 roots of a v2 or hybrid torrent: a piece must match them too.
+    let merkle: V2PieceRoots?
+
+    /// True when pieces can be checked at all.
+    var canCheck: Bool { pieceHashes != nil || merkle != nil }
 
     /// What a check found.
     enum Outcome: Sendable {
@@ -17,9 +22,18 @@ struct PieceHashing: Sendable {
     /// ban when the piece failed, or when it is `watched` (it failed before).
     func store(_ piece: PieceIndex, from buffer: PieceBuffer, watched: Bool) async -> Outcome {
         let expected = pieceHashes.map { Array(PieceHasher.expected(piece, in: $0)) } ?? []
-        let matches: Bool
+        var matches = true
         do {
-            matches = try await storage.writeIfVerified(piece: piece, from: buffer, expected: expected)
+            if let merkle {
+                matches = try await NIOBlockingExecutor().run {
+                    merkle.matches(piece, data: buffer.readable)
+                }
+            }
+            if matches, pieceHashes == nil {
+                try await storage.write(piece: piece, from: buffer)
+            } else if matches {
+                matches = try await storage.writeIfVerified(piece: piece, from: buffer, expected: expected)
+            }
         } catch {
             return .failed(error)
         }
@@ -30,10 +44,11 @@ struct PieceHashing: Sendable {
 
     /// Reads `piece` back from the files and compares it with its hash.
     func check(_ piece: PieceIndex) async -> Outcome {
-        guard let pieceHashes else { return .checked(matches: false, digests: nil) }
+        guard canCheck else { return .checked(matches: false, digests: nil) }
         do {
-            let expected = pieceHashes[(piece.value * 20)..<(piece.value * 20 + 20)]
-            return .checked(matches: try await storage.verifyPiece(piece, expected: expected), digests: nil)
+            let matches = try await PieceVerifier.check(
+                piece, of: storage, pieceHashes: pieceHashes, merkle: merkle)
+            return .checked(matches: matches, digests: nil)
         } catch {
             return .failed(error)
         }

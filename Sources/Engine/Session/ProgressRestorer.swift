@@ -66,9 +66,9 @@ struct ProgressRestorer: Sendable {
         return findings
     }
 
-    /// Reads `pieces` back and says of each whether it matches its hash (none without v1 hashes).
+    /// Reads `pieces` back and says of each whether it matches its hashes (none when they are missing).
     func verify(_ pieces: [PieceIndex]) async -> [Bool] {
-        guard !pieces.isEmpty, let verifier = PieceVerifier(metainfo: metainfo) else { return [] }
+        guard !pieces.isEmpty, let verifier = try? PieceVerifier(metainfo: metainfo) else { return [] }
         let report = await verifier.verify(storage, pieces: pieces)
         return pieces.map { report.valid[$0.value] }
     }

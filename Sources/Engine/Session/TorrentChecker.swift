@@ -57,9 +57,11 @@ package struct TorrentChecker: Sendable {
     /// - Throws: ``StorageError`` when the files cannot be prepared, or the store's error when the
     ///   outcome cannot be recorded (then nothing of it is).
     package func run(progress: (@Sendable (_ checked: Int, _ total: Int) -> Void)? = nil) async throws -> Result {
-        guard let verifier = PieceVerifier(metainfo: metainfo, concurrency: concurrency) else {
-            throw StorageError(
-                reason: .ioFailure, operation: .read, path: "a v2-only torrent has no SHA-1 piece hashes")
+        let verifier: PieceVerifier
+        do {
+            verifier = try PieceVerifier(metainfo: metainfo, concurrency: concurrency)
+        } catch {
+            throw StorageError(reason: .ioFailure, operation: .read, path: "\(error)")
         }
         let layout = storage.layout
         let state = try resume.resumeState(torrentId: torrentId)

@@ -11,7 +11,7 @@ extension TorrentSession {
 
     /// Reads a piece written block by block back from the files and checks its hash.
     func hash(_ piece: PieceIndex) {
-        guard hashing.pieceHashes != nil else { return }
+        guard hashing.canCheck else { return }
         Task { [hashing] in
             let outcome = await hashing.check(piece)
             self.changeCore { $0.pieceHashed(piece, outcome, effects: &$1) }

@@ -74,7 +74,10 @@ package actor TorrentSession {
             writer: resumeWriter)
         self.limits = limits
         self.readCache = PieceReadCache(storage: storage)
-        self.hashing = PieceHashing(storage: storage, pieceHashes: metainfo.pieceHashes)
+        // A v2 torrent without the piece layers it needs was refused before it got here (the queue's
+        // `workableContent`); a hybrid missing some falls back to its SHA-1 hashes.
+        self.hashing = PieceHashing(
+            storage: storage, pieceHashes: metainfo.pieceHashes, merkle: (try? V2PieceRoots(metainfo: metainfo)) ?? nil)
         self.metainfo = metainfo
         self.storage = storage
         self.configuration = configuration

@@ -55,12 +55,6 @@ struct Add: ParsableCommand {
                     record.downloadOrder = order
                 }
                 added.append(record)
-                if record.version == MetainfoVersion.v2.rawValue {
-                    FileHandle.standardError.write(
-                        Data(
-                            ("btq: note: #\(record.id) is a v2-only torrent; it is queued, but this btq can "
-                                + "download only v1 and hybrid torrents so far\n").utf8))
-                }
             case .duplicate(let record):
                 FileHandle.standardError.write(
                     Data(

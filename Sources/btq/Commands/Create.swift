@@ -2,7 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 
-/// `btq create`: makes a v1 .torrent of a file or a folder.
+/// `btq create`: makes a v1, v2 (`--v2`) or hybrid (`--hybrid`) .torrent of a file or a folder.
 struct Create: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Make a .torrent file of a file or a folder (hashing on all cores)."
@@ -39,7 +39,16 @@ struct Create: ParsableCommand {
     @Flag(name: .long, help: "Overwrite the output file if it exists.")
     var force = false
 
+    @Flag(name: .customLong("v2"), help: "Make a v2-only torrent (BEP 52: SHA-256 merkle trees per file).")
+    var v2 = false
+
+    @Flag(
+        name: .customLong("hybrid"),
+        help: "Make a hybrid torrent: v1 and v2 descriptions of the same content (v1 clients can use it too).")
+    var hybrid = false
+
     func validate() throws {
+        if v2, hybrid { throw ValidationError("--v2 and --hybrid exclude each other (a hybrid is v2 too).") }
         if let pieceSize {
             guard let bytes = Self.parseSize(pieceSize) else {
                 throw ValidationError("--piece-size '\(pieceSize)' is not a size like 256K or 4M.")
@@ -84,6 +93,7 @@ struct Create: ParsableCommand {
         options.isPrivate = isPrivate
         options.comment = comment
         options.createdBy = "btq/\(BtqVersion.string)"
+        options.version = v2 ? .v2 : hybrid ? .hybrid : .v1
         let started = Date()
         let bytes = try TorrentCreator(options: options).create(from: source)
         let torrent = try Metainfo(bytes: bytes)
@@ -94,7 +104,8 @@ struct Create: ParsableCommand {
         }
         let seconds = Date().timeIntervalSince(started)
         print("created \(target)")
-        print("  info-hash \(torrent.infoHashes.primaryHex)")
+        if let v1 = torrent.infoHashes.v1 { print("  info-hash \(v1.hex)") }
+        if let v2 = torrent.infoHashes.v2 { print("  info-hash v2 \(v2.hex)") }
         print(
             "  \(torrent.files.count) file(s), \(Formatting.size(torrent.totalLength)), \(torrent.pieceCount) pieces of "
                 + "\(Formatting.size(Int64(torrent.pieceLength))), hashed in \(String(format: "%.2f", seconds)) s")

@@ -105,7 +105,8 @@ struct Btq: Sendable {
     /// (one tier each), with `webSeeds` (BEP 19).
     func create(
         _ content: TestContent, trackers: [String], pieceSize: String = "256K", name: String? = nil,
-        webSeeds: [String] = []
+        webSeeds: [String] = [],
+        extra: [String] = []
     )
         async throws -> TestTorrent
     {
@@ -113,7 +114,7 @@ struct Btq: Sendable {
         var arguments = ["create", content.url.path, "-o", output.path, "--piece-size", pieceSize, "--force"]
         for tracker in trackers { arguments += ["--tracker", tracker] }
         for url in webSeeds { arguments += ["--web-seed", url] }
-        try await run(arguments, timeout: .seconds(120))
+        try await run(arguments + extra, timeout: .seconds(120))
         let bytes = try [UInt8](Data(contentsOf: output))
         return TestTorrent(url: output, metainfo: try Metainfo(bytes: bytes))
     }

@@ -10,7 +10,9 @@ T's, answers with its own handshake (no reserved bits: no Fast or extension prot
 sends a bitfield with every piece, unchokes on `interested`, and answers each `request`
 with the real bytes read from DIR (T's save path), except that every block of a piece
 whose index % MOD == REM has all its bytes inverted. Other messages are read and ignored.
-Only v1 torrents (single or multi-file, BEP 47 pad files read as zeros).
+v1, hybrid (BEP 47 pad files read as zeros) and v2-only torrents (BEP 52: the handshake carries
+the SHA-256 info-hash truncated to 20 bytes; the files of the `file tree`, in its order, each start
+on a piece boundary, the gaps read as zeros).
 
 Writes FILE (--ready) once listening; --stats FILE is rewritten (atomically) after every
 change with JSON: connections, handshakes, good_blocks, corrupt_blocks, peer_ids (hex).
@@ -70,11 +72,31 @@ class Torrent:
         self.info_hash = hashlib.sha1(raw[start:end]).digest()
         info, _ = bdecode(raw[start:end])
         self.piece_length = info[b"piece length"]
-        self.piece_count = len(info[b"pieces"]) // 20
         name = info[b"name"].decode()
         self.files = []     # (offset, length, path or None for a pad file)
         offset = 0
-        if b"files" in info:
+        if b"pieces" not in info:
+            # v2-only: every file on a piece boundary.
+            self.info_hash = hashlib.sha256(raw[start:end]).digest()[:20]
+            tree = info[b"file tree"]
+            single = len(tree) == 1 and b"" in next(iter(tree.values()))
+
+            def walk(node, parts):
+                nonlocal offset
+                for key in sorted(node):
+                    child = node[key]
+                    if b"" in child:
+                        length = child[b""][b"length"]
+                        rel = name if single else os.path.join(name, *parts, key.decode())
+                        self.files.append((offset, length, os.path.join(data_dir, rel)))
+                        pad = 0 if single else -length % self.piece_length
+                        if pad:
+                            self.files.append((offset + length, pad, None))
+                        offset += length + pad
+                    else:
+                        walk(child, parts + [key.decode()])
+            walk(tree, [])
+        elif b"files" in info:
             for f in info[b"files"]:
                 rel = os.path.join(name, *[p.decode() for p in f[b"path"]])
                 pad = b"p" in f.get(b"attr", b"")
@@ -84,6 +106,7 @@ class Torrent:
             self.files.append((0, info[b"length"], os.path.join(data_dir, name)))
             offset = info[b"length"]
         self.total = offset
+        self.piece_count = -(-offset // self.piece_length)
         self.lock = threading.Lock()
 
     def read(self, index, begin, length):

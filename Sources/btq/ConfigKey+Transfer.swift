@@ -52,8 +52,9 @@ extension ConfigKey {
             minimum: 0, kind: .boolean),
         ConfigKey(
             name: TransferSettings.tlsCAFileKey,
-            help: "PEM file of CA certificates trusted for https:// trackers besides the system's (empty: none)",
+            help: "PEM file of CAs trusted for https:// trackers and web seeds besides the system's (empty: none)",
             defaultValue: "", minimum: 0, kind: .caFile),
+        ConfigKey(
             name: TransferSettings.webSeedConnectionsKey,
             help: "connections to each web seed (BEP 19) of a downloading torrent, at most 16",
             defaultValue: String(WebSeedConfiguration.defaultConnections), minimum: 1),

@@ -93,7 +93,7 @@ struct DownloadOrderTests {
         }
     }
 
-    /// `btq order` while `btq run` downloads (at 1 MiB/s, 64 pieces): the daemon tells the session at its
+    /// `btq order` while `btq run` downloads (at 512 KiB/s, 64 pieces: 32 s): the daemon tells the session at its
     /// next pass, and from a few pieces on (those sent within that pass and those already requested)
     /// the seeder sends the rest in order. The pieces sent before are counted once `btq order` returned
     /// (starting a process takes a while on a loaded machine).
@@ -105,7 +105,7 @@ struct DownloadOrderTests {
             try scenario.require(torrent.metainfo.pieceCount == 64, "64 pieces")
             let log = scenario.path("uploads.log")
             let seeder = try await LibtorrentSeeder.start(
-                in: scenario, torrents: [torrent], data: content.root, uploadRate: 1 << 20, uploadLog: log)
+                in: scenario, torrents: [torrent], data: content.root, uploadRate: 512 << 10, uploadLog: log)
             let out = try scenario.folder("download")
             _ = try await btq.run(["add", torrent.url.path, "--dir", out.path])
             let port = try FreePort.next()
@@ -124,11 +124,55 @@ struct DownloadOrderTests {
             scenario.expect(TestContent.verify(downloaded: out, against: content).isOK, "btq run's download")
             try await poll(timeout: .seconds(10)) { Self.piecesInUploadOrder(log).count == 64 }
             let order = Self.piecesInUploadOrder(log)
-            // At 1 MiB/s a second is 4 pieces: 12 cover the daemon's pass and the requests already out.
+            // At 512 KiB/s a second is 2 pieces: 12 cover the daemon's pass and the requests already out.
             let after = Array(order.dropFirst(before + 12))
             // 8 pieces in ascending order by chance is 1 in 40,320 (they are not, without the change).
             scenario.expect(after.count >= 8, "pieces left after the change: \(after.count) of \(order)")
             scenario.expect(after == after.sorted(), "in order \(before + 12) pieces after the change: \(order)")
+            kill(daemon.pid, SIGINT)
+            _ = await daemon.waitForExit(timeout: .seconds(5))
+        }
+    }
+
+    /// A torrent that seeds with one of its two files skipped: `btq files --want` on that file while
+    /// `btq run` seeds makes it a download again (its state `downloading`, in a download slot) until the
+    /// file is there, then a seed again with both files.
+    @Test func wantingASkippedFileOfASeedDownloadsItAgain() async {
+        await Scenario.run { scenario in
+            let content = try TestContent.folder(
+                name: "pair", files: [("a.bin", 2 << 20), ("b.bin", 4 << 20)], in: scenario.path("data"))
+            let btq = try Btq(scenario)
+            let torrent = try await btq.create(content, trackers: [])
+            let files = torrent.metainfo.files
+            let later = try #require(files.indices.first { files[$0].relativePath.hasSuffix("b.bin") })
+            // At 1 MiB/s the skipped file takes 4 s: the daemon's 0.5 s passes see it downloading.
+            let seeder = try await LibtorrentSeeder.start(
+                in: scenario, torrents: [torrent], data: content.root, uploadRate: 1 << 20)
+            let out = try scenario.folder("download")
+            _ = try await btq.run(["add", torrent.url.path, "--dir", out.path])
+            _ = try await btq.run(["files", "1", "--skip", "\(later)"])
+            let port = try FreePort.next()
+            let daemon = try scenario.start(
+                "btq run", Btq.executable,
+                ["run", "--port", "\(port)", "--bind-address", "127.0.0.1", "--peer", seeder.address],
+                environment: ["BTQ_DB": btq.database.path])
+            try await daemon.waitUntil("the wanted file is there and it seeds", timeout: E2E.downloadTimeout) {
+                try btq.record(of: torrent).state == .seeding
+            }
+            scenario.expect(
+                !TestContent.verify(downloaded: out, against: content).isOK, "the skipped file is not all there")
+            _ = try await btq.run(["files", "1", "--want", "\(later)"])
+            try await daemon.waitUntil("it downloads again", timeout: .seconds(30)) {
+                try btq.record(of: torrent).state == .downloading
+            }
+            try await daemon.waitUntil("both files are there and it seeds again", timeout: E2E.downloadTimeout) {
+                try btq.record(of: torrent).state == .seeding
+            }
+            scenario.expect(TestContent.verify(downloaded: out, against: content).isOK, "both files after --want")
+            let history = try await btq.run(["history", "1"])
+            scenario.expect(history.contains("downloading"), "btq history: \(history)")
+            let list = try await btq.run(["list"])
+            scenario.expect(list.contains("seeding") && list.contains("100"), "btq list: \(list)")
             kill(daemon.pid, SIGINT)
             _ = await daemon.waitForExit(timeout: .seconds(5))
         }

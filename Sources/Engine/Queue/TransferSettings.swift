@@ -48,7 +48,7 @@ package struct TransferSettings: Equatable, Sendable {
     package var dhtBootstrapNodes = TransferSettings.defaultDHTBootstrapNodes
     /// BEP 43: the node asks but answers no queries.
     package var dhtReadOnly = false
-    /// What TLS connections (`https://` trackers) trust: the system's store, plus `tls_ca_file` if set.
+    /// What TLS connections (`https://` trackers and web seeds) trust: the system's store, plus `tls_ca_file` if set.
     package var tls = TLSClientSettings()
     /// Connections to each web seed (BEP 19) of a downloading torrent, 1 to 16.
     package var webSeedConnections = WebSeedConfiguration.defaultConnections

@@ -6,10 +6,7 @@ import NIOCore
 extension SessionCore {
     /// Why a web seed URL cannot be used, or `nil` when it can.
     static func webSeedUnusable(_ url: String) -> String? {
-        if url.lowercased().hasPrefix("https://") {
-            return "https web seeds need TLS, which this build does not have"
-        }
-        guard let parsed = try? TrackerURL(parsing: url), parsed.scheme == .http else {
+        guard let parsed = try? TrackerURL(parsing: url), parsed.scheme == .http || parsed.scheme == .https else {
             return "unsupported URL"
         }
         return nil

@@ -70,3 +70,29 @@ public struct TLSClientSettings: Hashable, Sendable {
         return bytes
     }
 }
+
+extension TLSClientSettings {
+    /// The context of these settings, built at the first call in this process and reused by every
+    /// later one (its error too: a CA file that cannot be used stays so until the next start), for
+    /// clients that open connections from many places, as web seeds do.
+    public func sharedContext() throws(TLSError) -> TLSClientContext {
+        try TLSContextCache.shared.context(for: self).get()
+    }
+}
+
+/// The contexts built by ``TLSClientSettings/sharedContext()``, one per settings value.
+private final class TLSContextCache: @unchecked Sendable {
+    // Invariant for @unchecked Sendable: `built` is only touched with `lock` held.
+    static let shared = TLSContextCache()
+    private let lock = NSLock()
+    private var built: [TLSClientSettings: Result<TLSClientContext, TLSError>] = [:]
+
+    func context(for settings: TLSClientSettings) -> Result<TLSClientContext, TLSError> {
+        lock.withLock {
+            if let known = built[settings] { return known }
+            let made = Result { () throws(TLSError) in try settings.makeContext() }
+            built[settings] = made
+            return made
+        }
+    }
+}

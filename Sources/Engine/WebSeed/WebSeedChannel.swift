@@ -3,7 +3,7 @@ import NIOHTTP1
 import NIOPosix
 
 /// Connections to web servers: where every web seed connection is opened and its pipeline built (one
-/// place, so that a TLS handler goes in front of the HTTP codec once `https` is supported).
+/// place: for `https`, the TLS client of ``TLSClientContext`` goes first, in front of the HTTP codec).
 ///
 /// The pipeline: a bound on the bytes of each response head (``WebSeedHeadLimit``), NIO's HTTP/1.1
 /// client codec, a read timeout that turns silence (no first byte, a stalled body) into
@@ -12,10 +12,22 @@ import NIOPosix
 enum WebSeedChannel {
     typealias Connection = NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
 
-    /// Where a connection goes: host and port of an `http` URL.
+    /// Where a connection goes: host and port of an `http` or `https` URL.
     struct Endpoint: Hashable, Sendable {
         var host: String
         var port: Int
+        /// Over TLS (`https`): the certificate checked against ``WebSeedConfiguration/tls`` and the host.
+        var secure = false
+
+        init(host: String, port: Int, secure: Bool = false) {
+            self.host = host
+            self.port = port
+            self.secure = secure
+        }
+
+        init(_ url: TrackerURL) {
+            self.init(host: url.host, port: url.port, secure: url.scheme == .https)
+        }
     }
 
     static let channelConfiguration = Connection.Configuration(
@@ -25,12 +37,14 @@ enum WebSeedChannel {
     static func connect(
         to endpoint: Endpoint, group: any EventLoopGroup, configuration: WebSeedConfiguration
     ) async throws(WebSeedError) -> Connection {
+        let tls = try tlsContext(for: endpoint, configuration: configuration)
         do {
             return try await ClientBootstrap(group: group)
                 .connectTimeout(TimeAmount(configuration.connectTimeout))
                 .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
                 .connect(host: endpoint.host, port: endpoint.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        try tls?.addClientHandler(to: channel.pipeline.syncOperations, host: endpoint.host)
                         let limit = WebSeedHeadLimit(maxBytes: configuration.maxHeadBytes)
                         try channel.pipeline.syncOperations.addHandler(limit)
                         try channel.pipeline.syncOperations.addHTTPClientHandlers(
@@ -45,13 +59,31 @@ enum WebSeedChannel {
         } catch ChannelError.connectTimeout {
             throw .timedOut("connecting to \(endpoint.host):\(endpoint.port)")
         } catch {
+            if endpoint.secure, let tls = TLSClientContext.describing(error, host: endpoint.host) {
+                throw .connection("\(tls)")
+            }
+            throw .connection("\(endpoint.host):\(endpoint.port): \(error)")
+        }
+    }
+
+    /// The TLS context of an `https` endpoint (`nil` for `http`), or the error that makes it unusable.
+    private static func tlsContext(
+        for endpoint: Endpoint, configuration: WebSeedConfiguration
+    ) throws(WebSeedError) -> TLSClientContext? {
+        guard endpoint.secure else { return nil }
+        do {
+            return try configuration.tls.sharedContext()
+        } catch {
             throw .connection("\(endpoint.host):\(endpoint.port): \(error)")
         }
     }
 
     /// The error a failed read of the async channel stands for.
-    static func translate(_ error: any Error) -> WebSeedError {
-        switch error {
+    static func translate(_ error: any Error, host: String? = nil) -> WebSeedError {
+        if let host, let tls = TLSClientContext.describing(error, host: host) {
+            return .connection("\(tls)")
+        }
+        return switch error {
         case let error as WebSeedError: error
         case is HTTPParserError: .malformed("HTTP: \(error)")
         default: .connection("\(error)")

@@ -16,6 +16,8 @@ public struct WebSeedConfiguration: Hashable, Sendable {
     public var backoff: WebSeedBackoff
     /// The `User-Agent` header.
     public var userAgent: String
+    /// What `https://` web seeds are trusted by (`tls_ca_file` besides the system's store).
+    public var tls: TLSClientSettings
 
     /// The default number of connections per web seed.
     public static let defaultConnections = 2
@@ -28,7 +30,8 @@ public struct WebSeedConfiguration: Hashable, Sendable {
     public init(
         connections: Int = WebSeedConfiguration.defaultConnections, connectTimeout: Duration = .seconds(10),
         stallTimeout: Duration = .seconds(20), maxRequestBytes: Int = 4 << 20, maxHeadBytes: Int = 16 << 10,
-        maxRedirects: Int = 3, backoff: WebSeedBackoff = WebSeedBackoff(), userAgent: String = "btq/0.1.0"
+        maxRedirects: Int = 3, backoff: WebSeedBackoff = WebSeedBackoff(), userAgent: String = "btq/0.1.0",
+        tls: TLSClientSettings = .init()
     ) {
         self.connections = min(max(connections, 1), Self.maxConnections)
         self.connectTimeout = connectTimeout
@@ -38,5 +41,6 @@ public struct WebSeedConfiguration: Hashable, Sendable {
         self.maxRedirects = maxRedirects
         self.backoff = backoff
         self.userAgent = userAgent
+        self.tls = tls
     }
 }

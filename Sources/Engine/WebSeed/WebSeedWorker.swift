@@ -124,7 +124,7 @@ struct WebSeedWorker: Sendable {
     /// The URL of a span's file (where a redirect sent us before, or as BEP 19 lays it out).
     private func target(of span: WebSeedSpan, redirects: [Int: String]) throws(WebSeedError) -> TrackerURL {
         let text = redirects[span.file] ?? urls.url(ofFile: span.file)
-        guard let url = try? TrackerURL(parsing: text), url.scheme == .http else {
+        guard let url = try? TrackerURL(parsing: text), url.scheme == .http || url.scheme == .https else {
             throw .unsupportedURL(String(text.prefix(200)))
         }
         return url
@@ -138,7 +138,7 @@ struct WebSeedWorker: Sendable {
         do throws(WebSeedError) {
             url = try target(of: job.spans[job.next], redirects: redirects)
             connection = try await WebSeedChannel.connect(
-                to: .init(host: url.host, port: url.port), group: group, configuration: configuration)
+                to: .init(url), group: group, configuration: configuration)
         } catch {
             return .failed(error)
         }
@@ -156,7 +156,9 @@ struct WebSeedWorker: Sendable {
                     } catch {
                         return .failed(error)
                     }
-                    guard spanURL.host == url.host, spanURL.port == url.port else { return .reconnect(job) }
+                    guard spanURL.host == url.host, spanURL.port == url.port, spanURL.scheme == url.scheme else {
+                        return .reconnect(job)
+                    }
                     let outcome = try await fetch(
                         span, at: spanURL, job: &job, responses: &responses, outbound: outbound)
                     switch outcome {
@@ -167,7 +169,10 @@ struct WebSeedWorker: Sendable {
                         guard job.hops <= configuration.maxRedirects else {
                             return .failed(.badRedirect("more than \(configuration.maxRedirects) redirects"))
                         }
-                        guard let next = try? spanURL.resolving(location), next.scheme == .http else {
+                        // Once TLS, always TLS: an https web seed never redirects to plain http.
+                        guard let next = try? spanURL.resolving(location),
+                            next.scheme == .https || (next.scheme == .http && spanURL.scheme == .http)
+                        else {
                             return .failed(.badRedirect("to \(String(location.prefix(200)))"))
                         }
                         if remembered.count < Self.maxRememberedRedirects || remembered[span.file] != nil {
@@ -195,7 +200,7 @@ struct WebSeedWorker: Sendable {
                 }
             }
         } catch {
-            exit = .failed(WebSeedChannel.translate(error))
+            exit = .failed(WebSeedChannel.translate(error, host: url.scheme == .https ? url.host : nil))
         }
         redirects = remembered
         return exit

@@ -74,6 +74,7 @@ struct Get: AsyncParsableCommand {
         var configuration = SessionConfiguration(listenPort: Listening.announcedPort(listener))
         configuration.memoryBudget = budget
         configuration.webSeeds.connections = settings.webSeedConnections
+        configuration.webSeeds.tls = settings.tls
         let trackers = TrackerClient(tls: settings.tls)
         let dht = await DHTStarting.start(
             settings: settings, bindAddress: peerOptions.bindAddress ?? settings.bindAddress,

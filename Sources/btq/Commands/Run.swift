@@ -49,6 +49,7 @@ struct Run: AsyncParsableCommand {
         var configuration = SessionConfiguration(listenPort: port)
         configuration.memoryBudget = settings.memoryBudget()
         configuration.webSeeds.connections = settings.webSeedConnections
+        configuration.webSeeds.tls = settings.tls
         let listener = await Listening.start(
             host: peerOptions.bindAddress ?? settings.bindAddress, port: port, registry: registry,
             budget: configuration.memoryBudget)

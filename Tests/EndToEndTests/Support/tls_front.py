@@ -8,8 +8,9 @@ Listens on 127.0.0.1:P with Python's `ssl` module (server certificate CERT, key 
 once the TLS handshake with a client is done, reads its HTTP request (at most 64 KiB, up to the blank
 line) and then, by MODE:
 
-  proxy     forwards the request to 127.0.0.1:PORT (the real tracker, plain HTTP) and relays the
-            reply back until the tracker closes (a TLS reverse proxy).
+  proxy     forwards the request to 127.0.0.1:PORT (the real tracker or web server, plain HTTP) and
+            relays both ways until either side closes (a TLS reverse proxy; a kept-alive connection's
+            later requests go through too).
   silent    never answers; keeps the connection open until the client closes it.
   flood     answers `200 OK` without a length, then sends a body of endless bytes.
   headers   answers `200 OK`, then one endless header line.
@@ -21,7 +22,7 @@ In the misbehaving modes it sends until the client stops reading or closes, and 
 (a client that refuses the certificate) only ends that connection. "ended" in FILE counts the
 connections that are over (the client closed, or the handshake failed).
 """
-import argparse, json, os, signal, socket, ssl, threading, time
+import argparse, json, os, select, signal, socket, ssl, threading, time
 
 lock = threading.Lock()
 stats = {"connections": 0, "handshakes": 0, "ended": 0, "sent": 0}
@@ -87,12 +88,22 @@ def serve(raw, context, a):
         if a.mode == "proxy":
             upstream = socket.create_connection(("127.0.0.1", a.upstream), timeout=30)
             upstream.sendall(request)
-            while True:
-                part = upstream.recv(65536)
-                if not part:
+            # One thread, one loop: an SSL socket is never read and written from two threads at once.
+            open_ = True
+            while open_:
+                ready = [conn] if conn.pending() else select.select([conn, upstream], [], [], 30)[0]
+                if not ready:
                     break
-                conn.sendall(part)
-                count("sent", len(part))
+                for side in ready:
+                    part = side.recv(65536)
+                    if not part:
+                        open_ = False
+                        break
+                    if side is conn:
+                        upstream.sendall(part)
+                    else:
+                        conn.sendall(part)
+                        count("sent", len(part))
             upstream.close()
         elif a.mode == "silent":
             conn.settimeout(a.timeout)

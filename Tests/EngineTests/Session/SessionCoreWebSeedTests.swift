@@ -110,13 +110,13 @@ import Testing
         #expect(!again.blocks.isEmpty)
     }
 
-    @Test func anHTTPSWebSeedIsDroppedWithItsReasonAndNeverStarted() {
+    @Test func anUnusableWebSeedIsDroppedWithItsReasonAndNeverStarted() {
         var core = SessionCoreTests.core()
         var effects = SessionEffects()
-        let starts = core.addWebSeeds(["https://127.0.0.1/x", Self.url], effects: &effects)
+        let starts = core.addWebSeeds(["ftp://127.0.0.1/x", Self.url], effects: &effects)
         #expect(starts.allSatisfy { $0.url == Self.url })
         #expect(effects.events.count == 1 && effects.events[0].kind == .webSeedDropped)
-        #expect(effects.events[0].detail.contains("TLS"))
+        #expect(effects.events[0].detail.contains("unsupported"))
         #expect(core.swarm.picker.seedCount == 1, "only the usable web seed counts as having every piece")
     }
 }

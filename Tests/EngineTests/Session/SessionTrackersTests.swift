@@ -17,7 +17,10 @@ import Testing
 
     @Test func onlyReachableTrackersInTiersLeftNonEmpty() {
         let tiers = [["https://a/announce", "http://b/announce"], ["wss://c/announce"], ["udp://d:6969/announce"]]
-        #expect(SessionTrackers.reachableTiers(tiers) == [["http://b/announce"], ["udp://d:6969/announce"]])
+        #expect(
+            SessionTrackers.reachableTiers(tiers) == [
+                ["https://a/announce", "http://b/announce"], ["udp://d:6969/announce"],
+            ])
     }
 
     @Test func noAnnouncerWithoutTransportOrReachableTracker() {

@@ -188,9 +188,9 @@ import Testing
         #expect(try Metainfo(fetchedInfo: info, trackers: []).webSeeds.isEmpty)
     }
 
-    @Test func httpsAndOtherSchemesAreRefusedWithAReason() {
-        #expect(SessionCore.webSeedUnusable("https://h/x")?.contains("TLS") == true)
-        #expect(SessionCore.webSeedUnusable("ftp://h/x") != nil)
+    @Test func otherSchemesThanHTTPAndHTTPSAreRefusedWithAReason() {
+        #expect(SessionCore.webSeedUnusable("https://h/x") == nil)
+        #expect(SessionCore.webSeedUnusable("ftp://h/x")?.contains("unsupported") == true)
         #expect(SessionCore.webSeedUnusable("http://127.0.0.1:8080/x/") == nil)
     }
 }

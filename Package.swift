@@ -13,6 +13,12 @@ let package = Package(
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Store", targets: ["Store"]),
     ],
+    traits: [
+        // TLS for https:// trackers and web seeds (swift-nio-ssl, BoringSSL). On by default; only the
+        // fuzz targets (Tests/Fuzzing) build without it, which spares their sanitized build BoringSSL.
+        .trait(name: "TLS", description: "https:// trackers and web seeds over swift-nio-ssl"),
+        .default(enabledTraits: ["TLS"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
@@ -30,7 +36,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl", condition: .when(traits: ["TLS"])),
             ],
             swiftSettings: strict
         ),

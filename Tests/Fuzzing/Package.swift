@@ -24,7 +24,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: fuzzTargets.map { .executable(name: $0, targets: [$0]) },
     dependencies: [
-        .package(name: "btq", path: "../.."),
+        .package(name: "btq", path: "../..", traits: []),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [

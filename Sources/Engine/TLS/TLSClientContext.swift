@@ -1,13 +1,22 @@
 import NIOCore
+
+#if TLS
 import NIOSSL
+#endif
 
 /// A TLS client configuration built once from ``TLSClientSettings`` and shared by every connection
 /// (trackers, web seeds). ``addClientHandler(to:host:)`` puts TLS onto a freshly connected channel;
 /// ``describing(_:host:)`` turns what the handshake threw into a ``TLSError``.
+///
+/// A build without the `TLS` package trait (only the fuzz targets are built so) has no TLS library:
+/// there ``TLSClientSettings/makeContext()`` fails with ``TLSError/unavailable``, so `https://` is
+/// refused in words and everything else works.
 public struct TLSClientContext: Sendable {
+    #if TLS
     let context: NIOSSLContext
 
     init(context: NIOSSLContext) { self.context = context }
+    #endif
 
     /// Adds the TLS client handler first in `pipeline`: SNI with `host` unless it is an IP address
     /// literal (SNI forbids those), and the certificate verified for `host` (its DNS name, or for an
@@ -16,6 +25,15 @@ public struct TLSClientContext: Sendable {
     ///
     /// - Throws: ``TLSError`` when `host` cannot be a server name.
     public func addClientHandler(to pipeline: ChannelPipeline.SynchronousOperations, host: String) throws {
+        #if TLS
+        try addNIOSSLHandler(to: pipeline, host: host)
+        #else
+        throw TLSError.unavailable
+        #endif
+    }
+
+    #if TLS
+    private func addNIOSSLHandler(to pipeline: ChannelPipeline.SynchronousOperations, host: String) throws {
         let serverName = Self.isAddressLiteral(host) ? nil : host
         let handler: NIOSSLClientHandler
         do {
@@ -25,6 +43,7 @@ public struct TLSClientContext: Sendable {
         }
         try pipeline.addHandler(handler, position: .first)
     }
+    #endif
 
     /// Closes `channel` at once, without the TLS shutdown exchange when it runs TLS: a graceful close
     /// keeps reading (and decrypting) what the server sends while it waits for its `close_notify`, which
@@ -39,21 +58,31 @@ public struct TLSClientContext: Sendable {
     }
 
     private static func closeOnLoop(_ channel: any Channel) {
+        #if TLS
         // Closing from the TLS handler's own context goes to the handlers before it (the socket),
         // skipping its shutdown.
         if let tls = try? channel.pipeline.syncOperations.context(handlerType: NIOSSLClientHandler.self) {
             tls.close(promise: nil)
-        } else {
-            channel.close(promise: nil)
+            return
         }
+        #endif
+        channel.close(promise: nil)
     }
 
     /// The ``TLSError`` that `error` (thrown on a channel set up by ``addClientHandler(to:host:)``)
     /// stands for, or `nil` when it is not a TLS error (a reset connection, a timeout...).
     public static func describing(_ error: any Error, host: String) -> TLSError? {
+        if let error = error as? TLSError { return error }
+        #if TLS
+        return describingNIOSSL(error, host: host)
+        #else
+        return nil
+        #endif
+    }
+
+    #if TLS
+    private static func describingNIOSSL(_ error: any Error, host: String) -> TLSError? {
         switch error {
-        case let error as TLSError:
-            return error
         case let error as NIOSSLExtraError where error == .failedToValidateHostname:
             return .nameMismatch(host: host)
         case let error as NIOSSLExtraError:
@@ -78,6 +107,7 @@ public struct TLSClientContext: Sendable {
             .filter { $0.count > 3 && $0.contains("_") }
         return names.isEmpty ? "protocol error" : Set(names).sorted().joined(separator: ", ").lowercased()
     }
+    #endif
 
     /// True when `host` is an IPv4 or IPv6 address rather than a name.
     static func isAddressLiteral(_ host: String) -> Bool {

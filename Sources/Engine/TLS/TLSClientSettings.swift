@@ -1,5 +1,8 @@
 import Foundation
+
+#if TLS
 import NIOSSL
+#endif
 
 /// What a TLS client trusts: the system's trust store, plus the certificates of an extra CA file
 /// (PEM) when one is set. Independent of what runs over the connection (trackers, web seeds).
@@ -24,6 +27,15 @@ public struct TLSClientSettings: Hashable, Sendable {
     /// - Throws: ``TLSError`` when the CA file is missing, unreadable, too large or holds no PEM
     ///   certificate, or when the TLS library refuses the configuration.
     public func makeContext() throws(TLSError) -> TLSClientContext {
+        #if TLS
+        try makeNIOSSLContext()
+        #else
+        throw .unavailable
+        #endif
+    }
+
+    #if TLS
+    private func makeNIOSSLContext() throws(TLSError) -> TLSClientContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = .tlsv12
         configuration.certificateVerification = .fullVerification
@@ -49,6 +61,7 @@ public struct TLSClientSettings: Hashable, Sendable {
         }
         return certificates
     }
+    #endif
 
     /// The bytes of the regular file at `path`, refused when larger than ``maxCAFileLength``.
     private static func readBounded(_ path: String) throws(TLSError) -> [UInt8] {

@@ -8,6 +8,7 @@ public struct TLSError: Error, Hashable, Sendable, CustomStringConvertible {
         case nameMismatch(host: String)
         case handshakeFailed(host: String, detail: String)
         case setup(String)
+        case unavailable
     }
 
     private let kind: Kind
@@ -31,10 +32,13 @@ public struct TLSError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The TLS library refused the configuration.
     public static func setup(_ detail: String) -> TLSError { .init(.setup(String(detail.prefix(200)))) }
 
+    /// This build of btq has no TLS library (built without the `TLS` package trait).
+    public static let unavailable = TLSError(.unavailable)
+
     /// True for the errors of the local settings (the CA file), which retrying cannot fix.
     public var isSettingsError: Bool {
         switch kind {
-        case .caFileUnreadable, .caFileInvalid, .setup: return true
+        case .caFileUnreadable, .caFileInvalid, .setup, .unavailable: return true
         case .untrustedCertificate, .nameMismatch, .handshakeFailed: return false
         }
     }
@@ -55,6 +59,8 @@ public struct TLSError: Error, Hashable, Sendable, CustomStringConvertible {
             return "TLS handshake with \(host) failed: \(detail)"
         case .setup(let detail):
             return "cannot set up TLS: \(detail)"
+        case .unavailable:
+            return "this build of btq has no TLS (built without the TLS package trait)"
         }
     }
 }

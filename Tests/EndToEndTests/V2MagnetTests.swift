@@ -103,7 +103,8 @@ struct V2MagnetTests {
             let btq = try Btq(scenario)
             let torrent = try await btq.create(content, trackers: [], extra: ["--v2"])
             let liar = try await CorruptingPeer.start(
-                in: scenario, torrent: torrent, data: content.root, modulus: 1 << 30, remainder: 1, hashes: hashes)
+                in: scenario, torrent: torrent, data: content.root, modulus: 1 << 30, remainder: (1 << 30) - 1,
+                hashes: hashes)
             let seeder = try await LibtorrentSeeder.start(in: scenario, torrents: [torrent], data: content.root)
             let v2 = try #require(torrent.metainfo.infoHashes.v2)
             let magnet = "magnet:?xt=urn:btmh:1220\(v2.hex)&x.pe=\(liar.address)&x.pe=\(seeder.address)"

@@ -51,13 +51,16 @@ extension MetadataFetcher {
     }
 
     /// Hands a BEP 52 hash message to the layer fetch; returns why to drop the peer, if so: a malformed
-    /// message, or hashes that do not prove out (the peer is banned too).
+    /// message, or hashes that do not prove out (either way the peer is banned too).
     private func receivedHashMessage(id: UInt8, payload: ByteBuffer, from key: PeerKey) -> String? {
         guard var fetch = layerFetch, let connection = connections[key] else { return nil }
         let message: HashMessage
         do {
             message = try HashMessage(id: id, payload: payload)
         } catch {
+            // Hashes that break the codec's bounds are no proof either: the peer is banned like a liar.
+            logger.info("banning \(connection.address): \(error)")
+            candidates[connection.address]?.banned = true
             return "\(error)"
         }
         let reaction = fetch.received(message, from: key)

@@ -91,7 +91,7 @@ struct HostileSwarmTests {
             "the honest transfer did not complete during the \(mode.rawValue) attack: \(report)")
         scenario.expect(btq.isRunning, "btq exited under the \(mode.rawValue) attack")
         switch mode {
-        case .requestFlood, .metadataFlood, .haveFlood:
+        case .requestFlood, .metadataFlood, .haveFlood, .hashRequestFlood:
             // Enough messages to have made btq answer or work far more than any honest peer would.
             scenario.expect(
                 stats.handshakes >= 1 && stats.messagesSent >= 10_000,

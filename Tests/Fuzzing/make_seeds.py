@@ -143,6 +143,8 @@ def main():
     write("FuzzHashMessages", "request", bytes([0]) + hash_header(2, 0, 512, 3))
     write("FuzzHashMessages", "hashes", bytes([1]) + hash_header(0, 8, 4, 2) + bytes(range(6 * 32)))
     write("FuzzHashMessages", "reject", bytes([2]) + hash_header(1, 16, 16, 0))
+    write("FuzzHashMessages", "piece-layer-request", bytes([0]) + hash_header(0, 0, 64, 5))
+    write("FuzzHashMessages", "uncle-request", bytes([0]) + hash_header(1, 4, 2, 4))
 
     # Extension payloads.
     write("FuzzExtensions", "handshake", bencode({

@@ -102,7 +102,8 @@ package actor MagnetFetch: MetadataWork {
         let metainfo: Metainfo
         do {
             metainfo = try Metainfo(
-                fetchedInfo: fetched.infoBytes, trackers: magnet.trackers, webSeeds: magnet.webSeeds)
+                fetchedInfo: fetched.infoBytes, trackers: magnet.trackers, webSeeds: magnet.webSeeds,
+                pieceLayers: fetched.pieceLayers)
         } catch {
             return .failure(QueueError("the metadata from peers is not a valid torrent: \(error)"))
         }

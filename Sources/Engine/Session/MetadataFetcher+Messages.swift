@@ -30,6 +30,10 @@ extension MetadataFetcher {
             switch frame {
             case .handshake:
                 return [.disconnect("a second handshake")]
+            case .message(.unknown(let id, let payload)) where HashMessage.handles(id):
+                if let problem = receivedHashMessage(id: id, payload: payload, from: key) {
+                    return [.misbehaved(problem)]
+                }
             case .message(let message):
                 guard case .extended(let id, let payload) = message else { continue }
                 do throws(ExtensionMessageError) {
@@ -42,7 +46,35 @@ extension MetadataFetcher {
             }
         }
         requestPieces()
+        requestLayers()
         return []
+    }
+
+    /// Hands a BEP 52 hash message to the layer fetch; returns why to drop the peer, if so: a malformed
+    /// message, or hashes that do not prove out (either way the peer is banned too).
+    private func receivedHashMessage(id: UInt8, payload: ByteBuffer, from key: PeerKey) -> String? {
+        guard var fetch = layerFetch, let connection = connections[key] else { return nil }
+        let message: HashMessage
+        do {
+            message = try HashMessage(id: id, payload: payload)
+        } catch {
+            // Hashes that break the codec's bounds are no proof either: the peer is banned like a liar.
+            logger.info("banning \(connection.address): \(error)")
+            candidates[connection.address]?.banned = true
+            return "\(error)"
+        }
+        let reaction = fetch.received(message, from: key)
+        layerFetch = fetch
+        if case .lied(let why) = reaction {
+            logger.info("banning \(connection.address): \(why)")
+            candidates[connection.address]?.banned = true
+            return why
+        }
+        if fetch.isComplete, let verified {
+            logger.info("piece layers of \(fetch.pieceLayers.count) file(s) proved against their roots")
+            finish(info: verified.info, sources: verified.sources, pieceLayers: fetch.pieceLayers)
+        }
+        return nil
     }
 
     /// Nothing is uploaded while fetching metadata.

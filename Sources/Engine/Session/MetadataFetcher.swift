@@ -53,6 +53,10 @@ package actor MetadataFetcher: DialingOwner {
     /// The pieces asked and received, and the check of the result.
     var exchange: MetadataDownload
     var result: FetchedMetadata?
+    /// The verified info dictionary and its senders while a v2 torrent's piece layers are fetched.
+    var verified: (info: [UInt8], sources: [PeerAddress])?
+    /// The piece layers a v2 info dictionary lacks, once it is verified (see ``V2PieceLayerFetch``).
+    var layerFetch: V2PieceLayerFetch?
     var stopRequested = false
     /// Tracker states since the last ``takeTrackerStatuses()``, by URL.
     var trackerStatuses: [String: TrackerStatus] = [:]
@@ -189,7 +193,10 @@ package actor MetadataFetcher: DialingOwner {
         exchange.connected(key, address: address)
         connections[key] = MetadataPeer(key: key, address: address, channel: channel, outbox: outbox, now: .now)
         candidates.connected(address)
-        let handshake = PeerHandshake(infoHash: wireHash, peerId: configuration.peerId, reserved: [.extensionProtocol])
+        // A v2 torrent's peers answer hash requests only on a v2 connection: the v2 hash names one, and
+        // for a hybrid the upgrade bit does (BEP 52).
+        let reserved: ReservedBits = infoHashes.v2 == nil ? [.extensionProtocol] : [.extensionProtocol, .v2Upgrade]
+        let handshake = PeerHandshake(infoHash: wireHash, peerId: configuration.peerId, reserved: reserved)
         outbox.send(PeerWireFrame.handshake(handshake))
         return key
     }
@@ -197,6 +204,7 @@ package actor MetadataFetcher: DialingOwner {
     func connectionEnded(_ key: PeerKey, reason: String) {
         guard let connection = connections.removeValue(forKey: key) else { return }
         exchange.peerGone(key)
+        layerFetch?.peerGone(key)
         candidates.closed(connection.address, failed: !connection.handshaken, now: .now)
         logger.debug("metadata peer \(connection.address) closed: \(reason)")
     }
@@ -205,7 +213,7 @@ package actor MetadataFetcher: DialingOwner {
 
     /// Sends the requests the exchange hands out to the peers that have the metadata.
     func requestPieces() {
-        guard result == nil else { return }
+        guard result == nil, verified == nil else { return }
         let now = ContinuousClock.now
         let peers = connections.values.map { exchangePeer($0, now: now) }
         for (key, messages) in exchange.requests(to: peers, now: now) {
@@ -227,8 +235,16 @@ package actor MetadataFetcher: DialingOwner {
         switch verdict {
         case .verified(let info, let sources):
             logger.info("metadata of \(info.count) bytes from \(sources.map(\.description).joined(separator: ", "))")
-            let peers = candidates.values.filter { !$0.banned }.map { (address: $0.address, source: $0.source) }
-            result = FetchedMetadata(infoBytes: info, sources: sources, peers: peers)
+            if let metainfo = try? Metainfo(fetchedInfo: info, trackers: []),
+                let fetch = V2PieceLayerFetch(metainfo: metainfo, requestTimeout: exchange.requestTimeout)
+            {
+                logger.info("fetching \(fetch.chunksLeft) chunk(s) of piece layers with hash requests")
+                verified = (info, sources)
+                layerFetch = fetch
+                requestLayers()
+            } else {
+                finish(info: info, sources: sources, pieceLayers: [:])
+            }
             return
         case .ban(let liar):
             logger.info("banning \(liar): its metadata does not match the info-hash")
@@ -242,9 +258,28 @@ package actor MetadataFetcher: DialingOwner {
         requestPieces()
     }
 
+    /// The result: the info dictionary, its senders, the peers known, and a v2 torrent's piece layers.
+    func finish(info: [UInt8], sources: [PeerAddress], pieceLayers: [[UInt8]: [UInt8]]) {
+        let peers = candidates.values.filter { !$0.banned }.map { (address: $0.address, source: $0.source) }
+        result = FetchedMetadata(infoBytes: info, sources: sources, peers: peers, pieceLayers: pieceLayers)
+    }
+
+    /// Sends the hash requests the layer fetch hands out to the peers past their handshake.
+    func requestLayers() {
+        guard result == nil, var fetch = layerFetch else { return }
+        let peers = connections.values.filter { $0.handshaken && candidates[$0.address]?.banned != true }.map(\.key)
+        for (key, request) in fetch.requests(to: peers, now: .now) {
+            connections[key]?.send([HashMessage.request(request).peerMessage])
+        }
+        layerFetch = fetch
+    }
+
     /// Timeouts, keep-alives and requests.
     private func tick() {
         let now = ContinuousClock.now
+        for key in layerFetch?.expire(now: now) ?? [] {
+            logger.debug("hash request to \(connections[key]?.address.description ?? "a peer") expired")
+        }
         for key in exchange.expire(now: now) {
             connections[key]?.timeouts += 1
             connections[key]?.rejectedAt = now  // rest a while before it is asked again
@@ -262,5 +297,6 @@ package actor MetadataFetcher: DialingOwner {
             }
         }
         requestPieces()
+        requestLayers()
     }
 }

@@ -24,6 +24,8 @@ struct PeerSlot {
     var upload = PeerUploadState()
     /// Its extension protocol state (see ``ExtensionProtocol``).
     var extensions = PeerExtensionState()
+    /// The bounds on answering its BEP 52 hash requests (see ``PeerHashRequests``).
+    var hashRequests = PeerHashRequests()
 
     /// Queues frames for the peer's writer task.
     func send(_ frames: [PeerWireFrame]) {

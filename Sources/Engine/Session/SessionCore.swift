@@ -20,6 +20,8 @@ struct SessionCore {
     var webSeeds = WebSeeds()
     /// The extension protocol's decisions (BEP 10, 9, 11) for this torrent.
     let extensionProtocol: ExtensionProtocol
+    /// Answers BEP 52 hash requests from the piece layers; `nil` for a v1 torrent.
+    var hashServer: V2HashServer?
     let configuration: SessionConfiguration
     /// Rate limits, global and this torrent's.
     let limits: TransferLimits
@@ -41,6 +43,7 @@ struct SessionCore {
         verification = PieceVerification(layout: layout)
         uploads = SessionUploads(configuration: configuration)
         extensionProtocol = ExtensionProtocol(metainfo: metainfo)
+        hashServer = V2HashServer(metainfo: metainfo)
         self.configuration = configuration
         self.limits = limits
         infoHash = metainfo.infoHashes.wireHash
@@ -113,6 +116,8 @@ struct SessionCore {
                 logger.debug("PEX from peer \(key): \(result.learned.count) new peer(s)")
                 if addPeers(result.learned, source: .pex, now: .now) { effects.wake = true }
             }
+        case .hashMessage(let id, let payload):
+            step = hashMessage(id: id, payload: payload, from: key)
         case .interestChanged:
             if uploads.unchokesAtOnce(key, in: swarm.peers) { setChoked(false, key, effects: &effects) }
         case .end(let last):

@@ -10,6 +10,8 @@ extension SessionSwarm {
         case block(BlockRequest, ByteBuffer)
         /// An extension protocol message (BEP 10), for the session's ``ExtensionProtocol``.
         case extended(id: UInt8, payload: ByteBuffer)
+        /// A BEP 52 hash message (ids 21-23), for the session's hash exchange.
+        case hashMessage(id: UInt8, payload: ByteBuffer)
         /// The peer became interested or lost interest: for the choker.
         case interestChanged
         /// The connection ends; nothing more is done for the message.
@@ -87,6 +89,9 @@ extension SessionSwarm {
         case .protocolViolation(let violation):
             peers.putBack(slot)
             return .end(.misbehaved("protocol violation: \(violation)"))
+        }
+        if case .unknown(let id, let payload) = message, HashMessage.handles(id) {
+            followup = .hashMessage(id: id, payload: payload)
         }
         peers.putBack(slot)
         // Interest only changes with the peer's availability (our own side is handled when pieces verify).

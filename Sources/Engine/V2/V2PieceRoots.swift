@@ -19,7 +19,7 @@ public struct V2PieceRoots: Sendable {
         public let file: String
         /// A sentence for the user.
         public var description: String {
-            "the piece layer of \(file) is missing from the torrent (fetching piece layers from peers is not supported yet)"
+            "the piece layer of \(file) is missing from the torrent"
         }
     }
 

@@ -11,6 +11,11 @@ struct CorruptingPeer: Sendable {
         let handshakes: Int
         let goodBlocks: Int
         let corruptBlocks: Int
+        /// BEP 52 hash requests it received, and (wrong) answers it sent, under `hashes`.
+        let hashRequests: Int
+        let hashesSent: Int
+        /// ut_metadata pieces it served, under `hashes`.
+        let metadataPieces: Int
         /// Peer ids (hex) of the peers that completed a handshake.
         let peerIds: [String]
     }
@@ -21,8 +26,17 @@ struct CorruptingPeer: Sendable {
     /// `127.0.0.1:PORT`, for `--peer`.
     var address: String { "127.0.0.1:\(port)" }
 
+    /// How it answers BEP 52 hash requests, when it serves the metadata too (`--hashes`).
+    enum Hashes: String, Sendable {
+        /// As many hashes as asked for, random.
+        case lie
+        /// More hashes than any answer may hold.
+        case oversized
+    }
+
     static func start(
-        in scenario: Scenario, torrent: TestTorrent, data: URL, modulus: Int = 3, remainder: Int = 0
+        in scenario: Scenario, torrent: TestTorrent, data: URL, modulus: Int = 3, remainder: Int = 0,
+        hashes: Hashes? = nil
     ) async throws -> CorruptingPeer {
         let port = try FreePort.next()
         let work = try scenario.folder("corrupt-\(port)")
@@ -34,7 +48,7 @@ struct CorruptingPeer: Sendable {
                 E2E.supportDirectory.appendingPathComponent("corrupt_peer.py").path, "--port", "\(port)",
                 "--torrent", torrent.url.path, "--data", data.path, "--ready", ready.path, "--stats", stats.path,
                 "--corrupt-mod", "\(modulus)", "--corrupt-rem", "\(remainder)", "--timeout", "900",
-            ])
+            ] + (hashes.map { ["--hashes", $0.rawValue] } ?? []))
         try await child.waitUntil("its ready file", timeout: E2E.startTimeout) {
             FileManager.default.fileExists(atPath: ready.path)
         }

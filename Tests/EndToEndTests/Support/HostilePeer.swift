@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Testing
 
@@ -22,15 +23,18 @@ struct HostilePeer: Sendable {
         case hugePrefix = "huge-prefix"
         /// Many connections that send nothing or half a handshake, held open.
         case idle
+        /// BEP 52 `hash request`s for a file of a v2 torrent (answerable ones, and some for an unknown
+        /// root), never reading. Only for a v2 torrent: not among ``selected``.
+        case hashRequestFlood = "hash-request-flood"
 
         var testDescription: String { rawValue }
 
-        /// The modes the tests run: all, or those named in `BTQ_E2E_HOSTILE` (comma-separated, e.g.
-        /// `request-flood,idle`) to look at a few at a time.
+        /// The modes the tests of any torrent run: all but ``hashRequestFlood``, or those named in
+        /// `BTQ_E2E_HOSTILE` (comma-separated, e.g. `request-flood,idle`) to look at a few at a time.
         static let selected: [Mode] = {
             guard let names = ProcessInfo.processInfo.environment["BTQ_E2E_HOSTILE"], !names.isEmpty, names != "all"
             else {
-                return allCases
+                return allCases.filter { $0 != .hashRequestFlood }
             }
             return names.split(separator: ",").compactMap { Mode(rawValue: String($0)) }
         }()
@@ -43,7 +47,7 @@ struct HostilePeer: Sendable {
         /// which a limit per address has to keep from taking every place for a handshake.
         var connections: (count: Int, sources: Int) {
             switch self {
-            case .requestFlood, .metadataFlood, .haveFlood: (4, 1)
+            case .requestFlood, .metadataFlood, .haveFlood, .hashRequestFlood: (4, 1)
             case .hugePrefix: (60, 10)
             case .idle: (200, 4)
             }
@@ -85,13 +89,14 @@ struct HostilePeer: Sendable {
 
     /// Starts attacking 127.0.0.1:`port`, where a peer of `torrent` listens, for at most `duration`;
     /// returns once the attack is under way (a handshake was answered; `idle`: every connection
-    /// connected).
+    /// connected). The handshake names the torrent as its peers do (a v2-only torrent by its truncated
+    /// v2 hash). `hashes` names what a ``Mode/hashRequestFlood`` asks for: the file's `pieces root`,
+    /// the layer and the count.
     static func start(
-        _ mode: Mode, in scenario: Scenario, port: UInt16, torrent: TestTorrent, duration: Duration
+        _ mode: Mode, in scenario: Scenario, port: UInt16, torrent: TestTorrent, duration: Duration,
+        hashes: (root: [UInt8], base: Int, length: Int)? = nil
     ) async throws -> HostilePeer {
-        guard let infoHash = torrent.metainfo.infoHashes.v1?.hex else {
-            throw HarnessError("the hostile peer needs a torrent with a v1 info-hash")
-        }
+        let infoHash = HexCoding.encode(torrent.metainfo.infoHashes.wireHash)
         let work = try scenario.folder("hostile-\(mode.rawValue)-\(port)")
         let ready = work.appendingPathComponent("ready")
         let stats = work.appendingPathComponent("stats.json")
@@ -104,7 +109,10 @@ struct HostilePeer: Sendable {
                 "--sources", "\(mode.connections.sources)", "--fill", "\(1 << 20)",
                 "--rate", "\(mode.rate)",
                 "--duration", "\(duration.components.seconds)",
-            ])
+            ]
+                + (hashes.map {
+                    ["--root", HexCoding.encode($0.root), "--base", "\($0.base)", "--length", "\($0.length)"]
+                } ?? []))
         try await child.waitUntil("an attack under way (its ready file)", timeout: E2E.startTimeout) {
             FileManager.default.fileExists(atPath: ready.path)
         }

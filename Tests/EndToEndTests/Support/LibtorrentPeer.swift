@@ -139,6 +139,21 @@ struct LibtorrentLeecher: Sendable {
         in scenario: Scenario, name: String = "libtorrent leecher", torrent: TestTorrent, into directory: URL,
         peers: [String] = [], listen: [String] = ["127.0.0.1"]
     ) throws -> LibtorrentLeecher {
+        try start(in: scenario, name: name, source: torrent.url.path, into: directory, peers: peers, listen: listen)
+    }
+
+    /// Starts a leecher of a magnet link (`magnet`): it fetches the metadata from its peers, and for a
+    /// v2 torrent the piece layers too (BEP 52 hash requests).
+    static func start(
+        in scenario: Scenario, name: String = "libtorrent leecher", magnet: String, into directory: URL,
+        peers: [String] = [], listen: [String] = ["127.0.0.1"]
+    ) throws -> LibtorrentLeecher {
+        try start(in: scenario, name: name, source: magnet, into: directory, peers: peers, listen: listen)
+    }
+
+    private static func start(
+        in scenario: Scenario, name: String, source: String, into directory: URL, peers: [String], listen: [String]
+    ) throws -> LibtorrentLeecher {
         let port = try FreePort.next()
         let work = try scenario.folder("lt-\(port)")
         let done = work.appendingPathComponent("done.json")
@@ -149,7 +164,7 @@ struct LibtorrentLeecher: Sendable {
         ]
         for peer in peers { arguments += ["--peer", peer] }
         for host in listen { arguments += ["--listen", host] }
-        arguments.append(torrent.url.path)
+        arguments.append(source)
         let child = try scenario.start(name, E2E.python, arguments)
         return LibtorrentLeecher(process: child, port: port, doneFile: done, statusFile: status)
     }

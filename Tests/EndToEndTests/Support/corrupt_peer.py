@@ -2,7 +2,7 @@
 """corrupt_peer.py -- a BitTorrent peer that serves wrong bytes, for btq's end-to-end tests.
 
   corrupt_peer.py --port P --torrent T --data DIR --ready FILE [--stats FILE]
-                  [--corrupt-mod 3] [--corrupt-rem 0] [--timeout 600]
+                  [--corrupt-mod 3] [--corrupt-rem 0] [--hashes MODE] [--timeout 600]
 
 Listens on 127.0.0.1:P only (standard library, no other dependency). For each incoming
 connection: reads the BitTorrent handshake (BEP 3) and drops it unless the info-hash is
@@ -14,11 +14,19 @@ v1, hybrid (BEP 47 pad files read as zeros) and v2-only torrents (BEP 52: the ha
 the SHA-256 info-hash truncated to 20 bytes; the files of the `file tree`, in its order, each start
 on a piece boundary, the gaps read as zeros).
 
+--hashes MODE (lie or oversized) makes it a v2 peer that serves the metadata and lies about the
+merkle tree: its handshake sets the extension protocol bit, it sends an extension handshake with
+ut_metadata and metadata_size, answers ut_metadata requests with T's info dictionary, and answers
+each BEP 52 `hash request` with a `hashes` message that is wrong: `lie` gives as many hashes as the
+request calls for (libtorrent's count: length, then proof layers - log2(length) + 1 uncles), random;
+`oversized` gives length + proof layers + 5 of them, more than any answer may hold.
+
 Writes FILE (--ready) once listening; --stats FILE is rewritten (atomically) after every
-change with JSON: connections, handshakes, good_blocks, corrupt_blocks, peer_ids (hex).
+change with JSON: connections, handshakes, good_blocks, corrupt_blocks, hash_requests, hashes_sent,
+metadata_pieces, peer_ids (hex).
 Exits on SIGTERM/SIGINT, after --timeout seconds, or when its parent process goes away.
 """
-import argparse, hashlib, json, os, signal, socket, struct, sys, threading, time
+import argparse, hashlib, json, os, re, signal, socket, struct, sys, threading, time
 
 MAX_BLOCK = 128 * 1024
 MAX_FRAME = 1 << 20
@@ -70,6 +78,7 @@ class Torrent:
         raw = open(path, "rb").read()
         start, end = info_span(raw)
         self.info_hash = hashlib.sha1(raw[start:end]).digest()
+        self.info = raw[start:end]
         info, _ = bdecode(raw[start:end])
         self.piece_length = info[b"piece length"]
         name = info[b"name"].decode()
@@ -132,7 +141,8 @@ class Stats:
     def __init__(self, path):
         self.path = path
         self.lock = threading.Lock()
-        self.value = {"connections": 0, "handshakes": 0, "good_blocks": 0, "corrupt_blocks": 0, "peer_ids": []}
+        self.value = {"connections": 0, "handshakes": 0, "good_blocks": 0, "corrupt_blocks": 0, "hash_requests": 0,
+                      "hashes_sent": 0, "metadata_pieces": 0, "peer_ids": []}
 
     def bump(self, key, peer_id=None):
         with self.lock:
@@ -157,7 +167,19 @@ def recv_exact(sock, n):
     return bytes(buf)
 
 
-def serve(conn, torrent, stats, mod, rem, my_id):
+def hash_answer(msg, mode):
+    """A wrong `hashes` message answering the `hash request` `msg` (id byte included)."""
+    header = msg[1:49]
+    _, _, length, proofs = struct.unpack(">IIII", header[32:48])
+    if mode == "oversized":
+        count = length + proofs + 5
+    else:
+        count = length + max(0, proofs - (length.bit_length() - 1) + 1)
+    payload = header + os.urandom(32 * count)
+    return struct.pack(">IB", 1 + len(payload), 22) + payload
+
+
+def serve(conn, torrent, stats, mod, rem, my_id, hashes):
     stats.bump("connections")
     try:
         conn.settimeout(120)
@@ -165,11 +187,16 @@ def serve(conn, torrent, stats, mod, rem, my_id):
         if hs[0] != 19 or hs[1:20] != b"BitTorrent protocol" or hs[28:48] != torrent.info_hash:
             return
         stats.bump("handshakes", hs[48:68].hex())
-        conn.sendall(b"\x13BitTorrent protocol" + bytes(8) + torrent.info_hash + my_id)
+        reserved = bytes([0, 0, 0, 0, 0, 0x10, 0, 0x10]) if hashes else bytes(8)
+        conn.sendall(b"\x13BitTorrent protocol" + reserved + torrent.info_hash + my_id)
         bits = bytearray((torrent.piece_count + 7) // 8)
         for i in range(torrent.piece_count):
             bits[i // 8] |= 0x80 >> (i % 8)
         conn.sendall(struct.pack(">IB", 1 + len(bits), 5) + bits)
+        their_metadata_id = 2
+        if hashes:
+            ours = b"d1:md11:ut_metadatai3ee13:metadata_sizei%dee" % len(torrent.info)
+            conn.sendall(struct.pack(">IBB", 2 + len(ours), 20, 0) + ours)
         unchoked = False
         while True:
             (length,) = struct.unpack(">I", recv_exact(conn, 4))
@@ -193,6 +220,24 @@ def serve(conn, torrent, stats, mod, rem, my_id):
                 # Counted before sending, so whoever received the block sees it counted.
                 stats.bump("corrupt_blocks" if bad else "good_blocks")
                 conn.sendall(struct.pack(">IBII", 9 + len(block), 7, index, begin) + block)
+            elif kind == 20 and length >= 2 and hashes:          # extended
+                if msg[1] == 0:
+                    found = re.search(rb"11:ut_metadatai(\d+)e", msg[2:])
+                    their_metadata_id = int(found.group(1)) if found else 2
+                elif msg[1] == 3:
+                    found = re.search(rb"5:piecei(\d+)e", msg[2:])
+                    if b"8:msg_typei0e" in msg[2:] and found:
+                        piece = int(found.group(1))
+                        chunk = torrent.info[piece * 16384:(piece + 1) * 16384]
+                        head = b"d8:msg_typei1e5:piecei%de10:total_sizei%dee" % (piece, len(torrent.info))
+                        stats.bump("metadata_pieces")
+                        conn.sendall(struct.pack(">IBB", 2 + len(head) + len(chunk), 20, their_metadata_id)
+                                     + head + chunk)
+            elif kind == 21 and length == 49 and hashes:        # hash request
+                stats.bump("hash_requests")
+                answer = hash_answer(msg, hashes)
+                stats.bump("hashes_sent")
+                conn.sendall(answer)
     except (OSError, ConnectionError, struct.error):
         pass
     finally:
@@ -208,6 +253,7 @@ def main():
     ap.add_argument("--stats")
     ap.add_argument("--corrupt-mod", type=int, default=3)
     ap.add_argument("--corrupt-rem", type=int, default=0)
+    ap.add_argument("--hashes", choices=["lie", "oversized"])
     ap.add_argument("--timeout", type=float, default=600)
     a = ap.parse_args()
     torrent = Torrent(a.torrent, a.data)
@@ -235,7 +281,7 @@ def main():
         except socket.timeout:
             continue
         print("[corrupt_peer] connection from %s:%d" % addr, flush=True)
-        threading.Thread(target=serve, args=(conn, torrent, stats, a.corrupt_mod, a.corrupt_rem, my_id),
+        threading.Thread(target=serve, args=(conn, torrent, stats, a.corrupt_mod, a.corrupt_rem, my_id, a.hashes),
                          daemon=True).start()
     print("[corrupt_peer] exiting", flush=True)
 

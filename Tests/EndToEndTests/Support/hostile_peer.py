@@ -4,6 +4,7 @@
   hostile_peer.py --port P --info-hash HEX --pieces N --mode MODE --ready FILE --stats FILE
                   [--connections C] [--duration S] [--rate BYTES_PER_S] [--rcvbuf BYTES]
                   [--sources K] [--lengths L1,L2,...] [--fill BYTES] [--max-connects M]
+                  [--root HEX --base LAYER --length COUNT]
 
 Dials 127.0.0.1:P (the program under test), from source addresses 127.0.0.2 .. 127.0.0.(K+1)
 (--sources, default 1; all in 127.0.0.0/8, which Linux routes to lo, so an honest peer on
@@ -22,6 +23,11 @@ only. MODE is one of:
                   again.
   have-flood      handshake, an empty bitfield, then `have` for every piece in random order, over and
                   over, never reading again.
+  hash-request-flood
+                  handshake, then endless BEP 52 `hash request`s (message 21) never reading again: for
+                  the file whose `pieces root` is --root, COUNT (--length) hashes of layer --base at
+                  index 0 with no proof layers (answerable), the same with 3 proof layers, and one
+                  for a root of zeros (to be rejected), over and over.
   huge-prefix     handshake, then a length prefix from --lengths (cycled over the connections;
                   default 1048576, the largest frame btq accepts, and 16777215, beyond it), the
                   extended message id and, when the frame's body fits in --fill bytes (default 0), all
@@ -78,6 +84,15 @@ def metadata_chunk(their_id):
     one = bytes(out)
     times = max(1, CHUNK // len(one))
     return one * times, count * times
+
+
+def hash_request_chunk(root, base, length):
+    """About CHUNK bytes of `hash request`s: answerable ones for `root`, and one for an unknown root."""
+    one = (frame(21, root + struct.pack(">IIII", base, 0, length, 0))
+           + frame(21, root + struct.pack(">IIII", base, 0, length, 3))
+           + frame(21, bytes(32) + struct.pack(">IIII", base, 0, length, 0)))
+    times = max(1, CHUNK // len(one))
+    return one * times, 3 * times
 
 
 def have_chunk(pieces):
@@ -144,6 +159,11 @@ class Attack:
             self.chunk, self.chunk_messages = request_chunk(a.pieces)
         elif a.mode == "have-flood":
             self.chunk, self.chunk_messages = have_chunk(a.pieces)
+        elif a.mode == "hash-request-flood":
+            root = bytes.fromhex(a.root)
+            if len(root) != 32:
+                sys.exit("--root must be 64 hexadecimal digits")
+            self.chunk, self.chunk_messages = hash_request_chunk(root, a.base, a.length)
         else:
             self.chunk, self.chunk_messages = b"", 0
         self.metadata_chunks = {}
@@ -257,7 +277,7 @@ class Attack:
 
     def after_handshake(self, c, now):
         mode = self.a.mode
-        if mode == "request-flood":
+        if mode in ("request-flood", "hash-request-flood"):
             self.start_flood(c, b"", 0)
         elif mode == "have-flood":
             bitfield = frame(5, bytes((self.a.pieces + 7) // 8))
@@ -389,7 +409,8 @@ def main():
     ap.add_argument("--info-hash", required=True)
     ap.add_argument("--pieces", type=int, required=True)
     ap.add_argument("--mode", required=True,
-                    choices=["request-flood", "metadata-flood", "have-flood", "huge-prefix", "idle"])
+                    choices=["request-flood", "metadata-flood", "have-flood", "huge-prefix", "idle",
+                             "hash-request-flood"])
     ap.add_argument("--ready", required=True)
     ap.add_argument("--stats", required=True)
     ap.add_argument("--connections", type=int, default=4)
@@ -400,6 +421,9 @@ def main():
     ap.add_argument("--lengths", default="1048576,16777215")
     ap.add_argument("--fill", type=int, default=0)
     ap.add_argument("--max-connects", type=int, default=0)
+    ap.add_argument("--root", default="00" * 32)
+    ap.add_argument("--base", type=int, default=0)
+    ap.add_argument("--length", type=int, default=512)
     a = ap.parse_args()
     if not 1 <= a.connections <= MAX_CONNECTIONS:
         sys.exit("--connections must be between 1 and %d" % MAX_CONNECTIONS)

@@ -24,7 +24,8 @@ seed:  seeds the torrents from DIR (their save path) and writes FILE (JSON) once
        in the order sent (libtorrent answers one peer's requests in the order they came).
 --pex: peer exchange (ut_pex) on. --keep-redundant: connections between two upload-only
        peers are kept (libtorrent closes them as redundant otherwise).
-leech: downloads TORRENT into DIR from the tracker's peers and the given --peer
+leech: downloads TORRENT (a .torrent file, or a magnet link: the metadata and, for a v2
+       torrent, the piece layers then come from the peers) into DIR from the tracker's peers and the given --peer
        addresses (dialled again every few seconds until connected), writes FILE (JSON)
        when every piece is verified, then keeps running (seeding) until stopped.
 
@@ -80,8 +81,11 @@ def settings(port, high_performance=False, keep_redundant=False, listen=("127.0.
 
 
 def add(ses, path, save_path, upload_mode=False, pex=False):
-    p = lt.add_torrent_params()
-    p.ti = lt.torrent_info(path)
+    if path.startswith("magnet:"):
+        p = lt.parse_magnet_uri(path)
+    else:
+        p = lt.add_torrent_params()
+        p.ti = lt.torrent_info(path)
     p.save_path = save_path
     p.flags &= ~lt.torrent_flags.auto_managed
     p.flags &= ~lt.torrent_flags.paused
@@ -206,7 +210,8 @@ def main():
     else:
         os.makedirs(a.out, exist_ok=True)
         ses = lt.session(settings(a.port, listen=listen, ipv6=ipv6))
-        handles = [(os.path.basename(a.torrents[0]), add(ses, a.torrents[0], a.out))]
+        name = "magnet" if a.torrents[0].startswith("magnet:") else os.path.basename(a.torrents[0])
+        handles = [(name, add(ses, a.torrents[0], a.out))]
         done_file = a.done
     print("[lt_seed] %s pid %d libtorrent %s on %s, %d torrent(s)" %
           (a.mode, os.getpid(), lt.__version__, ",".join(endpoint(h, a.port) for h in listen), len(handles)),

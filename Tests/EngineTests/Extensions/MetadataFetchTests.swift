@@ -35,7 +35,11 @@ import Testing
     }
 
     static func honest(_ metainfo: Metainfo) async throws -> ScriptedPeer {
-        try await peer(metainfo, serving: metainfo.infoBytes)
+        try await ScriptedPeer(
+            .init(
+                infoHash: metainfo.infoHashes.wireHash,
+                extensionHandshake: ScriptedPeer.handshake(metadataSize: metainfo.infoBytes.count),
+                metadata: metainfo.infoBytes, hashes: metainfo))
     }
 
     /// A peer of `metainfo`'s torrent that announces its metadata size and serves `metadata` (the real
@@ -172,7 +176,8 @@ import Testing
     }
 
     /// Hybrid and v2-only magnets: the info dictionary is checked with SHA-256 too (and the handshake
-    /// names the truncated v2 hash when there is no v1 one).
+    /// names the truncated v2 hash when there is no v1 one), then the piece layers it lacks are asked
+    /// of the peer with hash requests and come back proved.
     @Test func hybridAndV2OnlyMagnetsAreCheckedWithSHA256() async throws {
         let layers = ["piece layers": MetainfoTests.pieceLayers()]
         let hybrid = try Metainfo(bytes: MetainfoTests.torrent(info: MetainfoTests.hybridInfo(), extra: layers))
@@ -188,6 +193,8 @@ import Testing
             let metadata = try #require(Self.fetched(await fetcher.run()))
             await peer.close()
             #expect(metadata.infoBytes == metainfo.infoBytes)
+            #expect(!metainfo.pieceLayers.isEmpty && metadata.pieceLayers == metainfo.pieceLayers)
+            #expect(peer.received.hashRequests > 0)
         }
         // A v1 hash that agrees is not enough when the v2 hash does not.
         let mixed = try #require(InfoHashes(v1: hybrid.infoHashes.v1, v2: v2.infoHashes.v2))

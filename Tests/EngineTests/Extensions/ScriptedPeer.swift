@@ -6,8 +6,9 @@ import Synchronization
 
 /// A peer on 127.0.0.1 that speaks the extension protocol by a script: it answers the handshake with
 /// the extension bit, sends its extension handshake (receiving `ut_metadata` as 3 and `ut_pex` as 4,
-/// not btq's numbers), serves `metadata` (or rejects every request), and sends `pex` once it has the
-/// other side's extension handshake. It records what it received.
+/// not btq's numbers), serves `metadata` (or rejects every request), answers BEP 52 hash requests
+/// from the piece layers of `hashes` (a v2 torrent's), and sends `pex` once it has the other side's
+/// extension handshake. It records what it received.
 final class ScriptedPeer: Sendable {
     struct Script: Sendable {
         var infoHash: [UInt8]
@@ -25,6 +26,8 @@ final class ScriptedPeer: Sendable {
         var afterPex: ExtensionHandshake?
         /// Sends ``pex`` under this id even when the other side offered no `ut_pex` (a rude peer).
         var forcedPexID: UInt8?
+        /// The torrent whose piece layers answer hash requests (a v2 or hybrid one); `nil`: none answered.
+        var hashes: Metainfo?
     }
 
     struct Record: Sendable {
@@ -32,6 +35,7 @@ final class ScriptedPeer: Sendable {
         var extensionHandshakes: [ExtensionHandshake] = []
         var metadataRequests = 0
         var pexReceived: [PexMessage] = []
+        var hashRequests = 0
     }
 
     final class RecordBox: Sendable {
@@ -63,10 +67,13 @@ final class ScriptedPeer: Sendable {
         let script: Script
         let record: RecordBox
         let peerId = Array("-SP0001-".utf8) + (0..<12).map { _ in UInt8.random(in: 97...122) }
+        /// Only touched on the channel's event loop.
+        var hashServer: V2HashServer?
 
         init(script: Script, record: RecordBox) {
             self.script = script
             self.record = record
+            hashServer = script.hashes.flatMap(V2HashServer.init(metainfo:))
         }
 
         func channelActive(context: ChannelHandlerContext) {
@@ -124,6 +131,12 @@ final class ScriptedPeer: Sendable {
                 if let pex = try? PexMessage(decoding: payload.readableBytesView) {
                     record.withLock { $0.pexReceived.append(pex) }
                 }
+            case .message(.unknown(HashMessage.requestID, let payload)):
+                guard case .request(let request) = try? HashMessage(id: HashMessage.requestID, payload: payload),
+                    let reply = hashServer?.answer(request).reply
+                else { return }
+                record.withLock { $0.hashRequests += 1 }
+                context.writeAndFlush(wrapOutboundOut(.message(reply.peerMessage)), promise: nil)
             default:
                 break
             }

@@ -77,23 +77,6 @@ def read_exactly(sock, n, deadline):
     return data
 
 
-def wait_closed(sock, start, wait):
-    """Seconds from start until the peer closed (EOF or reset), None if not within wait; bytes received."""
-    received = 0
-    deadline = start + wait
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([sock], [], [], 0.2)
-        if r:
-            try:
-                chunk = sock.recv(65536)
-            except (ConnectionResetError, OSError):
-                return time.monotonic() - start, received
-            if not chunk:
-                return time.monotonic() - start, received
-            received += len(chunk)
-    return None, received
-
-
 def send_all(sock, data, deadline):
     view = memoryview(data)
     while view and time.monotonic() < deadline:
@@ -165,14 +148,26 @@ def main():
             opened.append(one(a, host, int(port)))
         except OSError as e:
             opened.append((None, time.monotonic(), {"error": str(e)}))
-    results = []
-    for sock, start, info in opened:
-        if sock is None:
-            results.append(dict(info, closed_after=0.0, received=0))
-            continue
-        closed, received = wait_closed(sock, start, a.wait)
+    # Every connection watched at once, so each close is timed when it happens.
+    results = [dict(info, closed_after=(0.0 if sock is None else None), received=0) for sock, _, info in opened]
+    pending = {sock: (i, start) for i, (sock, start, _) in enumerate(opened) if sock is not None}
+    deadline = time.monotonic() + a.wait
+    while pending and time.monotonic() < deadline:
+        readable, _, _ = select.select(list(pending), [], [], 0.2)
+        for sock in readable:
+            i, start = pending[sock]
+            try:
+                chunk = sock.recv(65536)
+            except OSError:
+                chunk = b""
+            if chunk:
+                results[i]["received"] += len(chunk)
+                continue
+            results[i]["closed_after"] = time.monotonic() - start
+            del pending[sock]
+            sock.close()
+    for sock in pending:
         sock.close()
-        results.append(dict(info, closed_after=closed, received=received))
     tmp = a.out + ".tmp"
     with open(tmp, "w") as f:
         json.dump({"mode": a.mode, "connections": results}, f)

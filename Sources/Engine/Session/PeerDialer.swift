@@ -12,6 +12,8 @@ enum PeerDialer {
     struct Encryption: Sendable {
         let infoHash: [UInt8]
         let policy: EncryptionPolicy
+        /// The whole MSE handshake must be done within this.
+        var timeout: Duration = PeerEncryption.handshakeTimeout
     }
 
     /// Connects to `address`, sets up the codec and batcher and, with `encryption`, runs the MSE
@@ -47,7 +49,8 @@ enum PeerDialer {
             .connect(host: address.hostString, port: Int(address.port)) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handshake = try encryption.map {
-                        try channel.pipeline.syncOperations.addMSEInitiator(infoHash: $0.infoHash, policy: $0.policy)
+                        try channel.pipeline.syncOperations.addMSEInitiator(
+                            infoHash: $0.infoHash, policy: $0.policy, timeout: $0.timeout)
                     }
                     try channel.pipeline.syncOperations.addPeerWireCodec(maxFrameLength: maxFrameLength, budget: budget)
                     try channel.pipeline.syncOperations.addHandler(PeerFrameBatcher())

@@ -14,6 +14,18 @@ struct EncryptionTests {
         return try btq.store().queries.peers(torrentId: record.id).compactMap(\.transport)
     }
 
+    /// A libtorrent leecher that speaks only MSE/PE with RC4 downloads `torrent` from `seeder`, byte-identically.
+    static func encryptedLeech(
+        _ torrent: TestTorrent, of content: TestContent, from seeder: BtqSeeder, in scenario: Scenario
+    ) async throws {
+        let out = try scenario.folder("leecher")
+        let leecher = try LibtorrentLeecher.start(
+            in: scenario, torrent: torrent, into: out, peers: [seeder.address], encryptionForced: true)
+        try await leecher.waitUntilComplete()
+        let report = TestContent.verify(downloaded: out, against: content)
+        scenario.expect(report.isOK, "libtorrent's encrypted download from btq: \(report)")
+    }
+
     /// A libtorrent seed that refuses plaintext (in/out_enc_policy forced, RC4 only): btq, with the
     /// default `prefer` and with `require`, downloads the whole file over RC4.
     @Test(arguments: ["prefer", "require"])
@@ -48,12 +60,7 @@ struct EncryptionTests {
             try await btq.run(["config", "set", "encryption", "require"])
             let torrent = try await btq.create(content, trackers: [])
             let seeder = try await BtqSeeder.start(btq, torrents: [torrent], data: content.root)
-            let out = try scenario.folder("leecher")
-            let leecher = try LibtorrentLeecher.start(
-                in: scenario, torrent: torrent, into: out, peers: [seeder.address], encryptionForced: true)
-            try await leecher.waitUntilComplete()
-            let report = TestContent.verify(downloaded: out, against: content)
-            scenario.expect(report.isOK, "libtorrent's encrypted download from btq: \(report)")
+            try await Self.encryptedLeech(torrent, of: content, from: seeder, in: scenario)
             try await seeder.process.waitUntil("btq recorded the peer's transport", timeout: .seconds(10)) {
                 try Self.transports(btq, torrent).contains("tcp+rc4")
             }
@@ -174,12 +181,7 @@ struct EncryptionTests {
                 "[e2e] btq memory: before \(before), highest sampled \(ProcessMemory.mebibytes(highest)), after \(after)"
             )
             // Still serving honest peers.
-            let out = try scenario.folder("leecher")
-            let leecher = try LibtorrentLeecher.start(
-                in: scenario, torrent: torrent, into: out, peers: [seeder.address], encryptionForced: true)
-            try await leecher.waitUntilComplete()
-            let report = TestContent.verify(downloaded: out, against: content)
-            scenario.expect(report.isOK, "the honest leecher's download after the attacks: \(report)")
+            try await Self.encryptedLeech(torrent, of: content, from: seeder, in: scenario)
         }
     }
 }

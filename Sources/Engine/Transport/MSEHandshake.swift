@@ -213,16 +213,11 @@ public struct MSEHandshake: Sendable {
             stage = .readingSelect
             return true
         case (.readingSelect, _):
-            guard buffer.count >= 14 else { return false }
-            let fields = decrypt(take(14))
-            guard fields[0..<8].allSatisfy({ $0 == 0 }) else { throw .invalidVerificationConstant }
-            let selected = Self.integer(fields[8..<12])
+            guard let (selected, length) = try readNegotiation() else { return false }
             let method = MSEMethods(rawValue: selected)
             guard method == .rc4 || method == .plaintext, methods.contains(method) else {
                 throw .invalidSelection(selected)
             }
-            let length = Int(Self.integer(fields[12..<14]))
-            guard length <= Self.maxPadding else { throw .paddingTooLong(length) }
             stage = .readingPadD(length: length, method: method)
             return true
         case (.readingPadD(let length, let method), _):
@@ -247,13 +242,8 @@ public struct MSEHandshake: Sendable {
             stage = .readingProvide
             return true
         case (.readingProvide, _):
-            guard buffer.count >= 14 else { return false }
-            let fields = decrypt(take(14))
-            guard fields[0..<8].allSatisfy({ $0 == 0 }) else { throw .invalidVerificationConstant }
-            let provided = MSEMethods(rawValue: Self.integer(fields[8..<12]))
-            let length = Int(Self.integer(fields[12..<14]))
-            guard length <= Self.maxPadding else { throw .paddingTooLong(length) }
-            stage = .readingPadC(length: length, provided: provided)
+            guard let (bits, length) = try readNegotiation() else { return false }
+            stage = .readingPadC(length: length, provided: MSEMethods(rawValue: bits))
             return true
         case (.readingPadC(let length, let provided), _):
             guard buffer.count >= length + 2 else { return false }
@@ -283,6 +273,17 @@ public struct MSEHandshake: Sendable {
         case (.readingSKEY, .initiator):
             preconditionFailure("a responder stage in an initiator")
         }
+    }
+
+    /// Decrypts ENCRYPT(VC, crypto_provide or crypto_select, len(Pad)) when its 14 bytes are in:
+    /// the method bits and the padding length, checked; nil when more bytes are needed.
+    private mutating func readNegotiation() throws(MSEError) -> (bits: UInt32, padding: Int)? {
+        guard buffer.count >= 14 else { return nil }
+        let fields = decrypt(take(14))
+        guard fields[0..<8].allSatisfy({ $0 == 0 }) else { throw .invalidVerificationConstant }
+        let length = Int(Self.integer(fields[12..<14]))
+        guard length <= Self.maxPadding else { throw .paddingTooLong(length) }
+        return (Self.integer(fields[8..<12]), length)
     }
 
     /// Ends the handshake: the rest of the buffer is stream data, decrypted if RC4 was chosen.

@@ -2,7 +2,8 @@
 # download_bench.sh -- btq against the reference BitTorrent clients, one 1 GiB download each.
 #
 # Usage (as root, or a user allowed to make user namespaces):
-#     Benchmarks/download_bench.sh [--size-mib 1024] [--clients btq,libtorrent,aria2,transmission]
+#     Benchmarks/download_bench.sh [--size-mib 1024]
+#                                  [--clients btq,libtorrent,aria2,transmission,btq-rc4,libtorrent-rc4]
 #                                  [--btq PATH] [--work DIR] [--timeout 600] [--rounds 3]
 #                                  [--btq-b PATH]   (adds client btq-b: a second btq build, for A/B runs)
 #     Benchmarks/download_bench.sh --size-mib 256 --rounds 1     # a quick run
@@ -23,6 +24,12 @@
 #       libtorrent    lt_seed.py leech (libtorrent defaults)  (done when every piece is verified)
 #       aria2         aria2c --seed-time=0 --file-allocation=falloc ... (--on-bt-download-complete)
 #       transmission  transmission-cli -f hook (it never dials 127.0.0.1: the seeder dials it)
+#       btq-rc4, libtorrent-rc4   the encrypted round (MSE/PE, RC4): btq with `encryption require`,
+#                     libtorrent with --encryption forced, from a second libtorrent seeder of the same
+#                     data with --encryption forced (127.0.0.1:6882), started just for these clients and
+#                     stopped after each (both seeders announce, but neither side of the encrypted round
+#                     can use the plaintext one, nor is the encrypted one up during plaintext rounds);
+#                     compare btq-rc4 with btq for the cost of RC4 (goal: within 15%)
 #     each timed by /usr/bin/time -v, with RssAnon sampled from /proc every 50 ms
 #     (Benchmarks/bench_client.py), then compared byte for byte with the source;
 #  6. repeats step 5 --rounds times (default 3), each round starting with the next client, so no client
@@ -41,7 +48,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 SIZE_MIB=1024
-CLIENTS="btq,libtorrent,aria2,transmission"
+CLIENTS="btq,libtorrent,aria2,transmission,btq-rc4,libtorrent-rc4"
 BTQ=""
 BTQ_B="${BTQ_B:-}"
 WORK="/tmp/btq-download-bench"
@@ -124,8 +131,26 @@ S="$WORK/seed"; rm -rf "$S"; mkdir -p "$S"
 "$PY" "$SUPPORT/lt_seed.py" seed --high-performance --port $SEED_PORT --data "$DATA" --ready "$S/ready" \
     --status "$S/status" --dial-file "$S/dial" --timeout 7200 "$TORRENT" > "$S/log" 2>&1 &
 SEED=$!
-cleanup() { kill "$SEED" "$TRACKER" 2>/dev/null || true; wait "$SEED" "$TRACKER" 2>/dev/null || true; }
+RC4_SEED=""
+RC4_PORT=$((SEED_PORT + 1))
+cleanup() {
+    kill "$SEED" "$TRACKER" $RC4_SEED 2>/dev/null || true
+    wait "$SEED" "$TRACKER" $RC4_SEED 2>/dev/null || true
+}
 trap cleanup EXIT
+# The seeder of the encrypted round: MSE/PE with RC4 only, up only while an -rc4 client runs.
+start_rc4_seed() {
+    local R="$WORK/seed-rc4"; rm -rf "$R"; mkdir -p "$R"
+    "$PY" "$SUPPORT/lt_seed.py" seed --high-performance --encryption forced --port $RC4_PORT --data "$DATA" \
+        --ready "$R/ready" --status "$R/status" --timeout 7200 "$TORRENT" > "$R/log" 2>&1 &
+    RC4_SEED=$!
+    for _ in $(seq 1200); do [[ -f "$R/ready" ]] && break; kill -0 "$RC4_SEED" 2>/dev/null || break; sleep 0.1; done
+    [[ -f "$R/ready" ]] || { echo "[bench] encrypted seeder not ready:" >&2; cat "$R/log" >&2; }
+}
+stop_rc4_seed() {
+    [[ -n "$RC4_SEED" ]] || return 0
+    kill "$RC4_SEED" 2>/dev/null || true; wait "$RC4_SEED" 2>/dev/null || true; RC4_SEED=""
+}
 for _ in $(seq 600); do [[ -f "$S/ready" ]] && break; kill -0 "$SEED" 2>/dev/null || break; sleep 0.1; done
 [[ -f "$S/ready" ]] || { echo "[bench] seeder not ready:" >&2; cat "$S/log" >&2; exit 1; }
 echo "[bench] tracker pid $TRACKER, seeder pid $SEED ready; $NAME, clients: $CLIENTS" >&2
@@ -143,21 +168,27 @@ for ((k = 0; k < ${#clients[@]}; k++)); do
     chmod +x "$M/mark.sh"
     common=(--name "$client" --meta "$M" --source "$DATA/$NAME" --downloaded "$OUT/$NAME" --timeout "$TIMEOUT")
     echo "[bench] round $((round + 1))/$ROUNDS: $client (port $port)" >&2
+    [[ "$client" == *-rc4 ]] && start_rc4_seed
     case "$client" in
-        btq|btq-b)
+        btq|btq-b|btq-rc4)
             binary="$BTQ"; [[ "$client" == btq-b ]] && binary="$BTQ_B"
             if [[ -x "$binary" ]]; then
                 # No DHT node (a binary from before the DHT has none and refuses the setting).
                 BTQ_DB="$M/btq.sqlite" "$binary" config set dht off > /dev/null 2>&1 || true
+                if [[ "$client" == btq-rc4 ]]; then
+                    BTQ_DB="$M/btq.sqlite" "$binary" config set encryption require > /dev/null 2>&1 || true
+                fi
                 cmd=(env BTQ_DB="$M/btq.sqlite" BTQ_LOG=info "$binary" get "$TORRENT" --dir "$OUT" --port "$port"
                      --bind-address 127.0.0.1 --quiet)
             else
                 cmd=(sh -c 'echo "no btq binary: $1"; exit 127' sh "$binary")
             fi
             "$PY" "$here/bench_client.py" run "${common[@]}" --exit-is-done -- "${cmd[@]}" || true ;;
-        libtorrent)
+        libtorrent|libtorrent-rc4)
+            enc=(); [[ "$client" == libtorrent-rc4 ]] && enc=(--encryption forced)
             "$PY" "$here/bench_client.py" run "${common[@]}" --done-file "$done_file" --stop-signal TERM -- \
-                "$PY" "$SUPPORT/lt_seed.py" leech --port "$port" --out "$OUT" --done "$done_file" "$TORRENT" || true ;;
+                "$PY" "$SUPPORT/lt_seed.py" leech --port "$port" --out "$OUT" --done "$done_file" "${enc[@]}" \
+                "$TORRENT" || true ;;
         aria2)
             "$PY" "$here/bench_client.py" run "${common[@]}" --done-file "$done_file" -- \
                 aria2c --no-conf=true --dir="$OUT" --seed-time=0 \
@@ -193,6 +224,7 @@ JSON
             wait "$dialer" || true ;;
         *) echo "[bench] unknown client $client" >&2; continue ;;
     esac
+    stop_rc4_seed
     [[ -f "$M/result.json" ]] && results+=("$M/result.json")
     rm -rf "$OUT"      # free the space (and the page cache) before the next client
 done

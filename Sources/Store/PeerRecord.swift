@@ -28,11 +28,14 @@ package struct PeerRecord: Sendable, Codable, Hashable {
     package var hashFailures: Int
     /// Banned for bad data.
     package var isBanned: Bool
+    /// How it was last connected: `tcp`, `tcp+rc4` (MSE/PE, RC4) or `tcp+plain-mse` (MSE/PE, plaintext
+    /// payload); `nil` when never connected.
+    package var transport: String?
 
     /// The columns ``init(row:)`` reads, in order.
     static let columns = """
         torrent_id, address, port, peer_id, client, source, first_seen_at, last_seen_at, downloaded, uploaded, \
-        hash_failures, banned
+        hash_failures, banned, transport
         """
 
     /// Decodes a row selected with ``columns``.
@@ -53,5 +56,6 @@ package struct PeerRecord: Sendable, Codable, Hashable {
         uploaded = try stored.integer(9, "uploaded")
         hashFailures = try stored.int(10, "hash_failures")
         isBanned = try stored.bool(11, "banned")
+        transport = try stored.optionalText(12, "transport")
     }
 }

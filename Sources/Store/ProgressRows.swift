@@ -84,8 +84,8 @@ enum ProgressRows {
         try db.cachedStatement(
             sql: """
                 INSERT INTO peers (torrent_id, address, port, peer_id, client, source, first_seen_at, last_seen_at,
-                    downloaded, uploaded, hash_failures, banned)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, coalesce(?11, 0))
+                    downloaded, uploaded, hash_failures, banned, transport)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, coalesce(?11, 0), ?12)
                 ON CONFLICT (torrent_id, address, port) DO UPDATE SET
                     peer_id = coalesce(excluded.peer_id, peer_id),
                     client = coalesce(excluded.client, client),
@@ -93,12 +93,13 @@ enum ProgressRows {
                     downloaded = downloaded + excluded.downloaded,
                     uploaded = uploaded + excluded.uploaded,
                     hash_failures = hash_failures + excluded.hash_failures,
-                    banned = coalesce(?11, banned)
+                    banned = coalesce(?11, banned),
+                    transport = coalesce(excluded.transport, transport)
                 """
         ).execute(arguments: [
             peer.torrentId, peer.address, peer.port, peer.peerId.map { Data($0) }, peer.client,
             peer.source.rawValue, peer.seenAt.rawValue, peer.downloadedDelta, peer.uploadedDelta,
-            peer.hashFailuresDelta, peer.banned,
+            peer.hashFailuresDelta, peer.banned, peer.transport.flatMap { $0.isEmpty ? nil : $0 },
         ])
     }
 

@@ -55,6 +55,12 @@ extension ConfigKey {
             help: "PEM file of CAs trusted for https:// trackers and web seeds besides the system's (empty: none)",
             defaultValue: "", minimum: 0, kind: .caFile),
         ConfigKey(
+            name: TransferSettings.encryptionKey,
+            help: "peer encryption (MSE/PE): prefer (encrypted first, plaintext as fallback), require (RC4 only), "
+                + "disable (plaintext only)",
+            defaultValue: EncryptionPolicy.prefer.rawValue, minimum: 0,
+            kind: .choice(EncryptionPolicy.allCases.map(\.rawValue))),
+        ConfigKey(
             name: TransferSettings.webSeedConnectionsKey,
             help: "connections to each web seed (BEP 19) of a downloading torrent, at most 16",
             defaultValue: String(WebSeedConfiguration.defaultConnections), minimum: 1),

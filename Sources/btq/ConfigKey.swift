@@ -34,6 +34,8 @@ struct ConfigKey: Sendable {
         case hostPorts
         /// A PEM file of CA certificates, stored as an absolute path; empty means none.
         case caFile
+        /// One of a few words (lowercase).
+        case choice([String])
     }
 
     /// Every known setting, in the order `btq config get` lists them.
@@ -119,6 +121,12 @@ struct ConfigKey: Sendable {
             return items.joined(separator: ",")
         case .caFile:
             return try normalizeCAFile(text)
+        case .choice(let words):
+            let word = text.trimmingCharacters(in: .whitespaces).lowercased()
+            guard words.contains(word) else {
+                throw ValidationError("\(name) must be one of \(words.joined(separator: ", ")), not '\(text)'.")
+            }
+            return word
         }
     }
 

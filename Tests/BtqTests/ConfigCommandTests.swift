@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Testing
 
@@ -9,8 +10,9 @@ import Testing
         let listed = try btq.run(["config", "get"])
         #expect(listed.status == 0, "\(listed.stderr)")
         let lines = listed.stdout.split(separator: "\n")
-        #expect(lines.count == 18)
+        #expect(lines.count == 19)
         #expect(lines.contains { $0.hasPrefix("web_seed_connections") && $0.contains(" 2 ") })
+        #expect(lines.contains { $0.hasPrefix("encryption") && $0.contains(" prefer ") })
         #expect(lines.dropFirst().allSatisfy { $0.hasSuffix("(default)") })
         #expect(lines.contains { $0.hasPrefix("max_active_downloads") && $0.contains(" 3 ") })
         #expect(try btq.run(["config", "get", "max_active_downloads"]).stdout == "3\n")
@@ -41,6 +43,7 @@ import Testing
         ["set", "max_active_downloads", "2.5"], ["set", "max_active_seeds", "-1"], ["set", "stall_timeout", "9"],
         ["set", "peer_send_queue_limit", "1K"], ["set", "peer_memory_limit", "lots"],
         ["set", "colour", "blue"], ["get", "colour"], ["unset", "colour"], ["set", "stall_timeout"],
+        ["set", "encryption", "always"],
     ])
     func badKeysAndValuesAreUsageErrors(_ arguments: [String]) throws {
         let btq = try BtqProcess()
@@ -51,5 +54,21 @@ import Testing
         if arguments.contains("colour") { #expect(result.stderr.contains("max_active_downloads, max_active_seeds")) }
         #expect(try btq.run(["config", "get", "stall_timeout"]).stdout == "30\n")
         #expect(try btq.run(["config", "get", "max_active_downloads"]).stdout == "3\n")
+    }
+
+    /// `encryption` takes prefer, require or disable (any case), stored lowercase, and the daemon's
+    /// settings read it back.
+    @Test func encryptionSetting() throws {
+        let btq = try BtqProcess()
+        defer { btq.cleanUp() }
+        #expect(try btq.run(["config", "get", "encryption"]).stdout == "prefer\n")
+        let set = try btq.run(["config", "set", "encryption", " Require"])
+        #expect(set.status == 0, "\(set.stderr)")
+        #expect(try btq.run(["config", "get", "encryption"]).stdout == "require\n")
+        #expect(TransferSettings(values: ["encryption": "require"]).encryption == .require)
+        #expect(TransferSettings(values: ["encryption": "bogus"]).encryption == .prefer)
+        #expect(TransferSettings().encryption == .prefer)
+        let bad = try btq.run(["config", "set", "encryption", "sometimes"])
+        #expect(bad.status == 64 && bad.stderr.contains("prefer, require, disable"), "\(bad.stderr)")
     }
 }

@@ -17,6 +17,7 @@ let fuzzTargets = [
     "FuzzDHTNode",
     "FuzzWebSeed",
     "FuzzHashMessages",
+    "FuzzMSEHandshake",
 ]
 
 let package = Package(

@@ -239,6 +239,15 @@ def main():
     write("FuzzDHTNode", "read_only", bytes([1]) + deep)
     write("FuzzDHTNode", "queries", bytes([0]) + (bytes([0, 3]) + struct.pack(">H", len(ping)) + ping) * 20
           + lookup(get_peers=0, seeds=(3,)) + answer() + bytes([3, 50]))
+    # FuzzMSEHandshake: mode byte, chunk byte, stream (see the target).
+    vc = bytes(8)
+    write("FuzzMSEHandshake", "negotiation_rc4", bytes([0, 40]) + vc + struct.pack(">IH", 3, 0) + struct.pack(">H", 68)
+          + handshake())
+    write("FuzzMSEHandshake", "negotiation_padded", bytes([4, 7]) + vc + struct.pack(">IH", 2, 512) + bytes(512)
+          + struct.pack(">H", 0) + frame(2))
+    write("FuzzMSEHandshake", "negotiation_bad_pad", bytes([0, 255]) + vc + struct.pack(">IH", 3, 600) + bytes(600))
+    write("FuzzMSEHandshake", "plaintext", bytes([3, 19]) + handshake() + frame(2))
+    write("FuzzMSEHandshake", "garbage_key", bytes([1, 95]) + bytes(range(256)) * 3)
     write("FuzzDHTNode", "many_lookups", bytes([0]) + b"".join(lookup(target=t) for t in range(40)) + bytes([4, 200]))
 
 

@@ -59,7 +59,7 @@ import Testing
             }
         }
         let store = try BtqStore(path: path)
-        #expect(try store.appliedMigrations().last == "0007_download_order")
+        #expect(try store.appliedMigrations().contains("0007_download_order"))
         #expect(try store.queries.torrents().map(\.downloadOrder) == [.rarest])
         #expect(try store.queries.torrents().map(\.prioritiesChanged) == [0])
     }

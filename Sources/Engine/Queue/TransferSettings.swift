@@ -18,6 +18,7 @@ package struct TransferSettings: Equatable, Sendable {
     package static let dhtReadOnlyKey = "dht_read_only"
     package static let tlsCAFileKey = "tls_ca_file"
     package static let webSeedConnectionsKey = "web_seed_connections"
+    package static let encryptionKey = "encryption"
 
     /// The routers other clients ship as their DHT bootstrap nodes: used when `dht_bootstrap_nodes`
     /// is not set and the table saved at the last run is empty.
@@ -52,6 +53,8 @@ package struct TransferSettings: Equatable, Sendable {
     package var tls = TLSClientSettings()
     /// Connections to each web seed (BEP 19) of a downloading torrent, 1 to 16.
     package var webSeedConnections = WebSeedConfiguration.defaultConnections
+    /// MSE/PE for peer connections, both ways (the `encryption` setting).
+    package var encryption = EncryptionPolicy.prefer
 
     /// The defaults.
     package init() {}
@@ -86,6 +89,7 @@ package struct TransferSettings: Equatable, Sendable {
             dhtBootstrapNodes = SettingText.list(nodes)
         }
         tls = TLSClientSettings(extraCAFile: values[Self.tlsCAFileKey])
+        encryption = values[Self.encryptionKey].flatMap(EncryptionPolicy.init(rawValue:)) ?? .prefer
     }
 
     /// A fresh budget for the process's peers with these limits.

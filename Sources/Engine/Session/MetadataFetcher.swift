@@ -187,7 +187,11 @@ package actor MetadataFetcher: DialingOwner {
         logger.debug("cannot connect to \(address): \(error)")
     }
 
-    func registerDialled(_ address: PeerAddress, channel: any Channel, outbox: PeerOutbox) -> PeerKey {
+    nonisolated var handshakeInfoHash: [UInt8] { infoHashes.wireHash }
+
+    func registerDialled(
+        _ address: PeerAddress, channel: any Channel, outbox: PeerOutbox, security: PeerTransportSecurity
+    ) -> PeerKey {
         let key = PeerKey(nextKey)
         nextKey += 1
         exchange.connected(key, address: address)

@@ -5,8 +5,13 @@ import NIOCore
 protocol DialingOwner: PeerConnectionOwner {
     /// The dial to `address` failed (refused, timed out): its candidate waits for its next attempt.
     func dialFailed(_ address: PeerAddress, error: any Error)
-    /// Takes a dialled connection in and queues our handshake; returns its key.
-    func registerDialled(_ address: PeerAddress, channel: any Channel, outbox: PeerOutbox) -> PeerKey
+    /// The info-hash our handshake names (the MSE handshake's SKEY too).
+    nonisolated var handshakeInfoHash: [UInt8] { get }
+    /// Takes a dialled connection in (encrypted or not, as `security` says) and queues our handshake;
+    /// returns its key.
+    func registerDialled(
+        _ address: PeerAddress, channel: any Channel, outbox: PeerOutbox, security: PeerTransportSecurity
+    ) -> PeerKey
     /// Checks the peer's handshake (and queues what follows ours); returns why to drop the peer, if so.
     func handshakeReceived(_ handshake: PeerHandshake, from key: PeerKey) -> String?
     /// The connection at `key` ended, for `reason`.
@@ -20,17 +25,34 @@ extension PeerConnectionDriver {
         _ address: PeerAddress, for owner: Owner, group: any EventLoopGroup, configuration: SessionConfiguration,
         maxFrameLength: Int
     ) async {
-        let channel: Connection
-        do {
-            channel = try await PeerDialer.connect(
+        let encryption = configuration.encryption
+        func connect(encrypted: Bool) async throws -> (channel: Connection, security: PeerTransportSecurity) {
+            try await PeerDialer.connect(
                 to: address, group: group, timeout: configuration.connectTimeout, maxFrameLength: maxFrameLength,
-                budget: configuration.memoryBudget)
+                budget: configuration.memoryBudget,
+                encryption: encrypted ? .init(infoHash: owner.handshakeInfoHash, policy: encryption.policy) : nil)
+        }
+        let connection: (channel: Connection, security: PeerTransportSecurity)
+        do {
+            connection = try await connect(encrypted: encryption.dialsEncrypted(address))
+        } catch is MSEError where encryption.policy == .prefer {
+            // A peer that does not speak MSE (it hung up on our key, or never answered): plaintext,
+            // remembered when it works, so that the next dials go straight to it.
+            do {
+                connection = try await connect(encrypted: false)
+                encryption.rememberPlaintext(address)
+            } catch {
+                await owner.dialFailed(address, error: error)
+                return
+            }
         } catch {
             await owner.dialFailed(address, error: error)
             return
         }
+        let channel = connection.channel
         let outbox = PeerOutbox(budget: configuration.memoryBudget)
-        let key = await owner.registerDialled(address, channel: channel.channel, outbox: outbox)
+        let key = await owner.registerDialled(
+            address, channel: channel.channel, outbox: outbox, security: connection.security)
         let known = Admitted(owner: owner, key: key)
         let (_, reason, _) = await run(channel, outbox: outbox, known: known) { handshake in
             if let problem = await owner.handshakeReceived(handshake, from: key) { throw PeerDropped(reason: problem) }

@@ -7,21 +7,56 @@ enum PeerDialer {
     static let channelConfiguration = NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>.Configuration(
         backPressureStrategy: .init(lowWatermark: 4, highWatermark: 16))
 
-    /// Connects to `address` and sets up the codec and batcher.
+    /// What an outgoing connection runs under the peer wire: an MSE handshake for the torrent's
+    /// info-hash offering what `policy` allows, or nothing (plaintext).
+    struct Encryption: Sendable {
+        let infoHash: [UInt8]
+        let policy: EncryptionPolicy
+        /// The whole MSE handshake must be done within this.
+        var timeout: Duration = PeerEncryption.handshakeTimeout
+    }
+
+    /// Connects to `address`, sets up the codec and batcher and, with `encryption`, runs the MSE
+    /// handshake (within ``PeerEncryption/handshakeTimeout``) before returning.
+    ///
+    /// - Throws: the connection's error, or an ``MSEError`` when the encrypted handshake fails (the
+    ///   connection is then closed).
     static func connect(
         to address: PeerAddress, group: any EventLoopGroup, timeout: Duration, maxFrameLength: Int,
-        budget: PeerMemoryBudget? = nil
-    ) async throws -> NIOAsyncChannel<[PeerWireFrame], PeerWireFrame> {
+        budget: PeerMemoryBudget? = nil, encryption: Encryption? = nil
+    ) async throws -> (channel: NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>, security: PeerTransportSecurity) {
+        let (channel, handshake) = try await bootstrap(
+            to: address, group: group, timeout: timeout, maxFrameLength: maxFrameLength, budget: budget,
+            encryption: encryption)
+        guard let handshake else { return (channel, .plain) }
+        do {
+            return (channel, try await handshake.get())
+        } catch {
+            // Closed through the async channel, so that its writer is finished.
+            try? await channel.executeThenClose { _, _ in }
+            throw error
+        }
+    }
+
+    private static func bootstrap(
+        to address: PeerAddress, group: any EventLoopGroup, timeout: Duration, maxFrameLength: Int,
+        budget: PeerMemoryBudget?, encryption: Encryption?
+    ) async throws -> (NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>, EventLoopFuture<PeerTransportSecurity>?) {
         try await ClientBootstrap(group: group)
             .connectTimeout(TimeAmount(timeout))
             .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
             .connect(host: address.hostString, port: Int(address.port)) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let handshake = try encryption.map {
+                        try channel.pipeline.syncOperations.addMSEInitiator(
+                            infoHash: $0.infoHash, policy: $0.policy, timeout: $0.timeout)
+                    }
                     try channel.pipeline.syncOperations.addPeerWireCodec(maxFrameLength: maxFrameLength, budget: budget)
                     try channel.pipeline.syncOperations.addHandler(PeerFrameBatcher())
-                    return try NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>(
+                    let wrapped = try NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>(
                         wrappingChannelSynchronously: channel, configuration: channelConfiguration)
+                    return (wrapped, handshake)
                 }
             }
     }

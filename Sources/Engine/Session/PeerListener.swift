@@ -11,6 +11,12 @@ import NIOPosix
 package struct PeerListener: Sendable {
     typealias Connection = NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>
 
+    /// An accepted connection and, unless encryption is disabled, how its MSE handshake ended.
+    struct Incoming: Sendable {
+        let connection: Connection
+        let encryption: MSEResult?
+    }
+
     /// The first address bound (the one asked for first).
     package var host: String { hosts[0] }
     /// The addresses bound, in the order asked for, all on ``port``.
@@ -19,7 +25,7 @@ package struct PeerListener: Sendable {
     package let unbound: [(host: String, reason: String)]
     /// The port actually bound.
     package let port: UInt16
-    private let servers: [NIOAsyncChannel<Connection, Never>]
+    private let servers: [NIOAsyncChannel<Incoming, Never>]
     private let registry: SessionRegistry
     private let handshakeTimeout: TimeAmount
     /// The limits on who may connect, and the counts against them.
@@ -36,40 +42,47 @@ package struct PeerListener: Sendable {
     ///     whatever torrent they are for; more are closed at once.
     ///   - budget: the process's budget for bytes held for peers (give the sessions' own, see
     ///     ``SessionConfiguration/memoryBudget``).
+    ///   - encryption: the `encryption` setting: `prefer` answers MSE/PE and plaintext handshakes,
+    ///     `require` only MSE/PE with RC4, `disable` only plaintext. The MSE handshake is inside
+    ///     `handshakeTimeout`, and a connection in it counts as pending.
     /// - Throws: when the address cannot be bound (in use, not local, no permission).
     package static func bind(
         host: String, port: UInt16, registry: SessionRegistry,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, handshakeTimeout: Duration = .seconds(10),
         maxPending: Int = 64, maxPerAddress: Int = PeerListener.defaultMaxPerAddress,
-        budget: PeerMemoryBudget = PeerMemoryBudget()
+        budget: PeerMemoryBudget = PeerMemoryBudget(), encryption: EncryptionPolicy = .prefer
     ) async throws -> PeerListener {
         try await bind(
             hosts: [host], port: port, registry: registry, group: group, handshakeTimeout: handshakeTimeout,
-            maxPending: maxPending, maxPerAddress: maxPerAddress, budget: budget)
+            maxPending: maxPending, maxPerAddress: maxPerAddress, budget: budget, encryption: encryption)
     }
 
     /// Binds the first of `hosts` on `port` (port 0: any free port), then each other one on the port
     /// that gave; those that cannot be bound are only listed in ``unbound``. An IPv6 socket takes
     /// IPv6 connections only (`IPV6_V6ONLY`), so that `::` binds beside `0.0.0.0` on the same port.
     /// All of them accept into the same registry, under the same ``IncomingAdmission``. The other
-    /// parameters are those of ``bind(host:port:registry:group:handshakeTimeout:maxPending:maxPerAddress:budget:)``.
+    /// parameters are those of ``bind(host:port:registry:group:handshakeTimeout:maxPending:maxPerAddress:budget:encryption:)``.
     ///
     /// - Throws: when the first address cannot be bound (in use, not local, no permission).
     package static func bind(
         hosts: [String], port: UInt16, registry: SessionRegistry,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, handshakeTimeout: Duration = .seconds(10),
         maxPending: Int = 64, maxPerAddress: Int = PeerListener.defaultMaxPerAddress,
-        budget: PeerMemoryBudget = PeerMemoryBudget()
+        budget: PeerMemoryBudget = PeerMemoryBudget(), encryption: EncryptionPolicy = .prefer
     ) async throws -> PeerListener {
         precondition(!hosts.isEmpty, "an address to bind")
-        let first = try await server(host: hosts[0], port: port, group: group, budget: budget)
+        let first = try await server(
+            host: hosts[0], port: port, group: group, budget: budget, registry: registry, encryption: encryption)
         let bound = first.channel.localAddress?.port.map { UInt16(clamping: $0) } ?? port
         var servers = [first]
         var boundHosts = [hosts[0]]
         var unbound: [(host: String, reason: String)] = []
         for host in hosts.dropFirst() {
             do {
-                servers.append(try await server(host: host, port: bound, group: group, budget: budget))
+                servers.append(
+                    try await server(
+                        host: host, port: bound, group: group, budget: budget, registry: registry,
+                        encryption: encryption))
                 boundHosts.append(host)
             } catch {
                 unbound.append((host, "\(error)"))
@@ -84,8 +97,9 @@ package struct PeerListener: Sendable {
 
     /// One listening socket on `host:port` with the peer wire pipeline on each connection it accepts.
     private static func server(
-        host: String, port: UInt16, group: any EventLoopGroup, budget: PeerMemoryBudget
-    ) async throws -> NIOAsyncChannel<Connection, Never> {
+        host: String, port: UInt16, group: any EventLoopGroup, budget: PeerMemoryBudget, registry: SessionRegistry,
+        encryption: EncryptionPolicy
+    ) async throws -> NIOAsyncChannel<Incoming, Never> {
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 128)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -99,10 +113,14 @@ package struct PeerListener: Sendable {
             .childChannelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
             .bind(host: host, port: Int(port)) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let mse = try channel.pipeline.syncOperations.addMSEResponder(policy: encryption) {
+                        registry.infoHashes
+                    }
                     try channel.pipeline.syncOperations.addPeerWireCodec(budget: budget)
                     try channel.pipeline.syncOperations.addHandler(PeerFrameBatcher())
-                    return try Connection(
+                    let connection = try Connection(
                         wrappingChannelSynchronously: channel, configuration: PeerDialer.channelConfiguration)
+                    return Incoming(connection: connection, encryption: mse)
                 }
             }
     }
@@ -121,11 +139,12 @@ package struct PeerListener: Sendable {
     }
 
     /// The accept loop of one socket.
-    private func accept(on server: NIOAsyncChannel<Connection, Never>) async {
+    private func accept(on server: NIOAsyncChannel<Incoming, Never>) async {
         do {
             try await server.executeThenClose { inbound in
                 try await withThrowingDiscardingTaskGroup { group in
-                    for try await connection in inbound {
+                    for try await incoming in inbound {
+                        let connection = incoming.connection
                         let channel = connection.channel
                         guard let remote = channel.remoteAddress, let address = PeerAddress(socketAddress: remote),
                             let ticket = try? admission.admit(address.host)
@@ -134,7 +153,9 @@ package struct PeerListener: Sendable {
                             group.addTask { try? await connection.executeThenClose { _, _ in } }
                             continue
                         }
-                        group.addTask { await serve(connection, address: address, ticket: ticket) }
+                        group.addTask {
+                            await serve(connection, address: address, ticket: ticket, encryption: incoming.encryption)
+                        }
                     }
                 }
             }
@@ -148,7 +169,9 @@ package struct PeerListener: Sendable {
         for server in servers { server.channel.close(promise: nil) }
     }
 
-    private func serve(_ connection: Connection, address: PeerAddress, ticket: IncomingAdmission.Ticket) async {
+    private func serve(
+        _ connection: Connection, address: PeerAddress, ticket: IncomingAdmission.Ticket, encryption: MSEResult?
+    ) async {
         let channel = connection.channel
         let admission = self.admission
         let timeout = channel.eventLoop.scheduleTask(in: handshakeTimeout) { channel.close(promise: nil) }
@@ -161,8 +184,10 @@ package struct PeerListener: Sendable {
             guard let session = registry.session(for: handshake.infoHash) else {
                 throw PeerDropped(reason: "unknown info-hash")
             }
+            // The BitTorrent handshake comes after the MSE one: its outcome is known by now.
             let key = try await session.acceptIncoming(
-                handshake, address: address, channel: channel, outbox: outbox)
+                handshake, address: address, channel: channel, outbox: outbox,
+                security: encryption?.security ?? .plain)
             return PeerConnectionDriver.Admitted(owner: session, key: key)
         }
         timeout.cancel()

@@ -18,6 +18,8 @@ struct PeerSlot {
     var lastMessageAt: ContinuousClock.Instant
     var lastBlockAt: ContinuousClock.Instant?
     var lastKeepAliveSent: ContinuousClock.Instant
+    /// What its byte stream is: plaintext, or MSE/PE with an RC4 or plaintext payload.
+    var security: PeerTransportSecurity = .plain
     var downloadedUnsaved: Int64 = 0
     var hashFailuresUnsaved = 0
     /// Uploading to this peer (see ``SessionUploads``).
@@ -51,7 +53,7 @@ extension PeerSlot {
             torrentId: torrentId, address: address.hostString, port: Int(address.port), peerId: peerId,
             client: extensions.clientName ?? peerId.flatMap(PeerID.clientName), source: source,
             downloadedDelta: downloadedUnsaved, uploadedDelta: upload.uploadedUnsaved,
-            hashFailuresDelta: hashFailuresUnsaved, banned: banned)
+            hashFailuresDelta: hashFailuresUnsaved, banned: banned, transport: security.label())
     }
 
     /// True when it has counters its last ``record(torrentId:banned:)`` did not carry.

@@ -49,12 +49,14 @@ package struct PeerUpdate: Hashable, Sendable {
     package var hashFailuresDelta: Int
     /// `true` to ban it, `false` to lift a ban, `nil` to leave the ban as it is.
     package var banned: Bool?
+    /// How it is connected (`tcp`, `tcp+rc4`, `tcp+plain-mse`), when it is; `nil` leaves the stored one.
+    package var transport: String?
 
     /// Creates an update.
     package init(
         torrentId: Int64, address: String, port: Int, peerId: [UInt8]? = nil, client: String? = nil,
         source: Source, seenAt: Timestamp = .now, downloadedDelta: Int64 = 0, uploadedDelta: Int64 = 0,
-        hashFailuresDelta: Int = 0, banned: Bool? = nil
+        hashFailuresDelta: Int = 0, banned: Bool? = nil, transport: String? = nil
     ) {
         self.torrentId = torrentId
         self.address = address
@@ -67,5 +69,6 @@ package struct PeerUpdate: Hashable, Sendable {
         self.uploadedDelta = uploadedDelta
         self.hashFailuresDelta = hashFailuresDelta
         self.banned = banned
+        self.transport = transport
     }
 }

@@ -202,6 +202,7 @@ struct ProgressJournal: Sendable {
         merged.hashFailuresDelta += later.hashFailuresDelta
         merged.peerId = later.peerId ?? merged.peerId
         merged.client = later.client ?? merged.client
+        merged.transport = later.transport ?? merged.transport
         merged.source = later.source
         merged.seenAt = later.seenAt
         merged.banned = later.banned ?? merged.banned

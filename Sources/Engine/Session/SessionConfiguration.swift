@@ -49,6 +49,11 @@ package struct SessionConfiguration: Sendable {
     package var memoryBudget = PeerMemoryBudget()
     /// The web seeds' connections and limits (BEP 19).
     package var webSeeds = WebSeedConfiguration()
+    /// MSE/PE for the connections we dial (the `encryption` setting) and the peers remembered as
+    /// plaintext-only, shared by every session of a process. `disable` unless set: `btq run` and
+    /// `btq get` always set it from the setting (`prefer` by default); the engine's in-process tests
+    /// dial plaintext stand-ins.
+    package var encryption = PeerEncryption(policy: .disable)
 
     /// Defaults with a fresh peer id.
     package init(

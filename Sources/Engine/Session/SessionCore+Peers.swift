@@ -9,9 +9,11 @@ extension SessionCore {
 
     /// Adds a connection to the swarm and queues our handshake.
     mutating func register(
-        address: PeerAddress, channel: any Channel, outbox: PeerOutbox, source: PeerUpdate.Source? = nil
+        address: PeerAddress, channel: any Channel, outbox: PeerOutbox, source: PeerUpdate.Source? = nil,
+        security: PeerTransportSecurity = .plain
     ) -> PeerKey {
-        let key = swarm.register(address: address, channel: channel, outbox: outbox, source: source, now: .now)
+        let key = swarm.register(
+            address: address, channel: channel, outbox: outbox, source: source, security: security, now: .now)
         let handshake = PeerHandshake(
             infoHash: infoHash, peerId: configuration.peerId, reserved: SessionSwarm.offeredExtensions)
         outbox.send([PeerWireFrame.handshake(handshake)])
@@ -36,7 +38,8 @@ extension SessionCore {
     ///
     /// - Throws: ``PeerDropped`` saying why the connection is refused.
     mutating func acceptIncoming(
-        _ handshake: PeerHandshake, address: PeerAddress, channel: any Channel, outbox: PeerOutbox
+        _ handshake: PeerHandshake, address: PeerAddress, channel: any Channel, outbox: PeerOutbox,
+        security: PeerTransportSecurity = .plain
     ) throws -> PeerKey {
         guard handshake.peerId != configuration.peerId else {
             // We dialled our own listening address (a tracker or a peer gave it to us under another
@@ -52,7 +55,7 @@ extension SessionCore {
             throw PeerDropped(reason: "banned")
         }
         guard swarm.peers.count < configuration.maxPeers else { throw PeerDropped(reason: "too many peers") }
-        let key = register(address: address, channel: channel, outbox: outbox, source: .incoming)
+        let key = register(address: address, channel: channel, outbox: outbox, source: .incoming, security: security)
         if let problem = handshakeReceived(handshake, from: key) {
             swarm.peers.remove(key)
             throw PeerDropped(reason: problem)

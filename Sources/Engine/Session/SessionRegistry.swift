@@ -28,5 +28,8 @@ package final class SessionRegistry: Sendable {
     }
 
     /// How many sessions are registered.
+    /// The info-hashes of the running sessions (an MSE responder tries each).
+    package var infoHashes: [[UInt8]] { sessions.withLock { Array($0.keys) } }
+
     package var count: Int { sessions.withLock { $0.count } }
 }

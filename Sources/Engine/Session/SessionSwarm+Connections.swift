@@ -11,7 +11,7 @@ extension SessionSwarm {
     /// has; the address counts as connected. Returns its key.
     mutating func register(
         address: PeerAddress, channel: any Channel, outbox: PeerOutbox, source: PeerUpdate.Source?,
-        now: ContinuousClock.Instant
+        security: PeerTransportSecurity = .plain, now: ContinuousClock.Instant
     ) -> PeerKey {
         let machine = PeerConnectionStateMachine(
             configuration: .init(pieceCount: layout.pieceCount, pieceLength: UInt32(layout.pieceLength)))
@@ -19,7 +19,7 @@ extension SessionSwarm {
         let key = peers.admit { key in
             PeerSlot(
                 key: key, address: address, source: origin, channel: channel, outbox: outbox, connectedAt: now,
-                machine: machine, lastMessageAt: now, lastKeepAliveSent: now)
+                machine: machine, lastMessageAt: now, lastKeepAliveSent: now, security: security)
         }
         candidates.connected(address)
         return key

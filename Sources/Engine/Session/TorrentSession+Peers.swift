@@ -15,8 +15,10 @@ extension TorrentSession: DialingOwner {
         logger.debug("cannot connect to \(address): \(error)")
     }
 
-    func registerDialled(_ address: PeerAddress, channel: any Channel, outbox: PeerOutbox) -> PeerKey {
-        core.register(address: address, channel: channel, outbox: outbox)
+    func registerDialled(
+        _ address: PeerAddress, channel: any Channel, outbox: PeerOutbox, security: PeerTransportSecurity
+    ) -> PeerKey {
+        core.register(address: address, channel: channel, outbox: outbox, security: security)
     }
 
     func handshakeReceived(_ handshake: PeerHandshake, from key: PeerKey) -> String? {
@@ -28,12 +30,14 @@ extension TorrentSession: DialingOwner {
     ///
     /// - Throws: ``PeerDropped`` saying why the connection is refused.
     func acceptIncoming(
-        _ handshake: PeerHandshake, address: PeerAddress, channel: any Channel, outbox: PeerOutbox
+        _ handshake: PeerHandshake, address: PeerAddress, channel: any Channel, outbox: PeerOutbox,
+        security: PeerTransportSecurity = .plain
     ) throws -> PeerKey {
         guard core.uploads.acceptingIncoming, lifecycle.isRunning else {
             throw PeerDropped(reason: "torrent not running")
         }
-        return try core.acceptIncoming(handshake, address: address, channel: channel, outbox: outbox)
+        return try core.acceptIncoming(
+            handshake, address: address, channel: channel, outbox: outbox, security: security)
     }
 
     /// The info-hash peers name in their handshake for this torrent.

@@ -69,12 +69,13 @@ struct Get: AsyncParsableCommand {
         let listener = await Listening.start(
             host: peerOptions.bindAddress ?? settings.bindAddress, port: peerOptions.port ?? settings.listenPort,
             registry: registry,
-            budget: budget)
+            budget: budget, encryption: settings.encryption)
         defer { listener?.close() }
         var configuration = SessionConfiguration(listenPort: Listening.announcedPort(listener))
         configuration.memoryBudget = budget
         configuration.webSeeds.connections = settings.webSeedConnections
         configuration.webSeeds.tls = settings.tls
+        configuration.encryption = PeerEncryption(policy: settings.encryption)
         let trackers = TrackerClient(tls: settings.tls)
         let dht = await DHTStarting.start(
             settings: settings, bindAddress: peerOptions.bindAddress ?? settings.bindAddress,

@@ -10,7 +10,9 @@ struct Peers: ParsableCommand {
         discussion: """
             Each peer the torrent has met: its address, client (as it named itself, else decoded from its \
             peer id), where its address came from, when it was first and last seen, payload bytes each way \
-            over all sessions, pieces it sent that failed their hash check, and whether it is banned. \
+            over all sessions, pieces it sent that failed their hash check, whether it is banned, and how it \
+            was last connected (`tcp`, `tcp+rc4` for MSE/PE with RC4, `tcp+plain-mse` for MSE/PE with a \
+            plaintext payload; `-` when never connected). \
             A web seed (BEP 19) shows its URL as the address, source `web-seed`, its state as the client \
             (resting after failures, or dropped and why), and banned once dropped.
             """
@@ -31,7 +33,7 @@ struct Peers: ParsableCommand {
         var table = Table([
             .init("ADDRESS"), .init("CLIENT", maxWidth: 30), .init("SOURCE"), .init("FIRST SEEN"),
             .init("LAST SEEN"), .init("DOWN", .right), .init("UP", .right), .init("HASH FAILS", .right),
-            .init("BANNED"),
+            .init("BANNED"), .init("TRANSPORT"),
         ])
         for peer in peers {
             table.append([
@@ -44,6 +46,7 @@ struct Peers: ParsableCommand {
                 Formatting.size(peer.uploaded),
                 "\(peer.hashFailures)",
                 peer.isBanned ? "yes" : "no",
+                peer.transport ?? "-",
             ])
         }
         print(table.render(), terminator: "")
@@ -69,7 +72,7 @@ struct PeerJSON: Encodable {
     let record: PeerRecord
 
     enum Keys: String, CodingKey {
-        case address, port, client, source, downloaded, uploaded, banned
+        case address, port, client, source, downloaded, uploaded, banned, transport
         case clientName = "client_name"
         case torrentId = "torrent_id", peerId = "peer_id", firstSeenAt = "first_seen_at"
         case lastSeenAt = "last_seen_at", hashFailures = "hash_failures"
@@ -90,5 +93,6 @@ struct PeerJSON: Encodable {
         try c.encode(record.uploaded, forKey: .uploaded)
         try c.encode(record.hashFailures, forKey: .hashFailures)
         try c.encode(record.isBanned, forKey: .banned)
+        try c.encode(record.transport, forKey: .transport)
     }
 }

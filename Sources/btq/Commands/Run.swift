@@ -50,9 +50,10 @@ struct Run: AsyncParsableCommand {
         configuration.memoryBudget = settings.memoryBudget()
         configuration.webSeeds.connections = settings.webSeedConnections
         configuration.webSeeds.tls = settings.tls
+        configuration.encryption = PeerEncryption(policy: settings.encryption)
         let listener = await Listening.start(
             host: peerOptions.bindAddress ?? settings.bindAddress, port: port, registry: registry,
-            budget: configuration.memoryBudget)
+            budget: configuration.memoryBudget, encryption: settings.encryption)
         defer { listener?.close() }
         configuration.listenPort = Listening.announcedPort(listener)
         let trackers = TrackerClient(tls: settings.tls)

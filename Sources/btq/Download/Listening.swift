@@ -10,13 +10,15 @@ enum Listening {
     /// nothing can be bound it prints why and returns `nil`: btq still works by dialling peers, and
     /// announces port 0 (no incoming connections), never a port nobody listens on.
     static func start(
-        host: String, port: UInt16, registry: SessionRegistry, budget: PeerMemoryBudget
+        host: String, port: UInt16, registry: SessionRegistry, budget: PeerMemoryBudget,
+        encryption: EncryptionPolicy = .prefer
     ) async -> PeerListener? {
         let fallback = ListenPortFallback(preferred: port)
         let hosts = hosts(for: host)
         do {
             let bound = try await fallback.bind { candidate in
-                try await PeerListener.bind(hosts: hosts, port: candidate, registry: registry, budget: budget)
+                try await PeerListener.bind(
+                    hosts: hosts, port: candidate, registry: registry, budget: budget, encryption: encryption)
             }
             let listener = bound.value
             Task { await listener.run() }

@@ -73,10 +73,12 @@ struct LibtorrentSeeder: Sendable {
     ///   - keepRedundant: keep connections between two upload-only peers (partial seeders).
     ///   - listen: the addresses it listens on (`127.0.0.1`, `::1`).
     ///   - uploadLog: a file it appends `PIECE BLOCK` to for every block it sends, in order.
+    ///   - encryptionForced: MSE/PE with RC4 both ways, plaintext peers refused (else plaintext only).
     static func start(
         in scenario: Scenario, name: String = "libtorrent seeder", torrents: [TestTorrent], data: URL,
         have: String? = nil, uploadRate: Int = 0, peers: [String] = [], pex: Bool = false,
-        keepRedundant: Bool = false, listen: [String] = ["127.0.0.1"], uploadLog: URL? = nil
+        keepRedundant: Bool = false, listen: [String] = ["127.0.0.1"], uploadLog: URL? = nil,
+        encryptionForced: Bool = false
     ) async throws -> LibtorrentSeeder {
         let port = try FreePort.next()
         let work = try scenario.folder("lt-\(port)")
@@ -92,6 +94,7 @@ struct LibtorrentSeeder: Sendable {
         if pex { arguments.append("--pex") }
         if keepRedundant { arguments.append("--keep-redundant") }
         if let uploadLog { arguments += ["--upload-log", uploadLog.path] }
+        if encryptionForced { arguments += ["--encryption", "forced"] }
         for host in listen { arguments += ["--listen", host] }
         arguments += torrents.map(\.url.path)
         let child = try scenario.start(name, E2E.python, arguments)
@@ -137,7 +140,7 @@ struct LibtorrentLeecher: Sendable {
 
     static func start(
         in scenario: Scenario, name: String = "libtorrent leecher", torrent: TestTorrent, into directory: URL,
-        peers: [String] = [], listen: [String] = ["127.0.0.1"]
+        peers: [String] = [], listen: [String] = ["127.0.0.1"], encryptionForced: Bool = false
     ) throws -> LibtorrentLeecher {
         try start(in: scenario, name: name, source: torrent.url.path, into: directory, peers: peers, listen: listen)
     }
@@ -164,6 +167,7 @@ struct LibtorrentLeecher: Sendable {
         ]
         for peer in peers { arguments += ["--peer", peer] }
         for host in listen { arguments += ["--listen", host] }
+        if encryptionForced { arguments += ["--encryption", "forced"] }
         arguments.append(source)
         let child = try scenario.start(name, E2E.python, arguments)
         return LibtorrentLeecher(process: child, port: port, doneFile: done, statusFile: status)

@@ -19,8 +19,11 @@ struct TransmissionSeeder: Sendable {
     /// `127.0.0.1:PORT`, for `--peer`.
     var address: String { "127.0.0.1:\(port)" }
 
-    static func start(in scenario: Scenario, torrent: TestTorrent, data: URL) async throws -> TransmissionSeeder {
-        let seeder = try await launch(in: scenario, downloadDirectory: data)
+    /// `encryption` is Transmission's setting: 0 prefers plaintext, 1 prefers encryption, 2 requires it.
+    static func start(
+        in scenario: Scenario, torrent: TestTorrent, data: URL, encryption: Int = 0
+    ) async throws -> TransmissionSeeder {
+        let seeder = try await launch(in: scenario, downloadDirectory: data, encryption: encryption)
         try await seeder.remote(["--add", torrent.url.path, "--download-dir", data.path])
         try await seeder.remote(["--torrent", torrent.infoHash, "--verify"])
         try await seeder.remote(["--torrent", torrent.infoHash, "--start"])
@@ -41,7 +44,9 @@ struct TransmissionSeeder: Sendable {
 
     /// Starts transmission-daemon with no torrent, saving into `downloadDirectory`; returns once its
     /// RPC port answers.
-    static func launch(in scenario: Scenario, downloadDirectory data: URL) async throws -> TransmissionSeeder {
+    static func launch(
+        in scenario: Scenario, downloadDirectory data: URL, encryption: Int = 0
+    ) async throws -> TransmissionSeeder {
         let port = try FreePort.next()
         let rpcPort = try FreePort.next()
         let config = try scenario.folder("transmission-\(port)")
@@ -55,7 +60,7 @@ struct TransmissionSeeder: Sendable {
             "rpc-host-whitelist-enabled": false,
             "speed-limit-down-enabled": false, "speed-limit-up-enabled": false, "alt-speed-enabled": false,
             "download-dir": data.path, "incomplete-dir-enabled": false, "watch-dir-enabled": false,
-            "start-added-torrents": false, "encryption": 0, "script-torrent-done-enabled": false,
+            "start-added-torrents": false, "encryption": encryption, "script-torrent-done-enabled": false,
             "message-level": 2,
         ]
         try JSONSerialization.data(withJSONObject: settings, options: [.prettyPrinted, .sortedKeys])

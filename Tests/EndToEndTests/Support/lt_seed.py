@@ -6,9 +6,10 @@ Run it with Debian's /usr/bin/python3: python3-libtorrent lives in its dist-pack
   lt_seed.py seed  --port P --data DIR --ready FILE [--have BITS --work DIR]
                    [--upload-rate BYTES_PER_S] [--high-performance] [--dial-file FILE]
                    [--peer HOST:PORT]... [--pex] [--keep-redundant] [--listen ADDR]...
-                   [--status FILE] [--upload-log FILE] [--timeout S] TORRENT...
+                   [--status FILE] [--upload-log FILE] [--encryption forced|disabled] [--timeout S]
+                   TORRENT...
   lt_seed.py leech --port P --out DIR --done FILE [--peer HOST:PORT]... [--listen ADDR]...
-                   [--status FILE] [--timeout S] TORRENT
+                   [--status FILE] [--encryption forced|disabled] [--timeout S] TORRENT
 
 seed:  seeds the torrents from DIR (their save path) and writes FILE (JSON) once every
        torrent is hash-checked: all pieces present, or with --have exactly the pieces
@@ -32,7 +33,9 @@ leech: downloads TORRENT (a .torrent file, or a magnet link: the metadata and, f
 Both: listen on 127.0.0.1:P (or on each --listen ADDR, 127.0.0.1 or ::1, at port P) and connect
 from 127.0.0.1 only (from the loopback address of the peer's family when an address to listen on
 or to dial is IPv6; --peer [::1]:PORT for those); DHT, LSD, UPnP, NAT-PMP,
-PEX (unless --pex) and uTP off; plaintext only (no MSE handshake); several connections per IP (every
+PEX (unless --pex) and uTP off; plaintext only (no MSE handshake) unless --encryption forced: MSE/PE
+both ways with an RC4 payload only (in/out_enc_policy forced, allowed_enc_level rc4), plaintext
+peers refused; several connections per IP (every
 peer is 127.0.0.1). --status FILE is rewritten (atomically) every 0.5 s with JSON:
 torrents, their state, progress, pieces, payload totals and peers. SIGUSR1 re-announces
 every torrent at once. Exits on SIGTERM/SIGINT, after --timeout seconds (default 600),
@@ -47,7 +50,7 @@ def endpoint(host, port):
 
 
 def settings(port, high_performance=False, keep_redundant=False, listen=("127.0.0.1",), ipv6=False,
-             upload_alerts=False):
+             upload_alerts=False, encryption="disabled"):
     for host in listen:
         if host not in ("127.0.0.1", "::1"):
             sys.exit("lt_seed: --listen takes 127.0.0.1 or ::1, not %s" % host)
@@ -71,6 +74,9 @@ def settings(port, high_performance=False, keep_redundant=False, listen=("127.0.
         "user_agent": "btq-e2e/libtorrent-" + lt.__version__,
         "alert_mask": lt.alert_category.error | lt.alert_category.status,
     })
+    if encryption == "forced":
+        # pe_forced (0) both ways, pe_rc4 (2) as the only payload method.
+        s.update({"in_enc_policy": 0, "out_enc_policy": 0, "allowed_enc_level": 2, "prefer_rc4": True})
     if keep_redundant:
         s.update({"close_redundant_connections": False})
     if upload_alerts:
@@ -165,6 +171,7 @@ def main():
     sp.add_argument("--status")
     sp.add_argument("--upload-log")
     sp.add_argument("--timeout", type=float, default=600)
+    sp.add_argument("--encryption", choices=["forced", "disabled"], default="disabled")
     sp.add_argument("torrents", nargs="+")
     lp = sub.add_parser("leech")
     lp.add_argument("--port", type=int, required=True)
@@ -174,6 +181,7 @@ def main():
     lp.add_argument("--listen", action="append", default=[])
     lp.add_argument("--status")
     lp.add_argument("--timeout", type=float, default=600)
+    lp.add_argument("--encryption", choices=["forced", "disabled"], default="disabled")
     lp.add_argument("torrents", nargs=1)
     a = ap.parse_args()
 
@@ -199,7 +207,7 @@ def main():
             data = os.path.join(a.work, "data")
             partial_copy(a.torrents[0], a.data, data, a.have)
         ses = lt.session(settings(a.port, a.high_performance, a.keep_redundant, listen, ipv6,
-                                  upload_alerts=a.upload_log is not None))
+                                  upload_alerts=a.upload_log is not None, encryption=a.encryption))
         handles = [(os.path.basename(t), add(ses, t, data, upload_mode=a.have is not None, pex=a.pex))
                    for t in a.torrents]
         if a.upload_rate:
@@ -209,7 +217,7 @@ def main():
         done_file = a.ready
     else:
         os.makedirs(a.out, exist_ok=True)
-        ses = lt.session(settings(a.port, listen=listen, ipv6=ipv6))
+        ses = lt.session(settings(a.port, listen=listen, ipv6=ipv6, encryption=a.encryption))
         name = "magnet" if a.torrents[0].startswith("magnet:") else os.path.basename(a.torrents[0])
         handles = [(name, add(ses, a.torrents[0], a.out))]
         done_file = a.done

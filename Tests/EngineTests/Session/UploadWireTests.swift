@@ -140,7 +140,9 @@ import Testing
                 }
             }
         var random = SeededRandom(seed: 32)
-        let garbage = (0..<200).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+        // Longer than an MSE/PE key and its longest padding (96 + 512 + 20 bytes): anything shorter
+        // could still be the start of an encrypted handshake, which only the timeout ends.
+        let garbage = (0..<1000).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         let raw = channel.channel
         let guardrail = raw.eventLoop.scheduleTask(in: .seconds(10)) { raw.close(promise: nil) }
         let started = ContinuousClock.now

@@ -1,0 +1,74 @@
+import NIOCore
+import NIOPosix
+import Testing
+
+@testable import Engine
+
+/// The dialling side over real loopback sockets, and the memory of plaintext-only peers.
+@Suite(.timeLimit(.minutes(2))) struct PeerEncryptionTests {
+    static let infoHash = [UInt8](repeating: 0x3C, count: 20)
+
+    @Test func whomToDialEncrypted() {
+        let address = PeerAddress(host: .ipv4(127, 0, 0, 1), port: 6881)
+        #expect(PeerEncryption(policy: .require).dialsEncrypted(address))
+        #expect(!PeerEncryption(policy: .disable).dialsEncrypted(address))
+        let prefer = PeerEncryption(policy: .prefer)
+        #expect(prefer.dialsEncrypted(address))
+        prefer.rememberPlaintext(address)
+        #expect(!prefer.dialsEncrypted(address), "a plaintext-only peer is dialled in plaintext from then on")
+        // Bounded: past the limit the oldest half is forgotten, the newest kept.
+        for port in 1...PeerEncryption.maxRemembered {
+            prefer.rememberPlaintext(PeerAddress(host: .ipv4(10, 0, 0, 1), port: UInt16(port)))
+        }
+        #expect(prefer.dialsEncrypted(address), "the oldest address was forgotten")
+        #expect(
+            !prefer.dialsEncrypted(PeerAddress(host: .ipv4(10, 0, 0, 1), port: UInt16(PeerEncryption.maxRemembered))))
+    }
+
+    /// A listener that accepts and never answers: the encrypted dial fails with a timeout, in time.
+    @Test func silentPeerTimesOut() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { server.close(promise: nil) }
+        let port = UInt16(server.localAddress!.port!)
+        let started = ContinuousClock.now
+        await #expect(throws: MSEError.timedOut) {
+            _ = try await PeerDialer.connect(
+                to: PeerAddress(host: .ipv4(127, 0, 0, 1), port: port), group: MultiThreadedEventLoopGroup.singleton,
+                timeout: .seconds(5), maxFrameLength: 1 << 20,
+                encryption: .init(infoHash: Self.infoHash, policy: .require, timeout: .milliseconds(300)))
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    /// Our dialler against our listener: the encrypted handshake completes over real sockets, both
+    /// sides agree on RC4, and plaintext is refused by a listener that requires encryption.
+    @Test func dialAgainstListener() async throws {
+        let registry = SessionRegistry()
+        let listener = try await PeerListener.bind(
+            host: "127.0.0.1", port: 0, registry: registry, encryption: .require)
+        defer { listener.close() }
+        let run = Task { await listener.run() }
+        defer { run.cancel() }
+        let address = PeerAddress(host: .ipv4(127, 0, 0, 1), port: listener.port)
+        // No torrent runs: the listener cannot find the info-hash and refuses.
+        await #expect(throws: MSEError.self) {
+            _ = try await PeerDialer.connect(
+                to: address, group: MultiThreadedEventLoopGroup.singleton, timeout: .seconds(5),
+                maxFrameLength: 1 << 20, encryption: .init(infoHash: Self.infoHash, policy: .require))
+        }
+        // Plaintext: the listener requires encryption and closes at once.
+        let (plain, security) = try await PeerDialer.connect(
+            to: address, group: MultiThreadedEventLoopGroup.singleton, timeout: .seconds(5), maxFrameLength: 1 << 20)
+        #expect(security == .plain)
+        try await plain.executeThenClose { inbound, outbound in
+            try await outbound.write(
+                .handshake(PeerHandshake(infoHash: Self.infoHash, peerId: [UInt8](repeating: 1, count: 20))))
+            do {
+                for try await _ in inbound {}
+            } catch {
+                // A reset is a close too.
+            }
+        }
+    }
+}

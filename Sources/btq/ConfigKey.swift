@@ -34,6 +34,14 @@ struct ConfigKey: Sendable {
         case hostPorts
         /// A PEM file of CA certificates, stored as an absolute path; empty means none.
         case caFile
+        /// A line of text (a user name), at most 256 bytes, no control characters.
+        case text
+        /// A password, stored hashed (``RPCPassword``); never shown.
+        case password
+        /// Host names or `*.domain` patterns separated by commas (or spaces); empty means none.
+        case hostNames
+        /// A folder, stored as an absolute path; empty means none.
+        case folder
     }
 
     /// Every known setting, in the order `btq config get` lists them.
@@ -46,7 +54,7 @@ struct ConfigKey: Sendable {
             ConfigKey(
                 name: "stall_timeout", help: "seconds without data before a torrent gives up its slot",
                 defaultValue: "300", minimum: 10),
-        ] + transferKeys
+        ] + transferKeys + rpcKeys
 
     static var names: String { all.map(\.name).joined(separator: ", ") }
 
@@ -119,6 +127,8 @@ struct ConfigKey: Sendable {
             return items.joined(separator: ",")
         case .caFile:
             return try normalizeCAFile(text)
+        case .text, .password, .hostNames, .folder:
+            return try normalizeRPC(text)
         }
     }
 

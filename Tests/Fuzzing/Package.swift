@@ -17,6 +17,7 @@ let fuzzTargets = [
     "FuzzDHTNode",
     "FuzzWebSeed",
     "FuzzHashMessages",
+    "FuzzRPC",
 ]
 
 let package = Package(

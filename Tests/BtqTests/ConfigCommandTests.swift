@@ -1,4 +1,6 @@
+import Engine
 import Foundation
+import Store
 import Testing
 
 /// `btq config` through the real executable.
@@ -9,7 +11,7 @@ import Testing
         let listed = try btq.run(["config", "get"])
         #expect(listed.status == 0, "\(listed.stderr)")
         let lines = listed.stdout.split(separator: "\n")
-        #expect(lines.count == 18)
+        #expect(lines.count == 25)
         #expect(lines.contains { $0.hasPrefix("web_seed_connections") && $0.contains(" 2 ") })
         #expect(lines.dropFirst().allSatisfy { $0.hasSuffix("(default)") })
         #expect(lines.contains { $0.hasPrefix("max_active_downloads") && $0.contains(" 3 ") })
@@ -41,6 +43,8 @@ import Testing
         ["set", "max_active_downloads", "2.5"], ["set", "max_active_seeds", "-1"], ["set", "stall_timeout", "9"],
         ["set", "peer_send_queue_limit", "1K"], ["set", "peer_memory_limit", "lots"],
         ["set", "colour", "blue"], ["get", "colour"], ["unset", "colour"], ["set", "stall_timeout"],
+        ["set", "rpc_port", "0"], ["set", "rpc_bind_address", "nas"], ["set", "rpc_whitelist", "a/b"],
+        ["set", "rpc_web_dir", "/no/such/folder"], ["set", "rpc_username", "a\u{7}b"],
     ])
     func badKeysAndValuesAreUsageErrors(_ arguments: [String]) throws {
         let btq = try BtqProcess()
@@ -51,5 +55,25 @@ import Testing
         if arguments.contains("colour") { #expect(result.stderr.contains("max_active_downloads, max_active_seeds")) }
         #expect(try btq.run(["config", "get", "stall_timeout"]).stdout == "30\n")
         #expect(try btq.run(["config", "get", "max_active_downloads"]).stdout == "3\n")
+    }
+
+    /// The RPC password is stored salted and hashed, never shown; the other RPC settings are checked.
+    @Test func rpcPasswordIsStoredHashedAndNeverShown() throws {
+        let btq = try BtqProcess()
+        defer { btq.cleanUp() }
+        let set = try btq.run(["config", "set", "rpc_password", "hunter2 hunter2"])
+        #expect(set.status == 0, "\(set.stderr)")
+        #expect(set.stdout == "rpc_password = (set)\n")
+        #expect(try btq.run(["config", "get", "rpc_password"]).stdout == "(set)\n")
+        let all = try btq.run(["config", "get"]).stdout
+        #expect(!all.contains("hunter2") && !all.contains("sha256:"))
+        let stored = try #require(try BtqStore(path: btq.database).settings.value("rpc_password"))
+        #expect(stored.hasPrefix("sha256:") && !stored.contains("hunter2"))
+        #expect(RPCPassword(stored: stored)?.matches("hunter2 hunter2") == true)
+        #expect(
+            try btq.run(["config", "set", "rpc_whitelist", "NAS.lan, *.home"]).stdout
+                == "rpc_whitelist = nas.lan,*.home\n")
+        #expect(try btq.run(["config", "unset", "rpc_password"]).status == 0)
+        #expect(try btq.run(["config", "get", "rpc_password"]).stdout == "\n")
     }
 }

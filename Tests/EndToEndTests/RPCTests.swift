@@ -20,6 +20,10 @@ struct RPCTests {
             let out = try scenario.folder("download")
             let daemon = try await RPCDaemon.start(btq)
 
+            let metricsBefore = try await daemon.metrics()
+            scenario.expect(
+                metricsBefore["btq_downloaded_bytes_total"] == 0, "nothing downloaded yet: \(metricsBefore)")
+
             // -a FILE: added as `btq add` adds it (listed by `btq list --json`), into download-dir.
             try await daemon.remote(["-a", torrent.url.path, "-w", out.path])
             let list = try await btq.run(["list", "--json"])
@@ -30,6 +34,17 @@ struct RPCTests {
             }
             let report = TestContent.verify(downloaded: out, against: content)
             scenario.expect(report.isOK, "the download: \(report)")
+
+            // The metrics moved: the bytes, the pieces, the torrent's state.
+            let metrics = try await daemon.metrics()
+            let size = Double(torrent.metainfo.totalLength)
+            scenario.expect((metrics["btq_downloaded_bytes_total"] ?? 0) >= size, "bytes downloaded: \(metrics)")
+            scenario.expect(
+                metrics["btq_pieces_verified_total"] == Double(torrent.metainfo.pieceCount),
+                "pieces verified: \(metrics)")
+            let seeding =
+                (metrics["btq_torrents{state=\"seeding\"}"] ?? 0) + (metrics["btq_torrents{state=\"completed\"}"] ?? 0)
+            scenario.expect(seeding == 1, "one torrent seeding or completed: \(metrics)")
 
             // -l: the torrent, done.
             let listing = try await daemon.remote(["-l"])

@@ -85,4 +85,47 @@ struct RPCDaemon: Sendable {
         let json = try JSONSerialization.jsonObject(with: Data(answer.text[start.upperBound...].utf8))
         return json as? [String: Any] ?? [:]
     }
+
+    /// `GET /metrics`, checked against Prometheus' text format by a small Python parser (every sample
+    /// line `name{labels} value` of a metric announced by `# HELP` and `# TYPE` before it); the samples
+    /// by name with their labels (`btq_torrents{state="seeding"}`).
+    func metrics() async throws -> [String: Double] {
+        let answer = try request("GET", path: "/metrics")
+        guard answer.status == 200, let start = answer.text.range(of: "\r\n\r\n") else {
+            throw HarnessError("GET /metrics answered \(answer.status):\n\(answer.text)")
+        }
+        let file = btq.scenario.path("metrics-\(UUID().uuidString.prefix(8)).txt")
+        try Data(answer.text[start.upperBound...].utf8).write(to: file)
+        let checked = try await btq.scenario.runTool(
+            "metrics check", E2E.python, ["-c", Self.metricsCheck, file.path], quiet: true)
+        guard checked.status == 0 else { throw HarnessError("not Prometheus text format: \(checked.output)") }
+        var samples: [String: Double] = [:]
+        for line in checked.output.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, let value = Double(parts[1]) { samples[String(parts[0])] = value }
+        }
+        return samples
+    }
+
+    private static let metricsCheck = #"""
+        import re, sys
+        text = open(sys.argv[1]).read()
+        assert text.endswith("\n"), "ends with a newline"
+        name = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+        sample = re.compile(r"^(" + name + r")(\{" + name[:-1] + r"*=\"[^\"\\]*\"(," + name + r"=\"[^\"\\]*\")*\})? (-?[0-9.e+]+|NaN|\+Inf|-Inf)$")
+        helped, typed = set(), {}
+        for line in text.splitlines():
+            if line.startswith("# HELP "):
+                helped.add(line.split(" ")[2])
+            elif line.startswith("# TYPE "):
+                _, _, metric, kind = line.split(" ")
+                assert kind in ("counter", "gauge", "histogram", "summary", "untyped"), line
+                typed[metric] = kind
+            else:
+                match = sample.match(line)
+                assert match, "not a sample line: %r" % line
+                assert match.group(1) in helped and match.group(1) in typed, "no HELP/TYPE for %r" % line
+                key, value = line.rsplit(" ", 1)
+                print(key, float(value))
+        """#
 }

@@ -16,6 +16,8 @@ struct StoreRPCBackend: RPCBackend {
     let databasePath: String
     /// Lifetime bytes of every torrent when the daemon started, so this run's bytes can be told.
     let baseline: (downloaded: Int64, uploaded: Int64)
+    /// The details of the torrents not being worked, between requests.
+    let cache = RPCDetailsCache()
 
     init(store: BtqStore, manager: QueueManager, downloadDirectory: String, peerPort: Int, rpcPort: Int) throws {
         self.store = store
@@ -45,6 +47,13 @@ struct StoreRPCBackend: RPCBackend {
         return try run {
             let records = try store.queries.torrents()
             let limits = try store.limits.allRateLimits()
+            var revisions: [Int64: [Int64]?] = [:]
+            for record in records {
+                revisions[record.id] =
+                    progress[record.id] == nil
+                    ? [Int64(record.piecesDone), record.prioritiesChanged, Int64(record.fileCount)] : nil
+            }
+            cache.noteListing(revisions)
             return try records.map { record in
                 var torrent = try RPCTorrentMapping.torrent(record, wanted: wantedBytes(record))
                 if let limit = limits[record.id] {
@@ -65,6 +74,15 @@ struct StoreRPCBackend: RPCBackend {
     }
 
     func details(of id: Int64) async throws(RPCError) -> RPCTorrentDetails {
+        if let cached = cache.details(of: id) { return cached }
+        let live = cache.isLive(id)
+        let details = try readDetails(of: id, peers: live)
+        cache.keep(details, of: id)
+        return details
+    }
+
+    /// A torrent's files, trackers and (for one being worked) the peers seen in the last minute.
+    private func readDetails(of id: Int64, peers withPeers: Bool) throws(RPCError) -> RPCTorrentDetails {
         try run {
             let files = try store.queries.files(torrentId: id).filter { !$0.isPad }.map {
                 RPCTorrentDetails.File(
@@ -80,7 +98,8 @@ struct StoreRPCBackend: RPCBackend {
             }
             // The peers seen in the last minute (the store's history; the live swarm is the session's).
             let recent = Date().addingTimeInterval(-60)
-            let peers = try store.queries.peers(torrentId: id).filter { $0.lastSeenAt >= recent && !$0.isBanned }
+            let history = try withPeers ? store.queries.peers(torrentId: id) : []
+            let peers = history.filter { $0.lastSeenAt >= recent && !$0.isBanned }
                 .prefix(200).map {
                     RPCTorrentDetails.Peer(
                         address: $0.address, port: $0.port, client: $0.client ?? "", downloaded: $0.downloaded,

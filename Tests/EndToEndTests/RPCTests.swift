@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Store
+import TestSupport
 import Testing
 
 /// The Transmission RPC of `btq run --rpc`, driven by the distribution's `transmission-remote` (Transmission
@@ -87,6 +88,18 @@ struct RPCTests {
             try await daemon.remote(["-a", magnet, "-w", out.path])
             let magnetRecord = try btq.record(of: otherTorrent)
             scenario.expect(magnetRecord.isMagnet, "the magnet is queued as one: \(magnetRecord)")
+            // --find: stopped, then pointed at another folder (its data is not moved).
+            try await daemon.remote(["-t", "\(magnetRecord.id)", "-S"])
+            try await daemon.process.waitUntil("the magnet's fetch stops", timeout: E2E.startTimeout) {
+                try btq.record(of: otherTorrent).state == .paused
+            }
+            let elsewhere = try scenario.folder("elsewhere")
+            // Refused while the daemon still works it, taken once its fetch has stopped.
+            let found = try await poll(timeout: E2E.startTimeout, interval: .milliseconds(200)) {
+                _ = try await daemon.remoteResult(["-t", "\(magnetRecord.id)", "--find", elsewhere.path])
+                return try btq.record(of: otherTorrent).saveDirectory == elsewhere.path
+            }
+            scenario.expect(found, "--find sets its folder")
 
             // -si and -st: the session and its counters.
             let session = try await daemon.remote(["-si"])

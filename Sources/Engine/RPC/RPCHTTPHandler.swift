@@ -25,6 +25,8 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let services: RPCServices
     private var state = State.idle
+    /// Answers being prepared off the event loop.
+    private var answersPending = 0
 
     init(services: RPCServices) {
         self.services = services
@@ -55,7 +57,8 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
+            // A connection waiting for its answer is not idle: only the client's silence counts.
+            if answersPending == 0 { context.close(promise: nil) }
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -143,11 +146,13 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     ) {
         let services = self.services
         let loop = context.eventLoop
+        answersPending += 1
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         Task {
             let (status, type, bytes, keepAlive) = await work(services)
             loop.execute {
                 let (handler, context) = bound.value
+                handler.answersPending -= 1
                 guard context.channel.isActive else { return }
                 handler.state = .idle
                 handler.write(status, type, bytes, headers: [:], close: !keepAlive, context: context)

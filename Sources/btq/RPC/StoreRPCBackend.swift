@@ -204,9 +204,8 @@ struct StoreRPCBackend: RPCBackend {
     }
 
     func change(_ ids: [Int64], _ changes: RPCTorrentChanges) async throws(RPCError) {
-        if changes.location != nil {
-            throw RPCError.unsupported(
-                "btq cannot change a torrent's folder; remove it and add it again with download-dir")
+        if let location = changes.location {
+            try await setLocation(ids, location, moveData: changes.moveData)
         }
         try run {
             for id in ids {
@@ -221,6 +220,24 @@ struct StoreRPCBackend: RPCBackend {
                 }
             }
         }
+    }
+
+    /// `torrent-set-location`: without `move`, the torrents' data is looked for in `location` (as
+    /// Transmission's "find"); btq does not move data. Only torrents the daemon is not working (stopped
+    /// or waiting) are changed, all or none.
+    private func setLocation(_ ids: [Int64], _ location: String, moveData: Bool) async throws(RPCError) {
+        if moveData {
+            throw RPCError.unsupported(
+                "torrent-set-location: btq does not move data; move the files yourself, then set the location "
+                    + "with move false")
+        }
+        guard location.hasPrefix("/") else { throw RPCError.invalidArgument("location must be an absolute path") }
+        let active = await manager.progress()
+        if let busy = ids.first(where: { active[$0] != nil }) {
+            throw RPCError.invalidArgument("torrent \(busy) is being worked; stop it before setting its location")
+        }
+        let folder = absolutePath(location)
+        try run { for id in ids { try store.queue.setSaveDirectory(torrentId: id, folder) } }
     }
 
     /// Transmission's file indexes (pad files not counted, as `files` lists them) as btq's.

@@ -47,7 +47,7 @@ def free_port():
 
 
 def post(port, body, session):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
     connection.request("POST", "/transmission/rpc", body, {"X-Transmission-Session-Id": session})
     response = connection.getresponse()
     data = response.read()

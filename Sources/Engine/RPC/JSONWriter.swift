@@ -17,6 +17,39 @@ public struct JSONWriter: Sendable {
         bytes.append(UInt8(ascii: ":"))
     }
 
+    /// Appends `"key":value` to an object, after a comma unless it is the object's `first` member.
+    public mutating func member(_ key: String, _ value: some BinaryInteger, first: Bool = false) {
+        if !first { raw(",") }
+        self.key(key)
+        int(value)
+    }
+
+    /// Appends `"key":"value"` to an object, after a comma unless it is the first member.
+    public mutating func member(_ key: String, _ value: String, first: Bool = false) {
+        if !first { raw(",") }
+        self.key(key)
+        string(value)
+    }
+
+    /// Appends `"key":true` or `false` to an object.
+    public mutating func member(_ key: String, _ value: Bool, first: Bool = false) {
+        if !first { raw(",") }
+        self.key(key)
+        bool(value)
+    }
+
+    /// Appends an array of `items`, each written by `element` (objects begun and ended around it).
+    public mutating func objects<Item>(_ items: [Item], _ element: (inout JSONWriter, Item) -> Void) {
+        raw("[")
+        for (index, item) in items.enumerated() {
+            if index > 0 { raw(",") }
+            raw("{")
+            element(&self, item)
+            raw("}")
+        }
+        raw("]")
+    }
+
     /// Appends an integer.
     public mutating func int(_ value: some BinaryInteger) {
         bytes.append(contentsOf: String(value).utf8)

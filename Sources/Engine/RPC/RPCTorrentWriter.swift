@@ -60,37 +60,17 @@ public struct RPCTorrentWriter {
         case .etaIdle: j.int(-1)
         case .fileCount: j.int(t.fileCount)
         case .files:
-            j.raw("[")
-            for (index, file) in d.files.enumerated() {
-                if index > 0 { j.raw(",") }
-                j.raw("{")
-                j.key("bytesCompleted")
-                j.int(file.bytesCompleted)
-                j.raw(",")
-                j.key("length")
-                j.int(file.length)
-                j.raw(",")
-                j.key("name")
-                j.string(file.name)
-                j.raw("}")
+            j.objects(d.files) { j, file in
+                j.member("bytesCompleted", file.bytesCompleted, first: true)
+                j.member("length", file.length)
+                j.member("name", file.name)
             }
-            j.raw("]")
         case .fileStats:
-            j.raw("[")
-            for (index, file) in d.files.enumerated() {
-                if index > 0 { j.raw(",") }
-                j.raw("{")
-                j.key("bytesCompleted")
-                j.int(file.bytesCompleted)
-                j.raw(",")
-                j.key("priority")
-                j.int(RPCPriority.transmission(file.priority))
-                j.raw(",")
-                j.key("wanted")
-                j.bool(file.priority > 0)
-                j.raw("}")
+            j.objects(d.files) { j, file in
+                j.member("bytesCompleted", file.bytesCompleted, first: true)
+                j.member("priority", RPCPriority.transmission(file.priority))
+                j.member("wanted", file.priority > 0)
             }
-            j.raw("]")
         case .group: j.string("")
         case .hashString: j.string(t.hashString)
         case .haveUnchecked: j.int(0)
@@ -108,33 +88,15 @@ public struct RPCTorrentWriter {
         case .metadataPercentComplete: j.int(t.isMagnet ? 0 : 1)
         case .name: j.string(t.name)
         case .peers:
-            j.raw("[")
-            for (index, peer) in d.peers.enumerated() {
-                if index > 0 { j.raw(",") }
-                j.raw("{")
-                j.key("address")
-                j.string(peer.address)
-                j.raw(",")
-                j.key("clientName")
-                j.string(peer.client)
-                j.raw(",")
-                j.key("port")
-                j.int(peer.port)
-                j.raw(",")
-                j.key("rateToClient")
-                j.int(0)
-                j.raw(",")
-                j.key("rateToPeer")
-                j.int(0)
-                j.raw(",")
-                j.key("flagStr")
-                j.string("")
-                j.raw(",")
-                j.key("progress")
-                j.int(0)
-                j.raw("}")
+            j.objects(d.peers) { j, peer in
+                j.member("address", peer.address, first: true)
+                j.member("clientName", peer.client)
+                j.member("port", peer.port)
+                j.member("rateToClient", 0)
+                j.member("rateToPeer", 0)
+                j.member("flagStr", "")
+                j.member("progress", 0)
             }
-            j.raw("]")
         case .peersConnected: j.int(t.peersConnected)
         case .peersFrom:
             j.raw("{\"fromCache\":0,\"fromDht\":0,\"fromIncoming\":0,\"fromLpd\":0,\"fromLtep\":0,\"fromPex\":0,")
@@ -172,24 +134,12 @@ public struct RPCTorrentWriter {
         case .startDate: j.int(t.startDate)
         case .status: j.int(RPCTorrentStatus(t.state, isDone: isDone).rawValue)
         case .trackers:
-            j.raw("[")
-            for (index, tracker) in d.trackers.enumerated() {
-                if index > 0 { j.raw(",") }
-                j.raw("{")
-                j.key("announce")
-                j.string(tracker.announce)
-                j.raw(",")
-                j.key("id")
-                j.int(tracker.id)
-                j.raw(",")
-                j.key("scrape")
-                j.string("")
-                j.raw(",")
-                j.key("tier")
-                j.int(tracker.tier)
-                j.raw("}")
+            j.objects(d.trackers) { j, tracker in
+                j.member("announce", tracker.announce, first: true)
+                j.member("id", tracker.id)
+                j.member("scrape", "")
+                j.member("tier", tracker.tier)
             }
-            j.raw("]")
         case .trackerList:
             var text = ""
             var tier = d.trackers.first?.tier

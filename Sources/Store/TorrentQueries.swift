@@ -135,6 +135,13 @@ package struct TorrentQueries: Sendable {
         }
     }
 
+    /// The pieces that failed their hash check, over every peer of every torrent (the peers' records).
+    package func hashFailures() throws -> Int64 {
+        try writer.read { db in
+            try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(hash_failures), 0) FROM peers") ?? 0
+        }
+    }
+
     /// The raw `.torrent` bytes of a torrent, or `nil` (a magnet without metadata, or an unknown id).
     package func metainfoBytes(torrentId: Int64) throws -> [UInt8]? {
         try writer.read { db in try MetainfoBlob.read(torrentId: torrentId, db) }

@@ -99,6 +99,21 @@ package struct TorrentQueue: Sendable {
         try writer.write { db in try TorrentRows.setState(torrentId: torrentId, state, error: error, db) }
     }
 
+    /// Points a torrent at another save folder, with a `location` event naming it; its data is not moved
+    /// (the check at its next start finds what is there).
+    ///
+    /// - Throws: ``StoreError`` `.notFound` for an unknown id.
+    package func setSaveDirectory(torrentId: Int64, _ path: String) throws {
+        try writer.write { db in
+            guard try TorrentRows.fetchTorrent(id: torrentId, db) != nil else {
+                throw StoreError.notFound(id: torrentId)
+            }
+            try db.execute(sql: "UPDATE torrents SET save_dir = ? WHERE id = ?", arguments: [path, torrentId])
+            try TorrentRows.insertEvent(
+                torrentId: torrentId, at: Date().millisecondsSince1970, kind: "location", detail: path, db)
+        }
+    }
+
     /// Records an event in a torrent's history.
     package func recordEvent(torrentId: Int64, _ kind: EventKind, detail: String?) throws {
         try writer.write { db in

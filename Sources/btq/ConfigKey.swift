@@ -36,6 +36,14 @@ struct ConfigKey: Sendable {
         case caFile
         /// One of a few words (lowercase).
         case choice([String])
+        /// A line of text (a user name), at most 256 bytes, no control characters.
+        case text
+        /// A password, stored hashed (``RPCPassword``); never shown.
+        case password
+        /// Host names or `*.domain` patterns separated by commas (or spaces); empty means none.
+        case hostNames
+        /// A folder, stored as an absolute path; empty means none.
+        case folder
     }
 
     /// Every known setting, in the order `btq config get` lists them.
@@ -48,7 +56,7 @@ struct ConfigKey: Sendable {
             ConfigKey(
                 name: "stall_timeout", help: "seconds without data before a torrent gives up its slot",
                 defaultValue: "300", minimum: 10),
-        ] + transferKeys
+        ] + transferKeys + rpcKeys
 
     static var names: String { all.map(\.name).joined(separator: ", ") }
 
@@ -127,6 +135,8 @@ struct ConfigKey: Sendable {
                 throw ValidationError("\(name) must be one of \(words.joined(separator: ", ")), not '\(text)'.")
             }
             return word
+        case .text, .password, .hostNames, .folder:
+            return try normalizeRPC(text)
         }
     }
 

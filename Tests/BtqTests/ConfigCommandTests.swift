@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Store
 import Testing
 
 /// `btq config` through the real executable.
@@ -10,7 +11,7 @@ import Testing
         let listed = try btq.run(["config", "get"])
         #expect(listed.status == 0, "\(listed.stderr)")
         let lines = listed.stdout.split(separator: "\n")
-        #expect(lines.count == 19)
+        #expect(lines.count == 26)
         #expect(lines.contains { $0.hasPrefix("web_seed_connections") && $0.contains(" 2 ") })
         #expect(lines.contains { $0.hasPrefix("encryption") && $0.contains(" prefer ") })
         #expect(lines.dropFirst().allSatisfy { $0.hasSuffix("(default)") })
@@ -44,6 +45,8 @@ import Testing
         ["set", "peer_send_queue_limit", "1K"], ["set", "peer_memory_limit", "lots"],
         ["set", "colour", "blue"], ["get", "colour"], ["unset", "colour"], ["set", "stall_timeout"],
         ["set", "encryption", "always"],
+        ["set", "rpc_port", "0"], ["set", "rpc_bind_address", "nas"], ["set", "rpc_whitelist", "a/b"],
+        ["set", "rpc_web_dir", "/no/such/folder"], ["set", "rpc_username", "a\u{7}b"],
     ])
     func badKeysAndValuesAreUsageErrors(_ arguments: [String]) throws {
         let btq = try BtqProcess()
@@ -70,5 +73,25 @@ import Testing
         #expect(TransferSettings().encryption == .prefer)
         let bad = try btq.run(["config", "set", "encryption", "sometimes"])
         #expect(bad.status == 64 && bad.stderr.contains("prefer, require, disable"), "\(bad.stderr)")
+    }
+
+    /// The RPC password is stored salted and hashed, never shown; the other RPC settings are checked.
+    @Test func rpcPasswordIsStoredHashedAndNeverShown() throws {
+        let btq = try BtqProcess()
+        defer { btq.cleanUp() }
+        let set = try btq.run(["config", "set", "rpc_password", "hunter2 hunter2"])
+        #expect(set.status == 0, "\(set.stderr)")
+        #expect(set.stdout == "rpc_password = (set)\n")
+        #expect(try btq.run(["config", "get", "rpc_password"]).stdout == "(set)\n")
+        let all = try btq.run(["config", "get"]).stdout
+        #expect(!all.contains("hunter2") && !all.contains("sha256:"))
+        let stored = try #require(try BtqStore(path: btq.database).settings.value("rpc_password"))
+        #expect(stored.hasPrefix("sha256:") && !stored.contains("hunter2"))
+        #expect(RPCPassword(stored: stored)?.matches("hunter2 hunter2") == true)
+        #expect(
+            try btq.run(["config", "set", "rpc_whitelist", "NAS.lan, *.home"]).stdout
+                == "rpc_whitelist = nas.lan,*.home\n")
+        #expect(try btq.run(["config", "unset", "rpc_password"]).status == 0)
+        #expect(try btq.run(["config", "get", "rpc_password"]).stdout == "\n")
     }
 }

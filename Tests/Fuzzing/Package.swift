@@ -18,6 +18,7 @@ let fuzzTargets = [
     "FuzzWebSeed",
     "FuzzHashMessages",
     "FuzzMSEHandshake",
+    "FuzzRPC",
 ]
 
 let package = Package(

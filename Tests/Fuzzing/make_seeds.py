@@ -250,6 +250,33 @@ def main():
     write("FuzzMSEHandshake", "garbage_key", bytes([1, 95]) + bytes(range(256)) * 3)
     write("FuzzDHTNode", "many_lookups", bytes([0]) + b"".join(lookup(target=t) for t in range(40)) + bytes([4, 200]))
 
+    # The RPC: request bodies (even first byte) and Host/Authorization/session id headers (odd).
+    import base64
+    import json
+    requests = {
+        "get": {"method": "torrent-get", "arguments": {"fields": ["id", "name", "status", "files", "fileStats",
+                                                                   "trackerStats", "peers", "percentDone"],
+                                                       "ids": [1, "2222222222222222222222222222222222222222"]}},
+        "get_table": {"method": "torrent-get", "arguments": {"fields": ["id", "eta"], "format": "table",
+                                                             "ids": "recently-active"}, "tag": 5},
+        "add": {"method": "torrent-add", "arguments": {"metainfo": base64.b64encode(b"d4:infod4:name1:xee").decode(),
+                                                       "paused": True, "files-unwanted": [0], "priority-high": [1]}},
+        "add_magnet": {"method": "torrent-add", "arguments": {"filename": "magnet:?xt=urn:btih:" + "a" * 40}},
+        "set": {"method": "torrent-set", "arguments": {"ids": [1], "files-wanted": [0], "downloadLimit": 10,
+                                                       "uploadLimited": False}},
+        "session_set": {"method": "session-set", "arguments": {"speed-limit-down": 5, "seedRatioLimit": 1.5,
+                                                               "alt-speed-up": 1}},
+        "remove": {"method": "torrent-remove", "arguments": {"ids": 3, "delete-local-data": True}},
+        "stats": {"method": "session-stats"},
+    }
+    for name, body in requests.items():
+        write("FuzzRPC", name, bytes([0]) + json.dumps(body).encode())
+    write("FuzzRPC", "deep", bytes([0]) + b"[" * 40 + b"]" * 40)
+    auth = b"Basic " + base64.b64encode(b"u:p")
+    write("FuzzRPC", "headers_ok", bytes([1]) + b"127.0.0.1:9091\n" + auth + b"\nS")
+    write("FuzzRPC", "headers_host", bytes([1]) + b"nas.lan\n" + auth + b"\nT")
+    write("FuzzRPC", "headers_v6", bytes([1]) + b"[::1]:9091\nBasic !!\nS")
+
 
 if __name__ == "__main__":
     main()

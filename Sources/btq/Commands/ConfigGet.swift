@@ -20,7 +20,7 @@ struct ConfigGet: ParsableCommand {
         let database = try store.openStoreForReading()
         if let key {
             let known = try ConfigKey.named(key)
-            print(try database.settings.value(known.name) ?? known.defaultValue)
+            print(known.shown(try database.settings.value(known.name) ?? known.defaultValue))
             return
         }
         let stored = try database.settings.all()
@@ -28,7 +28,7 @@ struct ConfigGet: ParsableCommand {
         var table = Table([.init("KEY"), .init("VALUE", .right, maxWidth: 40), .init("")])
         for known in ConfigKey.all {
             let value = stored[known.name]
-            table.append([known.name, value ?? known.defaultValue, value == nil ? "(default)" : ""])
+            table.append([known.name, known.shown(value ?? known.defaultValue), value == nil ? "(default)" : ""])
         }
         print(table.render(), terminator: "")
     }

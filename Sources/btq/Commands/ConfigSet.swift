@@ -21,6 +21,6 @@ struct ConfigSet: ParsableCommand {
         let known = try ConfigKey.named(key)
         let normalized = try known.normalize(value)
         try store.openStore().settings.set(known.name, to: normalized)
-        print("\(known.name) = \(normalized)")
+        print("\(known.name) = \(known.shown(normalized))")
     }
 }

@@ -29,9 +29,16 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var peerOptions: PeerOptions
 
+    @Flag(name: .long, help: "Serve the Transmission RPC, its web interface and metrics (see the rpc_* settings).")
+    var rpc = false
+
+    @Option(name: .long, help: "The RPC server's port (else the setting rpc_port, else 9091).")
+    var rpcPort: Int?
+
     func validate() throws {
         if let maxActive, maxActive < 1 { throw ValidationError("--max-active must be at least 1.") }
         guard maxPeers >= 1 else { throw ValidationError("--max-peers must be at least 1.") }
+        if let rpcPort, !(0...65535).contains(rpcPort) { throw ValidationError("--rpc-port must be 0...65535.") }
     }
 
     func run() async throws {
@@ -65,6 +72,19 @@ struct Run: AsyncParsableCommand {
         let manager = QueueManager(
             store: database.ports, workers: workers, configuration: configuration, maxActive: maxActive,
             peers: peerOptions.peerAddresses, maxPeersOverall: maxPeers, processRun: processRun, logger: logger)
+        var server: RPCServer?
+        if RPCStarting.wanted(flag: rpc, store: database) {
+            do {
+                server = try await RPCStarting.start(
+                    store: database, manager: manager, peerPort: Int(configuration.listenPort), portOverride: rpcPort)
+            } catch {
+                // Nothing was worked: the run ends as cleanly as it began.
+                processRun.end(clean: true)
+                await dht?.close()
+                await trackers.shutdown()
+                throw error
+            }
+        }
         let trap = SignalTrap { _ in Task { await manager.stop() } }
         defer { withExtendedLifetime(trap) {} }
         FileHandle.standardError.write(Data("btq: working the queue in \(path) (pid \(getpid()))\n".utf8))
@@ -72,6 +92,7 @@ struct Run: AsyncParsableCommand {
             let stamp = Formatting.date(Date())
             FileHandle.standardOutput.write(Data("\(stamp) \(TerminalText.clean(line))\n".utf8))
         }
+        await server?.close()
         await dht?.close()
         await trackers.shutdown()
         FileHandle.standardError.write(Data("btq: stopped; progress saved\n".utf8))

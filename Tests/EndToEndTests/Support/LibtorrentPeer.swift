@@ -142,7 +142,9 @@ struct LibtorrentLeecher: Sendable {
         in scenario: Scenario, name: String = "libtorrent leecher", torrent: TestTorrent, into directory: URL,
         peers: [String] = [], listen: [String] = ["127.0.0.1"], encryptionForced: Bool = false
     ) throws -> LibtorrentLeecher {
-        try start(in: scenario, name: name, source: torrent.url.path, into: directory, peers: peers, listen: listen)
+        try start(
+            in: scenario, name: name, source: torrent.url.path, into: directory, peers: peers, listen: listen,
+            encryptionForced: encryptionForced)
     }
 
     /// Starts a leecher of a magnet link (`magnet`): it fetches the metadata from its peers, and for a
@@ -151,11 +153,14 @@ struct LibtorrentLeecher: Sendable {
         in scenario: Scenario, name: String = "libtorrent leecher", magnet: String, into directory: URL,
         peers: [String] = [], listen: [String] = ["127.0.0.1"]
     ) throws -> LibtorrentLeecher {
-        try start(in: scenario, name: name, source: magnet, into: directory, peers: peers, listen: listen)
+        try start(
+            in: scenario, name: name, source: magnet, into: directory, peers: peers, listen: listen,
+            encryptionForced: false)
     }
 
     private static func start(
-        in scenario: Scenario, name: String, source: String, into directory: URL, peers: [String], listen: [String]
+        in scenario: Scenario, name: String, source: String, into directory: URL, peers: [String], listen: [String],
+        encryptionForced: Bool
     ) throws -> LibtorrentLeecher {
         let port = try FreePort.next()
         let work = try scenario.folder("lt-\(port)")

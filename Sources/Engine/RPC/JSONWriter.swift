@@ -1,0 +1,120 @@
+/// Writes JSON text into a byte array, for answers with thousands of torrents: no intermediate objects,
+/// strings escaped as they are copied.
+public struct JSONWriter: Sendable {
+    /// The text written so far.
+    public private(set) var bytes: [UInt8] = []
+
+    public init(capacity: Int = 1024) { bytes.reserveCapacity(capacity) }
+
+    /// Appends raw JSON text (a punctuation mark or a literal).
+    public mutating func raw(_ text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    /// Appends `"key":`.
+    public mutating func key(_ key: String) {
+        string(key)
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// Appends `"key":value` to an object, after a comma unless it is the object's `first` member.
+    public mutating func member(_ key: String, _ value: some BinaryInteger, first: Bool = false) {
+        if !first { raw(",") }
+        self.key(key)
+        int(value)
+    }
+
+    /// Appends `"key":"value"` to an object, after a comma unless it is the first member.
+    public mutating func member(_ key: String, _ value: String, first: Bool = false) {
+        if !first { raw(",") }
+        self.key(key)
+        string(value)
+    }
+
+    /// Appends `"key":true` or `false` to an object.
+    public mutating func member(_ key: String, _ value: Bool, first: Bool = false) {
+        if !first { raw(",") }
+        self.key(key)
+        bool(value)
+    }
+
+    /// Appends an array of `items`, each written by `element` (objects begun and ended around it).
+    public mutating func objects<Item>(_ items: [Item], _ element: (inout JSONWriter, Item) -> Void) {
+        raw("[")
+        for (index, item) in items.enumerated() {
+            if index > 0 { raw(",") }
+            raw("{")
+            element(&self, item)
+            raw("}")
+        }
+        raw("]")
+    }
+
+    /// Appends an integer.
+    public mutating func int(_ value: some BinaryInteger) {
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    /// Appends a number; a value that is not finite is written as 0 (JSON has no infinity).
+    public mutating func double(_ value: Double) {
+        guard value.isFinite else { return raw("0") }
+        if value == value.rounded(), abs(value) < 1e15 {
+            int(Int64(value))
+        } else {
+            bytes.append(contentsOf: String(value).utf8)
+        }
+    }
+
+    /// Appends `true` or `false`.
+    public mutating func bool(_ value: Bool) {
+        value ? raw("true") : raw("false")
+    }
+
+    /// Appends a quoted string with the characters JSON requires escaped.
+    public mutating func string(_ value: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): raw("\\\"")
+            case UInt8(ascii: "\\"): raw("\\\\")
+            case 0x0A: raw("\\n")
+            case 0x0D: raw("\\r")
+            case 0x09: raw("\\t")
+            case 0..<0x20:
+                raw("\\u00")
+                bytes.append(Self.hex[Int(byte >> 4)])
+                bytes.append(Self.hex[Int(byte & 0xF)])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    /// Appends any value.
+    public mutating func write(_ value: JSONValue) {
+        switch value {
+        case .null: raw("null")
+        case .bool(let flag): bool(flag)
+        case .int(let number): int(number)
+        case .double(let number): double(number)
+        case .string(let text): string(text)
+        case .array(let items):
+            raw("[")
+            for (index, item) in items.enumerated() {
+                if index > 0 { raw(",") }
+                write(item)
+            }
+            raw("]")
+        case .object(let members):
+            raw("{")
+            for (index, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
+                if index > 0 { raw(",") }
+                key(member.key)
+                write(member.value)
+            }
+            raw("}")
+        }
+    }
+}

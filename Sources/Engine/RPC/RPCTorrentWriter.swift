@@ -1,0 +1,218 @@
+/// Writes `torrent-get`'s answer: each torrent's asked fields, as objects (the default) or as a table
+/// (`format: table`: the field names, then one array of values per torrent).
+public struct RPCTorrentWriter {
+    /// The fields, in the order asked.
+    public let fields: [RPCTorrentField]
+
+    public init(fields: [RPCTorrentField]) { self.fields = fields }
+
+    /// Writes `"torrents":[...]` for `torrents`; `details` holds the details of each torrent that has
+    /// them (asked only when a field needs them).
+    public func write(
+        _ torrents: [RPCTorrent], details: [Int64: RPCTorrentDetails], table: Bool, into json: inout JSONWriter
+    ) {
+        json.key("torrents")
+        json.raw("[")
+        if table {
+            json.raw("[")
+            for (index, field) in fields.enumerated() {
+                if index > 0 { json.raw(",") }
+                json.string(field.rawValue)
+            }
+            json.raw("]")
+        }
+        for (row, torrent) in torrents.enumerated() {
+            if row > 0 || table { json.raw(",") }
+            json.raw(table ? "[" : "{")
+            let detail = details[torrent.id] ?? RPCTorrentDetails()
+            for (index, field) in fields.enumerated() {
+                if index > 0 { json.raw(",") }
+                if !table { json.key(field.rawValue) }
+                write(field, of: torrent, detail, into: &json)
+            }
+            json.raw(table ? "]" : "}")
+        }
+        json.raw("]")
+    }
+
+    // swift-format-ignore: CyclomaticComplexity
+    private func write(_ field: RPCTorrentField, of t: RPCTorrent, _ d: RPCTorrentDetails, into j: inout JSONWriter) {
+        let isDone = t.sizeWhenDone > 0 ? t.haveValid >= t.sizeWhenDone : !t.isMagnet
+        let left = max(0, t.sizeWhenDone - t.haveValid)
+        switch field {
+        case .activityDate: j.int(t.activityDate)
+        case .addedDate: j.int(t.addedDate)
+        case .bandwidthPriority: j.int(0)
+        case .comment: j.string(t.comment)
+        case .corruptEver: j.int(t.corruptEver)
+        case .creator: j.string(t.creator)
+        case .dateCreated: j.int(t.dateCreated)
+        case .desiredAvailable: j.int(left)
+        case .doneDate: j.int(t.doneDate)
+        case .downloadDir: j.string(t.downloadDir)
+        case .downloadedEver: j.int(t.downloadedEver)
+        case .downloadLimit: j.int(t.downloadLimit / 1024)
+        case .downloadLimited: j.bool(t.downloadLimit > 0)
+        case .editDate: j.int(t.addedDate)
+        case .error: j.int(t.errorString == nil ? 0 : 3)
+        case .errorString: j.string(t.errorString ?? "")
+        case .eta: j.int(eta(t, left: left))
+        case .etaIdle: j.int(-1)
+        case .fileCount: j.int(t.fileCount)
+        case .files:
+            j.objects(d.files) { j, file in
+                j.member("bytesCompleted", file.bytesCompleted, first: true)
+                j.member("length", file.length)
+                j.member("name", file.name)
+            }
+        case .fileStats:
+            j.objects(d.files) { j, file in
+                j.member("bytesCompleted", file.bytesCompleted, first: true)
+                j.member("priority", RPCPriority.transmission(file.priority))
+                j.member("wanted", file.priority > 0)
+            }
+        case .group: j.string("")
+        case .hashString: j.string(t.hashString)
+        case .haveUnchecked: j.int(0)
+        case .haveValid: j.int(t.haveValid)
+        case .honorsSessionLimits: j.bool(true)
+        case .id: j.int(t.id)
+        case .isFinished: j.bool(t.state == .completed)
+        case .isPrivate: j.bool(t.isPrivate)
+        case .isStalled: j.bool(false)
+        case .labels: j.raw("[]")
+        case .leftUntilDone: j.int(left)
+        case .magnetLink: j.string(t.magnetLink)
+        case .manualAnnounceTime: j.int(-1)
+        case .maxConnectedPeers, .peerLimit: j.int(50)
+        case .metadataPercentComplete: j.int(t.isMagnet ? 0 : 1)
+        case .name: j.string(t.name)
+        case .peers:
+            j.objects(d.peers) { j, peer in
+                j.member("address", peer.address, first: true)
+                j.member("clientName", peer.client)
+                j.member("port", peer.port)
+                j.member("rateToClient", 0)
+                j.member("rateToPeer", 0)
+                j.member("flagStr", "")
+                j.member("progress", 0)
+            }
+        case .peersConnected: j.int(t.peersConnected)
+        case .peersFrom:
+            j.raw("{\"fromCache\":0,\"fromDht\":0,\"fromIncoming\":0,\"fromLpd\":0,\"fromLtep\":0,\"fromPex\":0,")
+            j.raw("\"fromTracker\":")
+            j.int(t.peersConnected)
+            j.raw("}")
+        case .peersGettingFromUs: j.int(t.rateUpload > 0 ? t.peersConnected : 0)
+        case .peersSendingToUs: j.int(t.rateDownload > 0 ? t.peersConnected : 0)
+        case .percentComplete:
+            j.double(t.totalSize > 0 ? min(1, Double(t.haveValid) / Double(t.totalSize)) : (t.isMagnet ? 0 : 1))
+        case .percentDone:
+            j.double(t.sizeWhenDone > 0 ? min(1, Double(t.haveValid) / Double(t.sizeWhenDone)) : (t.isMagnet ? 0 : 1))
+        case .pieces: j.string("")
+        case .pieceCount: j.int(t.pieceCount)
+        case .pieceSize: j.int(t.pieceSize)
+        case .priorities:
+            j.raw("[")
+            for (index, file) in d.files.enumerated() {
+                if index > 0 { j.raw(",") }
+                j.int(RPCPriority.transmission(file.priority))
+            }
+            j.raw("]")
+        case .primaryMimeType: j.string("application/octet-stream")
+        case .queuePosition: j.int(t.queuePosition)
+        case .rateDownload: j.int(t.rateDownload)
+        case .rateUpload: j.int(t.rateUpload)
+        case .recheckProgress: j.int(0)
+        case .secondsDownloading, .secondsSeeding: j.int(0)
+        case .seedIdleLimit: j.int(0)
+        case .seedIdleMode: j.int(0)
+        case .seedRatioLimit: j.double(t.seedRatioLimit)
+        case .seedRatioMode: j.int(0)
+        case .sequentialDownload: j.bool(false)
+        case .sizeWhenDone: j.int(t.sizeWhenDone)
+        case .startDate: j.int(t.startDate)
+        case .status: j.int(RPCTorrentStatus(t.state, isDone: isDone).rawValue)
+        case .trackers:
+            j.objects(d.trackers) { j, tracker in
+                j.member("announce", tracker.announce, first: true)
+                j.member("id", tracker.id)
+                j.member("scrape", "")
+                j.member("tier", tracker.tier)
+            }
+        case .trackerList:
+            var text = ""
+            var tier = d.trackers.first?.tier
+            for tracker in d.trackers {
+                if tracker.tier != tier { text += "\n" }
+                tier = tracker.tier
+                text += tracker.announce + "\n"
+            }
+            j.string(text)
+        case .trackerStats:
+            writeTrackerStats(d.trackers, into: &j)
+        case .totalSize: j.int(t.totalSize)
+        case .torrentFile: j.string("")
+        case .uploadedEver: j.int(t.uploadedEver)
+        case .uploadLimit: j.int(t.uploadLimit / 1024)
+        case .uploadLimited: j.bool(t.uploadLimit > 0)
+        case .uploadRatio:
+            j.double(t.downloadedEver > 0 ? Double(t.uploadedEver) / Double(t.downloadedEver) : -1)
+        case .wanted:
+            j.raw("[")
+            for (index, file) in d.files.enumerated() {
+                if index > 0 { j.raw(",") }
+                j.int(file.priority > 0 ? 1 : 0)
+            }
+            j.raw("]")
+        case .webseeds: j.raw("[]")
+        case .webseedsSendingToUs: j.int(0)
+        }
+    }
+
+    private func eta(_ t: RPCTorrent, left: Int64) -> Int64 {
+        if left == 0 { return -1 }  // TR_ETA_NOT_AVAIL
+        guard t.rateDownload > 0 else { return -2 }  // TR_ETA_UNKNOWN
+        return left / t.rateDownload
+    }
+
+    private func writeTrackerStats(_ trackers: [RPCTorrentDetails.Tracker], into j: inout JSONWriter) {
+        j.raw("[")
+        for (index, tracker) in trackers.enumerated() {
+            if index > 0 { j.raw(",") }
+            j.raw("{")
+            j.key("announce")
+            j.string(tracker.announce)
+            j.raw(",\"announceState\":0,\"downloadCount\":")
+            j.int(tracker.downloads ?? -1)
+            j.raw(",\"hasAnnounced\":")
+            j.bool(tracker.lastAnnounce > 0)
+            j.raw(",\"hasScraped\":")
+            j.bool(tracker.seeders != nil)
+            j.raw(",\"host\":")
+            j.string(tracker.announce)
+            j.raw(",\"id\":")
+            j.int(tracker.id)
+            j.raw(",\"isBackup\":false,\"lastAnnouncePeerCount\":0,\"lastAnnounceResult\":")
+            j.string(tracker.lastError ?? (tracker.lastAnnounce > 0 ? "Success" : ""))
+            j.raw(",\"lastAnnounceStartTime\":")
+            j.int(tracker.lastAnnounce)
+            j.raw(",\"lastAnnounceSucceeded\":")
+            j.bool(tracker.lastAnnounce > 0 && tracker.lastError == nil)
+            j.raw(",\"lastAnnounceTime\":")
+            j.int(tracker.lastAnnounce)
+            j.raw(",\"lastAnnounceTimedOut\":false,\"lastScrapeResult\":\"\",\"lastScrapeStartTime\":0")
+            j.raw(",\"lastScrapeSucceeded\":false,\"lastScrapeTime\":0,\"lastScrapeTimedOut\":false")
+            j.raw(",\"leecherCount\":")
+            j.int(tracker.leechers ?? -1)
+            j.raw(",\"nextAnnounceTime\":")
+            j.int(tracker.nextAnnounce)
+            j.raw(",\"nextScrapeTime\":0,\"scrape\":\"\",\"scrapeState\":0,\"seederCount\":")
+            j.int(tracker.seeders ?? -1)
+            j.raw(",\"tier\":")
+            j.int(tracker.tier)
+            j.raw("}")
+        }
+        j.raw("]")
+    }
+}

@@ -1,0 +1,331 @@
+import Engine
+import Foundation
+import Store
+
+/// The RPC server's ``RPCBackend`` in `btq run`: every change goes through the same store calls as the
+/// command line (`btq add`, `pause`, `resume`, `verify`, `remove`, `files`, `limit`, `move`, `config set`),
+/// which the queue manager follows within a second; what is live (rates, peers) comes from the queue
+/// manager's snapshot of the torrents it works.
+struct StoreRPCBackend: RPCBackend {
+    let store: BtqStore
+    let manager: QueueManager
+    /// Where a torrent added without `download-dir` goes: the folder `btq run` was started in.
+    let downloadDirectory: String
+    let peerPort: Int
+    let rpcPort: Int
+    let databasePath: String
+    /// Lifetime bytes of every torrent when the daemon started, so this run's bytes can be told.
+    let baseline: (downloaded: Int64, uploaded: Int64)
+    /// The details of the torrents not being worked, between requests.
+    let cache = RPCDetailsCache()
+
+    init(store: BtqStore, manager: QueueManager, downloadDirectory: String, peerPort: Int, rpcPort: Int) throws {
+        self.store = store
+        self.manager = manager
+        self.downloadDirectory = downloadDirectory
+        self.peerPort = peerPort
+        self.rpcPort = rpcPort
+        self.databasePath = store.path ?? ""
+        let all = try store.queries.torrents(includeRemoved: true)
+        baseline = (all.reduce(0) { $0 + $1.downloaded }, all.reduce(0) { $0 + $1.uploaded })
+    }
+
+    private func run<T>(_ body: () throws -> T) throws(RPCError) -> T {
+        do {
+            return try body()
+        } catch let error as RPCError {
+            throw error
+        } catch {
+            throw RPCError.failed("\(error)")
+        }
+    }
+
+    // MARK: torrents
+
+    func torrents() async throws(RPCError) -> [RPCTorrent] {
+        let progress = await manager.progress()
+        return try run {
+            let records = try store.queries.torrents()
+            let limits = try store.limits.allRateLimits()
+            var revisions: [Int64: [Int64]?] = [:]
+            for record in records {
+                revisions[record.id] =
+                    progress[record.id] == nil
+                    ? [Int64(record.piecesDone), record.prioritiesChanged, Int64(record.fileCount)] : nil
+            }
+            cache.noteListing(revisions)
+            return try records.map { record in
+                var torrent = try RPCTorrentMapping.torrent(record, wanted: wantedBytes(record))
+                if let limit = limits[record.id] {
+                    torrent.downloadLimit = limit.download ?? 0
+                    torrent.uploadLimit = limit.upload ?? 0
+                }
+                if let live = progress[record.id] { RPCTorrentMapping.apply(live, to: &torrent) }
+                return torrent
+            }
+        }
+    }
+
+    /// The bytes wanted and verified of a torrent with skipped files (`nil` when none is skipped).
+    private func wantedBytes(_ record: TorrentRecord) throws -> (size: Int64, done: Int64)? {
+        guard record.prioritiesChanged > 0 else { return nil }
+        let files = try store.queries.files(torrentId: record.id).filter { !$0.isPad && $0.priority > 0 }
+        return (files.reduce(0) { $0 + $1.length }, files.reduce(0) { $0 + ($1.bytesDone ?? 0) })
+    }
+
+    func details(of id: Int64) async throws(RPCError) -> RPCTorrentDetails {
+        if let cached = cache.details(of: id) { return cached }
+        let live = cache.isLive(id)
+        let details = try readDetails(of: id, peers: live)
+        cache.keep(details, of: id)
+        return details
+    }
+
+    /// A torrent's files, trackers and (for one being worked) the peers seen in the last minute.
+    private func readDetails(of id: Int64, peers withPeers: Bool) throws(RPCError) -> RPCTorrentDetails {
+        try run {
+            let files = try store.queries.files(torrentId: id).filter { !$0.isPad }.map {
+                RPCTorrentDetails.File(
+                    name: $0.path, length: $0.length, bytesCompleted: $0.bytesDone ?? 0, priority: $0.priority)
+            }
+            let trackers = try store.queries.trackers(torrentId: id).map {
+                RPCTorrentDetails.Tracker(
+                    id: $0.id, announce: $0.url, tier: $0.tier, seeders: $0.seeders, leechers: $0.leechers,
+                    downloads: $0.completed,
+                    lastAnnounce: $0.lastAnnounceAt.map { Int64($0.timeIntervalSince1970) } ?? 0,
+                    nextAnnounce: $0.nextAnnounceAt.map { Int64($0.timeIntervalSince1970) } ?? 0,
+                    lastError: $0.lastError)
+            }
+            // The peers seen in the last minute (the store's history; the live swarm is the session's).
+            let recent = Date().addingTimeInterval(-60)
+            let history = try withPeers ? store.queries.peers(torrentId: id) : []
+            let peers = history.filter { $0.lastSeenAt >= recent && !$0.isBanned }
+                .prefix(200).map {
+                    RPCTorrentDetails.Peer(
+                        address: $0.address, port: $0.port, client: $0.client ?? "", downloaded: $0.downloaded,
+                        uploaded: $0.uploaded)
+                }
+            return RPCTorrentDetails(files: files, trackers: trackers, peers: Array(peers))
+        }
+    }
+
+    // MARK: changes
+
+    func add(_ request: RPCAddRequest) async throws(RPCError) -> RPCAdded {
+        let source: TorrentSource = try run {
+            switch request.source {
+            case .metainfo(let bytes):
+                guard bytes.count <= TorrentInput.maximumTorrentFileSize else {
+                    throw RPCError.invalidArgument("metainfo is too large for a .torrent file")
+                }
+                do {
+                    return .metainfo(try Metainfo(bytes: bytes))
+                } catch {
+                    throw RPCError.invalidArgument("invalid or corrupt torrent file: \(error)")
+                }
+            case .path(let path):
+                guard path.hasPrefix("/") else { throw RPCError.invalidArgument("filename must be an absolute path") }
+                return try TorrentInput.load(path)
+            case .magnet(let uri):
+                return try TorrentInput.load(uri)
+            }
+        }
+        let folder = request.downloadDir ?? downloadDirectory
+        guard folder.hasPrefix("/") else { throw RPCError.invalidArgument("download-dir must be an absolute path") }
+        return try run {
+            let new = NewTorrent(source: source, saveDirectory: absolutePath(folder), paused: request.paused)
+            switch try store.adder.add(new) {
+            case .added(let record):
+                if !request.priorities.isEmpty, !record.isMagnet {
+                    try store.queries.setFilePriorities(
+                        torrentId: record.id, try btqIndexes(request.priorities, of: record.id))
+                }
+                return RPCAdded(
+                    id: record.id, name: record.name, hashString: RPCTorrentMapping.hash(record), isDuplicate: false)
+            case .duplicate(let record):
+                return RPCAdded(
+                    id: record.id, name: record.name, hashString: RPCTorrentMapping.hash(record), isDuplicate: true)
+            }
+        }
+    }
+
+    func perform(_ action: RPCAction, on ids: [Int64]) async throws(RPCError) {
+        if action == .reannounce {
+            throw RPCError.unsupported(
+                "torrent-reannounce: btq announces on each tracker's own schedule and cannot be asked to announce now")
+        }
+        try run {
+            for record in try store.queue.torrents(ids: ids) where record.removedAt == nil {
+                switch action {
+                case .start, .startNow:
+                    // As `btq resume` of one torrent: a paused or failed one is queued, a completed one seeds.
+                    if [.paused, .error, .completed].contains(record.state) {
+                        try store.queue.setState(torrentId: record.id, .queued, error: nil)
+                    }
+                    if action == .startNow { _ = try store.queue.move(torrentId: record.id, .top) }
+                case .stop:
+                    // As `btq pause`: a failed torrent keeps its reason.
+                    if ![.paused, .completed].contains(record.state) {
+                        try store.queue.setState(torrentId: record.id, .paused, error: record.lastError)
+                    }
+                case .verify:
+                    // As `btq verify` beside a running daemon: the daemon checks it.
+                    if !record.isMagnet { try store.queue.setState(torrentId: record.id, .checking) }
+                case .reannounce:
+                    break
+                }
+            }
+        }
+    }
+
+    func remove(_ ids: [Int64], deleteData: Bool) async throws(RPCError) {
+        var removed: [(TorrentRecord, [FileRecord])] = []
+        try run {
+            for record in try store.queue.torrents(ids: ids) where record.removedAt == nil {
+                let files = deleteData ? try store.queries.files(torrentId: record.id) : []
+                try store.queue.remove(torrentId: record.id, purge: false)
+                removed.append((record, files))
+            }
+        }
+        guard deleteData, !removed.isEmpty else { return }
+        // The daemon stops a removed torrent's session at its next pass; its files are deleted once it has,
+        // so no write of the session makes them again.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let active = await manager.progress()
+            if !removed.contains(where: { active[$0.0.id] != nil }) { break }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        var failures: [String] = []
+        for (record, files) in removed { failures += DataDeleter.delete(files: files, of: record).failures }
+        if !failures.isEmpty {
+            throw RPCError.failed("removed, but could not delete: \(failures.joined(separator: "; "))")
+        }
+    }
+
+    func change(_ ids: [Int64], _ changes: RPCTorrentChanges) async throws(RPCError) {
+        if let location = changes.location {
+            try await setLocation(ids, location, moveData: changes.moveData)
+        }
+        try run {
+            for id in ids {
+                if !changes.priorities.isEmpty {
+                    try store.queries.setFilePriorities(torrentId: id, try btqIndexes(changes.priorities, of: id))
+                }
+                if changes.downloadLimit != nil || changes.uploadLimit != nil {
+                    var limits = try store.limits.rateLimits(torrentId: id)
+                    if let down = changes.downloadLimit { limits.download = down > 0 ? down : nil }
+                    if let up = changes.uploadLimit { limits.upload = up > 0 ? up : nil }
+                    try store.limits.setRateLimits(torrentId: id, limits)
+                }
+            }
+        }
+    }
+
+    /// `torrent-set-location`: without `move`, the torrents' data is looked for in `location` (as
+    /// Transmission's "find"); btq does not move data. Only torrents the daemon is not working (stopped
+    /// or waiting) are changed, all or none.
+    private func setLocation(_ ids: [Int64], _ location: String, moveData: Bool) async throws(RPCError) {
+        if moveData {
+            throw RPCError.unsupported(
+                "torrent-set-location: btq does not move data; move the files yourself, then set the location "
+                    + "with move false")
+        }
+        guard location.hasPrefix("/") else { throw RPCError.invalidArgument("location must be an absolute path") }
+        let active = await manager.progress()
+        if let busy = ids.first(where: { active[$0] != nil }) {
+            throw RPCError.invalidArgument("torrent \(busy) is being worked; stop it before setting its location")
+        }
+        let folder = absolutePath(location)
+        try run { for id in ids { try store.queue.setSaveDirectory(torrentId: id, folder) } }
+    }
+
+    /// Transmission's file indexes (pad files not counted, as `files` lists them) as btq's.
+    private func btqIndexes(_ priorities: [Int: Int], of id: Int64) throws -> [Int: Int] {
+        let files = try store.queries.files(torrentId: id).filter { !$0.isPad }.map(\.index)
+        var result: [Int: Int] = [:]
+        for (index, priority) in priorities {
+            guard files.indices.contains(index) else {
+                throw RPCError.invalidArgument("torrent \(id) has no file \(index) (it has \(files.count))")
+            }
+            result[files[index]] = priority
+        }
+        return result
+    }
+
+    func move(_ ids: [Int64], _ move: RPCQueueMove) async throws(RPCError) {
+        let step: QueueMove
+        switch move {
+        case .top: step = .top
+        case .up: step = .up
+        case .down: step = .down
+        case .bottom: step = .bottom
+        }
+        // Several torrents keep their order: to the top in reverse, to the bottom in order.
+        let ordered = move == .top || move == .up ? ids.reversed() : ids
+        try run { for id in ordered { _ = try store.queue.move(torrentId: id, step) } }
+    }
+
+    // MARK: session
+
+    func session() async throws(RPCError) -> RPCSession {
+        let settings = TransferSettings(store: store.ports)
+        let maxActive = try run { try store.settings.value(QueueManager.maxActiveSetting).flatMap { Int($0) } ?? 3 }
+        return RPCSession(
+            downloadDir: downloadDirectory, peerPort: peerPort, downloadLimit: settings.downloadRate,
+            uploadLimit: settings.uploadRate, seedRatioLimit: settings.seedRatio, seedIdleMinutes: 0,
+            downloadQueueSize: maxActive, seedQueueSize: settings.maxSeeds, dhtEnabled: settings.dhtEnabled,
+            configDir: (databasePath as NSString).deletingLastPathComponent, rpcPort: rpcPort)
+    }
+
+    func changeSession(_ changes: RPCSessionChanges) async throws(RPCError) -> [String] {
+        try run {
+            // Checked as `btq config set` checks them, all before any is written.
+            var normalized: [(String, String)] = []
+            for (key, value) in changes.settings.sorted(by: { $0.key < $1.key }) {
+                do {
+                    normalized.append((key, try ConfigKey.named(key).normalize(value)))
+                } catch {
+                    throw RPCError.invalidArgument("\(error)")
+                }
+            }
+            for (key, value) in normalized { try store.settings.set(key, to: value) }
+        }
+        return changes.unsupported
+    }
+
+    func statistics() async throws(RPCError) -> RPCStatistics {
+        let progress = await manager.progress()
+        return try run {
+            var stats = RPCStatistics()
+            let all = try store.queries.torrents(includeRemoved: true)
+            stats.totalDownloaded = all.reduce(0) { $0 + $1.downloaded }
+            stats.totalUploaded = all.reduce(0) { $0 + $1.uploaded }
+            stats.sessionDownloaded = max(0, stats.totalDownloaded - baseline.downloaded)
+            stats.sessionUploaded = max(0, stats.totalUploaded - baseline.uploaded)
+            for record in all where record.removedAt == nil {
+                stats.torrentCount += 1
+                stats.torrentsByState[record.state.rawValue, default: 0] += 1
+                stats.piecesVerified += Int64(record.piecesDone)
+                if record.state == .paused { stats.pausedTorrents += 1 }
+            }
+            for case .transferring(let status) in progress.values {
+                stats.activeTorrents += 1
+                stats.downloadRate += Int64(status.downloadRate)
+                stats.uploadRate += Int64(status.uploadRate)
+                stats.peersConnected += status.peers
+            }
+            stats.activeTorrents += progress.values.count(where: { if case .fetching = $0 { true } else { false } })
+            stats.piecesFailed = try store.queries.hashFailures()
+            return stats
+        }
+    }
+
+    func freeSpace(at path: String) async throws(RPCError) -> (free: Int64, total: Int64) {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else {
+            throw RPCError.failed("free-space: \(path): \(String(cString: strerror(errno)))")
+        }
+        return (Int64(info.f_bavail) * Int64(info.f_frsize), Int64(info.f_blocks) * Int64(info.f_frsize))
+    }
+}

@@ -13,7 +13,7 @@ struct ConfigKey: Sendable {
     var kind: Kind = .integer
 
     /// The kinds of values settings take.
-    enum Kind: Sendable {
+    enum Kind: Sendable, Equatable {
         /// An integer of at least ``minimum``.
         case integer
         /// Bytes per second, with K/M/G suffixes; 0 means no limit.

@@ -105,14 +105,26 @@ struct V2MagnetTests {
             let liar = try await CorruptingPeer.start(
                 in: scenario, torrent: torrent, data: content.root, modulus: 1 << 30, remainder: (1 << 30) - 1,
                 hashes: hashes)
-            let seeder = try await LibtorrentSeeder.start(in: scenario, torrents: [torrent], data: content.root)
+            // The seed comes up only once btq has asked the liar for hashes: before, the liar is the only
+            // peer that answers, so btq meets its lie whatever the timing (libtorrent would otherwise
+            // often give every layer first). btq dials the seed's address again after its refusals.
+            let seederPort = try FreePort.next()
             let v2 = try #require(torrent.metainfo.infoHashes.v2)
-            let magnet = "magnet:?xt=urn:btmh:1220\(v2.hex)&x.pe=\(liar.address)&x.pe=\(seeder.address)"
+            let magnet = "magnet:?xt=urn:btmh:1220\(v2.hex)&x.pe=\(liar.address)&x.pe=127.0.0.1:\(seederPort)"
             let out = try scenario.folder("download")
+            // The liar speaks plaintext only: without encryption every dial of it is one connection, so
+            // its count tells whether it was dialled again (under `prefer` a dial is an encrypted attempt
+            // and then a plaintext one).
+            try await btq.run(["config", "set", "encryption", "disable"])
             try await btq.run(["add", magnet, "--dir", out.path])
             let daemon = try scenario.start(
                 "btq run", Btq.executable, ["run", "--port", "\(try FreePort.next())"],
                 environment: ["BTQ_DB": btq.database.path])
+            try await daemon.waitUntil("btq asks the liar for hashes", timeout: E2E.downloadTimeout) {
+                try liar.stats().hashRequests > 0
+            }
+            _ = try await LibtorrentSeeder.start(
+                in: scenario, torrents: [torrent], data: content.root, port: seederPort)
             try await daemon.waitUntil("the download completes", timeout: E2E.downloadTimeout) {
                 try btq.record(of: torrent).completedAt != nil
             }

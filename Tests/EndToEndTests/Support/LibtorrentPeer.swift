@@ -78,9 +78,9 @@ struct LibtorrentSeeder: Sendable {
         in scenario: Scenario, name: String = "libtorrent seeder", torrents: [TestTorrent], data: URL,
         have: String? = nil, uploadRate: Int = 0, peers: [String] = [], pex: Bool = false,
         keepRedundant: Bool = false, listen: [String] = ["127.0.0.1"], uploadLog: URL? = nil,
-        encryptionForced: Bool = false
+        encryptionForced: Bool = false, port: UInt16? = nil
     ) async throws -> LibtorrentSeeder {
-        let port = try FreePort.next()
+        let port = try port ?? FreePort.next()
         let work = try scenario.folder("lt-\(port)")
         let ready = work.appendingPathComponent("ready.json")
         let status = work.appendingPathComponent("status.json")

@@ -187,15 +187,18 @@ struct StoreRPCBackend: RPCBackend {
                 removed.append((record, files))
             }
         }
-        guard deleteData, !removed.isEmpty else { return }
-        // The daemon stops a removed torrent's session at its next pass; its files are deleted once it has,
-        // so no write of the session makes them again.
+        guard !removed.isEmpty else { return }
+        // The daemon stops a removed torrent's session at its next pass. The answer waits for that (at
+        // most 10 s), as Transmission's does: a client that adds the torrent again right after would
+        // otherwise revive its row while the old session still runs. Files are deleted once it has
+        // stopped, so no write of the session makes them again.
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             let active = await manager.progress()
             if !removed.contains(where: { active[$0.0.id] != nil }) { break }
             try? await Task.sleep(for: .milliseconds(100))
         }
+        guard deleteData else { return }
         var failures: [String] = []
         for (record, files) in removed { failures += DataDeleter.delete(files: files, of: record).failures }
         if !failures.isEmpty {

@@ -8,9 +8,15 @@ import GRDB
 /// ``TorrentLimits``, ``RunLog`` or ``StoreSettings``.
 package struct EnginePorts: QueueStore, TorrentContentStore {
     let writer: any DatabaseWriter
+    /// Set in the copy a worker gets (``pinned(to:)``).
+    private var pin: TorrentPin?
+
+    init(writer: any DatabaseWriter) {
+        self.writer = writer
+    }
 
     private var queue: TorrentQueue { TorrentQueue(writer: writer) }
-    private var progress: ProgressStore { ProgressStore(writer: writer) }
+    private var progress: ProgressStore { ProgressStore(writer: writer, pin: pin) }
     private var queries: TorrentQueries { TorrentQueries(writer: writer) }
     private var limits: TorrentLimits { TorrentLimits(writer: writer) }
     private var runs: RunLog { RunLog(writer: writer) }
@@ -38,7 +44,7 @@ package struct EnginePorts: QueueStore, TorrentContentStore {
     }
 
     package func setState(torrentId: Int64, _ state: TorrentState, error: String?) throws {
-        try queue.setState(torrentId: torrentId, state, error: error)
+        try progress.setState(torrentId: torrentId, state, error: error)
     }
 
     package func recordEvents(_ events: [HistoryEvent]) throws {
@@ -112,6 +118,16 @@ package struct EnginePorts: QueueStore, TorrentContentStore {
     }
 
     // MARK: - TorrentContentStore
+
+    /// The same ports for the worker of `record`'s torrent: what it records (progress, checkpoints, file
+    /// stats, peers, trackers, events, its state, fetched metadata) is dropped once the torrent was
+    /// removed and added again, when the row is no longer the one the worker started on (``TorrentPin``).
+    /// Writes the queue manager makes itself (seeding time, a recheck's verdict) go through unpinned ports.
+    package func pinned(to record: TorrentRecord) -> EnginePorts {
+        var pinned = self
+        pinned.pin = TorrentPin(record)
+        return pinned
+    }
 
     package func metainfoBytes(torrentId: Int64) throws -> [UInt8]? {
         try queries.metainfoBytes(torrentId: torrentId)

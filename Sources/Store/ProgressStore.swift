@@ -8,6 +8,8 @@ import GRDB
 /// engine).
 package struct ProgressStore: ResumeStore {
     let writer: any DatabaseWriter
+    /// When set, every write is dropped once the pinned row was added again (see ``TorrentPin``).
+    var pin: TorrentPin? = nil
 
     /// The recorded progress of a torrent; `nil` for an unknown or removed torrent. A torrent with no
     /// recorded progress yet gets an all-clear bitfield of its piece count.
@@ -81,6 +83,7 @@ package struct ProgressStore: ResumeStore {
     package func saveProgress(_ batch: ProgressBatch) throws {
         guard !batch.isEmpty else { return }
         try writer.write { db in
+            guard try pin.admits(db) else { return }
             let now = Date().millisecondsSince1970
             var exists: [Int64: Bool] = [:]
             func torrentExists(_ id: Int64) throws -> Bool {
@@ -115,6 +118,7 @@ package struct ProgressStore: ResumeStore {
     /// (`updated_at`) are left alone: they tell progress recorded after the checkpoint's time apart.
     package func commitCheckpoint(_ checkpoints: [DurableCheckpoint], at time: Timestamp) throws {
         try writer.write { db in
+            guard try pin.admits(db) else { return }
             for checkpoint in checkpoints {
                 let id = checkpoint.torrentId
                 guard
@@ -154,6 +158,7 @@ package struct ProgressStore: ResumeStore {
     /// Records files' sizes and modification times; indices the torrent does not have are ignored.
     package func recordFileStats(torrentId: Int64, _ stats: [FileStat]) throws {
         try writer.write { db in
+            guard try pin.admits(db) else { return }
             try ProgressRows.save(stats, torrentId: torrentId, at: Date().millisecondsSince1970, db)
         }
     }
@@ -175,6 +180,7 @@ package struct ProgressStore: ResumeStore {
     /// long it took) is appended to the `metadata` event's detail.
     package func attachMetainfo(torrentId: Int64, _ metainfo: Metainfo, detail: String?) throws {
         try writer.write { db in
+            guard try pin.admits(db) else { return }
             guard let record = try TorrentRows.fetchTorrent(id: torrentId, db) else {
                 throw StoreError.notFound(id: torrentId)
             }
@@ -201,6 +207,9 @@ package struct ProgressStore: ResumeStore {
     ///
     /// - Throws: ``StoreError`` `.notFound` for an unknown id, `.removed` for a removed torrent.
     package func setState(torrentId: Int64, _ state: TorrentState, error: String? = nil) throws {
-        try writer.write { db in try TorrentRows.setState(torrentId: torrentId, state, error: error, db) }
+        try writer.write { db in
+            guard try pin.admits(db) else { return }
+            try TorrentRows.setState(torrentId: torrentId, state, error: error, db)
+        }
     }
 }

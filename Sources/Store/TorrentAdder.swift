@@ -47,9 +47,12 @@ package struct TorrentAdder: Sendable {
         let detail: String
         if let removed = matches.first {
             id = removed[0]
+            // A later `added_at` than before, even within the same millisecond: the workers of the removed
+            // torrent that may still be stopping are pinned to the old one and write nothing here (TorrentPin).
             try db.execute(
                 sql: """
-                    UPDATE torrents SET removed_at = NULL, queue_position = ?, save_dir = ?, state = ?, added_at = ?,
+                    UPDATE torrents SET removed_at = NULL, queue_position = ?, save_dir = ?, state = ?,
+                        added_at = max(?, added_at + 1),
                         started_at = NULL, completed_at = NULL, last_error = NULL, pieces_done = 0, bytes_done = 0,
                         checkpoint_at = NULL
                     WHERE id = ?

@@ -19,6 +19,8 @@ struct QueueJobs {
         var seedClock = SeedClock()
         /// No data for the stall timeout: it keeps trying but does not hold a download slot.
         var stalled = false
+        /// Its torrent was removed and added again: it stops, and nothing more of it is recorded.
+        var abandoned = false
         /// Started as a seed, and not yet seen to have found its data whole or incomplete at start: a seed
         /// found incomplete is recorded as a download again (once per session).
         var seedCheckPending = false
@@ -175,6 +177,23 @@ struct QueueJobs {
     }
 
     // MARK: Decisions
+
+    /// The torrents whose session or fetch started on a row that was since removed and added again
+    /// (`records`, read this pass, has a later ``TorrentRecord/addedAt``): to the jobs they are removed.
+    func addedAgain(_ records: [Int64: TorrentRecord]) -> [Int64] {
+        let started = active.mapValues(\.record).merging(fetching.mapValues(\.record)) { session, _ in session }
+        return started.compactMap { id, record in
+            guard let current = records[id], current.addedAt != record.addedAt else { return nil }
+            return id
+        }
+    }
+
+    /// The session of torrent `id` works a row that was removed and added again: it is to stop, and
+    /// nothing of it (seeding time, completion, stalls, its ending) is recorded any more.
+    mutating func abandon(_ id: Int64) {
+        active[id]?.abandoned = true
+        active[id]?.endState = .queued
+    }
 
     /// The fetches of torrents no longer in `records` (removed) or paused: to stop.
     func fetchesNoLongerWanted(_ records: [Int64: TorrentRecord]) -> [Fetching] {

@@ -30,13 +30,18 @@ extension QueueManager {
             case .success(nil):
                 // Stopped because the user paused or removed it, or the process stops.
                 if scope.only != nil { noteEnding(id, .fetchStopped) }
-                if let current = try store.torrent(id: id), !current.isRemoved, current.state == .fetchingMetadata {
+                if let current = try store.torrent(id: id), !current.isRemoved, current.state == .fetchingMetadata,
+                    current.addedAt == ended.fetch.record.addedAt
+                {
                     try store.setState(torrentId: id, scope.stoppedState)
                 }
                 onChange("stopped #\(id) \(name)")
             case .failure(let error):
                 if scope.only != nil { noteEnding(id, .failed(error.message)) }
-                try store.setState(torrentId: id, .error, error: error.message)
+                // Not into a row removed and added again since the fetch started (it is the new torrent's).
+                if let current = try store.torrent(id: id), current.addedAt == ended.fetch.record.addedAt {
+                    try store.setState(torrentId: id, .error, error: error.message)
+                }
                 onChange("error #\(id) \(name): \(error.message)")
             }
         }

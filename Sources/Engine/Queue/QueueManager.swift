@@ -90,7 +90,7 @@ package actor QueueManager {
         }
         self.wake = nil
         let finished = jobs.finished
-        for (id, entry) in jobs.takeSessions() {
+        for (id, entry) in jobs.takeSessions() where !entry.abandoned {
             var clock = entry.seedClock
             try? store.addSeedingSeconds(torrentId: id, clock.takeUnsaved())
             if scope.only != nil, let ended = finished.first(where: { $0.id == id }) {
@@ -119,7 +119,9 @@ package actor QueueManager {
     package func progress() async -> [Int64: QueueProgress] {
         var result: [Int64: QueueProgress] = [:]
         for (id, fetch) in jobs.fetching { result[id] = .fetching(await fetch.work.status()) }
-        for (id, entry) in jobs.active { result[id] = .transferring(await entry.work.status()) }
+        for (id, entry) in jobs.active where !entry.abandoned {
+            result[id] = .transferring(await entry.work.status())
+        }
         return result
     }
 
@@ -136,6 +138,10 @@ package actor QueueManager {
             var entry = ended.entry
             let id = entry.record.id
             if scope.only != nil { endings[id] = .session(ended.outcome, ended.status) }
+            guard !entry.abandoned else {
+                onChange("stopped #\(id) \(entry.record.name): removed and added again")
+                continue
+            }
             try store.addSeedingSeconds(torrentId: id, entry.seedClock.takeUnsaved())
             onChange(
                 try SessionEnding.record(
@@ -148,8 +154,15 @@ package actor QueueManager {
         // Only what this pass needs is read: the torrents it works, those asking for a check, and the first
         // candidates in queue order (a pass costs the same with a hundred thousand torrents queued).
         let tracked = jobs.tracked
-        let byId = Dictionary(
+        var byId = Dictionary(
             uniqueKeysWithValues: try store.torrents(ids: Set(tracked)).filter { !$0.isRemoved }.map { ($0.id, $0) })
+        // Removed and added again since its work started: that work stops as a removed torrent's does (its
+        // store is pinned to the old row, so it writes nothing into the new one), and a later pass starts
+        // the torrent afresh once it has ended.
+        for id in jobs.addedAgain(byId) {
+            byId[id] = nil
+            jobs.abandon(id)
+        }
         for (id, entry) in jobs.active {
             let record = byId[id]
             if record == nil || record?.state == .paused || record?.state == .checking {
@@ -247,7 +260,7 @@ package actor QueueManager {
     /// and unmarks them when data flows again.
     private func updateStalls(onChange: @Sendable (String) -> Void) async {
         let timeout = Duration.seconds(store.intSetting(Self.stallTimeoutSetting) ?? 300)
-        for (id, entry) in jobs.active where !entry.seeding {
+        for (id, entry) in jobs.active where !entry.seeding && !entry.abandoned {
             let status = await entry.work.status()
             guard let stalled = jobs.noteStall(id, status, timeout: timeout) else { continue }
             let name = entry.record.name

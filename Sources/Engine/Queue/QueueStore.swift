@@ -80,6 +80,9 @@ package protocol TorrentContentStore: ResumeStore {
     func trackerURLs(torrentId: Int64) throws -> [String]
     /// Stores fetched metadata, with `detail` (from whom, how long) in its `metadata` event.
     func attachMetainfo(torrentId: Int64, _ metainfo: Metainfo, detail: String?) throws
+    /// The same store for the worker of `record`'s torrent, whose writes are dropped once the torrent was
+    /// removed and added again (its row then belongs to the new torrent; the old worker is stopping).
+    func pinned(to record: TorrentRecord) -> Self
 }
 
 extension TorrentContentStore {

@@ -87,6 +87,7 @@ package struct StoreWorkers: QueueWorkers {
         _ record: TorrentRecord, configuration: SessionConfiguration, limits: TransferLimits,
         resumePolicy: ResumePolicy, stopWhenComplete: Bool
     ) throws -> any DownloadWork {
+        let store = store.pinned(to: record)
         let job = try DownloadJob(
             record: record, store: store, configuration: configuration, stopWhenComplete: stopWhenComplete,
             trackers: trackers,
@@ -102,13 +103,14 @@ package struct StoreWorkers: QueueWorkers {
     )
         -> any MetadataWork
     {
-        MagnetFetch(
+        let store = store.pinned(to: record)
+        return MagnetFetch(
             record: record, store: store, configuration: configuration, trackers: trackers, peers: peers,
             dht: dht.map { DHTPeerFeed(dht: $0, store: store) }, logger: logger)
     }
 
     package func check(_ record: TorrentRecord) throws -> any CheckWork {
-        try CheckJob(record: record, store: store)
+        try CheckJob(record: record, store: store.pinned(to: record))
     }
 }
 

@@ -11,7 +11,9 @@ package enum SessionEnding {
     ) throws -> String {
         let id = record.id
         let name = record.name
-        let current = try store.torrent(id: id)
+        // A row removed and added again since the session started belongs to the new torrent: nothing of
+        // the old session's ending is recorded there.
+        let current = try store.torrent(id: id).flatMap { $0.addedAt == record.addedAt ? $0 : nil }
         let userSaid = current.map { $0.isRemoved || $0.state == .paused || $0.state == .checking } ?? true
         switch outcome {
         case .completed:
@@ -22,6 +24,7 @@ package enum SessionEnding {
             return completedState == .completed
                 ? "completed #\(id) \(name)" : "\(completedState.rawValue) #\(id) \(name)"
         case .failed(let reason):
+            guard current != nil else { return "error #\(id) \(name): \(reason)" }
             try store.setState(torrentId: id, .error, error: reason)
             return "error #\(id) \(name): \(reason)"
         case .stopped:

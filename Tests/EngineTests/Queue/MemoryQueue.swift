@@ -49,6 +49,17 @@ final class MemoryQueue: QueueStore {
     /// The user pauses it (as `btq pause` writes it).
     func pause(_ id: Int64) { try? setState(torrentId: id, .paused, error: nil) }
 
+    /// The user removes it and adds it again before the daemon's next pass (as `btq remove` then `btq add`
+    /// write it): the same row, queued, with a later time added.
+    func addAgain(_ id: Int64) {
+        contents.withLock { contents in
+            guard let record = contents.torrents[id] else { return }
+            contents.torrents[id]?.addedAt = record.addedAt.addingTimeInterval(1)
+            contents.torrents[id]?.state = .queued
+            contents.torrents[id]?.lastError = nil
+        }
+    }
+
     /// The metadata of a magnet arrived.
     func attachMetadata(_ id: Int64) {
         contents.withLock { contents in

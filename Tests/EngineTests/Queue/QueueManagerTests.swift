@@ -211,6 +211,47 @@ struct QueueManagerTests {
         #expect(queue.state(id) == .queued)
     }
 
+    /// `btq remove` then `btq add` of the same torrent between two passes revives its row: the session that
+    /// worked the removed torrent stops without recording anything there, and the torrent starts afresh.
+    @Test func aTorrentRemovedAndAddedAgainStartsAfresh() async throws {
+        let queue = MemoryQueue()
+        queue.set(TransferSettings.maxSeedsKey, "0")
+        let id = queue.add("t")
+        try await working(queue, maxActive: 1) { (workers, lines) async throws in
+            #expect(try await poll(timeout: .seconds(10)) { queue.state(id) == .downloading })
+            let old = try #require(workers.download(id))
+            await old.upload(1_000)
+            queue.addAgain(id)
+            let recorded = queue.contents.withLock { $0.events.count }
+            #expect(try await poll(timeout: .seconds(10)) { await old.ended })
+            #expect(try await poll(timeout: .seconds(10)) { workers.started == [id, id] })
+            #expect(try await poll(timeout: .seconds(10)) { queue.state(id) == .downloading })
+            #expect(lines.contains("stopped #\(id) t: removed and added again"))
+            // The only change to the row since: the new session's start.
+            let since = queue.contents.withLock { Array($0.events[recorded...]) }
+            #expect(since.map(\.detail) == ["queued -> downloading"])
+            #expect(queue.contents.withLock { $0.seeded[id] ?? 0 } == 0)
+            #expect(workers.download(id) !== old)
+        }
+    }
+
+    /// How a session ended is not recorded in a row removed and added again since it started.
+    @Test func anEndingIsNotRecordedInARowAddedAgain() throws {
+        let queue = MemoryQueue()
+        let id = queue.add("t", state: .downloading)
+        let started = try #require(queue.record(id))
+        queue.addAgain(id)
+        let line = try SessionEnding.record(.failed("disk full"), of: started, in: queue, stoppedState: .queued)
+        #expect(line == "error #\(id) t: disk full")
+        #expect(queue.state(id) == .queued && queue.record(id)?.lastError == nil)
+        try SessionEnding.record(.completed, of: started, in: queue, stoppedState: .queued)
+        #expect(queue.state(id) == .queued)
+        // The same ending for the row as it was is recorded.
+        try SessionEnding.record(
+            .failed("disk full"), of: try #require(queue.record(id)), in: queue, stoppedState: .queued)
+        #expect(queue.state(id) == .error)
+    }
+
     @Test func aRecheckDecidesWhetherATorrentSeedsOrDownloads() async throws {
         let queue = MemoryQueue()
         let whole = queue.add("whole", state: .checking)

@@ -75,6 +75,10 @@ package struct EnginePorts: QueueStore, TorrentContentStore {
         try limits.rateLimits(torrentId: torrentId)
     }
 
+    package func workedFigures(torrentIds: [Int64]) throws -> [Int64: WorkedTorrentFigures] {
+        try limits.workedFigures(torrentIds: torrentIds)
+    }
+
     package func settings() throws -> [String: String] {
         try StoreSettings(writer: writer).all()
     }

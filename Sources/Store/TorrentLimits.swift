@@ -63,6 +63,26 @@ package struct TorrentLimits: Sendable {
         }
     }
 
+    /// The own rate limits and seeding seconds of each of `torrentIds` that exists, in one read.
+    package func workedFigures(torrentIds: [Int64]) throws -> [Int64: WorkedTorrentFigures] {
+        guard !torrentIds.isEmpty else { return [:] }
+        return try writer.read { db in
+            let statement = try db.cachedStatement(
+                sql: "SELECT download_rate_limit, upload_rate_limit, seeding_seconds FROM torrents WHERE id = ?")
+            var figures: [Int64: WorkedTorrentFigures] = [:]
+            for id in torrentIds {
+                guard let row = try Row.fetchOne(statement, arguments: [id]) else { continue }
+                let stored = StoredRow(row: row, table: "torrents", torrentId: id)
+                figures[id] = WorkedTorrentFigures(
+                    limits: TorrentRateLimits(
+                        download: try stored.optionalInteger(0, "download_rate_limit"),
+                        upload: try stored.optionalInteger(1, "upload_rate_limit")),
+                    seedingSeconds: try stored.optionalInteger(2, "seeding_seconds", in: 0...1_000_000_000_000) ?? 0)
+            }
+            return figures
+        }
+    }
+
     /// Seconds the torrent has spent seeding over its life.
     package func seedingSeconds(torrentId: Int64) throws -> Int64 {
         try writer.read { db in

@@ -88,6 +88,7 @@ import Testing
         Self.expectDamaged(id, ["piece_length", "text"]) { _ = try store.queries.torrent(id: id) }
         try Self.damage(store, "UPDATE torrents SET piece_length = 16384, seeding_seconds = -1 WHERE id = \(id)")
         Self.expectDamaged(id, ["seeding_seconds"]) { _ = try store.limits.seedingSeconds(torrentId: id) }
+        Self.expectDamaged(id, ["seeding_seconds"]) { _ = try store.ports.workedFigures(torrentIds: [id]) }
     }
 
     @Test func recordedFileStatesOfTheWrongTypeAreRefused() throws {

@@ -72,3 +72,26 @@ import Testing
         #expect(try store.progress.resumeState(torrentId: record.id)?.verified.description == "1100000000")
     }
 }
+
+/// What the queue manager reads of every worked torrent at each pass, in one read.
+@Suite(.timeLimit(.minutes(5))) struct WorkedFiguresTests {
+    @Test func limitsAndSeedingTimeOfEachExistingTorrent() throws {
+        let store = try BtqStore.inMemory()
+        let ids = try (1...3).map { seed in
+            guard case .added(let record) = try store.adder.add(Fixtures.new(Fixtures.metainfo(seed: UInt64(seed))))
+            else { throw StoreError.notFound(id: Int64(seed)) }
+            return record.id
+        }
+        try store.limits.setRateLimits(torrentId: ids[0], TorrentRateLimits(download: 1_000, upload: nil))
+        try store.limits.addSeedingSeconds(torrentId: ids[1], 42)
+        let figures = try store.ports.workedFigures(torrentIds: ids + [999])
+        #expect(figures.count == 3)
+        #expect(figures[ids[0]] == WorkedTorrentFigures(limits: TorrentRateLimits(download: 1_000), seedingSeconds: 0))
+        #expect(figures[ids[1]] == WorkedTorrentFigures(limits: TorrentRateLimits(), seedingSeconds: 42))
+        for id in ids {
+            #expect(figures[id]?.limits == (try store.limits.rateLimits(torrentId: id)))
+            #expect(figures[id]?.seedingSeconds == (try store.limits.seedingSeconds(torrentId: id)))
+        }
+        #expect(try store.ports.workedFigures(torrentIds: []).isEmpty)
+    }
+}

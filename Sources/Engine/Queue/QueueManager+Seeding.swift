@@ -2,8 +2,9 @@
 /// decides which), and a seed stops at its ratio or seeding-time limit.
 extension QueueManager {
     /// Downloads that finished go on seeding (or stop when no seed slot is free); seeds that reached
-    /// the ratio or seeding-time limit stop and become `completed`.
-    func followSeeding(onChange: @Sendable (String) -> Void) async throws {
+    /// the ratio or seeding-time limit stop and become `completed`. `seeded` is each torrent's saved
+    /// seeding time as this pass read it.
+    func followSeeding(seeded saved: [Int64: Int64], onChange: @Sendable (String) -> Void) async throws {
         for id in jobs.active.keys.sorted() {
             guard let entry = jobs.active[id], entry.endState == nil else { continue }
             let status = await entry.work.status()
@@ -28,8 +29,10 @@ extension QueueManager {
                 }
                 continue
             }
+            var savedNow = saved[id] ?? 0
             if let seconds = jobs.seedingSecondsToSave(id) {
                 try store.addSeedingSeconds(torrentId: id, seconds)
+                savedNow += seconds
             }
             if jobs.seedLacksData(id, status) {
                 // It downloads again, in a download slot, and seeds once it is complete again.
@@ -38,7 +41,7 @@ extension QueueManager {
                 onChange("downloading #\(id) \(name) again: its data is incomplete")
                 continue
             }
-            let seeded = try store.seedingSeconds(torrentId: id) + (jobs.active[id]?.seedClock.pending ?? 0)
+            let seeded = savedNow + (jobs.active[id]?.seedClock.pending ?? 0)
             if let reached = limits.seedLimitReached(
                 uploaded: status.uploaded, downloaded: status.downloaded, bytesDone: status.bytesDone,
                 seededSeconds: seeded)

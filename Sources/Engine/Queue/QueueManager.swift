@@ -163,16 +163,18 @@ package actor QueueManager {
             byId[id] = nil
             jobs.abandon(id)
         }
+        // One read for every worked torrent's limits and seeding time, not one per torrent.
+        let figures = try store.workedFigures(torrentIds: Array(jobs.active.keys))
         for (id, entry) in jobs.active {
             let record = byId[id]
             if record == nil || record?.state == .paused || record?.state == .checking {
                 Task { await entry.work.stop() }
             }
-            entry.limits.apply(try store.rateLimits(torrentId: id))
+            if let own = figures[id]?.limits { entry.limits.apply(own) }
             if let record { await followSettings(of: record, work: entry.work) }
         }
         stopFetchesNoLongerWanted(byId)
-        try await followSeeding(onChange: onChange)
+        try await followSeeding(seeded: figures.mapValues(\.seedingSeconds), onChange: onChange)
         trimSeeds(onChange: onChange)
         await updateStalls(onChange: onChange)
         for record in try store.torrents(in: .checking, limit: 64)
@@ -231,7 +233,12 @@ package actor QueueManager {
                 }
                 jobs.start(entry) {
                     await work.addPeers(peers + metPeers)
+                    // Once its start check is done a pass follows at once: a download found complete frees
+                    // its slot for the next one now, not at the next tick (torrents added with their data
+                    // in place start as fast as they are checked, not a slotful per tick).
+                    async let checked: Void = self.passWhenStarted(work)
                     let outcome = await work.run()
+                    await checked
                     await self.sessionEnded(id, outcome, await work.status())
                 }
                 onChange("\(isSeed ? "seeding" : "started") #\(id) \(record.name)")
@@ -280,6 +287,12 @@ package actor QueueManager {
 
     /// Asks for a pass now.
     func passNow() { wake?.yield() }
+
+    /// Asks for a pass once `work` has checked what it already has.
+    private func passWhenStarted(_ work: any DownloadWork) async {
+        await work.started()
+        passNow()
+    }
 
     /// Notes how a scoped run's torrent ended.
     func noteEnding(_ id: Int64, _ ending: QueueEnding) { endings[id] = ending }

@@ -37,6 +37,9 @@ package protocol QueueStore: Sendable {
     func addSeedingSeconds(torrentId: Int64, _ seconds: Int64) throws
     /// A torrent's own rate limits.
     func rateLimits(torrentId: Int64) throws -> TorrentRateLimits
+    /// The own rate limits and lifetime seeding seconds of each of `torrentIds` that exists, read at once:
+    /// the queue manager reads them for every torrent it works at every pass.
+    func workedFigures(torrentIds: [Int64]) throws -> [Int64: WorkedTorrentFigures]
     /// Every setting that is set, by name.
     func settings() throws -> [String: String]
 
@@ -50,7 +53,30 @@ package protocol QueueStore: Sendable {
     func unfinishedRuns(limit: Int) throws -> [RunRecord]
 }
 
+/// What the queue manager reads at every pass of each torrent it works, beside its row.
+package struct WorkedTorrentFigures: Sendable, Hashable {
+    /// Its own rate limits.
+    package var limits: TorrentRateLimits
+    /// Seconds it has seeded over its life (saved).
+    package var seedingSeconds: Int64
+
+    package init(limits: TorrentRateLimits, seedingSeconds: Int64) {
+        self.limits = limits
+        self.seedingSeconds = seedingSeconds
+    }
+}
+
 extension QueueStore {
+    /// One read per torrent; a store that can should read them together.
+    package func workedFigures(torrentIds: [Int64]) throws -> [Int64: WorkedTorrentFigures] {
+        var figures: [Int64: WorkedTorrentFigures] = [:]
+        for id in torrentIds {
+            figures[id] = WorkedTorrentFigures(
+                limits: try rateLimits(torrentId: id), seedingSeconds: try seedingSeconds(torrentId: id))
+        }
+        return figures
+    }
+
     /// Changes a torrent's state and clears its last error.
     package func setState(torrentId: Int64, _ state: TorrentState) throws {
         try setState(torrentId: torrentId, state, error: nil)

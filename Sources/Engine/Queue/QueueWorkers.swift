@@ -9,6 +9,8 @@ package protocol DownloadWork: Sendable {
     func run() async -> TorrentSession.Outcome
     /// A snapshot of its progress.
     func status() async -> TorrentStatus
+    /// Returns once ``run()`` has checked what is already done, or has ended.
+    func started() async
     /// Ends ``run()`` soon, saving progress.
     func stop() async
     /// Saves what is unsaved now (a download that just completed).
@@ -24,6 +26,8 @@ extension DownloadWork {
     package func setDownloadOrder(_ order: DownloadOrder) async {}
     /// Stand-ins have no files.
     package func reloadFilePriorities() async throws {}
+    /// Stand-ins have nothing to check.
+    package func started() async {}
 }
 
 /// The fetch of a magnet link's metadata from peers (``MagnetFetch``, or a stand-in).
@@ -127,6 +131,10 @@ struct RegisteredDownload: DownloadWork {
 
     func addPeers(_ peers: [(address: PeerAddress, source: PeerUpdate.Source)]) async {
         await job.session.addPeers(peers)
+    }
+
+    func started() async {
+        await job.session.started()
     }
 
     func run() async -> TorrentSession.Outcome {

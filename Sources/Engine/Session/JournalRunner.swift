@@ -41,11 +41,25 @@ struct JournalRunner: Sendable {
     let checkpointInterval: Duration
     let logger: Logger
 
+    /// How many journal intervals an idle torrent waits at most between two looks: an interval that
+    /// found nothing to write doubles the wait, up to this many intervals (1 s at the default 100 ms);
+    /// one that wrote something goes back to one interval. A daemon seeding thousands of torrents that
+    /// nobody asks for then looks at each once a second instead of ten times; the first change after an
+    /// idle spell is journaled within that second.
+    static let idleIntervals = 10
+
+    /// The wait before the next look: one interval after a look that wrote something, else twice the
+    /// last wait, at most ``idleIntervals`` intervals.
+    func nextWait(after wait: Duration, wrote: Bool) -> Duration {
+        wrote ? journalInterval : min(wait * 2, journalInterval * Self.idleIntervals)
+    }
+
     /// Journals and checkpoints for `host` until cancelled (the session's task group ends it).
     func run(for host: some JournalHost) async {
         var lastCheckpoint = ContinuousClock.now
-        while (try? await Task.sleep(for: journalInterval)) != nil {
-            await journal(for: host)
+        var wait = journalInterval
+        while (try? await Task.sleep(for: wait)) != nil {
+            wait = nextWait(after: wait, wrote: await journal(for: host))
             if ContinuousClock.now - lastCheckpoint >= checkpointInterval {
                 await checkpoint(for: host)
                 lastCheckpoint = .now
@@ -54,23 +68,29 @@ struct JournalRunner: Sendable {
     }
 
     /// One journal interval: writes the blocks of unfinished pieces that waited a whole interval in
-    /// memory (all of them when `everything`), then records what changed.
-    func journal(for host: some JournalHost, everything: Bool = false) async {
+    /// memory (all of them when `everything`), then records what changed. Returns false when there was
+    /// nothing to write or record.
+    @discardableResult
+    func journal(for host: some JournalHost, everything: Bool = false) async -> Bool {
         let epoch = await host.beginJournalInterval()
+        var wrote = false
         if store != nil, torrentId != nil {
-            await flushAssemblies(of: host, before: everything ? Int.max : epoch - 1)
+            wrote = await flushAssemblies(of: host, before: everything ? Int.max : epoch - 1)
         }
-        await save(for: host)
+        wrote = await save(for: host) || wrote
         // Write-behind: what reached the files this interval starts going to the disk now, so the next
         // checkpoint's sync (and the last one, at the end) has little left to wait for; what went out
         // before leaves the page cache.
         await storage.startWriteback()
+        return wrote
     }
 
     /// Writes received blocks of unfinished pieces that arrived before journal interval `epoch`, so the
     /// journal may call them complete (nothing it records is a lie: the bytes are in the files first).
-    private func flushAssemblies(of host: some JournalHost, before epoch: Int) async {
-        for piece in await host.assembledPieces() {
+    /// Returns whether any piece was gathered in memory (so data is flowing).
+    private func flushAssemblies(of host: some JournalHost, before epoch: Int) async -> Bool {
+        let pieces = await host.assembledPieces()
+        for piece in pieces {
             // Only the generation and copies of the runs are kept across the writes: holding the assembly
             // itself would make the next block into it copy the whole piece buffer.
             guard let (generation, runs) = await host.flushPlan(piece, before: epoch) else { continue }
@@ -79,7 +99,7 @@ struct JournalRunner: Sendable {
                     try await storage.write(piece: piece, begin: run.first * PieceLayout.blockSize, bytes: run.bytes)
                 } catch {
                     await host.fail("cannot write to disk: \(error)")
-                    return
+                    return true
                 }
                 // The piece may have completed (and gone to be stored whole) during the write.
                 guard await host.flushed(piece, generation: generation, first: run.first, count: run.count) else {
@@ -87,15 +107,18 @@ struct JournalRunner: Sendable {
                 }
             }
         }
+        return !pieces.isEmpty
     }
 
     /// Writes what changed since the last save in one transaction: verified pieces, block masks,
     /// counters, file sizes and times, peers, trackers and events. One save runs at a time (the host's
-    /// turn); a later caller waits for it, then saves what changed since.
-    func save(for host: some JournalHost) async {
+    /// turn); a later caller waits for it, then saves what changed since. Returns false when nothing had
+    /// changed.
+    @discardableResult
+    func save(for host: some JournalHost) async -> Bool {
         guard let store, let torrentId else {
             await host.changeJournal { $0.discardUnsaved() }
-            return
+            return false
         }
         await host.beginJournalTurn()
         // Taken first: the file times must not be older than the writes the records below stand for.
@@ -108,7 +131,7 @@ struct JournalRunner: Sendable {
         }
         guard let batch = await host.takeJournalBatch(torrentId: torrentId, stats: stats) else {
             await host.endJournalTurn()
-            return
+            return false
         }
         let clock = ContinuousClock()
         let started = clock.now
@@ -122,6 +145,7 @@ struct JournalRunner: Sendable {
         let time = clock.now - started
         await host.changeJournal { saved ? $0.batchSaved(time: time) : $0.batchFailed() }
         await host.endJournalTurn()
+        return true
     }
 
     /// Syncs the files written since the last checkpoint, then makes what was journaled before the sync

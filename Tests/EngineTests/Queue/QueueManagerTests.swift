@@ -23,7 +23,7 @@ struct QueueManagerTests {
     /// A manager of `scope` in `queue`, started, and handed to `body` with the lines it reports and its run's
     /// task; stopped when `body` returns.
     private func managing(
-        _ queue: MemoryQueue, maxActive: Int?, scope: QueueScope,
+        _ queue: MemoryQueue, maxActive: Int?, scope: QueueScope, pollInterval: Duration = .milliseconds(5),
         _ body: (StandInWorkers, Lines, QueueManager, Task<Void, Never>) async throws -> Void
     ) async throws {
         let workers = StandInWorkers(queue: queue)
@@ -31,7 +31,7 @@ struct QueueManagerTests {
         let manager = QueueManager(
             store: queue, workers: workers, configuration: SessionConfiguration(listenPort: 1), maxActive: maxActive,
             scope: scope, processRun: try ProcessRun(store: queue), logger: Logger(label: "test"))
-        let running = Task { await manager.run(pollInterval: .milliseconds(5)) { lines.append($0) } }
+        let running = Task { await manager.run(pollInterval: pollInterval) { lines.append($0) } }
         do {
             try await body(workers, lines, manager, running)
         } catch {
@@ -209,6 +209,26 @@ struct QueueManagerTests {
             #expect(try await poll(timeout: .seconds(10)) { queue.state(id) == .downloading })
         }
         #expect(queue.state(id) == .queued)
+    }
+
+    /// Torrents added with their data in place start as downloads (nothing says they are complete) and
+    /// their start check finds them complete: each frees its download slot for the next one as soon as
+    /// its check is done, not at the next tick (here an hour away).
+    @Test func aDownloadFoundCompleteAtStartFreesItsSlotAtOnce() async throws {
+        let queue = MemoryQueue()
+        let ids = (1...3).map { queue.add("t\($0)") }
+        try await managing(queue, maxActive: 1, scope: .queue, pollInterval: .seconds(3600)) {
+            (workers, _, _, _) async throws in
+            for (index, id) in ids.enumerated() {
+                #expect(try await poll(timeout: .seconds(10)) { workers.download(id) != nil })
+                #expect(workers.started == Array(ids.prefix(index + 1)))
+                let download = try #require(workers.download(id))
+                await download.complete()
+                await download.finishCheck()
+                #expect(try await poll(timeout: .seconds(10)) { queue.state(id) == .seeding })
+            }
+            #expect(workers.started == ids)
+        }
     }
 
     /// `btq remove` then `btq add` of the same torrent between two passes revives its row: the session that

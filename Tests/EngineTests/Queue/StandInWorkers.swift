@@ -74,6 +74,10 @@ actor StandInDownload: DownloadWork {
     private var current: TorrentStatus
     private var ending: CheckedContinuation<TorrentSession.Outcome, Never>?
     private var outcome: TorrentSession.Outcome?
+    /// Callers of ``started()`` waiting for the test to say the start check is done.
+    private var checking: [CheckedContinuation<Void, Never>] = []
+    /// The start check is done (the test said so, or the download ended).
+    private(set) var checked = false
     private(set) var stops = 0
     private(set) var ended = false
     /// The download orders it was told, in order.
@@ -111,6 +115,18 @@ actor StandInDownload: DownloadWork {
     }
 
     func status() async -> TorrentStatus { current }
+
+    func started() async {
+        guard !checked else { return }
+        await withCheckedContinuation { checking.append($0) }
+    }
+
+    /// Its start check ended (with what ``status()`` says now).
+    func finishCheck() {
+        checked = true
+        for waiter in checking { waiter.resume() }
+        checking = []
+    }
 
     func stop() async {
         stops += 1
@@ -150,6 +166,7 @@ actor StandInDownload: DownloadWork {
         outcome = result
         ending?.resume(returning: result)
         ending = nil
+        finishCheck()
     }
 }
 

@@ -91,6 +91,23 @@ import Testing
         #expect(await host.failure == nil)
     }
 
+    /// A look that wrote something says so; the next look after one that found nothing waits longer,
+    /// up to ten intervals, and data flowing again brings the wait back to one interval.
+    @Test func anIdleTorrentIsLookedAtLessOften() async throws {
+        let (_, _, host, runner) = try await Self.setUp(verified: PieceIndex(0))
+        #expect(await runner.journal(for: host), "the verified piece is recorded")
+        #expect(await !runner.journal(for: host), "nothing changed since")
+        let interval = Duration.seconds(3600)
+        var wait = interval
+        var waits: [Duration] = []
+        for _ in 0..<6 {
+            wait = runner.nextWait(after: wait, wrote: false)
+            waits.append(wait)
+        }
+        #expect(waits == [2, 4, 8, 10, 10, 10].map { interval * $0 })
+        #expect(runner.nextWait(after: wait, wrote: true) == interval)
+    }
+
     @Test func aFailedSyncRollsBackToTheLastCheckpointAndStopsTheTorrent() async throws {
         let (storage, store, host, runner) = try await Self.setUp(verified: PieceIndex(1))
         await runner.save(for: host)

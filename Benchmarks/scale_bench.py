@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+"""Scale benchmark (issue: scale): one daemon seeding N torrents at once, beside libtorrent seeding the same.
+
+For each N (`--counts`), N small torrents are generated with their data in place and announced to a
+tracker of this script's own (it records every announce, so the timeline is exact). Then, one client at a
+time:
+  - btq: `btq add` of all into a fresh database (`max_active_seeds` N, no DHT), then `btq run` twice:
+    the first start checks every torrent's data; the restart resumes from the database (what a seedbox
+    does every boot). For the restart it reports the time from launch to every torrent announced, the most
+    announces the tracker got in one second, resident memory (total and per torrent), CPU while idle, open
+    files, threads, and CPU while a libtorrent leecher downloads `--leech` of the torrents from it;
+    also `btq list` on that queue.
+  - libtorrent (python3-libtorrent) seeding the same files in one session (`seed_mode`, so nothing is
+    hashed: the same work as btq's restart), measured the same way, in a process of its own.
+Figures are printed as a Markdown table with btq/libtorrent ratios. Everything binds 127.0.0.1, inside a
+loopback-only network namespace. Run by hand (not in CI), on a release build:
+  swift build -c release --product btq
+  Benchmarks/scale_bench.py --btq .build/release/btq --counts 100,1000,5000
+"""
+import argparse
+import hashlib
+import http.server
+import os
+import random
+import shutil
+import socket
+import socketserver
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import loopback_namespace  # noqa: E402
+from queue_bench import bencode  # noqa: E402
+
+LT_PYTHON = "/usr/bin/python3"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# --- the tracker -------------------------------------------------------------------------------------
+
+
+class Tracker:
+    """An HTTP tracker that records (time, info-hash, peer port, event) for each announce and answers
+    with the other peers that announced the torrent (compact), interval `interval`."""
+
+    def __init__(self, interval):
+        self.interval = interval
+        self.lock = threading.Lock()
+        self.log = []
+        self.peers = {}
+        tracker = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                url = urllib.parse.urlsplit(self.path)
+                query = urllib.parse.parse_qs(url.query, encoding="latin-1")
+                try:
+                    info_hash = query["info_hash"][0].encode("latin-1")
+                    port = int(query["port"][0])
+                except (KeyError, ValueError):
+                    self.send_error(400)
+                    return
+                event = query.get("event", [""])[0]
+                body = tracker.announce(info_hash, port, event, query.get("left", ["0"])[0] == "0")
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+            request_queue_size = 1024
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def announce(self, info_hash, port, event, seed):
+        now = time.monotonic()
+        with self.lock:
+            self.log.append((now, info_hash, port, event))
+            peers = self.peers.setdefault(info_hash, {})
+            if event == "stopped":
+                peers.pop(port, None)
+            else:
+                peers[port] = seed
+            others = [p for p in peers if p != port][:50]
+        compact = b"".join(socket.inet_aton("127.0.0.1") + p.to_bytes(2, "big") for p in others)
+        return bencode({"interval": self.interval, "complete": len(others), "incomplete": 0, "peers": compact})
+
+    def mark(self):
+        with self.lock:
+            return len(self.log)
+
+    def announced_since(self, mark, port):
+        """{info_hash: first time} of announces from `port` after `mark`, and their times."""
+        with self.lock:
+            entries = [e for e in self.log[mark:] if e[2] == port]
+        first = {}
+        for at, info_hash, _, _ in entries:
+            first.setdefault(info_hash, at)
+        return first, [e[0] for e in entries]
+
+
+# --- the torrents ------------------------------------------------------------------------------------
+
+
+def make_torrents(root, count, size, piece_length, announce, seed=20261204):
+    """N single-file torrents of `size` random bytes each: (torrent paths, data folder, info-hashes)."""
+    rng = random.Random(seed)
+    data = os.path.join(root, "data")
+    tdir = os.path.join(root, "torrents")
+    os.makedirs(data)
+    os.makedirs(tdir)
+    paths, hashes = [], []
+    for i in range(count):
+        name = "scale-%06d.bin" % i
+        content = rng.randbytes(size)
+        with open(os.path.join(data, name), "wb") as f:
+            f.write(content)
+        pieces = b"".join(hashlib.sha1(content[o : o + piece_length]).digest() for o in range(0, size, piece_length))
+        info = {"name": name, "length": size, "piece length": piece_length, "pieces": pieces}
+        hashes.append(hashlib.sha1(bencode(info)).digest())
+        path = os.path.join(tdir, "t%06d.torrent" % i)
+        with open(path, "wb") as f:
+            f.write(bencode({"announce": announce, "created by": "scale_bench", "info": info}))
+        paths.append(path)
+    return paths, data, hashes
+
+
+# --- measuring a process -----------------------------------------------------------------------------
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def status(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def open_files(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def cpu_share(pid, seconds):
+    """Share of one core `pid` used over the next `seconds`."""
+    before, t0 = cpu_seconds(pid), time.monotonic()
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - before) / (time.monotonic() - t0)
+
+
+def wait_all_announced(tracker, mark, port, hashes, proc, timeout):
+    """Seconds from now until every hash was announced from `port` (None on timeout), and the most
+    announces in one second."""
+    wanted = set(hashes)
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if proc.poll() is not None:
+            sys.exit("the client exited early (status %s)" % proc.returncode)
+        first, _ = tracker.announced_since(mark, port)
+        if wanted <= first.keys():
+            break
+        time.sleep(0.05)
+    first, times = tracker.announced_since(mark, port)
+    got = [first[h] for h in wanted if h in first]
+    done = max(got) - start if len(got) == len(wanted) else None
+    per_second = {}
+    for at in times:
+        per_second[int(at - start)] = per_second.get(int(at - start), 0) + 1
+    return done, len(got), max(per_second.values(), default=0)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- the load: one libtorrent session downloading some of the torrents --------------------------------
+
+LEECHER = r"""
+import sys, time, libtorrent as lt
+port, out, timeout = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+ses = lt.session({"listen_interfaces": "127.0.0.1:%d" % port, "enable_dht": False, "enable_lsd": False,
+    "enable_upnp": False, "enable_natpmp": False, "allow_multiple_connections_per_ip": True,
+    "active_downloads": -1, "active_limit": -1, "connections_limit": 2000, "alert_mask": 0})
+handles = [ses.add_torrent({"ti": lt.torrent_info(path), "save_path": out}) for path in sys.argv[4:]]
+start = time.monotonic()
+while time.monotonic() - start < timeout:
+    if all(h.status().is_seeding for h in handles):
+        print("done %.3f" % (time.monotonic() - start), flush=True)
+        sys.exit(0)
+    time.sleep(0.05)
+print("timeout %d/%d" % (sum(h.status().is_seeding for h in handles), len(handles)), flush=True)
+sys.exit(1)
+"""
+
+LT_SEEDER = r"""
+import sys, time, libtorrent as lt
+port, data = int(sys.argv[1]), sys.argv[2]
+ses = lt.session({"listen_interfaces": "127.0.0.1:%d" % port, "enable_dht": False, "enable_lsd": False,
+    "enable_upnp": False, "enable_natpmp": False, "allow_multiple_connections_per_ip": True,
+    "active_seeds": -1, "active_limit": -1, "active_tracker_limit": -1, "connections_limit": 2000,
+    "alert_mask": 0})
+for path in sys.argv[3:]:
+    ses.add_torrent({"ti": lt.torrent_info(path), "save_path": data, "flags": lt.torrent_flags.seed_mode})
+print("ready", flush=True)
+while True:
+    time.sleep(3600)
+"""
+
+
+def leech(work, torrents, timeout):
+    """Downloads `torrents` with a fresh libtorrent session; seconds taken (None on timeout)."""
+    out = tempfile.mkdtemp(dir=work, prefix="leech-")
+    done = subprocess.run(
+        [LT_PYTHON, "-c", LEECHER, str(free_port()), out, str(timeout)] + torrents,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    shutil.rmtree(out, ignore_errors=True)
+    words = done.stdout.split()
+    return float(words[1]) if done.returncode == 0 and words[:1] == ["done"] else None
+
+
+def measure_running(name, proc, port, tracker, mark, hashes, work, torrents, args):
+    """The figures of a seeding client `proc` from its launch (just before `mark`)."""
+    announced, got, burst = wait_all_announced(tracker, mark, port, hashes, proc, args.timeout)
+    if announced is None:
+        print("  %s: only %d of %d torrents announced within %d s" % (name, got, len(hashes), args.timeout))
+    time.sleep(2)  # let the start settle before the idle window
+    idle = cpu_share(proc.pid, args.idle)
+    figures = {
+        "announced": announced, "burst": burst, "idle_cpu": idle,
+        "rss": status(proc.pid, "VmRSS"), "hwm": status(proc.pid, "VmHWM"),
+        "files": open_files(proc.pid), "threads": status(proc.pid, "Threads"),
+    }
+    picked = random.Random(7).sample(torrents, min(args.leech, len(torrents)))
+    before, t0 = cpu_seconds(proc.pid), time.monotonic()
+    figures["leech"] = leech(work, picked, args.timeout)
+    figures["load_cpu"] = (cpu_seconds(proc.pid) - before) / (time.monotonic() - t0)
+    figures["rss_after_load"] = status(proc.pid, "VmRSS")
+    return figures
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(2)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run_btq(btq, work, count, torrents, data, hashes, tracker, args):
+    env = dict(os.environ, BTQ_DB=os.path.join(work, "btq.sqlite"))
+
+    def tool(*argv):
+        done = subprocess.run([btq] + list(argv), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if done.returncode != 0:
+            sys.exit("btq %s failed: %s" % (argv[0], done.stderr.decode(errors="replace")))
+        return done.stdout
+
+    for key, value in [("max_active_seeds", str(count)), ("dht", "off"), ("dht_bootstrap_nodes", "")]:
+        tool("config", "set", key, value)
+    t0 = time.monotonic()
+    for i in range(0, len(torrents), 500):
+        tool("add", "--dir", data, *torrents[i : i + 500])
+    add_time = time.monotonic() - t0
+    port = free_port()
+    results = {"add": add_time}
+    for phase in ["first", "restart"]:
+        log = open(os.path.join(work, "btq-run-%s.log" % phase), "w")
+        mark = tracker.mark()
+        t0 = time.monotonic()
+        proc = subprocess.Popen(
+            [btq, "run", "--port", str(port), "--bind-address", "127.0.0.1"], env=env, stdout=log, stderr=log)
+        try:
+            if phase == "first":
+                announced, got, _ = wait_all_announced(tracker, mark, port, hashes, proc, args.timeout)
+                results["first_announced"] = announced
+                results["first_got"] = got
+            else:
+                results.update(measure_running("btq", proc, port, tracker, mark, hashes, work, torrents, args))
+        finally:
+            stop(proc)
+            log.close()
+    times = []
+    for _ in range(5):
+        t0 = time.monotonic()
+        tool("list")
+        times.append(time.monotonic() - t0)
+    results["list"] = statistics.median(times)
+    return results
+
+
+def run_libtorrent(work, torrents, data, hashes, tracker, args):
+    port = free_port()
+    mark = tracker.mark()
+    proc = subprocess.Popen(
+        [LT_PYTHON, "-c", LT_SEEDER, str(port), data] + torrents, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        text=True)
+    try:
+        return measure_running("libtorrent", proc, port, tracker, mark, hashes, work, torrents, args)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def fmt_seconds(value):
+    return "—" if value is None else "%.1f s" % value
+
+
+def ratio(a, b):
+    return "—" if a is None or b is None or b == 0 else "%.2f" % (a / b)
+
+
+def report(count, btq, lt):
+    print("\n### %d seeding torrents\n" % count)
+    print("| figure | btq | libtorrent | btq / libtorrent |")
+    print("|---|---|---|---|")
+    print("| `btq add` of all (500 per call) | %s | | |" % fmt_seconds(btq["add"]))
+    print("| first start, every torrent's data checked: launch to all announced | %s | | |"
+          % fmt_seconds(btq["first_announced"]))
+    rows = [
+        ("launch to all announced (restart; libtorrent seed_mode)", "announced", fmt_seconds, True),
+        ("most announces in one second", "burst", str, True),
+        ("resident memory, idle", "rss", lambda k: "%.1f MiB" % (k / 1024), True),
+        ("resident memory per torrent", "rss", lambda k: "%.1f KiB" % (k / count), False),
+        ("peak resident memory", "hwm", lambda k: "%.1f MiB" % (k / 1024), True),
+        ("CPU while idle", "idle_cpu", lambda c: "%.1f%% of a core" % (100 * c), True),
+        ("open files", "files", str, True),
+        ("threads", "threads", str, True),
+        ("a leecher downloads %s torrents from it" % "some", "leech", fmt_seconds, True),
+        ("CPU during that load", "load_cpu", lambda c: "%.1f%% of a core" % (100 * c), True),
+        ("resident memory after the load", "rss_after_load", lambda k: "%.1f MiB" % (k / 1024), True),
+    ]
+    for label, key, show, with_ratio in rows:
+        b, l = btq.get(key), lt.get(key) if lt else None
+        print("| %s | %s | %s | %s |" % (
+            label, show(b) if b is not None else "—", show(l) if l is not None else "—",
+            ratio(b, l) if with_ratio else ""))
+    print("| `btq list`, median of 5 | %.0f ms | | |" % (btq["list"] * 1000))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--btq", default=".build/release/btq")
+    parser.add_argument("--counts", default="100,1000", help="comma-separated numbers of torrents")
+    parser.add_argument("--size", type=int, default=64 << 10, help="bytes of data per torrent")
+    parser.add_argument("--piece-length", type=int, default=16 << 10)
+    parser.add_argument("--idle", type=float, default=20, help="seconds of the idle CPU window")
+    parser.add_argument("--leech", type=int, default=50, help="torrents a libtorrent leecher downloads")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds any phase may take")
+    parser.add_argument("--no-libtorrent", action="store_true")
+    args = parser.parse_args()
+    loopback_namespace.ensure(pid_namespace=True)
+    btq = os.path.abspath(args.btq)
+    # Announces are spread over this interval; the window measured is far shorter, so each torrent's
+    # announces in it are its `started` one.
+    tracker = Tracker(interval=1800)
+    announce = "http://127.0.0.1:%d/announce" % tracker.port
+    print("btq %s; %d bytes per torrent, %d-byte pieces; idle window %.0f s; leecher takes %d torrents"
+          % (btq, args.size, args.piece_length, args.idle, args.leech))
+    for count in [int(c) for c in args.counts.split(",")]:
+        work = tempfile.mkdtemp(prefix="btq-scale-bench-")
+        try:
+            torrents, data, hashes = make_torrents(work, count, args.size, args.piece_length, announce)
+            btq_figures = run_btq(btq, work, count, torrents, data, hashes, tracker, args)
+            lt_figures = None if args.no_libtorrent else run_libtorrent(work, torrents, data, hashes, tracker, args)
+            report(count, btq_figures, lt_figures)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -196,11 +196,14 @@ def free_port():
 
 # --- the load: one libtorrent session downloading some of the torrents --------------------------------
 
+# TCP only: libtorrent dials uTP first, and btq (no uTP yet) would cost each new peer libtorrent's uTP
+# connect timeout (about 4 s) before the TCP fallback; the load measures serving, not that.
 LEECHER = r"""
 import sys, time, libtorrent as lt
 port, out, timeout = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 ses = lt.session({"listen_interfaces": "127.0.0.1:%d" % port, "enable_dht": False, "enable_lsd": False,
     "enable_upnp": False, "enable_natpmp": False, "allow_multiple_connections_per_ip": True,
+    "enable_outgoing_utp": False, "enable_incoming_utp": False,
     "active_downloads": -1, "active_limit": -1, "connections_limit": 2000, "alert_mask": 0})
 handles = [ses.add_torrent({"ti": lt.torrent_info(path), "save_path": out}) for path in sys.argv[4:]]
 start = time.monotonic()

@@ -2,8 +2,11 @@ import Synchronization
 
 /// Which incoming connections the listening socket takes: at most ``Limits/maxPerAddress`` at once
 /// from one IP address (counted for as long as they last, whatever torrent they are for: one
-/// listener serves the whole process), and at most ``Limits/maxPending`` at once that have not sent
-/// their handshake yet. A connection over either limit is closed as soon as it is accepted; so is
+/// listener serves the whole process), of which at most ``Limits/maxPendingPerAddress`` have not sent
+/// their handshake yet, and at most ``Limits/maxPending`` at once from everyone that have not sent
+/// their handshake yet. (A client downloading many torrents from a seedbox holds a connection per
+/// torrent, so the limit on connections that did their handshake is high; one address's connections
+/// that say nothing are few.) A connection over either limit is closed as soon as it is accepted; so is
 /// one from an address whose peer broke the rules within ``Limits/penalty`` (``penalize(_:now:)``),
 /// so that a flooder dropped for a flood cannot start over at once, as often as it likes. An IPv6
 /// /64 counts as one address (``limitKey(_:)``): one host usually holds a whole /64, and could
@@ -17,6 +20,8 @@ final class IncomingAdmission: Sendable {
         var maxPending: Int
         /// Most connections at once from one IP address.
         var maxPerAddress: Int
+        /// Most connections at once from one IP address that have not sent their handshake yet.
+        var maxPendingPerAddress: Int = PeerListener.defaultMaxPendingPerAddress
         /// How long an address whose peer broke the rules is refused.
         var penalty: Duration = .seconds(60)
         /// Most addresses refused at once; past it the one whose penalty ends first is forgiven.
@@ -36,6 +41,7 @@ final class IncomingAdmission: Sendable {
     enum Refusal: Error, Equatable, CustomStringConvertible {
         case tooManyPending(limit: Int)
         case tooManyFromAddress(limit: Int)
+        case tooManyPendingFromAddress(limit: Int)
         case penalized
 
         var description: String {
@@ -43,12 +49,15 @@ final class IncomingAdmission: Sendable {
             case .penalized: "its address broke the rules a short while ago"
             case .tooManyPending(let limit): "more than \(limit) connections waiting for their handshake"
             case .tooManyFromAddress(let limit): "more than \(limit) connections from one address"
+            case .tooManyPendingFromAddress(let limit):
+                "more than \(limit) connections from one address waiting for their handshake"
             }
         }
     }
 
     let limits: Limits
-    private let counts = Mutex((pending: 0, perAddress: [PeerAddress.Host: Int]()))
+    private let counts = Mutex(
+        (pending: 0, perAddress: [PeerAddress.Host: Int](), pendingPerAddress: [PeerAddress.Host: Int]()))
     /// Addresses refused until the time given.
     private let penalties = Mutex([PeerAddress.Host: ContinuousClock.Instant]())
 
@@ -73,8 +82,13 @@ final class IncomingAdmission: Sendable {
             guard counts.pending < limits.maxPending else { return .tooManyPending(limit: limits.maxPending) }
             let current = counts.perAddress[host] ?? 0
             guard current < limits.maxPerAddress else { return .tooManyFromAddress(limit: limits.maxPerAddress) }
+            let pendingHere = counts.pendingPerAddress[host] ?? 0
+            guard pendingHere < limits.maxPendingPerAddress else {
+                return .tooManyPendingFromAddress(limit: limits.maxPendingPerAddress)
+            }
             counts.pending += 1
             counts.perAddress[host] = current + 1
+            counts.pendingPerAddress[host] = pendingHere + 1
             return nil
         }
         if let refusal { throw refusal }
@@ -87,7 +101,16 @@ final class IncomingAdmission: Sendable {
             defer { state.pending = false }
             return state.pending
         }
-        if wasPending { counts.withLock { $0.pending -= 1 } }
+        guard wasPending else { return }
+        counts.withLock { counts in
+            counts.pending -= 1
+            Self.decrement(&counts.pendingPerAddress, ticket.host)
+        }
+    }
+
+    private static func decrement(_ table: inout [PeerAddress.Host: Int], _ host: PeerAddress.Host) {
+        let left = (table[host] ?? 1) - 1
+        table[host] = left > 0 ? left : nil
     }
 
     /// The connection ended: it no longer counts at all.
@@ -98,9 +121,11 @@ final class IncomingAdmission: Sendable {
         }
         guard wasOpen else { return }
         counts.withLock { counts in
-            if wasPending { counts.pending -= 1 }
-            let left = (counts.perAddress[ticket.host] ?? 1) - 1
-            counts.perAddress[ticket.host] = left > 0 ? left : nil
+            if wasPending {
+                counts.pending -= 1
+                Self.decrement(&counts.pendingPerAddress, ticket.host)
+            }
+            Self.decrement(&counts.perAddress, ticket.host)
         }
     }
 

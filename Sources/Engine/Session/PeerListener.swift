@@ -125,9 +125,14 @@ package struct PeerListener: Sendable {
             }
     }
 
-    /// The default most connections at once from one IP address: a few torrents' worth from one
-    /// client, or a few clients behind one NAT.
-    package static let defaultMaxPerAddress = 8
+    /// The default most connections at once from one IP address: a client downloading many torrents
+    /// from us holds one per torrent (libtorrent allows one per address and torrent), and a few clients
+    /// may share one NAT.
+    package static let defaultMaxPerAddress = 64
+
+    /// The default most connections at once from one IP address that have not sent their handshake:
+    /// what a flood of idle connections from one address can hold.
+    package static let defaultMaxPendingPerAddress = 8
 
     /// Accepts connections on every socket until ``close()``; each runs in a child task until it ends.
     package func run() async {

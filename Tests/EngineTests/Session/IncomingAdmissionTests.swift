@@ -37,6 +37,34 @@ import Testing
         #expect(admission.pending == 0 && admission.addressCount == 0)
     }
 
+    /// One address may hold many connections that did their handshake (one per torrent), but only a few
+    /// that have not sent it yet.
+    @Test func fewSilentConnectionsPerAddressManyHandshaken() throws {
+        var limits = IncomingAdmission.Limits(maxPending: 64, maxPerAddress: 6)
+        limits.maxPendingPerAddress = 2
+        let admission = IncomingAdmission(limits: limits)
+        var tickets = [try admission.admit(Self.local), try admission.admit(Self.local)]
+        #expect(throws: IncomingAdmission.Refusal.tooManyPendingFromAddress(limit: 2)) {
+            try admission.admit(Self.local)
+        }
+        let elsewhere = try admission.admit(Self.other)
+        for ticket in tickets { admission.handshakeReceived(ticket) }
+        for _ in 0..<4 {
+            let ticket = try admission.admit(Self.local)
+            admission.handshakeReceived(ticket)
+            tickets.append(ticket)
+        }
+        #expect(admission.connections(from: Self.local) == 6 && admission.pending == 1)
+        #expect(throws: IncomingAdmission.Refusal.tooManyFromAddress(limit: 6)) { try admission.admit(Self.local) }
+        // A silent connection that closes frees its pending place too.
+        admission.closed(tickets.removeLast())
+        let silent = try admission.admit(Self.local)
+        admission.closed(silent)
+        for ticket in tickets + [elsewhere] { admission.closed(ticket) }
+        #expect(admission.pending == 0 && admission.addressCount == 0)
+        #expect(try admission.admit(Self.local).host == Self.local)
+    }
+
     /// An IPv6 /64 counts as one address, for the per-address limit and for penalties; another /64 does not.
     @Test func anIPv6Slash64CountsAsOneAddress() throws {
         let admission = IncomingAdmission(limits: .init(maxPending: 8, maxPerAddress: 2))
@@ -166,7 +194,8 @@ import Testing
         let runs: [Task<TorrentSession.Outcome, Never>]
 
         static func start(
-            torrents: Int = 1, handshakeTimeout: Duration = .seconds(600), maxPending: Int = 64, maxPerAddress: Int = 64
+            torrents: Int = 1, handshakeTimeout: Duration = .seconds(600), maxPending: Int = 64,
+            maxPerAddress: Int = PeerListener.defaultMaxPerAddress
         ) async throws -> Harness {
             let registry = SessionRegistry()
             let listener = try await PeerListener.bind(
@@ -237,6 +266,27 @@ import Testing
         }
         let again = try await harness.admittedClient(1)
         for client in [second, stranger, again] { await client.close() }
+        await harness.stop()
+    }
+
+    /// With the default limits, one client downloading a dozen torrents from us at once (a connection
+    /// each, all from one address) is served; silent connections from that address are still few.
+    @Test func oneClientDownloadingManyTorrentsIsServedButItsSilentConnectionsAreFew() async throws {
+        let harness = try await Harness.start(torrents: 12)
+        var clients: [RawPeerClient] = []
+        for torrent in 0..<12 { clients.append(try await harness.admittedClient(torrent)) }
+        var silent: [RawPeerClient] = []
+        for _ in 0..<PeerListener.defaultMaxPendingPerAddress {
+            silent.append(try await RawPeerClient(port: harness.listener.port))
+        }
+        try await SessionExtensionTests.waitUntil("the silent connections counted") {
+            harness.listener.admission.pending == PeerListener.defaultMaxPendingPerAddress
+        }
+        let oneTooMany = try await RawPeerClient(port: harness.listener.port)
+        try await SessionExtensionTests.waitUntil("one silent connection too many closed") { oneTooMany.isClosed }
+        #expect(oneTooMany.received == 0)
+        #expect(clients.allSatisfy { !$0.isClosed } && silent.allSatisfy { !$0.isClosed })
+        for client in clients + silent { await client.close() }
         await harness.stop()
     }
 

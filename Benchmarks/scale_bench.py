@@ -281,7 +281,10 @@ def run_btq(btq, work, count, torrents, data, hashes, tracker, args):
             sys.exit("btq %s failed: %s" % (argv[0], done.stderr.decode(errors="replace")))
         return done.stdout
 
-    for key, value in [("max_active_seeds", str(count)), ("dht", "off"), ("dht_bootstrap_nodes", "")]:
+    settings = [("max_active_seeds", str(count)), ("dht", "off"), ("dht_bootstrap_nodes", "")]
+    if args.max_open_files:
+        settings.append(("max_open_files", str(args.max_open_files)))
+    for key, value in settings:
         tool("config", "set", key, value)
     t0 = time.monotonic()
     for i in range(0, len(torrents), 500):
@@ -373,6 +376,7 @@ def main():
     parser.add_argument("--leech", type=int, default=50, help="torrents a libtorrent leecher downloads")
     parser.add_argument("--timeout", type=float, default=600, help="seconds any phase may take")
     parser.add_argument("--no-libtorrent", action="store_true")
+    parser.add_argument("--max-open-files", type=int, help="btq's max_open_files setting (default: its own)")
     args = parser.parse_args()
     loopback_namespace.ensure(pid_namespace=True)
     btq = os.path.abspath(args.btq)

@@ -39,6 +39,10 @@ extension ConfigKey {
             defaultValue: String(PeerMemoryBudget.defaultDrainTimeout.components.seconds), minimum: 1,
             kind: .duration),
         ConfigKey(
+            name: TransferSettings.maxOpenFilesKey,
+            help: "files all torrents keep open at once while idle; the least recently used is closed past it",
+            defaultValue: String(OpenFileBudget.defaultLimit), minimum: 1, kind: .integer),
+        ConfigKey(
             name: TransferSettings.dhtKey, help: "run a DHT node (BEP 5) on the listen port over UDP (on/off)",
             defaultValue: "on", minimum: 0, kind: .boolean),
         ConfigKey(

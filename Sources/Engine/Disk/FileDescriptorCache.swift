@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// A bounded, least-recently-used set of open file descriptors shared by the I/O threads of one
 /// ``FileStorage``, like libtorrent's file pool.
@@ -20,15 +21,27 @@ final class FileDescriptorCache: @unchecked Sendable {
     private var entries: [Int: Entry] = [:]
     /// Files written since each consumer last took them (see ``WrittenSet``).
     private var writtenSince: [WrittenSet: Set<Int>] = [:]
-    private var clock: UInt64 = 0
     private var isClosed = false
+    /// One clock for every cache, so that the least recently used descriptor of the whole process can
+    /// be told (``OpenFileBudget``).
+    private static let clock = Atomic<UInt64>(0)
 
     /// The number of descriptors kept open when idle.
     let capacity: Int
+    /// The process-wide bound this cache counts against, if any.
+    private let budget: OpenFileBudget?
 
-    init(capacity: Int) {
+    init(capacity: Int, budget: OpenFileBudget? = nil) {
         precondition(capacity > 0, "capacity must be positive")
         self.capacity = capacity
+        self.budget = budget
+        budget?.register(self)
+    }
+
+    deinit {
+        budget?.deregister(self)
+        budget?.adjust(by: -entries.count)
+        for entry in entries.values { Glibc.close(entry.descriptor) }
     }
 
     /// The number of descriptors currently open (for tests).
@@ -48,8 +61,13 @@ final class FileDescriptorCache: @unchecked Sendable {
         file: Int, writable: Bool, closedError: @autoclosure () -> any Error,
         open: (_ writable: Bool) throws -> Int32, body: (Int32) throws -> R
     ) throws -> R {
-        let descriptor = try checkOut(file: file, writable: writable, closedError: closedError(), open: open)
-        defer { checkIn(file: file, descriptor: descriptor, written: writable) }
+        let (descriptor, opened) = try checkOut(file: file, writable: writable, closedError: closedError(), open: open)
+        budget?.adjust(by: opened)
+        defer {
+            // A file that became idle may be the one to close when the process is over its budget.
+            let closed = checkIn(file: file, descriptor: descriptor, written: writable)
+            budget?.adjust(by: closed)
+        }
         return try body(descriptor)
     }
 
@@ -77,32 +95,54 @@ final class FileDescriptorCache: @unchecked Sendable {
     /// Closes every idle descriptor now and the busy ones when their users finish; later check-outs
     /// fail.
     func closeAll() {
-        lock.withLock {
+        let closed = lock.withLock {
             isClosed = true
+            let before = entries.count
             for (file, entry) in entries where entry.users == 0 {
                 Glibc.close(entry.descriptor)
                 entries[file] = nil
             }
+            return entries.count - before
         }
+        budget?.adjust(by: closed)
     }
 
+    /// The last use of the descriptor idle longest, if any is idle (for ``OpenFileBudget``).
+    func oldestIdleUse() -> UInt64? {
+        lock.withLock { entries.values.filter { $0.users == 0 }.map(\.lastUse).min() }
+    }
+
+    /// Closes the idle descriptor last used at `lastUse`, if it is still idle and unused since.
+    func closeIdle(lastUse: UInt64) {
+        let closed = lock.withLock {
+            guard let (file, entry) = entries.first(where: { $0.value.users == 0 && $0.value.lastUse == lastUse })
+            else { return false }
+            Glibc.close(entry.descriptor)
+            entries[file] = nil
+            return true
+        }
+        if closed { budget?.adjust(by: -1) }
+    }
+
+    /// Returns the descriptor, and how many entries this opened (negative: closed) for the budget.
     private func checkOut(
         file: Int, writable: Bool, closedError: @autoclosure () -> any Error, open: (Bool) throws -> Int32
-    ) throws -> Int32 {
+    ) throws -> (Int32, Int) {
         lock.lock()
         defer { lock.unlock() }
         guard !isClosed else { throw closedError() }
-        clock += 1
+        let before = entries.count
+        let clock = Self.clock.add(1, ordering: .relaxed).newValue
         if var entry = entries[file] {
             if entry.writable || !writable {
                 entry.users += 1
                 entry.lastUse = clock
                 entries[file] = entry
-                return entry.descriptor
+                return (entry.descriptor, 0)
             }
             if entry.users > 0 {
                 // Busy read-only descriptor: use a private writable one, closed at check-in.
-                return try open(true)
+                return (try open(true), 0)
             }
             Glibc.close(entry.descriptor)
             entries[file] = nil
@@ -110,18 +150,20 @@ final class FileDescriptorCache: @unchecked Sendable {
         let descriptor = try open(writable)
         entries[file] = Entry(descriptor: descriptor, writable: writable, lastUse: clock, users: 1)
         evictIdle()
-        return descriptor
+        return (descriptor, entries.count - before)
     }
 
-    private func checkIn(file: Int, descriptor: Int32, written: Bool) {
+    /// Returns how many entries this closed (as a negative count) for the budget.
+    private func checkIn(file: Int, descriptor: Int32, written: Bool) -> Int {
         lock.lock()
         defer { lock.unlock() }
         if written {
             for set in WrittenSet.allCases { writtenSince[set, default: []].insert(file) }
         }
+        let before = entries.count
         guard var entry = entries[file], entry.descriptor == descriptor else {
             Glibc.close(descriptor)  // a private descriptor
-            return
+            return 0
         }
         entry.users -= 1
         if entry.users == 0 && isClosed {
@@ -131,6 +173,7 @@ final class FileDescriptorCache: @unchecked Sendable {
             entries[file] = entry
             evictIdle()
         }
+        return entries.count - before
     }
 
     /// Closes least recently used idle descriptors while over capacity.

@@ -48,20 +48,22 @@ public final class FileStorage: PieceStorage {
     /// - Parameters:
     ///   - saveFolder: the download folder; relative paths are taken from the current directory.
     ///   - maxOpenFiles: how many descriptors stay open when idle.
+    ///   - openFiles: the process-wide bound on idle descriptors over every storage, if any.
     ///   - executor: where the blocking calls run.
-    public convenience init(
+    package convenience init(
         saveFolder: String, files: TorrentFiles, layout: PieceLayout, maxOpenFiles: Int = 64,
-        executor: any BlockingExecutor = NIOBlockingExecutor()
+        openFiles: OpenFileBudget? = nil, executor: any BlockingExecutor = NIOBlockingExecutor()
     ) {
         self.init(
-            saveFolder: saveFolder, files: files, layout: layout, maxOpenFiles: maxOpenFiles, executor: executor,
-            faults: nil)
+            saveFolder: saveFolder, files: files, layout: layout, maxOpenFiles: maxOpenFiles, openFiles: openFiles,
+            executor: executor, faults: nil)
     }
 
     /// Creates a storage with injected faults (tests).
     init(
         saveFolder: String, files: TorrentFiles, layout: PieceLayout, maxOpenFiles: Int = 64,
-        executor: any BlockingExecutor = NIOBlockingExecutor(), faults: FileStorageFaults?
+        openFiles: OpenFileBudget? = nil, executor: any BlockingExecutor = NIOBlockingExecutor(),
+        faults: FileStorageFaults?
     ) {
         self.faults = faults
         let folder = Self.absolute(saveFolder)
@@ -75,18 +77,18 @@ public final class FileStorage: PieceStorage {
             assert(safe, "unsafe path \(file.path) reached storage; the metainfo parser must sanitize it")
             return safe ? folder + "/" + file.relativePath : nil
         }
-        self.cache = FileDescriptorCache(capacity: maxOpenFiles)
+        self.cache = FileDescriptorCache(capacity: maxOpenFiles, budget: openFiles)
         self.executor = executor
     }
 
     /// Creates a storage for a parsed torrent under `saveFolder`.
-    public convenience init(
-        saveFolder: String, metainfo: Metainfo, maxOpenFiles: Int = 64,
+    package convenience init(
+        saveFolder: String, metainfo: Metainfo, maxOpenFiles: Int = 64, openFiles: OpenFileBudget? = nil,
         executor: any BlockingExecutor = NIOBlockingExecutor()
     ) {
         self.init(
             saveFolder: saveFolder, files: metainfo.files, layout: PieceLayout(metainfo), maxOpenFiles: maxOpenFiles,
-            executor: executor)
+            openFiles: openFiles, executor: executor)
     }
 
     /// The absolute path of `file` (`nil` for an unsafe path).

@@ -19,7 +19,8 @@ package struct DownloadJob: Sendable {
             of: record, verb: "downloads", withoutMetadata: "is a magnet link whose metadata has not been fetched yet")
         self.record = record
         self.metainfo = metainfo
-        self.storage = FileStorage(saveFolder: record.saveDirectory, metainfo: metainfo)
+        self.storage = FileStorage(
+            saveFolder: record.saveDirectory, metainfo: metainfo, openFiles: configuration.openFiles)
         self.session = TorrentSession(
             metainfo: metainfo, storage: storage, configuration: configuration, resume: store, torrentId: record.id,
             filePriorities: priorities, order: record.downloadOrder, stopWhenComplete: stopWhenComplete,

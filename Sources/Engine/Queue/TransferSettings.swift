@@ -19,6 +19,7 @@ package struct TransferSettings: Equatable, Sendable {
     package static let tlsCAFileKey = "tls_ca_file"
     package static let webSeedConnectionsKey = "web_seed_connections"
     package static let encryptionKey = "encryption"
+    package static let maxOpenFilesKey = "max_open_files"
 
     /// The routers other clients ship as their DHT bootstrap nodes: used when `dht_bootstrap_nodes`
     /// is not set and the table saved at the last run is empty.
@@ -42,6 +43,9 @@ package struct TransferSettings: Equatable, Sendable {
     package var peerQueueLimit = PeerMemoryBudget.defaultPeerQueueLimit
     package var peerMemoryLimit = PeerMemoryBudget.defaultProcessLimit
     package var peerDrainTimeout = PeerMemoryBudget.defaultDrainTimeout.components.seconds
+    /// Most file descriptors the storages of every torrent keep open while idle (read once, when the
+    /// daemon or `btq get` starts).
+    package var maxOpenFiles = OpenFileBudget.defaultLimit
     /// Whether the process runs a DHT node (BEP 5), on the listen port over UDP.
     package var dhtEnabled = true
     /// `host:port` of the nodes to bootstrap from when the saved table is empty (an empty setting:
@@ -90,6 +94,8 @@ package struct TransferSettings: Equatable, Sendable {
         }
         tls = TLSClientSettings(extraCAFile: values[Self.tlsCAFileKey])
         encryption = values[Self.encryptionKey].flatMap(EncryptionPolicy.init(rawValue:)) ?? .prefer
+        maxOpenFiles =
+            values[Self.maxOpenFilesKey].flatMap { Int($0) }.map { max(1, $0) } ?? OpenFileBudget.defaultLimit
     }
 
     /// A fresh budget for the process's peers with these limits.

@@ -47,6 +47,9 @@ package struct SessionConfiguration: Sendable {
     /// The bytes held for peers and their limits, shared by every session of a process and its listener:
     /// a peer whose send queue passes the limit is not read from, and dropped if it does not drain.
     package var memoryBudget = PeerMemoryBudget()
+    /// The bound on idle open files shared by every torrent's storage of the process (`nil`: each
+    /// storage keeps its own small cache only).
+    package var openFiles: OpenFileBudget?
     /// The web seeds' connections and limits (BEP 19).
     package var webSeeds = WebSeedConfiguration()
     /// MSE/PE for the connections we dial (the `encryption` setting) and the peers remembered as

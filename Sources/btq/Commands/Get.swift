@@ -73,6 +73,7 @@ struct Get: AsyncParsableCommand {
         defer { listener?.close() }
         var configuration = SessionConfiguration(listenPort: Listening.announcedPort(listener))
         configuration.memoryBudget = budget
+        configuration.openFiles = OpenFileBudget(limit: settings.maxOpenFiles)
         configuration.webSeeds.connections = settings.webSeedConnections
         configuration.webSeeds.tls = settings.tls
         configuration.encryption = PeerEncryption(policy: settings.encryption)

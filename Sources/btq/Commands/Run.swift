@@ -55,6 +55,7 @@ struct Run: AsyncParsableCommand {
         let registry = SessionRegistry()
         var configuration = SessionConfiguration(listenPort: port)
         configuration.memoryBudget = settings.memoryBudget()
+        configuration.openFiles = OpenFileBudget(limit: settings.maxOpenFiles)
         configuration.webSeeds.connections = settings.webSeedConnections
         configuration.webSeeds.tls = settings.tls
         configuration.encryption = PeerEncryption(policy: settings.encryption)

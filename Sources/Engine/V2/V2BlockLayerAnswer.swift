@@ -44,7 +44,10 @@ public struct V2BlockLayerAnswer: Sendable {
         try Self.check(request, leafCount: 1 << tree.layerCount, rootLayer: tree.layerCount)
         let first = index / leavesPerPiece
         let end = (index + length + leavesPerPiece - 1) / leavesPerPiece
-        let read = first..<max(first, min(end, pieceCount))
+        // A range wholly in the padding past the file's last piece reads nothing (an empty range at
+        // the file's end, never past it).
+        let lower = min(first, pieceCount)
+        let read = lower..<max(lower, min(end, pieceCount))
         var expected: [UInt8] = []
         for piece in read { expected += tree.node(layer: tree.pieceLayer, index: piece) }
         self.init(

@@ -70,6 +70,17 @@ struct V2BlockLayerAnswerTests {
             let request = HashRequest(piecesRoot: root, baseLayer: 0, index: index, length: length, proofLayers: proofs)
             #expect(throws: V2HashTree.Refusal.self) { try server.blockLayer(request) }
         }
+        // 150,000 bytes: 10 blocks in 3 pieces, a leaf layer of 16; leaves 12..<16 are wholly in the
+        // padding past the last piece: nothing read, zero leaves.
+        let (short, _) = try V2HashTreeTests.torrent(length: 150_000, pieceLength: 65_536)
+        let shortFile = try #require(short.files.indices.first { !short.files.isPad(at: $0) })
+        var shortServer = try #require(V2HashServer(metainfo: short))
+        let padding = HashRequest(
+            piecesRoot: try #require(short.files[shortFile].piecesRoot), baseLayer: 0, index: 12, length: 4,
+            proofLayers: 2)
+        let nothing = try #require(try shortServer.blockLayer(padding))
+        #expect(nothing.pieces.isEmpty && nothing.pieces.lowerBound <= short.pieceCount)
+        #expect(try nothing.answer(leaves: []).prefix(4 * 32).allSatisfy { $0 == 0 })
         let between = HashRequest(piecesRoot: root, baseLayer: 1, index: 0, length: 2, proofLayers: 0)
         #expect(try server.blockLayer(between) == nil)
         #expect(server.answer(between).reply == .reject(between))

@@ -4,14 +4,23 @@
 /// it arrives. When no peer can answer in time, smart ban takes over, as for v1.
 extension SessionCore {
     /// `piece` (assembled in memory, then written to the files) failed its v2 check: asks for its block
-    /// hashes when that can tell its senders apart. False when it cannot (one sender, a piece of one
-    /// block, no room, nobody to ask): the caller blames the senders as for v1.
+    /// hashes when that can tell its senders apart; a piece whose data is one block (a small file, a
+    /// file's short tail) needs no hashes: that block is the bad one. False when it cannot (one
+    /// sender, no room, nobody to ask): the caller blames the senders as for v1.
     mutating func checkBlocks(
         ofFailed piece: PieceIndex, _ failure: PieceHashing.MerkleFailure, effects: inout SessionEffects
     ) -> Bool {
         let senders = swarm.senders(of: piece)
-        guard Set(senders.values).count > 1, let request = hashServer?.blockHashRequest(for: piece),
-            failure.leaves.count <= Int(request.length) * 32, !askable(about: piece, asked: []).isEmpty
+        guard Set(senders.values).count > 1 else { return false }
+        if (failure.dataLength + MerkleTree.blockSize - 1) / MerkleTree.blockSize == 1, let sender = senders[0] {
+            // The piece's data is its first block (the rest is pad, which v2 does not hash): that
+            // block is the bad one, and nobody need be asked.
+            logger.info("piece \(piece) failed its merkle check; its data is one block, sent by \(sender)")
+            verification.assemblies.goDirect(piece)
+            _ = settle(piece, V2BlockCheck.Verdict(badBlocks: [0], liars: [sender]), effects: &effects)
+            return true
+        }
+        guard let request = hashServer?.blockHashRequest(for: piece), !askable(about: piece, asked: []).isEmpty
         else { return false }
         let record = V2BlockCheck.Failed(
             request: request, expected: failure.expected, received: failure.leaves, dataLength: failure.dataLength,

@@ -125,7 +125,8 @@ public struct V2BlockCheck: Sendable {
             return .lie(piece)
         }
         var verdict = Verdict(badBlocks: [], liars: [])
-        for block in 0..<record.received.count / 32 {
+        // A file of one piece has fewer leaves than its piece has blocks: the rest of the piece is pad.
+        for block in 0..<min(record.received.count / 32, count) {
             let range = block * 32..<block * 32 + 32
             guard record.received[range] != leaves[range] else { continue }
             verdict.badBlocks.append(block)

@@ -16,7 +16,7 @@ the SHA-256 info-hash truncated to 20 bytes; the files of the `file tree`, in it
 on a piece boundary, the gaps read as zeros).
 
 --corrupt-once-after N replaces the rule above: the blocks it sends are all right but one, the first
-block starting a piece (so holding file data) that it sends after N right ones, which is inverted; it
+block starting a piece whose data goes on past that block, sent after N right ones, is inverted; it
 then chokes that peer for good (its other requests dropped: the rest of that piece comes from other
 peers), and still answers hash requests. --block-delay
 S paces it: it waits S seconds before sending each block (a slow peer, whose blocks land in pieces
@@ -247,7 +247,7 @@ class Once:
     def corrupt(self, torrent, index, begin, size):
         with self.lock:
             self.sent += 1
-            if self.done or self.sent <= self.after or begin != 0 or not torrent.has_data(index, begin, size):
+            if self.done or self.sent <= self.after or begin != 0 or not torrent.has_data(index, 16384, 16384):
                 return False
             self.done = True
             return True

@@ -105,7 +105,7 @@ import Testing
     }
 
     /// A piece of 2 blocks, its block `bad` from B (wrong), the other from A (right); C sent nothing.
-    /// Piece 5 is d.bin's first; piece 2 is b.bin's last, whose block 1 is all pad.
+    /// Piece 5 is d.bin's first.
     static func failedPiece(
         _ piece: Int = 5, bad: Int = 1
     ) async throws -> (Fixture, Peer, Peer, Peer, HashRequest) {
@@ -125,7 +125,7 @@ import Testing
         return (fixture, a, b, c, request)
     }
 
-    @Test(arguments: [(5, 1), (2, 0)])
+    @Test(arguments: [(5, 1), (5, 0)])
     func theSenderOfTheBadBlockIsBannedAndTheGoodBlockKept(piece: Int, bad: Int) async throws {
         var (fixture, a, b, c, request) = try await Self.failedPiece(piece, bad: bad)
         var effects = SessionEffects()
@@ -159,6 +159,26 @@ import Testing
         }
         #expect(block.piece == PieceIndex(piece) && block.begin == UInt32(bad * 16_384))
         #expect(right.banned.isEmpty)
+    }
+
+    /// Piece 0 holds a.bin, one block, then a block of pad: the data block is the bad one, its sender
+    /// banned without asking anyone; the pad block and its sender stay.
+    @Test func aPieceWhoseDataIsOneBlockNeedsNoHashes() async throws {
+        var fixture = try await Fixture()
+        let a = try await fixture.connect(port: 6011)
+        let b = try await fixture.connect(port: 6012)
+        var effects = SessionEffects()
+        _ = fixture.send(0, block: 1, from: a, effects: &effects)
+        _ = fixture.send(0, block: 0, from: b, corrupt: true, effects: &effects)
+        let verdict = try await fixture.store(effects)
+        #expect(verdict.banned.map(\.address) == [b.address])
+        #expect(try await Self.hashMessages(a.outbox).isEmpty, "nobody is asked")
+        let states = try #require(fixture.core.swarm.picker.blockStates(of: PieceIndex(0)))
+        guard case .none = states[0], case .written = states[1] else {
+            Issue.record("only the data block is fetched again: \(states)")
+            return
+        }
+        #expect(fixture.core.swarm.candidates[a.address]?.banned != true)
     }
 
     @Test func aPeerWhoseBlockHashesLieIsBannedAndTheNextIsAsked() async throws {

@@ -86,4 +86,22 @@ struct V2BlockCheckTests {
         #expect(lie == .lie(piece))
         #expect(check.failed[piece] != nil && check.failed[piece]?.outstanding == nil, "someone else is asked")
     }
+
+    /// A file of one piece has fewer leaves than its piece has blocks (the rest is pad): only the
+    /// file's leaves are compared.
+    @Test func aOnePieceFileComparesOnlyItsLeaves() {
+        var check = V2BlockCheck()
+        let piece = PieceIndex(0)
+        let leaves = Array(Self.leaves[0..<64])
+        var received = leaves + Self.zero + Self.zero
+        received[0] ^= 1
+        let request = HashRequest(piecesRoot: Self.zero, baseLayer: 0, index: 0, length: 2, proofLayers: 0)
+        let failed = V2BlockCheck.Failed(
+            request: request, expected: MerkleTree.root(ofLayer: leaves, padding: Self.zero), received: received,
+            dataLength: 20_000, senders: [0: Self.address], digests: [])
+        _ = check.watch(piece, failed)
+        check.asked(piece, key: 1, address: Self.address, now: .now)
+        let verdict = check.answered(request, hashes: leaves, from: 1)
+        #expect(verdict == .verdict(piece, .init(badBlocks: [0], liars: [Self.address])))
+    }
 }

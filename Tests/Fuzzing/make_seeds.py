@@ -145,6 +145,11 @@ def main():
     write("FuzzHashMessages", "reject", bytes([2]) + hash_header(1, 16, 16, 0))
     write("FuzzHashMessages", "piece-layer-request", bytes([0]) + hash_header(0, 0, 64, 5))
     write("FuzzHashMessages", "uncle-request", bytes([0]) + hash_header(1, 4, 2, 4))
+    # The block layer of the target's second file, and its true leaves 4..<8 (a failed piece settled).
+    write("FuzzHashMessages", "block-layer-request", bytes([0]) + hash_header(0, 4, 4, 5))
+    true_leaves = bytes(((j * 37 + 11) & 0xFF) if j < 35 * 32 else 0 for j in range(128, 256))
+    write("FuzzHashMessages", "block-layer-padding", bytes([0]) + hash_header(0, 44, 4, 5))
+    write("FuzzHashMessages", "block-hashes", bytes([1]) + hash_header(0, 4, 4, 0) + true_leaves)
 
     # Extension payloads.
     write("FuzzExtensions", "handshake", bencode({

@@ -11,6 +11,11 @@ extension SessionCore {
         case .checked(let matches, let digests):
             for request in layout.requests(in: piece) { _ = swarm.picker.blockWritten(request) }
             pieceChecked(piece, matches: matches, digests: digests, effects: &effects)
+        case .merkleFailed(let failure):
+            for request in layout.requests(in: piece) { _ = swarm.picker.blockWritten(request) }
+            if !checkBlocks(ofFailed: piece, failure, effects: &effects) {
+                pieceChecked(piece, matches: false, digests: failure.digests, effects: &effects)
+            }
         case .failed(let error):
             for request in layout.requests(in: piece) { swarm.picker.blockWriteFailed(request) }
             effects.failure = "cannot write to disk: \(error)"
@@ -36,6 +41,8 @@ extension SessionCore {
         switch outcome {
         case .checked(let matches, _):
             pieceChecked(piece, matches: matches, digests: nil, effects: &effects)
+        case .merkleFailed(let failure):
+            pieceChecked(piece, matches: false, digests: failure.digests, effects: &effects)
         case .failed(let error):
             verification.hashingEnded(piece)
             _ = swarm.picker.pieceFailed(piece)
@@ -45,9 +52,10 @@ extension SessionCore {
 
     /// A piece's hash is known: it is verified and announced, or thrown away and its senders blamed
     /// (see ``PieceVerification/checked(_:matches:digests:swarm:banAfter:)``).
-    private mutating func pieceChecked(
+    mutating func pieceChecked(
         _ piece: PieceIndex, matches: Bool, digests: [[UInt8]]?, effects: inout SessionEffects
     ) {
+        blockChecks.pieceChecked(piece)
         let verdict = verification.checked(
             piece, matches: matches, digests: digests, swarm: &swarm, banAfter: configuration.hashFailuresToBan)
         if matches {
@@ -63,7 +71,7 @@ extension SessionCore {
 
     /// Bans the peer at `key`: its address is never dialled again, its peer id never let in, and it is
     /// disconnected. Its record (with its counters) goes to the journal.
-    private mutating func ban(_ key: PeerKey, because reason: String, effects: inout SessionEffects) {
+    mutating func ban(_ key: PeerKey, because reason: String, effects: inout SessionEffects) {
         guard let slot = swarm.peers[key] else { return }
         swarm.candidates.ban(slot.address, source: slot.source)
         if let peerId = slot.peerId { uploads.bannedPeerIds.insert(peerId) }

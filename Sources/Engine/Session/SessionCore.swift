@@ -22,6 +22,8 @@ struct SessionCore {
     let extensionProtocol: ExtensionProtocol
     /// Answers BEP 52 hash requests from the piece layers; `nil` for a v1 torrent.
     var hashServer: V2HashServer?
+    /// Failed v2 pieces checked block by block: block hashes asked for, verified leaves kept.
+    var blockChecks = V2BlockCheck()
     let configuration: SessionConfiguration
     /// Rate limits, global and this torrent's.
     let limits: TransferLimits
@@ -108,6 +110,9 @@ struct SessionCore {
         case .none:
             break
         case .block(let request, let block):
+            if blockChecks.matches(request, bytes: block.readableBytesView) == false {
+                return badBlockAgain(request, length: block.readableBytes, from: key, effects: &effects)
+            }
             step = assemble(request, block, epoch: epoch, effects: &effects)
         case .extended(let id, let payload):
             let result = extensionProtocol.received(id: id, payload: payload, from: key, swarm: &swarm, now: .now)
@@ -117,7 +122,7 @@ struct SessionCore {
                 if addPeers(result.learned, source: .pex, now: .now) { effects.wake = true }
             }
         case .hashMessage(let id, let payload):
-            step = hashMessage(id: id, payload: payload, from: key)
+            step = hashMessage(id: id, payload: payload, from: key, effects: &effects)
         case .interestChanged:
             if uploads.unchokesAtOnce(key, in: swarm.peers) { setChoked(false, key, effects: &effects) }
         case .end(let last):
@@ -147,6 +152,7 @@ struct SessionCore {
     /// Periodic work: timeouts, snubs and keep-alives, a choker round when due, request pipelines, PEX.
     mutating func tick(now: ContinuousClock.Instant, effects: inout SessionEffects) {
         swarm.upkeep(now: now, configuration: configuration)
+        blockChecksUpkeep(now: now, effects: &effects)
         for (key, choked) in uploads.rechokeIfDue(now: now, swarm: &swarm) ?? [] {
             setChoked(choked, key, effects: &effects)
         }
@@ -178,6 +184,8 @@ struct SessionEffects {
     var store: [(piece: PieceIndex, buffer: PieceBuffer, watched: Bool)] = []
     /// Pieces written block by block, to hash from the files.
     var hash: [PieceIndex] = []
+    /// Block-layer hash requests to answer from the data: the peer and what to read.
+    var blockLayerReads: [(key: PeerKey, plan: V2BlockLayerAnswer)] = []
     /// Peers whose serving task is to start.
     var serve: [PeerKey] = []
     /// Pieces that passed their check, to journal.

@@ -127,6 +127,7 @@ extension TorrentSession: DialingOwner {
     private func perform(_ effects: SessionEffects) {
         for (piece, buffer, watched) in effects.store { store(piece, buffer, watched: watched) }
         for piece in effects.hash { hash(piece) }
+        for (key, plan) in effects.blockLayerReads { readBlockLayer(plan, for: key) }
         for key in effects.serve { Task { await self.serve(key) } }
         for piece in effects.verified { persistence.journal.unsavedPieces[piece] = true }
         for slot in effects.banned { recordPeer(slot, banned: true) }

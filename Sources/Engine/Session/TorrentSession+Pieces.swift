@@ -18,6 +18,20 @@ extension TorrentSession {
         }
     }
 
+    /// Reads and hashes the pieces a block-layer `hash request` of the peer at `key` needs, off this
+    /// actor, then has the core answer it.
+    func readBlockLayer(_ plan: V2BlockLayerAnswer, for key: PeerKey) {
+        Task { [hashing] in
+            let leaves: Result<[UInt8], any Error>
+            do {
+                leaves = .success(try await hashing.leaves(for: plan))
+            } catch {
+                leaves = .failure(error)
+            }
+            self.changeCore { core, _ in core.blockLayerRead(plan, leaves: leaves, for: key) }
+        }
+    }
+
     /// Returns once no assembled piece is being hashed or written.
     func waitForStores() async {
         while core.verification.assemblies.storesInFlight > 0 {

@@ -177,6 +177,15 @@ struct BlockTracker: Sendable {
         return sources.sorted()
     }
 
+    /// Written `blocks` of `piece`, which is in progress, are free again (found bad one by one).
+    mutating func blocksFailed(_ blocks: [BlockIndex], in piece: Int) {
+        guard downloading[piece] != nil else { return }
+        for block in blocks where block.value < downloading[piece]!.blocks.count {
+            guard case .written = downloading[piece]![block.value] else { continue }
+            downloading[piece]![block.value] = .none
+        }
+    }
+
     /// Marks `blocks` of `piece`, which is in progress, as written by a previous run (those that are
     /// free). Returns true when the piece is then complete.
     mutating func restoreWritten(_ blocks: some Sequence<BlockIndex>, in piece: Int) -> Bool {

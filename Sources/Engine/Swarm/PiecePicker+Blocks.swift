@@ -58,6 +58,12 @@ extension PiecePicker {
         blocks.pieceFailed(piece)
     }
 
+    /// Blocks of `piece` (all written, the piece failed its hash) turned out bad on their own: they go
+    /// back to the pool, the piece's other blocks stay written.
+    public mutating func blocksFailed(_ failed: [BlockIndex], in piece: PieceIndex) {
+        blocks.blocksFailed(failed, in: piece.value)
+    }
+
     /// Restores blocks a previous run wrote (from the resume journal). Returns true when the piece is
     /// now complete and should be hashed.
     @discardableResult

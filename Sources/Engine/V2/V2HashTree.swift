@@ -102,6 +102,14 @@ public struct V2HashTree: Sendable {
         return hashes
     }
 
+    /// Node `index` of layer `layer` (from the piece layer up to the root, padding nodes included).
+    ///
+    /// - Precondition: the node is in the tree (`index < width(ofLayer: layer)`).
+    public func node(layer: Int, index: Int) -> ArraySlice<UInt8> {
+        let row = layers[layer - pieceLayer]
+        return row[row.startIndex + index * 32..<row.startIndex + index * 32 + 32]
+    }
+
     /// The number of hashes in layer `layer` (0 below the piece layer, which is not held).
     public func width(ofLayer layer: Int) -> Int {
         guard layer >= pieceLayer, layer - pieceLayer < layers.count else { return 0 }

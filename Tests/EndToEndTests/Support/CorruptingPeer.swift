@@ -2,7 +2,8 @@ import Foundation
 
 /// A test peer (`Support/corrupt_peer.py`, standard library only) that has every piece and answers
 /// requests with the real bytes, except that every block of a piece whose index % `modulus` ==
-/// `remainder` comes back with all its bits inverted. It only accepts incoming connections, on
+/// `remainder` comes back with all its bits inverted (or, with `corruptOnceAfter`, only one block:
+/// the first holding file data after that many right ones). It only accepts incoming connections, on
 /// 127.0.0.1.
 struct CorruptingPeer: Sendable {
     /// What it has done so far.
@@ -32,23 +33,27 @@ struct CorruptingPeer: Sendable {
         case lie
         /// More hashes than any answer may hold.
         case oversized
+        /// The true leaves of the block layer (`hash reject` for anything else).
+        case honest
     }
 
     static func start(
         in scenario: Scenario, torrent: TestTorrent, data: URL, modulus: Int = 3, remainder: Int = 0,
-        hashes: Hashes? = nil
+        hashes: Hashes? = nil, corruptOnceAfter: Int? = nil, blockDelay: Double? = nil
     ) async throws -> CorruptingPeer {
         let port = try FreePort.next()
         let work = try scenario.folder("corrupt-\(port)")
         let ready = work.appendingPathComponent("ready")
         let stats = work.appendingPathComponent("stats.json")
-        let child = try scenario.start(
-            "corrupting peer", E2E.python,
-            [
-                E2E.supportDirectory.appendingPathComponent("corrupt_peer.py").path, "--port", "\(port)",
-                "--torrent", torrent.url.path, "--data", data.path, "--ready", ready.path, "--stats", stats.path,
-                "--corrupt-mod", "\(modulus)", "--corrupt-rem", "\(remainder)", "--timeout", "900",
-            ] + (hashes.map { ["--hashes", $0.rawValue] } ?? []))
+        var arguments = [
+            E2E.supportDirectory.appendingPathComponent("corrupt_peer.py").path, "--port", "\(port)",
+            "--torrent", torrent.url.path, "--data", data.path, "--ready", ready.path, "--stats", stats.path,
+            "--corrupt-mod", "\(modulus)", "--corrupt-rem", "\(remainder)", "--timeout", "900",
+        ]
+        if let hashes { arguments += ["--hashes", hashes.rawValue] }
+        if let corruptOnceAfter { arguments += ["--corrupt-once-after", "\(corruptOnceAfter)"] }
+        if let blockDelay { arguments += ["--block-delay", "\(blockDelay)"] }
+        let child = try scenario.start("corrupting peer", E2E.python, arguments)
         try await child.waitUntil("its ready file", timeout: E2E.startTimeout) {
             FileManager.default.fileExists(atPath: ready.path)
         }

@@ -2,7 +2,8 @@
 """corrupt_peer.py -- a BitTorrent peer that serves wrong bytes, for btq's end-to-end tests.
 
   corrupt_peer.py --port P --torrent T --data DIR --ready FILE [--stats FILE]
-                  [--corrupt-mod 3] [--corrupt-rem 0] [--hashes MODE] [--timeout 600]
+                  [--corrupt-mod 3] [--corrupt-rem 0] [--corrupt-once-after N] [--block-delay S]
+                  [--hashes MODE] [--timeout 600]
 
 Listens on 127.0.0.1:P only (standard library, no other dependency). For each incoming
 connection: reads the BitTorrent handshake (BEP 3) and drops it unless the info-hash is
@@ -13,6 +14,17 @@ whose index % MOD == REM has all its bytes inverted. Other messages are read and
 v1, hybrid (BEP 47 pad files read as zeros) and v2-only torrents (BEP 52: the handshake carries
 the SHA-256 info-hash truncated to 20 bytes; the files of the `file tree`, in its order, each start
 on a piece boundary, the gaps read as zeros).
+
+--corrupt-once-after N replaces the rule above: the blocks it sends are all right but one, the first
+block starting a piece whose data goes on past that block, sent after N right ones, is inverted; it
+then chokes that peer for good (its other requests dropped: the rest of that piece comes from other
+peers), and still answers hash requests. --block-delay
+S paces it: it waits S seconds before sending each block (a slow peer, whose blocks land in pieces
+others send too). A v2 or hybrid torrent's handshake sets the v2 upgrade bit (BEP 52).
+
+--hashes honest answers each BEP 52 `hash request` for the block layer (base layer 0, no uncles
+needed) of a v2 file with the true leaves (the SHA-256 of each 16 KiB block of the file, zeros past
+its end), and any other with `hash reject`.
 
 --hashes MODE (lie or oversized) makes it a v2 peer that serves the metadata and lies about the
 merkle tree: its handshake sets the extension protocol bit, it sends an extension handshake with
@@ -83,6 +95,8 @@ class Torrent:
         self.piece_length = info[b"piece length"]
         name = info[b"name"].decode()
         self.files = []     # (offset, length, path or None for a pad file)
+        self.roots = {}     # v2 `pieces root` -> (length, path)
+        self.v2 = b"file tree" in info
         offset = 0
         if b"pieces" not in info:
             # v2-only: every file on a piece boundary.
@@ -98,6 +112,8 @@ class Torrent:
                         length = child[b""][b"length"]
                         rel = name if single else os.path.join(name, *parts, key.decode())
                         self.files.append((offset, length, os.path.join(data_dir, rel)))
+                        if b"pieces root" in child[b""]:
+                            self.roots[child[b""][b"pieces root"]] = (length, os.path.join(data_dir, rel))
                         pad = 0 if single else -length % self.piece_length
                         if pad:
                             self.files.append((offset + length, pad, None))
@@ -106,6 +122,8 @@ class Torrent:
                         walk(child, parts + [key.decode()])
             walk(tree, [])
         elif b"files" in info:
+            if self.v2:
+                self.collect_roots(info[b"file tree"], [name], data_dir)
             for f in info[b"files"]:
                 rel = os.path.join(name, *[p.decode() for p in f[b"path"]])
                 pad = b"p" in f.get(b"attr", b"")
@@ -117,6 +135,38 @@ class Torrent:
         self.total = offset
         self.piece_count = -(-offset // self.piece_length)
         self.lock = threading.Lock()
+
+    def collect_roots(self, node, parts, data_dir):
+        """The `pieces root` of each file of a hybrid's `file tree`."""
+        for key, child in node.items():
+            if b"" in child:
+                if b"pieces root" in child[b""]:
+                    path = os.path.join(data_dir, *parts, key.decode())
+                    self.roots[child[b""][b"pieces root"]] = (child[b""][b"length"], path)
+            else:
+                self.collect_roots(child, parts + [key.decode()], data_dir)
+
+    def has_data(self, index, begin, length):
+        """True when the range holds bytes of a file (not only pad)."""
+        start = index * self.piece_length + begin
+        return any(path is not None and max(start, off) < min(start + length, off + size)
+                   for off, size, path in self.files)
+
+    def leaves(self, root, index, count):
+        """The SHA-256 leaves index..index+count of the file whose `pieces root` is root, or None."""
+        if root not in self.roots:
+            return None
+        length, path = self.roots[root]
+        out = bytearray()
+        with open(path, "rb") as f:
+            for i in range(index, index + count):
+                off = i * 16384
+                if off < length:
+                    f.seek(off)
+                    out += hashlib.sha256(f.read(min(16384, length - off))).digest()
+                else:
+                    out += bytes(32)
+        return bytes(out)
 
     def read(self, index, begin, length):
         start = index * self.piece_length + begin
@@ -167,10 +217,17 @@ def recv_exact(sock, n):
     return bytes(buf)
 
 
-def hash_answer(msg, mode):
-    """A wrong `hashes` message answering the `hash request` `msg` (id byte included)."""
+def hash_answer(msg, mode, torrent):
+    """A `hashes` message answering the `hash request` `msg` (id byte included): wrong, or for
+    `honest` the true leaves of the block layer (a `hash reject` for what it cannot answer)."""
     header = msg[1:49]
-    _, _, length, proofs = struct.unpack(">IIII", header[32:48])
+    base, index, length, proofs = struct.unpack(">IIII", header[32:48])
+    if mode == "honest":
+        uncles = max(0, proofs - (length.bit_length() - 1) + 1)
+        leaves = torrent.leaves(header[:32], index, length) if base == 0 and uncles == 0 and length <= 8192 else None
+        if leaves is None:
+            return struct.pack(">IB", 1 + len(header), 23) + header
+        return struct.pack(">IB", 1 + len(header) + len(leaves), 22) + header + leaves
     if mode == "oversized":
         count = length + proofs + 5
     else:
@@ -179,7 +236,24 @@ def hash_answer(msg, mode):
     return struct.pack(">IB", 1 + len(payload), 22) + payload
 
 
-def serve(conn, torrent, stats, mod, rem, my_id, hashes):
+class Once:
+    """Which block is the one corrupted under --corrupt-once-after (shared by all connections)."""
+    def __init__(self, after):
+        self.after = after
+        self.sent = 0
+        self.done = False
+        self.lock = threading.Lock()
+
+    def corrupt(self, torrent, index, begin, size):
+        with self.lock:
+            self.sent += 1
+            if self.done or self.sent <= self.after or begin != 0 or not torrent.has_data(index, 16384, 16384):
+                return False
+            self.done = True
+            return True
+
+
+def serve(conn, torrent, stats, mod, rem, my_id, hashes, once, delay):
     stats.bump("connections")
     try:
         conn.settimeout(120)
@@ -187,7 +261,7 @@ def serve(conn, torrent, stats, mod, rem, my_id, hashes):
         if hs[0] != 19 or hs[1:20] != b"BitTorrent protocol" or hs[28:48] != torrent.info_hash:
             return
         stats.bump("handshakes", hs[48:68].hex())
-        reserved = bytes([0, 0, 0, 0, 0, 0x10, 0, 0x10]) if hashes else bytes(8)
+        reserved = bytes([0, 0, 0, 0, 0, 0x10 if hashes else 0, 0, 0x10 if hashes or torrent.v2 else 0])
         conn.sendall(b"\x13BitTorrent protocol" + reserved + torrent.info_hash + my_id)
         bits = bytearray((torrent.piece_count + 7) // 8)
         for i in range(torrent.piece_count):
@@ -198,6 +272,7 @@ def serve(conn, torrent, stats, mod, rem, my_id, hashes):
             ours = b"d1:md11:ut_metadatai3ee13:metadata_sizei%dee" % len(torrent.info)
             conn.sendall(struct.pack(">IBB", 2 + len(ours), 20, 0) + ours)
         unchoked = False
+        choked_for_good = False
         while True:
             (length,) = struct.unpack(">I", recv_exact(conn, 4))
             if length == 0:
@@ -206,7 +281,7 @@ def serve(conn, torrent, stats, mod, rem, my_id, hashes):
                 return
             msg = recv_exact(conn, length)
             kind = msg[0]
-            if kind == 2 and not unchoked:                      # interested
+            if kind == 2 and not unchoked and not choked_for_good:  # interested
                 unchoked = True
                 conn.sendall(struct.pack(">IB", 1, 1))
             elif kind == 6 and length == 13 and unchoked:       # request
@@ -214,12 +289,17 @@ def serve(conn, torrent, stats, mod, rem, my_id, hashes):
                 block = torrent.read(index, begin, size)
                 if block is None:
                     return
-                bad = index % mod == rem
+                bad = once.corrupt(torrent, index, begin, size) if once else index % mod == rem
+                if delay:
+                    time.sleep(delay)
                 if bad:
                     block = bytes(b ^ 0xFF for b in block)
                 # Counted before sending, so whoever received the block sees it counted.
                 stats.bump("corrupt_blocks" if bad else "good_blocks")
                 conn.sendall(struct.pack(">IBII", 9 + len(block), 7, index, begin) + block)
+                if bad and once:
+                    unchoked, choked_for_good = False, True
+                    conn.sendall(struct.pack(">IB", 1, 0))      # choke: the rest of the piece from others
             elif kind == 20 and length >= 2 and hashes:          # extended
                 if msg[1] == 0:
                     found = re.search(rb"11:ut_metadatai(\d+)e", msg[2:])
@@ -235,7 +315,7 @@ def serve(conn, torrent, stats, mod, rem, my_id, hashes):
                                      + head + chunk)
             elif kind == 21 and length == 49 and hashes:        # hash request
                 stats.bump("hash_requests")
-                answer = hash_answer(msg, hashes)
+                answer = hash_answer(msg, hashes, torrent)
                 stats.bump("hashes_sent")
                 conn.sendall(answer)
     except (OSError, ConnectionError, struct.error):
@@ -253,13 +333,16 @@ def main():
     ap.add_argument("--stats")
     ap.add_argument("--corrupt-mod", type=int, default=3)
     ap.add_argument("--corrupt-rem", type=int, default=0)
-    ap.add_argument("--hashes", choices=["lie", "oversized"])
+    ap.add_argument("--corrupt-once-after", type=int)
+    ap.add_argument("--block-delay", type=float, default=0)
+    ap.add_argument("--hashes", choices=["lie", "oversized", "honest"])
     ap.add_argument("--timeout", type=float, default=600)
     a = ap.parse_args()
     torrent = Torrent(a.torrent, a.data)
     stats = Stats(a.stats)
     stats.bump(None)
     my_id = b"-XC0001-" + os.urandom(12)
+    once = Once(a.corrupt_once_after) if a.corrupt_once_after is not None else None
     parent = os.getppid()
     # Nothing to clean up: leave at once (a blocked connection thread must not delay the exit).
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
@@ -281,8 +364,8 @@ def main():
         except socket.timeout:
             continue
         print("[corrupt_peer] connection from %s:%d" % addr, flush=True)
-        threading.Thread(target=serve, args=(conn, torrent, stats, a.corrupt_mod, a.corrupt_rem, my_id, a.hashes),
-                         daemon=True).start()
+        threading.Thread(target=serve, args=(conn, torrent, stats, a.corrupt_mod, a.corrupt_rem, my_id, a.hashes,
+                                             once, a.block_delay), daemon=True).start()
     print("[corrupt_peer] exiting", flush=True)
 
 

@@ -57,6 +57,9 @@ public struct BencodeDecoder: Sendable {
     /// navigation reaches it (see ``BencodeTape``). For inputs that are long lists of small
     /// containers, read once each: the memory of the decoded form then stays that of one container.
     public var tapeDepth: Int?
+    /// Tokens recorded before the rest of the input is checked without recording (see
+    /// ``BencodeScanner``); changed by tests only.
+    var lookAheadTokens = 1 << 20
 
     /// Creates a decoder.
     public init(limits: Limits = .default, keyOrder: KeyOrder = .strict, tapeDepth: Int? = nil) {
@@ -94,7 +97,7 @@ public struct BencodeDecoder: Sendable {
         let result = bytes.withUnsafeBufferPointer { buffer in
             var scanner = BencodeScanner(
                 buffer: buffer, base: bytes.startIndex, limits: limits, strictKeyOrder: keyOrder == .strict,
-                tapeDepth: max(1, tapeDepth ?? .max))
+                tapeDepth: max(1, tapeDepth ?? .max), lookAheadTokens: lookAheadTokens)
             return Result { () throws(BencodeError) in
                 try scanner.scanValue()
                 return scanner.tokens

@@ -70,7 +70,7 @@ package struct TorrentAdder: Sendable {
                 try Bool.fetchOne(db, sql: "SELECT has_metainfo = 0 FROM torrents WHERE id = ?", arguments: [id])
                     == true
             {
-                try applyMetainfo(metainfo, to: id, db)
+                try applyMetainfo(metainfo, fileCount: new.fileCount, fileEntries: new.fileEntries, to: id, db)
             }
             detail = "re-added after removal, into \(new.saveDirectory)"
         } else {
@@ -108,7 +108,7 @@ package struct TorrentAdder: Sendable {
                     """
             ).execute(arguments: [
                 hashes.v1?.hex, hashes.v2?.hex, metainfo.name, metainfo.totalLength, metainfo.pieceLength,
-                metainfo.pieceCount, metainfo.files.countWithoutPads, metainfo.files.count, true,
+                metainfo.pieceCount, new.fileCount, new.fileEntries, true,
                 metainfo.version.rawValue,
                 metainfo.isPrivate, metainfo.comment, metainfo.createdBy,
                 metainfo.creationDate, new.saveDirectory, state.rawValue, position, now,
@@ -137,6 +137,15 @@ package struct TorrentAdder: Sendable {
 
     /// Stores a torrent's metainfo over a row that had none (a magnet), or that is brought back.
     static func applyMetainfo(_ metainfo: Metainfo, to id: Int64, _ db: Database) throws {
+        try applyMetainfo(
+            metainfo, fileCount: metainfo.files.countWithoutPads, fileEntries: metainfo.files.count, to: id, db)
+    }
+
+    /// ``applyMetainfo(_:to:_:)`` with the file counts given (a ``NewTorrent``'s metainfo may have released
+    /// its file table).
+    private static func applyMetainfo(
+        _ metainfo: Metainfo, fileCount: Int, fileEntries: Int, to id: Int64, _ db: Database
+    ) throws {
         let hashes = metainfo.infoHashes
         // Fill a missing info-hash only when no other torrent has it (UNIQUE).
         let v1 = try hashes.v1.flatMap { hash in
@@ -159,7 +168,7 @@ package struct TorrentAdder: Sendable {
                 """,
             arguments: [
                 v1, v2, metainfo.name, metainfo.totalLength, metainfo.pieceLength, metainfo.pieceCount,
-                metainfo.files.countWithoutPads, metainfo.files.count, metainfo.version.rawValue,
+                fileCount, fileEntries, metainfo.version.rawValue,
                 metainfo.isPrivate, metainfo.comment, metainfo.createdBy, metainfo.creationDate, id,
             ])
         try MetainfoBlob.write(metainfo.torrentBytes, torrentId: id, db)

@@ -194,4 +194,74 @@ import Testing
         #expect(unsorted["c"]?.integer == 3)
         #expect(try lenient.decode(Array("d1:ald1:ai1eeee".utf8)).isCanonical)
     }
+
+    /// The outcome of decoding `bytes`: the tokens (head and tail packed), or the error.
+    private func outcome(_ bytes: [UInt8], _ decoder: BencodeDecoder) -> Result<[UInt64], BencodeError> {
+        Result { () throws(BencodeError) in
+            try decoder.decodePrefix(bytes).tape.tokens.map { UInt64($0.head) << 32 | UInt64($0.tail) }
+        }
+    }
+
+    /// Checking the rest of the input ahead, after a number of tokens, changes no outcome: the same
+    /// tokens for a valid input, the same error (code and offset) for a bad one, whatever the tape depth,
+    /// key order and element limit.
+    @Test func lookingAheadChangesNoOutcome() {
+        var random = SplitMix64(seed: 29)
+        let limits = BencodeDecoder.Limits(maxDepth: 6, maxElements: 40, maxStringLength: 100, maxInputLength: 4096)
+        for round in 0..<600 {
+            var bytes = BencodeTests.randomValue(&random, depth: 0).encoded
+            // Two rounds in three are damaged: a byte changed, dropped or repeated.
+            if round % 3 != 0, !bytes.isEmpty {
+                let at = random.next(below: bytes.count)
+                switch random.next(below: 3) {
+                case 0: bytes[at] = Array("ield0:-9x".utf8)[random.next(below: 9)]
+                case 1: bytes.remove(at: at)
+                default: bytes.insert(bytes[at], at: at)
+                }
+            }
+            for keyOrder in [BencodeDecoder.KeyOrder.strict, .lenient] {
+                for tapeDepth in [nil, 1, 2] {
+                    for limits in [.default, limits] {
+                        let plain = BencodeDecoder(limits: limits, keyOrder: keyOrder, tapeDepth: tapeDepth)
+                        let expected = outcome(bytes, plain)
+                        for lookAhead in [1, 2, 5] {
+                            var ahead = plain
+                            ahead.lookAheadTokens = lookAhead
+                            #expect(outcome(bytes, ahead) == expected, "\(bytes) after \(lookAhead) tokens")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// An input refused for its values costs the tokens recorded before the look-ahead, not one per value.
+    @Test func aRefusedInputStopsRecordingAtTheLookAhead() throws {
+        let limits = BencodeDecoder.Limits(
+            maxDepth: 4, maxElements: 1000, maxStringLength: 100, maxInputLength: 1 << 20)
+        for text in [
+            "l" + String(repeating: "le", count: 5000) + "e", "d1:xl" + String(repeating: "i0e", count: 5000) + "ee",
+        ] {
+            let bytes = Array(text.utf8)
+            var recorded = -1
+            let thrown = bytes.withUnsafeBufferPointer { buffer -> BencodeError? in
+                var scanner = BencodeScanner(
+                    buffer: buffer, base: 0, limits: limits, strictKeyOrder: true, lookAheadTokens: 64)
+                defer { recorded = scanner.tokens.count }
+                do throws(BencodeError) {
+                    try scanner.scanValue()
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            let error = try #require(thrown)
+            #expect(error.code == .tooManyElements)
+            #expect(recorded == 64)
+            var plain = BencodeDecoder(limits: limits)
+            #expect(throws: error) { try plain.decode(bytes) }
+            plain.lookAheadTokens = .max
+            #expect(throws: error) { try plain.decode(bytes) }
+        }
+    }
 }

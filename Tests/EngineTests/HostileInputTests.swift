@@ -123,6 +123,20 @@ import Testing
         #expect(Self.category(Self.multiFile(tooMany)) == .tooManyDuplicateFilenames)
     }
 
+    @Test func aVersion2TreeWhoseKeysAreSanitizedAlikeIsStillRenamed() throws {
+        // The resolver is skipped only for a tree whose keys are all used as given; here the zero-width
+        // space is removed, so the second key becomes the first one's name.
+        let file: BencodeValue = ["": ["length": 1, "pieces root": .string([UInt8](repeating: 1, count: 32))]]
+        let bytes = BencodeValue.dictionary([
+            "info": [
+                "name": "tree", "piece length": 16384, "meta version": 2,
+                "file tree": .dictionary(["a.txt": file, "a\u{200B}.txt": file]),
+            ]
+        ]).encoded
+        let metainfo = try Metainfo(bytes: bytes)
+        #expect(metainfo.files.filter { !$0.isPad }.map(\.relativePath) == ["tree/a.txt", "tree/a.1.txt"])
+    }
+
     @Test func aFileNamedLikeADeepFolderIsRenamed() throws {
         let folder = (0..<100).map { "d\($0)" }
         let metainfo = try Metainfo(

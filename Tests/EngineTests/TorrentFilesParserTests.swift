@@ -96,9 +96,10 @@ import Testing
             Array("empty".utf8): ["": ["length": 0]],
         ]).encoded
         let tree = try BencodeDecoder(keyOrder: .lenient).decode(source)
-        let (files, isSingleFile) = try Self.parser.parseFileTree(
+        let (files, isSingleFile, keysAsGiven) = try Self.parser.parseFileTree(
             tree, in: source, folder: "top", hasFileList: false, pieceLength: 16384)
         #expect(!isSingleFile)
+        #expect(!keysAsGiven)  // `..` was sanitized
         // Key order; each non-empty file starts a piece, `..` is `_`, and the tail is padded too.
         #expect(
             files.map(\.path) == [
@@ -116,12 +117,13 @@ import Testing
             Array("only.bin".utf8): ["": ["length": 100, "pieces root": .string(root)]]
         ]).encoded
         let tree = try BencodeDecoder().decode(source)
-        let (files, isSingleFile) = try Self.parser.parseFileTree(
+        let (files, isSingleFile, keysAsGiven) = try Self.parser.parseFileTree(
             tree, in: source, folder: "top", hasFileList: false, pieceLength: 16384)
         #expect(isSingleFile)
+        #expect(keysAsGiven)
         #expect(files.map(\.path) == [["only.bin"]])
         // With a v1 list beside it (hybrid), the same tree is a folder of one file.
-        let (inFolder, single) = try Self.parser.parseFileTree(
+        let (inFolder, single, _) = try Self.parser.parseFileTree(
             tree, in: source, folder: "top", hasFileList: true, pieceLength: 16384)
         #expect(!single)
         #expect(inFolder.map(\.path) == [["top", "only.bin"], ["top", ".pad", "16284"]])

@@ -50,6 +50,44 @@ import Testing
         #expect(events.map(\.kind) == ["added"])
     }
 
+    @Test func aTorrentWhoseParsedContentWasReleasedIsStoredTheSame() throws {
+        // With a pad file, so that the two counts differ.
+        let metainfo = Fixtures.metainfo(seed: 5, fileLengths: [40_000, 9_152, 23_000], attributes: [1: "p"])
+        let kept = try BtqStore.inMemory()
+        let whole = try kept.adder.add(Fixtures.new(metainfo)).record
+        var new = Fixtures.new(metainfo)
+        new.releaseParsedContent()
+        guard case .metainfo(let released) = new.source else {
+            Issue.record("the source is no longer a torrent")
+            return
+        }
+        #expect(released.files.isEmpty && released.pieceHashes == nil && released.pieceLayers.isEmpty)
+        #expect(new.fileCount == 2 && new.fileEntries == 3)
+        let store = try BtqStore.inMemory()
+        let record = try store.adder.add(new).record
+        #expect(record.fileCount == 2 && record.fileCount == whole.fileCount)
+        #expect(record.pieceCount == whole.pieceCount && record.totalSize == whole.totalSize)
+        #expect(try store.queries.metainfoBytes(torrentId: record.id) == metainfo.torrentBytes)
+        // The file list is read from the stored bytes, as for any torrent.
+        #expect(try store.queries.files(torrentId: record.id) == kept.queries.files(torrentId: whole.id))
+        #expect(try store.queries.files(torrentId: record.id).count == 3)
+
+        // A magnet brought back as such a torrent gains its counts too.
+        let magnet = try store.adder.add(
+            NewTorrent(
+                source: .magnet(
+                    MagnetLink(
+                        infoHashes: Fixtures.metainfo(seed: 6).infoHashes, displayName: nil, trackers: [], webSeeds: [],
+                        peers: [], uri: "magnet:?")), saveDirectory: "/d")
+        ).record
+        try store.queue.remove(torrentId: magnet.id, purge: false)
+        var again = Fixtures.new(Fixtures.metainfo(seed: 6, fileLengths: [1, 16_383, 2], attributes: [1: "p"]))
+        again.releaseParsedContent()
+        let back = try store.adder.add(again).record
+        #expect(back.id == magnet.id && !back.isMagnet && back.fileCount == 2)
+        #expect(try store.queries.files(torrentId: back.id).count == 3)
+    }
+
     @Test func addsAMagnet() throws {
         let store = try BtqStore.inMemory()
         let magnet = Fixtures.magnet(seed: 3, name: nil, trackers: ["udp://127.0.0.1:1", "http://127.0.0.1:2/a"])

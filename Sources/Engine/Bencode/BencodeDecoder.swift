@@ -57,6 +57,11 @@ public struct BencodeDecoder: Sendable {
     /// navigation reaches it (see ``BencodeTape``). For inputs that are long lists of small
     /// containers, read once each: the memory of the decoded form then stays that of one container.
     public var tapeDepth: Int?
+    /// Once the decoded form holds this many tokens (8 bytes each), the rest of the input is checked
+    /// without recording anything before decoding goes on, so that an input refused for its values
+    /// never costs a token per value. It changes no outcome, only when the work is done; the default
+    /// (2^20) is past what any real torrent needs. Tests and fuzz targets set it low.
+    public var lookAheadTokens = 1 << 20
 
     /// Creates a decoder.
     public init(limits: Limits = .default, keyOrder: KeyOrder = .strict, tapeDepth: Int? = nil) {
@@ -94,7 +99,7 @@ public struct BencodeDecoder: Sendable {
         let result = bytes.withUnsafeBufferPointer { buffer in
             var scanner = BencodeScanner(
                 buffer: buffer, base: bytes.startIndex, limits: limits, strictKeyOrder: keyOrder == .strict,
-                tapeDepth: max(1, tapeDepth ?? .max))
+                tapeDepth: max(1, tapeDepth ?? .max), lookAheadTokens: lookAheadTokens)
             return Result { () throws(BencodeError) in
                 try scanner.scanValue()
                 return scanner.tokens

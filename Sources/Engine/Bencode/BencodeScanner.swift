@@ -9,6 +9,12 @@
 /// A container nested deeper than `tapeDepth` is sealed: scanned and checked like any other, and its
 /// tokens dropped when it closes, so that the tape holds one token for it and the memory of its
 /// content is reused by the next one.
+///
+/// Once the tape holds `lookAheadTokens` tokens, the rest of the input is checked first by a copy of
+/// the scanner that records nothing (``lookAhead()``), and recording goes on only if it is valid: an
+/// input refused for its values (more than the limit, a bad byte near its end) then costs at most
+/// that many tokens rather than one per value up to the error. Inputs that never reach it (every
+/// real torrent: a torrent of 250,000 files keeps some 250,000 tokens) are scanned once.
 struct BencodeScanner {
     /// An open list or dictionary.
     private struct Frame {
@@ -27,6 +33,13 @@ struct BencodeScanner {
     private let limits: BencodeDecoder.Limits
     private let strictKeyOrder: Bool
     private let tapeDepth: Int
+    private let lookAheadTokens: Int
+    /// This scanner checks the rest of the input for another and records no tokens.
+    private var isLookingAhead = false
+    /// The rest of the input has been checked by a look-ahead.
+    private var checkedAhead = false
+    /// The content of the last string read (offsets).
+    private var lastStringContent = 0..<0
     private var position = 0
     /// Values read so far, sealed ones' content included (checked against `maxElements`).
     private var elements = 0
@@ -37,13 +50,14 @@ struct BencodeScanner {
 
     init(
         buffer: UnsafeBufferPointer<UInt8>, base: Int, limits: BencodeDecoder.Limits, strictKeyOrder: Bool,
-        tapeDepth: Int = .max
+        tapeDepth: Int = .max, lookAheadTokens: Int = 1 << 20
     ) {
         self.buffer = buffer
         self.base = base
         self.limits = limits
         self.strictKeyOrder = strictKeyOrder
         self.tapeDepth = tapeDepth
+        self.lookAheadTokens = max(1, lookAheadTokens)
         // Every value takes at least two bytes, so this is enough; pages never written are never
         // touched, so a large reservation costs address space, not memory.
         tokens.reserveCapacity(min(limits.maxElements, buffer.count / 2 + 1))
@@ -57,35 +71,54 @@ struct BencodeScanner {
     /// Reads the value at the start of the buffer; afterwards `tokens[0]` is that value.
     mutating func scanValue() throws(BencodeError) {
         while true {
+            if !isLookingAhead, !checkedAhead, tokens.count >= lookAheadTokens { try lookAhead() }
             guard position < buffer.count else { throw error(.unexpectedEnd, at: position) }
             let byte = buffer[position]
-            let completed: Int
+            // Whether the value just completed (and everything inside it) is canonical.
+            let isCanonical: Bool
             if !stack.isEmpty, byte == UInt8(ascii: "e") {
-                completed = try closeContainer()
+                isCanonical = try closeContainer()
             } else if expectingKey {
                 try readKey()
                 continue
             } else {
                 switch byte {
                 case UInt8(ascii: "i"):
-                    completed = try readInteger()
+                    _ = try readInteger()
                 case UInt8(ascii: "0")...UInt8(ascii: "9"):
-                    completed = try readString()
+                    _ = try readString()
                 case UInt8(ascii: "l"), UInt8(ascii: "d"):
                     try openContainer(isDictionary: byte == UInt8(ascii: "d"))
                     continue
                 default:
                     throw error(.unexpectedByte, at: position)
                 }
+                // Integers and string lengths are always canonical (leading zeros are refused).
+                isCanonical = true
             }
             guard !stack.isEmpty else { return }
-            attach(completed)
+            attach(isCanonical: isCanonical)
         }
     }
 
+    /// Checks the rest of the input with a copy of this scanner that records no tokens, and throws
+    /// what it finds: the error this scanner would meet further on, at the same offset.
+    private mutating func lookAhead() throws(BencodeError) {
+        checkedAhead = true
+        var ahead = self
+        // The copy shares no token storage (it would copy it on its first change) and knows that
+        // the containers open so far have no tokens of its own.
+        ahead.tokens = []
+        ahead.isLookingAhead = true
+        try ahead.scanValue()
+    }
+
+    /// Counts a value against the limit and records its token; returns the token's index (-1 while
+    /// looking ahead, when nothing is recorded).
     private mutating func append(_ kind: BencodeTape.Kind, start: Int, end: Int) throws(BencodeError) -> Int {
         guard elements < limits.maxElements else { throw error(.tooManyElements, at: start) }
         elements += 1
+        if isLookingAhead { return -1 }
         tokens.append(BencodeTape.Token(kind: kind, start: start, end: end))
         return tokens.count - 1
     }
@@ -98,10 +131,12 @@ struct BencodeScanner {
         position += 1
     }
 
-    private mutating func closeContainer() throws(BencodeError) -> Int {
+    /// Closes the innermost container; returns whether it is canonical.
+    private mutating func closeContainer() throws(BencodeError) -> Bool {
         let frame = stack.removeLast()
         if frame.hasPendingKey { throw error(.missingValue, at: position) }
         position += 1
+        if isLookingAhead { return frame.isCanonical }
         tokens[frame.token].tail = UInt32(truncatingIfNeeded: position)
         if !frame.isCanonical { tokens[frame.token].head |= BencodeTape.Token.nonCanonicalBit }
         if stack.count == tapeDepth {
@@ -109,13 +144,13 @@ struct BencodeScanner {
             tokens.removeSubrange(frame.token + 1..<tokens.count)
             tokens[frame.token].tail |= BencodeTape.Token.sealedBit
         }
-        return frame.token
+        return frame.isCanonical
     }
 
     /// Hands a completed value to the innermost open container.
-    private mutating func attach(_ token: Int) {
+    private mutating func attach(isCanonical: Bool) {
         let top = stack.count - 1
-        if !tokens[token].isCanonical { stack[top].isCanonical = false }
+        if !isCanonical { stack[top].isCanonical = false }
         if stack[top].isDictionary {
             stack[top].hasPendingKey = false
             expectingKey = true
@@ -129,10 +164,8 @@ struct BencodeScanner {
         guard UInt8(ascii: "0")...UInt8(ascii: "9") ~= buffer[position] else {
             throw error(.nonStringKey, at: position)
         }
-        // Two statements: in `stringContent(of: readString())`, `self` would be read before the
-        // argument appended the key's token.
-        let keyToken = try readString()
-        let key = stringContent(of: keyToken)
+        _ = try readString()
+        let key = lastStringContent
         let top = stack.count - 1
         expectingKey = false
         stack[top].hasPendingKey = true
@@ -144,12 +177,6 @@ struct BencodeScanner {
         // non-canonical (lookups then see the first occurrence of a repeated key).
         if strictKeyOrder { throw error(order == 0 ? .duplicateKey : .unsortedKeys, at: keyStart) }
         stack[top].isCanonical = false
-    }
-
-    private func stringContent(of token: Int) -> Range<Int> {
-        var colon = tokens[token].start
-        while buffer[colon] != UInt8(ascii: ":") { colon += 1 }
-        return colon + 1..<tokens[token].end
     }
 
     /// Byte order of two ranges of the input: negative, zero or positive, like `memcmp`.
@@ -186,6 +213,7 @@ struct BencodeScanner {
         let contentStart = position + 1
         guard length <= buffer.count - contentStart else { throw error(.stringTooLong, at: start) }
         position = contentStart + length
+        lastStringContent = contentStart..<position
         return try append(.string, start: start, end: position)
     }
 

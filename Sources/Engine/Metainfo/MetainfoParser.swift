@@ -28,17 +28,23 @@ struct MetainfoParser {
     func parse(_ bytes: [UInt8]) throws -> Metainfo {
         // Everything that reads the decoded values happens in `parseDecoded`: its tape is freed when
         // it returns, before the paths are resolved (the largest step for a torrent of many files).
-        var (metainfo, pieceLayers) = try parseDecoded(bytes)
-        try DuplicatePathResolver.resolve(&metainfo.files, maxRenames: limits.maxDuplicateRenames)
+        var (metainfo, pieceLayers, pathsAreDistinct) = try parseDecoded(bytes)
+        // A v2 file tree whose keys needed no sanitizing cannot hold two files at one path, nor can a
+        // hybrid's file list, which describes the same files (its pad files are never renamed): the
+        // resolver's tree (a third of the memory of the files, for a large torrent) is then not built.
+        if !pathsAreDistinct {
+            try DuplicatePathResolver.resolve(&metainfo.files, maxRenames: limits.maxDuplicateRenames)
+        }
         metainfo.pieceLayers = try pieceLayers.get()
         return metainfo
     }
 
-    /// The metainfo with its paths not yet resolved, and its piece layers (or the error they give,
-    /// thrown after the resolver's as it always was: renaming paths changes nothing they check).
+    /// The metainfo with its paths not yet resolved, its piece layers (or the error they give, thrown
+    /// after the resolver's as it always was: renaming paths changes nothing they check), and whether its
+    /// paths are known to be distinct already.
     private func parseDecoded(
         _ bytes: [UInt8]
-    ) throws -> (metainfo: Metainfo, pieceLayers: Result<[[UInt8]: [UInt8]], any Error>) {
+    ) throws -> (metainfo: Metainfo, pieceLayers: Result<[[UInt8]: [UInt8]], any Error>, pathsAreDistinct: Bool) {
         let root: BencodeNode
         do {
             // Depth 3 is `files` and `file tree`: each file's dictionary (and each top folder of a
@@ -81,11 +87,13 @@ struct MetainfoParser {
         let filesParser = TorrentFilesParser(limits: limits)
         var v2Files: TorrentFiles?
         var v2IsSingleFile = false
+        var v2KeysAsGiven = false
         if isV2, let treeNode {
             let tree = try filesParser.parseFileTree(
                 treeNode, in: bytes, folder: folderName, hasFileList: filesNode != nil, pieceLength: pieceLength)
             v2Files = tree.files
             v2IsSingleFile = tree.isSingleFile
+            v2KeysAsGiven = tree.keysAsGiven
         }
         var v1Files: TorrentFiles?
         if hasV1 {
@@ -163,7 +171,8 @@ struct MetainfoParser {
         metainfo.dhtNodes = peerSources.dhtNodes(root)
         metainfo.collections = peerSources.collections(root, info: info)
         metainfo.similarTorrents = peerSources.similarTorrents(root, info: info)
-        return (metainfo, pieceLayers)
+        // v2 and hybrid alike: a hybrid's real files are the tree's, checked path by path above.
+        return (metainfo, pieceLayers, v2KeysAsGiven)
     }
 
     /// Checks the `piece layers` dictionary (BEP 52) and returns the valid layers by pieces root.

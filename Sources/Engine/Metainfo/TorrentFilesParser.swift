@@ -91,9 +91,13 @@ struct TorrentFilesParser {
     /// explicit pad files (`.pad/<size>`, like the reference client and hybrid torrents), so offsets
     /// mean the same for every version and the disk layer needs one model. It is padded after its last
     /// file too (tail padding); a single-file torrent keeps its one file.
+    ///
+    /// `keysAsGiven` is true when every key was a usable name as it stands (no element was sanitized):
+    /// the keys of one folder are distinct (a v2 info dictionary is canonical) and a key is either a
+    /// file or a folder, so no two paths of the tree can then be the same.
     func parseFileTree(
         _ tree: BencodeNode, in source: [UInt8], folder: String, hasFileList: Bool, pieceLength: Int
-    ) throws -> (files: TorrentFiles, isSingleFile: Bool) {
+    ) throws -> (files: TorrentFiles, isSingleFile: Bool, keysAsGiven: Bool) {
         guard tree.isDictionary else {
             throw MetainfoError(.fileParseFailed, "the torrent's file tree is not a dictionary")
         }
@@ -110,7 +114,7 @@ struct TorrentFilesParser {
         walk.files.reserveCapacity(files: 2 * most, textBytes: tree.span.count)
         try self.walk(tree, elements: walk.symlinkPrefix.count, depth: 0, &walk)
         guard walk.realFiles > 0 else { throw MetainfoError(.noFiles, "the torrent's file tree is empty") }
-        return (walk.files, isSingleFile)
+        return (walk.files, isSingleFile, walk.keysAsGiven)
     }
 
     /// A walk of the v2 file tree: the path so far (below the torrent's folder, as bytes), the files
@@ -127,6 +131,8 @@ struct TorrentFilesParser {
         var offset: Int64 = 0
         /// Files found, pad files not counted.
         var realFiles = 0
+        /// No key so far needed sanitizing.
+        var keysAsGiven = true
         /// Paths are below the torrent's folder, and pad files follow non-empty files.
         var isMultiFile: Bool { prefixBytes > 0 }
     }
@@ -151,6 +157,7 @@ struct TorrentFilesParser {
             if PathSanitizer.isSafeAsGiven(entry.key) {
                 walk.path += entry.key
             } else {
+                walk.keysAsGiven = false
                 walk.path += PathSanitizer.sanitizeElement(entry.key).utf8
             }
             guard walk.prefixBytes + walk.path.count <= limits.maxPathBytes else { throw pathTooLong("a file path") }

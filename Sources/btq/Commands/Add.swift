@@ -39,15 +39,20 @@ struct Add: ParsableCommand {
     }
 
     func run() throws {
-        let parsed = try TorrentInput.load(sources)
         let saveDirectory = absolutePath(dir ?? FileManager.default.currentDirectoryPath)
+        var news = try TorrentInput.load(sources).map {
+            NewTorrent(source: $0, saveDirectory: saveDirectory, paused: paused, atTop: top)
+        }
+        // With --top, adding in reverse keeps the arguments' order at the top of the queue.
+        if top { news.reverse() }
+        // What the database does not store is freed before it is opened: for a large .torrent, its
+        // file table (or piece hashes, or piece layers) and the database's own memory would otherwise
+        // add up on top of its bytes.
+        for index in news.indices { news[index].releaseParsedContent() }
         try checkSaveDirectory(saveDirectory)
         let database = try store.openStore()
         var added: [TorrentRecord] = []
-        // With --top, adding in reverse keeps the arguments' order at the top of the queue.
-        let order = top ? Array(parsed.reversed()) : parsed
-        for source in order {
-            let new = NewTorrent(source: source, saveDirectory: saveDirectory, paused: paused, atTop: top)
+        for new in news {
             switch try database.adder.add(new) {
             case .added(var record):
                 if let order = orderOptions.order {

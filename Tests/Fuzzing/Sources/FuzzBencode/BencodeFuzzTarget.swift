@@ -8,9 +8,9 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     return 0
 }
 
-/// Fuzzes ``BencodeDecoder``: the strict, lenient, tightly limited and sealing (``BencodeDecoder/tapeDepth``)
-/// decoders must agree with one another, and a strictly decoded input must encode back to exactly its
-/// bytes.
+/// Fuzzes ``BencodeDecoder``: the strict, lenient, tightly limited, sealing (``BencodeDecoder/tapeDepth``)
+/// and looking-ahead (``BencodeDecoder/lookAheadTokens``) decoders must agree with one another, and a
+/// strictly decoded input must encode back to exactly its bytes.
 @main
 enum BencodeFuzzTarget {
     static func main() {
@@ -25,6 +25,14 @@ enum BencodeFuzzTarget {
     /// Decoders that seal containers below depth 1, 2 and 3: they must read exactly what the lenient
     /// decoder reads, and fail with the same error.
     static let sealing = [1, 2, 3].map { BencodeDecoder(keyOrder: .lenient, tapeDepth: $0) }
+
+    /// Decoders that check the rest of the input ahead after two tokens (``BencodeDecoder/lookAheadTokens``):
+    /// each must give exactly what the same decoder gives without (the same tokens, or the same error).
+    static let lookingAhead = [strict, lenient, tight, sealing[0], sealing[2]].map { decoder in
+        var ahead = decoder
+        ahead.lookAheadTokens = 2
+        return (plain: decoder, ahead: ahead)
+    }
 
     static func run(_ bytes: [UInt8]) {
         let strictResult = decode(bytes, with: strict)
@@ -62,6 +70,18 @@ enum BencodeFuzzTarget {
                     error.code == other.code && error.offset == other.offset, "a sealing decoder fails the same way")
             default:
                 FuzzCheck.require(false, "sealing changed whether the input decodes")
+            }
+        }
+        for (plain, ahead) in lookingAhead {
+            switch (decode(bytes, with: plain), decode(bytes, with: ahead)) {
+            case (.success(let node), .success(let other)):
+                FuzzCheck.require(
+                    other.span == node.span && other.isCanonical == node.isCanonical
+                        && other.plainValue == node.plainValue, "looking ahead reads the same values")
+            case (.failure(let error), .failure(let other)):
+                FuzzCheck.require(error == other, "looking ahead fails the same way: \(error), \(other)")
+            default:
+                FuzzCheck.require(false, "looking ahead changed whether the input decodes")
             }
         }
         if let node = try? lenient.decodePrefix(bytes) {

@@ -171,13 +171,24 @@ public struct RPCTorrentDetails: Sendable, Hashable {
         }
     }
 
-    /// A peer of its history (the store's view, not the live swarm).
+    /// A peer: of a running session, with its rates; else of the peer history (no rates).
     public struct Peer: Sendable, Hashable {
         public var address: String
         public var port: Int
         public var client: String
         public var downloaded: Int64
         public var uploaded: Int64
+        /// Bytes per second from the peer to us, and from us to it.
+        public var rateToClient: Int64 = 0
+        public var rateToPeer: Int64 = 0
+        /// The fraction of the pieces it has.
+        public var progress: Double = 0
+        /// Transmission's flag letters (D/d downloading, U/u uploading, E encrypted, I incoming...).
+        public var flags = ""
+        public var isEncrypted = false
+        public var isIncoming = false
+        public var isDownloadingFrom = false
+        public var isUploadingTo = false
         public init(address: String, port: Int, client: String, downloaded: Int64, uploaded: Int64) {
             self.address = address
             self.port = port

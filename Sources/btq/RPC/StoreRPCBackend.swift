@@ -85,7 +85,12 @@ struct StoreRPCBackend: RPCBackend {
     }
 
     func details(of ids: [Int64], needs: RPCDetailNeeds) async throws(RPCError) -> [Int64: RPCTorrentDetails] {
-        try run {
+        // The peers of the torrents being transferred, with their rates, from their sessions.
+        var live: [Int64: [LivePeer]] = [:]
+        if needs.contains(.peers) {
+            for id in ids where cache.isLive(id) { live[id] = await manager.livePeers(of: id) }
+        }
+        return try run {
             var result: [Int64: RPCTorrentDetails] = [:]
             if !needs.isDisjoint(with: [.files, .trackers]) {
                 // Files and trackers both, of every torrent not cached, in a few queries for all: a
@@ -108,7 +113,8 @@ struct StoreRPCBackend: RPCBackend {
             }
             if needs.contains(.peers) {
                 for id in ids where cache.isLive(id) {
-                    result[id, default: RPCTorrentDetails()].peers = try peers(of: id)
+                    result[id, default: RPCTorrentDetails()].peers =
+                        try live[id].map { $0.map(Self.peer) } ?? peers(of: id)
                 }
             }
             return result
@@ -129,7 +135,26 @@ struct StoreRPCBackend: RPCBackend {
             lastError: tracker.lastError)
     }
 
-    /// The peers of a torrent being worked seen in the last minute (the store's history).
+    private static func peer(_ live: LivePeer) -> RPCTorrentDetails.Peer {
+        var peer = RPCTorrentDetails.Peer(
+            address: live.address, port: live.port, client: live.client, downloaded: 0, uploaded: 0)
+        peer.rateToClient = Int64(live.downloadRate)
+        peer.rateToPeer = Int64(live.uploadRate)
+        peer.progress = live.progress
+        peer.isEncrypted = live.isEncrypted
+        peer.isIncoming = live.isIncoming
+        peer.isDownloadingFrom = live.isDownloadingFrom
+        peer.isUploadingTo = live.isUploadingTo
+        // Transmission's letters: D downloading from it, U uploading to it, E encrypted, I incoming,
+        // X from PEX, H from the DHT.
+        peer.flags =
+            (live.isDownloadingFrom ? "D" : "") + (live.isUploadingTo ? "U" : "") + (live.isEncrypted ? "E" : "")
+            + (live.isIncoming ? "I" : "") + (live.source == .pex ? "X" : "") + (live.source == .dht ? "H" : "")
+        return peer
+    }
+
+    /// The peers of a torrent being worked seen in the last minute (the store's history): for one
+    /// fetching its metadata, which has no session.
     private func peers(of id: Int64) throws -> [RPCTorrentDetails.Peer] {
         let recent = Date().addingTimeInterval(-60)
         return try store.queries.peers(torrentId: id).filter { $0.lastSeenAt >= recent && !$0.isBanned }

@@ -7,9 +7,10 @@ and times `torrent-get` of every torrent with every field btq knows (files, trac
 included; the first request, which reads every torrent's files and trackers from the store, apart from
 the later ones, which find those of torrents not being worked cached), and with the fields
 `transmission-remote -l` asks for. Reports the median request latency
-(the HTTP round trip, as a client sees it) and the answer's size. Goal: under 100 ms at 10,000
-torrents with all fields. Usage:
-  Benchmarks/rpc_bench.py [--btq .build/debug/btq] [--count 10000] [--runs 7]
+(the HTTP round trip, as a client sees it), the answer's size and the ratio to the goal: under 100 ms
+at 10,000 torrents with all fields. With --baseline, another binary (say, one built before a change) is
+measured in the same run on the same torrents, each with its own database. Usage:
+  Benchmarks/rpc_bench.py [--btq .build/debug/btq] [--baseline OTHER_BTQ] [--count 10000] [--runs 7]
 """
 import argparse
 import http.client
@@ -72,27 +73,12 @@ def timed(port, session, fields, runs):
     return times, size, count
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--btq", default=".build/debug/btq")
-    parser.add_argument("--count", type=int, default=10000)
-    parser.add_argument("--runs", type=int, default=7)
-    args = parser.parse_args()
-    btq = os.path.abspath(args.btq)
-    rng = random.Random(20261204)
-    work = tempfile.mkdtemp(prefix="btq-rpc-bench-")
+def measure(btq, work, paths, runs):
+    """Adds the torrents to a fresh database of `btq`, starts its daemon and times the requests."""
+    db = os.path.join(work, "btq.sqlite")
+    env = dict(os.environ, BTQ_DB=db)
     daemon = None
     try:
-        db = os.path.join(work, "btq.sqlite")
-        env = dict(os.environ, BTQ_DB=db)
-        tdir = os.path.join(work, "torrents")
-        os.mkdir(tdir)
-        paths = []
-        for i in range(args.count):
-            path = os.path.join(tdir, "t%06d.torrent" % i)
-            with open(path, "wb") as f:
-                f.write(make_torrent(rng, i, 1 if i % 50 else 20))
-            paths.append(path)
         for i in range(0, len(paths), 500):
             run([btq, "add", "--paused", "--dir", os.path.join(work, "dl")] + paths[i : i + 500], env)
         run([btq, "config", "set", "dht", "off"], env)
@@ -112,21 +98,58 @@ def main():
         # The first request reads every torrent's files and trackers from the store; later ones find those
         # of the torrents not being worked in the daemon's cache.
         cold_times, _, _ = timed(port, session, ALL_FIELDS, 1)
-        all_times, all_size, all_count = timed(port, session, ALL_FIELDS, args.runs)
-        list_times, list_size, _ = timed(port, session, LIST_FIELDS, args.runs)
-        ms = lambda xs: statistics.median(xs) * 1000
-        print("btq RPC benchmark: %d torrents, binary %s" % (args.count, btq))
-        print("| request | median of %d | min | answer | goal |" % args.runs)
-        print("|---|---|---|---|---|")
-        print("| torrent-get, all %d fields, %d torrents | %.1f ms | %.1f ms | %.1f MiB | < 100 ms |" % (
-            len(ALL_FIELDS), all_count, ms(all_times), min(all_times) * 1000, all_size / 2**20))
-        print("| the same, the first request (nothing cached) | %.1f ms | | | |" % (cold_times[0] * 1000))
-        print("| torrent-get, the fields of `transmission-remote -l` | %.1f ms | %.1f ms | %.1f MiB | |" % (
-            ms(list_times), min(list_times) * 1000, list_size / 2**20))
+        all_times, all_size, all_count = timed(port, session, ALL_FIELDS, runs)
+        list_times, list_size, _ = timed(port, session, LIST_FIELDS, runs)
+        return {"cold": cold_times[0], "all": all_times, "all_size": all_size, "count": all_count,
+                "list": list_times, "list_size": list_size}
     finally:
         if daemon:
             daemon.terminate()
             daemon.wait(timeout=30)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--btq", default=".build/debug/btq")
+    parser.add_argument("--baseline", help="another btq binary (e.g. before a change) measured in the same run")
+    parser.add_argument("--count", type=int, default=10000)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    binaries = [os.path.abspath(args.btq)] + ([os.path.abspath(args.baseline)] if args.baseline else [])
+    rng = random.Random(20261204)
+    work = tempfile.mkdtemp(prefix="btq-rpc-bench-")
+    try:
+        tdir = os.path.join(work, "torrents")
+        os.mkdir(tdir)
+        paths = []
+        for i in range(args.count):
+            path = os.path.join(tdir, "t%06d.torrent" % i)
+            with open(path, "wb") as f:
+                f.write(make_torrent(rng, i, 1 if i % 50 else 20))
+            paths.append(path)
+        results = []
+        for n, btq in enumerate(binaries):
+            folder = os.path.join(work, "db%d" % n)
+            os.mkdir(folder)
+            results.append((btq, measure(btq, folder, paths, args.runs)))
+        ms = lambda xs: statistics.median(xs) * 1000
+        goal = 100.0
+        print("btq RPC benchmark: %d torrents (every 50th of 20 files), %d runs each" % (args.count, args.runs))
+        print("| binary | request | median | min | answer | ratio to the 100 ms goal |")
+        print("|---|---|---|---|---|---|")
+        for btq, r in results:
+            print("| %s | torrent-get, all %d fields, %d torrents | %.1f ms | %.1f ms | %.1f MiB | %.2fx |" % (
+                btq, len(ALL_FIELDS), r["count"], ms(r["all"]), min(r["all"]) * 1000, r["all_size"] / 2**20,
+                ms(r["all"]) / goal))
+            print("| %s | the same, the first request (nothing cached) | %.1f ms | | | %.2fx |" % (
+                btq, r["cold"] * 1000, r["cold"] * 1000 / goal))
+            print("| %s | torrent-get, the fields of `transmission-remote -l` | %.1f ms | %.1f ms | %.1f MiB | |" % (
+                btq, ms(r["list"]), min(r["list"]) * 1000, r["list_size"] / 2**20))
+        if len(results) == 2:
+            new, old = results[0][1], results[1][1]
+            print("speed-up over the baseline: all fields %.1fx, first request %.1fx, list fields %.1fx" % (
+                ms(old["all"]) / ms(new["all"]), old["cold"] / new["cold"], ms(old["list"]) / ms(new["list"])))
+    finally:
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -167,8 +167,11 @@ package final class BtqStore: Sendable {
         var migrator = DatabaseMigrator()
         for migration in embeddedMigrations {
             let sql = migration.sql
-            migrator.registerMigration(migration.name) { db in
+            let name = migration.name
+            migrator.registerMigration(name) { db in
                 try db.execute(sql: sql)
+                // What SQL cannot do: schema 12's file lists come from parsing each stored metainfo.
+                if name == "0012_file_lists" { try FileListBlob.backfill(db) }
             }
         }
         return migrator

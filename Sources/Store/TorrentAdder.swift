@@ -115,6 +115,7 @@ package struct TorrentAdder: Sendable {
             ])
             let id = db.lastInsertedRowID
             try MetainfoBlob.write(metainfo.torrentBytes, torrentId: id, db)
+            try FileListBlob.write(metainfo.files, torrentId: id, db)
             try insertTrackers(metainfo.trackerTiers, torrentId: id, db)
             return id
         case .magnet(let magnet):
@@ -172,6 +173,7 @@ package struct TorrentAdder: Sendable {
                 metainfo.isPrivate, metainfo.comment, metainfo.createdBy, metainfo.creationDate, id,
             ])
         try MetainfoBlob.write(metainfo.torrentBytes, torrentId: id, db)
+        try FileListBlob.write(metainfo.files, torrentId: id, db)
         try db.execute(sql: "DELETE FROM file_state WHERE torrent_id = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM piece_bitfields WHERE torrent_id = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM block_masks WHERE torrent_id = ?", arguments: [id])

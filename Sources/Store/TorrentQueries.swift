@@ -248,8 +248,19 @@ extension TorrentQueries {
         }
     }
 
-    /// The files of a torrent's stored metainfo, or `nil` when it has none (a magnet).
+    /// The files of a torrent: its `file_lists` row, else its stored metainfo parsed; `nil` when it has
+    /// neither (a magnet).
     static func fileList(torrentId: Int64, _ db: Database) throws -> TorrentFiles? {
+        if let entries = try Data.fetchOne(
+            db, sql: "SELECT entries FROM file_lists WHERE torrent_id = ?", arguments: [torrentId])
+        {
+            return TorrentFiles(try FileListBlob.decode(Array(entries), torrentId: torrentId))
+        }
+        return try parsedFileList(torrentId: torrentId, db)
+    }
+
+    /// The files of a torrent's stored metainfo, parsed, or `nil` when it has none (a magnet).
+    static func parsedFileList(torrentId: Int64, _ db: Database) throws -> TorrentFiles? {
         guard let bytes = try MetainfoBlob.read(torrentId: torrentId, db) else { return nil }
         do {
             return try Metainfo(bytes: bytes).files
@@ -276,7 +287,7 @@ extension TorrentQueries {
     }
 
     /// Bytes of `offset..<offset+length` of the stream that lie inside verified pieces.
-    private static func verifiedBytes(
+    static func verifiedBytes(
         offset: Int64, length: Int64, pieceLength: Int64, totalSize: Int64, verified: Bitfield?
     ) -> Int64 {
         guard length > 0, pieceLength > 0, offset >= 0, offset <= totalSize, let verified else { return 0 }

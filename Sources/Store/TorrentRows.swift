@@ -29,10 +29,17 @@ enum TorrentRows {
                 db, sql: "SELECT piece_length, piece_count, total_size FROM torrents WHERE id = ?",
                 arguments: [torrentId])
         else { return nil }
-        let stored = StoredRow(row: row, table: "torrents", torrentId: torrentId)
-        guard let pieceLength = try stored.optionalInteger(0, "piece_length", in: 1...Int64.max),
-            let pieceCount = try stored.optionalInteger(1, "piece_count"),
-            let totalSize = try stored.optionalInteger(2, "total_size")
+        return try layout(StoredRow(row: row, table: "torrents", torrentId: torrentId), from: 0)
+    }
+
+    /// The piece layout in columns `first...first + 2` (`piece_length`, `piece_count`, `total_size`) of
+    /// a torrents row, as ``fetchLayout(torrentId:_:)`` reads it.
+    static func layout(
+        _ stored: StoredRow, from first: Int
+    ) throws -> (pieceLength: Int64, pieceCount: Int, totalSize: Int64)? {
+        guard let pieceLength = try stored.optionalInteger(first, "piece_length", in: 1...Int64.max),
+            let pieceCount = try stored.optionalInteger(first + 1, "piece_count"),
+            let totalSize = try stored.optionalInteger(first + 2, "total_size")
         else { return nil }
         let (needed, overflow) = pieceCount.multipliedReportingOverflow(by: pieceLength)
         guard !overflow, needed >= totalSize, needed - pieceLength < totalSize || pieceCount == 0 else {

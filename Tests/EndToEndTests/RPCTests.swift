@@ -46,6 +46,12 @@ struct RPCTests {
             let seeding =
                 (metrics["btq_torrents{state=\"seeding\"}"] ?? 0) + (metrics["btq_torrents{state=\"completed\"}"] ?? 0)
             scenario.expect(seeding == 1, "one torrent seeding or completed: \(metrics)")
+            // The journal committed the download's progress, and each commit is in the histogram.
+            let commits = metrics["btq_journal_commit_seconds_count"] ?? 0
+            scenario.expect(commits >= 1, "journal commits measured: \(metrics)")
+            scenario.expect(
+                metrics["btq_journal_commit_seconds_bucket{le=\"+Inf\"}"] == commits,
+                "every commit in a bucket: \(metrics)")
 
             // -l: the torrent, done.
             let listing = try await daemon.remote(["-l"])
@@ -55,6 +61,13 @@ struct RPCTests {
             // -t N -S / -s: paused, then back to the queue.
             try await daemon.remote(["-t", "\(id)", "-S"])
             scenario.expect(try btq.record(of: torrent).state == .paused, "-S pauses it")
+            // A stopping session's last checkpoint (synced, then recorded) is measured.
+            var afterStop: [String: Double] = [:]
+            let checkpointed = try await poll(timeout: E2E.startTimeout, interval: .milliseconds(500)) {
+                afterStop = try await daemon.metrics()
+                return (afterStop["btq_checkpoint_seconds_count"] ?? 0) >= 1
+            }
+            scenario.expect(checkpointed, "a checkpoint is measured: \(afterStop)")
             let stopped = try await daemon.remote(["-l"])
             scenario.expect(stopped.contains("Stopped"), "-l shows it stopped:\n\(stopped)")
             try await daemon.remote(["-t", "\(id)", "-s"])
@@ -206,19 +219,9 @@ struct RPCTests {
     /// kept in the test's folder (`web.png`).
     @Test func theWebInterfaceListsTheQueue() async {
         await Scenario.run { scenario in
-            let chromium = "/usr/bin/chromium"
-            try scenario.require(FileManager.default.isExecutableFile(atPath: chromium), "chromium is installed")
-            try scenario.require(
-                RPCWebFiles(folder: RPCSettings.distributionWebDirectory) != nil,
-                "the Transmission web interface is installed (transmission-common)")
-            let content = try TestContent.singleFile(name: "web-test.bin", size: 300_000, in: scenario.path("data"))
-            let btq = try Btq(scenario)
-            let torrent = try await btq.create(content, trackers: [])
-            try await btq.run(["add", torrent.url.path, "--dir", content.root.path])
-            let daemon = try await RPCDaemon.start(btq)
-            try await daemon.process.waitUntil("the torrent is checked and seeds", timeout: E2E.startTimeout) {
-                try btq.record(of: torrent).bytesDone == torrent.metainfo.totalLength
-            }
+            let (daemon, _, torrent) = try await RPCDaemon.startForTheWebInterface(
+                scenario, seeding: "web-test.bin", size: 300_000)
+            let chromium = RPCDaemon.chromium
             let page = try daemon.request("GET", path: "/transmission/web/")
             scenario.expect(
                 page.status == 200 && page.text.contains("torrent_list"),

@@ -115,6 +115,12 @@ package actor QueueManager {
         wake?.yield()
     }
 
+    /// The connected peers of torrent `id` with their rates, or `nil` when it is not transferring.
+    package func livePeers(of id: Int64) async -> [LivePeer]? {
+        guard let entry = jobs.active[id] else { return nil }
+        return await entry.work.livePeers()
+    }
+
     /// What each torrent being worked is doing: fetching its metadata, or transferring.
     package func progress() async -> [Int64: QueueProgress] {
         var result: [Int64: QueueProgress] = [:]

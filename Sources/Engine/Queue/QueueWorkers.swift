@@ -15,6 +15,8 @@ package protocol DownloadWork: Sendable {
     func stop() async
     /// Saves what is unsaved now (a download that just completed).
     func saveProgressNow() async
+    /// Its connected peers with their rates now.
+    func livePeers() async -> [LivePeer]
     /// Starts new pieces in `order` from now on.
     func setDownloadOrder(_ order: DownloadOrder) async
     /// Reads the torrent's file priorities again (they changed) and follows them from now on.
@@ -22,6 +24,8 @@ package protocol DownloadWork: Sendable {
 }
 
 extension DownloadWork {
+    /// Stand-ins have no peers.
+    package func livePeers() async -> [LivePeer] { [] }
     /// Stand-ins ignore the order.
     package func setDownloadOrder(_ order: DownloadOrder) async {}
     /// Stand-ins have no files.
@@ -170,6 +174,7 @@ struct RegisteredDownload: DownloadWork {
     func status() async -> TorrentStatus { await job.session.status() }
     func stop() async { await job.session.stop() }
     func saveProgressNow() async { await job.session.saveProgressNow() }
+    func livePeers() async -> [LivePeer] { await job.session.livePeers() }
     func setDownloadOrder(_ order: DownloadOrder) async { await job.session.setDownloadOrder(order) }
 
     func reloadFilePriorities() async throws {

@@ -11,6 +11,11 @@ public struct JSONWriter: Sendable {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
+    /// Appends JSON text written before (see ``bytes``).
+    public mutating func append(_ text: [UInt8]) {
+        bytes.append(contentsOf: text)
+    }
+
     /// Appends `"key":`.
     public mutating func key(_ key: String) {
         string(key)
@@ -50,9 +55,28 @@ public struct JSONWriter: Sendable {
         raw("]")
     }
 
-    /// Appends an integer.
+    /// Appends an integer (one beyond Int64 is clamped to it).
     public mutating func int(_ value: some BinaryInteger) {
-        bytes.append(contentsOf: String(value).utf8)
+        int64(Int64(clamping: value))
+    }
+
+    /// Appends an integer's digits, without making a string of them.
+    private mutating func int64(_ value: Int64) {
+        if value >= 0, value < 10 {
+            bytes.append(0x30 + UInt8(value))
+            return
+        }
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var start = 20
+            repeat {
+                start -= 1
+                digits[start] = 0x30 + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        }
     }
 
     /// Appends a number; a value that is not finite is written as 0 (JSON has no infinity).
@@ -73,6 +97,18 @@ public struct JSONWriter: Sendable {
     /// Appends a quoted string with the characters JSON requires escaped.
     public mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
+        // Most strings need no escape: copied whole once a scan finds none.
+        let copied =
+            value.utf8.withContiguousStorageIfAvailable { utf8 in
+                guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") })
+                else { return false }
+                bytes.append(contentsOf: utf8)
+                return true
+            } ?? false
+        if copied {
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): raw("\\\"")

@@ -7,8 +7,10 @@ public protocol RPCBackend: Sendable {
     /// Every torrent in the queue (removed ones not), in queue order, with what is live for the ones
     /// being worked.
     func torrents() async throws(RPCError) -> [RPCTorrent]
-    /// A torrent's files, trackers and peers (asked only when a request names such fields).
-    func details(of id: Int64) async throws(RPCError) -> RPCTorrentDetails
+    /// The files, trackers and peers (those `needs` names; the others may be left empty) of each of
+    /// `ids`, in one call for all of them: a client asks for every torrent's at each refresh. Asked only
+    /// when a request names such fields; an id it leaves out has none.
+    func details(of ids: [Int64], needs: RPCDetailNeeds) async throws(RPCError) -> [Int64: RPCTorrentDetails]
     /// Adds a torrent.
     func add(_ request: RPCAddRequest) async throws(RPCError) -> RPCAdded
     /// Starts, stops, verifies or reannounces torrents.
@@ -116,6 +118,15 @@ public struct RPCTorrent: Sendable, Hashable {
     }
 }
 
+/// Which parts of ``RPCTorrentDetails`` a request needs.
+public struct RPCDetailNeeds: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let files = RPCDetailNeeds(rawValue: 1 << 0)
+    public static let trackers = RPCDetailNeeds(rawValue: 1 << 1)
+    public static let peers = RPCDetailNeeds(rawValue: 1 << 2)
+}
+
 /// A torrent's files, trackers and peers.
 public struct RPCTorrentDetails: Sendable, Hashable {
     /// One file.
@@ -160,13 +171,24 @@ public struct RPCTorrentDetails: Sendable, Hashable {
         }
     }
 
-    /// A peer of its history (the store's view, not the live swarm).
+    /// A peer: of a running session, with its rates; else of the peer history (no rates).
     public struct Peer: Sendable, Hashable {
         public var address: String
         public var port: Int
         public var client: String
         public var downloaded: Int64
         public var uploaded: Int64
+        /// Bytes per second from the peer to us, and from us to it.
+        public var rateToClient: Int64 = 0
+        public var rateToPeer: Int64 = 0
+        /// The fraction of the pieces it has.
+        public var progress: Double = 0
+        /// Transmission's flag letters (D/d downloading, U/u uploading, E encrypted, I incoming...).
+        public var flags = ""
+        public var isEncrypted = false
+        public var isIncoming = false
+        public var isDownloadingFrom = false
+        public var isUploadingTo = false
         public init(address: String, port: Int, client: String, downloaded: Int64, uploaded: Int64) {
             self.address = address
             self.port = port
@@ -294,6 +316,9 @@ public struct RPCStatistics: Sendable, Hashable {
     public var piecesVerified: Int64 = 0
     public var piecesFailed: Int64 = 0
     public var dhtNodes = 0
+    /// The journal's commits of progress batches, and its durable checkpoints, over this run.
+    public var journalCommits = LatencyHistogram()
+    public var checkpoints = LatencyHistogram()
     /// Torrents per btq state.
     public var torrentsByState: [String: Int] = [:]
     public init() {}

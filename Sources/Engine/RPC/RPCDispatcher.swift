@@ -132,10 +132,8 @@ public struct RPCDispatcher: Sendable {
             let wanted = Set(try await ids(arguments, in: all))
             torrents = arguments["ids"] == nil ? all : all.filter { wanted.contains($0.id) }
         }
-        var details: [Int64: RPCTorrentDetails] = [:]
-        if fields.contains(where: \.needsDetails) {
-            for torrent in torrents { details[torrent.id] = try await backend.details(of: torrent.id) }
-        }
+        let needs = fields.reduce(into: RPCDetailNeeds()) { $0.formUnion($1.detailNeeds) }
+        let details = needs.isEmpty ? [:] : try await backend.details(of: torrents.map(\.id), needs: needs)
         RPCTorrentWriter(fields: fields).write(torrents, details: details, table: table, into: &json)
         if recentlyActive { json.raw(",\"removed\":[]") }
     }

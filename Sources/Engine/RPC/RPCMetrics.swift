@@ -38,6 +38,22 @@ public enum RPCMetrics {
             "btq_pieces_failed_total", "counter", "Pieces that failed their hash check (in this run's sessions).",
             [("", stats.piecesFailed)])
         metric("btq_dht_nodes", "gauge", "Nodes in the DHT routing tables.", [("", Int64(stats.dhtNodes))])
+        func histogram(_ name: String, _ help: String, _ histogram: LatencyHistogram) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+            var cumulative: Int64 = 0
+            for (bound, count) in zip(LatencyHistogram.bounds, histogram.buckets) {
+                cumulative += count
+                out += "\(name)_bucket{le=\"\(bound)\"} \(cumulative)\n"
+            }
+            out += "\(name)_bucket{le=\"+Inf\"} \(histogram.count)\n"
+            out += "\(name)_sum \(histogram.sum)\n\(name)_count \(histogram.count)\n"
+        }
+        histogram(
+            "btq_journal_commit_seconds", "Time to commit one batch of progress to the database, in this run.",
+            stats.journalCommits)
+        histogram(
+            "btq_checkpoint_seconds", "Time of one durable checkpoint (file sync and its record), in this run.",
+            stats.checkpoints)
         return Array(out.utf8)
     }
 }

@@ -15,11 +15,13 @@ public enum RPCTorrentField: String, Sendable, CaseIterable {
     case trackerStats, totalSize, torrentFile, uploadedEver, uploadLimit, uploadLimited, uploadRatio
     case wanted, webseeds, webseedsSendingToUs
 
-    /// True for the fields that need a torrent's files, trackers or peers.
-    public var needsDetails: Bool {
+    /// What of a torrent's files, trackers and peers the field needs (none for most).
+    public var detailNeeds: RPCDetailNeeds {
         switch self {
-        case .files, .fileStats, .priorities, .wanted, .trackers, .trackerList, .trackerStats, .peers: return true
-        default: return false
+        case .files, .fileStats, .priorities, .wanted: return .files
+        case .trackers, .trackerList, .trackerStats: return .trackers
+        case .peers: return .peers
+        default: return []
         }
     }
 

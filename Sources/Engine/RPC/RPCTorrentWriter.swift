@@ -3,8 +3,19 @@
 public struct RPCTorrentWriter {
     /// The fields, in the order asked.
     public let fields: [RPCTorrentField]
+    /// Each field's `"name":` (after a comma but for the first), written once here rather than escaped
+    /// again for every torrent.
+    private let keys: [[UInt8]]
 
-    public init(fields: [RPCTorrentField]) { self.fields = fields }
+    public init(fields: [RPCTorrentField]) {
+        self.fields = fields
+        keys = fields.enumerated().map { index, field in
+            var key = JSONWriter(capacity: 32)
+            if index > 0 { key.raw(",") }
+            key.key(field.rawValue)
+            return key.bytes
+        }
+    }
 
     /// Writes `"torrents":[...]` for `torrents`; `details` holds the details of each torrent that has
     /// them (asked only when a field needs them).
@@ -25,10 +36,13 @@ public struct RPCTorrentWriter {
             if row > 0 || table { json.raw(",") }
             json.raw(table ? "[" : "{")
             let detail = details[torrent.id] ?? RPCTorrentDetails()
-            for (index, field) in fields.enumerated() {
-                if index > 0 { json.raw(",") }
-                if !table { json.key(field.rawValue) }
-                write(field, of: torrent, detail, into: &json)
+            for index in fields.indices {
+                if table {
+                    if index > 0 { json.raw(",") }
+                } else {
+                    json.append(keys[index])
+                }
+                write(fields[index], of: torrent, detail, into: &json)
             }
             json.raw(table ? "]" : "}")
         }
@@ -92,10 +106,15 @@ public struct RPCTorrentWriter {
                 j.member("address", peer.address, first: true)
                 j.member("clientName", peer.client)
                 j.member("port", peer.port)
-                j.member("rateToClient", 0)
-                j.member("rateToPeer", 0)
-                j.member("flagStr", "")
-                j.member("progress", 0)
+                j.member("rateToClient", peer.rateToClient)
+                j.member("rateToPeer", peer.rateToPeer)
+                j.member("flagStr", peer.flags)
+                j.raw(",\"progress\":")
+                j.double(peer.progress)
+                j.member("isEncrypted", peer.isEncrypted)
+                j.member("isIncoming", peer.isIncoming)
+                j.member("isDownloadingFrom", peer.isDownloadingFrom)
+                j.member("isUploadingTo", peer.isUploadingTo)
             }
         case .peersConnected: j.int(t.peersConnected)
         case .peersFrom:

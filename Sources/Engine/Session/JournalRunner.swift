@@ -143,6 +143,7 @@ struct JournalRunner: Sendable {
             saved = false
         }
         let time = clock.now - started
+        if saved { JournalLatencies.shared.recordCommit(time) }
         await host.changeJournal { saved ? $0.batchSaved(time: time) : $0.batchFailed() }
         await host.endJournalTurn()
         return true
@@ -172,6 +173,7 @@ struct JournalRunner: Sendable {
         do {
             try await writer.perform { try store.commitCheckpoint([snapshot], at: takenAt) }
             let time = clock.now - started
+            JournalLatencies.shared.recordCheckpoint(time)
             await host.changeJournal { $0.checkpointCommitted(snapshot, time: time) }
         } catch {
             // The files were synced; only the record failed. The next checkpoint records a newer snapshot.

@@ -28,6 +28,10 @@ struct PeerSlot {
     var extensions = PeerExtensionState()
     /// The bounds on answering its BEP 52 hash requests (see ``PeerHashRequests``).
     var hashRequests = PeerHashRequests()
+    /// Payload from it and to it over the last seconds, for its rates in a peer list.
+    var rates = (
+        download: TransferStatistics.RateWindow(), upload: TransferStatistics.RateWindow()
+    )
 
     /// Queues frames for the peer's writer task.
     func send(_ frames: [PeerWireFrame]) {

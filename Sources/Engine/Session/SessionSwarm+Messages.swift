@@ -77,6 +77,7 @@ extension SessionSwarm {
             slot.lastBlockAt = now
             slot.pipeline.record(bytes: Int(length))
             slot.downloadedUnsaved += length
+            slot.rates.download.add(length, at: now)
             slot.upload.downloadedInRound += length
             statistics.downloaded(length, at: now)
             let arrival = picker.blockReceived(request, from: key)

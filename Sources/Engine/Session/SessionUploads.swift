@@ -72,6 +72,7 @@ struct SessionUploads {
         slot.upload.queuedBytes -= bytes
         slot.upload.uploadedUnsaved += length
         slot.upload.uploadedInRound += length
+        slot.rates.upload.add(length, at: now)
         swarm.peers.putBack(slot)
     }
 

@@ -37,8 +37,19 @@ struct TransferStatistics {
         /// Bytes per second over the samples of the last ``span`` before `now`.
         mutating func rate(at now: ContinuousClock.Instant) -> Double {
             trim(at: now)
-            guard head < samples.count else { return 0 }
-            let elapsed = now - samples[head].at
+            return peekRate(at: now)
+        }
+
+        /// ``rate(at:)`` without dropping the samples out of the span (for a snapshot).
+        func peekRate(at now: ContinuousClock.Instant) -> Double {
+            var first = head
+            var bytes = self.bytes
+            while first < samples.count, now - samples[first].at > Self.span {
+                bytes -= samples[first].bytes
+                first += 1
+            }
+            guard first < samples.count else { return 0 }
+            let elapsed = now - samples[first].at
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             return Double(bytes) / max(Self.shortest, seconds)
         }

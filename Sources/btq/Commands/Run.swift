@@ -77,7 +77,8 @@ struct Run: AsyncParsableCommand {
         if RPCStarting.wanted(flag: rpc, store: database) {
             do {
                 server = try await RPCStarting.start(
-                    store: database, manager: manager, peerPort: Int(configuration.listenPort), portOverride: rpcPort)
+                    store: database, manager: manager, dht: dht, peerPort: Int(configuration.listenPort),
+                    portOverride: rpcPort)
             } catch {
                 // Nothing was worked: the run ends as cleanly as it began.
                 processRun.end(clean: true)

@@ -31,12 +31,12 @@ enum RPCStarting {
 
     /// Starts the server and prints its URL on stderr.
     static func start(
-        store: BtqStore, manager: QueueManager, peerPort: Int, portOverride: Int?
+        store: BtqStore, manager: QueueManager, dht: DHTNodes?, peerPort: Int, portOverride: Int?
     ) async throws -> RPCServer {
         var settings = try settings(store)
         if let portOverride { settings.port = portOverride }
         let backend = try StoreRPCBackend(
-            store: store, manager: manager, downloadDirectory: FileManager.default.currentDirectoryPath,
+            store: store, manager: manager, dht: dht, downloadDirectory: FileManager.default.currentDirectoryPath,
             peerPort: peerPort, rpcPort: settings.port)
         let server: RPCServer
         do {

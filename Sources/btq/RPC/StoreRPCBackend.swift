@@ -18,10 +18,15 @@ struct StoreRPCBackend: RPCBackend {
     let baseline: (downloaded: Int64, uploaded: Int64)
     /// The details of the torrents not being worked, between requests.
     let cache = RPCDetailsCache()
+    /// The running DHT (`nil` when off), for its node count.
+    let dht: DHTNodes?
 
-    init(store: BtqStore, manager: QueueManager, downloadDirectory: String, peerPort: Int, rpcPort: Int) throws {
+    init(
+        store: BtqStore, manager: QueueManager, dht: DHTNodes?, downloadDirectory: String, peerPort: Int, rpcPort: Int
+    ) throws {
         self.store = store
         self.manager = manager
+        self.dht = dht
         self.downloadDirectory = downloadDirectory
         self.peerPort = peerPort
         self.rpcPort = rpcPort
@@ -54,8 +59,10 @@ struct StoreRPCBackend: RPCBackend {
                     ? [Int64(record.piecesDone), record.prioritiesChanged, Int64(record.fileCount)] : nil
             }
             cache.noteListing(revisions)
-            return try records.map { record in
-                var torrent = try RPCTorrentMapping.torrent(record, wanted: wantedBytes(record))
+            let wanted = try wantedBytes(records)
+            return records.map { record in
+                var torrent = RPCTorrentMapping.torrent(
+                    record, wanted: record.prioritiesChanged > 0 ? wanted[record.id] ?? (0, 0) : nil)
                 if let limit = limits[record.id] {
                     torrent.downloadLimit = limit.download ?? 0
                     torrent.uploadLimit = limit.upload ?? 0
@@ -66,47 +73,96 @@ struct StoreRPCBackend: RPCBackend {
         }
     }
 
-    /// The bytes wanted and verified of a torrent with skipped files (`nil` when none is skipped).
-    private func wantedBytes(_ record: TorrentRecord) throws -> (size: Int64, done: Int64)? {
-        guard record.prioritiesChanged > 0 else { return nil }
-        let files = try store.queries.files(torrentId: record.id).filter { !$0.isPad && $0.priority > 0 }
-        return (files.reduce(0) { $0 + $1.length }, files.reduce(0) { $0 + ($1.bytesDone ?? 0) })
-    }
-
-    func details(of id: Int64) async throws(RPCError) -> RPCTorrentDetails {
-        if let cached = cache.details(of: id) { return cached }
-        let live = cache.isLive(id)
-        let details = try readDetails(of: id, peers: live)
-        cache.keep(details, of: id)
-        return details
-    }
-
-    /// A torrent's files, trackers and (for one being worked) the peers seen in the last minute.
-    private func readDetails(of id: Int64, peers withPeers: Bool) throws(RPCError) -> RPCTorrentDetails {
-        try run {
-            let files = try store.queries.files(torrentId: id).filter { !$0.isPad }.map {
-                RPCTorrentDetails.File(
-                    name: $0.path, length: $0.length, bytesCompleted: $0.bytesDone ?? 0, priority: $0.priority)
-            }
-            let trackers = try store.queries.trackers(torrentId: id).map {
-                RPCTorrentDetails.Tracker(
-                    id: $0.id, announce: $0.url, tier: $0.tier, seeders: $0.seeders, leechers: $0.leechers,
-                    downloads: $0.completed,
-                    lastAnnounce: $0.lastAnnounceAt.map { Int64($0.timeIntervalSince1970) } ?? 0,
-                    nextAnnounce: $0.nextAnnounceAt.map { Int64($0.timeIntervalSince1970) } ?? 0,
-                    lastError: $0.lastError)
-            }
-            // The peers seen in the last minute (the store's history; the live swarm is the session's).
-            let recent = Date().addingTimeInterval(-60)
-            let history = try withPeers ? store.queries.peers(torrentId: id) : []
-            let peers = history.filter { $0.lastSeenAt >= recent && !$0.isBanned }
-                .prefix(200).map {
-                    RPCTorrentDetails.Peer(
-                        address: $0.address, port: $0.port, client: $0.client ?? "", downloaded: $0.downloaded,
-                        uploaded: $0.uploaded)
-                }
-            return RPCTorrentDetails(files: files, trackers: trackers, peers: Array(peers))
+    /// The bytes wanted and verified of each torrent with skipped files (one whose priorities were ever
+    /// changed), read for all of them at once.
+    private func wantedBytes(_ records: [TorrentRecord]) throws -> [Int64: (size: Int64, done: Int64)] {
+        let changed = records.filter { $0.prioritiesChanged > 0 }.map(\.id)
+        guard !changed.isEmpty else { return [:] }
+        return try store.queries.files(torrentIds: changed).mapValues { all in
+            let files = all.filter { !$0.isPad && $0.priority > 0 }
+            return (files.reduce(0) { $0 + $1.length }, files.reduce(0) { $0 + ($1.bytesDone ?? 0) })
         }
+    }
+
+    func details(of ids: [Int64], needs: RPCDetailNeeds) async throws(RPCError) -> [Int64: RPCTorrentDetails] {
+        // The peers of the torrents being transferred, with their rates, from their sessions.
+        var live: [Int64: [LivePeer]] = [:]
+        if needs.contains(.peers) {
+            for id in ids where cache.isLive(id) { live[id] = await manager.livePeers(of: id) }
+        }
+        return try run {
+            var result: [Int64: RPCTorrentDetails] = [:]
+            if !needs.isDisjoint(with: [.files, .trackers]) {
+                // Files and trackers both, of every torrent not cached, in a few queries for all: a
+                // stopped torrent's are then kept whole for the next request.
+                var missing: [Int64] = []
+                for id in ids {
+                    if let cached = cache.details(of: id) { result[id] = cached } else { missing.append(id) }
+                }
+                if !missing.isEmpty {
+                    let files = try store.queries.files(torrentIds: missing)
+                    let trackers = try store.queries.trackers(torrentIds: missing)
+                    for id in missing {
+                        let details = RPCTorrentDetails(
+                            files: (files[id] ?? []).filter { !$0.isPad }.map(Self.file),
+                            trackers: (trackers[id] ?? []).map(Self.tracker))
+                        cache.keep(details, of: id)
+                        result[id] = details
+                    }
+                }
+            }
+            if needs.contains(.peers) {
+                for id in ids where cache.isLive(id) {
+                    result[id, default: RPCTorrentDetails()].peers =
+                        try live[id].map { $0.map(Self.peer) } ?? peers(of: id)
+                }
+            }
+            return result
+        }
+    }
+
+    private static func file(_ file: FileRecord) -> RPCTorrentDetails.File {
+        RPCTorrentDetails.File(
+            name: file.path, length: file.length, bytesCompleted: file.bytesDone ?? 0, priority: file.priority)
+    }
+
+    private static func tracker(_ tracker: TrackerRecord) -> RPCTorrentDetails.Tracker {
+        RPCTorrentDetails.Tracker(
+            id: tracker.id, announce: tracker.url, tier: tracker.tier, seeders: tracker.seeders,
+            leechers: tracker.leechers, downloads: tracker.completed,
+            lastAnnounce: tracker.lastAnnounceAt.map { Int64($0.timeIntervalSince1970) } ?? 0,
+            nextAnnounce: tracker.nextAnnounceAt.map { Int64($0.timeIntervalSince1970) } ?? 0,
+            lastError: tracker.lastError)
+    }
+
+    private static func peer(_ live: LivePeer) -> RPCTorrentDetails.Peer {
+        var peer = RPCTorrentDetails.Peer(
+            address: live.address, port: live.port, client: live.client, downloaded: 0, uploaded: 0)
+        peer.rateToClient = Int64(live.downloadRate)
+        peer.rateToPeer = Int64(live.uploadRate)
+        peer.progress = live.progress
+        peer.isEncrypted = live.isEncrypted
+        peer.isIncoming = live.isIncoming
+        peer.isDownloadingFrom = live.isDownloadingFrom
+        peer.isUploadingTo = live.isUploadingTo
+        // Transmission's letters: D downloading from it, U uploading to it, E encrypted, I incoming,
+        // X from PEX, H from the DHT.
+        peer.flags =
+            (live.isDownloadingFrom ? "D" : "") + (live.isUploadingTo ? "U" : "") + (live.isEncrypted ? "E" : "")
+            + (live.isIncoming ? "I" : "") + (live.source == .pex ? "X" : "") + (live.source == .dht ? "H" : "")
+        return peer
+    }
+
+    /// The peers of a torrent being worked seen in the last minute (the store's history): for one
+    /// fetching its metadata, which has no session.
+    private func peers(of id: Int64) throws -> [RPCTorrentDetails.Peer] {
+        let recent = Date().addingTimeInterval(-60)
+        return try store.queries.peers(torrentId: id).filter { $0.lastSeenAt >= recent && !$0.isBanned }
+            .prefix(200).map {
+                RPCTorrentDetails.Peer(
+                    address: $0.address, port: $0.port, client: $0.client ?? "", downloaded: $0.downloaded,
+                    uploaded: $0.uploaded)
+            }
     }
 
     // MARK: changes
@@ -299,8 +355,12 @@ struct StoreRPCBackend: RPCBackend {
 
     func statistics() async throws(RPCError) -> RPCStatistics {
         let progress = await manager.progress()
+        var dhtNodes = 0
+        for node in dht?.nodes ?? [] { dhtNodes += await node.nodeCount }
         return try run {
             var stats = RPCStatistics()
+            stats.dhtNodes = dhtNodes
+            (stats.journalCommits, stats.checkpoints) = JournalLatencies.shared.snapshot
             let all = try store.queries.torrents(includeRemoved: true)
             stats.totalDownloaded = all.reduce(0) { $0 + $1.downloaded }
             stats.totalUploaded = all.reduce(0) { $0 + $1.uploaded }

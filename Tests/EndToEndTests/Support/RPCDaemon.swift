@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// A `btq run --rpc` of a test, with its RPC port and password, and the clients that talk to it:
@@ -25,6 +26,29 @@ struct RPCDaemon: Sendable {
             FreePort.isAccepting(port)
         }
         return RPCDaemon(btq: btq, process: process, port: port)
+    }
+
+    /// The distribution's Chromium, for the web interface's tests.
+    static let chromium = "/usr/bin/chromium"
+
+    /// For a test of the web interface (Chromium and the distribution's web files required): a btq
+    /// seeding one file of `size` bytes named `name`, served by `btq run --rpc` once the file is checked.
+    static func startForTheWebInterface(
+        _ scenario: Scenario, seeding name: String, size: Int
+    ) async throws -> (RPCDaemon, Btq, TestTorrent) {
+        try scenario.require(FileManager.default.isExecutableFile(atPath: chromium), "chromium is installed")
+        try scenario.require(
+            RPCWebFiles(folder: RPCSettings.distributionWebDirectory) != nil,
+            "the Transmission web interface is installed (transmission-common)")
+        let content = try TestContent.singleFile(name: name, size: size, in: scenario.path("data"))
+        let btq = try Btq(scenario)
+        let torrent = try await btq.create(content, trackers: [])
+        try await btq.run(["add", torrent.url.path, "--dir", content.root.path])
+        let daemon = try await start(btq)
+        try await daemon.process.waitUntil("the torrent is checked and seeds", timeout: E2E.startTimeout) {
+            try btq.record(of: torrent).bytesDone == torrent.metainfo.totalLength
+        }
+        return (daemon, btq, torrent)
     }
 
     /// Runs `transmission-remote 127.0.0.1:PORT -n user:password ARGUMENTS`; throws unless it exits 0.
@@ -87,7 +111,8 @@ struct RPCDaemon: Sendable {
     }
 
     /// `GET /metrics`, checked against Prometheus' text format by a small Python parser (every sample
-    /// line `name{labels} value` of a metric announced by `# HELP` and `# TYPE` before it); the samples
+    /// line `name{labels} value` of a metric announced by `# HELP` and `# TYPE` before it, a
+    /// histogram's as `_bucket`, `_sum` and `_count`); the samples
     /// by name with their labels (`btq_torrents{state="seeding"}`).
     func metrics() async throws -> [String: Double] {
         let answer = try request("GET", path: "/metrics")
@@ -124,7 +149,13 @@ struct RPCDaemon: Sendable {
             else:
                 match = sample.match(line)
                 assert match, "not a sample line: %r" % line
-                assert match.group(1) in helped and match.group(1) in typed, "no HELP/TYPE for %r" % line
+                metric = match.group(1)
+                # A histogram's samples are its name with _bucket (with an le label), _sum and _count.
+                base = re.sub(r"_(bucket|sum|count)$", "", metric)
+                if base != metric and typed.get(base) == "histogram":
+                    assert metric.endswith("_bucket") == ('le="' in line), "le only on buckets: %r" % line
+                    metric = base
+                assert metric in helped and metric in typed, "no HELP/TYPE for %r" % line
                 key, value = line.rsplit(" ", 1)
                 print(key, float(value))
         """#

@@ -11,19 +11,23 @@ import Testing
     /// A backend that records what it was asked.
     final class RecordingBackend: RPCBackend {
         let calls = Mutex<[String]>([])
+        /// The `details` calls: the ids asked and what was needed.
+        let detailCalls = Mutex<[([Int64], RPCDetailNeeds)]>([])
         let list: [RPCTorrent]
 
         init(_ list: [RPCTorrent]) { self.list = list }
 
         private func note(_ call: String) { calls.withLock { $0.append(call) } }
         func torrents() async throws(RPCError) -> [RPCTorrent] { list }
-        func details(of id: Int64) async throws(RPCError) -> RPCTorrentDetails {
-            RPCTorrentDetails(
+        func details(of ids: [Int64], needs: RPCDetailNeeds) async throws(RPCError) -> [Int64: RPCTorrentDetails] {
+            detailCalls.withLock { $0.append((ids, needs)) }
+            let details = RPCTorrentDetails(
                 files: [
                     .init(name: "t/a", length: 10, bytesCompleted: 10, priority: 4),
                     .init(name: "t/b", length: 5, bytesCompleted: 0, priority: 0),
                     .init(name: "t/c", length: 5, bytesCompleted: 0, priority: 7),
                 ])
+            return Dictionary(uniqueKeysWithValues: ids.map { ($0, details) })
         }
         func add(_ request: RPCAddRequest) async throws(RPCError) -> RPCAdded {
             note(
@@ -92,6 +96,25 @@ import Testing
         let files = try #require(torrents[0]["files"] as? [[String: Any]])
         #expect(files.map { $0["name"] as? String } == ["t/a", "t/b", "t/c"])
         #expect((torrents[0]["fileStats"] as? [[String: Any]])?[1]["wanted"] as? Bool == false)
+    }
+
+    /// The details of every torrent asked come in one call, with only what the fields need; a request
+    /// without such fields asks for none.
+    @Test func torrentGetAsksTheDetailsOnceForAllTorrentsWithWhatTheFieldsNeed() async throws {
+        let backend = RecordingBackend([
+            Self.torrent(1, .downloading), Self.torrent(2, .queued), Self.torrent(3, .paused),
+        ])
+        _ = try await call(#"{"method":"torrent-get","arguments":{"fields":["id","name","rateDownload"]}}"#, backend)
+        #expect(backend.detailCalls.withLock { $0 }.isEmpty)
+        _ = try await call(
+            #"{"method":"torrent-get","arguments":{"fields":["id","fileStats","trackerStats"]}}"#, backend)
+        _ = try await call(#"{"method":"torrent-get","arguments":{"fields":["peers"],"ids":[3,1]}}"#, backend)
+        let calls = backend.detailCalls.withLock { $0 }
+        #expect(calls.count == 2)
+        #expect(calls.first?.0 == [1, 2, 3])
+        #expect(calls.first?.1 == [.files, .trackers])
+        #expect(calls.last?.0 == [1, 3])
+        #expect(calls.last?.1 == .peers)
     }
 
     @Test func idsSelectByNumberHashAndTableFormatHasAHeaderRow() async throws {
@@ -221,5 +244,37 @@ import Testing
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             #expect(line.split(separator: " ").count == 2, "\(line)")
         }
+    }
+
+    /// The journal's latencies are histograms: cumulative buckets, +Inf, sum and count.
+    @Test func journalLatenciesAreHistograms() {
+        var stats = RPCStatistics()
+        stats.journalCommits.record(.microseconds(300))
+        stats.journalCommits.record(.milliseconds(20))
+        stats.journalCommits.record(.seconds(30))
+        stats.checkpoints.record(.milliseconds(700))
+        let text = String(decoding: RPCMetrics.text(stats), as: UTF8.self)
+        #expect(text.contains("# TYPE btq_journal_commit_seconds histogram\n"))
+        #expect(text.contains("btq_journal_commit_seconds_bucket{le=\"0.001\"} 1\n"))
+        #expect(text.contains("btq_journal_commit_seconds_bucket{le=\"0.01\"} 1\n"))
+        #expect(text.contains("btq_journal_commit_seconds_bucket{le=\"0.025\"} 2\n"))
+        #expect(text.contains("btq_journal_commit_seconds_bucket{le=\"10.0\"} 2\n"))
+        #expect(text.contains("btq_journal_commit_seconds_bucket{le=\"+Inf\"} 3\n"))
+        #expect(text.contains("btq_journal_commit_seconds_count 3\n"))
+        let sum = text.split(separator: "\n").first { $0.hasPrefix("btq_journal_commit_seconds_sum ") }
+        #expect(abs((sum?.split(separator: " ").last.flatMap { Double($0) } ?? 0) - 30.0203) < 1e-9)
+        #expect(text.contains("btq_checkpoint_seconds_bucket{le=\"0.5\"} 0\n"))
+        #expect(text.contains("btq_checkpoint_seconds_bucket{le=\"1.0\"} 1\n"))
+    }
+
+    @Test func theWriterWritesIntegersAsTheirDigits() {
+        var json = JSONWriter()
+        for value: Int64 in [0, 7, 10, -1, -10, 1_234_567_890, .max, .min] {
+            json.int(value)
+            json.raw(" ")
+        }
+        #expect(
+            String(decoding: json.bytes, as: UTF8.self)
+                == "0 7 10 -1 -10 1234567890 9223372036854775807 -9223372036854775808 ")
     }
 }

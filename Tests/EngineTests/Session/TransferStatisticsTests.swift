@@ -55,6 +55,18 @@ import Testing
         #expect(window.storedSamples <= 31)
     }
 
+    /// A peer list's snapshot of a rate (a peer's window) gives what the rate gives, and drops nothing.
+    @Test func aPeekedRateIsTheRateAndKeepsTheWindow() {
+        var window = TransferStatistics.RateWindow()
+        for step in 0..<40 { window.add(10_000, at: at(step * 100)) }
+        let stored = window.storedSamples
+        let peeked = window.peekRate(at: at(5_000))
+        #expect(window.storedSamples == stored, "peeking drops no sample")
+        #expect(peeked == window.rate(at: at(5_000)))
+        #expect(peeked > 0 && peeked < 40 * 10_000)
+        #expect(window.peekRate(at: at(60_000)) == 0, "nothing in the last seconds")
+    }
+
     @Test func idleTimeCountsFromTheLastBlockReceived() {
         var statistics = TransferStatistics(start: start)
         #expect(statistics.idleTime(at: at(5_000)) == .seconds(5))

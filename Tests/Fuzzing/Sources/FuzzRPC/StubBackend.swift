@@ -18,8 +18,9 @@ final class StubBackend: RPCBackend {
                 fileCount: 1, magnetLink: "")
         }
     }
-    func details(of id: Int64) async throws(RPCError) -> RPCTorrentDetails {
-        RPCTorrentDetails(files: [.init(name: "f", length: 100, bytesCompleted: 10, priority: 4)])
+    func details(of ids: [Int64], needs: RPCDetailNeeds) async throws(RPCError) -> [Int64: RPCTorrentDetails] {
+        let details = RPCTorrentDetails(files: [.init(name: "f", length: 100, bytesCompleted: 10, priority: 4)])
+        return Dictionary(uniqueKeysWithValues: ids.map { ($0, details) })
     }
     func add(_ request: RPCAddRequest) async throws(RPCError) -> RPCAdded {
         changed()

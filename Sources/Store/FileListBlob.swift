@@ -73,9 +73,14 @@ enum FileListBlob {
 
     /// Stores the file list of torrent `torrentId`, replacing any.
     static func write(_ files: some Collection<TorrentFile>, torrentId: Int64, _ db: Database) throws {
+        try write(encoded: encode(files), torrentId: torrentId, db)
+    }
+
+    /// Writes a torrent's row from its list already encoded (``encode(_:)``).
+    static func write(encoded bytes: [UInt8], torrentId: Int64, _ db: Database) throws {
         try db.execute(
             sql: "INSERT OR REPLACE INTO file_lists (torrent_id, entries) VALUES (?, ?)",
-            arguments: [torrentId, Data(encode(files))])
+            arguments: [torrentId, Data(bytes)])
     }
 
     /// Writes the row of every torrent that has metainfo and none (the backfill of schema 12), parsing

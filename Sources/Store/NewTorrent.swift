@@ -14,6 +14,9 @@ package struct NewTorrent: Sendable {
     package let fileCount: Int
     /// The entries of the torrent's file list, pad files included (0 for a magnet link).
     package let fileEntries: Int
+    /// The file list as the store keeps it (``FileListBlob``), encoded when the parsed content was
+    /// released (``releaseParsedContent()``); `nil` before.
+    private(set) var encodedFileList: [UInt8]?
 
     /// Describes a torrent to add.
     package init(source: TorrentSource, saveDirectory: String, paused: Bool = false, atTop: Bool = false) {
@@ -35,14 +38,21 @@ package struct NewTorrent: Sendable {
     /// parses them again). For a large `.torrent` they take as much memory as its bytes, which the
     /// store holds while it writes them; `btq add` releases them before it opens the database. The
     /// source's metainfo is then only what ``TorrentAdder`` reads (names, counts, hashes, trackers,
-    /// the bytes): nothing else may use it.
+    /// the bytes) and the file list encoded as the store keeps it (smaller than the table): nothing
+    /// else may use it.
     package mutating func releaseParsedContent() {
         guard case .metainfo(var metainfo) = source else { return }
+        encodedFileList = FileListBlob.encode(metainfo.files)
         // Replaced, never changed in place: nothing is copied, and the old storage is freed once `source`
         // no longer holds it.
         metainfo.files = TorrentFiles()
         metainfo.pieceHashes = nil
         metainfo.pieceLayers = [:]
         source = .metainfo(metainfo)
+    }
+
+    /// The file list of `metainfo` (this torrent's) as the store keeps it.
+    func fileListBytes(of metainfo: Metainfo) -> [UInt8] {
+        encodedFileList ?? FileListBlob.encode(metainfo.files)
     }
 }

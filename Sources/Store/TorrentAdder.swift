@@ -70,7 +70,9 @@ package struct TorrentAdder: Sendable {
                 try Bool.fetchOne(db, sql: "SELECT has_metainfo = 0 FROM torrents WHERE id = ?", arguments: [id])
                     == true
             {
-                try applyMetainfo(metainfo, fileCount: new.fileCount, fileEntries: new.fileEntries, to: id, db)
+                try applyMetainfo(
+                    metainfo, fileCount: new.fileCount, fileEntries: new.fileEntries,
+                    fileList: new.fileListBytes(of: metainfo), to: id, db)
             }
             detail = "re-added after removal, into \(new.saveDirectory)"
         } else {
@@ -115,7 +117,7 @@ package struct TorrentAdder: Sendable {
             ])
             let id = db.lastInsertedRowID
             try MetainfoBlob.write(metainfo.torrentBytes, torrentId: id, db)
-            try FileListBlob.write(metainfo.files, torrentId: id, db)
+            try FileListBlob.write(encoded: new.fileListBytes(of: metainfo), torrentId: id, db)
             try insertTrackers(metainfo.trackerTiers, torrentId: id, db)
             return id
         case .magnet(let magnet):
@@ -139,13 +141,14 @@ package struct TorrentAdder: Sendable {
     /// Stores a torrent's metainfo over a row that had none (a magnet), or that is brought back.
     static func applyMetainfo(_ metainfo: Metainfo, to id: Int64, _ db: Database) throws {
         try applyMetainfo(
-            metainfo, fileCount: metainfo.files.countWithoutPads, fileEntries: metainfo.files.count, to: id, db)
+            metainfo, fileCount: metainfo.files.countWithoutPads, fileEntries: metainfo.files.count,
+            fileList: FileListBlob.encode(metainfo.files), to: id, db)
     }
 
     /// ``applyMetainfo(_:to:_:)`` with the file counts given (a ``NewTorrent``'s metainfo may have released
-    /// its file table).
+    /// its file table, and then gives it encoded).
     private static func applyMetainfo(
-        _ metainfo: Metainfo, fileCount: Int, fileEntries: Int, to id: Int64, _ db: Database
+        _ metainfo: Metainfo, fileCount: Int, fileEntries: Int, fileList: [UInt8], to id: Int64, _ db: Database
     ) throws {
         let hashes = metainfo.infoHashes
         // Fill a missing info-hash only when no other torrent has it (UNIQUE).
@@ -173,7 +176,7 @@ package struct TorrentAdder: Sendable {
                 metainfo.isPrivate, metainfo.comment, metainfo.createdBy, metainfo.creationDate, id,
             ])
         try MetainfoBlob.write(metainfo.torrentBytes, torrentId: id, db)
-        try FileListBlob.write(metainfo.files, torrentId: id, db)
+        try FileListBlob.write(encoded: fileList, torrentId: id, db)
         try db.execute(sql: "DELETE FROM file_state WHERE torrent_id = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM piece_bitfields WHERE torrent_id = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM block_masks WHERE torrent_id = ?", arguments: [id])

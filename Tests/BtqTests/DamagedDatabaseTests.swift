@@ -62,9 +62,14 @@ import Testing
             sql: unchecked + "INSERT INTO file_state (torrent_id, file_index, priority) VALUES (1, 0, 99);",
             command: ["files", "1"], expected: ["torrent 1", "priority", "99", "file_state"]),
         Damage(
+            // Without its stored file list, `btq files` parses the metainfo.
             name: "metainfo cut short",
-            sql: "UPDATE metainfo SET bytes = substr(bytes, 1, 40);",
+            sql: "DELETE FROM file_lists; UPDATE metainfo SET bytes = substr(bytes, 1, 40);",
             command: ["files", "1"], expected: ["torrent 1", "metainfo", "no longer parses"]),
+        Damage(
+            name: "file list cut short",
+            sql: "UPDATE file_lists SET entries = substr(entries, 1, 7);",
+            command: ["files", "1"], expected: ["torrent 1", "file_lists"]),
         Damage(
             name: "truncated bitfield",
             sql: unchecked

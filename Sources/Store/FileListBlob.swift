@@ -16,6 +16,28 @@ enum FileListBlob {
     static let targetFlag: UInt8 = 0x80
     /// The most files a row may claim (the metainfo parser's own limit is lower).
     static let maximumFiles = 1_000_000
+    /// The largest row written. Each file's row holds its whole path, so a torrent of many files in
+    /// deep or long-named folders (which its metainfo, or a v2 tree, names once) would make a row many
+    /// times its `.torrent`; such a torrent keeps no row, and its files are read from the metainfo (as
+    /// they were before the table). Ordinary torrents, even of thousands of files, are far below.
+    static let maximumBytes = 4 << 20
+
+    /// The bytes ``encode(_:)`` would make of `files`, counted without making them.
+    static func encodedCount(_ files: some Collection<TorrentFile>) -> Int {
+        var count = 5
+        for file in files {
+            count += 1 + 8 + 8 + 4 + file.relativePath.utf8.count
+            if let target = file.symlinkTarget {
+                count += 4 + target.reduce(max(0, target.count - 1)) { $0 + $1.utf8.count }
+            }
+        }
+        return count
+    }
+
+    /// The encoding of `files`, or `nil` when it would pass ``maximumBytes`` (no row is kept).
+    static func encodeIfSmall(_ files: some Collection<TorrentFile>) -> [UInt8]? {
+        encodedCount(files) <= maximumBytes ? encode(files) : nil
+    }
 
     /// The encoding of `files`.
     static func encode(_ files: some Collection<TorrentFile>) -> [UInt8] {
@@ -73,11 +95,16 @@ enum FileListBlob {
 
     /// Stores the file list of torrent `torrentId`, replacing any.
     static func write(_ files: some Collection<TorrentFile>, torrentId: Int64, _ db: Database) throws {
-        try write(encoded: encode(files), torrentId: torrentId, db)
+        try write(encoded: encodeIfSmall(files), torrentId: torrentId, db)
     }
 
-    /// Writes a torrent's row from its list already encoded (``encode(_:)``).
-    static func write(encoded bytes: [UInt8], torrentId: Int64, _ db: Database) throws {
+    /// Writes a torrent's row from its list already encoded (``encodeIfSmall(_:)``); `nil`: the list is
+    /// too big to keep, and the torrent has no row (any older one is deleted).
+    static func write(encoded bytes: [UInt8]?, torrentId: Int64, _ db: Database) throws {
+        guard let bytes else {
+            try db.execute(sql: "DELETE FROM file_lists WHERE torrent_id = ?", arguments: [torrentId])
+            return
+        }
         try db.execute(
             sql: "INSERT OR REPLACE INTO file_lists (torrent_id, entries) VALUES (?, ?)",
             arguments: [torrentId, Data(bytes)])

@@ -15,8 +15,8 @@ package struct NewTorrent: Sendable {
     /// The entries of the torrent's file list, pad files included (0 for a magnet link).
     package let fileEntries: Int
     /// The file list as the store keeps it (``FileListBlob``), encoded when the parsed content was
-    /// released (``releaseParsedContent()``); `nil` before.
-    private(set) var encodedFileList: [UInt8]?
+    /// released (``releaseParsedContent()``; inner `nil`: too big to keep); `nil` before.
+    private(set) var encodedFileList: [UInt8]??
 
     /// Describes a torrent to add.
     package init(source: TorrentSource, saveDirectory: String, paused: Bool = false, atTop: Bool = false) {
@@ -42,7 +42,7 @@ package struct NewTorrent: Sendable {
     /// else may use it.
     package mutating func releaseParsedContent() {
         guard case .metainfo(var metainfo) = source else { return }
-        encodedFileList = FileListBlob.encode(metainfo.files)
+        encodedFileList = .some(FileListBlob.encodeIfSmall(metainfo.files))
         // Replaced, never changed in place: nothing is copied, and the old storage is freed once `source`
         // no longer holds it.
         metainfo.files = TorrentFiles()
@@ -52,7 +52,8 @@ package struct NewTorrent: Sendable {
     }
 
     /// The file list of `metainfo` (this torrent's) as the store keeps it.
-    func fileListBytes(of metainfo: Metainfo) -> [UInt8] {
-        encodedFileList ?? FileListBlob.encode(metainfo.files)
+    /// The file list of `metainfo` (this torrent's) as the store keeps it; `nil` when too big to keep.
+    func fileListBytes(of metainfo: Metainfo) -> [UInt8]? {
+        encodedFileList ?? FileListBlob.encodeIfSmall(metainfo.files)
     }
 }

@@ -142,13 +142,13 @@ package struct TorrentAdder: Sendable {
     static func applyMetainfo(_ metainfo: Metainfo, to id: Int64, _ db: Database) throws {
         try applyMetainfo(
             metainfo, fileCount: metainfo.files.countWithoutPads, fileEntries: metainfo.files.count,
-            fileList: FileListBlob.encode(metainfo.files), to: id, db)
+            fileList: FileListBlob.encodeIfSmall(metainfo.files), to: id, db)
     }
 
     /// ``applyMetainfo(_:to:_:)`` with the file counts given (a ``NewTorrent``'s metainfo may have released
     /// its file table, and then gives it encoded).
     private static func applyMetainfo(
-        _ metainfo: Metainfo, fileCount: Int, fileEntries: Int, fileList: [UInt8], to id: Int64, _ db: Database
+        _ metainfo: Metainfo, fileCount: Int, fileEntries: Int, fileList: [UInt8]?, to id: Int64, _ db: Database
     ) throws {
         let hashes = metainfo.infoHashes
         // Fill a missing info-hash only when no other torrent has it (UNIQUE).

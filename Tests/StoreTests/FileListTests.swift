@@ -128,6 +128,30 @@ import Testing
         #expect(batch[ids[2]]?.map(\.url).last == "http://127.0.0.1:3/b")
     }
 
+    @Test func theCountedSizeIsTheEncodedSize() {
+        #expect(FileListBlob.encodedCount(Self.files) == FileListBlob.encode(Self.files).count)
+        #expect(FileListBlob.encodedCount([TorrentFile]()) == FileListBlob.encode([TorrentFile]()).count)
+        #expect(FileListBlob.encodeIfSmall(Self.files) == FileListBlob.encode(Self.files))
+    }
+
+    /// A torrent whose list would make a row of more than 4 MiB (each row repeats the folder, which the
+    /// metainfo names once) keeps none: its files are read from its metainfo, alone and in a batch.
+    @Test func aListTooBigToKeepHasNoRowAndIsReadFromTheMetainfo() throws {
+        let metainfo = Fixtures.metainfo(
+            seed: 9, name: String(repeating: "n", count: 200), fileLengths: Array(repeating: 1, count: 20_000))
+        #expect(FileListBlob.encodedCount(metainfo.files) > FileListBlob.maximumBytes)
+        #expect(FileListBlob.encodeIfSmall(metainfo.files) == nil)
+        let store = try BtqStore.inMemory()
+        var new = Fixtures.new(metainfo)
+        new.releaseParsedContent()
+        let id = try store.adder.add(new).record.id
+        #expect(try Self.row(id, store) == nil)
+        let files = try store.queries.files(torrentId: id)
+        #expect(files.count == 20_000 && files.map(\.path) == metainfo.files.map(\.relativePath))
+        let batch = try store.queries.files(torrentIds: [id])
+        #expect(batch[id]?.count == 20_000)
+    }
+
     private static func row(_ id: Int64, _ store: BtqStore) throws -> [TorrentFile]? {
         try store.writer.read { db in
             try Data.fetchOne(db, sql: "SELECT entries FROM file_lists WHERE torrent_id = ?", arguments: [id])

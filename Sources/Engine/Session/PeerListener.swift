@@ -131,8 +131,10 @@ package struct PeerListener: Sendable {
     package static let defaultMaxPerAddress = 64
 
     /// The default most connections at once from one IP address that have not sent their handshake:
-    /// what a flood of idle connections from one address can hold.
-    package static let defaultMaxPendingPerAddress = 8
+    /// what a flood of idle connections from one address can hold (half of what all addresses may), and
+    /// enough for a client that starts dozens of torrents from us at once (with 8, one downloading 50
+    /// of a thousand torrents seeded here was refused most of its connections and took a minute).
+    package static let defaultMaxPendingPerAddress = 32
 
     /// Accepts connections on every socket until ``close()``; each runs in a child task until it ends.
     package func run() async {

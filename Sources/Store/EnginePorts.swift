@@ -71,6 +71,14 @@ package struct EnginePorts: QueueStore, TorrentContentStore {
         try limits.addSeedingSeconds(torrentId: torrentId, seconds)
     }
 
+    package func addSeedingSeconds(_ seconds: [Int64: Int64]) throws {
+        try limits.addSeedingSeconds(seconds)
+    }
+
+    package func queueGeneration() throws -> Int64 {
+        try limits.queueGeneration()
+    }
+
     package func rateLimits(torrentId: Int64) throws -> TorrentRateLimits {
         try limits.rateLimits(torrentId: torrentId)
     }

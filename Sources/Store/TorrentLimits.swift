@@ -104,4 +104,23 @@ package struct TorrentLimits: Sendable {
                 arguments: [seconds, torrentId])
         }
     }
+
+    /// Adds to the time each of several torrents has spent seeding, in one transaction.
+    package func addSeedingSeconds(_ seconds: [Int64: Int64]) throws {
+        let added = seconds.filter { $0.value > 0 }
+        guard !added.isEmpty else { return }
+        try writer.write { db in
+            let statement = try db.cachedStatement(
+                sql: "UPDATE torrents SET seeding_seconds = seeding_seconds + ? WHERE id = ?")
+            for (id, value) in added { try statement.execute(arguments: [value, id]) }
+        }
+    }
+
+    /// The value schema 16's triggers move whenever something a running daemon follows changes (see
+    /// ``QueueStore/queueGeneration()``).
+    package func queueGeneration() throws -> Int64 {
+        try writer.read { db in
+            try Int64.fetchOne(db, sql: "SELECT value FROM queue_generation WHERE id = 0") ?? 0
+        }
+    }
 }

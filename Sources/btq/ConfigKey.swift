@@ -16,6 +16,8 @@ struct ConfigKey: Sendable {
     enum Kind: Sendable, Equatable {
         /// An integer of at least ``minimum``.
         case integer
+        /// A number of torrents at once, at least ``minimum``, or -1 (also `unlimited`) for no limit.
+        case slots
         /// Bytes per second, with K/M/G suffixes; 0 means no limit.
         case rate
         /// Bytes, with K/M/G suffixes, at least ``minimum``.
@@ -50,9 +52,12 @@ struct ConfigKey: Sendable {
     static let all: [ConfigKey] =
         [
             ConfigKey(
-                name: QueueManager.maxActiveSetting, help: "torrents `btq run` downloads at once", defaultValue: "3",
-                minimum: 1),
-            ConfigKey(name: "max_active_seeds", help: "torrents seeding at once", defaultValue: "3", minimum: 0),
+                name: QueueManager.maxActiveSetting,
+                help: "torrents `btq run` downloads at once; unlimited (or -1) for no limit", defaultValue: "3",
+                minimum: 1, kind: .slots),
+            ConfigKey(
+                name: "max_active_seeds", help: "torrents seeding at once; unlimited (or -1) for no limit",
+                defaultValue: "3", minimum: 0, kind: .slots),
             ConfigKey(
                 name: "stall_timeout", help: "seconds without data before a torrent gives up its slot",
                 defaultValue: "300", minimum: 10),
@@ -78,6 +83,13 @@ struct ConfigKey: Sendable {
         switch kind {
         case .integer:
             return try normalizeInteger(text)
+        case .slots:
+            let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+            if trimmed == "unlimited" || trimmed == "-1" { return "-1" }
+            guard trimmed.allSatisfy({ $0.isASCII && $0.isNumber }), !trimmed.isEmpty else {
+                throw ValidationError("\(name) must be a number of torrents, or -1 (unlimited), not '\(text)'.")
+            }
+            return try normalizeInteger(trimmed)
         case .rate:
             guard let value = SettingText.rate(text) else {
                 throw ValidationError(

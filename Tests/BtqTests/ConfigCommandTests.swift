@@ -39,9 +39,22 @@ import Testing
         #expect(try btq.run(["config", "get", "max_active_downloads"]).stdout == "3\n")
     }
 
+    /// As other clients do, -1 (or `unlimited`) lifts the limit on torrents at once; large numbers are fine.
+    @Test func slotSettingsTakeLargeNumbersAndUnlimited() throws {
+        let btq = try BtqProcess()
+        defer { btq.cleanUp() }
+        #expect(try btq.run(["config", "set", "max_active_seeds", "5000"]).status == 0)
+        #expect(try btq.run(["config", "get", "max_active_seeds"]).stdout == "5000\n")
+        // A value starting with a dash follows `--`, as for any command-line tool.
+        #expect(try btq.run(["config", "set", "max_active_seeds", "--", "-1"]).stdout == "max_active_seeds = -1\n")
+        #expect(try btq.run(["config", "set", "max_active_downloads", "Unlimited"]).status == 0)
+        #expect(try btq.run(["config", "get", "max_active_downloads"]).stdout == "-1\n")
+    }
+
     @Test(arguments: [
         ["set", "max_active_downloads", "0"], ["set", "max_active_downloads", "many"],
-        ["set", "max_active_downloads", "2.5"], ["set", "max_active_seeds", "-1"], ["set", "stall_timeout", "9"],
+        ["set", "max_active_downloads", "2.5"], ["set", "max_active_seeds", "-2"], ["set", "max_active_seeds", "+4"],
+        ["set", "max_active_downloads", "unlimitted"], ["set", "stall_timeout", "9"],
         ["set", "peer_send_queue_limit", "1K"], ["set", "peer_memory_limit", "lots"],
         ["set", "colour", "blue"], ["get", "colour"], ["unset", "colour"], ["set", "stall_timeout"],
         ["set", "encryption", "always"],

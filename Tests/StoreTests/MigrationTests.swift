@@ -7,7 +7,7 @@ import Testing
 @Suite(.timeLimit(.minutes(5))) struct MigrationTests {
     static let tables = [
         "block_masks", "dht_nodes", "dht_state", "events", "file_lists", "file_state", "metainfo", "peers",
-        "piece_bitfields", "runs",
+        "piece_bitfields", "queue_generation", "runs",
         "settings", "torrents", "trackers",
     ]
 

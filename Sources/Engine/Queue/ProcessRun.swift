@@ -22,6 +22,10 @@ package struct ProcessRun: Sendable {
         self.id = try store.beginRun(pid: getpid(), bootId: bootId, at: Date())
     }
 
+    /// How often a working process records its sign of life: well within ``ResumePolicy/writeSlack``, so
+    /// that its own last writes before an unclean stop still fall inside the run's window.
+    package static let heartbeatInterval: Duration = .seconds(5)
+
     package func heartbeat() {
         try? store.heartbeat(runId: id, at: Date())
     }

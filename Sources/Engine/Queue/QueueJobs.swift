@@ -85,6 +85,9 @@ struct QueueJobs {
     /// The torrents worked now: sessions, fetches and checks.
     var tracked: Set<Int64> { Set(active.keys).union(fetching.keys).union(checks) }
 
+    /// A session, fetch or check ended and is not settled yet.
+    var hasEndedWork: Bool { !finished.isEmpty || !fetchesEnded.isEmpty || !finishedChecks.isEmpty }
+
     /// Nothing is worked.
     var isIdle: Bool { active.isEmpty && fetching.isEmpty && checks.isEmpty }
 
@@ -252,6 +255,7 @@ struct QueueJobs {
     /// Seeds beyond `maxSeeds` (lowered while they run), furthest down the queue first: each is to stop
     /// and wait `queued` for a seed slot again (or be `completed` when nothing may seed).
     mutating func seedsBeyond(_ maxSeeds: Int) -> [Active] {
+        guard seedSlotsHeld > maxSeeds else { return [] }
         let seeds = active.values.filter { $0.seeding && $0.endState == nil }
             .sorted { $0.record.queuePosition < $1.record.queuePosition }
         guard seeds.count > maxSeeds else { return [] }

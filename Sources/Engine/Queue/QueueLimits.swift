@@ -33,15 +33,19 @@ struct QueueLimits {
     func maxActive(setting: @autoclosure () -> Int?) -> Int {
         if let only = scope.only { return max(1, only.count) }
         if let fixedMaxActive { return fixedMaxActive }
-        return max(1, setting() ?? 3)
+        return max(1, setting().map { $0 < 0 ? TransferSettings.unlimitedSlots : $0 } ?? 3)
     }
 
     /// The configuration of a session while `maxActive` torrents may download: its share of the overall
-    /// connection limit (at most its own limit).
-    func sessionConfiguration(maxActive: Int) -> SessionConfiguration {
+    /// connection limit (at most its own limit). With no limit on the slots (`-1`), the limit is shared
+    /// among the torrents worked now, `worked`, and the one starting.
+    func sessionConfiguration(maxActive: Int, worked: Int = 0) -> SessionConfiguration {
         var configuration = self.configuration
         // Seeds are active torrents too: they share the overall limit with the downloads.
-        let sharers = maxActive + max(0, settings.maxSeeds)
+        var sharers = maxActive + max(0, settings.maxSeeds)
+        if maxActive >= TransferSettings.unlimitedSlots || settings.maxSeeds >= TransferSettings.unlimitedSlots {
+            sharers = max(1, worked + 1)
+        }
         configuration.maxPeers = min(configuration.maxPeers, max(1, maxPeersOverall / sharers))
         return configuration
     }

@@ -2,10 +2,29 @@
 /// decides which), and a seed stops at its ratio or seeding-time limit.
 extension QueueManager {
     /// Downloads that finished go on seeding (or stop when no seed slot is free); seeds that reached
-    /// the ratio or seeding-time limit stop and become `completed`. `seeded` is each torrent's saved
-    /// seeding time as this pass read it.
-    func followSeeding(seeded saved: [Int64: Int64], onChange: @Sendable (String) -> Void) async throws {
-        for id in jobs.active.keys.sorted() {
+    /// the ratio or seeding-time limit stop and become `completed`. Every download is looked at; every
+    /// seed when `everySeed`, else the next slice of them (``PassRhythm/seedSlice(of:)``). The seeding
+    /// time due to be saved is saved in one write.
+    func followSeeding(everySeed: Bool, onChange: @Sendable (String) -> Void) async throws {
+        var downloads: [Int64] = []
+        var seeds: [Int64] = []
+        for (id, entry) in jobs.active where entry.endState == nil {
+            if entry.seeding { seeds.append(id) } else { downloads.append(id) }
+        }
+        let looked = downloads + (everySeed ? seeds : rhythm.seedSlice(of: seeds))
+        var toSave: [Int64: Int64] = [:]
+        defer {
+            if !toSave.isEmpty {
+                do {
+                    try store.addSeedingSeconds(toSave)
+                    for (id, seconds) in toSave { savedSeedingSeconds[id, default: 0] += seconds }
+                } catch {
+                    // Counted again at the next save: the clocks gave these seconds up, so they are lost.
+                    logger.warning("saving seeding time failed: \(error)")
+                }
+            }
+        }
+        for id in looked.sorted() {
             guard let entry = jobs.active[id], entry.endState == nil else { continue }
             let status = await entry.work.status()
             let name = entry.record.name
@@ -29,9 +48,9 @@ extension QueueManager {
                 }
                 continue
             }
-            var savedNow = saved[id] ?? 0
+            var savedNow = savedSeedingSeconds[id] ?? 0
             if let seconds = jobs.seedingSecondsToSave(id) {
-                try store.addSeedingSeconds(torrentId: id, seconds)
+                toSave[id] = seconds
                 savedNow += seconds
             }
             if jobs.seedLacksData(id, status) {

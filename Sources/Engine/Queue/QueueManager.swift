@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Works the queue from the database: keeps up to N torrents downloading in queue order, starts the
 /// next when one ends or stalls, seeds finished ones within the seed slots and limits, fetches the
@@ -33,6 +34,11 @@ package actor QueueManager {
     let manualPeers: [PeerAddress]
     /// Slots, connections, rates and seed limits, with the settings of this pass.
     private(set) var limits: QueueLimits
+    /// Which passes read the queue, and which seeds a pass looks at.
+    var rhythm = PassRhythm()
+    /// The seeding time saved of each torrent worked, as the last pass that read the queue found it plus
+    /// what was saved since.
+    var savedSeedingSeconds: [Int64: Int64] = [:]
 
     /// A manager of the queue in `store` (or of the part `scope` names), starting work with `workers`;
     /// `maxActive` overrides the setting, `peers` are tried by every torrent, `maxPeersOverall` is shared
@@ -57,7 +63,8 @@ package actor QueueManager {
     ///
     /// A pass runs every `pollInterval` (what the CLI writes is seen then), and at once when work ends.
     /// Every session, fetch and check it starts is a child of its task group: none outlives it.
-    package func run(pollInterval: Duration = .milliseconds(500), onChange: @Sendable (String) -> Void) async {
+    package func run(pollInterval: Duration = .milliseconds(500), onChange: @escaping @Sendable (String) -> Void) async
+    {
         let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         self.wake = wake
         await withDiscardingTaskGroup { group in
@@ -68,8 +75,12 @@ package actor QueueManager {
                 }
             }
             var passes = wakes.makeAsyncIterator()
+            var lastHeartbeat: ContinuousClock.Instant?
             while !stopping {
-                processRun.heartbeat()
+                if lastHeartbeat.map({ .now - $0 >= ProcessRun.heartbeatInterval }) ?? true {
+                    processRun.heartbeat()
+                    lastHeartbeat = .now
+                }
                 do {
                     try await reconcile(onChange: onChange)
                 } catch {
@@ -132,14 +143,29 @@ package actor QueueManager {
     }
 
     /// Each torrent's share of the overall connection limit (at most its own limit).
-    func sessionConfiguration() -> SessionConfiguration { limits.sessionConfiguration(maxActive: maxActive()) }
+    func sessionConfiguration() -> SessionConfiguration {
+        limits.sessionConfiguration(maxActive: maxActive(), worked: jobs.active.count)
+    }
 
     private func maxActive() -> Int { limits.maxActive(setting: store.intSetting(Self.maxActiveSetting)) }
 
     /// One pass: settle finished sessions and checks, stop what the user paused, removed or wants
     /// rechecked, note stalled downloads, start checks and what fits.
-    private func reconcile(onChange: @Sendable (String) -> Void) async throws {
-        limits.update(TransferSettings(store: store))
+    ///
+    /// What the CLI writes is read only when it changed (``QueueStore/queueGeneration()`` moved), when
+    /// work ended or started, or at the latest every ``PassRhythm/fullPassInterval``; otherwise a pass looks
+    /// only at the downloads and at a slice of the seeds (see ``PassRhythm``), so an idle daemon's passes
+    /// cost the same with five thousand seeds as with five.
+    private func reconcile(onChange report: @escaping @Sendable (String) -> Void) async throws {
+        let generation = try store.queueGeneration()
+        let full = rhythm.beginPass(generation: generation, workEnded: jobs.hasEndedWork)
+        let changes = Mutex(0)
+        let onChange: @Sendable (String) -> Void = { line in
+            changes.withLock { $0 += 1 }
+            report(line)
+        }
+        defer { rhythm.endPass(changed: changes.withLock { $0 } > 0) }
+        if full { limits.update(TransferSettings(store: store)) }
         while let ended = jobs.takeEndedSession() {
             var entry = ended.entry
             let id = entry.record.id
@@ -157,32 +183,15 @@ package actor QueueManager {
         try settleFetches(onChange: onChange)
         try settleChecks(onChange: onChange)
 
-        // Only what this pass needs is read: the torrents it works, those asking for a check, and the first
-        // candidates in queue order (a pass costs the same with a hundred thousand torrents queued).
-        let tracked = jobs.tracked
-        var byId = Dictionary(
-            uniqueKeysWithValues: try store.torrents(ids: Set(tracked)).filter { !$0.isRemoved }.map { ($0.id, $0) })
-        // Removed and added again since its work started: that work stops as a removed torrent's does (its
-        // store is pinned to the old row, so it writes nothing into the new one), and a later pass starts
-        // the torrent afresh once it has ended.
-        for id in jobs.addedAgain(byId) {
-            byId[id] = nil
-            jobs.abandon(id)
+        if full {
+            try await followQueue()
         }
-        // One read for every worked torrent's limits and seeding time, not one per torrent.
-        let figures = try store.workedFigures(torrentIds: Array(jobs.active.keys))
-        for (id, entry) in jobs.active {
-            let record = byId[id]
-            if record == nil || record?.state == .paused || record?.state == .checking {
-                Task { await entry.work.stop() }
-            }
-            if let own = figures[id]?.limits { entry.limits.apply(own) }
-            if let record { await followSettings(of: record, work: entry.work) }
-        }
-        stopFetchesNoLongerWanted(byId)
-        try await followSeeding(seeded: figures.mapValues(\.seedingSeconds), onChange: onChange)
-        trimSeeds(onChange: onChange)
+        try await followSeeding(everySeed: full, onChange: onChange)
         await updateStalls(onChange: onChange)
+        // Slots, seeds over the limit and candidates change only with the queue or the work: a pass that
+        // read nothing new and changed nothing starts nothing.
+        guard full || changes.withLock({ $0 }) > 0 else { return }
+        trimSeeds(onChange: onChange)
         for record in try store.torrents(in: .checking, limit: 64)
         where jobs.active[record.id] == nil && !jobs.checks.contains(record.id) && scope.contains(record.id) {
             startCheck(record, onChange: onChange)
@@ -190,7 +199,7 @@ package actor QueueManager {
         var downloadSlots = maxActive() - jobs.downloadSlotsHeld
         var seedSlots = limits.settings.maxSeeds - jobs.seedSlotsHeld
         let candidates = try scope.candidates(
-            in: store, downloadSlots: downloadSlots, seedSlots: seedSlots, tracked: tracked.count)
+            in: store, downloadSlots: downloadSlots, seedSlots: seedSlots, tracked: jobs.tracked.count)
         for record in candidates where jobs.active[record.id] == nil {
             guard [.queued, .downloading, .seeding, .fetchingMetadata].contains(record.state) else { continue }
             if record.isMagnet {
@@ -256,6 +265,38 @@ package actor QueueManager {
         }
     }
 
+    /// Reads what the CLI may have changed of the torrents worked: a session whose torrent was paused,
+    /// removed or put in `checking` stops, one removed and added again is abandoned, each follows its own
+    /// rate limits, download order and file priorities; fetches no longer wanted stop. The seeding time
+    /// saved is read again too.
+    private func followQueue() async throws {
+        // Only what this pass needs is read: the torrents it works, those asking for a check, and the first
+        // candidates in queue order (a pass costs the same with a hundred thousand torrents queued).
+        var byId = Dictionary(
+            uniqueKeysWithValues: try store.torrents(ids: Set(jobs.tracked)).filter { !$0.isRemoved }.map {
+                ($0.id, $0)
+            })
+        // Removed and added again since its work started: that work stops as a removed torrent's does (its
+        // store is pinned to the old row, so it writes nothing into the new one), and a later pass starts
+        // the torrent afresh once it has ended.
+        for id in jobs.addedAgain(byId) {
+            byId[id] = nil
+            jobs.abandon(id)
+        }
+        // One read for every worked torrent's limits and seeding time, not one per torrent.
+        let figures = try store.workedFigures(torrentIds: Array(jobs.active.keys))
+        savedSeedingSeconds = figures.mapValues(\.seedingSeconds)
+        for (id, entry) in jobs.active {
+            let record = byId[id]
+            if record == nil || record?.state == .paused || record?.state == .checking {
+                Task { await entry.work.stop() }
+            }
+            if let own = figures[id]?.limits { entry.limits.apply(own) }
+            if let record { await followSettings(of: record, work: entry.work) }
+        }
+        stopFetchesNoLongerWanted(byId)
+    }
+
     /// Has a running session follow what the CLI changed of its torrent: the download order, the file
     /// priorities (read again only when their change counter moved).
     private func followSettings(of record: TorrentRecord, work: any DownloadWork) async {
@@ -272,6 +313,7 @@ package actor QueueManager {
     /// Marks downloads that got no data for the stall timeout, so the next queued torrent gets their slot,
     /// and unmarks them when data flows again.
     private func updateStalls(onChange: @Sendable (String) -> Void) async {
+        guard jobs.active.values.contains(where: { !$0.seeding && !$0.abandoned }) else { return }
         let timeout = Duration.seconds(store.intSetting(Self.stallTimeoutSetting) ?? 300)
         for (id, entry) in jobs.active where !entry.seeding && !entry.abandoned {
             let status = await entry.work.status()
@@ -288,11 +330,14 @@ package actor QueueManager {
 
     private func sessionEnded(_ id: Int64, _ outcome: TorrentSession.Outcome, _ status: TorrentStatus) {
         jobs.sessionEnded(id, outcome, status)
-        wake?.yield()
+        passNow()
     }
 
-    /// Asks for a pass now.
-    func passNow() { wake?.yield() }
+    /// Asks for a pass now, one that reads the queue.
+    func passNow() {
+        rhythm.askForFullPass()
+        wake?.yield()
+    }
 
     /// Asks for a pass once `work` has checked what it already has.
     private func passWhenStarted(_ work: any DownloadWork) async {

@@ -35,6 +35,13 @@ package protocol QueueStore: Sendable {
     func seedingSeconds(torrentId: Int64) throws -> Int64
     /// Adds seeding time.
     func addSeedingSeconds(torrentId: Int64, _ seconds: Int64) throws
+    /// Adds seeding time to several torrents at once (by id).
+    func addSeedingSeconds(_ seconds: [Int64: Int64]) throws
+    /// A value that changes whenever something a running daemon follows changes, whoever writes it: a
+    /// torrent added, removed or added again, its state, folder, metadata, completion, own rate limits,
+    /// download order or file priorities, and any setting. Compared for equality only; what the journal
+    /// writes (progress, counters, seeding time) and queue moves leave it alone.
+    func queueGeneration() throws -> Int64
     /// A torrent's own rate limits.
     func rateLimits(torrentId: Int64) throws -> TorrentRateLimits
     /// The own rate limits and lifetime seeding seconds of each of `torrentIds` that exists, read at once:
@@ -67,6 +74,11 @@ package struct WorkedTorrentFigures: Sendable, Hashable {
 }
 
 extension QueueStore {
+    /// One write per torrent; a store that can should write them together.
+    package func addSeedingSeconds(_ seconds: [Int64: Int64]) throws {
+        for (id, value) in seconds { try addSeedingSeconds(torrentId: id, value) }
+    }
+
     /// One read per torrent; a store that can should read them together.
     package func workedFigures(torrentIds: [Int64]) throws -> [Int64: WorkedTorrentFigures] {
         var figures: [Int64: WorkedTorrentFigures] = [:]

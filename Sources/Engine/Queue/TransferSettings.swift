@@ -68,6 +68,16 @@ package struct TransferSettings: Equatable, Sendable {
         self.init(values: (try? store.settings()) ?? [:])
     }
 
+    /// What `-1` (no limit) stands for in `max_active_downloads` and `max_active_seeds`: more torrents than
+    /// any queue works at once, small enough that sums of slots never overflow.
+    package static let unlimitedSlots = 1 << 30
+
+    /// A slot setting's value: `-1` (or any negative number) is no limit, else the number (at least 0).
+    package static func slots(_ text: String) -> Int? {
+        guard let value = Int(text) else { return nil }
+        return value < 0 ? unlimitedSlots : min(value, unlimitedSlots)
+    }
+
     /// The settings from their text form, by name.
     package init(values: [String: String]) {
         downloadRate = values[Self.downloadRateKey].flatMap(SettingText.rate) ?? 0
@@ -76,7 +86,7 @@ package struct TransferSettings: Equatable, Sendable {
         seedTime = values[Self.seedTimeKey].flatMap(SettingText.duration) ?? 0
         listenPort = values[Self.listenPortKey].flatMap { UInt16($0) }.flatMap { $0 > 0 ? $0 : nil } ?? 6881
         bindAddress = values[Self.bindAddressKey].flatMap(SettingText.ipAddress) ?? "0.0.0.0"
-        maxSeeds = values[Self.maxSeedsKey].flatMap { Int($0) }.map { max(0, $0) } ?? 3
+        maxSeeds = values[Self.maxSeedsKey].flatMap(Self.slots) ?? 3
         let budget = PeerMemoryBudget()
         peerQueueLimit = values[Self.peerQueueLimitKey].flatMap(SettingText.rate).map(Int.init) ?? budget.peerQueueLimit
         peerMemoryLimit = values[Self.peerMemoryLimitKey].flatMap(SettingText.rate).map(Int.init) ?? budget.processLimit

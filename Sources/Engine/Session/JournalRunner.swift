@@ -24,6 +24,14 @@ protocol JournalHost: Actor {
     func endJournalTurn()
     /// Stops the torrent for a fault.
     func fail(_ reason: String)
+    /// Where the runner may rest until the session is poked, instead of looking again: `nil` unless the
+    /// torrent is idle (no connection, nothing in memory) and everything journaled is checkpointed.
+    func journalRest() -> Doze?
+}
+
+extension JournalHost {
+    /// A host that never rests: the runner looks at it every few intervals.
+    func journalRest() -> Doze? { nil }
 }
 
 /// The progress journal's rhythm and its I/O for one session (DESIGN.md, persistence invariants 1 to
@@ -54,15 +62,22 @@ struct JournalRunner: Sendable {
         wrote ? journalInterval : min(wait * 2, journalInterval * Self.idleIntervals)
     }
 
-    /// Journals and checkpoints for `host` until cancelled (the session's task group ends it).
+    /// Journals and checkpoints for `host` until cancelled (the session's task group ends it). Once a look
+    /// found nothing at the longest wait, it rests until the host is poked when the host allows it
+    /// (``JournalHost/journalRest()``): an idle torrent costs nothing between two changes.
     func run(for host: some JournalHost) async {
         var lastCheckpoint = ContinuousClock.now
         var wait = journalInterval
         while (try? await Task.sleep(for: wait)) != nil {
-            wait = nextWait(after: wait, wrote: await journal(for: host))
+            let wrote = await journal(for: host)
+            wait = nextWait(after: wait, wrote: wrote)
             if ContinuousClock.now - lastCheckpoint >= checkpointInterval {
                 await checkpoint(for: host)
                 lastCheckpoint = .now
+            }
+            if !wrote, wait >= journalInterval * Self.idleIntervals, let rest = await host.journalRest() {
+                await rest.rest(upTo: nil)
+                wait = journalInterval
             }
         }
     }

@@ -156,6 +156,17 @@ struct PeerCandidateTable {
         return chosen
     }
 
+    /// The earliest time an address `eligible` accepts (neither banned, connected nor being connected)
+    /// may be dialled; `nil` when there is none.
+    func nextAttempt(where eligible: (PeerCandidate) -> Bool = { _ in true }) -> ContinuousClock.Instant? {
+        var earliest: ContinuousClock.Instant?
+        for candidate in entries.values
+        where !candidate.banned && !candidate.isConnected && !candidate.isConnecting && eligible(candidate) {
+            if earliest.map({ candidate.nextAttempt < $0 }) ?? true { earliest = candidate.nextAttempt }
+        }
+        return earliest
+    }
+
     /// A connection to `address` is open (dialled, or it came in).
     mutating func connected(_ address: PeerAddress) {
         guard var candidate = entries[address] else { return }

@@ -219,6 +219,14 @@ struct ProgressJournal: Sendable {
         return snapshot == lastCheckpoint ? nil : snapshot
     }
 
+    /// Progress was journaled that no durable checkpoint covers yet (what ``checkpointSnapshot(torrentId:)``
+    /// would return a snapshot for).
+    var awaitsCheckpoint: Bool {
+        guard !durabilityLost else { return false }
+        guard let lastCheckpoint else { return true }
+        return checkpointSnapshot(torrentId: lastCheckpoint.torrentId) != nil
+    }
+
     /// A checkpoint was committed.
     mutating func checkpointCommitted(_ snapshot: DurableCheckpoint, time: Duration) {
         lastCheckpoint = snapshot

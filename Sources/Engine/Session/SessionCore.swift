@@ -160,6 +160,30 @@ struct SessionCore {
         extensionProtocol.sendPeerExchange(to: &swarm.peers, now: now)
     }
 
+    /// When the run's loop next needs a tick (`interval` apart while there is work).
+    enum TickNeed: Equatable, Sendable {
+        /// There is work: at the next interval.
+        case now
+        /// Idle until an address may be dialled, this long from now.
+        case after(Duration)
+        /// Idle until something gives it work: a peer, new addresses, a stop.
+        case onActivity
+    }
+
+    /// Whether the torrent is idle: no connection (open or being dialled), no web seed fetching, no
+    /// failed v2 piece being asked about; then its ticks (choking, requests, timeouts, peer exchange) have
+    /// nothing to do until an address becomes due or something pokes it. Linear in the addresses known
+    /// only when nothing is connected.
+    func tickNeed(now: ContinuousClock.Instant, interval: Duration) -> TickNeed {
+        let complete = swarm.picker.isComplete
+        guard swarm.peers.isEmpty, swarm.candidates.connectingCount == 0, blockChecks.failed.isEmpty,
+            complete || webSeeds.seeds.allSatisfy(\.isDropped)
+        else { return .now }
+        guard let next = swarm.candidates.nextAttempt(where: { !(complete && $0.isSeed) }) else { return .onActivity }
+        let wait = next - now
+        return wait <= interval ? .now : .after(wait)
+    }
+
     /// A snapshot for progress displays; `failure` and `startCheck` are the session's.
     mutating func status(failure: String?, startCheck: StartCheck, now: ContinuousClock.Instant) -> TorrentStatus {
         let progress = swarm.picker.progress

@@ -34,6 +34,15 @@ extension TorrentSession: JournalHost {
 
     func endJournalTurn() { persistence.turn.handOver() }
 
+    func journalRest() -> Doze? {
+        guard lifecycle.isRunning, !lifecycle.closingPeers,
+            persistence.store == nil || !persistence.journal.awaitsCheckpoint,
+            core.verification.assemblies.byPiece.isEmpty,
+            core.tickNeed(now: .now, interval: configuration.tickInterval) != .now
+        else { return nil }
+        return rests.journal
+    }
+
     /// Saves what changed since the last save now (pieces, totals, peers), rather than at the next
     /// journal interval: before the queue records a state that depends on it, such as `seeding`.
     package func saveProgressNow() async { await journalRunner.save(for: self) }

@@ -18,7 +18,8 @@ extension TorrentSession: DialingOwner {
     func registerDialled(
         _ address: PeerAddress, channel: any Channel, outbox: PeerOutbox, security: PeerTransportSecurity
     ) -> PeerKey {
-        core.register(address: address, channel: channel, outbox: outbox, security: security)
+        rests.poke()
+        return core.register(address: address, channel: channel, outbox: outbox, security: security)
     }
 
     func handshakeReceived(_ handshake: PeerHandshake, from key: PeerKey) -> String? {
@@ -36,6 +37,7 @@ extension TorrentSession: DialingOwner {
         guard core.uploads.acceptingIncoming, lifecycle.isRunning else {
             throw PeerDropped(reason: "torrent not running")
         }
+        rests.poke()
         return try core.acceptIncoming(
             handshake, address: address, channel: channel, outbox: outbox, security: security)
     }
@@ -112,7 +114,30 @@ extension TorrentSession: DialingOwner {
 
     /// Periodic work (see ``SessionCore/tick(now:effects:)``).
     func tick() {
-        changeCore { $0.tick(now: .now, effects: &$1) }
+        // The tick's own changes wake no rest: an idle torrent's tick would otherwise keep itself awake.
+        var effects = SessionEffects()
+        core.tick(now: .now, effects: &effects)
+        perform(effects, pokes: false)
+    }
+
+    /// Yields a tick into `ticks` every `interval` until cancelled (the run's task group ends it), resting
+    /// in between while the torrent is idle (see ``SessionCore/tickNeed(now:interval:)``) until something
+    /// gives it work.
+    nonisolated func runTicks(_ ticks: AsyncStream<LoopWake>.Continuation, every interval: Duration) async {
+        while (try? await Task.sleep(for: interval)) != nil {
+            switch await tickNeed(interval: interval) {
+            case .now: break
+            case .after(let wait): await rests.ticks.rest(upTo: wait)
+            case .onActivity: await rests.ticks.rest(upTo: nil)
+            }
+            guard !Task.isCancelled else { return }
+            ticks.yield(.tick)
+        }
+    }
+
+    private func tickNeed(interval: Duration) -> SessionCore.TickNeed {
+        guard lifecycle.isRunning, !lifecycle.closingPeers else { return .now }
+        return core.tickNeed(now: .now, interval: interval)
     }
 
     /// Applies `change` to the core and carries out what it leaves to the actor.
@@ -124,7 +149,8 @@ extension TorrentSession: DialingOwner {
 
     /// Carries out what the core decided: pieces to hash and store, peers to serve, journal records,
     /// a fault, a wake of the run's loop.
-    private func perform(_ effects: SessionEffects) {
+    private func perform(_ effects: SessionEffects, pokes: Bool = true) {
+        if pokes { rests.poke() }
         for (piece, buffer, watched) in effects.store { store(piece, buffer, watched: watched) }
         for piece in effects.hash { hash(piece) }
         for (key, plan) in effects.blockLayerReads { readBlockLayer(plan, for: key) }
@@ -143,6 +169,7 @@ extension TorrentSession: DialingOwner {
     /// Puts a peer's record (its counters, a ban) in the journal, to go with the next batch: it is leaving,
     /// or was banned.
     func recordPeer(_ slot: PeerSlot, banned: Bool? = nil) {
+        rests.poke()
         // Outside ``run()``'s loop (an incoming peer closing after the last journal save) no journal interval
         // is coming: save now, on the writer like any batch.
         if persistence.record(slot, banned: banned), !lifecycle.waker.isRunning {

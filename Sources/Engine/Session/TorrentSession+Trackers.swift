@@ -9,6 +9,7 @@ extension TorrentSession {
 
     /// Peers a tracker named become candidates; its status goes to the journal.
     func trackerEvent(_ event: TrackerAnnouncer.Event) {
+        rests.poke()
         switch event {
         case .peers(let addresses, _):
             addPeers(addresses, source: .tracker)

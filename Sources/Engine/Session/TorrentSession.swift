@@ -39,6 +39,8 @@ package actor TorrentSession {
     let hashing: PieceHashing
     /// Recently read pieces, for serving requests.
     let readCache: PieceReadCache
+    /// Where the run's ticks and its journal rest while the torrent is idle (see ``SessionCore/tickNeed(now:interval:)``).
+    nonisolated let rests = SessionRests()
     /// The torrent's pieces and blocks.
     var layout: PieceLayout { core.layout }
     /// The info-hash peers name in their handshake for this torrent (the metainfo's).
@@ -144,6 +146,7 @@ package actor TorrentSession {
     /// Has ``run()``'s loop act now rather than at its next tick: new peers are dialled at once, and a
     /// finished download or a stop ends the run without waiting out the tick interval.
     func wakeLoop() {
+        rests.poke()
         lifecycle.waker.wake()
     }
 
@@ -184,7 +187,7 @@ package actor TorrentSession {
         let (wakeups, ticks) = lifecycle.waker.start()
         await withDiscardingTaskGroup { group in
             group.addTask { await self.journalRunner.run(for: self) }
-            group.addTask { [interval = configuration.tickInterval] in await LoopWaker.tick(ticks, every: interval) }
+            group.addTask { [interval = configuration.tickInterval] in await self.runTicks(ticks, every: interval) }
             trackers.run(in: &group) { await self.trackerEvent($0) }
             startWebSeeds(in: &group)
             tick()

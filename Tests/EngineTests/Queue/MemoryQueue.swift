@@ -14,6 +14,9 @@ final class MemoryQueue: QueueStore {
         var limits: [Int64: TorrentRateLimits] = [:]
         var beforeChecking: [Int64: TorrentState] = [:]
         var runs: [RunRecord] = []
+        /// Passes begun (each reads the queue's generation first) and reads of worked torrents' rows.
+        var generationReads = 0
+        var workedRowReads = 0
     }
 
     let contents = Mutex(Contents())
@@ -74,7 +77,10 @@ final class MemoryQueue: QueueStore {
     func torrent(id: Int64) throws -> TorrentRecord? { record(id) }
 
     func torrents(ids: Set<Int64>) throws -> [TorrentRecord] {
-        contents.withLock { contents in ids.compactMap { contents.torrents[$0] } }
+        contents.withLock { contents in
+            contents.workedRowReads += 1
+            return ids.compactMap { contents.torrents[$0] }
+        }
     }
 
     func torrents(in state: TorrentState, limit: Int) throws -> [TorrentRecord] {
@@ -132,6 +138,35 @@ final class MemoryQueue: QueueStore {
 
     func addSeedingSeconds(torrentId: Int64, _ seconds: Int64) throws {
         contents.withLock { $0.seeded[torrentId, default: 0] += seconds }
+    }
+
+    /// What the store's triggers follow, hashed: it changes whenever one of them does, as the counter does.
+    func queueGeneration() throws -> Int64 {
+        contents.withLock { contents in
+            contents.generationReads += 1
+            var hasher = Hasher()
+            for (id, record) in contents.torrents.sorted(by: { $0.key < $1.key }) {
+                hasher.combine(id)
+                hasher.combine(record.state)
+                hasher.combine(record.addedAt)
+                hasher.combine(record.removedAt)
+                hasher.combine(record.saveDirectory)
+                hasher.combine(record.isMagnet)
+                hasher.combine(record.completedAt)
+                hasher.combine(record.downloadOrder)
+                hasher.combine(record.prioritiesChanged)
+            }
+            for (id, limits) in contents.limits.sorted(by: { $0.key < $1.key }) {
+                hasher.combine(id)
+                hasher.combine(limits.download)
+                hasher.combine(limits.upload)
+            }
+            for (key, value) in contents.settings.sorted(by: { $0.key < $1.key }) {
+                hasher.combine(key)
+                hasher.combine(value)
+            }
+            return Int64(hasher.finalize())
+        }
     }
 
     func rateLimits(torrentId: Int64) throws -> TorrentRateLimits {

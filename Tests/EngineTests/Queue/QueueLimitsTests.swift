@@ -55,6 +55,21 @@ struct QueueLimitsTests {
         #expect(limits.sessionConfiguration(maxActive: maxActive).maxPeers == share)
     }
 
+    /// `-1` lifts a slot limit: every torrent may be worked, and the overall connection limit is shared
+    /// among those worked now and the one starting.
+    @Test func unlimitedSlotsShareTheConnectionsAmongTheTorrentsWorked() {
+        var limits = limits(maxPeers: 60, maxPeersOverall: 200)
+        limits.update(TransferSettings(values: [TransferSettings.maxSeedsKey: "-1"]))
+        #expect(limits.settings.maxSeeds == TransferSettings.unlimitedSlots)
+        #expect(limits.maxActive(setting: -1) == TransferSettings.unlimitedSlots)
+        #expect(limits.maxActive(setting: 5000) == 5000)
+        #expect(limits.sessionConfiguration(maxActive: 3, worked: 0).maxPeers == 60)
+        #expect(limits.sessionConfiguration(maxActive: 3, worked: 9).maxPeers == 20)
+        #expect(limits.sessionConfiguration(maxActive: 3, worked: 4_999).maxPeers == 1)
+        #expect(TransferSettings.slots("-1") == TransferSettings.unlimitedSlots)
+        #expect(TransferSettings.slots("7") == 7 && TransferSettings.slots("x") == nil)
+    }
+
     @Test func aSeedFromDataInPlaceCountsItsRatioOverWhatItHas() {
         var limits = limits()
         limits.update(

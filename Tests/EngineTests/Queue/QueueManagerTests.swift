@@ -117,6 +117,39 @@ struct QueueManagerTests {
         }
     }
 
+    /// Passes over a queue nobody changed read no torrent rows (an idle daemon's passes do not grow with its
+    /// seeds), yet every seed is still looked at in slices (one reaching its ratio limit stops), and a
+    /// change written to the queue is followed at the next pass.
+    @Test func passesOverAnUnchangedQueueReadNoRowsYetFollowSeedsAndChanges() async throws {
+        let queue = MemoryQueue()
+        queue.set(TransferSettings.seedRatioKey, "1")
+        queue.set(TransferSettings.maxSeedsKey, "45")
+        let seeds = (1...45).map { queue.add("seed\($0)", complete: true, downloaded: 1 << 20) }
+        try await working(queue, maxActive: 1) { (workers, _) async throws in
+            #expect(try await poll(timeout: .seconds(20)) { seeds.allSatisfy { queue.state($0) == .seeding } })
+            #expect(try await poll(timeout: .seconds(20)) { workers.started.count == seeds.count })
+            // Starting them changed the queue: a few passes read it; then the passes go quiet.
+            let settled = queue.contents.withLock { $0.generationReads }
+            #expect(
+                try await poll(timeout: .seconds(20)) { queue.contents.withLock { $0.generationReads } > settled + 5 })
+            let (passes, reads) = queue.contents.withLock { ($0.generationReads, $0.workedRowReads) }
+            #expect(
+                try await poll(timeout: .seconds(20)) {
+                    queue.contents.withLock { $0.generationReads } > passes + 2 * PassRhythm.seedLookPasses
+                })
+            #expect(queue.contents.withLock { $0.workedRowReads } == reads, "no rows read while nothing changed")
+            // A seed is still looked at: reaching its ratio limit stops it within a round of slices.
+            let last = try #require(seeds.last)
+            await workers.download(last)?.upload(1 << 20)
+            #expect(try await poll(timeout: .seconds(20)) { queue.state(last) == .completed })
+            #expect(queue.events(last, .seedLimit).count == 1)
+            // The user pauses one: the changed queue is read at the next pass.
+            queue.pause(seeds[0])
+            #expect(try await poll(timeout: .seconds(20)) { await workers.download(seeds[0])?.ended == true })
+            #expect(queue.contents.withLock { $0.workedRowReads } > reads)
+        }
+    }
+
     @Test func seedsStopAtTheRatioLimitAndDoNotStartPastIt() async throws {
         let queue = MemoryQueue()
         queue.set(TransferSettings.seedRatioKey, "1")

@@ -47,6 +47,27 @@ import Testing
         #expect(await storage.contents(of: FileIndex(0)) == fixture.content)
     }
 
+    /// A torrent with nobody to talk to rests: its ticks and its journal wait for something to do rather
+    /// than wake every interval; a peer added then wakes it and it downloads as usual.
+    @Test(.timeLimit(.minutes(1))) func anIdleSessionRestsUntilAPeerIsAdded() async throws {
+        let fixture = SessionFixture(length: 4 * 32_768, pieceLength: 32_768, seed: 6)
+        let seed = try await FakeSeed(
+            infoHash: fixture.metainfo.infoHashes.wireHash, content: fixture.content, pieceLength: 32_768)
+        let storage = MemoryStorage(metainfo: fixture.metainfo)
+        let session = TorrentSession(
+            metainfo: fixture.metainfo, storage: storage,
+            configuration: SessionConfiguration(
+                listenPort: 1, tickInterval: .milliseconds(20), journalInterval: .milliseconds(10)))
+        async let outcome = session.run()
+        await session.started()
+        #expect(try await poll(timeout: .seconds(20)) { session.rests.ticks.hasWaiter })
+        #expect(try await poll(timeout: .seconds(20)) { session.rests.journal.hasWaiter })
+        await session.addPeers([seed.address], source: .manual)
+        #expect(await outcome == .completed)
+        await seed.close()
+        #expect(await storage.contents(of: FileIndex(0)) == fixture.content)
+    }
+
     /// File priorities changed while it runs reach its picker at once: skipping the one file it still
     /// wants leaves nothing to download, and the run ends complete without waiting out the tick interval.
     @Test(.timeLimit(.minutes(1))) func filePrioritiesChangedWhileRunningAreFollowed() async throws {

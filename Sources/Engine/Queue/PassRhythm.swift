@@ -1,0 +1,59 @@
+/// Which of a ``QueueManager``'s passes read the queue, and which seeds a pass looks at.
+///
+/// A pass that reads the queue (a full pass) costs a read per torrent worked and a look at every session;
+/// one runs when the queue changed (its ``QueueStore/queueGeneration()`` moved), when work ended, when the
+/// last pass changed something or a pass was asked for, and at the latest every ``fullPassInterval``.
+/// Other passes look at every download (completion, stalls) and at the seeds in slices, so that each seed
+/// is looked at (its seed limits, its seeding time, data found missing) every ``seedLookPasses`` passes:
+/// an idle daemon's pass does not grow with its seeds.
+struct PassRhythm {
+    /// The longest time between two full passes.
+    static let fullPassInterval: Duration = .seconds(30)
+    /// A pass that does not read the queue looks at this fraction (one in so many) of the seeds.
+    static let seedLookPasses = 20
+
+    private var generation: Int64?
+    private var fullPassAsked = true
+    private var lastFullPass: ContinuousClock.Instant?
+    /// Where the next slice of seeds starts.
+    private var seedCursor = 0
+
+    /// A pass begins with the queue at `generation`; returns whether it is a full pass. `workEnded`: a
+    /// session, fetch or check ended and is not settled yet.
+    mutating func beginPass(generation: Int64, workEnded: Bool, now: ContinuousClock.Instant = .now) -> Bool {
+        let due = lastFullPass.map { now - $0 >= Self.fullPassInterval } ?? true
+        let full = fullPassAsked || workEnded || due || generation != self.generation
+        self.generation = generation
+        fullPassAsked = false
+        if full { lastFullPass = now }
+        return full
+    }
+
+    /// The pass ended; `changed` when it changed something (started or stopped work, recorded a state):
+    /// the next pass is a full one.
+    mutating func endPass(changed: Bool) {
+        if changed { fullPassAsked = true }
+    }
+
+    /// The next pass is to be a full one.
+    mutating func askForFullPass() { fullPassAsked = true }
+
+    /// The seeds a pass that does not read the queue looks at, of `seeds`: the next slice of about
+    /// 1/``seedLookPasses`` of them (at least one), going round.
+    mutating func seedSlice<C: Collection>(of seeds: C) -> [C.Element] {
+        guard !seeds.isEmpty else { return [] }
+        let count = seeds.count
+        let size = min(count, (count + Self.seedLookPasses - 1) / Self.seedLookPasses)
+        if seedCursor >= count { seedCursor = 0 }
+        var slice: [C.Element] = []
+        slice.reserveCapacity(size)
+        var index = seeds.index(seeds.startIndex, offsetBy: seedCursor)
+        for _ in 0..<size {
+            slice.append(seeds[index])
+            seeds.formIndex(after: &index)
+            if index == seeds.endIndex { index = seeds.startIndex }
+        }
+        seedCursor = (seedCursor + size) % count
+        return slice
+    }
+}

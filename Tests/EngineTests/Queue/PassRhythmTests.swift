@@ -1,0 +1,44 @@
+import Testing
+
+@testable import Engine
+
+/// Which passes read the queue, and the slices of seeds the others look at.
+struct PassRhythmTests {
+    @Test func aPassReadsTheQueueFirstThenOnlyWhenSomethingChanged() {
+        var rhythm = PassRhythm()
+        let start = ContinuousClock.now
+        /// One pass at `seconds` after the start: whether it read the queue.
+        func pass(_ generation: Int64, at seconds: Int, workEnded: Bool = false, changed: Bool = false) -> Bool {
+            let full = rhythm.beginPass(generation: generation, workEnded: workEnded, now: start + .seconds(seconds))
+            rhythm.endPass(changed: changed)
+            return full
+        }
+        #expect(pass(7, at: 0), "the first pass reads the queue")
+        #expect(!pass(7, at: 1))
+        #expect(pass(8, at: 2), "the queue changed")
+        #expect(pass(8, at: 3, workEnded: true, changed: true), "work ended")
+        #expect(pass(8, at: 4), "the last pass changed something")
+        rhythm.askForFullPass()
+        #expect(pass(8, at: 5), "asked for")
+        #expect(!pass(8, at: 6))
+        #expect(!pass(8, at: 5 + Int(PassRhythm.fullPassInterval.components.seconds) - 1))
+        #expect(
+            pass(8, at: 5 + Int(PassRhythm.fullPassInterval.components.seconds)), "at the latest after the interval")
+    }
+
+    @Test func slicesLookAtEverySeedOnceInARound() {
+        for count in [1, 7, 20, 21, 1_000, 5_001] {
+            var rhythm = PassRhythm()
+            let seeds = Array(0..<count)
+            var looked: [Int: Int] = [:]
+            for _ in 0..<PassRhythm.seedLookPasses {
+                let slice = rhythm.seedSlice(of: seeds)
+                #expect(slice.count <= (count + PassRhythm.seedLookPasses - 1) / PassRhythm.seedLookPasses)
+                for seed in slice { looked[seed, default: 0] += 1 }
+            }
+            #expect(Set(looked.keys) == Set(seeds), "\(count) seeds: every one looked at in a round")
+        }
+        var rhythm = PassRhythm()
+        #expect(rhythm.seedSlice(of: [Int]()).isEmpty)
+    }
+}

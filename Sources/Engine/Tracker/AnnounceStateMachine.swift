@@ -24,13 +24,21 @@ public struct AnnounceStateMachine: Sendable {
         public var retryBase: Int
         /// Longest back-off, in seconds.
         public var retryCap: Int
+        /// How much longer than the tracker's interval a regular announce may wait, in thousandths of it: each
+        /// torrent waits its own share of that (from its `key`), so torrents started together (a daemon's
+        /// restart) drift apart instead of announcing in the same second at every interval.
+        public var intervalSpread: Int
 
-        /// Creates a configuration: 200 peers, back-off from 60 s up to 1 h.
-        public init(numWant: Int = 200, retryBase: Int = 60, retryCap: Int = 3600) {
+        /// Creates a configuration: 200 peers, back-off from 60 s up to 1 h, no spread.
+        public init(numWant: Int = 200, retryBase: Int = 60, retryCap: Int = 3600, intervalSpread: Int = 0) {
             self.numWant = numWant
             self.retryBase = retryBase
             self.retryCap = retryCap
+            self.intervalSpread = max(0, min(intervalSpread, 1000))
         }
+
+        /// What btq announces with: a tenth of the interval of spread.
+        public static let spread = Configuration(intervalSpread: 100)
 
         /// The back-off after `failures` failures in a row (1 or more), in seconds.
         public func retryDelay(failures: Int) -> Int {
@@ -54,6 +62,11 @@ public struct AnnounceStateMachine: Sendable {
 
     /// The session's `key`.
     public let key: UInt32
+
+    /// `interval` plus this torrent's share of the configured spread (see ``Configuration/intervalSpread``).
+    func spread(_ interval: Int) -> Int {
+        interval + interval * configuration.intervalSpread * Int(key % 1000) / 1_000_000
+    }
     /// The tunables.
     public let configuration: Configuration
     /// True after ``stop(now:)``.
@@ -171,7 +184,7 @@ public struct AnnounceStateMachine: Sendable {
             guard !isStopped else { return }
             tiers.promote(job.url)
             current = job.url
-            dueAt = completion == .pending ? now : now.adding(seconds: response.effectiveInterval)
+            dueAt = completion == .pending ? now : now.adding(seconds: spread(response.effectiveInterval))
         case .failure(let error):
             entry.status.failures += 1
             entry.status.lastError = error.description

@@ -113,7 +113,7 @@ public actor TrackerAnnouncer {
     /// An announcer over the torrent's tiers (shuffled here, BEP 12) with a random session key.
     public init(
         tiers: [[String]], identity: Identity, transport: any TrackerTransport, filter: TrackerPeerFilter = .init(),
-        configuration: AnnounceStateMachine.Configuration = .init(), stopTimeout: Duration = .seconds(5),
+        configuration: AnnounceStateMachine.Configuration = .spread, stopTimeout: Duration = .seconds(5),
         totals: @escaping @Sendable () async -> Totals
     ) {
         self.init(

@@ -44,6 +44,22 @@ struct ZeroGenerator: RandomNumberGenerator {
         return job
     }
 
+    /// Torrents started together drift apart: each waits the interval plus its own share (from its key) of
+    /// the spread, never less than the interval and at most a tenth more.
+    @Test func regularAnnouncesAreSpreadByKey() {
+        var waits: Set<Int> = []
+        for key: UInt32 in [0, 1, 999, 1_000, 0xabcd, 0xffff_ffff] {
+            var generator = ZeroGenerator()
+            let machine = AnnounceStateMachine(
+                tiers: TrackerTiers([["a1"]], using: &generator), key: key, configuration: .spread)
+            let wait = machine.spread(1800)
+            #expect(wait >= 1800 && wait <= 1980, "key \(key)")
+            waits.insert(wait)
+        }
+        #expect(waits.count >= 4, "different keys, different waits")
+        #expect(Self.machine().spread(1800) == 1800, "no spread unless configured")
+    }
+
     @Test func firstAnnounceIsStartedWithTheSessionKey() {
         var machine = Self.machine()
         #expect(machine.nextAnnounceDue(now: Self.t(0)) == Self.t(0))

@@ -1,25 +1,54 @@
-/// Writes JSON text into a byte array, for answers with thousands of torrents: no intermediate objects,
-/// strings escaped as they are copied.
-public struct JSONWriter: Sendable {
-    /// The text written so far.
-    public private(set) var bytes: [UInt8] = []
+import NIOCore
 
-    public init(capacity: Int = 1024) { bytes.reserveCapacity(capacity) }
+/// Writes JSON text into a byte buffer, for answers with thousands of torrents: no intermediate objects,
+/// strings escaped as they are copied, and the buffer handed to the connection as it is (no copy).
+public struct JSONWriter: Sendable {
+    /// The text written so far, in the buffer the answer is sent from.
+    public private(set) var buffer: ByteBuffer
+
+    /// A writer whose buffer holds `capacity` bytes before it grows.
+    public init(capacity: Int = 1024) {
+        buffer = ByteBufferAllocator().buffer(capacity: capacity)
+    }
+
+    /// The text written so far, copied into an array.
+    public var bytes: [UInt8] { Array(buffer.readableBytesView) }
+
+    /// Bytes written so far.
+    public var count: Int { buffer.readableBytes }
 
     /// Appends raw JSON text (a punctuation mark or a literal).
+    @inline(__always)
     public mutating func raw(_ text: StaticString) {
-        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        buffer.writeStaticString(text)
     }
 
     /// Appends JSON text written before (see ``bytes``).
+    @inline(__always)
     public mutating func append(_ text: [UInt8]) {
-        bytes.append(contentsOf: text)
+        buffer.writeBytes(text)
+    }
+
+    /// Makes room for `bytes` more bytes at once.
+    public mutating func reserve(_ bytes: Int) {
+        guard bytes > buffer.writableBytes else { return }
+        buffer.reserveCapacity(minimumWritableBytes: bytes)
+    }
+
+    /// The bytes written from `start` (a ``count`` taken before) to the end, copied.
+    public func bytes(from start: Int) -> [UInt8] {
+        buffer.getBytes(at: buffer.readerIndex + start, length: buffer.readableBytes - start) ?? []
+    }
+
+    @inline(__always)
+    private mutating func byte(_ value: UInt8) {
+        buffer.writeInteger(value)
     }
 
     /// Appends `"key":`.
     public mutating func key(_ key: String) {
         string(key)
-        bytes.append(UInt8(ascii: ":"))
+        byte(UInt8(ascii: ":"))
     }
 
     /// Appends `"key":value` to an object, after a comma unless it is the object's `first` member.
@@ -63,10 +92,10 @@ public struct JSONWriter: Sendable {
     /// Appends an integer's digits, without making a string of them.
     private mutating func int64(_ value: Int64) {
         if value >= 0, value < 10 {
-            bytes.append(0x30 + UInt8(value))
+            byte(0x30 + UInt8(value))
             return
         }
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        if value < 0 { byte(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
             var start = 20
@@ -75,7 +104,7 @@ public struct JSONWriter: Sendable {
                 digits[start] = 0x30 + UInt8(magnitude % 10)
                 magnitude /= 10
             } while magnitude > 0
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+            buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: digits[start...])))
         }
     }
 
@@ -85,7 +114,7 @@ public struct JSONWriter: Sendable {
         if value == value.rounded(), abs(value) < 1e15 {
             int(Int64(value))
         } else {
-            bytes.append(contentsOf: String(value).utf8)
+            buffer.writeString(String(value))
         }
     }
 
@@ -96,17 +125,17 @@ public struct JSONWriter: Sendable {
 
     /// Appends a quoted string with the characters JSON requires escaped.
     public mutating func string(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
+        byte(UInt8(ascii: "\""))
         // Most strings need no escape: copied whole once a scan finds none.
         let copied =
             value.utf8.withContiguousStorageIfAvailable { utf8 in
                 guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") })
                 else { return false }
-                bytes.append(contentsOf: utf8)
+                buffer.writeBytes(UnsafeRawBufferPointer(utf8))
                 return true
             } ?? false
         if copied {
-            bytes.append(UInt8(ascii: "\""))
+            byte(UInt8(ascii: "\""))
             return
         }
         for byte in value.utf8 {
@@ -118,12 +147,12 @@ public struct JSONWriter: Sendable {
             case 0x09: raw("\\t")
             case 0..<0x20:
                 raw("\\u00")
-                bytes.append(Self.hex[Int(byte >> 4)])
-                bytes.append(Self.hex[Int(byte & 0xF)])
-            default: bytes.append(byte)
+                self.byte(Self.hex[Int(byte >> 4)])
+                self.byte(Self.hex[Int(byte & 0xF)])
+            default: self.byte(byte)
             }
         }
-        bytes.append(UInt8(ascii: "\""))
+        byte(UInt8(ascii: "\""))
     }
 
     private static let hex = Array("0123456789abcdef".utf8)

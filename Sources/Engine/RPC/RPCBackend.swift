@@ -65,6 +65,12 @@ public struct RPCTorrent: Sendable, Hashable {
     public var rateDownload: Int64 = 0
     public var rateUpload: Int64 = 0
     public var peersConnected: Int = 0
+    /// The connected peers by where their address came from (Transmission's `peersFrom`); all 0 for a
+    /// torrent no session works, as in Transmission.
+    public var peersFrom = RPCPeersFrom()
+    /// Connected peers that sent us payload, and that we sent payload to, over the last seconds.
+    public var peersSendingToUs = 0
+    public var peersGettingFromUs = 0
     public var errorString: String?
     public var addedDate: Int64
     public var startDate: Int64 = 0
@@ -118,6 +124,18 @@ public struct RPCTorrent: Sendable, Hashable {
     }
 }
 
+/// Connected peers by source, in Transmission's buckets (`peersFrom`). btq has no peers "from cache"
+/// (Transmission's resume file) or "from LTEP": those are always 0; a peer given by the user or by a
+/// magnet's `x.pe` is in none of them.
+public struct RPCPeersFrom: Sendable, Hashable {
+    public var tracker = 0
+    public var dht = 0
+    public var pex = 0
+    public var lpd = 0
+    public var incoming = 0
+    public init() {}
+}
+
 /// Which parts of ``RPCTorrentDetails`` a request needs.
 public struct RPCDetailNeeds: OptionSet, Sendable, Hashable {
     public let rawValue: UInt8
@@ -155,10 +173,16 @@ public struct RPCTorrentDetails: Sendable, Hashable {
         public var lastAnnounce: Int64
         public var nextAnnounce: Int64
         public var lastError: String?
+        /// When it last answered a scrape (0: never), and why the last scrape failed.
+        public var lastScrape: Int64
+        public var scrapeError: String?
         public init(
             id: Int64, announce: String, tier: Int, seeders: Int?, leechers: Int?, downloads: Int?,
-            lastAnnounce: Int64, nextAnnounce: Int64, lastError: String?
+            lastAnnounce: Int64, nextAnnounce: Int64, lastError: String?, lastScrape: Int64 = 0,
+            scrapeError: String? = nil
         ) {
+            self.lastScrape = lastScrape
+            self.scrapeError = scrapeError
             self.id = id
             self.announce = announce
             self.tier = tier

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// Carries out one RPC request body: parses it, calls the method on the ``RPCBackend`` and writes the
 /// answer, `{"arguments":{...},"result":"success","tag":N}`. Every failure is an answer whose `result`
@@ -8,6 +9,8 @@ public struct RPCDispatcher: Sendable {
     private let backend: any RPCBackend
     private let settings: RPCSettings
     private let startedAt: Date
+    /// `torrent-get`'s answers of the torrents no session works, for the next request of the same fields.
+    private let answers = RPCAnswerCache()
 
     public init(backend: any RPCBackend, settings: RPCSettings, startedAt: Date = Date()) {
         self.backend = backend
@@ -17,36 +20,55 @@ public struct RPCDispatcher: Sendable {
 
     /// The answer to `body`.
     public func respond(to body: [UInt8]) async -> [UInt8] {
+        Array(await answer(to: body).readableBytesView)
+    }
+
+    /// The answer to `body`, in the buffer it is sent from. The body is let go once parsed (a
+    /// `torrent-add`'s holds a whole `.torrent` in base64), and a `torrent-add`'s parsed request once
+    /// the `.torrent`'s bytes are decoded from it, before the torrent is added.
+    public func answer(to body: consuming [UInt8]) async -> ByteBuffer {
         var tag: JSONValue?
         do throws(RPCError) {
-            let request = try JSONValue.parse(body)
+            var request = try JSONValue.parse(body)
+            _ = consume body
             guard case .object = request else { throw RPCError.invalidJSON("the request is not a JSON object") }
             tag = request["tag"].flatMap { $0.intValue == nil ? nil : $0 }
             guard let method = request["method"]?.stringValue else {
                 throw RPCError.invalidJSON("the request names no method")
             }
-            let arguments = request["arguments"] ?? .object([:])
+            var arguments = request["arguments"] ?? .object([:])
             guard case .object = arguments else { throw RPCError.invalidArgument("arguments must be an object") }
             var json = JSONWriter(capacity: 4096)
             json.raw("{\"arguments\":{")
-            try await call(method, arguments, into: &json)
+            if method == "torrent-add" {
+                let add = try Self.addRequest(arguments)
+                request = .null
+                arguments = .null
+                try await torrentAdd(add, into: &json)
+            } else {
+                try await call(method, arguments, into: &json)
+            }
             json.raw("},\"result\":\"success\"")
             Self.writeTag(tag, into: &json)
             json.raw("}")
-            return json.bytes
+            return json.buffer
         } catch {
-            return Self.failure(error.description, tag: tag)
+            return Self.failureAnswer(error.description, tag: tag).buffer
         }
     }
 
     /// An answer whose `result` is `message`.
     public static func failure(_ message: String, tag: JSONValue? = nil) -> [UInt8] {
+        failureAnswer(message, tag: tag).bytes
+    }
+
+    private static func failureAnswer(_ message: String, tag: JSONValue?) -> JSONWriter {
         var json = JSONWriter()
         json.raw("{\"arguments\":{},\"result\":")
         json.string(message)
         writeTag(tag, into: &json)
         json.raw("}")
-        return json.bytes
+        return json
     }
 
     private static func writeTag(_ tag: JSONValue?, into json: inout JSONWriter) {
@@ -58,7 +80,7 @@ public struct RPCDispatcher: Sendable {
     private func call(_ method: String, _ arguments: JSONValue, into json: inout JSONWriter) async throws(RPCError) {
         switch method {
         case "torrent-get": try await torrentGet(arguments, into: &json)
-        case "torrent-add": try await torrentAdd(arguments, into: &json)
+        case "torrent-add": try await torrentAdd(try Self.addRequest(arguments), into: &json)
         case "torrent-start": try await backend.perform(.start, on: try await ids(arguments))
         case "torrent-start-now": try await backend.perform(.startNow, on: try await ids(arguments))
         case "torrent-stop": try await backend.perform(.stop, on: try await ids(arguments))
@@ -134,13 +156,26 @@ public struct RPCDispatcher: Sendable {
         }
         let needs = fields.reduce(into: RPCDetailNeeds()) { $0.formUnion($1.detailNeeds) }
         let details = needs.isEmpty ? [:] : try await backend.details(of: torrents.map(\.id), needs: needs)
-        RPCTorrentWriter(fields: fields).write(torrents, details: details, table: table, into: &json)
+        let writer = RPCTorrentWriter(fields: fields)
+        let everyTorrent = arguments["ids"] == nil
+        answers.withEntries(for: RPCAnswerCache.Shape(fields: fields, table: table)) { entries in
+            // Sized for the answer at once (from the last one of these fields): no copy as it grows.
+            json.reserve(torrents.count * entries.bytesPerTorrent + torrents.count * entries.bytesPerTorrent / 8)
+            let start = json.count
+            var kept: RPCAnswerCache.Entries? = entries
+            entries = RPCAnswerCache.Entries()  // `kept` holds the only reference while it changes
+            writer.write(torrents, details: details, table: table, into: &json, kept: &kept)
+            entries = kept ?? RPCAnswerCache.Entries()
+            if everyTorrent { entries.keepOnly(Set(torrents.lazy.map(\.id))) }
+            if !torrents.isEmpty { entries.bytesPerTorrent = (json.count - start) / torrents.count }
+        }
         if recentlyActive { json.raw(",\"removed\":[]") }
     }
 
     // MARK: torrent-add
 
-    private func torrentAdd(_ arguments: JSONValue, into json: inout JSONWriter) async throws(RPCError) {
+    /// What a `torrent-add`'s arguments ask.
+    private static func addRequest(_ arguments: JSONValue) throws(RPCError) -> RPCAddRequest {
         var request: RPCAddRequest
         if let encoded = arguments["metainfo"]?.stringValue {
             guard let bytes = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters) else {
@@ -163,6 +198,10 @@ public struct RPCDispatcher: Sendable {
         request.downloadDir = arguments["download-dir"]?.stringValue
         request.paused = arguments["paused"]?.boolValue ?? false
         request.priorities = try Self.priorities(arguments)
+        return request
+    }
+
+    private func torrentAdd(_ request: RPCAddRequest, into json: inout JSONWriter) async throws(RPCError) {
         let added = try await backend.add(request)
         json.key(added.isDuplicate ? "torrent-duplicate" : "torrent-added")
         json.raw("{\"hashString\":")
@@ -224,9 +263,23 @@ public struct RPCDispatcher: Sendable {
         guard case .object(let members) = arguments else { return }
         let changes = try RPCSessionWriter.changes(members)
         let refused = try await backend.changeSession(changes)
-        if !refused.isEmpty {
-            throw RPCError.unsupported(
-                "session-set: btq has no setting for \(refused.sorted().joined(separator: ", ")); the others were set")
+        var notes: [String] = []
+        if !refused.isEmpty { notes.append("btq has no setting for \(refused.sorted().joined(separator: ", "))") }
+        // The rate, seeding and queue settings are followed by the running daemon within a second; the
+        // listening port and the DHT are set up when `btq run` starts, which the answer says.
+        if members["peer-port"] != nil || members["dht-enabled"] != nil {
+            let running = try await backend.session()
+            if let port = members["peer-port"]?.intValue, port != running.peerPort {
+                notes.append(
+                    "peer-port \(port) is stored, but btq run listens on it only after a restart (on \(running.peerPort) now)"
+                )
+            }
+            if let on = members["dht-enabled"]?.boolValue, on != running.dhtEnabled {
+                notes.append("dht-enabled is stored, but the DHT \(on ? "starts" : "stops") only when btq run restarts")
+            }
+        }
+        if !notes.isEmpty {
+            throw RPCError.unsupported("session-set: \(notes.joined(separator: "; ")); the others were set")
         }
     }
 

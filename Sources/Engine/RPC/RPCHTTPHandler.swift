@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// One HTTP connection of the RPC server, after NIO's HTTP/1.1 decoder (which parses the request and
 /// bounds its head): checks each request's head with the ``RPCGate`` before reading its body, reads a
@@ -38,7 +39,7 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             received(head, context: context)
         case .body(var part):
             guard case .reading(let head, var body) = state else { return }
-            guard body.readableBytes + part.readableBytes <= services.settings.maximumBodySize else {
+            guard body.readableBytes + part.readableBytes <= services.current.settings.maximumBodySize else {
                 state = .ignoring
                 return reject(413, tooLarge, context: context)
             }
@@ -69,12 +70,13 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private var tooLarge: String {
-        "413: Payload Too Large. A request body may hold at most \(services.settings.maximumBodySize) bytes."
+        "413: Payload Too Large. A request body may hold at most \(services.current.settings.maximumBodySize) bytes."
     }
 
     private func received(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let route = Self.route(head.uri)
-        let decision = services.gate.decide(
+        let access = services.current
+        let decision = access.gate.decide(
             host: head.headers.first(name: "host"), authorization: head.headers.first(name: "authorization"),
             sessionID: head.headers.first(name: RPCGate.sessionHeader),
             needsSession: {
@@ -87,7 +89,7 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             state = .ignoring
             let length = head.headers.first(name: "content-length").flatMap(Int.init)
             let small =
-                (length ?? 0) <= services.settings.maximumBodySize && !head.headers.contains(name: "transfer-encoding")
+                (length ?? 0) <= access.settings.maximumBodySize && !head.headers.contains(name: "transfer-encoding")
             return send(status, message, headers: headers, close: !small || !head.isKeepAlive, context: context)
         }
         switch route {
@@ -97,7 +99,7 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return send(405, "405: Method Not Allowed. The RPC takes POST.", close: true, context: context)
             }
             if let length = head.headers.first(name: "content-length").flatMap(Int.init),
-                length > services.settings.maximumBodySize
+                length > access.settings.maximumBodySize
             {
                 state = .ignoring
                 return reject(413, tooLarge, context: context)
@@ -108,15 +110,16 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let keepAlive = head.isKeepAlive
             respondLater(context: context) { services in
                 let text = await services.metricsText()
-                return (200, "text/plain; version=0.0.4; charset=utf-8", text, keepAlive)
+                return (200, "text/plain; version=0.0.4; charset=utf-8", ByteBuffer(bytes: text), keepAlive)
             }
         case .web(let path):
             state = .ignoring
             let keepAlive = head.isKeepAlive
+            let web = access.web
             respondLater(context: context) { services in
-                switch await services.webFile(path) {
-                case .some(let file): return (200, file.contentType, file.bytes, keepAlive)
-                case .none: return (404, "text/plain; charset=utf-8", Array("404: Not Found".utf8), keepAlive)
+                switch await services.webFile(path, in: web) {
+                case .some(let file): return (200, file.contentType, ByteBuffer(bytes: file.bytes), keepAlive)
+                case .none: return (404, "text/plain; charset=utf-8", ByteBuffer(string: "404: Not Found"), keepAlive)
                 }
             }
         case .redirect:
@@ -131,10 +134,12 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func dispatch(_ head: HTTPRequestHead, _ body: ByteBuffer, context: ChannelHandlerContext) {
-        let bytes = Array(body.readableBytesView)
+        // Handed over whole to the dispatcher, which lets it go once parsed (not kept by this closure
+        // while the request is carried out).
+        let bytes = TakeOnce(Array(body.readableBytesView))
         let keepAlive = head.isKeepAlive
         respondLater(context: context) { services in
-            let answer = await services.dispatcher.respond(to: bytes)
+            let answer = await services.dispatcher.answer(to: bytes.take() ?? [])
             return (200, "application/json; charset=UTF-8", answer, keepAlive)
         }
     }
@@ -142,7 +147,7 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Runs `work` off the event loop and sends what it answers on the connection.
     private func respondLater(
         context: ChannelHandlerContext,
-        _ work: @escaping @Sendable (RPCServices) async -> (Int, String, [UInt8], Bool)
+        _ work: @escaping @Sendable (RPCServices) async -> (Int, String, ByteBuffer, Bool)
     ) {
         let services = self.services
         let loop = context.eventLoop
@@ -168,22 +173,23 @@ final class RPCHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         _ status: Int, _ message: String, headers: [String: String] = [:], close: Bool, context: ChannelHandlerContext
     ) {
         write(
-            status, "text/plain; charset=utf-8", Array((message + "\n").utf8), headers: headers, close: close,
+            status, "text/plain; charset=utf-8", ByteBuffer(string: message + "\n"), headers: headers, close: close,
             context: context)
     }
 
+    /// Sends `bytes` as the answer: the buffer itself, not a copy.
     private func write(
-        _ status: Int, _ type: String, _ bytes: [UInt8], headers: [String: String], close: Bool,
+        _ status: Int, _ type: String, _ bytes: ByteBuffer, headers: [String: String], close: Bool,
         context: ChannelHandlerContext
     ) {
         var head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status))
         head.headers.add(name: "Content-Type", value: type)
-        head.headers.add(name: "Content-Length", value: String(bytes.count))
+        head.headers.add(name: "Content-Length", value: String(bytes.readableBytes))
         head.headers.add(name: "Server", value: "btq")
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head.headers.add(name: name, value: value) }
         if close { head.headers.add(name: "Connection", value: "close") }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil)
         let done = context.writeAndFlushAndReturnFuture(wrapOutboundOut(.end(nil)))
         if close {
             let channel = context.channel
@@ -209,5 +215,19 @@ extension ChannelHandlerContext {
         let promise = eventLoop.makePromise(of: Void.self)
         writeAndFlush(data, promise: promise)
         return promise.futureResult
+    }
+}
+
+/// A value handed over once: the first ``take()`` gets it, and nothing keeps it after.
+private final class TakeOnce<Value: Sendable>: Sendable {
+    private let value: Mutex<Value?>
+
+    init(_ value: Value) { self.value = Mutex(value) }
+
+    func take() -> Value? {
+        value.withLock { stored in
+            defer { stored = nil }
+            return stored
+        }
     }
 }

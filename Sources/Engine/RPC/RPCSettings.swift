@@ -1,5 +1,5 @@
 /// How the RPC server listens and whom it lets in (the `rpc_*` settings).
-public struct RPCSettings: Sendable {
+public struct RPCSettings: Sendable, Equatable {
     /// The setting names.
     public static let enabledKey = "rpc_enabled"
     public static let bindAddressKey = "rpc_bind_address"

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Writes `torrent-get`'s answer: each torrent's asked fields, as objects (the default) or as a table
 /// (`format: table`: the field names, then one array of values per torrent).
 public struct RPCTorrentWriter {
@@ -7,8 +9,12 @@ public struct RPCTorrentWriter {
     /// again for every torrent.
     private let keys: [[UInt8]]
 
-    public init(fields: [RPCTorrentField]) {
+    /// Seconds since 1970 when the answer is written (what is due and what waits).
+    public let now: Int64
+
+    public init(fields: [RPCTorrentField], now: Int64 = Int64(Date().timeIntervalSince1970)) {
         self.fields = fields
+        self.now = now
         keys = fields.enumerated().map { index, field in
             var key = JSONWriter(capacity: 32)
             if index > 0 { key.raw(",") }
@@ -22,6 +28,16 @@ public struct RPCTorrentWriter {
     public func write(
         _ torrents: [RPCTorrent], details: [Int64: RPCTorrentDetails], table: Bool, into json: inout JSONWriter
     ) {
+        var none: RPCAnswerCache.Entries?
+        write(torrents, details: details, table: table, into: &json, kept: &none)
+    }
+
+    /// ``write(_:details:table:into:)``, using and refreshing the answers `kept` of the torrents no
+    /// session works (see ``RPCAnswerCache``).
+    func write(
+        _ torrents: [RPCTorrent], details: [Int64: RPCTorrentDetails], table: Bool, into json: inout JSONWriter,
+        kept: inout RPCAnswerCache.Entries?
+    ) {
         json.key("torrents")
         json.raw("[")
         if table {
@@ -32,21 +48,41 @@ public struct RPCTorrentWriter {
             }
             json.raw("]")
         }
-        for (row, torrent) in torrents.enumerated() {
+        let empty = RPCTorrentDetails()
+        for row in torrents.indices {
             if row > 0 || table { json.raw(",") }
-            json.raw(table ? "[" : "{")
-            let detail = details[torrent.id] ?? RPCTorrentDetails()
-            for index in fields.indices {
-                if table {
-                    if index > 0 { json.raw(",") }
-                } else {
-                    json.append(keys[index])
-                }
-                write(fields[index], of: torrent, detail, into: &json)
+            let id = torrents[row].id
+            let detail = details[id] ?? empty
+            let cacheable = kept != nil && !torrents[row].isActive
+            if cacheable, let fragment = kept?.fragments[id], fragment.torrent == torrents[row],
+                fragment.details == detail
+            {
+                json.append(fragment.json)
+                continue
             }
-            json.raw(table ? "]" : "}")
+            let start = json.count
+            write(torrents[row], detail, table: table, into: &json)
+            if cacheable {
+                kept?.keep(
+                    RPCAnswerCache.Fragment(torrent: torrents[row], details: detail, json: json.bytes(from: start)),
+                    of: id)
+            }
         }
         json.raw("]")
+    }
+
+    /// One torrent's object (or row of the table).
+    private func write(_ torrent: RPCTorrent, _ detail: RPCTorrentDetails, table: Bool, into json: inout JSONWriter) {
+        json.raw(table ? "[" : "{")
+        for index in fields.indices {
+            if table {
+                if index > 0 { json.raw(",") }
+            } else {
+                json.append(keys[index])
+            }
+            write(fields[index], of: torrent, detail, into: &json)
+        }
+        json.raw(table ? "]" : "}")
     }
 
     // swift-format-ignore: CyclomaticComplexity
@@ -118,12 +154,19 @@ public struct RPCTorrentWriter {
             }
         case .peersConnected: j.int(t.peersConnected)
         case .peersFrom:
-            j.raw("{\"fromCache\":0,\"fromDht\":0,\"fromIncoming\":0,\"fromLpd\":0,\"fromLtep\":0,\"fromPex\":0,")
-            j.raw("\"fromTracker\":")
-            j.int(t.peersConnected)
+            j.raw("{\"fromCache\":0,\"fromDht\":")
+            j.int(t.peersFrom.dht)
+            j.raw(",\"fromIncoming\":")
+            j.int(t.peersFrom.incoming)
+            j.raw(",\"fromLpd\":")
+            j.int(t.peersFrom.lpd)
+            j.raw(",\"fromLtep\":0,\"fromPex\":")
+            j.int(t.peersFrom.pex)
+            j.raw(",\"fromTracker\":")
+            j.int(t.peersFrom.tracker)
             j.raw("}")
-        case .peersGettingFromUs: j.int(t.rateUpload > 0 ? t.peersConnected : 0)
-        case .peersSendingToUs: j.int(t.rateDownload > 0 ? t.peersConnected : 0)
+        case .peersGettingFromUs: j.int(t.peersGettingFromUs)
+        case .peersSendingToUs: j.int(t.peersSendingToUs)
         case .percentComplete:
             j.double(t.totalSize > 0 ? min(1, Double(t.haveValid) / Double(t.totalSize)) : (t.isMagnet ? 0 : 1))
         case .percentDone:
@@ -169,7 +212,7 @@ public struct RPCTorrentWriter {
             }
             j.string(text)
         case .trackerStats:
-            writeTrackerStats(d.trackers, into: &j)
+            writeTrackerStats(d.trackers, active: t.isActive, into: &j)
         case .totalSize: j.int(t.totalSize)
         case .torrentFile: j.string("")
         case .uploadedEver: j.int(t.uploadedEver)
@@ -195,19 +238,25 @@ public struct RPCTorrentWriter {
         return left / t.rateDownload
     }
 
-    private func writeTrackerStats(_ trackers: [RPCTorrentDetails.Tracker], into j: inout JSONWriter) {
+    private func writeTrackerStats(_ trackers: [RPCTorrentDetails.Tracker], active: Bool, into j: inout JSONWriter) {
         j.raw("[")
         for (index, tracker) in trackers.enumerated() {
             if index > 0 { j.raw(",") }
             j.raw("{")
             j.key("announce")
             j.string(tracker.announce)
-            j.raw(",\"announceState\":0,\"downloadCount\":")
+            // As Transmission: a stopped torrent's trackers are inactive (0) with no next announce; a
+            // worked torrent's wait for their next announce (1) or are due (2).
+            let next = active && tracker.nextAnnounce > 0 ? tracker.nextAnnounce : 0
+            let announceState = next == 0 ? 0 : (next > now ? 1 : 2)
+            j.raw(",\"announceState\":")
+            j.int(announceState)
+            j.raw(",\"downloadCount\":")
             j.int(tracker.downloads ?? -1)
             j.raw(",\"hasAnnounced\":")
             j.bool(tracker.lastAnnounce > 0)
             j.raw(",\"hasScraped\":")
-            j.bool(tracker.seeders != nil)
+            j.bool(tracker.lastScrape > 0)
             j.raw(",\"host\":")
             j.string(tracker.announce)
             j.raw(",\"id\":")
@@ -220,12 +269,18 @@ public struct RPCTorrentWriter {
             j.bool(tracker.lastAnnounce > 0 && tracker.lastError == nil)
             j.raw(",\"lastAnnounceTime\":")
             j.int(tracker.lastAnnounce)
-            j.raw(",\"lastAnnounceTimedOut\":false,\"lastScrapeResult\":\"\",\"lastScrapeStartTime\":0")
-            j.raw(",\"lastScrapeSucceeded\":false,\"lastScrapeTime\":0,\"lastScrapeTimedOut\":false")
-            j.raw(",\"leecherCount\":")
+            j.raw(",\"lastAnnounceTimedOut\":false,\"lastScrapeResult\":")
+            j.string(tracker.scrapeError ?? "")
+            j.raw(",\"lastScrapeStartTime\":")
+            j.int(tracker.lastScrape)
+            j.raw(",\"lastScrapeSucceeded\":")
+            j.bool(tracker.lastScrape > 0 && tracker.scrapeError == nil)
+            j.raw(",\"lastScrapeTime\":")
+            j.int(tracker.lastScrape)
+            j.raw(",\"lastScrapeTimedOut\":false,\"leecherCount\":")
             j.int(tracker.leechers ?? -1)
             j.raw(",\"nextAnnounceTime\":")
-            j.int(tracker.nextAnnounce)
+            j.int(next == 0 || next <= now ? 0 : next)
             j.raw(",\"nextScrapeTime\":0,\"scrape\":\"\",\"scrapeState\":0,\"seederCount\":")
             j.int(tracker.seeders ?? -1)
             j.raw(",\"tier\":")

@@ -60,6 +60,17 @@ struct PeerTable: Sequence {
         slots.values.reduce(0) { $1.handshaken ? $0 + 1 : $0 }
     }
 
+    /// Peers past their handshake by source, and those transferring payload each way now.
+    func handshakenCounts(at now: ContinuousClock.Instant) -> PeerCounts {
+        var counts = PeerCounts()
+        for slot in slots.values where slot.handshaken {
+            counts.count(
+                slot.source, sending: slot.rates.download.peekRate(at: now) > 0,
+                getting: slot.rates.upload.peekRate(at: now) > 0)
+        }
+        return counts
+    }
+
     /// Peers we do not choke (what the choker's free slots are counted against).
     var unchokedCount: Int {
         slots.values.reduce(0) { $1.machine.amChoking ? $0 : $0 + 1 }

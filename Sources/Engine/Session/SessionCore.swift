@@ -188,7 +188,7 @@ struct SessionCore {
     mutating func status(failure: String?, startCheck: StartCheck, now: ContinuousClock.Instant) -> TorrentStatus {
         let progress = swarm.picker.progress
         let totals = swarm.statistics.totals
-        return TorrentStatus(
+        var status = TorrentStatus(
             piecesDone: progress.piecesDone, piecesWanted: progress.piecesWanted, bytesDone: progress.bytesDone,
             bytesWanted: progress.bytesWanted,
             downloaded: totals.downloaded, uploaded: totals.uploaded, wasted: totals.wasted,
@@ -198,6 +198,8 @@ struct SessionCore {
             idleTime: swarm.statistics.idleTime(at: now),
             isStarting: !startCheck.isDone,
             wasIncompleteAtStart: startCheck.foundMissingPieces)
+        status.peerCounts = swarm.peers.handshakenCounts(at: now)
+        return status
     }
 }
 

@@ -22,6 +22,8 @@ package struct TorrentStatus: Sendable, Hashable {
     package var peers: Int
     /// Peers we know addresses of.
     package var knownPeers: Int
+    /// The connected peers by source and by what they transfer.
+    package var peerCounts = PeerCounts()
     /// True when every wanted piece is verified.
     package var isComplete: Bool
     /// Why the session stopped, when it did.

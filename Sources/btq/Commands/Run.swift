@@ -73,7 +73,7 @@ struct Run: AsyncParsableCommand {
         let manager = QueueManager(
             store: database.ports, workers: workers, configuration: configuration, maxActive: maxActive,
             peers: peerOptions.peerAddresses, maxPeersOverall: maxPeers, processRun: processRun, logger: logger)
-        var server: RPCServer?
+        var server: RPCStarting.Running?
         if RPCStarting.wanted(flag: rpc, store: database) {
             do {
                 server = try await RPCStarting.start(

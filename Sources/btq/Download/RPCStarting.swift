@@ -29,10 +29,23 @@ enum RPCStarting {
         flag || (try? store.settings.value(RPCSettings.enabledKey)) == "on"
     }
 
-    /// Starts the server and prints its URL on stderr.
+    /// The running server and the task that follows its settings.
+    struct Running: Sendable {
+        let server: RPCServer
+        let follower: Task<Void, Never>
+
+        /// Stops following the settings and closes the server.
+        func close() async {
+            follower.cancel()
+            await follower.value
+            await server.close()
+        }
+    }
+
+    /// Starts the server, prints its URL on stderr and follows its settings (``RPCSettingsFollower``).
     static func start(
         store: BtqStore, manager: QueueManager, dht: DHTNodes?, peerPort: Int, portOverride: Int?
-    ) async throws -> RPCServer {
+    ) async throws -> Running {
         var settings = try settings(store)
         if let portOverride { settings.port = portOverride }
         let backend = try StoreRPCBackend(
@@ -44,12 +57,15 @@ enum RPCStarting {
         } catch let error as RPCServer.StartError {
             throw UserError(error.description)
         }
+        let follower = RPCSettingsFollower(store: store, server: server, portOverride: portOverride)
+        let started = settings
+        let task = Task { await follower.run(from: started) }
         settings.port = server.port
         let web = settings.webDirectory.flatMap { RPCWebFiles(folder: $0) }
         let auth = settings.password == nil ? "no password" : "basic authentication"
         let webNote = web.map { "web interface from \($0.root)" } ?? "no web interface (rpc_web_dir not found)"
         FileHandle.standardError.write(
             Data("btq: Transmission RPC on \(settings.url)rpc (\(auth); \(webNote); metrics at /metrics)\n".utf8))
-        return server
+        return Running(server: server, follower: task)
     }
 }

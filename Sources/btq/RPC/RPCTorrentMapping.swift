@@ -48,10 +48,22 @@ enum RPCTorrentMapping {
     static func apply(_ progress: QueueProgress, to torrent: inout RPCTorrent) {
         torrent.isActive = true
         torrent.activityDate = Int64(Date().timeIntervalSince1970)
+        if case .fetching(let fetch?) = progress {
+            // Its peers' sources are not kept by the metadata fetch: counted in no `peersFrom` bucket.
+            torrent.peersConnected = fetch.peers
+        }
         guard case .transferring(let status) = progress, !status.isStarting else { return }
         torrent.rateDownload = Int64(status.downloadRate)
         torrent.rateUpload = Int64(status.uploadRate)
         torrent.peersConnected = status.peers
+        let counts = status.peerCounts
+        torrent.peersFrom.tracker = counts.fromTracker
+        torrent.peersFrom.dht = counts.fromDHT
+        torrent.peersFrom.pex = counts.fromPEX
+        torrent.peersFrom.lpd = counts.fromLSD
+        torrent.peersFrom.incoming = counts.fromIncoming
+        torrent.peersSendingToUs = counts.sendingToUs
+        torrent.peersGettingFromUs = counts.gettingFromUs
         torrent.sizeWhenDone = status.bytesWanted
         torrent.haveValid = min(status.bytesDone, status.bytesWanted)
     }

@@ -52,11 +52,14 @@ struct StoreRPCBackend: RPCBackend {
         return try run {
             let records = try store.queries.torrents()
             let limits = try store.limits.allRateLimits()
-            var revisions: [Int64: [Int64]?] = [:]
+            var revisions: [Int64: RPCDetailsCache.Revision?] = [:]
+            revisions.reserveCapacity(records.count)
             for record in records {
                 revisions[record.id] =
                     progress[record.id] == nil
-                    ? [Int64(record.piecesDone), record.prioritiesChanged, Int64(record.fileCount)] : nil
+                    ? RPCDetailsCache.Revision(
+                        piecesDone: record.piecesDone, prioritiesChanged: record.prioritiesChanged,
+                        fileCount: record.fileCount) : nil
             }
             cache.noteListing(revisions)
             let wanted = try wantedBytes(records)
@@ -86,33 +89,31 @@ struct StoreRPCBackend: RPCBackend {
 
     func details(of ids: [Int64], needs: RPCDetailNeeds) async throws(RPCError) -> [Int64: RPCTorrentDetails] {
         // The peers of the torrents being transferred, with their rates, from their sessions.
+        let liveIds = needs.contains(.peers) ? cache.live(ids) : []
         var live: [Int64: [LivePeer]] = [:]
-        if needs.contains(.peers) {
-            for id in ids where cache.isLive(id) { live[id] = await manager.livePeers(of: id) }
-        }
+        for id in liveIds { live[id] = await manager.livePeers(of: id) }
         return try run {
             var result: [Int64: RPCTorrentDetails] = [:]
             if !needs.isDisjoint(with: [.files, .trackers]) {
                 // Files and trackers both, of every torrent not cached, in a few queries for all: a
                 // stopped torrent's are then kept whole for the next request.
-                var missing: [Int64] = []
-                for id in ids {
-                    if let cached = cache.details(of: id) { result[id] = cached } else { missing.append(id) }
-                }
-                if !missing.isEmpty {
-                    let files = try store.queries.files(torrentIds: missing)
-                    let trackers = try store.queries.trackers(torrentIds: missing)
-                    for id in missing {
-                        let details = RPCTorrentDetails(
+                let cached = cache.details(of: ids)
+                result = cached.found
+                if !cached.missing.isEmpty {
+                    let files = try store.queries.files(torrentIds: cached.missing)
+                    let trackers = try store.queries.trackers(torrentIds: cached.missing)
+                    var read: [Int64: RPCTorrentDetails] = [:]
+                    for id in cached.missing {
+                        read[id] = RPCTorrentDetails(
                             files: (files[id] ?? []).filter { !$0.isPad }.map(Self.file),
                             trackers: (trackers[id] ?? []).map(Self.tracker))
-                        cache.keep(details, of: id)
-                        result[id] = details
                     }
+                    cache.keep(read)
+                    result.merge(read) { $1 }
                 }
             }
             if needs.contains(.peers) {
-                for id in ids where cache.isLive(id) {
+                for id in liveIds {
                     result[id, default: RPCTorrentDetails()].peers =
                         try live[id].map { $0.map(Self.peer) } ?? peers(of: id)
                 }
@@ -132,7 +133,9 @@ struct StoreRPCBackend: RPCBackend {
             leechers: tracker.leechers, downloads: tracker.completed,
             lastAnnounce: tracker.lastAnnounceAt.map { Int64($0.timeIntervalSince1970) } ?? 0,
             nextAnnounce: tracker.nextAnnounceAt.map { Int64($0.timeIntervalSince1970) } ?? 0,
-            lastError: tracker.lastError)
+            lastError: tracker.lastError,
+            lastScrape: tracker.lastScrapeAt.map { Int64($0.timeIntervalSince1970) } ?? 0,
+            scrapeError: tracker.scrapeError)
     }
 
     private static func peer(_ live: LivePeer) -> RPCTorrentDetails.Peer {
@@ -168,41 +171,7 @@ struct StoreRPCBackend: RPCBackend {
     // MARK: changes
 
     func add(_ request: RPCAddRequest) async throws(RPCError) -> RPCAdded {
-        let source: TorrentSource = try run {
-            switch request.source {
-            case .metainfo(let bytes):
-                guard bytes.count <= TorrentInput.maximumTorrentFileSize else {
-                    throw RPCError.invalidArgument("metainfo is too large for a .torrent file")
-                }
-                do {
-                    return .metainfo(try Metainfo(bytes: bytes))
-                } catch {
-                    throw RPCError.invalidArgument("invalid or corrupt torrent file: \(error)")
-                }
-            case .path(let path):
-                guard path.hasPrefix("/") else { throw RPCError.invalidArgument("filename must be an absolute path") }
-                return try TorrentInput.load(path)
-            case .magnet(let uri):
-                return try TorrentInput.load(uri)
-            }
-        }
-        let folder = request.downloadDir ?? downloadDirectory
-        guard folder.hasPrefix("/") else { throw RPCError.invalidArgument("download-dir must be an absolute path") }
-        return try run {
-            let new = NewTorrent(source: source, saveDirectory: absolutePath(folder), paused: request.paused)
-            switch try store.adder.add(new) {
-            case .added(let record):
-                if !request.priorities.isEmpty, !record.isMagnet {
-                    try store.queries.setFilePriorities(
-                        torrentId: record.id, try btqIndexes(request.priorities, of: record.id))
-                }
-                return RPCAdded(
-                    id: record.id, name: record.name, hashString: RPCTorrentMapping.hash(record), isDuplicate: false)
-            case .duplicate(let record):
-                return RPCAdded(
-                    id: record.id, name: record.name, hashString: RPCTorrentMapping.hash(record), isDuplicate: true)
-            }
-        }
+        try RPCTorrentAdding.add(request, to: store, downloadDirectory: downloadDirectory)
     }
 
     func perform(_ action: RPCAction, on ids: [Int64]) async throws(RPCError) {
@@ -269,7 +238,8 @@ struct StoreRPCBackend: RPCBackend {
         try run {
             for id in ids {
                 if !changes.priorities.isEmpty {
-                    try store.queries.setFilePriorities(torrentId: id, try btqIndexes(changes.priorities, of: id))
+                    try store.queries.setFilePriorities(
+                        torrentId: id, try RPCTorrentAdding.btqIndexes(changes.priorities, of: id, in: store))
                 }
                 if changes.downloadLimit != nil || changes.uploadLimit != nil {
                     var limits = try store.limits.rateLimits(torrentId: id)
@@ -299,19 +269,6 @@ struct StoreRPCBackend: RPCBackend {
         try run { for id in ids { try store.queue.setSaveDirectory(torrentId: id, folder) } }
     }
 
-    /// Transmission's file indexes (pad files not counted, as `files` lists them) as btq's.
-    private func btqIndexes(_ priorities: [Int: Int], of id: Int64) throws -> [Int: Int] {
-        let files = try store.queries.files(torrentId: id).filter { !$0.isPad }.map(\.index)
-        var result: [Int: Int] = [:]
-        for (index, priority) in priorities {
-            guard files.indices.contains(index) else {
-                throw RPCError.invalidArgument("torrent \(id) has no file \(index) (it has \(files.count))")
-            }
-            result[files[index]] = priority
-        }
-        return result
-    }
-
     func move(_ ids: [Int64], _ move: RPCQueueMove) async throws(RPCError) {
         let step: QueueMove
         switch move {
@@ -333,7 +290,7 @@ struct StoreRPCBackend: RPCBackend {
         return RPCSession(
             downloadDir: downloadDirectory, peerPort: peerPort, downloadLimit: settings.downloadRate,
             uploadLimit: settings.uploadRate, seedRatioLimit: settings.seedRatio, seedIdleMinutes: 0,
-            downloadQueueSize: maxActive, seedQueueSize: settings.maxSeeds, dhtEnabled: settings.dhtEnabled,
+            downloadQueueSize: maxActive, seedQueueSize: settings.maxSeeds, dhtEnabled: dht != nil,
             configDir: (databasePath as NSString).deletingLastPathComponent, rpcPort: rpcPort)
     }
 

@@ -13,15 +13,21 @@ struct RPCDaemon: Sendable {
     let port: UInt16
 
     /// Sets the RPC user and password and starts `btq run --rpc` on free ports, waiting until the RPC
-    /// port accepts connections.
-    static func start(_ btq: Btq, extra: [String] = []) async throws -> RPCDaemon {
+    /// port accepts connections; with `settingPort`, the RPC port comes from the setting `rpc_port` (set
+    /// to it) rather than `--rpc-port`.
+    static func start(_ btq: Btq, extra: [String] = [], settingPort: UInt16? = nil) async throws -> RPCDaemon {
         try await btq.run(["config", "set", "rpc_username", user])
         try await btq.run(["config", "set", "rpc_password", password])
         let peerPort = try FreePort.next()
-        let port = try FreePort.next()
+        let port = try settingPort ?? FreePort.next()
+        var arguments = ["run", "--port", "\(peerPort)", "--rpc"]
+        if let settingPort {
+            try await btq.run(["config", "set", "rpc_port", "\(settingPort)"])
+        } else {
+            arguments += ["--rpc-port", "\(port)"]
+        }
         let process = try btq.scenario.start(
-            "btq run", Btq.executable, ["run", "--port", "\(peerPort)", "--rpc", "--rpc-port", "\(port)"] + extra,
-            environment: ["BTQ_DB": btq.database.path])
+            "btq run", Btq.executable, arguments + extra, environment: ["BTQ_DB": btq.database.path])
         try await process.waitUntil("the RPC server accepts connections", timeout: E2E.startTimeout) {
             FreePort.isAccepting(port)
         }

@@ -226,6 +226,22 @@ import Testing
         )
     }
 
+    /// The listening port and the DHT are set up when `btq run` starts: a change is stored and the answer
+    /// says it waits for a restart; the same values as the running ones are simply accepted.
+    @Test func sessionSetSaysWhatWaitsForARestart() async throws {
+        let backend = RecordingBackend([])
+        let same = try await call(
+            #"{"method":"session-set","arguments":{"peer-port":6881,"dht-enabled":true}}"#, backend)
+        #expect(same["result"] as? String == "success")
+        let port = try await call(#"{"method":"session-set","arguments":{"peer-port":7000}}"#, backend)
+        let result = try #require(port["result"] as? String)
+        #expect(result.contains("peer-port 7000 is stored") && result.contains("restart"), "\(result)")
+        let dht = try await call(#"{"method":"session-set","arguments":{"dht-enabled":false}}"#, backend)
+        #expect((dht["result"] as? String)?.contains("the DHT stops only when btq run restarts") == true)
+        // Stored all the same, for the next start.
+        #expect(backend.calls.withLock { $0 }.contains(#"session [(key: "listen_port", value: "7000")]"#))
+    }
+
     @Test func theWriterEscapesWhatJSONRequires() throws {
         let value: JSONValue = .object(["a\"b": .array([.string("x\n\u{1}y\\"), .int(-3), .double(0.25), .null, true])])
         let text = String(decoding: value.bytes, as: UTF8.self)

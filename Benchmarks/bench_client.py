@@ -152,6 +152,9 @@ def table(paths):
         else:
             print("\nbtq: FAIL (no complete, verified download); fastest reference: %s %.2f s" % (
                 best["client"], best["ok_seconds"]))
+        lt = [r for r in refs if r["client"] == "libtorrent"]
+        if btq[0]["ok_seconds"] and lt and lt[0] is not best:
+            print("btq / libtorrent: %.2fx the time" % (btq[0]["ok_seconds"] / lt[0]["ok_seconds"]))
 
 
 def main():

@@ -6,24 +6,35 @@
 #                                  [--clients btq,libtorrent,aria2,transmission,btq-rc4,libtorrent-rc4]
 #                                  [--btq PATH] [--work DIR] [--timeout 600] [--rounds 3]
 #                                  [--btq-b PATH]   (adds client btq-b: a second btq build, for A/B runs)
+#                                  [--piece-kib 1024]  (a comma list: one set of rounds per piece size)
 #     Benchmarks/download_bench.sh --size-mib 256 --rounds 1     # a quick run
+#     Benchmarks/download_bench.sh --clients btq,libtorrent --piece-kib 16,64,256,1024,4096,16384
+#                                                                # the piece-size sweep
+#     Benchmarks/download_bench.sh --clients btq-btq              # btq to btq
 #
 # What it does:
 #  1. builds the release binary (`swift build -c release --product btq`) unless --btq is given;
 #  2. makes a deterministic file of --size-mib MiB (AES-128-CTR keystream of zeros, the same bytes on
-#     every machine) and a v1 torrent of it with 1 MiB pieces (mktorrent), announcing to
-#     http://127.0.0.1:6969/announce, in --work (default /tmp/btq-download-bench; reused when present);
+#     every machine) and a v1 torrent of it for each --piece-kib size (Benchmarks/make_torrent.py, libtorrent's;
+#     1 MiB pieces by default), announcing to http://127.0.0.1:6969/announce, in --work (default
+#     /tmp/btq-download-bench; reused when present);
 #  3. re-runs itself inside `unshare --net --pid --fork --mount-proc`: a network namespace whose only
 #     interface is lo (no client can reach any network, whatever its settings) and a PID namespace
 #     (everything dies with the run);
-#  4. starts opentracker (127.0.0.1:6969, whitelist of the torrent) and a libtorrent seeder
-#     (Tests/EndToEndTests/Support/lt_seed.py --high-performance, 127.0.0.1:6881, TCP only);
+#  4. starts opentracker (127.0.0.1:6969, whitelist of the torrents) and a libtorrent seeder of every
+#     torrent (Tests/EndToEndTests/Support/lt_seed.py --high-performance, 127.0.0.1:6881, TCP only);
 #  5. downloads the torrent with each client in turn, each into a fresh empty folder, on its own
 #     port, DHT/LSD/PEX/UPnP/NAT-PMP off and bound to 127.0.0.1:
 #       btq           btq get T --dir D --port P            (done when it exits 0)
 #       libtorrent    lt_seed.py leech (libtorrent defaults)  (done when every piece is verified)
 #       aria2         aria2c --seed-time=0 --file-allocation=falloc ... (--on-bt-download-complete)
 #       transmission  transmission-cli -f hook (it never dials 127.0.0.1: the seeder dials it)
+#       btq-btq       btq get T --peer S: the seeder S is a second btq (`btq run`, its own database, the
+#                     data in place, checked before the round), of a copy of the torrent with no tracker
+#                     and its own info-hash (make_torrent.py --source), so neither side meets libtorrent; the
+#                     seeder's CPU seconds over the round are printed after the table. Both sides keep
+#                     the default `encryption prefer`, so two btq negotiate RC4 payloads
+#       btq-btq-plain the same with `encryption disable` on both sides: plaintext, the wire's own speed
 #       btq-rc4, libtorrent-rc4   the encrypted round (MSE/PE, RC4): btq with `encryption require`,
 #                     libtorrent with --encryption forced, from a second libtorrent seeder of the same
 #                     data with --encryption forced (127.0.0.1:6882), started just for these clients and
@@ -34,9 +45,9 @@
 #     (Benchmarks/bench_client.py), then compared byte for byte with the source;
 #  6. repeats step 5 --rounds times (default 3), each round starting with the next client, so no client
 #     always runs first or always right after another one;
-#  7. prints a table of each client's median round: seconds from start to complete, MB/s (10^6 bytes),
+#  7. prints, for each piece size, a table of each client's median round: seconds from start to complete, MB/s (10^6 bytes),
 #     CPU seconds (user+sys), peak RSS and peak anonymous RSS (MiB), verify OK/FAIL, and every round's
-#     seconds; and btq's ratio to the fastest reference client. A client that fails is a FAIL row; the
+#     seconds; btq's ratio to the fastest reference client and to libtorrent. A client that fails is a FAIL row; the
 #     run goes on.
 #
 # Read the numbers as ratios within one run: the machines are shared. On virtual machines the cost of
@@ -54,6 +65,7 @@ BTQ_B="${BTQ_B:-}"
 WORK="/tmp/btq-download-bench"
 TIMEOUT=600
 ROUNDS=3
+PIECE_KIB=1024
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --size-mib) SIZE_MIB="$2"; shift 2 ;;
@@ -63,6 +75,7 @@ while [[ $# -gt 0 ]]; do
         --work) WORK="$2"; shift 2 ;;
         --timeout) TIMEOUT="$2"; shift 2 ;;
         --rounds) ROUNDS="$2"; shift 2 ;;
+        --piece-kib) PIECE_KIB="$2"; shift 2 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 64 ;;
     esac
@@ -72,7 +85,17 @@ PY=/usr/bin/python3
 SUPPORT="$repo/Tests/EndToEndTests/Support"
 NAME="bench-${SIZE_MIB}MiB.bin"
 DATA="$WORK/data"
-TORRENT="$WORK/$NAME.torrent"
+pieces=(${PIECE_KIB//,/ })
+for kib in "${pieces[@]}"; do
+    case "$kib" in
+        16|32|64|128|256|512|1024|2048|4096|8192|16384|32768) ;;
+        *) echo "--piece-kib: $kib is not a power of two from 16 to 32768" >&2; exit 64 ;;
+    esac
+done
+# The torrent of a piece size (1 MiB keeps its old name), and its copy for btq-btq: no tracker, and a
+# source tag of its own, hence an info-hash no libtorrent seeds.
+torrent_of() { if [[ "$1" == 1024 ]]; then echo "$WORK/$NAME.torrent"; else echo "$WORK/$NAME.$1k.torrent"; fi; }
+private_torrent_of() { echo "$WORK/$NAME.$1k.btq-btq.torrent"; }
 TRACKER_PORT=6969
 SEED_PORT=6881
 
@@ -98,11 +121,17 @@ if [[ "${BTQ_BENCH_NETNS:-}" != 1 ]]; then
             -iv 00000000000000000000000000000000 -in /dev/zero 2>/dev/null \
             | head -c $((SIZE_MIB << 20)) > "$DATA/$NAME.tmp"; } || true
         mv "$DATA/$NAME.tmp" "$DATA/$NAME"
-        rm -f "$TORRENT"
+        rm -f "$WORK/$NAME".*torrent
     fi
-    if [[ ! -f "$TORRENT" ]]; then
-        mktorrent -d -l 20 -a "http://127.0.0.1:$TRACKER_PORT/announce" -o "$TORRENT" "$DATA/$NAME" >/dev/null
-    fi
+    for kib in "${pieces[@]}"; do
+        t="$(torrent_of "$kib")"
+        [[ -f "$t" ]] || "$PY" "$here/make_torrent.py" "$DATA/$NAME" $((kib << 10)) "$t" \
+            --tracker "http://127.0.0.1:$TRACKER_PORT/announce"
+        t="$(private_torrent_of "$kib")"
+        if [[ ",$CLIENTS," == *,btq-btq* && ! -f "$t" ]]; then
+            "$PY" "$here/make_torrent.py" "$DATA/$NAME" $((kib << 10)) "$t" --source btq-btq
+        fi
+    done
     if [[ "$(id -u)" -eq 0 ]]; then
         ns=(unshare --net --pid --fork --mount-proc)
     else
@@ -112,7 +141,7 @@ if [[ "${BTQ_BENCH_NETNS:-}" != 1 ]]; then
     export BTQ_BENCH_NETNS=1
     # Not exec: bash stays the namespace's init, and the run ends with it.
     "${ns[@]}" env BTQ_B="$BTQ_B" "$0" --size-mib "$SIZE_MIB" --clients "$CLIENTS" --btq "$BTQ" --work "$WORK" \
-        --timeout "$TIMEOUT" --rounds "$ROUNDS"
+        --timeout "$TIMEOUT" --rounds "$ROUNDS" --piece-kib "$PIECE_KIB"
     exit $?
 fi
 
@@ -121,7 +150,9 @@ ip link set lo up
 [[ "$(ip -o link show | wc -l)" -eq 1 ]] || { echo "[bench] the namespace has interfaces other than lo" >&2; exit 1; }
 RUNS="$WORK/runs"; rm -rf "$RUNS"; mkdir -p "$RUNS"
 T="$WORK/tracker"; rm -rf "$T"; mkdir -p "$T"
-"$PY" -c 'import libtorrent as lt, sys; print(lt.torrent_info(sys.argv[1]).info_hashes().v1)' "$TORRENT" > "$T/whitelist.txt"
+TORRENTS=(); for kib in "${pieces[@]}"; do TORRENTS+=("$(torrent_of "$kib")"); done
+"$PY" -c 'import libtorrent as lt, sys
+for t in sys.argv[1:]: print(lt.torrent_info(t).info_hashes().v1)' "${TORRENTS[@]}" > "$T/whitelist.txt"
 chmod 755 "$WORK" "$T"; chmod 644 "$T/whitelist.txt"
 user=nobody; [[ "$(id -u)" -eq 0 ]] || user="$(id -un)"
 printf 'access.whitelist ./whitelist.txt\ntracker.rootdir %s\ntracker.user %s\n' "$T" "$user" > "$T/opentracker.conf"
@@ -129,13 +160,15 @@ printf 'access.whitelist ./whitelist.txt\ntracker.rootdir %s\ntracker.user %s\n'
 TRACKER=$!
 S="$WORK/seed"; rm -rf "$S"; mkdir -p "$S"
 "$PY" "$SUPPORT/lt_seed.py" seed --high-performance --port $SEED_PORT --data "$DATA" --ready "$S/ready" \
-    --status "$S/status" --dial-file "$S/dial" --timeout 7200 "$TORRENT" > "$S/log" 2>&1 &
+    --status "$S/status" --dial-file "$S/dial" --timeout 7200 "${TORRENTS[@]}" > "$S/log" 2>&1 &
 SEED=$!
 RC4_SEED=""
 RC4_PORT=$((SEED_PORT + 1))
+BTQ_SEED=""
+BTQ_SEED_PORT=$((SEED_PORT + 2))
 cleanup() {
-    kill "$SEED" "$TRACKER" $RC4_SEED 2>/dev/null || true
-    wait "$SEED" "$TRACKER" $RC4_SEED 2>/dev/null || true
+    kill "$SEED" "$TRACKER" $RC4_SEED $BTQ_SEED 2>/dev/null || true
+    wait "$SEED" "$TRACKER" $RC4_SEED $BTQ_SEED 2>/dev/null || true
 }
 trap cleanup EXIT
 # The seeder of the encrypted round: MSE/PE with RC4 only, up only while an -rc4 client runs.
@@ -147,6 +180,31 @@ start_rc4_seed() {
     for _ in $(seq 1200); do [[ -f "$R/ready" ]] && break; kill -0 "$RC4_SEED" 2>/dev/null || break; sleep 0.1; done
     [[ -f "$R/ready" ]] || { echo "[bench] encrypted seeder not ready:" >&2; cat "$R/log" >&2; }
 }
+# The seeder of btq-btq: a btq daemon of the private copy, its data checked before the round starts.
+start_btq_seed() {
+    local R="$1/seeder"; mkdir -p "$R"
+    export BTQ_DB="$R/btq.sqlite"
+    "$BTQ" config set dht off > /dev/null
+    [[ "$3" == btq-btq-plain ]] && "$BTQ" config set encryption disable > /dev/null
+    "$BTQ" add "$(private_torrent_of "$2")" --dir "$DATA" > /dev/null
+    BTQ_LOG=info "$BTQ" run --port $BTQ_SEED_PORT --bind-address 127.0.0.1 > "$R/log" 2>&1 &
+    BTQ_SEED=$!
+    for _ in $(seq 1200); do
+        "$BTQ" list --state seeding --json 2>/dev/null | grep -q '"id" : 1' && break
+        kill -0 "$BTQ_SEED" 2>/dev/null || break; sleep 0.1
+    done
+    unset BTQ_DB
+    # utime + stime of the seeder, in clock ticks, from now on
+    BTQ_SEED_TICKS=$(awk '{print $14 + $15}' "/proc/$BTQ_SEED/stat" 2>/dev/null || echo 0)
+}
+stop_btq_seed() {
+    [[ -n "$BTQ_SEED" ]] || return 0
+    local ticks
+    ticks=$(awk '{print $14 + $15}' "/proc/$BTQ_SEED/stat" 2>/dev/null || echo 0)
+    awk -v t=$((ticks - BTQ_SEED_TICKS)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f\n", t / hz }' \
+        > "$1/seeder-cpu.txt"
+    kill -INT "$BTQ_SEED" 2>/dev/null || true; wait "$BTQ_SEED" 2>/dev/null || true; BTQ_SEED=""
+}
 stop_rc4_seed() {
     [[ -n "$RC4_SEED" ]] || return 0
     kill "$RC4_SEED" 2>/dev/null || true; wait "$RC4_SEED" 2>/dev/null || true; RC4_SEED=""
@@ -156,20 +214,33 @@ for _ in $(seq 600); do [[ -f "$S/ready" ]] && break; kill -0 "$SEED" 2>/dev/nul
 echo "[bench] tracker pid $TRACKER, seeder pid $SEED ready; $NAME, clients: $CLIENTS" >&2
 
 port=6890
-results=()
 clients=(${CLIENTS//,/ })
+summary=()
+for kib in "${pieces[@]}"; do
+TORRENT="$(torrent_of "$kib")"
+SET="$RUNS/p${kib}k"
+results=()
 for ((round = 0; round < ROUNDS; round++)); do
 for ((k = 0; k < ${#clients[@]}; k++)); do
     client=${clients[$(((k + round) % ${#clients[@]}))]}
     port=$((port + 1))
-    M="$RUNS/$client/round-$((round + 1))"; OUT="$M/dl"; mkdir -p "$OUT"
+    M="$SET/$client/round-$((round + 1))"; OUT="$M/dl"; mkdir -p "$OUT"
     done_file="$M/done"
     printf '#!/bin/sh\n[ -f "%s" ] || date +%%s.%%N > "%s"\n' "$done_file" "$done_file" > "$M/mark.sh"
     chmod +x "$M/mark.sh"
     common=(--name "$client" --meta "$M" --source "$DATA/$NAME" --downloaded "$OUT/$NAME" --timeout "$TIMEOUT")
     echo "[bench] round $((round + 1))/$ROUNDS: $client (port $port)" >&2
     [[ "$client" == *-rc4 ]] && start_rc4_seed
+    [[ "$client" == btq-btq* ]] && start_btq_seed "$M" "$kib" "$client"
     case "$client" in
+        btq-btq|btq-btq-plain)
+            BTQ_DB="$M/btq.sqlite" "$BTQ" config set dht off > /dev/null 2>&1 || true
+            if [[ "$client" == btq-btq-plain ]]; then
+                BTQ_DB="$M/btq.sqlite" "$BTQ" config set encryption disable > /dev/null
+            fi
+            "$PY" "$here/bench_client.py" run "${common[@]}" --exit-is-done -- \
+                env BTQ_DB="$M/btq.sqlite" BTQ_LOG=info "$BTQ" get "$(private_torrent_of "$kib")" --dir "$OUT" \
+                --port "$port" --bind-address 127.0.0.1 --peer "127.0.0.1:$BTQ_SEED_PORT" --quiet || true ;;
         btq|btq-b|btq-rc4)
             binary="$BTQ"; [[ "$client" == btq-b ]] && binary="$BTQ_B"
             if [[ -x "$binary" ]]; then
@@ -225,15 +296,20 @@ JSON
         *) echo "[bench] unknown client $client" >&2; continue ;;
     esac
     stop_rc4_seed
+    [[ "$client" == btq-btq* ]] && stop_btq_seed "$M"
     [[ -f "$M/result.json" ]] && results+=("$M/result.json")
     rm -rf "$OUT"      # free the space (and the page cache) before the next client
 done
 done
 
 echo
-echo "$NAME ($SIZE_MIB MiB, 1 MiB pieces) from one local libtorrent seeder, $(nproc) cores"
-"$PY" "$here/bench_client.py" table "${results[@]}"
-for M in "$RUNS"/btq/round-*; do
+echo "$NAME ($SIZE_MIB MiB, $kib KiB pieces) from one local libtorrent seeder, $(nproc) cores" \
+    | tee -a "$RUNS/summary.txt"
+"$PY" "$here/bench_client.py" table "${results[@]}" | tee -a "$RUNS/summary.txt"
+for M in "$SET"/btq-btq*/round-*; do
+    [[ -f "$M/seeder-cpu.txt" ]] && echo "$(basename "$(dirname "$M")") ${M##*/}: the btq seeder used $(cat "$M/seeder-cpu.txt") CPU s"
+done
+for M in "$SET"/btq/round-*; do
     [[ -f "$M/client.log" && -f "$M/time.txt" ]] || continue
     # The progress journal's share of btq's work: its transactions and time in SQLite (from btq's info
     # log) against btq's CPU time (from /usr/bin/time).
@@ -245,4 +321,5 @@ for M in "$RUNS"/btq/round-*; do
         awk -v ms="$store_ms" -v cpu="$cpu" \
             'BEGIN { printf "  journal transactions: %.0f ms of %.2f s btq CPU (%.1f%%)\n", ms, cpu, ms / 10 / cpu }'
     fi
+done
 done

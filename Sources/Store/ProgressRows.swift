@@ -36,10 +36,18 @@ enum ProgressRows {
             try db.execute(
                 sql: "UPDATE torrents SET pieces_done = ?, bytes_done = ? WHERE id = ?",
                 arguments: [done, max(0, bytesDone), id])
-            let dropMask = try db.cachedStatement(
-                sql: "DELETE FROM block_masks WHERE torrent_id = ? AND piece_index = ?")
-            for (piece, isVerified) in progress.pieces where isVerified {
-                try dropMask.execute(arguments: [id, piece.value])
+            // A verified piece's mask goes. The torrent's masks are those of its unfinished pieces, a
+            // few rows: read them once rather than look up every piece verified since the last batch
+            // (thousands a batch with small pieces).
+            if progress.pieces.values.contains(true) {
+                let masked = try Int.fetchAll(
+                    db.cachedStatement(sql: "SELECT piece_index FROM block_masks WHERE torrent_id = ?"),
+                    arguments: [id])
+                let dropMask = try db.cachedStatement(
+                    sql: "DELETE FROM block_masks WHERE torrent_id = ? AND piece_index = ?")
+                for piece in masked where progress.pieces[PieceIndex(piece)] == true {
+                    try dropMask.execute(arguments: [id, piece])
+                }
             }
         }
         for (piece, mask) in progress.blockMasks where progress.pieces[piece] != true {

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Glibc
+import NIOCore
 import Synchronization
 
 /// ``PieceStorage`` over the torrent's files in a download folder, with `pread`/`pwrite`.
@@ -157,6 +158,25 @@ public final class FileStorage: PieceStorage {
                 }
                 initialized = length
             }
+        }
+    }
+
+    /// Reads `length` bytes at `begin` of `piece` straight into a new `ByteBuffer` (an upload's bytes
+    /// go from it to the socket uncopied); pad-file bytes read as zeros.
+    public func readBuffer(piece: PieceIndex, begin: Int, length: Int) async throws -> ByteBuffer {
+        let spans = map.spans(piece: piece, begin: begin, length: length)
+        return try await executor.run {
+            var buffer = ByteBufferAllocator().buffer(capacity: length)
+            try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { raw in
+                var position = 0
+                for span in spans {
+                    try self.readSpan(
+                        span, into: UnsafeMutableRawBufferPointer(rebasing: raw[position..<position + span.length]))
+                    position += span.length
+                }
+                return length
+            }
+            return buffer
         }
     }
 

@@ -1,4 +1,5 @@
 import Crypto
+import NIOCore
 
 /// The port through which a torrent reads and writes its data: blocks addressed by piece and offset,
 /// mapped by the backend onto files (``FileStorage``), memory (``MemoryStorage``), or anything else.
@@ -34,6 +35,12 @@ public protocol PieceStorage: Sendable {
     ///
     /// - Precondition: the range lies inside the piece.
     func read(piece: PieceIndex, begin: Int, length: Int) async throws -> [UInt8]
+
+    /// Reads `length` bytes of `piece` starting at byte `begin` of the piece into a new `ByteBuffer`,
+    /// for uploads (the default copies ``read(piece:begin:length:)``; file storage reads straight into it).
+    ///
+    /// - Precondition: the range lies inside the piece.
+    func readBuffer(piece: PieceIndex, begin: Int, length: Int) async throws -> ByteBuffer
 
     /// Reads `piece` back from storage and returns its SHA-1, computed off the cooperative pool.
     func hashPiece(_ piece: PieceIndex) async throws -> PieceDigest
@@ -83,6 +90,10 @@ extension PieceStorage {
         guard try await PieceHasher.sha1(buffer).matches(expected) else { return false }
         try await write(piece: piece, from: buffer)
         return true
+    }
+
+    public func readBuffer(piece: PieceIndex, begin: Int, length: Int) async throws -> ByteBuffer {
+        ByteBuffer(bytes: try await read(piece: piece, begin: begin, length: length))
     }
 
     /// Writes the block a request names.

@@ -83,8 +83,8 @@ extension SessionCore {
     }
 
     /// The next request a serving task reads and sends, or `nil` (the task ends) when none is owed now.
-    mutating func nextUpload(_ key: PeerKey, closing: Bool) -> BlockRequest? {
-        uploads.nextUpload(key, in: &swarm.peers, closing: closing)
+    mutating func nextUploads(_ key: PeerKey, closing: Bool) -> [BlockRequest] {
+        uploads.nextUploads(key, in: &swarm.peers, closing: closing)
     }
 
     /// A serving task read `block`: it is sent, unless the request was cancelled or choked away meanwhile.

@@ -194,13 +194,14 @@ extension SessionSwarm {
     // MARK: Verified and failed pieces
 
     /// A piece passed its check: the peers that sent its blocks are credited, requests for it elsewhere
-    /// cancelled, and every peer told; once the torrent is complete, interest is withdrawn.
+    /// cancelled, and every peer told but seeds (they have it: a `have` per piece to a seed is a write
+    /// to its socket for nothing); once the torrent is complete, interest is withdrawn.
     mutating func piecePassed(_ piece: PieceIndex) {
         for key in Set((picker.blockStates(of: piece) ?? []).compactMap(\.source)) {
             if let address = peers[key]?.address { candidates.piecePassed(from: address) }
         }
         sendCancels(picker.pieceVerified(piece))
-        for slot in peers.values where slot.handshaken {
+        for slot in peers.values where slot.handshaken && !slot.isSeed {
             slot.send([PeerMessage.have(piece)])
         }
         if picker.isComplete {

@@ -12,6 +12,9 @@ private let maxQueuedUploadBytes = 1 << 20
 /// serving task; the session runs those tasks, which read blocks through the read cache (see
 /// `TorrentSession+Peers.swift`).
 struct SessionUploads {
+    /// Most blocks a serving task reads and sends at once (one pass through the read cache and the
+    /// session for all of them).
+    static let maxUploadBatch = 16
     var choker: Choker
     var lastRechoke = ContinuousClock.now
     /// How often the choker runs.
@@ -43,14 +46,23 @@ struct SessionUploads {
         return true
     }
 
-    /// The oldest request to serve, or `nil` when there is none now (then the serving task ends).
-    func nextUpload(_ key: PeerKey, in peers: inout PeerTable, closing: Bool) -> BlockRequest? {
-        guard let slot = peers[key] else { return nil }
-        guard !closing, canServe(slot), let request = slot.machine.peerRequests.first else {
+    /// The oldest requests to serve, read and sent together: as many as the peer's outbox has room for,
+    /// at least one and at most ``maxUploadBatch``; empty when there is none now (then the serving task
+    /// ends).
+    func nextUploads(_ key: PeerKey, in peers: inout PeerTable, closing: Bool) -> [BlockRequest] {
+        guard let slot = peers[key] else { return [] }
+        guard !closing, canServe(slot) else {
             peers[key]?.upload.serving = false
-            return nil
+            return []
         }
-        return request
+        var room = maxQueuedBytes - slot.upload.queuedBytes
+        var batch: [BlockRequest] = []
+        for request in slot.machine.peerRequests {
+            guard batch.isEmpty || (batch.count < Self.maxUploadBatch && Int(request.length) <= room) else { break }
+            batch.append(request)
+            room -= Int(request.length)
+        }
+        return batch
     }
 
     /// A block was read: it is sent, unless the request was cancelled or choked away meanwhile.

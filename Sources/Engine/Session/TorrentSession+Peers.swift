@@ -80,30 +80,39 @@ extension TorrentSession: DialingOwner {
         changeCore { $0.uploadWritten(key, bytes: bytes, effects: &$1) }
     }
 
-    /// Reads and sends one block after another (through the read cache, after the upload limits) until
-    /// the peer has nothing more to get now.
+    /// Reads and sends the peer's requests, a batch at a time (through the read cache, after the upload
+    /// limits), until the peer has nothing more to get now.
     private nonisolated func serve(_ key: PeerKey) async {
-        while let request = await nextUpload(key) {
-            let block: ByteBuffer
-            do {
-                block = try await readCache.block(request)
-            } catch {
+        while true {
+            let requests = await nextUploads(key)
+            guard !requests.isEmpty else { return }
+            var blocks: [(BlockRequest, ByteBuffer)] = []
+            var failure: (BlockRequest, any Error)?
+            for (request, result) in zip(requests, await readCache.blocks(requests)) {
+                switch result {
+                case .success(let block): blocks.append((request, block))
+                case .failure(let error): failure = (request, error)
+                }
+            }
+            let wait = limits.reserveUpload(blocks.reduce(0) { $0 + $1.1.readableBytes })
+            if wait > .zero, (try? await Task.sleep(for: wait)) == nil {
+                await changeCore { core, _ in core.servingStopped(key) }
+                return
+            }
+            await changeCore { core, _ in
+                for (request, block) in blocks { core.blockRead(request, block, for: key) }
+            }
+            if let (request, error) = failure {
                 // A verified piece cannot be read back (file deleted or truncated behind our back): the
                 // peer is dropped and the torrent fails, as it would for a write error.
                 await uploadReadFailed(key, request, error: error)
                 return
             }
-            let wait = limits.reserveUpload(block.readableBytes)
-            if wait > .zero, (try? await Task.sleep(for: wait)) == nil {
-                await changeCore { core, _ in core.servingStopped(key) }
-                return
-            }
-            await changeCore { core, _ in core.blockRead(request, block, for: key) }
         }
     }
 
-    private func nextUpload(_ key: PeerKey) -> BlockRequest? {
-        core.nextUpload(key, closing: lifecycle.closingPeers)
+    private func nextUploads(_ key: PeerKey) -> [BlockRequest] {
+        core.nextUploads(key, closing: lifecycle.closingPeers)
     }
 
     private func uploadReadFailed(_ key: PeerKey, _ request: BlockRequest, error: any Error) {

@@ -15,6 +15,9 @@ struct BlockTracker: Sendable {
     private(set) var startOrder: [Int] = []
     /// Per peer: the blocks requested from it and not yet received, failed or cancelled.
     private(set) var outstanding: [PeerKey: Set<BlockRequest>] = [:]
+    /// The free blocks (state `.none`) of all pieces in progress, kept in step with each change, so a
+    /// pick knows without a scan when no started piece has a block to give.
+    private(set) var freeBlocks = 0
 
     /// No piece in progress.
     init(layout: PieceLayout) {
@@ -32,13 +35,16 @@ struct BlockTracker: Sendable {
     /// Marks `piece` as in progress, every block free.
     mutating func start(_ piece: Int) {
         precondition(downloading[piece] == nil, "piece \(piece) already started")
-        downloading[piece] = DownloadingPiece(blockCount: layout.blockCount(in: PieceIndex(piece)))
+        let blockCount = layout.blockCount(in: PieceIndex(piece))
+        downloading[piece] = DownloadingPiece(blockCount: blockCount)
+        freeBlocks += blockCount
         startOrder.append(piece)
     }
 
     /// Forgets `piece` (verified): returns the requests still outstanding for its blocks, to cancel.
     mutating func finish(_ piece: Int) -> [PeerBlockRequest] {
         guard let state = downloading.removeValue(forKey: piece) else { return [] }
+        freeBlocks -= state.freeCount
         startOrder.removeAll { $0 == piece }
         var cancels: [PeerBlockRequest] = []
         for block in 0..<state.blocks.count {
@@ -68,6 +74,7 @@ struct BlockTracker: Sendable {
         for block in 0..<state.blocks.count where picked.count < limit {
             guard case .none = state[block] else { continue }
             state[block] = .requested(by: [peer])
+            freeBlocks -= 1
             let request = layout.request(piece: PieceIndex(piece), block: BlockIndex(block))
             outstanding[peer, default: []].insert(request)
             picked.append(request)
@@ -81,12 +88,22 @@ struct BlockTracker: Sendable {
         for peer: PeerKey, into picked: inout [BlockRequest], limit: Int, maxRequesters: Int,
         isEligible: (Int) -> Bool
     ) {
+        // Only a block requested from another peer can be requested again: none when no other peer owes
+        // anything (one peer, in the endgame of every download from a single seed). Checked first, as
+        // this runs at every pick of the endgame, and a scan of the pieces costs per piece in progress.
+        guard outstanding.keys.contains(where: { $0 != peer }) else { return }
+        func takes(_ state: BlockState, requesters: Int) -> Bool {
+            guard case .requested(let peers) = state else { return false }
+            return peers.count == requesters && !peers.contains(peer)
+        }
         for requesters in 1..<max(1, maxRequesters) {
             for piece in startOrder where isEligible(piece) {
-                guard var state = downloading[piece] else { continue }
-                downloading[piece] = nil
+                // Taken out of the table only when it has a block to take (a change in place, no copy).
+                guard downloading[piece]?.blocks.contains(where: { takes($0, requesters: requesters) }) == true,
+                    var state = downloading.removeValue(forKey: piece)
+                else { continue }
                 for block in 0..<state.blocks.count where picked.count < limit {
-                    guard case .requested(let peers) = state[block], peers.count == requesters, !peers.contains(peer)
+                    guard takes(state[block], requesters: requesters), case .requested(let peers) = state[block]
                     else { continue }
                     state[block] = .requested(by: peers + [peer])
                     let request = layout.request(piece: PieceIndex(piece), block: BlockIndex(block))
@@ -109,7 +126,7 @@ struct BlockTracker: Sendable {
         var cancels: [PeerBlockRequest] = []
         switch downloading[piece]![block.value] {
         case .none:
-            break
+            freeBlocks -= 1
         case .requested(let peers):
             for other in peers where other != peer {
                 dropOutstanding(request, of: other)
@@ -138,6 +155,7 @@ struct BlockTracker: Sendable {
             case .received = downloading[request.piece.value]![block.value]
         else { return }
         downloading[request.piece.value]![block.value] = .none
+        freeBlocks += 1
     }
 
     /// The request to `peer` ended without data: the block is free again unless other peers still
@@ -149,6 +167,7 @@ struct BlockTracker: Sendable {
         else { return }
         let remaining = peers.filter { $0 != peer }
         downloading[request.piece.value]![block.value] = remaining.isEmpty ? .none : .requested(by: remaining)
+        if remaining.isEmpty { freeBlocks += 1 }
     }
 
     /// `peer` left: every block requested from it goes back to the pool. Returns those requests, in
@@ -172,6 +191,7 @@ struct BlockTracker: Sendable {
                 for peer in peers { dropOutstanding(request, of: peer) }
             }
         }
+        freeBlocks += state.blocks.count - state.freeCount
         state.reset()
         downloading[piece.value] = state
         return sources.sorted()
@@ -183,6 +203,7 @@ struct BlockTracker: Sendable {
         for block in blocks where block.value < downloading[piece]!.blocks.count {
             guard case .written = downloading[piece]![block.value] else { continue }
             downloading[piece]![block.value] = .none
+            freeBlocks += 1
         }
     }
 
@@ -192,6 +213,7 @@ struct BlockTracker: Sendable {
         for block in blocks {
             guard case .none = downloading[piece]![block.value] else { continue }
             downloading[piece]![block.value] = .written(from: nil)
+            freeBlocks -= 1
         }
         return downloading[piece]!.isComplete
     }

@@ -19,7 +19,10 @@ extension PiecePicker {
     ) -> [BlockRequest] {
         guard count > 0, wantedMissingCount > 0 else { return [] }
         var picked: [BlockRequest] = []
-        for piece in blocks.startOrder where priorities[piece] > 0 && blocks.freeCount(of: piece) > 0 {
+        // Started pieces are scanned only when one of them has a free block (with small pieces, each
+        // is requested whole when it starts, and hundreds may be in progress).
+        for piece in blocks.freeBlocks > 0 ? blocks.startOrder : []
+        where priorities[piece] > 0 && blocks.freeCount(of: piece) > 0 {
             guard peerHas(PieceIndex(piece)) else { continue }
             blocks.takeFreeBlocks(of: piece, for: peer, into: &picked, limit: count)
             if picked.count == count { return picked }

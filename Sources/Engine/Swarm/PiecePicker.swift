@@ -137,7 +137,8 @@ public struct PiecePicker: Sendable {
 
     /// True in endgame: every block of every missing wanted piece is requested or received.
     public var isEndgame: Bool {
-        guard wantedMissingCount > 0 else { return false }
+        // Every missing wanted piece must be in progress: not so while fewer pieces are (no scan then).
+        guard wantedMissingCount > 0, blocks.startOrder.count >= wantedMissingCount else { return false }
         var inProgressWanted = 0
         for piece in blocks.startOrder where priorities[piece] > 0 {
             if blocks.freeCount(of: piece) > 0 { return false }

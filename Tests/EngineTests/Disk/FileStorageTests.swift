@@ -75,6 +75,32 @@ struct FileStorageTests {
         }
     }
 
+    /// Pieces shorter than ``DirectWrites/minimumLength`` go through the page cache, aligned or not: a
+    /// device request per small piece costs more than the copy.
+    @Test func smallAlignedPiecesGoThroughThePageCache() async throws {
+        try await withTemporaryFolder { folder in
+            guard fileSystemType(of: folder) != "tmpfs" else { return }
+            let pieceLength = DirectWrites.minimumLength / 4
+            let length = 8 * pieceLength
+            let content = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ ($0 >> 12)) }
+            let storage = FileStorage(
+                saveFolder: folder, files: makeFiles([("small.bin", Int64(length))]),
+                layout: PieceLayout(pieceLength: pieceLength, totalLength: Int64(length)))
+            try await storage.prepare()
+            for piece in storage.layout.pieces {
+                let buffer = PieceBuffer(count: pieceLength)
+                content[piece.value * pieceLength..<(piece.value + 1) * pieceLength].withUnsafeBytes {
+                    buffer.bytes.copyMemory(from: $0)
+                }
+                try await storage.write(piece: piece, from: buffer)
+            }
+            #expect(try residentPages(folder + "/small.bin") == length / Int(getpagesize()), "through the cache")
+            try await storage.flush()
+            #expect(try await storage.read(piece: 5) == Array(content[5 * pieceLength..<6 * pieceLength]))
+            await storage.close()
+        }
+    }
+
     /// On tmpfs (memory is its storage) whole pieces from their buffers are written and read back like
     /// anywhere else.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: "/dev/shm")))

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import Synchronization
 import TestSupport
 import Testing
 
@@ -179,18 +180,71 @@ import Testing
     }
 }
 
-/// The read cache serves exact blocks, from whole cached pieces or (for big pieces) block by block.
+/// The read cache serves exact blocks, from whole cached pieces or (for big pieces) parts of them, and a
+/// block across two parts on its own.
 @Suite(.timeLimit(.minutes(5))) struct PieceReadCacheTests {
     @Test(arguments: [16 << 20, 64 * 1024])
     func servesExactBlocks(capacity: Int) async throws {
         let fixture = SessionFixture(length: 3 * 32_768 + 5, pieceLength: 32_768, seed: 41)
         let storage = try await fixture.filledStorage()
         let cache = PieceReadCache(storage: storage, capacity: capacity)
-        for (piece, begin, length) in [(0, 0, 16_384), (0, 16_384, 16_384), (2, 100, 7), (3, 0, 5), (1, 32_767, 1)] {
+        let requests = [
+            (0, 0, 16_384), (0, 16_384, 16_384), (2, 100, 7), (3, 0, 5), (1, 32_767, 1), (1, 16_000, 1_000),
+            (1, 0, 32_768),
+        ]
+        for (piece, begin, length) in requests {
             let block = try await cache.block(
                 BlockRequest(piece: PieceIndex(piece), begin: UInt32(begin), length: UInt32(length)))
             let start = piece * 32_768 + begin
             #expect(Array(block.readableBytesView) == Array(fixture.content[start..<start + length]))
         }
+        let batch = await cache.blocks(
+            requests.map { BlockRequest(piece: PieceIndex($0), begin: UInt32($1), length: UInt32($2)) } + [
+                BlockRequest(piece: PieceIndex(3), begin: 0, length: 6),
+                BlockRequest(piece: PieceIndex(0), begin: 0, length: 1),
+            ])
+        #expect(batch.count == requests.count + 1, "a batch stops at the first request that cannot be read")
+        for ((piece, begin, length), result) in zip(requests, batch) {
+            let start = piece * 32_768 + begin
+            #expect(
+                (try? result.get()).map { Array($0.readableBytesView) }
+                    == Array(fixture.content[start..<start + length]))
+        }
+        #expect((try? batch.last?.get()) == nil, "past the end of the last piece")
     }
+
+    /// A long piece is read in parts of a quarter of the budget, each once however many blocks it serves.
+    @Test func aLongPieceIsReadInParts() async throws {
+        let fixture = SessionFixture(length: 4 * 65_536, pieceLength: 65_536, seed: 42)
+        let storage = CountingReads(try await fixture.filledStorage())
+        let cache = PieceReadCache(storage: storage, capacity: 4 * 32_768)
+        #expect(cache.partLength == 32_768)
+        for begin in stride(from: 0, to: 65_536, by: 16_384) {
+            let block = try await cache.block(BlockRequest(piece: PieceIndex(1), begin: UInt32(begin), length: 16_384))
+            #expect(Array(block.readableBytesView) == Array(fixture.content[65_536 + begin..<65_536 + begin + 16_384]))
+        }
+        #expect(storage.reads.withLock { $0 } == [32_768, 32_768], "two parts, each read once")
+    }
+}
+
+/// A storage that records the length of every read for uploads.
+private final class CountingReads: PieceStorage {
+    let inner: MemoryStorage
+    let reads = Mutex<[Int]>([])
+    init(_ inner: MemoryStorage) { self.inner = inner }
+    var layout: PieceLayout { inner.layout }
+    func prepare() async throws { try await inner.prepare() }
+    func write(piece: PieceIndex, begin: Int, bytes: [UInt8]) async throws {
+        try await inner.write(piece: piece, begin: begin, bytes: bytes)
+    }
+    func read(piece: PieceIndex, begin: Int, length: Int) async throws -> [UInt8] {
+        try await inner.read(piece: piece, begin: begin, length: length)
+    }
+    func readBuffer(piece: PieceIndex, begin: Int, length: Int) async throws -> ByteBuffer {
+        reads.withLock { $0.append(length) }
+        return ByteBuffer(bytes: try await inner.read(piece: piece, begin: begin, length: length))
+    }
+    func hashPiece(_ piece: PieceIndex) async throws -> PieceDigest { try await inner.hashPiece(piece) }
+    func flush() async throws { try await inner.flush() }
+    func close() async { await inner.close() }
 }

@@ -162,11 +162,13 @@ import Testing
             let block = ByteBuffer(repeating: 2, count: Int(request.length))
             _ = swarm.received(.piece(index: piece, begin: request.begin, block: block), from: sender, now: .now)
         }
+        let queuedToTheSeed = senderOutbox.queuedBytes
         swarm.piecePassed(piece)
         #expect(swarm.picker.has(piece))
         #expect(swarm.candidates[PeerAddress(host: .ipv4(127, 0, 0, 1), port: 1)]?.piecesPassed == 1)
         #expect(await Self.sent(otherOutbox) == [.have(piece)])
         #expect(await Self.sent(strangerOutbox) == [])
+        #expect(senderOutbox.queuedBytes == queuedToTheSeed, "a seed has every piece: no have")
     }
 
     @Test func aClosedPeerTakesItsAvailabilityAndItsRequestsWithIt() async throws {

@@ -36,15 +36,38 @@ import Testing
         #expect(!uploads.startServing(key, in: &swarm.peers), "one serving task per peer")
         // An outbox holding its share of piece data waits for the writer.
         swarm.peers[key]?.upload.queuedBytes = uploads.maxQueuedBytes
-        #expect(uploads.nextUpload(key, in: &swarm.peers, closing: false) == nil)
+        #expect(uploads.nextUploads(key, in: &swarm.peers, closing: false).isEmpty)
         #expect(swarm.peers[key]?.upload.serving == false)
         swarm.peers[key]?.upload.queuedBytes = 0
-        #expect(uploads.nextUpload(key, in: &swarm.peers, closing: true) == nil, "nothing is served while closing")
+        #expect(uploads.nextUploads(key, in: &swarm.peers, closing: true).isEmpty, "nothing is served while closing")
         #expect(uploads.startServing(key, in: &swarm.peers))
-        #expect(uploads.nextUpload(key, in: &swarm.peers, closing: false) == request)
+        #expect(uploads.nextUploads(key, in: &swarm.peers, closing: false) == [request])
         // Choked meanwhile: the block read is not sent.
         uploads.setChoked(true, key, in: &swarm.peers, now: .now)
         uploads.blockRead(request, ByteBuffer(repeating: 1, count: 16_384), for: key, in: &swarm.peers)
         #expect(swarm.peers[key]?.upload.queuedBytes == 0)
+    }
+
+    @Test func aServingTaskTakesTheOldestRequestsItsOutboxHasRoomFor() {
+        var swarm = SessionSwarmTests.swarm()
+        _ = swarm.picker.pieceVerified(PieceIndex(0))
+        _ = swarm.picker.pieceVerified(PieceIndex(1))
+        let (key, _) = SessionSwarmTests.admit(&swarm, port: 1)
+        let uploads = SessionUploads(configuration: SessionConfiguration(listenPort: 1))
+        _ = swarm.received(.interested, from: key, now: .now)
+        uploads.setChoked(false, key, in: &swarm.peers, now: .now)
+        let requests = [(1, 16_384), (0, 0), (0, 16_384), (1, 0)].map {
+            BlockRequest(piece: PieceIndex($0), begin: UInt32($1), length: 16_384)
+        }
+        for request in requests { _ = swarm.received(.request(request), from: key, now: .now) }
+        #expect(uploads.startServing(key, in: &swarm.peers))
+        #expect(uploads.nextUploads(key, in: &swarm.peers, closing: false) == requests, "all, oldest first")
+        swarm.peers[key]?.upload.queuedBytes = uploads.maxQueuedBytes - 2 * 16_384
+        #expect(uploads.nextUploads(key, in: &swarm.peers, closing: false) == Array(requests[0..<2]))
+        swarm.peers[key]?.upload.queuedBytes = uploads.maxQueuedBytes - 1
+        #expect(uploads.nextUploads(key, in: &swarm.peers, closing: false) == [requests[0]], "at least one")
+        uploads.blockRead(requests[0], ByteBuffer(repeating: 1, count: 16_384), for: key, in: &swarm.peers)
+        swarm.peers[key]?.upload.queuedBytes = 0
+        #expect(uploads.nextUploads(key, in: &swarm.peers, closing: false) == Array(requests[1...]), "sent: gone")
     }
 }

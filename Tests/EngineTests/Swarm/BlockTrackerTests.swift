@@ -13,6 +13,11 @@ struct BlockTrackerTests {
         layout.request(piece: PieceIndex(piece), block: BlockIndex(block))
     }
 
+    /// Whether the tracker's count of free blocks is that of its pieces in progress, counted one by one.
+    static func freeBlocksInStep(_ tracker: BlockTracker) -> Bool {
+        tracker.freeBlocks == tracker.downloading.values.reduce(0) { $0 + $1.freeCount }
+    }
+
     /// A tracker with `pieces` started, in that order.
     static func tracker(started pieces: [Int]) -> BlockTracker {
         var tracker = BlockTracker(layout: layout)
@@ -42,6 +47,7 @@ struct BlockTrackerTests {
                 .received(from: 1), .requested(by: [1]), .requested(by: [2]),
                 .received(from: 3),
             ])
+        #expect(Self.freeBlocksInStep(tracker) && tracker.freeBlocks == 4, "piece 2's four")
     }
 
     @Test func endgameDuplicatesAreCancelledOnArrival() {
@@ -71,6 +77,7 @@ struct BlockTrackerTests {
         #expect(tracker.startOrder == [1])
         #expect(!tracker.isStarted(0))
         #expect(tracker.outstanding.isEmpty)
+        #expect(Self.freeBlocksInStep(tracker) && tracker.freeBlocks == 4)
     }
 
     @Test func writesCompleteAPieceAndFailuresFreeBlocks() {
@@ -88,6 +95,7 @@ struct BlockTrackerTests {
         let completes = tracker.written(Self.request(1, 3))
         #expect(completes)
         #expect(tracker.downloading[1]!.isComplete)
+        #expect(Self.freeBlocksInStep(tracker) && tracker.freeBlocks == 0)
     }
 
     @Test func aFailedPieceStartsOverAndNamesItsSources() {
@@ -105,6 +113,7 @@ struct BlockTrackerTests {
         #expect(tracker.freeCount(of: 0) == 4)
         #expect(tracker.startOrder == [0])
         #expect(tracker.outstanding.isEmpty)
+        #expect(Self.freeBlocksInStep(tracker) && tracker.freeBlocks == 4)
     }
 
     @Test func aPeerThatLeavesGivesBackItsBlocks() {
@@ -119,5 +128,6 @@ struct BlockTrackerTests {
         #expect(tracker.downloading[1]!.blocks[0] == .requested(by: [5]))
         #expect(tracker.downloading[1]!.blocks[1] == .none)
         #expect(tracker.downloading[0]!.blocks[0] == .none)
+        #expect(Self.freeBlocksInStep(tracker))
     }
 }

@@ -5,6 +5,11 @@ import Testing
 /// Whole downloads driven through the picker with simulated peers.
 @Suite(.timeLimit(.minutes(5)))
 struct PickerSimulationTests {
+    /// The free blocks of the picker's pieces in progress, counted one by one.
+    static func freeBlocks(of picker: PiecePicker) -> Int {
+        picker.blocks.downloading.values.reduce(0) { $0 + $1.freeCount }
+    }
+
     /// 100,000 one-block pieces, 16 peers with random halves of the torrent and one seed joining late:
     /// every piece is fetched once, without duplicates before endgame, and the picker ends complete.
     @Test func aLargeTorrentDownloadsCompletely() {
@@ -27,6 +32,7 @@ struct PickerSimulationTests {
             picker.addAvailability(bits.indices.filter { bits[$0] }.map { PieceIndex($0) })
         }
         var requestedOutsideEndgame: Set<Int> = []
+        var freeBlocksCounted = true
         var duplicates = 0
         var rounds = 0
         while !picker.isComplete && rounds < 20_000 {
@@ -43,7 +49,11 @@ struct PickerSimulationTests {
                     }
                 }
             }
+            if rounds % 97 == 0 {
+                freeBlocksCounted = freeBlocksCounted && picker.blocks.freeBlocks == Self.freeBlocks(of: picker)
+            }
         }
+        #expect(freeBlocksCounted, "the count of free blocks kept in step with the pieces in progress")
         #expect(duplicates == 0)
         #expect(picker.isComplete)
         #expect(picker.haveCount == pieceCount)
@@ -54,6 +64,7 @@ struct PickerSimulationTests {
     @Test func badDataIsRefetched() {
         var picker = PickerFixture.picker("22222222", seed: 5)
         var blamed: Set<PeerKey> = []
+        var inStep = true
         var verified = 0
         var rounds = 0
         while !picker.isComplete && rounds < 100 {
@@ -71,8 +82,10 @@ struct PickerSimulationTests {
                     }
                 }
                 if blamed.contains(2) { picker.peerDisconnected(2) }
+                inStep = inStep && picker.blocks.freeBlocks == Self.freeBlocks(of: picker)
             }
         }
+        #expect(inStep, "the count of free blocks kept in step with the pieces in progress")
         #expect(picker.isComplete && verified == 8)
         #expect(blamed.contains(2))
     }

@@ -19,6 +19,7 @@ let fuzzTargets = [
     "FuzzHashMessages",
     "FuzzMSEHandshake",
     "FuzzRPC",
+    "FuzzUTP",
 ]
 
 let package = Package(

@@ -1,0 +1,232 @@
+import NIOCore
+
+/// One uTP connection (BEP 29) as a pure value: no sockets, no clock of its own.
+///
+/// The owner feeds it decoded datagrams (``receive(_:now:)``), bytes to send (``write(_:now:)``)
+/// and the time (``tick(now:)`` at ``deadline``), and after each batch takes what it produced with
+/// ``takeOutput(now:)``: datagrams to send, bytes delivered in order, and events. Acks are
+/// coalesced: one ST_STATE per batch unless a data packet carried the ack.
+///
+/// Everything is bounded: the send buffer (``UTPConfiguration/sendBuffer``), out-of-order packets
+/// (``UTPConfiguration/maxReorderPackets`` and the receive buffer in bytes), acks outside what is in
+/// flight are ignored, and every wait has a timeout.
+public struct UTPConnection: Sendable {
+    /// Where the connection is.
+    public enum State: Hashable, Sendable {
+        /// We sent a SYN and wait for the ST_STATE.
+        case synSent
+        /// We answered a SYN and wait for the initiator's first packet (we may already send).
+        case synReceived
+        /// Both sides spoke.
+        case connected
+        /// Over (after FIN both ways, a RESET, a timeout or ``abort(now:)``).
+        case closed
+    }
+
+    /// What happened, reported once each.
+    public enum Event: Hashable, Sendable {
+        /// The handshake finished (the initiator got its ST_STATE, the responder a first packet).
+        case connected
+        /// The peer's FIN arrived and everything before it was delivered: no more bytes will come.
+        case peerFinished
+        /// The connection ended cleanly (our FIN acked) or was aborted by us.
+        case closed
+        /// The connection ended with an error.
+        case failed(UTPError)
+    }
+
+    /// What a batch produced.
+    public struct Output: Sendable {
+        /// Datagrams to send to the peer, in order.
+        public var datagrams: [ByteBuffer] = []
+        /// Bytes delivered in order, to pass up.
+        public var delivered: [ByteBuffer] = []
+        /// Events, in order.
+        public var events: [Event] = []
+    }
+
+    struct SentPacket: Sendable {
+        var type: UTPPacketType
+        var payload: ByteBuffer
+        var sentAt: UInt64
+        var transmissions: Int
+        var needsResend: Bool
+    }
+
+    public let configuration: UTPConfiguration
+    /// The id the peer sends to us with (how the multiplexer finds us).
+    public let receiveID: UInt16
+    /// The id we send with.
+    public let sendID: UInt16
+    /// Where the connection is.
+    public internal(set) var state: State
+
+    // Sending.
+    var nextSequence: UInt16
+    /// The oldest sequence number not yet acked cumulatively.
+    var oldestUnacked: UInt16
+    var sent: [UInt16: SentPacket] = [:]
+    /// Payload bytes sent and neither acked nor waiting to be resent.
+    var bytesInFlight = 0
+    /// Payload bytes of every packet not yet acked.
+    var bytesUnacked = 0
+    var pending = ByteBuffer()
+    var peerWindow: Int = 1 << 20
+    var congestion: UTPCongestion
+    var retransmitDeadline: UInt64?
+    var timeouts = 0
+    var duplicateAcks = 0
+    var lastAckReceived: UInt16
+    /// The sequence number after which the next loss may halve the window again.
+    var lossRecoveryUntil: UInt16
+    var windowWasFull = false
+    var finRequested = false
+    var finSequence: UInt16?
+    var closingSince: UInt64?
+
+    // Receiving.
+    /// The last sequence number received in order.
+    var ackNumber: UInt16
+    var reorder: [UInt16: ByteBuffer] = [:]
+    var reorderBytes = 0
+    /// Delivered bytes the owner has not consumed yet (counted against our window).
+    var backlog = 0
+    var peerFinSequence: UInt16?
+    var peerFinished = false
+    var ackPending = false
+    /// Our clock at the last packet from the peer minus its timestamp: what we send back as
+    /// `timestamp_difference`.
+    var replyDelay: UInt32 = 0
+    var lastReceived: UInt64
+    var lastSent: UInt64
+    var acceptedAt: UInt64
+
+    var output = Output()
+
+    /// Opens a connection: queues the SYN. `receiveID` and `sequence` should be random.
+    public init(
+        connectingWith receiveID: UInt16, sequence: UInt16, now: UInt64, configuration: UTPConfiguration = .init()
+    ) {
+        self.configuration = configuration
+        self.receiveID = receiveID
+        self.sendID = receiveID &+ 1
+        self.state = .synSent
+        self.nextSequence = sequence
+        self.oldestUnacked = sequence
+        self.lastAckReceived = sequence &- 1
+        self.lossRecoveryUntil = sequence
+        self.ackNumber = 0
+        self.congestion = UTPCongestion(configuration: configuration, initialRTO: configuration.synTimeout)
+        self.lastReceived = now
+        self.lastSent = now
+        self.acceptedAt = now
+        sendNew(type: .syn, payload: ByteBuffer(), now: now)
+    }
+
+    /// Answers a SYN: queues the ST_STATE. `sequence` should be random.
+    public init(accepting syn: UTPPacket, sequence: UInt16, now: UInt64, configuration: UTPConfiguration = .init()) {
+        precondition(syn.type == .syn, "accepting a packet that is not a SYN")
+        self.configuration = configuration
+        self.receiveID = syn.connectionID &+ 1
+        self.sendID = syn.connectionID
+        self.state = .synReceived
+        self.nextSequence = sequence
+        self.oldestUnacked = sequence
+        self.lastAckReceived = sequence &- 1
+        self.lossRecoveryUntil = sequence
+        self.ackNumber = syn.sequenceNumber
+        self.peerWindow = Int(syn.windowSize)
+        self.congestion = UTPCongestion(configuration: configuration, initialRTO: configuration.synTimeout)
+        self.lastReceived = now
+        self.lastSent = now
+        self.acceptedAt = now
+        self.replyDelay = UInt32(truncatingIfNeeded: now) &- syn.timestamp
+        ackPending = true
+    }
+
+    /// Whether the connection is over.
+    public var isClosed: Bool { state == .closed }
+
+    /// How many more bytes ``write(_:now:)`` takes now.
+    public var writableBytes: Int {
+        guard state != .closed, !finRequested else { return 0 }
+        return max(0, configuration.sendBuffer - bytesUnacked - pending.readableBytes)
+    }
+
+    /// The receive window we advertise.
+    public var advertisedWindow: Int { max(0, configuration.receiveBuffer - reorderBytes - backlog) }
+
+    /// Takes as many bytes of `bytes` as the send buffer has room for (moving its reader index);
+    /// they go out at the next ``takeOutput(now:)``.
+    @discardableResult
+    public mutating func write(_ bytes: inout ByteBuffer, now: UInt64) -> Int {
+        let count = min(bytes.readableBytes, writableBytes)
+        guard count > 0, var slice = bytes.readSlice(length: count) else { return 0 }
+        pending.writeBuffer(&slice)
+        return count
+    }
+
+    /// The owner passed `count` delivered bytes on: they no longer count against our window.
+    public mutating func consumed(_ count: Int) {
+        let before = advertisedWindow
+        backlog = max(0, backlog - count)
+        // Tell a peer that was stalled by a closed window that it opened again.
+        if before < configuration.maxPayload, advertisedWindow >= configuration.maxPayload { ackPending = true }
+    }
+
+    /// Ends our side after everything written: a FIN follows the last byte.
+    public mutating func close(now: UInt64) {
+        guard state != .closed, !finRequested else { return }
+        if state == .synSent {
+            finish(.closed)
+            return
+        }
+        finRequested = true
+        closingSince = now
+    }
+
+    /// Ends the connection at once with an ST_RESET.
+    public mutating func abort(now: UInt64) {
+        guard state != .closed else { return }
+        if state != .synSent {
+            emit(
+                UTPPacket(
+                    type: .reset, connectionID: sendID, timestamp: UInt32(truncatingIfNeeded: now),
+                    timestampDifference: replyDelay, windowSize: 0, sequenceNumber: nextSequence,
+                    ackNumber: ackNumber), now: now)
+        }
+        finish(.closed)
+    }
+
+    /// The next time ``tick(now:)`` must run, if any.
+    public var deadline: UInt64? {
+        guard state != .closed else { return nil }
+        var next = lastReceived + configuration.idleTimeout
+        if let retransmitDeadline { next = min(next, retransmitDeadline) }
+        if state == .synReceived { next = min(next, acceptedAt + configuration.acceptTimeout) }
+        if state == .connected, sent.isEmpty { next = min(next, lastSent + configuration.keepAliveInterval) }
+        if let closingSince { next = min(next, closingSince + configuration.closeTimeout) }
+        return next
+    }
+
+    mutating func finish(_ event: Event) {
+        guard state != .closed else { return }
+        state = .closed
+        output.events.append(event)
+        sent = [:]
+        reorder = [:]
+        pending = ByteBuffer()
+        bytesInFlight = 0
+        bytesUnacked = 0
+        reorderBytes = 0
+        retransmitDeadline = nil
+    }
+
+    /// Everything produced since the last call; first sends what the windows allow and the ack owed.
+    public mutating func takeOutput(now: UInt64) -> Output {
+        flush(now: now)
+        let result = output
+        output = Output()
+        return result
+    }
+}

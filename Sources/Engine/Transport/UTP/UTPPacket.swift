@@ -1,0 +1,159 @@
+import NIOCore
+
+/// The five uTP packet types (BEP 29), the high four bits of a datagram's first byte.
+public enum UTPPacketType: UInt8, Hashable, Sendable {
+    /// ST_DATA: a payload, taking one sequence number.
+    case data = 0
+    /// ST_FIN: the sender's last sequence number; it sends nothing after it.
+    case fin = 1
+    /// ST_STATE: an ack only; takes no sequence number.
+    case state = 2
+    /// ST_RESET: the connection is gone.
+    case reset = 3
+    /// ST_SYN: opens a connection; takes one sequence number.
+    case syn = 4
+}
+
+/// One uTP datagram: the 20-byte header, the selective-ack extension if present, and the payload.
+///
+/// ```
+/// 0       4       8               16              24              32
+/// +-------+-------+---------------+---------------+---------------+
+/// | type  | ver   | extension     | connection_id                 |
+/// +-------+-------+---------------+---------------+---------------+
+/// | timestamp_microseconds                                        |
+/// | timestamp_difference_microseconds                             |
+/// | wnd_size                                                      |
+/// | seq_nr                        | ack_nr                        |
+/// +---------------+---------------+---------------+---------------+
+/// ```
+///
+/// Extensions follow as (next type, length, bytes); type 1 is the selective ack (a bitmask, a
+/// multiple of 4 bytes, bit 0 of byte 0 standing for `ack_nr + 2`). Unknown extensions are skipped.
+/// Decoding is bounded: at most ``maxExtensions`` extensions, each length checked against the datagram.
+public struct UTPPacket: Hashable, Sendable {
+    /// The header's length in bytes.
+    public static let headerLength = 20
+    /// The most extensions one datagram may chain.
+    public static let maxExtensions = 8
+    /// The longest selective-ack bitmask accepted, in bytes (1,024 packets).
+    public static let maxSelectiveAckBytes = 128
+
+    /// The packet type.
+    public var type: UTPPacketType
+    /// The connection id the receiver knows this connection by.
+    public var connectionID: UInt16
+    /// The sender's clock when it sent this, in microseconds (wrapping).
+    public var timestamp: UInt32
+    /// The sender's clock minus the `timestamp` of the last packet it received, in microseconds
+    /// (wrapping): the one-way delay plus the clocks' offset.
+    public var timestampDifference: UInt32
+    /// The sender's free receive buffer in bytes.
+    public var windowSize: UInt32
+    /// This packet's sequence number (ST_STATE: the next one the sender will use).
+    public var sequenceNumber: UInt16
+    /// The last sequence number the sender received in order.
+    public var ackNumber: UInt16
+    /// The selective-ack bitmask, if the packet carries one.
+    public var selectiveAck: [UInt8]?
+    /// The payload (empty but for ST_DATA).
+    public var payload: ByteBuffer
+
+    /// A packet from its fields.
+    public init(
+        type: UTPPacketType, connectionID: UInt16, timestamp: UInt32 = 0, timestampDifference: UInt32 = 0,
+        windowSize: UInt32 = 0, sequenceNumber: UInt16, ackNumber: UInt16, selectiveAck: [UInt8]? = nil,
+        payload: ByteBuffer = ByteBuffer()
+    ) {
+        self.type = type
+        self.connectionID = connectionID
+        self.timestamp = timestamp
+        self.timestampDifference = timestampDifference
+        self.windowSize = windowSize
+        self.sequenceNumber = sequenceNumber
+        self.ackNumber = ackNumber
+        self.selectiveAck = selectiveAck
+        self.payload = payload
+    }
+
+    /// Whether a datagram's first byte could start a uTP packet (type 0-4, version 1); KRPC
+    /// datagrams start with `d` (0x64) and never do.
+    public static func looksLikeUTP(firstByte: UInt8) -> Bool {
+        firstByte & 0x0F == 1 && firstByte >> 4 <= UTPPacketType.syn.rawValue
+    }
+
+    /// Decodes one whole datagram. Throws ``UTPError`` for anything malformed; never reads past
+    /// the datagram.
+    public init(decoding datagram: ByteBuffer) throws(UTPError) {
+        var buffer = datagram
+        guard buffer.readableBytes >= Self.headerLength,
+            let first = buffer.readInteger(as: UInt8.self),
+            var nextExtension = buffer.readInteger(as: UInt8.self),
+            let connectionID = buffer.readInteger(as: UInt16.self),
+            let timestamp = buffer.readInteger(as: UInt32.self),
+            let difference = buffer.readInteger(as: UInt32.self),
+            let window = buffer.readInteger(as: UInt32.self),
+            let sequence = buffer.readInteger(as: UInt16.self),
+            let ack = buffer.readInteger(as: UInt16.self)
+        else { throw .tooShort(datagram.readableBytes) }
+        guard first & 0x0F == 1 else { throw .wrongVersion(first & 0x0F) }
+        guard let type = UTPPacketType(rawValue: first >> 4) else { throw .unknownType(first >> 4) }
+        var selectiveAck: [UInt8]?
+        var count = 0
+        while nextExtension != 0 {
+            count += 1
+            guard count <= Self.maxExtensions else { throw .tooManyExtensions(count) }
+            let offset = datagram.readableBytes - buffer.readableBytes
+            guard let following = buffer.readInteger(as: UInt8.self),
+                let length = buffer.readInteger(as: UInt8.self),
+                let body = buffer.readBytes(length: Int(length))
+            else { throw .extensionTruncated(offset: offset) }
+            if nextExtension == 1 {
+                guard length >= 4, length % 4 == 0, Int(length) <= Self.maxSelectiveAckBytes else {
+                    throw .invalidSelectiveAck(length: Int(length))
+                }
+                selectiveAck = body
+            }
+            nextExtension = following
+        }
+        if buffer.readableBytes > 0, type == .state || type == .reset {
+            throw .payloadNotAllowed(type: type.rawValue)
+        }
+        self.init(
+            type: type, connectionID: connectionID, timestamp: timestamp, timestampDifference: difference,
+            windowSize: window, sequenceNumber: sequence, ackNumber: ack, selectiveAck: selectiveAck,
+            payload: buffer.slice())
+    }
+
+    /// The datagram's length once encoded.
+    public var encodedLength: Int {
+        Self.headerLength + (selectiveAck.map { 2 + $0.count } ?? 0) + payload.readableBytes
+    }
+
+    /// Writes the datagram.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.reserveCapacity(minimumWritableBytes: encodedLength)
+        buffer.writeInteger(type.rawValue << 4 | 1)
+        buffer.writeInteger(UInt8(selectiveAck == nil ? 0 : 1))
+        buffer.writeInteger(connectionID)
+        buffer.writeInteger(timestamp)
+        buffer.writeInteger(timestampDifference)
+        buffer.writeInteger(windowSize)
+        buffer.writeInteger(sequenceNumber)
+        buffer.writeInteger(ackNumber)
+        if let selectiveAck {
+            buffer.writeInteger(UInt8(0))
+            buffer.writeInteger(UInt8(selectiveAck.count))
+            buffer.writeBytes(selectiveAck)
+        }
+        var payload = payload
+        buffer.writeBuffer(&payload)
+    }
+
+    /// The datagram as a new buffer.
+    public func encoded() -> ByteBuffer {
+        var buffer = ByteBuffer()
+        encode(into: &buffer)
+        return buffer
+    }
+}

@@ -1,0 +1,73 @@
+import NIOCore
+import NIOPosix
+
+/// The UDP socket on the listen port that uTP (and, when on, the DHT) use: uTP datagrams go to its
+/// ``UTPMultiplexer``, the rest on down the pipeline (where the DHT's handler sits).
+final class UTPSocket: Sendable {
+    /// The datagram channel.
+    let channel: any Channel
+    /// The uTP connections on it.
+    let multiplexer: UTPMultiplexer
+
+    private init(channel: any Channel, multiplexer: UTPMultiplexer) {
+        self.channel = channel
+        self.multiplexer = multiplexer
+    }
+
+    /// The UDP port bound.
+    var port: UInt16 { channel.localAddress?.port.map { UInt16(clamping: $0) } ?? 0 }
+
+    /// Binds `host:port` (port 0: any free port).
+    static func bind(
+        host: String, port: UInt16, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        limits: UTPMultiplexer.Limits = .init(), configuration: UTPConfiguration = .init()
+    ) async throws -> UTPSocket {
+        let loop = group.next()
+        let multiplexer = UTPMultiplexer(eventLoop: loop, limits: limits, configuration: configuration)
+        var bootstrap = DatagramBootstrap(group: loop)
+            .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
+            .channelOption(ChannelOptions.socketOption(.so_sndbuf), value: 4 << 20)
+            // Several datagrams per read call; NIO splits the receive buffer evenly among them, so
+            // it must hold that many whole datagrams (uTP's are under 1,500 bytes; 4 KiB each).
+            .channelOption(ChannelOptions.datagramVectorReadMessageCount, value: 16)
+            .channelOption(
+                ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 16 * 4096))
+        if host.contains(":") {
+            bootstrap = bootstrap.channelOption(
+                ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
+        }
+        let channel =
+            try await bootstrap
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(UTPDatagramHandler(multiplexer))
+                    multiplexer.attach(channel, acceptor: nil)
+                }
+            }
+            .bind(host: host, port: Int(port)).get()
+        return UTPSocket(channel: channel, multiplexer: multiplexer)
+    }
+
+    /// Who is handed incoming connections: sets up the pipeline on the loop and returns whether it
+    /// takes the connection (false: refused with a RESET).
+    func setAcceptor(_ acceptor: @escaping @Sendable (any Channel) -> Bool) async throws {
+        try await channel.eventLoop.submit { [multiplexer] in
+            multiplexer.setAcceptor { acceptor($0) }
+        }.get()
+    }
+
+    /// Opens a uTP connection to `address` with `initializer` setting up its pipeline; returns what
+    /// `initializer` returned when the peer answered (or throws ``UTPError`` when it did not).
+    func connect<Result: Sendable>(
+        to address: SocketAddress, initializer: @escaping @Sendable (any Channel) throws -> Result
+    ) async throws -> Result {
+        try await multiplexer.connect(to: address, initializer: initializer).get()
+    }
+
+    /// Closes every connection and the socket.
+    func close() async {
+        try? await channel.eventLoop.submit { [multiplexer] in multiplexer.shutdown() }.get()
+        try? await channel.close()
+    }
+}

@@ -1,0 +1,102 @@
+import NIOCore
+import NIOPosix
+import TestSupport
+import Testing
+
+@testable import Engine
+
+/// Two uTP sockets on 127.0.0.1 talking through NIO: channels with ByteBuffers in and out, the
+/// accept path, limits on SYNs, and datagrams that are not uTP passed on.
+@Suite struct UTPSocketTests {
+    /// Collects what a channel reads, completing when `expected` bytes arrived.
+    final class Collector: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        var bytes: [UInt8] = []
+        let expected: Int
+        let done: EventLoopPromise<[UInt8]>
+
+        init(expected: Int, done: EventLoopPromise<[UInt8]>) {
+            self.expected = expected
+            self.done = done
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            bytes += Array(unwrapInboundIn(data).readableBytesView)
+            if bytes.count >= expected { done.succeed(bytes) }
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            done.succeed(bytes)
+        }
+    }
+
+    /// 4 MB one way over a real UDP socket pair arrives exact; the sender's channel closes cleanly.
+    @Test func transferOverLoopback() async throws {
+        let server = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        let client = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        let data = UTPConnectionTests.randomBytes(4_000_000, seed: 21)
+        let done = server.channel.eventLoop.makePromise(of: [UInt8].self)
+        let expected = data.count
+        try await server.setAcceptor { channel in
+            (try? channel.pipeline.syncOperations.addHandler(Collector(expected: expected, done: done))) != nil
+        }
+        let channel = try await client.connect(
+            to: try SocketAddress(ipAddress: "127.0.0.1", port: Int(server.port)), initializer: { $0 })
+        try await channel.writeAndFlush(ByteBuffer(bytes: data))
+        let received = try await done.futureResult.get()
+        #expect(UTPConnectionTests.mismatch(received, data) == nil)
+        try await channel.close()
+        await client.close()
+        await server.close()
+    }
+
+    /// A SYN to a socket with no acceptor, and one beyond the per-address handshake limit, are
+    /// refused: the connecting side fails instead of hanging.
+    @Test func refusedConnectionFails() async throws {
+        let server = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        let client = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        await #expect(throws: UTPError.self) {
+            _ = try await client.connect(
+                to: try SocketAddress(ipAddress: "127.0.0.1", port: Int(server.port)), initializer: { _ in })
+        }
+        await client.close()
+        await server.close()
+    }
+
+    /// A flood of SYNs with distinct ids from one address: at most the per-address limit are kept,
+    /// and garbage datagrams change nothing.
+    @Test func synFloodFromOneAddressBounded() async throws {
+        let server = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        try await server.setAcceptor { _ in true }
+        let flooder = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let target = try SocketAddress(ipAddress: "127.0.0.1", port: Int(server.port))
+        var random = SplitMix64(seed: 3)
+        let multiplexer = server.multiplexer
+        // In rounds of 100, each read before the next (a socket buffer holds only so many).
+        for round in 0..<20 {
+            for index in (round * 100)..<(round * 100 + 100) {
+                let packet: ByteBuffer
+                if index % 2 == 0 {
+                    packet = UTPPacket(type: .syn, connectionID: UInt16(index), sequenceNumber: 1, ackNumber: 0)
+                        .encoded()
+                } else {
+                    var bytes = (0..<(1 + random.next(below: 99))).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+                    bytes[0] = 0x41
+                    packet = ByteBuffer(bytes: bytes)
+                }
+                try await flooder.writeAndFlush(AddressedEnvelope(remoteAddress: target, data: packet))
+            }
+            // Every datagram was either taken (a kept connection) or refused.
+            let seen = try await poll(timeout: .seconds(20)) {
+                try await multiplexer.eventLoop.submit { multiplexer.count + multiplexer.refused }.get()
+                    >= round * 100 + 100
+            }
+            #expect(seen)
+        }
+        let count = try await multiplexer.eventLoop.submit { multiplexer.count }.get()
+        #expect(count == multiplexer.limits.maxHandshakesPerAddress)
+        try await flooder.close()
+        await server.close()
+    }
+}

@@ -14,11 +14,9 @@ change) is measured in the same run on the same inputs. No network is used beyon
 
 import argparse
 import base64
-import http.client
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,6 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hostile_inputs import v1, v2_tree, hybrid, PIECE, MAX_INPUT  # noqa: E402
+from rpc_bench import free_port, post  # noqa: E402
 
 
 def inputs():
@@ -35,21 +34,6 @@ def inputs():
     yield "hybrid, 90,000 files in 500 folders", hybrid(90_000, 500)
     pieces = (MAX_INPUT - 4096) // 20
     yield f"{pieces:,} v1 piece hashes (16 MiB)", v1([(["big"], pieces * PIECE)])
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def post(port, body, session):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-    connection.request("POST", "/transmission/rpc", body, {"X-Transmission-Session-Id": session})
-    response = connection.getresponse()
-    data = response.read()
-    connection.close()
-    return response.status, response.getheader("X-Transmission-Session-Id"), data
 
 
 def status_kib(pid, key):

@@ -71,12 +71,6 @@ enum RPCTorrentAdding {
     }
 
     private static func run<T>(_ body: () throws -> T) throws(RPCError) -> T {
-        do {
-            return try body()
-        } catch let error as RPCError {
-            throw error
-        } catch {
-            throw RPCError.failed("\(error)")
-        }
+        try RPCError.catching(body)
     }
 }

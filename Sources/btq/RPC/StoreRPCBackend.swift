@@ -36,13 +36,7 @@ struct StoreRPCBackend: RPCBackend {
     }
 
     private func run<T>(_ body: () throws -> T) throws(RPCError) -> T {
-        do {
-            return try body()
-        } catch let error as RPCError {
-            throw error
-        } catch {
-            throw RPCError.failed("\(error)")
-        }
+        try RPCError.catching(body)
     }
 
     // MARK: torrents

@@ -117,6 +117,13 @@ struct RPCTests {
             // -si and -st: the session and its counters.
             let session = try await daemon.remote(["-si"])
             scenario.expect(session.contains("RPC version: 16"), "-si:\n\(session)")
+            // The encryption switches set btq's `encryption` setting.
+            try await daemon.remote(["--encryption-required"])
+            let required = try await btq.run(["config", "get", "encryption"])
+            scenario.expect(required == "require\n", "--encryption-required sets require: \(required)")
+            try await daemon.remote(["--encryption-preferred"])
+            let preferred = try await btq.run(["config", "get", "encryption"])
+            scenario.expect(preferred == "prefer\n", "--encryption-preferred sets prefer: \(preferred)")
             let stats = try await daemon.remote(["-st"])
             scenario.expect(stats.contains("Downloaded:") && stats.contains("Uploaded:"), "-st:\n\(stats)")
 

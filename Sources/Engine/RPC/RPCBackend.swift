@@ -287,6 +287,9 @@ public struct RPCSessionChanges: Sendable, Hashable {
     public var settings: [String: String] = [:]
     /// Transmission's names that btq has no setting for.
     public var unsupported: [String] = []
+    /// Slot settings (`max_active_downloads`, `max_active_seeds`) whose queue is turned on without a size:
+    /// one now unlimited gets its default back, one already limited stays as it is.
+    public var limitedAgain: [String] = []
     public init() {}
 }
 
@@ -303,6 +306,9 @@ public struct RPCSession: Sendable, Hashable {
     public var dhtEnabled: Bool
     public var configDir: String
     public var rpcPort: Int
+    /// The `encryption` setting in Transmission's words: `required`, `preferred`, or `tolerated` for
+    /// btq's `disable` (Transmission has no mode that refuses encryption; `tolerated` is the nearest).
+    public var encryption = "preferred"
     public init(
         downloadDir: String, peerPort: Int, downloadLimit: Int64, uploadLimit: Int64, seedRatioLimit: Double,
         seedIdleMinutes: Int64, downloadQueueSize: Int, seedQueueSize: Int, dhtEnabled: Bool, configDir: String,

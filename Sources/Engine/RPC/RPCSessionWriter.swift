@@ -16,9 +16,13 @@ public enum RPCSessionWriter {
         j.bool(session.dhtEnabled)
         j.raw(",\"download-dir\":")
         j.string(session.downloadDir)
-        j.raw(",\"download-dir-free-space\":-1,\"download-queue-enabled\":true,\"download-queue-size\":")
-        j.int(session.downloadQueueSize)
-        j.raw(",\"encryption\":\"tolerated\",\"idle-seeding-limit\":0,\"idle-seeding-limit-enabled\":false,")
+        j.raw(",\"download-dir-free-space\":-1,\"download-queue-enabled\":")
+        j.bool(queued(session.downloadQueueSize))
+        j.raw(",\"download-queue-size\":")
+        j.int(queueSize(session.downloadQueueSize, default: 3))
+        j.raw(",\"encryption\":")
+        j.string(session.encryption)
+        j.raw(",\"idle-seeding-limit\":0,\"idle-seeding-limit-enabled\":false,")
         j.raw("\"incomplete-dir\":\"\",\"incomplete-dir-enabled\":false,\"lpd-enabled\":false,")
         j.raw("\"peer-limit-global\":200,\"peer-limit-per-torrent\":50,\"peer-port\":")
         j.int(session.peerPort)
@@ -28,8 +32,10 @@ public enum RPCSessionWriter {
         j.int(rpcVersion)
         j.raw(",\"rpc-version-minimum\":1,\"rpc-version-semver\":\"5.2.0\",")
         j.raw("\"script-torrent-done-enabled\":false,\"script-torrent-done-filename\":\"\",")
-        j.raw("\"seed-queue-enabled\":true,\"seed-queue-size\":")
-        j.int(session.seedQueueSize)
+        j.raw("\"seed-queue-enabled\":")
+        j.bool(queued(session.seedQueueSize))
+        j.raw(",\"seed-queue-size\":")
+        j.int(queueSize(session.seedQueueSize, default: 3))
         j.raw(",\"seedRatioLimit\":")
         j.double(session.seedRatioLimit)
         j.raw(",\"seedRatioLimited\":")
@@ -48,6 +54,14 @@ public enum RPCSessionWriter {
         j.raw("\"speed-units\":[\"kB/s\",\"MB/s\",\"GB/s\",\"TB/s\"]},\"utp-enabled\":false,")
         j.raw("\"version\":\"3.00 (btq)\"")
     }
+
+    /// Whether a slot setting limits its queue: Transmission's `*-queue-enabled`; btq's `unlimited` (-1) is
+    /// a queue turned off.
+    package static func queued(_ slots: Int) -> Bool { slots >= 0 && slots < TransferSettings.unlimitedSlots }
+
+    /// The size reported for a queue: the setting, or when it is unlimited the size turning the queue on
+    /// again gives (the setting's default).
+    static func queueSize(_ slots: Int, default size: Int) -> Int { queued(slots) ? slots : size }
 
     /// Writes `session-stats`'s arguments. btq keeps no count of runs or of files added, so the
     /// cumulative figures count bytes only (`sessionCount` 0, `filesAdded` the torrents in the queue).
@@ -85,6 +99,20 @@ public enum RPCSessionWriter {
             }
             return value
         }
+        // A queue turned off is an unlimited slot setting; turned on, it takes the size given, or its
+        // default when it was unlimited.
+        func queue(_ name: String, setting: String, minimum: Int64) throws(RPCError) {
+            guard let enabled = members["\(name)-queue-enabled"].map({ $0.boolValue }) ?? true else {
+                throw RPCError.invalidArgument("\(name)-queue-enabled must be true or false")
+            }
+            if !enabled {
+                changes.settings[setting] = "-1"
+            } else if members["\(name)-queue-size"] != nil {
+                changes.settings[setting] = String(max(minimum, try integer("\(name)-queue-size")))
+            } else if !changes.limitedAgain.contains(setting) {
+                changes.limitedAgain.append(setting)
+            }
+        }
         for key in members.keys.sorted() {
             switch key {
             case "speed-limit-down", "speed-limit-down-enabled":
@@ -109,10 +137,18 @@ public enum RPCSessionWriter {
                 } else if members["seedRatioLimit"] != nil {
                     throw RPCError.invalidArgument("seedRatioLimit must be a number of at least 0")
                 }
-            case "download-queue-size":
-                changes.settings["max_active_downloads"] = String(max(1, try integer(key)))
-            case "seed-queue-size":
-                changes.settings["max_active_seeds"] = String(try integer(key))
+            case "download-queue-size", "download-queue-enabled":
+                try queue("download", setting: "max_active_downloads", minimum: 1)
+            case "seed-queue-size", "seed-queue-enabled":
+                try queue("seed", setting: "max_active_seeds", minimum: 0)
+            case "encryption":
+                switch members[key]?.stringValue {
+                case "required": changes.settings[TransferSettings.encryptionKey] = EncryptionPolicy.require.rawValue
+                case "preferred": changes.settings[TransferSettings.encryptionKey] = EncryptionPolicy.prefer.rawValue
+                case "tolerated":
+                    changes.unsupported.append("encryption 'tolerated' (it is prefer, require or disable)")
+                default: throw RPCError.invalidArgument("encryption must be required, preferred or tolerated")
+                }
             case "peer-port":
                 let port = try integer(key)
                 guard (1...65535).contains(port) else { throw RPCError.invalidArgument("peer-port must be 1...65535") }
@@ -122,8 +158,6 @@ public enum RPCSessionWriter {
                     throw RPCError.invalidArgument("dht-enabled must be true or false")
                 }
                 changes.settings["dht"] = on ? "on" : "off"
-            case "download-queue-enabled", "seed-queue-enabled":
-                continue  // btq's queues are always on.
             default:
                 changes.unsupported.append(key)
             }

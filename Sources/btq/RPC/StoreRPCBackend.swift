@@ -280,12 +280,20 @@ struct StoreRPCBackend: RPCBackend {
 
     func session() async throws(RPCError) -> RPCSession {
         let settings = TransferSettings(store: store.ports)
-        let maxActive = try run { try store.settings.value(QueueManager.maxActiveSetting).flatMap { Int($0) } ?? 3 }
-        return RPCSession(
+        let maxActive = try run {
+            try store.settings.value(QueueManager.maxActiveSetting).flatMap(TransferSettings.slots) ?? 3
+        }
+        var session = RPCSession(
             downloadDir: downloadDirectory, peerPort: peerPort, downloadLimit: settings.downloadRate,
             uploadLimit: settings.uploadRate, seedRatioLimit: settings.seedRatio, seedIdleMinutes: 0,
             downloadQueueSize: maxActive, seedQueueSize: settings.maxSeeds, dhtEnabled: dht != nil,
             configDir: (databasePath as NSString).deletingLastPathComponent, rpcPort: rpcPort)
+        switch settings.encryption {
+        case .require: session.encryption = "required"
+        case .prefer: session.encryption = "preferred"
+        case .disable: session.encryption = "tolerated"
+        }
+        return session
     }
 
     func changeSession(_ changes: RPCSessionChanges) async throws(RPCError) -> [String] {
@@ -297,6 +305,13 @@ struct StoreRPCBackend: RPCBackend {
                     normalized.append((key, try ConfigKey.named(key).normalize(value)))
                 } catch {
                     throw RPCError.invalidArgument("\(error)")
+                }
+            }
+            // A queue turned back on without a size gets its default when it was unlimited.
+            for key in changes.limitedAgain where changes.settings[key] == nil {
+                let current = try store.settings.value(key).flatMap(TransferSettings.slots)
+                if current.map({ !RPCSessionWriter.queued($0) }) ?? false {
+                    normalized.append((key, try ConfigKey.named(key).defaultValue))
                 }
             }
             for (key, value) in normalized { try store.settings.set(key, to: value) }

@@ -23,6 +23,16 @@ def main():
     session = client.get_session()
     print("session: rpc version", session.rpc_version, "download dir", session.download_dir)
     assert isinstance(session.rpc_version, int) and session.rpc_version >= 14
+    # The seed queue turned off is btq's unlimited; turned on again without a size, its default.
+    client.set_session(seed_queue_enabled=False)
+    assert client.get_session().seed_queue_enabled is False
+    client.set_session(seed_queue_enabled=True)
+    again = client.get_session()
+    assert again.seed_queue_enabled is True and again.seed_queue_size == 3, (again.seed_queue_size,)
+    client.set_session(encryption="required")
+    assert client.get_session().encryption == "required"
+    client.set_session(encryption="preferred")
+    assert client.get_session().encryption == "preferred"
     with open(torrent_file, "rb") as f:
         added = client.add_torrent(f, download_dir=download_dir, paused=True)
     print("added", added.id, added.name, added.hashString)

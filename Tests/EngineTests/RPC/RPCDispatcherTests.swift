@@ -242,6 +242,39 @@ import Testing
         #expect(backend.calls.withLock { $0 }.contains(#"session [(key: "listen_port", value: "7000")]"#))
     }
 
+    /// Transmission's queue switches are btq's slot settings: off is unlimited (-1), on takes the size
+    /// given, or asks the store for the default back when no size comes with it; `encryption` maps both ways.
+    @Test func queueSwitchesAndEncryptionMapToBtqsSettings() throws {
+        let off = try RPCSessionWriter.changes(["download-queue-enabled": false, "seed-queue-enabled": false])
+        #expect(off.settings == ["max_active_downloads": "-1", "max_active_seeds": "-1"])
+        let sized = try RPCSessionWriter.changes(["download-queue-enabled": true, "download-queue-size": 0])
+        #expect(sized.settings == ["max_active_downloads": "1"] && sized.limitedAgain.isEmpty)
+        let on = try RPCSessionWriter.changes(["seed-queue-enabled": true])
+        #expect(on.settings.isEmpty && on.limitedAgain == ["max_active_seeds"])
+        #expect(throws: RPCError.self) { try RPCSessionWriter.changes(["seed-queue-enabled": "yes"]) }
+        #expect(try RPCSessionWriter.changes(["encryption": "required"]).settings == ["encryption": "require"])
+        #expect(try RPCSessionWriter.changes(["encryption": "preferred"]).settings == ["encryption": "prefer"])
+        let tolerated = try RPCSessionWriter.changes(["encryption": "tolerated"])
+        #expect(tolerated.settings.isEmpty && tolerated.unsupported.count == 1)
+        #expect(throws: RPCError.self) { try RPCSessionWriter.changes(["encryption": "always"]) }
+
+        var session = RPCSession(
+            downloadDir: "/d", peerPort: 1, downloadLimit: 0, uploadLimit: 0, seedRatioLimit: 0, seedIdleMinutes: 0,
+            downloadQueueSize: TransferSettings.unlimitedSlots, seedQueueSize: 5, dhtEnabled: false, configDir: "/c",
+            rpcPort: 2)
+        session.encryption = "required"
+        var json = JSONWriter()
+        json.raw("{")
+        RPCSessionWriter.write(session, settings: RPCSettings(), into: &json)
+        json.raw("}")
+        let written = try #require(try JSONSerialization.jsonObject(with: Data(json.bytes)) as? [String: Any])
+        #expect(written["download-queue-enabled"] as? Bool == false)
+        #expect(written["download-queue-size"] as? Int == 3)
+        #expect(written["seed-queue-enabled"] as? Bool == true)
+        #expect(written["seed-queue-size"] as? Int == 5)
+        #expect(written["encryption"] as? String == "required")
+    }
+
     @Test func theWriterEscapesWhatJSONRequires() throws {
         let value: JSONValue = .object(["a\"b": .array([.string("x\n\u{1}y\\"), .int(-3), .double(0.25), .null, true])])
         let text = String(decoding: value.bytes, as: UTF8.self)

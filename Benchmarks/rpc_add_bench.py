@@ -25,7 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hostile_inputs import v1, v2_tree, hybrid, PIECE, MAX_INPUT  # noqa: E402
-from rpc_bench import free_port, post  # noqa: E402
+from rpc_bench import free_port, post, session_id  # noqa: E402
 
 
 def inputs():
@@ -57,15 +57,7 @@ def measure(btq, work, data):
         [btq, "run", "--port", str(free_port()), "--rpc", "--rpc-port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=work)
     try:
-        deadline = time.time() + 60
-        session = None
-        while time.time() < deadline and session is None:
-            try:
-                _, session, _ = post(port, "{}", "")
-            except OSError:
-                time.sleep(0.2)
-        if session is None:
-            sys.exit("btq run --rpc did not answer within 60 s")
+        session = session_id(port)
         body = json.dumps({"method": "torrent-add", "arguments": {
             "metainfo": base64.b64encode(data).decode(), "paused": True, "download-dir": work}})
         time.sleep(1)  # let the daemon's start settle before its peak is reset

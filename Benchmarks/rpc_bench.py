@@ -56,6 +56,20 @@ def post(port, body, session):
     return response.status, response.getheader("X-Transmission-Session-Id"), data
 
 
+def session_id(port, timeout=60):
+    """The session id the daemon on `port` hands out (its 409), once it answers; exits after `timeout` s."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            _, session, _ = post(port, "{}", "")
+            if session:
+                return session
+        except OSError:
+            pass
+        time.sleep(0.2)
+    sys.exit(f"btq run --rpc did not answer within {timeout} s")
+
+
 def timed(port, session, fields, runs):
     body = json.dumps({"method": "torrent-get", "arguments": {"fields": fields}})
     times = []
@@ -86,15 +100,7 @@ def measure(btq, work, paths, runs):
         daemon = subprocess.Popen(
             [btq, "run", "--port", str(free_port()), "--rpc", "--rpc-port", str(port)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 60
-        session = None
-        while time.time() < deadline and session is None:
-            try:
-                _, session, _ = post(port, "{}", "")
-            except OSError:
-                time.sleep(0.2)
-        if session is None:
-            sys.exit("btq run --rpc did not answer within 60 s")
+        session = session_id(port)
         # The first request reads every torrent's files and trackers from the store; later ones find those
         # of the torrents not being worked in the daemon's cache.
         cold_times, _, _ = timed(port, session, ALL_FIELDS, 1)

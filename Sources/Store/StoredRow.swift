@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// Reads a row's columns by position and refuses what btq never writes — a NULL where a value must be,
 /// a value of another type, a number out of its range — with ``StoreError`` `.damagedDatabase` naming
@@ -11,6 +12,24 @@ struct StoredRow {
     let table: String
     /// The torrent it belongs to, when known, for the message.
     var torrentId: Int64?
+    /// The statement `row` is the current row of, when read from a cursor: integers and text are then
+    /// read from SQLite directly, without GRDB's generic decoding (which thousands of rows make costly).
+    private let statement: SQLiteStatement?
+
+    /// Reads `row` of `table` (of torrent `torrentId`, when known).
+    init(row: Row, table: String, torrentId: Int64? = nil) {
+        self.row = row
+        self.table = table
+        self.torrentId = torrentId
+        self.statement = nil
+    }
+
+    /// Reads the current row of `statement`, which `row` (from a cursor over it) stands for.
+    init(statement: SQLiteStatement, row: Row, table: String) {
+        self.row = row
+        self.table = table
+        self.statement = statement
+    }
 
     /// An integer column that must hold a value within `range`.
     func integer(_ index: Int, _ column: String, in range: ClosedRange<Int64> = 0...Int64.max) throws -> Int64 {
@@ -24,6 +43,20 @@ struct StoredRow {
     func optionalInteger(
         _ index: Int, _ column: String, in range: ClosedRange<Int64> = 0...Int64.max
     ) throws -> Int64? {
+        if let statement {
+            switch sqlite3_column_type(statement, Int32(index)) {
+            case SQLITE_NULL:
+                return nil
+            case SQLITE_INTEGER:
+                let number = sqlite3_column_int64(statement, Int32(index))
+                guard range.contains(number) else {
+                    throw damaged(column, "holds \(number), out of \(describe(range))")
+                }
+                return number
+            default:
+                break  // described below
+            }
+        }
         let value: DatabaseValue = row[index]
         switch value.storage {
         case .null:
@@ -61,6 +94,19 @@ struct StoredRow {
 
     /// A text column that may be NULL.
     func optionalText(_ index: Int, _ column: String) throws -> String? {
+        if let statement {
+            switch sqlite3_column_type(statement, Int32(index)) {
+            case SQLITE_NULL:
+                return nil
+            case SQLITE_TEXT:
+                // The text first, then its length, as SQLite asks.
+                guard let text = sqlite3_column_text(statement, Int32(index)) else { return "" }
+                let count = Int(sqlite3_column_bytes(statement, Int32(index)))
+                return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
+            default:
+                break  // described below
+            }
+        }
         let value: DatabaseValue = row[index]
         switch value.storage {
         case .null: return nil

@@ -16,8 +16,10 @@ package struct TorrentQueries: Sendable {
         let sql = "SELECT \(TorrentRecord.columns) FROM torrents \(clauses)"
         return try writer.read { db in
             var result: [TorrentRecord] = []
-            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-            while let row = try rows.next() { result.append(try TorrentRecord(row: row)) }
+            let statement = try db.makeStatement(sql: sql)
+            statement.arguments = arguments
+            let rows = try Row.fetchCursor(statement)
+            while let row = try rows.next() { result.append(try TorrentRecord(statement: statement, row: row)) }
             return result
         }
     }

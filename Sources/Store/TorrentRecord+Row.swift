@@ -16,7 +16,17 @@ extension TorrentRecord {
     /// - Throws: ``StoreError`` `.damagedDatabase` for a value btq never writes (a NULL name, a negative
     ///   size, text in a number column, ...), naming the torrent.
     init(row: Row) throws {
-        var stored = StoredRow(row: row, table: "torrents")
+        try self.init(stored: StoredRow(row: row, table: "torrents"))
+    }
+
+    /// Decodes the current row of `statement` (selected with ``columns``), which `row` of a cursor over it
+    /// stands for: read from SQLite directly, for lists of thousands.
+    init(statement: Statement, row: Row) throws {
+        try self.init(stored: StoredRow(statement: statement.sqliteStatement, row: row, table: "torrents"))
+    }
+
+    private init(stored row: StoredRow) throws {
+        var stored = row
         let id = try stored.integer(0, "id", in: Int64.min...Int64.max)
         stored.torrentId = id
         let infoHashV1 = try stored.optionalText(1, "info_hash_v1")

@@ -86,6 +86,13 @@ import Testing
         Self.expectDamaged(id, ["downloaded"]) { _ = try store.listing.queueLines() }
         try Self.damage(store, "UPDATE torrents SET downloaded = 0, piece_length = 'big' WHERE id = \(id)")
         Self.expectDamaged(id, ["piece_length", "text"]) { _ = try store.queries.torrent(id: id) }
+        // The list reads SQLite's columns directly: the same refusals.
+        Self.expectDamaged(id, ["piece_length", "text"]) { _ = try store.queries.torrents() }
+        try Self.damage(store, "UPDATE torrents SET piece_length = 16384, name = x'07' WHERE id = \(id)")
+        Self.expectDamaged(id, ["name", "BLOB"]) { _ = try store.queries.torrents() }
+        try Self.damage(store, "UPDATE torrents SET name = 'n', pieces_done = piece_count + 1 WHERE id = \(id)")
+        Self.expectDamaged(id, ["pieces_done", "out of"]) { _ = try store.queries.torrents() }
+        try Self.damage(store, "UPDATE torrents SET pieces_done = 0 WHERE id = \(id)")
         try Self.damage(store, "UPDATE torrents SET piece_length = 16384, seeding_seconds = -1 WHERE id = \(id)")
         Self.expectDamaged(id, ["seeding_seconds"]) { _ = try store.limits.seedingSeconds(torrentId: id) }
         Self.expectDamaged(id, ["seeding_seconds"]) { _ = try store.ports.workedFigures(torrentIds: [id]) }

@@ -11,6 +11,19 @@ public struct JSONWriter: Sendable {
         buffer = ByteBufferAllocator().buffer(capacity: capacity)
     }
 
+    /// A writer that writes into `spare` (emptied), or into a new buffer of `capacity` bytes when there is
+    /// none. A spare still held elsewhere (an answer not yet sent) is not written over: emptying it gives
+    /// a copy of its size.
+    public init(reusing spare: consuming ByteBuffer?, capacity: Int = 1024) {
+        // Taken out of `spare`, so that it is the buffer's only holder here when no one else holds it.
+        if var reused = spare.take() {
+            reused.clear()
+            buffer = reused
+        } else {
+            buffer = ByteBufferAllocator().buffer(capacity: capacity)
+        }
+    }
+
     /// The text written so far, copied into an array.
     public var bytes: [UInt8] { Array(buffer.readableBytesView) }
 

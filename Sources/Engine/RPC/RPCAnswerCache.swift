@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 /// The JSON a `torrent-get` wrote for each torrent that no session works, by the fields asked, kept for
@@ -58,7 +59,11 @@ final class RPCAnswerCache: Sendable {
     private struct State {
         var shapes: [Shape: Entries] = [:]
         var clock: UInt64 = 0
+        var spare: ByteBuffer?
     }
+
+    /// The largest answer buffer kept for the next answer.
+    static let maximumSpare = 64 << 20
 
     private let state = Mutex(State())
 
@@ -81,6 +86,24 @@ final class RPCAnswerCache: Sendable {
             state.shapes[shape] = entries
             return result
         }
+    }
+
+    /// The buffer the last large answer was sent from, for the next one to be written into: once the
+    /// answer is sent it is this buffer's only holder, and the next answer then writes into memory already
+    /// mapped instead of a fresh allocation of the same size, whose every page would fault afresh (a third
+    /// of the time of an answer for 10,000 torrents). `nil` when none is kept, or another answer has it.
+    func takeBuffer() -> ByteBuffer? {
+        state.withLock { state in
+            defer { state.spare = nil }
+            return state.spare
+        }
+    }
+
+    /// Keeps `buffer` (an answer being sent) for ``takeBuffer()``, when it is large enough to matter and no
+    /// larger than ``maximumSpare``.
+    func keepBuffer(_ buffer: ByteBuffer) {
+        guard (1 << 20...Self.maximumSpare).contains(buffer.capacity) else { return }
+        state.withLock { $0.spare = buffer }
     }
 
     /// JSON bytes kept over every shape.

@@ -38,7 +38,9 @@ public struct RPCDispatcher: Sendable {
             }
             var arguments = request["arguments"] ?? .object([:])
             guard case .object = arguments else { throw RPCError.invalidArgument("arguments must be an object") }
-            var json = JSONWriter(capacity: 4096)
+            // A `torrent-get` of many torrents writes into the buffer the last one was sent from.
+            let large = method == "torrent-get"
+            var json = large ? JSONWriter(reusing: answers.takeBuffer(), capacity: 4096) : JSONWriter(capacity: 4096)
             json.raw("{\"arguments\":{")
             if method == "torrent-add" {
                 let add = try Self.addRequest(arguments)
@@ -51,6 +53,7 @@ public struct RPCDispatcher: Sendable {
             json.raw("},\"result\":\"success\"")
             Self.writeTag(tag, into: &json)
             json.raw("}")
+            if large { answers.keepBuffer(json.buffer) }
             return json.buffer
         } catch {
             return Self.failureAnswer(error.description, tag: tag).buffer

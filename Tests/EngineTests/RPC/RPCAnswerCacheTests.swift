@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Synchronization
 import Testing
 
@@ -119,5 +120,39 @@ import Testing
         #expect(cache.bytes == 3, "still kept while there is room for its shape")
         cache.withEntries(for: RPCAnswerCache.Shape(fields: [others.last!], table: false)) { _ in }
         #expect(cache.bytes == 0, "the first shape was dropped")
+    }
+
+    /// A large answer, once sent (no one else holds it), is the buffer the next one is written into; one
+    /// still held (not yet sent) is never written over.
+    @Test func theNextLargeAnswerIsWrittenIntoTheLastOnesBuffer() async throws {
+        let dispatcher = RPCDispatcher(backend: ChangingBackend(Self.torrents(20_000)), settings: RPCSettings())
+        func address(_ buffer: ByteBuffer) -> Int {
+            buffer.withUnsafeReadableBytes { Int(bitPattern: $0.baseAddress) }
+        }
+        /// An answer's address and bytes, the answer let go (as once it is sent).
+        func sent() async -> (address: Int, bytes: [UInt8]) {
+            let answer = await dispatcher.answer(to: Self.request)
+            return (address(answer), Array(answer.readableBytesView))
+        }
+        // The first answer grows its buffer as it is written; the next is sized from it at once.
+        _ = await sent()
+        let first = await sent()
+        #expect(first.bytes.count > 1 << 20)
+        let second = await sent()
+        #expect(second.address == first.address && second.bytes == first.bytes)
+
+        // While an answer is held (not yet sent), the next one is written elsewhere and it stays whole.
+        let held = await dispatcher.answer(to: Self.request)
+        let heldAddress = address(held)
+        let third = await sent()
+        let heldIntact = Array(held.readableBytesView) == first.bytes
+        #expect(heldAddress == first.address && third.address != heldAddress && heldIntact)
+        #expect(third.bytes == first.bytes)
+
+        // A small answer neither takes nor keeps the buffer.
+        let small = await dispatcher.answer(to: Array(#"{"method":"session-stats"}"#.utf8))
+        let smallAddress = address(small)
+        let fourth = await sent()
+        #expect(smallAddress != third.address && fourth.address == third.address)
     }
 }

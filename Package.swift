@@ -107,7 +107,7 @@ let package = Package(
                 "Support/lt_seed.py", "Support/lt_dht.py", "Support/corrupt_peer.py", "Support/hostile_peer.py",
                 "Support/swarm_tracker.py", "Support/hostile_dht.py", "Support/tls_front.py",
                 "Support/web_seed_server.py", "Support/mse_hostile_peer.py", "Support/rpc_client.py",
-                "Support/web_add_magnet.py",
+                "Support/web_add_magnet.py", "Support/udp_relay.py", "Support/utp_flood.py",
             ],
             swiftSettings: strict
         ),

@@ -3,7 +3,7 @@
 #
 # Usage (as root, or a user allowed to make user namespaces):
 #     Benchmarks/download_bench.sh [--size-mib 1024]
-#                                  [--clients btq,libtorrent,aria2,transmission,btq-rc4,libtorrent-rc4]
+#                                  [--clients btq,libtorrent,aria2,transmission,btq-rc4,libtorrent-rc4,btq-utp,libtorrent-utp]
 #                                  [--btq PATH] [--work DIR] [--timeout 600] [--rounds 3]
 #                                  [--btq-b PATH]   (adds client btq-b: a second btq build, for A/B runs)
 #                                  [--piece-kib 1024]  (a comma list: one set of rounds per piece size)
@@ -41,6 +41,10 @@
 #                     stopped after each (both seeders announce, but neither side of the encrypted round
 #                     can use the plaintext one, nor is the encrypted one up during plaintext rounds);
 #                     compare btq-rc4 with btq for the cost of RC4 (goal: within 15%)
+#       btq-utp, libtorrent-utp   the uTP round (BEP 29): btq with `enable_tcp off`, libtorrent with
+#                     --transport utp, from a third libtorrent seeder of the same data with --transport utp
+#                     (uTP only, in and out; 127.0.0.1:6884), started just for these clients and stopped
+#                     after each; compare btq-utp with libtorrent-utp (goal: at least its speed)
 #     each timed by /usr/bin/time -v, with RssAnon sampled from /proc every 50 ms
 #     (Benchmarks/bench_client.py), then compared byte for byte with the source;
 #  6. repeats step 5 --rounds times (default 3), each round starting with the next client, so no client
@@ -59,7 +63,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 SIZE_MIB=1024
-CLIENTS="btq,libtorrent,aria2,transmission,btq-rc4,libtorrent-rc4"
+CLIENTS="btq,libtorrent,aria2,transmission,btq-rc4,libtorrent-rc4,btq-utp,libtorrent-utp"
 BTQ=""
 BTQ_B="${BTQ_B:-}"
 WORK="/tmp/btq-download-bench"
@@ -166,9 +170,24 @@ RC4_SEED=""
 RC4_PORT=$((SEED_PORT + 1))
 BTQ_SEED=""
 BTQ_SEED_PORT=$((SEED_PORT + 2))
+UTP_SEED=""
+UTP_PORT=$((SEED_PORT + 3))
 cleanup() {
-    kill "$SEED" "$TRACKER" $RC4_SEED $BTQ_SEED 2>/dev/null || true
-    wait "$SEED" "$TRACKER" $RC4_SEED $BTQ_SEED 2>/dev/null || true
+    kill "$SEED" "$TRACKER" $RC4_SEED $BTQ_SEED $UTP_SEED 2>/dev/null || true
+    wait "$SEED" "$TRACKER" $RC4_SEED $BTQ_SEED $UTP_SEED 2>/dev/null || true
+}
+# The seeder of the uTP round: uTP only (TCP off both ways), up only while a -utp client runs.
+start_utp_seed() {
+    local R="$WORK/seed-utp"; rm -rf "$R"; mkdir -p "$R"
+    "$PY" "$SUPPORT/lt_seed.py" seed --high-performance --transport utp --port $UTP_PORT --data "$DATA" \
+        --ready "$R/ready" --status "$R/status" --timeout 7200 "$TORRENT" > "$R/log" 2>&1 &
+    UTP_SEED=$!
+    for _ in $(seq 1200); do [[ -f "$R/ready" ]] && break; kill -0 "$UTP_SEED" 2>/dev/null || break; sleep 0.1; done
+    [[ -f "$R/ready" ]] || { echo "[bench] uTP seeder not ready:" >&2; cat "$R/log" >&2; }
+}
+stop_utp_seed() {
+    [[ -n "$UTP_SEED" ]] || return 0
+    kill "$UTP_SEED" 2>/dev/null || true; wait "$UTP_SEED" 2>/dev/null || true; UTP_SEED=""
 }
 trap cleanup EXIT
 # The seeder of the encrypted round: MSE/PE with RC4 only, up only while an -rc4 client runs.
@@ -231,6 +250,7 @@ for ((k = 0; k < ${#clients[@]}; k++)); do
     common=(--name "$client" --meta "$M" --source "$DATA/$NAME" --downloaded "$OUT/$NAME" --timeout "$TIMEOUT")
     echo "[bench] round $((round + 1))/$ROUNDS: $client (port $port)" >&2
     [[ "$client" == *-rc4 ]] && start_rc4_seed
+    [[ "$client" == *-utp ]] && start_utp_seed
     [[ "$client" == btq-btq* ]] && start_btq_seed "$M" "$kib" "$client"
     case "$client" in
         btq-btq|btq-btq-plain)
@@ -241,7 +261,7 @@ for ((k = 0; k < ${#clients[@]}; k++)); do
             "$PY" "$here/bench_client.py" run "${common[@]}" --exit-is-done -- \
                 env BTQ_DB="$M/btq.sqlite" BTQ_LOG=info "$BTQ" get "$(private_torrent_of "$kib")" --dir "$OUT" \
                 --port "$port" --bind-address 127.0.0.1 --peer "127.0.0.1:$BTQ_SEED_PORT" --quiet || true ;;
-        btq|btq-b|btq-rc4)
+        btq|btq-b|btq-rc4|btq-utp)
             binary="$BTQ"; [[ "$client" == btq-b ]] && binary="$BTQ_B"
             if [[ -x "$binary" ]]; then
                 # No DHT node (a binary from before the DHT has none and refuses the setting).
@@ -249,14 +269,18 @@ for ((k = 0; k < ${#clients[@]}; k++)); do
                 if [[ "$client" == btq-rc4 ]]; then
                     BTQ_DB="$M/btq.sqlite" "$binary" config set encryption require > /dev/null 2>&1 || true
                 fi
+                if [[ "$client" == btq-utp ]]; then
+                    BTQ_DB="$M/btq.sqlite" "$binary" config set enable_tcp off > /dev/null
+                fi
                 cmd=(env BTQ_DB="$M/btq.sqlite" BTQ_LOG=info "$binary" get "$TORRENT" --dir "$OUT" --port "$port"
                      --bind-address 127.0.0.1 --quiet)
             else
                 cmd=(sh -c 'echo "no btq binary: $1"; exit 127' sh "$binary")
             fi
             "$PY" "$here/bench_client.py" run "${common[@]}" --exit-is-done -- "${cmd[@]}" || true ;;
-        libtorrent|libtorrent-rc4)
+        libtorrent|libtorrent-rc4|libtorrent-utp)
             enc=(); [[ "$client" == libtorrent-rc4 ]] && enc=(--encryption forced)
+            [[ "$client" == libtorrent-utp ]] && enc=(--transport utp)
             "$PY" "$here/bench_client.py" run "${common[@]}" --done-file "$done_file" --stop-signal TERM -- \
                 "$PY" "$SUPPORT/lt_seed.py" leech --port "$port" --out "$OUT" --done "$done_file" "${enc[@]}" \
                 "$TORRENT" || true ;;
@@ -296,6 +320,7 @@ JSON
         *) echo "[bench] unknown client $client" >&2; continue ;;
     esac
     stop_rc4_seed
+    stop_utp_seed
     [[ "$client" == btq-btq* ]] && stop_btq_seed "$M"
     [[ -f "$M/result.json" ]] && results+=("$M/result.json")
     rm -rf "$OUT"      # free the space (and the page cache) before the next client

@@ -65,6 +65,14 @@ extension ConfigKey {
             defaultValue: EncryptionPolicy.prefer.rawValue, minimum: 0,
             kind: .choice(EncryptionPolicy.allCases.map(\.rawValue))),
         ConfigKey(
+            name: TransferSettings.enableTCPKey,
+            help: "peer connections over TCP, listening and dialling (on/off; enable_utp must be on when off)",
+            defaultValue: "on", minimum: 0, kind: .boolean),
+        ConfigKey(
+            name: TransferSettings.enableUTPKey,
+            help: "peer connections over uTP (BEP 29) on the listen port's UDP socket, tried before TCP (on/off)",
+            defaultValue: "on", minimum: 0, kind: .boolean),
+        ConfigKey(
             name: TransferSettings.webSeedConnectionsKey,
             help: "connections to each web seed (BEP 19) of a downloading torrent, at most 16",
             defaultValue: String(WebSeedConfiguration.defaultConnections), minimum: 1),

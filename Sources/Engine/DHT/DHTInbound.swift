@@ -88,7 +88,7 @@ final class DHTInbound: Sendable {
 }
 
 /// Hands a DHT socket's datagrams to its ``DHTInbound``.
-final class DHTInboundHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class DHTInboundHandler: ChannelInboundHandler, RemovableChannelHandler, Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
     private let inbound: DHTInbound

@@ -39,6 +39,8 @@ package actor MainlineDHT {
     private let configuration: Configuration
     private let channel: any Channel
     private let inbound: DHTInbound
+    /// Our handler in the shared socket's pipeline (`nil`: the socket is our own).
+    private let sharedHandler: DHTInboundHandler?
     private let store: (any DHTStateStore)?
     private let startedAt = Timestamp.now
     private var core: DHTNodeCore
@@ -54,12 +56,14 @@ package actor MainlineDHT {
     private var closed = false
 
     /// Binds the node's socket, with the id and nodes `store` saved for `configuration.family` (a new
-    /// random id when none).
+    /// random id when none). With `shared` (the listen port's UDP socket, which uTP uses too) the node
+    /// binds nothing: it reads the datagrams that are not uTP from that socket and sends on it, and
+    /// ``close()`` leaves the socket open.
     ///
     /// - Throws: when the address cannot be bound.
     package static func start(
         _ configuration: Configuration, store: (any DHTStateStore)?,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, shared: UTPSocket? = nil
     ) async throws -> MainlineDHT {
         let family = configuration.family
         var saved: DHTSavedState?
@@ -67,6 +71,13 @@ package actor MainlineDHT {
             saved = try? await NIOBlockingExecutor().run { try store.loadDHTState(family: family) }
         }
         let inbound = DHTInbound()
+        if let shared {
+            let handler = DHTInboundHandler(inbound)
+            try await shared.channel.pipeline.addHandler(handler).get()
+            return await started(
+                configuration, store: store, saved: saved, channel: shared.channel, port: shared.port,
+                inbound: inbound, sharedHandler: handler)
+        }
         var datagrams = DatagramBootstrap(group: group)
             .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             // Bursts of small datagrams overflow the default buffer (a few hundred) before a read.
@@ -85,6 +96,17 @@ package actor MainlineDHT {
             }
             .bind(host: configuration.host, port: Int(configuration.port)).get()
         let port = channel.localAddress?.port.map { UInt16(clamping: $0) } ?? configuration.port
+        return await started(
+            configuration, store: store, saved: saved, channel: channel, port: port, inbound: inbound,
+            sharedHandler: nil)
+    }
+
+    /// The node on `channel`, bootstrapping.
+    private static func started(
+        _ configuration: Configuration, store: (any DHTStateStore)?, saved: DHTSavedState?, channel: any Channel,
+        port: UInt16, inbound: DHTInbound, sharedHandler: DHTInboundHandler?
+    ) async -> MainlineDHT {
+        let family = configuration.family
         // Resolved before the first lookup, which asks them too while the table is small.
         let names = configuration.bootstrapNodes
         let bootstrap = (try? await NIOBlockingExecutor().run { DHTBootstrap.resolve(names, family: family) }) ?? []
@@ -93,15 +115,17 @@ package actor MainlineDHT {
             family: family, id: saved?.id ?? .random(), readOnly: configuration.readOnly,
             saved: (saved?.nodes ?? []).map { DHTNode(id: $0.id, address: $0.address) }, now: now)
         let node = MainlineDHT(
-            configuration: configuration, port: port, channel: channel, inbound: inbound, store: store, core: core)
+            configuration: configuration, port: port, channel: channel, inbound: inbound, store: store, core: core,
+            sharedHandler: sharedHandler)
         await node.bootstrap(from: bootstrap)
         return node
     }
 
     private init(
         configuration: Configuration, port: UInt16, channel: any Channel, inbound: DHTInbound,
-        store: (any DHTStateStore)?, core: DHTNodeCore
+        store: (any DHTStateStore)?, core: DHTNodeCore, sharedHandler: DHTInboundHandler?
     ) {
+        self.sharedHandler = sharedHandler
         self.configuration = configuration
         self.family = configuration.family
         self.port = port
@@ -150,7 +174,13 @@ package actor MainlineDHT {
         for asker in askers.values { asker.finish() }
         askers.removeAll()
         while let entry = waiting.popFirst() { entry.continuation.finish() }
-        try? await channel.close()
+        if let sharedHandler {
+            // The socket goes on for uTP: only our handler leaves it.
+            try? await channel.pipeline.removeHandler(sharedHandler).get()
+            inbound.finish()
+        } else {
+            try? await channel.close()
+        }
     }
 
     /// Looks up the peers of `infoHash`, and with `announcePort` announces us on it to the closest

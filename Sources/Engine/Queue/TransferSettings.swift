@@ -20,6 +20,8 @@ package struct TransferSettings: Equatable, Sendable {
     package static let webSeedConnectionsKey = "web_seed_connections"
     package static let encryptionKey = "encryption"
     package static let maxOpenFilesKey = "max_open_files"
+    package static let enableTCPKey = "enable_tcp"
+    package static let enableUTPKey = "enable_utp"
 
     /// The routers other clients ship as their DHT bootstrap nodes: used when `dht_bootstrap_nodes`
     /// is not set and the table saved at the last run is empty.
@@ -59,6 +61,15 @@ package struct TransferSettings: Equatable, Sendable {
     package var webSeedConnections = WebSeedConfiguration.defaultConnections
     /// MSE/PE for peer connections, both ways (the `encryption` setting).
     package var encryption = EncryptionPolicy.prefer
+    /// Peer connections over TCP (listening and dialling; the `enable_tcp` setting).
+    package var tcpEnabled = true
+    /// Peer connections over uTP (BEP 29) on the listen port's UDP socket (the `enable_utp` setting).
+    package var utpEnabled = true
+
+    /// Throws ``PeerTransportError/noTransportEnabled`` when both transports are off.
+    package func checkTransports() throws(PeerTransportError) {
+        guard tcpEnabled || utpEnabled else { throw .noTransportEnabled }
+    }
 
     /// The defaults.
     package init() {}
@@ -104,6 +115,8 @@ package struct TransferSettings: Equatable, Sendable {
         }
         tls = TLSClientSettings(extraCAFile: values[Self.tlsCAFileKey])
         encryption = values[Self.encryptionKey].flatMap(EncryptionPolicy.init(rawValue:)) ?? .prefer
+        tcpEnabled = values[Self.enableTCPKey].flatMap(SettingText.boolean) ?? true
+        utpEnabled = values[Self.enableUTPKey].flatMap(SettingText.boolean) ?? true
         maxOpenFiles =
             values[Self.maxOpenFilesKey].flatMap { Int($0) }.map { max(1, $0) } ?? OpenFileBudget.defaultLimit
     }

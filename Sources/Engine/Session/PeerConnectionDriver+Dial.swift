@@ -28,7 +28,8 @@ extension PeerConnectionDriver {
         let encryption = configuration.encryption
         func connect(encrypted: Bool) async throws -> (channel: Connection, security: PeerTransportSecurity) {
             try await PeerDialer.connect(
-                to: address, group: group, timeout: configuration.connectTimeout, maxFrameLength: maxFrameLength,
+                to: address, transports: configuration.transports, group: group, timeout: configuration.connectTimeout,
+                maxFrameLength: maxFrameLength,
                 budget: configuration.memoryBudget,
                 encryption: encrypted ? .init(infoHash: owner.handshakeInfoHash, policy: encryption.policy) : nil)
         }

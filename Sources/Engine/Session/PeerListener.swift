@@ -26,6 +26,17 @@ package struct PeerListener: Sendable {
     /// The port actually bound.
     package let port: UInt16
     private let servers: [NIOAsyncChannel<Incoming, Never>]
+    /// The UDP sockets on ``port`` that take uTP connections (one per address bound; none when uTP is
+    /// off). The DHT shares them (``MainlineDHT/start(_:store:group:shared:)``), and connections are
+    /// dialled from them (``PeerTransports``).
+    package let utpSockets: [UTPSocket]
+    /// ``utpSockets`` by the address each is bound to.
+    package var utpSocketsByHost: [String: UTPSocket] {
+        Dictionary(zip(hosts, utpSockets), uniquingKeysWith: { first, _ in first })
+    }
+    /// uTP connections the sockets' acceptors admitted, for ``run()`` to serve.
+    private let utpIncoming: AsyncStream<UTPIncoming>
+    private let utpContinuation: AsyncStream<UTPIncoming>.Continuation
     private let registry: SessionRegistry
     private let handshakeTimeout: TimeAmount
     /// The limits on who may connect, and the counts against them.
@@ -60,6 +71,8 @@ package struct PeerListener: Sendable {
     /// Binds the first of `hosts` on `port` (port 0: any free port), then each other one on the port
     /// that gave; those that cannot be bound are only listed in ``unbound``. An IPv6 socket takes
     /// IPv6 connections only (`IPV6_V6ONLY`), so that `::` binds beside `0.0.0.0` on the same port.
+    /// With `tcp` each address gets a TCP listening socket, with `utp` a UDP socket for uTP on the
+    /// same port (the DHT shares it, see ``utpSockets``); at least one must be on.
     /// All of them accept into the same registry, under the same ``IncomingAdmission``. The other
     /// parameters are those of ``bind(host:port:registry:group:handshakeTimeout:maxPending:maxPerAddress:budget:encryption:)``.
     ///
@@ -68,31 +81,52 @@ package struct PeerListener: Sendable {
         hosts: [String], port: UInt16, registry: SessionRegistry,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, handshakeTimeout: Duration = .seconds(10),
         maxPending: Int = 64, maxPerAddress: Int = PeerListener.defaultMaxPerAddress,
-        budget: PeerMemoryBudget = PeerMemoryBudget(), encryption: EncryptionPolicy = .prefer
+        budget: PeerMemoryBudget = PeerMemoryBudget(), encryption: EncryptionPolicy = .prefer, tcp: Bool = true,
+        utp: Bool = false
     ) async throws -> PeerListener {
         precondition(!hosts.isEmpty, "an address to bind")
-        let first = try await server(
-            host: hosts[0], port: port, group: group, budget: budget, registry: registry, encryption: encryption)
-        let bound = first.channel.localAddress?.port.map { UInt16(clamping: $0) } ?? port
-        var servers = [first]
-        var boundHosts = [hosts[0]]
+        guard tcp || utp else { throw PeerTransportError.noTransportEnabled }
+        let admission = IncomingAdmission(limits: .init(maxPending: maxPending, maxPerAddress: maxPerAddress))
+        let (utpIncoming, utpContinuation) = AsyncStream.makeStream(of: UTPIncoming.self)
+        let acceptor = UTPAcceptor(
+            admission: admission, registry: registry, budget: budget, encryption: encryption,
+            continuation: utpContinuation)
+        var servers: [NIOAsyncChannel<Incoming, Never>] = []
+        var sockets: [UTPSocket] = []
+        var bound = port
+        var boundHosts: [String] = []
         var unbound: [(host: String, reason: String)] = []
-        for host in hosts.dropFirst() {
+        for (index, host) in hosts.enumerated() {
+            var server: NIOAsyncChannel<Incoming, Never>?
             do {
-                servers.append(
-                    try await server(
+                if tcp {
+                    let made = try await Self.server(
                         host: host, port: bound, group: group, budget: budget, registry: registry,
-                        encryption: encryption))
+                        encryption: encryption)
+                    server = made
+                    if index == 0 { bound = made.channel.localAddress?.port.map { UInt16(clamping: $0) } ?? port }
+                }
+                if utp {
+                    let socket = try await UTPSocket.bind(host: host, port: bound, group: group)
+                    try await socket.setAcceptor { acceptor.accept($0) }
+                    sockets.append(socket)
+                    if index == 0, !tcp { bound = socket.port }
+                }
+                if let server { servers.append(server) }
                 boundHosts.append(host)
             } catch {
+                try? await server?.channel.close()
+                if index == 0 {
+                    utpContinuation.finish()
+                    throw error
+                }
                 unbound.append((host, "\(error)"))
             }
         }
         return PeerListener(
-            hosts: boundHosts, unbound: unbound, port: bound, servers: servers, registry: registry,
-            handshakeTimeout: TimeAmount(handshakeTimeout),
-            admission: IncomingAdmission(limits: .init(maxPending: maxPending, maxPerAddress: maxPerAddress)),
-            budget: budget)
+            hosts: boundHosts, unbound: unbound, port: bound, servers: servers, utpSockets: sockets,
+            utpIncoming: utpIncoming, utpContinuation: utpContinuation, registry: registry,
+            handshakeTimeout: TimeAmount(handshakeTimeout), admission: admission, budget: budget)
     }
 
     /// One listening socket on `host:port` with the peer wire pipeline on each connection it accepts.
@@ -113,16 +147,24 @@ package struct PeerListener: Sendable {
             .childChannelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
             .bind(host: host, port: Int(port)) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let mse = try channel.pipeline.syncOperations.addMSEResponder(policy: encryption) {
-                        registry.infoHashes
-                    }
-                    try channel.pipeline.syncOperations.addPeerWireCodec(budget: budget)
-                    try channel.pipeline.syncOperations.addHandler(PeerFrameBatcher())
-                    let connection = try Connection(
-                        wrappingChannelSynchronously: channel, configuration: PeerDialer.channelConfiguration)
-                    return Incoming(connection: connection, encryption: mse)
+                    try incomingPipeline(on: channel, budget: budget, registry: registry, encryption: encryption)
                 }
             }
+    }
+
+    /// Sets up an accepted connection's pipeline (TCP or uTP): the MSE responder unless encryption
+    /// is disabled, the peer wire codec and the batcher. On the channel's event loop.
+    fileprivate static func incomingPipeline(
+        on channel: any Channel, budget: PeerMemoryBudget, registry: SessionRegistry, encryption: EncryptionPolicy
+    ) throws -> Incoming {
+        let mse = try channel.pipeline.syncOperations.addMSEResponder(policy: encryption) {
+            registry.infoHashes
+        }
+        try channel.pipeline.syncOperations.addPeerWireCodec(budget: budget)
+        try channel.pipeline.syncOperations.addHandler(PeerFrameBatcher())
+        let connection = try Connection(
+            wrappingChannelSynchronously: channel, configuration: PeerDialer.channelConfiguration)
+        return Incoming(connection: connection, encryption: mse)
     }
 
     /// The default most connections at once from one IP address: a client downloading many torrents
@@ -141,6 +183,17 @@ package struct PeerListener: Sendable {
         await withDiscardingTaskGroup { group in
             for server in servers {
                 group.addTask { await accept(on: server) }
+            }
+            group.addTask {
+                await withDiscardingTaskGroup { connections in
+                    for await incoming in utpIncoming {
+                        connections.addTask {
+                            await serve(
+                                incoming.incoming.connection, address: incoming.address, ticket: incoming.ticket,
+                                encryption: incoming.incoming.encryption)
+                        }
+                    }
+                }
             }
         }
     }
@@ -174,6 +227,8 @@ package struct PeerListener: Sendable {
     /// Stops accepting (connections already handed to sessions go on).
     package func close() {
         for server in servers { server.channel.close(promise: nil) }
+        for socket in utpSockets { socket.closeSoon() }
+        utpContinuation.finish()
     }
 
     private func serve(
@@ -202,5 +257,42 @@ package struct PeerListener: Sendable {
         admission.closed(ticket)
         outbox.finish()
         if let admitted { await admitted.owner.connectionEnded(admitted.key, reason: reason) }
+    }
+}
+
+/// A uTP connection admitted by a socket's acceptor, waiting for ``PeerListener/run()`` to serve it.
+struct UTPIncoming: Sendable {
+    let incoming: PeerListener.Incoming
+    let address: PeerAddress
+    let ticket: IncomingAdmission.Ticket
+}
+
+/// What the listener's uTP sockets call, on their event loop, for each SYN the multiplexer would
+/// take: the same ``IncomingAdmission`` as TCP (a connection over its limits is refused with
+/// ST_RESET), then the same pipeline, then handed to the listener.
+struct UTPAcceptor: Sendable {
+    let admission: IncomingAdmission
+    let registry: SessionRegistry
+    let budget: PeerMemoryBudget
+    let encryption: EncryptionPolicy
+    let continuation: AsyncStream<UTPIncoming>.Continuation
+
+    func accept(_ channel: any Channel) -> Bool {
+        guard let remote = channel.remoteAddress, let address = PeerAddress(socketAddress: remote),
+            let ticket = try? admission.admit(address.host)
+        else { return false }
+        do {
+            let incoming = try PeerListener.incomingPipeline(
+                on: channel, budget: budget, registry: registry, encryption: encryption)
+            guard case .enqueued = continuation.yield(UTPIncoming(incoming: incoming, address: address, ticket: ticket))
+            else {
+                admission.closed(ticket)
+                return false
+            }
+            return true
+        } catch {
+            admission.closed(ticket)
+            return false
+        }
     }
 }

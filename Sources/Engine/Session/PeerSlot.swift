@@ -20,6 +20,8 @@ struct PeerSlot {
     var lastKeepAliveSent: ContinuousClock.Instant
     /// What its byte stream is: plaintext, or MSE/PE with an RC4 or plaintext payload.
     var security: PeerTransportSecurity = .plain
+    /// What carries its byte stream.
+    var transport: PeerTransports.Kind { channel is UTPChannel ? .utp : .tcp }
     var downloadedUnsaved: Int64 = 0
     var hashFailuresUnsaved = 0
     /// Uploading to this peer (see ``SessionUploads``).
@@ -57,7 +59,8 @@ extension PeerSlot {
             torrentId: torrentId, address: address.hostString, port: Int(address.port), peerId: peerId,
             client: extensions.clientName ?? peerId.flatMap(PeerID.clientName), source: source,
             downloadedDelta: downloadedUnsaved, uploadedDelta: upload.uploadedUnsaved,
-            hashFailuresDelta: hashFailuresUnsaved, banned: banned, transport: security.label())
+            hashFailuresDelta: hashFailuresUnsaved, banned: banned,
+            transport: security.label(transport: transport.rawValue))
     }
 
     /// True when it has counters its last ``record(torrentId:banned:)`` did not carry.

@@ -57,6 +57,10 @@ package struct SessionConfiguration: Sendable {
     /// `btq get` always set it from the setting (`prefer` by default); the engine's in-process tests
     /// dial plaintext stand-ins.
     package var encryption = PeerEncryption(policy: .disable)
+    /// The transports dialled (the `enable_tcp` and `enable_utp` settings, the listen port's uTP
+    /// sockets) and what worked per address, shared by every session of a process. TCP only unless
+    /// set: `btq run` and `btq get` set it from the settings and the listener.
+    package var transports = PeerTransports.tcpOnly
 
     /// Defaults with a fresh peer id.
     package init(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Store
 
 /// `btq config set`: changes a setting.
@@ -20,7 +21,14 @@ struct ConfigSet: ParsableCommand {
     func run() throws {
         let known = try ConfigKey.named(key)
         let normalized = try known.normalize(value)
-        try store.openStore().settings.set(known.name, to: normalized)
+        let database = try store.openStore()
+        if [TransferSettings.enableTCPKey, TransferSettings.enableUTPKey].contains(known.name) {
+            // Both off would leave no way to reach a peer.
+            var values = (try? database.settings.all()) ?? [:]
+            values[known.name] = normalized
+            try TransferSettings(values: values).checkTransports()
+        }
+        try database.settings.set(known.name, to: normalized)
         print("\(known.name) = \(known.shown(normalized))")
     }
 }

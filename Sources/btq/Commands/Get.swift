@@ -62,6 +62,7 @@ struct Get: AsyncParsableCommand {
         logger.logLevel =
             ProcessInfo.processInfo.environment["BTQ_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let settings = TransferSettings(store: database.ports)
+        try settings.checkTransports()
         let budget = settings.memoryBudget()
         // Peers may connect to us while we download: we upload what we have. The listener is bound first,
         // so that trackers (and the metadata fetch of magnet links) are told the port actually bound.
@@ -69,7 +70,7 @@ struct Get: AsyncParsableCommand {
         let listener = await Listening.start(
             host: peerOptions.bindAddress ?? settings.bindAddress, port: peerOptions.port ?? settings.listenPort,
             registry: registry,
-            budget: budget, encryption: settings.encryption)
+            budget: budget, encryption: settings.encryption, tcp: settings.tcpEnabled, utp: settings.utpEnabled)
         defer { listener?.close() }
         var configuration = SessionConfiguration(listenPort: Listening.announcedPort(listener))
         configuration.memoryBudget = budget
@@ -77,11 +78,13 @@ struct Get: AsyncParsableCommand {
         configuration.webSeeds.connections = settings.webSeedConnections
         configuration.webSeeds.tls = settings.tls
         configuration.encryption = PeerEncryption(policy: settings.encryption)
+        configuration.transports = PeerTransports(
+            tcp: settings.tcpEnabled, utp: settings.utpEnabled, sockets: listener?.utpSockets ?? [])
         let trackers = TrackerClient(tls: settings.tls)
         let dht = await DHTStarting.start(
             settings: settings, bindAddress: peerOptions.bindAddress ?? settings.bindAddress,
             port: configuration.listenPort == 0 ? (peerOptions.port ?? settings.listenPort) : configuration.listenPort,
-            store: database.dht)
+            store: database.dht, shared: listener?.utpSocketsByHost ?? [:])
         // The same queue manager as `btq run`, narrowed to the named torrents, all at once.
         var beforeDownload: (@Sendable (TorrentRecord) throws -> Void)?
         if let wanted = only.flatMap(FileSelection.parse) {

@@ -50,6 +50,7 @@ struct Run: AsyncParsableCommand {
         logger.logLevel =
             ProcessInfo.processInfo.environment["BTQ_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let settings = TransferSettings(store: database.ports)
+        try settings.checkTransports()
         let processRun = try ProcessRun(store: database.ports)
         let port = peerOptions.port ?? settings.listenPort
         let registry = SessionRegistry()
@@ -61,13 +62,17 @@ struct Run: AsyncParsableCommand {
         configuration.encryption = PeerEncryption(policy: settings.encryption)
         let listener = await Listening.start(
             host: peerOptions.bindAddress ?? settings.bindAddress, port: port, registry: registry,
-            budget: configuration.memoryBudget, encryption: settings.encryption)
+            budget: configuration.memoryBudget, encryption: settings.encryption, tcp: settings.tcpEnabled,
+            utp: settings.utpEnabled)
         defer { listener?.close() }
         configuration.listenPort = Listening.announcedPort(listener)
+        configuration.transports = PeerTransports(
+            tcp: settings.tcpEnabled, utp: settings.utpEnabled, sockets: listener?.utpSockets ?? [])
         let trackers = TrackerClient(tls: settings.tls)
         let dht = await DHTStarting.start(
             settings: settings, bindAddress: peerOptions.bindAddress ?? settings.bindAddress,
-            port: configuration.listenPort == 0 ? port : configuration.listenPort, store: database.dht)
+            port: configuration.listenPort == 0 ? port : configuration.listenPort, store: database.dht,
+            shared: listener?.utpSocketsByHost ?? [:])
         let workers = StoreWorkers(
             store: database.ports, trackers: trackers, registry: registry, dht: dht, logger: logger)
         let manager = QueueManager(

@@ -5,9 +5,12 @@ import Foundation
 enum DHTStarting {
     /// Binds a node for each family that `bindAddress` allows (the default `0.0.0.0`: IPv4 and IPv6)
     /// on UDP port `port` (the listen port), else on any free port; runs them in a task; prints where
-    /// on stderr. `nil` when the setting is off or nothing could be bound (said on stderr).
+    /// on stderr. `nil` when the setting is off or nothing could be bound (said on stderr). A node
+    /// whose address has a socket in `shared` (the listener's uTP sockets) reads and sends on it
+    /// instead of binding its own.
     static func start(
-        settings: TransferSettings, bindAddress: String, port: UInt16, store: (any DHTStateStore)?
+        settings: TransferSettings, bindAddress: String, port: UInt16, store: (any DHTStateStore)?,
+        shared: [String: UTPSocket] = [:]
     ) async -> DHTNodes? {
         guard settings.dhtEnabled else { return nil }
         var hosts: [(DHTFamily, String)] = []
@@ -23,15 +26,16 @@ enum DHTStarting {
             configuration.bootstrapNodes = settings.dhtBootstrapNodes
             do {
                 let node: MainlineDHT
-                do {
-                    node = try await MainlineDHT.start(configuration, store: store)
-                } catch  where port != 0 {
-                    configuration.port = 0
-                    node = try await MainlineDHT.start(configuration, store: store)
+                if let socket = shared[host] {
+                    configuration.port = socket.port
+                    node = try await MainlineDHT.start(configuration, store: store, shared: socket)
+                } else {
+                    node = try await start(configuration, store: store, port: port)
                 }
                 nodes.append(node)
                 let mode = settings.dhtReadOnly ? " (read-only)" : ""
-                FileHandle.standardError.write(Data("btq: DHT node\(mode) on \(node.address) (UDP)\n".utf8))
+                let sharing = shared[host] == nil ? "" : ", shared with uTP"
+                FileHandle.standardError.write(Data("btq: DHT node\(mode) on \(node.address) (UDP\(sharing))\n".utf8))
             } catch {
                 // A machine without IPv6 has no IPv6 node; that is no failure.
                 guard family == .ipv4 || hosts.count == 1 else { continue }
@@ -42,5 +46,18 @@ enum DHTStarting {
         let dht = DHTNodes(nodes)
         Task { await dht.run() }
         return dht
+    }
+
+    /// A node with its own socket: on `port`, else on any free port.
+    private static func start(
+        _ configuration: MainlineDHT.Configuration, store: (any DHTStateStore)?, port: UInt16
+    ) async throws -> MainlineDHT {
+        var configuration = configuration
+        do {
+            return try await MainlineDHT.start(configuration, store: store)
+        } catch  where port != 0 {
+            configuration.port = 0
+            return try await MainlineDHT.start(configuration, store: store)
+        }
     }
 }

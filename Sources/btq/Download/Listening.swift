@@ -11,19 +11,22 @@ enum Listening {
     /// announces port 0 (no incoming connections), never a port nobody listens on.
     static func start(
         host: String, port: UInt16, registry: SessionRegistry, budget: PeerMemoryBudget,
-        encryption: EncryptionPolicy = .prefer
+        encryption: EncryptionPolicy = .prefer, tcp: Bool = true, utp: Bool = false
     ) async -> PeerListener? {
         let fallback = ListenPortFallback(preferred: port)
         let hosts = hosts(for: host)
         do {
             let bound = try await fallback.bind { candidate in
                 try await PeerListener.bind(
-                    hosts: hosts, port: candidate, registry: registry, budget: budget, encryption: encryption)
+                    hosts: hosts, port: candidate, registry: registry, budget: budget, encryption: encryption, tcp: tcp,
+                    utp: utp)
             }
             let listener = bound.value
             Task { await listener.run() }
+            let over = [tcp ? "TCP" : nil, utp ? "uTP" : nil].compactMap { $0 }.joined(separator: " and ")
             var line =
                 "btq: listening on \(listener.hosts.map { Self.address($0, listener.port) }.joined(separator: " and "))"
+                + " (\(over))"
             if let failure = bound.preferredFailure {
                 line += " (port \(port) is not available: \(failure))"
             }

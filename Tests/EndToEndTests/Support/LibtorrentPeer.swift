@@ -12,6 +12,9 @@ struct LibtorrentStatus: Decodable, Sendable {
         let uploaded: Int
         let downloaded: Int
         let hashfails: Int
+        /// Connected over uTP / with an RC4 payload (absent in reports of older scripts).
+        let utp: Bool?
+        let rc4: Bool?
     }
     struct Torrent: Decodable, Sendable {
         let name: String
@@ -74,11 +77,12 @@ struct LibtorrentSeeder: Sendable {
     ///   - listen: the addresses it listens on (`127.0.0.1`, `::1`).
     ///   - uploadLog: a file it appends `PIECE BLOCK` to for every block it sends, in order.
     ///   - encryptionForced: MSE/PE with RC4 both ways, plaintext peers refused (else plaintext only).
+    ///   - transport: `tcp` (TCP only, the default), `utp` (uTP only, in and out) or `both`.
     static func start(
         in scenario: Scenario, name: String = "libtorrent seeder", torrents: [TestTorrent], data: URL,
         have: String? = nil, uploadRate: Int = 0, peers: [String] = [], pex: Bool = false,
         keepRedundant: Bool = false, listen: [String] = ["127.0.0.1"], uploadLog: URL? = nil,
-        encryptionForced: Bool = false, port: UInt16? = nil
+        encryptionForced: Bool = false, port: UInt16? = nil, transport: String = "tcp"
     ) async throws -> LibtorrentSeeder {
         let port = try port ?? FreePort.next()
         let work = try scenario.folder("lt-\(port)")
@@ -95,6 +99,7 @@ struct LibtorrentSeeder: Sendable {
         if keepRedundant { arguments.append("--keep-redundant") }
         if let uploadLog { arguments += ["--upload-log", uploadLog.path] }
         if encryptionForced { arguments += ["--encryption", "forced"] }
+        arguments += ["--transport", transport]
         for host in listen { arguments += ["--listen", host] }
         arguments += torrents.map(\.url.path)
         let child = try scenario.start(name, E2E.python, arguments)
@@ -140,11 +145,12 @@ struct LibtorrentLeecher: Sendable {
 
     static func start(
         in scenario: Scenario, name: String = "libtorrent leecher", torrent: TestTorrent, into directory: URL,
-        peers: [String] = [], listen: [String] = ["127.0.0.1"], encryptionForced: Bool = false
+        peers: [String] = [], listen: [String] = ["127.0.0.1"], encryptionForced: Bool = false,
+        transport: String = "tcp"
     ) throws -> LibtorrentLeecher {
         try start(
             in: scenario, name: name, source: torrent.url.path, into: directory, peers: peers, listen: listen,
-            encryptionForced: encryptionForced)
+            encryptionForced: encryptionForced, transport: transport)
     }
 
     /// Starts a leecher of a magnet link (`magnet`): it fetches the metadata from its peers, and for a
@@ -155,12 +161,12 @@ struct LibtorrentLeecher: Sendable {
     ) throws -> LibtorrentLeecher {
         try start(
             in: scenario, name: name, source: magnet, into: directory, peers: peers, listen: listen,
-            encryptionForced: false)
+            encryptionForced: false, transport: "tcp")
     }
 
     private static func start(
         in scenario: Scenario, name: String, source: String, into directory: URL, peers: [String], listen: [String],
-        encryptionForced: Bool
+        encryptionForced: Bool, transport: String
     ) throws -> LibtorrentLeecher {
         let port = try FreePort.next()
         let work = try scenario.folder("lt-\(port)")
@@ -173,6 +179,7 @@ struct LibtorrentLeecher: Sendable {
         for peer in peers { arguments += ["--peer", peer] }
         for host in listen { arguments += ["--listen", host] }
         if encryptionForced { arguments += ["--encryption", "forced"] }
+        arguments += ["--transport", transport]
         arguments.append(source)
         let child = try scenario.start(name, E2E.python, arguments)
         return LibtorrentLeecher(process: child, port: port, doneFile: done, statusFile: status)

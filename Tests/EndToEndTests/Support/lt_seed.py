@@ -7,9 +7,10 @@ Run it with Debian's /usr/bin/python3: python3-libtorrent lives in its dist-pack
                    [--upload-rate BYTES_PER_S] [--high-performance] [--dial-file FILE]
                    [--peer HOST:PORT]... [--pex] [--keep-redundant] [--listen ADDR]...
                    [--status FILE] [--upload-log FILE] [--encryption forced|disabled] [--timeout S]
-                   TORRENT...
+                   [--transport tcp|utp|both] TORRENT...
   lt_seed.py leech --port P --out DIR --done FILE [--peer HOST:PORT]... [--listen ADDR]...
-                   [--status FILE] [--encryption forced|disabled] [--timeout S] TORRENT
+                   [--status FILE] [--encryption forced|disabled] [--timeout S]
+                   [--transport tcp|utp|both] TORRENT
 
 seed:  seeds the torrents from DIR (their save path) and writes FILE (JSON) once every
        torrent is hash-checked: all pieces present, or with --have exactly the pieces
@@ -33,7 +34,7 @@ leech: downloads TORRENT (a .torrent file, or a magnet link: the metadata and, f
 Both: listen on 127.0.0.1:P (or on each --listen ADDR, 127.0.0.1 or ::1, at port P) and connect
 from 127.0.0.1 only (from the loopback address of the peer's family when an address to listen on
 or to dial is IPv6; --peer [::1]:PORT for those); DHT, LSD, UPnP, NAT-PMP,
-PEX (unless --pex) and uTP off; plaintext only (no MSE handshake) unless --encryption forced: MSE/PE
+PEX (unless --pex) off; TCP only unless --transport utp (uTP only, in and out) or both; plaintext only (no MSE handshake) unless --encryption forced: MSE/PE
 both ways with an RC4 payload only (in/out_enc_policy forced, allowed_enc_level rc4), plaintext
 peers refused; several connections per IP (every
 peer is 127.0.0.1). --status FILE is rewritten (atomically) every 0.5 s with JSON:
@@ -50,7 +51,7 @@ def endpoint(host, port):
 
 
 def settings(port, high_performance=False, keep_redundant=False, listen=("127.0.0.1",), ipv6=False,
-             upload_alerts=False, encryption="disabled"):
+             upload_alerts=False, encryption="disabled", transport="tcp"):
     for host in listen:
         if host not in ("127.0.0.1", "::1"):
             sys.exit("lt_seed: --listen takes 127.0.0.1 or ::1, not %s" % host)
@@ -77,6 +78,10 @@ def settings(port, high_performance=False, keep_redundant=False, listen=("127.0.
     if encryption == "forced":
         # pe_forced (0) both ways, pe_rc4 (2) as the only payload method.
         s.update({"in_enc_policy": 0, "out_enc_policy": 0, "allowed_enc_level": 2, "prefer_rc4": True})
+    if transport != "tcp":
+        s.update({"enable_incoming_utp": True, "enable_outgoing_utp": True})
+    if transport == "utp":
+        s.update({"enable_incoming_tcp": False, "enable_outgoing_tcp": False})
     if keep_redundant:
         s.update({"close_redundant_connections": False})
     if upload_alerts:
@@ -142,7 +147,8 @@ def status(handles):
             client = pi.client.decode("utf-8", "replace") if isinstance(pi.client, bytes) else str(pi.client)
             peers.append({"ip": pi.ip[0], "port": pi.ip[1], "client": client, "pid": str(pi.pid),
                           "seed": bool(pi.flags & pi.seed), "uploaded": pi.total_upload,
-                          "downloaded": pi.total_download, "hashfails": pi.num_hashfails})
+                          "downloaded": pi.total_download, "hashfails": pi.num_hashfails,
+                          "utp": bool(pi.flags & getattr(pi, "utp_socket", 1 << 17)), "rc4": bool(pi.flags & pi.rc4_encrypted)})
         out.append({"name": name, "state": str(st.state), "progress": st.progress,
                     "pieces": "".join("1" if x else "0" for x in st.pieces),
                     "num_pieces": st.num_pieces, "is_seeding": st.is_seeding, "is_finished": st.is_finished,
@@ -172,6 +178,7 @@ def main():
     sp.add_argument("--upload-log")
     sp.add_argument("--timeout", type=float, default=600)
     sp.add_argument("--encryption", choices=["forced", "disabled"], default="disabled")
+    sp.add_argument("--transport", choices=["tcp", "utp", "both"], default="tcp")
     sp.add_argument("torrents", nargs="+")
     lp = sub.add_parser("leech")
     lp.add_argument("--port", type=int, required=True)
@@ -182,6 +189,7 @@ def main():
     lp.add_argument("--status")
     lp.add_argument("--timeout", type=float, default=600)
     lp.add_argument("--encryption", choices=["forced", "disabled"], default="disabled")
+    lp.add_argument("--transport", choices=["tcp", "utp", "both"], default="tcp")
     lp.add_argument("torrents", nargs=1)
     a = ap.parse_args()
 
@@ -207,7 +215,8 @@ def main():
             data = os.path.join(a.work, "data")
             partial_copy(a.torrents[0], a.data, data, a.have)
         ses = lt.session(settings(a.port, a.high_performance, a.keep_redundant, listen, ipv6,
-                                  upload_alerts=a.upload_log is not None, encryption=a.encryption))
+                                  upload_alerts=a.upload_log is not None, encryption=a.encryption,
+                                  transport=a.transport))
         handles = [(os.path.basename(t), add(ses, t, data, upload_mode=a.have is not None, pex=a.pex))
                    for t in a.torrents]
         if a.upload_rate:
@@ -217,7 +226,7 @@ def main():
         done_file = a.ready
     else:
         os.makedirs(a.out, exist_ok=True)
-        ses = lt.session(settings(a.port, listen=listen, ipv6=ipv6, encryption=a.encryption))
+        ses = lt.session(settings(a.port, listen=listen, ipv6=ipv6, encryption=a.encryption, transport=a.transport))
         name = "magnet" if a.torrents[0].startswith("magnet:") else os.path.basename(a.torrents[0])
         handles = [(name, add(ses, a.torrents[0], a.out))]
         done_file = a.done

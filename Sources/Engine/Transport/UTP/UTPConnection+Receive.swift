@@ -89,15 +89,29 @@ extension UTPConnection {
             oldestUnacked = oldestUnacked &+ 1
         }
         var sackedAfterOldest = 0
+        // The packets this ack selectively acked for the first time, in order, with when each was sent.
+        var newlySacked: [(sequence: UInt16, sentAt: UInt64)] = []
         if let mask = packet.selectiveAck {
             for bit in 0..<(mask.count * 8) where mask[bit / 8] & (1 << (bit % 8)) != 0 {
                 let sequence = ack &+ 2 &+ UInt16(bit)
                 guard UTPSequence.precedes(sequence, nextSequence) else { break }
                 sackedAfterOldest += 1
                 if let packet = sent.removeValue(forKey: sequence) {
+                    newlySacked.append((sequence, packet.sentAt))
                     ackedBytes += account(packet, now: now, sample: &sample)
                     newlyAcked = true
                 }
+            }
+        }
+        // Every packet still unacked that went out no later than three packets that arrived (selective
+        // acks past it) is lost: all are resent, not only the oldest, so that a burst lost at a full
+        // receive socket costs a round trip, not one round trip (or a timeout) per packet.
+        if newlySacked.count >= 3 {
+            let third = newlySacked[newlySacked.count - 3]
+            var sequence = oldestUnacked
+            while UTPSequence.precedes(sequence, third.sequence) {
+                if let lost = sent[sequence], lost.sentAt <= third.sentAt { markLost(sequence) }
+                sequence = sequence &+ 1
             }
         }
         if let sample { congestion.rttSample(sample) }

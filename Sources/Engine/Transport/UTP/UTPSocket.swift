@@ -3,7 +3,7 @@ import NIOPosix
 
 /// The UDP socket on the listen port that uTP (and, when on, the DHT) use: uTP datagrams go to its
 /// ``UTPMultiplexer``, the rest on down the pipeline (where the DHT's handler sits).
-final class UTPSocket: Sendable {
+package final class UTPSocket: Sendable {
     /// The datagram channel.
     let channel: any Channel
     /// The uTP connections on it.
@@ -15,7 +15,7 @@ final class UTPSocket: Sendable {
     }
 
     /// The UDP port bound.
-    var port: UInt16 { channel.localAddress?.port.map { UInt16(clamping: $0) } ?? 0 }
+    package var port: UInt16 { channel.localAddress?.port.map { UInt16(clamping: $0) } ?? 0 }
 
     /// Binds `host:port` (port 0: any free port).
     static func bind(
@@ -65,8 +65,16 @@ final class UTPSocket: Sendable {
         try await multiplexer.connect(to: address, initializer: initializer).get()
     }
 
+    /// Closes every connection and the socket without waiting.
+    package func closeSoon() {
+        channel.eventLoop.execute { [multiplexer, channel] in
+            multiplexer.shutdown()
+            channel.close(promise: nil)
+        }
+    }
+
     /// Closes every connection and the socket.
-    func close() async {
+    package func close() async {
         try? await channel.eventLoop.submit { [multiplexer] in multiplexer.shutdown() }.get()
         try? await channel.close()
     }

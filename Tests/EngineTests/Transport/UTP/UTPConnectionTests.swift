@@ -223,6 +223,43 @@ import Testing
         #expect(connection.timeouts == 0)
     }
 
+    /// Several packets lost from one burst (a receive socket that overflowed) are all resent on the
+    /// first selective ack that shows three later packets arrived, not one per ack.
+    @Test func everyHoleBehindThreeSelectiveAcksIsResent() throws {
+        var connection = UTPConnection(connectingWith: 1, sequence: 100, now: 0)
+        _ = connection.takeOutput(now: 0)
+        connection.receive(
+            UTPPacket(type: .state, connectionID: 1, windowSize: 1 << 20, sequenceNumber: 500, ackNumber: 100), now: 1)
+        var bytes = ByteBuffer(repeating: 5, count: 20 * 1400)
+        connection.write(&bytes, now: 1)
+        var now: UInt64 = 1
+        var burst: [UTPPacket] = connection.takeOutput(now: now).datagrams.compactMap { try? UTPPacket(decoding: $0) }
+        // Slow start: every packet acked grows the window until a burst of at least five goes out.
+        while burst.count < 5 {
+            now += 10
+            connection.receive(
+                UTPPacket(
+                    type: .state, connectionID: 1, timestampDifference: 100, windowSize: 1 << 20,
+                    sequenceNumber: 500, ackNumber: try #require(burst.last).sequenceNumber), now: now)
+            burst = connection.takeOutput(now: now + 1).datagrams.compactMap { try? UTPPacket(decoding: $0) }
+            try #require(!burst.isEmpty)
+        }
+        let first = burst[0].sequenceNumber
+        // The first two of the burst are lost; the rest arrived: bits from first + 2 on.
+        let arrived = burst.count - 2
+        var mask = [UInt8](repeating: 0, count: 4)
+        for bit in 1...arrived where bit < 32 { mask[bit / 8] |= 1 << (bit % 8) }
+        now += 10
+        connection.receive(
+            UTPPacket(
+                type: .state, connectionID: 1, timestampDifference: 100, windowSize: 1 << 20, sequenceNumber: 500,
+                ackNumber: first &- 1, selectiveAck: mask), now: now)
+        let resent = connection.takeOutput(now: now).datagrams.compactMap { try? UTPPacket(decoding: $0) }
+        let resentSequences = Set(resent.filter { $0.type == .data }.map(\.sequenceNumber))
+        #expect(resentSequences.contains(first) && resentSequences.contains(first &+ 1))
+        #expect(connection.timeouts == 0)
+    }
+
     /// RFC 6298 with a 500 ms floor; each timeout doubles the RTO; after too many the connection fails.
     @Test func retransmissionTimeoutAndGivingUp() {
         var connection = UTPConnection(connectingWith: 1, sequence: 100, now: 0)

@@ -1,0 +1,188 @@
+import NIOCore
+import Synchronization
+
+/// Dialling over the transports a ``PeerTransports`` allows: uTP, TCP, or a race of the two.
+extension PeerDialer {
+    typealias Dialled = (channel: NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>, security: PeerTransportSecurity)
+
+    /// Connects to `address` over the transports `transports` allows, in its order. When uTP comes
+    /// first and TCP is allowed too, the two race: uTP starts at once, TCP after
+    /// ``PeerTransports/utpHeadStart`` unless uTP connected by then, and the first connection (MSE
+    /// handshake included) wins; the other is closed. Otherwise each is tried in turn, the next when
+    /// one fails or times out. The transport that got through is remembered. An MSE failure is no
+    /// transport failure: when nothing got through it is thrown before any other error, so that the
+    /// caller's encryption fallback sees it.
+    ///
+    /// - Throws: an ``MSEError``, the last transport's error, or ``PeerTransportError/unreachable``.
+    static func connect(
+        to address: PeerAddress, transports: PeerTransports, group: any EventLoopGroup, timeout: Duration,
+        maxFrameLength: Int, budget: PeerMemoryBudget? = nil, encryption: Encryption? = nil
+    ) async throws -> Dialled {
+        let order = transports.order(for: address)
+        @Sendable func attempt(_ kind: PeerTransports.Kind, attempt: UTPAttempt? = nil) async throws -> Dialled {
+            switch kind {
+            case .tcp:
+                return try await connect(
+                    to: address, group: group, timeout: timeout, maxFrameLength: maxFrameLength, budget: budget,
+                    encryption: encryption)
+            case .utp:
+                guard let socket = transports.socket(for: address) else { throw PeerTransportError.unreachable }
+                return try await connect(
+                    to: address, over: socket, timeout: min(timeout, transports.utpConnectTimeout),
+                    maxFrameLength: maxFrameLength, budget: budget, encryption: encryption, attempt: attempt)
+            }
+        }
+        if order == [.utp, .tcp] {
+            let (kind, dialled) = try await race(headStart: transports.utpHeadStart, utp: attempt, tcp: attempt)
+            transports.remember(kind, for: address)
+            return dialled
+        }
+        var failure: any Error = PeerTransportError.unreachable
+        var mseFailure: (any Error)?
+        for kind in order {
+            do {
+                let dialled = try await attempt(kind)
+                transports.remember(kind, for: address)
+                return dialled
+            } catch let error as MSEError {
+                mseFailure = mseFailure ?? error
+            } catch {
+                failure = error
+            }
+        }
+        throw mseFailure ?? failure
+    }
+
+    /// What one side of a race ended with.
+    private enum Outcome: Sendable {
+        case connected(PeerTransports.Kind, Dialled)
+        case failed(any Error)
+    }
+
+    /// uTP at once, TCP after `headStart` (at once when uTP failed before): the first connected wins,
+    /// a later one is closed, and a uTP attempt still running is closed when TCP won.
+    private static func race(
+        headStart: Duration, utp: @escaping @Sendable (PeerTransports.Kind, UTPAttempt?) async throws -> Dialled,
+        tcp: @escaping @Sendable (PeerTransports.Kind, UTPAttempt?) async throws -> Dialled
+    ) async throws -> (PeerTransports.Kind, Dialled) {
+        let utpAttempt = UTPAttempt()
+        // Finished when the uTP attempt failed: TCP need not wait out the head start then.
+        let (utpFailed, utpFailedContinuation) = AsyncStream.makeStream(of: Void.self)
+        defer { utpFailedContinuation.finish() }
+        let result: Result<(PeerTransports.Kind, Dialled), any Error> = await withTaskGroup(of: Outcome.self) {
+            group in
+            group.addTask {
+                do {
+                    let dialled = try await withTaskCancellationHandler {
+                        try await utp(.utp, utpAttempt)
+                    } onCancel: {
+                        utpAttempt.cancel()
+                    }
+                    return .connected(.utp, dialled)
+                } catch {
+                    utpFailedContinuation.finish()
+                    return .failed(error)
+                }
+            }
+            group.addTask {
+                // Waits out uTP's head start, or less when the uTP attempt ends sooner.
+                await withTaskGroup(of: Void.self) { wait in
+                    wait.addTask { try? await Task.sleep(for: headStart) }
+                    wait.addTask { for await _ in utpFailed {} }
+                    await wait.next()
+                    wait.cancelAll()
+                }
+                guard !Task.isCancelled else { return .failed(CancellationError()) }
+                do {
+                    return .connected(.tcp, try await tcp(.tcp, nil))
+                } catch {
+                    return .failed(error)
+                }
+            }
+            var winner: (PeerTransports.Kind, Dialled)?
+            var failure: any Error = PeerTransportError.unreachable
+            var mseFailure: (any Error)?
+            for await outcome in group {
+                switch outcome {
+                case .connected(let kind, let dialled):
+                    if winner == nil {
+                        winner = (kind, dialled)
+                        group.cancelAll()
+                    } else {
+                        // Both got through: the later one is closed through its async channel.
+                        try? await dialled.channel.executeThenClose { _, _ in }
+                    }
+                case .failed(let error):
+                    if error is MSEError {
+                        mseFailure = mseFailure ?? error
+                    } else if !(error is CancellationError) {
+                        failure = error
+                    }
+                }
+            }
+            if let winner { return .success(winner) }
+            return .failure(mseFailure ?? failure)
+        }
+        return try result.get()
+    }
+
+    /// Connects to `address` over uTP from `socket` (the peer must answer the SYN within `timeout`),
+    /// with the same pipeline as over TCP (MSE first when `encryption`, then the codec and batcher).
+    /// `attempt` closes the channel when cancelled.
+    ///
+    /// - Throws: a ``UTPError`` or channel error when the peer does not answer, or an ``MSEError``.
+    static func connect(
+        to address: PeerAddress, over socket: UTPSocket, timeout: Duration, maxFrameLength: Int,
+        budget: PeerMemoryBudget?, encryption: Encryption?, attempt: UTPAttempt? = nil
+    ) async throws -> Dialled {
+        guard let host = address.numericHost else { throw PeerTransportError.unreachable }
+        let remote = try SocketAddress(ipAddress: host, port: Int(address.port))
+        let (channel, handshake) = try await socket.connect(to: remote) { channel in
+            let sync = channel.pipeline.syncOperations
+            let handshake = try encryption.map {
+                try sync.addMSEInitiator(infoHash: $0.infoHash, policy: $0.policy, timeout: $0.timeout)
+            }
+            try sync.addPeerWireCodec(maxFrameLength: maxFrameLength, budget: budget)
+            try sync.addHandler(PeerFrameBatcher())
+            let wrapped = try NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>(
+                wrappingChannelSynchronously: channel, configuration: channelConfiguration)
+            // A peer that does not answer the SYN in time: the channel closes, which fails the connect.
+            let deadline = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+                if !channel.isActive { channel.close(promise: nil) }
+            }
+            channel.closeFuture.whenComplete { _ in deadline.cancel() }
+            attempt?.started(channel)
+            return (wrapped, handshake)
+        }
+        guard let handshake else { return (channel, .plain) }
+        do {
+            return (channel, try await handshake.get())
+        } catch {
+            try? await channel.executeThenClose { _, _ in }
+            throw error
+        }
+    }
+}
+
+/// One uTP dial of a race: its channel once made, closed when the race is called off.
+final class UTPAttempt: Sendable {
+    private let state = Mutex<(channel: (any Channel)?, cancelled: Bool)>((nil, false))
+
+    /// The dial made `channel` (closed at once if the race was called off before).
+    func started(_ channel: any Channel) {
+        let cancelled = state.withLock { state in
+            state.channel = channel
+            return state.cancelled
+        }
+        if cancelled { channel.close(promise: nil) }
+    }
+
+    /// The race is called off: the channel closes (failing the dial if it is still under way).
+    func cancel() {
+        let channel = state.withLock { state in
+            state.cancelled = true
+            return state.channel
+        }
+        channel?.close(promise: nil)
+    }
+}

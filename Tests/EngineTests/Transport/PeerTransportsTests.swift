@@ -1,0 +1,185 @@
+import NIOCore
+import NIOPosix
+import TestSupport
+import Testing
+
+@testable import Engine
+
+/// uTP wired in beside TCP, over real sockets on 127.0.0.1: the DHT and uTP on one UDP socket, the
+/// dialling order and its memory, the fallback to TCP, and incoming uTP under the same admission
+/// limits as TCP.
+@Suite(.timeLimit(.minutes(1))) struct PeerTransportsTests {
+    static let v4 = PeerAddress(host: .ipv4(127, 0, 0, 1), port: 6881)
+
+    /// A DHT node on a uTP socket answers another node (KRPC datagrams reach it), and uTP connections
+    /// to the same socket are accepted before and after the node closes (the socket stays open).
+    @Test func dhtAndUTPShareOneSocket() async throws {
+        let shared = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        try await shared.setAcceptor { _ in true }
+        var configuration = MainlineDHT.Configuration(family: .ipv4, host: "127.0.0.1", port: shared.port)
+        configuration.tickInterval = .milliseconds(50)
+        let node = try await MainlineDHT.start(configuration, store: nil, shared: shared)
+        Task { await node.run() }
+        #expect(node.port == shared.port)
+        var other = MainlineDHT.Configuration(family: .ipv4, host: "127.0.0.1", port: 0)
+        other.tickInterval = .milliseconds(50)
+        other.bootstrapNodes = [node.address]
+        let second = try await MainlineDHT.start(other, store: nil)
+        Task { await second.run() }
+        let met = try await poll(timeout: .seconds(10)) {
+            let first = await node.nodeCount
+            let other = await second.nodeCount
+            return first >= 1 && other >= 1
+        }
+        #expect(met, "the nodes found each other through the shared socket")
+
+        let client = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        let target = try SocketAddress(ipAddress: "127.0.0.1", port: Int(shared.port))
+        try await client.connect(to: target) { _ in }
+        await node.close()
+        // The socket is the uTP socket's still: a connection after the node left works.
+        try await client.connect(to: target) { _ in }
+        #expect(shared.channel.isActive)
+        await second.close()
+        await client.close()
+        await shared.close()
+    }
+
+    /// uTP first when on and a socket of the family is bound, then TCP; TCP first for an address
+    /// where only TCP worked; nothing for a family without a socket when TCP is off.
+    @Test func dialOrder() async throws {
+        let socket = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        let both = PeerTransports(tcp: true, utp: true, sockets: [socket])
+        #expect(both.order(for: Self.v4) == [.utp, .tcp])
+        both.remember(.tcp, for: Self.v4)
+        #expect(both.order(for: Self.v4) == [.tcp, .utp])
+        both.remember(.utp, for: Self.v4)
+        #expect(both.order(for: Self.v4) == [.utp, .tcp])
+        let v6 = PeerAddress(host: .ipv6([UInt8](repeating: 0, count: 15) + [1]), port: 6881)
+        #expect(both.order(for: v6) == [.tcp])
+        let utpOnly = PeerTransports(tcp: false, utp: true, sockets: [socket])
+        #expect(utpOnly.order(for: Self.v4) == [.utp])
+        #expect(utpOnly.order(for: v6).isEmpty)
+        let off = PeerTransports(tcp: true, utp: false, sockets: [socket])
+        #expect(off.order(for: Self.v4) == [.tcp])
+        await socket.close()
+    }
+
+    /// The memory of what worked is bounded: past the most, the oldest half is forgotten.
+    @Test func rememberedTransportsAreBounded() {
+        let transports = PeerTransports(tcp: true, utp: true)
+        for index in 0...PeerTransports.maxRemembered {
+            transports.remember(
+                .tcp,
+                for: PeerAddress(
+                    host: .ipv4(10, UInt8(index >> 16), UInt8((index >> 8) & 255), UInt8(index & 255)), port: 1))
+        }
+        #expect(transports.rememberedCount <= PeerTransports.maxRemembered)
+        #expect(transports.remembered(PeerAddress(host: .ipv4(10, 0, 0, 0), port: 1)) == nil)
+        let newest = PeerTransports.maxRemembered
+        #expect(
+            transports.remembered(
+                PeerAddress(
+                    host: .ipv4(10, UInt8(newest >> 16), UInt8((newest >> 8) & 255), UInt8(newest & 255)), port: 1))
+                == .tcp)
+    }
+
+    /// A peer that listens on TCP only: the uTP dial gets no answer, TCP joins after the head start
+    /// (long before uTP's own timeout) and wins, the uTP attempt is called off, and the address is
+    /// remembered as TCP.
+    @Test func fallsBackToTCPAndRemembers() async throws {
+        let registry = SessionRegistry()
+        let listener = try await PeerListener.bind(
+            hosts: ["127.0.0.1"], port: 0, registry: registry, tcp: true, utp: false)
+        Task { await listener.run() }
+        let socket = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        let transports = PeerTransports(
+            tcp: true, utp: true, sockets: [socket], utpConnectTimeout: .seconds(30), utpHeadStart: .milliseconds(100))
+        let address = PeerAddress(host: .ipv4(127, 0, 0, 1), port: listener.port)
+        let (channel, security) = try await PeerDialer.connect(
+            to: address, transports: transports, group: MultiThreadedEventLoopGroup.singleton, timeout: .seconds(5),
+            maxFrameLength: 1 << 20)
+        #expect(security == .plain)
+        #expect(!(channel.channel is UTPChannel))
+        #expect(transports.remembered(address) == .tcp)
+        #expect(transports.order(for: address) == [.tcp, .utp])
+        try? await channel.executeThenClose { _, _ in }
+        listener.close()
+        await socket.close()
+    }
+
+    /// uTP only against a peer that listens on uTP: the connection is a uTP channel, remembered.
+    @Test func dialsOverUTPWhenThePeerAnswers() async throws {
+        let registry = SessionRegistry()
+        let listener = try await PeerListener.bind(
+            hosts: ["127.0.0.1"], port: 0, registry: registry, tcp: false, utp: true)
+        Task { await listener.run() }
+        #expect(listener.utpSockets.count == 1 && listener.port == listener.utpSockets[0].port)
+        let socket = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        let transports = PeerTransports(tcp: false, utp: true, sockets: [socket])
+        let address = PeerAddress(host: .ipv4(127, 0, 0, 1), port: listener.port)
+        let (channel, _) = try await PeerDialer.connect(
+            to: address, transports: transports, group: MultiThreadedEventLoopGroup.singleton, timeout: .seconds(5),
+            maxFrameLength: 1 << 20)
+        #expect(channel.channel is UTPChannel)
+        #expect(transports.remembered(address) == .utp)
+        try? await channel.executeThenClose { _, _ in }
+        listener.close()
+        await socket.close()
+    }
+
+    /// A peer that listens on both: the race is won by uTP (it starts first and answers at once), and
+    /// uTP is remembered.
+    @Test func raceIsWonByUTPWhenThePeerSpeaksBoth() async throws {
+        let registry = SessionRegistry()
+        let listener = try await PeerListener.bind(
+            hosts: ["127.0.0.1"], port: 0, registry: registry, tcp: true, utp: true)
+        Task { await listener.run() }
+        let socket = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        let transports = PeerTransports(tcp: true, utp: true, sockets: [socket], utpHeadStart: .seconds(5))
+        let address = PeerAddress(host: .ipv4(127, 0, 0, 1), port: listener.port)
+        let (channel, _) = try await PeerDialer.connect(
+            to: address, transports: transports, group: MultiThreadedEventLoopGroup.singleton, timeout: .seconds(5),
+            maxFrameLength: 1 << 20)
+        #expect(channel.channel is UTPChannel)
+        #expect(transports.remembered(address) == .utp)
+        try? await channel.executeThenClose { _, _ in }
+        listener.close()
+        await socket.close()
+    }
+
+    /// Incoming uTP connections count against the listener's ``IncomingAdmission`` as TCP ones do:
+    /// past its pending limit a SYN is answered with ST_RESET (well under the multiplexer's own 8
+    /// handshakes per address).
+    @Test func incomingUTPGoesThroughAdmission() async throws {
+        let registry = SessionRegistry()
+        let listener = try await PeerListener.bind(
+            hosts: ["127.0.0.1"], port: 0, registry: registry, maxPending: 2, tcp: false, utp: true)
+        Task { await listener.run() }
+        let client = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        let target = try SocketAddress(ipAddress: "127.0.0.1", port: Int(listener.port))
+        try await client.connect(to: target) { _ in }
+        try await client.connect(to: target) { _ in }
+        #expect(listener.admission.pending == 2)
+        await #expect(throws: (any Error).self) {
+            try await client.connect(to: target) { _ in }
+        }
+        #expect(listener.admission.pending == 2)
+        listener.close()
+        await client.close()
+    }
+
+    /// Neither transport: refused with a typed error.
+    @Test func bothTransportsOffIsRefused() async throws {
+        await #expect(throws: PeerTransportError.noTransportEnabled) {
+            _ = try await PeerListener.bind(
+                hosts: ["127.0.0.1"], port: 0, registry: SessionRegistry(), tcp: false, utp: false)
+        }
+        var settings = TransferSettings()
+        settings.tcpEnabled = false
+        settings.utpEnabled = false
+        #expect(throws: PeerTransportError.noTransportEnabled) { try settings.checkTransports() }
+        settings.utpEnabled = true
+        try settings.checkTransports()
+    }
+}

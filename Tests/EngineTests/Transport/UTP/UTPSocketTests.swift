@@ -66,7 +66,11 @@ import Testing
     /// A flood of SYNs with distinct ids from one address: at most the per-address limit are kept,
     /// and garbage datagrams change nothing.
     @Test func synFloodFromOneAddressBounded() async throws {
-        let server = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        // Half-open connections are let go after `acceptTimeout`; here they are kept for the whole test
+        // (however slow the machine), so every SYN is either kept or refused.
+        var configuration = UTPConfiguration()
+        configuration.acceptTimeout = 600_000_000
+        let server = try await UTPSocket.bind(host: "127.0.0.1", port: 0, configuration: configuration)
         try await server.setAcceptor { _ in true }
         let flooder = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .bind(host: "127.0.0.1", port: 0).get()

@@ -33,7 +33,8 @@
 #                     data in place, checked before the round), of a copy of the torrent with no tracker
 #                     and its own info-hash (make_torrent.py --source), so neither side meets libtorrent; the
 #                     seeder's CPU seconds over the round are printed after the table. Both sides keep
-#                     the default `encryption prefer`, so two btq negotiate RC4 payloads
+#                     the default `encryption prefer`: the seeder answers the leecher's offer of both with
+#                     a plaintext payload (as libtorrent does), after an obfuscated MSE handshake
 #       btq-btq-plain the same with `encryption disable` on both sides: plaintext, the wire's own speed
 #       btq-rc4, libtorrent-rc4   the encrypted round (MSE/PE, RC4): btq with `encryption require`,
 #                     libtorrent with --encryption forced, from a second libtorrent seeder of the same

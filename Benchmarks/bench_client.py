@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """bench_client.py -- run one BitTorrent client for download_bench.sh and measure it.
 
-  bench_client.py run --name NAME --meta DIR --source FILE --downloaded FILE
+  bench_client.py run --name NAME --meta DIR --source PATH --downloaded PATH
                       [--done-file F] [--exit-is-done] [--stop-signal INT] [--timeout S] -- COMMAND...
   bench_client.py table RESULT.json...
 
@@ -12,7 +12,7 @@ run:   starts COMMAND under `/usr/bin/time -v` (output to DIR/client.log, time t
        client still running (by pid; SIGKILL after 30 s). Writes DIR/result.json: seconds
        (start to completion), wall seconds, user/sys CPU seconds, peak RSS (time -v), peak
        RssAnon (sampled), exit status, done or not, and whether --downloaded is byte-identical
-       to --source.
+       to --source (a file, or a folder: the same files, each identical).
 table: prints the results as a table (MB = 10^6 bytes) and btq's ratios to the fastest
        reference client.
 """
@@ -51,6 +51,35 @@ def memory(pid):
             continue
         todo += children_of(p)
     return rss, anon
+
+
+def tree_files(root):
+    """The files under root (a file: itself), as paths relative to it."""
+    if os.path.isfile(root):
+        return [""]
+    out = []
+    for folder, _, names in os.walk(root):
+        out += [os.path.relpath(os.path.join(folder, n), root) for n in names]
+    return sorted(out)
+
+
+def tree_size(root):
+    return sum(os.path.getsize(os.path.join(root, f) if f else root) for f in tree_files(root))
+
+
+def same_tree(source, downloaded):
+    """True when downloaded holds the same files as source (a file or a folder), byte for byte."""
+    import filecmp
+    if os.path.isfile(source) != os.path.isfile(downloaded) or not os.path.exists(downloaded):
+        return False
+    names = tree_files(source)
+    if names != tree_files(downloaded):
+        return False
+    for n in names:
+        s, d = (os.path.join(source, n), os.path.join(downloaded, n)) if n else (source, downloaded)
+        if os.path.getsize(s) != os.path.getsize(d) or not filecmp.cmp(s, d, shallow=False):
+            return False
+    return True
 
 
 def run(a):
@@ -95,9 +124,7 @@ def run(a):
         return float(m.group(1)) if m else float("nan")
 
     status = field(r"Exit status: (\d+)")
-    import filecmp
-    same = os.path.isfile(a.downloaded) and os.path.getsize(a.downloaded) == os.path.getsize(a.source) \
-        and filecmp.cmp(a.source, a.downloaded, shallow=False)
+    same = same_tree(a.source, a.downloaded)
     result = {
         "client": a.name, "done": t_done is not None, "timed_out": timed_out,
         "seconds": (t_done - t0) if t_done else None, "wall": wall,
@@ -105,7 +132,7 @@ def run(a):
         "max_rss_kib": field(r"Maximum resident set size \(kbytes\): (\d+)"),
         "peak_anon_kib": peak_anon, "peak_sampled_rss_kib": peak_rss,
         "exit_status": None if status != status else int(status),
-        "bytes": os.path.getsize(a.source), "verify": "OK" if same else "FAIL",
+        "bytes": tree_size(a.source), "verify": "OK" if same else "FAIL",
     }
     with open(os.path.join(a.meta, "result.json"), "w") as f:
         json.dump(result, f)

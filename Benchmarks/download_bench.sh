@@ -7,15 +7,19 @@
 #                                  [--btq PATH] [--work DIR] [--timeout 600] [--rounds 3]
 #                                  [--btq-b PATH]   (adds client btq-b: a second btq build, for A/B runs)
 #                                  [--piece-kib 1024]  (a comma list: one set of rounds per piece size)
+#                                  [--files 0]  (N > 0: the data is a folder of N files of uneven sizes)
 #     Benchmarks/download_bench.sh --size-mib 256 --rounds 1     # a quick run
 #     Benchmarks/download_bench.sh --clients btq,libtorrent --piece-kib 16,64,256,1024,4096,16384
 #                                                                # the piece-size sweep
 #     Benchmarks/download_bench.sh --clients btq-btq              # btq to btq
+#     Benchmarks/download_bench.sh --size-mib 317 --files 192 --clients btq,aria2,libtorrent
+#                                                                # many files: CPU per file
 #
 # What it does:
 #  1. builds the release binary (`swift build -c release --product btq`) unless --btq is given;
 #  2. makes a deterministic file of --size-mib MiB (AES-128-CTR keystream of zeros, the same bytes on
-#     every machine) and a v1 torrent of it for each --piece-kib size (Benchmarks/make_torrent.py, libtorrent's;
+#     every machine) -- with --files N, cut into a folder of N files of uneven sizes (1 to 11 parts of
+#     an even share, none on a piece boundary) -- and a v1 torrent of it for each --piece-kib size (Benchmarks/make_torrent.py, libtorrent's;
 #     1 MiB pieces by default), announcing to http://127.0.0.1:6969/announce, in --work (default
 #     /tmp/btq-download-bench; reused when present);
 #  3. re-runs itself inside `unshare --net --pid --fork --mount-proc`: a network namespace whose only
@@ -33,7 +37,8 @@
 #                     data in place, checked before the round), of a copy of the torrent with no tracker
 #                     and its own info-hash (make_torrent.py --source), so neither side meets libtorrent; the
 #                     seeder's CPU seconds over the round are printed after the table. Both sides keep
-#                     the default `encryption prefer`, so two btq negotiate RC4 payloads
+#                     the default `encryption prefer`: the seeder answers the leecher's offer of both with
+#                     a plaintext payload (as libtorrent does), after an obfuscated MSE handshake
 #       btq-btq-plain the same with `encryption disable` on both sides: plaintext, the wire's own speed
 #       btq-rc4, libtorrent-rc4   the encrypted round (MSE/PE, RC4): btq with `encryption require`,
 #                     libtorrent with --encryption forced, from a second libtorrent seeder of the same
@@ -70,6 +75,7 @@ WORK="/tmp/btq-download-bench"
 TIMEOUT=600
 ROUNDS=3
 PIECE_KIB=1024
+FILES=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --size-mib) SIZE_MIB="$2"; shift 2 ;;
@@ -80,6 +86,7 @@ while [[ $# -gt 0 ]]; do
         --timeout) TIMEOUT="$2"; shift 2 ;;
         --rounds) ROUNDS="$2"; shift 2 ;;
         --piece-kib) PIECE_KIB="$2"; shift 2 ;;
+        --files) FILES="$2"; shift 2 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 64 ;;
     esac
@@ -88,6 +95,9 @@ done
 PY=/usr/bin/python3
 SUPPORT="$repo/Tests/EndToEndTests/Support"
 NAME="bench-${SIZE_MIB}MiB.bin"
+[[ "$FILES" =~ ^[0-9]+$ && "$FILES" -le 10000 ]] || { echo "--files: a count from 0 to 10000" >&2; exit 64; }
+# With --files, the folder the torrents are made of (cut from the file $NAME, made first).
+TREE=""; [[ "$FILES" -gt 0 ]] && TREE="bench-${SIZE_MIB}MiB-${FILES}files"
 DATA="$WORK/data"
 pieces=(${PIECE_KIB//,/ })
 for kib in "${pieces[@]}"; do
@@ -126,7 +136,34 @@ if [[ "${BTQ_BENCH_NETNS:-}" != 1 ]]; then
             | head -c $((SIZE_MIB << 20)) > "$DATA/$NAME.tmp"; } || true
         mv "$DATA/$NAME.tmp" "$DATA/$NAME"
         rm -f "$WORK/$NAME".*torrent
+        rm -rf "$DATA"/bench-"${SIZE_MIB}"MiB-*files "$WORK"/bench-"${SIZE_MIB}"MiB-*files.*torrent
     fi
+    if [[ -n "$TREE" && ! -d "$DATA/$TREE" ]]; then
+        echo "[bench] cutting $DATA/$TREE ($FILES files)" >&2
+        rm -rf "$DATA/$TREE.tmp"; mkdir -p "$DATA/$TREE.tmp"
+        "$PY" - "$DATA/$NAME" "$DATA/$TREE.tmp" "$FILES" <<'PY'
+import os, sys
+source, folder, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+total = os.path.getsize(source)
+weights = [(i * 37) % 11 + 1 for i in range(count)]
+sizes = [total * w // sum(weights) - 4099 * (i % 3) for i, w in enumerate(weights)]
+sizes[-1] = total - sum(sizes[:-1])
+assert sizes[-1] > 0
+with open(source, "rb") as f:
+    for i, size in enumerate(sizes):
+        sub = os.path.join(folder, "d%02d" % (i % 8))
+        os.makedirs(sub, exist_ok=True)
+        with open(os.path.join(sub, "f%04d.bin" % i), "wb") as out:
+            left = size
+            while left:
+                chunk = f.read(min(left, 1 << 20))
+                out.write(chunk)
+                left -= len(chunk)
+PY
+        mv "$DATA/$TREE.tmp" "$DATA/$TREE"
+    fi
+    # From here on the data is the folder.
+    [[ -n "$TREE" ]] && NAME="$TREE"
     for kib in "${pieces[@]}"; do
         t="$(torrent_of "$kib")"
         [[ -f "$t" ]] || "$PY" "$here/make_torrent.py" "$DATA/$NAME" $((kib << 10)) "$t" \
@@ -145,11 +182,12 @@ if [[ "${BTQ_BENCH_NETNS:-}" != 1 ]]; then
     export BTQ_BENCH_NETNS=1
     # Not exec: bash stays the namespace's init, and the run ends with it.
     "${ns[@]}" env BTQ_B="$BTQ_B" "$0" --size-mib "$SIZE_MIB" --clients "$CLIENTS" --btq "$BTQ" --work "$WORK" \
-        --timeout "$TIMEOUT" --rounds "$ROUNDS" --piece-kib "$PIECE_KIB"
+        --timeout "$TIMEOUT" --rounds "$ROUNDS" --piece-kib "$PIECE_KIB" --files "$FILES"
     exit $?
 fi
 
 # ---- inside the namespace
+[[ -n "$TREE" ]] && NAME="$TREE"
 ip link set lo up
 [[ "$(ip -o link show | wc -l)" -eq 1 ]] || { echo "[bench] the namespace has interfaces other than lo" >&2; exit 1; }
 RUNS="$WORK/runs"; rm -rf "$RUNS"; mkdir -p "$RUNS"

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""make_torrent.py FILE PIECE_BYTES OUT [--tracker URL] [--source TAG]
+"""make_torrent.py PATH PIECE_BYTES OUT [--tracker URL] [--source TAG]
 
-Writes a v1 torrent of one file with pieces of PIECE_BYTES (any power of two from 16 KiB: mktorrent
+Writes a v1 torrent of one file (or of a folder: every file in it) with pieces of PIECE_BYTES (any power of two from 16 KiB: mktorrent
 starts at 32 KiB), made by libtorrent. --source adds an info-dict `source` key, which gives the same
 data an info-hash of its own.
 """

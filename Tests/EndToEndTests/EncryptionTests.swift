@@ -67,6 +67,29 @@ struct EncryptionTests {
         }
     }
 
+    /// Two btq: the leecher keeps the default `prefer` and dials encrypted, offering both payloads. A
+    /// seeder under `prefer` answers with the plaintext payload (as libtorrent does), one under `require`
+    /// with RC4; either way the download completes and the leecher records how it was connected.
+    @Test(arguments: ["prefer", "require"])
+    func btqSeedsBtq(seederPolicy: String) async {
+        await Scenario.run { scenario in
+            let content = try TestContent.singleFile(name: "both.bin", size: 8 << 20, in: scenario.path("data"))
+            let seeding = try Btq(scenario)
+            try await seeding.run(["config", "set", "encryption", seederPolicy])
+            let torrent = try await seeding.create(content, trackers: [])
+            let seeder = try await BtqSeeder.start(seeding, torrents: [torrent], data: content.root)
+            let leecher = try Btq(
+                scenario, database: try scenario.folder("leecher-db").appendingPathComponent("btq.sqlite"))
+            let out = try scenario.folder("download")
+            try await leecher.get([torrent.url.path], into: out, peers: [seeder.address])
+            let report = TestContent.verify(downloaded: out, against: content)
+            scenario.expect(report.isOK, "btq's download from a btq seed under \(seederPolicy): \(report)")
+            let expected = seederPolicy == "prefer" ? "tcp+plain-mse" : "tcp+rc4"
+            let transports = try Self.transports(leecher, torrent)
+            scenario.expect(transports == [expected], "the seed under \(seederPolicy) was connected: \(transports)")
+        }
+    }
+
     /// transmission-daemon with `encryption` 2 (required): btq dials it (Transmission never dials
     /// 127.0.0.1) and downloads the tree over RC4.
     @Test func downloadFromTransmissionRequiringEncryption() async {

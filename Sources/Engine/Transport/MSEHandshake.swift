@@ -255,12 +255,14 @@ public struct MSEHandshake: Sendable {
         case (.readingInitialPayload(let length, let provided), _):
             guard buffer.count >= length else { return false }
             let payload = decrypt(take(length))
+            // Plaintext when both are offered, as libtorrent does (prefer_rc4 off): the handshake is
+            // still obfuscated, and RC4 costs CPU on both sides. `require` accepts only RC4.
             let common = provided.intersection(methods)
             let method: MSEMethods
-            if common.contains(.rc4) {
-                method = .rc4
-            } else if common.contains(.plaintext) {
+            if common.contains(.plaintext) {
                 method = .plaintext
+            } else if common.contains(.rc4) {
+                method = .rc4
             } else {
                 throw .noCommonMethod(offered: provided.rawValue)
             }

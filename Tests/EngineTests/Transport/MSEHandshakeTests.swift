@@ -77,7 +77,7 @@ import Testing
 
     @Test(arguments: [0, 1, 7, 96, 500])
     func rc4BothWays(chunk: Int) throws {
-        let result = try Self.run(Self.initiator(), Self.responder(), chunk: chunk)
+        let result = try Self.run(Self.initiator(methods: .rc4), Self.responder(), chunk: chunk)
         #expect(result.initiator.security == .rc4 && result.responder.security == .rc4)
         #expect(result.responder.infoHash == Self.infoHash)
         #expect(result.responder.received == Self.ourHandshake, "the initial payload arrives decrypted")
@@ -108,6 +108,20 @@ import Testing
         #expect(acceptPlain.initiator.security == .plaintextMSE)
     }
 
+    /// The answering side under `prefer` picks a plaintext payload when the initiator offers both (as
+    /// libtorrent does with prefer_rc4 off), RC4 when RC4 is all the initiator offers, and a side that
+    /// accepts only RC4 (`require`) still gets RC4 from an initiator offering both.
+    @Test func responderPrefersPlaintextWhenBothAreOffered() throws {
+        let both = try Self.run(Self.initiator(), Self.responder())
+        #expect(both.initiator.security == .plaintextMSE && both.responder.security == .plaintextMSE)
+        #expect(both.initiator.encryptor == nil && both.responder.decryptor == nil)
+        #expect(both.responder.received == Self.ourHandshake)
+        let rc4Only = try Self.run(Self.initiator(methods: .rc4), Self.responder())
+        #expect(rc4Only.initiator.security == .rc4 && rc4Only.responder.security == .rc4)
+        let requiring = try Self.run(Self.initiator(), Self.responder(methods: .rc4, plaintextAllowed: false))
+        #expect(requiring.initiator.security == .rc4 && requiring.responder.security == .rc4)
+    }
+
     @Test func noCommonMethod() {
         #expect(throws: MSEError.noCommonMethod(offered: 1)) {
             try Self.run(Self.initiator(methods: .plaintext), Self.responder(methods: .rc4))
@@ -116,7 +130,8 @@ import Testing
 
     @Test(arguments: [0, 1, 511, 512])
     func paddingsInRange(padding: Int) throws {
-        let result = try Self.run(Self.initiator(padding: padding), Self.responder(padding: padding), chunk: 64)
+        let result = try Self.run(
+            Self.initiator(methods: .rc4, padding: padding), Self.responder(padding: padding), chunk: 64)
         #expect(result.responder.security == .rc4 && result.responder.received == Self.ourHandshake)
     }
 
@@ -156,7 +171,7 @@ import Testing
         let reply = try b.receive(ya, pending: &none).send
         let step3 = try a.receive(reply, pending: &ours).send
         let last = try b.receive(step3, pending: &none)
-        #expect(last.outcome?.security == .rc4)
+        #expect(last.outcome?.security == .plaintextMSE)
         // The responder: the initiator's whole stream cut at each point.
         let whole = ya + step3
         for cut in 0..<whole.count {
@@ -175,7 +190,7 @@ import Testing
             let first = try fresh.receive(Array(answer[..<cut]), pending: &again)
             #expect(first.outcome == nil && !fresh.isFinished, "no outcome after \(cut) of \(answer.count) bytes")
             let second = try fresh.receive(Array(answer[cut...]), pending: &again)
-            #expect(second.outcome?.security == .rc4, "cut at \(cut)")
+            #expect(second.outcome?.security == .plaintextMSE, "cut at \(cut)")
         }
     }
 
@@ -228,7 +243,7 @@ import Testing
     }
 
     @Test func craftedStep3IsAcceptedWhenWellFormed() throws {
-        var (responder, bytes) = try Self.craftedStep3(fields: Self.fields(padC: 512))
+        var (responder, bytes) = try Self.craftedStep3(fields: Self.fields(provide: 2, padC: 512))
         var none: [UInt8] = []
         #expect(try responder.receive(bytes, pending: &none).outcome?.security == .rc4)
     }

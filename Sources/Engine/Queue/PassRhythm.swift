@@ -17,6 +17,8 @@ struct PassRhythm {
     private var lastFullPass: ContinuousClock.Instant?
     /// Where the next slice of seeds starts.
     private var seedCursor = 0
+    /// Torrents whose sessions finished their start check since the last pass.
+    private var started: Set<Int64> = []
 
     /// A pass begins with the queue at `generation`; returns whether it is a full pass. `workEnded`: a
     /// session, fetch or check ended and is not settled yet.
@@ -37,6 +39,24 @@ struct PassRhythm {
 
     /// The next pass is to be a full one.
     mutating func askForFullPass() { fullPassAsked = true }
+
+    /// The session of torrent `id` finished its start check: the next pass looks at it (a download found
+    /// complete frees its slot, a seed found lacking data downloads again), without reading the queue or
+    /// looking at every seed. A start storm of N torrents then costs N looks, not N passes over N seeds.
+    mutating func lookAtStarted(_ id: Int64) { started.insert(id) }
+
+    /// The seeds a pass that does not read the queue looks at, of `seeds`: the next slice of
+    /// (``seedSlice(of:)``) and those started since the last pass (``lookAtStarted(_:)``), each once.
+    mutating func seedsToLook(at seeds: [Int64]) -> [Int64] {
+        var looked = seedSlice(of: seeds)
+        let sliced = Set(looked)
+        looked += seeds.filter { started.contains($0) && !sliced.contains($0) }
+        started = []
+        return looked
+    }
+
+    /// A pass that looks at every seed: those started since the last pass are among them.
+    mutating func lookedAtEverySeed() { started = [] }
 
     /// The seeds a pass that does not read the queue looks at, of `seeds`: the next slice of about
     /// 1/``seedLookPasses`` of them (at least one), going round.

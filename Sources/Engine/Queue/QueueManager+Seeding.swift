@@ -11,7 +11,8 @@ extension QueueManager {
         for (id, entry) in jobs.active where entry.endState == nil {
             if entry.seeding { seeds.append(id) } else { downloads.append(id) }
         }
-        let looked = downloads + (everySeed ? seeds : rhythm.seedSlice(of: seeds))
+        if everySeed { rhythm.lookedAtEverySeed() }
+        let looked = downloads + (everySeed ? seeds : rhythm.seedsToLook(at: seeds))
         var toSave: [Int64: Int64] = [:]
         defer {
             if !toSave.isEmpty {

@@ -251,7 +251,7 @@ package actor QueueManager {
                     // Once its start check is done a pass follows at once: a download found complete frees
                     // its slot for the next one now, not at the next tick (torrents added with their data
                     // in place start as fast as they are checked, not a slotful per tick).
-                    async let checked: Void = self.passWhenStarted(work)
+                    async let checked: Void = self.passWhenStarted(work, id: id)
                     let outcome = await work.run()
                     await checked
                     await self.sessionEnded(id, outcome, await work.status())
@@ -339,10 +339,12 @@ package actor QueueManager {
         wake?.yield()
     }
 
-    /// Asks for a pass once `work` has checked what it already has.
-    private func passWhenStarted(_ work: any DownloadWork) async {
+    /// Asks for a pass that looks at torrent `id` once its `work` has checked what it already has (not a
+    /// full pass: see ``PassRhythm/lookAtStarted(_:)``).
+    private func passWhenStarted(_ work: any DownloadWork, id: Int64) async {
         await work.started()
-        passNow()
+        rhythm.lookAtStarted(id)
+        wake?.yield()
     }
 
     /// Notes how a scoped run's torrent ended.

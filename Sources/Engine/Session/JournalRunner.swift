@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// What a ``JournalRunner`` needs of the session whose progress it saves: the journal's state and the
 /// pieces in memory stay with the session (on its actor); the runner asks for them once per step, and
@@ -24,14 +25,14 @@ protocol JournalHost: Actor {
     func endJournalTurn()
     /// Stops the torrent for a fault.
     func fail(_ reason: String)
-    /// Where the runner may rest until the session is poked, instead of looking again: `nil` unless the
+    /// Whether the runner may rest until the session is poked, instead of looking again: false unless the
     /// torrent is idle (no connection, nothing in memory) and everything journaled is checkpointed.
-    func journalRest() -> Doze?
+    func journalMayRest() -> Bool
 }
 
 extension JournalHost {
     /// A host that never rests: the runner looks at it every few intervals.
-    func journalRest() -> Doze? { nil }
+    func journalMayRest() -> Bool { false }
 }
 
 /// The progress journal's rhythm and its I/O for one session (DESIGN.md, persistence invariants 1 to
@@ -62,24 +63,41 @@ struct JournalRunner: Sendable {
         wrote ? journalInterval : min(wait * 2, journalInterval * Self.idleIntervals)
     }
 
-    /// Journals and checkpoints for `host` until cancelled (the session's task group ends it). Once a look
-    /// found nothing at the longest wait, it rests until the host is poked when the host allows it
-    /// (``JournalHost/journalRest()``): an idle torrent costs nothing between two changes.
-    func run(for host: some JournalHost) async {
+    /// Where a run of the runner is between two looks (see ``step(for:rhythm:)``).
+    struct Rhythm: Sendable {
+        /// When the last checkpoint was committed (or the run began).
         var lastCheckpoint = ContinuousClock.now
-        var wait = journalInterval
-        while (try? await Task.sleep(for: wait)) != nil {
-            let wrote = await journal(for: host)
-            wait = nextWait(after: wait, wrote: wrote)
-            if ContinuousClock.now - lastCheckpoint >= checkpointInterval {
-                await checkpoint(for: host)
-                lastCheckpoint = .now
-            }
-            if !wrote, wait >= journalInterval * Self.idleIntervals, let rest = await host.journalRest() {
-                await rest.rest(upTo: nil)
-                wait = journalInterval
-            }
+        /// The wait before the next look.
+        var wait: Duration
+        /// The last step left the runner resting until the host is poked.
+        var resting = false
+    }
+
+    /// The rhythm a run starts with: a look one interval from now.
+    var firstRhythm: Rhythm { Rhythm(wait: journalInterval) }
+
+    /// One look of a run of journals and checkpoints for `host`, as a ``Scheduler`` job: journals, commits
+    /// a checkpoint when one is due, and says when to look next. Once a look found nothing at the longest
+    /// wait, it rests until the host is poked when the host allows it (``JournalHost/journalMayRest()``): an
+    /// idle torrent costs nothing between two changes, and holds no task. A step that ends a rest only
+    /// sets the next look one interval away, as the first one of a run.
+    func step(for host: some JournalHost, rhythm: inout Rhythm) async -> Scheduler.Next {
+        if rhythm.resting {
+            rhythm.resting = false
+            rhythm.wait = journalInterval
+            return .at(.now + rhythm.wait)
         }
+        let wrote = await journal(for: host)
+        rhythm.wait = nextWait(after: rhythm.wait, wrote: wrote)
+        if ContinuousClock.now - rhythm.lastCheckpoint >= checkpointInterval {
+            await checkpoint(for: host)
+            rhythm.lastCheckpoint = .now
+        }
+        if !wrote, rhythm.wait >= journalInterval * Self.idleIntervals, await host.journalMayRest() {
+            rhythm.resting = true
+            return .rest(until: nil)
+        }
+        return .at(.now + rhythm.wait)
     }
 
     /// One journal interval: writes the blocks of unfinished pieces that waited a whole interval in
@@ -218,4 +236,18 @@ struct JournalRunner: Sendable {
             "cannot sync to disk: \(error); \(taken?.1.unverified.count ?? 0) piece(s) verified since the last"
                 + " durable checkpoint will be checked again")
     }
+}
+
+/// Holds a ``JournalRunner/Rhythm`` between two steps of a scheduled run (a ``Scheduler`` job runs one
+/// step at a time, so taking it and putting it back never overlap).
+final class JournalRhythmBox: Sendable {
+    private let rhythm: Mutex<JournalRunner.Rhythm>
+
+    init(_ rhythm: JournalRunner.Rhythm) {
+        self.rhythm = Mutex(rhythm)
+    }
+
+    func take() -> JournalRunner.Rhythm { rhythm.withLock { $0 } }
+
+    func put(_ new: JournalRunner.Rhythm) { rhythm.withLock { $0 = new } }
 }

@@ -16,15 +16,19 @@ struct LoopWaker {
     /// When the loop last did its periodic work (see ``took(_:now:interval:)``).
     private var lastTick = ContinuousClock.now
 
+    /// The ticks rest while the torrent is idle (see ``TorrentSession/tickStep(_:every:)``).
+    var ticksRest = false
+
     /// True while a loop takes the wakes (between ``start()`` and ``end()``).
     var isRunning: Bool { continuation != nil }
 
-    /// Opens the stream of wakes for a loop; the continuation is for the ticks, which come from a task
-    /// of their own.
+    /// Opens the stream of wakes for a loop; the continuation is for the ticks, which come from a
+    /// ``Scheduler`` job.
     mutating func start() -> (wakes: AsyncStream<LoopWake>, ticks: AsyncStream<LoopWake>.Continuation) {
         let (wakes, continuation) = AsyncStream<LoopWake>.makeStream()
         self.continuation = continuation
         pending = false
+        ticksRest = false
         lastTick = .now
         return (wakes, continuation)
     }
@@ -49,11 +53,6 @@ struct LoopWaker {
         guard wake == .tick, now - lastTick >= interval / 2 else { return false }
         lastTick = now
         return true
-    }
-
-    /// Yields a tick into `ticks` every `interval` until cancelled (the loop's task group ends it).
-    static func tick(_ ticks: AsyncStream<LoopWake>.Continuation, every interval: Duration) async {
-        while (try? await Task.sleep(for: interval)) != nil { ticks.yield(.tick) }
     }
 
     /// The loop ended: the stream finishes and wakes are ignored.

@@ -1,4 +1,5 @@
-/// A session's trackers: how to reach them, the announcer that works them while the session runs, and
+/// A session's trackers: how to reach them, the announcer that works them while the session runs (as jobs
+/// of the ``Scheduler``, see ``TrackerAnnouncer/schedule(on:handle:)``), and
 /// whether the download's completion was announced (once per run).
 struct SessionTrackers {
     /// How to reach the torrent's trackers; `nil` uses none (peers come from elsewhere).
@@ -47,15 +48,5 @@ struct SessionTrackers {
         guard isComplete, !completionAnnounced else { return nil }
         completionAnnounced = true
         return announcer
-    }
-
-    /// Runs the announcer (its announces and its scrapes), when there is one, in `group`, and hands each of its events to `handle`.
-    func run(in group: inout DiscardingTaskGroup, handle: @escaping @Sendable (TrackerAnnouncer.Event) async -> Void) {
-        guard let announcer else { return }
-        group.addTask { await announcer.run() }
-        group.addTask { await announcer.runScrapes() }
-        group.addTask {
-            for await event in announcer.events { await handle(event) }
-        }
     }
 }

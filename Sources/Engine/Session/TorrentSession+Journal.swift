@@ -34,13 +34,23 @@ extension TorrentSession: JournalHost {
 
     func endJournalTurn() { persistence.turn.handOver() }
 
-    func journalRest() -> Doze? {
-        guard lifecycle.isRunning, !lifecycle.closingPeers,
-            persistence.store == nil || !persistence.journal.awaitsCheckpoint,
-            core.verification.assemblies.byPiece.isEmpty,
-            core.tickNeed(now: .now, interval: configuration.tickInterval) != .now
-        else { return nil }
-        return rests.journal
+    func journalMayRest() -> Bool {
+        lifecycle.isRunning && !lifecycle.closingPeers
+            && (persistence.store == nil || !persistence.journal.awaitsCheckpoint)
+            && core.verification.assemblies.byPiece.isEmpty
+            && core.tickNeed(now: .now, interval: configuration.tickInterval) != .now
+    }
+
+    /// The journal's looks as a ``Scheduler`` job for this run (see ``JournalRunner/step(for:rhythm:)``).
+    func journalJob() -> Scheduler.Action {
+        let runner = journalRunner
+        let rhythm = JournalRhythmBox(runner.firstRhythm)
+        return { [self] in
+            var current = rhythm.take()
+            let next = await runner.step(for: self, rhythm: &current)
+            rhythm.put(current)
+            return next
+        }
     }
 
     /// Saves what changed since the last save now (pieces, totals, peers), rather than at the next

@@ -129,19 +129,25 @@ extension TorrentSession: DialingOwner {
         perform(effects, pokes: false)
     }
 
-    /// Yields a tick into `ticks` every `interval` until cancelled (the run's task group ends it), resting
-    /// in between while the torrent is idle (see ``SessionCore/tickNeed(now:interval:)``) until something
-    /// gives it work.
-    nonisolated func runTicks(_ ticks: AsyncStream<LoopWake>.Continuation, every interval: Duration) async {
-        while (try? await Task.sleep(for: interval)) != nil {
-            switch await tickNeed(interval: interval) {
+    /// One step of the run's ticks, as a ``Scheduler`` job: yields a tick into `ticks` and asks for the next
+    /// one `interval` later, or, while the torrent is idle (see ``SessionCore/tickNeed(now:interval:)``),
+    /// rests until an address is due or something gives it work, then ticks.
+    func tickStep(_ ticks: AsyncStream<LoopWake>.Continuation, every interval: Duration) -> Scheduler.Next {
+        if lifecycle.waker.ticksRest {
+            lifecycle.waker.ticksRest = false
+        } else {
+            switch tickNeed(interval: interval) {
             case .now: break
-            case .after(let wait): await rests.ticks.rest(upTo: wait)
-            case .onActivity: await rests.ticks.rest(upTo: nil)
+            case .after(let wait):
+                lifecycle.waker.ticksRest = true
+                return .rest(until: .now + wait)
+            case .onActivity:
+                lifecycle.waker.ticksRest = true
+                return .rest(until: nil)
             }
-            guard !Task.isCancelled else { return }
-            ticks.yield(.tick)
         }
+        ticks.yield(.tick)
+        return .at(.now + interval)
     }
 
     private func tickNeed(interval: Duration) -> SessionCore.TickNeed {

@@ -39,8 +39,9 @@ package actor TorrentSession {
     let hashing: PieceHashing
     /// Recently read pieces, for serving requests.
     let readCache: PieceReadCache
-    /// Where the run's ticks and its journal rest while the torrent is idle (see ``SessionCore/tickNeed(now:interval:)``).
-    nonisolated let rests = SessionRests()
+    /// The run's ticks and its journal's looks, as jobs of the process-wide scheduler that rest while the
+    /// torrent is idle (see ``SessionCore/tickNeed(now:interval:)``).
+    nonisolated let rests: SessionRests
     /// The torrent's pieces and blocks.
     var layout: PieceLayout { core.layout }
     /// The info-hash peers name in their handshake for this torrent (the metainfo's).
@@ -61,6 +62,8 @@ package actor TorrentSession {
     ///   - resumePolicy: how earlier runs ended, which decides how far the recorded progress is trusted.
     ///   - limits: the upload and download rate limits it obeys.
     ///   - resumeWriter: the thread that writes to `resume` (one per process: ``ResumeWriter/shared``).
+    ///   - scheduler: where its ticks, journal looks, announces and scrapes wait (one per process:
+    ///     ``Scheduler/shared``).
     package init(
         metainfo: Metainfo, storage: any PieceStorage, configuration: SessionConfiguration = SessionConfiguration(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, resume: (any ResumeStore)? = nil,
@@ -68,8 +71,9 @@ package actor TorrentSession {
         stopWhenComplete: Bool = true,
         trackers: (any TrackerTransport)? = nil, resumePolicy: ResumePolicy = .cleanHistory,
         limits: TransferLimits = TransferLimits(), resumeWriter: ResumeWriter = .shared,
-        logger: Logger = Logger(label: "btq.session")
+        scheduler: Scheduler = .shared, logger: Logger = Logger(label: "btq.session")
     ) {
+        self.rests = SessionRests(scheduler: scheduler)
         self.trackers = SessionTrackers(transport: trackers)
         self.persistence = SessionPersistence(
             store: resume, torrentId: torrentId, pieceCount: storage.layout.pieceCount, policy: resumePolicy,
@@ -169,10 +173,13 @@ package actor TorrentSession {
 
     /// Prepares the files, finds what is already there, then downloads until complete (when
     /// `stopWhenComplete`), stopped or failed.
+    ///
+    /// The run's task waits on its loop; its ticks, journal looks, announces and scrapes are jobs of the
+    /// ``Scheduler`` that hold no task between two runs. The check at start runs in a child task, so the
+    /// deep frames of restoring progress go with it rather than staying in the run's task for its life.
     package func run() async -> Outcome {
-        do {
-            try await restoreProgress()
-        } catch {
+        async let restored: Result<Void, any Error> = runRestore()
+        if case .failure(let error) = await restored {
             return await finish(.failed("\(error)"))
         }
         if core.swarm.picker.isComplete, lifecycle.stopWhenComplete {
@@ -185,10 +192,12 @@ package actor TorrentSession {
         ) { await self.announceTotals() }
         core.swarm.statistics.downloadStarted(at: .now)
         let (wakeups, ticks) = lifecycle.waker.start()
+        let tickInterval = configuration.tickInterval
+        rests.start(
+            ticks: { [self] in await tickStep(ticks, every: tickInterval) }, every: tickInterval,
+            journal: journalJob(), every: configuration.journalInterval)
+        await trackers.announcer?.schedule(on: rests.scheduler) { [self] in await trackerEvent($0) }
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.journalRunner.run(for: self) }
-            group.addTask { [interval = configuration.tickInterval] in await self.runTicks(ticks, every: interval) }
-            trackers.run(in: &group) { await self.trackerEvent($0) }
             startWebSeeds(in: &group)
             tick()
             var wakes = wakeups.makeAsyncIterator()
@@ -213,10 +222,21 @@ package actor TorrentSession {
             core.swarm.peers.closeConnections()
             await trackers.completionToAnnounce(isComplete: core.swarm.picker.isComplete)?.downloadCompleted()
             await trackers.announcer?.stop()
+            await rests.end()
             group.cancelAll()
         }
         if let failure = lifecycle.failure { return await finish(.failed(failure)) }
         return await finish(core.swarm.picker.isComplete ? .completed : .stopped)
+    }
+
+    /// Restores progress (see ``restoreProgress()``), as a result for ``run()``'s child task.
+    private func runRestore() async -> Result<Void, any Error> {
+        do {
+            try await restoreProgress()
+            return .success(())
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// Writes out every block still in memory, journals it, syncs the files and commits a durable

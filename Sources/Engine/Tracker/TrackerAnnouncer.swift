@@ -83,6 +83,10 @@ public actor TrackerAnnouncer {
     private var scraping: Task<[(String, Result<ScrapeResult, TrackerError>?)], Never>?
     private var isRunning = false
     private var isScraping = false
+    /// The announces and the scrapes as jobs of a ``Scheduler``, once ``schedule(on:handle:)`` made them.
+    private var jobs: [Alarm: ScheduledJob] = [:]
+    /// Where events go instead of ``events``, once ``schedule(on:handle:)`` was called.
+    private var handler: (@Sendable (Event) async -> Void)?
 
     /// What a loop sleeps on: the announce loop and the scrape loop wake separately.
     private enum Alarm: Hashable {
@@ -132,12 +136,7 @@ public actor TrackerAnnouncer {
         isRunning = true
         defer { isRunning = false }
         while !machine.isStopped, !Task.isCancelled {
-            let now = clock()
-            if let job = machine.plan(now: now).first {
-                await perform(job)
-            } else {
-                await sleep(.announce, until: machine.nextAnnounceDue(now: now), now: now)
-            }
+            if case .sleep(let due, let now) = await announceTurn() { await sleep(.announce, until: due, now: now) }
         }
     }
 
@@ -148,32 +147,85 @@ public actor TrackerAnnouncer {
         isScraping = true
         defer { isScraping = false }
         while !machine.isStopped, !Task.isCancelled {
-            let now = clock()
-            let urls = scrapes.due(now: now)
-            guard !urls.isEmpty else {
-                await sleep(.scrape, until: scrapes.nextDue(now: now), now: now)
+            if case .sleep(let due, let now) = await scrapeTurn() { await sleep(.scrape, until: due, now: now) }
+        }
+    }
+
+    /// Announces and scrapes as two jobs of `scheduler` rather than in ``run()`` and ``runScrapes()``: between
+    /// two announces (and two scrapes) the announcer holds no task. Events go to `handle`, in order, rather
+    /// than to ``events``. Both jobs end with ``stop()``.
+    package func schedule(on scheduler: Scheduler, handle: @escaping @Sendable (Event) async -> Void) {
+        guard jobs.isEmpty, !machine.isStopped else { return }
+        handler = handle
+        jobs[.announce] = scheduler.add(at: .now) { [self] in await step(.announce) }
+        jobs[.scrape] = scheduler.add(at: .now) { [self] in await step(.scrape) }
+    }
+
+    /// What a turn of a loop leaves to do.
+    private enum Turn {
+        /// Look again at once.
+        case again
+        /// Sleep until `due` (until woken, when `nil`); `now` is when the turn looked.
+        case sleep(until: Timestamp?, now: Timestamp)
+    }
+
+    /// One turn of `alarm`'s loop as a job of the ``Scheduler``.
+    private func step(_ alarm: Alarm) async -> Scheduler.Next {
+        guard !machine.isStopped else { return .done }
+        let turn = alarm == .announce ? await announceTurn() : await scrapeTurn()
+        switch turn {
+        case .again: return .at(.now)
+        case .sleep(let due, let now):
+            return .rest(until: due.map { .now + .milliseconds(max(0, $0.rawValue - now.rawValue)) })
+        }
+    }
+
+    /// Performs the announce that is due, or says when the next one is.
+    private func announceTurn() async -> Turn {
+        let now = clock()
+        guard let job = machine.plan(now: now).first else {
+            return .sleep(until: machine.nextAnnounceDue(now: now), now: now)
+        }
+        await perform(job)
+        return .again
+    }
+
+    /// Scrapes the trackers that are due, or says when the next one is.
+    private func scrapeTurn() async -> Turn {
+        let now = clock()
+        let urls = scrapes.due(now: now)
+        guard !urls.isEmpty else { return .sleep(until: scrapes.nextDue(now: now), now: now) }
+        let (transport, infoHash) = (transport, identity.infoHash)
+        let task = Task { await Self.scrape(urls, infoHash: infoHash, over: transport) }
+        scraping = task
+        let results = await withTaskCancellationHandler {
+            await task.value
+        } onCancel: {
+            task.cancel()
+        }
+        scraping = nil
+        let done = clock()
+        var events: [Event] = []
+        for (url, result) in results {
+            guard let result, !machine.isStopped else {
+                scrapes.abandon(url)
                 continue
             }
-            let (transport, infoHash) = (transport, identity.infoHash)
-            let task = Task { await Self.scrape(urls, infoHash: infoHash, over: transport) }
-            scraping = task
-            let results = await withTaskCancellationHandler {
-                await task.value
-            } onCancel: {
-                task.cancel()
-            }
-            scraping = nil
-            let done = clock()
-            for (url, result) in results {
-                guard let result, !machine.isStopped else {
-                    scrapes.abandon(url)
-                    continue
-                }
-                scrapes.record(result, for: url, now: done)
-                machine.recordScrape(result, for: url, now: done)
-                if let status = machine.status(of: url) { continuation.yield(.status(status)) }
-            }
+            scrapes.record(result, for: url, now: done)
+            machine.recordScrape(result, for: url, now: done)
+            if let status = machine.status(of: url) { events.append(.status(status)) }
         }
+        await emit(events)
+        return .again
+    }
+
+    /// Hands `events` to the handler given to ``schedule(on:handle:)``, or else to ``events``.
+    private func emit(_ events: [Event]) async {
+        guard let handler else {
+            for event in events { continuation.yield(event) }
+            return
+        }
+        for event in events { await handler(event) }
     }
 
     /// The download completed: announces `completed` at once (once per session).
@@ -196,14 +248,19 @@ public actor TrackerAnnouncer {
         scraping?.cancel()
         wake(.announce)
         wake(.scrape)
+        let scheduled = self.jobs.values
+        self.jobs = [:]
+        for job in scheduled { await job.end() }
         if !jobs.isEmpty {
             let totals = await totals()
+            var events: [Event] = []
             for (job, result) in await Self.send(
                 jobs, identity: identity, totals: totals, over: transport, within: stopTimeout)
             {
                 machine.record(result, for: job, now: clock())
-                if let status = machine.status(of: job.url) { continuation.yield(.status(status)) }
+                if let status = machine.status(of: job.url) { events.append(.status(status)) }
             }
+            await emit(events)
         }
         continuation.finish()
     }
@@ -234,13 +291,15 @@ public actor TrackerAnnouncer {
             result = .failure(.connection("\(error)"))
         }
         machine.record(result, for: job, now: clock())
+        var events: [Event] = []
         if case .success(let response) = result {
             let peers = filter.peers(of: response)
-            if !peers.isEmpty { continuation.yield(.peers(peers, from: job.url)) }
+            if !peers.isEmpty { events.append(.peers(peers, from: job.url)) }
             scrapes.announced(job.url, now: clock())
             wake(.scrape)
         }
-        if let status = machine.status(of: job.url) { continuation.yield(.status(status)) }
+        if let status = machine.status(of: job.url) { events.append(.status(status)) }
+        await emit(events)
     }
 
     /// Sends `jobs` concurrently; those unanswered after `timeout` are cancelled and left out.
@@ -327,6 +386,7 @@ public actor TrackerAnnouncer {
     }
 
     private func wake(_ alarm: Alarm) {
+        jobs[alarm]?.poke()
         guard let (waiter, timer) = alarms.removeValue(forKey: alarm) else { return }
         timer?.cancel()
         waiter?.resume()

@@ -26,6 +26,24 @@ struct PassRhythmTests {
             pass(8, at: 5 + Int(PassRhythm.fullPassInterval.components.seconds)), "at the latest after the interval")
     }
 
+    /// A seed whose session just started is looked at by the next pass beside the slice, once, and a pass
+    /// over every seed uses the request up.
+    @Test func startedSeedsAreLookedAtOnceByTheNextPass() {
+        var rhythm = PassRhythm()
+        let seeds = Array(Int64(0)..<Int64(100))
+        rhythm.lookAtStarted(97)
+        rhythm.lookAtStarted(42)
+        let first = rhythm.seedsToLook(at: seeds)
+        #expect(first.count == 5 + 2 && Set(first).count == first.count)
+        #expect(Set(first).isSuperset(of: [42, 97]))
+        #expect(Set(rhythm.seedsToLook(at: seeds)).isDisjoint(with: [42, 97]), "looked at once")
+        rhythm.lookAtStarted(50)
+        rhythm.lookedAtEverySeed()
+        #expect(!rhythm.seedsToLook(at: seeds).contains(50), "a full look took it")
+        rhythm.lookAtStarted(17)  // the next slice is 15 to 19
+        #expect(rhythm.seedsToLook(at: seeds).filter { $0 == 17 }.count == 1, "in the slice and started: once")
+    }
+
     @Test func slicesLookAtEverySeedOnceInARound() {
         for count in [1, 7, 20, 21, 1_000, 5_001] {
             var rhythm = PassRhythm()

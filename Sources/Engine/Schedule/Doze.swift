@@ -4,9 +4,8 @@ import Synchronization
 /// when its task is cancelled. A poke while nobody rests is kept: the next rest returns at once, so a
 /// poke between deciding to rest and resting is never lost.
 ///
-/// An idle torrent's session rests its loops on these (its ticks and its journal), and whatever could
-/// give it work (a peer, new addresses, a tracker's answer, a stop) pokes them: a daemon seeding
-/// thousands of torrents that nobody asks for wakes for none of them.
+/// The ``Scheduler``'s watching task sleeps on one until the next deadline, and anything setting an
+/// earlier deadline pokes it.
 final class Doze: Sendable {
     private struct State {
         var waiter: CheckedContinuation<Void, Never>?
@@ -68,19 +67,5 @@ final class Doze: Sendable {
             }
             waiter?.resume()
         }
-    }
-}
-
-/// The rests of one torrent's session: its run's ticks and its journal's looks (see ``Doze``).
-final class SessionRests: Sendable {
-    let ticks = Doze()
-    let journal = Doze()
-
-    init() {}
-
-    /// Something may give the torrent work: both wake.
-    func poke() {
-        ticks.poke()
-        journal.poke()
     }
 }

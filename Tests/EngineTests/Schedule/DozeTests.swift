@@ -4,7 +4,7 @@ import Testing
 
 @testable import Engine
 
-/// The rest an idle session's loops take: cut short by a poke (also one that came first), ended by
+/// The rest the scheduler's watching task takes: cut short by a poke (also one that came first), ended by
 /// its time or by cancellation.
 @Suite(.timeLimit(.minutes(1))) struct DozeTests {
     @Test func aPokeBeforeTheRestEndsItAtOnceAndIsUsedUp() async throws {

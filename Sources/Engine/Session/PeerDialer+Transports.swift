@@ -33,37 +33,45 @@ extension PeerDialer {
             }
         }
         if order == [.utp, .tcp] {
-            let (kind, dialled) = try await race(headStart: transports.utpHeadStart, utp: attempt, tcp: attempt)
+            let (kind, dialled) = try await race(
+                headStart: transports.utpHeadStart, utp: attempt, tcp: attempt,
+                reached: { transports.remember($0, for: address) })
             transports.remember(kind, for: address)
             return dialled
         }
         var failure: any Error = PeerTransportError.unreachable
-        var mseFailure: (any Error)?
         for kind in order {
             do {
                 let dialled = try await attempt(kind)
                 transports.remember(kind, for: address)
                 return dialled
             } catch let error as MSEError {
-                mseFailure = mseFailure ?? error
+                // The peer was reached and refused the handshake: another transport would meet the same
+                // refusal, so the caller's encryption fallback is told at once, over this transport next.
+                transports.remember(kind, for: address)
+                throw error
             } catch {
                 failure = error
             }
         }
-        throw mseFailure ?? failure
+        throw failure
     }
 
     /// What one side of a race ended with.
     private enum Outcome: Sendable {
         case connected(PeerTransports.Kind, Dialled)
-        case failed(any Error)
+        case failed(PeerTransports.Kind, any Error)
     }
 
     /// uTP at once, TCP after `headStart` (at once when uTP failed before): the first connected wins,
-    /// a later one is closed, and a uTP attempt still running is closed when TCP won.
+    /// a later one is closed, and a uTP attempt still running is closed when TCP won. A side that
+    /// reached the peer but whose MSE handshake the peer refused ends the race at once (the other
+    /// would meet the same refusal, or never answer: a plaintext-only peer that does not speak uTP
+    /// must not cost uTP's whole connect timeout), and `reached` is told over which transport.
     private static func race(
         headStart: Duration, utp: @escaping @Sendable (PeerTransports.Kind, UTPAttempt?) async throws -> Dialled,
-        tcp: @escaping @Sendable (PeerTransports.Kind, UTPAttempt?) async throws -> Dialled
+        tcp: @escaping @Sendable (PeerTransports.Kind, UTPAttempt?) async throws -> Dialled,
+        reached: @Sendable (PeerTransports.Kind) -> Void
     ) async throws -> (PeerTransports.Kind, Dialled) {
         let utpAttempt = UTPAttempt()
         // Finished when the uTP attempt failed: TCP need not wait out the head start then.
@@ -81,7 +89,7 @@ extension PeerDialer {
                     return .connected(.utp, dialled)
                 } catch {
                     utpFailedContinuation.finish()
-                    return .failed(error)
+                    return .failed(.utp, error)
                 }
             }
             group.addTask {
@@ -92,11 +100,11 @@ extension PeerDialer {
                     await wait.next()
                     wait.cancelAll()
                 }
-                guard !Task.isCancelled else { return .failed(CancellationError()) }
+                guard !Task.isCancelled else { return .failed(.tcp, CancellationError()) }
                 do {
                     return .connected(.tcp, try await tcp(.tcp, nil))
                 } catch {
-                    return .failed(error)
+                    return .failed(.tcp, error)
                 }
             }
             var winner: (PeerTransports.Kind, Dialled)?
@@ -112,8 +120,12 @@ extension PeerDialer {
                         // Both got through: the later one is closed through its async channel.
                         try? await dialled.channel.executeThenClose { _, _ in }
                     }
-                case .failed(let error):
+                case .failed(let kind, let error):
                     if error is MSEError {
+                        if mseFailure == nil, winner == nil {
+                            reached(kind)
+                            group.cancelAll()
+                        }
                         mseFailure = mseFailure ?? error
                     } else if !(error is CancellationError) {
                         failure = error

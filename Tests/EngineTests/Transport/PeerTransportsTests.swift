@@ -108,6 +108,44 @@ import Testing
         await socket.close()
     }
 
+    /// Closes every connection as soon as it sends anything: a plaintext-only peer meeting an MSE
+    /// handshake.
+    final class RefuseOnRead: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) { context.close(promise: nil) }
+    }
+
+    /// A peer that refuses the MSE handshake over TCP and never answers uTP (its UDP port is bound but
+    /// silent): the race ends with the MSE failure as soon as TCP is refused, not when uTP's connect
+    /// gives up, and TCP is remembered for the plaintext retry.
+    @Test func anMSERefusalOverTCPEndsTheRace() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RefuseOnRead()) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(server.localAddress?.port)
+        let silent = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: port).get()
+        let socket = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        // uTP would wait up to an hour: the dial may end only through the refusal.
+        let transports = PeerTransports(
+            tcp: true, utp: true, sockets: [socket], utpConnectTimeout: .seconds(3600),
+            utpHeadStart: .milliseconds(50))
+        let address = PeerAddress(host: .ipv4(127, 0, 0, 1), port: UInt16(port))
+        await #expect(throws: MSEError.self) {
+            _ = try await PeerDialer.connect(
+                to: address, transports: transports, group: MultiThreadedEventLoopGroup.singleton,
+                timeout: .seconds(3600), maxFrameLength: 1 << 20,
+                encryption: .init(infoHash: Array(repeating: 7, count: 20), policy: .prefer))
+        }
+        #expect(transports.remembered(address) == .tcp)
+        #expect(transports.order(for: address) == [.tcp, .utp])
+        try await server.close()
+        try await silent.close()
+        await socket.close()
+    }
+
     /// uTP only against a peer that listens on uTP: the connection is a uTP channel, remembered.
     @Test func dialsOverUTPWhenThePeerAnswers() async throws {
         let registry = SessionRegistry()

@@ -7,8 +7,8 @@ extension PeerDialer {
 
     /// Connects to `address` over the transports `transports` allows, in its order. When uTP comes
     /// first and TCP is allowed too, the two race: uTP starts at once, TCP after
-    /// ``PeerTransports/utpHeadStart`` unless uTP connected by then, and the first connection (MSE
-    /// handshake included) wins; the other is closed. Otherwise each is tried in turn, the next when
+    /// ``PeerTransports/utpHeadStart`` unless the peer answered over uTP by then, and the first
+    /// connection (MSE handshake included) wins; the other is closed. Otherwise each is tried in turn, the next when
     /// one fails or times out. The transport that got through is remembered. An MSE failure is no
     /// transport failure: when nothing got through it is thrown before any other error, so that the
     /// caller's encryption fallback sees it.
@@ -73,10 +73,12 @@ extension PeerDialer {
         tcp: @escaping @Sendable (PeerTransports.Kind, UTPAttempt?) async throws -> Dialled,
         reached: @Sendable (PeerTransports.Kind) -> Void
     ) async throws -> (PeerTransports.Kind, Dialled) {
-        let utpAttempt = UTPAttempt()
-        // Finished when the uTP attempt failed: TCP need not wait out the head start then.
-        let (utpFailed, utpFailedContinuation) = AsyncStream.makeStream(of: Void.self)
-        defer { utpFailedContinuation.finish() }
+        // Finished when the uTP attempt failed (TCP need not wait out the head start then), with a value
+        // first when the peer answered uTP's SYN (TCP is then not dialled at all: the peer speaks uTP,
+        // and only the MSE handshake over it is still under way).
+        let (utpEnded, utpEndedContinuation) = AsyncStream.makeStream(of: Bool.self)
+        let utpAttempt = UTPAttempt { utpEndedContinuation.yield(true) }
+        defer { utpEndedContinuation.finish() }
         let result: Result<(PeerTransports.Kind, Dialled), any Error> = await withTaskGroup(of: Outcome.self) {
             group in
             group.addTask {
@@ -88,19 +90,24 @@ extension PeerDialer {
                     }
                     return .connected(.utp, dialled)
                 } catch {
-                    utpFailedContinuation.finish()
+                    utpEndedContinuation.finish()
                     return .failed(.utp, error)
                 }
             }
             group.addTask {
-                // Waits out uTP's head start, or less when the uTP attempt ends sooner.
-                await withTaskGroup(of: Void.self) { wait in
-                    wait.addTask { try? await Task.sleep(for: headStart) }
-                    wait.addTask { for await _ in utpFailed {} }
-                    await wait.next()
+                // Waits out uTP's head start, or less when the uTP attempt fails sooner; not at all
+                // once the peer has answered over uTP.
+                let answered = await withTaskGroup(of: Bool.self) { wait in
+                    wait.addTask {
+                        try? await Task.sleep(for: headStart)
+                        return false
+                    }
+                    wait.addTask { await utpEnded.first { _ in true } ?? false }
+                    let answered = await wait.next() ?? false
                     wait.cancelAll()
+                    return answered
                 }
-                guard !Task.isCancelled else { return .failed(.tcp, CancellationError()) }
+                guard !answered, !Task.isCancelled else { return .failed(.tcp, CancellationError()) }
                 do {
                     return .connected(.tcp, try await tcp(.tcp, nil))
                 } catch {
@@ -166,6 +173,7 @@ extension PeerDialer {
             attempt?.started(channel)
             return (wrapped, handshake)
         }
+        attempt?.answered()
         guard let handshake else { return (channel, .plain) }
         do {
             return (channel, try await handshake.get())
@@ -179,6 +187,15 @@ extension PeerDialer {
 /// One uTP dial of a race: its channel once made, closed when the race is called off.
 final class UTPAttempt: Sendable {
     private let state = Mutex<(channel: (any Channel)?, cancelled: Bool)>((nil, false))
+    private let onAnswer: @Sendable () -> Void
+
+    /// An attempt that calls `onAnswer` when the peer answers its SYN.
+    init(onAnswer: @escaping @Sendable () -> Void = {}) {
+        self.onAnswer = onAnswer
+    }
+
+    /// The peer answered the SYN: the uTP connection is up (an MSE handshake may follow).
+    func answered() { onAnswer() }
 
     /// The dial made `channel` (closed at once if the race was called off before).
     func started(_ channel: any Channel) {

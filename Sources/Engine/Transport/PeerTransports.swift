@@ -25,9 +25,10 @@ package final class PeerTransports: Sendable {
     /// How long a uTP dial waits for the peer's answer to its SYN before TCP is tried (3 s: the SYN
     /// and one resend; a peer that does not speak uTP never answers).
     let utpConnectTimeout: Duration
-    /// When both are allowed, TCP is dialled this long after uTP unless uTP connected (or failed)
-    /// by then, and the first to connect wins (500 ms: a uTP peer answers the SYN within a round
-    /// trip; one that does not speak uTP costs no more than this).
+    /// When both are allowed, TCP is dialled this long after uTP unless the peer answered over uTP by
+    /// then (TCP is then not dialled at all) or uTP failed (TCP at once), and the first to connect wins
+    /// (250 ms, the connection attempt delay of RFC 8305: a uTP peer answers the SYN within a round
+    /// trip; one that does not speak uTP costs no more than this, once per address).
     let utpHeadStart: Duration
     private let remembered = Mutex<(order: [PeerAddress], table: [PeerAddress: Kind])>(([], [:]))
     /// The most addresses whose transport is remembered.
@@ -38,7 +39,7 @@ package final class PeerTransports: Sendable {
 
     package init(
         tcp: Bool = true, utp: Bool = false, sockets: [UTPSocket] = [], utpConnectTimeout: Duration = .seconds(3),
-        utpHeadStart: Duration = .milliseconds(500)
+        utpHeadStart: Duration = .milliseconds(250)
     ) {
         self.utpHeadStart = utpHeadStart
         self.tcp = tcp

@@ -174,13 +174,7 @@ extension PeerDialer {
             return (wrapped, handshake)
         }
         attempt?.answered()
-        guard let handshake else { return (channel, .plain) }
-        do {
-            return (channel, try await handshake.get())
-        } catch {
-            try? await channel.executeThenClose { _, _ in }
-            throw error
-        }
+        return try await finishHandshake(channel, handshake)
     }
 }
 

@@ -28,6 +28,14 @@ enum PeerDialer {
         let (channel, handshake) = try await bootstrap(
             to: address, group: group, timeout: timeout, maxFrameLength: maxFrameLength, budget: budget,
             encryption: encryption)
+        return try await finishHandshake(channel, handshake)
+    }
+
+    /// `channel` once its MSE `handshake` (if any) succeeded; closed when it failed.
+    static func finishHandshake(
+        _ channel: NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>,
+        _ handshake: EventLoopFuture<PeerTransportSecurity>?
+    ) async throws -> (channel: NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>, security: PeerTransportSecurity) {
         guard let handshake else { return (channel, .plain) }
         do {
             return (channel, try await handshake.get())

@@ -148,13 +148,19 @@ import Testing
 
     /// uTP only against a peer that listens on uTP: the connection is a uTP channel, remembered.
     @Test func dialsOverUTPWhenThePeerAnswers() async throws {
+        try await expectUTPWins(peerTCP: false) { PeerTransports(tcp: false, utp: true, sockets: $0) }
+    }
+
+    /// Dials a peer listening on uTP (and on TCP when `peerTCP`) with the transports `make` gives for a
+    /// socket of its own: the connection must be a uTP channel, and uTP remembered.
+    private func expectUTPWins(peerTCP: Bool, _ make: ([UTPSocket]) -> PeerTransports) async throws {
         let registry = SessionRegistry()
         let listener = try await PeerListener.bind(
-            hosts: ["127.0.0.1"], port: 0, registry: registry, tcp: false, utp: true)
+            hosts: ["127.0.0.1"], port: 0, registry: registry, tcp: peerTCP, utp: true)
         Task { await listener.run() }
         #expect(listener.utpSockets.count == 1 && listener.port == listener.utpSockets[0].port)
         let socket = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
-        let transports = PeerTransports(tcp: false, utp: true, sockets: [socket])
+        let transports = make([socket])
         let address = PeerAddress(host: .ipv4(127, 0, 0, 1), port: listener.port)
         let (channel, _) = try await PeerDialer.connect(
             to: address, transports: transports, group: MultiThreadedEventLoopGroup.singleton, timeout: .seconds(5),
@@ -169,21 +175,9 @@ import Testing
     /// A peer that listens on both: the race is won by uTP (it starts first and answers at once), and
     /// uTP is remembered.
     @Test func raceIsWonByUTPWhenThePeerSpeaksBoth() async throws {
-        let registry = SessionRegistry()
-        let listener = try await PeerListener.bind(
-            hosts: ["127.0.0.1"], port: 0, registry: registry, tcp: true, utp: true)
-        Task { await listener.run() }
-        let socket = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
-        let transports = PeerTransports(tcp: true, utp: true, sockets: [socket], utpHeadStart: .seconds(5))
-        let address = PeerAddress(host: .ipv4(127, 0, 0, 1), port: listener.port)
-        let (channel, _) = try await PeerDialer.connect(
-            to: address, transports: transports, group: MultiThreadedEventLoopGroup.singleton, timeout: .seconds(5),
-            maxFrameLength: 1 << 20)
-        #expect(channel.channel is UTPChannel)
-        #expect(transports.remembered(address) == .utp)
-        try? await channel.executeThenClose { _, _ in }
-        listener.close()
-        await socket.close()
+        try await expectUTPWins(peerTCP: true) {
+            PeerTransports(tcp: true, utp: true, sockets: $0, utpHeadStart: .seconds(5))
+        }
     }
 
     /// Incoming uTP connections count against the listener's ``IncomingAdmission`` as TCP ones do:

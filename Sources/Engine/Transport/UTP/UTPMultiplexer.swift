@@ -2,7 +2,7 @@ import NIOCore
 
 /// Every uTP connection on one UDP socket: finds a datagram's connection by (address, connection
 /// id), answers SYNs (within limits) by handing a new ``UTPChannel`` to its acceptor, opens
-/// outgoing connections, and runs one timer for them all.
+/// outgoing connections, and runs one timer for them all (only while there are any).
 ///
 /// `@unchecked Sendable`: all mutable state is touched on `eventLoop` only (the UDP channel's
 /// loop); ``connect(to:initializer:)`` hops there.
@@ -53,6 +53,15 @@ final class UTPMultiplexer: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         self.socket = socket
         self.acceptor = acceptor
+    }
+
+    /// Whether the timer runs (for tests). On the event loop.
+    var timerRuns: Bool { timer != nil }
+
+    /// The timer runs while there are connections (started with the first, stopped by the tick that
+    /// finds none), so an idle socket wakes nothing. On the event loop.
+    private func startTimer() {
+        guard timer == nil, socket != nil else { return }
         timer = eventLoop.scheduleRepeatedTask(initialDelay: limits.tick, delay: limits.tick) { [weak self] _ in
             self?.tick()
         }
@@ -108,6 +117,7 @@ final class UTPMultiplexer: @unchecked Sendable {
                 return self.eventLoop.makeFailedFuture(error)
             }
             self.connections[Key(address: address, id: id)] = channel
+            self.startTimer()
             self.service(channel)
             return promise.futureResult.map { result }
         }
@@ -157,6 +167,7 @@ final class UTPMultiplexer: @unchecked Sendable {
             return
         }
         connections[acceptedKey] = channel
+        startTimer()
         channel.activate()
         markDirty(channel)
     }
@@ -232,6 +243,11 @@ final class UTPMultiplexer: @unchecked Sendable {
     }
 
     private func tick() {
+        guard !connections.isEmpty else {
+            timer?.cancel()
+            timer = nil
+            return
+        }
         let now = now()
         for channel in Array(connections.values) {
             guard let deadline = channel.connection.deadline, deadline <= now else { continue }

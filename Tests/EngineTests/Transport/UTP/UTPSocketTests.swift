@@ -50,6 +50,36 @@ import Testing
         await server.close()
     }
 
+    /// A socket with no connection runs no timer: it starts with the first connection, on both sides,
+    /// and stops once the last has gone.
+    @Test func theTimerRunsOnlyWhileThereAreConnections() async throws {
+        let server = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        let client = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        func runs(_ socket: UTPSocket) async throws -> Bool {
+            let multiplexer = socket.multiplexer
+            return try await multiplexer.eventLoop.submit { multiplexer.timerRuns }.get()
+        }
+        let serverRuns = try await runs(server)
+        let clientRuns = try await runs(client)
+        #expect(!serverRuns && !clientRuns)
+        try await server.setAcceptor { _ in true }
+        let channel = try await client.connect(
+            to: try SocketAddress(ipAddress: "127.0.0.1", port: Int(server.port)), initializer: { $0 })
+        #expect(try await runs(client))
+        let accepted = try await poll(timeout: .seconds(20)) { try await runs(server) }
+        #expect(accepted)
+        try await channel.close()
+        let stopped = try await poll(timeout: .seconds(60)) {
+            let multiplexer = client.multiplexer
+            let count = try await multiplexer.eventLoop.submit { multiplexer.count }.get()
+            let running = try await runs(client)
+            return count == 0 && !running
+        }
+        #expect(stopped)
+        await client.close()
+        await server.close()
+    }
+
     /// A SYN to a socket with no acceptor, and one beyond the per-address handshake limit, are
     /// refused: the connecting side fails instead of hanging.
     @Test func refusedConnectionFails() async throws {

@@ -38,6 +38,11 @@ struct RPCLivePeersTests {
                     && (torrents.first?["peersSendingToUs"] as? Int) == 1
             }
             scenario.expect(seen, "the seed is listed with a download rate while btq downloads: \(last)")
+            // The seed speaks TCP only (its UDP port is closed): the transport is said, with no `T` flag.
+            let listed = (Self.torrent(last)["peers"] as? [[String: Any]])?.first ?? [:]
+            scenario.expect(
+                listed["isUTP"] as? Bool == false && (listed["flagStr"] as? String)?.contains("T") == false,
+                "the seed is listed as a TCP peer: \(listed)")
             // The one peer is counted once, from the tracker (or as one that dialled btq), not made up.
             let from = Self.torrent(last)["peersFrom"] as? [String: Int] ?? [:]
             scenario.expect(

@@ -211,6 +211,8 @@ public struct RPCTorrentDetails: Sendable, Hashable {
         public var flags = ""
         public var isEncrypted = false
         public var isIncoming = false
+        /// Connected over uTP (else TCP).
+        public var isUTP = false
         public var isDownloadingFrom = false
         public var isUploadingTo = false
         public init(address: String, port: Int, client: String, downloaded: Int64, uploaded: Int64) {

@@ -149,6 +149,7 @@ public struct RPCTorrentWriter {
                 j.double(peer.progress)
                 j.member("isEncrypted", peer.isEncrypted)
                 j.member("isIncoming", peer.isIncoming)
+                j.member("isUTP", peer.isUTP)
                 j.member("isDownloadingFrom", peer.isDownloadingFrom)
                 j.member("isUploadingTo", peer.isUploadingTo)
             }

@@ -27,9 +27,11 @@ extension PeerDialer {
                     encryption: encryption)
             case .utp:
                 guard let socket = transports.socket(for: address) else { throw PeerTransportError.unreachable }
+                // A transport already remembered for the address says its UDP port's state.
                 return try await connect(
                     to: address, over: socket, timeout: min(timeout, transports.utpConnectTimeout),
-                    maxFrameLength: maxFrameLength, budget: budget, encryption: encryption, attempt: attempt)
+                    maxFrameLength: maxFrameLength, budget: budget, encryption: encryption, attempt: attempt,
+                    probe: transports.remembered(address) == nil)
             }
         }
         if order == [.utp, .tcp] {
@@ -147,15 +149,28 @@ extension PeerDialer {
 
     /// Connects to `address` over uTP from `socket` (the peer must answer the SYN within `timeout`),
     /// with the same pipeline as over TCP (MSE first when `encryption`, then the codec and batcher).
-    /// `attempt` closes the channel when cancelled.
+    /// `attempt` closes the channel when cancelled. With `probe`, a ``UDPPortProbe`` runs beside the
+    /// SYN, and the dial fails at once when the peer's host says its UDP port is closed (a race's
+    /// TCP then starts without waiting out uTP's head start).
     ///
     /// - Throws: a ``UTPError`` or channel error when the peer does not answer, or an ``MSEError``.
     static func connect(
         to address: PeerAddress, over socket: UTPSocket, timeout: Duration, maxFrameLength: Int,
-        budget: PeerMemoryBudget?, encryption: Encryption?, attempt: UTPAttempt? = nil
+        budget: PeerMemoryBudget?, encryption: Encryption?, attempt: UTPAttempt? = nil, probe: Bool = false
     ) async throws -> Dialled {
         guard let host = address.numericHost else { throw PeerTransportError.unreachable }
         let remote = try SocketAddress(ipAddress: host, port: Int(address.port))
+        let attempt = attempt ?? UTPAttempt()
+        let prober: Task<Void, Never>? =
+            probe
+            ? Task { [channel = socket.channel] in
+                if await UDPPortProbe.isClosed(
+                    remote, localHost: channel.localAddress?.ipAddress, on: channel.eventLoop, within: timeout)
+                {
+                    attempt.portUnreachable()
+                }
+            } : nil
+        defer { prober?.cancel() }
         let (channel, handshake) = try await socket.connect(to: remote) { channel in
             let sync = channel.pipeline.syncOperations
             let handshake = try encryption.map {
@@ -170,17 +185,19 @@ extension PeerDialer {
                 if !channel.isActive { channel.close(promise: nil) }
             }
             channel.closeFuture.whenComplete { _ in deadline.cancel() }
-            attempt?.started(channel)
+            attempt.started(channel)
             return (wrapped, handshake)
         }
-        attempt?.answered()
+        prober?.cancel()
+        attempt.answered()
         return try await finishHandshake(channel, handshake)
     }
 }
 
-/// One uTP dial of a race: its channel once made, closed when the race is called off.
+/// One uTP dial (of a race): its channel once made, closed when the race is called off, failed when
+/// the peer's UDP port turns out closed.
 final class UTPAttempt: Sendable {
-    private let state = Mutex<(channel: (any Channel)?, cancelled: Bool)>((nil, false))
+    private let state = Mutex<(channel: (any Channel)?, cancelled: Bool, unreachable: Bool)>((nil, false, false))
     private let onAnswer: @Sendable () -> Void
 
     /// An attempt that calls `onAnswer` when the peer answers its SYN.
@@ -193,11 +210,26 @@ final class UTPAttempt: Sendable {
 
     /// The dial made `channel` (closed at once if the race was called off before).
     func started(_ channel: any Channel) {
-        let cancelled = state.withLock { state in
+        let (cancelled, unreachable) = state.withLock { state in
             state.channel = channel
-            return state.cancelled
+            return (state.cancelled, state.unreachable)
         }
         if cancelled { channel.close(promise: nil) }
+        if unreachable { Self.failUnreachable(channel) }
+    }
+
+    /// The peer's UDP port is closed: a dial not yet answered fails with ``UTPError/portUnreachable``
+    /// (at once, or when its channel is made).
+    func portUnreachable() {
+        let channel = state.withLock { state in
+            state.unreachable = true
+            return state.channel
+        }
+        if let channel { Self.failUnreachable(channel) }
+    }
+
+    private static func failUnreachable(_ channel: any Channel) {
+        channel.eventLoop.execute { (channel as? UTPChannel)?.portUnreachable() }
     }
 
     /// The race is called off: the channel closes (failing the dial if it is still under way).

@@ -10,6 +10,8 @@ package struct LivePeer: Sendable, Hashable {
     /// The fraction of the torrent's pieces it has.
     package var progress: Double
     package var isEncrypted: Bool
+    /// Connected over uTP (else TCP).
+    package var isUTP: Bool
     package var isIncoming: Bool
     /// We are interested and it does not choke us; it is interested and we do not choke it.
     package var isDownloadingFrom: Bool
@@ -31,7 +33,8 @@ extension TorrentSession {
                     downloadRate: slot.rates.download.peekRate(at: now),
                     uploadRate: slot.rates.upload.peekRate(at: now),
                     progress: min(1, Double(slot.machine.peerPieces.cardinality) / Double(pieceCount)),
-                    isEncrypted: slot.security == .rc4, isIncoming: slot.source == .incoming,
+                    isEncrypted: slot.security == .rc4, isUTP: slot.transport == .utp,
+                    isIncoming: slot.source == .incoming,
                     isDownloadingFrom: slot.machine.amInterested && !slot.machine.peerChoking,
                     isUploadingTo: slot.machine.peerInterested && !slot.machine.amChoking, source: slot.source))
         }

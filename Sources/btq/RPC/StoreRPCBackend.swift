@@ -140,13 +140,15 @@ struct StoreRPCBackend: RPCBackend {
         peer.progress = live.progress
         peer.isEncrypted = live.isEncrypted
         peer.isIncoming = live.isIncoming
+        peer.isUTP = live.isUTP
         peer.isDownloadingFrom = live.isDownloadingFrom
         peer.isUploadingTo = live.isUploadingTo
-        // Transmission's letters: D downloading from it, U uploading to it, E encrypted, I incoming,
-        // X from PEX, H from the DHT.
+        // Transmission's letters: D downloading from it, U uploading to it, E encrypted, T over uTP,
+        // I incoming, X from PEX, H from the DHT.
         peer.flags =
             (live.isDownloadingFrom ? "D" : "") + (live.isUploadingTo ? "U" : "") + (live.isEncrypted ? "E" : "")
-            + (live.isIncoming ? "I" : "") + (live.source == .pex ? "X" : "") + (live.source == .dht ? "H" : "")
+            + (live.isUTP ? "T" : "") + (live.isIncoming ? "I" : "") + (live.source == .pex ? "X" : "")
+            + (live.source == .dht ? "H" : "")
         return peer
     }
 

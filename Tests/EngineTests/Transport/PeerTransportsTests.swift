@@ -146,6 +146,81 @@ import Testing
         await socket.close()
     }
 
+    /// A peer on TCP alone (nothing on its UDP port): the probe beside uTP's SYN hears the port is
+    /// closed, the uTP dial fails at once and TCP starts without waiting out uTP's head start, which
+    /// here is an hour, as is uTP's connect timeout: the dial can only end through the probe.
+    @Test func aClosedUDPPortStartsTCPAtOnce() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(server.localAddress?.port)
+        let socket = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        let transports = PeerTransports(
+            tcp: true, utp: true, sockets: [socket], utpConnectTimeout: .seconds(3600),
+            utpHeadStart: .seconds(3600))
+        let address = PeerAddress(host: .ipv4(127, 0, 0, 1), port: UInt16(port))
+        let (channel, _) = try await PeerDialer.connect(
+            to: address, transports: transports, group: MultiThreadedEventLoopGroup.singleton,
+            timeout: .seconds(3600), maxFrameLength: 1 << 20)
+        #expect(!(channel.channel is UTPChannel))
+        #expect(transports.remembered(address) == .tcp)
+        try? await channel.executeThenClose { _, _ in }
+        try await server.close()
+        await socket.close()
+    }
+
+    /// uTP alone to a closed UDP port: the dial fails with ``UTPError/portUnreachable`` at once, not
+    /// after its hour-long connect timeout.
+    @Test func aUTPDialToAClosedPortFailsAtOnce() async throws {
+        let port = try await Self.closedUDPPort()
+        let socket = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        let transports = PeerTransports(
+            tcp: false, utp: true, sockets: [socket], utpConnectTimeout: .seconds(3600))
+        await #expect(throws: UTPError.portUnreachable) {
+            _ = try await PeerDialer.connect(
+                to: PeerAddress(host: .ipv4(127, 0, 0, 1), port: port), transports: transports,
+                group: MultiThreadedEventLoopGroup.singleton, timeout: .seconds(3600), maxFrameLength: 1 << 20)
+        }
+        await socket.close()
+    }
+
+    /// The probe itself: a closed port is reported closed; a port where something listens (here it
+    /// echoes the empty datagram back, which also shows the datagram was sent) is not, both long
+    /// before the probe's hour is up.
+    @Test func theProbeTellsAClosedPortFromAnOpenOne() async throws {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let closed = try await Self.closedUDPPort()
+        #expect(
+            await UDPPortProbe.isClosed(
+                try SocketAddress(ipAddress: "127.0.0.1", port: Int(closed)), localHost: "127.0.0.1", on: loop,
+                within: .seconds(3600)))
+        let echo = try await DatagramBootstrap(group: loop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Echo()) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let open = try #require(echo.localAddress)
+        #expect(!(await UDPPortProbe.isClosed(open, localHost: "127.0.0.1", on: loop, within: .seconds(3600))))
+        try await echo.close()
+    }
+
+    /// A UDP port on 127.0.0.1 that nothing listens on (bound, then closed).
+    static func closedUDPPort() async throws -> UInt16 {
+        let bound = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(bound.localAddress?.port)
+        try await bound.close()
+        return UInt16(port)
+    }
+
+    /// Sends every datagram back to its sender.
+    final class Echo: ChannelInboundHandler, Sendable {
+        typealias InboundIn = AddressedEnvelope<ByteBuffer>
+        typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            context.writeAndFlush(data, promise: nil)
+        }
+    }
+
     /// uTP only against a peer that listens on uTP: the connection is a uTP channel, remembered.
     @Test func dialsOverUTPWhenThePeerAnswers() async throws {
         try await expectUTPWins(peerTCP: false) { PeerTransports(tcp: false, utp: true, sockets: $0) }

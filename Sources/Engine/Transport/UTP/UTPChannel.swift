@@ -163,6 +163,13 @@ final class UTPChannel: Channel, ChannelCore, @unchecked Sendable {
         pipeline.read()
     }
 
+    /// The peer's UDP port is closed (``UDPPortProbe``): a dial still waiting for the SYN's answer
+    /// fails with ``UTPError/portUnreachable``; a connection that is up is left alone.
+    func portUnreachable() {
+        guard connectPromise != nil else { return }
+        ended(.portUnreachable)
+    }
+
     /// The connection ended (or the peer finished sending): the channel closes.
     func ended(_ error: UTPError?) {
         if let promise = connectPromise {

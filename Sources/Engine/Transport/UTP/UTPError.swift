@@ -12,6 +12,7 @@ public struct UTPError: Error, Hashable, Sendable, CustomStringConvertible {
         case invalidSelectiveAck(length: Int)
         case payloadNotAllowed(type: UInt8)
         case handshakeTimedOut
+        case portUnreachable
         case timedOut
         case resetByPeer
         case idle
@@ -39,6 +40,9 @@ public struct UTPError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func payloadNotAllowed(type: UInt8) -> UTPError { .init(.payloadNotAllowed(type: type)) }
     /// The peer never answered our SYN.
     public static let handshakeTimedOut = UTPError(.handshakeTimedOut)
+    /// The peer's host said nothing listens on its UDP port (ICMP port unreachable) while the SYN
+    /// was unanswered.
+    public static let portUnreachable = UTPError(.portUnreachable)
     /// A packet was retransmitted too many times without an ack.
     public static let timedOut = UTPError(.timedOut)
     /// The peer sent ST_RESET.
@@ -57,6 +61,7 @@ public struct UTPError: Error, Hashable, Sendable, CustomStringConvertible {
         case .invalidSelectiveAck(let length): return "uTP: selective ack of \(length) bytes"
         case .payloadNotAllowed(let type): return "uTP: payload on packet type \(type)"
         case .handshakeTimedOut: return "uTP: no answer to SYN"
+        case .portUnreachable: return "uTP: nothing listens on the peer's UDP port"
         case .timedOut: return "uTP: retransmitted too often without an ack"
         case .resetByPeer: return "uTP: reset by peer"
         case .idle: return "uTP: nothing received for too long"

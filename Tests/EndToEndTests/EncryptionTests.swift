@@ -184,8 +184,8 @@ struct EncryptionTests {
                     "\(mode): btq sent no more than its key and padding")
                 if mode == "flood" {
                     // 8 connections at once per address wait for the handshake timeout; the rest are
-                    // closed at accept (timed here from each connection's start until the script, busy
-                    // opening the others, saw the close: about 1 to 3 s).
+                    // closed at accept (the script looks for closes after opening each connection, so
+                    // one closed at accept is seen as such while the others are still being opened).
                     let held = times.filter { $0 > 5 }.count
                     scenario.expect(
                         held <= PeerListener.defaultMaxPendingPerAddress,

@@ -86,7 +86,8 @@ import Testing
         configuration.busyMode = .timeout(10)
         let locker = try DatabaseQueue(path: databasePath, configuration: configuration)
         try locker.inDatabase { try $0.execute(sql: "BEGIN IMMEDIATE") }
-        let releaseAt = ContinuousClock.now + .seconds(3)
+        let lockedAt = ContinuousClock.now
+        let releaseAt = lockedAt + .seconds(3)
         // The journal's next batch waits for the lock. (Within a second or so; a loaded machine, such as
         // CI running six suites at once on two cores, has been seen to take longer than 2 s to start it,
         // and the lock is held as long as this takes.)
@@ -98,15 +99,17 @@ import Testing
         let progressed = try await poll(timeout: .seconds(30)) {
             await leecher.status().piecesDone >= atBlock + 4
         }
-        let stillBlocked = await leecher.persistence.journal.inFlight != nil
+        // Those pieces were verified with the store out of reach: none of them is recorded yet.
+        let recordedWhileLocked = try recordedPieces()
         try await Task.sleep(until: releaseAt)  // the rest of the lock's hold, not a wait for an outcome
         let beforeRelease = await leecher.status().piecesDone
         let recordedBeforeRelease = try recordedPieces()
         try locker.inDatabase { try $0.execute(sql: "COMMIT") }
+        let heldFor = ContinuousClock.now - lockedAt
 
         #expect(blocked, "no journal write waited for the lock")
         #expect(progressed, "\(beforeRelease - atBlock) pieces verified while the journal waited for the lock")
-        #expect(stillBlocked)
+        #expect(recordedWhileLocked <= atBlock)
         #expect(recordedBeforeRelease <= atBlock)
         // Once the lock is released, what was verified meanwhile is saved.
         let caughtUp = try await poll(timeout: .seconds(60)) { try recordedPieces() >= beforeRelease }
@@ -119,7 +122,12 @@ import Testing
         #expect(state.verified.isAll)
         #expect(state.durableVerified?.isAll == true)
         #expect(state.totals.downloaded == Int64(content.count))
-        let report = await leecher.journalReport()
-        #expect(report.contains(" 0 failed"), "\(report)")
+        // A write waits out another connection's lock for up to the store's busy timeout: held for
+        // less, no batch failed. (A loaded machine can make the test hold it longer, waiting to see the
+        // pieces; then a batch gives up and is retried, and what it held was saved all the same, above.)
+        if heldFor < .seconds(BtqStore.busyTimeout) {
+            let report = await leecher.journalReport()
+            #expect(report.contains(" 0 failed"), "\(report)")
+        }
     }
 }

@@ -142,18 +142,14 @@ def main():
     host, _, port = a.target.rpartition(":")
     host = host.strip("[]")
     count = max(1, min(a.connections, 500))
-    opened = []
-    for _ in range(count):
-        try:
-            opened.append(one(a, host, int(port)))
-        except OSError as e:
-            opened.append((None, time.monotonic(), {"error": str(e)}))
-    # Every connection watched at once, so each close is timed when it happens.
-    results = [dict(info, closed_after=(0.0 if sock is None else None), received=0) for sock, _, info in opened]
-    pending = {sock: (i, start) for i, (sock, start, _) in enumerate(opened) if sock is not None}
-    deadline = time.monotonic() + a.wait
-    while pending and time.monotonic() < deadline:
-        readable, _, _ = select.select(list(pending), [], [], 0.2)
+    results, pending = [], {}
+
+    def watch(timeout):
+        """Times the closes of the connections open so far (each when it is seen, so a connection
+        btq closes at accept is timed as such even while the others are still being opened)."""
+        if not pending:
+            return
+        readable, _, _ = select.select(list(pending), [], [], timeout)
         for sock in readable:
             i, start = pending[sock]
             try:
@@ -166,6 +162,20 @@ def main():
             results[i]["closed_after"] = time.monotonic() - start
             del pending[sock]
             sock.close()
+
+    for _ in range(count):
+        try:
+            sock, start, info = one(a, host, int(port))
+        except OSError as e:
+            sock, start, info = None, time.monotonic(), {"error": str(e)}
+        results.append(dict(info, closed_after=(0.0 if sock is None else None), received=0))
+        if sock is not None:
+            pending[sock] = (len(results) - 1, start)
+        watch(0)
+    # Every connection watched at once, so each close is timed when it happens.
+    deadline = time.monotonic() + a.wait
+    while pending and time.monotonic() < deadline:
+        watch(0.2)
     for sock in pending:
         sock.close()
     tmp = a.out + ".tmp"

@@ -46,10 +46,17 @@ enum PeerDialer {
         }
     }
 
-    private static func bootstrap(
+    /// A TCP connection made, its MSE handshake (if any) under way.
+    typealias Connecting = (
+        channel: NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>, handshake: EventLoopFuture<PeerTransportSecurity>?
+    )
+
+    /// Connects over TCP with the peer-wire pipeline (MSE first when `encryption`): returns once the
+    /// TCP connection is up, before the MSE handshake is done (``finishHandshake(_:_:)`` waits for it).
+    static func bootstrap(
         to address: PeerAddress, group: any EventLoopGroup, timeout: Duration, maxFrameLength: Int,
         budget: PeerMemoryBudget?, encryption: Encryption?
-    ) async throws -> (NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>, EventLoopFuture<PeerTransportSecurity>?) {
+    ) async throws -> Connecting {
         try await ClientBootstrap(group: group)
             .connectTimeout(TimeAmount(timeout))
             .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)

@@ -6,7 +6,7 @@ import Synchronization
 /// worked last, so that the next dial tries it first.
 ///
 /// Dialling (``order(for:)``): uTP first when it is on and a socket of the address's family is
-/// bound, then TCP when it is on (TCP joins after ``utpHeadStart``, see
+/// bound, then TCP when it is on (both at once, uTP preferred for ``utpGrace``, see
 /// `PeerDialer.connect(to:transports:…)`); an address where TCP got through is dialled over TCP
 /// first from then on. Bounded: past ``maxRemembered`` addresses the oldest half is forgotten.
 package final class PeerTransports: Sendable {
@@ -25,11 +25,11 @@ package final class PeerTransports: Sendable {
     /// How long a uTP dial waits for the peer's answer to its SYN before TCP is tried (3 s: the SYN
     /// and one resend; a peer that does not speak uTP never answers).
     let utpConnectTimeout: Duration
-    /// When both are allowed, TCP is dialled this long after uTP unless the peer answered over uTP by
-    /// then (TCP is then not dialled at all) or uTP failed (TCP at once), and the first to connect wins
-    /// (250 ms, the connection attempt delay of RFC 8305: a uTP peer answers the SYN within a round
-    /// trip; one that does not speak uTP costs no more than this, once per address).
-    let utpHeadStart: Duration
+    /// When both are allowed they are dialled at once, and uTP is preferred: when TCP connects first,
+    /// uTP still has this long, or as long as TCP's connect took if that is longer, to answer its SYN
+    /// (20 ms: a uTP peer answers within a round trip, which TCP's connect measured; one that does not
+    /// speak uTP costs about a round trip, once per address).
+    let utpGrace: Duration
     private let remembered = Mutex<(order: [PeerAddress], table: [PeerAddress: Kind])>(([], [:]))
     /// The most addresses whose transport is remembered.
     static let maxRemembered = 4096
@@ -39,9 +39,9 @@ package final class PeerTransports: Sendable {
 
     package init(
         tcp: Bool = true, utp: Bool = false, sockets: [UTPSocket] = [], utpConnectTimeout: Duration = .seconds(3),
-        utpHeadStart: Duration = .milliseconds(250)
+        utpGrace: Duration = .milliseconds(20)
     ) {
-        self.utpHeadStart = utpHeadStart
+        self.utpGrace = utpGrace
         self.tcp = tcp
         self.utp = utp
         self.sockets = utp ? sockets : []

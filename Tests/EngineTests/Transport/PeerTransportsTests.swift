@@ -84,9 +84,9 @@ import Testing
                 == .tcp)
     }
 
-    /// A peer that listens on TCP only: the uTP dial gets no answer, TCP joins after the head start
-    /// (long before uTP's own timeout) and wins, the uTP attempt is called off, and the address is
-    /// remembered as TCP.
+    /// A peer that listens on TCP only: the uTP dial gets no answer (the probe finds its UDP port
+    /// closed), TCP wins long before uTP's own timeout, the uTP attempt is called off, and the address
+    /// is remembered as TCP.
     @Test func fallsBackToTCPAndRemembers() async throws {
         let registry = SessionRegistry()
         let listener = try await PeerListener.bind(
@@ -94,7 +94,7 @@ import Testing
         Task { await listener.run() }
         let socket = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
         let transports = PeerTransports(
-            tcp: true, utp: true, sockets: [socket], utpConnectTimeout: .seconds(30), utpHeadStart: .milliseconds(100))
+            tcp: true, utp: true, sockets: [socket], utpConnectTimeout: .seconds(30), utpGrace: .milliseconds(100))
         let address = PeerAddress(host: .ipv4(127, 0, 0, 1), port: listener.port)
         let (channel, security) = try await PeerDialer.connect(
             to: address, transports: transports, group: MultiThreadedEventLoopGroup.singleton, timeout: .seconds(5),
@@ -131,7 +131,7 @@ import Testing
         // uTP would wait up to an hour: the dial may end only through the refusal.
         let transports = PeerTransports(
             tcp: true, utp: true, sockets: [socket], utpConnectTimeout: .seconds(3600),
-            utpHeadStart: .milliseconds(50))
+            utpGrace: .milliseconds(50))
         let address = PeerAddress(host: .ipv4(127, 0, 0, 1), port: UInt16(port))
         await #expect(throws: MSEError.self) {
             _ = try await PeerDialer.connect(
@@ -147,8 +147,8 @@ import Testing
     }
 
     /// A peer on TCP alone (nothing on its UDP port): the probe beside uTP's SYN hears the port is
-    /// closed, the uTP dial fails at once and TCP starts without waiting out uTP's head start, which
-    /// here is an hour, as is uTP's connect timeout: the dial can only end through the probe.
+    /// closed, the uTP dial fails at once and TCP goes on without waiting out uTP's grace, which here
+    /// is an hour, as is uTP's connect timeout: the dial can only end through the probe.
     @Test func aClosedUDPPortStartsTCPAtOnce() async throws {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .bind(host: "127.0.0.1", port: 0).get()
@@ -156,7 +156,7 @@ import Testing
         let socket = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
         let transports = PeerTransports(
             tcp: true, utp: true, sockets: [socket], utpConnectTimeout: .seconds(3600),
-            utpHeadStart: .seconds(3600))
+            utpGrace: .seconds(3600))
         let address = PeerAddress(host: .ipv4(127, 0, 0, 1), port: UInt16(port))
         let (channel, _) = try await PeerDialer.connect(
             to: address, transports: transports, group: MultiThreadedEventLoopGroup.singleton,
@@ -165,6 +165,30 @@ import Testing
         #expect(transports.remembered(address) == .tcp)
         try? await channel.executeThenClose { _, _ in }
         try await server.close()
+        await socket.close()
+    }
+
+    /// A peer whose UDP port is open but silent (it ignores uTP, as libtorrent with uTP off does): TCP
+    /// is dialled at once beside uTP, not after a head start, and with no grace uTP loses as soon as
+    /// TCP is up; uTP's connect timeout is an hour, so the dial can only end through TCP.
+    @Test func tcpIsDialledAtOnceBesideASilentUTPPort() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(server.localAddress?.port)
+        let silent = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: port).get()
+        let socket = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        let transports = PeerTransports(
+            tcp: true, utp: true, sockets: [socket], utpConnectTimeout: .seconds(3600), utpGrace: .zero)
+        let address = PeerAddress(host: .ipv4(127, 0, 0, 1), port: UInt16(port))
+        let (channel, _) = try await PeerDialer.connect(
+            to: address, transports: transports, group: MultiThreadedEventLoopGroup.singleton,
+            timeout: .seconds(3600), maxFrameLength: 1 << 20)
+        #expect(!(channel.channel is UTPChannel))
+        #expect(transports.remembered(address) == .tcp)
+        try? await channel.executeThenClose { _, _ in }
+        try await server.close()
+        try await silent.close()
         await socket.close()
     }
 
@@ -247,11 +271,11 @@ import Testing
         await socket.close()
     }
 
-    /// A peer that listens on both: the race is won by uTP (it starts first and answers at once), and
-    /// uTP is remembered.
+    /// A peer that listens on both: the race is won by uTP (TCP may connect first, but uTP answers
+    /// within its grace), and uTP is remembered.
     @Test func raceIsWonByUTPWhenThePeerSpeaksBoth() async throws {
         try await expectUTPWins(peerTCP: true) {
-            PeerTransports(tcp: true, utp: true, sockets: $0, utpHeadStart: .seconds(5))
+            PeerTransports(tcp: true, utp: true, sockets: $0, utpGrace: .seconds(5))
         }
     }
 

@@ -45,6 +45,11 @@ struct Run: AsyncParsableCommand {
         let path = store.databasePath()
         let lock = try DaemonLock(databasePath: path)
         defer { withExtendedLifetime(lock) {} }
+        // Trapped from the start: a SIGTERM while the daemon is still starting (listening, the DHT, the
+        // RPC server) stops it cleanly once the queue runs, rather than ending the process at once.
+        let stopRequest = StopRequest()
+        let trap = SignalTrap { _ in stopRequest.request() }
+        defer { withExtendedLifetime(trap) {} }
         let database = try store.openStore()
         var logger = Logger(label: "btq")
         logger.logLevel =
@@ -92,8 +97,7 @@ struct Run: AsyncParsableCommand {
                 throw error
             }
         }
-        let trap = SignalTrap { _ in Task { await manager.stop() } }
-        defer { withExtendedLifetime(trap) {} }
+        stopRequest.whenRequested { Task { await manager.stop() } }
         FileHandle.standardError.write(Data("btq: working the queue in \(path) (pid \(getpid()))\n".utf8))
         await manager.run { line in
             let stamp = Formatting.date(Date())

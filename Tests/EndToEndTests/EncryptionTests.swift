@@ -67,6 +67,32 @@ struct EncryptionTests {
         }
     }
 
+    /// btq with `encryption require` is the only seed and dials a transmission-daemon leecher (which
+    /// never dials 127.0.0.1 itself) whose own setting is Transmission's default, plaintext preferred:
+    /// the tree is downloaded byte-identically, over RC4, as btq's peer history says.
+    @Test func transmissionLeechesFromBtqRequiringEncryption() async {
+        await Scenario.run { scenario in
+            let content = try TestContent.tree(in: scenario.path("data"))
+            let btq = try Btq(scenario)
+            try await btq.run(["config", "set", "encryption", "require"])
+            let torrent = try await btq.create(content, trackers: [])
+            let out = try scenario.folder("leecher")
+            let leecher = try await TransmissionLeecher.start(in: scenario, torrent: torrent, into: out)
+            let seeder = try await BtqSeeder.start(
+                btq, torrents: [torrent], data: content.root, extra: ["--peer", leecher.address])
+            try await leecher.waitUntilComplete(torrent)
+            let nonEmpty = Set(content.files.filter { $0.size > 0 }.map(\.path))
+            let report = TestContent.verify(downloaded: out, against: content, only: nonEmpty)
+            scenario.expect(report.isOK, "transmission's download from btq requiring encryption: \(report)")
+            try await seeder.process.waitUntil("btq recorded the peer's transport", timeout: .seconds(10)) {
+                try Self.transports(btq, torrent).contains("tcp+rc4")
+            }
+            let transports = try Self.transports(btq, torrent)
+            scenario.expect(
+                transports.allSatisfy { $0.hasSuffix("+rc4") }, "no peer was connected without RC4: \(transports)")
+        }
+    }
+
     /// Two btq: the leecher keeps the default `prefer` and dials encrypted, offering both payloads. A
     /// seeder under `prefer` answers with the plaintext payload (as libtorrent does), one under `require`
     /// with RC4; either way the download completes and the leecher records how it was connected.

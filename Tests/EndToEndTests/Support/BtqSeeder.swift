@@ -38,12 +38,14 @@ struct TransmissionLeecher: Sendable {
     let daemon: TransmissionSeeder
     var address: String { daemon.address }
 
+    /// `encryption` is Transmission's setting: 0 plaintext preferred, 1 encryption preferred, 2 required.
     static func start(
-        in scenario: Scenario, torrent: TestTorrent, into directory: URL
+        in scenario: Scenario, torrent: TestTorrent, into directory: URL, encryption: Int = 0
     ) async throws
         -> TransmissionLeecher
     {
-        let daemon = try await TransmissionSeeder.launch(in: scenario, downloadDirectory: directory)
+        let daemon = try await TransmissionSeeder.launch(
+            in: scenario, downloadDirectory: directory, encryption: encryption)
         try await daemon.remote(["--add", torrent.url.path, "--download-dir", directory.path])
         try await daemon.remote(["--torrent", torrent.infoHash, "--start"])
         return TransmissionLeecher(daemon: daemon)

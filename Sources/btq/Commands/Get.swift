@@ -49,6 +49,11 @@ struct Get: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Trapped from the start, as in `btq run`: a signal while listening and the DHT start stops the
+        // download cleanly once it runs.
+        let stopRequest = StopRequest()
+        let trap = SignalTrap { _ in stopRequest.request() }
+        defer { withExtendedLifetime(trap) {} }
         let database = try store.openStore()
         let named = try resolveOrAdd(database)
         if let order = orderOptions.order {
@@ -101,8 +106,7 @@ struct Get: AsyncParsableCommand {
             maxPeersOverall: configuration.maxPeers * named.count * 2,
             processRun: try ProcessRun(store: database.ports),
             logger: logger)
-        let trap = SignalTrap { _ in Task { await manager.stop() } }
-        defer { withExtendedLifetime(trap) {} }
+        stopRequest.whenRequested { Task { await manager.stop() } }
         let progress = quiet ? nil : Task { await Self.showProgress(manager, ids: named.map(\.id), store: database) }
         // With --seed it runs until stopped: say when a torrent starts seeding and why it stops.
         let seed = self.seed

@@ -9,9 +9,9 @@ import Testing
 /// start them again as the writes end.
 @Suite(.timeLimit(.minutes(1)))
 struct PieceMemoryBudgetTests {
-    /// Eight pieces of two blocks each.
-    static let fixture = SessionFixture(length: 8 * 32_768, pieceLength: 32_768, seed: 5)
-    static let layout = PieceLayout(pieceLength: 32_768, totalLength: 8 * 32_768)
+    /// Sixteen pieces of two blocks each.
+    static let fixture = SessionFixture(length: 16 * 32_768, pieceLength: 32_768, seed: 5)
+    static let layout = PieceLayout(pieceLength: 32_768, totalLength: 16 * 32_768)
 
     @Test func theLimitHoldsOnlyWhileAStoreIsInFlight() {
         let budget = PieceMemoryBudget(bytes: 3 * 32_768)
@@ -68,29 +68,41 @@ struct PieceMemoryBudgetTests {
 
     @Test func newPiecesWaitForTheStoresInFlightAndStartAgainAsTheyEnd() throws {
         var (core, key, _) = try Self.downloading()
-        var stores: [(piece: PieceIndex, buffer: PieceBuffer)] = []
-        // Every piece the peer was asked for arrives whole; none of their stores ends.
-        for _ in 0..<4 {
-            let requested = Set(core.swarm.peers[key]!.machine.outstandingRequests.map(\.piece))
-            for piece in requested.sorted(by: { $0.value < $1.value }) {
-                var effects = SessionEffects()
-                _ = core.received(Self.blocks(of: piece), from: key, epoch: 1, effects: &effects)
-                stores += effects.store.map { ($0.piece, $0.buffer) }
-                #expect(
-                    core.swarm.picker.piecesInProgressCount <= 3,
-                    "with stores in flight, at most three pieces in progress")
-            }
+        func outstanding() -> Set<PieceIndex> {
+            Set(core.swarm.peers[key]!.machine.outstandingRequests.map(\.piece))
         }
-        #expect(stores.count == 3, "three pieces complete, waiting for their writes")
-        #expect(core.swarm.peers[key]!.machine.outstandingRequests.isEmpty, "requests paused")
+        // Before any store nothing is limited: the first requests start more than three pieces.
+        let first = core.swarm.picker.piecesInProgressCount
+        try #require(first > 3 && first < Self.layout.pieceCount)
+        #expect(outstanding().count == first)
+        // Every piece asked for arrives whole, and none of their stores ends: no new piece starts.
+        var stores: [(piece: PieceIndex, buffer: PieceBuffer)] = []
+        while let piece = outstanding().min(by: { $0.value < $1.value }) {
+            var effects = SessionEffects()
+            _ = core.received(Self.blocks(of: piece), from: key, epoch: 1, effects: &effects)
+            stores += effects.store.map { ($0.piece, $0.buffer) }
+            #expect(core.swarm.picker.piecesInProgressCount == first, "no new piece while stores are in flight")
+        }
+        #expect(stores.count == first, "every piece complete, waiting for its write")
 
-        // A write ends: its piece is verified and the next piece is asked for.
-        let done = stores.removeFirst()
-        var effects = SessionEffects()
-        core.pieceStored(done.piece, done.buffer, .checked(matches: true, digests: nil), effects: &effects)
-        #expect(effects.verified == [done.piece])
-        let next = Set(core.swarm.peers[key]!.machine.outstandingRequests.map(\.piece))
-        #expect(next.count == 1 && !next.contains(done.piece))
-        #expect(core.swarm.picker.piecesInProgressCount == 3)
+        // The writes end one by one: no new piece while three or more are in progress.
+        func storeEnds() {
+            let done = stores.removeFirst()
+            var effects = SessionEffects()
+            core.pieceStored(done.piece, done.buffer, .checked(matches: true, digests: nil), effects: &effects)
+            #expect(effects.verified == [done.piece])
+        }
+        while stores.count > 3 {
+            storeEnds()
+            #expect(outstanding().isEmpty, "\(stores.count) pieces still being stored")
+        }
+        // Two left: one new piece may start.
+        storeEnds()
+        let next = outstanding()
+        #expect(next.count == 1 && core.swarm.picker.piecesInProgressCount == 3)
+        // The last stores end: nothing limits the requests any more.
+        storeEnds()
+        storeEnds()
+        #expect(outstanding().count > 1)
     }
 }

@@ -3,9 +3,12 @@ import NIOPosix
 
 /// Opens outgoing peer connections with the peer wire pipeline.
 enum PeerDialer {
-    /// Inbound elements are batches (one per socket read, see ``PeerFrameBatcher``).
+    /// Inbound elements are batches (one per socket read, see ``PeerFrameBatcher``). Each batch's
+    /// blocks are slices of NIO's receive buffers (up to 64 KiB a read, a few reads a batch), held until
+    /// the session copies them into their pieces: at most 8 batches wait, the rest waits in the kernel's
+    /// socket buffer (with 16, NIO's buffers were 6.9 MiB of a 1 GiB download's peak heap).
     static let channelConfiguration = NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>.Configuration(
-        backPressureStrategy: .init(lowWatermark: 4, highWatermark: 16))
+        backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8))
 
     /// What an outgoing connection runs under the peer wire: an MSE handshake for the torrent's
     /// info-hash offering what `policy` allows, or nothing (plaintext).

@@ -10,9 +10,18 @@ struct PieceVerification {
     var smartBan = SmartBan()
     /// Who waits for the stores in flight to end.
     private var storeWaiters: [CheckedContinuation<Void, Never>] = []
+    /// The memory for pieces in progress while stores lag.
+    let budget: PieceMemoryBudget
 
-    init(layout: PieceLayout) {
+    init(layout: PieceLayout, budget: PieceMemoryBudget = PieceMemoryBudget()) {
         assemblies = PieceAssemblies(layout: layout)
+        self.budget = budget
+    }
+
+    /// The most pieces requests may have in progress now (see ``PieceMemoryBudget``).
+    var maxPiecesInProgress: Int {
+        budget.maxPiecesInProgress(
+            pieceLength: assemblies.layout.pieceLength, storesInFlight: assemblies.storesInFlight)
     }
 
     /// How many callers wait for the stores to end.

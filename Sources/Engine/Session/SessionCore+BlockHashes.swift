@@ -129,7 +129,7 @@ extension SessionCore {
                 swarm.candidates[address]?.banned = true
             }
         }
-        swarm.fillAllRequests(limits: limits)
+        swarm.fillAllRequests(limits: limits, maxPiecesInProgress: verification.maxPiecesInProgress)
         return banned
     }
 
@@ -143,7 +143,7 @@ extension SessionCore {
         swarm.peers[key]?.hashFailuresUnsaved += 1
         let reason = "for sending a block of piece \(request.piece) that fails its merkle hash"
         ban(key, because: reason, effects: &effects)
-        swarm.fillAllRequests(limits: limits)
+        swarm.fillAllRequests(limits: limits, maxPiecesInProgress: verification.maxPiecesInProgress)
         return .disconnect("banned \(reason)")
     }
 

@@ -73,7 +73,7 @@ extension SessionCore {
         swarm.candidates.rememberListenAddress(of: slot, retryAt: .now + configuration.reconnectDelay)
         logger.debug("peer \(slot.address) closed: \(reason)")
         // Others may now have room for the requests this peer held.
-        swarm.fillAllRequests(limits: limits)
+        swarm.fillAllRequests(limits: limits, maxPiecesInProgress: verification.maxPiecesInProgress)
         return slot
     }
 

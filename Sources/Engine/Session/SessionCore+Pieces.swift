@@ -27,7 +27,7 @@ extension SessionCore {
         if swarm.picker.blockWritten(request), verification.startHashing(request.piece) {
             effects.hash.append(request.piece)
         }
-        swarm.fillRequests(key, limits: limits)
+        swarm.fillRequests(key, limits: limits, maxPiecesInProgress: verification.maxPiecesInProgress)
     }
 
     /// The disk refused a block: the torrent cannot go on (disk full, permissions...).
@@ -66,7 +66,7 @@ extension SessionCore {
         }
         for (key, reason) in verdict.bans { ban(key, because: reason, effects: &effects) }
         if verdict.completed { effects.wake = true }
-        swarm.fillAllRequests(limits: limits)
+        swarm.fillAllRequests(limits: limits, maxPiecesInProgress: verification.maxPiecesInProgress)
     }
 
     /// Bans the peer at `key`: its address is never dialled again, its peer id never let in, and it is

@@ -110,7 +110,7 @@ extension SessionCore {
             webSeeds[index].failuresInARow = 0
             return
         }
-        swarm.fillAllRequests(limits: limits)
+        swarm.fillAllRequests(limits: limits, maxPiecesInProgress: verification.maxPiecesInProgress)
         webSeeds[index].failuresInARow += 1
         let failures = webSeeds[index].failuresInARow
         let backoff = configuration.webSeeds.backoff
@@ -175,7 +175,7 @@ extension SessionCore {
         }
         logger.info("dropping web seed \(webSeeds[index].url): \(reason)")
         effects.events.append((.webSeedDropped, "\(webSeeds[index].url): \(reason)"))
-        swarm.fillAllRequests(limits: limits)
+        swarm.fillAllRequests(limits: limits, maxPiecesInProgress: verification.maxPiecesInProgress)
     }
 
     /// Moves the web seeds' changed records into `journal` (for `btq peers`).

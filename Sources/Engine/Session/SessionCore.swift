@@ -129,7 +129,7 @@ struct SessionCore {
             return last
         }
         startServing(key, effects: &effects)
-        swarm.fillRequests(key, limits: limits)
+        swarm.fillRequests(key, limits: limits, maxPiecesInProgress: verification.maxPiecesInProgress)
         return step
     }
 
@@ -156,7 +156,7 @@ struct SessionCore {
         for (key, choked) in uploads.rechokeIfDue(now: now, swarm: &swarm) ?? [] {
             setChoked(choked, key, effects: &effects)
         }
-        swarm.fillAllRequests(limits: limits)
+        swarm.fillAllRequests(limits: limits, maxPiecesInProgress: verification.maxPiecesInProgress)
         extensionProtocol.sendPeerExchange(to: &swarm.peers, now: now)
     }
 

@@ -149,8 +149,9 @@ extension SessionSwarm {
     }
 
     /// Tops up the peer's request queue to its pipeline depth, within the download limits (no new
-    /// requests while they are in debt; about half a second of the limit in flight).
-    mutating func fillRequests(_ key: PeerKey, limits: TransferLimits) {
+    /// requests while they are in debt; about half a second of the limit in flight), starting no new
+    /// piece once `maxPiecesInProgress` are in progress (see ``PieceMemoryBudget``).
+    mutating func fillRequests(_ key: PeerKey, limits: TransferLimits, maxPiecesInProgress: Int = .max) {
         guard
             let (outstanding, targetDepth, pieces, isSeed) = peers[key].flatMap({ slot in
                 slot.handshaken && slot.machine.amInterested && !slot.machine.peerChoking
@@ -164,7 +165,8 @@ extension SessionSwarm {
         let room = max(0, Self.limitedDepth(targetDepth, rate: limits.downloadRate) - outstanding)
         // Refill in batches: one pick and one write for several blocks.
         guard room >= min(32, targetDepth / 4) || outstanding == 0 else { return }
-        let picks = picker.pickBlocks(for: key, count: room) { isSeed || pieces.contains($0) }
+        let newPieces = max(0, maxPiecesInProgress - picker.piecesInProgressCount)
+        let picks = picker.pickBlocks(for: key, count: room, newPieces: newPieces) { isSeed || pieces.contains($0) }
         guard !picks.isEmpty, var slot = peers.take(key) else { return }
         var messages: [PeerMessage] = []
         let now = NIODeadline.now()
@@ -180,8 +182,8 @@ extension SessionSwarm {
     }
 
     /// Tops up every peer's request queue.
-    mutating func fillAllRequests(limits: TransferLimits) {
-        for key in peers.keys { fillRequests(key, limits: limits) }
+    mutating func fillAllRequests(limits: TransferLimits, maxPiecesInProgress: Int = .max) {
+        for key in peers.keys { fillRequests(key, limits: limits, maxPiecesInProgress: maxPiecesInProgress) }
     }
 
     /// The request depth for a peer under a download limit of `rate` bytes a second (0: none): about

@@ -13,9 +13,11 @@ extension PiecePicker {
     /// - Parameters:
     ///   - peer: the peer that will receive the requests.
     ///   - count: how many requests the peer's pipeline has room for.
+    ///   - newPieces: how many pieces not yet started this pick may start (the session's memory for
+    ///     pieces, see ``PieceMemoryBudget``); started pieces and the endgame are not limited.
     ///   - peerHas: whether the peer has a piece (its bitfield; `{ _ in true }` for a seed).
     public mutating func pickBlocks(
-        for peer: PeerKey, count: Int, peerHas: (PieceIndex) -> Bool
+        for peer: PeerKey, count: Int, newPieces: Int = .max, peerHas: (PieceIndex) -> Bool
     ) -> [BlockRequest] {
         guard count > 0, wantedMissingCount > 0 else { return [] }
         var picked: [BlockRequest] = []
@@ -27,8 +29,9 @@ extension PiecePicker {
             blocks.takeFreeBlocks(of: piece, for: peer, into: &picked, limit: count)
             if picked.count == count { return picked }
         }
-        let piecesNeeded = (count - picked.count + layout.blocksPerPiece - 1) / layout.blocksPerPiece + 1
-        for piece in newPieces(limit: piecesNeeded, peerHas: peerHas) {
+        let piecesNeeded = min(
+            newPieces, (count - picked.count + layout.blocksPerPiece - 1) / layout.blocksPerPiece + 1)
+        for piece in piecesNeeded > 0 ? self.newPieces(limit: piecesNeeded, peerHas: peerHas) : [] {
             blocks.start(piece)
             blocks.takeFreeBlocks(of: piece, for: peer, into: &picked, limit: count)
             if picked.count == count { return picked }

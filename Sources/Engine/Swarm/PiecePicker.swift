@@ -109,6 +109,9 @@ public struct PiecePicker: Sendable {
         }
     }
 
+    /// How many pieces are in progress (started and not yet verified).
+    public var piecesInProgressCount: Int { blocks.startOrder.count }
+
     /// The pieces in progress, in the order they were started.
     public var piecesInProgress: [PieceIndex] { blocks.startOrder.map { PieceIndex($0) } }
 

@@ -4,13 +4,18 @@
 /// one runs when the queue changed (its ``QueueStore/queueGeneration()`` moved), when work ended, when the
 /// last pass changed something or a pass was asked for, and at the latest every ``fullPassInterval``.
 /// Other passes look at every download (completion, stalls) and at the seeds in slices, so that each seed
-/// is looked at (its seed limits, its seeding time, data found missing) every ``seedLookPasses`` passes:
-/// an idle daemon's pass does not grow with its seeds.
+/// is looked at (its seed limits, its seeding time, data found missing) every ``seedLookPasses`` passes,
+/// or, with more than ``seedLookLimit`` seeds in a slice, in slices of that many: an idle daemon's pass
+/// costs the same with five thousand seeds as with five hundred (each seed is then looked at less often).
+/// Only a pass after the seed limits changed looks at every seed at once.
 struct PassRhythm {
-    /// The longest time between two full passes.
-    static let fullPassInterval: Duration = .seconds(30)
+    /// The longest time between two full passes. The queue's generation tells of every change the CLI or
+    /// the RPC writes, so this is only a net: it is long, for a full pass reads a row per torrent worked.
+    static let fullPassInterval: Duration = .seconds(300)
     /// A pass that does not read the queue looks at this fraction (one in so many) of the seeds.
     static let seedLookPasses = 20
+    /// The most seeds a pass that does not read the queue looks at.
+    static let seedLookLimit = 32
 
     private var generation: Int64?
     private var fullPassAsked = true
@@ -45,12 +50,12 @@ struct PassRhythm {
     /// looking at every seed. A start storm of N torrents then costs N looks, not N passes over N seeds.
     mutating func lookAtStarted(_ id: Int64) { started.insert(id) }
 
-    /// The seeds a pass that does not read the queue looks at, of `seeds`: the next slice of
+    /// The seeds a pass looks at, of `seeds` (in ascending order): the next slice of them
     /// (``seedSlice(of:)``) and those started since the last pass (``lookAtStarted(_:)``), each once.
     mutating func seedsToLook(at seeds: [Int64]) -> [Int64] {
         var looked = seedSlice(of: seeds)
         let sliced = Set(looked)
-        looked += seeds.filter { started.contains($0) && !sliced.contains($0) }
+        looked += started.sorted().filter { !sliced.contains($0) && QueueJobs.contains($0, in: seeds) }
         started = []
         return looked
     }
@@ -58,12 +63,22 @@ struct PassRhythm {
     /// A pass that looks at every seed: those started since the last pass are among them.
     mutating func lookedAtEverySeed() { started = [] }
 
-    /// The seeds a pass that does not read the queue looks at, of `seeds`: the next slice of about
-    /// 1/``seedLookPasses`` of them (at least one), going round.
+    /// How many seeds of `count` a pass looks at: about 1/``seedLookPasses`` of them, at least one and at
+    /// most ``seedLookLimit``.
+    static func sliceSize(of count: Int) -> Int {
+        min(count, Self.seedLookLimit, (count + Self.seedLookPasses - 1) / Self.seedLookPasses)
+    }
+
+    /// The passes it takes to look at each of `count` seeds once.
+    static func passesPerRound(of count: Int) -> Int {
+        count == 0 ? 0 : (count + sliceSize(of: count) - 1) / sliceSize(of: count)
+    }
+
+    /// The seeds a pass looks at, of `seeds`: the next slice of them (``sliceSize(of:)``), going round.
     mutating func seedSlice<C: Collection>(of seeds: C) -> [C.Element] {
         guard !seeds.isEmpty else { return [] }
         let count = seeds.count
-        let size = min(count, (count + Self.seedLookPasses - 1) / Self.seedLookPasses)
+        let size = Self.sliceSize(of: count)
         if seedCursor >= count { seedCursor = 0 }
         var slice: [C.Element] = []
         slice.reserveCapacity(size)

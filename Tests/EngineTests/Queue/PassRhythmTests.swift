@@ -44,14 +44,21 @@ struct PassRhythmTests {
         #expect(rhythm.seedsToLook(at: seeds).filter { $0 == 17 }.count == 1, "in the slice and started: once")
     }
 
+    /// Each seed is looked at once in a round; a round is ``PassRhythm/seedLookPasses`` passes until the
+    /// slices reach ``PassRhythm/seedLookLimit`` seeds, and longer beyond (a pass costs the same however many
+    /// seeds there are).
     @Test func slicesLookAtEverySeedOnceInARound() {
-        for count in [1, 7, 20, 21, 1_000, 5_001] {
+        for count in [1, 7, 20, 21, 640, 641, 1_000, 5_001] {
             var rhythm = PassRhythm()
             let seeds = Array(0..<count)
             var looked: [Int: Int] = [:]
-            for _ in 0..<PassRhythm.seedLookPasses {
+            let passes = PassRhythm.passesPerRound(of: count)
+            #expect(passes <= max(PassRhythm.seedLookPasses, count / PassRhythm.seedLookLimit + 1))
+            #expect(count > PassRhythm.seedLookPasses * PassRhythm.seedLookLimit || passes <= PassRhythm.seedLookPasses)
+            for _ in 0..<passes {
                 let slice = rhythm.seedSlice(of: seeds)
                 #expect(slice.count <= (count + PassRhythm.seedLookPasses - 1) / PassRhythm.seedLookPasses)
+                #expect(slice.count <= PassRhythm.seedLookLimit)
                 for seed in slice { looked[seed, default: 0] += 1 }
             }
             #expect(Set(looked.keys) == Set(seeds), "\(count) seeds: every one looked at in a round")

@@ -24,6 +24,14 @@ struct PassRhythm {
     private var seedCursor = 0
     /// Torrents whose sessions finished their start check since the last pass.
     private var started: Set<Int64> = []
+    /// Sessions started since the heap was last trimmed (``endPass(changed:)``).
+    private var startsSinceTrim = 0
+    /// Sessions started whose start check is not done yet.
+    private var checking = 0
+
+    /// After how many sessions started the heap is trimmed, once their start checks are done and a pass
+    /// changed nothing (see ``HeapTrim``).
+    static let trimAfterStarts = 64
 
     /// A pass begins with the queue at `generation`; returns whether it is a full pass. `workEnded`: a
     /// session, fetch or check ended and is not settled yet.
@@ -37,9 +45,21 @@ struct PassRhythm {
     }
 
     /// The pass ended; `changed` when it changed something (started or stopped work, recorded a state):
-    /// the next pass is a full one.
-    mutating func endPass(changed: Bool) {
+    /// the next pass is a full one. Returns true when the heap is to be trimmed now (``HeapTrim``): at
+    /// least ``trimAfterStarts`` sessions started since the last trim, every one of them has done its
+    /// start check (see ``lookAtStarted(_:)``), and this pass changed nothing (the start storm is over).
+    @discardableResult
+    mutating func endPass(changed: Bool) -> Bool {
         if changed { fullPassAsked = true }
+        guard !changed, checking == 0, startsSinceTrim >= Self.trimAfterStarts else { return false }
+        startsSinceTrim = 0
+        return true
+    }
+
+    /// A session starts: it checks what it has (``lookAtStarted(_:)`` follows when it is done).
+    mutating func sessionStarting() {
+        startsSinceTrim += 1
+        checking += 1
     }
 
     /// The next pass is to be a full one.
@@ -48,7 +68,10 @@ struct PassRhythm {
     /// The session of torrent `id` finished its start check: the next pass looks at it (a download found
     /// complete frees its slot, a seed found lacking data downloads again), without reading the queue or
     /// looking at every seed. A start storm of N torrents then costs N looks, not N passes over N seeds.
-    mutating func lookAtStarted(_ id: Int64) { started.insert(id) }
+    mutating func lookAtStarted(_ id: Int64) {
+        started.insert(id)
+        checking = max(0, checking - 1)
+    }
 
     /// The seeds a pass looks at, of `seeds` (in ascending order): the next slice of them
     /// (``seedSlice(of:)``) and those started since the last pass (``lookAtStarted(_:)``), each once.

@@ -165,7 +165,10 @@ package actor QueueManager {
             changes.withLock { $0 += 1 }
             report(line)
         }
-        defer { rhythm.endPass(changed: changes.withLock { $0 } > 0) }
+        defer {
+            // A start storm over, the memory its start checks used and freed goes back to the kernel.
+            if rhythm.endPass(changed: changes.withLock { $0 } > 0) { HeapTrim.now() }
+        }
         let seedLimits = limits.settings.seedLimits
         if full { limits.update(TransferSettings(store: store)) }
         while let ended = jobs.takeEndedSession() {
@@ -259,6 +262,7 @@ package actor QueueManager {
                 // start as fast as they are checked, not a slotful per tick). A task of its own that ends
                 // then: as an `async let` of the session's task it would be kept, with its frames, for the
                 // session's whole life.
+                rhythm.sessionStarting()
                 jobs.startBeside { await self.passWhenStarted(work, id: id) }
                 onChange("\(isSeed ? "seeding" : "started") #\(id) \(record.name)")
             } catch {

@@ -44,6 +44,28 @@ struct PassRhythmTests {
         #expect(rhythm.seedsToLook(at: seeds).filter { $0 == 17 }.count == 1, "in the slice and started: once")
     }
 
+    /// The heap is trimmed once a start storm is over: enough sessions started, each has done its start
+    /// check, and a pass changed nothing; then not again until as many more have started.
+    @Test func theHeapIsTrimmedOnceAfterAStartStorm() {
+        var rhythm = PassRhythm()
+        let count = PassRhythm.trimAfterStarts
+        for _ in 0..<count { rhythm.sessionStarting() }
+        for id in 0..<Int64(count - 1) { rhythm.lookAtStarted(id) }
+        let checking = rhythm.endPass(changed: false)
+        #expect(!checking, "one start check is not done")
+        rhythm.lookAtStarted(Int64(count))
+        let changed = rhythm.endPass(changed: true)
+        #expect(!changed, "the pass changed something")
+        let over = rhythm.endPass(changed: false)
+        #expect(over)
+        let again = rhythm.endPass(changed: false)
+        #expect(!again, "once")
+        rhythm.sessionStarting()
+        rhythm.lookAtStarted(1)
+        let single = rhythm.endPass(changed: false)
+        #expect(!single, "one start is no storm")
+    }
+
     /// Each seed is looked at once in a round; a round is ``PassRhythm/seedLookPasses`` passes until the
     /// slices reach ``PassRhythm/seedLookLimit`` seeds, and longer beyond (a pass costs the same however many
     /// seeds there are).

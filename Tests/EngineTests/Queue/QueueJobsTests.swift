@@ -207,7 +207,7 @@ struct QueueJobsTests {
         #expect(jobs.seedIds == [3, 4, 6] && jobs.downloadIds == [1, 5] && consistent())
         #expect(jobs.downloadCompleted(1, maxSeeds: 10) == .seeding)
         #expect(jobs.seedIds == [1, 3, 4, 6] && jobs.downloadIds == [5] && consistent())
-        #expect(jobs.seedLacksData(4, status(complete: false)))
+        #expect(jobs.seedLacksData(4, status(complete: false)) == true)
         #expect(jobs.seedIds == [1, 3, 6] && jobs.downloadIds == [4, 5] && consistent())
         jobs.sessionEnded(3, .stopped, status(complete: true))
         jobs.sessionEnded(5, .stopped, status(complete: false))

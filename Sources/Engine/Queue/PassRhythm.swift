@@ -4,13 +4,18 @@
 /// one runs when the queue changed (its ``QueueStore/queueGeneration()`` moved), when work ended, when the
 /// last pass changed something or a pass was asked for, and at the latest every ``fullPassInterval``.
 /// Other passes look at every download (completion, stalls) and at the seeds in slices, so that each seed
-/// is looked at (its seed limits, its seeding time, data found missing) every ``seedLookPasses`` passes:
-/// an idle daemon's pass does not grow with its seeds.
+/// is looked at (its seed limits, its seeding time, data found missing) every ``seedLookPasses`` passes,
+/// or, with more than ``seedLookLimit`` seeds in a slice, in slices of that many: an idle daemon's pass
+/// costs the same with five thousand seeds as with five hundred (each seed is then looked at less often).
+/// Only a pass after the seed limits changed looks at every seed at once.
 struct PassRhythm {
-    /// The longest time between two full passes.
-    static let fullPassInterval: Duration = .seconds(30)
+    /// The longest time between two full passes. The queue's generation tells of every change the CLI or
+    /// the RPC writes, so this is only a net: it is long, for a full pass reads a row per torrent worked.
+    static let fullPassInterval: Duration = .seconds(300)
     /// A pass that does not read the queue looks at this fraction (one in so many) of the seeds.
     static let seedLookPasses = 20
+    /// The most seeds a pass that does not read the queue looks at.
+    static let seedLookLimit = 32
 
     private var generation: Int64?
     private var fullPassAsked = true
@@ -19,6 +24,14 @@ struct PassRhythm {
     private var seedCursor = 0
     /// Torrents whose sessions finished their start check since the last pass.
     private var started: Set<Int64> = []
+    /// Sessions started since the heap was last trimmed (``endPass(changed:)``).
+    private var startsSinceTrim = 0
+    /// Sessions started whose start check is not done yet.
+    private var checking = 0
+
+    /// After how many sessions started the heap is trimmed, once their start checks are done and a pass
+    /// changed nothing (see ``HeapTrim``).
+    static let trimAfterStarts = 64
 
     /// A pass begins with the queue at `generation`; returns whether it is a full pass. `workEnded`: a
     /// session, fetch or check ended and is not settled yet.
@@ -32,9 +45,21 @@ struct PassRhythm {
     }
 
     /// The pass ended; `changed` when it changed something (started or stopped work, recorded a state):
-    /// the next pass is a full one.
-    mutating func endPass(changed: Bool) {
+    /// the next pass is a full one. Returns true when the heap is to be trimmed now (``HeapTrim``): at
+    /// least ``trimAfterStarts`` sessions started since the last trim, every one of them has done its
+    /// start check (see ``lookAtStarted(_:)``), and this pass changed nothing (the start storm is over).
+    @discardableResult
+    mutating func endPass(changed: Bool) -> Bool {
         if changed { fullPassAsked = true }
+        guard !changed, checking == 0, startsSinceTrim >= Self.trimAfterStarts else { return false }
+        startsSinceTrim = 0
+        return true
+    }
+
+    /// A session starts: it checks what it has (``lookAtStarted(_:)`` follows when it is done).
+    mutating func sessionStarting() {
+        startsSinceTrim += 1
+        checking += 1
     }
 
     /// The next pass is to be a full one.
@@ -43,14 +68,17 @@ struct PassRhythm {
     /// The session of torrent `id` finished its start check: the next pass looks at it (a download found
     /// complete frees its slot, a seed found lacking data downloads again), without reading the queue or
     /// looking at every seed. A start storm of N torrents then costs N looks, not N passes over N seeds.
-    mutating func lookAtStarted(_ id: Int64) { started.insert(id) }
+    mutating func lookAtStarted(_ id: Int64) {
+        started.insert(id)
+        checking = max(0, checking - 1)
+    }
 
-    /// The seeds a pass that does not read the queue looks at, of `seeds`: the next slice of
+    /// The seeds a pass looks at, of `seeds` (in ascending order): the next slice of them
     /// (``seedSlice(of:)``) and those started since the last pass (``lookAtStarted(_:)``), each once.
     mutating func seedsToLook(at seeds: [Int64]) -> [Int64] {
         var looked = seedSlice(of: seeds)
         let sliced = Set(looked)
-        looked += seeds.filter { started.contains($0) && !sliced.contains($0) }
+        looked += started.sorted().filter { !sliced.contains($0) && QueueJobs.contains($0, in: seeds) }
         started = []
         return looked
     }
@@ -58,12 +86,22 @@ struct PassRhythm {
     /// A pass that looks at every seed: those started since the last pass are among them.
     mutating func lookedAtEverySeed() { started = [] }
 
-    /// The seeds a pass that does not read the queue looks at, of `seeds`: the next slice of about
-    /// 1/``seedLookPasses`` of them (at least one), going round.
+    /// How many seeds of `count` a pass looks at: about 1/``seedLookPasses`` of them, at least one and at
+    /// most ``seedLookLimit``.
+    static func sliceSize(of count: Int) -> Int {
+        min(count, Self.seedLookLimit, (count + Self.seedLookPasses - 1) / Self.seedLookPasses)
+    }
+
+    /// The passes it takes to look at each of `count` seeds once.
+    static func passesPerRound(of count: Int) -> Int {
+        count == 0 ? 0 : (count + sliceSize(of: count) - 1) / sliceSize(of: count)
+    }
+
+    /// The seeds a pass looks at, of `seeds`: the next slice of them (``sliceSize(of:)``), going round.
     mutating func seedSlice<C: Collection>(of seeds: C) -> [C.Element] {
         guard !seeds.isEmpty else { return [] }
         let count = seeds.count
-        let size = min(count, (count + Self.seedLookPasses - 1) / Self.seedLookPasses)
+        let size = Self.sliceSize(of: count)
         if seedCursor >= count { seedCursor = 0 }
         var slice: [C.Element] = []
         slice.reserveCapacity(size)

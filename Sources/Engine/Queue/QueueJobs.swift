@@ -64,6 +64,12 @@ struct QueueJobs {
 
     /// Sessions downloading or seeding.
     private(set) var active: [Int64: Active] = [:]
+    /// The sessions that hold a seed slot, by id in ascending order; kept as sessions start, change role
+    /// and end, so that a pass finds the seeds (and the slice of them it looks at) without going over
+    /// every session.
+    private(set) var seedIds: [Int64] = []
+    /// The sessions that do not hold a seed slot (downloading), kept likewise.
+    private(set) var downloadIds: Set<Int64> = []
     /// Work started by the last pass, for ``QueueManager/run(pollInterval:onChange:)`` to add to its task
     /// group.
     private(set) var starting: [@Sendable () async -> Void] = []
@@ -92,10 +98,12 @@ struct QueueJobs {
     var isIdle: Bool { active.isEmpty && fetching.isEmpty && checks.isEmpty }
 
     /// Download slots held: by downloads that are not stalled, and by metadata fetches.
-    var downloadSlotsHeld: Int { active.values.filter { !$0.seeding && !$0.stalled }.count + fetching.count }
+    var downloadSlotsHeld: Int {
+        downloadIds.reduce(0) { held, id in held + (active[id]?.stalled == false ? 1 : 0) } + fetching.count
+    }
 
     /// Seed slots held, also by seeds told to stop that have not ended yet.
-    var seedSlotsHeld: Int { active.values.filter(\.seeding).count }
+    var seedSlotsHeld: Int { seedIds.count }
 
     /// Every session has ended (it may not be settled yet).
     var sessionsEnded: Bool { Set(finished.map(\.id)).isSuperset(of: active.keys) }
@@ -106,7 +114,12 @@ struct QueueJobs {
     mutating func start(_ entry: Active, run: @escaping @Sendable () async -> Void) {
         starting.append(run)
         active[entry.record.id] = entry
+        index(entry.record.id, seeding: entry.seeding)
     }
+
+    /// Work beside a session that ends on its own (the session's run returns from what it waits for):
+    /// `run` is handed to the run's task group.
+    mutating func startBeside(_ run: @escaping @Sendable () async -> Void) { starting.append(run) }
 
     /// A metadata fetch starts; `run` is handed to the run's task group.
     mutating func start(_ fetch: Fetching, run: @escaping @Sendable () async -> Void) {
@@ -150,7 +163,10 @@ struct QueueJobs {
     mutating func takeEndedSession() -> (entry: Active, outcome: TorrentSession.Outcome, status: TorrentStatus)? {
         while !finished.isEmpty {
             let ended = finished.removeFirst()
-            if let entry = active.removeValue(forKey: ended.id) { return (entry, ended.outcome, ended.status) }
+            if let entry = active.removeValue(forKey: ended.id) {
+                index(ended.id, seeding: nil)
+                return (entry, ended.outcome, ended.status)
+            }
         }
         return nil
     }
@@ -175,8 +191,37 @@ struct QueueJobs {
 
     /// Takes every session (the run ends).
     mutating func takeSessions() -> [Int64: Active] {
-        defer { active = [:] }
+        defer {
+            active = [:]
+            seedIds = []
+            downloadIds = []
+        }
         return active
+    }
+
+    /// Files session `id` under its role: holding a seed slot, downloading, or (`nil`) gone.
+    private mutating func index(_ id: Int64, seeding: Bool?) {
+        let at = Self.insertionPoint(of: id, in: seedIds)
+        let isSeed = at < seedIds.count && seedIds[at] == id
+        if seeding == true, !isSeed { seedIds.insert(id, at: at) }
+        if seeding != true, isSeed { seedIds.remove(at: at) }
+        if seeding == false { downloadIds.insert(id) } else { downloadIds.remove(id) }
+    }
+
+    /// Where `id` is, or would go, in the ascending `ids`.
+    static func insertionPoint(of id: Int64, in ids: [Int64]) -> Int {
+        var (low, high) = (0, ids.count)
+        while low < high {
+            let middle = (low + high) / 2
+            if ids[middle] < id { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// Whether `id` is in the ascending `ids`.
+    static func contains(_ id: Int64, in ids: [Int64]) -> Bool {
+        let at = insertionPoint(of: id, in: ids)
+        return at < ids.count && ids[at] == id
     }
 
     // MARK: Decisions
@@ -216,6 +261,7 @@ struct QueueJobs {
             return .waitingForSeedSlot
         }
         active[id]?.seeding = true
+        index(id, seeding: true)
         active[id]?.seedClock.start()
         return .seeding
     }
@@ -228,6 +274,7 @@ struct QueueJobs {
         let repaired = status.wasIncompleteAtStart && entry.seedCheckPending
         guard !((status.isComplete && !repaired) || status.isStarting || status.failure != nil) else { return false }
         active[id]?.seeding = false
+        index(id, seeding: false)
         active[id]?.seedCheckPending = false
         return true
     }
@@ -256,7 +303,7 @@ struct QueueJobs {
     /// and wait `queued` for a seed slot again (or be `completed` when nothing may seed).
     mutating func seedsBeyond(_ maxSeeds: Int) -> [Active] {
         guard seedSlotsHeld > maxSeeds else { return [] }
-        let seeds = active.values.filter { $0.seeding && $0.endState == nil }
+        let seeds = seedIds.compactMap { active[$0] }.filter { $0.endState == nil }
             .sorted { $0.record.queuePosition < $1.record.queuePosition }
         guard seeds.count > maxSeeds else { return [] }
         let beyond = Array(seeds.dropFirst(maxSeeds))

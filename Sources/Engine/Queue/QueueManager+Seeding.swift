@@ -4,15 +4,12 @@ extension QueueManager {
     /// Downloads that finished go on seeding (or stop when no seed slot is free); seeds that reached
     /// the ratio or seeding-time limit stop and become `completed`. Every download is looked at; every
     /// seed when `everySeed`, else the next slice of them (``PassRhythm/seedSlice(of:)``). The seeding
-    /// time due to be saved is saved in one write.
+    /// time due to be saved is saved in one write. Nothing here goes over every session: the jobs keep
+    /// the seeds and the downloads apart (``QueueJobs/seedIds``).
     func followSeeding(everySeed: Bool, onChange: @Sendable (String) -> Void) async throws {
-        var downloads: [Int64] = []
-        var seeds: [Int64] = []
-        for (id, entry) in jobs.active where entry.endState == nil {
-            if entry.seeding { seeds.append(id) } else { downloads.append(id) }
-        }
         if everySeed { rhythm.lookedAtEverySeed() }
-        let looked = downloads + (everySeed ? seeds : rhythm.seedsToLook(at: seeds))
+        let looked =
+            Array(jobs.downloadIds) + (everySeed ? jobs.seedIds : rhythm.seedsToLook(at: jobs.seedIds))
         var toSave: [Int64: Int64] = [:]
         defer {
             if !toSave.isEmpty {

@@ -155,7 +155,8 @@ package actor QueueManager {
     /// What the CLI writes is read only when it changed (``QueueStore/queueGeneration()`` moved), when
     /// work ended or started, or at the latest every ``PassRhythm/fullPassInterval``; otherwise a pass looks
     /// only at the downloads and at a slice of the seeds (see ``PassRhythm``), so an idle daemon's passes
-    /// cost the same with five thousand seeds as with five.
+    /// cost the same with five thousand seeds as with five. A full pass too looks at a slice of the seeds
+    /// only, unless the seed limits changed.
     private func reconcile(onChange report: @escaping @Sendable (String) -> Void) async throws {
         let generation = try store.queueGeneration()
         let full = rhythm.beginPass(generation: generation, workEnded: jobs.hasEndedWork)
@@ -164,7 +165,11 @@ package actor QueueManager {
             changes.withLock { $0 += 1 }
             report(line)
         }
-        defer { rhythm.endPass(changed: changes.withLock { $0 } > 0) }
+        defer {
+            // A start storm over, the memory its start checks used and freed goes back to the kernel.
+            if rhythm.endPass(changed: changes.withLock { $0 } > 0) { HeapTrim.now() }
+        }
+        let seedLimits = limits.settings.seedLimits
         if full { limits.update(TransferSettings(store: store)) }
         while let ended = jobs.takeEndedSession() {
             var entry = ended.entry
@@ -186,7 +191,8 @@ package actor QueueManager {
         if full {
             try await followQueue()
         }
-        try await followSeeding(everySeed: full, onChange: onChange)
+        // Every seed is looked at only when the seed limits changed; else a slice of them, as in every pass.
+        try await followSeeding(everySeed: limits.settings.seedLimits != seedLimits, onChange: onChange)
         await updateStalls(onChange: onChange)
         // Slots, seeds over the limit and candidates change only with the queue or the work: a pass that
         // read nothing new and changed nothing starts nothing.
@@ -248,14 +254,16 @@ package actor QueueManager {
                 }
                 jobs.start(entry) {
                     await work.addPeers(peers + metPeers)
-                    // Once its start check is done a pass follows at once: a download found complete frees
-                    // its slot for the next one now, not at the next tick (torrents added with their data
-                    // in place start as fast as they are checked, not a slotful per tick).
-                    async let checked: Void = self.passWhenStarted(work, id: id)
                     let outcome = await work.run()
-                    await checked
                     await self.sessionEnded(id, outcome, await work.status())
                 }
+                // Once its start check is done a pass follows at once: a download found complete frees its
+                // slot for the next one now, not at the next tick (torrents added with their data in place
+                // start as fast as they are checked, not a slotful per tick). A task of its own that ends
+                // then: as an `async let` of the session's task it would be kept, with its frames, for the
+                // session's whole life.
+                rhythm.sessionStarting()
+                jobs.startBeside { await self.passWhenStarted(work, id: id) }
                 onChange("\(isSeed ? "seeding" : "started") #\(id) \(record.name)")
             } catch {
                 if scope.only != nil { endings[record.id] = .failed("\(error)") }
@@ -313,9 +321,12 @@ package actor QueueManager {
     /// Marks downloads that got no data for the stall timeout, so the next queued torrent gets their slot,
     /// and unmarks them when data flows again.
     private func updateStalls(onChange: @Sendable (String) -> Void) async {
-        guard jobs.active.values.contains(where: { !$0.seeding && !$0.abandoned }) else { return }
+        let downloads = jobs.downloadIds.compactMap { id in jobs.active[id].map { (id, $0) } }.filter {
+            !$0.1.abandoned
+        }
+        guard !downloads.isEmpty else { return }
         let timeout = Duration.seconds(store.intSetting(Self.stallTimeoutSetting) ?? 300)
-        for (id, entry) in jobs.active where !entry.seeding && !entry.abandoned {
+        for (id, entry) in downloads {
             let status = await entry.work.status()
             guard let stalled = jobs.noteStall(id, status, timeout: timeout) else { continue }
             let name = entry.record.name

@@ -144,23 +144,26 @@ struct RegisteredDownload: DownloadWork {
     func run() async -> TorrentSession.Outcome {
         registry.add(job.session)
         let session = job.session
+        guard let dht else {
+            // No task group to hold: the run's task keeps its frames for the session's whole life.
+            let outcome = await session.run()
+            registry.remove(job.session)
+            await job.storage.close()
+            return outcome
+        }
+        let (id, infoHash, port) = (job.record.id, job.metainfo.infoHashes.wireHash, announcePort)
         let outcome = await withTaskGroup(of: TorrentSession.Outcome?.self) { group in
-            if let dht {
-                let id = job.record.id
-                let infoHash = job.metainfo.infoHashes.wireHash
-                let port = announcePort
-                group.addTask {
-                    await dht.run(
-                        torrentId: id, infoHash: infoHash, announcePort: port,
-                        shortOfPeers: {
-                            let status = await session.status()
-                            return !status.isComplete && status.peers < DHTTorrentSearch.wantedPeers
-                        }
-                    ) { peers in
-                        await session.addPeers(peers, source: .dht)
+            group.addTask {
+                await dht.run(
+                    torrentId: id, infoHash: infoHash, announcePort: port,
+                    shortOfPeers: {
+                        let status = await session.status()
+                        return !status.isComplete && status.peers < DHTTorrentSearch.wantedPeers
                     }
-                    return nil
+                ) { peers in
+                    await session.addPeers(peers, source: .dht)
                 }
+                return nil
             }
             let outcome = await session.run()
             group.cancelAll()

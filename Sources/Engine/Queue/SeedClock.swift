@@ -1,7 +1,13 @@
 import Foundation
 
-/// Time spent seeding in this run, saved to the database now and then.
+/// Time spent seeding in this run, saved to the database now and then (every ``saveInterval``, and when
+/// the session ends).
 struct SeedClock {
+    /// How long seeding time waits to be saved at most while the session runs: each save is a row written
+    /// per seed, so thousands of idle seeds would otherwise keep the database busy; a crash loses at most
+    /// this much of it.
+    static let saveInterval: Duration = .seconds(600)
+
     private var since: ContinuousClock.Instant?
     private var unsaved: Double = 0
     private var lastSave = ContinuousClock.now
@@ -19,7 +25,7 @@ struct SeedClock {
         let elapsed = now - since
         unsaved += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         self.since = now
-        return now - lastSave > .seconds(30)
+        return now - lastSave > Self.saveInterval
     }
 
     /// Whole seconds not saved yet.

@@ -160,6 +160,16 @@ extension TransferLimits {
 }
 
 extension TransferSettings {
+    /// The seed limits, to tell whether they changed: a seed's look (see ``seedLimitReached(uploaded:base:seededSeconds:)``)
+    /// depends on nothing else of the settings.
+    package struct SeedLimits: Equatable, Sendable {
+        var ratio: Double
+        var time: Int64
+    }
+
+    /// The seed limits of these settings.
+    package var seedLimits: SeedLimits { SeedLimits(ratio: seedRatio, time: seedTime) }
+
     /// Which seed limit is reached, said for the history, or `nil`: `uploaded` over `base` (the bytes
     /// downloaded, or the verified bytes for a torrent seeded from data already in place) against
     /// ``seedRatio``, and `seededSeconds` against ``seedTime``.

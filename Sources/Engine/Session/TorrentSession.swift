@@ -178,8 +178,7 @@ package actor TorrentSession {
     /// ``Scheduler`` that hold no task between two runs. The check at start runs in a child task, so the
     /// deep frames of restoring progress go with it rather than staying in the run's task for its life.
     package func run() async -> Outcome {
-        async let restored: Result<Void, any Error> = runRestore()
-        if case .failure(let error) = await restored {
+        if case .failure(let error) = await restoreInChild() {
             return await finish(.failed("\(error)"))
         }
         if core.swarm.picker.isComplete, lifecycle.stopWhenComplete {
@@ -227,6 +226,17 @@ package actor TorrentSession {
         }
         if let failure = lifecycle.failure { return await finish(.failed(failure)) }
         return await finish(core.swarm.picker.isComplete ? .completed : .stopped)
+    }
+
+    /// Restores progress in a child task that is gone when this returns: the deep frames of restoring, and
+    /// the slabs the task allocator took for them, go with it. (An `async let` child lives, slabs and all,
+    /// until the scope that made it ends: ``run()``'s, the session's whole life; a heap profile of 5,000 idle
+    /// seeds found 7 KiB a torrent held that way.)
+    private func restoreInChild() async -> Result<Void, any Error> {
+        await withTaskGroup(of: Result<Void, any Error>.self) { group in
+            group.addTask { await self.runRestore() }
+            return await group.next() ?? .success(())
+        }
     }
 
     /// Restores progress (see ``restoreProgress()``), as a result for ``run()``'s child task.

@@ -44,14 +44,43 @@ struct PassRhythmTests {
         #expect(rhythm.seedsToLook(at: seeds).filter { $0 == 17 }.count == 1, "in the slice and started: once")
     }
 
+    /// The heap is trimmed once a start storm is over: enough sessions started, each has done its start
+    /// check, and a pass changed nothing; then not again until as many more have started.
+    @Test func theHeapIsTrimmedOnceAfterAStartStorm() {
+        var rhythm = PassRhythm()
+        let count = PassRhythm.trimAfterStarts
+        for _ in 0..<count { rhythm.sessionStarting() }
+        for id in 0..<Int64(count - 1) { rhythm.lookAtStarted(id) }
+        let checking = rhythm.endPass(changed: false)
+        #expect(!checking, "one start check is not done")
+        rhythm.lookAtStarted(Int64(count))
+        let changed = rhythm.endPass(changed: true)
+        #expect(!changed, "the pass changed something")
+        let over = rhythm.endPass(changed: false)
+        #expect(over)
+        let again = rhythm.endPass(changed: false)
+        #expect(!again, "once")
+        rhythm.sessionStarting()
+        rhythm.lookAtStarted(1)
+        let single = rhythm.endPass(changed: false)
+        #expect(!single, "one start is no storm")
+    }
+
+    /// Each seed is looked at once in a round; a round is ``PassRhythm/seedLookPasses`` passes until the
+    /// slices reach ``PassRhythm/seedLookLimit`` seeds, and longer beyond (a pass costs the same however many
+    /// seeds there are).
     @Test func slicesLookAtEverySeedOnceInARound() {
-        for count in [1, 7, 20, 21, 1_000, 5_001] {
+        for count in [1, 7, 20, 21, 640, 641, 1_000, 5_001] {
             var rhythm = PassRhythm()
             let seeds = Array(0..<count)
             var looked: [Int: Int] = [:]
-            for _ in 0..<PassRhythm.seedLookPasses {
+            let passes = PassRhythm.passesPerRound(of: count)
+            #expect(passes <= max(PassRhythm.seedLookPasses, count / PassRhythm.seedLookLimit + 1))
+            #expect(count > PassRhythm.seedLookPasses * PassRhythm.seedLookLimit || passes <= PassRhythm.seedLookPasses)
+            for _ in 0..<passes {
                 let slice = rhythm.seedSlice(of: seeds)
                 #expect(slice.count <= (count + PassRhythm.seedLookPasses - 1) / PassRhythm.seedLookPasses)
+                #expect(slice.count <= PassRhythm.seedLookLimit)
                 for seed in slice { looked[seed, default: 0] += 1 }
             }
             #expect(Set(looked.keys) == Set(seeds), "\(count) seeds: every one looked at in a round")

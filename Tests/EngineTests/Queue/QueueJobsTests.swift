@@ -194,6 +194,32 @@ struct QueueJobsTests {
         #expect(jobs.active[3]?.seeding == true)
     }
 
+    /// The seeds' ids (ascending) and the downloads' follow every change of role: a start, a completed
+    /// download going on seeding, a seed found incomplete, a session settled, all taken.
+    @Test func seedAndDownloadIdsFollowEveryChangeOfRole() {
+        let torrents = records(6)
+        var jobs = jobs(downloads: [torrents[4], torrents[0]], seeds: [torrents[5], torrents[2], torrents[3]])
+        /// Whether the indexes say what the sessions say.
+        func consistent() -> Bool {
+            jobs.seedIds == jobs.active.filter(\.value.seeding).keys.sorted()
+                && jobs.downloadIds == Set(jobs.active.filter { !$0.value.seeding }.keys)
+        }
+        #expect(jobs.seedIds == [3, 4, 6] && jobs.downloadIds == [1, 5] && consistent())
+        #expect(jobs.downloadCompleted(1, maxSeeds: 10) == .seeding)
+        #expect(jobs.seedIds == [1, 3, 4, 6] && jobs.downloadIds == [5] && consistent())
+        #expect(jobs.seedLacksData(4, status(complete: false)) == true)
+        #expect(jobs.seedIds == [1, 3, 6] && jobs.downloadIds == [4, 5] && consistent())
+        jobs.sessionEnded(3, .stopped, status(complete: true))
+        jobs.sessionEnded(5, .stopped, status(complete: false))
+        while jobs.takeEndedSession() != nil {}
+        #expect(jobs.seedIds == [1, 6] && jobs.downloadIds == [4] && consistent())
+        jobs.start(QueueJobs.Active(record: torrents[1], work: IdleWork(), limits: TransferLimits(), seeding: true)) {}
+        #expect(jobs.seedIds == [1, 2, 6] && consistent())
+        #expect(jobs.seedSlotsHeld == 3 && jobs.downloadSlotsHeld == 1)
+        _ = jobs.takeSessions()
+        #expect(jobs.seedIds.isEmpty && jobs.downloadIds.isEmpty)
+    }
+
     @Test func takingTheSessionsLeavesNone() {
         let torrents = records(2)
         var jobs = jobs(downloads: torrents)

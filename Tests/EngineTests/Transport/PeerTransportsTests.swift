@@ -150,36 +150,29 @@ import Testing
     /// closed, the uTP dial fails at once and TCP goes on without waiting out uTP's grace, which here
     /// is an hour, as is uTP's connect timeout: the dial can only end through the probe.
     @Test func aClosedUDPPortStartsTCPAtOnce() async throws {
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = try #require(server.localAddress?.port)
-        let socket = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
-        let transports = PeerTransports(
-            tcp: true, utp: true, sockets: [socket], utpConnectTimeout: .seconds(3600),
-            utpGrace: .seconds(3600))
-        let address = PeerAddress(host: .ipv4(127, 0, 0, 1), port: UInt16(port))
-        let (channel, _) = try await PeerDialer.connect(
-            to: address, transports: transports, group: MultiThreadedEventLoopGroup.singleton,
-            timeout: .seconds(3600), maxFrameLength: 1 << 20)
-        #expect(!(channel.channel is UTPChannel))
-        #expect(transports.remembered(address) == .tcp)
-        try? await channel.executeThenClose { _, _ in }
-        try await server.close()
-        await socket.close()
+        try await expectTCPWins(silentUDP: false, grace: .seconds(3600))
     }
 
     /// A peer whose UDP port is open but silent (it ignores uTP, as libtorrent with uTP off does): TCP
     /// is dialled at once beside uTP, not after a head start, and with no grace uTP loses as soon as
     /// TCP is up; uTP's connect timeout is an hour, so the dial can only end through TCP.
     @Test func tcpIsDialledAtOnceBesideASilentUTPPort() async throws {
+        try await expectTCPWins(silentUDP: true, grace: .zero)
+    }
+
+    /// Dials a plain TCP server whose UDP port is bound and silent (`silentUDP`) or closed, with uTP's
+    /// connect timeout an hour and `grace`: the connection must be TCP's, and TCP remembered.
+    private func expectTCPWins(silentUDP: Bool, grace: Duration) async throws {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .bind(host: "127.0.0.1", port: 0).get()
         let port = try #require(server.localAddress?.port)
-        let silent = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: port).get()
+        let silent =
+            silentUDP
+            ? try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: "127.0.0.1", port: port).get() : nil
         let socket = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
         let transports = PeerTransports(
-            tcp: true, utp: true, sockets: [socket], utpConnectTimeout: .seconds(3600), utpGrace: .zero)
+            tcp: true, utp: true, sockets: [socket], utpConnectTimeout: .seconds(3600), utpGrace: grace)
         let address = PeerAddress(host: .ipv4(127, 0, 0, 1), port: UInt16(port))
         let (channel, _) = try await PeerDialer.connect(
             to: address, transports: transports, group: MultiThreadedEventLoopGroup.singleton,
@@ -188,7 +181,7 @@ import Testing
         #expect(transports.remembered(address) == .tcp)
         try? await channel.executeThenClose { _, _ in }
         try await server.close()
-        try await silent.close()
+        try await silent?.close()
         await socket.close()
     }
 

@@ -22,6 +22,7 @@ import hashlib
 import http.server
 import os
 import random
+import shlex
 import shutil
 import socket
 import socketserver
@@ -296,8 +297,10 @@ def run_btq(btq, work, count, torrents, data, hashes, tracker, args):
         log = open(os.path.join(work, "btq-run-%s.log" % phase), "w")
         mark = tracker.mark()
         t0 = time.monotonic()
+        prefix = shlex.split(args.restart_prefix) if phase == "restart" and args.restart_prefix else []
         proc = subprocess.Popen(
-            [btq, "run", "--port", str(port), "--bind-address", "127.0.0.1"], env=env, stdout=log, stderr=log)
+            prefix + [btq, "run", "--port", str(port), "--bind-address", "127.0.0.1"], env=env, stdout=log,
+            stderr=log)
         try:
             if phase == "first":
                 announced, got, _ = wait_all_announced(tracker, mark, port, hashes, proc, args.timeout)
@@ -377,6 +380,9 @@ def main():
     parser.add_argument("--timeout", type=float, default=600, help="seconds any phase may take")
     parser.add_argument("--no-libtorrent", action="store_true")
     parser.add_argument("--max-open-files", type=int, help="btq's max_open_files setting (default: its own)")
+    parser.add_argument(
+        "--restart-prefix", help="a command the restarted `btq run` runs under, e.g. 'heaptrack -o /tmp/h' or "
+        "'perf record -g -e cpu-clock -o /tmp/p.data' (its figures then include the tool's cost)")
     args = parser.parse_args()
     loopback_namespace.ensure(pid_namespace=True)
     btq = os.path.abspath(args.btq)

@@ -50,6 +50,9 @@ package struct SessionConfiguration: Sendable {
     /// The bound on idle open files shared by every torrent's storage of the process (`nil`: each
     /// storage keeps its own small cache only).
     package var openFiles: OpenFileBudget?
+    /// The bound on start checks running at once, shared by every session of the process (`nil`: each
+    /// session checks as soon as it starts).
+    package var startChecks: StartCheckGate?
     /// The web seeds' connections and limits (BEP 19).
     package var webSeeds = WebSeedConfiguration()
     /// MSE/PE for the connections we dial (the `encryption` setting) and the peers remembered as

@@ -232,11 +232,17 @@ package actor TorrentSession {
     /// the slabs the task allocator took for them, go with it. (An `async let` child lives, slabs and all,
     /// until the scope that made it ends: ``run()``'s, the session's whole life; a heap profile of 5,000 idle
     /// seeds found 7 KiB a torrent held that way.)
+    /// The check takes its turn among the process's start checks (``SessionConfiguration/startChecks``).
     private func restoreInChild() async -> Result<Void, any Error> {
         await withTaskGroup(of: Result<Void, any Error>.self) { group in
-            group.addTask { await self.runRestore() }
+            group.addTask { await self.runRestoreInTurn() }
             return await group.next() ?? .success(())
         }
+    }
+
+    private func runRestoreInTurn() async -> Result<Void, any Error> {
+        guard let gate = configuration.startChecks else { return await runRestore() }
+        return await gate.withTurn { await runRestore() }
     }
 
     /// Restores progress (see ``restoreProgress()``), as a result for ``run()``'s child task.

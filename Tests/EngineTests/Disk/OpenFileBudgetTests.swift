@@ -93,6 +93,20 @@ import Testing
         #expect(budget.openCount == 1 && first.openCount == 1 && second.openCount == 0)
     }
 
+    /// Past a larger limit the budget closes down to its low mark (an eighth under the limit), the
+    /// least recently used first, so that one scan of every storage serves many opens.
+    @Test func pastTheLimitTheOldestAreClosedDownToTheLowMark() throws {
+        let files = try Files(count: 17)
+        let budget = OpenFileBudget(limit: 16)
+        let caches = (0..<17).map { _ in FileDescriptorCache(capacity: 4, budget: budget) }
+        for index in 0..<16 { _ = try read(caches[index], files, index) }
+        #expect(budget.openCount == 16)
+        _ = try read(caches[16], files, 16)
+        #expect(budget.openCount == 14)
+        #expect(caches[0..<3].allSatisfy { $0.openCount == 0 }, "the three used least recently are closed")
+        #expect(caches[3...].allSatisfy { $0.openCount == 1 })
+    }
+
     @Test func aStorageThatIsGoneGivesBackItsFiles() throws {
         let files = try Files(count: 2)
         let budget = OpenFileBudget(limit: 8)

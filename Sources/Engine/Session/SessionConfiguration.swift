@@ -52,7 +52,7 @@ package struct SessionConfiguration: Sendable {
     package var openFiles: OpenFileBudget?
     /// The bound on start checks running at once, shared by every session of the process (`nil`: each
     /// session checks as soon as it starts).
-    package var startChecks: StartCheckGate?
+    package var startChecks: TurnGate?
     /// The web seeds' connections and limits (BEP 19).
     package var webSeeds = WebSeedConfiguration()
     /// MSE/PE for the connections we dial (the `encryption` setting) and the peers remembered as

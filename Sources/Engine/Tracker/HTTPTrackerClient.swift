@@ -30,18 +30,25 @@ public struct HTTPTrackerClient: Sendable {
         public var maxBodyLength: Int
         /// Most redirects followed.
         public var maxRedirects: Int
+        /// Most requests (announces and scrapes, over every tracker and torrent) in flight at once; the
+        /// others wait their turn in order, and their timeouts start with it. A daemon starting thousands
+        /// of torrents thus holds this many connections and buffers, not one per torrent, however slowly
+        /// the tracker answers (libtorrent's `max_concurrent_http_announces` is 50 too).
+        public var maxConcurrentRequests: Int
 
         /// Creates a configuration; the defaults suit public trackers.
         public init(
             connectTimeout: Duration = .seconds(15), totalTimeout: Duration = .seconds(30),
             userAgent: String = "btq/0.1.0", maxBodyLength: Int = HTTPTrackerResponse.maxBodyLength,
-            maxRedirects: Int = 3
+            maxRedirects: Int = 3, maxConcurrentRequests: Int = 50
         ) {
+            precondition(maxConcurrentRequests > 0, "at least one request must be allowed at once")
             self.connectTimeout = connectTimeout
             self.totalTimeout = totalTimeout
             self.userAgent = userAgent
             self.maxBodyLength = maxBodyLength
             self.maxRedirects = maxRedirects
+            self.maxConcurrentRequests = maxConcurrentRequests
         }
     }
 
@@ -51,6 +58,8 @@ public struct HTTPTrackerClient: Sendable {
     /// The TLS context of `https://` trackers, built once; the settings' error when they are unusable
     /// (then every `https://` request fails with it, and `http://` ones work on).
     private let tls: Result<TLSClientContext, TLSError>
+    /// The turns of requests in flight (``Configuration/maxConcurrentRequests``), shared by every copy.
+    private let turns: TurnGate
 
     /// A client whose connections run on `group`, trusting what `tls` says for `https://`.
     public init(group: any EventLoopGroup, configuration: Configuration = .init(), tls: TLSClientSettings = .init()) {
@@ -67,7 +76,11 @@ public struct HTTPTrackerClient: Sendable {
         self.group = group
         self.configuration = configuration
         self.tls = tlsContext
+        self.turns = TurnGate(limit: configuration.maxConcurrentRequests)
     }
+
+    /// Requests waiting for their turn now (for tests).
+    var requestsWaiting: Int { turns.waiting }
 
     /// Announces `request` to the tracker at `url` (the announce URL from the torrent; the announce
     /// parameters are appended after any query it already has).
@@ -91,8 +104,13 @@ public struct HTTPTrackerClient: Sendable {
         return try HTTPTrackerResponse.scrape(body, infoHash: infoHash)
     }
 
-    /// Fetches `url`, following redirects, and returns the body of the final 200 response.
+    /// Fetches `url` in its turn (``Configuration/maxConcurrentRequests``), following redirects, and
+    /// returns the body of the final 200 response.
     func get(_ url: String) async throws -> [UInt8] {
+        try await turns.withTurn { try await getNow(url) }
+    }
+
+    private func getNow(_ url: String) async throws -> [UInt8] {
         let deadline = NIODeadline.now() + TimeAmount(configuration.totalTimeout)
         var target = try TrackerURL(parsing: url)
         var redirects = 0

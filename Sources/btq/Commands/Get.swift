@@ -80,7 +80,7 @@ struct Get: AsyncParsableCommand {
         var configuration = SessionConfiguration(listenPort: Listening.announcedPort(listener))
         configuration.memoryBudget = budget
         configuration.openFiles = OpenFileBudget(limit: settings.maxOpenFiles)
-        configuration.startChecks = StartCheckGate()
+        configuration.startChecks = TurnGate(limit: TurnGate.startChecks)
         configuration.webSeeds.connections = settings.webSeedConnections
         configuration.webSeeds.tls = settings.tls
         configuration.encryption = PeerEncryption(policy: settings.encryption)

@@ -62,7 +62,7 @@ struct Run: AsyncParsableCommand {
         var configuration = SessionConfiguration(listenPort: port)
         configuration.memoryBudget = settings.memoryBudget()
         configuration.openFiles = OpenFileBudget(limit: settings.maxOpenFiles)
-        configuration.startChecks = StartCheckGate()
+        configuration.startChecks = TurnGate(limit: TurnGate.startChecks)
         configuration.webSeeds.connections = settings.webSeedConnections
         configuration.webSeeds.tls = settings.tls
         configuration.encryption = PeerEncryption(policy: settings.encryption)

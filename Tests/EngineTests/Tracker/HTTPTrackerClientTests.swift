@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import TestSupport
 import Testing
 
 @testable import Engine
@@ -123,6 +124,26 @@ import Testing
         await #expect(throws: TrackerError.timedOut) {
             try await client.announce(url: tracker.url("/announce"), request: Self.request)
         }
+    }
+
+    @Test func requestsBeyondTheLimitWaitTheirTurnAndTheirTimeoutStartsWithIt() async throws {
+        let client = HTTPTrackerClient(
+            group: MultiThreadedEventLoopGroup.singleton,
+            configuration: .init(totalTimeout: .milliseconds(300), maxConcurrentRequests: 2))
+        let tracker = try await FakeHTTPTracker.start { _ in .silent }
+        defer { Task { await tracker.stop() } }
+        let announces = (0..<5).map { _ in
+            Task { try await client.announce(url: tracker.url("/announce"), request: Self.request) }
+        }
+        // Two reach the tracker; three wait without a connection.
+        #expect(await tracker.next(2).count == 2)
+        #expect(try await poll(timeout: .seconds(10)) { client.requestsWaiting == 3 })
+        for announce in announces {
+            await #expect(throws: TrackerError.timedOut) { try await announce.value }
+        }
+        // Every one reached the (silent) tracker in its turn: none timed out while it waited.
+        #expect(await tracker.next(3).count == 3)
+        #expect(client.requestsWaiting == 0)
     }
 
     @Test func redirectsAreFollowed() async throws {

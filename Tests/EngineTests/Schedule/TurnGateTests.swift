@@ -4,11 +4,11 @@ import Testing
 
 @testable import Engine
 
-/// The process-wide bound on start checks: no more than the limit run at once, the others get their
-/// turns in the order they asked, and a caller cancelled while waiting goes on at once.
+/// A bound on work at once (start checks, tracker requests): no more than the limit run at once, the
+/// others get their turns in the order they asked, and a caller cancelled while waiting goes on at once.
 @Suite(.timeLimit(.minutes(1)))
-struct StartCheckGateTests {
-    /// Checks that run until the test lets each go, recording the order they began in.
+struct TurnGateTests {
+    /// Work that runs until the test lets each go, recording the order they began in.
     final class Checks: Sendable {
         private let state = Mutex((began: [Int](), releases: [Int: CheckedContinuation<Void, Never>]()))
 
@@ -33,7 +33,7 @@ struct StartCheckGateTests {
     }
 
     @Test func noMoreThanTheLimitRunAndTheRestGoInTheOrderTheyAsked() async throws {
-        let gate = StartCheckGate(limit: 2)
+        let gate = TurnGate(limit: 2)
         let checks = Checks()
         var tasks: [Task<Void, Never>] = []
         for id in 0..<6 {
@@ -59,7 +59,7 @@ struct StartCheckGateTests {
     }
 
     @Test func aCancelledWaiterGoesOnAtOnceAndTheOthersKeepTheirTurns() async throws {
-        let gate = StartCheckGate(limit: 1)
+        let gate = TurnGate(limit: 1)
         let checks = Checks()
         let first = Task { await gate.withTurn { await checks.run(0) } }
         #expect(try await poll(timeout: .seconds(10)) { checks.began == [0] })
@@ -81,7 +81,7 @@ struct StartCheckGateTests {
 
     @Test func aThrowingCheckGivesUpItsTurn() async throws {
         struct Failed: Error {}
-        let gate = StartCheckGate(limit: 1)
+        let gate = TurnGate(limit: 1)
         await #expect(throws: Failed.self) { try await gate.withTurn { throw Failed() } }
         #expect(gate.running == 0)
         #expect(await gate.withTurn { 7 } == 7)

@@ -1,19 +1,21 @@
 import Synchronization
 
-/// A process-wide bound on the start checks (``TorrentSession/restoreProgress()``) that run at once,
-/// shared by every session of a daemon, like the "queued for checking" state of other clients.
+/// A bound on how many of some kind of work run at once over a process, the rest waiting their turn in
+/// the order they asked: the start checks of every session (``SessionConfiguration/startChecks``, like
+/// the "queued for checking" state of other clients) and the HTTP tracker requests of every torrent
+/// (``HTTPTrackerClient``, like libtorrent's `max_concurrent_http_announces`).
 ///
-/// When a daemon starts thousands of torrents, each check reads its torrent's resume state, looks at its
-/// files and may hash pieces changed behind btq's back. Run all at once, they hold their buffers, rows and
-/// descriptors together (a restart of 5,000 seeds peaked at 295 MiB that way) and fight over the disk;
-/// in turns, a few at a time, each finishes quickly and lets go of what it held. Turns are given in the
-/// order they were asked for.
-package final class StartCheckGate: Sendable {
-    /// The default number of checks at once: enough to keep two cores and a disk busy while one check
+/// When a daemon starts thousands of torrents, each checks its data and announces. Run all at once,
+/// that work holds its buffers, rows, descriptors and connections together and fights over the disk
+/// and the tracker: a restart of 5,000 seeds held 243-295 MiB one time and 141 MiB another, as the
+/// machine's load let more or fewer pile up. In turns, a few at a time, each finishes quickly and lets
+/// go of what it held.
+package final class TurnGate: Sendable {
+    /// The number of start checks at once: enough to keep two cores and a disk busy while one check
     /// waits on the database or hashes a changed file.
-    package static let defaultLimit = 8
+    package static let startChecks = 8
 
-    /// Most checks running at once.
+    /// Most running at once.
     package let limit: Int
 
     private struct State {
@@ -51,20 +53,20 @@ package final class StartCheckGate: Sendable {
 
     private let state = Mutex(State())
 
-    package init(limit: Int = StartCheckGate.defaultLimit) {
-        precondition(limit > 0, "a limit of start checks must be positive")
+    package init(limit: Int) {
+        precondition(limit > 0, "a limit of work at once must be positive")
         self.limit = limit
     }
 
-    /// Checks running now (for tests and status).
+    /// How many run now (for tests).
     package var running: Int { state.withLock { $0.running } }
 
     /// Callers waiting for a turn now.
     package var waiting: Int { state.withLock { $0.waiters.count } }
 
     /// Runs `body` in a turn: at once while fewer than ``limit`` run, else after the callers that asked
-    /// before. A caller cancelled while it waits is let through at once (it is ending; its check, if it
-    /// runs, is short), so cancellation never waits for others' checks.
+    /// before. A caller cancelled while it waits is let through at once, over the limit (it is ending:
+    /// its work, if it runs, is short), so cancellation never waits for others' work.
     package func withTurn<R>(
         isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> sending R
     ) async rethrows -> sending R {

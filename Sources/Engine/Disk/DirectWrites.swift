@@ -55,6 +55,30 @@ final class DirectWrites: @unchecked Sendable {
         return code
     }
 
+    /// Writes `chunks`, back to back in `file` from `offset` (a run of contiguous pieces), directly in
+    /// `pwritev` calls when the run qualifies as a whole; returns `nil` when it could not (the caller
+    /// writes the chunks through the page cache), else the outcome (`0` or `errno`).
+    func write(file: Int, through descriptor: Int32, _ chunks: [UnsafeRawBufferPointer], at offset: Int64) -> Int32? {
+        guard chunks.count > 1 else {
+            return chunks.first.flatMap { write(file: file, through: descriptor, $0, at: offset) }
+        }
+        var total = 0
+        for chunk in chunks {
+            guard Self.isAligned(chunk, at: offset) else { return nil }
+            total += chunk.count
+        }
+        guard total >= Self.minimumLength, let direct = self.descriptor(file: file, from: descriptor) else {
+            return nil
+        }
+        guard let code = POSIXFile.writeAll(direct, chunks, at: offset) else { return 0 }
+        if code == EINVAL {
+            close(file: file)
+            descriptors[file] = .some(nil)
+            return nil
+        }
+        return code
+    }
+
     /// Closes every direct descriptor.
     func closeAll() {
         for file in Array(descriptors.keys) { close(file: file) }

@@ -133,13 +133,27 @@ public final class FileStorage: PieceStorage {
         for span in spans {
             defer { position += span.length }
             if span.isPad { continue }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[position..<position + span.length])
-            try withDescriptor(span.file, writable: true) { descriptor in
-                if let code = faults?.beforeWrite?(span.file) { throw self.error(code, .write, span.file) }
-                let code =
-                    direct.write(file: span.file.value, through: descriptor, chunk, at: span.fileOffset)
-                    ?? POSIXFile.writeAll(descriptor, chunk, at: span.fileOffset) ?? 0
-                if code != 0 { throw self.error(code, .write, span.file) }
+            try writeRun(
+                file: span.file, [UnsafeRawBufferPointer(rebasing: buffer[position..<position + span.length])],
+                at: span.fileOffset)
+        }
+    }
+
+    /// Writes `chunks`, back to back in `file` from `offset`: directly when the run qualifies (see
+    /// ``DirectWrites``), else chunk by chunk through the page cache. Called with ``writeLock`` held.
+    func writeRun(file: FileIndex, _ chunks: [UnsafeRawBufferPointer], at offset: Int64) throws {
+        try withDescriptor(file, writable: true) { descriptor in
+            if let code = faults?.beforeWrite?(file) { throw self.error(code, .write, file) }
+            if let code = direct.write(file: file.value, through: descriptor, chunks, at: offset) {
+                if code != 0 { throw self.error(code, .write, file) }
+                return
+            }
+            var position = offset
+            for chunk in chunks {
+                if let code = POSIXFile.writeAll(descriptor, chunk, at: position) {
+                    throw self.error(code, .write, file)
+                }
+                position += Int64(chunk.count)
             }
         }
     }

@@ -29,6 +29,44 @@ enum POSIXFile {
         return nil
     }
 
+    /// The most buffers one `pwritev` takes (Linux's `IOV_MAX`).
+    static let maxVectors = 1024
+
+    /// Writes `chunks`, back to back in the file from `offset`, with `pwritev` (at most ``maxVectors``
+    /// buffers a call), going on after partial transfers; returns `errno` on failure.
+    static func writeAll(_ descriptor: Int32, _ chunks: [UnsafeRawBufferPointer], at offset: Int64) -> Int32? {
+        var vectors = chunks.map {
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count)
+        }
+        var first = 0
+        var position = off_t(offset)
+        while first < vectors.count {
+            let count = Int32(min(vectors.count - first, maxVectors))
+            let result = vectors.withUnsafeBufferPointer {
+                pwritev(descriptor, $0.baseAddress! + first, count, position)
+            }
+            if result < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            if result == 0 { return EIO }
+            position += off_t(result)
+            var left = result
+            while left > 0 {
+                if left >= vectors[first].iov_len {
+                    left -= vectors[first].iov_len
+                    first += 1
+                } else {
+                    vectors[first].iov_base += left
+                    vectors[first].iov_len -= left
+                    left = 0
+                }
+            }
+            while first < vectors.count && vectors[first].iov_len == 0 { first += 1 }
+        }
+        return nil
+    }
+
     /// Write-behind and drop-behind for a file being downloaded: `posix_fadvise(POSIX_FADV_DONTNEED)`
     /// over the whole file starts writeback of its dirty pages (without waiting) and drops the pages
     /// already written back. A download then holds about one journal interval of data in the page

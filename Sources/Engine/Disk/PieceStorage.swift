@@ -31,6 +31,13 @@ public protocol PieceStorage: Sendable {
     /// - Precondition: `buffer` holds exactly the piece's length.
     func writeIfVerified(piece: PieceIndex, from buffer: PieceBuffer, expected: [UInt8]) async throws -> Bool
 
+    /// Hashes each piece of `batch` and writes those that match (every one without an expected hash),
+    /// all in one job: file storage writes runs of contiguous pieces in one call each. Returns whether
+    /// each piece matched; a failed write throws for the whole batch.
+    ///
+    /// - Precondition: each buffer holds exactly its piece's length.
+    func writeIfVerified(_ batch: [PieceWrite]) async throws -> [Bool]
+
     /// Reads `length` bytes of `piece` starting at byte `begin` of the piece.
     ///
     /// - Precondition: the range lies inside the piece.
@@ -92,6 +99,19 @@ extension PieceStorage {
         return true
     }
 
+    public func writeIfVerified(_ batch: [PieceWrite]) async throws -> [Bool] {
+        var matches: [Bool] = []
+        for write in batch {
+            if let expected = write.expected {
+                matches.append(try await writeIfVerified(piece: write.piece, from: write.buffer, expected: expected))
+            } else {
+                try await self.write(piece: write.piece, from: write.buffer)
+                matches.append(true)
+            }
+        }
+        return matches
+    }
+
     public func readBuffer(piece: PieceIndex, begin: Int, length: Int) async throws -> ByteBuffer {
         ByteBuffer(bytes: try await read(piece: piece, begin: begin, length: length))
     }
@@ -115,5 +135,19 @@ extension PieceStorage {
     /// Hashes `piece` from storage and compares the digest with the 20 bytes `expected`.
     public func verifyPiece(_ piece: PieceIndex, expected: some Collection<UInt8>) async throws -> Bool {
         try await hashPiece(piece).matches(expected)
+    }
+}
+
+/// A whole piece to write in a batch (``PieceStorage/writeIfVerified(_:)``), and the SHA-1 it must have
+/// (`nil`: written unchecked).
+public struct PieceWrite: Sendable {
+    public let piece: PieceIndex
+    public let buffer: PieceBuffer
+    public let expected: [UInt8]?
+
+    public init(piece: PieceIndex, buffer: PieceBuffer, expected: [UInt8]?) {
+        self.piece = piece
+        self.buffer = buffer
+        self.expected = expected
     }
 }

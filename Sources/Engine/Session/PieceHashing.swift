@@ -69,6 +69,36 @@ struct PieceHashing: Sendable {
         return .checked(matches: matches, digests: digests)
     }
 
+    /// Whether whole pieces may be stored in batches (``store(_:)``): not when v2 roots check them (a
+    /// piece failing its v2 check is written all the same, and answered block by block).
+    var storesInBatches: Bool { merkle == nil }
+
+    /// Hashes the pieces of `batch` and writes the matching ones in one job (see
+    /// ``PieceStorage/writeIfVerified(_:)``); an outcome per piece, in the batch's order, as
+    /// ``store(_:from:watched:)`` gives it.
+    ///
+    /// - Precondition: ``storesInBatches``.
+    func store(_ batch: [PieceStoreBatches.Store]) async -> [Outcome] {
+        precondition(storesInBatches, "v2 pieces are stored one by one")
+        let writes = batch.map { store in
+            PieceWrite(
+                piece: store.piece, buffer: store.buffer,
+                expected: pieceHashes.map { Array(PieceHasher.expected(store.piece, in: $0)) })
+        }
+        let matches: [Bool]
+        do {
+            matches = try await storage.writeIfVerified(writes)
+        } catch {
+            return batch.map { _ in .failed(error) }
+        }
+        return zip(batch, matches).map { store, matches in
+            let digests =
+                !matches || store.watched
+                ? SmartBan.digests(of: store.buffer.readable, blockLength: PieceLayout.blockSize) : nil
+            return .checked(matches: matches, digests: digests)
+        }
+    }
+
     /// The leaves of the pieces `plan` needs, read from the files one piece at a time and hashed on the
     /// blocking pool (only each piece's data bytes; zero leaves past them).
     func leaves(for plan: V2BlockLayerAnswer) async throws -> [UInt8] {

@@ -6,15 +6,33 @@ extension SessionCore {
     mutating func pieceStored(
         _ piece: PieceIndex, _ buffer: PieceBuffer, _ outcome: PieceHashing.Outcome, effects: inout SessionEffects
     ) {
+        pieceStored(piece, buffer, outcome, refill: true, effects: &effects)
+    }
+
+    /// A batch of small pieces was stored (``PieceHashing/store(_:)``): each as
+    /// ``pieceStored(_:_:_:effects:)``, with the requests topped up once for the batch.
+    mutating func piecesStored(
+        _ batch: [PieceStoreBatches.Store], _ outcomes: [PieceHashing.Outcome], effects: inout SessionEffects
+    ) {
+        for (store, outcome) in zip(batch, outcomes) {
+            pieceStored(store.piece, store.buffer, outcome, refill: false, effects: &effects)
+        }
+        swarm.fillAllRequests(limits: limits, maxPiecesInProgress: verification.maxPiecesInProgress)
+    }
+
+    private mutating func pieceStored(
+        _ piece: PieceIndex, _ buffer: PieceBuffer, _ outcome: PieceHashing.Outcome, refill: Bool,
+        effects: inout SessionEffects
+    ) {
         verification.stored(buffer, keepSpare: !swarm.picker.isComplete)
         switch outcome {
         case .checked(let matches, let digests):
             for request in layout.requests(in: piece) { _ = swarm.picker.blockWritten(request) }
-            pieceChecked(piece, matches: matches, digests: digests, effects: &effects)
+            pieceChecked(piece, matches: matches, digests: digests, refill: refill, effects: &effects)
         case .merkleFailed(let failure):
             for request in layout.requests(in: piece) { _ = swarm.picker.blockWritten(request) }
             if !checkBlocks(ofFailed: piece, failure, effects: &effects) {
-                pieceChecked(piece, matches: false, digests: failure.digests, effects: &effects)
+                pieceChecked(piece, matches: false, digests: failure.digests, refill: refill, effects: &effects)
             }
         case .failed(let error):
             for request in layout.requests(in: piece) { swarm.picker.blockWriteFailed(request) }
@@ -51,9 +69,10 @@ extension SessionCore {
     }
 
     /// A piece's hash is known: it is verified and announced, or thrown away and its senders blamed
-    /// (see ``PieceVerification/checked(_:matches:digests:swarm:banAfter:)``).
+    /// (see ``PieceVerification/checked(_:matches:digests:swarm:banAfter:)``); the requests are topped
+    /// up unless `refill` is false (the caller does it once for several pieces).
     mutating func pieceChecked(
-        _ piece: PieceIndex, matches: Bool, digests: [[UInt8]]?, effects: inout SessionEffects
+        _ piece: PieceIndex, matches: Bool, digests: [[UInt8]]?, refill: Bool = true, effects: inout SessionEffects
     ) {
         blockChecks.pieceChecked(piece)
         let verdict = verification.checked(
@@ -66,7 +85,7 @@ extension SessionCore {
         }
         for (key, reason) in verdict.bans { ban(key, because: reason, effects: &effects) }
         if verdict.completed { effects.wake = true }
-        swarm.fillAllRequests(limits: limits, maxPiecesInProgress: verification.maxPiecesInProgress)
+        if refill { swarm.fillAllRequests(limits: limits, maxPiecesInProgress: verification.maxPiecesInProgress) }
     }
 
     /// Bans the peer at `key`: its address is never dialled again, its peer id never let in, and it is

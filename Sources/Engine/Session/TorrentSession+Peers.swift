@@ -127,6 +127,7 @@ extension TorrentSession: DialingOwner {
         var effects = SessionEffects()
         core.tick(now: .now, effects: &effects)
         perform(effects, pokes: false)
+        startStoreBatches(flush: true)
     }
 
     /// One step of the run's ticks, as a ``Scheduler`` job: yields a tick into `ticks` and asks for the next
@@ -151,7 +152,8 @@ extension TorrentSession: DialingOwner {
     }
 
     private func tickNeed(interval: Duration) -> SessionCore.TickNeed {
-        guard lifecycle.isRunning, !lifecycle.closingPeers else { return .now }
+        // Small pieces waiting for a batch go at the next tick at the latest.
+        guard lifecycle.isRunning, !lifecycle.closingPeers, storeBatches.waiting.isEmpty else { return .now }
         return core.tickNeed(now: .now, interval: interval)
     }
 

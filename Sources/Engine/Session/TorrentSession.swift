@@ -37,6 +37,8 @@ package actor TorrentSession {
     let limits: TransferLimits
     /// Hashes pieces (and writes the verified ones) off the actor.
     let hashing: PieceHashing
+    /// Small assembled pieces waiting to be hashed and written in batches.
+    var storeBatches = PieceStoreBatches()
     /// Recently read pieces, for serving requests.
     let readCache: PieceReadCache
     /// The run's ticks and its journal's looks, as jobs of the process-wide scheduler that rest while the

@@ -31,10 +31,14 @@ extension PiecePicker {
         }
         let piecesNeeded = min(
             newPieces, (count - picked.count + layout.blocksPerPiece - 1) / layout.blocksPerPiece + 1)
-        for piece in piecesNeeded > 0 ? self.newPieces(limit: piecesNeeded, peerHas: peerHas) : [] {
+        let fresh = piecesNeeded > 0 ? self.newPieces(limit: piecesNeeded, peerHas: peerHas) : []
+        for (position, piece) in fresh.enumerated() {
             blocks.start(piece)
             blocks.takeFreeBlocks(of: piece, for: peer, into: &picked, limit: count)
-            if picked.count == count { return picked }
+            if picked.count == count {
+                keepExtentRest(fresh[(position + 1)...], after: piece)
+                return picked
+            }
         }
         if isEndgame {
             blocks.takeRequestedBlocks(
@@ -50,6 +54,12 @@ extension PiecePicker {
         var result: [Int] = []
         func eligible(_ piece: Int) -> Bool {
             !blocks.isStarted(piece) && !result.contains(piece) && peerHas(PieceIndex(piece))
+        }
+        // Pieces of ``extentRest`` still wanted at `level` and eligible, up to `limit`.
+        func takeExtentRest(level: UInt8) {
+            while result.count < limit, let next = extentRest.popLast().map(Int.init) {
+                if isIndexed(next) && priorities[next] == level && eligible(next) { result.append(next) }
+            }
         }
         if order == .rarest && haveCount < randomFirstPieces && layout.pieceCount > 0,
             let top = levels.lastIndex(where: { ($0?.count ?? 0) > 0 })
@@ -94,15 +104,46 @@ extension PiecePicker {
                 }
                 if result.count == limit { break }
             }
+            if order == .rarest { takeExtentRest(level: wanted) }
             let ranked = index.order
             var position = index.start(ofBucket: firstBucket)
             while position < ranked.count && result.count < limit {
                 let piece = Int(ranked[position])
-                if eligible(piece) { result.append(piece) }
+                if eligible(piece) {
+                    result.append(piece)
+                    if order == .rarest {
+                        startExtent(of: piece, in: index)
+                        takeExtentRest(level: wanted)
+                    }
+                }
                 position += 1
             }
             if result.count == limit { break }
         }
         return result
+    }
+
+    /// Rarest first: the pieces a pick chose but did not start that are of `piece`'s extent and as rare
+    /// come first in the next pick, so the extent stays whole (any other is chosen again by rarity).
+    private mutating func keepExtentRest(_ unused: ArraySlice<Int>, after piece: Int) {
+        let count = extentBytes / layout.pieceLength
+        guard order == .rarest, count > 1, !unused.isEmpty, let index = levels[Int(priorities[piece])] else { return }
+        let key = index.key(of: piece)
+        extentRest += unused.reversed().compactMap { other in
+            other / count == piece / count && index.contains(other) && index.key(of: other) == key ? Int32(other) : nil
+        }
+    }
+
+    /// Queues the other pieces of `piece`'s extent (``extentBytes``) that rarest first would start as
+    /// soon: wanted at its level, as rare, not started (see ``extentRest``).
+    private mutating func startExtent(of piece: Int, in index: RarityIndex) {
+        let count = extentBytes / layout.pieceLength
+        guard count > 1 else { return }
+        let first = piece / count * count
+        let key = index.key(of: piece)
+        extentRest = (first..<min(first + count, layout.pieceCount)).reversed().compactMap { other in
+            other != piece && index.contains(other) && index.key(of: other) == key && !blocks.isStarted(other)
+                ? Int32(other) : nil
+        }
     }
 }

@@ -21,6 +21,11 @@
 ///    pieces in progress and those the peer lacks ahead of the first it has.
 /// 6. **First and last** (order `first-last`): the first and last piece of each wanted file (kept as
 ///    a sorted list with a cursor past those done), then rarest first.
+///    Rarest first keeps small pieces together: a piece started from the rarity index brings the other
+///    pieces of its ``extentBytes`` extent that are just as rare, in piece order (``extentRest`` keeps
+///    those the pick had no room for, for the next picks). The pieces of an extent then arrive
+///    together and are written in one run (see ``PieceStoreBatches``), where random ties scattered
+///    16 KiB pieces over the whole file.
 /// 7. **Endgame.** Once every missing wanted block is requested, blocks are requested again from other
 ///    peers (up to ``endgameMaxRequesters`` peers per block), and when a block arrives the duplicate
 ///    requests are returned for cancelling.
@@ -36,6 +41,11 @@ public struct PiecePicker: Sendable {
     public let layout: PieceLayout
     /// How many pieces to pick at random before switching to rarest first.
     public var randomFirstPieces = 4
+    /// Rarest first starts the pieces of an extent of this many bytes together (pieces this long or
+    /// longer are started alone).
+    public var extentBytes = 1 << 20
+    /// The rest of the extent of the last piece rarest first started, in piece order, to start next.
+    var extentRest: [Int32] = []
     /// In endgame, the most peers one block is requested from at once.
     public var endgameMaxRequesters = 3
     /// The order new pieces are started in within a priority level.

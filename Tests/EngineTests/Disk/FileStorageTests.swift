@@ -150,7 +150,7 @@ struct FileStorageTests {
     }
 
     /// The type of the file system `path` is on (the longest mount point in /proc/self/mounts above it).
-    private func fileSystemType(of path: String) -> String? {
+    func fileSystemType(of path: String) -> String? {
         guard let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) else { return nil }
         let entries = mounts.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
         return
@@ -160,7 +160,7 @@ struct FileStorageTests {
     }
 
     /// How many of the file's pages are in the page cache (`mincore` over a mapping of it).
-    private func residentPages(_ path: String) throws -> Int {
+    func residentPages(_ path: String) throws -> Int {
         let descriptor = open(path, O_RDONLY)
         guard descriptor >= 0 else { throw POSIXError(.EIO) }
         defer { close(descriptor) }

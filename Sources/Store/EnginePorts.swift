@@ -39,6 +39,10 @@ package struct EnginePorts: QueueStore, TorrentContentStore {
         try queue.downloadCandidates(limit: limit)
     }
 
+    package func checkAheadCandidates(limit: Int) throws -> [TorrentRecord] {
+        try queue.checkAheadCandidates(limit: limit)
+    }
+
     package func seedCandidates(limit: Int) throws -> [TorrentRecord] {
         try queue.seedCandidates(limit: limit)
     }
@@ -61,6 +65,10 @@ package struct EnginePorts: QueueStore, TorrentContentStore {
 
     package func markIncomplete(torrentId: Int64) throws {
         try queue.markIncomplete(torrentId: torrentId)
+    }
+
+    package func markCheckedAhead(torrentId: Int64, detail: String) throws {
+        try queue.markCheckedAhead(torrentId: torrentId, detail: detail)
     }
 
     package func seedingSeconds(torrentId: Int64) throws -> Int64 {

@@ -188,6 +188,14 @@ extension TorrentQueue {
             where: "state IN ('queued', 'downloading', 'metadata') AND completed_at IS NULL", [], limit: limit)
     }
 
+    /// What may be checked ahead of a download slot, in queue order, at most `limit`: queued torrents with
+    /// metainfo that never ran (`started_at` unset) and are not known complete.
+    package func checkAheadCandidates(limit: Int) throws -> [TorrentRecord] {
+        try fetchQueue(
+            where: "state = 'queued' AND completed_at IS NULL AND started_at IS NULL AND has_metainfo", [],
+            limit: limit)
+    }
+
     /// What may start seeding, in queue order, at most `limit`: seeds, and completed torrents queued for a
     /// seed slot.
     package func seedCandidates(limit: Int) throws -> [TorrentRecord] {
@@ -216,6 +224,20 @@ extension TorrentQueue {
     package func markIncomplete(torrentId: Int64) throws {
         try writer.write { db in
             try db.execute(sql: "UPDATE torrents SET completed_at = NULL WHERE id = ?", arguments: [torrentId])
+        }
+    }
+
+    /// Records that a torrent that never ran had its data checked while it waited for a download slot: a
+    /// `checked` event says what was found (`detail`), and `started_at` is set, so the queue does not check
+    /// it ahead again (its next start trusts the progress the check saved). Its state stays as it is.
+    package func markCheckedAhead(torrentId: Int64, detail: String) throws {
+        try writer.write { db in
+            let now = Date().millisecondsSince1970
+            try db.execute(
+                sql: "UPDATE torrents SET started_at = coalesce(started_at, ?) WHERE id = ? AND removed_at IS NULL",
+                arguments: [now, torrentId])
+            guard db.changesCount > 0 else { return }
+            try TorrentRows.insertEvent(torrentId: torrentId, at: now, kind: .checked, detail: detail, db)
         }
     }
 }

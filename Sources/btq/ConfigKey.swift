@@ -59,6 +59,11 @@ struct ConfigKey: Sendable {
                 name: "max_active_seeds", help: "torrents seeding at once; unlimited (or -1) for no limit",
                 defaultValue: "3", minimum: 0, kind: .slots),
             ConfigKey(
+                name: TransferSettings.checkAheadKey,
+                help: "queued torrents that never ran whose data is checked at once while every download slot is taken "
+                    + "(0: none; at most \(TransferSettings.maxCheckAhead))",
+                defaultValue: String(TransferSettings.defaultCheckAhead), minimum: 0, kind: .integer),
+            ConfigKey(
                 name: "stall_timeout", help: "seconds without data before a torrent gives up its slot",
                 defaultValue: "300", minimum: 10),
         ] + transferKeys + rpcKeys

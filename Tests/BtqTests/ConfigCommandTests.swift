@@ -11,7 +11,7 @@ import Testing
         let listed = try btq.run(["config", "get"])
         #expect(listed.status == 0, "\(listed.stderr)")
         let lines = listed.stdout.split(separator: "\n")
-        #expect(lines.count == 29)
+        #expect(lines.count == 30)
         #expect(lines.contains { $0.hasPrefix("web_seed_connections") && $0.contains(" 2 ") })
         #expect(lines.contains { $0.hasPrefix("encryption") && $0.contains(" prefer ") })
         #expect(lines.dropFirst().allSatisfy { $0.hasSuffix("(default)") })

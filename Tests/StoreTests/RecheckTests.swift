@@ -25,6 +25,29 @@ import Testing
         #expect(throws: StoreError.self) { try store.queue.markComplete(torrentId: 99) }
     }
 
+    /// A torrent checked ahead of its download slot stays queued with a `checked` event, and is marked as
+    /// having run (once: a second mark keeps the first time); a removed one records nothing.
+    @Test func aCheckAheadMarksTheTorrentAsRunWithOneEvent() throws {
+        let store = try BtqStore.inMemory()
+        let id = try store.adder.add(Fixtures.new(Fixtures.metainfo(seed: 1))).record.id
+        #expect(try store.queries.torrent(id: id)?.startedAt == nil)
+        #expect(try store.queue.checkAheadCandidates(limit: 5).map(\.id) == [id])
+        try store.queue.markCheckedAhead(torrentId: id, detail: "3 of 8 wanted pieces there")
+        #expect(try store.queue.checkAheadCandidates(limit: 5).isEmpty)
+        let record = try #require(try store.queries.torrent(id: id))
+        let first = try #require(record.startedAt)
+        #expect(record.state == .queued)
+        #expect(try store.queue.downloadCandidates(limit: 5).map(\.id) == [id])
+        try store.queue.markCheckedAhead(torrentId: id, detail: "again")
+        #expect(try store.queries.torrent(id: id)?.startedAt == first)
+        let checked = try store.queries.events(torrentId: id).filter { $0.kind == EventKind.checked.rawValue }
+        #expect(checked.map(\.detail) == ["3 of 8 wanted pieces there", "again"])
+        let other = try store.adder.add(Fixtures.new(Fixtures.metainfo(seed: 2))).record.id
+        try store.queue.remove(torrentId: other, purge: false)
+        try store.queue.markCheckedAhead(torrentId: other, detail: "gone")
+        #expect(try store.queries.events(torrentId: other).allSatisfy { $0.kind != EventKind.checked.rawValue })
+    }
+
     @Test(arguments: [TorrentState.queued, .paused, .seeding, .completed, .downloading, .error])
     func theStateBeforeACheckIsReadBack(_ before: TorrentState) throws {
         let store = try BtqStore.inMemory()

@@ -24,6 +24,10 @@ struct QueueJobs {
         /// Started as a seed, and not yet seen to have found its data whole or incomplete at start: a seed
         /// found incomplete is recorded as a download again (once per session).
         var seedCheckPending = false
+        /// Started ahead of its download slot to check its data (it never ran, and every slot was taken):
+        /// it holds no download slot, and waits after its start check until the queue lets it go on or
+        /// stops it (``SessionConfiguration/holdsAfterStartCheck``).
+        var checkingAhead = false
         /// The download order the session follows.
         var order: DownloadOrder
         /// The record's ``TorrentRecord/prioritiesChanged`` when the session last read its file priorities.
@@ -31,13 +35,14 @@ struct QueueJobs {
 
         init(
             record: TorrentRecord, work: any DownloadWork, limits: TransferLimits, seeding: Bool,
-            seedCheckPending: Bool = false
+            seedCheckPending: Bool = false, checkingAhead: Bool = false
         ) {
             self.record = record
             self.work = work
             self.limits = limits
             self.seeding = seeding
             self.seedCheckPending = seedCheckPending
+            self.checkingAhead = checkingAhead
             order = record.downloadOrder
             prioritiesChanged = record.prioritiesChanged
         }
@@ -70,6 +75,9 @@ struct QueueJobs {
     private(set) var seedIds: [Int64] = []
     /// The sessions that do not hold a seed slot (downloading), kept likewise.
     private(set) var downloadIds: Set<Int64> = []
+    /// The downloads started ahead of their slot that the queue has not let go on yet (see
+    /// ``Active/checkingAhead``).
+    private(set) var checkingAhead: Set<Int64> = []
     /// Work started by the last pass, for ``QueueManager/run(pollInterval:onChange:)`` to add to its task
     /// group.
     private(set) var starting: [@Sendable () async -> Void] = []
@@ -97,9 +105,12 @@ struct QueueJobs {
     /// Nothing is worked.
     var isIdle: Bool { active.isEmpty && fetching.isEmpty && checks.isEmpty }
 
-    /// Download slots held: by downloads that are not stalled, and by metadata fetches.
+    /// Download slots held: by downloads that are not stalled nor checking ahead of their slot, and by
+    /// metadata fetches.
     var downloadSlotsHeld: Int {
-        downloadIds.reduce(0) { held, id in held + (active[id]?.stalled == false ? 1 : 0) } + fetching.count
+        downloadIds.reduce(0) { held, id in
+            held + (active[id].map { !$0.stalled && !$0.checkingAhead } == true ? 1 : 0)
+        } + fetching.count
     }
 
     /// Seed slots held, also by seeds told to stop that have not ended yet.
@@ -115,6 +126,14 @@ struct QueueJobs {
         starting.append(run)
         active[entry.record.id] = entry
         index(entry.record.id, seeding: entry.seeding)
+        if entry.checkingAhead { checkingAhead.insert(entry.record.id) }
+    }
+
+    /// The download of torrent `id`, started ahead of its slot, goes on past its start check: it seeds, or
+    /// holds a download slot from now on.
+    mutating func goesOn(_ id: Int64) {
+        checkingAhead.remove(id)
+        active[id]?.checkingAhead = false
     }
 
     /// Work beside a session that ends on its own (the session's run returns from what it waits for):
@@ -165,6 +184,7 @@ struct QueueJobs {
             let ended = finished.removeFirst()
             if let entry = active.removeValue(forKey: ended.id) {
                 index(ended.id, seeding: nil)
+                checkingAhead.remove(ended.id)
                 return (entry, ended.outcome, ended.status)
             }
         }
@@ -195,6 +215,7 @@ struct QueueJobs {
             active = [:]
             seedIds = []
             downloadIds = []
+            checkingAhead = []
         }
         return active
     }

@@ -37,6 +37,11 @@ extension QueueManager {
                 case .completed:
                     Task { await entry.work.stop() }
                 case .seeding:
+                    if entry.checkingAhead {
+                        // Checked ahead of its slot and found complete: it seeds from now on.
+                        jobs.goesOn(id)
+                        await entry.work.goOn()
+                    }
                     onChange("completed #\(id) \(name); seeding")
                 case .waitingForSeedSlot:
                     onChange("completed #\(id) \(name); waiting for a seed slot")

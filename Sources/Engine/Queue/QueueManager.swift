@@ -147,7 +147,7 @@ package actor QueueManager {
         limits.sessionConfiguration(maxActive: maxActive(), worked: jobs.active.count)
     }
 
-    private func maxActive() -> Int { limits.maxActive(setting: store.intSetting(Self.maxActiveSetting)) }
+    func maxActive() -> Int { limits.maxActive(setting: store.intSetting(Self.maxActiveSetting)) }
 
     /// One pass: settle finished sessions and checks, stop what the user paused, removed or wants
     /// rechecked, note stalled downloads, start checks and what fits.
@@ -194,6 +194,7 @@ package actor QueueManager {
         // Every seed is looked at only when the seed limits changed; else a slice of them, as in every pass.
         try await followSeeding(everySeed: limits.settings.seedLimits != seedLimits, onChange: onChange)
         await updateStalls(onChange: onChange)
+        try await settleChecksAhead(onChange: onChange)
         // Slots, seeds over the limit and candidates change only with the queue or the work: a pass that
         // read nothing new and changed nothing starts nothing.
         guard full || changes.withLock({ $0 }) > 0 else { return }
@@ -204,8 +205,11 @@ package actor QueueManager {
         }
         var downloadSlots = maxActive() - jobs.downloadSlotsHeld
         var seedSlots = limits.settings.maxSeeds - jobs.seedSlotsHeld
+        // Torrents that never ran are checked ahead of their slot while every slot is taken (the daemon only).
+        var aheadSlots = scope.only == nil ? limits.settings.checkAhead - jobs.checkingAhead.count : 0
         let candidates = try scope.candidates(
-            in: store, downloadSlots: downloadSlots, seedSlots: seedSlots, tracked: jobs.tracked.count)
+            in: store, downloadSlots: downloadSlots, seedSlots: seedSlots, aheadSlots: aheadSlots,
+            tracked: jobs.tracked.count)
         for record in candidates where jobs.active[record.id] == nil {
             guard [.queued, .downloading, .seeding, .fetchingMetadata].contains(record.state) else { continue }
             if record.isMagnet {
@@ -216,6 +220,7 @@ package actor QueueManager {
                 continue
             }
             let isSeed = scope.startsAsSeed(record)
+            var checkingAhead = false
             if isSeed {
                 guard seedSlots > 0 else { continue }
                 // The daemon does not start a seed past its limit; a scoped run starts what it was named (its
@@ -230,25 +235,33 @@ package actor QueueManager {
                     onChange("completed #\(record.id) \(record.name): \(reached)")
                     continue
                 }
-            } else {
-                guard downloadSlots > 0 else { continue }
+            } else if downloadSlots <= 0 {
+                // Every slot is taken: one that never ran has its data checked now, and waits after the check.
+                guard aheadSlots > 0, record.startedAt == nil else { continue }
+                checkingAhead = true
             }
             do {
                 try scope.beforeDownload?(record)
                 let transferLimits = limits.transferLimits(own: try store.rateLimits(torrentId: record.id))
+                var configuration = sessionConfiguration()
+                configuration.holdsAfterStartCheck = checkingAhead
                 let work = try workers.download(
-                    record, configuration: sessionConfiguration(), limits: transferLimits,
+                    record, configuration: configuration, limits: transferLimits,
                     resumePolicy: processRun.policy,
                     stopWhenComplete: scope.only != nil && !scope.seeds)
-                try store.setState(torrentId: record.id, isSeed ? .seeding : .downloading)
+                // Checked ahead, it stays `queued` until it seeds or takes a slot.
+                if !checkingAhead { try store.setState(torrentId: record.id, isSeed ? .seeding : .downloading) }
                 let id = record.id
                 let peers = manualPeers.map { (address: $0, source: PeerUpdate.Source.manual) }
                 let metPeers = jobs.takePeersMet(by: id)
                 var entry = QueueJobs.Active(
-                    record: record, work: work, limits: transferLimits, seeding: isSeed, seedCheckPending: isSeed)
+                    record: record, work: work, limits: transferLimits, seeding: isSeed, seedCheckPending: isSeed,
+                    checkingAhead: checkingAhead)
                 if isSeed {
                     entry.seedClock.start()
                     seedSlots -= 1
+                } else if checkingAhead {
+                    aheadSlots -= 1
                 } else {
                     downloadSlots -= 1
                 }
@@ -264,7 +277,12 @@ package actor QueueManager {
                 // session's whole life.
                 rhythm.sessionStarting()
                 jobs.startBeside { await self.passWhenStarted(work, id: id) }
-                onChange("\(isSeed ? "seeding" : "started") #\(id) \(record.name)")
+                onChange(
+                    isSeed
+                        ? "seeding #\(id) \(record.name)"
+                        : checkingAhead
+                            ? "checking #\(id) \(record.name) ahead of its download slot"
+                            : "started #\(id) \(record.name)")
             } catch {
                 if scope.only != nil { endings[record.id] = .failed("\(error)") }
                 try store.setState(torrentId: record.id, .error, error: "\(error)")
@@ -322,7 +340,7 @@ package actor QueueManager {
     /// and unmarks them when data flows again.
     private func updateStalls(onChange: @Sendable (String) -> Void) async {
         let downloads = jobs.downloadIds.compactMap { id in jobs.active[id].map { (id, $0) } }.filter {
-            !$0.1.abandoned
+            !$0.1.abandoned && !$0.1.checkingAhead
         }
         guard !downloads.isEmpty else { return }
         let timeout = Duration.seconds(store.intSetting(Self.stallTimeoutSetting) ?? 300)

@@ -37,8 +37,10 @@ package struct QueueScope: Sendable {
 
     /// The torrents a pass may start, in queue order: the scope's, or the first of the queue in `store`
     /// beyond the `tracked` ones already worked, with room to skip ones that cannot start now.
+    /// With `aheadSlots`, the first torrents that may be checked ahead of their slot are among them (past
+    /// torrents checked already, however many wait).
     func candidates(
-        in store: any QueueStore, downloadSlots: Int, seedSlots: Int, tracked: Int
+        in store: any QueueStore, downloadSlots: Int, seedSlots: Int, aheadSlots: Int = 0, tracked: Int
     ) throws
         -> [TorrentRecord]
     {
@@ -46,10 +48,13 @@ package struct QueueScope: Sendable {
             return try store.torrents(ids: only).filter { !$0.isRemoved }.sorted { $0.queuePosition < $1.queuePosition }
         }
         let margin = tracked + 64
-        return
-            (try store.downloadCandidates(limit: max(0, downloadSlots) + margin)
-            + (seedSlots > 0 ? try store.seedCandidates(limit: seedSlots + margin) : []))
-            .sorted { $0.queuePosition < $1.queuePosition }
+        var found = try store.downloadCandidates(limit: max(0, downloadSlots) + margin)
+        if aheadSlots > 0 {
+            let listed = Set(found.map(\.id))
+            found += try store.checkAheadCandidates(limit: aheadSlots + margin).filter { !listed.contains($0.id) }
+        }
+        if seedSlots > 0 { found += try store.seedCandidates(limit: seedSlots + margin) }
+        return found.sorted { $0.queuePosition < $1.queuePosition }
     }
 }
 

@@ -18,6 +18,9 @@ package protocol QueueStore: Sendable {
     /// Finished torrents that may seed (seeding, or queued with their data complete), in queue order,
     /// at most `limit`.
     func seedCandidates(limit: Int) throws -> [TorrentRecord]
+    /// What may be checked ahead of a download slot, in queue order, at most `limit`: queued torrents with
+    /// metainfo that never ran and are not known complete.
+    func checkAheadCandidates(limit: Int) throws -> [TorrentRecord]
 
     /// Changes a torrent's state, recording the transition in its history; `error` becomes its last
     /// error (`nil` clears it).
@@ -30,6 +33,10 @@ package protocol QueueStore: Sendable {
     func markComplete(torrentId: Int64) throws
     /// Records that a torrent's data is not complete (a check, or a seed found damaged).
     func markIncomplete(torrentId: Int64) throws
+    /// Records that a torrent that never ran had its data checked ahead of its download slot (a `checked`
+    /// event with `detail`), and that it ran (its ``TorrentRecord/startedAt``): it is not checked ahead
+    /// again, and its next start trusts what the check saved.
+    func markCheckedAhead(torrentId: Int64, detail: String) throws
 
     /// Seconds a torrent has seeded over its life.
     func seedingSeconds(torrentId: Int64) throws -> Int64

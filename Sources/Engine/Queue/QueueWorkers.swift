@@ -11,6 +11,9 @@ package protocol DownloadWork: Sendable {
     func status() async -> TorrentStatus
     /// Returns once ``run()`` has checked what is already done, or has ended.
     func started() async
+    /// Lets a download started ahead of its slot (``SessionConfiguration/holdsAfterStartCheck``) go on past
+    /// its start check.
+    func goOn() async
     /// Ends ``run()`` soon, saving progress.
     func stop() async
     /// Saves what is unsaved now (a download that just completed).
@@ -32,6 +35,8 @@ extension DownloadWork {
     package func reloadFilePriorities() async throws {}
     /// Stand-ins have nothing to check.
     package func started() async {}
+    /// Stand-ins are not held after their start check.
+    package func goOn() async {}
 }
 
 /// The fetch of a magnet link's metadata from peers (``MagnetFetch``, or a stand-in).
@@ -141,6 +146,10 @@ struct RegisteredDownload: DownloadWork {
         await job.session.started()
     }
 
+    func goOn() async {
+        await job.session.goOn()
+    }
+
     func run() async -> TorrentSession.Outcome {
         registry.add(job.session)
         let session = job.session
@@ -154,6 +163,8 @@ struct RegisteredDownload: DownloadWork {
         let (id, infoHash, port) = (job.record.id, job.metainfo.infoHashes.wireHash, announcePort)
         let outcome = await withTaskGroup(of: TorrentSession.Outcome?.self) { group in
             group.addTask {
+                // Held after its start check, it looks for peers only once it goes on.
+                guard await session.worksPastStartCheck() else { return nil }
                 await dht.run(
                     torrentId: id, infoHash: infoHash, announcePort: port,
                     shortOfPeers: {

@@ -10,6 +10,7 @@ package struct TransferSettings: Equatable, Sendable {
     package static let listenPortKey = "listen_port"
     package static let bindAddressKey = "bind_address"
     package static let maxSeedsKey = "max_active_seeds"
+    package static let checkAheadKey = "check_ahead"
     package static let peerQueueLimitKey = "peer_send_queue_limit"
     package static let peerMemoryLimitKey = "peer_memory_limit"
     package static let peerDrainTimeoutKey = "peer_drain_timeout"
@@ -41,6 +42,13 @@ package struct TransferSettings: Equatable, Sendable {
     package var bindAddress = "0.0.0.0"
     /// Torrents seeding at once (0: a finished download stops at once).
     package var maxSeeds = 3
+    /// Torrents that never ran whose data is checked at once ahead of their download slot, while every slot
+    /// is taken (0: none, each is checked when its slot comes). Qualifies the whole queue at its first start:
+    /// a thousand torrents added with their data in place seed as fast as they are checked, not a slotful
+    /// at a time. At most ``maxCheckAhead``.
+    package var checkAhead = TransferSettings.defaultCheckAhead
+    package static let defaultCheckAhead = 8
+    package static let maxCheckAhead = 64
     /// The limits of the process's ``PeerMemoryBudget`` (read once, when the daemon or `btq get` starts).
     package var peerQueueLimit = PeerMemoryBudget.defaultPeerQueueLimit
     package var peerMemoryLimit = PeerMemoryBudget.defaultProcessLimit
@@ -98,6 +106,9 @@ package struct TransferSettings: Equatable, Sendable {
         listenPort = values[Self.listenPortKey].flatMap { UInt16($0) }.flatMap { $0 > 0 ? $0 : nil } ?? 6881
         bindAddress = values[Self.bindAddressKey].flatMap(SettingText.ipAddress) ?? "0.0.0.0"
         maxSeeds = values[Self.maxSeedsKey].flatMap(Self.slots) ?? 3
+        checkAhead =
+            values[Self.checkAheadKey].flatMap { Int($0) }.map { min(max($0, 0), Self.maxCheckAhead) }
+            ?? Self.defaultCheckAhead
         let budget = PeerMemoryBudget()
         peerQueueLimit = values[Self.peerQueueLimitKey].flatMap(SettingText.rate).map(Int.init) ?? budget.peerQueueLimit
         peerMemoryLimit = values[Self.peerMemoryLimitKey].flatMap(SettingText.rate).map(Int.init) ?? budget.processLimit

@@ -53,6 +53,11 @@ package struct SessionConfiguration: Sendable {
     /// The bound on start checks running at once, shared by every session of the process (`nil`: each
     /// session checks as soon as it starts).
     package var startChecks: TurnGate?
+    /// The session checks what it has, then waits for ``TorrentSession/goOn()`` or ``TorrentSession/stop()``
+    /// before it announces, dials or accepts a peer: the queue starts torrents that never ran this way ahead
+    /// of their download slot (``TransferSettings/checkAhead``), and lets each go on once it knows whether it
+    /// seeds, downloads in a free slot, or waits `queued` with its data checked.
+    package var holdsAfterStartCheck = false
     /// The web seeds' connections and limits (BEP 19).
     package var webSeeds = WebSeedConfiguration()
     /// MSE/PE for the connections we dial (the `encryption` setting) and the peers remembered as

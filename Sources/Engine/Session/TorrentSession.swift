@@ -33,6 +33,9 @@ package actor TorrentSession {
     var persistence: SessionPersistence
     /// The check at start of what is already done: whether it ran, what it found, who waits for it.
     var startCheck = StartCheck()
+    /// Where a session started ahead of its download slot waits after its start check (see
+    /// ``SessionConfiguration/holdsAfterStartCheck``).
+    var startHold = StartHold()
     /// Rate limits, global and this torrent's.
     let limits: TransferLimits
     /// Hashes pieces (and writes the verified ones) off the actor.
@@ -118,6 +121,7 @@ package actor TorrentSession {
     /// Ends ``run()`` soon: peers are closed and progress is saved.
     package func stop() {
         lifecycle.requestStop()
+        startHold.decide(.stop)
         closePeersGracefully()
         wakeLoop()
     }
@@ -144,6 +148,24 @@ package actor TorrentSession {
     /// is working, or has ended.
     package func started() async {
         await withCheckedContinuation { startCheck.wait($0) }
+    }
+
+    /// Lets a session held after its start check (``SessionConfiguration/holdsAfterStartCheck``) go on:
+    /// it announces, dials and accepts peers from now on. Nothing once it was stopped.
+    package func goOn() {
+        startHold.decide(.goOn)
+    }
+
+    /// Returns true once the session works past its start check (at once when it is not held there), false
+    /// when it was stopped first.
+    package func worksPastStartCheck() async -> Bool {
+        guard configuration.holdsAfterStartCheck else { return true }
+        // A cancelled waiter (its task group ends) stops the session rather than waiting on.
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { startHold.wait($0) } == .goOn
+        } onCancel: {
+            Task { await self.stop() }
+        }
     }
 
     /// Bytes of existing data read back to check it when the session started.
@@ -182,6 +204,13 @@ package actor TorrentSession {
     package func run() async -> Outcome {
         if case .failure(let error) = await restoreInChild() {
             return await finish(.failed("\(error)"))
+        }
+        if configuration.holdsAfterStartCheck {
+            // Checked ahead of its slot: whoever waits for the check hears now, and the queue decides.
+            startCheck.releaseWaiters()
+            guard await worksPastStartCheck(), lifecycle.isRunning else {
+                return await finish(core.swarm.picker.isComplete ? .completed : .stopped)
+            }
         }
         if core.swarm.picker.isComplete, lifecycle.stopWhenComplete {
             return await finish(.completed)

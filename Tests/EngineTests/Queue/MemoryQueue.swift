@@ -91,6 +91,12 @@ final class MemoryQueue: QueueStore {
         queue(limit: limit) { [.queued, .downloading, .fetchingMetadata].contains($0.state) && $0.completedAt == nil }
     }
 
+    func checkAheadCandidates(limit: Int) throws -> [TorrentRecord] {
+        queue(limit: limit) {
+            $0.state == .queued && $0.completedAt == nil && $0.startedAt == nil && !$0.isMagnet
+        }
+    }
+
     func seedCandidates(limit: Int) throws -> [TorrentRecord] {
         queue(limit: limit) {
             $0.state == .seeding || ([.queued, .downloading].contains($0.state) && $0.completedAt != nil)
@@ -111,6 +117,12 @@ final class MemoryQueue: QueueStore {
             if state == .checking { contents.beforeChecking[torrentId] = before }
             contents.torrents[torrentId]?.state = state
             contents.torrents[torrentId]?.lastError = error
+            // As the database does: the first active state is when it started.
+            if [.checking, .fetchingMetadata, .downloading, .seeding].contains(state),
+                contents.torrents[torrentId]?.startedAt == nil
+            {
+                contents.torrents[torrentId]?.startedAt = Date()
+            }
             contents.events.append(
                 HistoryEvent(torrentId: torrentId, kind: .state, detail: "\(before.rawValue) -> \(state.rawValue)"))
         }
@@ -130,6 +142,14 @@ final class MemoryQueue: QueueStore {
 
     func markIncomplete(torrentId: Int64) throws {
         contents.withLock { $0.torrents[torrentId]?.completedAt = nil }
+    }
+
+    func markCheckedAhead(torrentId: Int64, detail: String) throws {
+        contents.withLock { contents in
+            guard contents.torrents[torrentId] != nil else { return }
+            if contents.torrents[torrentId]?.startedAt == nil { contents.torrents[torrentId]?.startedAt = Date() }
+            contents.events.append(HistoryEvent(torrentId: torrentId, kind: .checked, detail: detail))
+        }
     }
 
     func seedingSeconds(torrentId: Int64) throws -> Int64 {

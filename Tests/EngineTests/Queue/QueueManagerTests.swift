@@ -12,20 +12,24 @@ import Testing
 struct QueueManagerTests {
     /// A manager working `queue` with stand-in workers, run until the test's body returns.
     private func working(
-        _ queue: MemoryQueue, maxActive: Int? = nil,
+        _ queue: MemoryQueue, maxActive: Int? = nil, checkAhead: Int = 0,
         _ body: (StandInWorkers, Lines) async throws -> Void
     ) async throws {
-        try await managing(queue, maxActive: maxActive, scope: .queue) { (workers, lines, _, _) async throws in
+        try await managing(queue, maxActive: maxActive, scope: .queue, checkAhead: checkAhead) {
+            (workers, lines, _, _) async throws in
             try await body(workers, lines)
         }
     }
 
     /// A manager of `scope` in `queue`, started, and handed to `body` with the lines it reports and its run's
-    /// task; stopped when `body` returns.
+    /// task; stopped when `body` returns. Nothing is checked ahead of its slot unless `checkAhead` says so
+    /// (the tests of the slots count the sessions started).
     private func managing(
         _ queue: MemoryQueue, maxActive: Int?, scope: QueueScope, pollInterval: Duration = .milliseconds(5),
+        checkAhead: Int = 0,
         _ body: (StandInWorkers, Lines, QueueManager, Task<Void, Never>) async throws -> Void
     ) async throws {
+        queue.set(TransferSettings.checkAheadKey, "\(checkAhead)")
         let workers = StandInWorkers(queue: queue)
         let lines = Lines()
         let manager = QueueManager(
@@ -261,6 +265,84 @@ struct QueueManagerTests {
                 #expect(try await poll(timeout: .seconds(10)) { queue.state(id) == .seeding })
             }
             #expect(workers.started == ids)
+        }
+    }
+
+    /// While the one download slot is taken, two torrents that never ran are checked ahead of it, held after
+    /// their check and still `queued`: the one found complete seeds, the one found incomplete stops with a
+    /// `checked` event and waits `queued` (it is not checked ahead again), and the next that never ran is
+    /// checked in its place. When the slot frees, queue order decides: the checked one takes it.
+    @Test func torrentsThatNeverRanAreCheckedAheadOfTheSlots() async throws {
+        let queue = MemoryQueue()
+        let ids = (1...5).map { queue.add("t\($0)") }
+        queue.set(TransferSettings.maxSeedsKey, "10")
+        try await working(queue, maxActive: 1, checkAhead: 2) { (workers, lines) async throws in
+            #expect(try await poll(timeout: .seconds(10)) { workers.started.count == 3 })
+            #expect(workers.started == [ids[0], ids[1], ids[2]])
+            let first = try #require(workers.download(ids[0]))
+            let whole = try #require(workers.download(ids[1]))
+            let partial = try #require(workers.download(ids[2]))
+            #expect(first.held == false && whole.held && partial.held)
+            #expect(queue.state(ids[0]) == .downloading)
+            #expect(queue.state(ids[1]) == .queued && queue.state(ids[2]) == .queued)
+            #expect(lines.contains("checking #\(ids[1]) t2 ahead of its download slot"))
+            // Found complete: it seeds, and the next that never ran is checked in its place.
+            await whole.complete()
+            await whole.finishCheck()
+            #expect(try await poll(timeout: .seconds(10)) { queue.state(ids[1]) == .seeding })
+            #expect(await whole.wentOn)
+            #expect(await whole.ended == false)
+            #expect(try await poll(timeout: .seconds(10)) { workers.started.count == 4 })
+            #expect(workers.started.last == ids[3])
+            // Found incomplete with no slot free: it stops, checked, and waits queued.
+            await partial.finishCheck()
+            #expect(try await poll(timeout: .seconds(10)) { await partial.ended })
+            #expect(await partial.wentOn == false)
+            #expect(try await poll(timeout: .seconds(10)) { queue.events(ids[2], .checked).count == 1 })
+            #expect(queue.state(ids[2]) == .queued && queue.record(ids[2])?.startedAt != nil)
+            #expect(queue.events(ids[2], .checked).first?.detail?.contains("0 of 64 wanted pieces there") == true)
+            #expect(try await poll(timeout: .seconds(10)) { workers.started.count == 5 })
+            #expect(workers.started.last == ids[4], "the next that never ran, not the one checked already")
+            // The slot frees: the checked torrent, first in the queue, takes it and is not held.
+            await first.complete()
+            #expect(try await poll(timeout: .seconds(10)) { workers.started.count == 6 })
+            #expect(workers.started.last == ids[2])
+            #expect(workers.download(ids[2])?.held == false)
+            #expect(try await poll(timeout: .seconds(10)) { queue.state(ids[2]) == .downloading })
+        }
+    }
+
+    /// However many torrents that ran before wait ahead of them in the queue, those that never ran are
+    /// found and checked ahead of the slots (not only among the first candidates of the queue).
+    @Test func theCheckAheadLooksPastTorrentsThatRanBefore() async throws {
+        let queue = MemoryQueue()
+        let ran = (1...100).map { queue.add("ran\($0)") }
+        for id in ran { queue.contents.withLock { $0.torrents[id]?.startedAt = Date() } }
+        let fresh = (1...3).map { queue.add("new\($0)") }
+        try await working(queue, maxActive: 1, checkAhead: 2) { (workers, _) async throws in
+            #expect(try await poll(timeout: .seconds(10)) { workers.started.count == 3 })
+            #expect(workers.started == [ran[0], fresh[0], fresh[1]])
+        }
+    }
+
+    /// A torrent checked ahead whose check ends while a download slot is free takes it: it goes on past its
+    /// check, downloading, with no second start.
+    @Test func aTorrentCheckedAheadTakesASlotThatFreedMeanwhile() async throws {
+        let queue = MemoryQueue()
+        let ids = (1...3).map { queue.add("t\($0)") }
+        queue.set(TransferSettings.maxSeedsKey, "10")
+        try await working(queue, maxActive: 2, checkAhead: 4) { (workers, lines) async throws in
+            #expect(try await poll(timeout: .seconds(10)) { workers.started.count == 3 })
+            let ahead = try #require(workers.download(ids[2]))
+            #expect(ahead.held)
+            await workers.download(ids[0])?.complete()
+            #expect(try await poll(timeout: .seconds(10)) { queue.state(ids[0]) == .seeding })
+            await ahead.finishCheck()
+            #expect(try await poll(timeout: .seconds(10)) { queue.state(ids[2]) == .downloading })
+            #expect(await ahead.wentOn)
+            #expect(await ahead.ended == false)
+            #expect(workers.started == ids)
+            #expect(queue.events(ids[2], .checked).isEmpty)
         }
     }
 

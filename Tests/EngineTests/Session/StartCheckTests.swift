@@ -58,3 +58,28 @@ struct StartCheckTests {
         #expect(await holder.waiting == 0)
     }
 }
+
+/// Where a session started ahead of its slot waits after its check: every waiter hears the first
+/// decision, and one who asks after it hears it at once.
+@Suite(.timeLimit(.minutes(1)))
+struct StartHoldTests {
+    actor Holder {
+        var hold = StartHold()
+        func wait() async -> StartHold.Decision { await withCheckedContinuation { hold.wait($0) } }
+        func decide(_ decision: StartHold.Decision) { hold.decide(decision) }
+        var waiting: Int { hold.waiting }
+    }
+
+    @Test func waitersHearTheFirstDecision() async throws {
+        let holder = Holder()
+        let first = Task { await holder.wait() }
+        let second = Task { await holder.wait() }
+        #expect(try await poll(timeout: .seconds(10)) { await holder.waiting == 2 })
+        await holder.decide(.stop)
+        await holder.decide(.goOn)
+        let heard = (await first.value, await second.value)
+        #expect(heard.0 == .stop && heard.1 == .stop)
+        #expect(await holder.wait() == .stop, "a later caller hears the decision at once")
+        #expect(await holder.waiting == 0)
+    }
+}

@@ -96,6 +96,47 @@ import Testing
         #expect(await outcome == .stopped)
     }
 
+    /// Started ahead of its download slot (``SessionConfiguration/holdsAfterStartCheck``), a session checks
+    /// what it has and waits: callers of ``TorrentSession/started()`` hear the check is done, yet it accepts
+    /// no peer and dials none (a seed was added before it ran) until told to go on; then it downloads.
+    @Test(.timeLimit(.minutes(1))) func aSessionHeldAfterItsStartCheckWorksOnlyOnceToldToGoOn() async throws {
+        let fixture = SessionFixture(length: 4 * 32_768, pieceLength: 32_768, seed: 7)
+        let seed = try await FakeSeed(
+            infoHash: fixture.metainfo.infoHashes.wireHash, content: fixture.content, pieceLength: 32_768)
+        let storage = MemoryStorage(metainfo: fixture.metainfo)
+        var configuration = Self.quickConfiguration()
+        configuration.holdsAfterStartCheck = true
+        let session = TorrentSession(metainfo: fixture.metainfo, storage: storage, configuration: configuration)
+        await session.addPeers([seed.address], source: .manual)
+        async let outcome = session.run()
+        await session.started()
+        let held = await session.status()
+        #expect(!held.isStarting && !held.isComplete && held.peers == 0)
+        #expect(await session.core.uploads.acceptingIncoming == false)
+        await session.goOn()
+        #expect(await session.worksPastStartCheck())
+        #expect(await outcome == .completed)
+        await seed.close()
+        #expect(await storage.contents(of: FileIndex(0)) == fixture.content)
+    }
+
+    /// A session held after its start check and then stopped ends without working: it never goes on.
+    @Test(.timeLimit(.minutes(1))) func aHeldSessionThatIsStoppedEndsWithoutWorking() async throws {
+        let fixture = SessionFixture(length: 40_000, pieceLength: 16_384)
+        var configuration = SessionConfiguration(listenPort: 1, tickInterval: .seconds(3600))
+        configuration.holdsAfterStartCheck = true
+        let session = TorrentSession(
+            metainfo: fixture.metainfo, storage: MemoryStorage(metainfo: fixture.metainfo),
+            configuration: configuration)
+        async let outcome = session.run()
+        await session.started()
+        await session.stop()
+        #expect(await outcome == .stopped)
+        #expect(await session.worksPastStartCheck() == false)
+        await session.goOn()
+        #expect(await session.worksPastStartCheck() == false, "the first decision stands")
+    }
+
     @Test func twoPartialSeedsMakeAWhole() async throws {
         let fixture = SessionFixture(length: 8 * 32_768, pieceLength: 32_768, seed: 11)
         let hash = fixture.metainfo.infoHashes.wireHash

@@ -300,7 +300,8 @@ def run_btq(btq, work, count, torrents, data, hashes, tracker, args):
         log = open(os.path.join(work, "btq-run-%s.log" % phase), "w")
         mark = tracker.mark()
         t0 = time.monotonic()
-        prefix = shlex.split(args.restart_prefix) if phase == "restart" and args.restart_prefix else []
+        given = args.restart_prefix if phase == "restart" else args.first_prefix
+        prefix = shlex.split(given) if given else []
         proc = subprocess.Popen(
             prefix + [btq, "run", "--port", str(port), "--bind-address", "127.0.0.1"], env=env, stdout=log,
             stderr=log)
@@ -386,6 +387,7 @@ def main():
     parser.add_argument(
         "--restart-prefix", help="a command the restarted `btq run` runs under, e.g. 'heaptrack -o /tmp/h' or "
         "'perf record -g -e cpu-clock -o /tmp/p.data' (its figures then include the tool's cost)")
+    parser.add_argument("--first-prefix", help="the same for the first start's `btq run`")
     args = parser.parse_args()
     loopback_namespace.ensure(pid_namespace=True)
     btq = os.path.abspath(args.btq)

@@ -35,16 +35,24 @@ package struct EnginePorts: QueueStore, TorrentContentStore {
         try queue.torrents(in: state, limit: limit)
     }
 
-    package func downloadCandidates(limit: Int) throws -> [TorrentRecord] {
-        try queue.downloadCandidates(limit: limit)
+    package func torrentsChanged(
+        among ids: Set<Int64>, since: Int64
+    ) throws -> (
+        changed: [TorrentRecord], deleted: Set<Int64>
+    ) {
+        try queue.torrentsChanged(among: ids, since: since)
     }
 
-    package func checkAheadCandidates(limit: Int) throws -> [TorrentRecord] {
-        try queue.checkAheadCandidates(limit: limit)
+    package func downloadCandidates(limit: Int, excluding: Set<Int64>) throws -> [TorrentRecord] {
+        try queue.downloadCandidates(limit: limit, excluding: excluding)
     }
 
-    package func seedCandidates(limit: Int) throws -> [TorrentRecord] {
-        try queue.seedCandidates(limit: limit)
+    package func checkAheadCandidates(limit: Int, excluding: Set<Int64>) throws -> [TorrentRecord] {
+        try queue.checkAheadCandidates(limit: limit, excluding: excluding)
+    }
+
+    package func seedCandidates(limit: Int, excluding: Set<Int64>) throws -> [TorrentRecord] {
+        try queue.seedCandidates(limit: limit, excluding: excluding)
     }
 
     package func setState(torrentId: Int64, _ state: TorrentState, error: String?) throws {

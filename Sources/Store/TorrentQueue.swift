@@ -176,6 +176,38 @@ extension TorrentQueue {
         }
     }
 
+    /// Of the torrents `ids`, the rows whose followed columns changed after the queue's generation `since`
+    /// (removed ones included) and the ids deleted since (schema 17's stamps): a daemon that read them at
+    /// `since` reads only these. Further back than the deleted ids are kept, every row is read and the
+    /// missing ones are the deleted.
+    package func torrentsChanged(
+        among ids: Set<Int64>, since: Int64
+    ) throws -> (
+        changed: [TorrentRecord], deleted: Set<Int64>
+    ) {
+        guard !ids.isEmpty else { return ([], []) }
+        return try writer.read { db in
+            let now = try Int64.fetchOne(db, sql: "SELECT value FROM queue_generation WHERE id = 0") ?? 0
+            let byId = try db.cachedStatement(sql: "SELECT \(TorrentRecord.columns) FROM torrents WHERE id = ?")
+            guard now - since <= Self.deletedIdsKept else {
+                let rows = try ids.compactMap { try Row.fetchOne(byId, arguments: [$0]).map(TorrentRecord.init) }
+                return (rows, ids.subtracting(rows.map(\.id)))
+            }
+            let changedIds = try Int64.fetchAll(
+                db.cachedStatement(sql: "SELECT id FROM torrents WHERE changed_generation > ?"), arguments: [since]
+            ).filter { ids.contains($0) }
+            let rows = try changedIds.compactMap { try Row.fetchOne(byId, arguments: [$0]).map(TorrentRecord.init) }
+            let deleted = try Int64.fetchAll(
+                db.cachedStatement(sql: "SELECT torrent_id FROM deleted_torrents WHERE generation > ?"),
+                arguments: [since]
+            ).filter { ids.contains($0) }
+            return (rows, Set(deleted))
+        }
+    }
+
+    /// How many changes back the ids of deleted torrents are kept (schema 17's trigger).
+    static let deletedIdsKept: Int64 = 1_000_000
+
     /// Live torrents in `state`, in queue order, at most `limit`.
     package func torrents(in state: TorrentState, limit: Int) throws -> [TorrentRecord] {
         try fetchQueue(where: "state = ?", [state.rawValue], limit: limit)
@@ -183,39 +215,53 @@ extension TorrentQueue {
 
     /// What may start downloading, in queue order, at most `limit`: queued or interrupted torrents that
     /// never completed, and magnets waiting for their metadata.
-    package func downloadCandidates(limit: Int) throws -> [TorrentRecord] {
+    package func downloadCandidates(limit: Int, excluding: Set<Int64> = []) throws -> [TorrentRecord] {
         try fetchQueue(
-            where: "state IN ('queued', 'downloading', 'metadata') AND completed_at IS NULL", [], limit: limit)
+            where: "state IN ('queued', 'downloading', 'metadata') AND completed_at IS NULL", [], limit: limit,
+            excluding: excluding)
     }
 
     /// What may be checked ahead of a download slot, in queue order, at most `limit`: queued torrents with
     /// metainfo that never ran (`started_at` unset) and are not known complete.
-    package func checkAheadCandidates(limit: Int) throws -> [TorrentRecord] {
+    package func checkAheadCandidates(limit: Int, excluding: Set<Int64> = []) throws -> [TorrentRecord] {
         try fetchQueue(
             where: "state = 'queued' AND completed_at IS NULL AND started_at IS NULL AND has_metainfo", [],
-            limit: limit)
+            limit: limit, excluding: excluding)
     }
 
     /// What may start seeding, in queue order, at most `limit`: seeds, and completed torrents queued for a
     /// seed slot.
-    package func seedCandidates(limit: Int) throws -> [TorrentRecord] {
+    package func seedCandidates(limit: Int, excluding: Set<Int64> = []) throws -> [TorrentRecord] {
         try fetchQueue(
             where: "state = 'seeding' OR (state IN ('queued', 'downloading') AND completed_at IS NOT NULL)", [],
-            limit: limit)
+            limit: limit, excluding: excluding)
     }
 
+    /// The first `limit` rows in queue order that meet `condition`, past those in `excluding` (the torrents
+    /// a daemon works already, however many): their ids are read first, so the rows skipped cost an integer
+    /// each, not a record.
     private func fetchQueue(
-        where condition: String, _ arguments: StatementArguments, limit: Int
+        where condition: String, _ arguments: StatementArguments, limit: Int, excluding: Set<Int64> = []
     ) throws
         -> [TorrentRecord]
     {
         try writer.read { db in
-            let sql = """
-                SELECT \(TorrentRecord.columns) FROM torrents
-                WHERE removed_at IS NULL AND (\(condition)) ORDER BY queue_position LIMIT ?
-                """
-            return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments + [max(0, limit)])
-                .map(TorrentRecord.init)
+            let filter = "removed_at IS NULL AND (\(condition))"
+            guard !excluding.isEmpty else {
+                let sql =
+                    "SELECT \(TorrentRecord.columns) FROM torrents WHERE \(filter) ORDER BY queue_position LIMIT ?"
+                return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments + [max(0, limit)])
+                    .map(TorrentRecord.init)
+            }
+            var wanted: [Int64] = []
+            let ids = try Int64.fetchCursor(
+                db.cachedStatement(sql: "SELECT id FROM torrents WHERE \(filter) ORDER BY queue_position"),
+                arguments: arguments)
+            while wanted.count < limit, let id = try ids.next() {
+                if !excluding.contains(id) { wanted.append(id) }
+            }
+            guard !wanted.isEmpty else { return [] }
+            return try wanted.compactMap { try TorrentRows.fetchTorrent(id: $0, db) }
         }
     }
 

@@ -6,7 +6,8 @@ import Testing
 
 @Suite(.timeLimit(.minutes(5))) struct MigrationTests {
     static let tables = [
-        "block_masks", "dht_nodes", "dht_state", "events", "file_lists", "file_state", "metainfo", "peers",
+        "block_masks", "deleted_torrents", "dht_nodes", "dht_state", "events", "file_lists", "file_state", "metainfo",
+        "peers",
         "piece_bitfields", "queue_generation", "runs",
         "settings", "torrents", "trackers",
     ]

@@ -53,4 +53,56 @@ import Testing
         try store.queue.remove(torrentId: first.id, purge: true)
         #expect(try moved(), "purged")
     }
+
+    /// Schema 17's stamps: a daemon that read the rows it works at generation G reads, past G, only those
+    /// whose followed columns changed and the ids deleted; what the journal writes is not a change.
+    @Test func onlyTheRowsChangedSinceAGenerationAreRead() throws {
+        let directory = try TemporaryDirectory()
+        let store = try BtqStore(path: directory.file("btq.sqlite"))
+        let ports = store.ports
+        let ids = try (1...4).map {
+            try store.adder.add(Fixtures.new(Fixtures.metainfo(seed: UInt64($0), fileLengths: [40_000]))).record.id
+        }
+        let worked = Set(ids)
+        let start = try ports.queueGeneration()
+        var read = try ports.torrentsChanged(among: worked, since: start)
+        #expect(read.changed.isEmpty && read.deleted.isEmpty, "nothing changed since")
+        #expect(
+            try ports.torrentsChanged(among: worked, since: 0).changed.map(\.id).sorted() == ids, "all added since 0")
+
+        try store.progress.saveProgress(
+            ProgressBatch(torrents: [
+                TorrentProgress(
+                    torrentId: ids[0], pieces: [0: true], blockMasks: [:],
+                    transferred: TransferTotals(downloaded: 16_384, uploaded: 10, wasted: 0))
+            ]))
+        try ports.addSeedingSeconds([ids[0]: 30])
+        #expect(try ports.torrentsChanged(among: worked, since: start).changed.isEmpty, "the journal's writes")
+
+        try ports.setState(torrentId: ids[1], .paused, error: nil)
+        try store.queue.remove(torrentId: ids[2], purge: false)
+        try store.queue.remove(torrentId: ids[3], purge: true)
+        read = try ports.torrentsChanged(among: worked, since: start)
+        #expect(read.changed.map(\.id).sorted() == [ids[1], ids[2]])
+        #expect(read.changed.first { $0.id == ids[1] }?.state == .paused)
+        #expect(read.changed.first { $0.id == ids[2] }?.isRemoved == true)
+        #expect(read.deleted == [ids[3]])
+        // Only the torrents asked about.
+        #expect(try ports.torrentsChanged(among: [ids[0]], since: start).changed.isEmpty)
+        let later = try ports.queueGeneration()
+        read = try ports.torrentsChanged(among: worked, since: later)
+        #expect(read.changed.isEmpty && read.deleted.isEmpty)
+    }
+
+    /// The candidates past the torrents worked: their ids are skipped, however many come first.
+    @Test func candidatesSkipTheTorrentsWorked() throws {
+        let store = try BtqStore.inMemory()
+        let ids = try (1...5).map {
+            try store.adder.add(Fixtures.new(Fixtures.metainfo(seed: UInt64($0)))).record.id
+        }
+        #expect(
+            try store.queue.downloadCandidates(limit: 2, excluding: Set(ids.prefix(3))).map(\.id) == [ids[3], ids[4]])
+        #expect(try store.queue.downloadCandidates(limit: 1, excluding: [ids[0]]).map(\.id) == [ids[1]])
+        #expect(try store.queue.downloadCandidates(limit: 9, excluding: Set(ids)).isEmpty)
+    }
 }

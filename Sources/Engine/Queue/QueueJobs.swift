@@ -264,9 +264,10 @@ struct QueueJobs {
         active[id]?.endState = .queued
     }
 
-    /// The fetches of torrents no longer in `records` (removed) or paused: to stop.
-    func fetchesNoLongerWanted(_ records: [Int64: TorrentRecord]) -> [Fetching] {
-        fetching.filter { records[$0.key] == nil || records[$0.key]?.state == .paused }.map(\.value)
+    /// The fetches of torrents `gone` (removed, deleted, added again) or paused (their rows as `changed`
+    /// has them): to stop.
+    func fetchesNoLongerWanted(gone: Set<Int64>, changed: [Int64: TorrentRecord]) -> [Fetching] {
+        fetching.filter { gone.contains($0.key) || changed[$0.key]?.state == .paused }.map(\.value)
     }
 
     /// The download of torrent `id` completed: it seeds on when a seed slot is free (of `maxSeeds`), else

@@ -48,8 +48,8 @@ extension QueueManager {
     }
 
     /// Stops the fetches of torrents that were paused or removed.
-    func stopFetchesNoLongerWanted(_ records: [Int64: TorrentRecord]) {
-        for fetch in jobs.fetchesNoLongerWanted(records) {
+    func stopFetchesNoLongerWanted(gone: Set<Int64>, changed: [Int64: TorrentRecord]) {
+        for fetch in jobs.fetchesNoLongerWanted(gone: gone, changed: changed) {
             Task { await fetch.work.stop() }
         }
     }

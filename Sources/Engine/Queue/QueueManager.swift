@@ -39,6 +39,12 @@ package actor QueueManager {
     /// The seeding time saved of each torrent worked, as the last pass that read the queue found it plus
     /// what was saved since.
     var savedSeedingSeconds: [Int64: Int64] = [:]
+    /// The queue's generation when a pass last read the rows of the torrents worked: the next reads only
+    /// what changed since (``QueueStore/torrentsChanged(among:since:)``); `nil` until the first.
+    private var followedGeneration: Int64?
+    /// Torrents started since the last pass that read the queue, whose own limits and seeding time it
+    /// has not read yet.
+    private var figuresUnread: Set<Int64> = []
 
     /// A manager of the queue in `store` (or of the part `scope` names), starting work with `workers`;
     /// `maxActive` overrides the setting, `peers` are tried by every torrent, `maxPeersOverall` is shared
@@ -174,6 +180,7 @@ package actor QueueManager {
         while let ended = jobs.takeEndedSession() {
             var entry = ended.entry
             let id = entry.record.id
+            savedSeedingSeconds[id] = nil
             if scope.only != nil { endings[id] = .session(ended.outcome, ended.status) }
             guard !entry.abandoned else {
                 onChange("stopped #\(id) \(entry.record.name): removed and added again")
@@ -189,7 +196,7 @@ package actor QueueManager {
         try settleChecks(onChange: onChange)
 
         if full {
-            try await followQueue()
+            try await followQueue(generation: generation)
         }
         // Every seed is looked at only when the seed limits changed; else a slice of them, as in every pass.
         try await followSeeding(everySeed: limits.settings.seedLimits != seedLimits, onChange: onChange)
@@ -209,7 +216,7 @@ package actor QueueManager {
         var aheadSlots = scope.only == nil ? limits.settings.checkAhead - jobs.checkingAhead.count : 0
         let candidates = try scope.candidates(
             in: store, downloadSlots: downloadSlots, seedSlots: seedSlots, aheadSlots: aheadSlots,
-            tracked: jobs.tracked.count)
+            tracked: jobs.tracked)
         for record in candidates where jobs.active[record.id] == nil {
             guard [.queued, .downloading, .seeding, .fetchingMetadata].contains(record.state) else { continue }
             if record.isMagnet {
@@ -265,6 +272,7 @@ package actor QueueManager {
                 } else {
                     downloadSlots -= 1
                 }
+                figuresUnread.insert(id)
                 jobs.start(entry) {
                     await work.addPeers(peers + metPeers)
                     let outcome = await work.run()
@@ -295,24 +303,39 @@ package actor QueueManager {
     /// removed or put in `checking` stops, one removed and added again is abandoned, each follows its own
     /// rate limits, download order and file priorities; fetches no longer wanted stop. The seeding time
     /// saved is read again too.
-    private func followQueue() async throws {
-        // Only what this pass needs is read: the torrents it works, those asking for a check, and the first
-        // candidates in queue order (a pass costs the same with a hundred thousand torrents queued).
-        var byId = Dictionary(
-            uniqueKeysWithValues: try store.torrents(ids: Set(jobs.tracked)).filter { !$0.isRemoved }.map {
-                ($0.id, $0)
-            })
-        // Removed and added again since its work started: that work stops as a removed torrent's does (its
-        // store is pinned to the old row, so it writes nothing into the new one), and a later pass starts
-        // the torrent afresh once it has ended.
+    ///
+    /// Only the rows changed since the last such read (`generation` is the queue's now) are read, with the
+    /// own limits and seeding time of those and of the torrents started since: a start storm of thousands
+    /// of torrents, each start moving the generation, costs a read per change, not one per torrent worked.
+    private func followQueue(generation: Int64) async throws {
+        let tracked = jobs.tracked
+        let read: (changed: [TorrentRecord], deleted: Set<Int64>)
+        if let since = followedGeneration {
+            read = try store.torrentsChanged(among: tracked, since: since)
+        } else {
+            let rows = try store.torrents(ids: tracked)
+            read = (rows, tracked.subtracting(rows.map(\.id)))
+        }
+        followedGeneration = generation
+        var byId: [Int64: TorrentRecord] = [:]
+        for record in read.changed where !record.isRemoved { byId[record.id] = record }
+        // Gone: removed, deleted, or removed and added again since its work started. The last's work stops
+        // as a removed torrent's does (its store is pinned to the old row, so it writes nothing into the new
+        // one), and a later pass starts the torrent afresh once it has ended.
+        var gone = read.deleted.union(read.changed.filter(\.isRemoved).map(\.id))
         for id in jobs.addedAgain(byId) {
             byId[id] = nil
+            gone.insert(id)
             jobs.abandon(id)
         }
-        // One read for every worked torrent's limits and seeding time, not one per torrent.
-        let figures = try store.workedFigures(torrentIds: Array(jobs.active.keys))
-        savedSeedingSeconds = figures.mapValues(\.seedingSeconds)
-        for (id, entry) in jobs.active {
+        // One read for the limits and seeding time of the torrents changed or started since, not one each.
+        let unread = figuresUnread.intersection(jobs.active.keys)
+        figuresUnread = []
+        let figures = try store.workedFigures(
+            torrentIds: Array(Set(byId.keys).union(unread).filter { jobs.active[$0] != nil }))
+        for (id, figure) in figures { savedSeedingSeconds[id] = figure.seedingSeconds }
+        for id in gone.union(byId.keys).sorted() {
+            guard let entry = jobs.active[id] else { continue }
             let record = byId[id]
             if record == nil || record?.state == .paused || record?.state == .checking {
                 Task { await entry.work.stop() }
@@ -320,7 +343,7 @@ package actor QueueManager {
             if let own = figures[id]?.limits { entry.limits.apply(own) }
             if let record { await followSettings(of: record, work: entry.work) }
         }
-        stopFetchesNoLongerWanted(byId)
+        stopFetchesNoLongerWanted(gone: gone, changed: byId)
     }
 
     /// Has a running session follow what the CLI changed of its torrent: the download order, the file

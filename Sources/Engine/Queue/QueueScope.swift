@@ -40,20 +40,23 @@ package struct QueueScope: Sendable {
     /// With `aheadSlots`, the first torrents that may be checked ahead of their slot are among them (past
     /// torrents checked already, however many wait).
     func candidates(
-        in store: any QueueStore, downloadSlots: Int, seedSlots: Int, aheadSlots: Int = 0, tracked: Int
+        in store: any QueueStore, downloadSlots: Int, seedSlots: Int, aheadSlots: Int = 0, tracked: Set<Int64>
     ) throws
         -> [TorrentRecord]
     {
         if let only {
             return try store.torrents(ids: only).filter { !$0.isRemoved }.sorted { $0.queuePosition < $1.queuePosition }
         }
-        let margin = tracked + 64
-        var found = try store.downloadCandidates(limit: max(0, downloadSlots) + margin)
+        // Past the torrents worked already (read as ids only, however many), with room to skip some.
+        let margin = 64
+        var found = try store.downloadCandidates(limit: max(0, downloadSlots) + margin, excluding: tracked)
         if aheadSlots > 0 {
             let listed = Set(found.map(\.id))
-            found += try store.checkAheadCandidates(limit: aheadSlots + margin).filter { !listed.contains($0.id) }
+            found += try store.checkAheadCandidates(limit: aheadSlots + margin, excluding: tracked).filter {
+                !listed.contains($0.id)
+            }
         }
-        if seedSlots > 0 { found += try store.seedCandidates(limit: seedSlots + margin) }
+        if seedSlots > 0 { found += try store.seedCandidates(limit: seedSlots + margin, excluding: tracked) }
         return found.sorted { $0.queuePosition < $1.queuePosition }
     }
 }

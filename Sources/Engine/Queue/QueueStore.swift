@@ -10,17 +10,21 @@ package protocol QueueStore: Sendable {
     func torrent(id: Int64) throws -> TorrentRecord?
     /// The torrents with these ids that exist, removed ones included.
     func torrents(ids: Set<Int64>) throws -> [TorrentRecord]
+    /// Of the torrents `ids`, those whose followed columns (what ``queueGeneration()`` follows) changed
+    /// after the queue was at generation `since`, removed ones included, and those deleted since. It may
+    /// give more of them than changed (every one, when it cannot tell), never fewer.
+    func torrentsChanged(among ids: Set<Int64>, since: Int64) throws -> (changed: [TorrentRecord], deleted: Set<Int64>)
     /// Torrents not removed in `state`, in queue order, at most `limit`.
     func torrents(in state: TorrentState, limit: Int) throws -> [TorrentRecord]
     /// Torrents that may download (queued, downloading, fetching metadata; never completed), in queue
-    /// order, at most `limit`.
-    func downloadCandidates(limit: Int) throws -> [TorrentRecord]
+    /// order, at most `limit` of those not in `excluding` (the torrents worked already).
+    func downloadCandidates(limit: Int, excluding: Set<Int64>) throws -> [TorrentRecord]
     /// Finished torrents that may seed (seeding, or queued with their data complete), in queue order,
-    /// at most `limit`.
-    func seedCandidates(limit: Int) throws -> [TorrentRecord]
-    /// What may be checked ahead of a download slot, in queue order, at most `limit`: queued torrents with
-    /// metainfo that never ran and are not known complete.
-    func checkAheadCandidates(limit: Int) throws -> [TorrentRecord]
+    /// at most `limit` of those not in `excluding`.
+    func seedCandidates(limit: Int, excluding: Set<Int64>) throws -> [TorrentRecord]
+    /// What may be checked ahead of a download slot, in queue order, at most `limit` of those not in
+    /// `excluding`: queued torrents with metainfo that never ran and are not known complete.
+    func checkAheadCandidates(limit: Int, excluding: Set<Int64>) throws -> [TorrentRecord]
 
     /// Changes a torrent's state, recording the transition in its history; `error` becomes its last
     /// error (`nil` clears it).

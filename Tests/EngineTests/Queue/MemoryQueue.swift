@@ -87,26 +87,37 @@ final class MemoryQueue: QueueStore {
         queue(limit: limit) { $0.state == state }
     }
 
-    func downloadCandidates(limit: Int) throws -> [TorrentRecord] {
-        queue(limit: limit) { [.queued, .downloading, .fetchingMetadata].contains($0.state) && $0.completedAt == nil }
+    /// Every one of them: the in-memory queue keeps no stamps (the port allows more than changed).
+    func torrentsChanged(among ids: Set<Int64>, since: Int64) throws -> (changed: [TorrentRecord], deleted: Set<Int64>)
+    {
+        let rows = try torrents(ids: ids)
+        return (rows, ids.subtracting(rows.map(\.id)))
     }
 
-    func checkAheadCandidates(limit: Int) throws -> [TorrentRecord] {
-        queue(limit: limit) {
+    func downloadCandidates(limit: Int, excluding: Set<Int64>) throws -> [TorrentRecord] {
+        queue(limit: limit, excluding: excluding) {
+            [.queued, .downloading, .fetchingMetadata].contains($0.state) && $0.completedAt == nil
+        }
+    }
+
+    func checkAheadCandidates(limit: Int, excluding: Set<Int64>) throws -> [TorrentRecord] {
+        queue(limit: limit, excluding: excluding) {
             $0.state == .queued && $0.completedAt == nil && $0.startedAt == nil && !$0.isMagnet
         }
     }
 
-    func seedCandidates(limit: Int) throws -> [TorrentRecord] {
-        queue(limit: limit) {
+    func seedCandidates(limit: Int, excluding: Set<Int64>) throws -> [TorrentRecord] {
+        queue(limit: limit, excluding: excluding) {
             $0.state == .seeding || ([.queued, .downloading].contains($0.state) && $0.completedAt != nil)
         }
     }
 
-    private func queue(limit: Int, where wanted: (TorrentRecord) -> Bool) -> [TorrentRecord] {
+    private func queue(
+        limit: Int, excluding: Set<Int64> = [], where wanted: (TorrentRecord) -> Bool
+    ) -> [TorrentRecord] {
         contents.withLock { contents in
             Array(
-                contents.torrents.values.filter { !$0.isRemoved && wanted($0) }
+                contents.torrents.values.filter { !$0.isRemoved && !excluding.contains($0.id) && wanted($0) }
                     .sorted { $0.queuePosition < $1.queuePosition }.prefix(limit))
         }
     }

@@ -126,8 +126,10 @@ struct QueueJobsTests {
         var torrents = records(3)
         let jobs = jobs(fetches: torrents)
         torrents[1].state = .paused
-        let records: [Int64: TorrentRecord] = [1: torrents[0], 2: torrents[1]]
-        #expect(jobs.fetchesNoLongerWanted(records).map(\.record.id).sorted() == [2, 3])
+        // 1 unchanged (not among the rows read), 2 paused, 3 removed.
+        let changed: [Int64: TorrentRecord] = [2: torrents[1]]
+        #expect(jobs.fetchesNoLongerWanted(gone: [3], changed: changed).map(\.record.id).sorted() == [2, 3])
+        #expect(jobs.fetchesNoLongerWanted(gone: [], changed: [:]).isEmpty)
     }
 
     @Test(arguments: [(0, QueueJobs.Completion.completed), (2, .seeding), (1, .waitingForSeedSlot)])

@@ -97,11 +97,14 @@ struct QueueLimitsTests {
         let ids = [queue.add("t1"), queue.add("t2"), queue.add("seed", complete: true), queue.add("t4")]
         queue.contents.withLock { $0.torrents[ids[1]]?.removedAt = Date() }
         let scoped = try QueueScope.only([ids[3], ids[1], ids[0]], seeding: false)
-            .candidates(in: queue, downloadSlots: 0, seedSlots: 0, tracked: 0)
+            .candidates(in: queue, downloadSlots: 0, seedSlots: 0, tracked: [])
         #expect(scoped.map(\.id) == [ids[0], ids[3]])
-        let downloads = try QueueScope.queue.candidates(in: queue, downloadSlots: 1, seedSlots: 0, tracked: 0)
+        let downloads = try QueueScope.queue.candidates(in: queue, downloadSlots: 1, seedSlots: 0, tracked: [])
         #expect(downloads.map(\.id) == [ids[0], ids[3]])
-        let all = try QueueScope.queue.candidates(in: queue, downloadSlots: 1, seedSlots: 1, tracked: 0)
+        let all = try QueueScope.queue.candidates(in: queue, downloadSlots: 1, seedSlots: 1, tracked: [])
         #expect(all.map(\.id) == [ids[0], ids[2], ids[3]])
+        // The torrents worked already are skipped, however many there are.
+        let past = try QueueScope.queue.candidates(in: queue, downloadSlots: 1, seedSlots: 1, tracked: [ids[0]])
+        #expect(past.map(\.id) == [ids[2], ids[3]])
     }
 }

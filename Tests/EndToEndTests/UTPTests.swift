@@ -48,9 +48,11 @@ struct UTPTests {
             let torrent = try await btq.create(content, trackers: [])
             let seeder = try await BtqSeeder.start(btq, torrents: [torrent], data: content.root)
             let out = try scenario.folder("leecher")
+            let started = ContinuousClock.now
             let leecher = try LibtorrentLeecher.start(
                 in: scenario, torrent: torrent, into: out, peers: [seeder.address], transport: "utp")
             try await leecher.waitUntilComplete()
+            let elapsed = ContinuousClock.now - started
             let report = TestContent.verify(downloaded: out, against: content)
             scenario.expect(report.isOK, "libtorrent's download from btq over uTP: \(report)")
             let peers = try leecher.status().torrents.first?.peers ?? []
@@ -58,6 +60,9 @@ struct UTPTests {
             try await seeder.process.waitUntil("btq recorded the peer's transport", timeout: .seconds(10)) {
                 try EncryptionTests.transports(btq, torrent).contains("utp")
             }
+            print(
+                "[e2e] \(content.totalSize) bytes over uTP to libtorrent in "
+                    + AttackWatch.Report.seconds(elapsed) + " s (its start included)")
         }
     }
 

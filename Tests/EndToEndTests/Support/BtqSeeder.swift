@@ -19,7 +19,9 @@ struct BtqSeeder: Sendable {
         _ btq: Btq, torrents: [TestTorrent], data: URL, extra: [String] = [], bindAddress: String = "127.0.0.1"
     ) async throws -> BtqSeeder {
         for torrent in torrents { try await btq.run(["add", torrent.url.path, "--dir", data.path]) }
-        let port = try FreePort.next()
+        // Free for UDP too: with uTP on (the default) btq binds both on the port, and with
+        // `enable_tcp off` only UDP.
+        let port = try FreePort.next(udp: true)
         let process = try btq.scenario.start(
             "btq run (seed)", Btq.executable, ["run", "--port", "\(port)", "--bind-address", bindAddress] + extra,
             environment: ["BTQ_DB": btq.database.path])

@@ -185,10 +185,19 @@ struct LibtorrentLeecher: Sendable {
         return LibtorrentLeecher(process: child, port: port, doneFile: done, statusFile: status)
     }
 
-    /// Waits until it reports the download complete (every piece verified).
+    /// Waits until it reports the download complete (every piece verified). When it does not, the
+    /// error tells how far it got and from whom (a stall and a peer never reached look alike otherwise).
     func waitUntilComplete(timeout: Duration = E2E.downloadTimeout) async throws {
-        try await process.waitUntil("a complete download", timeout: timeout) {
-            FileManager.default.fileExists(atPath: doneFile.path)
+        do {
+            try await process.waitUntil("a complete download", timeout: timeout) {
+                FileManager.default.fileExists(atPath: doneFile.path)
+            }
+        } catch {
+            guard let torrent = try? status().torrents.first else { throw error }
+            let peers = torrent.peers.map { "\($0.ip):\($0.port) got \($0.downloaded) bytes" }
+            throw HarnessError(
+                "\(error)\nits last status: \(torrent.state), progress \(torrent.progress), pieces \(torrent.pieces), "
+                    + "peers [\(peers.joined(separator: ", "))]")
         }
     }
 

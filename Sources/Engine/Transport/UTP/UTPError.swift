@@ -9,7 +9,6 @@ public struct UTPError: Error, Hashable, Sendable, CustomStringConvertible {
         case unknownType(UInt8)
         case extensionTruncated(offset: Int)
         case tooManyExtensions(Int)
-        case invalidSelectiveAck(length: Int)
         case payloadNotAllowed(type: UInt8)
         case handshakeTimedOut
         case portUnreachable
@@ -32,9 +31,6 @@ public struct UTPError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func extensionTruncated(offset: Int) -> UTPError { .init(.extensionTruncated(offset: offset)) }
     /// More extensions than ``UTPPacket/maxExtensions``.
     public static func tooManyExtensions(_ count: Int) -> UTPError { .init(.tooManyExtensions(count)) }
-    /// A selective-ack bitmask that is empty, not a multiple of 4 bytes or longer than
-    /// ``UTPPacket/maxSelectiveAckBytes``.
-    public static func invalidSelectiveAck(length: Int) -> UTPError { .init(.invalidSelectiveAck(length: length)) }
     /// A payload on a packet type that carries none (ST_STATE, ST_RESET, ST_SYN with bytes after the
     /// header is tolerated by others; we only refuse it on ST_STATE and ST_RESET).
     public static func payloadNotAllowed(type: UInt8) -> UTPError { .init(.payloadNotAllowed(type: type)) }
@@ -58,7 +54,6 @@ public struct UTPError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unknownType(let type): return "uTP: unknown packet type \(type)"
         case .extensionTruncated(let offset): return "uTP: extension truncated at byte \(offset)"
         case .tooManyExtensions(let count): return "uTP: \(count) extensions (at most \(UTPPacket.maxExtensions))"
-        case .invalidSelectiveAck(let length): return "uTP: selective ack of \(length) bytes"
         case .payloadNotAllowed(let type): return "uTP: payload on packet type \(type)"
         case .handshakeTimedOut: return "uTP: no answer to SYN"
         case .portUnreachable: return "uTP: nothing listens on the peer's UDP port"

@@ -28,16 +28,17 @@ public enum UTPPacketType: UInt8, Hashable, Sendable {
 /// +---------------+---------------+---------------+---------------+
 /// ```
 ///
-/// Extensions follow as (next type, length, bytes); type 1 is the selective ack (a bitmask, a
-/// multiple of 4 bytes, bit 0 of byte 0 standing for `ack_nr + 2`). Unknown extensions are skipped.
-/// Decoding is bounded: at most ``maxExtensions`` extensions, each length checked against the datagram.
+/// Extensions follow as (next type, length, bytes); type 1 is the selective ack (a bitmask, bit 0 of
+/// byte 0 standing for `ack_nr + 2`). BEP 29 says its length is a multiple of 4 bytes, but libtorrent
+/// sends as many bytes as its reorder buffer spans (1, 2, 13, 27 ...), so any length is taken (the
+/// one-byte length field bounds it at 255 bytes, 2,040 packets; an empty one is no selective ack); we
+/// send multiples of 4. Unknown extensions are skipped. Decoding is bounded: at most
+/// ``maxExtensions`` extensions, each length checked against the datagram.
 public struct UTPPacket: Hashable, Sendable {
     /// The header's length in bytes.
     public static let headerLength = 20
     /// The most extensions one datagram may chain.
     public static let maxExtensions = 8
-    /// The longest selective-ack bitmask accepted, in bytes (1,024 packets).
-    public static let maxSelectiveAckBytes = 128
 
     /// The packet type.
     public var type: UTPPacketType
@@ -108,12 +109,7 @@ public struct UTPPacket: Hashable, Sendable {
                 let length = buffer.readInteger(as: UInt8.self),
                 let body = buffer.readBytes(length: Int(length))
             else { throw .extensionTruncated(offset: offset) }
-            if nextExtension == 1 {
-                guard length >= 4, length % 4 == 0, Int(length) <= Self.maxSelectiveAckBytes else {
-                    throw .invalidSelectiveAck(length: Int(length))
-                }
-                selectiveAck = body
-            }
+            if nextExtension == 1 { selectiveAck = body.isEmpty ? nil : body }
             nextExtension = following
         }
         if buffer.readableBytes > 0, type == .state || type == .reset {

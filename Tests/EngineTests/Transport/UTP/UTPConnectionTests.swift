@@ -260,6 +260,55 @@ import Testing
         #expect(connection.timeouts == 0)
     }
 
+    /// What stalled seeding to libtorrent over uTP under load: packets of a burst were lost, the
+    /// retransmission timer resent the oldest, and libtorrent's acks carried selective acks of a
+    /// length that is not a multiple of 4 bytes. Read from the wire, such an ack moves the sender on:
+    /// the oldest is acked, the hole behind it is resent at once, and the timeouts start over.
+    @Test func libtorrentAckAfterTimeoutResendsTheNextHole() throws {
+        var connection = UTPConnection(connectingWith: 1, sequence: 100, now: 0)
+        _ = connection.takeOutput(now: 0)
+        connection.receive(
+            UTPPacket(type: .state, connectionID: 1, windowSize: 1 << 20, sequenceNumber: 500, ackNumber: 100), now: 1)
+        var bytes = ByteBuffer(repeating: 5, count: 20 * 1400)
+        connection.write(&bytes, now: 1)
+        var now: UInt64 = 1
+        var burst: [UTPPacket] = connection.takeOutput(now: now).datagrams.compactMap { try? UTPPacket(decoding: $0) }
+        while burst.count < 5 {
+            now += 10
+            connection.receive(
+                UTPPacket(
+                    type: .state, connectionID: 1, timestampDifference: 100, windowSize: 1 << 20,
+                    sequenceNumber: 500, ackNumber: try #require(burst.last).sequenceNumber), now: now)
+            burst = connection.takeOutput(now: now + 1).datagrams.compactMap { try? UTPPacket(decoding: $0) }
+            try #require(!burst.isEmpty)
+        }
+        let first = burst[0].sequenceNumber
+        // Nothing of the burst is acked in time: the timer resends the oldest only (window one packet).
+        now = try #require(connection.deadline)
+        connection.tick(now: now)
+        let resent = connection.takeOutput(now: now).datagrams.compactMap { try? UTPPacket(decoding: $0) }
+        #expect(resent.map(\.sequenceNumber) == [first])
+        #expect(connection.timeouts == 1)
+        // libtorrent got the resent one and all of the burst but the second: ack_nr = first, bits
+        // from first + 2 on, in as many bytes as it takes (here one), as libtorrent sends them.
+        var mask: UInt8 = 0
+        for bit in 0..<min(burst.count - 2, 8) { mask |= 1 << bit }
+        let ack = UTPPacket(
+            type: .state, connectionID: 1, timestampDifference: 100, windowSize: 1 << 20, sequenceNumber: 500,
+            ackNumber: first, selectiveAck: [mask]
+        ).encoded()
+        #expect(ack.readableBytes == UTPPacket.headerLength + 3)
+        now += 10
+        connection.receive(try UTPPacket(decoding: ack), now: now)
+        let next = connection.takeOutput(now: now).datagrams.compactMap { try? UTPPacket(decoding: $0) }
+        // The hole first, and nothing libtorrent already holds (new data may follow in the window).
+        let sequences = next.filter { $0.type == .data }.map(\.sequenceNumber)
+        #expect(sequences.first == first &+ 1)
+        #expect(Set(sequences).isDisjoint(with: burst.dropFirst(2).map(\.sequenceNumber)))
+        #expect(connection.timeouts == 0)
+        #expect(connection.oldestUnacked == first &+ 1)
+    }
+
     /// RFC 6298 with a 500 ms floor; each timeout doubles the RTO; after too many the connection fails.
     @Test func retransmissionTimeoutAndGivingUp() {
         var connection = UTPConnection(connectingWith: 1, sequence: 100, now: 0)

@@ -250,9 +250,11 @@ struct QueueJobs {
     /// The torrents whose session or fetch started on a row that was since removed and added again
     /// (`records`, read this pass, has a later ``TorrentRecord/addedAt``): to the jobs they are removed.
     func addedAgain(_ records: [Int64: TorrentRecord]) -> [Int64] {
-        let started = active.mapValues(\.record).merging(fetching.mapValues(\.record)) { session, _ in session }
-        return started.compactMap { id, record in
-            guard let current = records[id], current.addedAt != record.addedAt else { return nil }
+        // A look per row read, not per torrent worked.
+        records.compactMap { id, current in
+            guard let started = active[id]?.record ?? fetching[id]?.record, current.addedAt != started.addedAt else {
+                return nil
+            }
             return id
         }
     }

@@ -158,9 +158,15 @@ public struct HTTPTrackerClient: Sendable {
         }
         let channel: any Channel
         do {
-            channel = try await ClientBootstrap(group: group)
+            let bootstrap = ClientBootstrap(group: group)
                 .connectTimeout(min(TimeAmount(configuration.connectTimeout), remaining))
-                .connect(host: url.host, port: url.port).get()
+            // An address given as such is dialled as it is: no resolver query (a thread-pool hop to
+            // getaddrinfo per announce, a tenth of a first start's CPU with 5,000 torrents on one tracker).
+            if let literal = try? SocketAddress(ipAddress: url.host, port: url.port) {
+                channel = try await bootstrap.connect(to: literal).get()
+            } else {
+                channel = try await bootstrap.connect(host: url.host, port: url.port).get()
+            }
         } catch {
             throw Self.translate(error, url: url)
         }
@@ -208,6 +214,9 @@ public struct HTTPTrackerClient: Sendable {
         case is CancellationError: return error
         case ChannelError.connectTimeout: return TrackerError.timedOut
         case is NIOConnectionError: return TrackerError.connection("cannot connect to \(url.hostHeader)")
+        case let error as IOError:
+            // Dialling an address given as such (no resolver): refused, unreachable.
+            return TrackerError.connection("cannot connect to \(url.hostHeader): \(error.description)")
         default: return TrackerError.connection("\(url.hostHeader): \(error)")
         }
     }

@@ -168,6 +168,45 @@ import Testing
         }
     }
 
+    /// Data put in place (nothing recorded) is read back once, at the first start; from then on its files'
+    /// sizes and times vouch for it and a start reads nothing. A file touched behind btq's back (same bytes,
+    /// new time) is read back once, then trusted again.
+    @Test func dataFoundInPlaceIsReadBackOnceNotAtEveryStart() async throws {
+        let fixture = SessionFixture(
+            files: [("a.bin", 3 * 32_768), ("b.bin", 3 * 32_768 + 100), ("c.bin", 2 * 32_768)], pieceLength: 32_768,
+            seed: 24)
+        try await withTemporaryFolder { folder in
+            let store = MemoryResumeStore(pieceCount: PieceLayout(fixture.metainfo).pieceCount)
+            let seed = try await FakeSeed(
+                infoHash: fixture.metainfo.infoHashes.wireHash, content: fixture.content, pieceLength: 32_768)
+            defer { Task { await seed.close() } }
+            try FileManager.default.createDirectory(atPath: folder + "/tree", withIntermediateDirectories: true)
+            var offset = 0
+            for (name, length) in [("a.bin", 3 * 32_768), ("b.bin", 3 * 32_768 + 100), ("c.bin", 2 * 32_768)] {
+                try Data(fixture.content[offset..<(offset + length)]).write(
+                    to: URL(fileURLWithPath: folder + "/tree/" + name))
+                offset += length
+            }
+            let all = Int64(fixture.content.count)
+            try await download(fixture, folder: folder, store: store, seed: seed, expectDownloaded: 0, expectRead: all)
+            #expect(store.snapshot.files.count == 3, "the files read back are recorded")
+            try await download(fixture, folder: folder, store: store, seed: seed, expectDownloaded: 0, expectRead: 0)
+            #expect(store.events.filter { $0.kind == .fileChanged }.isEmpty)
+
+            // c.bin touched: same bytes, a later time. The three pieces it touches (the first shared with b.bin,
+            // the last 100 bytes long) are read once, then trusted again.
+            let path = folder + "/tree/c.bin"
+            let recorded = try #require(store.snapshot.files.first { $0.index == FileIndex(2) })
+            let later = Int(recorded.modificationTimeNanoseconds / 1_000_000_000) + 5
+            var times = [timespec(tv_sec: later, tv_nsec: 0), timespec(tv_sec: later, tv_nsec: 0)]
+            #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+            try await download(
+                fixture, folder: folder, store: store, seed: seed, expectDownloaded: 0, expectRead: 2 * 32_768 + 100)
+            try await download(fixture, folder: folder, store: store, seed: seed, expectDownloaded: 0, expectRead: 0)
+            #expect(store.events.filter { $0.kind == .fileChanged }.count == 1)
+        }
+    }
+
     /// Runs a session over `folder` to completion and checks what it fetched and read back.
     private func download(
         _ fixture: SessionFixture, folder: String, store: MemoryResumeStore, seed: FakeSeed, expectDownloaded: Int,

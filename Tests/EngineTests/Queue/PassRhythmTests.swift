@@ -45,7 +45,8 @@ struct PassRhythmTests {
     }
 
     /// The heap is trimmed once a start storm is over: enough sessions started, each has done its start
-    /// check, and a pass changed nothing; then not again until as many more have started.
+    /// check, and a pass changed nothing; once more ``PassRhythm/trimFollowUp`` later; then not again until
+    /// as many more have started.
     @Test func theHeapIsTrimmedOnceAfterAStartStorm() {
         var rhythm = PassRhythm()
         let count = PassRhythm.trimAfterStarts
@@ -56,14 +57,22 @@ struct PassRhythmTests {
         rhythm.lookAtStarted(Int64(count))
         let changed = rhythm.endPass(changed: true)
         #expect(!changed, "the pass changed something")
-        let over = rhythm.endPass(changed: false)
+        let start = ContinuousClock.now
+        let over = rhythm.endPass(changed: false, now: start)
         #expect(over)
-        let again = rhythm.endPass(changed: false)
+        let again = rhythm.endPass(changed: false, now: start + .seconds(1))
         #expect(!again, "once")
         rhythm.sessionStarting()
         rhythm.lookAtStarted(1)
-        let single = rhythm.endPass(changed: false)
+        let single = rhythm.endPass(changed: false, now: start + .seconds(2))
         #expect(!single, "one start is no storm")
+        // Once more when what the starts set off is over, then no more.
+        let busy = rhythm.endPass(changed: true, now: start + PassRhythm.trimFollowUp)
+        #expect(!busy, "a pass that changed something")
+        let followUp = rhythm.endPass(changed: false, now: start + PassRhythm.trimFollowUp)
+        #expect(followUp)
+        let done = rhythm.endPass(changed: false, now: start + PassRhythm.trimFollowUp * 3)
+        #expect(!done)
     }
 
     /// Each seed is looked at once in a round; a round is ``PassRhythm/seedLookPasses`` passes until the

@@ -26,6 +26,10 @@ public struct UTPConfiguration: Hashable, Sendable {
     public var synRetries = 2
     /// How often a packet times out in a row before the connection fails.
     public var maxTimeouts = 6
+    /// The connection fails when data in flight has had no ack of anything new for this long, however
+    /// few timeouts that took: the RTO backs off from the round trip measured, and one measured under
+    /// load (seconds of queueing) would otherwise keep a connection whose peer is gone for minutes.
+    public var unackedTimeout: UInt64 = 30_000_000
     /// How long an accepted connection may wait for the initiator's first packet after the SYN.
     public var acceptTimeout: UInt64 = 10_000_000
     /// An ST_STATE is sent when nothing was sent for this long.

@@ -116,6 +116,7 @@ extension UTPConnection {
         }
         if let sample { congestion.rttSample(sample) }
         if newlyAcked {
+            lastProgress = now
             timeouts = 0
             congestion.resetBackoff()
             retransmitDeadline = sent.isEmpty ? nil : now + congestion.rto

@@ -17,6 +17,12 @@ extension UTPConnection {
             finish(.closed)
             return
         }
+        // Data in flight and nothing new acked for too long: the peer is gone (libtorrent forgets a
+        // connection without a RESET, and its FIN may have been lost), whatever the RTO backed off to.
+        if state != .synSent, !sent.isEmpty, now >= lastProgress + configuration.unackedTimeout {
+            finish(.failed(.timedOut))
+            return
+        }
         if let deadline = retransmitDeadline, now >= deadline {
             timeouts += 1
             if state == .synSent {
@@ -112,6 +118,7 @@ extension UTPConnection {
         let sequence = nextSequence
         nextSequence = nextSequence &+ 1
         let packet = SentPacket(type: type, payload: payload, sentAt: now, transmissions: 1, needsResend: false)
+        if sent.isEmpty { lastProgress = now }
         sent[sequence] = packet
         bytesInFlight += payload.readableBytes
         bytesUnacked += payload.readableBytes

@@ -74,6 +74,8 @@ public struct UTPConnection: Sendable {
     var peerWindow: Int = 1 << 20
     var congestion: UTPCongestion
     var retransmitDeadline: UInt64?
+    /// When data in flight was last acked, or first sent after nothing was in flight.
+    var lastProgress: UInt64
     var timeouts = 0
     var duplicateAcks = 0
     var lastAckReceived: UInt16
@@ -119,6 +121,7 @@ public struct UTPConnection: Sendable {
         self.congestion = UTPCongestion(configuration: configuration, initialRTO: configuration.synTimeout)
         self.lastReceived = now
         self.lastSent = now
+        self.lastProgress = now
         self.acceptedAt = now
         sendNew(type: .syn, payload: ByteBuffer(), now: now)
     }
@@ -139,6 +142,7 @@ public struct UTPConnection: Sendable {
         self.congestion = UTPCongestion(configuration: configuration, initialRTO: configuration.synTimeout)
         self.lastReceived = now
         self.lastSent = now
+        self.lastProgress = now
         self.acceptedAt = now
         self.replyDelay = UInt32(truncatingIfNeeded: now) &- syn.timestamp
         ackPending = true
@@ -203,6 +207,7 @@ public struct UTPConnection: Sendable {
         guard state != .closed else { return nil }
         var next = lastReceived + configuration.idleTimeout
         if let retransmitDeadline { next = min(next, retransmitDeadline) }
+        if state != .synSent, !sent.isEmpty { next = min(next, lastProgress + configuration.unackedTimeout) }
         if state == .synReceived { next = min(next, acceptedAt + configuration.acceptTimeout) }
         if state == .connected, sent.isEmpty { next = min(next, lastSent + configuration.keepAliveInterval) }
         if let closingSince { next = min(next, closingSince + configuration.closeTimeout) }

@@ -311,7 +311,10 @@ import Testing
 
     /// RFC 6298 with a 500 ms floor; each timeout doubles the RTO; after too many the connection fails.
     @Test func retransmissionTimeoutAndGivingUp() {
-        var connection = UTPConnection(connectingWith: 1, sequence: 100, now: 0)
+        // The count alone: the unacked timeout (see below) would end it first.
+        var configuration = UTPConfiguration()
+        configuration.unackedTimeout = configuration.idleTimeout
+        var connection = UTPConnection(connectingWith: 1, sequence: 100, now: 0, configuration: configuration)
         _ = connection.takeOutput(now: 0)
         connection.receive(
             UTPPacket(type: .state, connectionID: 1, windowSize: 1 << 20, sequenceNumber: 500, ackNumber: 100),
@@ -333,6 +336,49 @@ import Testing
         #expect(times.first == 520_000)
         #expect(gaps == [1_000_000, 2_000_000, 4_000_000, 8_000_000, 16_000_000])
         #expect(events == [.failed(.timedOut)])
+    }
+
+    /// A peer that went away without a word (libtorrent drops a connection without a RESET, and its
+    /// FIN can be lost in a flood) after round trips measured under load (3 s): the backed-off RTO
+    /// alone would retransmit for minutes, past the idle timeout, while the session counts the peer
+    /// as connected. Data unacked for `unackedTimeout` ends the connection.
+    @Test func dataUnackedAfterSlowRoundTripsFailsWithinTheUnackedTimeout() {
+        var connection = UTPConnection(connectingWith: 1, sequence: 100, now: 0)
+        _ = connection.takeOutput(now: 0)
+        connection.receive(
+            UTPPacket(type: .state, connectionID: 1, windowSize: 1 << 20, sequenceNumber: 500, ackNumber: 100),
+            now: 3_000_000)
+        #expect(connection.congestion.rto > 3_000_000)
+        var bytes = ByteBuffer(repeating: 3, count: 100)
+        let sentAt: UInt64 = 4_000_000
+        connection.write(&bytes, now: sentAt)
+        #expect(connection.takeOutput(now: sentAt).datagrams.count == 1)
+        var events: [UTPConnection.Event] = []
+        var endedAt: UInt64?
+        while let deadline = connection.deadline, endedAt == nil {
+            connection.tick(now: deadline)
+            events += connection.takeOutput(now: deadline).events
+            if connection.isClosed { endedAt = deadline }
+        }
+        #expect(events == [.failed(.timedOut)])
+        #expect(endedAt == sentAt + connection.configuration.unackedTimeout)
+        #expect(connection.configuration.unackedTimeout < connection.configuration.idleTimeout)
+    }
+
+    /// Acks of new data keep a long transfer alive past `unackedTimeout`: only a stall ends it.
+    @Test func acksKeepTheUnackedTimeoutAway() {
+        var configuration = UTPConfiguration()
+        configuration.unackedTimeout = 500_000
+        var link = UTPLink(seed: 9, configuration: configuration)
+        link.delay = 100_000
+        let start = link.now
+        let data = Self.randomBytes(2_000_000, seed: 9)
+        link.send(data, from: 0)
+        // 100 ms each way: acks come every 200 ms, and the transfer lasts many unacked timeouts.
+        link.run(until: start + 60_000_000) { $0.received[1].count == data.count }
+        #expect(link.received[1].count == data.count)
+        #expect(link.now - start > 4 * configuration.unackedTimeout)
+        #expect(!link.events[0].contains(.failed(.timedOut)))
     }
 
     /// A RESET from the peer ends the connection with an error.

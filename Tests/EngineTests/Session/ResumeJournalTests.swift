@@ -122,13 +122,9 @@ import Testing
     }
 
     @Test func aFileChangedBehindBtqsBackHasOnlyItsPiecesRechecked() async throws {
-        let fixture = SessionFixture(
-            files: [("a.bin", 3 * 32_768), ("b.bin", 3 * 32_768 + 100), ("c.bin", 2 * 32_768)], pieceLength: 32_768,
-            seed: 23)
+        let fixture = SessionFixture(files: Self.threeFiles, pieceLength: 32_768, seed: 23)
         try await withTemporaryFolder { folder in
-            let store = MemoryResumeStore(pieceCount: PieceLayout(fixture.metainfo).pieceCount)
-            let seed = try await FakeSeed(
-                infoHash: fixture.metainfo.infoHashes.wireHash, content: fixture.content, pieceLength: 32_768)
+            let (store, seed) = try await Self.storeAndSeed(fixture)
             defer { Task { await seed.close() } }
             try await download(
                 fixture, folder: folder, store: store, seed: seed, expectDownloaded: fixture.content.count)
@@ -172,17 +168,13 @@ import Testing
     /// sizes and times vouch for it and a start reads nothing. A file touched behind btq's back (same bytes,
     /// new time) is read back once, then trusted again.
     @Test func dataFoundInPlaceIsReadBackOnceNotAtEveryStart() async throws {
-        let fixture = SessionFixture(
-            files: [("a.bin", 3 * 32_768), ("b.bin", 3 * 32_768 + 100), ("c.bin", 2 * 32_768)], pieceLength: 32_768,
-            seed: 24)
+        let fixture = SessionFixture(files: Self.threeFiles, pieceLength: 32_768, seed: 24)
         try await withTemporaryFolder { folder in
-            let store = MemoryResumeStore(pieceCount: PieceLayout(fixture.metainfo).pieceCount)
-            let seed = try await FakeSeed(
-                infoHash: fixture.metainfo.infoHashes.wireHash, content: fixture.content, pieceLength: 32_768)
+            let (store, seed) = try await Self.storeAndSeed(fixture)
             defer { Task { await seed.close() } }
             try FileManager.default.createDirectory(atPath: folder + "/tree", withIntermediateDirectories: true)
             var offset = 0
-            for (name, length) in [("a.bin", 3 * 32_768), ("b.bin", 3 * 32_768 + 100), ("c.bin", 2 * 32_768)] {
+            for (name, length) in Self.threeFiles {
                 try Data(fixture.content[offset..<(offset + length)]).write(
                     to: URL(fileURLWithPath: folder + "/tree/" + name))
                 offset += length
@@ -205,6 +197,17 @@ import Testing
             try await download(fixture, folder: folder, store: store, seed: seed, expectDownloaded: 0, expectRead: 0)
             #expect(store.events.filter { $0.kind == .fileChanged }.count == 1)
         }
+    }
+
+    /// Three files of 32 KiB pieces, the middle one ending 100 bytes into a piece.
+    static let threeFiles = [("a.bin", 3 * 32_768), ("b.bin", 3 * 32_768 + 100), ("c.bin", 2 * 32_768)]
+
+    /// An empty resume store for `fixture`, and a fake seed of its content.
+    static func storeAndSeed(_ fixture: SessionFixture) async throws -> (MemoryResumeStore, FakeSeed) {
+        let store = MemoryResumeStore(pieceCount: PieceLayout(fixture.metainfo).pieceCount)
+        let seed = try await FakeSeed(
+            infoHash: fixture.metainfo.infoHashes.wireHash, content: fixture.content, pieceLength: 32_768)
+        return (store, seed)
     }
 
     /// Runs a session over `folder` to completion and checks what it fetched and read back.

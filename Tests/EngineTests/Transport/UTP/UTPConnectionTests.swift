@@ -223,9 +223,9 @@ import Testing
         #expect(connection.timeouts == 0)
     }
 
-    /// Several packets lost from one burst (a receive socket that overflowed) are all resent on the
-    /// first selective ack that shows three later packets arrived, not one per ack.
-    @Test func everyHoleBehindThreeSelectiveAcksIsResent() throws {
+    /// A connection writing 20 packets' worth whose acks grew its window (slow start) until a burst of at
+    /// least five went out: the connection, that burst, and the time.
+    static func connectionSendingABurst() throws -> (UTPConnection, [UTPPacket], UInt64) {
         var connection = UTPConnection(connectingWith: 1, sequence: 100, now: 0)
         _ = connection.takeOutput(now: 0)
         connection.receive(
@@ -234,7 +234,6 @@ import Testing
         connection.write(&bytes, now: 1)
         var now: UInt64 = 1
         var burst: [UTPPacket] = connection.takeOutput(now: now).datagrams.compactMap { try? UTPPacket(decoding: $0) }
-        // Slow start: every packet acked grows the window until a burst of at least five goes out.
         while burst.count < 5 {
             now += 10
             connection.receive(
@@ -244,6 +243,13 @@ import Testing
             burst = connection.takeOutput(now: now + 1).datagrams.compactMap { try? UTPPacket(decoding: $0) }
             try #require(!burst.isEmpty)
         }
+        return (connection, burst, now)
+    }
+
+    /// Several packets lost from one burst (a receive socket that overflowed) are all resent on the
+    /// first selective ack that shows three later packets arrived, not one per ack.
+    @Test func everyHoleBehindThreeSelectiveAcksIsResent() throws {
+        var (connection, burst, now) = try Self.connectionSendingABurst()
         let first = burst[0].sequenceNumber
         // The first two of the burst are lost; the rest arrived: bits from first + 2 on.
         let arrived = burst.count - 2
@@ -265,23 +271,7 @@ import Testing
     /// length that is not a multiple of 4 bytes. Read from the wire, such an ack moves the sender on:
     /// the oldest is acked, the hole behind it is resent at once, and the timeouts start over.
     @Test func libtorrentAckAfterTimeoutResendsTheNextHole() throws {
-        var connection = UTPConnection(connectingWith: 1, sequence: 100, now: 0)
-        _ = connection.takeOutput(now: 0)
-        connection.receive(
-            UTPPacket(type: .state, connectionID: 1, windowSize: 1 << 20, sequenceNumber: 500, ackNumber: 100), now: 1)
-        var bytes = ByteBuffer(repeating: 5, count: 20 * 1400)
-        connection.write(&bytes, now: 1)
-        var now: UInt64 = 1
-        var burst: [UTPPacket] = connection.takeOutput(now: now).datagrams.compactMap { try? UTPPacket(decoding: $0) }
-        while burst.count < 5 {
-            now += 10
-            connection.receive(
-                UTPPacket(
-                    type: .state, connectionID: 1, timestampDifference: 100, windowSize: 1 << 20,
-                    sequenceNumber: 500, ackNumber: try #require(burst.last).sequenceNumber), now: now)
-            burst = connection.takeOutput(now: now + 1).datagrams.compactMap { try? UTPPacket(decoding: $0) }
-            try #require(!burst.isEmpty)
-        }
+        var (connection, burst, now) = try Self.connectionSendingABurst()
         let first = burst[0].sequenceNumber
         // Nothing of the burst is acked in time: the timer resends the oldest only (window one packet).
         now = try #require(connection.deadline)

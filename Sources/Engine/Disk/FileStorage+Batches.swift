@@ -1,6 +1,5 @@
 /// Small pieces stored in batches: one job hashes them all, and the matching ones go to the files in
-/// runs of contiguous bytes, one call per run (a run long enough bypasses the page cache, see
-/// ``DirectWrites``), instead of one job, one hand-over and one write per piece.
+/// runs of contiguous bytes, in file order, instead of one job, one hand-over and one write per piece.
 extension FileStorage {
     /// The most bytes one run carries.
     static let maxRunBytes = 8 << 20

@@ -31,8 +31,6 @@ public final class FileStorage: PieceStorage {
     /// the kernel spins for it: on a 2-core machine that spinning took 8% of btq's CPU time during a
     /// 1 GiB download. Waiting here sleeps instead, and the other pool threads go on hashing.
     let writeLock = NSLock()
-    /// Page-aligned writes that bypass the page cache (used with `writeLock` held).
-    let direct = DirectWrites()
     /// The first sync that failed. Linux reports a failed write-back once, to the next `fdatasync`, and
     /// may drop the pages it could not write; later syncs then succeed although the data is gone. So a
     /// failure is kept: every later ``flush()`` throws it, and no checkpoint vouches for this storage's
@@ -107,7 +105,7 @@ public final class FileStorage: PieceStorage {
         try await executor.run { try bytes.withUnsafeBytes { try self.writeSpans(spans, from: $0) } }
     }
 
-    /// Writes a whole piece straight from `buffer` (no copy).
+    /// Writes a whole piece from `buffer` (no intermediate copy).
     public func write(piece: PieceIndex, from buffer: PieceBuffer) async throws {
         precondition(buffer.count == layout.length(of: piece), "a buffer of \(buffer.count) bytes for \(piece)")
         let spans = map.spans(piece: piece, begin: 0, length: buffer.count)
@@ -139,15 +137,17 @@ public final class FileStorage: PieceStorage {
         }
     }
 
-    /// Writes `chunks`, back to back in `file` from `offset`: directly when the run qualifies (see
-    /// ``DirectWrites``), else chunk by chunk through the page cache. Called with ``writeLock`` held.
+    /// Writes `chunks`, back to back in `file` from `offset`, through the page cache (see
+    /// ``POSIXFile/writeChunk`` for the size of each call). Called with ``writeLock`` held.
+    ///
+    /// Nothing bypasses the page cache. `O_DIRECT` writes of whole pieces, one at a time under the lock,
+    /// left the device idle between them and each waited for it: measured side by side on 1 GiB
+    /// (`download_bench.sh`, medians of 3 on a quiet machine) they took 4.20 s against 2.50 s through
+    /// the cache with 256 KiB pieces, 3.67 s against 3.01 s with 4 MiB pieces, and slower at every
+    /// size; the cache's write-behind (``startWriteback()``) keeps the device busy while the network is.
     func writeRun(file: FileIndex, _ chunks: [UnsafeRawBufferPointer], at offset: Int64) throws {
         try withDescriptor(file, writable: true) { descriptor in
             if let code = faults?.beforeWrite?(file) { throw self.error(code, .write, file) }
-            if let code = direct.write(file: file.value, through: descriptor, chunks, at: offset) {
-                if code != 0 { throw self.error(code, .write, file) }
-                return
-            }
             var position = offset
             for chunk in chunks {
                 if let code = POSIXFile.writeAll(descriptor, chunk, at: position) {
@@ -267,7 +267,6 @@ public final class FileStorage: PieceStorage {
 
     /// Closes all open files; in-flight operations finish first.
     public func close() async {
-        writeLock.withLock { direct.closeAll() }
         cache.closeAll()
     }
 

@@ -10,9 +10,10 @@ enum POSIXFile {
     /// writes 16 KiB at a time.
     static let writeChunk = 16 << 10
 
-    /// Writes all of `buffer` at `offset` in calls of at most `chunk` bytes; returns `errno` on failure.
+    /// Writes all of `buffer` at `offset` in calls of at most ``writeChunk`` bytes; returns `errno` on
+    /// failure.
     static func writeAll(
-        _ descriptor: Int32, _ buffer: UnsafeRawBufferPointer, at offset: Int64, chunk writeChunk: Int = writeChunk
+        _ descriptor: Int32, _ buffer: UnsafeRawBufferPointer, at offset: Int64
     ) -> Int32? {
         var done = 0
         while done < buffer.count {
@@ -25,44 +26,6 @@ enum POSIXFile {
             }
             if result == 0 { return EIO }
             done += result
-        }
-        return nil
-    }
-
-    /// The most buffers one `pwritev` takes (Linux's `IOV_MAX`).
-    static let maxVectors = 1024
-
-    /// Writes `chunks`, back to back in the file from `offset`, with `pwritev` (at most ``maxVectors``
-    /// buffers a call), going on after partial transfers; returns `errno` on failure.
-    static func writeAll(_ descriptor: Int32, _ chunks: [UnsafeRawBufferPointer], at offset: Int64) -> Int32? {
-        var vectors = chunks.map {
-            iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count)
-        }
-        var first = 0
-        var position = off_t(offset)
-        while first < vectors.count {
-            let count = Int32(min(vectors.count - first, maxVectors))
-            let result = vectors.withUnsafeBufferPointer {
-                pwritev(descriptor, $0.baseAddress! + first, count, position)
-            }
-            if result < 0 {
-                if errno == EINTR { continue }
-                return errno
-            }
-            if result == 0 { return EIO }
-            position += off_t(result)
-            var left = result
-            while left > 0 {
-                if left >= vectors[first].iov_len {
-                    left -= vectors[first].iov_len
-                    first += 1
-                } else {
-                    vectors[first].iov_base += left
-                    vectors[first].iov_len -= left
-                    left = 0
-                }
-            }
-            while first < vectors.count && vectors[first].iov_len == 0 { first += 1 }
         }
         return nil
     }

@@ -14,7 +14,7 @@ public final class PieceBuffer: @unchecked Sendable {
 
     /// Uninitialized memory for a piece of `count` bytes.
     public init(count: Int) {
-        bytes = .allocate(byteCount: count, alignment: DirectWrites.alignment)
+        bytes = .allocate(byteCount: count, alignment: 16)
     }
 
     deinit { bytes.deallocate() }

@@ -5,7 +5,7 @@
 /// each cost more than hashing and writing the piece, and each piece written alone goes through the
 /// page cache. Here a piece shorter than ``batchedBelow`` waits until ``batchBytes`` wait (or, when
 /// flushed, until no batch runs): the batch then holds whole extents the picker started together
-/// (``PiecePicker/extentBytes``), written in runs long enough to bypass the page cache. A batch is
+/// (``PiecePicker/extentBytes``), written in runs of contiguous bytes. A batch is
 /// flushed when no other piece is being gathered, at every tick of the session, and before a stop
 /// waits for the stores, so a piece waits at most a tick. Waiting pieces count as stores in flight
 /// (``PieceAssemblies/storesInFlight``), so the memory budget and a stop's wait for the stores see
@@ -14,9 +14,8 @@ struct PieceStoreBatches {
     /// A complete piece to store: its buffer, and whether smart ban watches it.
     typealias Store = (piece: PieceIndex, buffer: PieceBuffer, watched: Bool)
 
-    /// Pieces at least this long are stored one job each (they are written directly, see
-    /// ``DirectWrites``, and hashing one is worth its own job).
-    static let batchedBelow = DirectWrites.minimumLength
+    /// Pieces at least this long are stored one job each (hashing and writing one is worth its own job).
+    static let batchedBelow = 256 << 10
     /// The bytes waiting that start a batch (a second one beside a running one, too).
     static let batchBytes = 1 << 20
     /// The most bytes one batch takes.

@@ -58,45 +58,22 @@ struct FileStorageTests {
         }
     }
 
-    /// Whole pieces written from their buffers, page-aligned in the file, bypass the page cache
-    /// (`O_DIRECT`): nothing is left to write back or drop. A short last piece goes through the cache.
-    @Test func alignedPiecesBypassThePageCache() async throws {
+    /// Whole pieces written from their buffers, page-aligned in the file, go through the page cache like
+    /// block writes, and leave it once written out.
+    @Test func wholePiecesFromBuffersGoThroughThePageCache() async throws {
         try await withTemporaryFolder { folder in
             guard fileSystemType(of: folder) != "tmpfs" else { return }
             let length = (4 << 20) + 5000
             let (storage, content) = try await singleFileStorage(in: folder, length: length, pattern: 29)
             try await writeFromBuffers(content, to: storage)
-            #expect(try residentPages(folder + "/big.bin") == 2, "only the last piece's two pages are cached")
+            let pages = (length + Int(getpagesize()) - 1) / Int(getpagesize())
+            #expect(try residentPages(folder + "/big.bin") == pages, "written and cached")
             try await storage.flush()
+            await storage.startWriteback()
+            #expect(try residentPages(folder + "/big.bin") == 0, "dropped once written out")
             for piece in storage.layout.pieces {
                 #expect(try await storage.read(piece: piece) == Array(content[Self.range(of: piece, in: length)]))
             }
-            await storage.close()
-        }
-    }
-
-    /// Pieces shorter than ``DirectWrites/minimumLength`` go through the page cache, aligned or not: a
-    /// device request per small piece costs more than the copy.
-    @Test func smallAlignedPiecesGoThroughThePageCache() async throws {
-        try await withTemporaryFolder { folder in
-            guard fileSystemType(of: folder) != "tmpfs" else { return }
-            let pieceLength = DirectWrites.minimumLength / 4
-            let length = 8 * pieceLength
-            let content = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ ($0 >> 12)) }
-            let storage = FileStorage(
-                saveFolder: folder, files: makeFiles([("small.bin", Int64(length))]),
-                layout: PieceLayout(pieceLength: pieceLength, totalLength: Int64(length)))
-            try await storage.prepare()
-            for piece in storage.layout.pieces {
-                let buffer = PieceBuffer(count: pieceLength)
-                content[piece.value * pieceLength..<(piece.value + 1) * pieceLength].withUnsafeBytes {
-                    buffer.bytes.copyMemory(from: $0)
-                }
-                try await storage.write(piece: piece, from: buffer)
-            }
-            #expect(try residentPages(folder + "/small.bin") == length / Int(getpagesize()), "through the cache")
-            try await storage.flush()
-            #expect(try await storage.read(piece: 5) == Array(content[5 * pieceLength..<6 * pieceLength]))
             await storage.close()
         }
     }

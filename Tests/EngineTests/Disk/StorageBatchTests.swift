@@ -45,50 +45,15 @@ struct StorageBatchTests {
             }
         }
     }
-
-    /// `pwritev` past ``POSIXFile/maxVectors`` buffers and of uneven lengths writes every byte in order.
-    @Test func vectorWritesGoOnPastTheBufferLimit() throws {
-        try withTemporaryFolderSync { folder in
-            let path = folder + "/vectors.bin"
-            let descriptor = POSIXFile.open(path, O_RDWR | O_CREAT)
-            #expect(descriptor >= 0)
-            defer { close(descriptor) }
-            let lengths = (0..<(POSIXFile.maxVectors + 300)).map { 1 + $0 % 7 }
-            let content = (0..<lengths.reduce(0, +)).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 8) }
-            let code = content.withUnsafeBytes { raw -> Int32? in
-                var chunks: [UnsafeRawBufferPointer] = []
-                var position = 0
-                for length in lengths {
-                    chunks.append(UnsafeRawBufferPointer(rebasing: raw[position..<position + length]))
-                    position += length
-                }
-                return POSIXFile.writeAll(descriptor, chunks, at: 100)
-            }
-            #expect(code == nil)
-            let data = try #require(FileManager.default.contents(atPath: path))
-            #expect(data.count == 100 + content.count)
-            #expect(Array(data.dropFirst(100)) == content)
-        }
-    }
-}
-
-/// A temporary folder for a synchronous body.
-private func withTemporaryFolderSync(_ body: (String) throws -> Void) throws {
-    var template = Array((NSTemporaryDirectory() + "/btq-batch-XXXXXX").utf8CString)
-    let created = try #require(mkdtemp(&template))
-    let folder = String(cString: created)
-    defer { removeTree(folder) }
-    try body(folder)
 }
 
 extension FileStorageTests {
-    /// Small pieces written in one batch, contiguous and page-aligned in the file, go as one run that
-    /// bypasses the page cache (each alone would go through it, see
-    /// ``smallAlignedPiecesGoThroughThePageCache()``); a lone piece of a batch still goes through it.
-    @Test func contiguousSmallPiecesInABatchBypassThePageCache() async throws {
+    /// Small pieces written in batches land in order, through the page cache, and leave it once written
+    /// out (write-behind and drop-behind, as for whole pieces).
+    @Test func smallPiecesInBatchesGoThroughThePageCache() async throws {
         try await withTemporaryFolder { folder in
             guard fileSystemType(of: folder) != "tmpfs" else { return }
-            let pieceLength = DirectWrites.minimumLength / 4
+            let pieceLength = PieceStoreBatches.batchedBelow / 4
             let length = 9 * pieceLength
             let content = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 11 &+ ($0 >> 12)) }
             let storage = FileStorage(
@@ -100,13 +65,13 @@ extension FileStorageTests {
                 return PieceWrite(
                     piece: piece, buffer: StorageBatchTests.buffer(bytes), expected: PieceDigest.sha1(of: bytes).bytes)
             }
-            // Pieces 0 to 7 make one run of twice the minimum; piece 8 comes alone in a later batch.
+            // Pieces 0 to 7 make one run; piece 8 comes alone in a later batch.
             #expect(try await storage.writeIfVerified(Array(writes[0..<8])) == Array(repeating: true, count: 8))
             #expect(try await storage.writeIfVerified([writes[8]]) == [true])
-            #expect(
-                try residentPages(folder + "/small.bin") == pieceLength / Int(getpagesize()),
-                "only the lone piece is cached")
+            #expect(try residentPages(folder + "/small.bin") == length / Int(getpagesize()), "written and cached")
             try await storage.flush()
+            await storage.startWriteback()
+            #expect(try residentPages(folder + "/small.bin") == 0, "dropped once written out")
             await storage.close()
             #expect(FileManager.default.contents(atPath: folder + "/small.bin").map(Array.init) == content)
         }

@@ -11,10 +11,10 @@ import Testing
         (PieceIndex(piece), PieceBuffer(count: pieceLength), false)
     }
 
-    @Test func onlyPiecesShorterThanADirectWriteAreBatched() {
+    @Test func onlyPiecesShorterThan256KiBAreBatched() {
         #expect(PieceStoreBatches.batches(16 << 10))
-        #expect(PieceStoreBatches.batches(DirectWrites.minimumLength - 1))
-        #expect(!PieceStoreBatches.batches(DirectWrites.minimumLength))
+        #expect(PieceStoreBatches.batches((256 << 10) - 1))
+        #expect(!PieceStoreBatches.batches(256 << 10))
         #expect(!PieceStoreBatches.batches(1 << 20))
     }
 

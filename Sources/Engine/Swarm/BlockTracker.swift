@@ -140,13 +140,17 @@ struct BlockTracker: Sendable {
     }
 
     /// A received block is in the files. Returns true when this completes its piece.
+    ///
+    /// Mutated in place: a copy of the piece's state taken out of the dictionary and put back was a copy
+    /// of all its blocks' states per block written, quadratic in the blocks of a piece (with 16 MiB
+    /// pieces, 1,024 blocks, a sixth of a download's CPU time).
     mutating func written(_ request: BlockRequest) -> Bool {
-        guard let block = layout.block(for: request), var state = downloading[request.piece.value],
-            case .received(let source) = state[block.value]
+        let piece = request.piece.value
+        guard let block = layout.block(for: request), downloading[piece] != nil,
+            case .received(let source) = downloading[piece]![block.value]
         else { return false }
-        state[block.value] = .written(from: source)
-        downloading[request.piece.value] = state
-        return state.isComplete
+        downloading[piece]![block.value] = .written(from: source)
+        return downloading[piece]!.isComplete
     }
 
     /// Writing a received block failed: it is free again.

@@ -85,21 +85,20 @@ extension UTPConnection {
                 sequence = sequence &+ 1
             }
         }
-        while pending.readableBytes > 0 {
-            let size = min(configuration.maxPayload, pending.readableBytes)
+        while !pending.isEmpty {
+            let size = min(configuration.maxPayload, pending.count)
             // A peer keeps at most maxReorderPackets ahead; a zero window still lets one packet probe.
             if bytesInFlight > 0, bytesInFlight + size > window || sent.count >= configuration.maxReorderPackets - 1 {
                 windowWasFull = true
                 break
             }
-            let payload = pending.readSlice(length: size)!
+            let payload = pending.take(size)
             sendNew(type: .data, payload: payload, now: now, selectiveAck: selectiveAck)
         }
-        if pending.readableBytes == 0 {
-            pending.clear()
+        if pending.isEmpty {
             if bytesInFlight + configuration.maxPayload <= window { windowWasFull = false }
         }
-        if finRequested, finSequence == nil, pending.readableBytes == 0 {
+        if finRequested, finSequence == nil, pending.isEmpty {
             finSequence = nextSequence
             sendNew(type: .fin, payload: ByteBuffer(), now: now, selectiveAck: selectiveAck)
         }

@@ -70,7 +70,7 @@ public struct UTPConnection: Sendable {
     var bytesInFlight = 0
     /// Payload bytes of every packet not yet acked.
     var bytesUnacked = 0
-    var pending = ByteBuffer()
+    var pending = UTPSendQueue()
     var peerWindow: Int = 1 << 20
     var congestion: UTPCongestion
     var retransmitDeadline: UInt64?
@@ -154,7 +154,7 @@ public struct UTPConnection: Sendable {
     /// How many more bytes ``write(_:now:)`` takes now.
     public var writableBytes: Int {
         guard state != .closed, !finRequested else { return 0 }
-        return max(0, configuration.sendBuffer - bytesUnacked - pending.readableBytes)
+        return max(0, configuration.sendBuffer - bytesUnacked - pending.count)
     }
 
     /// The receive window we advertise.
@@ -165,8 +165,8 @@ public struct UTPConnection: Sendable {
     @discardableResult
     public mutating func write(_ bytes: inout ByteBuffer, now: UInt64) -> Int {
         let count = min(bytes.readableBytes, writableBytes)
-        guard count > 0, var slice = bytes.readSlice(length: count) else { return 0 }
-        pending.writeBuffer(&slice)
+        guard count > 0, let slice = bytes.readSlice(length: count) else { return 0 }
+        pending.append(slice)
         return count
     }
 
@@ -220,7 +220,7 @@ public struct UTPConnection: Sendable {
         output.events.append(event)
         sent = [:]
         reorder = [:]
-        pending = ByteBuffer()
+        pending.removeAll()
         bytesInFlight = 0
         bytesUnacked = 0
         reorderBytes = 0

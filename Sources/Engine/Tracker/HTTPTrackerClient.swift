@@ -55,9 +55,11 @@ public struct HTTPTrackerClient: Sendable {
     private let group: any EventLoopGroup
     /// The limits in use.
     public let configuration: Configuration
-    /// The TLS context of `https://` trackers, built once; the settings' error when they are unusable
-    /// (then every `https://` request fails with it, and `http://` ones work on).
-    private let tls: Result<TLSClientContext, TLSError>
+    /// The TLS context of `https://` trackers, built at the first `https://` request and shared (loading
+    /// the system's trust roots takes about 0.8 MB, for nothing when no tracker is `https://`); the
+    /// settings' error when they are unusable (then every `https://` request fails with it, and
+    /// `http://` ones work on).
+    private let tls: @Sendable () -> Result<TLSClientContext, TLSError>
     /// The turns of requests in flight (``Configuration/maxConcurrentRequests``), shared by every copy.
     private let turns: TurnGate
 
@@ -65,7 +67,7 @@ public struct HTTPTrackerClient: Sendable {
     public init(group: any EventLoopGroup, configuration: Configuration = .init(), tls: TLSClientSettings = .init()) {
         self.init(
             group: group, configuration: configuration,
-            tlsContext: Result { () throws(TLSError) in try tls.makeContext() })
+            tls: { Result { () throws(TLSError) in try tls.sharedContext() } })
     }
 
     /// A client sharing an already built TLS context (or the error of building it).
@@ -73,9 +75,16 @@ public struct HTTPTrackerClient: Sendable {
         group: any EventLoopGroup, configuration: Configuration = .init(),
         tlsContext: Result<TLSClientContext, TLSError>
     ) {
+        self.init(group: group, configuration: configuration, tls: { tlsContext })
+    }
+
+    private init(
+        group: any EventLoopGroup, configuration: Configuration,
+        tls: @escaping @Sendable () -> Result<TLSClientContext, TLSError>
+    ) {
         self.group = group
         self.configuration = configuration
-        self.tls = tlsContext
+        self.tls = tls
         self.turns = TurnGate(limit: configuration.maxConcurrentRequests)
     }
 
@@ -151,10 +160,13 @@ public struct HTTPTrackerClient: Sendable {
         guard remaining > .zero else { throw TrackerError.timedOut }
         let configuration = configuration
         let context: TLSClientContext?
-        switch (url.scheme, tls) {
-        case (.https, .success(let built)): context = built
-        case (.https, .failure(let error)): throw TrackerError.tls(error)
-        default: context = nil
+        if url.scheme == .https {
+            switch tls() {
+            case .success(let built): context = built
+            case .failure(let error): throw TrackerError.tls(error)
+            }
+        } else {
+            context = nil
         }
         let channel: any Channel
         do {

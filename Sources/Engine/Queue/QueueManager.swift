@@ -68,7 +68,9 @@ package actor QueueManager {
     /// every session saved its progress.
     ///
     /// A pass runs every `pollInterval` (what the CLI writes is seen then), and at once when work ends.
-    /// Every session, fetch and check it starts is a child of its task group: none outlives it.
+    /// Every fetch and check it starts is a child of its task group, and so is each session's start; a
+    /// session then works without a task (see ``DownloadWork/start(onEnd:)``) and is stopped and waited for
+    /// before this returns: none outlives it.
     package func run(pollInterval: Duration = .milliseconds(500), onChange: @escaping @Sendable (String) -> Void) async
     {
         let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -273,10 +275,13 @@ package actor QueueManager {
                     downloadSlots -= 1
                 }
                 figuresUnread.insert(id)
+                // The session's task ends once its work is under way (its start check done): an idle seed
+                // holds no task (see ``TorrentSession/start(onEnd:)``).
                 jobs.start(entry) {
                     await work.addPeers(peers + metPeers)
-                    let outcome = await work.run()
-                    await self.sessionEnded(id, outcome, await work.status())
+                    await work.start { outcome in
+                        await self.sessionEnded(id, outcome, await work.status())
+                    }
                 }
                 // Once its start check is done a pass follows at once: a download found complete frees its
                 // slot for the next one now, not at the next tick (torrents added with their data in place

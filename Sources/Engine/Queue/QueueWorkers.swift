@@ -7,6 +7,9 @@ package protocol DownloadWork: Sendable {
     func addPeers(_ peers: [(address: PeerAddress, source: PeerUpdate.Source)]) async
     /// Works the torrent until it completes (when told to stop then), fails or is stopped.
     func run() async -> TorrentSession.Outcome
+    /// Starts working the torrent as ``run()`` does and returns once the work is under way; `onEnd` hears
+    /// how it ended. The work holds no task of the caller's while it goes on.
+    func start(onEnd: @escaping TorrentSession.Ending) async
     /// A snapshot of its progress.
     func status() async -> TorrentStatus
     /// Returns once ``run()`` has checked what is already done, or has ended.
@@ -27,6 +30,10 @@ package protocol DownloadWork: Sendable {
 }
 
 extension DownloadWork {
+    /// Stand-ins work in the caller's task.
+    package func start(onEnd: @escaping TorrentSession.Ending) async {
+        await onEnd(await run())
+    }
     /// Stand-ins have no peers.
     package func livePeers() async -> [LivePeer] { [] }
     /// Stand-ins ignore the order.
@@ -151,20 +158,22 @@ struct RegisteredDownload: DownloadWork {
     }
 
     func run() async -> TorrentSession.Outcome {
+        let ending = RunEnding()
+        await start { ending.deliver($0) }
+        return await ending.outcome()
+    }
+
+    /// Registers the session (incoming peers find it), starts it and, beside it, its DHT searches; once
+    /// it ended, the searches stop and its files close before `onEnd` hears of it.
+    func start(onEnd: @escaping TorrentSession.Ending) async {
         registry.add(job.session)
-        let session = job.session
-        guard let dht else {
-            // No task group to hold: the run's task keeps its frames for the session's whole life.
-            let outcome = await session.run()
-            registry.remove(job.session)
-            await job.storage.close()
-            return outcome
-        }
-        let (id, infoHash, port) = (job.record.id, job.metainfo.infoHashes.wireHash, announcePort)
-        let outcome = await withTaskGroup(of: TorrentSession.Outcome?.self) { group in
-            group.addTask {
+        let (session, registry, storage) = (job.session, registry, job.storage)
+        var search: Task<Void, Never>?
+        if let dht {
+            let (id, infoHash, port) = (job.record.id, job.metainfo.infoHashes.wireHash, announcePort)
+            search = Task {
                 // Held after its start check, it looks for peers only once it goes on.
-                guard await session.worksPastStartCheck() else { return nil }
+                guard await session.worksPastStartCheck() else { return }
                 await dht.run(
                     torrentId: id, infoHash: infoHash, announcePort: port,
                     shortOfPeers: {
@@ -174,15 +183,15 @@ struct RegisteredDownload: DownloadWork {
                 ) { peers in
                     await session.addPeers(peers, source: .dht)
                 }
-                return nil
             }
-            let outcome = await session.run()
-            group.cancelAll()
-            return outcome
         }
-        registry.remove(job.session)
-        await job.storage.close()
-        return outcome
+        await session.start { [search] outcome in
+            search?.cancel()
+            await search?.value
+            registry.remove(session)
+            await storage.close()
+            await onEnd(outcome)
+        }
     }
 
     func status() async -> TorrentStatus { await job.session.status() }

@@ -1,4 +1,4 @@
-/// Why ``TorrentSession/run()``'s loop wakes up.
+/// Why a step of ``TorrentSession``'s run loop happens.
 enum LoopWake: Sendable {
     /// The tick interval passed.
     case tick
@@ -6,41 +6,40 @@ enum LoopWake: Sendable {
     case event
 }
 
-/// Wakes ``TorrentSession/run()``'s loop between ticks: the stream of wakes the loop waits on while
-/// it runs, with at most one early wake queued at a time (more wakes before the loop takes it add
-/// nothing).
+/// Wakes ``TorrentSession``'s run loop between ticks. The loop has no task of its own: a wake starts
+/// one step of it (through the closure given at ``start(step:)``), with at most one early step queued at a
+/// time (more wakes before it runs add nothing). The ticks come from a ``Scheduler`` job, which steps the
+/// loop itself.
 struct LoopWaker {
-    private var continuation: AsyncStream<LoopWake>.Continuation?
-    /// An early wake is queued and the loop has not taken it yet.
+    /// Queues a step of the loop for an event; set while a loop runs.
+    private var step: (@Sendable () -> Void)?
+    /// An early step is queued and has not run yet.
     private var pending = false
     /// When the loop last did its periodic work (see ``took(_:now:interval:)``).
     private var lastTick = ContinuousClock.now
 
-    /// The ticks rest while the torrent is idle (see ``TorrentSession/tickStep(_:every:)``).
+    /// The ticks rest while the torrent is idle (see ``TorrentSession/tickStep(every:)``).
     var ticksRest = false
 
-    /// True while a loop takes the wakes (between ``start()`` and ``end()``).
-    var isRunning: Bool { continuation != nil }
+    /// True while a loop takes the wakes (between ``start(step:)`` and ``end()``).
+    var isRunning: Bool { step != nil }
 
-    /// Opens the stream of wakes for a loop; the continuation is for the ticks, which come from a
-    /// ``Scheduler`` job.
-    mutating func start() -> (wakes: AsyncStream<LoopWake>, ticks: AsyncStream<LoopWake>.Continuation) {
-        let (wakes, continuation) = AsyncStream<LoopWake>.makeStream()
-        self.continuation = continuation
+    /// A loop starts: each early wake from now on calls `step`, which queues one step of it.
+    mutating func start(step: @escaping @Sendable () -> Void) {
+        self.step = step
         pending = false
         ticksRest = false
         lastTick = .now
-        return (wakes, continuation)
     }
 
-    /// Has the loop act now rather than at its next tick; nothing while no loop runs or a wake is queued.
+    /// Has the loop act now rather than at its next tick; nothing while no loop runs or a step is queued.
     mutating func wake() {
-        guard let continuation, !pending else { return }
+        guard let step, !pending else { return }
         pending = true
-        continuation.yield(.event)
+        step()
     }
 
-    /// The loop took `wake`: a later ``wake()`` queues a new one.
+    /// The loop took `wake`: a later ``wake()`` queues a new step.
     mutating func took(_ wake: LoopWake) {
         if wake == .event { pending = false }
     }
@@ -55,9 +54,8 @@ struct LoopWaker {
         return true
     }
 
-    /// The loop ended: the stream finishes and wakes are ignored.
+    /// The loop ended: wakes are ignored.
     mutating func end() {
-        continuation?.finish()
-        continuation = nil
+        step = nil
     }
 }

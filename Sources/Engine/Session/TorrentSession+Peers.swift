@@ -130,10 +130,10 @@ extension TorrentSession: DialingOwner {
         startStoreBatches(flush: true)
     }
 
-    /// One step of the run's ticks, as a ``Scheduler`` job: yields a tick into `ticks` and asks for the next
-    /// one `interval` later, or, while the torrent is idle (see ``SessionCore/tickNeed(now:interval:)``),
+    /// One step of the run's ticks, as a ``Scheduler`` job: steps the run's loop for a tick and asks for the
+    /// next one `interval` later, or, while the torrent is idle (see ``SessionCore/tickNeed(now:interval:)``),
     /// rests until an address is due or something gives it work, then ticks.
-    func tickStep(_ ticks: AsyncStream<LoopWake>.Continuation, every interval: Duration) -> Scheduler.Next {
+    func tickStep(every interval: Duration) -> Scheduler.Next {
         if lifecycle.waker.ticksRest {
             lifecycle.waker.ticksRest = false
         } else {
@@ -147,7 +147,7 @@ extension TorrentSession: DialingOwner {
                 return .rest(until: nil)
             }
         }
-        ticks.yield(.tick)
+        loopStep(.tick)
         return .at(.now + interval)
     }
 

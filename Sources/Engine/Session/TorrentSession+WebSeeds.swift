@@ -3,9 +3,9 @@ import NIOCore
 /// The session's web seeds (BEP 19): a connection task per web seed connection (``WebSeedWorker``),
 /// fed from the core's picker like a peer (see ``SessionCore/webSeedWork(_:now:closing:)``).
 extension TorrentSession: WebSeedHost {
-    /// Starts the web seeds' connections as children of the run's task group; none while the torrent
+    /// Starts the web seeds' connections as tasks of the run (``startChild(_:)``); none while the torrent
     /// is complete (a seed has nothing to fetch).
-    func startWebSeeds(in group: inout DiscardingTaskGroup) {
+    func startWebSeeds() {
         guard !metainfo.webSeeds.isEmpty, !core.swarm.picker.isComplete else { return }
         var starts: [(key: PeerKey, url: String)] = []
         changeCore { core, effects in starts = core.addWebSeeds(metainfo.webSeeds, effects: &effects) }
@@ -13,7 +13,7 @@ extension TorrentSession: WebSeedHost {
             let worker = WebSeedWorker(
                 key: key, urls: WebSeedURLs(base: url, metainfo: metainfo), group: self.group,
                 configuration: configuration.webSeeds, host: self)
-            group.addTask { await worker.run() }
+            startChild { await worker.run() }
         }
     }
 

@@ -1,57 +1,70 @@
+import Synchronization
 import Testing
 
 @testable import Engine
 
-/// Early wakes of a session's loop: queued one at a time, only while a loop runs.
+/// Early wakes of a session's loop: one step queued at a time, only while a loop runs.
 @Suite struct LoopWakerTests {
-    /// What the stream delivers once it finished.
-    func drain(_ wakes: AsyncStream<LoopWake>) async -> [LoopWake] {
-        var delivered: [LoopWake] = []
-        for await wake in wakes { delivered.append(wake) }
-        return delivered
+    /// Counts the steps a waker queues.
+    final class Steps: Sendable {
+        private let count = Mutex(0)
+        var queued: Int { count.withLock { $0 } }
+        func queue() { count.withLock { $0 += 1 } }
     }
 
-    @Test func wakesBeforeTheLoopTakesOneAreOne() async {
+    @Test func wakesBeforeTheStepRunsAreOne() {
         var waker = LoopWaker()
-        let (wakes, ticks) = waker.start()
+        let steps = Steps()
+        waker.start { steps.queue() }
         #expect(waker.isRunning)
         waker.wake()
         waker.wake()
-        ticks.yield(.tick)
-        waker.wake()
-        waker.end()
-        #expect(!waker.isRunning)
-        #expect(await drain(wakes) == [.event, .tick])
-    }
-
-    @Test func aWakeTakenMakesRoomForTheNext() async {
-        var waker = LoopWaker()
-        let (wakes, ticks) = waker.start()
-        var iterator = wakes.makeAsyncIterator()
-        waker.wake()
-        let first = await iterator.next()
-        #expect(first == .event)
-        // A tick taken leaves the early wake queued.
-        ticks.yield(.tick)
+        #expect(steps.queued == 1)
+        // A tick taken leaves the early step queued.
         waker.took(.tick)
         waker.wake()
-        let second = await iterator.next()
-        #expect(second == .tick)
-        waker.took(first!)
+        #expect(steps.queued == 1)
+        // The step ran: the next wake queues another.
+        waker.took(.event)
         waker.wake()
-        waker.end()
-        let third = await iterator.next()
-        let end = await iterator.next()
-        #expect(third == .event && end == nil)
+        waker.wake()
+        #expect(steps.queued == 2)
     }
 
-    @Test func noLoopNoWake() async {
+    @Test func noLoopNoStep() {
         var waker = LoopWaker()
+        let steps = Steps()
         waker.wake()
         #expect(!waker.isRunning)
-        let (wakes, _) = waker.start()
+        waker.start { steps.queue() }
         waker.end()
+        #expect(!waker.isRunning)
         waker.wake()
-        #expect(await drain(wakes).isEmpty)
+        #expect(steps.queued == 0)
+    }
+
+    @Test func aNewLoopForgetsTheQueuedStep() {
+        var waker = LoopWaker()
+        let steps = Steps()
+        waker.start { steps.queue() }
+        waker.wake()
+        waker.end()
+        waker.start { steps.queue() }
+        waker.wake()
+        #expect(steps.queued == 2)
+    }
+
+    @Test func ticksCloserThanHalfAnIntervalAreOne() {
+        var waker = LoopWaker()
+        waker.start {}
+        let start = ContinuousClock.now
+        let interval = Duration.seconds(1)
+        let taken = [
+            waker.took(.event, now: start + .seconds(5), interval: interval),
+            waker.took(.tick, now: start + .seconds(5), interval: interval),
+            waker.took(.tick, now: start + .milliseconds(5_400), interval: interval),
+            waker.took(.tick, now: start + .milliseconds(5_500), interval: interval),
+        ]
+        #expect(taken == [false, true, false, true])
     }
 }

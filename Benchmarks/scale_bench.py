@@ -189,6 +189,10 @@ def wait_all_announced(tracker, mark, port, hashes, proc, timeout):
     per_second = {}
     for at in times:
         per_second[int(at - start)] = per_second.get(int(at - start), 0) + 1
+    if per_second:
+        # The timeline: whether announces come spread out or in a storm, and where a start waits.
+        print("  announces per second from launch: %s" % " ".join(
+            str(per_second.get(second, 0)) for second in range(max(per_second) + 1)), flush=True)
     return done, len(got), max(per_second.values(), default=0)
 
 

@@ -25,6 +25,14 @@ package actor QueueManager {
     package private(set) var endings: [Int64: QueueEnding] = [:]
     /// Asks ``run(pollInterval:onChange:)`` for a pass now (work ended, or a stop), not at the next poll.
     private var wake: AsyncStream<Void>.Continuation?
+    /// The last pass started ``startsPerPass`` sessions and left candidates: the next pass follows at once.
+    private var moreToStart = false
+
+    /// The most sessions one pass starts. Each start reads and writes the torrent's rows; a pass that
+    /// started all of a restart's 5,000 seeds took seconds before the first of them could check its data
+    /// or announce (its work begins when the pass ends). In slices, the starts of the next slice overlap
+    /// the checks and announces of the last.
+    static let startsPerPass = 128
 
     /// The setting that caps simultaneous downloads when `--max-active` is not given.
     package static let maxActiveSetting = "max_active_downloads"
@@ -97,6 +105,7 @@ package actor QueueManager {
                 let starting = jobs.takeStarting()
                 for work in starting { group.addTask(operation: work) }
                 if scope.only != nil, starting.isEmpty, jobs.isIdle { break }
+                if moreToStart { continue }
                 _ = await passes.next(isolation: self)
             }
             // Sessions and fetches stop and save their progress; checks are cancelled once they have.
@@ -166,6 +175,7 @@ package actor QueueManager {
     /// cost the same with five thousand seeds as with five. A full pass too looks at a slice of the seeds
     /// only, unless the seed limits changed.
     private func reconcile(onChange report: @escaping @Sendable (String) -> Void) async throws {
+        moreToStart = false
         let generation = try store.queueGeneration()
         let full = rhythm.beginPass(generation: generation, workEnded: jobs.hasEndedWork)
         let changes = Mutex(0)
@@ -216,10 +226,16 @@ package actor QueueManager {
         var seedSlots = limits.settings.maxSeeds - jobs.seedSlotsHeld
         // Torrents that never ran are checked ahead of their slot while every slot is taken (the daemon only).
         var aheadSlots = scope.only == nil ? limits.settings.checkAhead - jobs.checkingAhead.count : 0
+        let cap = Self.startsPerPass
         let candidates = try scope.candidates(
-            in: store, downloadSlots: downloadSlots, seedSlots: seedSlots, aheadSlots: aheadSlots,
-            tracked: jobs.tracked)
+            in: store, downloadSlots: min(downloadSlots, cap), seedSlots: min(seedSlots, cap),
+            aheadSlots: min(aheadSlots, cap), tracked: jobs.tracked)
+        var started = 0
         for record in candidates where jobs.active[record.id] == nil {
+            guard started < cap else {
+                moreToStart = true
+                break
+            }
             guard [.queued, .downloading, .seeding, .fetchingMetadata].contains(record.state) else { continue }
             if record.isMagnet {
                 // No metadata yet: fetch it first, in a download slot; the download starts when it is stored.
@@ -275,6 +291,7 @@ package actor QueueManager {
                     downloadSlots -= 1
                 }
                 figuresUnread.insert(id)
+                started += 1
                 // The session's task ends once its work is under way (its start check done): an idle seed
                 // holds no task (see ``TorrentSession/start(onEnd:)``).
                 jobs.start(entry) {

@@ -154,6 +154,24 @@ struct QueueManagerTests {
         }
     }
 
+    /// A start storm (a restart of thousands of seeds) starts its sessions in slices, so the first ones
+    /// check and announce while the next are started: no pass starts more than
+    /// ``QueueManager/startsPerPass``, and all start without waiting for the (here hour-long) poll.
+    @Test func aStartStormStartsInSlices() async throws {
+        let queue = MemoryQueue()
+        let count = 2 * QueueManager.startsPerPass + 50
+        queue.set(TransferSettings.maxSeedsKey, "\(count)")
+        let seeds = (1...count).map { queue.add("seed\($0)", complete: true, downloaded: 1 << 20) }
+        try await managing(queue, maxActive: 1, scope: .queue, pollInterval: .seconds(3600)) {
+            (workers, _, _, _) async throws in
+            #expect(try await poll(timeout: .seconds(30)) { seeds.allSatisfy { queue.state($0) == .seeding } })
+            let slices = workers.startedByPass
+            #expect(slices.values.reduce(0, +) == count)
+            #expect(slices.values.allSatisfy { $0 <= QueueManager.startsPerPass })
+            #expect(slices.count >= 3)
+        }
+    }
+
     @Test func seedsStopAtTheRatioLimitAndDoNotStartPastIt() async throws {
         let queue = MemoryQueue()
         queue.set(TransferSettings.seedRatioKey, "1")

@@ -12,6 +12,8 @@ final class StandInWorkers: QueueWorkers {
         var fetches: [Int64: StandInFetch] = [:]
         var checks: [Int64: StandInCheck] = [:]
         var started: [Int64] = []
+        /// Downloads started by each pass (passes counted by their reads of the queue's generation).
+        var startedByPass: [Int: Int] = [:]
         var running = 0
         var mostRunning = 0
     }
@@ -30,6 +32,7 @@ final class StandInWorkers: QueueWorkers {
         log.withLock { log in
             log.downloads[record.id] = work
             log.started.append(record.id)
+            log.startedByPass[queue.contents.withLock { $0.generationReads }, default: 0] += 1
         }
         return work
     }
@@ -55,6 +58,7 @@ final class StandInWorkers: QueueWorkers {
     func download(_ id: Int64) -> StandInDownload? { log.withLock { $0.downloads[id] } }
     func fetch(_ id: Int64) -> StandInFetch? { log.withLock { $0.fetches[id] } }
     var started: [Int64] { log.withLock { $0.started } }
+    var startedByPass: [Int: Int] { log.withLock { $0.startedByPass } }
     var running: Int { log.withLock { $0.running } }
     var mostRunning: Int { log.withLock { $0.mostRunning } }
 

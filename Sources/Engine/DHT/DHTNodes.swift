@@ -70,13 +70,22 @@ package enum DHTTorrentSearch {
     ) async {
         var pacing = Pacing()
         while !Task.isCancelled {
-            for await batch in dht.lookup(infoHash: infoHash, announcePort: announcePort) {
-                let peers = batch.filter { !excluding.contains($0) }
-                guard !peers.isEmpty else { continue }
-                await found(peers)
-            }
+            await lookUpOnce(dht, infoHash: infoHash, announcePort: announcePort, excluding: excluding, found: found)
             let pause = pacing.pause(shortOfPeers: await shortOfPeers())
             do { try await Task.sleep(for: pause) } catch { return }
+        }
+    }
+
+    /// One lookup: hands each batch of peers found, but `excluding`, to `found`; ends with the lookup (or
+    /// when the task is cancelled).
+    static func lookUpOnce(
+        _ dht: DHTNodes, infoHash: [UInt8], announcePort: UInt16?, excluding: Set<PeerAddress>,
+        found: @Sendable ([PeerAddress]) async -> Void
+    ) async {
+        for await batch in dht.lookup(infoHash: infoHash, announcePort: announcePort) {
+            let peers = batch.filter { !excluding.contains($0) }
+            guard !peers.isEmpty else { continue }
+            await found(peers)
         }
     }
 

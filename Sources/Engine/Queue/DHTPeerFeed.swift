@@ -6,7 +6,8 @@ package struct DHTPeerFeed: Sendable {
     let dht: DHTNodes
     let store: any QueueStore
 
-    /// Searches for `infoHash` until cancelled, handing peers to `add`.
+    /// Searches for `infoHash` until cancelled, handing peers to `add` (a metadata fetch, which has a task
+    /// of its own while it lasts).
     ///
     /// - Parameters:
     ///   - announcePort: our listen port, `0` when nothing listens (then nothing is announced).
@@ -16,14 +17,34 @@ package struct DHTPeerFeed: Sendable {
         shortOfPeers: @escaping @Sendable () async -> Bool,
         add: @escaping @Sendable ([PeerAddress]) async -> Void
     ) async {
-        let started = ContinuousClock.now
-        let recorded = Mutex(false)
-        let store = self.store
         // Our own announce comes back from the nodes we announced to.
         await DHTTorrentSearch.run(
             dht, infoHash: infoHash, announcePort: announcePort == 0 ? nil : announcePort,
-            excluding: TrackerPeerFilter.loopbackAddresses(port: announcePort), shortOfPeers: shortOfPeers
-        ) { peers in
+            excluding: TrackerPeerFilter.loopbackAddresses(port: announcePort), shortOfPeers: shortOfPeers,
+            found: recordingFirst(torrentId: torrentId, add: add))
+    }
+
+    /// Searches for `infoHash` as a job of `scheduler` (a download or a seed, which holds no task between
+    /// lookups: ``DHTScheduledSearch``) until stopped, once `goOn` said to; the rest as ``run``.
+    func start(
+        on scheduler: Scheduler, torrentId: Int64, infoHash: [UInt8], announcePort: UInt16,
+        goOn: @escaping @Sendable () async -> Bool, shortOfPeers: @escaping @Sendable () async -> Bool,
+        add: @escaping @Sendable ([PeerAddress]) async -> Void
+    ) -> DHTScheduledSearch {
+        DHTScheduledSearch.start(
+            on: scheduler, dht, infoHash: infoHash, announcePort: announcePort == 0 ? nil : announcePort,
+            excluding: TrackerPeerFilter.loopbackAddresses(port: announcePort), goOn: goOn,
+            shortOfPeers: shortOfPeers, found: recordingFirst(torrentId: torrentId, add: add))
+    }
+
+    /// Hands peers to `add`, and records the first ones found in the torrent's history.
+    private func recordingFirst(
+        torrentId: Int64, add: @escaping @Sendable ([PeerAddress]) async -> Void
+    ) -> @Sendable ([PeerAddress]) async -> Void {
+        let started = ContinuousClock.now
+        let recorded = Mutex(false)
+        let store = self.store
+        return { peers in
             await add(peers)
             let first = recorded.withLock { done in
                 defer { done = true }

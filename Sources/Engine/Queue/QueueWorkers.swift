@@ -163,31 +163,27 @@ struct RegisteredDownload: DownloadWork {
         return await ending.outcome()
     }
 
-    /// Registers the session (incoming peers find it), starts it and, beside it, its DHT searches; once
-    /// it ended, the searches stop and its files close before `onEnd` hears of it.
+    /// Registers the session (incoming peers find it), starts it and, beside it, its DHT search (a job of
+    /// the session's scheduler: no task between lookups); once it ended, the search stops and its files
+    /// close before `onEnd` hears of it.
     func start(onEnd: @escaping TorrentSession.Ending) async {
         registry.add(job.session)
         let (session, registry, storage) = (job.session, registry, job.storage)
-        var search: Task<Void, Never>?
-        if let dht {
-            let (id, infoHash, port) = (job.record.id, job.metainfo.infoHashes.wireHash, announcePort)
-            search = Task {
-                // Held after its start check, it looks for peers only once it goes on.
-                guard await session.worksPastStartCheck() else { return }
-                await dht.run(
-                    torrentId: id, infoHash: infoHash, announcePort: port,
-                    shortOfPeers: {
-                        let status = await session.status()
-                        return !status.isComplete && status.peers < DHTTorrentSearch.wantedPeers
-                    }
-                ) { peers in
-                    await session.addPeers(peers, source: .dht)
+        // Held after its start check, it looks for peers only once it goes on.
+        let search = dht.map { dht in
+            dht.start(
+                on: session.rests.scheduler, torrentId: job.record.id, infoHash: job.metainfo.infoHashes.wireHash,
+                announcePort: announcePort, goOn: { await session.worksPastStartCheck() },
+                shortOfPeers: {
+                    let status = await session.status()
+                    return !status.isComplete && status.peers < DHTTorrentSearch.wantedPeers
                 }
+            ) { peers in
+                await session.addPeers(peers, source: .dht)
             }
         }
-        await session.start { [search] outcome in
-            search?.cancel()
-            await search?.value
+        await session.start { outcome in
+            await search?.stop()
             registry.remove(session)
             await storage.close()
             await onEnd(outcome)

@@ -40,6 +40,11 @@ public struct UTPConfiguration: Hashable, Sendable {
     public var closeTimeout: UInt64 = 10_000_000
     /// The base delay is the least delay seen over this many one-minute buckets (RFC 6817).
     public var baseDelayMinutes = 10
+    /// UDP offload where the system has it (Linux; ``UTPOffload``), read when the socket is bound:
+    /// reads of several datagrams the kernel joined (UDP_GRO), and to loopback peers writes of
+    /// several equal datagrams the kernel splits (UDP_SEGMENT). Off: one datagram per read slot and
+    /// per write, as on systems without it.
+    public var udpOffload = true
 
     /// The defaults.
     public init() {}

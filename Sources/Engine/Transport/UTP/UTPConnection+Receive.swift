@@ -61,7 +61,11 @@ extension UTPConnection {
             }
         } else if reorder[packet.sequenceNumber] == nil {
             guard backlog + reorderBytes + size <= configuration.receiveBuffer else { return }
-            reorder[packet.sequenceNumber] = packet.payload
+            // A copy: the payload is a slice of the socket's read buffer (1 MiB with receive offload),
+            // which a kept slice would pin for as long as the gap stays open.
+            var copy = ByteBufferAllocator().buffer(capacity: size)
+            copy.writeImmutableBuffer(packet.payload)
+            reorder[packet.sequenceNumber] = copy
             reorderBytes += size
         }
     }

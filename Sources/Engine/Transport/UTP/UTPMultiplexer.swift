@@ -34,11 +34,22 @@ final class UTPMultiplexer: @unchecked Sendable {
     private var random = SystemRandomNumberGenerator()
     /// Refused SYNs and datagrams for no connection, for the log and tests.
     private(set) var refused = 0
+    /// Whether runs of equal datagrams to a loopback peer go out as one GSO write (``UTPOffload``);
+    /// off for good once the kernel refused one.
+    private(set) var segmentation: Bool
+    /// GSO writes the kernel refused (their datagrams were sent again one by one).
+    private(set) var segmentationFailures = 0
+    /// Reads the kernel had joined from several datagrams (receive offload), for tests.
+    var joinedReads = 0
 
-    init(eventLoop: any EventLoop, limits: Limits = .init(), configuration: UTPConfiguration = .init()) {
+    init(
+        eventLoop: any EventLoop, limits: Limits = .init(), configuration: UTPConfiguration = .init(),
+        segmentation: Bool = System.supportsUDPSegmentationOffload
+    ) {
         self.eventLoop = eventLoop
         self.limits = limits
         self.configuration = configuration
+        self.segmentation = segmentation && configuration.udpOffload
     }
 
     /// The microsecond clock the connections run on.
@@ -214,10 +225,7 @@ final class UTPMultiplexer: @unchecked Sendable {
     func service(_ channel: UTPChannel) {
         let output = channel.connection.takeOutput(now: now())
         if let socket, let address = channel.remoteAddress, !output.datagrams.isEmpty {
-            for datagram in output.datagrams {
-                socket.write(AddressedEnvelope(remoteAddress: address, data: datagram), promise: nil)
-            }
-            socket.flush()
+            send(output.datagrams, to: address, on: socket)
         }
         if !output.delivered.isEmpty { channel.received(output.delivered) }
         for event in output.events {
@@ -242,6 +250,43 @@ final class UTPMultiplexer: @unchecked Sendable {
         }
     }
 
+    /// Writes `datagrams` and flushes (NIO sends what is flushed together with one sendmmsg). To a
+    /// loopback peer, runs of equal datagrams go as GSO writes; a refused one turns GSO off for the
+    /// socket and its datagrams go again one by one.
+    private func send(_ datagrams: [ByteBuffer], to address: SocketAddress, on socket: any Channel) {
+        guard segmentation, datagrams.count > 1, UTPOffload.segments(to: address) else {
+            for datagram in datagrams {
+                socket.write(AddressedEnvelope(remoteAddress: address, data: datagram), promise: nil)
+            }
+            socket.flush()
+            return
+        }
+        let envelopes = UTPOffload.coalesce(
+            datagrams.map { AddressedEnvelope(remoteAddress: address, data: $0) }, allocator: socket.allocator)
+        for envelope in envelopes {
+            guard envelope.metadata?.segmentSize != nil else {
+                socket.write(envelope, promise: nil)
+                continue
+            }
+            let promise = eventLoop.makePromise(of: Void.self)
+            promise.futureResult.whenFailure { [weak self] _ in self?.segmentationFailed(envelope) }
+            socket.write(envelope, promise: promise)
+        }
+        socket.flush()
+    }
+
+    /// The kernel refused a GSO write. NIO fails just that write for EMSGSIZE (and where GSO is
+    /// missing); other errors close the channel, after which nothing is sent anyway. On the loop.
+    private func segmentationFailed(_ envelope: AddressedEnvelope<ByteBuffer>) {
+        segmentationFailures += 1
+        segmentation = false
+        guard let socket, socket.isActive else { return }
+        UTPOffload.forEachDatagram(in: envelope.data, segmentSize: envelope.metadata?.segmentSize) {
+            socket.write(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: $0), promise: nil)
+        }
+        socket.flush()
+    }
+
     private func tick() {
         guard !connections.isEmpty else {
             timer?.cancel()
@@ -258,8 +303,9 @@ final class UTPMultiplexer: @unchecked Sendable {
     }
 }
 
-/// First in a shared UDP socket's pipeline: hands datagrams that look like uTP to the multiplexer,
-/// passes the rest (the DHT's, which start with `d`) on.
+/// First in a shared UDP socket's pipeline: cuts a read the kernel joined (receive offload) into its
+/// datagrams, hands those that look like uTP to the multiplexer and passes the rest (the DHT's, which
+/// start with `d`) on, one datagram each.
 final class UTPDatagramHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias InboundOut = AddressedEnvelope<ByteBuffer>
@@ -270,13 +316,28 @@ final class UTPDatagramHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        if let first = envelope.data.getInteger(at: envelope.data.readerIndex, as: UInt8.self),
-            UTPPacket.looksLikeUTP(firstByte: first)
-        {
-            multiplexer.received(envelope.data, from: envelope.remoteAddress)
-        } else {
-            context.fireChannelRead(data)
+        guard let segmentSize = envelope.metadata?.segmentSize, segmentSize > 0,
+            segmentSize < envelope.data.readableBytes
+        else {
+            if !takeUTP(envelope.data, from: envelope.remoteAddress) { context.fireChannelRead(data) }
+            return
         }
+        multiplexer.joinedReads += 1
+        UTPOffload.forEachDatagram(in: envelope.data, segmentSize: segmentSize) { datagram in
+            if !takeUTP(datagram, from: envelope.remoteAddress) {
+                context.fireChannelRead(
+                    wrapInboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: datagram)))
+            }
+        }
+    }
+
+    /// Hands `datagram` to the multiplexer if it looks like uTP.
+    private func takeUTP(_ datagram: ByteBuffer, from address: SocketAddress) -> Bool {
+        guard let first = datagram.getInteger(at: datagram.readerIndex, as: UInt8.self),
+            UTPPacket.looksLikeUTP(firstByte: first)
+        else { return false }
+        multiplexer.received(datagram, from: address)
+        return true
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

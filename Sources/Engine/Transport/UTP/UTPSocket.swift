@@ -24,15 +24,28 @@ package final class UTPSocket: Sendable {
     ) async throws -> UTPSocket {
         let loop = group.next()
         let multiplexer = UTPMultiplexer(eventLoop: loop, limits: limits, configuration: configuration)
+        // 16 datagrams per read call; NIO splits the receive buffer evenly among them, so each slot
+        // must hold a whole datagram (uTP's are under 1,500 bytes: 4 KiB) or, with receive offload,
+        // a whole aggregate (64 KiB: 1 MiB a read). Fewer slots cost more than they save: from a
+        // peer that does not send GSO writes every read is one datagram, and with 4 slots btq from
+        // libtorrent over uTP took 9.5 s against 8.8 s (1 GiB).
+        let receiveOffload = configuration.udpOffload && System.supportsUDPReceiveOffload
+        let slots = 16
+        let slotSize = receiveOffload ? UTPOffload.aggregateReadCapacity : 4096
         var bootstrap = DatagramBootstrap(group: loop)
             .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
             .channelOption(ChannelOptions.socketOption(.so_sndbuf), value: 4 << 20)
-            // Several datagrams per read call; NIO splits the receive buffer evenly among them, so
-            // it must hold that many whole datagrams (uTP's are under 1,500 bytes; 4 KiB each).
-            .channelOption(ChannelOptions.datagramVectorReadMessageCount, value: 16)
+            .channelOption(ChannelOptions.datagramVectorReadMessageCount, value: slots)
             .channelOption(
-                ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 16 * 4096))
+                ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: slots * slotSize))
+        if receiveOffload {
+            // The kernel reports each aggregate's datagram size; ``UTPDatagramHandler`` cuts it up.
+            bootstrap =
+                bootstrap
+                .channelOption(ChannelOptions.datagramReceiveOffload, value: true)
+                .channelOption(ChannelOptions.datagramReceiveSegmentSize, value: true)
+        }
         if host.contains(":") {
             bootstrap = bootstrap.channelOption(
                 ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)

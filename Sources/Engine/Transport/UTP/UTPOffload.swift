@@ -1,0 +1,105 @@
+import NIOCore
+
+/// UDP offload on Linux, for the uTP socket: the kernel joins datagrams of one flow into one read
+/// (UDP_GRO) and splits one write of equal-sized datagrams into datagrams (UDP_SEGMENT, GSO). Both
+/// take per-datagram costs (a syscall's share, the socket-buffer and routing work, the wake-ups) from
+/// once a datagram to once an aggregate. On loopback a GSO write reaches a GRO reader still whole.
+///
+/// Pure helpers: splitting a read into its datagrams, joining writes into GSO writes, and which
+/// destinations get GSO writes.
+enum UTPOffload {
+    /// Bytes in one GSO write at most: the UDP length field bounds it under 64 KiB, less the IP and
+    /// UDP headers (IPv6 leaves 65,487).
+    static let maxSegmentedBytes = 65_000
+
+    /// Datagrams in one GSO write at most: the kernel's UDP_MAX_SEGMENTS, 64 on every kernel with GSO
+    /// (128 on newer ones; NIO cannot tell which).
+    static let maxSegments = 64
+
+    /// Bytes one read slot holds with receive offload on: the largest aggregate the kernel hands over.
+    static let aggregateReadCapacity = 64 << 10
+
+    /// Calls `body` with each datagram in `buffer`, one read: `segmentSize` (reported by the kernel
+    /// when it joined several) cuts it into slices of that size, the last possibly shorter; without
+    /// one, or with one not below the buffer's size, it is one datagram. Slices, no copies; linear in
+    /// the datagrams. A size of zero or less counts as none.
+    static func forEachDatagram(in buffer: ByteBuffer, segmentSize: Int?, _ body: (ByteBuffer) -> Void) {
+        guard let segmentSize, segmentSize > 0, segmentSize < buffer.readableBytes else {
+            body(buffer)
+            return
+        }
+        var offset = buffer.readerIndex
+        let end = buffer.writerIndex
+        while offset < end {
+            let length = min(segmentSize, end - offset)
+            // In bounds by construction.
+            if let slice = buffer.getSlice(at: offset, length: length) { body(slice) }
+            offset += length
+        }
+    }
+
+    /// `envelopes` joined for GSO: each run of consecutive datagrams to one address of one size (the
+    /// run's last may be shorter, and ends it) becomes one write whose `segmentSize` is that size, at
+    /// most `maxSegments` datagrams and `maxBytes` bytes. A run of one is left as it was; envelopes
+    /// with metadata (ECN, packet info, a segment size) are never joined. Order is kept; the bytes
+    /// the kernel sends are the same datagrams.
+    static func coalesce(
+        _ envelopes: [AddressedEnvelope<ByteBuffer>], maxSegments: Int = UTPOffload.maxSegments,
+        maxBytes: Int = UTPOffload.maxSegmentedBytes, allocator: ByteBufferAllocator = ByteBufferAllocator()
+    ) -> [AddressedEnvelope<ByteBuffer>] {
+        var result: [AddressedEnvelope<ByteBuffer>] = []
+        result.reserveCapacity(envelopes.count)
+        var start = envelopes.startIndex
+        while start < envelopes.endIndex {
+            let first = envelopes[start]
+            let size = first.data.readableBytes
+            var end = start + 1
+            if first.metadata == nil, size > 0 {
+                var bytes = size
+                while end < envelopes.endIndex, end - start < maxSegments {
+                    let next = envelopes[end]
+                    let nextSize = next.data.readableBytes
+                    guard next.metadata == nil, next.remoteAddress == first.remoteAddress, nextSize > 0,
+                        nextSize <= size, bytes + nextSize <= maxBytes
+                    else { break }
+                    bytes += nextSize
+                    end += 1
+                    // A shorter datagram can only be a run's last.
+                    if nextSize < size { break }
+                }
+            }
+            if end - start == 1 {
+                result.append(first)
+            } else {
+                var joined = allocator.buffer(capacity: size * (end - start))
+                for envelope in envelopes[start..<end] { joined.writeImmutableBuffer(envelope.data) }
+                result.append(
+                    AddressedEnvelope(
+                        remoteAddress: first.remoteAddress, data: joined,
+                        metadata: .init(ecnState: .transportNotCapable, packetInfo: nil, segmentSize: size)))
+            }
+            start = end
+        }
+        return result
+    }
+
+    /// Whether GSO writes go to `address`: loopback only. A GSO write the kernel refuses (EINVAL
+    /// when a segment is over the route's MTU, as through a VPN tunnel; EIO through IPsec) is not an
+    /// error NIO gets past: it closes the whole UDP channel, the DHT's with it. Loopback has a 64 KiB
+    /// MTU and no such transforms, and it is where the rates are that offload is for.
+    static func segments(to address: SocketAddress) -> Bool {
+        switch address {
+        case .v4(let address):
+            return UInt32(bigEndian: address.address.sin_addr.s_addr) >> 24 == 127
+        case .v6(let address):
+            var bytes = address.address.sin6_addr
+            return withUnsafeBytes(of: &bytes) { raw in
+                // ::1, or an IPv4-mapped loopback address (::ffff:127.x.y.z).
+                raw.prefix(15).allSatisfy { $0 == 0 } && raw[15] == 1
+                    || raw.prefix(10).allSatisfy { $0 == 0 } && raw[10] == 0xFF && raw[11] == 0xFF && raw[12] == 127
+            }
+        case .unixDomainSocket:
+            return false
+        }
+    }
+}

@@ -1,0 +1,257 @@
+import NIOCore
+import NIOPosix
+import TestSupport
+import Testing
+
+@testable import Engine
+
+/// UDP offload on the uTP socket: cutting a joined read into its datagrams, joining outgoing
+/// datagrams into GSO writes, and, over real sockets on 127.0.0.1, uTP data and DHT-style datagrams
+/// through a socket with offload on.
+@Suite(.timeLimit(.minutes(1))) struct UTPOffloadTests {
+    static let here = try! SocketAddress(ipAddress: "127.0.0.1", port: 6881)
+    static let there = try! SocketAddress(ipAddress: "127.0.0.1", port: 6882)
+
+    static func bytes(_ count: Int, seed: UInt64) -> [UInt8] {
+        var random = SplitMix64(seed: seed)
+        return (0..<count).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+    }
+
+    static func split(_ bytes: [UInt8], segmentSize: Int?) -> [[UInt8]] {
+        var parts: [[UInt8]] = []
+        UTPOffload.forEachDatagram(in: ByteBuffer(bytes: bytes), segmentSize: segmentSize) {
+            parts.append(Array($0.readableBytesView))
+        }
+        return parts
+    }
+
+    /// A joined read is cut at the segment size; the last datagram may be shorter; nothing is lost
+    /// or copied out of order.
+    @Test(arguments: [
+        (300, 100, [100, 100, 100]), (250, 100, [100, 100, 50]), (1401, 1400, [1400, 1]),
+        (7, 1, [1, 1, 1, 1, 1, 1, 1]),
+    ])
+    func splitsAtTheSegmentSize(total: Int, segmentSize: Int, sizes: [Int]) {
+        let bytes = Self.bytes(total, seed: UInt64(total))
+        let parts = Self.split(bytes, segmentSize: segmentSize)
+        #expect(parts.map(\.count) == sizes)
+        #expect(Array(parts.joined()) == bytes)
+    }
+
+    /// No segment size, one not below the read's size, zero or negative: the read is one datagram.
+    @Test(arguments: [nil, 0, -1, 300, 301, Int.max, Int.min])
+    func oneDatagramWithoutAUsableSegmentSize(segmentSize: Int?) {
+        let bytes = Self.bytes(300, seed: 1)
+        #expect(Self.split(bytes, segmentSize: segmentSize) == [bytes])
+    }
+
+    /// An empty read is one empty datagram, whatever the segment size.
+    @Test func anEmptyReadIsOneDatagram() {
+        #expect(Self.split([], segmentSize: 100) == [[]])
+    }
+
+    /// The reader index is where the read starts.
+    @Test func splitsFromTheReaderIndex() {
+        var buffer = ByteBuffer(bytes: [9, 9, 1, 2, 3, 4, 5])
+        buffer.moveReaderIndex(forwardBy: 2)
+        var parts: [[UInt8]] = []
+        UTPOffload.forEachDatagram(in: buffer, segmentSize: 2) { parts.append(Array($0.readableBytesView)) }
+        #expect(parts == [[1, 2], [3, 4], [5]])
+    }
+
+    static func envelopes(_ sizes: [Int], to address: SocketAddress = here) -> [AddressedEnvelope<ByteBuffer>] {
+        sizes.enumerated().map { index, size in
+            AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: bytes(size, seed: UInt64(index))))
+        }
+    }
+
+    /// What a joined list would put on the wire: each write cut as the kernel cuts it.
+    static func onTheWire(_ envelopes: [AddressedEnvelope<ByteBuffer>]) -> [(SocketAddress, [UInt8])] {
+        var datagrams: [(SocketAddress, [UInt8])] = []
+        for envelope in envelopes {
+            UTPOffload.forEachDatagram(in: envelope.data, segmentSize: envelope.metadata?.segmentSize) {
+                datagrams.append((envelope.remoteAddress, Array($0.readableBytesView)))
+            }
+        }
+        return datagrams
+    }
+
+    static func same(_ a: [(SocketAddress, [UInt8])], _ b: [AddressedEnvelope<ByteBuffer>]) -> Bool {
+        a.count == b.count
+            && zip(a, b).allSatisfy { $0.0 == $1.remoteAddress && $0.1 == Array($1.data.readableBytesView) }
+    }
+
+    /// Runs of equal sizes join (a shorter one ends a run, a longer one starts the next); a lone
+    /// datagram stays as it was, without metadata.
+    @Test(arguments: [
+        ([100, 100, 100], [[100, 100, 100]]),
+        ([100, 100, 60, 100, 100], [[100, 100, 60], [100, 100]]),
+        ([100, 200, 200, 50], [[100], [200, 200, 50]]),
+        ([100], [[100]]),
+        ([100, 60, 60], [[100, 60], [60]]),
+        ([30, 40, 50], [[30], [40], [50]]),
+    ])
+    func joinsRunsOfEqualSizes(sizes: [Int], runs: [[Int]]) {
+        let input = Self.envelopes(sizes)
+        let joined = UTPOffload.coalesce(input)
+        #expect(joined.map(\.data.readableBytes) == runs.map { $0.reduce(0, +) })
+        #expect(joined.map { $0.metadata?.segmentSize } == runs.map { $0.count > 1 ? $0[0] : nil })
+        #expect(Self.same(Self.onTheWire(joined), input))
+    }
+
+    /// At most `maxSegments` datagrams and `maxBytes` bytes in one write.
+    @Test func joinsWithinTheLimits() {
+        let input = Self.envelopes(Array(repeating: 1000, count: 10))
+        let bySegments = UTPOffload.coalesce(input, maxSegments: 4, maxBytes: 1 << 20)
+        #expect(bySegments.map(\.data.readableBytes) == [4000, 4000, 2000])
+        let byBytes = UTPOffload.coalesce(input, maxSegments: 64, maxBytes: 3500)
+        #expect(byBytes.map(\.data.readableBytes) == [3000, 3000, 3000, 1000])
+        #expect(byBytes.last?.metadata == nil)
+        for joined in [bySegments, byBytes] { #expect(Self.same(Self.onTheWire(joined), input)) }
+        // The defaults keep a write under 64 KiB and the kernel's segment count.
+        let full = UTPOffload.coalesce(Self.envelopes(Array(repeating: 1454, count: 200)))
+        #expect(full.allSatisfy { $0.data.readableBytes <= 65_000 && $0.data.readableBytes / 1454 <= 64 })
+        #expect(full.map(\.data.readableBytes).reduce(0, +) == 200 * 1454)
+    }
+
+    /// Datagrams to another address, empty ones and ones with metadata are not joined with others.
+    @Test func joinsOnlyPlainDatagramsToOneAddress() {
+        var input = Self.envelopes([100, 100]) + Self.envelopes([100, 100], to: Self.there) + Self.envelopes([0, 0])
+        input.append(
+            AddressedEnvelope(
+                remoteAddress: Self.here, data: ByteBuffer(bytes: Self.bytes(100, seed: 9)),
+                metadata: .init(ecnState: .transportCapableFlag0)))
+        input += Self.envelopes([100])
+        let joined = UTPOffload.coalesce(input)
+        #expect(joined.map(\.data.readableBytes) == [200, 200, 0, 0, 100, 100])
+        #expect(joined.map(\.remoteAddress) == [Self.here, Self.there, Self.here, Self.here, Self.here, Self.here])
+        #expect(joined[4].metadata?.ecnState == .transportCapableFlag0 && joined[4].metadata?.segmentSize == nil)
+        #expect(Self.same(Self.onTheWire(joined), input))
+    }
+
+    /// Seeded random sizes: joining then cutting gives back the datagrams in order.
+    @Test(arguments: 0..<20)
+    func joiningThenCuttingIsTheIdentity(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        let sizes = (0..<(1 + random.next(below: 120))).map { _ in
+            random.next(below: 3) == 0 ? 1 + Int(random.next(below: 1454)) : 1454
+        }
+        let input = Self.envelopes(sizes)
+        let joined = UTPOffload.coalesce(input, maxSegments: 1 + Int(random.next(below: 64)))
+        #expect(Self.same(Self.onTheWire(joined), input))
+    }
+
+    /// GSO writes go to loopback addresses only.
+    @Test(arguments: [
+        ("127.0.0.1", true), ("127.3.2.1", true), ("::1", true), ("::ffff:127.0.0.1", true),
+        ("10.0.0.1", false), ("128.0.0.1", false), ("::2", false), ("fe80::1", false), ("::ffff:10.0.0.1", false),
+    ])
+    func segmentsToLoopbackOnly(host: String, expected: Bool) throws {
+        #expect(UTPOffload.segments(to: try SocketAddress(ipAddress: host, port: 1)) == expected)
+    }
+
+    /// 4 MB over a socket pair arrives exact and in order, with offload on and off; with it on where
+    /// the kernel has it, the receiver got joined reads (the sender's GSO writes reached it whole).
+    @Test(arguments: [true, false])
+    func transferWithOffload(offload: Bool) async throws {
+        var configuration = UTPConfiguration()
+        configuration.udpOffload = offload
+        let server = try await UTPSocket.bind(host: "127.0.0.1", port: 0, configuration: configuration)
+        let client = try await UTPSocket.bind(host: "127.0.0.1", port: 0, configuration: configuration)
+        let data = UTPConnectionTests.randomBytes(4_000_000, seed: 33)
+        let done = server.channel.eventLoop.makePromise(of: [UInt8].self)
+        let expected = data.count
+        try await server.setAcceptor { channel in
+            (try? channel.pipeline.syncOperations.addHandler(
+                UTPSocketTests.Collector(expected: expected, done: done))) != nil
+        }
+        let channel = try await client.connect(
+            to: try SocketAddress(ipAddress: "127.0.0.1", port: Int(server.port)), initializer: { $0 })
+        try await channel.writeAndFlush(ByteBuffer(bytes: data))
+        let received = try await done.futureResult.get()
+        #expect(UTPConnectionTests.mismatch(received, data) == nil)
+        let multiplexer = server.multiplexer
+        let joined = try await multiplexer.eventLoop.submit { multiplexer.joinedReads }.get()
+        let sender = client.multiplexer
+        let failures = try await sender.eventLoop.submit { sender.segmentationFailures }.get()
+        #expect(failures == 0)
+        if offload && System.supportsUDPReceiveOffload && System.supportsUDPSegmentationOffload {
+            #expect(joined > 0)
+        } else {
+            #expect(joined == 0)
+        }
+        try await channel.close()
+        await client.close()
+        await server.close()
+    }
+
+    /// Collects the datagrams passed on down the socket's pipeline (where the DHT's handler sits).
+    final class Passed: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = AddressedEnvelope<ByteBuffer>
+        var datagrams: [[UInt8]] = []
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            datagrams.append(Array(unwrapInboundIn(data).data.readableBytesView))
+        }
+    }
+
+    /// DHT-style datagrams (not uTP) sent as one GSO write where the kernel has it reach the next
+    /// handler one datagram each, in order, with the uTP datagrams among them taken out.
+    @Test func otherDatagramsPassOnOneByOne() async throws {
+        let socket = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        let passed = Passed()
+        try await socket.channel.pipeline.addHandler(passed).get()
+        let sender = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let target = try SocketAddress(ipAddress: "127.0.0.1", port: Int(socket.port))
+        // Bencoded-looking datagrams ("d...") of one size, the last shorter.
+        let datagrams = [200, 200, 200, 120].enumerated().map { index, size in
+            [UInt8(ascii: "d")] + Self.bytes(size - 1, seed: UInt64(index))
+        }
+        var joined = ByteBuffer()
+        for datagram in datagrams { joined.writeBytes(datagram) }
+        if System.supportsUDPSegmentationOffload {
+            try await sender.writeAndFlush(
+                AddressedEnvelope(
+                    remoteAddress: target, data: joined,
+                    metadata: .init(ecnState: .transportNotCapable, packetInfo: nil, segmentSize: 200)))
+        } else {
+            for datagram in datagrams {
+                try await sender.writeAndFlush(
+                    AddressedEnvelope(remoteAddress: target, data: ByteBuffer(bytes: datagram)))
+            }
+        }
+        // Then a joined read of uTP-looking datagrams (a RESET for no connection is refused) with a
+        // DHT one after: only the latter is passed on.
+        let reset = UTPPacket(type: .reset, connectionID: 7, sequenceNumber: 1, ackNumber: 0).encoded()
+        var mixed = ByteBuffer()
+        for _ in 0..<3 { mixed.writeImmutableBuffer(reset) }
+        let tail = [UInt8(ascii: "d")] + Self.bytes(reset.readableBytes - 1, seed: 99)
+        mixed.writeBytes(tail)
+        if System.supportsUDPSegmentationOffload {
+            try await sender.writeAndFlush(
+                AddressedEnvelope(
+                    remoteAddress: target, data: mixed,
+                    metadata: .init(
+                        ecnState: .transportNotCapable, packetInfo: nil, segmentSize: reset.readableBytes)))
+        } else {
+            for _ in 0..<3 { try await sender.writeAndFlush(AddressedEnvelope(remoteAddress: target, data: reset)) }
+            try await sender.writeAndFlush(AddressedEnvelope(remoteAddress: target, data: ByteBuffer(bytes: tail)))
+        }
+        let loop = socket.channel.eventLoop
+        let multiplexer = socket.multiplexer
+        let arrived = try await poll(timeout: .seconds(10)) {
+            try await loop.submit { passed.datagrams.count >= 5 && multiplexer.refused >= 3 }.get()
+        }
+        #expect(arrived)
+        let got = try await loop.submit { passed.datagrams }.get()
+        #expect(got == datagrams + [tail])
+        #expect(try await loop.submit { multiplexer.refused }.get() == 3)
+        // Where the kernel has both offloads, the two GSO writes arrived as two joined reads.
+        let joinedReads = try await loop.submit { multiplexer.joinedReads }.get()
+        let offload = System.supportsUDPSegmentationOffload && System.supportsUDPReceiveOffload
+        #expect(joinedReads == (offload ? 2 : 0))
+        try await sender.close()
+        await socket.close()
+    }
+}

@@ -137,8 +137,16 @@ final class UTPChannel: Channel, ChannelCore, @unchecked Sendable {
     }
 
     /// Bytes the connection delivered in order.
+    /// Bytes delivered in order. They are copied into one buffer of their own: each payload is a slice of
+    /// the socket's read buffer (1 MiB with receive offload, shared by every datagram of a read), which a
+    /// slice kept upstream (a decoder's partial frame, bytes waiting for a reader that does not read)
+    /// would pin whole, per connection and per read.
     func received(_ buffers: [ByteBuffer]) {
-        for buffer in buffers { inbound.append(buffer) }
+        let count = buffers.reduce(0) { $0 + $1.readableBytes }
+        guard count > 0 else { return }
+        var joined = allocator.buffer(capacity: count)
+        for buffer in buffers { joined.writeImmutableBuffer(buffer) }
+        inbound.append(joined)
         deliver()
     }
 

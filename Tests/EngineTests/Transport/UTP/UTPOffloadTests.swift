@@ -161,9 +161,10 @@ import Testing
         let data = UTPConnectionTests.randomBytes(4_000_000, seed: 33)
         let done = server.channel.eventLoop.makePromise(of: [UInt8].self)
         let expected = data.count
+        let watch = StorageWatch()
         try await server.setAcceptor { channel in
-            (try? channel.pipeline.syncOperations.addHandler(
-                UTPSocketTests.Collector(expected: expected, done: done))) != nil
+            (try? channel.pipeline.syncOperations.addHandlers(
+                watch, UTPSocketTests.Collector(expected: expected, done: done))) != nil
         }
         let channel = try await client.connect(
             to: try SocketAddress(ipAddress: "127.0.0.1", port: Int(server.port)), initializer: { $0 })
@@ -175,6 +176,9 @@ import Testing
         let sender = client.multiplexer
         let failures = try await sender.eventLoop.submit { sender.segmentationFailures }.get()
         #expect(failures == 0)
+        // What reaches the pipeline has storage of its own, not a slice of the socket's read buffer.
+        let (reads, pinning) = try await multiplexer.eventLoop.submit { (watch.reads, watch.pinning) }.get()
+        #expect(reads > 0 && pinning == 0)
         if offload && System.supportsUDPReceiveOffload && System.supportsUDPSegmentationOffload {
             #expect(joined > 0)
         } else {
@@ -183,6 +187,22 @@ import Testing
         try await channel.close()
         await client.close()
         await server.close()
+    }
+
+    /// Counts the reads a connection's pipeline gets, and those whose storage is much larger than their
+    /// bytes (a slice of a larger buffer, which keeping would pin).
+    final class StorageWatch: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias InboundOut = ByteBuffer
+        var reads = 0
+        var pinning = 0
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let buffer = unwrapInboundIn(data)
+            reads += 1
+            if buffer.storageCapacity > 2 * buffer.readableBytes + 64 { pinning += 1 }
+            context.fireChannelRead(data)
+        }
     }
 
     /// Collects the datagrams passed on down the socket's pipeline (where the DHT's handler sits).

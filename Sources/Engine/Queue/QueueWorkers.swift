@@ -157,10 +157,9 @@ struct RegisteredDownload: DownloadWork {
         await job.session.goOn()
     }
 
+    /// ``start(onEnd:)``, waited for; cancelling the caller's task stops the session.
     func run() async -> TorrentSession.Outcome {
-        let ending = RunEnding()
-        await start { ending.deliver($0) }
-        return await ending.outcome()
+        await RunEnding.waitForRun(start: { await start(onEnd: $0) }, stop: { await job.session.stop() })
     }
 
     /// Registers the session (incoming peers find it), starts it and, beside it, its DHT search (a job of

@@ -63,6 +63,20 @@ final class RunEnding: Sendable {
         waiter?.resume(returning: outcome)
     }
 
+    /// Starts a run with `start`, handing it this ending, and waits for the outcome; cancelling the waiting
+    /// task calls `stop` (the run ends as stopped ones do, its progress saved).
+    static func waitForRun(
+        start: @Sendable (@escaping TorrentSession.Ending) async -> Void, stop: @escaping @Sendable () async -> Void
+    ) async -> TorrentSession.Outcome {
+        let ending = RunEnding()
+        return await withTaskCancellationHandler {
+            await start { ending.deliver($0) }
+            return await ending.outcome()
+        } onCancel: {
+            Task { await stop() }
+        }
+    }
+
     /// Waits for the outcome (one waiter).
     func outcome() async -> TorrentSession.Outcome {
         await withCheckedContinuation { continuation in

@@ -201,13 +201,7 @@ package actor TorrentSession {
     /// `stopWhenComplete`), stopped or failed: ``start(onEnd:)``, waited for. Cancelling the caller's
     /// task stops the session as ``stop()`` does.
     package func run() async -> Outcome {
-        let ending = RunEnding()
-        return await withTaskCancellationHandler {
-            await start { ending.deliver($0) }
-            return await ending.outcome()
-        } onCancel: {
-            Task { await self.stop() }
-        }
+        await RunEnding.waitForRun(start: { await self.start(onEnd: $0) }, stop: { await self.stop() })
     }
 
     /// Prepares the files and finds what is already there in the caller's task, then works the torrent

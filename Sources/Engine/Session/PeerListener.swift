@@ -13,7 +13,8 @@ package struct PeerListener: Sendable {
 
     /// An accepted connection and, unless encryption is disabled, how its MSE handshake ended.
     struct Incoming: Sendable {
-        let connection: Connection
+        /// Closed if dropped before it is served (see ``PendingConnection``).
+        let connection: PendingConnection<[PeerWireFrame], PeerWireFrame>
         let encryption: MSEResult?
     }
 
@@ -164,7 +165,7 @@ package struct PeerListener: Sendable {
         try channel.pipeline.syncOperations.addHandler(PeerFrameBatcher())
         let connection = try Connection(
             wrappingChannelSynchronously: channel, configuration: PeerDialer.channelConfiguration)
-        return Incoming(connection: connection, encryption: mse)
+        return Incoming(connection: PendingConnection(connection), encryption: mse)
     }
 
     /// The default most connections at once from one IP address: a client downloading many torrents
@@ -187,9 +188,10 @@ package struct PeerListener: Sendable {
             group.addTask {
                 await withDiscardingTaskGroup { connections in
                     for await incoming in utpIncoming {
+                        guard let connection = incoming.incoming.connection.take() else { continue }
                         connections.addTask {
                             await serve(
-                                incoming.incoming.connection, address: incoming.address, ticket: incoming.ticket,
+                                connection, address: incoming.address, ticket: incoming.ticket,
                                 encryption: incoming.incoming.encryption)
                         }
                     }
@@ -204,7 +206,7 @@ package struct PeerListener: Sendable {
             try await server.executeThenClose { inbound in
                 try await withThrowingDiscardingTaskGroup { group in
                     for try await incoming in inbound {
-                        let connection = incoming.connection
+                        guard let connection = incoming.connection.take() else { continue }
                         let channel = connection.channel
                         guard let remote = channel.remoteAddress, let address = PeerAddress(socketAddress: remote),
                             let ticket = try? admission.admit(address.host)

@@ -12,10 +12,16 @@ time:
     also `btq list` on that queue.
   - libtorrent (python3-libtorrent) seeding the same files in one session (`seed_mode`, so nothing is
     hashed: the same work as btq's restart), measured the same way, in a process of its own.
+With `--downloads N`, also N torrents downloading at once: a libtorrent session seeds them (TCP, from the
+tracker's peer list), then btq (`max_active_downloads` N, one `btq run`) and a fresh libtorrent session
+each download all N into an empty folder, one after the other. For each: the time from launch until every
+torrent is complete (btq: its `completed` announces; libtorrent: every torrent seeding), CPU seconds,
+peak resident memory and the most open files; btq's data is compared with the seeder's.
 Figures are printed as a Markdown table with btq/libtorrent ratios. Everything binds 127.0.0.1, inside a
 loopback-only network namespace. Run by hand (not in CI), on a release build:
   swift build -c release --product btq
   Benchmarks/scale_bench.py --btq .build/release/btq --counts 100,1000,5000
+  Benchmarks/scale_bench.py --btq .build/release/btq --counts 0 --downloads 200
 """
 import argparse
 import hashlib
@@ -377,6 +383,142 @@ def report(count, btq, lt):
     print("| `btq list`, median of 5 | %.0f ms | | |" % (btq["list"] * 1000))
 
 
+# --- N torrents downloading at once ----------------------------------------------------------------
+
+
+def wait_all_events(tracker, mark, port, hashes, event, proc, timeout):
+    """Seconds from now until every hash had an `event` announce from `port` (None on timeout), and how
+    many had one; samples `proc`'s open files meanwhile (the most seen)."""
+    wanted = set(hashes)
+    start = time.monotonic()
+    most_files = 0
+    while True:
+        if proc.poll() is not None:
+            sys.exit("the client exited early (status %s)" % proc.returncode)
+        most_files = max(most_files, open_files(proc.pid))
+        with tracker.lock:
+            seen = {e[1] for e in tracker.log[mark:] if e[2] == port and e[3] == event}
+        if wanted <= seen:
+            return time.monotonic() - start, len(wanted), most_files
+        if time.monotonic() - start > timeout:
+            return None, len(wanted & seen), most_files
+        time.sleep(0.05)
+
+
+def reap(proc):
+    """Waits for `proc`; its (CPU seconds, peak resident KiB) from the kernel's accounting."""
+    _, _, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+def same_data(out, data):
+    """Whether every file of the seeder's `data` folder is in `out`, byte for byte."""
+    for name in os.listdir(data):
+        try:
+            with open(os.path.join(out, name), "rb") as a, open(os.path.join(data, name), "rb") as b:
+                if a.read() != b.read():
+                    return False
+        except FileNotFoundError:
+            return False
+    return True
+
+
+def download_btq(btq, work, torrents, data, hashes, tracker, args):
+    env = dict(os.environ, BTQ_DB=os.path.join(work, "btq-downloads.sqlite"))
+    out = tempfile.mkdtemp(dir=work, prefix="btq-out-")
+    count = len(torrents)
+    # TCP, as the libtorrent leecher below: the seeder would otherwise be reached over uTP.
+    for key, value in [("max_active_downloads", str(count)), ("max_active_seeds", str(count)), ("dht", "off"),
+                       ("dht_bootstrap_nodes", ""), ("enable_utp", "off")]:
+        subprocess.run([btq, "config", "set", key, value], env=env, check=True, stdout=subprocess.DEVNULL)
+    for i in range(0, count, 500):
+        subprocess.run([btq, "add", "--dir", out] + torrents[i : i + 500], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+    port = free_port()
+    log = open(os.path.join(work, "btq-run-downloads.log"), "w")
+    mark = tracker.mark()
+    prefix = shlex.split(args.downloads_prefix) if args.downloads_prefix else []
+    proc = subprocess.Popen(prefix + [btq, "run", "--port", str(port), "--bind-address", "127.0.0.1"], env=env,
+                            stdout=log, stderr=log)
+    try:
+        done, got, files = wait_all_events(tracker, mark, port, hashes, "completed", proc, args.timeout)
+        threads = status(proc.pid, "Threads")
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(2)
+        cpu, peak = reap(proc)
+        log.close()
+    if done is None:
+        print("  btq: only %d of %d downloads complete within %d s" % (got, count, args.timeout))
+    return {"done": done, "cpu": cpu, "hwm": peak, "files": files, "threads": threads,
+            "verified": same_data(out, data)}
+
+
+def download_libtorrent(work, torrents, args):
+    out = tempfile.mkdtemp(dir=work, prefix="lt-out-")
+    start = time.monotonic()
+    proc = subprocess.Popen([LT_PYTHON, "-c", LEECHER, str(free_port()), out, str(args.timeout)] + torrents,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    finished = []
+    reader = threading.Thread(target=lambda: finished.append((proc.stdout.readline(), time.monotonic())))
+    reader.start()
+    most_files = 0
+    while reader.is_alive():
+        try:
+            most_files = max(most_files, open_files(proc.pid))
+        except OSError:
+            pass  # exited between two samples
+        time.sleep(0.05)
+    line, at = finished[0]
+    done = at - start if line.startswith("done") else None
+    cpu, peak = reap(proc)
+    return {"done": done, "cpu": cpu, "hwm": peak, "files": most_files or None, "threads": None}
+
+
+def run_downloads(btq, count, tracker, announce, args):
+    work = tempfile.mkdtemp(prefix="btq-scale-downloads-")
+    try:
+        torrents, data, hashes = make_torrents(
+            work, count, args.download_size, args.download_piece_length, announce, seed=20261205)
+        port = free_port()
+        mark = tracker.mark()
+        seeder = subprocess.Popen([LT_PYTHON, "-c", LT_SEEDER, str(port), data] + torrents,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            seeder.stdout.readline()
+            announced, got, _ = wait_all_announced(tracker, mark, port, hashes, seeder, args.timeout)
+            if announced is None:
+                sys.exit("the seeder announced only %d of %d torrents" % (got, count))
+            btq_figures = download_btq(btq, work, torrents, data, hashes, tracker, args)
+            lt_figures = None if args.no_libtorrent else download_libtorrent(work, torrents, args)
+        finally:
+            seeder.kill()
+            seeder.wait()
+        report_downloads(count, args, btq_figures, lt_figures)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report_downloads(count, args, btq, lt):
+    print("\n### %d torrents downloading at once (%d KiB each, %d KiB pieces, from one libtorrent seeder, TCP)\n"
+          % (count, args.download_size >> 10, args.download_piece_length >> 10))
+    print("| figure | btq | libtorrent | btq / libtorrent |")
+    print("|---|---|---|---|")
+    rows = [
+        ("launch to all complete", "done", fmt_seconds),
+        ("CPU time", "cpu", lambda c: "%.2f s" % c),
+        ("peak resident memory", "hwm", lambda k: "%.1f MiB" % (k / 1024)),
+        ("most open files", "files", str),
+    ]
+    for label, key, show in rows:
+        b, l = btq.get(key), lt.get(key) if lt else None
+        print("| %s | %s | %s | %s |" % (
+            label, show(b) if b is not None else "—", show(l) if l is not None else "—", ratio(b, l)))
+    print("| threads | %s | | |" % btq["threads"])
+    print("| btq's data identical to the seeder's | %s | | |" % ("yes" if btq["verified"] else "NO"))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--btq", default=".build/release/btq")
@@ -392,6 +534,10 @@ def main():
         "--restart-prefix", help="a command the restarted `btq run` runs under, e.g. 'heaptrack -o /tmp/h' or "
         "'perf record -g -e cpu-clock -o /tmp/p.data' (its figures then include the tool's cost)")
     parser.add_argument("--first-prefix", help="the same for the first start's `btq run`")
+    parser.add_argument("--downloads", type=int, default=0, help="torrents downloading at once (0: none)")
+    parser.add_argument("--download-size", type=int, default=1 << 20, help="bytes per downloaded torrent")
+    parser.add_argument("--download-piece-length", type=int, default=64 << 10)
+    parser.add_argument("--downloads-prefix", help="the same as --restart-prefix for the downloading `btq run`")
     args = parser.parse_args()
     loopback_namespace.ensure(pid_namespace=True)
     btq = os.path.abspath(args.btq)
@@ -401,7 +547,7 @@ def main():
     announce = "http://127.0.0.1:%d/announce" % tracker.port
     print("btq %s; %d bytes per torrent, %d-byte pieces; idle window %.0f s; leecher takes %d torrents"
           % (btq, args.size, args.piece_length, args.idle, args.leech))
-    for count in [int(c) for c in args.counts.split(",")]:
+    for count in [int(c) for c in args.counts.split(",") if int(c) > 0]:
         work = tempfile.mkdtemp(prefix="btq-scale-bench-")
         try:
             torrents, data, hashes = make_torrents(work, count, args.size, args.piece_length, announce)
@@ -410,6 +556,8 @@ def main():
             report(count, btq_figures, lt_figures)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+    if args.downloads > 0:
+        run_downloads(btq, args.downloads, tracker, announce, args)
 
 
 if __name__ == "__main__":

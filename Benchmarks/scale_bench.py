@@ -265,7 +265,7 @@ def measure_running(name, proc, port, tracker, mark, hashes, work, torrents, arg
     idle = cpu_share(proc.pid, args.idle)
     figures = {
         "announced": announced, "burst": burst, "idle_cpu": idle,
-        "rss": status(proc.pid, "VmRSS"), "hwm": status(proc.pid, "VmHWM"),
+        "rss": status(proc.pid, "VmRSS"), "hwm": status(proc.pid, "VmHWM"), "anon": status(proc.pid, "RssAnon"),
         "files": open_files(proc.pid), "threads": status(proc.pid, "Threads"),
     }
     picked = random.Random(7).sample(torrents, min(args.leech, len(torrents)))
@@ -367,6 +367,7 @@ def report(count, btq, lt):
         ("most announces in one second", "burst", str, True),
         ("resident memory, idle", "rss", lambda k: "%.1f MiB" % (k / 1024), True),
         ("resident memory per torrent", "rss", lambda k: "%.1f KiB" % (k / count), False),
+        ("of it anonymous (the rest file pages: code, the database's)", "anon", lambda k: "%.1f MiB" % (k / 1024), True),
         ("peak resident memory", "hwm", lambda k: "%.1f MiB" % (k / 1024), True),
         ("CPU while idle", "idle_cpu", lambda c: "%.1f%% of a core" % (100 * c), True),
         ("open files", "files", str, True),

@@ -16,9 +16,9 @@ package struct TorrentLimits: Sendable {
                 throw StoreError.notFound(id: torrentId)
             }
             guard !record.isRemoved else { throw StoreError.removed(id: torrentId) }
-            try db.cachedStatement(
-                sql: "UPDATE torrents SET download_rate_limit = ?, upload_rate_limit = ? WHERE id = ?"
-            ).execute(arguments: [limits.download, limits.upload, torrentId])
+            try db.execute(
+                sql: "UPDATE torrents SET download_rate_limit = ?, upload_rate_limit = ? WHERE id = ?",
+                arguments: [limits.download, limits.upload, torrentId])
             let describe = { (value: Int64?) in value.map { "\($0) B/s" } ?? "none" }
             try TorrentRows.insertEvent(
                 torrentId: torrentId, at: Date().millisecondsSince1970, kind: .limits,
@@ -31,7 +31,7 @@ package struct TorrentLimits: Sendable {
         try writer.read { db in
             guard
                 let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT download_rate_limit, upload_rate_limit FROM torrents WHERE id = ?"),
+                    db, sql: "SELECT download_rate_limit, upload_rate_limit FROM torrents WHERE id = ?",
                     arguments: [torrentId])
             else { throw StoreError.notFound(id: torrentId) }
             let stored = StoredRow(row: row, table: "torrents", torrentId: torrentId)
@@ -46,11 +46,11 @@ package struct TorrentLimits: Sendable {
         try writer.read { db in
             var result: [Int64: TorrentRateLimits] = [:]
             let rows = try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT id, download_rate_limit, upload_rate_limit FROM torrents
-                        WHERE download_rate_limit IS NOT NULL OR upload_rate_limit IS NOT NULL
-                        """))
+                db,
+                sql: """
+                    SELECT id, download_rate_limit, upload_rate_limit FROM torrents
+                    WHERE download_rate_limit IS NOT NULL OR upload_rate_limit IS NOT NULL
+                    """)
             for row in rows {
                 var stored = StoredRow(row: row, table: "torrents")
                 let id = try stored.integer(0, "id", in: Int64.min...Int64.max)
@@ -87,13 +87,11 @@ package struct TorrentLimits: Sendable {
     package func seedingSeconds(torrentId: Int64) throws -> Int64 {
         try writer.read { db in
             // At most about 31,000 years: what btq can have counted.
-            try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT seeding_seconds FROM torrents WHERE id = ?"), arguments: [torrentId]
-            )
-            .flatMap {
-                try StoredRow(row: $0, table: "torrents", torrentId: torrentId)
-                    .optionalInteger(0, "seeding_seconds", in: 0...1_000_000_000_000)
-            }
+            try Row.fetchOne(db, sql: "SELECT seeding_seconds FROM torrents WHERE id = ?", arguments: [torrentId])
+                .flatMap {
+                    try StoredRow(row: $0, table: "torrents", torrentId: torrentId)
+                        .optionalInteger(0, "seeding_seconds", in: 0...1_000_000_000_000)
+                }
         } ?? 0
     }
 
@@ -101,8 +99,9 @@ package struct TorrentLimits: Sendable {
     package func addSeedingSeconds(torrentId: Int64, _ seconds: Int64) throws {
         guard seconds > 0 else { return }
         try writer.write { db in
-            try db.cachedStatement(sql: "UPDATE torrents SET seeding_seconds = seeding_seconds + ? WHERE id = ?")
-                .execute(arguments: [seconds, torrentId])
+            try db.execute(
+                sql: "UPDATE torrents SET seeding_seconds = seeding_seconds + ? WHERE id = ?",
+                arguments: [seconds, torrentId])
         }
     }
 
@@ -121,7 +120,7 @@ package struct TorrentLimits: Sendable {
     /// ``QueueStore/queueGeneration()``).
     package func queueGeneration() throws -> Int64 {
         try writer.read { db in
-            try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM queue_generation WHERE id = 0")) ?? 0
+            try Int64.fetchOne(db, sql: "SELECT value FROM queue_generation WHERE id = 0") ?? 0
         }
     }
 }

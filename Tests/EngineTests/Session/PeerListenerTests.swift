@@ -171,6 +171,45 @@ import Testing
         #expect(banned, "the address that led to ourselves is banned")
     }
 
+    enum KnockOutcome: Sendable { case closed, refused, open }
+
+    /// Peers connecting while the listener closes: each is refused, or accepted and closed (one NIO
+    /// accepted as the server closed is dropped by its stream and must be closed, not trap); none is
+    /// left open, and the listener's run ends.
+    @Test func connectionsArrivingAsTheListenerClosesAreAllClosed() async throws {
+        let listener = try await PeerListener.bind(
+            host: "127.0.0.1", port: 0, registry: SessionRegistry(), handshakeTimeout: .milliseconds(500))
+        let run = Task { await listener.run() }
+        let port = listener.port
+        let outcomes: [KnockOutcome] = try await withThrowingTaskGroup(of: KnockOutcome?.self) { group in
+            for _ in 0..<64 {
+                group.addTask {
+                    do {
+                        let knocked = try await Self.knock(port, handshake: nil, timeout: .seconds(20))
+                        return knocked.closed ? KnockOutcome.closed : KnockOutcome.open
+                    } catch {
+                        return KnockOutcome.refused  // the socket was closed before this connect
+                    }
+                }
+            }
+            group.addTask {
+                // Closed once some have been accepted, while the others are still arriving.
+                _ = try await poll(timeout: .seconds(10)) { listener.admission.pending >= 4 }
+                listener.close()
+                return nil
+            }
+            var outcomes: [KnockOutcome] = []
+            for try await outcome in group {
+                if let outcome { outcomes.append(outcome) }
+            }
+            return outcomes
+        }
+        await run.value
+        #expect(outcomes.count == 64)
+        #expect(outcomes.contains(.closed), "some were accepted before the close")
+        #expect(!outcomes.contains(.open), "every connection refused or closed")
+    }
+
     @Test func aSilentConnectionIsClosedAfterTheHandshakeTimeout() async throws {
         let fixture = SessionFixture(length: 65_536, pieceLength: 32_768, seed: 24)
         let seed = try await Seed.start(fixture, handshakeTimeout: .milliseconds(300))

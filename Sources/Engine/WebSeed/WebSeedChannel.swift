@@ -33,36 +33,70 @@ enum WebSeedChannel {
     static let channelConfiguration = Connection.Configuration(
         backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8))
 
-    /// Opens a connection to `endpoint`, or throws a ``WebSeedError``.
+    /// Opens a connection to `endpoint`, or throws a ``WebSeedError``. An `https` connection is
+    /// returned once its TLS handshake has ended (``TLSHandshakeWatch``): a certificate that is not
+    /// trusted fails here, with its reason, before any request is written.
     static func connect(
         to endpoint: Endpoint, group: any EventLoopGroup, configuration: WebSeedConfiguration
     ) async throws(WebSeedError) -> Connection {
         let tls = try tlsContext(for: endpoint, configuration: configuration)
+        let connection: Connection
+        let handshake: EventLoopFuture<Void>?
         do {
-            return try await ClientBootstrap(group: group)
+            (connection, handshake) = try await ClientBootstrap(group: group)
                 .connectTimeout(TimeAmount(configuration.connectTimeout))
                 .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
                 .connect(host: endpoint.host, port: endpoint.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try tls?.addClientHandler(to: channel.pipeline.syncOperations, host: endpoint.host)
+                        let pipeline = channel.pipeline.syncOperations
+                        try tls?.addClientHandler(to: pipeline, host: endpoint.host)
                         let limit = WebSeedHeadLimit(maxBytes: configuration.maxHeadBytes)
-                        try channel.pipeline.syncOperations.addHandler(limit)
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers(
-                            enableOutboundHeaderValidation: true)
-                        try channel.pipeline.syncOperations.addHandler(
-                            IdleStateHandler(readTimeout: TimeAmount(configuration.stallTimeout)))
-                        try channel.pipeline.syncOperations.addHandler(WebSeedResponseWatch(limit: limit))
-                        return try Connection(
+                        try pipeline.addHandler(limit)
+                        try pipeline.addHTTPClientHandlers(enableOutboundHeaderValidation: true)
+                        try pipeline.addHandler(IdleStateHandler(readTimeout: TimeAmount(configuration.stallTimeout)))
+                        try pipeline.addHandler(WebSeedResponseWatch(limit: limit))
+                        var handshake: EventLoopFuture<Void>?
+                        if tls != nil {
+                            let watch = TLSHandshakeWatch(eventLoop: channel.eventLoop)
+                            try pipeline.addHandler(watch)
+                            handshake = watch.handshake
+                        }
+                        let connection = try Connection(
                             wrappingChannelSynchronously: channel, configuration: channelConfiguration)
+                        return (connection, handshake)
                     }
                 }
-        } catch ChannelError.connectTimeout {
-            throw .timedOut("connecting to \(endpoint.host):\(endpoint.port)")
         } catch {
-            if endpoint.secure, let tls = TLSClientContext.describing(error, host: endpoint.host) {
-                throw .connection("\(tls)")
+            throw describing(error, endpoint: endpoint)
+        }
+        guard let handshake else { return connection }
+        do {
+            // Bounded by the read timeout, which closes a channel whose server never answers; a
+            // cancelled worker closes it at once.
+            try await withTaskCancellationHandler {
+                try await handshake.get()
+            } onCancel: {
+                connection.channel.close(promise: nil)
             }
-            throw .connection("\(endpoint.host):\(endpoint.port): \(error)")
+            return connection
+        } catch {
+            try? await connection.executeThenClose { _, _ in }
+            throw describing(error, endpoint: endpoint)
+        }
+    }
+
+    /// The ``WebSeedError`` of a connection to `endpoint` that could not be opened.
+    private static func describing(_ error: any Error, endpoint: Endpoint) -> WebSeedError {
+        switch error {
+        case ChannelError.connectTimeout:
+            return .timedOut("connecting to \(endpoint.host):\(endpoint.port)")
+        case let error as WebSeedError:
+            return error
+        default:
+            if endpoint.secure, let tls = TLSClientContext.describing(error, host: endpoint.host) {
+                return .connection("\(tls)")
+            }
+            return .connection("\(endpoint.host):\(endpoint.port): \(error)")
         }
     }
 

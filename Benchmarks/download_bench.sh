@@ -40,6 +40,7 @@
 #                     the default `encryption prefer`: the seeder answers the leecher's offer of both with
 #                     a plaintext payload (as libtorrent does), after an obfuscated MSE handshake
 #       btq-btq-plain the same with `encryption disable` on both sides: plaintext, the wire's own speed
+#       btq-btq-tcp   the same with `enable_utp off` on both sides: btq to btq over TCP
 #       btq-rc4, libtorrent-rc4   the encrypted round (MSE/PE, RC4): btq with `encryption require`,
 #                     libtorrent with --encryption forced, from a second libtorrent seeder of the same
 #                     data with --encryption forced (127.0.0.1:6882), started just for these clients and
@@ -243,6 +244,7 @@ start_btq_seed() {
     export BTQ_DB="$R/btq.sqlite"
     "$BTQ" config set dht off > /dev/null
     [[ "$3" == btq-btq-plain ]] && "$BTQ" config set encryption disable > /dev/null
+    [[ "$3" == btq-btq-tcp ]] && "$BTQ" config set enable_utp off > /dev/null
     "$BTQ" add "$(private_torrent_of "$2")" --dir "$DATA" > /dev/null
     BTQ_LOG=info "$BTQ" run --port $BTQ_SEED_PORT --bind-address 127.0.0.1 > "$R/log" 2>&1 &
     BTQ_SEED=$!
@@ -291,10 +293,13 @@ for ((k = 0; k < ${#clients[@]}; k++)); do
     [[ "$client" == *-utp ]] && start_utp_seed
     [[ "$client" == btq-btq* ]] && start_btq_seed "$M" "$kib" "$client"
     case "$client" in
-        btq-btq|btq-btq-plain)
+        btq-btq|btq-btq-plain|btq-btq-tcp)
             BTQ_DB="$M/btq.sqlite" "$BTQ" config set dht off > /dev/null 2>&1 || true
             if [[ "$client" == btq-btq-plain ]]; then
                 BTQ_DB="$M/btq.sqlite" "$BTQ" config set encryption disable > /dev/null
+            fi
+            if [[ "$client" == btq-btq-tcp ]]; then
+                BTQ_DB="$M/btq.sqlite" "$BTQ" config set enable_utp off > /dev/null
             fi
             "$PY" "$here/bench_client.py" run "${common[@]}" --exit-is-done -- \
                 env BTQ_DB="$M/btq.sqlite" BTQ_LOG=info "$BTQ" get "$(private_torrent_of "$kib")" --dir "$OUT" \

@@ -175,12 +175,15 @@ public final class FileStorage: PieceStorage {
         }
     }
 
-    /// Reads `length` bytes at `begin` of `piece` straight into a new `ByteBuffer` (an upload's bytes
-    /// go from it to the socket uncopied); pad-file bytes read as zeros.
-    public func readBuffer(piece: PieceIndex, begin: Int, length: Int) async throws -> ByteBuffer {
+    /// Reads `length` bytes at `begin` of `piece` straight into `reusing`'s buffer or a new one (an
+    /// upload's bytes go from it to the socket uncopied); pad-file bytes read as zeros.
+    public func readBuffer(
+        piece: PieceIndex, begin: Int, length: Int, reusing: ReusableBuffer?
+    ) async throws -> ByteBuffer {
         let spans = map.spans(piece: piece, begin: begin, length: length)
         return try await executor.run {
-            var buffer = ByteBufferAllocator().buffer(capacity: length)
+            var buffer = reusing?.take() ?? ByteBufferAllocator().buffer(capacity: length)
+            buffer.clear()
             try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { raw in
                 var position = 0
                 for span in spans {

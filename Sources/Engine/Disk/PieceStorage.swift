@@ -43,11 +43,13 @@ public protocol PieceStorage: Sendable {
     /// - Precondition: the range lies inside the piece.
     func read(piece: PieceIndex, begin: Int, length: Int) async throws -> [UInt8]
 
-    /// Reads `length` bytes of `piece` starting at byte `begin` of the piece into a new `ByteBuffer`,
-    /// for uploads (the default copies ``read(piece:begin:length:)``; file storage reads straight into it).
+    /// Reads `length` bytes of `piece` starting at byte `begin` of the piece into a `ByteBuffer`, for
+    /// uploads (the default copies ``read(piece:begin:length:)``; file storage reads straight into it):
+    /// into the buffer `reusing` holds when given (cleared first; a buffer whose storage is shared with
+    /// slices still in use is copied on write, so they keep their bytes), else into a new one.
     ///
     /// - Precondition: the range lies inside the piece.
-    func readBuffer(piece: PieceIndex, begin: Int, length: Int) async throws -> ByteBuffer
+    func readBuffer(piece: PieceIndex, begin: Int, length: Int, reusing: ReusableBuffer?) async throws -> ByteBuffer
 
     /// Reads `piece` back from storage and returns its SHA-1, computed off the cooperative pool.
     func hashPiece(_ piece: PieceIndex) async throws -> PieceDigest
@@ -112,7 +114,9 @@ extension PieceStorage {
         return matches
     }
 
-    public func readBuffer(piece: PieceIndex, begin: Int, length: Int) async throws -> ByteBuffer {
+    public func readBuffer(
+        piece: PieceIndex, begin: Int, length: Int, reusing: ReusableBuffer?
+    ) async throws -> ByteBuffer {
         ByteBuffer(bytes: try await read(piece: piece, begin: begin, length: length))
     }
 

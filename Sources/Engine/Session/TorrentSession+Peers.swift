@@ -48,6 +48,11 @@ extension TorrentSession: DialingOwner {
     /// Forgets a closed connection; its record goes to the journal.
     func connectionEnded(_ key: PeerKey, reason: String) {
         if let slot = core.peerClosed(key, reason: reason) { recordPeer(slot) }
+        // No peer left to serve: the pieces read for uploads go (an idle seed holds no piece bytes).
+        if core.swarm.peers.isEmpty {
+            let cache = readCache
+            Task { await cache.release() }
+        }
     }
 
     /// Handles the frames of one socket read (see ``SessionCore/received(_:from:epoch:effects:)``).

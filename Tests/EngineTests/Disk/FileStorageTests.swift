@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import NIOCore
 import Testing
 
 @testable import Engine
@@ -95,6 +96,40 @@ struct FileStorageTests {
 
     /// A prepared storage for one file, big.bin, of `length` bytes (made from `pattern`) in 1 MiB pieces,
     /// and those bytes.
+    /// Reading into a reused buffer (the read cache's spare): into its own storage when nothing else
+    /// holds it, into a copy when a slice of it is still in use, so a block on its way to a socket keeps
+    /// its bytes.
+    @Test func aReusedBufferIsReadIntoInPlaceUnlessSomethingElseHoldsIt() async throws {
+        try await withTemporaryFolder { folder in
+            let mib = 1 << 20
+            let (storage, content) = try await singleFileStorage(in: folder, length: 4 * mib, pattern: 13)
+            for piece in 0..<4 {
+                try await storage.write(
+                    piece: PieceIndex(piece), begin: 0, bytes: Array(content[piece * mib..<(piece + 1) * mib]))
+            }
+            func base(_ buffer: ByteBuffer) -> UInt {
+                buffer.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+            }
+
+            let first = try await storage.readBuffer(piece: 0, begin: 0, length: mib, reusing: nil)
+            let slice = first.getSlice(at: 4_096, length: 16_384)!
+            let second = try await storage.readBuffer(
+                piece: 1, begin: 0, length: mib, reusing: ReusableBuffer(first))
+            #expect(Array(second.readableBytesView) == Array(content[mib..<2 * mib]))
+            #expect(base(second) != base(first), "a buffer still held is not read into")
+            #expect(Array(first.readableBytesView) == Array(content[0..<mib]))
+            #expect(Array(slice.readableBytesView) == Array(content[4_096..<20_480]))
+
+            var held: ByteBuffer? = try await storage.readBuffer(piece: 2, begin: 0, length: mib, reusing: nil)
+            let heldBase = base(held!)
+            let third = try await storage.readBuffer(
+                piece: 3, begin: 100, length: mib - 100, reusing: ReusableBuffer(held.take()))
+            #expect(Array(third.readableBytesView) == Array(content[3 * mib + 100..<4 * mib]))
+            #expect(base(third) == heldBase, "a buffer held by nothing else is read into in place")
+            await storage.close()
+        }
+    }
+
     private func singleFileStorage(
         in folder: String, length: Int, pattern: UInt8
     ) async throws -> (

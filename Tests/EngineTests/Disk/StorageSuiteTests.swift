@@ -56,7 +56,7 @@ struct StorageSuiteTests {
             // An unaligned read crossing b.bin, the pad file and c.bin.
             let odd = try await storage.read(piece: 1, begin: 17_000, length: 15_768)
             #expect(odd == Array(SampleTorrent.stream[49_768..<65_536]))
-            let buffer = try await storage.readBuffer(piece: 1, begin: 17_000, length: 15_768)
+            let buffer = try await storage.readBuffer(piece: 1, begin: 17_000, length: 15_768, reusing: nil)
             #expect(Array(buffer.readableBytesView) == odd, "the same bytes, read for an upload")
             #expect(try await storage.read(piece: 2, begin: 0, length: 0) == [])
         }

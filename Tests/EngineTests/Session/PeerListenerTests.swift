@@ -74,10 +74,14 @@ import Testing
         await leecher.addPeers([address], source: .manual)
         let outcome = await leecher.run()
         let seedStatus = await seed.session.status()
+        // Its only peer gone, the seed lets go of the pieces it read for it.
+        let released = try await poll(timeout: .seconds(10)) { await seed.session.readCache.heldBytes == 0 }
+        let held = await seed.session.readCache.heldBytes
         await seed.stop()
         #expect(outcome == .completed)
         #expect(await storage.contents(of: FileIndex(0)) == fixture.content)
         #expect(seedStatus.uploaded == Int64(fixture.content.count))
+        #expect(released, "the read cache still holds \(held) bytes")
     }
 
     /// A second address that cannot be bound on the first one's port (here: the same one, taken) is
@@ -264,12 +268,34 @@ import Testing
         }
         #expect(storage.reads.withLock { $0 } == [32_768, 32_768], "two parts, each read once")
     }
+
+    /// Once the budget is full, each read goes into the buffer of the part pushed out before it (the
+    /// spare), within the budget; ``PieceReadCache/release()`` lets go of everything.
+    @Test func thePartPushedOutIsTheNextReadsBuffer() async throws {
+        let fixture = SessionFixture(length: 12 * 32_768, pieceLength: 32_768, seed: 43)
+        let storage = CountingReads(try await fixture.filledStorage())
+        let cache = PieceReadCache(storage: storage, capacity: 4 * 32_768)
+        for piece in 0..<12 {
+            let block = try await cache.block(BlockRequest(piece: PieceIndex(piece), begin: 100, length: 1_000))
+            let start = piece * 32_768 + 100
+            #expect(Array(block.readableBytesView) == Array(fixture.content[start..<start + 1_000]))
+            #expect(await cache.heldBytes <= 4 * 32_768)
+        }
+        let reused = storage.reused.withLock { $0 }
+        #expect(reused.count == 12)
+        #expect(reused.prefix(4) == [false, false, false, false], "nothing to reuse while the budget fills")
+        #expect(reused.dropFirst(4).allSatisfy { $0 }, "then every read reuses a buffer: \(reused)")
+        await cache.release()
+        #expect(await cache.heldBytes == 0)
+    }
 }
 
 /// A storage that records the length of every read for uploads.
 private final class CountingReads: PieceStorage {
     let inner: MemoryStorage
     let reads = Mutex<[Int]>([])
+    /// For each read: whether it was given a buffer to reuse.
+    let reused = Mutex<[Bool]>([])
     init(_ inner: MemoryStorage) { self.inner = inner }
     var layout: PieceLayout { inner.layout }
     func prepare() async throws { try await inner.prepare() }
@@ -279,9 +305,16 @@ private final class CountingReads: PieceStorage {
     func read(piece: PieceIndex, begin: Int, length: Int) async throws -> [UInt8] {
         try await inner.read(piece: piece, begin: begin, length: length)
     }
-    func readBuffer(piece: PieceIndex, begin: Int, length: Int) async throws -> ByteBuffer {
+    func readBuffer(
+        piece: PieceIndex, begin: Int, length: Int, reusing: ReusableBuffer?
+    ) async throws -> ByteBuffer {
         reads.withLock { $0.append(length) }
-        return ByteBuffer(bytes: try await inner.read(piece: piece, begin: begin, length: length))
+        let given = reusing?.take()
+        reused.withLock { $0.append(given.map { $0.capacity >= length } ?? false) }
+        var buffer = given ?? ByteBuffer()
+        buffer.clear()
+        buffer.writeBytes(try await inner.read(piece: piece, begin: begin, length: length))
+        return buffer
     }
     func hashPiece(_ piece: PieceIndex) async throws -> PieceDigest { try await inner.hashPiece(piece) }
     func flush() async throws { try await inner.flush() }

@@ -35,6 +35,8 @@ actor PieceReadCache {
     private var loading: [Part: Task<ByteBuffer, any Error>] = [:]
     /// The buffer of the part pushed out last, for the next read; its capacity counts in ``bytes``.
     private var spare: ByteBuffer?
+    /// Counts ``release()`` calls: a read that was under way across one is not kept.
+    private var releases = 0
 
     /// A cache over `storage` holding at most `capacity` bytes (at least one part).
     init(storage: any PieceStorage, capacity: Int = 16 << 20) {
@@ -80,6 +82,7 @@ actor PieceReadCache {
 
     /// Forgets every piece (after the data changed under us, or when no peer is left to serve).
     func release() {
+        releases += 1
         parts = [:]
         recency = []
         spare = nil
@@ -107,8 +110,9 @@ actor PieceReadCache {
         }
         loading[part] = task
         defer { loading[part] = nil }
+        let generation = releases
         let read = try await task.value
-        if parts[part] == nil {
+        if parts[part] == nil, releases == generation {
             makeRoom(for: read.capacity)
             parts[part] = read
             recency.append(part)

@@ -288,6 +288,53 @@ import Testing
         await cache.release()
         #expect(await cache.heldBytes == 0)
     }
+
+    /// A read under way when the cache is released serves its block but is not kept.
+    @Test func aReadUnderWayAtReleaseIsNotKept() async throws {
+        let fixture = SessionFixture(length: 2 * 32_768, pieceLength: 32_768, seed: 44)
+        let (started, startedContinuation) = AsyncStream.makeStream(of: Void.self)
+        let (gate, gateContinuation) = AsyncStream.makeStream(of: Void.self)
+        let storage = GatedReads(try await fixture.filledStorage(), started: startedContinuation, gate: gate)
+        let cache = PieceReadCache(storage: storage, capacity: 4 * 32_768)
+        let reading = Task { try await cache.block(BlockRequest(piece: 1, begin: 0, length: 16_384)) }
+        for await _ in started { break }
+        await cache.release()
+        gateContinuation.yield()
+        let block = try await reading.value
+        #expect(Array(block.readableBytesView) == Array(fixture.content[32_768..<49_152]))
+        #expect(await cache.heldBytes == 0, "the part read across the release was kept")
+    }
+}
+
+/// A storage whose reads for uploads say they started, then wait for the gate to open once each.
+private final class GatedReads: PieceStorage {
+    let inner: MemoryStorage
+    let started: AsyncStream<Void>.Continuation
+    let gate: Mutex<AsyncStream<Void>.AsyncIterator?>
+    init(_ inner: MemoryStorage, started: AsyncStream<Void>.Continuation, gate: AsyncStream<Void>) {
+        self.inner = inner
+        self.started = started
+        self.gate = Mutex(gate.makeAsyncIterator())
+    }
+    var layout: PieceLayout { inner.layout }
+    func prepare() async throws { try await inner.prepare() }
+    func write(piece: PieceIndex, begin: Int, bytes: [UInt8]) async throws {
+        try await inner.write(piece: piece, begin: begin, bytes: bytes)
+    }
+    func read(piece: PieceIndex, begin: Int, length: Int) async throws -> [UInt8] {
+        try await inner.read(piece: piece, begin: begin, length: length)
+    }
+    func readBuffer(
+        piece: PieceIndex, begin: Int, length: Int, reusing: ReusableBuffer?
+    ) async throws -> ByteBuffer {
+        started.yield()
+        var iterator = gate.withLock { $0.take() }
+        _ = await iterator?.next()
+        return ByteBuffer(bytes: try await inner.read(piece: piece, begin: begin, length: length))
+    }
+    func hashPiece(_ piece: PieceIndex) async throws -> PieceDigest { try await inner.hashPiece(piece) }
+    func flush() async throws { try await inner.flush() }
+    func close() async { await inner.close() }
 }
 
 /// A storage that records the length of every read for uploads.

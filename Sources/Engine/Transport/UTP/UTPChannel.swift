@@ -136,17 +136,34 @@ final class UTPChannel: Channel, ChannelCore, @unchecked Sendable {
         deliver()
     }
 
-    /// Bytes the connection delivered in order.
-    /// Bytes delivered in order. They are copied into one buffer of their own: each payload is a slice of
+    /// The most bytes of one buffer handed upstream (``received(_:)``).
+    static let deliveryChunk = 32 << 10
+
+    /// Bytes delivered in order. They are copied into buffers of their own: each payload is a slice of
     /// the socket's read buffer (1 MiB with receive offload, shared by every datagram of a read), which a
     /// slice kept upstream (a decoder's partial frame, bytes waiting for a reader that does not read)
     /// would pin whole, per connection and per read.
+    ///
+    /// The copies go into buffers of at most ``deliveryChunk`` bytes. One buffer per read, up to a
+    /// megabyte, was each time fresh memory the kernel faulted in and cleared (glibc gives a large block
+    /// back when it is freed); blocks this small stay in the allocator's bins and are reused warm.
     func received(_ buffers: [ByteBuffer]) {
-        let count = buffers.reduce(0) { $0 + $1.readableBytes }
-        guard count > 0 else { return }
-        var joined = allocator.buffer(capacity: count)
-        for buffer in buffers { joined.writeImmutableBuffer(buffer) }
-        inbound.append(joined)
+        var remaining = buffers.reduce(0) { $0 + $1.readableBytes }
+        guard remaining > 0 else { return }
+        var chunk = allocator.buffer(capacity: min(remaining, Self.deliveryChunk))
+        for var buffer in buffers {
+            while buffer.readableBytes > 0 {
+                if chunk.readableBytes == Self.deliveryChunk {
+                    remaining -= chunk.readableBytes
+                    inbound.append(chunk)
+                    chunk = allocator.buffer(capacity: min(remaining, Self.deliveryChunk))
+                }
+                var part = buffer.readSlice(
+                    length: min(buffer.readableBytes, Self.deliveryChunk - chunk.readableBytes))!
+                chunk.writeBuffer(&part)
+            }
+        }
+        inbound.append(chunk)
         deliver()
     }
 

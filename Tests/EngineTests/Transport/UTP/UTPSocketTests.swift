@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import Synchronization
 import TestSupport
 import Testing
 
@@ -12,6 +13,8 @@ import Testing
     final class Collector: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = ByteBuffer
         var bytes: [UInt8] = []
+        /// The largest buffer read.
+        var largestRead = 0
         let expected: Int
         let done: EventLoopPromise<[UInt8]>
 
@@ -21,7 +24,9 @@ import Testing
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            bytes += Array(unwrapInboundIn(data).readableBytesView)
+            let buffer = unwrapInboundIn(data)
+            largestRead = max(largestRead, buffer.readableBytes)
+            bytes += Array(buffer.readableBytesView)
             if bytes.count >= expected { done.succeed(bytes) }
         }
 
@@ -30,21 +35,29 @@ import Testing
         }
     }
 
-    /// 4 MB one way over a real UDP socket pair arrives exact; the sender's channel closes cleanly.
+    /// 4 MB one way over a real UDP socket pair arrives exact, in buffers of at most
+    /// ``UTPChannel/deliveryChunk`` bytes; the sender's channel closes cleanly.
     @Test func transferOverLoopback() async throws {
         let server = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
         let client = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
         let data = UTPConnectionTests.randomBytes(4_000_000, seed: 21)
         let done = server.channel.eventLoop.makePromise(of: [UInt8].self)
         let expected = data.count
+        let collector = Mutex<Collector?>(nil)
         try await server.setAcceptor { channel in
-            (try? channel.pipeline.syncOperations.addHandler(Collector(expected: expected, done: done))) != nil
+            let handler = Collector(expected: expected, done: done)
+            collector.withLock { $0 = handler }
+            return (try? channel.pipeline.syncOperations.addHandler(handler)) != nil
         }
         let channel = try await client.connect(
             to: try SocketAddress(ipAddress: "127.0.0.1", port: Int(server.port)), initializer: { $0 })
         try await channel.writeAndFlush(ByteBuffer(bytes: data))
         let received = try await done.futureResult.get()
         #expect(UTPConnectionTests.mismatch(received, data) == nil)
+        let largest = try await server.channel.eventLoop.submit {
+            collector.withLock { $0?.largestRead ?? 0 }
+        }.get()
+        #expect(largest > 0 && largest <= UTPChannel.deliveryChunk, "largest read: \(largest) bytes")
         try await channel.close()
         await client.close()
         await server.close()

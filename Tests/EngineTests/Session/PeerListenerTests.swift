@@ -306,43 +306,9 @@ import Testing
     }
 }
 
-/// A storage whose reads for uploads say they started, then wait for the gate to open once each.
-private final class GatedReads: PieceStorage {
+/// A storage that passes everything to a ``MemoryStorage``; a subclass changes how uploads are read.
+private class ForwardingStorage: PieceStorage, @unchecked Sendable {
     let inner: MemoryStorage
-    let started: AsyncStream<Void>.Continuation
-    let gate: Mutex<AsyncStream<Void>.AsyncIterator?>
-    init(_ inner: MemoryStorage, started: AsyncStream<Void>.Continuation, gate: AsyncStream<Void>) {
-        self.inner = inner
-        self.started = started
-        self.gate = Mutex(gate.makeAsyncIterator())
-    }
-    var layout: PieceLayout { inner.layout }
-    func prepare() async throws { try await inner.prepare() }
-    func write(piece: PieceIndex, begin: Int, bytes: [UInt8]) async throws {
-        try await inner.write(piece: piece, begin: begin, bytes: bytes)
-    }
-    func read(piece: PieceIndex, begin: Int, length: Int) async throws -> [UInt8] {
-        try await inner.read(piece: piece, begin: begin, length: length)
-    }
-    func readBuffer(
-        piece: PieceIndex, begin: Int, length: Int, reusing: ReusableBuffer?
-    ) async throws -> ByteBuffer {
-        started.yield()
-        var iterator = gate.withLock { $0.take() }
-        _ = await iterator?.next()
-        return ByteBuffer(bytes: try await inner.read(piece: piece, begin: begin, length: length))
-    }
-    func hashPiece(_ piece: PieceIndex) async throws -> PieceDigest { try await inner.hashPiece(piece) }
-    func flush() async throws { try await inner.flush() }
-    func close() async { await inner.close() }
-}
-
-/// A storage that records the length of every read for uploads.
-private final class CountingReads: PieceStorage {
-    let inner: MemoryStorage
-    let reads = Mutex<[Int]>([])
-    /// For each read: whether it was given a buffer to reuse.
-    let reused = Mutex<[Bool]>([])
     init(_ inner: MemoryStorage) { self.inner = inner }
     var layout: PieceLayout { inner.layout }
     func prepare() async throws { try await inner.prepare() }
@@ -355,6 +321,40 @@ private final class CountingReads: PieceStorage {
     func readBuffer(
         piece: PieceIndex, begin: Int, length: Int, reusing: ReusableBuffer?
     ) async throws -> ByteBuffer {
+        ByteBuffer(bytes: try await inner.read(piece: piece, begin: begin, length: length))
+    }
+    func hashPiece(_ piece: PieceIndex) async throws -> PieceDigest { try await inner.hashPiece(piece) }
+    func flush() async throws { try await inner.flush() }
+    func close() async { await inner.close() }
+}
+
+/// A storage whose reads for uploads say they started, then wait for the gate to open once each.
+private final class GatedReads: ForwardingStorage, @unchecked Sendable {
+    let started: AsyncStream<Void>.Continuation
+    let gate: Mutex<AsyncStream<Void>.AsyncIterator?>
+    init(_ inner: MemoryStorage, started: AsyncStream<Void>.Continuation, gate: AsyncStream<Void>) {
+        self.started = started
+        self.gate = Mutex(gate.makeAsyncIterator())
+        super.init(inner)
+    }
+    override func readBuffer(
+        piece: PieceIndex, begin: Int, length: Int, reusing: ReusableBuffer?
+    ) async throws -> ByteBuffer {
+        started.yield()
+        var iterator = gate.withLock { $0.take() }
+        _ = await iterator?.next()
+        return try await super.readBuffer(piece: piece, begin: begin, length: length, reusing: nil)
+    }
+}
+
+/// A storage that records the length of every read for uploads, and reads into the buffer it is given.
+private final class CountingReads: ForwardingStorage, @unchecked Sendable {
+    let reads = Mutex<[Int]>([])
+    /// For each read: whether it was given a buffer to reuse.
+    let reused = Mutex<[Bool]>([])
+    override func readBuffer(
+        piece: PieceIndex, begin: Int, length: Int, reusing: ReusableBuffer?
+    ) async throws -> ByteBuffer {
         reads.withLock { $0.append(length) }
         let given = reusing?.take()
         reused.withLock { $0.append(given.map { $0.capacity >= length } ?? false) }
@@ -363,7 +363,4 @@ private final class CountingReads: PieceStorage {
         buffer.writeBytes(try await inner.read(piece: piece, begin: begin, length: length))
         return buffer
     }
-    func hashPiece(_ piece: PieceIndex) async throws -> PieceDigest { try await inner.hashPiece(piece) }
-    func flush() async throws { try await inner.flush() }
-    func close() async { await inner.close() }
 }

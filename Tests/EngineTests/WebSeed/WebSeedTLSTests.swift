@@ -13,8 +13,12 @@ import Testing
 @Suite(.timeLimit(.minutes(2))) struct WebSeedTLSTests {
     /// A self-signed certificate for `localhost` and 127.0.0.1 and its key, in a fresh folder.
     struct Certificate {
+        var folder: URL
         var certificatePath: String
         var keyPath: String
+
+        /// Deletes the folder with the certificate and its key.
+        func remove() { try? FileManager.default.removeItem(at: folder) }
     }
 
     static func makeCertificate() throws -> Certificate {
@@ -34,7 +38,7 @@ import Testing
         try process.run()
         process.waitUntilExit()
         try #require(process.terminationStatus == 0, "openssl made the test certificate")
-        return Certificate(certificatePath: certificate, keyPath: key)
+        return Certificate(folder: folder, certificatePath: certificate, keyPath: key)
     }
 
     /// A server on 127.0.0.1 that runs TLS with `certificate` (or, with `nil`, accepts and never
@@ -62,7 +66,9 @@ import Testing
     }
 
     @Test func anUntrustedCertificateFailsTheConnectWithItsReason() async throws {
-        let server = try await Self.startServer(try Self.makeCertificate())
+        let certificate = try Self.makeCertificate()
+        defer { certificate.remove() }
+        let server = try await Self.startServer(certificate)
         defer { server.close(promise: nil) }
         // Many tries: before the watch, whether the failure showed at the connect or at the first
         // write depended on which came first.
@@ -82,6 +88,7 @@ import Testing
 
     @Test func aTrustedCertificateConnects() async throws {
         let certificate = try Self.makeCertificate()
+        defer { certificate.remove() }
         let server = try await Self.startServer(certificate)
         defer { server.close(promise: nil) }
         let connection = try await WebSeedChannel.connect(

@@ -9,8 +9,12 @@ run:   starts COMMAND under `/usr/bin/time -v` (output to DIR/client.log, time t
        samples the client's VmRSS and RssAnon from /proc every 50 ms, and waits (at most
        --timeout s) until --done-file exists (the client's own completion hook wrote it) or,
        with --exit-is-done, until the client exits with status 0. Then sends --stop-signal to a
-       client still running (by pid; SIGKILL after 30 s). Writes DIR/result.json: seconds
-       (start to completion), wall seconds, user/sys CPU seconds, peak RSS (time -v), peak
+       client still running (by pid; SIGKILL after 30 s). Before the signal, every downloaded
+       file is synced (fsync) and the time until that ends is the time to durable: btq syncs
+       before it reports done, other clients leave the writes in the page cache.
+       Writes DIR/result.json: seconds (start to completion), seconds to durable, the whole
+       machine's busy CPU seconds from start to durable (/proc/stat: every process and kernel
+       thread, the seeder and the kernel's writeback included), wall seconds, user/sys CPU seconds, peak RSS (time -v), peak
        RssAnon (sampled), exit status, done or not, and whether --downloaded is byte-identical
        to --source (a file, or a folder: the same files, each identical).
 table: prints the results as a table (MB = 10^6 bytes) and btq's ratios to the fastest
@@ -53,6 +57,14 @@ def memory(pid):
     return rss, anon
 
 
+def machine_busy():
+    """CPU seconds the whole machine has been busy (every CPU, kernel threads included) since boot."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def tree_files(root):
     """The files under root (a file: itself), as paths relative to it."""
     if os.path.isfile(root):
@@ -87,6 +99,7 @@ def run(a):
     log = open(os.path.join(a.meta, "client.log"), "wb")
     timefile = os.path.join(a.meta, "time.txt")
     t0 = time.time()
+    busy0 = machine_busy()
     proc = subprocess.Popen(["/usr/bin/time", "-v", "-o", timefile] + a.command, stdout=log, stderr=subprocess.STDOUT)
     client = None
     peak_rss = peak_anon = 0
@@ -108,6 +121,23 @@ def run(a):
             break
         time.sleep(0.05)
     timed_out = t_done is None and proc.poll() is None
+    # Time to durable: the downloaded files synced to the device. btq syncs before it reports
+    # done, so this adds next to nothing to its time; a client that leaves its data in the page
+    # cache pays the writes here. The client is still running (seeding) while its files are synced.
+    t_durable = None
+    if t_done is not None:
+        durable = True
+        for n in tree_files(a.downloaded) if os.path.exists(a.downloaded) else []:
+            try:
+                fd = os.open(os.path.join(a.downloaded, n) if n else a.downloaded, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except OSError:
+                durable = False
+        t_durable = time.time() if durable else None
+    busy_durable = machine_busy() - busy0 if t_durable else None
     if proc.poll() is None and client is not None:
         os.kill(client, signal.Signals["SIG" + a.stop_signal])
         try:
@@ -128,6 +158,8 @@ def run(a):
     result = {
         "client": a.name, "done": t_done is not None, "timed_out": timed_out,
         "seconds": (t_done - t0) if t_done else None, "wall": wall,
+        "durable_seconds": (t_durable - t0) if t_durable else None,
+        "machine_cpu_to_durable": busy_durable,
         "user": field(r"User time \(seconds\): ([\d.]+)"), "sys": field(r"System time \(seconds\): ([\d.]+)"),
         "max_rss_kib": field(r"Maximum resident set size \(kbytes\): (\d+)"),
         "peak_anon_kib": peak_anon, "peak_sampled_rss_kib": peak_rss,
@@ -155,15 +187,18 @@ def table(paths):
         median = ordered[(len(ordered) - 1) // 2]
         median["all_runs"] = " ".join("%.2f" % r["ok_seconds"] if r["ok_seconds"] else "FAIL" for r in rs)
         rows.append(median)
-    fmt = "%-13s %9s %9s %8s %9s %9s  %-8s %s"
-    print(fmt % ("client", "seconds", "MB/s", "CPU s", "peakRSS", "anonRSS", "verify",
+    fmt = "%-13s %9s %9s %9s %8s %9s %9s %9s  %-8s %s"
+    print(fmt % ("client", "seconds", "durable", "MB/s", "CPU s", "machine", "peakRSS", "anonRSS", "verify",
                  "runs (s)" if several else ""))
-    print(fmt % ("", "median" if several else "", "", "", "MiB", "MiB", "", ""))
+    print(fmt % ("", "median" if several else "", "s", "", "", "CPU s", "MiB", "MiB", "", ""))
     for r in rows:
         secs = r["ok_seconds"]
         mbps = r["bytes"] / secs / 1e6 if secs else None
-        print(fmt % (r["client"], "%.2f" % secs if secs else "-", "%.1f" % mbps if mbps else "-",
+        durable = r.get("durable_seconds") if secs else None
+        print(fmt % (r["client"], "%.2f" % secs if secs else "-", "%.2f" % durable if durable else "-",
+                     "%.1f" % mbps if mbps else "-",
                      "%.2f" % (r["user"] + r["sys"]) if r["user"] == r["user"] else "-",
+                     "%.2f" % r["machine_cpu_to_durable"] if durable and r.get("machine_cpu_to_durable") else "-",
                      "%.0f" % (r["max_rss_kib"] / 1024) if r["max_rss_kib"] == r["max_rss_kib"] else "-",
                      "%.0f" % (r["peak_anon_kib"] / 1024) if r["peak_anon_kib"] else "-",
                      r.get("verify", "FAIL") + ("" if r["done"] else " (not complete%s)" % (
@@ -182,6 +217,9 @@ def table(paths):
         lt = [r for r in refs if r["client"] == "libtorrent"]
         if btq[0]["ok_seconds"] and lt and lt[0] is not best:
             print("btq / libtorrent: %.2fx the time" % (btq[0]["ok_seconds"] / lt[0]["ok_seconds"]))
+        if btq[0]["ok_seconds"] and lt and btq[0].get("durable_seconds") and lt[0].get("durable_seconds"):
+            print("btq / libtorrent to durable: %.2fx the time" % (
+                btq[0]["durable_seconds"] / lt[0]["durable_seconds"]))
 
 
 def main():

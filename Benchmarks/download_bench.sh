@@ -55,8 +55,12 @@
 #     (Benchmarks/bench_client.py), then compared byte for byte with the source;
 #  6. repeats step 5 --rounds times (default 3), each round starting with the next client, so no client
 #     always runs first or always right after another one;
-#  7. prints, for each piece size, a table of each client's median round: seconds from start to complete, MB/s (10^6 bytes),
-#     CPU seconds (user+sys), peak RSS and peak anonymous RSS (MiB), verify OK/FAIL, and every round's
+#  7. prints, for each piece size, a table of each client's median round: seconds from start to complete,
+#     seconds to durable (complete, then every downloaded file synced; btq syncs before it reports done,
+#     the others leave their writes in the page cache), MB/s (10^6 bytes),
+#     CPU seconds (user+sys), the whole machine's busy CPU seconds from start to durable (the seeder's
+#     and the kernel's writeback threads' included: a client that leaves its writes to the kernel
+#     has them counted there; keep the machine otherwise idle), peak RSS and peak anonymous RSS (MiB), verify OK/FAIL, and every round's
 #     seconds; btq's ratio to the fastest reference client and to libtorrent. A client that fails is a FAIL row; the
 #     run goes on.
 #

@@ -138,7 +138,7 @@ extension UTPConnection {
     mutating func emit(_ packet: UTPPacket, now: UInt64) {
         if packet.type != .syn { ackPending = false }
         lastSent = now
-        output.datagrams.append(packet.encoded())
+        output.datagrams.append(packet)
     }
 
     /// The bitmask of out-of-order packets held, bit 0 standing for `ackNumber + 2`, at most 32 bytes.

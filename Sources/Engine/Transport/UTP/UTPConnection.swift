@@ -37,8 +37,8 @@ public struct UTPConnection: Sendable {
 
     /// What a batch produced.
     public struct Output: Sendable {
-        /// Datagrams to send to the peer, in order.
-        public var datagrams: [ByteBuffer] = []
+        /// Datagrams to send to the peer, in order, back to back in one buffer.
+        public var datagrams = UTPDatagrams()
         /// Bytes delivered in order, to pass up.
         public var delivered: [ByteBuffer] = []
         /// Events, in order.

@@ -253,7 +253,7 @@ final class UTPMultiplexer: @unchecked Sendable {
     /// Writes `datagrams` and flushes (NIO sends what is flushed together with one sendmmsg). To a
     /// loopback peer, runs of equal datagrams go as GSO writes; a refused one turns GSO off for the
     /// socket and its datagrams go again one by one.
-    private func send(_ datagrams: [ByteBuffer], to address: SocketAddress, on socket: any Channel) {
+    private func send(_ datagrams: UTPDatagrams, to address: SocketAddress, on socket: any Channel) {
         guard segmentation, datagrams.count > 1, UTPOffload.segments(to: address) else {
             for datagram in datagrams {
                 socket.write(AddressedEnvelope(remoteAddress: address, data: datagram), promise: nil)
@@ -261,9 +261,7 @@ final class UTPMultiplexer: @unchecked Sendable {
             socket.flush()
             return
         }
-        let envelopes = UTPOffload.coalesce(
-            datagrams.map { AddressedEnvelope(remoteAddress: address, data: $0) }, allocator: socket.allocator)
-        for envelope in envelopes {
+        for envelope in UTPOffload.segmentedWrites(datagrams, to: address) {
             guard envelope.metadata?.segmentSize != nil else {
                 socket.write(envelope, promise: nil)
                 continue

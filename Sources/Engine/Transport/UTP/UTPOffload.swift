@@ -42,42 +42,77 @@ enum UTPOffload {
     /// run's last may be shorter, and ends it) becomes one write whose `segmentSize` is that size, at
     /// most `maxSegments` datagrams and `maxBytes` bytes. A run of one is left as it was; envelopes
     /// with metadata (ECN, packet info, a segment size) are never joined. Order is kept; the bytes
-    /// the kernel sends are the same datagrams.
+    /// the kernel sends are the same datagrams. A joined run is copied into one buffer: datagrams
+    /// encoded back to back (``UTPDatagrams``) go through ``segmentedWrites(_:to:maxSegments:maxBytes:)``
+    /// instead, which copies nothing.
     static func coalesce(
         _ envelopes: [AddressedEnvelope<ByteBuffer>], maxSegments: Int = UTPOffload.maxSegments,
         maxBytes: Int = UTPOffload.maxSegmentedBytes, allocator: ByteBufferAllocator = ByteBufferAllocator()
     ) -> [AddressedEnvelope<ByteBuffer>] {
-        var result: [AddressedEnvelope<ByteBuffer>] = []
-        result.reserveCapacity(envelopes.count)
-        var start = envelopes.startIndex
-        while start < envelopes.endIndex {
-            let first = envelopes[start]
-            let size = first.data.readableBytes
+        let runs = runs(
+            count: envelopes.count, maxSegments: maxSegments, maxBytes: maxBytes,
+            size: { envelopes[$0].data.readableBytes },
+            joinable: { first, next in
+                envelopes[first].metadata == nil && envelopes[next].metadata == nil
+                    && envelopes[next].remoteAddress == envelopes[first].remoteAddress
+            })
+        return runs.map { run in
+            let first = envelopes[run.lowerBound]
+            guard run.count > 1 else { return first }
+            var joined = allocator.buffer(capacity: first.data.readableBytes * run.count)
+            for envelope in envelopes[run] { joined.writeImmutableBuffer(envelope.data) }
+            return AddressedEnvelope(
+                remoteAddress: first.remoteAddress, data: joined,
+                metadata: .init(ecnState: .transportNotCapable, packetInfo: nil, segmentSize: first.data.readableBytes))
+        }
+    }
+
+    /// `datagrams`, all to `address`, as writes: each run joined as ``coalesce(_:maxSegments:maxBytes:allocator:)``
+    /// joins it (and within one of the datagrams' buffers) becomes one GSO write, a run of one a
+    /// plain write. Every write is a view of a buffer the datagrams were encoded into: nothing is
+    /// copied.
+    static func segmentedWrites(
+        _ datagrams: UTPDatagrams, to address: SocketAddress, maxSegments: Int = UTPOffload.maxSegments,
+        maxBytes: Int = UTPOffload.maxSegmentedBytes
+    ) -> [AddressedEnvelope<ByteBuffer>] {
+        let runs = runs(
+            count: datagrams.count, maxSegments: maxSegments, maxBytes: maxBytes, size: datagrams.length(at:),
+            joinable: datagrams.shareABuffer)
+        return runs.map { run in
+            guard run.count > 1 else {
+                return AddressedEnvelope(remoteAddress: address, data: datagrams[run.lowerBound])
+            }
+            return AddressedEnvelope(
+                remoteAddress: address, data: datagrams.joined(run),
+                metadata: .init(
+                    ecnState: .transportNotCapable, packetInfo: nil, segmentSize: datagrams.length(at: run.lowerBound)))
+        }
+    }
+
+    /// The runs of `count` datagrams that GSO writes join, in order, covering them all: from a
+    /// datagram of a size over zero, the following ones of at most that size that `joinable` (with
+    /// the run's first) allows, within `maxSegments` and `maxBytes`; a shorter one ends the run.
+    /// Linear in `count`.
+    private static func runs(
+        count: Int, maxSegments: Int, maxBytes: Int, size: (Int) -> Int, joinable: (Int, Int) -> Bool
+    ) -> [Range<Int>] {
+        var result: [Range<Int>] = []
+        var start = 0
+        while start < count {
+            let first = size(start)
             var end = start + 1
-            if first.metadata == nil, size > 0 {
-                var bytes = size
-                while end < envelopes.endIndex, end - start < maxSegments {
-                    let next = envelopes[end]
-                    let nextSize = next.data.readableBytes
-                    guard next.metadata == nil, next.remoteAddress == first.remoteAddress, nextSize > 0,
-                        nextSize <= size, bytes + nextSize <= maxBytes
-                    else { break }
-                    bytes += nextSize
+            if first > 0 {
+                var bytes = first
+                while end < count, end - start < maxSegments, joinable(start, end) {
+                    let next = size(end)
+                    guard next > 0, next <= first, bytes + next <= maxBytes else { break }
+                    bytes += next
                     end += 1
                     // A shorter datagram can only be a run's last.
-                    if nextSize < size { break }
+                    if next < first { break }
                 }
             }
-            if end - start == 1 {
-                result.append(first)
-            } else {
-                var joined = allocator.buffer(capacity: size * (end - start))
-                for envelope in envelopes[start..<end] { joined.writeImmutableBuffer(envelope.data) }
-                result.append(
-                    AddressedEnvelope(
-                        remoteAddress: first.remoteAddress, data: joined,
-                        metadata: .init(ecnState: .transportNotCapable, packetInfo: nil, segmentSize: size)))
-            }
+            result.append(start..<end)
             start = end
         }
         return result

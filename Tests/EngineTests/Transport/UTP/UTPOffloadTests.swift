@@ -141,6 +141,83 @@ import Testing
         #expect(Self.same(Self.onTheWire(joined), input))
     }
 
+    /// Seeded random packets: some with a selective ack, some with payloads of up to 1,400 bytes,
+    /// some state packets with none.
+    static func packets(seed: UInt64, count: Int? = nil, payloadSizes: [Int]? = nil) -> [UTPPacket] {
+        var random = SplitMix64(seed: seed)
+        let sizes =
+            payloadSizes
+            ?? (0..<(count ?? 1 + Int(random.next(below: 100)))).map { _ in
+                random.next(below: 4) == 0 ? 0 : random.next(below: 3) == 0 ? Int(random.next(below: 1400)) : 1400
+            }
+        return sizes.enumerated().map { index, size in
+            UTPPacket(
+                type: size == 0 ? .state : .data, connectionID: 7, timestamp: UInt32(truncatingIfNeeded: random.next()),
+                windowSize: 1 << 20, sequenceNumber: UInt16(truncatingIfNeeded: index), ackNumber: 3,
+                selectiveAck: payloadSizes == nil && random.next(below: 5) == 0 ? [0x01, 0, 0, 0x80] : nil,
+                payload: ByteBuffer(bytes: bytes(size, seed: seed &+ UInt64(index))))
+        }
+    }
+
+    /// Datagrams encoded back to back are each packet's encoding, in order; full packets share
+    /// buffers of 64 KiB, and the datagrams of one buffer join into one view of it.
+    @Test(arguments: 0..<10)
+    func datagramsBackToBackAreThePacketsEncoded(seed: UInt64) {
+        let packets = Self.packets(seed: seed)
+        let datagrams = UTPDatagrams(packets)
+        #expect(datagrams.count == packets.count)
+        #expect(datagrams.map { Array($0.readableBytesView) } == packets.map { Array($0.encoded().readableBytesView) })
+        #expect(datagrams.indices.map(datagrams.length(at:)) == packets.map(\.encodedLength))
+        var start = 0
+        for end in 1...datagrams.count where end == datagrams.count || !datagrams.shareABuffer(start, end) {
+            #expect(
+                Array(datagrams.joined(start..<end).readableBytesView)
+                    == packets[start..<end].flatMap { Array($0.encoded().readableBytesView) })
+            start = end
+        }
+        #expect(datagrams.joined(2..<2).readableBytes == 0)
+        #expect(datagrams.chunks.allSatisfy { $0.capacity <= UTPDatagrams.chunkCapacity })
+        // 46 full packets (1,420 bytes each) to a buffer: a batch allocates per buffer, not per packet.
+        let full = UTPDatagrams(Self.packets(seed: seed, payloadSizes: Array(repeating: 1400, count: 100)))
+        #expect(full.chunks.map(\.readableBytes) == [46 * 1420, 46 * 1420, 8 * 1420])
+    }
+
+    /// Seeded random batches: the GSO writes of datagrams back to back are the writes `coalesce`
+    /// makes of the datagrams of each buffer, and each is a view of a buffer, not a copy.
+    @Test(arguments: 0..<20)
+    func segmentedWritesJoinAsCoalesceWithoutCopying(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        let datagrams = UTPDatagrams(Self.packets(seed: seed))
+        let maxSegments = 1 + Int(random.next(below: 64))
+        let maxBytes = 1500 + Int(random.next(below: 70_000))
+        let writes = UTPOffload.segmentedWrites(datagrams, to: Self.here, maxSegments: maxSegments, maxBytes: maxBytes)
+        // What `coalesce` makes of the datagrams of each buffer (a run never spans two).
+        var copied: [AddressedEnvelope<ByteBuffer>] = []
+        var start = 0
+        for end in 1...datagrams.count where end == datagrams.count || !datagrams.shareABuffer(start, end) {
+            copied += UTPOffload.coalesce(
+                datagrams[start..<end].map { AddressedEnvelope(remoteAddress: Self.here, data: $0) },
+                maxSegments: maxSegments, maxBytes: maxBytes)
+            start = end
+        }
+        #expect(writes.map(\.data.readableBytes) == copied.map(\.data.readableBytes))
+        #expect(writes.map { $0.metadata?.segmentSize } == copied.map { $0.metadata?.segmentSize })
+        #expect(
+            Self.same(
+                Self.onTheWire(writes), datagrams.map { AddressedEnvelope(remoteAddress: Self.here, data: $0) }))
+        let buffers = datagrams.chunks.map { chunk in
+            chunk.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        }
+        for write in writes {
+            let start = write.data.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+            let end = start + UInt(write.data.readableBytes)
+            #expect(
+                zip(buffers, datagrams.chunks).contains { base, chunk in
+                    start >= base && end <= base + UInt(chunk.readableBytes)
+                })
+        }
+    }
+
     /// GSO writes go to loopback addresses only.
     @Test(arguments: [
         ("127.0.0.1", true), ("127.3.2.1", true), ("::1", true), ("::ffff:127.0.0.1", true),

@@ -1,11 +1,12 @@
 import NIOCore
 
 /// The datagrams a connection produced in one batch, in order, encoded back to back into buffers
-/// of at most 64 KiB (a GSO write's size). Each datagram is a view of its buffer, and so is a run
-/// of them in one buffer: a GSO write of a run (``UTPOffload/segmentedWrites(_:to:maxSegments:maxBytes:)``)
-/// is a view, not a copy. A payload is copied once, into its buffer, and a batch costs an
-/// allocation per 44 to 46 full packets, not one per datagram. The buffers stay under glibc's threshold
-/// for handing memory back to the kernel, so their pages are reused from batch to batch.
+/// of at most 65,000 bytes (the most one GSO write takes). Each datagram is a view of its buffer,
+/// and so is a run of them in one buffer: a GSO write of a run
+/// (``UTPOffload/segmentedWrites(_:to:maxSegments:maxBytes:)``) is a view, not a copy. A payload is
+/// copied once, into its buffer, and a batch costs an allocation per 43 to 45 full packets, not one
+/// per datagram. The buffers stay under glibc's threshold for handing memory back to the kernel, so
+/// their pages are reused from batch to batch.
 public struct UTPDatagrams: Sendable, RandomAccessCollection {
     struct Place: Sendable {
         var chunk: Int
@@ -17,9 +18,10 @@ public struct UTPDatagrams: Sendable, RandomAccessCollection {
     private(set) var chunks: [ByteBuffer] = []
     private var places: [Place] = []
 
-    /// A datagram with a payload that does not fit the last buffer starts one of this capacity,
-    /// room for a GSO write's worth of full packets.
-    static let chunkCapacity = 64 * 1024
+    /// The most bytes a buffer holds: a GSO write's most, so that a buffer's datagrams can go in
+    /// one write. A datagram with a payload that does not fit the last buffer starts one of this
+    /// capacity; one without (an ack) starts one of its own size.
+    static let chunkCapacity = UTPOffload.maxSegmentedBytes
 
     public init() {}
 
@@ -31,7 +33,9 @@ public struct UTPDatagrams: Sendable, RandomAccessCollection {
     /// Encodes `packet` after the datagrams already here.
     public mutating func append(_ packet: UTPPacket) {
         let length = packet.encodedLength
-        if chunks.isEmpty || chunks[chunks.count - 1].writableBytes < length {
+        if chunks.isEmpty || chunks[chunks.count - 1].writableBytes < length
+            || chunks[chunks.count - 1].readableBytes + length > Self.chunkCapacity
+        {
             let capacity = packet.payload.readableBytes > 0 ? Swift.max(Self.chunkCapacity, length) : length
             chunks.append(ByteBufferAllocator().buffer(capacity: capacity))
         }

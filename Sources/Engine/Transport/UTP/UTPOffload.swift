@@ -38,39 +38,11 @@ enum UTPOffload {
         }
     }
 
-    /// `envelopes` joined for GSO: each run of consecutive datagrams to one address of one size (the
-    /// run's last may be shorter, and ends it) becomes one write whose `segmentSize` is that size, at
-    /// most `maxSegments` datagrams and `maxBytes` bytes. A run of one is left as it was; envelopes
-    /// with metadata (ECN, packet info, a segment size) are never joined. Order is kept; the bytes
-    /// the kernel sends are the same datagrams. A joined run is copied into one buffer: datagrams
-    /// encoded back to back (``UTPDatagrams``) go through ``segmentedWrites(_:to:maxSegments:maxBytes:)``
-    /// instead, which copies nothing.
-    static func coalesce(
-        _ envelopes: [AddressedEnvelope<ByteBuffer>], maxSegments: Int = UTPOffload.maxSegments,
-        maxBytes: Int = UTPOffload.maxSegmentedBytes, allocator: ByteBufferAllocator = ByteBufferAllocator()
-    ) -> [AddressedEnvelope<ByteBuffer>] {
-        let runs = runs(
-            count: envelopes.count, maxSegments: maxSegments, maxBytes: maxBytes,
-            size: { envelopes[$0].data.readableBytes },
-            joinable: { first, next in
-                envelopes[first].metadata == nil && envelopes[next].metadata == nil
-                    && envelopes[next].remoteAddress == envelopes[first].remoteAddress
-            })
-        return runs.map { run in
-            let first = envelopes[run.lowerBound]
-            guard run.count > 1 else { return first }
-            var joined = allocator.buffer(capacity: first.data.readableBytes * run.count)
-            for envelope in envelopes[run] { joined.writeImmutableBuffer(envelope.data) }
-            return AddressedEnvelope(
-                remoteAddress: first.remoteAddress, data: joined,
-                metadata: .init(ecnState: .transportNotCapable, packetInfo: nil, segmentSize: first.data.readableBytes))
-        }
-    }
-
-    /// `datagrams`, all to `address`, as writes: each run joined as ``coalesce(_:maxSegments:maxBytes:allocator:)``
-    /// joins it (and within one of the datagrams' buffers) becomes one GSO write, a run of one a
-    /// plain write. Every write is a view of a buffer the datagrams were encoded into: nothing is
-    /// copied.
+    /// `datagrams`, all to `address`, as writes: each run of consecutive datagrams of one size in
+    /// one of the datagrams' buffers (the run's last may be shorter, and ends it) becomes one write
+    /// whose `segmentSize` is that size, at most `maxSegments` datagrams and `maxBytes` bytes; a run
+    /// of one is a plain write. Order is kept, and the bytes the kernel sends are the same datagrams.
+    /// Every write is a view of a buffer the datagrams were encoded into: nothing is copied.
     static func segmentedWrites(
         _ datagrams: UTPDatagrams, to address: SocketAddress, maxSegments: Int = UTPOffload.maxSegments,
         maxBytes: Int = UTPOffload.maxSegmentedBytes

@@ -59,105 +59,43 @@ import Testing
         #expect(parts == [[1, 2], [3, 4], [5]])
     }
 
-    static func envelopes(_ sizes: [Int], to address: SocketAddress = here) -> [AddressedEnvelope<ByteBuffer>] {
-        sizes.enumerated().map { index, size in
-            AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: bytes(size, seed: UInt64(index))))
-        }
-    }
-
-    /// What a joined list would put on the wire: each write cut as the kernel cuts it.
-    static func onTheWire(_ envelopes: [AddressedEnvelope<ByteBuffer>]) -> [(SocketAddress, [UInt8])] {
-        var datagrams: [(SocketAddress, [UInt8])] = []
-        for envelope in envelopes {
-            UTPOffload.forEachDatagram(in: envelope.data, segmentSize: envelope.metadata?.segmentSize) {
-                datagrams.append((envelope.remoteAddress, Array($0.readableBytesView)))
-            }
-        }
-        return datagrams
-    }
-
-    static func same(_ a: [(SocketAddress, [UInt8])], _ b: [AddressedEnvelope<ByteBuffer>]) -> Bool {
-        a.count == b.count
-            && zip(a, b).allSatisfy { $0.0 == $1.remoteAddress && $0.1 == Array($1.data.readableBytesView) }
-    }
-
-    /// Runs of equal sizes join (a shorter one ends a run, a longer one starts the next); a lone
-    /// datagram stays as it was, without metadata.
-    @Test(arguments: [
-        ([100, 100, 100], [[100, 100, 100]]),
-        ([100, 100, 60, 100, 100], [[100, 100, 60], [100, 100]]),
-        ([100, 200, 200, 50], [[100], [200, 200, 50]]),
-        ([100], [[100]]),
-        ([100, 60, 60], [[100, 60], [60]]),
-        ([30, 40, 50], [[30], [40], [50]]),
-    ])
-    func joinsRunsOfEqualSizes(sizes: [Int], runs: [[Int]]) {
-        let input = Self.envelopes(sizes)
-        let joined = UTPOffload.coalesce(input)
-        #expect(joined.map(\.data.readableBytes) == runs.map { $0.reduce(0, +) })
-        #expect(joined.map { $0.metadata?.segmentSize } == runs.map { $0.count > 1 ? $0[0] : nil })
-        #expect(Self.same(Self.onTheWire(joined), input))
-    }
-
-    /// At most `maxSegments` datagrams and `maxBytes` bytes in one write.
-    @Test func joinsWithinTheLimits() {
-        let input = Self.envelopes(Array(repeating: 1000, count: 10))
-        let bySegments = UTPOffload.coalesce(input, maxSegments: 4, maxBytes: 1 << 20)
-        #expect(bySegments.map(\.data.readableBytes) == [4000, 4000, 2000])
-        let byBytes = UTPOffload.coalesce(input, maxSegments: 64, maxBytes: 3500)
-        #expect(byBytes.map(\.data.readableBytes) == [3000, 3000, 3000, 1000])
-        #expect(byBytes.last?.metadata == nil)
-        for joined in [bySegments, byBytes] { #expect(Self.same(Self.onTheWire(joined), input)) }
-        // The defaults keep a write under 64 KiB and the kernel's segment count.
-        let full = UTPOffload.coalesce(Self.envelopes(Array(repeating: 1454, count: 200)))
-        #expect(full.allSatisfy { $0.data.readableBytes <= 65_000 && $0.data.readableBytes / 1454 <= 64 })
-        #expect(full.map(\.data.readableBytes).reduce(0, +) == 200 * 1454)
-    }
-
-    /// Datagrams to another address, empty ones and ones with metadata are not joined with others.
-    @Test func joinsOnlyPlainDatagramsToOneAddress() {
-        var input = Self.envelopes([100, 100]) + Self.envelopes([100, 100], to: Self.there) + Self.envelopes([0, 0])
-        input.append(
-            AddressedEnvelope(
-                remoteAddress: Self.here, data: ByteBuffer(bytes: Self.bytes(100, seed: 9)),
-                metadata: .init(ecnState: .transportCapableFlag0)))
-        input += Self.envelopes([100])
-        let joined = UTPOffload.coalesce(input)
-        #expect(joined.map(\.data.readableBytes) == [200, 200, 0, 0, 100, 100])
-        #expect(joined.map(\.remoteAddress) == [Self.here, Self.there, Self.here, Self.here, Self.here, Self.here])
-        #expect(joined[4].metadata?.ecnState == .transportCapableFlag0 && joined[4].metadata?.segmentSize == nil)
-        #expect(Self.same(Self.onTheWire(joined), input))
-    }
-
-    /// Seeded random sizes: joining then cutting gives back the datagrams in order.
-    @Test(arguments: 0..<20)
-    func joiningThenCuttingIsTheIdentity(seed: UInt64) {
-        var random = SplitMix64(seed: seed)
-        let sizes = (0..<(1 + random.next(below: 120))).map { _ in
-            random.next(below: 3) == 0 ? 1 + Int(random.next(below: 1454)) : 1454
-        }
-        let input = Self.envelopes(sizes)
-        let joined = UTPOffload.coalesce(input, maxSegments: 1 + Int(random.next(below: 64)))
-        #expect(Self.same(Self.onTheWire(joined), input))
-    }
-
     /// Seeded random packets: some with a selective ack, some with payloads of up to 1,400 bytes,
-    /// some state packets with none.
-    static func packets(seed: UInt64, count: Int? = nil, payloadSizes: [Int]? = nil) -> [UTPPacket] {
+    /// some state packets with none. With `datagramSizes`, packets without a selective ack whose
+    /// datagrams have those sizes (20 bytes of header and the rest payload).
+    static func packets(seed: UInt64, datagramSizes: [Int]? = nil) -> [UTPPacket] {
         var random = SplitMix64(seed: seed)
         let sizes =
-            payloadSizes
-            ?? (0..<(count ?? 1 + Int(random.next(below: 100)))).map { _ in
+            datagramSizes?.map { $0 - UTPPacket.headerLength }
+            ?? (0..<(1 + Int(random.next(below: 100)))).map { _ in
                 random.next(below: 4) == 0 ? 0 : random.next(below: 3) == 0 ? Int(random.next(below: 1400)) : 1400
             }
         return sizes.enumerated().map { index, size in
             UTPPacket(
                 type: size == 0 ? .state : .data, connectionID: 7, timestamp: UInt32(truncatingIfNeeded: random.next()),
                 windowSize: 1 << 20, sequenceNumber: UInt16(truncatingIfNeeded: index), ackNumber: 3,
-                selectiveAck: payloadSizes == nil && random.next(below: 5) == 0 ? [0x01, 0, 0, 0x80] : nil,
+                selectiveAck: datagramSizes == nil && random.next(below: 5) == 0 ? [0x01, 0, 0, 0x80] : nil,
                 payload: ByteBuffer(bytes: bytes(size, seed: seed &+ UInt64(index))))
         }
     }
+
+    /// Datagrams of `sizes` (each at least a header's 20 bytes), back to back.
+    static func datagrams(_ sizes: [Int], seed: UInt64 = 1) -> UTPDatagrams {
+        UTPDatagrams(packets(seed: seed, datagramSizes: sizes))
+    }
+
+    /// What writes put on the wire: each cut as the kernel cuts it.
+    static func onTheWire(_ envelopes: [AddressedEnvelope<ByteBuffer>]) -> [[UInt8]] {
+        var datagrams: [[UInt8]] = []
+        for envelope in envelopes {
+            #expect(envelope.remoteAddress == here)
+            UTPOffload.forEachDatagram(in: envelope.data, segmentSize: envelope.metadata?.segmentSize) {
+                datagrams.append(Array($0.readableBytesView))
+            }
+        }
+        return datagrams
+    }
+
+    static func bytes(of datagrams: UTPDatagrams) -> [[UInt8]] { datagrams.map { Array($0.readableBytesView) } }
 
     /// Datagrams encoded back to back are each packet's encoding, in order; full packets share
     /// buffers of 64 KiB, and the datagrams of one buffer join into one view of it.
@@ -166,7 +104,7 @@ import Testing
         let packets = Self.packets(seed: seed)
         let datagrams = UTPDatagrams(packets)
         #expect(datagrams.count == packets.count)
-        #expect(datagrams.map { Array($0.readableBytesView) } == packets.map { Array($0.encoded().readableBytesView) })
+        #expect(Self.bytes(of: datagrams) == packets.map { Array($0.encoded().readableBytesView) })
         #expect(datagrams.indices.map(datagrams.length(at:)) == packets.map(\.encodedLength))
         var start = 0
         for end in 1...datagrams.count where end == datagrams.count || !datagrams.shareABuffer(start, end) {
@@ -176,35 +114,76 @@ import Testing
             start = end
         }
         #expect(datagrams.joined(2..<2).readableBytes == 0)
-        #expect(datagrams.chunks.allSatisfy { $0.capacity <= UTPDatagrams.chunkCapacity })
-        // 46 full packets (1,420 bytes each) to a buffer: a batch allocates per buffer, not per packet.
-        let full = UTPDatagrams(Self.packets(seed: seed, payloadSizes: Array(repeating: 1400, count: 100)))
-        #expect(full.chunks.map(\.readableBytes) == [46 * 1420, 46 * 1420, 8 * 1420])
+        #expect(datagrams.chunks.allSatisfy { $0.readableBytes <= UTPDatagrams.chunkCapacity })
+        // 45 full packets (1,420 bytes each) to a buffer: a batch allocates per buffer, not per packet.
+        let full = Self.datagrams(Array(repeating: 1420, count: 100), seed: seed)
+        #expect(full.chunks.map(\.readableBytes) == [45 * 1420, 45 * 1420, 10 * 1420])
     }
 
-    /// Seeded random batches: the GSO writes of datagrams back to back are the writes `coalesce`
-    /// makes of the datagrams of each buffer, and each is a view of a buffer, not a copy.
+    /// Runs of equal sizes join (a shorter one ends a run, a longer one starts the next); a lone
+    /// datagram is a plain write, without metadata.
+    @Test(arguments: [
+        ([100, 100, 100], [[100, 100, 100]]),
+        ([100, 100, 60, 100, 100], [[100, 100, 60], [100, 100]]),
+        ([100, 200, 200, 50], [[100], [200, 200, 50]]),
+        ([100], [[100]]),
+        ([100, 60, 60], [[100, 60], [60]]),
+        ([30, 40, 50], [[30], [40], [50]]),
+    ])
+    func joinsRunsOfEqualSizes(sizes: [Int], runs: [[Int]]) {
+        let datagrams = Self.datagrams(sizes)
+        let writes = UTPOffload.segmentedWrites(datagrams, to: Self.here)
+        #expect(writes.map(\.data.readableBytes) == runs.map { $0.reduce(0, +) })
+        #expect(writes.map { $0.metadata?.segmentSize } == runs.map { $0.count > 1 ? $0[0] : nil })
+        #expect(Self.onTheWire(writes) == Self.bytes(of: datagrams))
+    }
+
+    /// At most `maxSegments` datagrams and `maxBytes` bytes in one write, and never across two of
+    /// the datagrams' buffers.
+    @Test func joinsWithinTheLimits() {
+        let datagrams = Self.datagrams(Array(repeating: 1000, count: 10))
+        let bySegments = UTPOffload.segmentedWrites(datagrams, to: Self.here, maxSegments: 4, maxBytes: 1 << 20)
+        #expect(bySegments.map(\.data.readableBytes) == [4000, 4000, 2000])
+        let byBytes = UTPOffload.segmentedWrites(datagrams, to: Self.here, maxSegments: 64, maxBytes: 3500)
+        #expect(byBytes.map(\.data.readableBytes) == [3000, 3000, 3000, 1000])
+        #expect(byBytes.last?.metadata == nil)
+        for writes in [bySegments, byBytes] { #expect(Self.onTheWire(writes) == Self.bytes(of: datagrams)) }
+        // The defaults keep a write under 64 KiB and the kernel's segment count, and a buffer holds
+        // one write: 43 datagrams of 1,482 bytes (with a selective ack) to each, in one GSO write.
+        let full = Self.datagrams(Array(repeating: 1482, count: 200))
+        let writes = UTPOffload.segmentedWrites(full, to: Self.here)
+        #expect(writes.map(\.data.readableBytes) == [43, 43, 43, 43, 28].map { $0 * 1482 })
+        #expect(writes.allSatisfy { $0.metadata?.segmentSize == 1482 })
+        #expect(Self.onTheWire(writes) == Self.bytes(of: full))
+    }
+
+    /// Seeded random batches and limits: the writes give back the datagrams in order, each write is
+    /// a view of one of their buffers (not a copy), and each run is as long as the rules allow: the
+    /// next datagram could not have joined it.
     @Test(arguments: 0..<20)
-    func segmentedWritesJoinAsCoalesceWithoutCopying(seed: UInt64) {
+    func segmentedWritesAreLongestRunsWithoutCopying(seed: UInt64) {
         var random = SplitMix64(seed: seed)
         let datagrams = UTPDatagrams(Self.packets(seed: seed))
         let maxSegments = 1 + Int(random.next(below: 64))
         let maxBytes = 1500 + Int(random.next(below: 70_000))
         let writes = UTPOffload.segmentedWrites(datagrams, to: Self.here, maxSegments: maxSegments, maxBytes: maxBytes)
-        // What `coalesce` makes of the datagrams of each buffer (a run never spans two).
-        var copied: [AddressedEnvelope<ByteBuffer>] = []
-        var start = 0
-        for end in 1...datagrams.count where end == datagrams.count || !datagrams.shareABuffer(start, end) {
-            copied += UTPOffload.coalesce(
-                datagrams[start..<end].map { AddressedEnvelope(remoteAddress: Self.here, data: $0) },
-                maxSegments: maxSegments, maxBytes: maxBytes)
-            start = end
+        #expect(Self.onTheWire(writes) == Self.bytes(of: datagrams))
+        var next = 0
+        for write in writes {
+            let segment = write.metadata?.segmentSize ?? write.data.readableBytes
+            let count = write.metadata?.segmentSize == nil ? 1 : (write.data.readableBytes + segment - 1) / segment
+            let first = next
+            next += count
+            #expect(count <= maxSegments && (count == 1 || write.data.readableBytes <= maxBytes))
+            #expect((first..<next).allSatisfy { datagrams.shareABuffer(first, $0) })
+            guard next < datagrams.count else { continue }
+            let lastShorter = datagrams.length(at: next - 1) < segment
+            #expect(
+                lastShorter || count == maxSegments || datagrams.length(at: next) > segment
+                    || write.data.readableBytes + datagrams.length(at: next) > maxBytes
+                    || !datagrams.shareABuffer(first, next))
         }
-        #expect(writes.map(\.data.readableBytes) == copied.map(\.data.readableBytes))
-        #expect(writes.map { $0.metadata?.segmentSize } == copied.map { $0.metadata?.segmentSize })
-        #expect(
-            Self.same(
-                Self.onTheWire(writes), datagrams.map { AddressedEnvelope(remoteAddress: Self.here, data: $0) }))
+        #expect(next == datagrams.count)
         let buffers = datagrams.chunks.map { chunk in
             chunk.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
         }

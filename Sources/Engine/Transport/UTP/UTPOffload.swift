@@ -47,47 +47,32 @@ enum UTPOffload {
         _ datagrams: UTPDatagrams, to address: SocketAddress, maxSegments: Int = UTPOffload.maxSegments,
         maxBytes: Int = UTPOffload.maxSegmentedBytes
     ) -> [AddressedEnvelope<ByteBuffer>] {
-        let runs = runs(
-            count: datagrams.count, maxSegments: maxSegments, maxBytes: maxBytes, size: datagrams.length(at:),
-            joinable: datagrams.shareABuffer)
-        return runs.map { run in
-            guard run.count > 1 else {
-                return AddressedEnvelope(remoteAddress: address, data: datagrams[run.lowerBound])
-            }
-            return AddressedEnvelope(
-                remoteAddress: address, data: datagrams.joined(run),
-                metadata: .init(
-                    ecnState: .transportNotCapable, packetInfo: nil, segmentSize: datagrams.length(at: run.lowerBound)))
-        }
-    }
-
-    /// The runs of `count` datagrams that GSO writes join, in order, covering them all: from a
-    /// datagram of a size over zero, the following ones of at most that size that `joinable` (with
-    /// the run's first) allows, within `maxSegments` and `maxBytes`; a shorter one ends the run.
-    /// Linear in `count`.
-    private static func runs(
-        count: Int, maxSegments: Int, maxBytes: Int, size: (Int) -> Int, joinable: (Int, Int) -> Bool
-    ) -> [Range<Int>] {
-        var result: [Range<Int>] = []
+        var writes: [AddressedEnvelope<ByteBuffer>] = []
         var start = 0
-        while start < count {
-            let first = size(start)
+        while start < datagrams.count {
+            // Every datagram has at least a header, so a run's first is never empty.
+            let size = datagrams.length(at: start)
             var end = start + 1
-            if first > 0 {
-                var bytes = first
-                while end < count, end - start < maxSegments, joinable(start, end) {
-                    let next = size(end)
-                    guard next > 0, next <= first, bytes + next <= maxBytes else { break }
-                    bytes += next
-                    end += 1
-                    // A shorter datagram can only be a run's last.
-                    if next < first { break }
-                }
+            var bytes = size
+            while end < datagrams.count, end - start < maxSegments, datagrams.shareABuffer(start, end) {
+                let next = datagrams.length(at: end)
+                guard next <= size, bytes + next <= maxBytes else { break }
+                bytes += next
+                end += 1
+                // A shorter datagram can only be a run's last.
+                if next < size { break }
             }
-            result.append(start..<end)
+            if end - start == 1 {
+                writes.append(AddressedEnvelope(remoteAddress: address, data: datagrams[start]))
+            } else {
+                writes.append(
+                    AddressedEnvelope(
+                        remoteAddress: address, data: datagrams.joined(start..<end),
+                        metadata: .init(ecnState: .transportNotCapable, packetInfo: nil, segmentSize: size)))
+            }
             start = end
         }
-        return result
+        return writes
     }
 
     /// Whether GSO writes go to `address`: loopback only. A GSO write the kernel refuses (EINVAL

@@ -6,6 +6,7 @@ import Store
 /// `btq add`: puts torrents and magnet links into the queue.
 struct Add: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "add",
         abstract: "Add .torrent files or magnet links to the queue.",
         discussion: """
             Every argument is read and checked before anything is written: if one is bad, nothing \

@@ -3,6 +3,7 @@ import ArgumentParser
 /// `btq config`: the settings kept in the database.
 struct Config: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "config",
         abstract: "Show or change settings.",
         discussion: """
             Settings live in the database, so a running `btq run` follows them. Known settings: \

@@ -5,6 +5,7 @@ import Foundation
 /// `btq create`: makes a v1, v2 (`--v2`) or hybrid (`--hybrid`) .torrent of a file or a folder.
 struct Create: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "create",
         abstract: "Make a .torrent file of a file or a folder (hashing on all cores)."
     )
 

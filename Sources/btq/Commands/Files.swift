@@ -6,6 +6,7 @@ import Store
 /// `btq files`: the files of one torrent.
 struct Files: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "files",
         abstract: "List the files of a torrent, or choose which to download and which first.",
         discussion: """
             High files are downloaded before normal ones, normal before low, skipped ones never (a piece \

@@ -7,6 +7,7 @@ import Store
 /// `btq get`: add torrents and download them to completion, in the foreground.
 struct Get: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "get",
         abstract: "Download torrents now, with a live progress line; exit 0 when all are complete and verified.",
         discussion: """
             Each argument is a .torrent file, a magnet link, or the id / hash prefix of a torrent already \

@@ -5,6 +5,7 @@ import Store
 /// `btq history`: what happened to the torrents, oldest first.
 struct History: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "history",
         abstract: "Show the history of one torrent or of all.",
         discussion: """
             Events are listed oldest first; with --limit, only the most recent ones. A removed torrent's \

@@ -5,7 +5,7 @@ import Store
 
 /// `btq info`: everything the queue knows about one torrent.
 struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the details of a torrent.")
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Show the details of a torrent.")
 
     @OptionGroup var target: OneTorrent
 

@@ -5,6 +5,7 @@ import Store
 /// `btq limit`: shows or sets a torrent's own download and upload rate limits.
 struct Limit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "limit",
         abstract: "Show or set a torrent's own rate limits (the global ones are `btq config` settings).",
         discussion: """
             Rates are bytes per second with K, M or G suffixes (powers of 1024): 2M, 512K, 300000. \

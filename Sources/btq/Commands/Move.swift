@@ -4,7 +4,8 @@ import Store
 
 /// `btq move`: changes a torrent's place in the queue.
 struct Move: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Move a torrent up or down the queue.")
+    static let configuration = CommandConfiguration(
+        commandName: "move", abstract: "Move a torrent up or down the queue.")
 
     @OptionGroup var store: StoreOptions
 

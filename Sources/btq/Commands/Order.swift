@@ -5,6 +5,7 @@ import Store
 /// `btq order`: shows or sets the order a torrent's pieces are downloaded in.
 struct Order: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "order",
         abstract: "Show or set the order a torrent's pieces are downloaded in.",
         discussion: """
             rarest (the default): rarest pieces first, best for the swarm. sequential: in order, from the \

@@ -5,6 +5,7 @@ import Store
 /// `btq pause`: stops torrents until `btq resume`.
 struct Pause: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "pause",
         abstract: "Pause torrents.",
         discussion: """
             A paused torrent keeps its place in the queue and its progress; a running `btq run` stops it \

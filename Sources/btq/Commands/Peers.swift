@@ -6,6 +6,7 @@ import Store
 /// `btq peers`: every peer a torrent has met, most recently seen first.
 struct Peers: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "peers",
         abstract: "Show the peer history of a torrent.",
         discussion: """
             Each peer the torrent has met: its address, client (as it named itself, else decoded from its \

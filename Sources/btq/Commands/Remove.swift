@@ -6,6 +6,7 @@ import Store
 /// `btq remove`: takes torrents out of the queue.
 struct Remove: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "remove",
         abstract: "Remove torrents from the queue.",
         discussion: """
             A removed torrent keeps its history (`btq list --all` still shows it) unless --purge \

@@ -5,6 +5,7 @@ import Store
 /// `btq resume`: queues paused or failed torrents again.
 struct Resume: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "resume",
         abstract: "Resume paused or failed torrents.",
         discussion: """
             A resumed torrent goes back to the queue (its error, if any, is cleared) and a running \

@@ -7,6 +7,7 @@ import Store
 /// `btq run`: the daemon that works the queue.
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract:
             "Work the queue: download queued torrents a few at a time and seed finished ones, until stopped (Ctrl-C).",
         discussion: """

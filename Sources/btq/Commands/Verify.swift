@@ -6,6 +6,7 @@ import Store
 /// `btq verify`: a full recheck of torrents' data.
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Recheck torrents' data: hash every piece and correct the recorded progress.",
         discussion: """
             Every piece is read back and hashed on all cores; pieces that fail are fetched again by the \

@@ -135,6 +135,15 @@ import Testing
         #expect(result.responder.security == .rc4 && result.responder.received == Self.ourHandshake)
     }
 
+    @Test(arguments: [0, 1, 8, 9, 512])
+    func randomBytesAreFreshAndAsMany(count: Int) {
+        let first = MSEHandshake.randomBytes(count)
+        let second = MSEHandshake.randomBytes(count)
+        #expect(first.count == count && second.count == count)
+        // Equal by chance once in 2^64 at 8 bytes or more.
+        if count >= 8 { #expect(first != second) }
+    }
+
     /// PadA past 512 puts req1 out of the window the responder searches.
     @Test func paddingPastTheLimitLosesSynchronisation() {
         #expect(throws: MSEError.synchronisationNotFound(searched: 532)) {

@@ -21,21 +21,20 @@ enum ProgressRows {
                 }
                 verified.set(piece.value, to: isVerified)
             }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO piece_bitfields (torrent_id, piece_count, verified, updated_at)
                     VALUES (?, ?, coalesce(?, x''), ?)
                     ON CONFLICT (torrent_id) DO UPDATE SET verified = excluded.verified, updated_at = excluded.updated_at
-                    """,
-                arguments: [id, pieceCount, Data(verified.bytes), now])
+                    """
+            ).execute(arguments: [id, pieceCount, Data(verified.bytes), now])
             let done = verified.cardinality
             var bytesDone = Int64(done) * pieceLength
             if pieceCount > 0, verified.contains(pieceCount - 1) {
                 bytesDone -= Int64(pieceCount) * pieceLength - totalSize
             }
-            try db.execute(
-                sql: "UPDATE torrents SET pieces_done = ?, bytes_done = ? WHERE id = ?",
-                arguments: [done, max(0, bytesDone), id])
+            try db.cachedStatement(sql: "UPDATE torrents SET pieces_done = ?, bytes_done = ? WHERE id = ?")
+                .execute(arguments: [done, max(0, bytesDone), id])
             // A verified piece's mask goes. The torrent's masks are those of its unfinished pieces, a
             // few rows: read them once rather than look up every piece verified since the last batch
             // (thousands a batch with small pieces).
@@ -74,10 +73,10 @@ enum ProgressRows {
             guard transferred.downloaded >= 0, transferred.uploaded >= 0, transferred.wasted >= 0 else {
                 throw StoreError.invalidValue("negative transfer counters for torrent \(id)")
             }
-            try db.execute(
+            try db.cachedStatement(
                 sql:
-                    "UPDATE torrents SET downloaded = downloaded + ?, uploaded = uploaded + ?, wasted = wasted + ? WHERE id = ?",
-                arguments: [transferred.downloaded, transferred.uploaded, transferred.wasted, id])
+                    "UPDATE torrents SET downloaded = downloaded + ?, uploaded = uploaded + ?, wasted = wasted + ? WHERE id = ?"
+            ).execute(arguments: [transferred.downloaded, transferred.uploaded, transferred.wasted, id])
         }
     }
 

@@ -17,11 +17,11 @@ package struct ProgressStore: ResumeStore {
         try writer.read { db in
             guard
                 let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT piece_count, downloaded, uploaded, wasted, checkpoint_at FROM torrents
-                        WHERE id = ? AND removed_at IS NULL
-                        """,
+                    db.cachedStatement(
+                        sql: """
+                            SELECT piece_count, downloaded, uploaded, wasted, checkpoint_at FROM torrents
+                            WHERE id = ? AND removed_at IS NULL
+                            """),
                     arguments: [torrentId])
             else { return nil }
             let stored = StoredRow(row: row, table: "torrents", torrentId: torrentId)
@@ -34,19 +34,20 @@ package struct ProgressStore: ResumeStore {
                 checkpointAt: try stored.optionalInteger(4, "checkpoint_at", in: Int64.min...Int64.max).map(
                     Timestamp.init(rawValue:)),
                 recordedAt: try Int64.fetchOne(
-                    db,
-                    sql: """
-                        SELECT max(at) FROM (
-                            SELECT updated_at AS at FROM piece_bitfields WHERE torrent_id = ?1
-                            UNION ALL SELECT updated_at FROM block_masks WHERE torrent_id = ?1)
-                        """,
+                    db.cachedStatement(
+                        sql: """
+                            SELECT max(at) FROM (
+                                SELECT updated_at AS at FROM piece_bitfields WHERE torrent_id = ?1
+                                UNION ALL SELECT updated_at FROM block_masks WHERE torrent_id = ?1)
+                            """),
                     arguments: [torrentId]
                 ).map(Timestamp.init(rawValue:)),
                 totals: TransferTotals(
                     downloaded: try stored.integer(1, "downloaded"), uploaded: try stored.integer(2, "uploaded"),
                     wasted: try stored.integer(3, "wasted")))
             let masks = try Row.fetchCursor(
-                db, sql: "SELECT piece_index, block_count, mask, durable_mask FROM block_masks WHERE torrent_id = ?",
+                db.cachedStatement(
+                    sql: "SELECT piece_index, block_count, mask, durable_mask FROM block_masks WHERE torrent_id = ?"),
                 arguments: [torrentId])
             while let mask = try masks.next() {
                 let stored = StoredRow(row: mask, table: "block_masks", torrentId: torrentId)
@@ -59,12 +60,12 @@ package struct ProgressStore: ResumeStore {
                 }
             }
             state.files = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT file_index, recorded_size, recorded_mtime_ns FROM file_state
-                    WHERE torrent_id = ? AND recorded_size IS NOT NULL AND recorded_mtime_ns IS NOT NULL
-                    ORDER BY file_index
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT file_index, recorded_size, recorded_mtime_ns FROM file_state
+                        WHERE torrent_id = ? AND recorded_size IS NOT NULL AND recorded_mtime_ns IS NOT NULL
+                        ORDER BY file_index
+                        """),
                 arguments: [torrentId]
             ).map { row in
                 let stored = StoredRow(row: row, table: "file_state", torrentId: torrentId)
@@ -89,7 +90,8 @@ package struct ProgressStore: ResumeStore {
             func torrentExists(_ id: Int64) throws -> Bool {
                 if let known = exists[id] { return known }
                 let found =
-                    try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM torrents WHERE id = ?)", arguments: [id])
+                    try Bool.fetchOne(
+                        db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM torrents WHERE id = ?)"), arguments: [id])
                     ?? false
                 exists[id] = found
                 return found
@@ -123,24 +125,26 @@ package struct ProgressStore: ResumeStore {
                 let id = checkpoint.torrentId
                 guard
                     let pieceCount = try Int.fetchOne(
-                        db, sql: "SELECT piece_count FROM torrents WHERE id = ?", arguments: [id])
+                        db.cachedStatement(sql: "SELECT piece_count FROM torrents WHERE id = ?"), arguments: [id])
                 else { continue }
                 guard checkpoint.verified.count == pieceCount else {
                     throw StoreError.invalidValue(
                         "checkpoint of torrent \(id) has \(checkpoint.verified.count) pieces, not \(pieceCount)")
                 }
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         INSERT INTO piece_bitfields (torrent_id, piece_count, verified, durable, updated_at)
                         VALUES (?, ?, ?, ?, ?)
                         ON CONFLICT (torrent_id) DO UPDATE SET durable = excluded.durable
-                        """,
+                        """
+                ).execute(
                     // A new row holds nothing but what the checkpoint vouches for: recorded before its time.
                     arguments: [
                         id, pieceCount, Data(checkpoint.verified.bytes), Data(checkpoint.verified.bytes),
                         time.rawValue - 1,
                     ])
-                try db.execute(sql: "UPDATE block_masks SET durable_mask = NULL WHERE torrent_id = ?", arguments: [id])
+                try db.cachedStatement(sql: "UPDATE block_masks SET durable_mask = NULL WHERE torrent_id = ?")
+                    .execute(arguments: [id])
                 let setMask = try db.cachedStatement(
                     sql: """
                         UPDATE block_masks SET durable_mask = ?
@@ -149,8 +153,8 @@ package struct ProgressStore: ResumeStore {
                 for (piece, mask) in checkpoint.blockMasks where !mask.isNone {
                     try setMask.execute(arguments: [Data(mask.bytes), id, piece.value, mask.count])
                 }
-                try db.execute(
-                    sql: "UPDATE torrents SET checkpoint_at = ? WHERE id = ?", arguments: [time.rawValue, id])
+                try db.cachedStatement(sql: "UPDATE torrents SET checkpoint_at = ? WHERE id = ?")
+                    .execute(arguments: [time.rawValue, id])
             }
         }
     }

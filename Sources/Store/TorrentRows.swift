@@ -26,7 +26,7 @@ enum TorrentRows {
     ) throws -> (pieceLength: Int64, pieceCount: Int, totalSize: Int64)? {
         guard
             let row = try Row.fetchOne(
-                db, sql: "SELECT piece_length, piece_count, total_size FROM torrents WHERE id = ?",
+                db.cachedStatement(sql: "SELECT piece_length, piece_count, total_size FROM torrents WHERE id = ?"),
                 arguments: [torrentId])
         else { return nil }
         return try layout(StoredRow(row: row, table: "torrents", torrentId: torrentId), from: 0)
@@ -72,13 +72,14 @@ enum TorrentRows {
         let old = record.state
         guard old != state || record.lastError != error else { return }
         let now = Date().millisecondsSince1970
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 UPDATE torrents SET state = ?, last_error = ?,
                     started_at = CASE WHEN ? THEN coalesce(started_at, ?) ELSE started_at END,
                     completed_at = CASE WHEN ? THEN coalesce(completed_at, ?) ELSE completed_at END
                 WHERE id = ?
-                """,
+                """
+        ).execute(
             arguments: [
                 state.rawValue, error, isActive(state), now, state == .seeding || state == .completed, now,
                 torrentId,
@@ -118,7 +119,8 @@ enum TorrentRows {
     ) throws -> (verified: Bitfield, durable: Bitfield?)? {
         guard
             let row = try Row.fetchOne(
-                db, sql: "SELECT piece_count, verified, durable FROM piece_bitfields WHERE torrent_id = ?",
+                db.cachedStatement(
+                    sql: "SELECT piece_count, verified, durable FROM piece_bitfields WHERE torrent_id = ?"),
                 arguments: [torrentId])
         else { return nil }
         let stored = StoredRow(row: row, table: "piece_bitfields", torrentId: torrentId)

@@ -35,8 +35,7 @@ enum MetainfoBlob {
     static func read(torrentId: Int64, _ db: Database) throws -> [UInt8]? {
         guard
             let exists = try Bool.fetchOne(
-                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM metainfo WHERE torrent_id = ?)"),
-                arguments: [torrentId]),
+                db, sql: "SELECT EXISTS (SELECT 1 FROM metainfo WHERE torrent_id = ?)", arguments: [torrentId]),
             exists
         else { return nil }
         return try withBlob(torrentId: torrentId, writable: false, db) { blob in

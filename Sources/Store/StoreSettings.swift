@@ -35,7 +35,7 @@ package struct StoreSettings: Sendable {
     package func all() throws -> [String: String] {
         try writer.read { db in
             var result: [String: String] = [:]
-            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT key, value FROM settings")) {
+            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM settings") {
                 let stored = StoredRow(row: row, table: "settings")
                 result[try stored.text(0, "key")] = try stored.text(1, "value")
             }

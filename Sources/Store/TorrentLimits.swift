@@ -31,7 +31,7 @@ package struct TorrentLimits: Sendable {
         try writer.read { db in
             guard
                 let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT download_rate_limit, upload_rate_limit FROM torrents WHERE id = ?"),
+                    db, sql: "SELECT download_rate_limit, upload_rate_limit FROM torrents WHERE id = ?",
                     arguments: [torrentId])
             else { throw StoreError.notFound(id: torrentId) }
             let stored = StoredRow(row: row, table: "torrents", torrentId: torrentId)

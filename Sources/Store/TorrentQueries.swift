@@ -276,8 +276,7 @@ extension TorrentQueries {
     static func fetchPriorities(torrentId: Int64, count: Int, _ db: Database) throws -> [Int] {
         var priorities = [Int](repeating: 4, count: count)
         let rows = try Row.fetchCursor(
-            db.cachedStatement(
-                sql: "SELECT file_index, priority FROM file_state WHERE torrent_id = ? AND priority != 4"),
+            db, sql: "SELECT file_index, priority FROM file_state WHERE torrent_id = ? AND priority != 4",
             arguments: [torrentId])
         while let row = try rows.next() {
             let stored = StoredRow(row: row, table: "file_state", torrentId: torrentId)

@@ -55,7 +55,7 @@ extension UTPConnection {
             }
             if let fin = peerFinSequence, fin == ackNumber, !peerFinished {
                 peerFinished = true
-                reorder = [:]
+                reorder.removeAll()
                 reorderBytes = 0
                 output.events.append(.peerFinished)
             }

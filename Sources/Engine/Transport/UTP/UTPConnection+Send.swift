@@ -145,7 +145,7 @@ extension UTPConnection {
     private func makeSelectiveAck() -> [UInt8]? {
         guard !reorder.isEmpty else { return nil }
         var furthest = 0
-        for sequence in reorder.keys {
+        for (sequence, _) in reorder {
             furthest = max(furthest, UTPSequence.distance(from: ackNumber, to: sequence))
         }
         let bits = min(furthest - 1, 256)

@@ -65,7 +65,7 @@ public struct UTPConnection: Sendable {
     var nextSequence: UInt16
     /// The oldest sequence number not yet acked cumulatively.
     var oldestUnacked: UInt16
-    var sent: [UInt16: SentPacket] = [:]
+    var sent = UTPSequenceTable<SentPacket>()
     /// Payload bytes sent and neither acked nor waiting to be resent.
     var bytesInFlight = 0
     /// Payload bytes of every packet not yet acked.
@@ -89,7 +89,7 @@ public struct UTPConnection: Sendable {
     // Receiving.
     /// The last sequence number received in order.
     var ackNumber: UInt16
-    var reorder: [UInt16: ByteBuffer] = [:]
+    var reorder = UTPSequenceTable<ByteBuffer>()
     var reorderBytes = 0
     /// Delivered bytes the owner has not consumed yet (counted against our window).
     var backlog = 0
@@ -218,8 +218,8 @@ public struct UTPConnection: Sendable {
         guard state != .closed else { return }
         state = .closed
         output.events.append(event)
-        sent = [:]
-        reorder = [:]
+        sent.removeAll()
+        reorder.removeAll()
         pending.removeAll()
         bytesInFlight = 0
         bytesUnacked = 0

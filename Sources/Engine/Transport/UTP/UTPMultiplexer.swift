@@ -20,6 +20,9 @@ final class UTPMultiplexer: @unchecked Sendable {
     struct Key: Hashable {
         let address: SocketAddress
         let id: UInt16
+
+        /// The id first: it tells two connections apart sooner than the address does.
+        static func == (lhs: Key, rhs: Key) -> Bool { lhs.id == rhs.id && lhs.address == rhs.address }
     }
 
     let eventLoop: any EventLoop
@@ -27,6 +30,9 @@ final class UTPMultiplexer: @unchecked Sendable {
     let configuration: UTPConfiguration
     private var socket: (any Channel)?
     private var connections: [Key: UTPChannel] = [:]
+    /// The connection the last datagram went to: a read's datagrams mostly come from one peer, and
+    /// comparing its key is cheaper than hashing an address per datagram.
+    private var recent: (key: Key, channel: UTPChannel)?
     private var dirty: [UTPChannel] = []
     private var timer: RepeatedTask?
     /// Given each accepted channel, sets up its pipeline and hands it on; false refuses it.
@@ -95,6 +101,7 @@ final class UTPMultiplexer: @unchecked Sendable {
             channel.ended(.resetByPeer)
         }
         connections.removeAll()
+        recent = nil
         socket = nil
     }
 
@@ -135,14 +142,21 @@ final class UTPMultiplexer: @unchecked Sendable {
     }
 
     /// One datagram that looked like uTP. On the event loop.
-    func received(_ datagram: ByteBuffer, from address: SocketAddress) {
+    /// Takes one datagram; `now` is the read's time (one clock reading for all the datagrams of a read).
+    func received(_ datagram: ByteBuffer, from address: SocketAddress, now: UInt64) {
         guard let packet = try? UTPPacket(decoding: datagram) else {
             refused += 1
             return
         }
         let key = Key(address: address, id: packet.connectionID)
+        if let recent, recent.key == key {
+            recent.channel.connection.receive(packet, now: now)
+            markDirty(recent.channel)
+            return
+        }
         if let channel = connections[key] {
-            channel.connection.receive(packet, now: now())
+            recent = (key, channel)
+            channel.connection.receive(packet, now: now)
             markDirty(channel)
             return
         }
@@ -155,7 +169,7 @@ final class UTPMultiplexer: @unchecked Sendable {
         // found under its receive id, connectionID + 1).
         let acceptedKey = Key(address: address, id: packet.connectionID &+ 1)
         if let channel = connections[acceptedKey] {
-            channel.connection.receive(packet, now: now())
+            channel.connection.receive(packet, now: now)
             markDirty(channel)
             return
         }
@@ -167,7 +181,7 @@ final class UTPMultiplexer: @unchecked Sendable {
             return
         }
         let connection = UTPConnection(
-            accepting: packet, sequence: .random(in: 0...UInt16.max, using: &random), now: now(),
+            accepting: packet, sequence: .random(in: 0...UInt16.max, using: &random), now: now,
             configuration: configuration)
         let channel = UTPChannel(
             multiplexer: self, connection: connection, remote: address, local: socket?.localAddress,
@@ -247,6 +261,7 @@ final class UTPMultiplexer: @unchecked Sendable {
         if channel.connection.isClosed, let address = channel.remoteAddress {
             let key = Key(address: address, id: channel.connection.receiveID)
             if connections[key] === channel { connections[key] = nil }
+            if recent?.channel === channel { recent = nil }
         }
     }
 
@@ -314,15 +329,16 @@ final class UTPDatagramHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
+        let now = multiplexer.now()
         guard let segmentSize = envelope.metadata?.segmentSize, segmentSize > 0,
             segmentSize < envelope.data.readableBytes
         else {
-            if !takeUTP(envelope.data, from: envelope.remoteAddress) { context.fireChannelRead(data) }
+            if !takeUTP(envelope.data, from: envelope.remoteAddress, now: now) { context.fireChannelRead(data) }
             return
         }
         multiplexer.joinedReads += 1
         UTPOffload.forEachDatagram(in: envelope.data, segmentSize: segmentSize) { datagram in
-            if !takeUTP(datagram, from: envelope.remoteAddress) {
+            if !takeUTP(datagram, from: envelope.remoteAddress, now: now) {
                 context.fireChannelRead(
                     wrapInboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: datagram)))
             }
@@ -330,11 +346,11 @@ final class UTPDatagramHandler: ChannelInboundHandler {
     }
 
     /// Hands `datagram` to the multiplexer if it looks like uTP.
-    private func takeUTP(_ datagram: ByteBuffer, from address: SocketAddress) -> Bool {
+    private func takeUTP(_ datagram: ByteBuffer, from address: SocketAddress, now: UInt64) -> Bool {
         guard let first = datagram.getInteger(at: datagram.readerIndex, as: UInt8.self),
             UTPPacket.looksLikeUTP(firstByte: first)
         else { return false }
-        multiplexer.received(datagram, from: address)
+        multiplexer.received(datagram, from: address, now: now)
         return true
     }
 

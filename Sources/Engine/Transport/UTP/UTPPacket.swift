@@ -86,17 +86,24 @@ public struct UTPPacket: Hashable, Sendable {
     /// Decodes one whole datagram. Throws ``UTPError`` for anything malformed; never reads past
     /// the datagram.
     public init(decoding datagram: ByteBuffer) throws(UTPError) {
+        // The header in one read of the bytes (a ByteBuffer read per field costs a bounds check and a
+        // call each, for every datagram).
+        let header = datagram.withUnsafeReadableBytes { bytes -> Header? in
+            guard bytes.count >= Self.headerLength else { return nil }
+            return Header(
+                first: bytes[0], nextExtension: bytes[1],
+                connectionID: UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: 2, as: UInt16.self)),
+                timestamp: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self)),
+                difference: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self)),
+                window: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 12, as: UInt32.self)),
+                sequence: UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: 16, as: UInt16.self)),
+                ack: UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: 18, as: UInt16.self)))
+        }
+        guard let header else { throw .tooShort(datagram.readableBytes) }
         var buffer = datagram
-        guard buffer.readableBytes >= Self.headerLength,
-            let first = buffer.readInteger(as: UInt8.self),
-            var nextExtension = buffer.readInteger(as: UInt8.self),
-            let connectionID = buffer.readInteger(as: UInt16.self),
-            let timestamp = buffer.readInteger(as: UInt32.self),
-            let difference = buffer.readInteger(as: UInt32.self),
-            let window = buffer.readInteger(as: UInt32.self),
-            let sequence = buffer.readInteger(as: UInt16.self),
-            let ack = buffer.readInteger(as: UInt16.self)
-        else { throw .tooShort(datagram.readableBytes) }
+        buffer.moveReaderIndex(forwardBy: Self.headerLength)
+        let first = header.first
+        var nextExtension = header.nextExtension
         guard first & 0x0F == 1 else { throw .wrongVersion(first & 0x0F) }
         guard let type = UTPPacketType(rawValue: first >> 4) else { throw .unknownType(first >> 4) }
         var selectiveAck: [UInt8]?
@@ -116,9 +123,21 @@ public struct UTPPacket: Hashable, Sendable {
             throw .payloadNotAllowed(type: type.rawValue)
         }
         self.init(
-            type: type, connectionID: connectionID, timestamp: timestamp, timestampDifference: difference,
-            windowSize: window, sequenceNumber: sequence, ackNumber: ack, selectiveAck: selectiveAck,
-            payload: buffer.slice())
+            type: type, connectionID: header.connectionID, timestamp: header.timestamp,
+            timestampDifference: header.difference, windowSize: header.window, sequenceNumber: header.sequence,
+            ackNumber: header.ack, selectiveAck: selectiveAck, payload: buffer.slice())
+    }
+
+    /// The fixed header's fields as read.
+    private struct Header {
+        var first: UInt8
+        var nextExtension: UInt8
+        var connectionID: UInt16
+        var timestamp: UInt32
+        var difference: UInt32
+        var window: UInt32
+        var sequence: UInt16
+        var ack: UInt16
     }
 
     /// The datagram's length once encoded.
@@ -128,22 +147,29 @@ public struct UTPPacket: Hashable, Sendable {
 
     /// Writes the datagram.
     public func encode(into buffer: inout ByteBuffer) {
-        buffer.reserveCapacity(minimumWritableBytes: encodedLength)
-        buffer.writeInteger(type.rawValue << 4 | 1)
-        buffer.writeInteger(UInt8(selectiveAck == nil ? 0 : 1))
-        buffer.writeInteger(connectionID)
-        buffer.writeInteger(timestamp)
-        buffer.writeInteger(timestampDifference)
-        buffer.writeInteger(windowSize)
-        buffer.writeInteger(sequenceNumber)
-        buffer.writeInteger(ackNumber)
-        if let selectiveAck {
-            buffer.writeInteger(UInt8(0))
-            buffer.writeInteger(UInt8(selectiveAck.count))
-            buffer.writeBytes(selectiveAck)
+        let headerLength = Self.headerLength + (selectiveAck.map { 2 + $0.count } ?? 0)
+        let length = headerLength + payload.readableBytes
+        // One write of the whole datagram: a ByteBuffer write per field costs a capacity check, a
+        // uniqueness check and an exclusivity check each, for every datagram sent.
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { out in
+            out[0] = type.rawValue << 4 | 1
+            out[1] = selectiveAck == nil ? 0 : 1
+            out.storeBytes(of: connectionID.bigEndian, toByteOffset: 2, as: UInt16.self)
+            out.storeBytes(of: timestamp.bigEndian, toByteOffset: 4, as: UInt32.self)
+            out.storeBytes(of: timestampDifference.bigEndian, toByteOffset: 8, as: UInt32.self)
+            out.storeBytes(of: windowSize.bigEndian, toByteOffset: 12, as: UInt32.self)
+            out.storeBytes(of: sequenceNumber.bigEndian, toByteOffset: 16, as: UInt16.self)
+            out.storeBytes(of: ackNumber.bigEndian, toByteOffset: 18, as: UInt16.self)
+            if let selectiveAck {
+                out[20] = 0
+                out[21] = UInt8(selectiveAck.count)
+                UnsafeMutableRawBufferPointer(rebasing: out[22..<headerLength]).copyBytes(from: selectiveAck)
+            }
+            payload.withUnsafeReadableBytes { bytes in
+                UnsafeMutableRawBufferPointer(rebasing: out[headerLength..<length]).copyMemory(from: bytes)
+            }
+            return length
         }
-        var payload = payload
-        buffer.writeBuffer(&payload)
     }
 
     /// The datagram as a new buffer.

@@ -42,6 +42,25 @@ import Testing
             ])
     }
 
+    /// Datagrams encoded back to back into one buffer (as a batch's are) keep what the buffer held
+    /// before them, and each decodes from its own view of the buffer, whatever its reader index.
+    @Test func backToBackInOneBuffer() throws {
+        var buffer = ByteBuffer(bytes: [0xee, 0xee, 0xee])
+        var starts: [Int] = []
+        for packet in Self.samples {
+            starts.append(buffer.writerIndex)
+            packet.encode(into: &buffer)
+        }
+        #expect(buffer.getBytes(at: 0, length: 3) == [0xee, 0xee, 0xee])
+        for (index, packet) in Self.samples.enumerated() {
+            var view = buffer
+            view.moveWriterIndex(to: index + 1 < starts.count ? starts[index + 1] : buffer.writerIndex)
+            view.moveReaderIndex(to: starts[index])
+            #expect(view.readableBytes == packet.encodedLength)
+            #expect(try UTPPacket(decoding: view) == packet)
+        }
+    }
+
     /// Which first bytes the shared socket hands to uTP: 0x01, 0x11, 0x21, 0x31, 0x41, never `d`.
     @Test func demultiplexing() {
         let accepted = (0...255).filter { UTPPacket.looksLikeUTP(firstByte: UInt8($0)) }

@@ -26,13 +26,21 @@ struct PeerTable: Sequence {
         _modify { yield &slots[key] }
     }
 
+    /// Runs `body` on the peer at `key` where it is, and returns what it returns; nil when the peer is
+    /// gone. For reading a few fields too: the subscript's getter copies the whole slot (a retain and
+    /// a release of each reference it holds: 1.5% of a seeder's time over uTP).
+    mutating func withSlot<Result>(_ key: PeerKey, _ body: (inout PeerSlot) -> Result) -> Result? {
+        guard let index = slots.index(forKey: key) else { return nil }
+        return body(&slots.values[index])
+    }
+
     /// Takes the peer at `key` out while it changes (see ``putBack(_:)``).
     mutating func take(_ key: PeerKey) -> PeerSlot? {
         slots.removeValue(forKey: key)
     }
 
     /// Puts a peer taken out with ``take(_:)`` back under its key.
-    mutating func putBack(_ slot: PeerSlot) {
+    mutating func putBack(_ slot: consuming PeerSlot) {
         slots[slot.key] = slot
     }
 

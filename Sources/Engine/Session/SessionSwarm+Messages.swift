@@ -153,13 +153,15 @@ extension SessionSwarm {
     /// piece once `maxPiecesInProgress` are in progress (see ``PieceMemoryBudget``).
     mutating func fillRequests(_ key: PeerKey, limits: TransferLimits, maxPiecesInProgress: Int = .max) {
         guard
-            let (outstanding, targetDepth, pieces, isSeed) = peers[key].flatMap({ slot in
-                slot.handshaken && slot.machine.amInterested && !slot.machine.peerChoking
-                    ? (
-                        slot.machine.outstandingRequests.count, slot.requestDepth, slot.machine.peerPieces,
-                        slot.isSeed
-                    ) : nil
-            })
+            let (outstanding, targetDepth, pieces, isSeed) = peers.withSlot(
+                key,
+                { slot in
+                    slot.handshaken && slot.machine.amInterested && !slot.machine.peerChoking
+                        ? (
+                            slot.machine.outstandingRequests.count, slot.requestDepth, slot.machine.peerPieces,
+                            slot.isSeed
+                        ) : nil
+                }) ?? nil
         else { return }
         guard !limits.downloadInDebt else { return }
         let room = max(0, Self.limitedDepth(targetDepth, rate: limits.downloadRate) - outstanding)

@@ -41,28 +41,33 @@ struct SessionUploads {
     /// Marks the peer at `key` as served and returns true when a serving task must start for it (it
     /// is owed a block and none runs).
     func startServing(_ key: PeerKey, in peers: inout PeerTable) -> Bool {
-        guard let slot = peers[key], canServe(slot), !slot.upload.serving else { return false }
-        peers[key]?.upload.serving = true
-        return true
+        peers.withSlot(key) { slot in
+            guard canServe(slot), !slot.upload.serving else { return false }
+            slot.upload.serving = true
+            return true
+        } ?? false
     }
 
     /// The oldest requests to serve, read and sent together: as many as the peer's outbox has room for,
     /// at least one and at most ``maxUploadBatch``; empty when there is none now (then the serving task
     /// ends).
     func nextUploads(_ key: PeerKey, in peers: inout PeerTable, closing: Bool) -> [BlockRequest] {
-        guard let slot = peers[key] else { return [] }
-        guard !closing, canServe(slot) else {
-            peers[key]?.upload.serving = false
-            return []
-        }
-        var room = maxQueuedBytes - slot.upload.queuedBytes
-        var batch: [BlockRequest] = []
-        for request in slot.machine.peerRequests {
-            guard batch.isEmpty || (batch.count < Self.maxUploadBatch && Int(request.length) <= room) else { break }
-            batch.append(request)
-            room -= Int(request.length)
-        }
-        return batch
+        peers.withSlot(key) { slot in
+            guard !closing, canServe(slot) else {
+                slot.upload.serving = false
+                return []
+            }
+            var room = maxQueuedBytes - slot.upload.queuedBytes
+            var batch: [BlockRequest] = []
+            for request in slot.machine.peerRequests {
+                guard batch.isEmpty || (batch.count < Self.maxUploadBatch && Int(request.length) <= room) else {
+                    break
+                }
+                batch.append(request)
+                room -= Int(request.length)
+            }
+            return batch
+        } ?? []
     }
 
     /// A block was read: it is sent, unless the request was cancelled or choked away meanwhile.

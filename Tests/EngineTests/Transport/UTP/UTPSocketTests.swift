@@ -63,6 +63,43 @@ import Testing
         await server.close()
     }
 
+    /// Three connections between the same two sockets, written at once: each channel gets exactly
+    /// its own bytes (the multiplexer remembers the connection the last datagram went to, so datagrams
+    /// of interleaved connections switch it back and forth), and a fourth opened after the first closed
+    /// is told apart from it.
+    @Test func interleavedConnectionsKeepTheirBytes() async throws {
+        let server = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        let client = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        let size = 300_000
+        let payloads = (0..<4).map { UTPConnectionTests.randomBytes(size, seed: UInt64(40 + $0)) }
+        let promises = Mutex<[EventLoopPromise<[UInt8]>]>([])
+        try await server.setAcceptor { channel in
+            let done = channel.eventLoop.makePromise(of: [UInt8].self)
+            promises.withLock { $0.append(done) }
+            return (try? channel.pipeline.syncOperations.addHandler(Collector(expected: size, done: done))) != nil
+        }
+        let address = try SocketAddress(ipAddress: "127.0.0.1", port: Int(server.port))
+        var channels: [any Channel] = []
+        for _ in 0..<3 { channels.append(try await client.connect(to: address, initializer: { $0 })) }
+        for (channel, payload) in zip(channels, payloads) {
+            channel.writeAndFlush(ByteBuffer(bytes: payload), promise: nil)
+        }
+        var received: [[UInt8]] = []
+        for index in 0..<3 {
+            let promise = try await server.channel.eventLoop.submit { promises.withLock { $0[index] } }.get()
+            received.append(try await promise.futureResult.get())
+        }
+        #expect(Set(received) == Set(payloads.prefix(3)))
+        try await channels[0].close()
+        let fourth = try await client.connect(to: address, initializer: { $0 })
+        try await fourth.writeAndFlush(ByteBuffer(bytes: payloads[3]))
+        let last = try await server.channel.eventLoop.submit { promises.withLock { $0.last! } }.get()
+        #expect(try await last.futureResult.get() == payloads[3])
+        for channel in channels.dropFirst() + [fourth] { try await channel.close() }
+        await client.close()
+        await server.close()
+    }
+
     /// A socket with no connection runs no timer: it starts with the first connection, on both sides,
     /// and stops once the last has gone.
     @Test func theTimerRunsOnlyWhileThereAreConnections() async throws {

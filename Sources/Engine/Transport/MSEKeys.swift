@@ -22,9 +22,7 @@ public struct MSEKeys: Sendable {
     /// The key pair for a given private key (tests).
     public init(privateKey: [UInt8]) {
         self.privateKey = privateKey
-        var two = [UInt8](repeating: 0, count: Self.keyLength)
-        two[Self.keyLength - 1] = 2
-        publicKey = MSEModulus.prime.power(two, privateKey)
+        publicKey = MSEModulus.prime.powerOfTwo(privateKey)
     }
 
     /// S for the peer's public key; throws ``MSEError/invalidPublicKey`` for 0, 1, P-1 or a number

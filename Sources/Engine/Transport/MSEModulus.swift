@@ -58,6 +58,23 @@ struct MSEModulus: Sendable {
     }
 
     /// True when the 96 big-endian bytes are a number below the modulus.
+    /// 2^exponent mod m, the public key of a Diffie-Hellman pair (the generator is 2): the same
+    /// square-and-multiply, but each multiplication by the base is a doubling modulo m (a shift and
+    /// at most one subtraction; doubling commutes with the Montgomery form), so a 160-bit exponent
+    /// costs 160 products instead of about 240.
+    func powerOfTwo(_ exponent: [UInt8]) -> [UInt8] {
+        var result = one
+        for byte in exponent {
+            for bit in (0..<8).reversed() {
+                result = multiply(result, result)
+                if (byte >> UInt8(bit)) & 1 == 1 { Self.doubleModulo(&result, limbs) }
+            }
+        }
+        var plain = [UInt64](repeating: 0, count: Self.limbCount)
+        plain[0] = 1
+        return Self.bigEndian(multiply(result, plain))
+    }
+
     func isBelow(_ bytes: [UInt8]) -> Bool {
         Self.compare(Self.limbs(bigEndian: bytes), limbs) < 0
     }

@@ -60,6 +60,21 @@ import Testing
                 ))
     }
 
+    /// Powers of two by doubling agree with the general exponentiation, for exponents with leading
+    /// zeros, all ones, and random ones.
+    @Test func powersOfTwoByDoublingAgree() {
+        var two = [UInt8](repeating: 0, count: MSEKeys.keyLength)
+        two[MSEKeys.keyLength - 1] = 2
+        var random = SplitMix64(seed: 160)
+        var exponents: [[UInt8]] = [
+            [0], [1], [0, 0, 3], [UInt8](repeating: 0xFF, count: 20), [UInt8](repeating: 0xFF, count: 96),
+        ]
+        for _ in 0..<8 { exponents.append((0..<20).map { _ in UInt8(truncatingIfNeeded: random.next()) }) }
+        for exponent in exponents {
+            #expect(MSEModulus.prime.powerOfTwo(exponent) == MSEModulus.prime.power(two, exponent))
+        }
+    }
+
     @Test func bothSidesAgreeOnTheSecret() throws {
         let a = MSEKeys(privateKey: MSEModulus.hexBytes("0102030405060708090a0b0c0d0e0f1011121314"))
         let b = MSEKeys(privateKey: MSEModulus.hexBytes("ffeeddccbbaa99887766554433221100ffeeddcc"))

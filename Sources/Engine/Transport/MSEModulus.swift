@@ -45,16 +45,7 @@ struct MSEModulus: Sendable {
     /// the modulus), `exponent` big-endian bytes of any length.
     func power(_ base: [UInt8], _ exponent: [UInt8]) -> [UInt8] {
         let b = multiply(Self.limbs(bigEndian: base), rSquared)
-        var result = one
-        for byte in exponent {
-            for bit in (0..<8).reversed() {
-                result = multiply(result, result)
-                if (byte >> UInt8(bit)) & 1 == 1 { result = multiply(result, b) }
-            }
-        }
-        var plain = [UInt64](repeating: 0, count: Self.limbCount)
-        plain[0] = 1
-        return Self.bigEndian(multiply(result, plain))
+        return exponentiate(exponent) { $0 = multiply($0, b) }
     }
 
     /// True when the 96 big-endian bytes are a number below the modulus.
@@ -63,11 +54,17 @@ struct MSEModulus: Sendable {
     /// at most one subtraction; doubling commutes with the Montgomery form), so a 160-bit exponent
     /// costs 160 products instead of about 240.
     func powerOfTwo(_ exponent: [UInt8]) -> [UInt8] {
+        exponentiate(exponent) { Self.doubleModulo(&$0, limbs) }
+    }
+
+    /// Square-and-multiply from the most significant bit, in Montgomery form: `timesBase` multiplies
+    /// the running value by the base; the result leaves Montgomery form as 96 big-endian bytes.
+    private func exponentiate(_ exponent: [UInt8], timesBase: (inout [UInt64]) -> Void) -> [UInt8] {
         var result = one
         for byte in exponent {
             for bit in (0..<8).reversed() {
                 result = multiply(result, result)
-                if (byte >> UInt8(bit)) & 1 == 1 { Self.doubleModulo(&result, limbs) }
+                if (byte >> UInt8(bit)) & 1 == 1 { timesBase(&result) }
             }
         }
         var plain = [UInt64](repeating: 0, count: Self.limbCount)

@@ -7,11 +7,10 @@ enum POSIXFile {
     /// calls in one run): 1.88 against 2.11 CPU s and 2.55 against 2.72 s with 1 MiB pieces, 2.08 against
     /// 2.56 CPU s with 256 KiB pieces, 2.69 against 2.82 with 16 KiB, 1.85 against 2.20 with 4 MiB (every
     /// size from 16 KiB to 16 MiB gained); 192 files of uneven sizes, 0.66 to 0.76 against 0.81 to 0.86
-    /// CPU s. The system time is the syscalls':
-    /// 32 and 64 KiB calls gave part of it, 1 MiB calls no more than 256 KiB. An earlier measurement on
-    /// the same kernel had whole 1 MiB pieces slower than 16 KiB calls (5.0 to 7.2 s against 2.7 to 4.7 s:
-    /// fresh large page-cache folios slower to fill); it no longer shows, and a call of 256 KiB bounds
-    /// what one write asks of the page cache either way.
+    /// CPU s. What is saved is the calls' system time: 32 and 64 KiB calls gave part of it, 1 MiB calls
+    /// no more than 256 KiB. An earlier measurement on the same kernel had whole 1 MiB pieces slower than
+    /// 16 KiB calls (5.0 to 7.2 s against 2.7 to 4.7 s: fresh large page-cache folios slower to fill); it
+    /// no longer shows, and a call of 256 KiB bounds what one write asks of the page cache either way.
     static let writeChunk = 256 << 10
 
     /// Writes all of `buffer` at `offset` in calls of at most ``writeChunk`` bytes; returns `errno` on

@@ -10,7 +10,7 @@ import Testing
     func writesOfAnyLengthReadBackAtTheirOffset(length: Int) async throws {
         try await withTemporaryFolder { folder in
             let descriptor = open(folder + "/f", O_RDWR | O_CREAT, 0o644)
-            #expect(descriptor >= 0)
+            try #require(descriptor >= 0)
             defer { close(descriptor) }
             let offset: Int64 = 12_345
             let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }

@@ -11,6 +11,8 @@ struct UTPCongestion: Sendable {
     let configuration: UTPConfiguration
     /// The congestion window in bytes.
     private(set) var window: Int
+    /// The connection's largest payload: the least the window falls to.
+    private(set) var packetSize: Int
     private(set) var slowStart = true
     private var slowStartThreshold = Int.max
     /// Smoothed round-trip time and its variation, in microseconds; nil before the first sample.
@@ -27,10 +29,17 @@ struct UTPCongestion: Sendable {
     init(configuration: UTPConfiguration, initialRTO: UInt64) {
         self.configuration = configuration
         self.window = 2 * configuration.maxPayload
+        self.packetSize = configuration.maxPayload
         self.rto = initialRTO
     }
 
-    private var maxWindow: Int { max(configuration.sendBuffer, 2 * configuration.maxPayload) }
+    private var maxWindow: Int { max(configuration.sendBuffer, 2 * packetSize) }
+
+    /// The connection's packets grew to `size` (in the handshake): the initial window is two of them.
+    mutating func setPacketSize(_ size: Int) {
+        window = max(window, 2 * size)
+        packetSize = size
+    }
 
     /// A round-trip sample from a packet sent once and now acked (Karn's rule: never from a resent one).
     mutating func rttSample(_ sample: UInt64) {
@@ -70,20 +79,20 @@ struct UTPCongestion: Sendable {
                 next = max(next, Double(doubled))
             }
         }
-        window = Int(max(Double(configuration.maxPayload), min(Double(maxWindow), next)))
+        window = Int(max(Double(packetSize), min(Double(maxWindow), next)))
     }
 
     /// A packet was found lost by duplicate or selective acks: halve the window, leave slow start.
     mutating func lost() {
-        window = max(configuration.maxPayload, window / 2)
+        window = max(packetSize, window / 2)
         slowStartThreshold = window
         slowStart = false
     }
 
     /// The retransmission timer fired: one packet of window, back off the RTO, slow start again.
     mutating func timedOut() {
-        slowStartThreshold = max(configuration.maxPayload, window / 2)
-        window = configuration.maxPayload
+        slowStartThreshold = max(packetSize, window / 2)
+        window = packetSize
         slowStart = true
         rto = min(rto * 2, configuration.maximumRTO)
     }

@@ -20,6 +20,7 @@ extension UTPConnection {
         }
         if state == .synSent {
             guard packet.type == .state else { return }
+            peerReads(packet.readLimit)
             ackNumber = packet.sequenceNumber &- 1
             state = .connected
             output.events.append(.connected)
@@ -43,7 +44,9 @@ extension UTPConnection {
         }
         let size = packet.payload.readableBytes
         if distance == 1 {
-            guard backlog + reorderBytes + size <= configuration.receiveBuffer + configuration.maxPayload else {
+            // One packet past the window: a peer with nothing in flight may send one.
+            let slack = max(configuration.maxPayload, Int(readLimit ?? 0))
+            guard backlog + reorderBytes + size <= configuration.receiveBuffer + slack else {
                 return
             }
             deliver(packet.payload)

@@ -86,7 +86,7 @@ extension UTPConnection {
             }
         }
         while !pending.isEmpty {
-            let size = min(configuration.maxPayload, pending.count)
+            let size = min(payloadSize, pending.count)
             // A peer keeps at most maxReorderPackets ahead; a zero window still lets one packet probe.
             if bytesInFlight > 0, bytesInFlight + size > window || sent.count >= configuration.maxReorderPackets - 1 {
                 windowWasFull = true
@@ -96,7 +96,7 @@ extension UTPConnection {
             sendNew(type: .data, payload: payload, now: now, selectiveAck: selectiveAck)
         }
         if pending.isEmpty {
-            if bytesInFlight + configuration.maxPayload <= window { windowWasFull = false }
+            if bytesInFlight + payloadSize <= window { windowWasFull = false }
         }
         if finRequested, finSequence == nil, pending.isEmpty {
             finSequence = nextSequence
@@ -110,7 +110,8 @@ extension UTPConnection {
             UTPPacket(
                 type: .state, connectionID: sendID, timestamp: UInt32(truncatingIfNeeded: now),
                 timestampDifference: replyDelay, windowSize: UInt32(advertisedWindow),
-                sequenceNumber: nextSequence, ackNumber: ackNumber, selectiveAck: selectiveAck), now: now)
+                sequenceNumber: nextSequence, ackNumber: ackNumber, selectiveAck: selectiveAck,
+                readLimit: state == .synReceived ? readLimit : nil), now: now)
     }
 
     mutating func sendNew(type: UTPPacketType, payload: ByteBuffer, now: UInt64, selectiveAck: [UInt8]? = nil) {
@@ -132,7 +133,7 @@ extension UTPConnection {
                 timestamp: UInt32(truncatingIfNeeded: now), timestampDifference: packet.type == .syn ? 0 : replyDelay,
                 windowSize: UInt32(advertisedWindow), sequenceNumber: sequence,
                 ackNumber: packet.type == .syn ? 0 : ackNumber, selectiveAck: packet.type == .syn ? nil : selectiveAck,
-                payload: packet.payload), now: now)
+                readLimit: packet.type == .syn ? readLimit : nil, payload: packet.payload), now: now)
     }
 
     mutating func emit(_ packet: UTPPacket, now: UInt64) {

@@ -60,6 +60,12 @@ public struct UTPConnection: Sendable {
     public let sendID: UInt16
     /// Where the connection is.
     public internal(set) var state: State
+    /// The largest datagram we read, told the peer in the SYN or in the answer to its SYN; nil says
+    /// nothing (paths other than loopback, where we would not send large packets either).
+    public let readLimit: UInt16?
+    /// The largest payload we send: ``UTPConfiguration/maxPayload``, or more once a peer we told our
+    /// read limit told us its own (``peerReads(_:)``).
+    public internal(set) var payloadSize: Int
 
     // Sending.
     var nextSequence: UInt16
@@ -105,11 +111,15 @@ public struct UTPConnection: Sendable {
 
     var output = Output()
 
-    /// Opens a connection: queues the SYN. `receiveID` and `sequence` should be random.
+    /// Opens a connection: queues the SYN. `receiveID` and `sequence` should be random. `readLimit`,
+    /// if any, is told the peer (a loopback peer; see ``readLimit``).
     public init(
-        connectingWith receiveID: UInt16, sequence: UInt16, now: UInt64, configuration: UTPConfiguration = .init()
+        connectingWith receiveID: UInt16, sequence: UInt16, now: UInt64, configuration: UTPConfiguration = .init(),
+        readLimit: UInt16? = nil
     ) {
         self.configuration = configuration
+        self.readLimit = readLimit
+        self.payloadSize = configuration.maxPayload
         self.receiveID = receiveID
         self.sendID = receiveID &+ 1
         self.state = .synSent
@@ -126,10 +136,16 @@ public struct UTPConnection: Sendable {
         sendNew(type: .syn, payload: ByteBuffer(), now: now)
     }
 
-    /// Answers a SYN: queues the ST_STATE. `sequence` should be random.
-    public init(accepting syn: UTPPacket, sequence: UInt16, now: UInt64, configuration: UTPConfiguration = .init()) {
+    /// Answers a SYN: queues the ST_STATE. `sequence` should be random. `readLimit`, if any, is told
+    /// the peer (a loopback peer; see ``readLimit``).
+    public init(
+        accepting syn: UTPPacket, sequence: UInt16, now: UInt64, configuration: UTPConfiguration = .init(),
+        readLimit: UInt16? = nil
+    ) {
         precondition(syn.type == .syn, "accepting a packet that is not a SYN")
         self.configuration = configuration
+        self.readLimit = readLimit
+        self.payloadSize = configuration.maxPayload
         self.receiveID = syn.connectionID &+ 1
         self.sendID = syn.connectionID
         self.state = .synReceived
@@ -146,6 +162,21 @@ public struct UTPConnection: Sendable {
         self.acceptedAt = now
         self.replyDelay = UInt32(truncatingIfNeeded: now) &- syn.timestamp
         ackPending = true
+        peerReads(syn.readLimit)
+    }
+
+    /// Room for the header and its extensions (a full selective ack, the read limit) in a datagram.
+    public static let headerRoom = UTPPacket.headerLength + 2 + 32 + 4
+
+    /// The peer said, in its SYN or in the answer to ours, that it reads datagrams of `limit` bytes:
+    /// payloads grow to fit them, up to ``UTPConfiguration/loopbackPayload``. Only when we told the
+    /// peer our own limit (a loopback path); never below ``UTPConfiguration/maxPayload``.
+    mutating func peerReads(_ limit: UInt16?) {
+        guard let limit, readLimit != nil else { return }
+        let size = min(configuration.loopbackPayload, Int(limit) - Self.headerRoom)
+        guard size > payloadSize else { return }
+        payloadSize = size
+        congestion.setPacketSize(size)
     }
 
     /// Whether the connection is over.

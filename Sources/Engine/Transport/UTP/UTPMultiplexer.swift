@@ -47,14 +47,19 @@ final class UTPMultiplexer: @unchecked Sendable {
     private(set) var segmentationFailures = 0
     /// Reads the kernel had joined from several datagrams (receive offload), for tests.
     var joinedReads = 0
+    /// The largest datagram the socket reads (a read slot), told loopback peers in the handshake so
+    /// that they may send packets that large; nil tells no one.
+    let readLimit: UInt16?
 
+    /// `readLimit`: the largest datagram the socket reads, if it should be told loopback peers.
     init(
         eventLoop: any EventLoop, limits: Limits = .init(), configuration: UTPConfiguration = .init(),
-        segmentation: Bool = System.supportsUDPSegmentationOffload
+        segmentation: Bool = System.supportsUDPSegmentationOffload, readLimit: Int? = nil
     ) {
         self.eventLoop = eventLoop
         self.limits = limits
         self.configuration = configuration
+        self.readLimit = readLimit.map { UInt16(clamping: $0) }
         self.segmentation = segmentation && configuration.udpOffload
     }
 
@@ -122,7 +127,7 @@ final class UTPMultiplexer: @unchecked Sendable {
             }
             let connection = UTPConnection(
                 connectingWith: id, sequence: .random(in: 0...UInt16.max, using: &self.random), now: self.now(),
-                configuration: self.configuration)
+                configuration: self.configuration, readLimit: self.readLimit(for: address))
             let channel = UTPChannel(
                 multiplexer: self, connection: connection, remote: address, local: self.socket?.localAddress,
                 eventLoop: self.eventLoop)
@@ -182,7 +187,7 @@ final class UTPMultiplexer: @unchecked Sendable {
         }
         let connection = UTPConnection(
             accepting: packet, sequence: .random(in: 0...UInt16.max, using: &random), now: now,
-            configuration: configuration)
+            configuration: configuration, readLimit: readLimit(for: address))
         let channel = UTPChannel(
             multiplexer: self, connection: connection, remote: address, local: socket?.localAddress,
             eventLoop: eventLoop)
@@ -195,6 +200,12 @@ final class UTPMultiplexer: @unchecked Sendable {
         startTimer()
         channel.activate()
         markDirty(channel)
+    }
+
+    /// What a connection to `address` tells the peer it reads: loopback peers only (other paths keep
+    /// ``UTPConfiguration/maxPayload`` both ways, so there is nothing to tell them).
+    private func readLimit(for address: SocketAddress) -> UInt16? {
+        UTPOffload.isLoopback(address) ? readLimit : nil
     }
 
     /// Acks and data go out once per batch of datagrams read, not once per datagram.
@@ -269,7 +280,7 @@ final class UTPMultiplexer: @unchecked Sendable {
     /// loopback peer, runs of equal datagrams go as GSO writes; a refused one turns GSO off for the
     /// socket and its datagrams go again one by one.
     private func send(_ datagrams: UTPDatagrams, to address: SocketAddress, on socket: any Channel) {
-        guard segmentation, datagrams.count > 1, UTPOffload.segments(to: address) else {
+        guard segmentation, datagrams.count > 1, UTPOffload.isLoopback(address) else {
             for datagram in datagrams {
                 socket.write(AddressedEnvelope(remoteAddress: address, data: datagram), promise: nil)
             }

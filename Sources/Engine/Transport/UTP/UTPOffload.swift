@@ -75,11 +75,12 @@ enum UTPOffload {
         return writes
     }
 
-    /// Whether GSO writes go to `address`: loopback only. A GSO write the kernel refuses (EINVAL
-    /// when a segment is over the route's MTU, as through a VPN tunnel; EIO through IPsec) is not an
-    /// error NIO gets past: it closes the whole UDP channel, the DHT's with it. Loopback has a 64 KiB
-    /// MTU and no such transforms, and it is where the rates are that offload is for.
-    static func segments(to address: SocketAddress) -> Bool {
+    /// Whether `address` is a loopback address: where GSO writes go, and large packets to a peer that
+    /// reads them (``UTPConfiguration/loopbackPayload``). A GSO write the kernel refuses (EINVAL when
+    /// a segment is over the route's MTU, as through a VPN tunnel; EIO through IPsec) is not an error
+    /// NIO gets past: it closes the whole UDP channel, the DHT's with it. Loopback has a 64 KiB MTU
+    /// and no such transforms, and it is where the rates are that offload is for.
+    static func isLoopback(_ address: SocketAddress) -> Bool {
         switch address {
         case .v4(let address):
             return UInt32(bigEndian: address.address.sin_addr.s_addr) >> 24 == 127

@@ -32,13 +32,18 @@ public enum UTPPacketType: UInt8, Hashable, Sendable {
 /// byte 0 standing for `ack_nr + 2`). BEP 29 says its length is a multiple of 4 bytes, but libtorrent
 /// sends as many bytes as its reorder buffer spans (1, 2, 13, 27 ...), so any length is taken (the
 /// one-byte length field bounds it at 255 bytes, 2,040 packets; an empty one is no selective ack); we
-/// send multiples of 4. Unknown extensions are skipped. Decoding is bounded: at most
+/// send multiples of 4. Type ``readLimitExtension`` is btq's: the largest datagram the sender reads
+/// (two bytes, big-endian), sent in the SYN and its answer to loopback peers only (``readLimit``);
+/// libtorrent and libutp skip extensions they do not know, as we do. Decoding is bounded: at most
 /// ``maxExtensions`` extensions, each length checked against the datagram.
 public struct UTPPacket: Hashable, Sendable {
     /// The header's length in bytes.
     public static let headerLength = 20
     /// The most extensions one datagram may chain.
     public static let maxExtensions = 8
+    /// The extension type of ``readLimit`` (unassigned by BEP 29, libtorrent and libutp, which use
+    /// 1 to 3).
+    public static let readLimitExtension: UInt8 = 0x62
 
     /// The packet type.
     public var type: UTPPacketType
@@ -57,6 +62,8 @@ public struct UTPPacket: Hashable, Sendable {
     public var ackNumber: UInt16
     /// The selective-ack bitmask, if the packet carries one.
     public var selectiveAck: [UInt8]?
+    /// The largest datagram the sender reads, in bytes, if the packet says (``readLimitExtension``).
+    public var readLimit: UInt16?
     /// The payload (empty but for ST_DATA).
     public var payload: ByteBuffer
 
@@ -64,7 +71,7 @@ public struct UTPPacket: Hashable, Sendable {
     public init(
         type: UTPPacketType, connectionID: UInt16, timestamp: UInt32 = 0, timestampDifference: UInt32 = 0,
         windowSize: UInt32 = 0, sequenceNumber: UInt16, ackNumber: UInt16, selectiveAck: [UInt8]? = nil,
-        payload: ByteBuffer = ByteBuffer()
+        readLimit: UInt16? = nil, payload: ByteBuffer = ByteBuffer()
     ) {
         self.type = type
         self.connectionID = connectionID
@@ -74,6 +81,7 @@ public struct UTPPacket: Hashable, Sendable {
         self.sequenceNumber = sequenceNumber
         self.ackNumber = ackNumber
         self.selectiveAck = selectiveAck
+        self.readLimit = readLimit
         self.payload = payload
     }
 
@@ -107,6 +115,7 @@ public struct UTPPacket: Hashable, Sendable {
         guard first & 0x0F == 1 else { throw .wrongVersion(first & 0x0F) }
         guard let type = UTPPacketType(rawValue: first >> 4) else { throw .unknownType(first >> 4) }
         var selectiveAck: [UInt8]?
+        var readLimit: UInt16?
         var count = 0
         while nextExtension != 0 {
             count += 1
@@ -117,6 +126,10 @@ public struct UTPPacket: Hashable, Sendable {
                 let body = buffer.readBytes(length: Int(length))
             else { throw .extensionTruncated(offset: offset) }
             if nextExtension == 1 { selectiveAck = body.isEmpty ? nil : body }
+            // Of any other length it is not ours: skipped, as every unknown extension.
+            if nextExtension == Self.readLimitExtension, body.count == 2 {
+                readLimit = UInt16(body[0]) << 8 | UInt16(body[1])
+            }
             nextExtension = following
         }
         if buffer.readableBytes > 0, type == .state || type == .reset {
@@ -125,7 +138,7 @@ public struct UTPPacket: Hashable, Sendable {
         self.init(
             type: type, connectionID: header.connectionID, timestamp: header.timestamp,
             timestampDifference: header.difference, windowSize: header.window, sequenceNumber: header.sequence,
-            ackNumber: header.ack, selectiveAck: selectiveAck, payload: buffer.slice())
+            ackNumber: header.ack, selectiveAck: selectiveAck, readLimit: readLimit, payload: buffer.slice())
     }
 
     /// The fixed header's fields as read.
@@ -141,29 +154,40 @@ public struct UTPPacket: Hashable, Sendable {
     }
 
     /// The datagram's length once encoded.
-    public var encodedLength: Int {
-        Self.headerLength + (selectiveAck.map { 2 + $0.count } ?? 0) + payload.readableBytes
+    public var encodedLength: Int { headerLength + payload.readableBytes }
+
+    /// The header's length with its extensions.
+    private var headerLength: Int {
+        Self.headerLength + (selectiveAck.map { 2 + $0.count } ?? 0) + (readLimit == nil ? 0 : 4)
     }
 
     /// Writes the datagram.
     public func encode(into buffer: inout ByteBuffer) {
-        let headerLength = Self.headerLength + (selectiveAck.map { 2 + $0.count } ?? 0)
+        let headerLength = headerLength
         let length = headerLength + payload.readableBytes
         // One write of the whole datagram: a ByteBuffer write per field costs a capacity check, a
         // uniqueness check and an exclusivity check each, for every datagram sent.
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { out in
             out[0] = type.rawValue << 4 | 1
-            out[1] = selectiveAck == nil ? 0 : 1
+            out[1] = selectiveAck == nil ? (readLimit == nil ? 0 : Self.readLimitExtension) : 1
             out.storeBytes(of: connectionID.bigEndian, toByteOffset: 2, as: UInt16.self)
             out.storeBytes(of: timestamp.bigEndian, toByteOffset: 4, as: UInt32.self)
             out.storeBytes(of: timestampDifference.bigEndian, toByteOffset: 8, as: UInt32.self)
             out.storeBytes(of: windowSize.bigEndian, toByteOffset: 12, as: UInt32.self)
             out.storeBytes(of: sequenceNumber.bigEndian, toByteOffset: 16, as: UInt16.self)
             out.storeBytes(of: ackNumber.bigEndian, toByteOffset: 18, as: UInt16.self)
+            var offset = Self.headerLength
             if let selectiveAck {
-                out[20] = 0
-                out[21] = UInt8(selectiveAck.count)
-                UnsafeMutableRawBufferPointer(rebasing: out[22..<headerLength]).copyBytes(from: selectiveAck)
+                out[offset] = readLimit == nil ? 0 : Self.readLimitExtension
+                out[offset + 1] = UInt8(selectiveAck.count)
+                UnsafeMutableRawBufferPointer(rebasing: out[(offset + 2)..<(offset + 2 + selectiveAck.count)])
+                    .copyBytes(from: selectiveAck)
+                offset += 2 + selectiveAck.count
+            }
+            if let readLimit {
+                out[offset] = 0
+                out[offset + 1] = 2
+                out.storeBytes(of: readLimit.bigEndian, toByteOffset: offset + 2, as: UInt16.self)
             }
             payload.withUnsafeReadableBytes { bytes in
                 UnsafeMutableRawBufferPointer(rebasing: out[headerLength..<length]).copyMemory(from: bytes)

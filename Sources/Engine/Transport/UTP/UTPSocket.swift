@@ -23,15 +23,19 @@ package final class UTPSocket: Sendable {
         limits: UTPMultiplexer.Limits = .init(), configuration: UTPConfiguration = .init()
     ) async throws -> UTPSocket {
         let loop = group.next()
-        let multiplexer = UTPMultiplexer(eventLoop: loop, limits: limits, configuration: configuration)
         // 16 datagrams per read call; NIO splits the receive buffer evenly among them, so each slot
-        // must hold a whole datagram (uTP's are under 1,500 bytes: 4 KiB) or, with receive offload,
-        // a whole aggregate (64 KiB: 1 MiB a read). Fewer slots cost more than they save: from a
-        // peer that does not send GSO writes every read is one datagram, and with 4 slots btq from
-        // libtorrent over uTP took 9.5 s against 8.8 s (1 GiB).
+        // must hold a whole datagram (uTP's are under 1,500 bytes but to loopback peers told our read
+        // limit, the slot: 4 KiB) or, with receive offload, a whole aggregate (64 KiB: 1 MiB a read).
+        // Fewer slots cost more than they save: from a peer that does not send GSO writes every read
+        // is one datagram, and with 4 slots btq from libtorrent over uTP took 9.5 s against 8.8 s
+        // (1 GiB).
         let receiveOffload = configuration.udpOffload && System.supportsUDPReceiveOffload
         let slots = 16
         let slotSize = receiveOffload ? UTPOffload.aggregateReadCapacity : 4096
+        // Less the IP and UDP headers: a datagram of the slot's size fits a loopback packet.
+        let readLimit = min(slotSize, UTPOffload.maxSegmentedBytes)
+        let multiplexer = UTPMultiplexer(
+            eventLoop: loop, limits: limits, configuration: configuration, readLimit: readLimit)
         var bootstrap = DatagramBootstrap(group: loop)
             .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)

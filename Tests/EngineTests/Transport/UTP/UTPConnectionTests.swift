@@ -62,6 +62,54 @@ import Testing
         #expect(link.initiator.timeouts == 0)
     }
 
+    /// Both sides told each other they read 65,000-byte datagrams (a loopback path): data packets grow
+    /// to ``UTPConfiguration/loopbackPayload`` both ways, and both directions arrive exact, on a clean
+    /// link and on a lossy, reordering one (resent packets keep their size).
+    @Test(arguments: [(0, 0), (20, 50)] as [(Int, Int)])
+    func largePacketsWhenBothSaySo(loss: Int, reorder: Int) {
+        let up = Self.randomBytes(1_500_000, seed: 31)
+        let down = Self.randomBytes(400_000, seed: 32)
+        var link = UTPLink(seed: 31, loss: loss, reorder: reorder, readLimits: (65_000, 65_000))
+        link.send(up, from: 0)
+        link.send(down, from: 1)
+        link.run(until: 600_000_000) { $0.received[1].count == up.count && $0.received[0].count == down.count }
+        #expect(Self.mismatch(link.received[1], up) == nil)
+        #expect(Self.mismatch(link.received[0], down) == nil)
+        let payload = link.configuration.loopbackPayload
+        #expect(link.initiator.payloadSize == payload)
+        #expect(link.responder?.payloadSize == payload)
+        #expect(link.longestDatagram[0] > payload)
+        #expect(link.longestDatagram[0] <= payload + UTPConnection.headerRoom)
+        #expect(link.longestDatagram[1] > payload)
+    }
+
+    /// Packets grow only where both sides said: a peer that says nothing (libtorrent, which reads
+    /// 1,500 bytes at most) gets ``UTPConfiguration/maxPayload``, and so does a peer we told nothing
+    /// (not a loopback path), whatever it says. A limit is kept to, less room for the header, and one
+    /// below the default changes nothing.
+    @Test(
+        arguments: [
+            (65_000, nil, 1400, 1400), (nil, 65_000, 1400, 1400),
+            (4096, 4096, 4096 - UTPConnection.headerRoom, 4096 - UTPConnection.headerRoom),
+            (65_000, 2000, 2000 - UTPConnection.headerRoom, UTPConfiguration().loopbackPayload),
+            (1000, 1000, 1400, 1400),
+        ] as [(UInt16?, UInt16?, Int, Int)])
+    func payloadFollowsWhatWasSaid(initiator: UInt16?, responder: UInt16?, initiatorSends: Int, responderSends: Int) {
+        let data = Self.randomBytes(300_000, seed: 33)
+        var link = UTPLink(seed: 33, readLimits: (initiator, responder))
+        link.send(data, from: 0)
+        link.send(data, from: 1)
+        link.run(until: 60_000_000) { $0.received[1].count == data.count && $0.received[0].count == data.count }
+        #expect(Self.mismatch(link.received[1], data) == nil)
+        #expect(Self.mismatch(link.received[0], data) == nil)
+        #expect(link.initiator.payloadSize == initiatorSends)
+        #expect(link.responder?.payloadSize == responderSends)
+        for (side, sends) in [initiatorSends, responderSends].enumerated() {
+            #expect(link.longestDatagram[side] <= sends + UTPConnection.headerRoom)
+            #expect(link.longestDatagram[side] > sends)
+        }
+    }
+
     /// A SYN nobody answers is sent three times (0 s, 1 s, 3 s) and the connection fails at 7 s.
     @Test func unansweredSYNTimesOut() {
         var connection = UTPConnection(connectingWith: 5, sequence: 1, now: 0)

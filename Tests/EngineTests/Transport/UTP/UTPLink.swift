@@ -28,12 +28,17 @@ struct UTPLink {
     var events: [[UTPConnection.Event]] = [[], []]
     var consuming = [true, true]
     var datagramsSent = 0
+    /// The longest datagram each side sent, in bytes.
+    var longestDatagram = [0, 0]
     var configuration: UTPConfiguration
     let responderSequence: UInt16
+    /// What the responder tells the initiator it reads (the initiator's is set at its init).
+    let responderReadLimit: UInt16?
 
     init(
         seed: UInt64, loss: Int = 0, reorder: Int = 0, initiatorSequence: UInt16 = 1,
-        responderSequence: UInt16 = 0x9000, configuration: UTPConfiguration = .init()
+        responderSequence: UInt16 = 0x9000, configuration: UTPConfiguration = .init(),
+        readLimits: (initiator: UInt16?, responder: UInt16?) = (nil, nil)
     ) {
         self.now = 1_000_000
         self.random = SplitMix64(seed: seed)
@@ -41,8 +46,10 @@ struct UTPLink {
         self.reorderPerMille = reorder
         self.configuration = configuration
         self.responderSequence = responderSequence
+        self.responderReadLimit = readLimits.responder
         self.initiator = UTPConnection(
-            connectingWith: 0x4000, sequence: initiatorSequence, now: now, configuration: configuration)
+            connectingWith: 0x4000, sequence: initiatorSequence, now: now, configuration: configuration,
+            readLimit: readLimits.initiator)
         collect()
     }
 
@@ -78,7 +85,8 @@ struct UTPLink {
         if datagram.toResponder {
             if responder == nil, packet.type == .syn {
                 responder = UTPConnection(
-                    accepting: packet, sequence: responderSequence, now: now, configuration: configuration)
+                    accepting: packet, sequence: responderSequence, now: now, configuration: configuration,
+                    readLimit: responderReadLimit)
             } else if packet.connectionID == responder?.receiveID {
                 responder?.receive(packet, now: now)
             }
@@ -107,6 +115,7 @@ struct UTPLink {
         }
         for datagram in output.datagrams {
             datagramsSent += 1
+            longestDatagram[side] = max(longestDatagram[side], datagram.readableBytes)
             if random.next(below: 1000) < lossPerMille { continue }
             var arrival = now + delay
             if random.next(below: 1000) < reorderPerMille { arrival += UInt64(random.next(below: Int(reorderDelay))) }

@@ -18,6 +18,10 @@ import Testing
             ackNumber: 13, payload: ByteBuffer(bytes: Array(0..<200))),
         UTPPacket(type: .fin, connectionID: 1, sequenceNumber: 2, ackNumber: 3),
         UTPPacket(type: .reset, connectionID: 1, sequenceNumber: 2, ackNumber: 3),
+        UTPPacket(type: .syn, connectionID: 9, windowSize: 1 << 20, sequenceNumber: 1, ackNumber: 0, readLimit: 65_000),
+        UTPPacket(
+            type: .state, connectionID: 9, sequenceNumber: 5, ackNumber: 1, selectiveAck: [0, 0, 0, 1],
+            readLimit: 0x0102),
     ]
 
     @Test(arguments: samples)
@@ -40,6 +44,33 @@ import Testing
                 0x01, 0x01, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
                 0x10, 0x11, 0x12, 0x00, 0x04, 1, 2, 3, 4, 0xaa,
             ])
+    }
+
+    /// The read-limit extension: type 0x62, two bytes big-endian, after the selective ack when both
+    /// are sent.
+    @Test func readLimitLayout() throws {
+        let alone = UTPPacket(type: .syn, connectionID: 0x0102, sequenceNumber: 3, ackNumber: 0, readLimit: 0xfde8)
+        let bytes = Array(alone.encoded().readableBytesView)
+        #expect(bytes.count == 24)
+        #expect(bytes[1] == 0x62)
+        #expect(Array(bytes[20...]) == [0, 2, 0xfd, 0xe8])
+        let both = UTPPacket(
+            type: .state, connectionID: 1, sequenceNumber: 3, ackNumber: 1, selectiveAck: [1, 2, 3, 4],
+            readLimit: 0x1234)
+        let chained = Array(both.encoded().readableBytesView)
+        #expect(chained[1] == 1)
+        #expect(Array(chained[20...]) == [0x62, 4, 1, 2, 3, 4, 0, 2, 0x12, 0x34])
+    }
+
+    /// Type 0x62 of any length but two bytes is not ours: skipped like any unknown extension.
+    @Test(arguments: [0, 1, 3, 8])
+    func readLimitOfAnotherLengthSkipped(length: Int) throws {
+        var bytes = header(type: 4, firstExtension: 0x62)
+        bytes += [1, UInt8(length)] + [UInt8](repeating: 0xff, count: length)
+        bytes += [0, 4, 0x0f, 0, 0, 0]
+        let packet = try UTPPacket(decoding: ByteBuffer(bytes: bytes))
+        #expect(packet.readLimit == nil)
+        #expect(packet.selectiveAck == [0x0f, 0, 0, 0])
     }
 
     /// Datagrams encoded back to back into one buffer (as a batch's are) keep what the buffer held

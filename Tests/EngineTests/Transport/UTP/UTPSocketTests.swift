@@ -58,6 +58,11 @@ import Testing
             collector.withLock { $0?.largestRead ?? 0 }
         }.get()
         #expect(largest > 0 && largest <= UTPChannel.deliveryChunk, "largest read: \(largest) bytes")
+        // Over loopback each side told the other its read limit: the data went in large packets.
+        let payload = try await client.channel.eventLoop.submit {
+            (channel as? UTPChannel)?.connection.payloadSize
+        }.get()
+        #expect(payload == UTPConfiguration().loopbackPayload)
         try await channel.close()
         await client.close()
         await server.close()

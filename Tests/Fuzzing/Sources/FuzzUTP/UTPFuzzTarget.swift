@@ -17,10 +17,13 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
 /// header fields of a valid packet for this connection (type, seq and ack offsets from the
 /// connection's own numbers, window, timestamp difference) and the rest is its payload, so the
 /// fuzzer reaches the connection's logic. Bits 1-3 advance the clock (0 to 7 s), bit 4 runs the
-/// timers, bit 5 writes 10 KiB, bit 6 consumes what was delivered, bit 7 closes.
+/// timers, bit 5 writes 10 KiB, bit 6 consumes what was delivered, bit 7 closes. An input of odd
+/// length plays a loopback peer: the SYN says it reads 65,000-byte datagrams and the connection told
+/// its own read limit, so it sends large packets.
 /// Oracles: decoding throws only `UTPError`; what decodes encodes back to itself; every datagram
-/// the connection sends decodes; the advertised window and the send buffer stay within their limits;
-/// no more bytes are delivered than payload bytes were fed.
+/// the connection sends decodes and fits its payload size (1,400 bytes, or the loopback one) with
+/// room for the header; the advertised window and the send buffer stay within their limits; no more
+/// bytes are delivered than payload bytes were fed.
 @main
 enum UTPFuzzTarget {
     static func main() {
@@ -28,10 +31,16 @@ enum UTPFuzzTarget {
     }
 
     static func run(_ bytes: [UInt8]) {
-        let syn = UTPPacket(type: .syn, connectionID: 100, windowSize: 1 << 20, sequenceNumber: 500, ackNumber: 0)
+        let loopback = bytes.count % 2 == 1
+        let syn = UTPPacket(
+            type: .syn, connectionID: 100, windowSize: 1 << 20, sequenceNumber: 500, ackNumber: 0,
+            readLimit: loopback ? 65_000 : nil)
         var now: UInt64 = 1_000_000
-        var connection = UTPConnection(accepting: syn, sequence: 40_000, now: now)
+        var connection = UTPConnection(
+            accepting: syn, sequence: 40_000, now: now, readLimit: loopback ? 65_000 : nil)
         let configuration = connection.configuration
+        let payloadSize = loopback ? configuration.loopbackPayload : configuration.maxPayload
+        FuzzCheck.require(connection.payloadSize == payloadSize, "the payload size follows the read limits")
         var fed = 0
         var delivered = 0
         var pending = 0
@@ -83,6 +92,8 @@ enum UTPFuzzTarget {
                     FuzzCheck.require(false, "what the connection sends decodes")
                     return
                 }
+                FuzzCheck.require(
+                    datagram.readableBytes <= payloadSize + UTPConnection.headerRoom, "datagrams fit the payload size")
                 if packet.type == .data || packet.type == .fin { sentSequence = packet.sequenceNumber }
             }
             let got = output.delivered.reduce(0) { $0 + $1.readableBytes }

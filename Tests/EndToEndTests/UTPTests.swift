@@ -121,9 +121,11 @@ struct UTPTests {
         }
     }
 
-    /// While btq downloads over uTP, one address floods its listen port with SYNs, garbage and
-    /// well-formed packets for no connection: btq stays up, the download completes with the right
-    /// bytes, and its memory stays under the hostile tests' bound.
+    /// While btq downloads over uTP, one address floods its listen port with SYNs, garbage,
+    /// well-formed packets for no connection and lies about the read-limit extension (SYNs claiming
+    /// any limit, then datagrams of up to 60,000 bytes): btq stays up, answers loopback SYNs with its
+    /// own read limit, the download completes with the right bytes, and its memory stays under the
+    /// hostile tests' bound.
     @Test func synFloodAndGarbageWhileDownloading() async {
         await Scenario.run { scenario in
             let content = try TestContent.singleFile(name: "target.bin", size: 32 << 20, in: scenario.path("data"))
@@ -161,6 +163,9 @@ struct UTPTests {
             let report = TestContent.verify(downloaded: out, against: content)
             scenario.expect(report.isOK, "btq's download under the flood: \(report)")
             let sent = (try? String(contentsOf: floodOut, encoding: .utf8)) ?? ""
+            scenario.expect(
+                sent.range(of: #""told": [1-9]"#, options: .regularExpression) != nil,
+                "btq told the loopback flooder its read limit in answers to SYNs: \(sent)")
             print("[e2e] uTP flood \(sent); btq \(memory)")
         }
     }

@@ -4,10 +4,13 @@
   utp_flood.py --target PORT --seconds S --out FILE [--rate N]
 
 From one UDP socket on 127.0.0.1, for S seconds at about N datagrams per second (default 20000):
-a third are ST_SYNs with random connection ids (a SYN flood from one address), a third garbage
-(random bytes of random length, any first byte), and a third well-formed ST_DATA / ST_STATE / ST_FIN
-packets with random ids, sequence numbers, windows and extension chains. Counts what came back
-(ST_STATE answers to SYNs, ST_RESETs). Writes FILE (JSON) at the end.
+a quarter are ST_SYNs with random connection ids (a SYN flood from one address), a quarter garbage
+(random bytes of random length, any first byte), a quarter well-formed ST_DATA / ST_STATE / ST_FIN
+packets with random ids, sequence numbers, windows and extension chains, and a quarter lies about
+btq's read-limit extension (type 0x62): a SYN saying it reads 0, 1, 65,535 or any number of bytes, or
+the extension at another length, then an ST_DATA of up to 60,000 bytes on the connection it opened.
+Counts what came back (ST_STATE answers to SYNs, those of them that told their read limit, ST_RESETs).
+Writes FILE (JSON) at the end.
 """
 import argparse, json, os, random, socket, struct, time
 
@@ -30,14 +33,29 @@ def main():
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     s.setblocking(False)
     dest = ("127.0.0.1", a.target)
-    sent = {"syn": 0, "garbage": 0, "packets": 0}
-    back = {"state": 0, "reset": 0, "other": 0}
+    sent = {"syn": 0, "garbage": 0, "packets": 0, "lies": 0}
+    back = {"state": 0, "told": 0, "reset": 0, "other": 0}
     t0 = time.time()
     batch = max(1, a.rate // 100)
     while time.time() - t0 < a.seconds:
         tick = time.time()
         for i in range(batch):
-            which = rng.randrange(3)
+            which = rng.randrange(4)
+            if which == 3:
+                conn, seq = rng.randrange(65536), rng.randrange(65536)
+                length = rng.choice([2, 2, 2, 0, 1, 3, 8])
+                limit = rng.choice([0, 1, 1400, 65535, rng.randrange(65536)])
+                ext = bytes([0, length]) + (struct.pack(">H", limit) + bytes(8))[:length]
+                syn = header(4, conn, seq, 0, 1 << 20, 0x62) + ext
+                big = header(0, (conn + 1) & 0xFFFF, (seq + 1) & 0xFFFF, 0, 1 << 20) + rng.randbytes(
+                    rng.choice([0, 4096, 16384, 60000]))
+                for data in (syn, big):
+                    try:
+                        s.sendto(data, dest)
+                    except OSError:
+                        pass
+                sent["lies"] += 1
+                continue
             if which == 0:
                 data = header(4, rng.randrange(65536), rng.randrange(65536), 0, rng.randrange(1 << 20))
                 sent["syn"] += 1
@@ -68,6 +86,8 @@ def main():
                 break
             kind = data[0] >> 4 if data else -1
             back["state" if kind == 2 else "reset" if kind == 3 else "other"] += 1
+            if kind == 2 and len(data) >= 24 and data[1] == 0x62:
+                back["told"] += 1
         spare = 0.01 - (time.time() - tick)
         if spare > 0:
             time.sleep(spare)

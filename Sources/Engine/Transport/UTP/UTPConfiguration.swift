@@ -5,11 +5,11 @@ public struct UTPConfiguration: Hashable, Sendable {
     /// the usual 1,500-byte MTU.
     public var maxPayload = 1400
     /// The largest payload to a loopback peer that said it reads datagrams that large (its
-    /// ``UTPPacket/readLimit``, less room for the header and a full selective ack). Loopback's MTU is
-    /// 64 KiB, and fewer, larger packets cost less per byte at both ends: btq to btq over uTP, 1 GiB,
-    /// took 1.79 to 2.20 s with 16 KiB packets against 2.40 to 3.41 s with 1,400 bytes. Other paths,
-    /// and peers that do not say (libtorrent reads at most 1,500 bytes and cuts longer datagrams
-    /// short), get ``maxPayload``.
+    /// ``UTPPacket/readLimit``, less ``UTPConnection/headerRoom``). Loopback's MTU is 64 KiB, and
+    /// fewer, larger packets cost less per byte at both ends: btq to btq over uTP, 1 GiB, took 1.69
+    /// and 1.74 s with 16 KiB payloads against 1.99 and 2.49 s with 1,400 bytes (32 KiB was no
+    /// faster). Other paths, and peers that do not say (libtorrent reads at most 1,500 bytes and cuts
+    /// longer datagrams short), get ``maxPayload``.
     public var loopbackPayload = 16 * 1024
     /// The receive buffer we advertise (reordered packets plus delivered bytes the owner has not
     /// taken yet).

@@ -154,16 +154,16 @@ public struct UTPPacket: Hashable, Sendable {
     }
 
     /// The datagram's length once encoded.
-    public var encodedLength: Int { headerLength + payload.readableBytes }
+    public var encodedLength: Int { extendedHeaderLength + payload.readableBytes }
 
     /// The header's length with its extensions.
-    private var headerLength: Int {
+    private var extendedHeaderLength: Int {
         Self.headerLength + (selectiveAck.map { 2 + $0.count } ?? 0) + (readLimit == nil ? 0 : 4)
     }
 
     /// Writes the datagram.
     public func encode(into buffer: inout ByteBuffer) {
-        let headerLength = headerLength
+        let headerLength = extendedHeaderLength
         let length = headerLength + payload.readableBytes
         // One write of the whole datagram: a ByteBuffer write per field costs a capacity check, a
         // uniqueness check and an exclusivity check each, for every datagram sent.

@@ -32,7 +32,8 @@ package final class UTPSocket: Sendable {
         let receiveOffload = configuration.udpOffload && System.supportsUDPReceiveOffload
         let slots = 16
         let slotSize = receiveOffload ? UTPOffload.aggregateReadCapacity : 4096
-        // Less the IP and UDP headers: a datagram of the slot's size fits a loopback packet.
+        // Told loopback peers (``UTPConfiguration/loopbackPayload``): at most what one UDP datagram
+        // carries.
         let readLimit = min(slotSize, UTPOffload.maxSegmentedBytes)
         let multiplexer = UTPMultiplexer(
             eventLoop: loop, limits: limits, configuration: configuration, readLimit: readLimit)

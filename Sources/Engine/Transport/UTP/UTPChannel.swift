@@ -175,7 +175,9 @@ final class UTPChannel: Channel, ChannelCore, @unchecked Sendable {
             count += buffer.readableBytes
             pipeline.fireChannelRead(buffer)
         }
-        connection.consumed(count)
+        // A reopened window is announced at once: called from a read, nothing else may come to send
+        // it (the peer waits for it), and the update waited for a keep-alive up to 29 s later.
+        if connection.consumed(count) { multiplexer.serviceSoon(self) }
         pipeline.fireChannelReadComplete()
         if open { pipeline.read() }
     }

@@ -201,12 +201,15 @@ public struct UTPConnection: Sendable {
         return count
     }
 
-    /// The owner passed `count` delivered bytes on: they no longer count against our window.
-    public mutating func consumed(_ count: Int) {
+    /// The owner passed `count` delivered bytes on: they no longer count against our window. Returns
+    /// whether the peer is owed a packet now: a window that was closed opened again, and a peer
+    /// stalled by it sends nothing until it hears so (the owner must take the output soon).
+    @discardableResult
+    public mutating func consumed(_ count: Int) -> Bool {
         let before = advertisedWindow
         backlog = max(0, backlog - count)
-        // Tell a peer that was stalled by a closed window that it opened again.
         if before < configuration.maxPayload, advertisedWindow >= configuration.maxPayload { ackPending = true }
+        return ackPending && state != .closed
     }
 
     /// Ends our side after everything written: a FIN follows the last byte.

@@ -215,6 +215,15 @@ final class UTPMultiplexer: @unchecked Sendable {
         dirty.append(channel)
     }
 
+    /// `channel`'s connection owes its peer a packet outside the socket's reads (its reader took bytes
+    /// and the receive window reopened): it is serviced once the loop is done with what it is doing,
+    /// with the connections of the read batch if one is under way. On the loop.
+    func serviceSoon(_ channel: UTPChannel) {
+        guard !channel.dirty else { return }
+        markDirty(channel)
+        eventLoop.execute { [weak self] in self?.readComplete() }
+    }
+
     /// The socket's read batch ended: every connection that received something answers. On the loop.
     func readComplete() {
         while !dirty.isEmpty {

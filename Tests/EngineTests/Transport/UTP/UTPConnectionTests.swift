@@ -153,8 +153,9 @@ import Testing
         #expect(connection.takeOutput(now: 1).datagrams.count == 1)
     }
 
-    /// A receiver that does not consume keeps the sender within its window; once it consumes,
-    /// the transfer resumes and completes exact.
+    /// A receiver that does not consume keeps the sender within its window; once it consumes, the
+    /// connection says that the peer is owed the news (its owner must send it: nothing else will),
+    /// and the transfer resumes and completes exact.
     @Test func receiveWindowHonoured() {
         let data = Self.randomBytes(3_000_000, seed: 4)
         var link = UTPLink(seed: 4)
@@ -166,8 +167,10 @@ import Testing
         #expect(held <= link.configuration.receiveBuffer + link.configuration.maxPayload)
         #expect(link.responder!.advertisedWindow < link.configuration.maxPayload)
         link.consuming[1] = true
-        link.consume(side: 1, held)
+        #expect(link.responder?.consumed(held / 2) == true)
+        #expect(link.responder?.consumed(held - held / 2) == true)
         link.collect()
+        #expect(link.responder?.consumed(0) == false)
         link.run(until: 120_000_000) { $0.received[1].count == data.count }
         #expect(Self.mismatch(link.received[1], data) == nil)
     }

@@ -68,6 +68,95 @@ import Testing
         await server.close()
     }
 
+    /// Holds the reads asked of a channel until ``open()``.
+    final class ReadGate: ChannelOutboundHandler, @unchecked Sendable {
+        typealias OutboundIn = Never
+        private var held: ChannelHandlerContext?
+        private var isOpen = false
+
+        func read(context: ChannelHandlerContext) {
+            if isOpen { context.read() } else { held = context }
+        }
+
+        func open() {
+            isOpen = true
+            held?.read()
+            held = nil
+        }
+    }
+
+    /// Collects the datagrams a raw UDP socket receives, decoded.
+    final class DatagramLog: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = AddressedEnvelope<ByteBuffer>
+        var packets: [UTPPacket] = []
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            if let packet = try? UTPPacket(decoding: unwrapInboundIn(data).data) { packets.append(packet) }
+        }
+    }
+
+    /// A reader that holds its reads lets the receive window close; when it reads again, the window
+    /// update goes out at once, with nothing from the peer to answer. The peer here is a raw socket
+    /// that, like libtorrent, sends nothing more into a closed window: the update waited for its next
+    /// datagram, which never came, or for a keep-alive 29 s later, and downloads from libtorrent over
+    /// uTP sat for up to 25 s near their end.
+    @Test func reopenedWindowIsAnnouncedAtOnce() async throws {
+        let server = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        let gate = ReadGate()
+        let done = server.channel.eventLoop.makePromise(of: [UInt8].self)
+        let payload = 1400
+        let count = (UTPConfiguration().receiveBuffer + payload - 1) / payload + 8
+        let collector = Collector(expected: count * payload, done: done)
+        try await server.setAcceptor { channel in
+            (try? channel.pipeline.syncOperations.addHandlers([gate, collector])) != nil
+        }
+        let log = DatagramLog()
+        let peer = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(log) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let target = try SocketAddress(ipAddress: "127.0.0.1", port: Int(server.port))
+        let packets = { try await peer.eventLoop.submit { log.packets }.get() }
+        try await peer.writeAndFlush(
+            AddressedEnvelope(
+                remoteAddress: target,
+                data: UTPPacket(type: .syn, connectionID: 600, windowSize: 1 << 20, sequenceNumber: 1, ackNumber: 0)
+                    .encoded()))
+        #expect(try await poll(timeout: .seconds(10)) { try await packets().contains { $0.type == .state } })
+        guard let answer = try await packets().first(where: { $0.type == .state }) else { return }
+        // More than the receive window, in rounds the socket buffers hold; then nothing more.
+        for round in stride(from: 0, to: count, by: 100) {
+            for index in round..<min(count, round + 100) {
+                let data = UTPPacket(
+                    type: .data, connectionID: 601, windowSize: 1 << 20, sequenceNumber: UInt16(2 + index),
+                    ackNumber: answer.sequenceNumber &- 1,
+                    payload: ByteBuffer(repeating: UInt8(truncatingIfNeeded: index), count: payload))
+                peer.write(AddressedEnvelope(remoteAddress: target, data: data.encoded()), promise: nil)
+            }
+            try await peer.writeAndFlush(
+                AddressedEnvelope(
+                    remoteAddress: target,
+                    data: UTPPacket(type: .state, connectionID: 601, sequenceNumber: 2, ackNumber: 0).encoded()))
+            _ = try await poll(timeout: .seconds(5)) {
+                try await packets().last.map { $0.ackNumber >= UInt16(1 + min(count, round + 100)) } ?? false
+            }
+        }
+        let closed = try await poll(timeout: .seconds(10)) {
+            try await packets().last.map { $0.windowSize < UInt32(payload) } ?? false
+        }
+        #expect(closed, "the receive window closed while the reader held its reads")
+        let before = try await packets().count
+        try await server.channel.eventLoop.submit { gate.open() }.get()
+        let announced = try await poll(timeout: .seconds(10)) {
+            try await packets().dropFirst(before).contains { $0.windowSize >= UInt32(payload) }
+        }
+        #expect(announced, "the reopened window was announced without a datagram from the peer")
+        try await peer.close()
+        await server.close()
+    }
+
     /// Three connections between the same two sockets, written at once: each channel gets exactly
     /// its own bytes (the multiplexer remembers the connection the last datagram went to, so datagrams
     /// of interleaved connections switch it back and forth), and a fourth opened after the first closed

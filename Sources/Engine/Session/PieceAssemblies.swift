@@ -60,8 +60,9 @@ struct PieceAssemblies {
             bytes += length
         }
         guard let index = layout.block(for: request) else { return .ignored }
-        byPiece[piece]!.insert(request, block: index, block, epoch: epoch)
-        guard byPiece[piece]!.isComplete, let assembly = byPiece.removeValue(forKey: piece) else { return .kept }
+        // One lookup for the block (changed in place) and one more for the piece's last.
+        let complete = byPiece[piece]?.insertCompleting(request, block: index, block, epoch: epoch) ?? false
+        guard complete, let assembly = byPiece.removeValue(forKey: piece) else { return .kept }
         storesInFlight += 1
         return .complete(assembly.take())
     }

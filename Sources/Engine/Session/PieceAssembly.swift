@@ -41,6 +41,14 @@ struct PieceAssembly {
         arrivals[index.value] = epoch
     }
 
+    /// ``insert(_:block:_:epoch:)``, then whether the piece is complete.
+    mutating func insertCompleting(
+        _ request: BlockRequest, block index: BlockIndex, _ block: ByteBuffer, epoch: Int
+    ) -> Bool {
+        insert(request, block: index, block, epoch: epoch)
+        return isComplete
+    }
+
     /// Runs of received, not yet flushed blocks that arrived before journal epoch `epoch`, as
     /// (first block, block count, bytes) with the bytes copied out. Blocks of the current interval
     /// wait for the next one: most pieces complete within an interval and are then written only once.

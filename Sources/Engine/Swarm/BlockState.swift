@@ -48,6 +48,24 @@ struct DownloadingPiece: Sendable {
     }
 
     /// Every block back to `.none`.
+    /// `block` arrived from `peer`: marks it received and returns its state before, unless it was
+    /// already received or written (then `nil`, nothing changed).
+    mutating func receive(_ block: Int, from peer: PeerKey) -> BlockState? {
+        let before = blocks[block]
+        switch before {
+        case .received, .written: return nil
+        case .none, .requested: self[block] = .received(from: peer)
+        }
+        return before
+    }
+
+    /// A received `block` is in the files: marks it written. True when that completes the piece.
+    mutating func write(_ block: Int) -> Bool {
+        guard case .received(let source) = blocks[block] else { return false }
+        self[block] = .written(from: source)
+        return isComplete
+    }
+
     mutating func reset() {
         blocks = Array(repeating: .none, count: blocks.count)
         freeCount = blocks.count

@@ -122,9 +122,12 @@ struct BlockTracker: Sendable {
     /// was already received or written; requests of it sent to other peers are returned to cancel.
     /// The request to `peer` must already be dropped (``dropOutstanding(_:of:)``).
     mutating func receive(_ request: BlockRequest, block: BlockIndex, from peer: PeerKey) -> BlockArrival {
-        let piece = request.piece.value
+        // The piece's state is changed in place, in one lookup.
+        guard let before = downloading[request.piece.value]!.receive(block.value, from: peer) else {
+            return BlockArrival(isAccepted: false)
+        }
         var cancels: [PeerBlockRequest] = []
-        switch downloading[piece]![block.value] {
+        switch before {
         case .none:
             freeBlocks -= 1
         case .requested(let peers):
@@ -133,9 +136,8 @@ struct BlockTracker: Sendable {
                 cancels.append(PeerBlockRequest(peer: other, request: request))
             }
         case .received, .written:
-            return BlockArrival(isAccepted: false)
+            break  // refused above
         }
-        downloading[piece]![block.value] = .received(from: peer)
         return BlockArrival(isAccepted: true, cancels: cancels)
     }
 
@@ -145,12 +147,8 @@ struct BlockTracker: Sendable {
     /// of all its blocks' states per block written, quadratic in the blocks of a piece (with 16 MiB
     /// pieces, 1,024 blocks, a sixth of a download's CPU time).
     mutating func written(_ request: BlockRequest) -> Bool {
-        let piece = request.piece.value
-        guard let block = layout.block(for: request), downloading[piece] != nil,
-            case .received(let source) = downloading[piece]![block.value]
-        else { return false }
-        downloading[piece]![block.value] = .written(from: source)
-        return downloading[piece]!.isComplete
+        guard let block = layout.block(for: request) else { return false }
+        return downloading[request.piece.value]?.write(block.value) ?? false
     }
 
     /// Writing a received block failed: it is free again.
@@ -224,7 +222,15 @@ struct BlockTracker: Sendable {
 
     /// Forgets the request to `peer`, if it is outstanding.
     mutating func dropOutstanding(_ request: BlockRequest, of peer: PeerKey) {
-        guard outstanding[peer]?.remove(request) != nil else { return }
-        if outstanding[peer]!.isEmpty { outstanding[peer] = nil }
+        // One lookup of the peer while it still owes other blocks (the set changed in place).
+        guard outstanding[peer]?.removeLeavingEmpty(request) == true else { return }
+        outstanding[peer] = nil
+    }
+}
+
+extension Set<BlockRequest> {
+    /// Removes `request`; true when that left the set empty.
+    fileprivate mutating func removeLeavingEmpty(_ request: BlockRequest) -> Bool {
+        remove(request) != nil && isEmpty
     }
 }

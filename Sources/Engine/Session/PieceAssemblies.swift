@@ -47,22 +47,27 @@ struct PieceAssemblies {
     /// piece's first block and there is room).
     mutating func add(_ request: BlockRequest, block: ByteBuffer, epoch: Int) -> Added {
         let piece = request.piece
-        if byPiece[piece] == nil {
-            let length = layout.length(of: piece)
-            guard !direct.contains(piece), bytes + length <= limit else {
-                direct.insert(piece)
-                return .writeDirect
-            }
-            let buffer = (length == layout.pieceLength ? spares.popLast() : nil) ?? PieceBuffer(count: length)
-            generation += 1
-            byPiece[piece] = PieceAssembly(
-                buffer: buffer, blockCount: layout.blockCount(in: piece), generation: generation)
-            bytes += length
-        }
         guard let index = layout.block(for: request) else { return .ignored }
-        // One lookup for the block (changed in place) and one more for the piece's last.
-        let complete = byPiece[piece]?.insertCompleting(request, block: index, block, epoch: epoch) ?? false
-        guard complete, let assembly = byPiece.removeValue(forKey: piece) else { return .kept }
+        // The assembly is changed in place, in one lookup: a read of it (even to compare it with nil)
+        // would copy it, retaining its buffer and arrays, for every block.
+        if let complete = byPiece[piece]?.insertCompleting(request, block: index, block, epoch: epoch) {
+            guard complete, let assembly = byPiece.removeValue(forKey: piece) else { return .kept }
+            storesInFlight += 1
+            return .complete(assembly.take())
+        }
+        let length = layout.length(of: piece)
+        guard !direct.contains(piece), bytes + length <= limit else {
+            direct.insert(piece)
+            return .writeDirect
+        }
+        let buffer = (length == layout.pieceLength ? spares.popLast() : nil) ?? PieceBuffer(count: length)
+        generation += 1
+        var assembly = PieceAssembly(buffer: buffer, blockCount: layout.blockCount(in: piece), generation: generation)
+        bytes += length
+        guard assembly.insertCompleting(request, block: index, block, epoch: epoch) else {
+            byPiece[piece] = assembly
+            return .kept
+        }
         storesInFlight += 1
         return .complete(assembly.take())
     }

@@ -22,8 +22,22 @@ extension SessionSwarm {
     /// the counters; answers what it can answer itself. Blocks are counted here, assembled by the session.
     mutating func received(_ message: PeerMessage, from key: PeerKey, now: ContinuousClock.Instant) -> Followup {
         // Taken out of the table while it changes, so its request sets are mutated in place
-        // rather than copied (a copy per message is what the table's shared storage would cost).
+        // rather than copied (a copy per message is what the table's shared storage would cost), and
+        // put back from one place, moved (from several, it was copied and the original destroyed).
         guard var slot = peers.take(key) else { return .end(.disconnect("gone")) }
+        let (followup, availabilityChanged) = received(message, slot: &slot, now: now)
+        peers.putBack(consume slot)
+        // Interest only changes with the peer's availability (our own side is handled when pieces verify).
+        if availabilityChanged { updateInterest(key) }
+        return followup
+    }
+
+    /// ``received(_:from:now:)`` with the peer's slot out of the table; also says whether the peer's
+    /// availability changed.
+    private mutating func received(
+        _ message: PeerMessage, slot: inout PeerSlot, now: ContinuousClock.Instant
+    ) -> (Followup, availabilityChanged: Bool) {
+        let key = slot.key
         slot.lastMessageAt = now
         let action = slot.machine.receive(message, now: NIODeadline.now())
         var followup = Followup.none
@@ -42,10 +56,7 @@ extension SessionSwarm {
         case .peerBitfield(let bitfield):
             availabilityChanged = true
             if bitfield.isFull {
-                if peerBecameSeed(&slot) {
-                    peers.putBack(slot)
-                    return .end(.disconnect("both seeds"))
-                }
+                if peerBecameSeed(&slot) { return (.end(.disconnect("both seeds")), false) }
             } else {
                 picker.addAvailability(bitfield.indices)
             }
@@ -63,10 +74,7 @@ extension SessionSwarm {
             if slot.machine.peerPieces.isFull {
                 // Became a seed: count it once instead of per piece.
                 picker.removeAvailability(slot.machine.peerPieces.indices)
-                if peerBecameSeed(&slot) {
-                    peers.putBack(slot)
-                    return .end(.disconnect("both seeds"))
-                }
+                if peerBecameSeed(&slot) { return (.end(.disconnect("both seeds")), false) }
             }
         case .peerChoked(let dropped):
             for request in dropped { picker.requestFailed(request, peer: key) }
@@ -88,16 +96,12 @@ extension SessionSwarm {
             }
             sendCancels(arrival.cancels)
         case .protocolViolation(let violation):
-            peers.putBack(slot)
-            return .end(.misbehaved("protocol violation: \(violation)"))
+            return (.end(.misbehaved("protocol violation: \(violation)")), false)
         }
         if case .unknown(let id, let payload) = message, HashMessage.handles(id) {
             followup = .hashMessage(id: id, payload: payload)
         }
-        peers.putBack(slot)
-        // Interest only changes with the peer's availability (our own side is handled when pieces verify).
-        if availabilityChanged { updateInterest(key) }
-        return followup
+        return (followup, availabilityChanged)
     }
 
     /// Checks a request the state machine queued: only verified pieces, only inside the piece. A
@@ -129,23 +133,24 @@ extension SessionSwarm {
             if let message = slot.machine.cancel(cancel.request) {
                 slot.send([message])
             }
-            peers.putBack(slot)
+            peers.putBack(consume slot)
         }
     }
 
     /// Sends `interested` / `not interested` when our interest in the peer's pieces changed.
     mutating func updateInterest(_ key: PeerKey) {
-        // Read what is needed without keeping a copy of the slot: a live copy would make the mutation
-        // below copy the slot's request sets.
+        // Read what is needed in place: the table's getter would copy the whole slot, and a live copy
+        // would make the mutation below copy the slot's request sets.
         guard
-            let (pieces, isSeed, interested) = peers[key].flatMap({ slot in
-                slot.handshaken ? (slot.machine.peerPieces, slot.isSeed, slot.machine.amInterested) : nil
-            })
+            let (pieces, isSeed, interested) = peers.withSlot(
+                key,
+                { slot in slot.handshaken ? (slot.machine.peerPieces, slot.isSeed, slot.machine.amInterested) : nil })
+                ?? nil
         else { return }
         let wanted = !picker.isComplete && (isSeed || picker.isInterested(in: { pieces.contains($0) }))
         guard wanted != interested, var slot = peers.take(key) else { return }
         if let message = slot.machine.setInterested(wanted) { slot.send([message]) }
-        peers.putBack(slot)
+        peers.putBack(consume slot)
     }
 
     /// Tops up the peer's request queue to its pipeline depth, within the download limits (no new
@@ -180,7 +185,7 @@ extension SessionSwarm {
             }
         }
         slot.send(messages)
-        peers.putBack(slot)
+        peers.putBack(consume slot)
     }
 
     /// Tops up every peer's request queue.

@@ -77,7 +77,7 @@ struct SessionUploads {
             slot.send([message])
             slot.upload.queuedBytes += Int(request.length)
         }
-        peers.putBack(slot)
+        peers.putBack(consume slot)
     }
 
     /// The writer put `bytes` of `piece` messages on the socket: they count as uploaded (a block still
@@ -90,7 +90,7 @@ struct SessionUploads {
         slot.upload.uploadedUnsaved += length
         slot.upload.uploadedInRound += length
         slot.rates.upload.add(length, at: now)
-        swarm.peers.putBack(slot)
+        swarm.peers.putBack(consume slot)
     }
 
     /// True when the peer at `key`, which just became interested, is to be unchoked at once: a slot is

@@ -27,7 +27,7 @@ struct BlockTracker: Sendable {
     // MARK: - Pieces
 
     /// True when `piece` is in progress.
-    func isStarted(_ piece: Int) -> Bool { downloading[piece] != nil }
+    func isStarted(_ piece: Int) -> Bool { downloading.index(forKey: piece) != nil }  // no copy of the piece's state
 
     /// The free blocks of `piece`, which must be in progress.
     func freeCount(of piece: Int) -> Int { downloading[piece]!.freeCount }

@@ -50,7 +50,7 @@ struct PieceAssemblies {
         guard let index = layout.block(for: request) else { return .ignored }
         // The assembly is changed in place, in one lookup: a read of it (even to compare it with nil)
         // would copy it, retaining its buffer and arrays, for every block.
-        if let complete = byPiece[piece]?.insertCompleting(request, block: index, block, epoch: epoch) {
+        if let complete = byPiece[piece]?.insert(request, block: index, block, epoch: epoch) {
             guard complete, let assembly = byPiece.removeValue(forKey: piece) else { return .kept }
             storesInFlight += 1
             return .complete(assembly.take())
@@ -64,7 +64,7 @@ struct PieceAssemblies {
         generation += 1
         var assembly = PieceAssembly(buffer: buffer, blockCount: layout.blockCount(in: piece), generation: generation)
         bytes += length
-        guard assembly.insertCompleting(request, block: index, block, epoch: epoch) else {
+        guard assembly.insert(request, block: index, block, epoch: epoch) else {
             byPiece[piece] = assembly
             return .kept
         }

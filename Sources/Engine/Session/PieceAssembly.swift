@@ -30,8 +30,12 @@ struct PieceAssembly {
     var isComplete: Bool { blocksReceived == blockCount }
 
     /// Copies a block in; the caller has checked that the request lies inside the piece and was not
-    /// received before. `epoch` is the journal's current interval number.
-    mutating func insert(_ request: BlockRequest, block index: BlockIndex, _ block: ByteBuffer, epoch: Int = 0) {
+    /// received before. `epoch` is the journal's current interval number. Returns whether the piece is
+    /// then complete.
+    @discardableResult
+    mutating func insert(
+        _ request: BlockRequest, block index: BlockIndex, _ block: ByteBuffer, epoch: Int = 0
+    ) -> Bool {
         let begin = Int(request.begin)
         precondition(begin + block.readableBytes <= buffer.count, "block beyond its piece")
         block.withUnsafeReadableBytes { source in
@@ -39,13 +43,6 @@ struct PieceAssembly {
         }
         if arrivals[index.value] == nil { blocksReceived += 1 }
         arrivals[index.value] = epoch
-    }
-
-    /// ``insert(_:block:_:epoch:)``, then whether the piece is complete.
-    mutating func insertCompleting(
-        _ request: BlockRequest, block index: BlockIndex, _ block: ByteBuffer, epoch: Int
-    ) -> Bool {
-        insert(request, block: index, block, epoch: epoch)
         return isComplete
     }
 

@@ -48,9 +48,10 @@ struct PieceAssemblies {
     mutating func add(_ request: BlockRequest, block: ByteBuffer, epoch: Int) -> Added {
         let piece = request.piece
         guard let index = layout.block(for: request) else { return .ignored }
-        // The assembly is changed in place, in one lookup: a read of it (even to compare it with nil)
-        // would copy it, retaining its buffer and arrays, for every block.
-        if let complete = byPiece[piece]?.insert(request, block: index, block, epoch: epoch) {
+        // The assembly is changed in place: a read of it (even to compare it with nil) would copy it,
+        // retaining its buffer and arrays, for every block.
+        let inserted = byPiece.modifyValue(forKey: piece) { $0.insert(request, block: index, block, epoch: epoch) }
+        if let complete = inserted {
             guard complete, let assembly = byPiece.removeValue(forKey: piece) else { return .kept }
             storesInFlight += 1
             return .complete(assembly.take())

@@ -122,8 +122,9 @@ struct BlockTracker: Sendable {
     /// was already received or written; requests of it sent to other peers are returned to cancel.
     /// The request to `peer` must already be dropped (``dropOutstanding(_:of:)``).
     mutating func receive(_ request: BlockRequest, block: BlockIndex, from peer: PeerKey) -> BlockArrival {
-        // The piece's state is changed in place, in one lookup.
-        guard let before = downloading[request.piece.value]!.receive(block.value, from: peer) else {
+        // The piece's state is changed in place (the piece is in progress: the caller checked).
+        let arrival = downloading.modifyValue(forKey: request.piece.value) { $0.receive(block.value, from: peer) }
+        guard let before = arrival! else {
             return BlockArrival(isAccepted: false)
         }
         var cancels: [PeerBlockRequest] = []
@@ -148,7 +149,7 @@ struct BlockTracker: Sendable {
     /// pieces, 1,024 blocks, a sixth of a download's CPU time).
     mutating func written(_ request: BlockRequest) -> Bool {
         guard let block = layout.block(for: request) else { return false }
-        return downloading[request.piece.value]?.write(block.value) ?? false
+        return downloading.modifyValue(forKey: request.piece.value) { $0.write(block.value) } ?? false
     }
 
     /// Writing a received block failed: it is free again.
@@ -222,8 +223,8 @@ struct BlockTracker: Sendable {
 
     /// Forgets the request to `peer`, if it is outstanding.
     mutating func dropOutstanding(_ request: BlockRequest, of peer: PeerKey) {
-        // One lookup of the peer while it still owes other blocks (the set changed in place).
-        guard outstanding[peer]?.removeLeavingEmpty(request) == true else { return }
+        // The set is changed in place; the peer is forgotten once it owes no other block.
+        guard outstanding.modifyValue(forKey: peer, { $0.removeLeavingEmpty(request) }) == true else { return }
         outstanding[peer] = nil
     }
 }

@@ -5,9 +5,40 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny")
 ]
 
-/// Release builds of the `btq` executable on Linux link the Swift runtime and Foundation statically.
-let staticStdlibCondition: BuildSettingCondition = .when(platforms: [.linux], configuration: .release)
-let staticStdlib: SwiftSetting = .unsafeFlags(["-static-stdlib"], staticStdlibCondition)
+#if os(Linux)
+import Glibc
+#endif
+
+/// Release builds of the `btq` executable on Linux: the Swift runtime and Foundation linked in, by lld (in
+/// the toolchain since Swift 6.0), exporting no symbols, with the relative relocations packed (`DT_RELR`)
+/// where glibc reads them (2.36 on), and with the functions a download runs placed together
+/// (`Sources/btq/link-order.txt`, written by `Benchmarks/code_pages.sh --order-file`), so that the kernel's
+/// fault-around maps little code that does not run. What each saves is in the README (Benchmarks: memory
+/// of one download).
+let releaseOnLinux: BuildSettingCondition = .when(platforms: [.linux], configuration: .release)
+let staticStdlib: SwiftSetting = .unsafeFlags(["-static-stdlib"], releaseOnLinux)
+let releaseLink: LinkerSetting = .unsafeFlags(
+    [
+        "-static-stdlib", "-use-ld=lld", "-Xlinker", "--no-export-dynamic",
+        "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/btq/link-order.txt",
+        "-Xlinker", "--no-warn-symbol-ordering",
+    ] + (glibcReadsPackedRelocations ? ["-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"] : []),
+    releaseOnLinux
+)
+
+/// Whether the C library here loads binaries with packed relative relocations (glibc 2.36 and later).
+var glibcReadsPackedRelocations: Bool {
+    #if os(Linux)
+    var text = [CChar](repeating: 0, count: 64)  // "glibc 2.36"
+    guard confstr(Int32(_CS_GNU_LIBC_VERSION), &text, text.count) > 0 else { return false }
+    let name = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let version = name.split(separator: " ").last?.split(separator: ".").compactMap { Int($0) }
+    guard let version, version.count >= 2 else { return false }
+    return (version[0], version[1]) >= (2, 36)
+    #else
+    return false
+    #endif
+}
 
 let package = Package(
     name: "btq",
@@ -63,13 +94,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["link-order.txt"],
             // A release btq carries the Swift runtime and Foundation inside it (as `--static-swift-stdlib`
             // does): a lone binary that needs no Swift toolchain where it runs, starts without resolving
             // thousands of symbols across a dozen shared libraries, and keeps fewer pages resident
             // (README, Benchmarks: CPU, start time and peak memory against the dynamic link). The module
             // is compiled with the flag too, so that it names the static libraries Foundation needs.
             swiftSettings: strict + [staticStdlib],
-            linkerSettings: [.unsafeFlags(["-static-stdlib"], staticStdlibCondition)]
+            linkerSettings: [releaseLink]
         ),
         .executableTarget(
             name: "MigrationEmbedder",

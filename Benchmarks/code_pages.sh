@@ -2,7 +2,7 @@
 # code_pages.sh -- how much of btq's code a download runs, page by page, against what is resident.
 #
 # Usage (as root, like download_bench.sh): Benchmarks/code_pages.sh --btq PATH [--clients btq] [--work DIR]
-#                                          [--size-mib 1024]
+#                                          [--size-mib 1024] [--order-file OUT]
 #
 # The kernel maps a file's pages 64 KiB around each page a process touches (fault-around), so the code
 # resident in a process is the code it touched, rounded out. This runs download_bench.sh twice with the
@@ -14,18 +14,26 @@
 # and prints, for every btq process of the traced run, the distinct pages of the executable segment it
 # touched (KiB: its code, and in gold's layout the Swift metadata and tables that share the segment), and
 # both runs' benchmark tables (peak RSS: traced, every resident page of that segment is one touched).
+#
+# --order-file OUT writes the functions on the pages any traced btq process touched, in address order: the
+# link order a release build gives lld (`Package.swift`, `Sources/btq/link-order.txt`), so that the code
+# a download and a seed run sits together and fault-around maps little else. To refresh it after code
+# changes: Benchmarks/code_pages.sh --btq .build/release/btq --clients btq \
+#     --order-file Sources/btq/link-order.txt
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 BTQ=""
 CLIENTS="btq"
 WORK="/tmp/btq-code-pages"
 SIZE_MIB=1024
+ORDER_FILE=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --btq) BTQ="$2"; shift 2 ;;
         --clients) CLIENTS="$2"; shift 2 ;;
         --work) WORK="$2"; shift 2 ;;
         --size-mib) SIZE_MIB="$2"; shift 2 ;;
+        --order-file) ORDER_FILE="$2"; shift 2 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 64 ;;
     esac
@@ -91,6 +99,8 @@ __attribute__((destructor)) static void stop(void) {
     unsigned long pages = 0;
     for (unsigned long i = 0; i < (hi - lo) >> 12; i++) pages += ran[i];
     fprintf(f, "%lu %lu\n", pages, (hi - lo) >> 12);
+    for (unsigned long i = 0; i < (hi - lo) >> 12; i++)
+        if (ran[i]) fprintf(f, "%lx\n", i << 12); /* each page touched, as an offset into the segment */
     fclose(f);
 }
 EOF
@@ -106,8 +116,31 @@ echo "== traced (every resident page of the executable segment is one touched)"
     --work "$WORK/bench" | sed -n '/^client/,/^$/p'
 echo "pages of the executable segment each btq process touched (KiB touched / KiB of the segment):"
 for f in "$WORK"/pages/*; do
-    [[ -f "$f" ]] && awk '{ printf "  %d / %d KiB\n", $1 * 4, $2 * 4 }' "$f"
+    [[ -f "$f" ]] && awk 'NR == 1 { printf "  %d / %d KiB\n", $1 * 4, $2 * 4 }' "$f"
 done | sort -n -k1
+if [[ -n "$ORDER_FILE" ]]; then
+    # The executable segment's first page in the binary's addresses (the traced offsets count from it),
+    # then every function symbol that overlaps a touched page.
+    segment=$(readelf -l -W "$BTQ" | awk '$1 == "LOAD" && ($7 ~ /E/ || $8 == "E") { print $3; exit }')
+    nm --defined-only -S -n "$BTQ" | python3 -c '
+import bisect, glob, sys
+segment = int(sys.argv[1], 16) & ~4095
+pages = set()
+for path in glob.glob(sys.argv[2] + "/*"):
+    pages.update(segment + int(line, 16) for line in open(path).read().split()[2:])
+pages = sorted(pages)
+kept = 0
+with open(sys.argv[3], "w") as out:
+    for line in sys.stdin:
+        fields = line.split(None, 3)
+        if len(fields) < 4 or fields[2] not in "tTW": continue
+        start, size = int(fields[0], 16), int(fields[1], 16)
+        i = bisect.bisect_right(pages, start + size - 1) - 1
+        if size and i >= 0 and pages[i] + 4096 > start:
+            out.write(fields[3].rstrip("\n") + "\n"); kept += 1
+print("order file: %d functions on %d touched pages -> %s" % (kept, len(pages), sys.argv[3]))
+' "$segment" "$WORK/pages" "$ORDER_FILE"
+fi
 echo "== plain"
 "$here/download_bench.sh" --btq "$BTQ" --clients "$CLIENTS" --rounds 1 --size-mib "$SIZE_MIB" \
     --work "$WORK/bench" | sed -n '/^client/,/^$/p'

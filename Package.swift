@@ -9,12 +9,13 @@ let strict: [SwiftSetting] = [
 import Glibc
 #endif
 
-/// Release builds of the `btq` executable on Linux: the Swift runtime and Foundation linked in, by lld (in
-/// the toolchain since Swift 6.0), exporting no symbols, with the relative relocations packed (`DT_RELR`)
-/// where glibc reads them (2.36 on), and with the functions a download runs placed together
-/// (`Sources/btq/link-order.txt`, written by `Benchmarks/code_pages.sh --order-file`), so that the kernel's
-/// fault-around maps little code that does not run. What each saves is in the README (Benchmarks: memory
-/// of one download).
+/// Release builds of the `btq` executable on Linux: the Swift runtime and Foundation linked in (a lone
+/// binary that needs no Swift toolchain where it runs and resolves no symbols across a dozen shared
+/// libraries at start), by lld (in the toolchain since Swift 6.0), exporting no symbols, with the relative
+/// relocations packed (`DT_RELR`) where glibc reads them (2.36 on), and with the functions a download runs
+/// placed together (`Sources/btq/link-order.txt`, written by `Benchmarks/code_pages.sh --order-file`), so
+/// that the kernel's fault-around maps little code that does not run. What each saves is in the README
+/// (Benchmarks: memory of one download).
 let releaseOnLinux: BuildSettingCondition = .when(platforms: [.linux], configuration: .release)
 let staticStdlib: SwiftSetting = .unsafeFlags(["-static-stdlib"], releaseOnLinux)
 let releaseLink: LinkerSetting = .unsafeFlags(
@@ -95,11 +96,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["link-order.txt"],
-            // A release btq carries the Swift runtime and Foundation inside it (as `--static-swift-stdlib`
-            // does): a lone binary that needs no Swift toolchain where it runs, starts without resolving
-            // thousands of symbols across a dozen shared libraries, and keeps fewer pages resident
-            // (README, Benchmarks: CPU, start time and peak memory against the dynamic link). The module
-            // is compiled with the flag too, so that it names the static libraries Foundation needs.
+            // The release link is `releaseLink`; the module is compiled with `-static-stdlib` too, so that
+            // it names the static libraries Foundation needs.
             swiftSettings: strict + [staticStdlib],
             linkerSettings: [releaseLink]
         ),

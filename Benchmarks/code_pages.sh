@@ -12,13 +12,13 @@
 #     nothing around it is mapped; at exit each btq process writes the pages it ran;
 #  2. plain;
 # and prints, for every btq process of the traced run, the distinct pages of the executable segment it
-# touched (KiB: its code, and in gold's layout the Swift metadata and tables that share the segment), and
+# touched (KiB: its code; in gold's layout also the Swift metadata and tables that shared the segment), and
 # both runs' benchmark tables (peak RSS: traced, every resident page of that segment is one touched).
 #
 # --order-file OUT writes the functions on the pages any traced btq process touched, in address order: the
 # link order a release build gives lld (`Package.swift`, `Sources/btq/link-order.txt`), so that the code
-# a download and a seed run sits together and fault-around maps little else. To refresh it after code
-# changes: Benchmarks/code_pages.sh --btq .build/release/btq --clients btq \
+# the traced clients ran (with `--clients btq`, a download) sits together and fault-around maps little
+# else. To refresh it after code changes: Benchmarks/code_pages.sh --btq .build/release/btq \
 #     --order-file Sources/btq/link-order.txt
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

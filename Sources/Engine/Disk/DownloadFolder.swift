@@ -116,10 +116,12 @@ public struct DownloadFolder: Sendable, Hashable {
     }
 
     /// Creates the folders `components` (each inside the one before); existing folders are kept, and
-    /// anything else in the way is an error.
-    func makeFolders(_ components: [String]) throws {
+    /// anything else in the way is an error. Folders in `made` are taken as done, and each one made or
+    /// checked here is added to it.
+    func makeFolders(_ components: [String], made: inout Set<[String]>) throws {
         for depth in components.indices {
             let prefix = Array(components[...depth])
+            guard !made.contains(prefix) else { continue }
             try withParent(of: prefix, operation: .createFolder, noSymlinks: false) { parent, name in
                 if mkdirat(parent, name, 0o755) != 0, errno != EEXIST {
                     throw StorageError(errno: errno, operation: .createFolder, path: displayPath(prefix))
@@ -133,6 +135,7 @@ public struct DownloadFolder: Sendable, Hashable {
             }
             guard descriptor >= 0 else { throw Self.error(-descriptor, .createFolder, display) }
             Glibc.close(descriptor)
+            made.insert(prefix)
         }
     }
 

@@ -71,6 +71,19 @@ final class FileDescriptorCache: @unchecked Sendable {
         return try body(descriptor)
     }
 
+    /// Runs `body` with the descriptor of `file` when one is open; `nil`, with nothing opened, when none is.
+    func withOpenDescriptor<R>(file: Int, _ body: (Int32) throws -> R) rethrows -> R? {
+        let descriptor: Int32? = lock.withLock {
+            guard !isClosed, var entry = entries[file] else { return nil }
+            entry.users += 1
+            entries[file] = entry
+            return entry.descriptor
+        }
+        guard let descriptor else { return nil }
+        defer { budget?.adjust(by: checkIn(file: file, descriptor: descriptor, written: false)) }
+        return try body(descriptor)
+    }
+
     /// Who asks which files were written: each gets every file written since its own last ``take(_:)``.
     enum WrittenSet: CaseIterable {
         /// Files to `fdatasync` at the next flush.

@@ -49,9 +49,10 @@ extension FileStorage {
         guard !cache.closed else { throw StorageError(reason: .closed, operation: .createFile, path: saveFolder) }
         // The download folder itself is the user's choice: it may be a symlink.
         try makeFolder(saveFolder)
+        var made = Set<[String]>()  // each folder once, not once per file in it
         for (index, file) in files.enumerated() where !file.isPad {
             _ = try checkedPath(FileIndex(index), operation: .createFile)
-            try folder.makeFolders(Array(file.path.dropLast()))
+            try folder.makeFolders(Array(file.path.dropLast()), made: &made)
             if file.attributes.contains(.symlink) {
                 try makeSymlink(link: file.path, target: file.symlinkTarget)
             } else {

@@ -11,7 +11,8 @@ extension FileStorage {
 
     /// The sizes and modification times of the files written since the previous call, taken after
     /// those writes: what the journal records, so that the next start can tell btq's own writes from
-    /// changes made behind its back.
+    /// changes made behind its back. A file still open is asked through its descriptor: the status of the
+    /// file written to, whatever its path names now.
     public func takeWrittenFileStats() async throws -> [FileStat] {
         let written = cache.take(.unjournaled)
         guard !written.isEmpty else { return [] }
@@ -38,12 +39,22 @@ extension FileStorage {
         return FileProbe.dataRanges(of: descriptor, length: entry.length)
     }
 
+    /// The status of `file` through its open descriptor, if the cache holds one: the file btq wrote to,
+    /// without resolving its path again.
+    private func openFileStatus(_ file: FileIndex) -> stat? {
+        let status = cache.withOpenDescriptor(file: file.value) { descriptor -> stat? in
+            var info = stat()
+            return fstat(descriptor, &info) == 0 ? info : nil
+        }
+        return status ?? nil
+    }
+
     private func statSync(_ indices: [FileIndex]) -> [FileIndex: FileStat] {
         var stats: [FileIndex: FileStat] = [:]
         for index in indices {
             let file = files[index.value]
             guard !file.isPad, file.symlinkTarget == nil, paths[index.value] != nil,
-                let info = folder.status(file.path), (info.st_mode & S_IFMT) == S_IFREG
+                let info = openFileStatus(index) ?? folder.status(file.path), (info.st_mode & S_IFMT) == S_IFREG
             else { continue }
             let nanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
             stats[index] = FileStat(index: index, size: Int64(info.st_size), modificationTimeNanoseconds: nanoseconds)

@@ -8,7 +8,9 @@ import Synchronization
 ///
 /// No memory mapping: file pages stay in the kernel's page cache, not in the process's resident set.
 /// Every system call runs on a ``BlockingExecutor`` (by default NIO's blocking pool, ``NIOBlockingExecutor``), never
-/// on the caller's thread. Open files are kept in a bounded LRU cache (64 by default). Paths are
+/// on the caller's thread. Open files are kept in a bounded LRU cache: as many as the process-wide
+/// ``OpenFileBudget`` allows, or 64 without one (with 64 under the budget too, a download of 192 files,
+/// its pieces in random order, opened each file about seven times). Paths are
 /// checked twice: each component when the storage is created, and when a file is opened or created it is
 /// resolved beneath the download folder (``DownloadFolder``), so neither a symlinked folder nor a link
 /// in a file's place can lead outside it, and only regular files are used.
@@ -46,11 +48,11 @@ public final class FileStorage: PieceStorage {
     ///
     /// - Parameters:
     ///   - saveFolder: the download folder; relative paths are taken from the current directory.
-    ///   - maxOpenFiles: how many descriptors stay open when idle.
+    ///   - maxOpenFiles: how many descriptors stay open when idle (by default the budget's limit, or 64).
     ///   - openFiles: the process-wide bound on idle descriptors over every storage, if any.
     ///   - executor: where the blocking calls run.
     package convenience init(
-        saveFolder: String, files: TorrentFiles, layout: PieceLayout, maxOpenFiles: Int = 64,
+        saveFolder: String, files: TorrentFiles, layout: PieceLayout, maxOpenFiles: Int? = nil,
         openFiles: OpenFileBudget? = nil, executor: any BlockingExecutor = NIOBlockingExecutor()
     ) {
         self.init(
@@ -60,7 +62,7 @@ public final class FileStorage: PieceStorage {
 
     /// Creates a storage with injected faults (tests).
     init(
-        saveFolder: String, files: TorrentFiles, layout: PieceLayout, maxOpenFiles: Int = 64,
+        saveFolder: String, files: TorrentFiles, layout: PieceLayout, maxOpenFiles: Int? = nil,
         openFiles: OpenFileBudget? = nil, executor: any BlockingExecutor = NIOBlockingExecutor(),
         faults: FileStorageFaults?
     ) {
@@ -76,13 +78,13 @@ public final class FileStorage: PieceStorage {
             assert(safe, "unsafe path \(file.path) reached storage; the metainfo parser must sanitize it")
             return safe ? folder + "/" + file.relativePath : nil
         }
-        self.cache = FileDescriptorCache(capacity: maxOpenFiles, budget: openFiles)
+        self.cache = FileDescriptorCache(capacity: maxOpenFiles ?? openFiles?.limit ?? 64, budget: openFiles)
         self.executor = executor
     }
 
     /// Creates a storage for a parsed torrent under `saveFolder`.
     package convenience init(
-        saveFolder: String, metainfo: Metainfo, maxOpenFiles: Int = 64, openFiles: OpenFileBudget? = nil,
+        saveFolder: String, metainfo: Metainfo, maxOpenFiles: Int? = nil, openFiles: OpenFileBudget? = nil,
         executor: any BlockingExecutor = NIOBlockingExecutor()
     ) {
         self.init(

@@ -283,6 +283,60 @@ struct FileStorageTests {
         }
     }
 
+    /// With a process-wide budget a storage keeps as many files open as the budget allows: a torrent of
+    /// more files than the default 64, written in random piece order, does not reopen its files.
+    @Test func aStorageKeepsAsManyFilesOpenAsTheBudgetAllows() async throws {
+        try await withTemporaryFolder { folder in
+            let files = makeFiles((0..<80).map { ("many/f\($0)", 1_000) })
+            let layout = PieceLayout(pieceLength: 16_384, totalLength: 80_000)
+            let bytes = (0..<80_000).map { UInt8(truncatingIfNeeded: $0) }
+            for (limit, kept) in [(512, 80), (20, 20)] {
+                let storage = FileStorage(
+                    saveFolder: folder, files: files, layout: layout, openFiles: OpenFileBudget(limit: limit))
+                try await storage.prepare()
+                for piece in layout.pieces {
+                    try await storage.write(piece: piece, begin: 0, bytes: Array(bytes[range(of: piece, in: layout)]))
+                }
+                #expect(storage.openFileCount == kept)
+                #expect(try await storage.read(piece: 4) == Array(bytes[range(of: 4, in: layout)]))
+                await storage.close()
+            }
+            let unbudgeted = FileStorage(saveFolder: folder, files: files, layout: layout)
+            for piece in layout.pieces { _ = try await unbudgeted.read(piece: piece) }
+            #expect(unbudgeted.openFileCount == 64)
+            await unbudgeted.close()
+        }
+    }
+
+    private func range(of piece: PieceIndex, in layout: PieceLayout) -> Range<Int> {
+        let start = Int(layout.offset(of: piece))
+        return start..<start + layout.length(of: piece)
+    }
+
+    /// The journal's file stats come from the descriptor written to while it is open: a file put in
+    /// its place behind btq's back does not vouch for btq's writes. A file no longer open is looked up
+    /// by its path.
+    @Test func writtenFileStatsDescribeTheFileWrittenTo() async throws {
+        try await withTemporaryFolder { folder in
+            let files = makeFiles([("d/a", 100), ("d/b", 100)])
+            let layout = PieceLayout(pieceLength: 16_384, totalLength: 200)
+            let storage = FileStorage(saveFolder: folder, files: files, layout: layout, maxOpenFiles: 1)
+            try await storage.prepare()
+            try await storage.write(piece: 0, begin: 0, bytes: [UInt8](repeating: 7, count: 200))
+            // File a's descriptor was closed for b's; both are replaced by longer files.
+            for name in ["a", "b"] {
+                let replacement = folder + "/d/\(name).new"
+                #expect(FileManager.default.createFile(atPath: replacement, contents: Data(count: 300)))
+                #expect(rename(replacement, folder + "/d/\(name)") == 0)
+            }
+            let stats = try await storage.takeWrittenFileStats()
+            #expect(stats.map(\.index) == [0, 1])
+            #expect(stats.map(\.size) == [300, 100], "a by its path (closed), b through its open descriptor")
+            #expect(try await storage.takeWrittenFileStats().isEmpty)
+            await storage.close()
+        }
+    }
+
     @Test(arguments: [
         (ENOSPC, StorageError.Reason.diskFull), (EFBIG, .diskFull), (EDQUOT, .diskFull),
         (EACCES, .permissionDenied), (EPERM, .permissionDenied), (EROFS, .permissionDenied),

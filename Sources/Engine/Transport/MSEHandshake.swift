@@ -71,7 +71,10 @@ public struct MSEHandshake: Sendable {
 
     private let role: Role
     private let methods: MSEMethods
-    private let keys: MSEKeys
+    /// Makes this side's key pair at its first use: a dial that is refused, or a peer that answers in
+    /// plaintext, costs no exponentiation.
+    private let makeKeys: @Sendable () -> MSEKeys
+    private var madeKeys: MSEKeys?
     private let padding: @Sendable () -> Int
     private var stage = Stage.awaitingKey
     /// Received bytes not yet consumed.
@@ -85,9 +88,10 @@ public struct MSEHandshake: Sendable {
 
     /// The dialling side for the torrent `infoHash`, offering `methods`.
     ///
-    /// `keys` and `padding` (the length of PadA, 0...512) are fresh random ones unless a test gives them.
+    /// `keys` and `padding` (the length of PadA, 0...512) are fresh random ones unless a test gives them;
+    /// the keys are made when first needed.
     public static func initiator(
-        infoHash: [UInt8], methods: MSEMethods, keys: MSEKeys = MSEKeys(),
+        infoHash: [UInt8], methods: MSEMethods, keys: @autoclosure @escaping @Sendable () -> MSEKeys = MSEKeys(),
         padding: @escaping @Sendable () -> Int = { Int.random(in: 0...maxPadding) }
     ) -> MSEHandshake {
         MSEHandshake(role: .initiator(infoHash: infoHash), methods: methods, keys: keys, padding: padding)
@@ -99,18 +103,29 @@ public struct MSEHandshake: Sendable {
     /// without, it is refused.
     public static func responder(
         infoHashes: @escaping @Sendable () -> [[UInt8]], methods: MSEMethods, plaintextAllowed: Bool,
-        keys: MSEKeys = MSEKeys(), padding: @escaping @Sendable () -> Int = { Int.random(in: 0...maxPadding) }
+        keys: @autoclosure @escaping @Sendable () -> MSEKeys = MSEKeys(),
+        padding: @escaping @Sendable () -> Int = { Int.random(in: 0...maxPadding) }
     ) -> MSEHandshake {
         MSEHandshake(
             role: .responder(infoHashes: infoHashes, plaintextAllowed: plaintextAllowed), methods: methods, keys: keys,
             padding: padding)
     }
 
-    private init(role: Role, methods: MSEMethods, keys: MSEKeys, padding: @escaping @Sendable () -> Int) {
+    private init(
+        role: Role, methods: MSEMethods, keys: @escaping @Sendable () -> MSEKeys, padding: @escaping @Sendable () -> Int
+    ) {
         self.role = role
         self.methods = methods
-        self.keys = keys
+        self.makeKeys = keys
         self.padding = padding
+    }
+
+    /// This side's key pair, made at the first call.
+    private mutating func keys() -> MSEKeys {
+        if let madeKeys { return madeKeys }
+        let keys = makeKeys()
+        madeKeys = keys
+        return keys
     }
 
     /// True once the machine has returned its outcome or thrown.
@@ -123,9 +138,9 @@ public struct MSEHandshake: Sendable {
 
     /// What to send as soon as the connection is up: Ya and PadA for the initiator, nothing for the
     /// responder (it answers the initiator's key).
-    public func start() -> [UInt8] {
+    public mutating func start() -> [UInt8] {
         guard case .initiator = role else { return [] }
-        return keys.publicKey + Self.randomBytes(padding())
+        return keys().publicKey + Self.randomBytes(padding())
     }
 
     /// Takes bytes received from the peer. The initiator's initial payload (IA) is taken from the
@@ -183,13 +198,14 @@ public struct MSEHandshake: Sendable {
             }
             guard !methods.isEmpty else { throw .encryptedRefused }
             guard buffer.count >= MSEKeys.keyLength else { return false }
-            secret = try keys.sharedSecret(with: take(MSEKeys.keyLength))
-            step.send += keys.publicKey + Self.randomBytes(padding())
+            let pair = keys()
+            secret = try pair.sharedSecret(with: take(MSEKeys.keyLength))
+            step.send += pair.publicKey + Self.randomBytes(padding())
             stage = .seekingReq1(req1: MSEKeys.hash(Array("req1".utf8), secret))
             return true
         case (.awaitingKey, .initiator(let infoHash)):
             guard buffer.count >= MSEKeys.keyLength else { return false }
-            secret = try keys.sharedSecret(with: take(MSEKeys.keyLength))
+            secret = try keys().sharedSecret(with: take(MSEKeys.keyLength))
             var encryptor = MSEKeys.cipher("keyA", secret: secret, skey: infoHash)
             let decryptor = MSEKeys.cipher("keyB", secret: secret, skey: infoHash)
             let payload = Array(pending.prefix(Self.maxInitialPayload))

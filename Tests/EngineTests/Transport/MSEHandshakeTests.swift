@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 
 @testable import Engine
@@ -152,6 +153,34 @@ import Testing
         #expect(throws: MSEError.synchronisationNotFound(searched: 520)) {
             try Self.run(Self.initiator(), Self.responder(padding: 513))
         }
+    }
+
+    /// The key pair, an exponentiation, is made when the handshake first needs it: not for a dial that
+    /// never connects (the machine is made with the connection's pipeline), nor for a peer that answers in
+    /// plaintext; once for a handshake that uses it.
+    @Test func theKeyPairIsMadeAtItsFirstUse() throws {
+        let made = Atomic<Int>(0)
+        let counted: @Sendable () -> MSEKeys = {
+            made.add(1, ordering: .relaxed)
+            return MSEKeys()
+        }
+        var initiator = MSEHandshake.initiator(infoHash: Self.infoHash, methods: .rc4, keys: counted())
+        var responder = MSEHandshake.responder(
+            infoHashes: { [Self.infoHash] }, methods: [.plaintext, .rc4], plaintextAllowed: true, keys: counted())
+        #expect(made.load(ordering: .relaxed) == 0)
+        var none: [UInt8] = []
+        let plain = try responder.receive(Self.ourHandshake, pending: &none)
+        #expect(plain.outcome?.security == .plain)
+        #expect(made.load(ordering: .relaxed) == 0, "a plaintext peer costs no key pair")
+        let ya = initiator.start()
+        #expect(made.load(ordering: .relaxed) == 1)
+        var fresh = MSEHandshake.responder(
+            infoHashes: { [Self.infoHash] }, methods: [.plaintext, .rc4], plaintextAllowed: true, keys: counted())
+        var ours = Self.ourHandshake
+        let reply = try fresh.receive(ya, pending: &none).send
+        let step3 = try initiator.receive(reply, pending: &ours).send
+        #expect(try fresh.receive(step3, pending: &none).outcome?.security == .rc4)
+        #expect(made.load(ordering: .relaxed) == 2, "one key pair a side, made once")
     }
 
     @Test func unknownTorrent() {

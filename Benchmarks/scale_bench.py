@@ -12,6 +12,11 @@ time:
     also `btq list` on that queue.
   - libtorrent (python3-libtorrent) seeding the same files in one session (`seed_mode`, so nothing is
     hashed: the same work as btq's restart), measured the same way, in a process of its own.
+  - Transmission (transmission-daemon, its own config folder; DHT, LPD, PEX, uTP and port forwarding off,
+    no queues, peers and RPC on 127.0.0.1): launched, every torrent added through its RPC (`torrent-add`,
+    one request each, as fast as it answers), its data checked until every torrent is complete and
+    announced (the first start, adds included), then stopped and restarted from its resume files, measured
+    as btq's restart. `--no-transmission` leaves it out.
 With `--downloads N`, also N torrents downloading at once: a libtorrent session seeds them (TCP, from the
 tracker's peer list), then btq (`max_active_downloads` N, one `btq run`) and a fresh libtorrent session
 each download all N into an empty folder, one after the other. For each: the time from launch until every
@@ -24,8 +29,11 @@ loopback-only network namespace. Run by hand (not in CI), on a release build:
   Benchmarks/scale_bench.py --btq .build/release/btq --counts 0 --downloads 200
 """
 import argparse
+import base64
 import hashlib
+import http.client
 import http.server
+import json
 import os
 import random
 import shlex
@@ -211,13 +219,16 @@ def free_port():
 # --- the load: one libtorrent session downloading some of the torrents --------------------------------
 
 # TCP only: libtorrent dials uTP first, and btq (no uTP yet) would cost each new peer libtorrent's uTP
-# connect timeout (about 4 s) before the TCP fallback; the load measures serving, not that.
+# connect timeout (about 4 s) before the TCP fallback; the load measures serving, not that. A peer that
+# closed the connection is tried again after 1 s (libtorrent waits 60 s): Transmission drops an incoming
+# connection while another handshake from the same address is under way, and every torrent's leecher
+# here comes from 127.0.0.1 at once.
 LEECHER = r"""
 import sys, time, libtorrent as lt
 port, out, timeout = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 ses = lt.session({"listen_interfaces": "127.0.0.1:%d" % port, "enable_dht": False, "enable_lsd": False,
     "enable_upnp": False, "enable_natpmp": False, "allow_multiple_connections_per_ip": True,
-    "enable_outgoing_utp": False, "enable_incoming_utp": False,
+    "enable_outgoing_utp": False, "enable_incoming_utp": False, "min_reconnect_time": 1,
     "active_downloads": -1, "active_limit": -1, "connections_limit": 2000, "alert_mask": 0})
 handles = [ses.add_torrent({"ti": lt.torrent_info(path), "save_path": out}) for path in sys.argv[4:]]
 start = time.monotonic()
@@ -253,7 +264,10 @@ def leech(work, torrents, timeout):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     shutil.rmtree(out, ignore_errors=True)
     words = done.stdout.split()
-    return float(words[1]) if done.returncode == 0 and words[:1] == ["done"] else None
+    if done.returncode == 0 and words[:1] == ["done"]:
+        return float(words[1])
+    print("  the leecher failed: %s %s" % (done.stdout.strip(), done.stderr.strip()[-500:]), flush=True)
+    return None
 
 
 def measure_running(name, proc, port, tracker, mark, hashes, work, torrents, args):
@@ -347,6 +361,112 @@ def run_libtorrent(work, torrents, data, hashes, tracker, args):
         proc.wait()
 
 
+class TransmissionRPC:
+    """Transmission's RPC on 127.0.0.1:`port`: JSON requests with the session id it hands out in a 409."""
+
+    def __init__(self, port):
+        self.port = port
+        self.session = ""
+
+    def call(self, method, **arguments):
+        body = json.dumps({"method": method, "arguments": arguments})
+        for _ in range(2):
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            try:
+                connection.request("POST", "/transmission/rpc", body,
+                                   {"X-Transmission-Session-Id": self.session, "Content-Type": "application/json"})
+                response = connection.getresponse()
+                payload = response.read()
+            finally:
+                connection.close()
+            if response.status == 409:
+                self.session = response.getheader("X-Transmission-Session-Id", "")
+                continue
+            answer = json.loads(payload)
+            if answer.get("result") != "success":
+                sys.exit("transmission %s: %s" % (method, answer.get("result")))
+            return answer["arguments"]
+        sys.exit("transmission %s: no session id" % method)
+
+
+def transmission_settings(config, peer_port, rpc_port, data, count):
+    settings = {
+        "dht-enabled": False, "lpd-enabled": False, "pex-enabled": False, "utp-enabled": False,
+        "port-forwarding-enabled": False, "blocklist-enabled": False,
+        "bind-address-ipv4": "127.0.0.1", "bind-address-ipv6": "::1",
+        "peer-port": peer_port, "peer-port-random-on-start": False,
+        "rpc-enabled": True, "rpc-bind-address": "127.0.0.1", "rpc-port": rpc_port,
+        "rpc-authentication-required": False, "rpc-whitelist-enabled": False, "rpc-host-whitelist-enabled": False,
+        "speed-limit-down-enabled": False, "speed-limit-up-enabled": False, "alt-speed-enabled": False,
+        "download-dir": data, "incomplete-dir-enabled": False, "watch-dir-enabled": False,
+        "start-added-torrents": True, "script-torrent-done-enabled": False, "message-level": 1,
+        # Every torrent active, as btq's max_active_seeds N and libtorrent's active_seeds -1.
+        "download-queue-enabled": False, "seed-queue-enabled": False, "queue-stalled-enabled": False,
+        "ratio-limit-enabled": False, "idle-seeding-limit-enabled": False,
+        "peer-limit-global": max(2000, count), "peer-limit-per-torrent": 50,
+    }
+    with open(os.path.join(config, "settings.json"), "w") as f:
+        json.dump(settings, f, indent=1, sort_keys=True)
+
+
+def launch_transmission(config, rpc_port, log):
+    proc = subprocess.Popen(["transmission-daemon", "--foreground", "--config-dir", config, "--logfile", log],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit("transmission-daemon exited at start (status %s); see %s" % (proc.returncode, log))
+        try:
+            socket.create_connection(("127.0.0.1", rpc_port), timeout=1).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    stop(proc)
+    sys.exit("transmission-daemon's RPC port did not open within 60 s")
+
+
+def run_transmission(work, count, torrents, data, hashes, tracker, args):
+    """Transmission seeding the same files: added through its RPC (timed), its first start until every
+    torrent is complete and announced, then the restart measured as btq's."""
+    config = os.path.join(work, "transmission")
+    os.makedirs(config)
+    port, rpc_port = free_port(), free_port()
+    transmission_settings(config, port, rpc_port, data, count)
+    results = {}
+    for phase in ["first", "restart"]:
+        log = os.path.join(config, "transmission-%s.log" % phase)
+        mark = tracker.mark()
+        launched = time.monotonic()
+        proc = launch_transmission(config, rpc_port, log)
+        try:
+            rpc = TransmissionRPC(rpc_port)
+            if phase == "first":
+                t0 = time.monotonic()
+                for path in torrents:
+                    with open(path, "rb") as f:
+                        metainfo = base64.b64encode(f.read()).decode()
+                    rpc.call("torrent-add", metainfo=metainfo, **{"download-dir": data})
+                results["add"] = time.monotonic() - t0
+                # Its data is found and checked once added; complete when every torrent is.
+                deadline = time.monotonic() + args.timeout
+                complete = 0
+                while complete < count and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    states = rpc.call("torrent-get", fields=["percentDone"])["torrents"]
+                    complete = sum(t["percentDone"] >= 1 for t in states)
+                if complete < count:
+                    print("  transmission: %d of %d torrents complete within %d s" % (complete, count, args.timeout))
+                waited = time.monotonic()
+                announced, got, _ = wait_all_announced(tracker, mark, port, hashes, proc, args.timeout)
+                results["first_announced"] = None if announced is None else announced + waited - launched
+            else:
+                results.update(measure_running("transmission", proc, port, tracker, mark, hashes, work, torrents,
+                                               args))
+        finally:
+            stop(proc)
+    return results
+
+
 def fmt_seconds(value):
     return "—" if value is None else "%.1f s" % value
 
@@ -355,13 +475,17 @@ def ratio(a, b):
     return "—" if a is None or b is None or b == 0 else "%.2f" % (a / b)
 
 
-def report(count, btq, lt):
+def report(count, btq, lt, tr):
+    tr = tr or {}
     print("\n### %d seeding torrents\n" % count)
-    print("| figure | btq | libtorrent | btq / libtorrent |")
-    print("|---|---|---|---|")
-    print("| `btq add` of all (500 per call) | %s | | |" % fmt_seconds(btq["add"]))
-    print("| first start, every torrent's data checked: launch to all announced | %s | | |"
-          % fmt_seconds(btq["first_announced"]))
+    print("| figure | btq | libtorrent | btq / libtorrent | Transmission | btq / Transmission |")
+    print("|---|---|---|---|---|---|")
+    print("| adding all (btq: `btq add`, 500 per call; Transmission: `torrent-add` over RPC, one each) | %s | | | %s | %s |"
+          % (fmt_seconds(btq["add"]), fmt_seconds(tr.get("add")), ratio(btq["add"], tr.get("add"))))
+    print("| first start, every torrent's data checked: launch to all announced (Transmission: its adds included) "
+          "| %s | | | %s | %s |"
+          % (fmt_seconds(btq["first_announced"]), fmt_seconds(tr.get("first_announced")),
+             ratio(btq["first_announced"], tr.get("first_announced"))))
     rows = [
         ("launch to all announced (restart; libtorrent seed_mode)", "announced", fmt_seconds, True),
         ("most announces in one second", "burst", str, True),
@@ -377,11 +501,11 @@ def report(count, btq, lt):
         ("resident memory after the load", "rss_after_load", lambda k: "%.1f MiB" % (k / 1024), True),
     ]
     for label, key, show, with_ratio in rows:
-        b, l = btq.get(key), lt.get(key) if lt else None
-        print("| %s | %s | %s | %s |" % (
+        b, l, t = btq.get(key), lt.get(key) if lt else None, tr.get(key)
+        print("| %s | %s | %s | %s | %s | %s |" % (
             label, show(b) if b is not None else "—", show(l) if l is not None else "—",
-            ratio(b, l) if with_ratio else ""))
-    print("| `btq list`, median of 5 | %.0f ms | | |" % (btq["list"] * 1000))
+            ratio(b, l) if with_ratio else "", show(t) if t is not None else "—", ratio(b, t) if with_ratio else ""))
+    print("| `btq list`, median of 5 | %.0f ms | | | | |" % (btq["list"] * 1000))
 
 
 # --- N torrents downloading at once ----------------------------------------------------------------
@@ -530,6 +654,7 @@ def main():
     parser.add_argument("--leech", type=int, default=50, help="torrents a libtorrent leecher downloads")
     parser.add_argument("--timeout", type=float, default=600, help="seconds any phase may take")
     parser.add_argument("--no-libtorrent", action="store_true")
+    parser.add_argument("--no-transmission", action="store_true")
     parser.add_argument("--max-open-files", type=int, help="btq's max_open_files setting (default: its own)")
     parser.add_argument(
         "--restart-prefix", help="a command the restarted `btq run` runs under, e.g. 'heaptrack -o /tmp/h' or "
@@ -551,10 +676,16 @@ def main():
     for count in [int(c) for c in args.counts.split(",") if int(c) > 0]:
         work = tempfile.mkdtemp(prefix="btq-scale-bench-")
         try:
-            torrents, data, hashes = make_torrents(work, count, args.size, args.piece_length, announce)
+            # Torrents of their own for each count: with the first `count` of the last one's again, the
+            # tracker would still list the peers of the last count's clients, gone (a killed libtorrent
+            # never says `stopped`), and every client here would dial them.
+            torrents, data, hashes = make_torrents(
+                work, count, args.size, args.piece_length, announce, seed=20261204 + count)
             btq_figures = run_btq(btq, work, count, torrents, data, hashes, tracker, args)
             lt_figures = None if args.no_libtorrent else run_libtorrent(work, torrents, data, hashes, tracker, args)
-            report(count, btq_figures, lt_figures)
+            tr_figures = None if args.no_transmission else run_transmission(
+                work, count, torrents, data, hashes, tracker, args)
+            report(count, btq_figures, lt_figures, tr_figures)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     if args.downloads > 0:

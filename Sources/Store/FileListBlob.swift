@@ -81,8 +81,7 @@ enum FileListBlob {
             var target: [String]?
             if flags & targetFlag != 0 {
                 guard let text = reader.string() else { throw damaged("ends inside file \(index)'s link target") }
-                target =
-                    text.isEmpty ? [] : text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+                target = text.isEmpty ? [] : text.pathElements
             }
             files.append(
                 TorrentFile(

@@ -18,6 +18,21 @@ import Testing
             0x91, 0x87,
         ] + Array("ee".utf8)
 
+    /// FuzzMetainfo: a path element that starts with a combining mark (U+0320). A file's path is kept
+    /// joined with `/` and split again; split by characters, the `/` and the mark were one character, so
+    /// the element stayed joined to the one before it, `/` and all (an unsafe path, refused by the
+    /// storage). The input itself is in the target's corpus (`combining-mark-after-slash.torrent`).
+    @Test func anElementStartingWithACombiningMarkStaysAnElement() throws {
+        let element = "\u{0320}___padding_file"
+        let info =
+            "d5:filesld6:lengthi10e4:pathl\(element.utf8.count):\(element)1:0eee4:name6:sa____"
+            + "12:piece lengthi16384e6:pieces20:\(String(repeating: "a", count: 20))e"
+        let metainfo = try Metainfo(bytes: Array("d4:info\(info)e".utf8))
+        #expect(metainfo.files.map(\.path) == [["sa____", element, "0"]])
+        #expect(metainfo.files.allSatisfy { FileStorage.isSafe($0.path) })
+        #expect("a/\u{0320}b//c".pathElements == ["a", "\u{0320}b", "", "c"])
+    }
+
     @Test func fetchedMetadataWithBytesAfterTheDictionaryIsRefused() throws {
         let trackers = ["http://127.0.0.1:6969/announce"]
         let error = #expect(throws: MetainfoError.self) {

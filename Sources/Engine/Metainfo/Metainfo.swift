@@ -33,7 +33,7 @@ public struct TorrentFile: Hashable, Sendable {
     public var relativePath: String
     /// The elements of ``relativePath`` (never empty); built on each call.
     public var path: [String] {
-        get { relativePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init) }
+        get { relativePath.pathElements }
         set { relativePath = newValue.joined(separator: "/") }
     }
     /// Length in bytes (0 for empty files and symlinks).

@@ -29,6 +29,7 @@ public struct WebSeedURLs: Sendable {
             return base.hasSuffix("/") ? base + PercentEncoding.encode(path.utf8) : base
         }
         let folder = base.hasSuffix("/") ? base : base + "/"
-        return folder + path.split(separator: "/").map { PercentEncoding.encode($0.utf8) }.joined(separator: "/")
+        return folder
+            + path.pathElements.filter { !$0.isEmpty }.map { PercentEncoding.encode($0.utf8) }.joined(separator: "/")
     }
 }

@@ -65,7 +65,7 @@ enum DataDeleter {
         var failures: [String] = []
         var folders = Set<[String]>()
         for file in files where !file.isPad {
-            let components = file.path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            let components = file.path.pathElements
             var parents = Array(components.dropLast())
             while !parents.isEmpty {
                 folders.insert(parents)

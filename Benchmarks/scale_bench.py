@@ -68,6 +68,8 @@ class Tracker:
         self.lock = threading.Lock()
         self.log = []
         self.peers = {}
+        # Peers listed for each torrent that are gone (nothing listens on their ports): `--stale-peers`.
+        self.stale = {}
         tracker = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -113,9 +115,21 @@ class Tracker:
                 peers.pop(port, None)
             else:
                 peers[port] = seed
-            others = [p for p in peers if p != port][:50]
+            others = (self.stale.get(info_hash, []) + [p for p in peers if p != port])[:50]
         compact = b"".join(socket.inet_aton("127.0.0.1") + p.to_bytes(2, "big") for p in others)
         return bencode({"interval": self.interval, "complete": len(others), "incomplete": 0, "peers": compact})
+
+    def add_stale(self, hashes, per_torrent):
+        """Lists `per_torrent` gone peers for each of `hashes`, every one on a port of its own below the
+        ephemeral range (nothing here listens there: a dial is refused at once), as a tracker lists peers
+        that left without saying `stopped`."""
+        with self.lock:
+            port = 2000
+            for info_hash in hashes:
+                self.stale[info_hash] = list(range(port, port + per_torrent))
+                port += per_torrent
+        if port > 32768:
+            sys.exit("--stale-peers: too many gone peers for the ports below 32768")
 
     def mark(self):
         with self.lock:
@@ -179,9 +193,16 @@ def open_files(pid):
 
 
 def cpu_share(pid, seconds):
-    """Share of one core `pid` used over the next `seconds`."""
+    """Share of one core `pid` used over the next `seconds`; the share of each 10 s of it is printed, to
+    show whether the cost is steady or a start's tail (gone peers' first attempts, say)."""
     before, t0 = cpu_seconds(pid), time.monotonic()
-    time.sleep(seconds)
+    shares, last, at = [], before, t0
+    while time.monotonic() - t0 < seconds:
+        time.sleep(min(10, seconds - (time.monotonic() - t0)))
+        now, used = time.monotonic(), cpu_seconds(pid)
+        shares.append(100 * (used - last) / (now - at))
+        last, at = used, now
+    print("  CPU while idle, each 10 s: %s (%% of a core)" % " ".join("%.1f" % share for share in shares), flush=True)
     return (cpu_seconds(pid) - before) / (time.monotonic() - t0)
 
 
@@ -653,6 +674,9 @@ def main():
     parser.add_argument("--idle", type=float, default=20, help="seconds of the idle CPU window")
     parser.add_argument("--leech", type=int, default=50, help="torrents a libtorrent leecher downloads")
     parser.add_argument("--timeout", type=float, default=600, help="seconds any phase may take")
+    parser.add_argument(
+        "--stale-peers", type=int, default=0,
+        help="gone peers the tracker lists for each seeding torrent (refused at once when dialled)")
     parser.add_argument("--no-libtorrent", action="store_true")
     parser.add_argument("--no-transmission", action="store_true")
     parser.add_argument("--max-open-files", type=int, help="btq's max_open_files setting (default: its own)")
@@ -671,8 +695,9 @@ def main():
     # announces in it are its `started` one.
     tracker = Tracker(interval=1800)
     announce = "http://127.0.0.1:%d/announce" % tracker.port
-    print("btq %s; %d bytes per torrent, %d-byte pieces; idle window %.0f s; leecher takes %d torrents"
-          % (btq, args.size, args.piece_length, args.idle, args.leech))
+    print("btq %s; %d bytes per torrent, %d-byte pieces; idle window %.0f s; leecher takes %d torrents; "
+          "%d gone peers listed per torrent" % (btq, args.size, args.piece_length, args.idle, args.leech,
+                                                args.stale_peers))
     for count in [int(c) for c in args.counts.split(",") if int(c) > 0]:
         work = tempfile.mkdtemp(prefix="btq-scale-bench-")
         try:
@@ -681,6 +706,7 @@ def main():
             # never says `stopped`), and every client here would dial them.
             torrents, data, hashes = make_torrents(
                 work, count, args.size, args.piece_length, announce, seed=20261204 + count)
+            tracker.add_stale(hashes, args.stale_peers)
             btq_figures = run_btq(btq, work, count, torrents, data, hashes, tracker, args)
             lt_figures = None if args.no_libtorrent else run_libtorrent(work, torrents, data, hashes, tracker, args)
             tr_figures = None if args.no_transmission else run_transmission(

@@ -19,11 +19,16 @@ extension PeerDialer {
         let order = transports.order(for: address)
         @Sendable func utp(_ attempt: UTPAttempt?) async throws -> Dialled {
             guard let socket = transports.socket(for: address) else { throw PeerTransportError.unreachable }
-            // A transport already remembered for the address says its UDP port's state.
-            return try await connect(
-                to: address, over: socket, timeout: min(timeout, transports.utpConnectTimeout),
-                maxFrameLength: maxFrameLength, budget: budget, encryption: encryption, attempt: attempt,
-                probe: transports.remembered(address) == nil)
+            do {
+                // A transport already remembered for the address says its UDP port's state.
+                return try await connect(
+                    to: address, over: socket, timeout: min(timeout, transports.utpConnectTimeout),
+                    maxFrameLength: maxFrameLength, budget: budget, encryption: encryption, attempt: attempt,
+                    probe: transports.remembered(address) == nil)
+            } catch let error as UTPError where error == .portUnreachable {
+                transports.rememberUDPPortClosed(address)
+                throw error
+            }
         }
         @Sendable func tcp() async throws -> Connecting {
             try await bootstrap(

@@ -60,22 +60,30 @@ enum PeerDialer {
         to address: PeerAddress, group: any EventLoopGroup, timeout: Duration, maxFrameLength: Int,
         budget: PeerMemoryBudget?, encryption: Encryption?
     ) async throws -> Connecting {
-        try await ClientBootstrap(group: group)
+        let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(TimeAmount(timeout))
             .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
-            .connect(host: address.hostString, port: Int(address.port)) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let handshake = try encryption.map {
-                        try channel.pipeline.syncOperations.addMSEInitiator(
-                            infoHash: $0.infoHash, policy: $0.policy, timeout: $0.timeout)
-                    }
-                    try channel.pipeline.syncOperations.addPeerWireCodec(maxFrameLength: maxFrameLength, budget: budget)
-                    try channel.pipeline.syncOperations.addHandler(PeerFrameBatcher())
-                    let wrapped = try NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>(
-                        wrappingChannelSynchronously: channel, configuration: channelConfiguration)
-                    return (wrapped, handshake)
+        let initialize: @Sendable (any Channel) -> EventLoopFuture<Connecting> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let handshake = try encryption.map {
+                    try channel.pipeline.syncOperations.addMSEInitiator(
+                        infoHash: $0.infoHash, policy: $0.policy, timeout: $0.timeout)
                 }
+                try channel.pipeline.syncOperations.addPeerWireCodec(maxFrameLength: maxFrameLength, budget: budget)
+                try channel.pipeline.syncOperations.addHandler(PeerFrameBatcher())
+                let wrapped = try NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>(
+                    wrappingChannelSynchronously: channel, configuration: channelConfiguration)
+                return (wrapped, handshake)
             }
+        }
+        // A numeric address is connected to as it is: by host text, NIO would resolve it through
+        // getaddrinfo on a thread of its own and race its families (Happy Eyeballs), a fifth of the CPU
+        // of a dial to a gone peer.
+        if let host = address.numericHost, let target = try? SocketAddress(ipAddress: host, port: Int(address.port)) {
+            return try await bootstrap.connect(to: target, channelInitializer: initialize)
+        }
+        return try await bootstrap.connect(
+            host: address.hostString, port: Int(address.port), channelInitializer: initialize)
     }
 }

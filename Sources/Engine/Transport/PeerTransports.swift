@@ -8,7 +8,10 @@ import Synchronization
 /// Dialling (``order(for:)``): uTP first when it is on and a socket of the address's family is
 /// bound, then TCP when it is on (both at once, uTP preferred for ``utpGrace``, see
 /// `PeerDialer.connect(to:transports:…)`); an address where TCP got through is dialled over TCP
-/// first from then on. Bounded: past ``maxRemembered`` addresses the oldest half is forgotten.
+/// first from then on, and one whose host said nothing listens on its UDP port over TCP alone (as
+/// libtorrent stops trying uTP with a peer once uTP failed): a gone peer still listed by trackers
+/// costs a TCP attempt per retry, not a TCP attempt, a uTP SYN and a UDP probe. Bounded: past
+/// ``maxRemembered`` addresses the oldest half is forgotten.
 package final class PeerTransports: Sendable {
     /// A transport under the peer wire.
     package enum Kind: String, Sendable, Hashable {
@@ -30,7 +33,15 @@ package final class PeerTransports: Sendable {
     /// (20 ms: a uTP peer answers within a round trip, which TCP's connect measured; one that does not
     /// speak uTP costs about a round trip, once per address).
     let utpGrace: Duration
-    private let remembered = Mutex<(order: [PeerAddress], table: [PeerAddress: Kind])>(([], [:]))
+    /// What is known of an address.
+    private enum Memory: Equatable {
+        /// This transport got through last.
+        case worked(Kind)
+        /// Its host answered a uTP dial with "port unreachable", and nothing got through since.
+        case udpPortClosed
+    }
+
+    private let remembered = Mutex<(order: [PeerAddress], table: [PeerAddress: Memory])>(([], [:]))
     /// The most addresses whose transport is remembered.
     static let maxRemembered = 4096
 
@@ -53,8 +64,12 @@ package final class PeerTransports: Sendable {
         var kinds: [Kind] = []
         if socket(for: address) != nil { kinds.append(.utp) }
         if tcp { kinds.append(.tcp) }
-        if kinds.count == 2, remembered.withLock({ $0.table[address] }) == .tcp { kinds.reverse() }
-        return kinds
+        guard kinds.count == 2 else { return kinds }
+        switch remembered.withLock({ $0.table[address] }) {
+        case .worked(.tcp): return [.tcp, .utp]
+        case .udpPortClosed: return [.tcp]
+        case .worked(.utp), nil: return kinds
+        }
     }
 
     /// The uTP socket to dial `address` from: one bound in its family, `nil` when none (or uTP is off).
@@ -71,8 +86,18 @@ package final class PeerTransports: Sendable {
 
     /// `kind` got through to `address`: tried first the next time.
     func remember(_ kind: Kind, for address: PeerAddress) {
+        remember(.worked(kind), for: address)
+    }
+
+    /// `address`'s host said nothing listens on its UDP port: it is dialled over TCP alone (when TCP is
+    /// on) until a transport gets through.
+    func rememberUDPPortClosed(_ address: PeerAddress) {
+        remember(.udpPortClosed, for: address)
+    }
+
+    private func remember(_ what: Memory, for address: PeerAddress) {
         remembered.withLock { memory in
-            let before = memory.table.updateValue(kind, forKey: address)
+            let before = memory.table.updateValue(what, forKey: address)
             guard before == nil else { return }
             memory.order.append(address)
             if memory.order.count > Self.maxRemembered {
@@ -85,7 +110,8 @@ package final class PeerTransports: Sendable {
 
     /// The transport that last got through to `address`, if remembered.
     func remembered(_ address: PeerAddress) -> Kind? {
-        remembered.withLock { $0.table[address] }
+        guard case .worked(let kind) = remembered.withLock({ $0.table[address] }) else { return nil }
+        return kind
     }
 
     /// How many addresses are remembered.

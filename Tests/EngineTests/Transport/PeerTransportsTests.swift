@@ -62,6 +62,36 @@ import Testing
         #expect(utpOnly.order(for: v6).isEmpty)
         let off = PeerTransports(tcp: true, utp: false, sockets: [socket])
         #expect(off.order(for: Self.v4) == [.tcp])
+        // A host that said nothing listens on its UDP port: TCP alone, until something gets through;
+        // uTP still when it is the only transport.
+        let other = PeerAddress(host: .ipv4(127, 0, 0, 2), port: 6881)
+        both.rememberUDPPortClosed(other)
+        #expect(both.order(for: other) == [.tcp] && both.remembered(other) == nil)
+        both.remember(.tcp, for: other)
+        #expect(both.order(for: other) == [.tcp, .utp])
+        utpOnly.rememberUDPPortClosed(other)
+        #expect(utpOnly.order(for: other) == [.utp])
+        await socket.close()
+    }
+
+    /// A gone peer (nothing listens on its port, TCP or UDP): the first dial races both and fails; the
+    /// host's "port unreachable" is remembered, so the retries dial TCP alone.
+    @Test func aPeerWithItsUDPPortClosedIsRetriedOverTCPAlone() async throws {
+        let held = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(held.localAddress?.port)
+        try await held.close()
+        let socket = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
+        let transports = PeerTransports(
+            tcp: true, utp: true, sockets: [socket], utpConnectTimeout: .seconds(30), utpGrace: .milliseconds(50))
+        let address = PeerAddress(host: .ipv4(127, 0, 0, 1), port: UInt16(port))
+        #expect(transports.order(for: address) == [.utp, .tcp])
+        await #expect(throws: (any Error).self) {
+            _ = try await PeerDialer.connect(
+                to: address, transports: transports, group: MultiThreadedEventLoopGroup.singleton,
+                timeout: .seconds(30), maxFrameLength: 1 << 20)
+        }
+        #expect(transports.order(for: address) == [.tcp])
         await socket.close()
     }
 

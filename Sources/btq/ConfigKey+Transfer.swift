@@ -43,6 +43,11 @@ extension ConfigKey {
             help: "files all torrents keep open at once while idle; the least recently used is closed past it",
             defaultValue: String(OpenFileBudget.defaultLimit), minimum: 1, kind: .integer),
         ConfigKey(
+            name: TransferSettings.dialsPerSecondKey,
+            help: "peer connection attempts per second over all torrents, past each torrent's first "
+                + "\(SessionConfiguration.defaultDialBoost) to new peers (0: no limit)",
+            defaultValue: String(DialPace.defaultPerSecond), minimum: 0, kind: .integer),
+        ConfigKey(
             name: TransferSettings.dhtKey, help: "run a DHT node (BEP 5) on the listen port over UDP (on/off)",
             defaultValue: "on", minimum: 0, kind: .boolean),
         ConfigKey(

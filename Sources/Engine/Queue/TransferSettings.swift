@@ -23,6 +23,7 @@ package struct TransferSettings: Equatable, Sendable {
     package static let maxOpenFilesKey = "max_open_files"
     package static let enableTCPKey = "enable_tcp"
     package static let enableUTPKey = "enable_utp"
+    package static let dialsPerSecondKey = "dials_per_second"
 
     /// The routers other clients ship as their DHT bootstrap nodes: used when `dht_bootstrap_nodes`
     /// is not set and the table saved at the last run is empty.
@@ -56,6 +57,9 @@ package struct TransferSettings: Equatable, Sendable {
     /// Most file descriptors the storages of every torrent keep open while idle (read once, when the
     /// daemon or `btq get` starts).
     package var maxOpenFiles = OpenFileBudget.defaultLimit
+    /// Connection attempts per second over every torrent (0: no limit; read once, when the daemon or
+    /// `btq get` starts). See ``DialPace``.
+    package var dialsPerSecond = DialPace.defaultPerSecond
     /// Whether the process runs a DHT node (BEP 5), on the listen port over UDP.
     package var dhtEnabled = true
     /// `host:port` of the nodes to bootstrap from when the saved table is empty (an empty setting:
@@ -130,6 +134,13 @@ package struct TransferSettings: Equatable, Sendable {
         utpEnabled = values[Self.enableUTPKey].flatMap(SettingText.boolean) ?? true
         maxOpenFiles =
             values[Self.maxOpenFilesKey].flatMap { Int($0) }.map { max(1, $0) } ?? OpenFileBudget.defaultLimit
+        dialsPerSecond =
+            values[Self.dialsPerSecondKey].flatMap { Int($0) }.map { max(0, $0) } ?? DialPace.defaultPerSecond
+    }
+
+    /// The process's dial pace with this setting (`nil`: no limit).
+    package func dialPace() -> DialPace? {
+        dialsPerSecond > 0 ? DialPace(perSecond: dialsPerSecond) : nil
     }
 
     /// A fresh budget for the process's peers with these limits.

@@ -58,6 +58,9 @@ package actor MetadataFetcher: DialingOwner {
     /// The piece layers a v2 info dictionary lacks, once it is verified (see ``V2PieceLayerFetch``).
     var layerFetch: V2PieceLayerFetch?
     var stopRequested = false
+    /// The fetch's place under the process's dial pace (`nil`: none); its loop looks again at each short
+    /// tick, so its turn needs no wake.
+    var dialTurns: DialTurns?
     /// Tracker states since the last ``takeTrackerStatuses()``, by URL.
     var trackerStatuses: [String: TrackerStatus] = [:]
 
@@ -151,6 +154,7 @@ package actor MetadataFetcher: DialingOwner {
                     stopRequested = true
                 }
             }
+            dialTurns?.leave()
             for connection in connections.values { connection.channel.close(promise: nil) }
             await announcer?.stop()
             group.cancelAll()
@@ -176,10 +180,17 @@ package actor MetadataFetcher: DialingOwner {
         }
     }
 
+    /// The addresses due that the fetch dials now: within its limits and, past its first attempts to new
+    /// addresses, as the process's ``DialPace`` allows (see ``DialTurns``).
     private func addressesToDial() -> [PeerAddress] {
-        candidates.takeDue(
+        if dialTurns == nil, let pace = configuration.dialPace {
+            dialTurns = DialTurns(pace: pace, member: self, boost: configuration.dialBoost) {}
+        }
+        guard dialTurns?.mayDial ?? true else { return [] }
+        let due = candidates.takeDue(
             now: .now, connected: connections.count, maxPeers: configuration.maxPeers,
             maxConnecting: configuration.maxConnecting)
+        return dialTurns?.admit(due, from: &candidates) ?? due
     }
 
     func dialFailed(_ address: PeerAddress, error: any Error) {

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// The addresses a torrent session (or a metadata fetch) may dial, with when each may be tried next.
 ///
 /// Bounded: it holds at most ``Limits/capacity`` addresses, of which at most ``Limits/pexCapacity``
@@ -7,6 +9,12 @@
 /// be reached, or closes before its handshake) is forgotten; between failures it waits
 /// ``Limits/retryDelay``, doubled per failure (at most 64 times). Banned addresses are kept, so
 /// that they are never dialled again, and are never displaced.
+///
+/// A forgotten address is remembered for ``Limits/forgottenFor`` (at most ``Limits/capacity`` of them,
+/// the oldest let go first): a tracker, the DHT or a peer listing it again meanwhile does not bring it
+/// back, so a peer that is gone, still listed at every announce, costs its failed attempts once rather
+/// than once per announce interval (libtorrent keeps such a peer with its failure count). The user's
+/// addresses and a peer that connects to us are taken at once.
 struct PeerCandidateTable {
     /// How large the table grows and how long it keeps failing addresses.
     struct Limits: Sendable {
@@ -18,6 +26,8 @@ struct PeerCandidateTable {
         var maxFailures: Int
         /// The wait after a clean close, doubled per failure in a row.
         var retryDelay: Duration
+        /// How long a forgotten address is not taken back from trackers, the DHT or peer exchange.
+        var forgottenFor: Duration
 
         /// The limits a session configuration sets.
         init(_ configuration: SessionConfiguration) {
@@ -26,11 +36,15 @@ struct PeerCandidateTable {
                 maxFailures: configuration.maxConnectAttempts, retryDelay: configuration.reconnectDelay)
         }
 
-        init(capacity: Int, pexCapacity: Int, maxFailures: Int, retryDelay: Duration) {
+        init(
+            capacity: Int, pexCapacity: Int, maxFailures: Int, retryDelay: Duration,
+            forgottenFor: Duration = .seconds(3600)
+        ) {
             self.capacity = max(1, capacity)
             self.pexCapacity = max(0, min(pexCapacity, capacity))
             self.maxFailures = max(1, maxFailures)
             self.retryDelay = retryDelay
+            self.forgottenFor = forgottenFor
         }
     }
 
@@ -42,6 +56,11 @@ struct PeerCandidateTable {
     private(set) var pexCount = 0
     /// Addresses forgotten after failing ``Limits/maxFailures`` times or displaced by new ones.
     private(set) var forgottenCount = 0
+    /// The addresses forgotten lately, with when, oldest first (see ``Limits/forgottenFor``). The ring starts
+    /// with room for one (NIO's default is 16): thousands of idle seeds forget nothing.
+    private var forgotten: [PeerAddress: ContinuousClock.Instant] = [:]
+    private var forgottenOrder = CircularBuffer<(address: PeerAddress, at: ContinuousClock.Instant)>(
+        initialCapacity: 1)
 
     init(limits: Limits) {
         self.limits = limits
@@ -80,13 +99,15 @@ struct PeerCandidateTable {
     ) -> Int {
         var added = 0
         var evictable: [PeerAddress]?
+        let remembers = source != .manual && source != .incoming
+        if remembers { letGoOfForgotten(now: notBefore) }
         for address in addresses where address.port != 0 && entries[address] == nil {
+            if remembers, forgotten[address] != nil { continue }
             if source == .pex, pexCount >= limits.pexCapacity { break }
             if entries.count >= limits.capacity {
                 if evictable == nil { evictable = evictionOrder() }
                 guard let victim = evictable?.popLast() else { break }
-                remove(victim)
-                forgottenCount += 1
+                forget(victim, now: notBefore)
             }
             let candidate = PeerCandidate(address: address, source: source, nextAttempt: notBefore)
             entries[address] = candidate
@@ -104,8 +125,7 @@ struct PeerCandidateTable {
         if candidate.source == .pex, pexCount >= limits.pexCapacity, !candidate.banned { return false }
         if entries.count >= limits.capacity {
             if let victim = evictionOrder().last {
-                remove(victim)
-                forgottenCount += 1
+                forget(victim, now: candidate.nextAttempt)
             } else if !candidate.banned {
                 return false
             }
@@ -139,21 +159,39 @@ struct PeerCandidateTable {
     }
 
     /// Picks at most `room` addresses due at `now` that are neither banned, connected nor being
-    /// connected and that `eligible` accepts, and marks them as being connected.
+    /// connected and that `eligible` accepts, and marks them as being connected. Addresses never failed
+    /// come first, then those that failed least: when attempts are scarce (``DialPace``), a peer just
+    /// learned goes before one that keeps failing.
     mutating func takeDue(
         now: ContinuousClock.Instant, room: Int, where eligible: (PeerCandidate) -> Bool = { _ in true }
     ) -> [PeerAddress] {
         guard room > 0 else { return [] }
         var chosen: [PeerAddress] = []
+        var failing: [(address: PeerAddress, failures: Int)] = []
         for (address, candidate) in entries
         where !candidate.banned && !candidate.isConnected && !candidate.isConnecting && candidate.nextAttempt <= now
             && eligible(candidate)
         {
+            guard candidate.failures == 0 else {
+                failing.append((address, candidate.failures))
+                continue
+            }
             chosen.append(address)
             if chosen.count == room { break }
         }
+        if chosen.count < room, !failing.isEmpty {
+            failing.sort { $0.failures < $1.failures }
+            chosen += failing.prefix(room - chosen.count).map(\.address)
+        }
         for address in chosen { self[address]?.isConnecting = true }
         return chosen
+    }
+
+    /// Gives back `address`, taken by ``takeDue(now:room:where:)`` and not dialled (the pace held it back):
+    /// it is due again as it was, with no failure counted.
+    mutating func release(_ address: PeerAddress) {
+        guard let candidate = entries[address], candidate.isConnecting else { return }
+        self[address]?.isConnecting = false
     }
 
     /// The earliest time an address `eligible` accepts (neither banned, connected nor being connected)
@@ -189,8 +227,7 @@ struct PeerCandidateTable {
         candidate.isConnected = false
         if failed { candidate.failures += 1 }
         if candidate.failures >= limits.maxFailures, !candidate.banned {
-            remove(address)
-            forgottenCount += 1
+            forget(address, now: now)
             return
         }
         candidate.nextAttempt = now + backOff(failures: candidate.failures)
@@ -219,6 +256,33 @@ struct PeerCandidateTable {
     private mutating func remove(_ address: PeerAddress) {
         if let old = entries.removeValue(forKey: address) { count(old, -1) }
     }
+
+    /// Removes `address` and remembers it as forgotten at `now`, within the bound.
+    private mutating func forget(_ address: PeerAddress, now: ContinuousClock.Instant) {
+        remove(address)
+        forgottenCount += 1
+        if forgotten.updateValue(now, forKey: address) == nil {
+            forgottenOrder.append((address, now))
+        } else if let index = forgottenOrder.firstIndex(where: { $0.address == address }) {
+            // Forgotten again (taken back from the user meanwhile): it moves to the back.
+            forgottenOrder.remove(at: index)
+            forgottenOrder.append((address, now))
+        }
+        while forgottenOrder.count > limits.capacity, let oldest = forgottenOrder.popFirst() {
+            forgotten[oldest.address] = nil
+        }
+    }
+
+    /// Lets go of the addresses forgotten longer than ``Limits/forgottenFor`` before `now`.
+    private mutating func letGoOfForgotten(now: ContinuousClock.Instant) {
+        while let oldest = forgottenOrder.first, now - oldest.at >= limits.forgottenFor {
+            forgottenOrder.removeFirst()
+            forgotten[oldest.address] = nil
+        }
+    }
+
+    /// Addresses remembered as forgotten (see ``Limits/forgottenFor``).
+    var rememberedForgottenCount: Int { forgotten.count }
 
     private mutating func count(_ candidate: PeerCandidate, _ delta: Int) {
         if candidate.isConnecting { connectingCount += delta }

@@ -69,6 +69,14 @@ package struct SessionConfiguration: Sendable {
     /// sockets) and what worked per address, shared by every session of a process. TCP only unless
     /// set: `btq run` and `btq get` set it from the settings and the listener.
     package var transports = PeerTransports.tcpOnly
+    /// The pace of connection attempts over every session of a process (the `dials_per_second` setting;
+    /// `nil`: none, each session dials as its own limits allow).
+    package var dialPace: DialPace?
+    /// The attempts to addresses never failed a run makes at once before any waits for ``dialPace``, so
+    /// that a torrent that starts reaches its first peers without a turn (libtorrent's
+    /// `torrent_connect_boost`); retries of addresses that failed always wait for the pace.
+    package var dialBoost = SessionConfiguration.defaultDialBoost
+    package static let defaultDialBoost = 30
 
     /// Defaults with a fresh peer id.
     package init(

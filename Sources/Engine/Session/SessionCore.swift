@@ -173,12 +173,14 @@ struct SessionCore {
     /// Whether the torrent is idle: no connection (open or being dialled), no web seed fetching, no
     /// failed v2 piece being asked about; then its ticks (choking, requests, timeouts, peer exchange) have
     /// nothing to do until an address becomes due or something pokes it. Linear in the addresses known
-    /// only when nothing is connected.
-    func tickNeed(now: ContinuousClock.Instant, interval: Duration) -> TickNeed {
+    /// only when nothing is connected. While its due addresses wait for the dial pace (`dialsWait`), an
+    /// otherwise idle torrent rests until the pace wakes it.
+    func tickNeed(now: ContinuousClock.Instant, interval: Duration, dialsWait: Bool = false) -> TickNeed {
         let complete = swarm.picker.isComplete
         guard swarm.peers.isEmpty, swarm.candidates.connectingCount == 0, blockChecks.failed.isEmpty,
             complete || webSeeds.seeds.allSatisfy(\.isDropped)
         else { return .now }
+        if dialsWait { return .onActivity }
         guard let next = swarm.candidates.nextAttempt(where: { !(complete && $0.isSeed) }) else { return .onActivity }
         let wait = next - now
         return wait <= interval ? .now : .after(wait)

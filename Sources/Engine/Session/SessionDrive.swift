@@ -9,6 +9,8 @@ struct SessionDrive {
     var children: [UInt64: Task<Void, Never>] = [:]
     /// The completion announced to the trackers, waited for before they hear of the end.
     var completion: Task<Void, Never>?
+    /// The run's place under the process's dial pace (`nil`: none).
+    var dialTurns: DialTurns?
     private var lastChildID: UInt64 = 0
 
     /// An id for the next child task.

@@ -159,7 +159,8 @@ extension TorrentSession: DialingOwner {
     private func tickNeed(interval: Duration) -> SessionCore.TickNeed {
         // Small pieces waiting for a batch go at the next tick at the latest.
         guard lifecycle.isRunning, !lifecycle.closingPeers, storeBatches.waiting.isEmpty else { return .now }
-        return core.tickNeed(now: .now, interval: interval)
+        // Addresses held back by the dial pace need no tick: the pace wakes the run at their turn.
+        return core.tickNeed(now: .now, interval: interval, dialsWait: drive.dialTurns?.isWaiting ?? false)
     }
 
     /// Applies `change` to the core and carries out what it leaves to the actor.

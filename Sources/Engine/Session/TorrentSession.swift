@@ -220,6 +220,9 @@ package actor TorrentSession {
             return
         }
         drive.ending = onEnd
+        drive.dialTurns = configuration.dialPace.map { [rests] in
+            DialTurns(pace: $0, member: self, boost: configuration.dialBoost) { rests.ticks?.poke() }
+        }
         let tickInterval = configuration.tickInterval
         rests.start(
             ticks: { [self] in await tickStep(every: tickInterval) }, every: tickInterval,
@@ -276,9 +279,18 @@ package actor TorrentSession {
         if let announcer = trackers.completionToAnnounce(isComplete: core.swarm.picker.isComplete) {
             drive.completion = Task { await announcer.downloadCompleted() }
         }
-        for address in core.addressesToDial(now: .now) {
+        for address in addressesToDial() {
             startChild { [self] in await dial(address) }
         }
+    }
+
+    /// The addresses due that the run dials now: within its limits and, past its first attempts to new
+    /// addresses, as the process's ``DialPace`` allows (see ``DialTurns``). What the pace holds back waits
+    /// its turn, which wakes the run; meanwhile the run looks for no address to dial.
+    private func addressesToDial() -> [PeerAddress] {
+        guard drive.dialTurns?.mayDial ?? true else { return [] }
+        let due = core.addressesToDial(now: .now)
+        return drive.dialTurns?.admit(due, from: &core.swarm.candidates) ?? due
     }
 
     /// Starts `work` as a task of the run: cancelled and waited for when the run ends.
@@ -315,6 +327,7 @@ package actor TorrentSession {
         await trackers.completionToAnnounce(isComplete: core.swarm.picker.isComplete)?.downloadCompleted()
         await trackers.announcer?.stop()
         await rests.end()
+        drive.dialTurns?.leave()
         let children = drive.takeChildren()
         for child in children { child.cancel() }
         for child in children { await child.value }

@@ -63,8 +63,68 @@ import Testing
         table.closed(address, failed: true, now: clock)
         #expect(table[address] == nil, "forgotten after the fourth failure in a row")
         #expect(table.count == 0 && table.forgottenCount == 1)
-        // A tracker may hand it out again later: it starts over.
-        #expect(table.add([address], source: .tracker, notBefore: clock) == 1)
+        // A tracker listing it again at its next announce does not bring it back; an hour later it
+        // starts over.
+        #expect(table.add([address], source: .tracker, notBefore: clock + .seconds(1800)) == 0)
+        #expect(table.add([address], source: .tracker, notBefore: clock + .seconds(3600)) == 1)
+        #expect(table[address]?.failures == 0)
+    }
+
+    /// A gone peer still listed at every announce costs its failed attempts once, not once per announce;
+    /// the user's word and a peer that connects to us are taken at once.
+    @Test func aForgottenAddressIsRememberedForAWhile() {
+        var table = PeerCandidateTable(limits: Self.limits(capacity: 10, pex: 10, failures: 1))
+        let all = Self.addresses(4)
+        table.add(all, source: .tracker, notBefore: now)
+        for address in all { table.closed(address, failed: true, now: now) }
+        #expect(table.count == 0 && table.rememberedForgottenCount == 4)
+        for source: PeerUpdate.Source in [.tracker, .dht, .pex, .lsd, .magnet] {
+            #expect(table.add(all, source: source, notBefore: now + .seconds(60)) == 0)
+        }
+        #expect(table.add([all[0]], source: .manual, notBefore: now) == 1)
+        #expect(table.add([all[1]], source: .incoming, notBefore: now) == 1)
+        #expect(table.count == 2)
+        // Forgotten again, the user's address is remembered from then on.
+        table.closed(all[0], failed: true, now: now + .seconds(1000))
+        #expect(table.add(all, source: .tracker, notBefore: now + .seconds(3600)) == 2, "all[2] and all[3]")
+        #expect(table[all[0]] == nil)
+        #expect(table.add(all, source: .tracker, notBefore: now + .seconds(4600)) == 1)
+    }
+
+    /// The memory of forgotten addresses holds as many as the table does, the oldest let go first: a
+    /// flood of dead addresses cannot grow it.
+    @Test func theMemoryOfForgottenAddressesIsBounded() {
+        var table = PeerCandidateTable(limits: Self.limits(capacity: 10, pex: 10, failures: 1))
+        for round in 0..<50 {
+            let batch = Self.addresses(10, from: round * 10)
+            table.add(batch, source: .tracker, notBefore: now)
+            _ = table.takeDue(now: now, room: 10)
+            for address in batch { table.closed(address, failed: true, now: now + .seconds(round)) }
+        }
+        #expect(table.rememberedForgottenCount == 10 && table.forgottenCount == 500)
+        // The last round's are remembered, the first's were let go.
+        #expect(table.add(Self.addresses(10, from: 490), source: .tracker, notBefore: now + .seconds(60)) == 0)
+        #expect(table.add(Self.addresses(10), source: .tracker, notBefore: now + .seconds(60)) == 10)
+    }
+
+    /// When attempts are scarce, addresses never failed go first, then those that failed least; an
+    /// address taken and given back is due again as it was.
+    @Test func freshAddressesGoFirstAndAGivenBackAddressIsDueAgain() {
+        var table = PeerCandidateTable(limits: Self.limits(failures: 10))
+        let all = Self.addresses(6)
+        table.add(all, source: .tracker, notBefore: now)
+        for (index, address) in all.enumerated() where index < 4 {
+            for _ in 0...(3 - index) { table.failed(address) }
+        }
+        // Failures: all[0] 4, all[1] 3, all[2] 2, all[3] 1, all[4] and all[5] none.
+        let first = table.takeDue(now: now, room: 3)
+        #expect(Set(first) == [all[4], all[5], all[3]])
+        let second = table.takeDue(now: now, room: 2)
+        #expect(second == [all[2], all[1]])
+        for address in second { table.release(address) }
+        #expect(table.connectingCount == 3)
+        #expect(table[all[2]]?.failures == 2 && table[all[2]]?.nextAttempt == now, "no failure counted")
+        #expect(table.takeDue(now: now, room: 10) == [all[2], all[1], all[0]])
     }
 
     @Test func aHandshakeStartsTheFailuresOver() {

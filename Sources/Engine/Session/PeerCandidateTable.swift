@@ -56,11 +56,10 @@ struct PeerCandidateTable {
     private(set) var pexCount = 0
     /// Addresses forgotten after failing ``Limits/maxFailures`` times or displaced by new ones.
     private(set) var forgottenCount = 0
-    /// The addresses forgotten lately, with when, oldest first (see ``Limits/forgottenFor``). The ring starts
-    /// with room for one (NIO's default is 16): thousands of idle seeds forget nothing.
+    /// The addresses forgotten lately, with when, oldest first (see ``Limits/forgottenFor``). The ring is
+    /// made at the first address forgotten: thousands of idle seeds that forget nothing hold none.
     private var forgotten: [PeerAddress: ContinuousClock.Instant] = [:]
-    private var forgottenOrder = CircularBuffer<(address: PeerAddress, at: ContinuousClock.Instant)>(
-        initialCapacity: 1)
+    private var forgottenOrder: CircularBuffer<(address: PeerAddress, at: ContinuousClock.Instant)>?
 
     init(limits: Limits) {
         self.limits = limits
@@ -261,24 +260,28 @@ struct PeerCandidateTable {
     private mutating func forget(_ address: PeerAddress, now: ContinuousClock.Instant) {
         remove(address)
         forgottenCount += 1
+        var order = forgottenOrder.take() ?? CircularBuffer(initialCapacity: 16)
         if forgotten.updateValue(now, forKey: address) == nil {
-            forgottenOrder.append((address, now))
-        } else if let index = forgottenOrder.firstIndex(where: { $0.address == address }) {
+            order.append((address, now))
+        } else if let index = order.firstIndex(where: { $0.address == address }) {
             // Forgotten again (taken back from the user meanwhile): it moves to the back.
-            forgottenOrder.remove(at: index)
-            forgottenOrder.append((address, now))
+            order.remove(at: index)
+            order.append((address, now))
         }
-        while forgottenOrder.count > limits.capacity, let oldest = forgottenOrder.popFirst() {
+        while order.count > limits.capacity, let oldest = order.popFirst() {
             forgotten[oldest.address] = nil
         }
+        forgottenOrder = order
     }
 
     /// Lets go of the addresses forgotten longer than ``Limits/forgottenFor`` before `now`.
     private mutating func letGoOfForgotten(now: ContinuousClock.Instant) {
-        while let oldest = forgottenOrder.first, now - oldest.at >= limits.forgottenFor {
-            forgottenOrder.removeFirst()
+        guard var order = forgottenOrder.take() else { return }
+        while let oldest = order.first, now - oldest.at >= limits.forgottenFor {
+            order.removeFirst()
             forgotten[oldest.address] = nil
         }
+        forgottenOrder = order
     }
 
     /// Addresses remembered as forgotten (see ``Limits/forgottenFor``).

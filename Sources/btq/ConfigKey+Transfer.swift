@@ -48,6 +48,17 @@ extension ConfigKey {
                 + "\(SessionConfiguration.defaultDialBoost) to new peers (0: no limit)",
             defaultValue: String(DialPace.defaultPerSecond), minimum: 0, kind: .integer),
         ConfigKey(
+            name: TransferSettings.peerRetryDelayKey,
+            help: "after a peer's n-th failed connection in a row, dial it again after n + 1 times this, e.g. 60 or "
+                + "2m (at most 1d)",
+            defaultValue: String(SessionConfiguration.defaultFailedReconnectDelay.components.seconds), minimum: 1,
+            kind: .duration),
+        ConfigKey(
+            name: TransferSettings.peerMaxFailuresKey,
+            help: "failed connections in a row (at most \(TransferSettings.maxPeerMaxFailures)) after which a peer is "
+                + "not dialled for an hour, but for one attempt each time a tracker lists it",
+            defaultValue: String(SessionConfiguration.defaultMaxConnectAttempts), minimum: 1, kind: .integer),
+        ConfigKey(
             name: TransferSettings.dhtKey, help: "run a DHT node (BEP 5) on the listen port over UDP (on/off)",
             defaultValue: "on", minimum: 0, kind: .boolean),
         ConfigKey(

@@ -118,6 +118,9 @@ struct ConfigKey: Sendable {
             guard let value = SettingText.duration(text) else {
                 throw ValidationError("\(name) must be seconds, or a span such as 90m, 12h or 7d, not '\(text)'.")
             }
+            guard value >= minimum else {
+                throw ValidationError("\(name) must be at least \(minimum) seconds, not \(value).")
+            }
             return String(value)
         case .port:
             let trimmed = text.trimmingCharacters(in: .whitespaces)

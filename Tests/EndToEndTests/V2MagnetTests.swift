@@ -116,6 +116,10 @@ struct V2MagnetTests {
             // its count tells whether it was dialled again (under `prefer` a dial is an encrypted attempt
             // and then a plaintext one).
             try await btq.run(["config", "set", "encryption", "disable"])
+            // The seed's address is refused until it comes up: btq retries it within seconds here (one
+            // minute more per failure and 3 failures by default, as libtorrent).
+            try await btq.run(["config", "set", "peer_retry_delay", "1"])
+            try await btq.run(["config", "set", "peer_max_failures", "20"])
             try await btq.run(["add", magnet, "--dir", out.path])
             let daemon = try scenario.start(
                 "btq run", Btq.executable, ["run", "--port", "\(try FreePort.next())"],

@@ -24,6 +24,8 @@ package struct TransferSettings: Equatable, Sendable {
     package static let enableTCPKey = "enable_tcp"
     package static let enableUTPKey = "enable_utp"
     package static let dialsPerSecondKey = "dials_per_second"
+    package static let peerRetryDelayKey = "peer_retry_delay"
+    package static let peerMaxFailuresKey = "peer_max_failures"
 
     /// The routers other clients ship as their DHT bootstrap nodes: used when `dht_bootstrap_nodes`
     /// is not set and the table saved at the last run is empty.
@@ -60,6 +62,14 @@ package struct TransferSettings: Equatable, Sendable {
     /// Connection attempts per second over every torrent (0: no limit; read once, when the daemon or
     /// `btq get` starts). See ``DialPace``.
     package var dialsPerSecond = DialPace.defaultPerSecond
+    /// After a peer's n-th failed connection in a row, it is dialled again after n + 1 times this many
+    /// seconds, 1 to ``maxPeerRetryDelay`` (libtorrent's `min_reconnect_time`).
+    package var peerRetryDelay = SessionConfiguration.defaultFailedReconnectDelay.components.seconds
+    package static let maxPeerRetryDelay: Int64 = 86_400
+    /// Failed connections in a row after which a peer's address is forgotten for an hour, 1 to
+    /// ``maxPeerMaxFailures`` (libtorrent's `max_failcount`).
+    package var peerMaxFailures = SessionConfiguration.defaultMaxConnectAttempts
+    package static let maxPeerMaxFailures = 100
     /// Whether the process runs a DHT node (BEP 5), on the listen port over UDP.
     package var dhtEnabled = true
     /// `host:port` of the nodes to bootstrap from when the saved table is empty (an empty setting:
@@ -136,6 +146,20 @@ package struct TransferSettings: Equatable, Sendable {
             values[Self.maxOpenFilesKey].flatMap { Int($0) }.map { max(1, $0) } ?? OpenFileBudget.defaultLimit
         dialsPerSecond =
             values[Self.dialsPerSecondKey].flatMap { Int($0) }.map { max(0, $0) } ?? DialPace.defaultPerSecond
+        peerRetryDelay =
+            values[Self.peerRetryDelayKey].flatMap(SettingText.duration).map { min(max(1, $0), Self.maxPeerRetryDelay) }
+            ?? SessionConfiguration.defaultFailedReconnectDelay.components.seconds
+        peerMaxFailures =
+            values[Self.peerMaxFailuresKey].flatMap { Int($0) }.map { min(max(1, $0), Self.maxPeerMaxFailures) }
+            ?? SessionConfiguration.defaultMaxConnectAttempts
+    }
+
+    /// Sets how the sessions of `configuration` dial: the process's pace, and the back-off of peers that
+    /// fail to connect.
+    package func applyDialling(to configuration: inout SessionConfiguration) {
+        configuration.dialPace = dialPace()
+        configuration.failedReconnectDelay = .seconds(peerRetryDelay)
+        configuration.maxConnectAttempts = peerMaxFailures
     }
 
     /// The process's dial pace with this setting (`nil`: no limit).

@@ -6,15 +6,17 @@ import NIOCore
 /// learned through peer exchange, so a flood of addresses from trackers or peers cannot grow it. When
 /// it is full, a new address takes the place of a known one that keeps failing (the one with the most
 /// failures), or is not taken. An address that fails ``Limits/maxFailures`` times in a row (it cannot
-/// be reached, or closes before its handshake) is forgotten; between failures it waits
-/// ``Limits/retryDelay``, doubled per failure (at most 64 times). Banned addresses are kept, so
-/// that they are never dialled again, and are never displaced.
+/// be reached, or closes before its handshake) is forgotten; after its n-th failure in a row it waits
+/// n + 1 times ``Limits/failureDelay`` (libtorrent's `min_reconnect_time` and `max_failcount`: 2, then
+/// 3 minutes, 3 attempts in all), after a clean close ``Limits/retryDelay``. Banned addresses are kept,
+/// so that they are never dialled again, and are never displaced.
 ///
 /// A forgotten address is remembered for ``Limits/forgottenFor`` (at most ``Limits/capacity`` of them,
-/// the oldest let go first): a tracker, the DHT or a peer listing it again meanwhile does not bring it
-/// back, so a peer that is gone, still listed at every announce, costs its failed attempts once rather
-/// than once per announce interval (libtorrent keeps such a peer with its failure count). The user's
-/// addresses and a peer that connects to us are taken at once.
+/// the oldest let go first): the DHT or a peer listing it again meanwhile does not bring it back, and a
+/// tracker listing it again brings it back for one attempt (libtorrent takes one failure off a peer a
+/// tracker lists: somebody else may reach it). So a peer that is gone, still listed at every announce,
+/// costs one attempt per announce rather than all of them again. The user's addresses and a peer that
+/// connects to us are taken at once.
 struct PeerCandidateTable {
     /// How large the table grows and how long it keeps failing addresses.
     struct Limits: Sendable {
@@ -24,8 +26,10 @@ struct PeerCandidateTable {
         var pexCapacity: Int
         /// Failures in a row after which an address is forgotten.
         var maxFailures: Int
-        /// The wait after a clean close, doubled per failure in a row.
+        /// The wait after a clean close.
         var retryDelay: Duration
+        /// After the n-th failure in a row, the wait is n + 1 times this.
+        var failureDelay: Duration
         /// How long a forgotten address is not taken back from trackers, the DHT or peer exchange.
         var forgottenFor: Duration
 
@@ -33,17 +37,19 @@ struct PeerCandidateTable {
         init(_ configuration: SessionConfiguration) {
             self.init(
                 capacity: configuration.maxPeerCandidates, pexCapacity: ExtensionProtocol.maxPexCandidates,
-                maxFailures: configuration.maxConnectAttempts, retryDelay: configuration.reconnectDelay)
+                maxFailures: configuration.maxConnectAttempts, retryDelay: configuration.reconnectDelay,
+                failureDelay: configuration.failedReconnectDelay)
         }
 
         init(
-            capacity: Int, pexCapacity: Int, maxFailures: Int, retryDelay: Duration,
+            capacity: Int, pexCapacity: Int, maxFailures: Int, retryDelay: Duration, failureDelay: Duration,
             forgottenFor: Duration = .seconds(3600)
         ) {
             self.capacity = max(1, capacity)
             self.pexCapacity = max(0, min(pexCapacity, capacity))
             self.maxFailures = max(1, maxFailures)
             self.retryDelay = retryDelay
+            self.failureDelay = failureDelay
             self.forgottenFor = forgottenFor
         }
     }
@@ -56,8 +62,10 @@ struct PeerCandidateTable {
     private(set) var pexCount = 0
     /// Addresses forgotten after failing ``Limits/maxFailures`` times or displaced by new ones.
     private(set) var forgottenCount = 0
-    /// The addresses forgotten lately, with when, oldest first (see ``Limits/forgottenFor``). The ring is
-    /// made at the first address forgotten: thousands of idle seeds that forget nothing hold none.
+    /// The addresses forgotten lately, with when, oldest first (see ``Limits/forgottenFor``). An address
+    /// forgotten again is appended again: a ring entry whose time is not the address's in `forgotten` is
+    /// stale and only let go of. The ring is made at the first address forgotten: thousands of idle
+    /// seeds that forget nothing hold none.
     private var forgotten: [PeerAddress: ContinuousClock.Instant] = [:]
     private var forgottenOrder: CircularBuffer<(address: PeerAddress, at: ContinuousClock.Instant)>?
 
@@ -101,14 +109,20 @@ struct PeerCandidateTable {
         let remembers = source != .manual && source != .incoming
         if remembers { letGoOfForgotten(now: notBefore) }
         for address in addresses where address.port != 0 && entries[address] == nil {
-            if remembers, forgotten[address] != nil { continue }
+            var failures = 0
+            if remembers, forgotten[address] != nil {
+                // Remembered as gone: a tracker's listing gives it one more attempt, other sources none.
+                guard source == .tracker else { continue }
+                failures = limits.maxFailures - 1
+            }
             if source == .pex, pexCount >= limits.pexCapacity { break }
             if entries.count >= limits.capacity {
                 if evictable == nil { evictable = evictionOrder() }
                 guard let victim = evictable?.popLast() else { break }
                 forget(victim, now: notBefore)
             }
-            let candidate = PeerCandidate(address: address, source: source, nextAttempt: notBefore)
+            var candidate = PeerCandidate(address: address, source: source, nextAttempt: notBefore)
+            candidate.failures = failures
             entries[address] = candidate
             count(candidate, 1)
             added += 1
@@ -239,9 +253,9 @@ struct PeerCandidateTable {
         self[address]?.failures += 1
     }
 
-    /// The wait before the next attempt after `failures` failures in a row.
+    /// The wait before the next attempt after `failures` failures in a row (none: a clean close).
     func backOff(failures: Int) -> Duration {
-        limits.retryDelay * (1 << min(max(failures, 0), 6))
+        failures <= 0 ? limits.retryDelay : limits.failureDelay * (min(failures, 1 << 16) + 1)
     }
 
     /// Idle, unbanned addresses that failed at least once, the most failures last.
@@ -261,15 +275,10 @@ struct PeerCandidateTable {
         remove(address)
         forgottenCount += 1
         var order = forgottenOrder.take() ?? CircularBuffer(initialCapacity: 16)
-        if forgotten.updateValue(now, forKey: address) == nil {
-            order.append((address, now))
-        } else if let index = order.firstIndex(where: { $0.address == address }) {
-            // Forgotten again (taken back from the user meanwhile): it moves to the back.
-            order.remove(at: index)
-            order.append((address, now))
-        }
+        forgotten[address] = now
+        order.append((address, now))
         while order.count > limits.capacity, let oldest = order.popFirst() {
-            forgotten[oldest.address] = nil
+            letGo(oldest)
         }
         forgottenOrder = order
     }
@@ -279,9 +288,14 @@ struct PeerCandidateTable {
         guard var order = forgottenOrder.take() else { return }
         while let oldest = order.first, now - oldest.at >= limits.forgottenFor {
             order.removeFirst()
-            forgotten[oldest.address] = nil
+            letGo(oldest)
         }
         forgottenOrder = order
+    }
+
+    /// Lets go of the ring's entry `entry`, unless the address was forgotten again since (a later entry).
+    private mutating func letGo(_ entry: (address: PeerAddress, at: ContinuousClock.Instant)) {
+        if forgotten[entry.address] == entry.at { forgotten[entry.address] = nil }
     }
 
     /// Addresses remembered as forgotten (see ``Limits/forgottenFor``).

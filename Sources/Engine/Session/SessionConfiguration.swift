@@ -22,10 +22,17 @@ package struct SessionConfiguration: Sendable {
     /// Hash failures after which a peer that shared a bad piece with others is banned (a peer that
     /// sent a whole bad piece alone is banned at once).
     package var hashFailuresToBan: Int
-    /// How long to wait before dialling an address again after a failure, doubled per failure.
+    /// How long to wait before dialling an address again after a clean close (it was handshaken).
     package var reconnectDelay: Duration
-    /// Failures in a row (cannot connect, no handshake) after which an address is forgotten.
+    /// After the n-th failure in a row (cannot connect, no handshake), an address waits n + 1 times this
+    /// before it is dialled again: 2, then 3 minutes, as libtorrent's `min_reconnect_time`. A gone peer
+    /// listed for every torrent of a seedbox then costs a few attempts over minutes, not a dozen.
+    package var failedReconnectDelay = SessionConfiguration.defaultFailedReconnectDelay
+    package static let defaultFailedReconnectDelay = Duration.seconds(60)
+    /// Failures in a row (cannot connect, no handshake) after which an address is forgotten (libtorrent's
+    /// `max_failcount`, 3).
     package var maxConnectAttempts: Int
+    package static let defaultMaxConnectAttempts = 3
     /// How often progress goes to the resume store (one transaction each); a crash loses at most about
     /// two of these intervals of downloaded data.
     package var journalInterval: Duration
@@ -84,7 +91,8 @@ package struct SessionConfiguration: Sendable {
         connectTimeout: Duration = .seconds(5), handshakeTimeout: Duration = .seconds(10),
         inactivityTimeout: Duration = .seconds(180), snubTimeout: Duration = .seconds(30),
         tickInterval: Duration = .milliseconds(500), hashFailuresToBan: Int = 3, reconnectDelay: Duration = .seconds(5),
-        maxConnectAttempts: Int = 8, journalInterval: Duration = .milliseconds(100),
+        maxConnectAttempts: Int = SessionConfiguration.defaultMaxConnectAttempts,
+        journalInterval: Duration = .milliseconds(100),
         checkpointInterval: Duration = .seconds(5)
     ) {
         precondition(peerId.count == 20, "a peer id is 20 bytes")

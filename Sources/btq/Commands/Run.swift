@@ -64,7 +64,7 @@ struct Run: AsyncParsableCommand {
         configuration.memoryBudget = settings.memoryBudget()
         configuration.openFiles = OpenFileBudget(limit: settings.maxOpenFiles)
         configuration.startChecks = TurnGate(limit: TurnGate.startChecks)
-        configuration.dialPace = settings.dialPace()
+        settings.applyDialling(to: &configuration)
         configuration.webSeeds.connections = settings.webSeedConnections
         configuration.webSeeds.tls = settings.tls
         configuration.encryption = PeerEncryption(policy: settings.encryption)

@@ -9,9 +9,11 @@ import Testing
 /// oversized and extension-less peers, and btq's own session serving it.
 @Suite(.timeLimit(.minutes(5))) struct MetadataFetchTests {
     static func configuration() -> SessionConfiguration {
-        SessionConfiguration(
+        var configuration = SessionConfiguration(
             listenPort: 1, handshakeTimeout: .seconds(10), tickInterval: .milliseconds(50),
             reconnectDelay: .milliseconds(100))
+        configuration.failedReconnectDelay = .milliseconds(100)
+        return configuration
     }
 
     /// A metainfo whose info dictionary spans several 16 KiB metadata pieces (3,000 piece hashes).

@@ -33,6 +33,29 @@ import Testing
         #expect(TransferSettings(values: [TransferSettings.dialsPerSecondKey: "x"]).dialPace()?.perSecond == 30)
     }
 
+    /// `peer_retry_delay` and `peer_max_failures`: libtorrent's 60 s and 3 unless set, within bounds.
+    @Test func theBackOffSettingsReachTheSessions() {
+        func applied(_ values: [String: String]) -> (Duration, Int) {
+            var configuration = SessionConfiguration()
+            TransferSettings(values: values).applyDialling(to: &configuration)
+            return (configuration.failedReconnectDelay, configuration.maxConnectAttempts)
+        }
+        #expect(applied([:]) == (.seconds(60), 3))
+        let delay = TransferSettings.peerRetryDelayKey
+        let failures = TransferSettings.peerMaxFailuresKey
+        #expect(applied([delay: "2m", failures: "5"]) == (.seconds(120), 5))
+        #expect(applied([delay: "0", failures: "0"]) == (.seconds(1), 1))
+        #expect(applied([delay: "30d", failures: "100000"]) == (.seconds(86_400), 100))
+        #expect(applied([delay: "soon", failures: "x"]) == (.seconds(60), 3))
+        // The limits of a session's table follow them.
+        var configuration = SessionConfiguration()
+        TransferSettings(values: [delay: "10", failures: "4"]).applyDialling(to: &configuration)
+        let table = PeerCandidateTable(limits: .init(configuration))
+        #expect(table.limits.maxFailures == 4)
+        #expect(table.backOff(failures: 1) == .seconds(20) && table.backOff(failures: 3) == .seconds(40))
+        #expect(table.backOff(failures: 0) == configuration.reconnectDelay)
+    }
+
     @Test func aFullBucketGivesOneSecondsAttemptsThenRefillsWithTime() {
         var pace = DialPaceState(perSecond: 10, now: start)
         #expect(pace.take(4, for: a.id, now: start) == 4)

@@ -9,7 +9,9 @@ import Testing
     static let address = PeerAddress(host: .ipv4(10, 0, 0, 1), port: 6881)
 
     static func table() -> PeerCandidateTable {
-        PeerCandidateTable(limits: .init(capacity: 100, pexCapacity: 30, maxFailures: 4, retryDelay: .seconds(1)))
+        PeerCandidateTable(
+            limits: .init(
+                capacity: 100, pexCapacity: 30, maxFailures: 4, retryDelay: .seconds(1), failureDelay: .seconds(1)))
     }
 
     @Test func aLoneSenderIsBannedAtOnceAndRemembered() {

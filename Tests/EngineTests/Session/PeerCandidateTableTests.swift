@@ -6,7 +6,9 @@ import Testing
 /// backs off between failures. Pure values, with an explicit clock.
 @Suite(.timeLimit(.minutes(5))) struct PeerCandidateTableTests {
     static func limits(capacity: Int = 100, pex: Int = 30, failures: Int = 4) -> PeerCandidateTable.Limits {
-        .init(capacity: capacity, pexCapacity: pex, maxFailures: failures, retryDelay: .seconds(1))
+        .init(
+            capacity: capacity, pexCapacity: pex, maxFailures: failures, retryDelay: .seconds(1),
+            failureDelay: .seconds(10))
     }
 
     /// Distinct addresses 10.x.y.z:6881.
@@ -54,8 +56,8 @@ import Testing
             #expect(table.connectingCount == 0)
             let candidate = try #require(table[address])
             #expect(candidate.failures == failure)
-            // Exponential back-off: 2, 4, 8 seconds.
-            #expect(candidate.nextAttempt == clock + .seconds(1 << failure))
+            // libtorrent's back-off: (failures + 1) × the failure delay, 20, 30, 40 seconds.
+            #expect(candidate.nextAttempt == clock + .seconds(10 * (failure + 1)))
             #expect(table.takeDue(now: candidate.nextAttempt - .milliseconds(1), room: 10).isEmpty)
             clock = candidate.nextAttempt
         }
@@ -63,22 +65,30 @@ import Testing
         table.closed(address, failed: true, now: clock)
         #expect(table[address] == nil, "forgotten after the fourth failure in a row")
         #expect(table.count == 0 && table.forgottenCount == 1)
-        // A tracker listing it again at its next announce does not bring it back; an hour later it
-        // starts over.
-        #expect(table.add([address], source: .tracker, notBefore: clock + .seconds(1800)) == 0)
-        #expect(table.add([address], source: .tracker, notBefore: clock + .seconds(3600)) == 1)
-        #expect(table[address]?.failures == 0)
+        // The DHT listing it again does not bring it back. A tracker listing it at its next announce
+        // gives it one more attempt, whose failure forgets it again.
+        let announce = clock + .seconds(1800)
+        #expect(table.add([address], source: .dht, notBefore: announce) == 0)
+        #expect(table.add([address], source: .tracker, notBefore: announce) == 1)
+        #expect(table[address]?.failures == 3)
+        #expect(table.takeDue(now: announce, room: 10) == [address])
+        table.closed(address, failed: true, now: announce)
+        #expect(table[address] == nil && table.forgottenCount == 2 && table.rememberedForgottenCount == 1)
+        // An hour after it was last forgotten, not after the first time, any source starts it over.
+        #expect(table.add([address], source: .dht, notBefore: clock + .seconds(3600)) == 0)
+        #expect(table.add([address], source: .dht, notBefore: announce + .seconds(3600)) == 1)
+        #expect(table[address]?.failures == 0 && table.rememberedForgottenCount == 0)
     }
 
-    /// A gone peer still listed at every announce costs its failed attempts once, not once per announce;
-    /// the user's word and a peer that connects to us are taken at once.
+    /// A gone peer listed again by the DHT or peers costs nothing more while it is remembered; the user's
+    /// word and a peer that connects to us are taken at once.
     @Test func aForgottenAddressIsRememberedForAWhile() {
         var table = PeerCandidateTable(limits: Self.limits(capacity: 10, pex: 10, failures: 1))
         let all = Self.addresses(4)
         table.add(all, source: .tracker, notBefore: now)
         for address in all { table.closed(address, failed: true, now: now) }
         #expect(table.count == 0 && table.rememberedForgottenCount == 4)
-        for source: PeerUpdate.Source in [.tracker, .dht, .pex, .lsd, .magnet] {
+        for source: PeerUpdate.Source in [.dht, .pex, .lsd, .magnet] {
             #expect(table.add(all, source: source, notBefore: now + .seconds(60)) == 0)
         }
         #expect(table.add([all[0]], source: .manual, notBefore: now) == 1)
@@ -86,9 +96,9 @@ import Testing
         #expect(table.count == 2)
         // Forgotten again, the user's address is remembered from then on.
         table.closed(all[0], failed: true, now: now + .seconds(1000))
-        #expect(table.add(all, source: .tracker, notBefore: now + .seconds(3600)) == 2, "all[2] and all[3]")
+        #expect(table.add(all, source: .dht, notBefore: now + .seconds(3600)) == 2, "all[2] and all[3]")
         #expect(table[all[0]] == nil)
-        #expect(table.add(all, source: .tracker, notBefore: now + .seconds(4600)) == 1)
+        #expect(table.add(all, source: .dht, notBefore: now + .seconds(4600)) == 1)
     }
 
     /// The memory of forgotten addresses holds as many as the table does, the oldest let go first: a
@@ -103,8 +113,8 @@ import Testing
         }
         #expect(table.rememberedForgottenCount == 10 && table.forgottenCount == 500)
         // The last round's are remembered, the first's were let go.
-        #expect(table.add(Self.addresses(10, from: 490), source: .tracker, notBefore: now + .seconds(60)) == 0)
-        #expect(table.add(Self.addresses(10), source: .tracker, notBefore: now + .seconds(60)) == 10)
+        #expect(table.add(Self.addresses(10, from: 490), source: .pex, notBefore: now + .seconds(60)) == 0)
+        #expect(table.add(Self.addresses(10), source: .pex, notBefore: now + .seconds(60)) == 10)
     }
 
     /// When attempts are scarce, addresses never failed go first, then those that failed least; an
@@ -148,13 +158,14 @@ import Testing
         table.add(all, source: .tracker, notBefore: now)
         table[all[0]]?.banned = true
         table.connected(all[1])
-        table.closed(all[2], failed: true, now: now)  // waits 2 s
+        table.closed(all[2], failed: true, now: now)  // waits 20 s
         let first = table.takeDue(now: now, room: 2)
         #expect(first.count == 2 && Set(first).isSubset(of: all[3...]))
         let second = table.takeDue(now: now, room: 10)
         #expect(Set(first + second) == Set(all[3...]))
         #expect(table.connectingCount == 3)
-        #expect(table.takeDue(now: now + .seconds(2), room: 10) == [all[2]])
+        #expect(table.takeDue(now: now + .seconds(19), room: 10).isEmpty)
+        #expect(table.takeDue(now: now + .seconds(20), room: 10) == [all[2]])
         #expect(table.takeDue(now: now, room: 0).isEmpty)
     }
 

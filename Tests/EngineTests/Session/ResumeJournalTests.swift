@@ -10,9 +10,11 @@ import Testing
 /// in a temporary folder.
 @Suite(.timeLimit(.minutes(5))) struct ResumeJournalTests {
     static func configuration() -> SessionConfiguration {
-        SessionConfiguration(
+        var configuration = SessionConfiguration(
             listenPort: 1, tickInterval: .milliseconds(50), reconnectDelay: .milliseconds(100),
             journalInterval: .milliseconds(20), checkpointInterval: .milliseconds(100))
+        configuration.failedReconnectDelay = .milliseconds(100)
+        return configuration
     }
 
     /// Bytes the store vouches for: verified pieces and recorded blocks.

@@ -8,7 +8,10 @@ import Testing
 /// in memory.
 @Suite(.timeLimit(.minutes(5))) struct TorrentSessionTests {
     static func quickConfiguration() -> SessionConfiguration {
-        SessionConfiguration(listenPort: 1, tickInterval: .milliseconds(50), reconnectDelay: .milliseconds(100))
+        var configuration = SessionConfiguration(
+            listenPort: 1, tickInterval: .milliseconds(50), reconnectDelay: .milliseconds(100))
+        configuration.failedReconnectDelay = .milliseconds(100)
+        return configuration
     }
 
     @Test func downloadsFromOneSeed() async throws {

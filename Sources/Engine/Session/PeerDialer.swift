@@ -56,6 +56,10 @@ enum PeerDialer {
 
     /// Connects over TCP with the peer-wire pipeline (MSE first when `encryption`): returns once the
     /// TCP connection is up, before the MSE handshake is done (``finishHandshake(_:_:)`` waits for it).
+    ///
+    /// The pipeline is built once the connection is up, reads starting only then: a dial that is
+    /// refused or times out, most dials to a gone peer, costs the socket alone, not a pipeline built and
+    /// torn down.
     static func bootstrap(
         to address: PeerAddress, group: any EventLoopGroup, timeout: Duration, maxFrameLength: Int,
         budget: PeerMemoryBudget?, encryption: Encryption?
@@ -64,26 +68,51 @@ enum PeerDialer {
             .connectTimeout(TimeAmount(timeout))
             .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
-        let initialize: @Sendable (any Channel) -> EventLoopFuture<Connecting> = { channel in
-            channel.eventLoop.makeCompletedFuture {
-                let handshake = try encryption.map {
-                    try channel.pipeline.syncOperations.addMSEInitiator(
-                        infoHash: $0.infoHash, policy: $0.policy, timeout: $0.timeout)
-                }
-                try channel.pipeline.syncOperations.addPeerWireCodec(maxFrameLength: maxFrameLength, budget: budget)
-                try channel.pipeline.syncOperations.addHandler(PeerFrameBatcher())
-                let wrapped = try NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>(
-                    wrappingChannelSynchronously: channel, configuration: channelConfiguration)
-                return (wrapped, handshake)
-            }
-        }
+            .channelOption(ChannelOptions.autoRead, value: false)
+        let connected: EventLoopFuture<any Channel>
         // A numeric address is connected to as it is: by host text, NIO would resolve it through
         // getaddrinfo on a thread of its own and race its families (Happy Eyeballs), a fifth of the CPU
         // of a dial to a gone peer.
         if let host = address.numericHost, let target = try? SocketAddress(ipAddress: host, port: Int(address.port)) {
-            return try await bootstrap.connect(to: target, channelInitializer: initialize)
+            connected = bootstrap.connect(to: target)
+        } else {
+            connected = bootstrap.connect(host: address.hostString, port: Int(address.port))
         }
-        return try await bootstrap.connect(
-            host: address.hostString, port: Int(address.port), channelInitializer: initialize)
+        return try await connected.flatMap { channel in
+            let setUp: @Sendable () throws -> Connecting = {
+                try pipeline(of: channel, maxFrameLength: maxFrameLength, budget: budget, encryption: encryption)
+            }
+            // On the channel's event loop, so that nothing happens to the channel meanwhile.
+            guard channel.eventLoop.inEventLoop else { return channel.eventLoop.submit(setUp) }
+            return channel.eventLoop.makeCompletedFuture(withResultOf: setUp)
+        }.get()
+    }
+
+    /// Builds the peer-wire pipeline of a connected TCP `channel`, on its event loop, then lets it read;
+    /// closes the channel when that fails.
+    private static func pipeline(
+        of channel: any Channel, maxFrameLength: Int, budget: PeerMemoryBudget?, encryption: Encryption?
+    ) throws -> Connecting {
+        do {
+            // Closed since it connected (a reset): the async channel would never see it end.
+            guard channel.isActive else { throw ChannelError.ioOnClosedChannel }
+            let sync = channel.pipeline.syncOperations
+            let handshake = try encryption.map {
+                try sync.addMSEInitiator(infoHash: $0.infoHash, policy: $0.policy, timeout: $0.timeout)
+            }
+            try sync.addPeerWireCodec(maxFrameLength: maxFrameLength, budget: budget)
+            try sync.addHandler(PeerFrameBatcher())
+            let wrapped = try NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>(
+                wrappingChannelSynchronously: channel, configuration: channelConfiguration)
+            if let options = channel.syncOptions {
+                try options.setOption(ChannelOptions.autoRead, value: true)
+            } else {
+                channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in channel.close(promise: nil) }
+            }
+            return (wrapped, handshake)
+        } catch {
+            channel.close(promise: nil)
+            throw error
+        }
     }
 }

@@ -9,6 +9,10 @@
 ///   does not cut that short. A tracker that turns out to have no scrape URL is never scraped again.
 /// - One scrape per tracker at a time: ``due(now:)`` hands out each due tracker once, until its
 ///   ``record(_:for:now:)`` or ``abandon(_:)``.
+/// - The regular interval and the back-off are lengthened by the torrent's share of
+///   ``Configuration/spread`` (from its announce `key`), so that the torrents of a daemon, started
+///   together, do not scrape a tracker in the same second at every interval or retry (1,000 seeds whose
+///   tracker refused scrapes retried them all within 3 s, 1.5 s of CPU, every back-off).
 public struct ScrapeSchedule: Sendable {
     /// Tunables.
     public struct Configuration: Sendable, Hashable {
@@ -18,13 +22,20 @@ public struct ScrapeSchedule: Sendable {
         public var retryBase: Int
         /// Longest back-off, in seconds.
         public var retryCap: Int
+        /// How much longer than the interval or the back-off a torrent may wait, in thousandths of it: each
+        /// torrent waits its own share of that (from its `key`).
+        public var spread: Int
 
-        /// Creates a configuration: every 30 min, back-off from 5 min up to 1 h.
-        public init(interval: Int = 1800, retryBase: Int = 300, retryCap: Int = 3600) {
+        /// Creates a configuration: every 30 min, back-off from 5 min up to 1 h, no spread.
+        public init(interval: Int = 1800, retryBase: Int = 300, retryCap: Int = 3600, spread: Int = 0) {
             self.interval = interval
             self.retryBase = retryBase
             self.retryCap = retryCap
+            self.spread = max(0, min(spread, 1000))
         }
+
+        /// What btq scrapes with: a tenth of the interval or back-off of spread.
+        public static let spread = Configuration(spread: 100)
 
         /// The back-off after `failures` failed scrapes in a row (1 or more), in seconds.
         public func retryDelay(failures: Int) -> Int {
@@ -43,12 +54,15 @@ public struct ScrapeSchedule: Sendable {
 
     /// The tunables.
     public let configuration: Configuration
+    /// The torrent's announce `key`: its share of ``Configuration/spread``.
+    public let key: UInt32
     private var entries: [String: Entry] = [:]
     private var order: [String] = []
 
     /// A schedule over those of `urls` that can be scraped, each due at `now`.
-    public init(urls: [String], now: Timestamp, configuration: Configuration = .init()) {
+    public init(urls: [String], now: Timestamp, configuration: Configuration = .init(), key: UInt32 = 0) {
         self.configuration = configuration
+        self.key = key
         for url in urls where TrackerClient.canScrape(url) && entries[url] == nil {
             entries[url] = Entry(dueAt: now)
             order.append(url)
@@ -99,15 +113,20 @@ public struct ScrapeSchedule: Sendable {
             entry.failures = 0
             let wait = scrape.minRequestInterval ?? 0
             entry.notBefore = now.adding(seconds: wait)
-            entry.dueAt = now.adding(seconds: announcedWhileScraping ? wait : max(configuration.interval, wait))
+            entry.dueAt = now.adding(seconds: announcedWhileScraping ? wait : max(spread(configuration.interval), wait))
         case .failure(let error) where error.isUnsupportedURL:
             entries[url] = nil
             return
         case .failure:
             entry.failures += 1
-            entry.dueAt = now.adding(seconds: configuration.retryDelay(failures: entry.failures))
+            entry.dueAt = now.adding(seconds: spread(configuration.retryDelay(failures: entry.failures)))
         }
         entries[url] = entry
+    }
+
+    /// `seconds` plus this torrent's share of the configured spread.
+    func spread(_ seconds: Int) -> Int {
+        seconds + seconds * configuration.spread * Int(key % 1000) / 1_000_000
     }
 
     /// Forgets the scrape of `url` on its way without blaming the tracker (it was cancelled); it is due

@@ -104,7 +104,8 @@ public actor TrackerAnnouncer {
         clock: @escaping @Sendable () -> Timestamp = { .now }, totals: @escaping @Sendable () async -> Totals
     ) {
         self.machine = machine
-        self.scrapes = ScrapeSchedule(urls: machine.order, now: clock(), configuration: scrapeConfiguration)
+        self.scrapes = ScrapeSchedule(
+            urls: machine.order, now: clock(), configuration: scrapeConfiguration, key: machine.key)
         self.identity = identity
         self.transport = transport
         self.filter = filter
@@ -123,7 +124,8 @@ public actor TrackerAnnouncer {
         self.init(
             machine: AnnounceStateMachine(
                 tiers: TrackerTiers(tiers), key: .random(in: .min ... .max), configuration: configuration),
-            identity: identity, transport: transport, filter: filter, stopTimeout: stopTimeout, totals: totals)
+            identity: identity, transport: transport, filter: filter, stopTimeout: stopTimeout,
+            scrapeConfiguration: .spread, totals: totals)
     }
 
     /// Every tracker's state, in order of preference.

@@ -72,6 +72,23 @@ import Testing
         #expect(ScrapeSchedule.Configuration().retryDelay(failures: 40) == 3600)
     }
 
+    /// Torrents started together drift apart: each waits its own share (from its key) of a tenth more than
+    /// the back-off and the regular interval.
+    @Test func eachTorrentWaitsItsShareOfTheSpread() {
+        let cases: [(key: UInt32, retry: Int, regular: Int)] = [
+            (0, 300, 1800), (500, 315, 1890), (999, 329, 1979), (1999, 329, 1979),
+        ]
+        for (key, retry, regular) in cases {
+            var schedule = ScrapeSchedule(urls: [Self.a], now: Self.t(0), configuration: .spread, key: key)
+            _ = schedule.due(now: Self.t(0))
+            schedule.record(.failure(.timedOut), for: Self.a, now: Self.t(0))
+            #expect(schedule.nextDue(now: Self.t(0)) == Self.t(retry), "key \(key)")
+            #expect(schedule.due(now: Self.t(retry)) == [Self.a])
+            schedule.record(Self.ok(), for: Self.a, now: Self.t(retry))
+            #expect(schedule.nextDue(now: Self.t(retry)) == Self.t(retry + regular), "key \(key)")
+        }
+    }
+
     @Test func aTrackerThatCannotBeScrapedIsDroppedAndAnAbandonedScrapeIsDueAgain() {
         var schedule = ScrapeSchedule(urls: [Self.a, Self.u], now: Self.t(0))
         #expect(schedule.due(now: Self.t(0)) == [Self.a, Self.u])

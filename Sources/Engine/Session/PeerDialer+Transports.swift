@@ -191,21 +191,15 @@ extension PeerDialer {
             } : nil
         defer { prober?.cancel() }
         let (channel, handshake) = try await socket.connect(to: remote) { channel in
-            let sync = channel.pipeline.syncOperations
-            let handshake = try encryption.map {
-                try sync.addMSEInitiator(infoHash: $0.infoHash, policy: $0.policy, timeout: $0.timeout)
-            }
-            try sync.addPeerWireCodec(maxFrameLength: maxFrameLength, budget: budget)
-            try sync.addHandler(PeerFrameBatcher())
-            let wrapped = try NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>(
-                wrappingChannelSynchronously: channel, configuration: channelConfiguration)
+            let connecting = try addPeerWire(
+                to: channel, maxFrameLength: maxFrameLength, budget: budget, encryption: encryption)
             // A peer that does not answer the SYN in time: the channel closes, which fails the connect.
             let deadline = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
                 if !channel.isActive { channel.close(promise: nil) }
             }
             channel.closeFuture.whenComplete { _ in deadline.cancel() }
             attempt.started(channel)
-            return (wrapped, handshake)
+            return connecting
         }
         prober?.cancel()
         attempt.answered()

@@ -96,23 +96,33 @@ enum PeerDialer {
         do {
             // Closed since it connected (a reset): the async channel would never see it end.
             guard channel.isActive else { throw ChannelError.ioOnClosedChannel }
-            let sync = channel.pipeline.syncOperations
-            let handshake = try encryption.map {
-                try sync.addMSEInitiator(infoHash: $0.infoHash, policy: $0.policy, timeout: $0.timeout)
-            }
-            try sync.addPeerWireCodec(maxFrameLength: maxFrameLength, budget: budget)
-            try sync.addHandler(PeerFrameBatcher())
-            let wrapped = try NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>(
-                wrappingChannelSynchronously: channel, configuration: channelConfiguration)
+            let connecting = try addPeerWire(
+                to: channel, maxFrameLength: maxFrameLength, budget: budget, encryption: encryption)
             if let options = channel.syncOptions {
                 try options.setOption(ChannelOptions.autoRead, value: true)
             } else {
                 channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in channel.close(promise: nil) }
             }
-            return (wrapped, handshake)
+            return connecting
         } catch {
             channel.close(promise: nil)
             throw error
         }
+    }
+
+    /// Adds the peer-wire pipeline to `channel`, on its event loop: MSE first when `encryption` (its
+    /// handshake under way), then the codec and the batcher, wrapped in an async channel. TCP and uTP alike.
+    static func addPeerWire(
+        to channel: any Channel, maxFrameLength: Int, budget: PeerMemoryBudget?, encryption: Encryption?
+    ) throws -> Connecting {
+        let sync = channel.pipeline.syncOperations
+        let handshake = try encryption.map {
+            try sync.addMSEInitiator(infoHash: $0.infoHash, policy: $0.policy, timeout: $0.timeout)
+        }
+        try sync.addPeerWireCodec(maxFrameLength: maxFrameLength, budget: budget)
+        try sync.addHandler(PeerFrameBatcher())
+        let wrapped = try NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>(
+            wrappingChannelSynchronously: channel, configuration: channelConfiguration)
+        return (wrapped, handshake)
     }
 }

@@ -80,6 +80,27 @@ import Testing
         #expect(table[address]?.failures == 0 && table.rememberedForgottenCount == 0)
     }
 
+    /// The user's own address (`--peer`) is retried at the clean close's delay doubled per failure, and
+    /// is never forgotten nor displaced by new addresses, however often it fails.
+    @Test func theUsersAddressIsRetriedSoonerAndNeverForgotten() throws {
+        var table = PeerCandidateTable(limits: Self.limits(capacity: 3, pex: 3, failures: 3))
+        let mine = Self.addresses(1, from: 900)[0]
+        table.add([mine], source: .manual, notBefore: now)
+        var clock = now
+        for failure in 1...8 {
+            #expect(table.takeDue(now: clock, room: 10) == [mine])
+            table.closed(mine, failed: true, now: clock)
+            let candidate = try #require(table[mine], "still there after \(failure) failures")
+            #expect(candidate.nextAttempt == clock + .seconds(1 << min(failure, 6)))
+            clock = candidate.nextAttempt
+        }
+        // A flood of new addresses takes the other places, never the user's.
+        table.add(Self.addresses(2), source: .tracker, notBefore: clock)
+        for address in Self.addresses(2) { table.closed(address, failed: true, now: clock) }
+        #expect(table.add(Self.addresses(10, from: 100), source: .tracker, notBefore: clock) == 2)
+        #expect(table[mine] != nil && table.count == 3 && table.forgottenCount == 2)
+    }
+
     /// A gone peer listed again by the DHT or peers costs nothing more while it is remembered; the user's
     /// word and a peer that connects to us are taken at once.
     @Test func aForgottenAddressIsRememberedForAWhile() {
@@ -94,11 +115,13 @@ import Testing
         #expect(table.add([all[0]], source: .manual, notBefore: now) == 1)
         #expect(table.add([all[1]], source: .incoming, notBefore: now) == 1)
         #expect(table.count == 2)
-        // Forgotten again, the user's address is remembered from then on.
+        // Forgotten again, the incoming peer's address is remembered from then on; the user's stays.
         table.closed(all[0], failed: true, now: now + .seconds(1000))
+        table.closed(all[1], failed: true, now: now + .seconds(1000))
+        #expect(table[all[0]]?.failures == 1 && table[all[1]] == nil)
         #expect(table.add(all, source: .dht, notBefore: now + .seconds(3600)) == 2, "all[2] and all[3]")
-        #expect(table[all[0]] == nil)
         #expect(table.add(all, source: .dht, notBefore: now + .seconds(4600)) == 1)
+        #expect(table[all[1]] != nil)
     }
 
     /// The memory of forgotten addresses holds as many as the table does, the oldest let go first: a

@@ -12,6 +12,13 @@ import Synchronization
 /// /64 counts as one address (``limitKey(_:)``): one host usually holds a whole /64, and could
 /// otherwise connect from as many addresses as it likes.
 ///
+/// While every place for a handshake is taken, a newcomer from an address that holds at least two
+/// fewer of them than the address holding the most takes the place of that address's oldest
+/// connection, which is closed (libtorrent likewise takes connections past its limit and drops the
+/// least useful). So a few addresses that keep every place full with silent connections, reopened as
+/// soon as they are closed, cannot keep an honest peer out: it gets in on its first try. Among
+/// addresses holding as many places each, nobody displaces anybody, so they cannot churn each other.
+///
 /// Shared by the accept loop and the connections' tasks; the counts sit behind a lock.
 final class IncomingAdmission: Sendable {
     /// How many connections it takes.
@@ -31,10 +38,17 @@ final class IncomingAdmission: Sendable {
     /// One admitted connection: release it once (see ``handshakeReceived(_:)`` and ``closed(_:)``).
     final class Ticket: Sendable {
         let host: PeerAddress.Host
-        /// Whether it still counts as pending, and whether it still counts at all.
+        /// Whether it still counts as pending, and whether it still counts at all. Changed only under
+        /// the admission's lock (``counts``), so that a displacement and a handshake cannot both
+        /// release it.
         fileprivate let state = Mutex((pending: true, open: true))
+        /// Closes the connection when a newcomer takes its place.
+        fileprivate let close: @Sendable () -> Void
 
-        fileprivate init(host: PeerAddress.Host) { self.host = host }
+        fileprivate init(host: PeerAddress.Host, close: @escaping @Sendable () -> Void) {
+            self.host = host
+            self.close = close
+        }
     }
 
     /// Why a connection was not taken.
@@ -55,9 +69,48 @@ final class IncomingAdmission: Sendable {
         }
     }
 
+    /// The counts against the limits.
+    private struct Counts {
+        /// Connections that have not sent their handshake yet.
+        var pending = 0
+        /// Connections by address.
+        var perAddress: [PeerAddress.Host: Int] = [:]
+        /// Each address's connections that have not sent their handshake yet, oldest first (at most
+        /// ``Limits/maxPendingPerAddress`` each, so taking one out is short).
+        var waiting: [PeerAddress.Host: [Ticket]] = [:]
+        /// Connections closed to make room for a newcomer, in all.
+        var displaced = 0
+
+        mutating func release(_ ticket: Ticket, pending wasPending: Bool, open wasOpen: Bool) {
+            if wasPending {
+                pending -= 1
+                if var tickets = waiting.removeValue(forKey: ticket.host) {
+                    tickets.removeAll { $0 === ticket }
+                    if !tickets.isEmpty { waiting[ticket.host] = tickets }
+                }
+            }
+            if wasOpen {
+                let left = (perAddress[ticket.host] ?? 1) - 1
+                perAddress[ticket.host] = left > 0 ? left : nil
+            }
+        }
+
+        /// The oldest waiting connection of the address holding the most places for a handshake, if it
+        /// holds at least two more than `host` (see ``IncomingAdmission``), released.
+        mutating func displace(for host: PeerAddress.Host) -> Ticket? {
+            let mine = waiting[host]?.count ?? 0
+            guard let most = waiting.max(by: { $0.value.count < $1.value.count }), most.value.count >= mine + 2,
+                let victim = most.value.first
+            else { return nil }
+            victim.state.withLock { $0 = (false, false) }
+            release(victim, pending: true, open: true)
+            displaced += 1
+            return victim
+        }
+    }
+
     let limits: Limits
-    private let counts = Mutex(
-        (pending: 0, perAddress: [PeerAddress.Host: Int](), pendingPerAddress: [PeerAddress.Host: Int]()))
+    private let counts = Mutex(Counts())
     /// Addresses refused until the time given.
     private let penalties = Mutex([PeerAddress.Host: ContinuousClock.Instant]())
 
@@ -65,10 +118,13 @@ final class IncomingAdmission: Sendable {
         self.limits = limits
     }
 
-    /// Counts a new connection from `host`.
+    /// Counts a new connection from `host`; `close` closes it, should a newcomer take its place while
+    /// it has not sent its handshake (see ``IncomingAdmission``).
     ///
     /// - Throws: ``Refusal`` (nothing counted) when it is over a limit.
-    func admit(_ address: PeerAddress.Host, now: ContinuousClock.Instant = .now) throws(Refusal) -> Ticket {
+    func admit(
+        _ address: PeerAddress.Host, now: ContinuousClock.Instant = .now, close: @escaping @Sendable () -> Void
+    ) throws(Refusal) -> Ticket {
         let limits = self.limits
         let host = Self.limitKey(address)
         let penalized = penalties.withLock { penalties in
@@ -78,54 +134,54 @@ final class IncomingAdmission: Sendable {
             return false
         }
         if penalized { throw .penalized }
-        let refusal: Refusal? = counts.withLock { counts in
-            guard counts.pending < limits.maxPending else { return .tooManyPending(limit: limits.maxPending) }
+        let ticket = Ticket(host: host, close: close)
+        let outcome: Result<Ticket?, Refusal> = counts.withLock { counts in
             let current = counts.perAddress[host] ?? 0
-            guard current < limits.maxPerAddress else { return .tooManyFromAddress(limit: limits.maxPerAddress) }
-            let pendingHere = counts.pendingPerAddress[host] ?? 0
+            guard current < limits.maxPerAddress else {
+                return .failure(.tooManyFromAddress(limit: limits.maxPerAddress))
+            }
+            let pendingHere = counts.waiting[host]?.count ?? 0
             guard pendingHere < limits.maxPendingPerAddress else {
-                return .tooManyPendingFromAddress(limit: limits.maxPendingPerAddress)
+                return .failure(.tooManyPendingFromAddress(limit: limits.maxPendingPerAddress))
+            }
+            var displaced: Ticket?
+            if counts.pending >= limits.maxPending {
+                guard let victim = counts.displace(for: host) else {
+                    return .failure(.tooManyPending(limit: limits.maxPending))
+                }
+                displaced = victim
             }
             counts.pending += 1
             counts.perAddress[host] = current + 1
-            counts.pendingPerAddress[host] = pendingHere + 1
-            return nil
+            counts.waiting[host, default: []].append(ticket)
+            return .success(displaced)
         }
-        if let refusal { throw refusal }
-        return Ticket(host: host)
+        switch outcome {
+        case .failure(let refusal): throw refusal
+        case .success(let displaced): displaced?.close()
+        }
+        return ticket
     }
 
     /// The connection sent its handshake: it no longer counts as pending (it still counts for its address).
     func handshakeReceived(_ ticket: Ticket) {
-        let wasPending = ticket.state.withLock { state in
-            defer { state.pending = false }
-            return state.pending
-        }
-        guard wasPending else { return }
         counts.withLock { counts in
-            counts.pending -= 1
-            Self.decrement(&counts.pendingPerAddress, ticket.host)
+            let wasPending = ticket.state.withLock { state in
+                defer { state.pending = false }
+                return state.pending
+            }
+            if wasPending { counts.release(ticket, pending: true, open: false) }
         }
-    }
-
-    private static func decrement(_ table: inout [PeerAddress.Host: Int], _ host: PeerAddress.Host) {
-        let left = (table[host] ?? 1) - 1
-        table[host] = left > 0 ? left : nil
     }
 
     /// The connection ended: it no longer counts at all.
     func closed(_ ticket: Ticket) {
-        let (wasPending, wasOpen) = ticket.state.withLock { state in
-            defer { state = (false, false) }
-            return (state.pending, state.open)
-        }
-        guard wasOpen else { return }
         counts.withLock { counts in
-            if wasPending {
-                counts.pending -= 1
-                Self.decrement(&counts.pendingPerAddress, ticket.host)
+            let (wasPending, wasOpen) = ticket.state.withLock { state in
+                defer { state = (false, false) }
+                return (state.pending, state.open)
             }
-            Self.decrement(&counts.perAddress, ticket.host)
+            counts.release(ticket, pending: wasPending, open: wasOpen)
         }
     }
 
@@ -150,6 +206,9 @@ final class IncomingAdmission: Sendable {
 
     /// Connections that have not sent their handshake yet.
     var pending: Int { counts.withLock { $0.pending } }
+
+    /// Connections closed so far to make room for a newcomer.
+    var displacedCount: Int { counts.withLock { $0.displaced } }
 
     /// Connections from `host` now.
     func connections(from host: PeerAddress.Host) -> Int {

@@ -7,7 +7,9 @@ import NIOPosix
 /// within the handshake timeout, closes the connection; so does the session's refusal (peer limit,
 /// ban, ourselves). Connections over the limits of an ``IncomingAdmission`` (too many from one
 /// address, too many waiting for their handshake, an address whose peer broke the rules a short
-/// while ago) are closed as soon as they are accepted.
+/// while ago) are closed as soon as they are accepted; while the places for a handshake are all
+/// taken, a newcomer from an address holding few of them takes the oldest of the address holding the
+/// most, which is closed.
 package struct PeerListener: Sendable {
     typealias Connection = NIOAsyncChannel<[PeerWireFrame], PeerWireFrame>
 
@@ -209,7 +211,7 @@ package struct PeerListener: Sendable {
                         guard let connection = incoming.connection.take() else { continue }
                         let channel = connection.channel
                         guard let remote = channel.remoteAddress, let address = PeerAddress(socketAddress: remote),
-                            let ticket = try? admission.admit(address.host)
+                            let ticket = try? admission.admit(address.host, close: { channel.close(promise: nil) })
                         else {
                             // Closed through the async channel, so that its writer is finished.
                             group.addTask { try? await connection.executeThenClose { _, _ in } }
@@ -281,7 +283,7 @@ struct UTPAcceptor: Sendable {
 
     func accept(_ channel: any Channel) -> Bool {
         guard let remote = channel.remoteAddress, let address = PeerAddress(socketAddress: remote),
-            let ticket = try? admission.admit(address.host)
+            let ticket = try? admission.admit(address.host, close: { channel.close(promise: nil) })
         else { return false }
         do {
             let incoming = try PeerListener.incomingPipeline(

@@ -5,6 +5,14 @@ import Testing
 
 @testable import Engine
 
+extension IncomingAdmission {
+    /// Admits a connection that nothing closes: for the tests that count without sockets (those of a
+    /// displacement give their own `close`).
+    fileprivate func admit(_ host: PeerAddress.Host, now: ContinuousClock.Instant = .now) throws(Refusal) -> Ticket {
+        try admit(host, now: now, close: {})
+    }
+}
+
 /// Who may connect and for how long they may say nothing: the per-address and half-open limits of the
 /// listening socket (counted as values, then over real 127.0.0.x sockets against a ``PeerListener``),
 /// and the handshake timeout of incoming and outgoing connections. Every wait has a deadline.
@@ -35,6 +43,44 @@ import Testing
         admission.closed(third)
         admission.closed(fourth)
         #expect(admission.pending == 0 && admission.addressCount == 0)
+    }
+
+    /// The rule of a displacement, counted: only an address holding at least two fewer places than the
+    /// address holding the most takes one, the oldest of that address, whose `close` is called once and
+    /// whose later release counts nothing; addresses holding as many each cannot churn each other.
+    @Test func aDisplacementTakesTheOldestOfTheAddressHoldingMost() throws {
+        var limits = IncomingAdmission.Limits(maxPending: 6, maxPerAddress: 8)
+        limits.maxPendingPerAddress = 4
+        let admission = IncomingAdmission(limits: limits)
+        let closes = Mutex([Int]())
+        let hosts = (2...4).map { PeerAddress.Host.ipv4(127, 0, 0, UInt8($0)) }
+        var tickets: [IncomingAdmission.Ticket] = []
+        // Four from .2, then two from .3: every place taken.
+        for (index, host) in [0, 0, 0, 0, 1, 1].map({ hosts[$0] }).enumerated() {
+            tickets.append(try admission.admit(host, close: { closes.withLock { $0.append(index) } }))
+        }
+        #expect(admission.pending == 6)
+        // .4 holds none, .2 holds four: .2's oldest (the first) makes room.
+        let newcomer = try admission.admit(hosts[2], close: {})
+        #expect(closes.withLock { $0 } == [0] && admission.displacedCount == 1)
+        #expect(admission.pending == 6 && admission.connections(from: hosts[0]) == 3)
+        // .3 holds two, .2 three: not two fewer, so refused, and nobody closed.
+        #expect(throws: IncomingAdmission.Refusal.tooManyPending(limit: 6)) { try admission.admit(hosts[1]) }
+        // .4 holds one, .2 three: .2's next oldest goes.
+        let second = try admission.admit(hosts[2], close: {})
+        #expect(closes.withLock { $0 } == [0, 1] && admission.displacedCount == 2)
+        // Now .2, .3 and .4 hold two each: no one displaces anyone.
+        for host in hosts {
+            #expect(throws: IncomingAdmission.Refusal.tooManyPending(limit: 6)) { try admission.admit(host) }
+        }
+        // The displaced ones' own release, handshake or close, counts nothing more.
+        admission.handshakeReceived(tickets[0])
+        admission.closed(tickets[0])
+        admission.closed(tickets[1])
+        #expect(admission.pending == 6 && admission.connections(from: hosts[0]) == 2)
+        for ticket in tickets.dropFirst(2) + [newcomer, second] { admission.closed(ticket) }
+        #expect(admission.pending == 0 && admission.addressCount == 0)
+        #expect(closes.withLock { $0 } == [0, 1])
     }
 
     /// One address may hold many connections that did their handshake (one per torrent), but only a few
@@ -313,11 +359,13 @@ import Testing
         try await SessionExtensionTests.waitUntil("two pending connections") {
             harness.listener.admission.pending == 2
         }
-        let extra = try await RawPeerClient(port: harness.listener.port, from: "127.0.0.3")
+        // From the same address: closed, nothing displaced.
+        let extra = try await RawPeerClient(port: harness.listener.port)
         try await SessionExtensionTests.waitUntil("the third pending connection closed") {
             extra.isClosed
         }
         #expect(extra.isClosed && !silent[0].isClosed && !silent[1].isClosed)
+        #expect(harness.listener.admission.displacedCount == 0)
         // One of them sends its handshake: it is served, and its pending place goes to a newcomer.
         try await silent[0].send(harness.handshake(0))
         try await SessionExtensionTests.waitUntil("an answer to the late handshake") {
@@ -328,6 +376,38 @@ import Testing
         }
         let newcomer = try await harness.admittedClient(0)
         for client in silent + [newcomer] { await client.close() }
+        await harness.stop()
+    }
+
+    /// While every place for a handshake is held by one address's silent connections, a peer from
+    /// another address gets in on its first try: the oldest silent connection is closed for it.
+    @Test func aNewcomerDisplacesTheOldestSilentConnectionOfTheAddressHoldingMost() async throws {
+        let harness = try await Harness.start(maxPending: 4)
+        var silent: [RawPeerClient] = []
+        for index in 0..<4 {
+            silent.append(try await RawPeerClient(port: harness.listener.port, from: "127.0.0.5"))
+            try await SessionExtensionTests.waitUntil("\(index + 1) pending connections") {
+                harness.listener.admission.pending == index + 1
+            }
+        }
+        let honest = try await harness.admittedClient(0)
+        try await SessionExtensionTests.waitUntil("the oldest silent connection closed") { silent[0].isClosed }
+        #expect(silent[0].received == 0)
+        #expect(silent.dropFirst().allSatisfy { !$0.isClosed }, "only the oldest makes room")
+        #expect(harness.listener.admission.displacedCount == 1)
+        // The honest peer's handshake freed its place: the silent address takes it back, and one more
+        // from it is refused (it holds the most, there is nobody to displace but its own).
+        try await SessionExtensionTests.waitUntil("the honest connection no longer pending") {
+            harness.listener.admission.pending == 3
+        }
+        let back = try await RawPeerClient(port: harness.listener.port, from: "127.0.0.5")
+        try await SessionExtensionTests.waitUntil("the freed place taken") { harness.listener.admission.pending == 4 }
+        let more = try await RawPeerClient(port: harness.listener.port, from: "127.0.0.5")
+        try await SessionExtensionTests.waitUntil("one more silent connection closed") { more.isClosed }
+        #expect(!back.isClosed && harness.listener.admission.displacedCount == 1)
+        #expect(!honest.isClosed, "the honest connection is served")
+        silent.append(back)
+        for client in silent + [honest] { await client.close() }
         await harness.stop()
     }
 }

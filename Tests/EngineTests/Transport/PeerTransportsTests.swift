@@ -312,15 +312,22 @@ import Testing
         Task { await listener.run() }
         let client = try await UTPSocket.bind(host: "127.0.0.1", port: 0)
         let target = try SocketAddress(ipAddress: "127.0.0.1", port: Int(listener.port))
-        try await client.connect(to: target) { _ in }
+        let first = try await client.connect(to: target) { $0 }
         try await client.connect(to: target) { _ in }
         #expect(listener.admission.pending == 2)
         await #expect(throws: (any Error).self) {
             try await client.connect(to: target) { _ in }
         }
         #expect(listener.admission.pending == 2)
+        // From another address, a SYN takes the place of the oldest: that connection is reset (it never
+        // spoke, so it cannot be sent a FIN).
+        let other = try await UTPSocket.bind(host: "127.0.0.2", port: 0)
+        try await other.connect(to: target) { _ in }
+        #expect(listener.admission.pending == 2 && listener.admission.displacedCount == 1)
+        try await SessionExtensionTests.waitUntil("the displaced uTP connection closed") { !first.isActive }
         listener.close()
         await client.close()
+        await other.close()
     }
 
     /// Neither transport: refused with a typed error.

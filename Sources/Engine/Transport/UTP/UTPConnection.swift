@@ -212,11 +212,18 @@ public struct UTPConnection: Sendable {
         return ackPending && state != .closed
     }
 
-    /// Ends our side after everything written: a FIN follows the last byte.
+    /// Ends our side after everything written: a FIN follows the last byte. A connection we accepted
+    /// whose initiator has not spoken yet cannot send a FIN (nothing goes out but its ST_STATE until
+    /// then, see ``flush(now:)``): it is reset, so that the peer learns at once that it was closed
+    /// (a silent connection closed by the listener's handshake timeout or for a newcomer).
     public mutating func close(now: UInt64) {
         guard state != .closed, !finRequested else { return }
         if state == .synSent {
             finish(.closed)
+            return
+        }
+        if state == .synReceived {
+            abort(now: now)
             return
         }
         finRequested = true

@@ -49,6 +49,19 @@ import Testing
         }
     }
 
+    /// The responder closes before the initiator spoke (a silent connection closed by the listener):
+    /// it cannot send a FIN, so it resets, and the initiator learns at once.
+    @Test func closingBeforeTheInitiatorSpokeResetsIt() {
+        var link = UTPLink(seed: 5)
+        link.run(until: link.now + 1_000_000) { $0.events[0].contains(.connected) }
+        #expect(link.events[0] == [.connected])
+        link.responder?.close(now: link.now)
+        link.collect()
+        link.run(until: link.now + 1_000_000) { $0.initiator.isClosed }
+        #expect(link.responder?.isClosed == true)
+        #expect(link.events[0].last == .failed(.resetByPeer))
+    }
+
     /// A clean link needs no retransmission: the datagrams sent are the data packets plus acks.
     @Test func cleanLinkSendsNoDuplicates() {
         let data = Self.randomBytes(700_000, seed: 9)

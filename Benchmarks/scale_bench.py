@@ -61,12 +61,16 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 class Tracker:
     """An HTTP tracker that records (time, info-hash, peer port, event) for each announce and answers
-    with the other peers that announced the torrent (compact), interval `interval`."""
+    with the other peers that announced the torrent (compact), interval `interval`; it answers scrapes
+    of several torrents at once (BEP 48, as opentracker does: the torrents it knows) and records
+    (time, hashes asked) for each."""
 
     def __init__(self, interval):
         self.interval = interval
         self.lock = threading.Lock()
         self.log = []
+        self.scrapes = []
+        self.marked_at = time.monotonic()
         self.peers = {}
         # Peers listed for each torrent that are gone (nothing listens on their ports): `--stale-peers`.
         self.stale = {}
@@ -81,6 +85,9 @@ class Tracker:
             def do_GET(self):
                 url = urllib.parse.urlsplit(self.path)
                 query = urllib.parse.parse_qs(url.query, encoding="latin-1")
+                if url.path.endswith("/scrape"):
+                    self.answer(tracker.scrape([h.encode("latin-1") for h in query.get("info_hash", [])]))
+                    return
                 try:
                     info_hash = query["info_hash"][0].encode("latin-1")
                     port = int(query["port"][0])
@@ -88,7 +95,9 @@ class Tracker:
                     self.send_error(400)
                     return
                 event = query.get("event", [""])[0]
-                body = tracker.announce(info_hash, port, event, query.get("left", ["0"])[0] == "0")
+                self.answer(tracker.announce(info_hash, port, event, query.get("left", ["0"])[0] == "0"))
+
+            def answer(self, body):
                 try:
                     self.send_response(200)
                     self.send_header("Content-Type", "text/plain")
@@ -119,6 +128,23 @@ class Tracker:
         compact = b"".join(socket.inet_aton("127.0.0.1") + p.to_bytes(2, "big") for p in others)
         return bencode({"interval": self.interval, "complete": len(others), "incomplete": 0, "peers": compact})
 
+    def scrape(self, hashes):
+        with self.lock:
+            self.scrapes.append((time.monotonic(), len(hashes)))
+            files = {}
+            for info_hash in hashes:
+                peers = self.peers.get(info_hash)
+                if len(info_hash) == 20 and peers:
+                    seeds = sum(1 for seed in peers.values() if seed)
+                    files[info_hash] = {"complete": seeds, "downloaded": 0, "incomplete": len(peers) - seeds}
+        return bencode({"files": files})
+
+    def scrapes_since_mark(self):
+        """(requests, hashes asked) of the scrapes since the last `mark`."""
+        with self.lock:
+            recent = [n for at, n in self.scrapes if at >= self.marked_at]
+        return len(recent), sum(recent)
+
     def add_stale(self, hashes, per_torrent):
         """Lists `per_torrent` gone peers for each of `hashes`, every one on a port of its own below the
         ephemeral range (nothing here listens there: a dial is refused at once), as a tracker lists peers
@@ -133,6 +159,7 @@ class Tracker:
 
     def mark(self):
         with self.lock:
+            self.marked_at = time.monotonic()
             return len(self.log)
 
     def announced_since(self, mark, port):
@@ -299,6 +326,7 @@ def measure_running(name, proc, port, tracker, mark, hashes, work, torrents, arg
     time.sleep(2)  # let the start settle before the idle window
     idle = cpu_share(proc.pid, args.idle)
     figures = {
+        "scrapes": tracker.scrapes_since_mark(),
         "announced": announced, "burst": burst, "idle_cpu": idle,
         "rss": status(proc.pid, "VmRSS"), "hwm": status(proc.pid, "VmHWM"), "anon": status(proc.pid, "RssAnon"),
         "files": open_files(proc.pid), "threads": status(proc.pid, "Threads"),
@@ -517,6 +545,8 @@ def report(count, btq, lt, tr):
         ("CPU while idle", "idle_cpu", lambda c: "%.1f%% of a core" % (100 * c), True),
         ("open files", "files", str, True),
         ("threads", "threads", str, True),
+        ("scrape requests from launch to the idle window's end (torrents asked)", "scrapes",
+         lambda s: "%d (%d)" % s, False),
         ("a leecher downloads %s torrents from it" % "some", "leech", fmt_seconds, True),
         ("CPU during that load", "load_cpu", lambda c: "%.1f%% of a core" % (100 * c), True),
         ("resident memory after the load", "rss_after_load", lambda k: "%.1f MiB" % (k / 1024), True),

@@ -81,6 +81,42 @@ struct ScrapeTests {
         }
     }
 
+    /// A daemon seeding 16 torrents from one tracker scrapes them in a few multi-hash requests (BEP 48
+    /// over HTTP, BEP 15 over UDP), not one or two each: every torrent gets its counts stored, while
+    /// opentracker counts fewer scrape requests than torrents.
+    @Test(arguments: TrackerKind.allCases)
+    func manyTorrentsAreScrapedInFewRequests(_ kind: TrackerKind) async {
+        await Scenario.run { scenario in
+            let tracker = try OpenTracker(scenario)
+            let btq = try Btq(scenario)
+            let url = kind == .http ? tracker.httpAnnounce : tracker.udpAnnounce
+            let data = try scenario.folder("data")
+            var torrents: [TestTorrent] = []
+            for index in 0..<16 {
+                let content = try TestContent.singleFile(
+                    name: "file\(index).bin", size: 64 << 10, seed: UInt64(100 + index), in: data)
+                torrents.append(try await btq.create(content, trackers: [url]))
+            }
+            try await tracker.start(whitelisting: torrents)
+            try await btq.run(["config", "set", "max_active_seeds", "unlimited"])
+            let seeder = try await BtqSeeder.start(btq, torrents: torrents, data: data)
+            let ids = try torrents.map { try btq.record(of: $0).id }
+            try await seeder.process.waitUntil("every torrent's scrape stored", timeout: .seconds(60)) {
+                let store = try btq.store()
+                return try ids.allSatisfy { id in
+                    guard let stored = try store.queries.trackers(torrentId: id).first else { return false }
+                    return stored.lastScrapeAt != nil && stored.scrapeError == nil && stored.seeders == 1
+                }
+            }
+            let requests = try tracker.scrapeRequests()
+            let count = kind == .http ? requests.http : requests.udp
+            print("[e2e] \(kind.rawValue): \(torrents.count) torrents scraped in \(count) requests")
+            scenario.expect(
+                count >= 1 && count < torrents.count,
+                "\(torrents.count) torrents took \(count) scrape requests (\(requests))")
+        }
+    }
+
     static func object(_ text: String) throws -> [String: Any]? {
         try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
     }

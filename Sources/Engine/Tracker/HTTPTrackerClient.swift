@@ -103,14 +103,24 @@ public struct HTTPTrackerClient: Sendable {
     /// `announce` becomes `scrape`); a tracker whose URL does not follow that convention cannot be
     /// scraped and fails with ``TrackerError/unsupportedURL(_:)``.
     public func scrape(url: String, infoHash: [UInt8]) async throws -> ScrapeResult {
-        precondition(infoHash.count == 20, "an info-hash has 20 bytes")
+        guard let result = try await scrape(url: url, infoHashes: [infoHash])[infoHash] else {
+            throw TrackerError.malformed("scrape reply does not mention the torrent")
+        }
+        return result
+    }
+
+    /// Scrapes several torrents in one request (BEP 48: `info_hash` once for each, in the order given);
+    /// returns the results of those the reply mentions.
+    public func scrape(url: String, infoHashes: [[UInt8]]) async throws -> [[UInt8]: ScrapeResult] {
+        precondition(!infoHashes.isEmpty && infoHashes.allSatisfy { $0.count == 20 }, "info-hashes of 20 bytes")
         _ = try TrackerURL(parsing: url)
         guard let scrapeURL = HTTPTrackerResponse.scrapeURL(announce: url) else {
             throw TrackerError.unsupportedURL(url)
         }
-        let full = AnnounceRequest.append([("info_hash", PercentEncoding.encode(infoHash))], to: scrapeURL)
+        let full = AnnounceRequest.append(
+            infoHashes.map { ("info_hash", PercentEncoding.encode($0)) }, to: scrapeURL)
         let body = try await get(full)
-        return try HTTPTrackerResponse.scrape(body, infoHash: infoHash)
+        return try HTTPTrackerResponse.scrape(body, infoHashes: infoHashes)
     }
 
     /// Fetches `url` in its turn (``Configuration/maxConcurrentRequests``), following redirects, and

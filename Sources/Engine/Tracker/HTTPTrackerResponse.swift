@@ -53,22 +53,39 @@ public enum HTTPTrackerResponse {
     /// A `flags` dictionary's `min_request_interval` (BEP 48) comes back clamped to
     /// ``ScrapeResult/minRequestIntervalRange``.
     public static func scrape(_ body: [UInt8], infoHash: [UInt8]) throws -> ScrapeResult {
+        guard let result = try scrape(body, infoHashes: [infoHash])[infoHash] else {
+            throw TrackerError.malformed("scrape reply does not mention the torrent")
+        }
+        return result
+    }
+
+    /// Decodes a scrape reply for several torrents: the results of those of `infoHashes` that `files`
+    /// mentions (entries for hashes not asked are ignored), in one pass over `files`. The reply's
+    /// `flags` → `min_request_interval` goes with each result.
+    ///
+    /// - Throws: the tracker's `failure reason`, or ``TrackerError/malformed(_:)`` without `files`.
+    public static func scrape(_ body: [UInt8], infoHashes: [[UInt8]]) throws -> [[UInt8]: ScrapeResult] {
         let range = ScrapeResult.minRequestIntervalRange
         let root = try dictionary(body)
         if let reason = root["failure reason"]?.string {
             throw TrackerError.failure(String(reason.prefix(1024)))
         }
         guard let files = root["files"]?.entries else { throw TrackerError.malformed("no files in scrape reply") }
-        guard let entry = files.first(where: { $0.key.elementsEqual(infoHash) })?.value else {
-            throw TrackerError.malformed("scrape reply does not mention the torrent")
+        let asked = Set(infoHashes)
+        let minRequestInterval = root["flags"]?["min_request_interval"]?.integer.map {
+            Int(clamping: min(max($0, Int64(range.lowerBound)), Int64(range.upperBound)))
         }
-        return ScrapeResult(
-            seeders: Int(clamping: max(0, entry["complete"]?.integer ?? 0)),
-            completed: Int(clamping: max(0, entry["downloaded"]?.integer ?? 0)),
-            leechers: Int(clamping: max(0, entry["incomplete"]?.integer ?? 0)),
-            minRequestInterval: root["flags"]?["min_request_interval"]?.integer.map {
-                Int(clamping: min(max($0, Int64(range.lowerBound)), Int64(range.upperBound)))
-            })
+        var results: [[UInt8]: ScrapeResult] = [:]
+        for file in files where file.key.count == 20 {
+            let (hash, entry) = (Array(file.key), file.value)
+            guard asked.contains(hash), results[hash] == nil else { continue }
+            results[hash] = ScrapeResult(
+                seeders: Int(clamping: max(0, entry["complete"]?.integer ?? 0)),
+                completed: Int(clamping: max(0, entry["downloaded"]?.integer ?? 0)),
+                leechers: Int(clamping: max(0, entry["incomplete"]?.integer ?? 0)),
+                minRequestInterval: minRequestInterval)
+        }
+        return results
     }
 
     /// The scrape URL of an announce URL (BEP 48 convention: the last path element `announce`

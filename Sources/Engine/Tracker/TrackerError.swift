@@ -58,6 +58,13 @@ public struct TrackerError: Error, Hashable, Sendable, CustomStringConvertible {
         return false
     }
 
+    /// True for HTTP 400, 413 and 414: the tracker may have refused the request for its size (a
+    /// multi-hash scrape's query too long).
+    var isRequestTooLarge: Bool {
+        if case .httpStatus(let status) = kind { return [400, 413, 414].contains(status) }
+        return false
+    }
+
     /// True when trying again later may help (network trouble), false when the tracker said no.
     public var isTransient: Bool {
         switch kind {

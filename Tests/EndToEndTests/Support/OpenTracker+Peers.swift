@@ -31,6 +31,17 @@ extension OpenTracker {
         return try HTTPTrackerResponse.scrape(reply, infoHash: hash)
     }
 
+    /// The scrape requests it answered so far, over HTTP and over UDP (its `stats?mode=scrp` page, which
+    /// counts requests, not the torrents in them).
+    func scrapeRequests() throws -> (http: Int, udp: Int) {
+        let lines = String(decoding: try Self.announce(port: port, path: "/stats?mode=scrp"), as: UTF8.self)
+            .split(separator: "\n")
+        guard lines.count >= 2, let http = Int(lines[0]), let udp = Int(lines[1]) else {
+            throw HarnessError("opentracker's scrape stats: \(lines)")
+        }
+        return (http, udp)
+    }
+
     /// The body of one HTTP reply (announce or scrape).
     private static func announce(port: UInt16, path: String) throws -> [UInt8] {
         let connection = try LoopbackConnection(port: port)

@@ -40,6 +40,7 @@ final class OpenTracker: Sendable {
         chmod(scenario.directory.path, 0o755)
         chmod(root.appendingPathComponent("whitelist.txt").path, 0o644)
         let config = """
+            access.stats 127.0.0.1
             access.whitelist ./whitelist.txt
             tracker.rootdir \(root.path)
             tracker.user \(Self.unprivilegedUser)

@@ -74,6 +74,72 @@ import Testing
         }
     }
 
+    /// Several torrents in one scrape (BEP 48): `info_hash` once for each, in order; the reply's entries
+    /// for hashes not asked are ignored, and a hash it does not mention has no result.
+    @Test func scrapeOfSeveralTorrentsInOneRequest() async throws {
+        let hashes = (1...3).map { [UInt8](repeating: $0, count: 20) }
+        var body = Self.bytes("d5:filesd")
+        for (index, hash) in [hashes[0], hashes[1], [UInt8](repeating: 9, count: 20)].enumerated() {
+            body += Self.bytes("20:") + hash + Self.bytes("d8:completei\(index + 1)e10:downloadedi0e10:incompletei0ee")
+        }
+        body += Self.bytes("e5:flagsd20:min_request_intervali900eee")
+        let reply = body
+        let tracker = try await FakeHTTPTracker.start { _ in .ok(reply) }
+        defer { Task { await tracker.stop() } }
+        let results = try await Self.client.scrape(url: tracker.url("/announce"), infoHashes: hashes)
+        #expect(results.count == 2)
+        #expect(results[hashes[0]] == ScrapeResult(seeders: 1, completed: 0, leechers: 0, minRequestInterval: 900))
+        #expect(results[hashes[1]]?.seeders == 2 && results[hashes[2]] == nil)
+        let received = try #require(await tracker.next(1).first)
+        let query = (1...3).map { "info_hash=" + String(repeating: "%0\($0)", count: 20) }.joined(separator: "&")
+        #expect(received.uri == "/scrape?" + query)
+    }
+
+    /// A tracker that reads only the first `info_hash` of a scrape, as some do: the batch of 64 goes as
+    /// one request, the 63 left out are asked alone, every torrent gets its counts, and btq asks that
+    /// tracker one hash at a time from then on.
+    @Test func aTrackerReadingOneHashOfAScrapeIsLearned() async throws {
+        let tracker = try await FakeHTTPTracker.start { request in
+            guard let hash = Self.firstInfoHash(in: request.uri) else { return .status(400) }
+            return .ok(
+                Self.bytes("d5:filesd20:") + hash + Self.bytes("d8:completei5e10:downloadedi0e10:incompletei1eeee"))
+        }
+        defer { Task { await tracker.stop() } }
+        let client = TrackerClient(group: MultiThreadedEventLoopGroup.singleton, scrapeGather: .seconds(3600))
+        let url = tracker.url("/announce")
+        let hashes = (1...TrackerClient.maxHTTPScrapeHashes).map { [UInt8](repeating: UInt8($0), count: 20) }
+        let seeders = try await withThrowingTaskGroup(of: Int.self) { group in
+            for hash in hashes { group.addTask { try await client.scrape(url: url, infoHash: hash).seeders } }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(seeders == [Int](repeating: 5, count: hashes.count))
+        #expect(client.scrapes.learnedMost(for: url) == 1)
+        let sizes = await tracker.next(hashes.count).map { $0.uri.components(separatedBy: "info_hash=").count - 1 }
+        #expect(sizes.sorted() == [Int](repeating: 1, count: hashes.count - 1) + [hashes.count])
+        // The gathering time is an hour: alone, it goes at once.
+        #expect(try await client.scrape(url: url, infoHash: [UInt8](repeating: 0xEE, count: 20)).seeders == 5)
+    }
+
+    /// The first `info_hash` of a query, decoded.
+    static func firstInfoHash(in uri: String) -> [UInt8]? {
+        guard let range = uri.range(of: "info_hash=") else { return nil }
+        let encoded = Array(uri[range.upperBound...].prefix { $0 != "&" }.utf8)
+        var bytes: [UInt8] = []
+        var index = 0
+        while index < encoded.count {
+            if encoded[index] == UInt8(ascii: "%"), index + 2 < encoded.count,
+                let byte = UInt8(String(decoding: encoded[index + 1...index + 2], as: UTF8.self), radix: 16)
+            {
+                bytes.append(byte)
+                index += 3
+            } else {
+                bytes.append(encoded[index])
+                index += 1
+            }
+        }
+        return bytes.count == 20 ? bytes : nil
+    }
+
     @Test func statusOtherThan200Fails() async throws {
         let tracker = try await FakeHTTPTracker.start { _ in .status(404) }
         defer { Task { await tracker.stop() } }

@@ -19,6 +19,8 @@ enum HTTPTrackerFuzzTarget {
 
     /// The info-hash scrape replies are searched for (the seeds use it).
     static let infoHash = [UInt8](repeating: 0xAA, count: 20)
+    /// A second info-hash asked in the same multi-hash scrape.
+    static let otherHash = [UInt8](repeating: 0xBB, count: 20)
 
     static func run(_ body: [UInt8]) {
         do {
@@ -46,6 +48,20 @@ enum HTTPTrackerFuzzTarget {
             _ = error.description
         } catch {
             FuzzCheck.require(false, "untyped error from a scrape reply: \(error)")
+        }
+        do {
+            let results = try HTTPTrackerResponse.scrape(body, infoHashes: [infoHash, otherHash])
+            FuzzCheck.require(
+                Set(results.keys).isSubset(of: [infoHash, otherHash]), "a multi-hash scrape answers only what it asked")
+            FuzzCheck.require(
+                results.values.allSatisfy { $0.seeders >= 0 && $0.leechers >= 0 && $0.completed >= 0 },
+                "multi-hash scrape counts are not negative")
+            let single = try? HTTPTrackerResponse.scrape(body, infoHash: infoHash)
+            FuzzCheck.require(single == results[infoHash], "a hash's result is the same asked alone or with others")
+        } catch let error as TrackerError {
+            _ = error.description
+        } catch {
+            FuzzCheck.require(false, "untyped error from a multi-hash scrape reply: \(error)")
         }
         let text = String(decoding: body.prefix(4096), as: UTF8.self)
         _ = HTTPTrackerResponse.scrapeURL(announce: text)

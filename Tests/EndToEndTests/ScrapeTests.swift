@@ -47,7 +47,7 @@ struct ScrapeTests {
             try scenario.require(held == expected, "opentracker holds \(held), expected \(expected)")
 
             let id = try leecher.record(of: torrent).id
-            try await daemon.waitUntil("a scrape after the completed announce is stored", timeout: .seconds(30)) {
+            try await daemon.waitUntil("a scrape after the completed announce is stored", timeout: .seconds(60)) {
                 guard let stored = try leecher.store().queries.trackers(torrentId: id).first else { return false }
                 return stored.lastScrapeAt != nil && stored.seeders == 2 && stored.leechers == 1
                     && stored.completed == 1
@@ -114,6 +114,40 @@ struct ScrapeTests {
             scenario.expect(
                 count >= 1 && count < torrents.count,
                 "\(torrents.count) torrents took \(count) scrape requests (\(requests))")
+        }
+    }
+
+    /// A tracker that reads only the first `info_hash` of a scrape (it answers a multi-hash request for
+    /// one torrent): btq asks the others alone, every torrent still gets its counts, and btq goes on
+    /// one hash at a time.
+    @Test func aTrackerAnsweringOneHashOfAScrapeStillScrapesEveryTorrent() async {
+        await Scenario.run { scenario in
+            let tracker = try await SwarmTracker.start(in: scenario, host: "127.0.0.1", scrape: "first")
+            let btq = try Btq(scenario)
+            let data = try scenario.folder("data")
+            var torrents: [TestTorrent] = []
+            for index in 0..<16 {
+                let content = try TestContent.singleFile(
+                    name: "file\(index).bin", size: 64 << 10, seed: UInt64(200 + index), in: data)
+                torrents.append(try await btq.create(content, trackers: [tracker.announce]))
+            }
+            try await btq.run(["config", "set", "max_active_seeds", "unlimited"])
+            let seeder = try await BtqSeeder.start(btq, torrents: torrents, data: data)
+            let ids = try torrents.map { try btq.record(of: $0).id }
+            try await seeder.process.waitUntil("every torrent's scrape stored", timeout: .seconds(60)) {
+                let store = try btq.store()
+                return try ids.allSatisfy { id in
+                    guard let stored = try store.queries.trackers(torrentId: id).first else { return false }
+                    return stored.lastScrapeAt != nil && stored.scrapeError == nil && stored.seeders == 1
+                }
+            }
+            let requests = tracker.scrapeRequests()
+            print("[e2e] a tracker answering one hash: scrapes of \(requests) hashes")
+            scenario.expect((requests.first ?? 0) > 1, "btq asked several torrents in one scrape: \(requests)")
+            scenario.expect(
+                requests.filter { $0 == 1 }.count >= torrents.count - 1,
+                "btq asked the torrents left out alone: \(requests)")
+            scenario.expect(seeder.process.isRunning, "btq run still runs")
         }
     }
 

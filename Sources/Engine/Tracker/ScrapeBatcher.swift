@@ -141,8 +141,8 @@ final class ScrapeBatcher: Sendable {
         case cancelled
         /// The batch opened: arm its timer.
         case arm(generation: UInt64)
-        /// The batch is full: send it.
-        case send([UInt64])
+        /// The batch is full: send it, in these requests.
+        case send([[UInt64]])
     }
 
     private func enqueue(_ id: UInt64, url: String, hash: [UInt8], most: Int, continuation: Continuation) {
@@ -155,9 +155,14 @@ final class ScrapeBatcher: Sendable {
             let limit = min(most, state.learnedMost(for: url, now: .now) ?? most)
             var batch = state.batches[url] ?? Batch(generation: id, most: limit)
             batch.ids.append(id)
-            if batch.ids.count >= batch.most {
+            // What was learned since the batch opened holds for it too: it goes in requests that small.
+            let most = min(batch.most, limit)
+            if batch.ids.count >= most {
                 state.batches[url] = nil
-                return .send(batch.ids)
+                return .send(
+                    stride(from: 0, to: batch.ids.count, by: most).map {
+                        Array(batch.ids[$0..<min($0 + most, batch.ids.count)])
+                    })
             }
             state.batches[url] = batch
             return batch.ids.count == 1 ? .arm(generation: batch.generation) : .none
@@ -169,7 +174,7 @@ final class ScrapeBatcher: Sendable {
             eventLoop.scheduleTask(in: TimeAmount(configuration.gather)) { [self] in
                 flush(url, generation: generation)
             }
-        case .send(let ids): launch(url, ids)
+        case .send(let requests): for ids in requests { launch(url, ids) }
         }
     }
 

@@ -17,8 +17,13 @@ struct SwarmTracker: Sendable {
         host.contains(":") ? "http://[\(host)]:\(port)/announce" : "http://\(host):\(port)/announce"
     }
 
-    /// Starts it on `host` and waits until it listens.
-    static func start(in scenario: Scenario, host: String = "::1") async throws -> SwarmTracker {
+    /// Starts it on `host` and waits until it listens. `scrape` is how it answers scrapes: `none` (a
+    /// failure reason), `multi` (every hash asked that it knows), `first` (only the first hash asked).
+    static func start(
+        in scenario: Scenario, host: String = "::1", scrape: String = "none"
+    ) async throws
+        -> SwarmTracker
+    {
         let port = try FreePort.next()
         let work = try scenario.folder("swarm-tracker-\(port)")
         let swarm = work.appendingPathComponent("swarm.json")
@@ -26,12 +31,18 @@ struct SwarmTracker: Sendable {
             "swarm tracker", E2E.python,
             [
                 E2E.supportDirectory.appendingPathComponent("swarm_tracker.py").path, "--host", host, "--port",
-                "\(port)", "--swarm", swarm.path, "--timeout", "900",
+                "\(port)", "--swarm", swarm.path, "--timeout", "900", "--scrape", scrape,
             ])
         try await child.waitUntil("its swarm file (listening)", timeout: E2E.startTimeout) {
             FileManager.default.fileExists(atPath: swarm.path)
         }
         return SwarmTracker(process: child, host: host, port: port, swarmFile: swarm)
+    }
+
+    /// The number of hashes asked in each scrape it answered, in order.
+    func scrapeRequests() -> [Int] {
+        let text = (try? String(contentsOf: URL(fileURLWithPath: swarmFile.path + ".scrapes"), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { Int($0) }
     }
 
     /// The addresses it knows for `torrent` (`[::1]:PORT` for IPv6 peers).

@@ -1,14 +1,17 @@
 #!/usr/bin/python3
 """swarm_tracker.py -- a minimal HTTP tracker for btq's IPv6 end-to-end tests (loopback only).
 
-  swarm_tracker.py --host ADDR --port P --swarm FILE [--timeout S]
+  swarm_tracker.py --host ADDR --port P --swarm FILE [--timeout S] [--scrape none|multi|first]
 
 The installed opentracker is built for IPv4 only ("V4 Tracker is V4 only!"), so the IPv6 tests use
 this one. It listens on ADDR (127.0.0.1 or ::1) and answers GET /announce: it remembers each peer by
 info-hash, with the address its connection came from and the port it announced (`event=stopped`
 forgets it), and answers with the other peers of that info-hash, the IPv4 ones compact in `peers`
-(BEP 23) and the IPv6 ones compact in `peers6` (BEP 7), interval 5 s. Anything else gets a bencoded
-failure reason. FILE (JSON: info-hash hex -> ["ip:port" or "[ip]:port", ...]) is written once
+(BEP 23) and the IPv6 ones compact in `peers6` (BEP 7), interval 5 s. With --scrape it answers
+GET /scrape too: `multi` every info_hash asked that it knows (several in one request, BEP 48, as
+opentracker does), `first` only the first one asked (as a tracker that reads one `info_hash`, the
+lie the multi-hash scrapes of a client must survive); each scrape's number of hashes is appended to
+FILE.scrapes (one line each). Anything else gets a bencoded failure reason. FILE (JSON: info-hash hex -> ["ip:port" or "[ip]:port", ...]) is written once
 listening and rewritten after each announce. Exits on SIGTERM/SIGINT, after --timeout seconds
 (default 600), or when its parent process goes away.
 """
@@ -54,12 +57,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    scrape = "none"
+
     def do_GET(self):
         path, _, query = self.path.partition("?")
         fields = {}
+        hashes = []
         for part in query.split("&"):
             key, _, value = part.partition("=")
             fields[key] = unquote_to_bytes(value)
+            if key == "info_hash":
+                hashes.append(unquote_to_bytes(value))
+        if path == "/scrape" and self.scrape != "none":
+            with open(self.swarm_file + ".scrapes", "a") as f:
+                f.write("%d\n" % len(hashes))
+            asked = hashes[:1] if self.scrape == "first" else hashes
+            files = {}
+            for h in asked:
+                if len(h) == 20 and swarms.get(h):
+                    files[h] = {"complete": len(swarms[h]), "downloaded": 0, "incomplete": 0}
+            self.reply(bencode({"files": files}))
+            return
         if path != "/announce" or len(fields.get("info_hash", b"")) != 20 or not fields.get("port", b"").isdigit():
             self.reply(bencode({"failure reason": "not an announce"}))
             return
@@ -87,6 +105,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--swarm", required=True)
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--scrape", choices=["none", "multi", "first"], default="none")
     a = ap.parse_args()
     if not ipaddress.ip_address(a.host).is_loopback:
         raise SystemExit("swarm_tracker: loopback addresses only, not %s" % a.host)
@@ -95,6 +114,7 @@ def main():
         address_family = socket.AF_INET6 if ":" in a.host else socket.AF_INET
 
     Handler.swarm_file = a.swarm
+    Handler.scrape = a.scrape
     server = Server((a.host, a.port), Handler)
     server.timeout = 0.2
     stop = []

@@ -114,6 +114,35 @@ import Testing
         #expect(tracker.sizes == [3, 1, 1, 1])
     }
 
+    /// A batch that opened before the tracker was found to answer one hash at a time goes in single
+    /// requests once that is known.
+    @Test func aBatchOpenWhileLearningGoesAlone() async throws {
+        let (gate, open) = AsyncStream.makeStream(of: Void.self)
+        let requests = Mutex([[[UInt8]]]())
+        let batcher = ScrapeBatcher(
+            eventLoop: MultiThreadedEventLoopGroup.singleton.any(), configuration: .init(gather: .seconds(3600))
+        ) { _, hashes in
+            requests.withLock { $0.append(hashes) }
+            if hashes.count > 1 {
+                for await _ in gate { break }
+            }
+            return Tracker.everyHash([hashes[0]])
+        }
+        let first = Task { await Self.scrapeAll(batcher, [1, 2], most: 2) }
+        #expect(try await poll(timeout: .seconds(10)) { requests.withLock { $0.count } == 1 })
+        // A second batch opens while the first is on its way.
+        let late = Task { try await batcher.scrape(url: Self.url, infoHash: Self.hash(5), most: 2) }
+        #expect(try await poll(timeout: .seconds(10)) { batcher.waitingCount == 3 })
+        open.yield()
+        let outcomes = await first.value
+        #expect(try outcomes[1]?.get() == Self.result(1) && outcomes[2]?.get() == Self.result(2))
+        #expect(batcher.learnedMost(for: Self.url) == 1)
+        // The next scrape finds the open batch at the learned size: both go, one hash each.
+        #expect(try await batcher.scrape(url: Self.url, infoHash: Self.hash(6), most: 2) == Self.result(6))
+        #expect(try await late.value == Self.result(5))
+        #expect(requests.withLock { $0.map(\.count) } == [2, 1, 1, 1])
+    }
+
     /// A torrent the tracker does not know, left out of a reply that mentions the others: it fails as a
     /// single scrape does, at once, and the tracker keeps its multi-hash requests.
     @Test func anUnknownTorrentFailsAndTheTrackerStaysMulti() async throws {

@@ -90,24 +90,9 @@ struct ScrapeTests {
             let tracker = try OpenTracker(scenario)
             let btq = try Btq(scenario)
             let url = kind == .http ? tracker.httpAnnounce : tracker.udpAnnounce
-            let data = try scenario.folder("data")
-            var torrents: [TestTorrent] = []
-            for index in 0..<16 {
-                let content = try TestContent.singleFile(
-                    name: "file\(index).bin", size: 64 << 10, seed: UInt64(100 + index), in: data)
-                torrents.append(try await btq.create(content, trackers: [url]))
-            }
+            let (torrents, data) = try await Self.smallTorrents(in: scenario, btq: btq, tracker: url)
             try await tracker.start(whitelisting: torrents)
-            try await btq.run(["config", "set", "max_active_seeds", "unlimited"])
-            let seeder = try await BtqSeeder.start(btq, torrents: torrents, data: data)
-            let ids = try torrents.map { try btq.record(of: $0).id }
-            try await seeder.process.waitUntil("every torrent's scrape stored", timeout: .seconds(60)) {
-                let store = try btq.store()
-                return try ids.allSatisfy { id in
-                    guard let stored = try store.queries.trackers(torrentId: id).first else { return false }
-                    return stored.lastScrapeAt != nil && stored.scrapeError == nil && stored.seeders == 1
-                }
-            }
+            _ = try await Self.seedUntilEveryTorrentIsScraped(torrents, btq: btq, data: data)
             let requests = try tracker.scrapeRequests()
             let count = kind == .http ? requests.http : requests.udp
             print("[e2e] \(kind.rawValue): \(torrents.count) torrents scraped in \(count) requests")
@@ -124,23 +109,8 @@ struct ScrapeTests {
         await Scenario.run { scenario in
             let tracker = try await SwarmTracker.start(in: scenario, host: "127.0.0.1", scrape: "first")
             let btq = try Btq(scenario)
-            let data = try scenario.folder("data")
-            var torrents: [TestTorrent] = []
-            for index in 0..<16 {
-                let content = try TestContent.singleFile(
-                    name: "file\(index).bin", size: 64 << 10, seed: UInt64(200 + index), in: data)
-                torrents.append(try await btq.create(content, trackers: [tracker.announce]))
-            }
-            try await btq.run(["config", "set", "max_active_seeds", "unlimited"])
-            let seeder = try await BtqSeeder.start(btq, torrents: torrents, data: data)
-            let ids = try torrents.map { try btq.record(of: $0).id }
-            try await seeder.process.waitUntil("every torrent's scrape stored", timeout: .seconds(60)) {
-                let store = try btq.store()
-                return try ids.allSatisfy { id in
-                    guard let stored = try store.queries.trackers(torrentId: id).first else { return false }
-                    return stored.lastScrapeAt != nil && stored.scrapeError == nil && stored.seeders == 1
-                }
-            }
+            let (torrents, data) = try await Self.smallTorrents(in: scenario, btq: btq, tracker: tracker.announce)
+            let seeder = try await Self.seedUntilEveryTorrentIsScraped(torrents, btq: btq, data: data)
             let requests = tracker.scrapeRequests()
             print("[e2e] a tracker answering one hash: scrapes of \(requests) hashes")
             scenario.expect((requests.first ?? 0) > 1, "btq asked several torrents in one scrape: \(requests)")
@@ -149,6 +119,41 @@ struct ScrapeTests {
                 "btq asked the torrents left out alone: \(requests)")
             scenario.expect(seeder.process.isRunning, "btq run still runs")
         }
+    }
+
+    /// 16 torrents of 64 KiB each announcing to `tracker`, their data in one folder.
+    static func smallTorrents(
+        in scenario: Scenario, btq: Btq, tracker: String
+    ) async throws -> (
+        [TestTorrent], URL
+    ) {
+        let data = try scenario.folder("data")
+        var torrents: [TestTorrent] = []
+        for index in 0..<16 {
+            let content = try TestContent.singleFile(
+                name: "file\(index).bin", size: 64 << 10, seed: UInt64(100 + index), in: data)
+            torrents.append(try await btq.create(content, trackers: [tracker]))
+        }
+        return (torrents, data)
+    }
+
+    /// `btq run` seeds all of `torrents` at once, until every one has stored a scrape that counts it.
+    static func seedUntilEveryTorrentIsScraped(
+        _ torrents: [TestTorrent], btq: Btq, data: URL
+    ) async throws
+        -> BtqSeeder
+    {
+        try await btq.run(["config", "set", "max_active_seeds", "unlimited"])
+        let seeder = try await BtqSeeder.start(btq, torrents: torrents, data: data)
+        let ids = try torrents.map { try btq.record(of: $0).id }
+        try await seeder.process.waitUntil("every torrent's scrape stored", timeout: .seconds(60)) {
+            let store = try btq.store()
+            return try ids.allSatisfy { id in
+                guard let stored = try store.queries.trackers(torrentId: id).first else { return false }
+                return stored.lastScrapeAt != nil && stored.scrapeError == nil && stored.seeders == 1
+            }
+        }
+        return seeder
     }
 
     static func object(_ text: String) throws -> [String: Any]? {

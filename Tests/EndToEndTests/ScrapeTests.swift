@@ -12,10 +12,11 @@ struct ScrapeTests {
     }
 
     /// A btq daemon seeds; a probe peer stays in the swarm as a leecher; a second btq daemon downloads
-    /// the torrent. After its `completed` announce it scrapes again: the tracker then holds two seeders
-    /// (both btq), one leecher (the probe) and one completed download, and btq's database, `btq info`,
-    /// `btq info --json` and `btq list --json` say so. Over UDP the announces carry no completed count,
-    /// so that one can only come from the scrape.
+    /// the torrent. The tracker then holds two seeders (both btq), one leecher (the probe) and one
+    /// completed download, and btq's database, `btq info`, `btq info --json` and `btq list --json` say
+    /// so. Over UDP the announces carry no completed count, so btq scrapes again after its `completed`
+    /// announce and that count can only come from the scrape; over HTTP opentracker's answer to the
+    /// announce carries every count, and no scrape follows it.
     @Test(arguments: TrackerKind.allCases)
     func countsMatchWhatOpentrackerHolds(_ kind: TrackerKind) async {
         await Scenario.run { scenario in

@@ -19,6 +19,10 @@ public struct AnnounceResponse: Sendable, Hashable {
     /// `warning message`: the announce worked, but the tracker has something to say.
     public var warning: String?
 
+    /// True when it carries all a scrape would tell (seeders, leechers and completed downloads, as
+    /// opentracker's HTTP announces do): no scrape needs to follow it.
+    public var carriesScrapeCounts: Bool { seeders != nil && leechers != nil && completed != nil }
+
     /// Creates a response.
     public init(
         interval: Int, minInterval: Int? = nil, seeders: Int? = nil, leechers: Int? = nil, completed: Int? = nil,

@@ -3,8 +3,9 @@
 ///
 /// - Every tracker that has a scrape URL (``TrackerClient/canScrape(_:)``) is scraped once at the start,
 ///   then every ``Configuration/interval`` (30 min), and again right after each of its announces that
-///   succeeded (so `completed` follows a `completed` announce), but never sooner than the
-///   `min_request_interval` its last scrape reply asked for.
+///   succeeded without all of a scrape's counts (``TrackerAnnouncer`` decides; so `completed` follows a
+///   `completed` announce), but never sooner than the `min_request_interval` its last scrape reply
+///   asked for.
 /// - A tracker whose scrape fails backs off (`retryBase`·2^(failures−1), at most `retryCap`); an announce
 ///   does not cut that short. A tracker that turns out to have no scrape URL is never scraped again.
 /// - One scrape per tracker at a time: ``due(now:)`` hands out each due tracker once, until its

@@ -22,7 +22,9 @@
 ///
 /// ``runScrapes()`` scrapes the trackers as its ``ScrapeSchedule`` plans, beside the announces (a slow
 /// scrape never holds an announce back); each result lands in the tracker's status and is reported as
-/// a `.status` event. A failed scrape keeps its error in the status and changes nothing else.
+/// a `.status` event. A failed scrape keeps its error in the status and changes nothing else. An
+/// announce answered without all of a scrape's counts (a UDP announce has no completed downloads) is
+/// followed by a scrape; one that carried them all is not.
 public actor TrackerAnnouncer {
     /// What identifies the torrent and us in every announce.
     public struct Identity: Sendable, Hashable {
@@ -152,6 +154,9 @@ public actor TrackerAnnouncer {
             if case .sleep(let due, let now) = await scrapeTurn() { await sleep(.scrape, until: due, now: now) }
         }
     }
+
+    /// When the next scrape of a tracker is due (`nil`: none, or each one is on its way).
+    func nextScrapeDue() -> Timestamp? { scrapes.nextDue(now: clock()) }
 
     /// Announces and scrapes as two jobs of `scheduler` rather than in ``run()`` and ``runScrapes()``: between
     /// two announces (and two scrapes) the announcer holds no task. Events go to `handle`, in order, rather
@@ -297,8 +302,11 @@ public actor TrackerAnnouncer {
         if case .success(let response) = result {
             let peers = filter.peers(of: response)
             if !peers.isEmpty { events.append(.peers(peers, from: job.url)) }
-            scrapes.announced(job.url, now: clock())
-            wake(.scrape)
+            // An answer that carried every count leaves nothing for a scrape to tell until its interval.
+            if !response.carriesScrapeCounts {
+                scrapes.announced(job.url, now: clock())
+                wake(.scrape)
+            }
         }
         if let status = machine.status(of: job.url) { events.append(.status(status)) }
         await emit(events)

@@ -1,4 +1,5 @@
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Engine
@@ -10,16 +11,19 @@ final class ScrapingTransport: TrackerTransport {
     private let continuation: AsyncStream<String>.Continuation
     private let scrapes = Mutex(0)
     private let answer: @Sendable (String, Int) throws -> ScrapeResult
+    private let announceCompleted: Int?
 
-    /// `answer` gets the URL and the number of this scrape (1 first).
-    init(answer: @escaping @Sendable (String, Int) throws -> ScrapeResult) {
+    /// `answer` gets the URL and the number of this scrape (1 first); the announces answer
+    /// `announceCompleted` as their `downloaded` count (none by default).
+    init(announceCompleted: Int? = nil, answer: @escaping @Sendable (String, Int) throws -> ScrapeResult) {
         (log, continuation) = AsyncStream.makeStream(of: String.self)
         self.answer = answer
+        self.announceCompleted = announceCompleted
     }
 
     func announce(url: String, request: AnnounceRequest) async throws -> AnnounceResponse {
         continuation.yield("announce \(request.event.rawValue) \(url)")
-        return AnnounceResponse(interval: 1800, seeders: 1, leechers: 1)
+        return AnnounceResponse(interval: 1800, seeders: 1, leechers: 1, completed: announceCompleted)
     }
 
     func scrape(url: String, infoHash: [UInt8]) async throws -> ScrapeResult {
@@ -91,6 +95,37 @@ final class ScrapingTransport: TrackerTransport {
         await announces.value
         await scrapes.value
         #expect(!(afterCompletion + next).contains("scrape \(Self.unscrapable)"))
+    }
+
+    /// An announce answer that carries seeders, leechers and completed downloads (as opentracker's HTTP
+    /// announces do) is not followed by a scrape: the next one is the regular interval's.
+    @Test func anAnnounceCarryingEveryCountIsNotFollowedByAScrape() async throws {
+        let transport = ScrapingTransport(announceCompleted: 7) { _, _ in
+            ScrapeResult(seeders: 5, completed: 3, leechers: 2)
+        }
+        let announcer = Self.announcer(transport)
+        let announces = Task { await announcer.run() }
+        let scrapes = Task { await announcer.runScrapes() }
+        var events = announcer.events.makeAsyncIterator()
+        // The scrape at the start, then both announces answered.
+        _ = await Self.status(of: Self.scrapable, in: &events) { $0.lastScrapeAt != nil }
+        _ = await transport.until { $0 == "announce started \(Self.scrapable)" }
+        await announcer.downloadCompleted()
+        _ = await transport.until { $0 == "announce completed \(Self.scrapable)" }
+        #expect(
+            try await poll(timeout: .seconds(10)) {
+                await announcer.statuses.first { $0.url == Self.scrapable }?.isUpdating == false
+            })
+        let status = await announcer.statuses.first { $0.url == Self.scrapable }
+        #expect(status?.completed == 7 && status?.seeders == 1 && status?.leechers == 1)
+        // A scrape after them would have put its own counts (5, 3, 2) in the status, or be on its way
+        // (then none is due): the next one is the interval's.
+        let due = try #require(await announcer.nextScrapeDue())
+        #expect(due.rawValue - Timestamp.now.rawValue > 1000 * 1000, "the next scrape is the regular one")
+
+        await announcer.stop()
+        await announces.value
+        await scrapes.value
     }
 
     @Test func aFailedScrapeIsKeptInTheStatusAndTheAnnouncesGoOn() async throws {

@@ -104,7 +104,7 @@ public struct HTTPTrackerClient: Sendable {
     /// scraped and fails with ``TrackerError/unsupportedURL(_:)``.
     public func scrape(url: String, infoHash: [UInt8]) async throws -> ScrapeResult {
         guard let result = try await scrape(url: url, infoHashes: [infoHash])[infoHash] else {
-            throw TrackerError.malformed("scrape reply does not mention the torrent")
+            throw TrackerError.notInScrapeReply
         }
         return result
     }

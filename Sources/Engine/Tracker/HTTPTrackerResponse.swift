@@ -54,7 +54,7 @@ public enum HTTPTrackerResponse {
     /// ``ScrapeResult/minRequestIntervalRange``.
     public static func scrape(_ body: [UInt8], infoHash: [UInt8]) throws -> ScrapeResult {
         guard let result = try scrape(body, infoHashes: [infoHash])[infoHash] else {
-            throw TrackerError.malformed("scrape reply does not mention the torrent")
+            throw TrackerError.notInScrapeReply
         }
         return result
     }

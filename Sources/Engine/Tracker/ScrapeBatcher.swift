@@ -221,7 +221,7 @@ final class ScrapeBatcher: Sendable {
         var missing: [[UInt8]: [UInt64]] = [:]
         finish(asked.map(\.0)) { hash in
             if let result = results[hash] { return .success(result) }
-            if !retry { return .failure(TrackerError.malformed("scrape reply does not mention the torrent")) }
+            if !retry { return .failure(TrackerError.notInScrapeReply) }
             return nil
         }
         guard retry else { return }
@@ -240,7 +240,7 @@ final class ScrapeBatcher: Sendable {
                 learn(url, most: 1)
                 outcome = .success(result)
             } else {
-                outcome = .failure(TrackerError.malformed("scrape reply does not mention the torrent"))
+                outcome = .failure(TrackerError.notInScrapeReply)
             }
         } catch {
             outcome = .failure(error)

@@ -58,6 +58,9 @@ public struct TrackerError: Error, Hashable, Sendable, CustomStringConvertible {
         return false
     }
 
+    /// A scrape reply that does not mention the torrent asked (one the tracker does not know).
+    public static var notInScrapeReply: TrackerError { .malformed("scrape reply does not mention the torrent") }
+
     /// True for HTTP 400, 413 and 414: the tracker may have refused the request for its size (a
     /// multi-hash scrape's query too long).
     var isRequestTooLarge: Bool {

@@ -155,6 +155,45 @@ struct EncryptionTests {
         }
     }
 
+    /// A peer first met in plaintext that then requires encryption (restarted so, on the same port): it
+    /// hangs up on btq's plaintext dial before the handshake, so btq's next dial offers MSE again and
+    /// the download completes over RC4. libtorrent alternates the same way. Before, btq dialled such a
+    /// peer in plaintext for good, which CI met as a uTP seed requiring encryption whose first
+    /// encrypted dial failed under load: nothing was downloaded in two minutes.
+    @Test func aPeerThatComesToRequireEncryptionIsDialledEncryptedAgain() async {
+        await Scenario.run { scenario in
+            let content = try TestContent.singleFile(name: "turned.bin", size: 4 << 20, in: scenario.path("data"))
+            let btq = try Btq(scenario)
+            let torrent = try await btq.create(content, trackers: [])
+            let plain = try await LibtorrentSeeder.start(
+                in: scenario, name: "libtorrent, plaintext, no pieces", torrents: [torrent], data: content.root,
+                have: String(repeating: "0", count: torrent.metainfo.pieceCount))
+            let get = try btq.startGet(
+                [torrent.url.path], into: try scenario.folder("download"), peers: [plain.address])
+            try await get.waitUntil("the plaintext peer saw btq's handshake", timeout: .seconds(60)) {
+                try plain.status().torrents.first?.peers.contains { !$0.client.isEmpty } ?? false
+            }
+            await plain.process.stop()
+            try await get.waitUntil("btq recorded the plaintext peer's handshake", timeout: .seconds(30)) {
+                try btq.store().queries.peers(torrentId: btq.record(of: torrent).id).contains {
+                    $0.peerId != nil && $0.transport == "tcp"
+                }
+            }
+            _ = try await LibtorrentSeeder.start(
+                in: scenario, name: "libtorrent, encryption forced", torrents: [torrent], data: content.root,
+                encryptionForced: true, port: plain.port)
+            guard let status = await get.waitForExit(timeout: .seconds(90)) else {
+                throw HarnessError(
+                    "btq get did not finish within 90 s of the seed requiring encryption\n\(get.logTail())")
+            }
+            scenario.expect(status == 0, "btq get exited with \(status)\n\(get.logTail())")
+            let report = TestContent.verify(downloaded: try scenario.folder("download"), against: content)
+            scenario.expect(report.isOK, "btq's download from the seed requiring encryption: \(report)")
+            let transports = try Self.transports(btq, torrent)
+            scenario.expect(transports == ["tcp+rc4"], "the seed was connected over RC4 at last: \(transports)")
+        }
+    }
+
     /// What `mse_hostile_peer.py` saw of one attack.
     struct Attack: Decodable {
         struct Connection: Decodable {

@@ -34,14 +34,17 @@ extension PeerConnectionDriver {
                 encryption: encrypted ? .init(infoHash: owner.handshakeInfoHash, policy: encryption.policy) : nil)
         }
         let connection: (channel: Connection, security: PeerTransportSecurity)
+        let dialledEncrypted = encryption.dialsEncrypted(address)
+        let fellBack: Bool
         do {
-            connection = try await connect(encrypted: encryption.dialsEncrypted(address))
+            connection = try await connect(encrypted: dialledEncrypted)
+            fellBack = false
         } catch is MSEError where encryption.policy == .prefer {
             // A peer that does not speak MSE (it hung up on our key, or never answered): plaintext,
-            // remembered when it works, so that the next dials go straight to it.
+            // remembered once the peer's handshake comes back, so that the next dials go straight to it.
             do {
                 connection = try await connect(encrypted: false)
-                encryption.rememberPlaintext(address)
+                fellBack = true
             } catch {
                 await owner.dialFailed(address, error: error)
                 return
@@ -55,9 +58,18 @@ extension PeerConnectionDriver {
         let key = await owner.registerDialled(
             address, channel: channel.channel, outbox: outbox, security: connection.security)
         let known = Admitted(owner: owner, key: key)
+        let shookHands = SharedValue(false)
         let (_, reason, _) = await run(channel, outbox: outbox, known: known) { handshake in
             if let problem = await owner.handshakeReceived(handshake, from: key) { throw PeerDropped(reason: problem) }
+            shookHands.value.withLock { $0 = true }
+            if fellBack { encryption.rememberPlaintext(address) }
             return known
+        }
+        // A peer remembered as plaintext-only that hangs up before its handshake may want MSE after all
+        // (one that requires encryption, whose first encrypted dial timed out): the next dial offers MSE
+        // again, and falls back to plaintext within the same dial if refused, as libtorrent alternates.
+        if !dialledEncrypted, encryption.policy == .prefer, !shookHands.value.withLock({ $0 }) {
+            encryption.forgetPlaintext(address)
         }
         outbox.finish()
         await owner.connectionEnded(key, reason: reason)

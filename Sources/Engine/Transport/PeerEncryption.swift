@@ -10,8 +10,8 @@ import Synchronization
 package final class PeerEncryption: Sendable {
     /// The policy (the `encryption` setting).
     package let policy: EncryptionPolicy
-    /// Addresses that failed an encrypted handshake and got through in plaintext: dialled in plaintext
-    /// from then on (`prefer` only). Bounded: past ``maxRemembered`` the oldest half is forgotten.
+    /// Addresses that failed an encrypted handshake and then answered a plaintext one: dialled in
+    /// plaintext from then on (`prefer` only), until one hangs up on a plaintext dial before its handshake. Bounded: past ``maxRemembered`` the oldest half is forgotten.
     private let plaintextPeers = Mutex<(order: [PeerAddress], set: Set<PeerAddress>)>(([], []))
     /// The most addresses remembered as plaintext-only.
     static let maxRemembered = 4096
@@ -32,7 +32,8 @@ package final class PeerEncryption: Sendable {
         }
     }
 
-    /// `address` did not finish an encrypted handshake but a plaintext one: dial it in plaintext from now on.
+    /// `address` did not finish an encrypted handshake but answered a plaintext one: dial it in plaintext
+    /// from now on.
     func rememberPlaintext(_ address: PeerAddress) {
         plaintextPeers.withLock { memory in
             guard memory.set.insert(address).inserted else { return }
@@ -42,6 +43,15 @@ package final class PeerEncryption: Sendable {
                 memory.set.subtract(forgotten)
                 memory.order.removeFirst(forgotten.count)
             }
+        }
+    }
+
+    /// `address`, remembered as plaintext-only, hung up on a plaintext dial before its handshake: its
+    /// next dial offers MSE again.
+    func forgetPlaintext(_ address: PeerAddress) {
+        plaintextPeers.withLock { memory in
+            guard memory.set.remove(address) != nil, let index = memory.order.firstIndex(of: address) else { return }
+            memory.order.remove(at: index)
         }
     }
 

@@ -134,12 +134,7 @@ struct Btq: Sendable {
         _ torrents: [String], into directory: URL, peers: [String] = [], extra: [String] = [],
         bindAddress: String = "127.0.0.1", timeout: Duration = E2E.downloadTimeout
     ) async throws -> GetResult {
-        let port = try FreePort.next()
-        var arguments =
-            ["get"] + torrents + ["--dir", directory.path, "--port", "\(port)", "--bind-address", bindAddress]
-        for peer in peers { arguments += ["--peer", peer] }
-        arguments += extra
-        let child = try scenario.start("btq get", Self.executable, arguments, environment: ["BTQ_DB": database.path])
+        let child = try startGet(torrents, into: directory, peers: peers, extra: extra, bindAddress: bindAddress)
         guard let status = await child.waitForExit(timeout: timeout) else {
             let tail = child.logTail()
             await child.stop()
@@ -151,6 +146,19 @@ struct Btq: Sendable {
                 "btq get exited with status \(status) after \(String(format: "%.1f", seconds)) s\n\(child.logTail())")
         }
         return GetResult(status: status, seconds: seconds, process: child)
+    }
+
+    /// Starts `btq get` as ``get(_:into:peers:extra:bindAddress:timeout:)`` does, without waiting for it.
+    func startGet(
+        _ torrents: [String], into directory: URL, peers: [String] = [], extra: [String] = [],
+        bindAddress: String = "127.0.0.1"
+    ) throws -> ChildProcess {
+        let port = try FreePort.next()
+        var arguments =
+            ["get"] + torrents + ["--dir", directory.path, "--port", "\(port)", "--bind-address", bindAddress]
+        for peer in peers { arguments += ["--peer", peer] }
+        arguments += extra
+        return try scenario.start("btq get", Self.executable, arguments, environment: ["BTQ_DB": database.path])
     }
 
     /// The database, opened read-mostly through the Store module.

@@ -7,7 +7,7 @@ import Testing
 /// ``run(_:sourceLocation:_:)`` checks the network namespace first, stops every process afterwards (by pid, also
 /// when the test throws), and on failure puts the tail of every process's log into the issue it
 /// records, so a red CI run says what each program was doing. The folder is removed afterwards,
-/// unless the test failed and `BTQ_E2E_KEEP=1`.
+/// unless the test failed and `BTQ_E2E_KEEP=1`, or `BTQ_E2E_KEEP=all`.
 final class Scenario: Sendable {
     /// The test's own folder.
     let directory: URL
@@ -48,8 +48,8 @@ final class Scenario: Sendable {
             scenario.record("\(error)", sourceLocation: sourceLocation)
         }
         await scenario.stopAll()
-        let keep = ProcessInfo.processInfo.environment["BTQ_E2E_KEEP"] == "1"
-        if scenario.failed.load(ordering: .relaxed) && keep {
+        let keep = ProcessInfo.processInfo.environment["BTQ_E2E_KEEP"]
+        if (scenario.failed.load(ordering: .relaxed) && keep == "1") || keep == "all" {
             print("[e2e] \(name): kept \(scenario.directory.path)")
         } else {
             try? FileManager.default.removeItem(at: scenario.directory)

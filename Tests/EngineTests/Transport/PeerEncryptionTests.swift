@@ -25,6 +25,29 @@ import Testing
             !prefer.dialsEncrypted(PeerAddress(host: .ipv4(10, 0, 0, 1), port: UInt16(PeerEncryption.maxRemembered))))
     }
 
+    /// A remembered peer that hung up on a plaintext dial is offered MSE again; the others stay
+    /// remembered, and the bound still forgets the oldest first.
+    @Test func aForgottenPlaintextPeerIsDialledEncryptedAgain() {
+        let prefer = PeerEncryption(policy: .prefer)
+        let first = PeerAddress(host: .ipv4(127, 0, 0, 1), port: 1)
+        let second = PeerAddress(host: .ipv4(127, 0, 0, 1), port: 2)
+        prefer.rememberPlaintext(first)
+        prefer.rememberPlaintext(second)
+        prefer.forgetPlaintext(first)
+        #expect(prefer.dialsEncrypted(first))
+        #expect(!prefer.dialsEncrypted(second))
+        prefer.forgetPlaintext(PeerAddress(host: .ipv4(127, 0, 0, 1), port: 3))
+        prefer.rememberPlaintext(first)
+        #expect(!prefer.dialsEncrypted(first), "remembered again after a plaintext handshake")
+        // Past the bound the oldest half goes, `second` (now the oldest) first; the newest stay.
+        let newest = PeerAddress(host: .ipv4(127, 0, 0, 1), port: UInt16(PeerEncryption.maxRemembered + 2))
+        for port in 4...Int(newest.port) {
+            prefer.rememberPlaintext(PeerAddress(host: .ipv4(127, 0, 0, 1), port: UInt16(port)))
+        }
+        #expect(prefer.dialsEncrypted(second))
+        #expect(!prefer.dialsEncrypted(newest))
+    }
+
     /// A listener that accepts and never answers: the encrypted dial fails with the handshake's own
     /// timeout (the error says which timer fired; elapsed time is not asserted, it depends on load).
     @Test func silentPeerTimesOut() async throws {

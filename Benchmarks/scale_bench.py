@@ -219,6 +219,18 @@ def open_files(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
+def snmp():
+    """The namespace's protocol counters (/proc/net/snmp), as {("Tcp", "AttemptFails"): n, ...}."""
+    counters = {}
+    with open("/proc/net/snmp") as f:
+        lines = f.read().splitlines()
+    for names, values in zip(lines[0::2], lines[1::2]):
+        proto = names.split(":")[0]
+        for name, value in zip(names.split()[1:], values.split()[1:]):
+            counters[(proto, name)] = int(value)
+    return counters
+
+
 def cpu_share(pid, seconds):
     """Share of one core `pid` used over the next `seconds`; the share of each 10 s of it is printed, to
     show whether the cost is steady or a start's tail (gone peers' first attempts, say)."""
@@ -324,8 +336,17 @@ def measure_running(name, proc, port, tracker, mark, hashes, work, torrents, arg
     if announced is None:
         print("  %s: only %d of %d torrents announced within %d s" % (name, got, len(hashes), args.timeout))
     time.sleep(2)  # let the start settle before the idle window
+    counted = snmp()
     idle = cpu_share(proc.pid, args.idle)
+    # The client is the only process in the namespace that dials during the window: TCP connections it
+    # opened that were refused (gone peers; its announces and scrapes get through), and the UDP datagrams
+    # it sent (uTP SYNs and port probes to them; the tracker here is HTTP).
+    after = snmp()
+    refused = after[("Tcp", "AttemptFails")] - counted[("Tcp", "AttemptFails")]
+    datagrams = after[("Udp", "OutDatagrams")] - counted[("Udp", "OutDatagrams")]
     figures = {
+        "refused": refused, "datagrams": datagrams,
+        "per_attempt": idle * args.idle / refused if refused else None,
         "scrapes": tracker.scrapes_since_mark(),
         "announced": announced, "burst": burst, "idle_cpu": idle,
         "rss": status(proc.pid, "VmRSS"), "hwm": status(proc.pid, "VmHWM"), "anon": status(proc.pid, "RssAnon"),
@@ -543,6 +564,9 @@ def report(count, btq, lt, tr):
         ("of it anonymous (the rest file pages: code, the database's)", "anon", lambda k: "%.1f MiB" % (k / 1024), True),
         ("peak resident memory", "hwm", lambda k: "%.1f MiB" % (k / 1024), True),
         ("CPU while idle", "idle_cpu", lambda c: "%.1f%% of a core" % (100 * c), True),
+        ("TCP dials refused over the idle window (gone peers)", "refused", str, True),
+        ("UDP datagrams sent over the idle window", "datagrams", str, True),
+        ("CPU over the idle window per refused dial", "per_attempt", lambda s: "%.2f ms" % (1000 * s), True),
         ("open files", "files", str, True),
         ("threads", "threads", str, True),
         ("scrape requests from launch to the idle window's end (torrents asked)", "scrapes",

@@ -66,5 +66,10 @@ import Testing
             waker.took(.tick, now: start + .milliseconds(5_500), interval: interval),
         ]
         #expect(taken == [false, true, false, true])
+        // Another interval, another half: 1.5 s.
+        let longer = Duration.seconds(3)
+        let early = waker.took(.tick, now: start + .milliseconds(6_900), interval: longer)
+        let due = waker.took(.tick, now: start + .milliseconds(7_000), interval: longer)
+        #expect(!early && due)
     }
 }

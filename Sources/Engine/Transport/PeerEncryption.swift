@@ -11,7 +11,8 @@ package final class PeerEncryption: Sendable {
     /// The policy (the `encryption` setting).
     package let policy: EncryptionPolicy
     /// Addresses that failed an encrypted handshake and then answered a plaintext one: dialled in
-    /// plaintext from then on (`prefer` only), until one hangs up on a plaintext dial before its handshake. Bounded: past ``maxRemembered`` the oldest half is forgotten.
+    /// plaintext from then on (`prefer` only), until one hangs up on a plaintext dial before its
+    /// handshake. Bounded: past ``maxRemembered`` the oldest half is forgotten.
     private let plaintextPeers = Mutex<(order: [PeerAddress], set: Set<PeerAddress>)>(([], []))
     /// The most addresses remembered as plaintext-only.
     static let maxRemembered = 4096

@@ -174,6 +174,7 @@ struct EncryptionTests {
                 try plain.status().torrents.first?.peers.contains { !$0.client.isEmpty } ?? false
             }
             await plain.process.stop()
+            let stopped = ContinuousClock.now
             try await get.waitUntil("btq recorded the plaintext peer's handshake", timeout: .seconds(30)) {
                 try btq.store().queries.peers(torrentId: btq.record(of: torrent).id).contains {
                     $0.peerId != nil && $0.transport == "tcp"
@@ -182,10 +183,17 @@ struct EncryptionTests {
             _ = try await LibtorrentSeeder.start(
                 in: scenario, name: "libtorrent, encryption forced", torrents: [torrent], data: content.root,
                 encryptionForced: true, port: plain.port)
-            guard let status = await get.waitForExit(timeout: .seconds(90)) else {
+            // The user's `--peer` waits 5 s doubled per failure: the refused dials while the port was
+            // closed, then the plaintext one, can put the encrypted dial a minute or more away.
+            let started = ContinuousClock.now
+            guard let status = await get.waitForExit(timeout: .seconds(240)) else {
                 throw HarnessError(
-                    "btq get did not finish within 90 s of the seed requiring encryption\n\(get.logTail())")
+                    "btq get did not finish within 240 s of the seed requiring encryption\n\(get.logTail())")
             }
+            print(
+                "[e2e] plaintext peer turned to requiring encryption: the seed up "
+                    + AttackWatch.Report.seconds(started - stopped) + " s after the plaintext one stopped, btq done "
+                    + AttackWatch.Report.seconds(.now - started) + " s later")
             scenario.expect(status == 0, "btq get exited with \(status)\n\(get.logTail())")
             let report = TestContent.verify(downloaded: try scenario.folder("download"), against: content)
             scenario.expect(report.isOK, "btq's download from the seed requiring encryption: \(report)")

@@ -1,15 +1,23 @@
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// One process-wide clock for the periodic work of every torrent: a session's ticks, its journal's looks
 /// and its trackers' announces and scrapes are jobs here, each with a deadline in one heap
-/// (``DeadlineQueue``) watched by one task. A job runs (in a short task of its own) when its deadline
-/// comes, or when poked while it rests, and says when it is next due; between two runs it holds no task
-/// and no task frame, so a daemon seeding thousands of idle torrents keeps a heap entry per job instead
-/// of a sleeping task per loop.
+/// (``DeadlineQueue``). A job runs when its deadline comes, or when poked while it rests, and says when
+/// it is next due; between two runs it holds no task and no task frame, so a daemon seeding thousands of
+/// idle torrents keeps a heap entry per job instead of a sleeping task per loop.
 ///
-/// A job runs one at a time: a poke during a run is kept for the rest that follows it, as with a
-/// ``Doze``. Each wake of the watching task starts at most ``limitPerWake`` jobs before it yields, so a
-/// storm of deadlines (every torrent starting at once) never holds the cooperative pool for long.
+/// The deadlines are watched by one event loop, with no task of their own: a timer of the loop is set for
+/// the earliest, and the loop starts the due jobs itself, each in a short task (an ``InlineAction``, work
+/// that never suspends, runs right there on the loop, in no task). A job due at once (a poke) is started
+/// by the loop's next turn. A watching task that slept on a timer cost a wake of the loop to set the
+/// timer, another to cancel it, and a wake of a pool thread to resume the task, at every rest and poke:
+/// a daemon dialling gone peers at its pace switched threads 15 times per attempt, most of them here.
+///
+/// A job runs one at a time: a poke during a run is kept for the rest that follows it. Each turn of the
+/// loop starts at most ``limitPerWake`` jobs, so a storm of deadlines (every torrent starting at once)
+/// never holds the loop or the cooperative pool for long.
 package final class Scheduler: Sendable {
     /// What a job asks for after a run.
     package enum Next: Sendable, Equatable {
@@ -23,6 +31,14 @@ package final class Scheduler: Sendable {
 
     /// The job's work: runs when due, and says when it is next due.
     package typealias Action = @Sendable () async -> Next
+    /// Work that returns at once, never waiting for anything: it runs on the scheduler's event loop (on
+    /// the caller of ``runDue(now:)`` when the scheduler does not drive itself), in no task.
+    package typealias InlineAction = @Sendable () -> Next
+
+    private enum Work {
+        case task(Action)
+        case inline(InlineAction)
+    }
 
     private enum Phase {
         /// Waits for a regular deadline.
@@ -34,7 +50,7 @@ package final class Scheduler: Sendable {
     }
 
     private struct Job {
-        let action: Action
+        let work: Work
         var phase: Phase
         /// A poke came while it was not resting: its next rest ends at once.
         var pokedMeanwhile = false
@@ -46,27 +62,28 @@ package final class Scheduler: Sendable {
         /// Jobs cancelled during a run, with who waits for that run to end.
         var ending: [Int: [CheckedContinuation<Void, Never>]] = [:]
         var nextId = 0
-        /// The watching task runs.
-        var driving = false
-        /// When the watching task wakes next (`nil`: only when told).
-        var target: ContinuousClock.Instant?
+        /// The earliest instant a timer of the loop is set for (`nil`: none).
+        var armed: ContinuousClock.Instant?
+        /// A turn of the loop that starts the due jobs is queued.
+        var turnQueued = false
     }
 
     /// The scheduler the sessions of this process share.
     package static let shared = Scheduler()
 
-    /// How many jobs one wake of the watching task starts at most before it yields.
+    /// How many jobs one turn of the loop starts at most.
     package let limitPerWake: Int
-    private let drives: Bool
+    /// The loop that watches the deadlines; `nil` when whoever made the scheduler steps it.
+    private let loop: (any EventLoop)?
     private let state = Mutex(State())
-    private let alarm = Doze()
 
-    /// A scheduler that starts at most `limitPerWake` jobs per wake. Without `drives` no task watches
-    /// the deadlines: whoever made it calls ``runDue(now:)`` (tests do, to step time themselves).
-    package init(limitPerWake: Int = 256, drives: Bool = true) {
+    /// A scheduler that starts at most `limitPerWake` jobs per turn of `loop` (one of NIO's shared
+    /// loops when `nil`). Without `drives` nothing watches the deadlines: whoever made it calls
+    /// ``runDue(now:)`` (tests do, to step time themselves).
+    package init(limitPerWake: Int = 256, drives: Bool = true, loop: (any EventLoop)? = nil) {
         precondition(limitPerWake > 0)
         self.limitPerWake = limitPerWake
-        self.drives = drives
+        self.loop = drives ? (loop ?? MultiThreadedEventLoopGroup.singleton.any()) : nil
     }
 
     /// Jobs held (running, waiting or resting).
@@ -74,17 +91,25 @@ package final class Scheduler: Sendable {
 
     /// Adds a job whose first run is at `first` (regular), or that rests until poked when `first` is `nil`.
     package func add(at first: ContinuousClock.Instant?, _ action: @escaping Action) -> ScheduledJob {
+        add(at: first, work: .task(action))
+    }
+
+    /// Adds a job whose work returns at once (see ``InlineAction``), first run as for ``add(at:_:)``.
+    package func add(at first: ContinuousClock.Instant?, inline action: @escaping InlineAction) -> ScheduledJob {
+        add(at: first, work: .inline(action))
+    }
+
+    private func add(at first: ContinuousClock.Instant?, work: Work) -> ScheduledJob {
         let id = state.withLock { state -> Int in
             let id = state.nextId
             state.nextId += 1
-            state.jobs[id] = Job(action: action, phase: first == nil ? .resting : .waiting)
+            state.jobs[id] = Job(work: work, phase: first == nil ? .resting : .waiting)
             if let first { state.queue.schedule(id, at: first) }
             return id
         }
         if let first { deadlineSet(first) }
         return ScheduledJob(id: id, scheduler: self)
     }
-
     /// Ends job `id`'s rest at once; a job not resting keeps the poke for its next rest.
     func poke(_ id: Int) {
         let now = ContinuousClock.now
@@ -127,19 +152,23 @@ package final class Scheduler: Sendable {
         state.withLock { $0.jobs[id]?.phase == .resting }
     }
 
-    /// Starts the jobs due at `now`, earliest first, at most ``limitPerWake``; returns how many.
+    /// Starts the jobs due at `now`, earliest first, at most ``limitPerWake``; returns how many. Inline
+    /// jobs run before it returns.
     @discardableResult
     package func runDue(now: ContinuousClock.Instant) -> Int {
-        let due = state.withLock { state -> [(Int, Action)] in
+        let due = state.withLock { state -> [(Int, Work)] in
             state.queue.takeDue(now: now, limit: limitPerWake).compactMap { id in
                 guard var job = state.jobs[id] else { return nil }
                 job.phase = .running
                 state.jobs[id] = job
-                return (id, job.action)
+                return (id, job.work)
             }
         }
-        for (id, action) in due {
-            Task { [self] in finished(id, next: await action()) }
+        for (id, work) in due {
+            switch work {
+            case .task(let action): Task { [self] in finished(id, next: await action()) }
+            case .inline(let action): finished(id, next: action())
+            }
         }
         return due.count
     }
@@ -174,46 +203,54 @@ package final class Scheduler: Sendable {
         if let deadline { deadlineSet(deadline) }
     }
 
-    /// A job got `deadline`: the watching task wakes for it if it would sleep past it, and starts if it
-    /// was not running.
+    /// A job got `deadline`: the loop's next turn starts it when it is due already; else a timer of the
+    /// loop is set for it when none is set for an earlier instant. A timer set for a later instant is
+    /// left to fire for nothing: cancelling it from off the loop would wake the loop now.
     private func deadlineSet(_ deadline: ContinuousClock.Instant) {
-        guard drives else { return }
-        let (start, wake) = state.withLock { state -> (Bool, Bool) in
-            guard state.driving else {
-                state.driving = true
-                state.target = deadline
-                return (true, false)
-            }
-            guard state.target.map({ deadline < $0 }) ?? true else { return (false, false) }
-            state.target = deadline
-            return (false, true)
+        guard let loop else { return }
+        let now = ContinuousClock.now
+        guard deadline > now else {
+            queueTurn(on: loop)
+            return
         }
-        if start { Task.detached { [self] in await drive() } }
-        if wake { alarm.poke() }
+        let arm = state.withLock { state -> Bool in
+            // A queued turn sets the timer for whatever is left once it ran.
+            guard !state.turnQueued, state.armed.map({ deadline < $0 }) ?? true else { return false }
+            state.armed = deadline
+            return true
+        }
+        guard arm else { return }
+        loop.scheduleTask(in: TimeAmount(deadline - now)) { [self] in
+            state.withLock { state in
+                if state.armed == deadline { state.armed = nil }
+            }
+            turn(on: loop)
+        }
     }
 
-    /// The watching task: starts the jobs that are due, then sleeps until the next deadline or until an
-    /// earlier one is set; ends when no job has a deadline (the next deadline set starts it again, a run
-    /// that ends included).
-    private func drive() async {
-        while true {
-            let started = runDue(now: .now)
-            if started == limitPerWake {
-                await Task.yield()
-                continue
-            }
-            let next = state.withLock { state -> ContinuousClock.Instant?? in
-                let earliest = state.queue.earliest()
-                if earliest == nil {
-                    state.driving = false
-                    return .none
-                }
-                state.target = earliest
-                return .some(earliest)
-            }
-            guard let next else { return }
-            await alarm.rest(upTo: next.map { max(.zero, $0 - .now) })
+    /// Queues a turn of the loop that starts the due jobs, unless one is queued.
+    private func queueTurn(on loop: any EventLoop) {
+        let queue = state.withLock { state -> Bool in
+            guard !state.turnQueued else { return false }
+            state.turnQueued = true
+            return true
         }
+        if queue {
+            loop.execute { [self] in
+                state.withLock { $0.turnQueued = false }
+                turn(on: loop)
+            }
+        }
+    }
+
+    /// On the loop: starts the jobs that are due (at most ``limitPerWake``; another turn follows for the
+    /// rest), then sets the timer for the earliest deadline left.
+    private func turn(on loop: any EventLoop) {
+        if runDue(now: .now) == limitPerWake {
+            queueTurn(on: loop)
+            return
+        }
+        if let earliest = state.withLock({ $0.queue.earliest() }) { deadlineSet(earliest) }
     }
 }
 

@@ -35,10 +35,13 @@ package final class DialPace: Sendable {
         self.perSecond = state.perSecond
         self.state = Mutex(state)
         self.clock = clock
-        let handOuts = scheduler.add(at: nil) { [weak self] in
-            guard let self else { return .done }
-            return self.handOut(now: self.clock())
-        }
+        // Inline: a hand-out runs on the scheduler's loop when its timer fires, in no task of its own.
+        let handOuts = scheduler.add(
+            at: nil,
+            inline: { [weak self] () -> Scheduler.Next in
+                guard let self else { return .done }
+                return self.handOut(now: self.clock())
+            })
         job.withLock { $0 = handOuts }
     }
 

@@ -1,3 +1,4 @@
+import NIOPosix
 import Synchronization
 import TestSupport
 import Testing
@@ -6,8 +7,8 @@ import Testing
 
 /// The process-wide scheduler: jobs run earliest first, at most a bounded number per wake; a cancelled
 /// job never runs; a poke ends a rest (also one that follows the run it came during) but never brings a
-/// regular deadline forward. Most tests step the scheduler themselves (`drives: false`); the last ones
-/// let its watching task run.
+/// regular deadline forward; inline jobs run where the scheduler is stepped. Most tests step the scheduler
+/// themselves (`drives: false`); the last ones let its event loop watch the deadlines.
 @Suite(.timeLimit(.minutes(1))) struct SchedulerTests {
     /// Runs of jobs, reported by the jobs themselves as they run.
     final class Runs: Sendable {
@@ -147,7 +148,28 @@ import Testing
         #expect(scheduler.jobCount == 0 && scheduler.runDue(now: .now + .seconds(1)) == 0)
     }
 
-    @Test func theWatchingTaskRunsJobsWhenDueAndWhenPoked() async {
+    /// An inline job runs before `runDue` returns, on the caller's thread, and a poke from inside it
+    /// wakes another job for the next step.
+    @Test func anInlineJobRunsWhereTheSchedulerIsStepped() async {
+        let scheduler = Scheduler(drives: false)
+        let runs = Runs()
+        let log = Mutex<[String]>([])
+        let woken = scheduler.add(at: nil, runs.action("woken", then: .rest(until: nil)))
+        _ = scheduler.add(
+            at: .now,
+            inline: {
+                log.withLock { $0.append("inline") }
+                woken.poke()
+                return .done
+            })
+        #expect(scheduler.runDue(now: .now) == 1)
+        #expect(log.withLock { $0 } == ["inline"])
+        #expect(scheduler.runDue(now: .now) == 1)
+        #expect(await runs.next(1) == ["woken"])
+        woken.cancel()
+    }
+
+    @Test func theLoopRunsJobsWhenDueAndWhenPoked() async {
         let scheduler = Scheduler()
         let runs = Runs()
         let resting = scheduler.add(at: nil, runs.action("poked", then: .rest(until: nil)))
@@ -165,5 +187,35 @@ import Testing
         #expect(await runs.next(1) == ["poked"])
         resting.cancel()
         ticking.cancel()
+    }
+
+    /// A deadline set after a later one runs first: the loop's timer is set again for it, not left at the
+    /// later instant; the later one still runs. Inline jobs run on the loop.
+    @Test func anEarlierDeadlineSetLaterRunsFirst() async {
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let scheduler = Scheduler(loop: loop)
+        let runs = Runs()
+        let start = ContinuousClock.now
+        _ = scheduler.add(at: start + .milliseconds(400), runs.action("later"))
+        _ = scheduler.add(
+            at: start + .milliseconds(50),
+            inline: { [continuation = runs.continuation] in
+                continuation.yield(loop.inEventLoop ? "earlier, on the loop" : "earlier, elsewhere")
+                return .done
+            })
+        #expect(await runs.next(1) == ["earlier, on the loop"])
+        #expect(ContinuousClock.now - start < .milliseconds(400))
+        #expect(await runs.next(1) == ["later"])
+        #expect(ContinuousClock.now - start >= .milliseconds(400))
+    }
+
+    /// More jobs due at once than a turn starts: the loop takes further turns until all ran.
+    @Test func theLoopStartsADueStormInTurns() async throws {
+        let scheduler = Scheduler(limitPerWake: 16)
+        let runs = Runs()
+        let now = ContinuousClock.now
+        for job in 0..<200 { _ = scheduler.add(at: now - .milliseconds(job), runs.action("\(job)")) }
+        #expect(Set(await runs.next(200)).count == 200)
+        #expect(try await poll(timeout: .seconds(20)) { scheduler.jobCount == 0 })
     }
 }

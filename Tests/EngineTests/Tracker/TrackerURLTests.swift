@@ -17,6 +17,7 @@ import Testing
         ("https://[::1]:443/a", "https://[::1]:443/a", "[::1]"),
         ("https://tracker.example:80/", "https://tracker.example:80/", "tracker.example:80"),
         ("udp://[::1]:6969/announce", "udp://[::1]:6969/announce", "[::1]:6969"),
+        ("hTtP://127.0.0.1:06969/a?b=c:d/e#f", "http://127.0.0.1:6969/a?b=c:d/e", "127.0.0.1:6969"),
     ])
     func parses(_ text: String, _ normalized: String, _ hostHeader: String) throws {
         let url = try TrackerURL(parsing: text)
@@ -29,7 +30,8 @@ import Testing
         "127.0.0.1:6969/announce", "udp://127.0.0.1/announce",
         "http://user:pw@127.0.0.1/announce", "http://127.0.0.1:0/announce", "http://127.0.0.1:65536/",
         "http://127.0.0.1:/", "http:///announce", "http://[::1/announce", "http://[zz::1]:80/", "http://a:b:c/",
-        "http://127.0.0.1/a b", "http://127.0.0.1/a\r\nX-Evil: 1", "http://127.0.0.1/\u{e9}",
+        "http://127.0.0.1/a b", "http://127.0.0.1:+80/", "http://127.0.0.1:8_0/", "http:/127.0.0.1/", "http:",
+        "http://127.0.0.1/a\r\nX-Evil: 1", "http://127.0.0.1/\u{e9}",
     ])
     func refuses(_ text: String) {
         #expect(throws: TrackerError.self) { try TrackerURL(parsing: text) }

@@ -76,30 +76,42 @@ struct MSEModulus: Sendable {
         Self.compare(Self.limbs(bigEndian: bytes), limbs) < 0
     }
 
-    /// a·b·R⁻¹ mod m for a, b < m (Montgomery multiplication, CIOS).
+    /// a·b·R⁻¹ mod m for a, b < m (Montgomery multiplication, CIOS). The limbs are read and summed through
+    /// unchecked pointers into a stack buffer: with the arrays' bounds checks in its inner loops the
+    /// products took about twice as long (a handshake's two exponentiations about 0.4 ms).
     private func multiply(_ a: [UInt64], _ b: [UInt64]) -> [UInt64] {
         let n = Self.limbCount
-        var t = [UInt64](repeating: 0, count: n + 2)
-        for i in 0..<n {
-            var carry: UInt64 = 0
-            for j in 0..<n {
-                (t[j], carry) = Self.multiplyAdd(a[j], b[i], t[j], carry)
+        precondition(a.count == n && b.count == n)
+        return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n + 2) { t in
+            t.initialize(repeating: 0)
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    limbs.withUnsafeBufferPointer { m in
+                        for i in 0..<n {
+                            var carry: UInt64 = 0
+                            let bi = b[i]
+                            for j in 0..<n {
+                                (t[j], carry) = Self.multiplyAdd(a[j], bi, t[j], carry)
+                            }
+                            let (sum, overflow) = t[n].addingReportingOverflow(carry)
+                            t[n] = sum
+                            t[n + 1] = overflow ? 1 : 0
+                            let factor = t[0] &* inverse
+                            (_, carry) = Self.multiplyAdd(factor, m[0], t[0], 0)
+                            for j in 1..<n {
+                                (t[j - 1], carry) = Self.multiplyAdd(factor, m[j], t[j], carry)
+                            }
+                            let (top, topOverflow) = t[n].addingReportingOverflow(carry)
+                            t[n - 1] = top
+                            t[n] = t[n + 1] &+ (topOverflow ? 1 : 0)
+                        }
+                    }
+                }
             }
-            let (sum, overflow) = t[n].addingReportingOverflow(carry)
-            t[n] = sum
-            t[n + 1] = overflow ? 1 : 0
-            let m = t[0] &* inverse
-            (_, carry) = Self.multiplyAdd(m, limbs[0], t[0], 0)
-            for j in 1..<n {
-                (t[j - 1], carry) = Self.multiplyAdd(m, limbs[j], t[j], carry)
-            }
-            let (top, topOverflow) = t[n].addingReportingOverflow(carry)
-            t[n - 1] = top
-            t[n] = t[n + 1] &+ (topOverflow ? 1 : 0)
+            var result = Array(t[0..<n])
+            if t[n] != 0 || Self.compare(result, limbs) >= 0 { Self.subtract(&result, limbs) }
+            return result
         }
-        var result = Array(t[0..<n])
-        if t[n] != 0 || Self.compare(result, limbs) >= 0 { Self.subtract(&result, limbs) }
-        return result
     }
 
     /// x·y + u + v as (low, high) limbs; never overflows 128 bits.

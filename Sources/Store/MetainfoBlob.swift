@@ -35,7 +35,8 @@ enum MetainfoBlob {
     static func read(torrentId: Int64, _ db: Database) throws -> [UInt8]? {
         guard
             let exists = try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM metainfo WHERE torrent_id = ?)", arguments: [torrentId]),
+                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM metainfo WHERE torrent_id = ?)"),
+                arguments: [torrentId]),
             exists
         else { return nil }
         return try withBlob(torrentId: torrentId, writable: false, db) { blob in

@@ -17,11 +17,11 @@ package struct ProgressStore: ResumeStore {
         try writer.read { db in
             guard
                 let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT piece_count, downloaded, uploaded, wasted, checkpoint_at FROM torrents
-                        WHERE id = ? AND removed_at IS NULL
-                        """,
+                    db.cachedStatement(
+                        sql: """
+                            SELECT piece_count, downloaded, uploaded, wasted, checkpoint_at FROM torrents
+                            WHERE id = ? AND removed_at IS NULL
+                            """),
                     arguments: [torrentId])
             else { return nil }
             let stored = StoredRow(row: row, table: "torrents", torrentId: torrentId)
@@ -34,19 +34,20 @@ package struct ProgressStore: ResumeStore {
                 checkpointAt: try stored.optionalInteger(4, "checkpoint_at", in: Int64.min...Int64.max).map(
                     Timestamp.init(rawValue:)),
                 recordedAt: try Int64.fetchOne(
-                    db,
-                    sql: """
-                        SELECT max(at) FROM (
-                            SELECT updated_at AS at FROM piece_bitfields WHERE torrent_id = ?1
-                            UNION ALL SELECT updated_at FROM block_masks WHERE torrent_id = ?1)
-                        """,
+                    db.cachedStatement(
+                        sql: """
+                            SELECT max(at) FROM (
+                                SELECT updated_at AS at FROM piece_bitfields WHERE torrent_id = ?1
+                                UNION ALL SELECT updated_at FROM block_masks WHERE torrent_id = ?1)
+                            """),
                     arguments: [torrentId]
                 ).map(Timestamp.init(rawValue:)),
                 totals: TransferTotals(
                     downloaded: try stored.integer(1, "downloaded"), uploaded: try stored.integer(2, "uploaded"),
                     wasted: try stored.integer(3, "wasted")))
             let masks = try Row.fetchCursor(
-                db, sql: "SELECT piece_index, block_count, mask, durable_mask FROM block_masks WHERE torrent_id = ?",
+                db.cachedStatement(
+                    sql: "SELECT piece_index, block_count, mask, durable_mask FROM block_masks WHERE torrent_id = ?"),
                 arguments: [torrentId])
             while let mask = try masks.next() {
                 let stored = StoredRow(row: mask, table: "block_masks", torrentId: torrentId)
@@ -59,12 +60,12 @@ package struct ProgressStore: ResumeStore {
                 }
             }
             state.files = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT file_index, recorded_size, recorded_mtime_ns FROM file_state
-                    WHERE torrent_id = ? AND recorded_size IS NOT NULL AND recorded_mtime_ns IS NOT NULL
-                    ORDER BY file_index
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT file_index, recorded_size, recorded_mtime_ns FROM file_state
+                        WHERE torrent_id = ? AND recorded_size IS NOT NULL AND recorded_mtime_ns IS NOT NULL
+                        ORDER BY file_index
+                        """),
                 arguments: [torrentId]
             ).map { row in
                 let stored = StoredRow(row: row, table: "file_state", torrentId: torrentId)

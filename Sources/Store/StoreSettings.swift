@@ -9,7 +9,8 @@ package struct StoreSettings: Sendable {
     /// The value of a setting, or `nil` when it is not set.
     package func value(_ key: String) throws -> String? {
         try writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]).map {
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT value FROM settings WHERE key = ?"), arguments: [key]).map
+            {
                 try StoredRow(row: $0, table: "settings").text(0, "value")
             }
         }
@@ -35,7 +36,7 @@ package struct StoreSettings: Sendable {
     package func all() throws -> [String: String] {
         try writer.read { db in
             var result: [String: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM settings") {
+            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT key, value FROM settings")) {
                 let stored = StoredRow(row: row, table: "settings")
                 result[try stored.text(0, "key")] = try stored.text(1, "value")
             }

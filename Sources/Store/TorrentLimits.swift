@@ -31,7 +31,7 @@ package struct TorrentLimits: Sendable {
         try writer.read { db in
             guard
                 let row = try Row.fetchOne(
-                    db, sql: "SELECT download_rate_limit, upload_rate_limit FROM torrents WHERE id = ?",
+                    db.cachedStatement(sql: "SELECT download_rate_limit, upload_rate_limit FROM torrents WHERE id = ?"),
                     arguments: [torrentId])
             else { throw StoreError.notFound(id: torrentId) }
             let stored = StoredRow(row: row, table: "torrents", torrentId: torrentId)
@@ -46,11 +46,11 @@ package struct TorrentLimits: Sendable {
         try writer.read { db in
             var result: [Int64: TorrentRateLimits] = [:]
             let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT id, download_rate_limit, upload_rate_limit FROM torrents
-                    WHERE download_rate_limit IS NOT NULL OR upload_rate_limit IS NOT NULL
-                    """)
+                db.cachedStatement(
+                    sql: """
+                        SELECT id, download_rate_limit, upload_rate_limit FROM torrents
+                        WHERE download_rate_limit IS NOT NULL OR upload_rate_limit IS NOT NULL
+                        """))
             for row in rows {
                 var stored = StoredRow(row: row, table: "torrents")
                 let id = try stored.integer(0, "id", in: Int64.min...Int64.max)
@@ -87,11 +87,13 @@ package struct TorrentLimits: Sendable {
     package func seedingSeconds(torrentId: Int64) throws -> Int64 {
         try writer.read { db in
             // At most about 31,000 years: what btq can have counted.
-            try Row.fetchOne(db, sql: "SELECT seeding_seconds FROM torrents WHERE id = ?", arguments: [torrentId])
-                .flatMap {
-                    try StoredRow(row: $0, table: "torrents", torrentId: torrentId)
-                        .optionalInteger(0, "seeding_seconds", in: 0...1_000_000_000_000)
-                }
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT seeding_seconds FROM torrents WHERE id = ?"), arguments: [torrentId]
+            )
+            .flatMap {
+                try StoredRow(row: $0, table: "torrents", torrentId: torrentId)
+                    .optionalInteger(0, "seeding_seconds", in: 0...1_000_000_000_000)
+            }
         } ?? 0
     }
 
@@ -120,7 +122,7 @@ package struct TorrentLimits: Sendable {
     /// ``QueueStore/queueGeneration()``).
     package func queueGeneration() throws -> Int64 {
         try writer.read { db in
-            try Int64.fetchOne(db, sql: "SELECT value FROM queue_generation WHERE id = 0") ?? 0
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM queue_generation WHERE id = 0")) ?? 0
         }
     }
 }

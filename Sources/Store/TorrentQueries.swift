@@ -152,7 +152,8 @@ package struct TorrentQueries: Sendable {
     /// The magnet URI a torrent was added from, or `nil`.
     package func magnetURI(torrentId: Int64) throws -> String? {
         try writer.read { db in
-            try String.fetchOne(db, sql: "SELECT magnet FROM torrents WHERE id = ?", arguments: [torrentId])
+            try String.fetchOne(
+                db.cachedStatement(sql: "SELECT magnet FROM torrents WHERE id = ?"), arguments: [torrentId])
         }
     }
 }
@@ -276,7 +277,8 @@ extension TorrentQueries {
     static func fetchPriorities(torrentId: Int64, count: Int, _ db: Database) throws -> [Int] {
         var priorities = [Int](repeating: 4, count: count)
         let rows = try Row.fetchCursor(
-            db, sql: "SELECT file_index, priority FROM file_state WHERE torrent_id = ? AND priority != 4",
+            db.cachedStatement(
+                sql: "SELECT file_index, priority FROM file_state WHERE torrent_id = ? AND priority != 4"),
             arguments: [torrentId])
         while let row = try rows.next() {
             let stored = StoredRow(row: row, table: "file_state", torrentId: torrentId)

@@ -41,7 +41,7 @@ struct TrackerURL: Hashable, Sendable, CustomStringConvertible {
         let unsupported = TrackerError.unsupportedURL(String(text.prefix(200)))
         let bytes = Array(text.utf8)
         guard bytes.count <= Self.maxLength, bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { throw unsupported }
-        guard let schemeEnd = Self.firstIndex(of: Array("://".utf8), in: bytes) else { throw unsupported }
+        guard let schemeEnd = bytes.firstRange(of: Array("://".utf8))?.lowerBound else { throw unsupported }
         let schemeName = String(decoding: bytes[..<schemeEnd].map { Self.lowercased($0) }, as: UTF8.self)
         guard let scheme = Scheme(rawValue: schemeName) else { throw unsupported }
         var rest = bytes[(schemeEnd + 3)...]
@@ -59,14 +59,6 @@ struct TrackerURL: Hashable, Sendable, CustomStringConvertible {
         self.scheme = scheme
         self.host = host
         self.target = target
-    }
-
-    /// Where `needle` first starts in `bytes`.
-    private static func firstIndex(of needle: [UInt8], in bytes: [UInt8]) -> Int? {
-        guard bytes.count >= needle.count else { return nil }
-        return (0...(bytes.count - needle.count)).first { start in
-            needle.indices.allSatisfy { bytes[start + $0] == needle[$0] }
-        }
     }
 
     /// An ASCII letter in lower case; any other byte as it is.

@@ -59,6 +59,10 @@ package struct EnginePorts: QueueStore, TorrentContentStore {
         try progress.setState(torrentId: torrentId, state, error: error)
     }
 
+    package func setStates(_ changes: [(torrentId: Int64, state: TorrentState)]) throws {
+        try queue.setStates(changes)
+    }
+
     package func recordEvents(_ events: [HistoryEvent]) throws {
         try progress.recordEvents(events)
     }
@@ -131,6 +135,19 @@ package struct EnginePorts: QueueStore, TorrentContentStore {
 
     package func saveProgress(_ batch: ProgressBatch) throws {
         try progress.saveProgress(batch)
+    }
+
+    /// Ports over the same database share their transactions.
+    package var commitGroup: ObjectIdentifier? { ObjectIdentifier(writer) }
+
+    /// Each batch keeps its own store's pin. Batches of other stores (never in this group) are each
+    /// written alone.
+    package func saveProgress(
+        together saves: [(store: any ResumeStore, batch: ProgressBatch)]
+    ) throws -> [(any Error)?] {
+        let ports = saves.map { $0.store as? EnginePorts }
+        guard ports.allSatisfy({ $0?.writer === writer }) else { return Self.saveEachAlone(saves) }
+        return try progress.saveProgress(together: zip(ports, saves).map { ($0?.pin, $1.batch) })
     }
 
     package func commitCheckpoint(_ checkpoints: [DurableCheckpoint], at time: Timestamp) throws {

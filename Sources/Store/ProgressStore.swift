@@ -83,34 +83,64 @@ package struct ProgressStore: ResumeStore {
     /// ``StoreError`` `.invalidValue` and nothing of the batch is written.
     package func saveProgress(_ batch: ProgressBatch) throws {
         guard !batch.isEmpty else { return }
+        try writer.write { db in try Self.write(batch, pinnedTo: pin, at: Date().millisecondsSince1970, db) }
+    }
+
+    /// Writes the batches of several workers in one transaction (a group commit), each in a savepoint of
+    /// its own, so that each is written or dropped as ``saveProgress(_:)`` would alone: a batch that throws
+    /// (an invalid value, a constraint) is rolled back by itself and its error is its outcome. Returns one
+    /// outcome per batch, in order. Throws, with nothing written, when the transaction fails as a whole
+    /// (the database locked past its timeout, the disk full), or when SQLite ended it after a batch's error.
+    package func saveProgress(
+        together saves: [(pin: TorrentPin?, batch: ProgressBatch)]
+    ) throws -> [(any Error)?] {
         try writer.write { db in
-            guard try pin.admits(db) else { return }
             let now = Date().millisecondsSince1970
-            var exists: [Int64: Bool] = [:]
-            func torrentExists(_ id: Int64) throws -> Bool {
-                if let known = exists[id] { return known }
-                let found =
-                    try Bool.fetchOne(
-                        db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM torrents WHERE id = ?)"), arguments: [id])
-                    ?? false
-                exists[id] = found
-                return found
+            return try saves.map { save -> (any Error)? in
+                guard !save.batch.isEmpty else { return nil }
+                do {
+                    try db.inSavepoint {
+                        try Self.write(save.batch, pinnedTo: save.pin, at: now, db)
+                        return .commit
+                    }
+                    return nil
+                } catch {
+                    // The savepoint was rolled back; what came before it stands unless SQLite gave up the
+                    // whole transaction (as it may on I/O errors or a full disk).
+                    guard db.isInsideTransaction else { throw error }
+                    return error
+                }
             }
-            for progress in batch.torrents where !progress.isEmpty {
-                guard try torrentExists(progress.torrentId) else { continue }
-                try ProgressRows.save(progress, at: now, db)
-            }
-            for peer in batch.peers where try torrentExists(peer.torrentId) {
-                try ProgressRows.save(peer, db)
-            }
-            for tracker in batch.trackers where try torrentExists(tracker.torrentId) {
-                try ProgressRows.save(tracker, db)
-            }
-            for event in batch.events {
-                if let id = event.torrentId, try !torrentExists(id) { continue }
-                try TorrentRows.insertEvent(
-                    torrentId: event.torrentId, at: event.at.rawValue, kind: event.kind, detail: event.detail, db)
-            }
+        }
+    }
+
+    /// One batch's rows, written by a worker pinned to `pin` (dropped when the pin no longer holds).
+    private static func write(_ batch: ProgressBatch, pinnedTo pin: TorrentPin?, at now: Int64, _ db: Database) throws {
+        guard try pin.admits(db) else { return }
+        var exists: [Int64: Bool] = [:]
+        func torrentExists(_ id: Int64) throws -> Bool {
+            if let known = exists[id] { return known }
+            let found =
+                try Bool.fetchOne(
+                    db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM torrents WHERE id = ?)"), arguments: [id])
+                ?? false
+            exists[id] = found
+            return found
+        }
+        for progress in batch.torrents where !progress.isEmpty {
+            guard try torrentExists(progress.torrentId) else { continue }
+            try ProgressRows.save(progress, at: now, db)
+        }
+        for peer in batch.peers where try torrentExists(peer.torrentId) {
+            try ProgressRows.save(peer, db)
+        }
+        for tracker in batch.trackers where try torrentExists(tracker.torrentId) {
+            try ProgressRows.save(tracker, db)
+        }
+        for event in batch.events {
+            if let id = event.torrentId, try !torrentExists(id) { continue }
+            try TorrentRows.insertEvent(
+                torrentId: event.torrentId, at: event.at.rawValue, kind: event.kind, detail: event.detail, db)
         }
     }
 

@@ -99,6 +99,21 @@ package struct TorrentQueue: Sendable {
         try writer.write { db in try TorrentRows.setState(torrentId: torrentId, state, error: error, db) }
     }
 
+    /// Changes several torrents' states and clears their last errors in one transaction, each as
+    /// ``setState(torrentId:_:error:)`` does; torrents that no longer exist or were removed are skipped.
+    package func setStates(_ changes: [(torrentId: Int64, state: TorrentState)]) throws {
+        guard !changes.isEmpty else { return }
+        try writer.write { db in
+            for change in changes {
+                do {
+                    try TorrentRows.setState(torrentId: change.torrentId, change.state, error: nil, db)
+                } catch let error as StoreError where [.notFound, .removed].contains(error.code) {
+                    continue
+                }
+            }
+        }
+    }
+
     /// Points a torrent at another save folder, with a `location` event naming it; its data is not moved
     /// (the check at its next start finds what is there).
     ///

@@ -35,7 +35,7 @@ public struct NIOBlockingExecutor: BlockingExecutor {
 }
 
 /// A job's result, taken out once by the task that awaited it.
-private final class ResultBox<T: Sendable>: Sendable {
+final class ResultBox<T: Sendable>: Sendable {
     private let slot: Mutex<T?>
 
     init(_ value: consuming T) { slot = Mutex(value) }

@@ -22,33 +22,15 @@ extension QueueManager {
                 }
             }
         }
+        var completed: [Int64] = []
         for id in looked.sorted() {
             guard let entry = jobs.active[id], entry.endState == nil else { continue }
             let status = await entry.work.status()
             let name = entry.record.name
             if !entry.seeding {
                 guard status.isComplete, status.failure == nil else { continue }
-                // The download is done: it seeds on if a seed slot is free, else waits queued for one
-                // (or, when nothing may seed, it is simply completed).
                 await entry.work.saveProgressNow()
-                let maxSeeds = limits.settings.maxSeeds
-                if maxSeeds > 0 { try store.setState(torrentId: id, .seeding) }
-                switch jobs.downloadCompleted(id, maxSeeds: maxSeeds) {
-                case .completed:
-                    Task { await entry.work.stop() }
-                case .seeding:
-                    if entry.checkingAhead {
-                        // Checked ahead of its slot and found complete: it seeds from now on.
-                        jobs.goesOn(id)
-                        await entry.work.goOn()
-                    }
-                    onChange("completed #\(id) \(name); seeding")
-                case .waitingForSeedSlot:
-                    onChange("completed #\(id) \(name); waiting for a seed slot")
-                    Task { await entry.work.stop() }
-                case nil:
-                    break
-                }
+                completed.append(id)
                 continue
             }
             var savedNow = savedSeedingSeconds[id] ?? 0
@@ -72,6 +54,37 @@ extension QueueManager {
                 try store.recordEvent(torrentId: id, .seedLimit, detail: reached)
                 onChange("stopped seeding #\(id) \(name): \(reached)")
                 Task { await entry.work.stop() }
+            }
+        }
+        try await settle(completed: completed, onChange: onChange)
+    }
+
+    /// Downloads found complete (their progress saved) seed on if a seed slot is free, else wait queued
+    /// for one (or, when nothing may seed, are simply completed). Their `seeding` states are written in one
+    /// transaction: with many downloads ending together, one write instead of one each.
+    private func settle(completed: [Int64], onChange: @Sendable (String) -> Void) async throws {
+        // Their progress was saved meanwhile: one that ended or stopped then is settled where it ended.
+        let done = completed.filter { id in jobs.active[id].map { !$0.seeding && $0.endState == nil } ?? false }
+        let maxSeeds = limits.settings.maxSeeds
+        if maxSeeds > 0, !done.isEmpty { try store.setStates(done.map { ($0, .seeding) }) }
+        for id in done {
+            guard let entry = jobs.active[id] else { continue }
+            let name = entry.record.name
+            switch jobs.downloadCompleted(id, maxSeeds: maxSeeds) {
+            case .completed:
+                Task { await entry.work.stop() }
+            case .seeding:
+                if entry.checkingAhead {
+                    // Checked ahead of its slot and found complete: it seeds from now on.
+                    jobs.goesOn(id)
+                    await entry.work.goOn()
+                }
+                onChange("completed #\(id) \(name); seeding")
+            case .waitingForSeedSlot:
+                onChange("completed #\(id) \(name); waiting for a seed slot")
+                Task { await entry.work.stop() }
+            case nil:
+                break
             }
         }
     }

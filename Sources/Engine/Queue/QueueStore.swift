@@ -29,6 +29,9 @@ package protocol QueueStore: Sendable {
     /// Changes a torrent's state, recording the transition in its history; `error` becomes its last
     /// error (`nil` clears it).
     func setState(torrentId: Int64, _ state: TorrentState, error: String?) throws
+    /// Changes several torrents' states (clearing their last errors), each as
+    /// ``setState(torrentId:_:error:)`` does, in one write; torrents removed meanwhile are left alone.
+    func setStates(_ changes: [(torrentId: Int64, state: TorrentState)]) throws
     /// Appends entries to the history.
     func recordEvents(_ events: [HistoryEvent]) throws
     /// The state a torrent had before `btq verify` put it in `checking` (from its history).

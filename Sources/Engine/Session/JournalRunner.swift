@@ -170,7 +170,7 @@ struct JournalRunner: Sendable {
         let started = clock.now
         var saved = true
         do {
-            try await writer.perform { try store.saveProgress(batch) }
+            try await writer.save(batch, to: store)
         } catch {
             logger.warning("saving progress failed, will retry: \(error)")
             saved = false
@@ -225,7 +225,7 @@ struct JournalRunner: Sendable {
         let taken = await host.changeJournal { $0.loseDurability(torrentId: torrentId ?? 0, layout: layout) }
         if let (batch, rollback) = taken, let store {
             do {
-                try await writer.perform { try store.saveProgress(batch) }
+                try await writer.save(batch, to: store)
                 await host.changeJournal { $0.rollbackSaved(rollback) }
             } catch {
                 logger.error("recording the rollback to the last checkpoint failed: \(error)")

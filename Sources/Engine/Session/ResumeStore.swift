@@ -13,6 +13,16 @@ package protocol ResumeStore: Sendable {
     /// Torrents that no longer exist (purged meanwhile) are skipped.
     func saveProgress(_ batch: ProgressBatch) throws
 
+    /// Which database this store writes to, when the batches of stores of the same group may share one
+    /// transaction (``saveProgress(together:)``); `nil` when each batch is written alone.
+    var commitGroup: ObjectIdentifier? { get }
+
+    /// Writes the batches of stores of this store's ``commitGroup`` in one transaction (a group commit),
+    /// each as ``saveProgress(_:)`` of its own store would alone: a batch that throws is dropped by itself
+    /// and its error is its outcome. Returns one outcome per batch, in order (`nil` for written); throws,
+    /// having written nothing, when the transaction fails as a whole.
+    func saveProgress(together saves: [(store: any ResumeStore, batch: ProgressBatch)]) throws -> [(any Error)?]
+
     /// Records progress as durable, in one transaction: each checkpoint's verified pieces and block masks
     /// become the torrent's durable copies. Call it only after the data files holding that progress were
     /// synced (DESIGN.md, invariant 3); the snapshot is what was journaled before the sync started, so
@@ -35,6 +45,28 @@ package protocol ResumeStore: Sendable {
 }
 
 extension ResumeStore {
+    /// A store that writes each batch alone.
+    package var commitGroup: ObjectIdentifier? { nil }
+
+    /// Each batch alone, with its own store.
+    package func saveProgress(
+        together saves: [(store: any ResumeStore, batch: ProgressBatch)]
+    ) throws -> [(any Error)?] {
+        Self.saveEachAlone(saves)
+    }
+
+    /// Writes each batch with its own store's ``saveProgress(_:)``; returns each one's error, or `nil`.
+    package static func saveEachAlone(_ saves: [(store: any ResumeStore, batch: ProgressBatch)]) -> [(any Error)?] {
+        saves.map { save in
+            do {
+                try save.store.saveProgress(save.batch)
+                return nil
+            } catch {
+                return error
+            }
+        }
+    }
+
     /// Merges peer observations into the peer history (a batch with only peers).
     package func upsertPeers(_ peers: [PeerUpdate]) throws {
         try saveProgress(ProgressBatch(peers: peers))

@@ -17,6 +17,8 @@ final class MemoryQueue: QueueStore {
         /// Passes begun (each reads the queue's generation first) and reads of worked torrents' rows.
         var generationReads = 0
         var workedRowReads = 0
+        /// The number of torrents each call of ``setStates(_:)`` changed, in order.
+        var stateBatches: [Int] = []
     }
 
     let contents = Mutex(Contents())
@@ -137,6 +139,11 @@ final class MemoryQueue: QueueStore {
             contents.events.append(
                 HistoryEvent(torrentId: torrentId, kind: .state, detail: "\(before.rawValue) -> \(state.rawValue)"))
         }
+    }
+
+    func setStates(_ changes: [(torrentId: Int64, state: TorrentState)]) throws {
+        contents.withLock { $0.stateBatches.append(changes.count) }
+        for change in changes { try setState(torrentId: change.torrentId, change.state, error: nil) }
     }
 
     func recordEvents(_ events: [HistoryEvent]) throws {

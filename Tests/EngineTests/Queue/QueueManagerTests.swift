@@ -66,6 +66,21 @@ struct QueueManagerTests {
         #expect(queue.contents.withLock { $0.runs.allSatisfy { $0.stoppedAt != nil && $0.clean } })
     }
 
+    /// Downloads found complete in one pass go on seeding with one write of their states, not one each.
+    @Test func completionsWriteTheirStatesTogether() async throws {
+        let queue = MemoryQueue()
+        let ids = (1...6).map { queue.add("t\($0)") }
+        queue.set(TransferSettings.maxSeedsKey, "6")
+        try await working(queue, maxActive: 6) { (workers, _) async throws in
+            #expect(try await poll(timeout: .seconds(10)) { workers.started.count == 6 })
+            #expect(ids.allSatisfy { queue.state($0) == .downloading })
+            for id in ids { await workers.download(id)?.complete() }
+            #expect(try await poll(timeout: .seconds(10)) { ids.allSatisfy { queue.state($0) == .seeding } })
+            let batches = queue.contents.withLock { $0.stateBatches }
+            #expect(batches.reduce(0, +) == ids.count && !batches.contains(0), "\(batches)")
+        }
+    }
+
     /// `btq order` and `btq files` change a running torrent's row: the next pass tells its session, once.
     @Test func aRunningDownloadFollowsItsOrderAndFilePriorities() async throws {
         let queue = MemoryQueue()

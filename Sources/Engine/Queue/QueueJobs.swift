@@ -8,7 +8,11 @@
 struct QueueJobs {
     /// A torrent's session, downloading or seeding.
     struct Active {
-        let record: TorrentRecord
+        /// The row the session started on, held by reference: the jobs' table keeps a slot per
+        /// torrent and more (8,192 for 5,000 seeds), each as wide as this struct, which the record's 352
+        /// bytes would more than triple.
+        var record: TorrentRecord { box.record }
+        private let box: RecordBox
         let work: any DownloadWork
         let limits: TransferLimits
         /// Holds a seed slot (started complete, or finished its download and went on seeding).
@@ -37,7 +41,7 @@ struct QueueJobs {
             record: TorrentRecord, work: any DownloadWork, limits: TransferLimits, seeding: Bool,
             seedCheckPending: Bool = false, checkingAhead: Bool = false
         ) {
-            self.record = record
+            box = RecordBox(record)
             self.work = work
             self.limits = limits
             self.seeding = seeding
@@ -46,6 +50,12 @@ struct QueueJobs {
             order = record.downloadOrder
             prioritiesChanged = record.prioritiesChanged
         }
+    }
+
+    /// A torrent's row, shared by the copies of its ``Active`` entry.
+    private final class RecordBox: Sendable {
+        let record: TorrentRecord
+        init(_ record: TorrentRecord) { self.record = record }
     }
 
     /// A magnet link's metadata fetch in progress.

@@ -18,7 +18,9 @@ package actor TorrentSession {
 
     let metainfo: Metainfo
     let storage: any PieceStorage
-    let configuration: SessionConfiguration
+    /// The session's settings, kept once, in its core (a copy of their 464 bytes is 2.3 MiB with 5,000
+    /// torrents).
+    var configuration: SessionConfiguration { core.configuration }
     let group: any EventLoopGroup
     let logger: Logger
     /// How to reach the torrent's trackers, the announcer that works them, the completion announced.
@@ -93,7 +95,6 @@ package actor TorrentSession {
             storage: storage, pieceHashes: metainfo.pieceHashes, merkle: (try? V2PieceRoots(metainfo: metainfo)) ?? nil)
         self.metainfo = metainfo
         self.storage = storage
-        self.configuration = configuration
         self.group = group
         self.logger = logger
         self.lifecycle = SessionLifecycle(stopWhenComplete: stopWhenComplete)

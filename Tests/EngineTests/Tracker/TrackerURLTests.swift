@@ -31,6 +31,7 @@ import Testing
         "http://user:pw@127.0.0.1/announce", "http://127.0.0.1:0/announce", "http://127.0.0.1:65536/",
         "http://127.0.0.1:/", "http:///announce", "http://[::1/announce", "http://[zz::1]:80/", "http://a:b:c/",
         "http://127.0.0.1/a b", "http://127.0.0.1:+80/", "http://127.0.0.1:8_0/", "http:/127.0.0.1/", "http:",
+        "ht:tp://127.0.0.1/announce", "://127.0.0.1/announce",
         "http://127.0.0.1/a\r\nX-Evil: 1", "http://127.0.0.1/\u{e9}",
     ])
     func refuses(_ text: String) {

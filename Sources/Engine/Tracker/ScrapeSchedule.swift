@@ -6,8 +6,13 @@
 ///   succeeded without all of a scrape's counts (``TrackerAnnouncer`` decides; so `completed` follows a
 ///   `completed` announce), but never sooner than the `min_request_interval` its last scrape reply
 ///   asked for.
-/// - A tracker whose scrape fails backs off (`retryBase`·2^(failures−1), at most `retryCap`); an announce
-///   does not cut that short. A tracker that turns out to have no scrape URL is never scraped again.
+/// - A tracker whose scrape fails backs off (`retryBase`·2^(failures−1), at most `retryCap`), but an
+///   announce it answered without a scrape's counts still asks for one (the tracker is up): a tracker
+///   that refuses every scrape gets at most one more per announce, and further failures keep doubling
+///   the back-off. A tracker that turns out to have no scrape URL is never scraped again.
+/// - A reply that does not mention the torrent (``TrackerError/notInScrapeReply``: the tracker does not
+///   know it yet, as when the first scrape overtakes the first announce, or keeps no peer of it) is no
+///   failure: the scrape waits for the next such announce, else the regular interval.
 /// - One scrape per tracker at a time: ``due(now:)`` hands out each due tracker once, until its
 ///   ``record(_:for:now:)`` or ``abandon(_:)``.
 /// - The regular interval and the back-off are lengthened by the torrent's share of
@@ -91,10 +96,11 @@ public struct ScrapeSchedule: Sendable {
         entries.values.filter { !$0.isScraping }.map(\.dueAt).min().map { max($0, now) }
     }
 
-    /// An announce to `url` succeeded: its scrape is due now, or when its `min_request_interval` ends
-    /// (while a scrape of it is on its way: once that one is answered). Nothing changes while it backs off.
+    /// An announce to `url` succeeded without all of a scrape's counts: its scrape is due now, or when its
+    /// `min_request_interval` ends (while a scrape of it is on its way: once that one is answered), even
+    /// while it backs off from a failed scrape (the failures are kept: the back-off goes on doubling).
     public mutating func announced(_ url: String, now: Timestamp) {
-        guard var entry = entries[url], entry.failures == 0 else { return }
+        guard var entry = entries[url] else { return }
         if entry.isScraping {
             entry.announcedWhileScraping = true
         } else {
@@ -118,6 +124,12 @@ public struct ScrapeSchedule: Sendable {
         case .failure(let error) where error.isUnsupportedURL:
             entries[url] = nil
             return
+        case .failure(let error) where error == .notInScrapeReply:
+            // The tracker answered, without the torrent: nothing to back off from.
+            entry.failures = 0
+            entry.dueAt =
+                announcedWhileScraping
+                ? max(now, entry.notBefore ?? now) : now.adding(seconds: spread(configuration.interval))
         case .failure:
             entry.failures += 1
             entry.dueAt = now.adding(seconds: spread(configuration.retryDelay(failures: entry.failures)))

@@ -55,21 +55,49 @@ import Testing
         #expect(schedule.due(now: Self.t(7200)) == [Self.u])
     }
 
-    @Test func failuresBackOffAndAnAnnounceDoesNotCutThatShort() {
+    @Test func failuresBackOffDoublingAndEachAnnounceStillAsksForOneScrape() {
         var schedule = ScrapeSchedule(urls: [Self.a], now: Self.t(0))
         _ = schedule.due(now: Self.t(0))
         schedule.record(.failure(.timedOut), for: Self.a, now: Self.t(0))
         #expect(schedule.nextDue(now: Self.t(0)) == Self.t(300))
-        schedule.announced(Self.a, now: Self.t(10))
         #expect(schedule.due(now: Self.t(299)).isEmpty)
-        #expect(schedule.due(now: Self.t(300)) == [Self.a])
+        schedule.announced(Self.a, now: Self.t(299))
+        #expect(schedule.due(now: Self.t(299)) == [Self.a], "the tracker answered an announce: it is up")
         schedule.record(.failure(.httpStatus(404)), for: Self.a, now: Self.t(300))
-        #expect(schedule.nextDue(now: Self.t(300)) == Self.t(900))
-        _ = schedule.due(now: Self.t(900))
-        schedule.record(Self.ok(), for: Self.a, now: Self.t(900))
-        schedule.announced(Self.a, now: Self.t(950))
-        #expect(schedule.due(now: Self.t(950)) == [Self.a], "a success ends the back-off")
+        #expect(schedule.nextDue(now: Self.t(300)) == Self.t(900), "the second failure in a row: 600 s")
+        schedule.announced(Self.a, now: Self.t(400))
+        #expect(schedule.due(now: Self.t(400)) == [Self.a])
+        schedule.record(.failure(.httpStatus(404)), for: Self.a, now: Self.t(401))
+        #expect(schedule.nextDue(now: Self.t(401)) == Self.t(1601), "the third: 1200 s")
+        #expect(schedule.due(now: Self.t(1600)).isEmpty, "no announce: the back-off holds")
+        _ = schedule.due(now: Self.t(1601))
+        schedule.record(Self.ok(), for: Self.a, now: Self.t(1601))
+        #expect(schedule.nextDue(now: Self.t(1601)) == Self.t(3401), "a success ends the back-off")
+        _ = schedule.due(now: Self.t(3401))
+        schedule.record(.failure(.timedOut), for: Self.a, now: Self.t(3401))
+        #expect(schedule.nextDue(now: Self.t(3401)) == Self.t(3701), "counted afresh: 300 s")
         #expect(ScrapeSchedule.Configuration().retryDelay(failures: 40) == 3600)
+    }
+
+    /// A reply without the torrent (the tracker does not know it yet: the first scrape overtook the first
+    /// announce) is not held against the tracker: the scrape after the next announce goes at once.
+    @Test func aReplyWithoutTheTorrentWaitsForTheNextAnnounceWithoutBackingOff() {
+        var schedule = ScrapeSchedule(urls: [Self.u, Self.a], now: Self.t(0))
+        #expect(schedule.due(now: Self.t(0)) == [Self.u, Self.a])
+        schedule.announced(Self.u, now: Self.t(1))  // answered while the scrape of u was on its way
+        schedule.record(.failure(.notInScrapeReply), for: Self.u, now: Self.t(2))
+        schedule.record(.failure(.notInScrapeReply), for: Self.a, now: Self.t(2))
+        #expect(schedule.due(now: Self.t(2)) == [Self.u], "u's announce made the torrent known")
+        #expect(schedule.nextDue(now: Self.t(2)) == Self.t(1802), "a, no announce since: the regular interval")
+        schedule.announced(Self.a, now: Self.t(10))
+        #expect(schedule.due(now: Self.t(10)) == [Self.a])
+        schedule.record(.failure(.notInScrapeReply), for: Self.a, now: Self.t(11))
+        schedule.record(Self.ok(), for: Self.u, now: Self.t(11))
+        #expect(schedule.nextDue(now: Self.t(11)) == Self.t(1811), "still unknown: no back-off either")
+        schedule.announced(Self.a, now: Self.t(20))
+        #expect(schedule.due(now: Self.t(20)) == [Self.a], "each announce asks once more")
+        schedule.record(.failure(.timedOut), for: Self.a, now: Self.t(21))
+        #expect(schedule.nextDue(now: Self.t(21)) == Self.t(321), "a real failure, the first: 300 s")
     }
 
     /// Torrents started together drift apart: each waits its own share (from its key) of a tenth more than

@@ -128,6 +128,33 @@ final class ScrapingTransport: TrackerTransport {
         await scrapes.value
     }
 
+    /// A tracker that does not know the torrent yet (its first scrape overtook its first announce) leaves
+    /// it out of the reply; the announce answered without a completed count is followed by a scrape at
+    /// once, which fills the counts, instead of a back-off of 5 minutes.
+    @Test func aScrapeThatOvertookTheFirstAnnounceIsAskedAgainAfterIt() async throws {
+        let transport = ScrapingTransport { _, number in
+            if number == 1 { throw TrackerError.notInScrapeReply }
+            return ScrapeResult(seeders: 5, completed: 3, leechers: 2)
+        }
+        let announcer = Self.announcer(transport)
+        let announces = Task { await announcer.run() }
+        let scrapes = Task { await announcer.runScrapes() }
+
+        _ = await transport.until { $0 == "announce started \(Self.scrapable)" }
+        #expect(
+            try await poll(timeout: .seconds(20)) {
+                await announcer.statuses.first { $0.url == Self.scrapable }?.lastScrapeAt != nil
+            })
+        let status = await announcer.statuses.first { $0.url == Self.scrapable }
+        #expect(status?.completed == 3 && status?.seeders == 5 && status?.scrapeError == nil)
+        let due = try #require(await announcer.nextScrapeDue())
+        #expect(due.rawValue - Timestamp.now.rawValue > 1000 * 1000, "then the regular interval")
+
+        await announcer.stop()
+        await announces.value
+        await scrapes.value
+    }
+
     @Test func aFailedScrapeIsKeptInTheStatusAndTheAnnouncesGoOn() async throws {
         let transport = ScrapingTransport { _, _ in throw TrackerError.httpStatus(404) }
         let announcer = Self.announcer(transport)

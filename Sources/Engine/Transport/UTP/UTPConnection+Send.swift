@@ -100,7 +100,7 @@ extension UTPConnection {
         }
         if finRequested, finSequence == nil, pending.isEmpty {
             finSequence = nextSequence
-            sendNew(type: .fin, payload: ByteBuffer(), now: now, selectiveAck: selectiveAck)
+            sendNew(type: .fin, payload: .init(), now: now, selectiveAck: selectiveAck)
         }
         if ackPending { sendState(selectiveAck: selectiveAck, now: now) }
     }
@@ -114,7 +114,9 @@ extension UTPConnection {
                 readLimit: state == .synReceived ? readLimit : nil), now: now)
     }
 
-    mutating func sendNew(type: UTPPacketType, payload: ByteBuffer, now: UInt64, selectiveAck: [UInt8]? = nil) {
+    mutating func sendNew(
+        type: UTPPacketType, payload: UTPSendQueue.Payload, now: UInt64, selectiveAck: [UInt8]? = nil
+    ) {
         let sequence = nextSequence
         nextSequence = nextSequence &+ 1
         let packet = SentPacket(type: type, payload: payload, sentAt: now, transmissions: 1, needsResend: false)
@@ -127,13 +129,14 @@ extension UTPConnection {
     }
 
     private mutating func emit(sequence: UInt16, packet: SentPacket, selectiveAck: [UInt8]?, now: UInt64) {
-        emit(
-            UTPPacket(
-                type: packet.type, connectionID: packet.type == .syn ? receiveID : sendID,
-                timestamp: UInt32(truncatingIfNeeded: now), timestampDifference: packet.type == .syn ? 0 : replyDelay,
-                windowSize: UInt32(advertisedWindow), sequenceNumber: sequence,
-                ackNumber: packet.type == .syn ? 0 : ackNumber, selectiveAck: packet.type == .syn ? nil : selectiveAck,
-                readLimit: packet.type == .syn ? readLimit : nil, payload: packet.payload), now: now)
+        var datagram = UTPPacket(
+            type: packet.type, connectionID: packet.type == .syn ? receiveID : sendID,
+            timestamp: UInt32(truncatingIfNeeded: now), timestampDifference: packet.type == .syn ? 0 : replyDelay,
+            windowSize: UInt32(advertisedWindow), sequenceNumber: sequence,
+            ackNumber: packet.type == .syn ? 0 : ackNumber, selectiveAck: packet.type == .syn ? nil : selectiveAck,
+            readLimit: packet.type == .syn ? readLimit : nil, payload: packet.payload.first)
+        datagram.morePayload = packet.payload.more
+        emit(datagram, now: now)
     }
 
     mutating func emit(_ packet: UTPPacket, now: UInt64) {

@@ -47,7 +47,7 @@ public struct UTPConnection: Sendable {
 
     struct SentPacket: Sendable {
         var type: UTPPacketType
-        var payload: ByteBuffer
+        var payload: UTPSendQueue.Payload
         var sentAt: UInt64
         var transmissions: Int
         var needsResend: Bool
@@ -133,7 +133,7 @@ public struct UTPConnection: Sendable {
         self.lastSent = now
         self.lastProgress = now
         self.acceptedAt = now
-        sendNew(type: .syn, payload: ByteBuffer(), now: now)
+        sendNew(type: .syn, payload: .init(), now: now)
     }
 
     /// Answers a SYN: queues the ST_STATE. `sequence` should be random. `readLimit`, if any, is told

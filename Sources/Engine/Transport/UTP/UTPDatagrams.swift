@@ -36,7 +36,7 @@ public struct UTPDatagrams: Sendable, RandomAccessCollection {
         if chunks.isEmpty || chunks[chunks.count - 1].writableBytes < length
             || chunks[chunks.count - 1].readableBytes + length > Self.chunkCapacity
         {
-            let capacity = packet.payload.readableBytes > 0 ? Swift.max(Self.chunkCapacity, length) : length
+            let capacity = packet.payloadLength > 0 ? Swift.max(Self.chunkCapacity, length) : length
             chunks.append(ByteBufferAllocator().buffer(capacity: capacity))
         }
         let chunk = chunks.count - 1

@@ -66,6 +66,10 @@ public struct UTPPacket: Hashable, Sendable {
     public var readLimit: UInt16?
     /// The payload (empty but for ST_DATA).
     public var payload: ByteBuffer
+    /// More of the payload, after ``payload``, for a packet we send whose payload spans the buffers
+    /// written (``UTPSendQueue``): encoded after it, so the bytes are copied once, into the datagram.
+    /// Empty in a decoded packet.
+    public var morePayload: [ByteBuffer] = []
 
     /// A packet from its fields.
     public init(
@@ -154,7 +158,10 @@ public struct UTPPacket: Hashable, Sendable {
     }
 
     /// The datagram's length once encoded.
-    public var encodedLength: Int { extendedHeaderLength + payload.readableBytes }
+    public var encodedLength: Int { extendedHeaderLength + payloadLength }
+
+    /// The payload's length, ``morePayload`` included.
+    public var payloadLength: Int { morePayload.reduce(payload.readableBytes) { $0 + $1.readableBytes } }
 
     /// The header's length with its extensions.
     private var extendedHeaderLength: Int {
@@ -164,7 +171,7 @@ public struct UTPPacket: Hashable, Sendable {
     /// Writes the datagram.
     public func encode(into buffer: inout ByteBuffer) {
         let headerLength = extendedHeaderLength
-        let length = headerLength + payload.readableBytes
+        let length = headerLength + payloadLength
         // One write of the whole datagram: a ByteBuffer write per field costs a capacity check, a
         // uniqueness check and an exclusivity check each, for every datagram sent.
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { out in
@@ -189,9 +196,16 @@ public struct UTPPacket: Hashable, Sendable {
                 out[offset + 1] = 2
                 out.storeBytes(of: readLimit.bigEndian, toByteOffset: offset + 2, as: UInt16.self)
             }
-            payload.withUnsafeReadableBytes { bytes in
-                UnsafeMutableRawBufferPointer(rebasing: out[headerLength..<length]).copyMemory(from: bytes)
+            offset = headerLength
+            func copy(_ part: ByteBuffer) {
+                part.withUnsafeReadableBytes { bytes in
+                    UnsafeMutableRawBufferPointer(rebasing: out[offset..<(offset + bytes.count)]).copyMemory(
+                        from: bytes)
+                    offset += bytes.count
+                }
             }
+            copy(payload)
+            for part in morePayload { copy(part) }
             return length
         }
     }

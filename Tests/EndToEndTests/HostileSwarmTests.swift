@@ -92,9 +92,13 @@ struct HostileSwarmTests {
         scenario.expect(btq.isRunning, "btq exited under the \(mode.rawValue) attack")
         switch mode {
         case .requestFlood, .metadataFlood, .haveFlood, .hashRequestFlood:
-            // Enough messages to have made btq answer or work far more than any honest peer would.
+            // Enough messages to have made btq answer or work far more than any honest peer would: many,
+            // or fewer when btq dropped every flooding connection (its address is then refused for a
+            // while and the attack ends early; two CI runs of the same build counted 45,676 and 6,232
+            // messages of a metadata flood, all sent on the first 4 connections before btq dropped them).
+            let droppedByBtq = stats.closed >= mode.connections.count && stats.messagesSent >= 1_000
             scenario.expect(
-                stats.handshakes >= 1 && stats.messagesSent >= 10_000,
+                stats.handshakes >= 1 && (stats.messagesSent >= 10_000 || droppedByBtq),
                 "the \(mode.rawValue) attack did not get going: \(stats)")
         case .hugePrefix:
             scenario.expect(

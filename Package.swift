@@ -14,10 +14,12 @@ import Glibc
 /// libraries at start), by lld (in the toolchain since Swift 6.0), exporting no symbols, with the relative
 /// relocations packed (`DT_RELR`) where glibc reads them (2.36 on), and with the functions a download runs
 /// placed together (`Sources/btq/link-order.txt`, written by `Benchmarks/code_pages.sh --order-file`), so
-/// that the kernel's fault-around maps little code that does not run. What each saves is in the README
-/// (Benchmarks: memory of one download).
+/// that the kernel's fault-around maps little code that does not run. btq's own modules are compiled with
+/// a section per function (`functionSections`), so that lld moves each of their functions rather than a
+/// whole object. What each saves is in the README (Benchmarks: memory of one download).
 let releaseOnLinux: BuildSettingCondition = .when(platforms: [.linux], configuration: .release)
 let staticStdlib: SwiftSetting = .unsafeFlags(["-static-stdlib"], releaseOnLinux)
+let functionSections: SwiftSetting = .unsafeFlags(["-Xfrontend", "-function-sections"], releaseOnLinux)
 let releaseLink: LinkerSetting = .unsafeFlags(
     [
         "-static-stdlib", "-use-ld=lld", "-Xlinker", "--no-export-dynamic",
@@ -75,7 +77,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl", condition: .when(traits: ["TLS"])),
                 .product(name: "NIOTLS", package: "swift-nio", condition: .when(traits: ["TLS"])),
             ],
-            swiftSettings: strict
+            swiftSettings: strict + [functionSections]
         ),
         .target(
             name: "Store",
@@ -84,7 +86,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
-            swiftSettings: strict,
+            swiftSettings: strict + [functionSections],
             plugins: ["EmbedMigrations"]
         ),
         .executableTarget(
@@ -98,7 +100,7 @@ let package = Package(
             exclude: ["link-order.txt"],
             // The release link is `releaseLink`; the module is compiled with `-static-stdlib` too, so that
             // it names the static libraries Foundation needs.
-            swiftSettings: strict + [staticStdlib],
+            swiftSettings: strict + [staticStdlib, functionSections],
             linkerSettings: [releaseLink]
         ),
         .executableTarget(

@@ -2,11 +2,11 @@
 # code_pages.sh -- how much of btq's code a download runs, page by page, against what is resident.
 #
 # Usage (as root, like download_bench.sh): Benchmarks/code_pages.sh --btq PATH [--clients btq] [--work DIR]
-#                                          [--size-mib 1024] [--order-file OUT]
+#                                          [--size-mib 1024] [--order-file OUT [--order-size-mib 256]]
 #
 # The kernel maps a file's pages 64 KiB around each page a process touches (fault-around), so the code
 # resident in a process is the code it touched, rounded out. This runs download_bench.sh twice with the
-# same btq:
+# same btq (three times with --order-file, below):
 #  1. traced: a preload (compiled here with cc) takes the executable's code away (PROT_NONE) when it
 #     starts; the first fault on each page records the page and gives it back, one page at a time, so
 #     nothing around it is mapped; at exit each btq process writes the pages it ran;
@@ -15,11 +15,15 @@
 # touched (KiB: its code; in gold's layout also the Swift metadata and tables that shared the segment), and
 # both runs' benchmark tables (peak RSS: traced, every resident page of that segment is one touched).
 #
-# --order-file OUT writes the functions on the pages any traced btq process touched, in address order: the
-# link order a release build gives lld (`Package.swift`, `Sources/btq/link-order.txt`), so that the code
-# the traced clients ran (with `--clients btq`, a download) sits together and fault-around maps little
-# else. To refresh it after code changes: Benchmarks/code_pages.sh --btq .build/release/btq \
-#     --order-file Sources/btq/link-order.txt
+# --order-file OUT writes every function a download runs, sorted by name: the link order a release build
+# gives lld (`Package.swift`, `Sources/btq/link-order.txt`). lld places the functions it names first:
+# each function of btq's own modules (compiled with `-function-sections`), and the whole object of the
+# rest (the packages it depends on, the prebuilt Swift runtime and Foundation); so the code a download
+# runs sits together and fault-around maps little else. The functions come from a third download, of --order-size-mib MiB, run under
+# valgrind's callgrind, which names every function entered (the page trace above sees only pages). Under
+# valgrind, BoringSSL takes its SHA-1 without the CPU's SHA instructions; that one assembly object is
+# left where the linker puts it. To refresh the order after code changes (root; needs valgrind):
+#     Benchmarks/code_pages.sh --btq .build/release/btq --order-file Sources/btq/link-order.txt
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 BTQ=""
@@ -27,6 +31,7 @@ CLIENTS="btq"
 WORK="/tmp/btq-code-pages"
 SIZE_MIB=1024
 ORDER_FILE=""
+ORDER_SIZE_MIB=256
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --btq) BTQ="$2"; shift 2 ;;
@@ -34,6 +39,7 @@ while [[ $# -gt 0 ]]; do
         --work) WORK="$2"; shift 2 ;;
         --size-mib) SIZE_MIB="$2"; shift 2 ;;
         --order-file) ORDER_FILE="$2"; shift 2 ;;
+        --order-size-mib) ORDER_SIZE_MIB="$2"; shift 2 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 64 ;;
     esac
@@ -119,27 +125,40 @@ for f in "$WORK"/pages/*; do
     [[ -f "$f" ]] && awk 'NR == 1 { printf "  %d / %d KiB\n", $1 * 4, $2 * 4 }' "$f"
 done | sort -n -k1
 if [[ -n "$ORDER_FILE" ]]; then
-    # The executable segment's first page in the binary's addresses (the traced offsets count from it),
-    # then every function symbol that overlaps a touched page.
-    segment=$(readelf -l -W "$BTQ" | awk '$1 == "LOAD" && ($7 ~ /E/ || $8 == "E") { print $3; exit }')
-    nm --defined-only -S -n "$BTQ" | python3 -c '
-import bisect, glob, sys
-segment = int(sys.argv[1], 16) & ~4095
-pages = set()
-for path in glob.glob(sys.argv[2] + "/*"):
-    pages.update(segment + int(line, 16) for line in open(path).read().split()[2:])
-pages = sorted(pages)
-kept = 0
-with open(sys.argv[3], "w") as out:
-    for line in sys.stdin:
-        fields = line.split(None, 3)
-        if len(fields) < 4 or fields[2] not in "tTW": continue
-        start, size = int(fields[0], 16), int(fields[1], 16)
-        i = bisect.bisect_right(pages, start + size - 1) - 1
-        if size and i >= 0 and pages[i] + 4096 > start:
-            out.write(fields[3].rstrip("\n") + "\n"); kept += 1
-print("order file: %d functions on %d touched pages -> %s" % (kept, len(pages), sys.argv[3]))
-' "$segment" "$WORK/pages" "$ORDER_FILE"
+    # Every function a download runs, from a download run under callgrind (which names each function it
+    # enters, where the page trace sees pages): a copy of btq without its debug information (valgrind
+    # does not read Swift's), --order-size-mib MiB from the same seeder. Sorted by name, so that a
+    # refresh changes only what the code changed.
+    echo "== under callgrind, for the order file ($ORDER_SIZE_MIB MiB)"
+    command -v valgrind > /dev/null || { echo "--order-file needs valgrind (scripts/install-deps)" >&2; exit 69; }
+    rm -rf "$WORK/callgrind" && mkdir -p "$WORK/callgrind"
+    strip --strip-debug -o "$WORK/btq-nodebug" "$BTQ"
+    cat > "$WORK/btq-callgrind" <<EOF
+#!/bin/sh
+SWIFT_BACKTRACE=enable=no exec valgrind --tool=callgrind --demangle=no --compress-strings=no --dump-instr=no \\
+    --callgrind-out-file="$WORK/callgrind/%p" "$WORK/btq-nodebug" "\$@"
+EOF
+    chmod +x "$WORK/btq-callgrind"
+    "$here/download_bench.sh" --btq "$WORK/btq-callgrind" --clients "$CLIENTS" --rounds 1 \
+        --size-mib "$ORDER_SIZE_MIB" --work "$WORK/bench" --timeout 1800 | sed -n '/^client/,/^$/p'
+    nm --defined-only -S "$BTQ" | python3 -c '
+import glob, sys
+ran = set()
+for path in glob.glob(sys.argv[1] + "/*"):
+    for line in open(path, errors="replace"):
+        if line.startswith(("fn=", "cfn=")):
+            ran.add(line.split("=", 1)[1].strip())
+functions = {}
+for line in sys.stdin:
+    fields = line.split(None, 3)
+    if len(fields) == 4 and fields[2] in "tTW":
+        functions[fields[3].strip()] = int(fields[1], 16)
+kept = sorted(name for name in ran if name in functions)
+with open(sys.argv[2], "w") as out:
+    out.writelines(name + "\n" for name in kept)
+print("order file: %d functions run (%d KiB of code) -> %s"
+      % (len(kept), sum(functions[name] for name in kept) // 1024, sys.argv[2]))
+' "$WORK/callgrind" "$ORDER_FILE"
 fi
 echo "== plain"
 "$here/download_bench.sh" --btq "$BTQ" --clients "$CLIENTS" --rounds 1 --size-mib "$SIZE_MIB" \

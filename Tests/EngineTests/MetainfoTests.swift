@@ -71,6 +71,32 @@ import Testing
         #expect(metainfo.files[0].piecesRoot == Self.merkle(Self.first).root)
     }
 
+    /// The parsed piece hashes are the torrent's own bytes, not a copy (a session keeps both), and a
+    /// piece's expected hash is read from where the slice starts.
+    @Test func pieceHashesAreASliceOfTheTorrentBytes() throws {
+        let data = (0..<40_000).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) }
+        let pieces = stride(from: 0, to: data.count, by: 16384).flatMap {
+            Array(Insecure.SHA1.hash(data: data[$0..<min($0 + 16384, data.count)]))
+        }
+        let bytes = Self.torrent(info: [
+            "name": "x", "piece length": 16384, "length": 40_000, "pieces": .string(pieces),
+        ])
+        let metainfo = try Metainfo(bytes: bytes)
+        let hashes = try #require(metainfo.pieceHashes)
+        #expect(Array(hashes) == pieces)
+        #expect(hashes.startIndex > 0)
+        let sliceStart = hashes.withUnsafeBufferPointer { $0.baseAddress }
+        let inTorrent = metainfo.torrentBytes.withUnsafeBufferPointer { $0.baseAddress! + hashes.startIndex }
+        #expect(sliceStart == inTorrent)
+        for piece in 0..<3 {
+            let expected = PieceHasher.expected(PieceIndex(piece), in: hashes)
+            #expect(Array(expected) == Array(pieces[piece * 20..<piece * 20 + 20]))
+            let digest = PieceDigest.sha1(of: Array(data[piece * 16384..<min(piece * 16384 + 16384, data.count)]))
+            #expect(PieceHasher.matches(digest, piece: PieceIndex(piece), in: hashes))
+            #expect(!PieceHasher.matches(digest, piece: PieceIndex((piece + 1) % 3), in: hashes))
+        }
+    }
+
     @Test func v2PieceLayerMustHashToItsRoot() {
         var layer = Self.merkle(Self.first).layer
         layer[5] ^= 1

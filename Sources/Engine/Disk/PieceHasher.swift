@@ -22,17 +22,29 @@ public enum PieceHasher {
         try await executor.run { PieceDigest.sha1(of: buffer.readable) }
     }
 
-    /// The 20 expected bytes of `piece` in `pieceHashes` (the v1 `pieces` string).
+    /// The 20 expected bytes of `piece` in `pieceHashes` (the v1 `pieces` string, or a slice of the
+    /// torrent's bytes holding it: counted from its `startIndex`).
     ///
     /// - Precondition: `pieceHashes` holds an entry for `piece`.
-    public static func expected(_ piece: PieceIndex, in pieceHashes: [UInt8]) -> ArraySlice<UInt8> {
-        let start = piece.value * Insecure.SHA1.byteCount
-        precondition(piece.value >= 0 && start + Insecure.SHA1.byteCount <= pieceHashes.count, "no hash for \(piece)")
+    public static func expected(_ piece: PieceIndex, in pieceHashes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        let offset = piece.value * Insecure.SHA1.byteCount
+        precondition(piece.value >= 0 && offset + Insecure.SHA1.byteCount <= pieceHashes.count, "no hash for \(piece)")
+        let start = pieceHashes.startIndex + offset
         return pieceHashes[start..<start + Insecure.SHA1.byteCount]
+    }
+
+    /// The 20 expected bytes of `piece` in `pieceHashes`.
+    public static func expected(_ piece: PieceIndex, in pieceHashes: [UInt8]) -> ArraySlice<UInt8> {
+        expected(piece, in: pieceHashes[...])
+    }
+
+    /// True when `digest` equals the expected hash of `piece`.
+    public static func matches(_ digest: PieceDigest, piece: PieceIndex, in pieceHashes: ArraySlice<UInt8>) -> Bool {
+        digest.matches(expected(piece, in: pieceHashes))
     }
 
     /// True when `digest` equals the expected hash of `piece`.
     public static func matches(_ digest: PieceDigest, piece: PieceIndex, in pieceHashes: [UInt8]) -> Bool {
-        digest.matches(expected(piece, in: pieceHashes))
+        matches(digest, piece: piece, in: pieceHashes[...])
     }
 }

@@ -12,7 +12,7 @@ public struct PieceVerifier: Sendable {
     /// The piece geometry.
     public let layout: PieceLayout
     /// The concatenated 20-byte SHA-1 hashes, one per piece; `nil` for a v2-only torrent.
-    public let pieceHashes: [UInt8]?
+    public let pieceHashes: ArraySlice<UInt8>?
     /// The v2 roots of a v2 or hybrid torrent.
     public let merkle: V2PieceRoots?
     /// How many pieces are hashed at once.
@@ -24,14 +24,14 @@ public struct PieceVerifier: Sendable {
     public init(
         layout: PieceLayout, pieceHashes: [UInt8], concurrency: Int = ProcessInfo.processInfo.activeProcessorCount
     ) {
-        self.init(layout: layout, pieceHashes: pieceHashes, merkle: nil, concurrency: concurrency)
+        self.init(layout: layout, pieceHashes: pieceHashes[...], merkle: nil, concurrency: concurrency)
     }
 
     /// Creates a verifier of SHA-1 hashes, merkle roots or both.
     ///
     /// - Precondition: at least one of them; `pieceHashes` holds 20 bytes per piece of `layout`.
     public init(
-        layout: PieceLayout, pieceHashes: [UInt8]?, merkle: V2PieceRoots?,
+        layout: PieceLayout, pieceHashes: ArraySlice<UInt8>?, merkle: V2PieceRoots?,
         concurrency: Int = ProcessInfo.processInfo.activeProcessorCount
     ) {
         precondition(pieceHashes != nil || merkle != nil, "need piece hashes or merkle roots")
@@ -54,7 +54,7 @@ public struct PieceVerifier: Sendable {
 
     /// Whether `piece` of `storage` matches every hash it has.
     static func check(
-        _ piece: PieceIndex, of storage: some PieceStorage, pieceHashes: [UInt8]?, merkle: V2PieceRoots?
+        _ piece: PieceIndex, of storage: some PieceStorage, pieceHashes: ArraySlice<UInt8>?, merkle: V2PieceRoots?
     ) async throws -> Bool {
         guard let merkle else {
             return try await storage.verifyPiece(piece, expected: PieceHasher.expected(piece, in: pieceHashes ?? []))

@@ -111,8 +111,11 @@ public struct Metainfo: Sendable {
     public var pieceLength: Int
     /// Number of pieces.
     public var pieceCount: Int
-    /// The concatenated 20-byte SHA-1 piece hashes (v1 and hybrid), `pieceCount * 20` bytes.
-    public var pieceHashes: [UInt8]?
+    /// The concatenated 20-byte SHA-1 piece hashes (v1 and hybrid), `pieceCount * 20` bytes: when parsed,
+    /// a slice of ``torrentBytes`` (no copy: a torrent of 65,536 pieces would otherwise hold its 1.25 MiB
+    /// of hashes twice for as long as it runs, since the session keeps the bytes to serve its metadata).
+    /// Its indices are those of the bytes it slices: index it from `startIndex`.
+    public var pieceHashes: ArraySlice<UInt8>?
     /// BEP 52 `piece layers`: pieces root -> concatenated 32-byte hashes (v2 and hybrid).
     public var pieceLayers: [[UInt8]: [UInt8]]
     /// The files in stream order, pad files included (stored compactly: see ``TorrentFiles``).
@@ -151,7 +154,7 @@ public struct Metainfo: Sendable {
     /// Memberwise initializer (the parser builds values through it).
     public init(
         version: MetainfoVersion, infoHashes: InfoHashes, name: String, isMultiFile: Bool, pieceLength: Int,
-        pieceCount: Int, pieceHashes: [UInt8]?, pieceLayers: [[UInt8]: [UInt8]], files: TorrentFiles,
+        pieceCount: Int, pieceHashes: ArraySlice<UInt8>?, pieceLayers: [[UInt8]: [UInt8]], files: TorrentFiles,
         totalLength: Int64, trackerTiers: [[String]], webSeeds: [String], isPrivate: Bool, creationDate: Int64?,
         comment: String?, createdBy: String?, infoBytes: [UInt8], torrentBytes: [UInt8]
     ) {

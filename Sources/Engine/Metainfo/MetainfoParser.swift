@@ -137,7 +137,7 @@ struct MetainfoParser {
         guard totalLength > 0 else { throw MetainfoError(.invalidLength, "the torrent's content is empty") }
 
         let pieceCount = try self.pieceCount(totalLength: totalLength, pieceLength: pieceLength)
-        var pieceHashes: [UInt8]?
+        var pieceHashes: ArraySlice<UInt8>?
         if hasV1 {
             guard let pieces = info["pieces"]?.bytes else {
                 throw MetainfoError(.missingPieces, "the torrent has no piece hashes")
@@ -148,7 +148,7 @@ struct MetainfoParser {
                     "the torrent has \(pieces.count) bytes of piece hashes; \(pieceCount) pieces need \(pieceCount * 20)"
                 )
             }
-            pieceHashes = Array(pieces)
+            pieceHashes = pieces  // a slice of `bytes`, which the metainfo keeps as its `torrentBytes`
         }
         let pieceLayers = Result { () throws -> [[UInt8]: [UInt8]] in
             isV2 ? try verifyPieceLayers(root["piece layers"], files: files, pieceLength: pieceLength) : [:]

@@ -3,7 +3,7 @@
 struct PieceHashing: Sendable {
     let storage: any PieceStorage
     /// The torrent's piece hashes (20 bytes each), `nil` for a torrent without v1 hashes.
-    let pieceHashes: [UInt8]?
+    let pieceHashes: ArraySlice<UInt8>?
     /// The v2 roots of a v2 or hybrid torrent: a piece must match them too.
     let merkle: V2PieceRoots?
 

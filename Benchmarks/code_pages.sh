@@ -19,10 +19,11 @@
 # gives lld (`Package.swift`, `Sources/btq/link-order.txt`). lld places the functions it names first:
 # each function of btq's own modules (compiled with `-function-sections`), and the whole object of the
 # rest (the packages it depends on, the prebuilt Swift runtime and Foundation); so the code a download
-# runs sits together and fault-around maps little else. The functions come from a third download, of --order-size-mib MiB, run under
-# valgrind's callgrind, which names every function entered (the page trace above sees only pages). Under
-# valgrind, BoringSSL takes its SHA-1 without the CPU's SHA instructions; that one assembly object is
-# left where the linker puts it. To refresh the order after code changes (root; needs valgrind):
+# runs sits together and fault-around maps little else. The functions come from a third download, of
+# --order-size-mib MiB, run under valgrind's callgrind, which names every function entered (the page
+# trace above sees only pages). Under valgrind, BoringSSL takes its SHA-1 without the CPU's SHA
+# instructions; that one assembly object is left where the linker puts it. To refresh the order after
+# code changes (root; needs valgrind):
 #     Benchmarks/code_pages.sh --btq .build/release/btq --order-file Sources/btq/link-order.txt
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

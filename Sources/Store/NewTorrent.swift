@@ -33,9 +33,9 @@ package struct NewTorrent: Sendable {
         }
     }
 
-    /// Frees what parsing the `.torrent` built and adding it does not store: its file table, piece
-    /// hashes and piece layers (the database keeps the `.torrent`'s bytes, and whoever needs those
-    /// parses them again). For a large `.torrent` they take as much memory as its bytes, which the
+    /// Frees what parsing the `.torrent` built and adding it does not store: its file table and piece
+    /// layers (the database keeps the `.torrent`'s bytes, and whoever needs those parses them again).
+    /// The v1 piece hashes are dropped too, though that frees nothing: they are a slice of those bytes. For a large `.torrent` they take as much memory as its bytes, which the
     /// store holds while it writes them; `btq add` releases them before it opens the database. The
     /// source's metainfo is then only what ``TorrentAdder`` reads (names, counts, hashes, trackers,
     /// the bytes) and the file list encoded as the store keeps it (smaller than the table): nothing
